@@ -1,0 +1,160 @@
+//! The whole result of analysing one bundle: what `report` renders and what `--format json` prints.
+use serde::{Deserialize, Serialize};
+
+use super::findings::{Finding, ObjectRef, Verdict};
+pub use crate::bundle::manifest::CollectorError;
+
+/// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).
+pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// RFC 3339, when the analysis ran.
+    pub generated: String,
+    pub bundle: BundleInfo,
+    pub environment: Environment,
+    /// Backups and restores, newest first.
+    pub backups: Vec<BackupSummary>,
+    pub verdicts: Vec<Verdict>,
+    /// Sorted by severity (fail first), then rule id.
+    pub findings: Vec<Finding>,
+    /// Rules that ran and found nothing.
+    pub checks_passed: Vec<RuleRef>,
+    /// Volumes of pods in backed-up namespaces that no backup covers.
+    #[serde(default)]
+    pub volumes_not_backed_up: Vec<VolumeRef>,
+    /// For the failed backups: their log lines, server lines naming them, PVB/DataUpload transitions, events.
+    #[serde(default)]
+    pub timelines: Vec<Timeline>,
+    #[serde(default)]
+    pub collector_errors: Vec<CollectorError>,
+    /// What this bundle does not hold (e.g. backup logs in a troubleshoot bundle), said, never silent.
+    #[serde(default)]
+    pub unavailable: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleInfo {
+    pub path: String,
+    /// snapdoc | troubleshoot | velero-debug | directory
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_server: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub kubernetes_version: Option<String>,
+    pub nodes: Vec<NodeInfo>,
+    pub velero: Option<ComponentInfo>,
+    pub plugins: Vec<ComponentInfo>,
+    pub node_agent: Option<ComponentInfo>,
+    pub kots: Option<ComponentInfo>,
+    /// kurl | embedded-cluster | existing
+    pub install_kind: Option<String>,
+    pub storage_locations: Vec<StorageLocationInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub name: String,
+    pub os_image: Option<String>,
+    pub kernel_version: Option<String>,
+    pub container_runtime: Option<String>,
+    pub kubelet_version: Option<String>,
+    pub architecture: Option<String>,
+    pub ready: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentInfo {
+    pub name: String,
+    pub version: Option<String>,
+    pub image: Option<String>,
+    pub namespace: Option<String>,
+    /// e.g. "2/3 ready, 4 restarts, last terminated OOMKilled"
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageLocationInfo {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub provider: Option<String>,
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    pub phase: Option<String>,
+    pub last_validation: Option<String>,
+    pub message: Option<String>,
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSummary {
+    /// backup | restore
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub phase: Option<String>,
+    pub started: Option<String>,
+    pub completed: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub errors: Option<i64>,
+    pub warnings: Option<i64>,
+    pub storage_location: Option<String>,
+    /// For a restore, the backup it restores.
+    pub backup_name: Option<String>,
+    /// KOTS: instance (full) | app (partial) | none
+    pub kots_backup_type: Option<String>,
+    pub failure_reason: Option<String>,
+    pub log_available: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeRef {
+    pub namespace: String,
+    pub pod: String,
+    pub volume: String,
+    pub volume_type: String,
+    pub claim_name: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    pub target: ObjectRef,
+    pub entries: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntry {
+    pub time: Option<String>,
+    /// backup-log | velero-server | node-agent | podvolumebackup | dataupload | event
+    pub source: String,
+    pub text: String,
+    /// file:line or kind namespace/name
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleRef {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub category: String,
+}

@@ -1,0 +1,107 @@
+//! What the analysis produces: findings, verdicts and the environment they are read against.
+//! These types are the JSON report's schema (`schemaVersion` in [`Analysis`]); change them only additively.
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Ordered: `Info < Warn < Fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+}
+
+/// A Kubernetes object named by kind (resource plural, e.g. `backups.velero.io`), namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// Why a finding was raised: a log line or an object field in the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Evidence {
+    /// `file` is the bundle entry path, `line` 1-based; `excerpt` the line (possibly shortened).
+    #[serde(rename_all = "camelCase")]
+    LogLine {
+        file: String,
+        line: u64,
+        excerpt: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time: Option<String>,
+    },
+    /// An object and, where the rule tested one, the path and the value found there.
+    #[serde(rename_all = "camelCase")]
+    Object {
+        object: ObjectRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
+    /// Versions compared by a compatibility rule.
+    #[serde(rename_all = "camelCase")]
+    Versions {
+        subject: String,
+        subject_version: String,
+        against: String,
+        against_version: String,
+        supported: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    /// log | object | compat: the kind of evidence; a log signature names a cause more precisely than a phase.
+    pub match_kind: String,
+    pub severity: Severity,
+    pub category: String,
+    pub title: String,
+    /// The rule's message rendered with the first hit's variables.
+    pub message: String,
+    pub cause: String,
+    pub fix: String,
+    #[serde(default)]
+    pub docs: Vec<String>,
+    /// A few examples (the first ones found); `count` says how many hits there were in all.
+    pub evidence: Vec<Evidence>,
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
+    /// Backups / restores this finding concerns.
+    #[serde(default)]
+    pub related: Vec<ObjectRef>,
+}
+
+/// "Backup X failed because …": one per failed or partially failed backup / restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub target: ObjectRef,
+    pub phase: String,
+    /// One sentence: the most specific finding's message, or the object's own failure reason.
+    pub summary: String,
+    /// Findings that concern the target, most specific first.
+    pub finding_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}

@@ -1,0 +1,174 @@
+//! Where things live in a bundle (docs/bundle-format.md), in one place for writers and readers.
+use serde::{Deserialize, Serialize};
+
+pub const MANIFEST: &str = "manifest.json";
+pub const ANALYSIS: &str = "analysis.json";
+pub const CLUSTER_VERSION: &str = "cluster/version.json";
+pub const CLUSTER_NODES: &str = "cluster/nodes.json";
+pub const CLUSTER_NAMESPACES: &str = "cluster/namespaces.json";
+pub const CLUSTER_CRDS: &str = "cluster/crds.json";
+pub const CLUSTER_RESOURCES: &str = "cluster-resources";
+pub const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
+pub const SECRETS_METADATA: &str = "cluster-resources/secrets-metadata";
+pub const VELERO_LOGS: &str = "velero/logs";
+pub const KOTS_LOGS: &str = "kots/logs";
+pub const BACKUPS: &str = "velero/backups";
+pub const RESTORES: &str = "velero/restores";
+/// File name used for cluster-scoped objects under `cluster-resources/<resource>/`.
+pub const CLUSTER_SCOPED_FILE: &str = "_cluster";
+
+/// `cluster-resources/<resource>/<namespace>.json`, or `custom-resources/<plural>.<group>/…` for CRD kinds.
+/// `resource` is a core plural (`pods`) or `<plural>.<group>` (`backups.velero.io`).
+pub fn objects_path(resource: &str, namespace: Option<&str>) -> String {
+    let file = namespace.unwrap_or(CLUSTER_SCOPED_FILE);
+    if resource.contains('.') {
+        format!("{CUSTOM_RESOURCES}/{resource}/{file}.json")
+    } else {
+        format!("{CLUSTER_RESOURCES}/{resource}/{file}.json")
+    }
+}
+
+/// Folder holding every namespace file of one resource.
+pub fn objects_dir(resource: &str) -> String {
+    if resource.contains('.') {
+        format!("{CUSTOM_RESOURCES}/{resource}/")
+    } else {
+        format!("{CLUSTER_RESOURCES}/{resource}/")
+    }
+}
+
+/// `velero/logs/<pod>/<container>.log` or `…-previous.log`; `root` is VELERO_LOGS or KOTS_LOGS.
+pub fn pod_log_path(root: &str, pod: &str, container: &str, previous: bool) -> String {
+    if previous {
+        format!("{root}/{pod}/{container}-previous.log")
+    } else {
+        format!("{root}/{pod}/{container}.log")
+    }
+}
+
+pub fn backup_log_path(backup: &str) -> String {
+    format!("{BACKUPS}/{backup}/backup.log")
+}
+pub fn backup_results_path(backup: &str) -> String {
+    format!("{BACKUPS}/{backup}/results.json")
+}
+pub fn restore_log_path(restore: &str) -> String {
+    format!("{RESTORES}/{restore}/restore.log")
+}
+pub fn restore_results_path(restore: &str) -> String {
+    format!("{RESTORES}/{restore}/results.json")
+}
+
+/// Which program wrote a log: rules choose the logs they scan by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogSource {
+    VeleroServer,
+    NodeAgent,
+    BackupLog,
+    RestoreLog,
+    Kotsadm,
+    Other,
+}
+
+impl LogSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogSource::VeleroServer => "velero-server",
+            LogSource::NodeAgent => "node-agent",
+            LogSource::BackupLog => "backup-log",
+            LogSource::RestoreLog => "restore-log",
+            LogSource::Kotsadm => "kotsadm",
+            LogSource::Other => "other",
+        }
+    }
+
+    /// A pod log's source, told by its container name (the same in every Velero and KOTS release).
+    pub fn of_container(container: &str) -> LogSource {
+        match container {
+            "velero" => LogSource::VeleroServer,
+            "node-agent" | "restic" => LogSource::NodeAgent,
+            "kotsadm" => LogSource::Kotsadm,
+            _ => LogSource::Other,
+        }
+    }
+}
+
+impl std::str::FromStr for LogSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "velero-server" => LogSource::VeleroServer,
+            "node-agent" => LogSource::NodeAgent,
+            "backup-log" => LogSource::BackupLog,
+            "restore-log" => LogSource::RestoreLog,
+            "kotsadm" => LogSource::Kotsadm,
+            "other" => LogSource::Other,
+            _ => {
+                return Err(format!(
+                    "unknown log source {s:?} (expected velero-server, node-agent, backup-log, restore-log, kotsadm)"
+                ));
+            }
+        })
+    }
+}
+
+/// Checks an entry name is a plain relative path: no `..`, no absolute path, no backslash, no empty segment.
+pub fn check_entry_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty name".into());
+    }
+    if name.starts_with('/')
+        || name.contains('\\')
+        || name.contains(':') && name.len() > 1 && name.as_bytes()[1] == b':'
+    {
+        return Err("absolute path".into());
+    }
+    for segment in name.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err(format!("bad path segment {segment:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_layout() {
+        assert_eq!(
+            objects_path("backups.velero.io", Some("velero")),
+            "cluster-resources/custom-resources/backups.velero.io/velero.json"
+        );
+        assert_eq!(
+            objects_path("pods", Some("app")),
+            "cluster-resources/pods/app.json"
+        );
+        assert_eq!(
+            objects_path("storageclasses", None),
+            "cluster-resources/storageclasses/_cluster.json"
+        );
+        assert_eq!(
+            pod_log_path(VELERO_LOGS, "velero-1", "velero", true),
+            "velero/logs/velero-1/velero-previous.log"
+        );
+    }
+
+    #[test]
+    fn entry_names_must_stay_inside_the_bundle() {
+        assert!(check_entry_name("velero/logs/a/b.log").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "C:\\x",
+            "a\\b",
+        ] {
+            assert!(check_entry_name(bad).is_err(), "{bad}");
+        }
+    }
+}

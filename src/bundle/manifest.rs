@@ -1,0 +1,78 @@
+//! manifest.json: what the bundle holds and how it was made. Written last by the writer.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool: ToolInfo,
+    /// RFC 3339; the analyzer's "now" for age conditions, so a bundle reads the same every day.
+    pub created: String,
+    #[serde(default)]
+    pub cluster: ClusterInfo,
+    #[serde(default)]
+    pub scope: serde_json::Map<String, serde_json::Value>,
+    pub files: Vec<FileEntry>,
+    #[serde(default)]
+    pub collector_errors: Vec<CollectorError>,
+    /// Redactions made, by redaction rule name. Never the values.
+    #[serde(default)]
+    pub redactions: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: "snapdoc".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    /// Host and port of the API server only: never a URL with credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FileEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Why the content is incomplete (log limit reached, stream dropped), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
+}
+
+/// A source the collector could not read. The run goes on; the report lists these.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectorError {
+    /// The collector: cluster, velero-objects, workloads, logs, downloads, kots …
+    pub source: String,
+    /// What it tried to read: a resource, a pod/container, a backup name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// HTTP status of the API answer, when there was one (403, 404, 429, 500 …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub message: String,
+}

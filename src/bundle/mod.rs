@@ -1,0 +1,52 @@
+//! The bundle: one archive (or directory) holding everything collected, in the layout of
+//! docs/bundle-format.md. `writer` streams entries into a zip; `reader` opens any supported bundle
+//! and presents it in that same layout, so the analyzer reads every format alike.
+pub mod layout;
+pub mod manifest;
+pub mod reader;
+pub mod verify;
+pub mod writer;
+
+pub use layout::LogSource;
+pub use manifest::{CollectorError, FileEntry, Manifest};
+pub use reader::{Bundle, BundleFormat, LogFile};
+pub use writer::BundleWriter;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: already exists (use --force to overwrite)")]
+    Exists { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable zip archive: {source}")]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    #[error("{path}: entry {entry}: {message}")]
+    Entry {
+        path: PathBuf,
+        entry: String,
+        message: String,
+    },
+    #[error("{path}: not a bundle snapdoc can read: {message}")]
+    UnknownFormat { path: PathBuf, message: String },
+    #[error("invalid entry name {entry:?}: {message}")]
+    InvalidEntryName { entry: String, message: String },
+}
+
+impl BundleError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        BundleError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,401 @@
+//! Opens a bundle and presents it in snapdoc's layout (docs/bundle-format.md), whatever its format.
+//! Entries are streamed on demand: logs are never read whole into memory.
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::BundleError;
+use super::layout::{self, LogSource};
+use super::manifest::Manifest;
+
+/// What kind of bundle was opened (told by content, not by file name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleFormat {
+    /// snapdoc's own zip
+    SnapdocZip,
+    /// snapdoc's layout, extracted into a directory
+    Directory,
+}
+
+impl BundleFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleFormat::SnapdocZip => "snapdoc",
+            BundleFormat::Directory => "directory",
+        }
+    }
+}
+
+/// Where entries come from. Every source answers in snapdoc's layout; a foreign format translates its paths.
+pub trait BundleSource: Send {
+    /// Every file entry, `/`-separated, relative to the bundle root, sorted.
+    fn entries(&self) -> &[String];
+    fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError>;
+}
+
+/// A log in the bundle, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    pub path: String,
+    pub source: LogSource,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    pub previous: bool,
+    /// For backup-log / restore-log: the backup or restore it belongs to.
+    pub owner: Option<String>,
+}
+
+pub struct Bundle {
+    path: PathBuf,
+    format: BundleFormat,
+    source: Box<dyn BundleSource>,
+    manifest: Option<Manifest>,
+}
+
+impl Bundle {
+    /// Opens a zip or a directory bundle.
+    pub fn open(path: &Path) -> Result<Bundle, BundleError> {
+        let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
+        let (format, source): (BundleFormat, Box<dyn BundleSource>) = if meta.is_dir() {
+            (
+                BundleFormat::Directory,
+                Box::new(DirectorySource::open(path)?),
+            )
+        } else {
+            let mut magic = [0u8; 4];
+            let mut file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+            let n = read_up_to(&mut file, &mut magic).map_err(|e| BundleError::io(path, e))?;
+            if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+                (BundleFormat::SnapdocZip, Box::new(ZipSource::open(path)?))
+            } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+                return Err(BundleError::UnknownFormat {
+                    path: path.to_path_buf(),
+                    message: "a gzip archive (troubleshoot or velero debug bundle); expected a snapdoc zip or a directory".into(),
+                });
+            } else {
+                return Err(BundleError::UnknownFormat {
+                    path: path.to_path_buf(),
+                    message: "expected a snapdoc zip (.zip) or a bundle directory".into(),
+                });
+            }
+        };
+        Self::from_source(path.to_path_buf(), format, source)
+    }
+
+    /// Wraps a source (used by readers of foreign formats, which translate into snapdoc's layout).
+    pub fn from_source(
+        path: PathBuf,
+        format: BundleFormat,
+        source: Box<dyn BundleSource>,
+    ) -> Result<Bundle, BundleError> {
+        let mut bundle = Bundle {
+            path,
+            format,
+            source,
+            manifest: None,
+        };
+        if bundle.has(layout::MANIFEST) {
+            let manifest: Manifest = bundle.read_json_as(layout::MANIFEST)?;
+            bundle.manifest = Some(manifest);
+        }
+        Ok(bundle)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn format(&self) -> BundleFormat {
+        self.format
+    }
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+    pub fn entries(&self) -> &[String] {
+        self.source.entries()
+    }
+    pub fn has(&self, entry: &str) -> bool {
+        self.source
+            .entries()
+            .binary_search_by(|e| e.as_str().cmp(entry))
+            .is_ok()
+    }
+
+    /// Streams one entry.
+    pub fn open_entry(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
+        self.source.open(entry)
+    }
+
+    fn entry_error(&self, entry: &str, message: impl Into<String>) -> BundleError {
+        BundleError::Entry {
+            path: self.path.clone(),
+            entry: entry.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Reads a JSON entry; `None` when the bundle has no such entry.
+    pub fn read_json(&mut self, entry: &str) -> Result<Option<Value>, BundleError> {
+        if !self.has(entry) {
+            return Ok(None);
+        }
+        self.read_json_as(entry).map(Some)
+    }
+
+    fn read_json_as<T: serde::de::DeserializeOwned>(
+        &mut self,
+        entry: &str,
+    ) -> Result<T, BundleError> {
+        let reader = BufReader::new(self.source.open(entry)?);
+        serde_json::from_reader(reader).map_err(|e| BundleError::Entry {
+            path: self.path.clone(),
+            entry: entry.to_string(),
+            message: format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        })
+    }
+
+    /// Every object of a resource, all namespaces: `pods`, `deployments`, `backups.velero.io`, `nodes` …
+    /// Accepts a Kubernetes List (`items` may be null), a bare array, or a single object.
+    pub fn objects(&mut self, resource: &str) -> Result<Vec<Value>, BundleError> {
+        let files: Vec<String> = match resource {
+            "nodes" => vec![layout::CLUSTER_NODES.to_string()],
+            "namespaces" => vec![layout::CLUSTER_NAMESPACES.to_string()],
+            "customresourcedefinitions" | "customresourcedefinitions.apiextensions.k8s.io" => {
+                vec![layout::CLUSTER_CRDS.to_string()]
+            }
+            _ => {
+                let dir = layout::objects_dir(resource);
+                self.entries()
+                    .iter()
+                    .filter(|e| {
+                        e.starts_with(&dir) && e.ends_with(".json") && !e[dir.len()..].contains('/')
+                    })
+                    .cloned()
+                    .collect()
+            }
+        };
+        let mut objects = Vec::new();
+        for file in files {
+            let Some(value) = self.read_json(&file)? else {
+                continue;
+            };
+            match value {
+                Value::Object(mut map) => match map.remove("items") {
+                    Some(Value::Array(items)) => objects.extend(items),
+                    Some(Value::Null) => {}
+                    Some(other) => {
+                        return Err(self.entry_error(
+                            &file,
+                            format!("`items` is {}, expected an array", json_type(&other)),
+                        ));
+                    }
+                    None if map.contains_key("kind") || map.contains_key("metadata") => {
+                        objects.push(Value::Object(map))
+                    }
+                    None => {
+                        return Err(self.entry_error(
+                            &file,
+                            "expected a Kubernetes List, an array or an object",
+                        ));
+                    }
+                },
+                Value::Array(items) => objects.extend(items),
+                Value::Null => {}
+                other => {
+                    return Err(self.entry_error(
+                        &file,
+                        format!("expected a Kubernetes List, found {}", json_type(&other)),
+                    ));
+                }
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Every log in the bundle: pod logs, backup and restore logs.
+    pub fn logs(&self) -> Vec<LogFile> {
+        self.entries()
+            .iter()
+            .filter_map(|e| classify_log(e))
+            .collect()
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Tells what a bundle path holds if it is a log in snapdoc's layout.
+pub fn classify_log(path: &str) -> Option<LogFile> {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["velero", "backups", name, "backup.log"] => Some(LogFile {
+            path: path.to_string(),
+            source: LogSource::BackupLog,
+            pod: None,
+            container: None,
+            previous: false,
+            owner: Some(name.to_string()),
+        }),
+        ["velero", "restores", name, "restore.log"] => Some(LogFile {
+            path: path.to_string(),
+            source: LogSource::RestoreLog,
+            pod: None,
+            container: None,
+            previous: false,
+            owner: Some(name.to_string()),
+        }),
+        [root @ ("velero" | "kots"), "logs", pod, file] if file.ends_with(".log") => {
+            let stem = &file[..file.len() - 4];
+            let (container, previous) = match stem.strip_suffix("-previous") {
+                Some(c) => (c, true),
+                None => (stem, false),
+            };
+            let mut source = LogSource::of_container(container);
+            if *root == "kots" && source == LogSource::Other && container.starts_with("kotsadm") {
+                source = LogSource::Kotsadm;
+            }
+            Some(LogFile {
+                path: path.to_string(),
+                source,
+                pod: Some(pod.to_string()),
+                container: Some(container.to_string()),
+                previous,
+                owner: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+struct ZipSource {
+    path: PathBuf,
+    archive: zip::ZipArchive<BufReader<File>>,
+    entries: Vec<String>,
+}
+
+impl ZipSource {
+    fn open(path: &Path) -> Result<Self, BundleError> {
+        let file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+        let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| BundleError::Zip {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut entries = Vec::new();
+        for name in archive.file_names() {
+            let name = name.map_err(|e| BundleError::Zip {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            if name.ends_with('/') {
+                continue;
+            }
+            layout::check_entry_name(&name).map_err(|message| BundleError::Entry {
+                path: path.to_path_buf(),
+                entry: name.to_string(),
+                message,
+            })?;
+            entries.push(name.into_owned());
+        }
+        entries.sort();
+        Ok(ZipSource {
+            path: path.to_path_buf(),
+            archive,
+            entries,
+        })
+    }
+}
+
+impl BundleSource for ZipSource {
+    fn entries(&self) -> &[String] {
+        &self.entries
+    }
+    fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
+        let file = self
+            .archive
+            .by_name(entry)
+            .map_err(|e| BundleError::Entry {
+                path: self.path.clone(),
+                entry: entry.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Box::new(file))
+    }
+}
+
+struct DirectorySource {
+    root: PathBuf,
+    entries: Vec<String>,
+}
+
+impl DirectorySource {
+    fn open(root: &Path) -> Result<Self, BundleError> {
+        let mut entries = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let read = std::fs::read_dir(&dir).map_err(|e| BundleError::io(&dir, e))?;
+            for item in read {
+                let item = item.map_err(|e| BundleError::io(&dir, e))?;
+                // symlink_metadata: a link is not followed, so nothing outside the bundle is read.
+                let meta = item
+                    .metadata()
+                    .map_err(|e| BundleError::io(item.path(), e))?;
+                if meta.is_dir() {
+                    stack.push(item.path());
+                } else if meta.is_file() {
+                    let rel = item
+                        .path()
+                        .strip_prefix(root)
+                        .map(|p| p.to_string_lossy().replace('\\', "/"))
+                        .unwrap_or_default();
+                    if !rel.is_empty() {
+                        entries.push(rel);
+                    }
+                }
+            }
+        }
+        entries.sort();
+        Ok(DirectorySource {
+            root: root.to_path_buf(),
+            entries,
+        })
+    }
+}
+
+impl BundleSource for DirectorySource {
+    fn entries(&self) -> &[String] {
+        &self.entries
+    }
+    fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
+        layout::check_entry_name(entry).map_err(|message| BundleError::InvalidEntryName {
+            entry: entry.to_string(),
+            message,
+        })?;
+        let path = self.root.join(entry);
+        let file = File::open(&path).map_err(|e| BundleError::io(&path, e))?;
+        Ok(Box::new(BufReader::new(file)))
+    }
+}

@@ -1,0 +1,92 @@
+//! `snapdoc verify`: recompute every entry's size and sha256 and compare with manifest.json.
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::layout::MANIFEST;
+use super::{Bundle, BundleError};
+
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub checked: usize,
+    /// One line per problem: entry and what differs.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+pub fn verify(path: &Path) -> Result<VerifyReport, BundleError> {
+    let mut bundle = Bundle::open(path)?;
+    let Some(manifest) = bundle.manifest().cloned() else {
+        return Err(BundleError::Entry {
+            path: path.to_path_buf(),
+            entry: MANIFEST.into(),
+            message: "missing: not a snapdoc bundle, or an incomplete one".into(),
+        });
+    };
+    let mut report = VerifyReport::default();
+    for file in &manifest.files {
+        if !bundle.has(&file.path) {
+            report
+                .problems
+                .push(format!("{}: listed in the manifest but missing", file.path));
+            continue;
+        }
+        let mut reader = match bundle.open_entry(&file.path) {
+            Ok(r) => r,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("{}: unreadable: {e}", file.path));
+                continue;
+            }
+        };
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        let outcome = loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    size += n as u64;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        report.checked += 1;
+        if let Err(e) = outcome {
+            report
+                .problems
+                .push(format!("{}: unreadable: {e}", file.path));
+            continue;
+        }
+        let digest = hex::encode(hasher.finalize());
+        if size != file.size {
+            report.problems.push(format!(
+                "{}: size {size}, manifest says {}",
+                file.path, file.size
+            ));
+        } else if digest != file.sha256 {
+            report
+                .problems
+                .push(format!("{}: sha256 differs from the manifest", file.path));
+        }
+    }
+    let listed: std::collections::HashSet<&str> =
+        manifest.files.iter().map(|f| f.path.as_str()).collect();
+    for entry in bundle.entries() {
+        if entry != MANIFEST && entry != super::layout::ANALYSIS && !listed.contains(entry.as_str())
+        {
+            report
+                .problems
+                .push(format!("{entry}: in the bundle but not in the manifest"));
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,250 @@
+//! Streaming zip writer: entries go to disk as they are produced (never the whole bundle in memory),
+//! each hashed on the way; manifest.json is written last. The archive is built under a temporary name
+//! beside the target and renamed into place only when complete, so a failed run leaves nothing half-made
+//! and an existing file is replaced only with `force`.
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
+
+use super::BundleError;
+use super::layout::{self, MANIFEST};
+use super::manifest::{ClusterInfo, CollectorError, FORMAT_VERSION, FileEntry, Manifest, ToolInfo};
+
+pub struct BundleWriter {
+    // Some until finished: `finish` takes it to close the archive.
+    zip: Option<ZipWriter<BufWriter<File>>>,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    files: Vec<FileEntry>,
+    errors: Vec<CollectorError>,
+    redactions: BTreeMap<String, u64>,
+    finished: bool,
+}
+
+/// What the manifest says about the run, given at [`BundleWriter::finish`].
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    pub created: Option<String>,
+    pub cluster: ClusterInfo,
+    pub scope: serde_json::Map<String, serde_json::Value>,
+}
+
+fn options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true)
+}
+
+impl BundleWriter {
+    /// Starts a bundle that will be `path` once finished. Fails if `path` exists and `force` is false.
+    pub fn create(path: &Path, force: bool) -> Result<Self, BundleError> {
+        if path.exists() && !force {
+            return Err(BundleError::Exists {
+                path: path.to_path_buf(),
+            });
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "bundle.zip".into());
+        let temp_path = dir.join(format!(".{file_name}.{}.partial", std::process::id()));
+        let file = File::create(&temp_path).map_err(|e| BundleError::io(&temp_path, e))?;
+        Ok(BundleWriter {
+            zip: Some(ZipWriter::new(BufWriter::new(file))),
+            temp_path,
+            final_path: path.to_path_buf(),
+            files: Vec::new(),
+            errors: Vec::new(),
+            redactions: BTreeMap::new(),
+            finished: false,
+        })
+    }
+
+    fn zip_mut(&mut self) -> &mut ZipWriter<BufWriter<File>> {
+        self.zip.as_mut().expect("bundle writer used after finish")
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.final_path
+    }
+
+    /// Paths written so far.
+    pub fn contains(&self, entry: &str) -> bool {
+        self.files.iter().any(|f| f.path == entry)
+    }
+
+    /// Opens an entry for streaming; write to it, then call [`EntryWriter::finish`].
+    pub fn entry(&mut self, name: &str) -> Result<EntryWriter<'_>, BundleError> {
+        layout::check_entry_name(name).map_err(|message| BundleError::InvalidEntryName {
+            entry: name.to_string(),
+            message,
+        })?;
+        if name == MANIFEST || self.contains(name) {
+            return Err(BundleError::InvalidEntryName {
+                entry: name.to_string(),
+                message: "written twice".into(),
+            });
+        }
+        self.zip_mut()
+            .start_file(name, options())
+            .map_err(|e| BundleError::Zip {
+                path: self.temp_path.clone(),
+                source: e,
+            })?;
+        Ok(EntryWriter {
+            writer: self,
+            name: name.to_string(),
+            hasher: Sha256::new(),
+            size: 0,
+            truncated: None,
+        })
+    }
+
+    pub fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BundleError> {
+        let mut entry = self.entry(name)?;
+        entry
+            .write_all(data)
+            .map_err(|e| BundleError::io(name, e))?;
+        entry.finish();
+        Ok(())
+    }
+
+    pub fn add_json<T: Serialize + ?Sized>(
+        &mut self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), BundleError> {
+        let mut entry = self.entry(name)?;
+        serde_json::to_writer_pretty(&mut entry, value)
+            .map_err(|e| BundleError::io(name, io::Error::other(e)))?;
+        entry
+            .write_all(b"\n")
+            .map_err(|e| BundleError::io(name, e))?;
+        entry.finish();
+        Ok(())
+    }
+
+    /// Copies `reader` into a new entry in bounded chunks; returns the bytes written.
+    pub fn add_stream(&mut self, name: &str, mut reader: impl Read) -> Result<u64, BundleError> {
+        let mut entry = self.entry(name)?;
+        io::copy(&mut reader, &mut entry).map_err(|e| BundleError::io(name, e))?;
+        Ok(entry.finish())
+    }
+
+    pub fn record_error(&mut self, error: CollectorError) {
+        self.errors.push(error);
+    }
+
+    pub fn errors(&self) -> &[CollectorError] {
+        &self.errors
+    }
+
+    pub fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
+        for (rule, n) in counts {
+            *self.redactions.entry(rule.clone()).or_default() += n;
+        }
+    }
+
+    /// Writes manifest.json, closes the archive and moves it into place. Returns the final path.
+    pub fn finish(mut self, run: RunInfo) -> Result<(PathBuf, Manifest), BundleError> {
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            tool: ToolInfo::default(),
+            created: run
+                .created
+                .unwrap_or_else(|| jiff::Timestamp::now().to_string()),
+            cluster: run.cluster,
+            scope: run.scope,
+            files: std::mem::take(&mut self.files),
+            collector_errors: std::mem::take(&mut self.errors),
+            redactions: std::mem::take(&mut self.redactions),
+        };
+        let zip_err = |path: &Path, e| BundleError::Zip {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let mut zip = self.zip.take().expect("bundle writer used after finish");
+        zip.start_file(MANIFEST, options())
+            .map_err(|e| zip_err(&self.temp_path, e))?;
+        serde_json::to_writer_pretty(&mut zip, &manifest)
+            .map_err(|e| BundleError::io(&self.temp_path, io::Error::other(e)))?;
+        let buffered = zip.finish().map_err(|e| zip_err(&self.temp_path, e))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| BundleError::io(&self.temp_path, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| BundleError::io(&self.temp_path, e))?;
+        drop(file);
+        std::fs::rename(&self.temp_path, &self.final_path)
+            .map_err(|e| BundleError::io(&self.final_path, e))?;
+        self.finished = true;
+        Ok((self.final_path.clone(), manifest))
+    }
+}
+
+impl Drop for BundleWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
+/// One entry being written. Hashes and counts what passes through.
+pub struct EntryWriter<'a> {
+    writer: &'a mut BundleWriter,
+    name: String,
+    hasher: Sha256,
+    size: u64,
+    truncated: Option<String>,
+}
+
+impl EntryWriter<'_> {
+    /// Marks the content as incomplete, with the reason (recorded in the manifest).
+    pub fn mark_truncated(&mut self, reason: impl Into<String>) {
+        self.truncated = Some(reason.into());
+    }
+
+    pub fn written(&self) -> u64 {
+        self.size
+    }
+
+    /// Ends the entry; returns its size. (Dropping it ends it too: the manifest always lists what the zip holds.)
+    pub fn finish(self) -> u64 {
+        self.size
+    }
+}
+
+impl Drop for EntryWriter<'_> {
+    fn drop(&mut self) {
+        let hasher = std::mem::take(&mut self.hasher);
+        self.writer.files.push(FileEntry {
+            path: std::mem::take(&mut self.name),
+            size: self.size,
+            sha256: hex::encode(hasher.finalize()),
+            truncated: self.truncated.take(),
+        });
+    }
+}
+
+impl Write for EntryWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.writer.zip_mut().write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.zip_mut().flush()
+    }
+}

@@ -1,0 +1,207 @@
+//! Every command and flag of snapdoc, in one place (also the source of shell completions and the man page).
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "snapdoc",
+    version,
+    about = "Tells you why your Velero / KOTS snapshot backup failed and how to fix it",
+    long_about = None
+)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Gather Velero, KOTS and cluster state into one zip support bundle.
+    Collect(CollectArgs),
+    /// Analyse one or more bundles (snapdoc zip or directory) and report findings.
+    Analyze(AnalyzeArgs),
+    /// Collect, analyse and write report.html and report.md beside the bundle: the one command after a failed snapshot.
+    Run(RunArgs),
+    /// Run snapdoc against the built-in lab cluster scenario and write its reports.
+    Demo(DemoArgs),
+    /// Check a bundle's entries against its manifest (size and sha256).
+    Verify(VerifyArgs),
+    /// Inspect and test rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// The lab cluster: a loopback Kubernetes API serving a scenario.
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+/// How to reach the cluster: as kubectl does.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace Velero runs in (default: found by the velero deployment's labels).
+    #[arg(long)]
+    pub velero_namespace: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CollectOptions {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Only logs and backups newer than this (e.g. 24h, 7d).
+    #[arg(long, default_value = "72h")]
+    pub since: String,
+    /// Most bytes kept of each container log (the newest are kept).
+    #[arg(long, default_value_t = 20 * 1024 * 1024)]
+    pub max_log_bytes: u64,
+    /// Focus on these backups (their logs and results are always fetched).
+    #[arg(long = "backup", value_name = "NAME")]
+    pub backups: Vec<String>,
+    /// Focus on these restores.
+    #[arg(long = "restore", value_name = "NAME")]
+    pub restores: Vec<String>,
+    /// How many of the most recent backups / restores get their logs fetched (besides failed ones).
+    #[arg(long, default_value_t = 10)]
+    pub recent: usize,
+    /// Seconds to wait for Velero to process a DownloadRequest.
+    #[arg(long, default_value_t = 30)]
+    pub download_timeout: u64,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub options: CollectOptions,
+    /// Where to write the bundle (default: snapdoc-<cluster>-<timestamp>.zip in the current directory).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    Md,
+    Html,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FailOn {
+    /// Exit 1 when any warn or fail finding is present.
+    Warn,
+    /// Exit 1 when any fail finding is present.
+    #[default]
+    Fail,
+    /// Always exit 0 once the analysis ran.
+    Never,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct AnalysisOptions {
+    /// Extra rules directory (added to the built-in rules; ids may not collide).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules_dirs: Vec<PathBuf>,
+    /// Report templates directory overriding the built-in templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Exit code policy: 0 when no finding at or above this severity, 1 otherwise, 2 when the analysis could not run.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AnalyzeArgs {
+    /// Bundle files or directories.
+    #[arg(required = true)]
+    pub bundles: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Write the report here instead of stdout (never overwrites without --force).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub collect: CollectOptions,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+    /// Directory for the bundle and the reports (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Built-in scenario to run against.
+    #[arg(long, default_value = "partially-failed-fsb")]
+    pub scenario: String,
+    /// Directory for the bundle and the reports.
+    #[arg(long, value_name = "DIR", default_value = "snapdoc-demo")]
+    pub out_dir: PathBuf,
+    /// Replace reports left by an earlier demo run in --out-dir.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    pub bundle: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules (built-in and --rules).
+    List {
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dirs: Vec<PathBuf>,
+    },
+    /// Show one rule in full.
+    Explain {
+        id: String,
+        #[arg(long = "rules", value_name = "DIR")]
+        rules_dirs: Vec<PathBuf>,
+    },
+    /// Validate a rules directory (schema, regexes, unique ids).
+    Lint { dir: PathBuf },
+    /// Run the match / no_match samples of every rule in a directory.
+    Test { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Serve a scenario on loopback and write a kubeconfig for kubectl.
+    Serve(LabServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LabServeArgs {
+    /// Scenario directory (tests/scenarios/<name>) or the name of a built-in scenario.
+    #[arg(long)]
+    pub scenario: String,
+    /// Where to write the kubeconfig (default: print it on stdout).
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// API port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}

@@ -1,0 +1,1 @@
+//! Collectors: read the cluster through kube-rs and write the bundle.

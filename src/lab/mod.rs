@@ -1,0 +1,1 @@
+//! The lab cluster: a loopback Kubernetes API serving a scenario.

@@ -1,0 +1,13 @@
+//! snapdoc: tells why a Velero / KOTS snapshot backup failed and how to fix it.
+//!
+//! The modules mirror the pipeline: `collect` (kube-rs → bundle), `bundle` (the archive model),
+//! `analyze` (rules → findings), `report` (findings → HTML/Markdown/JSON/…); `lab` is the
+//! loopback cluster the tests and the demo run against.
+pub mod analyze;
+pub mod bundle;
+pub mod cli;
+pub mod collect;
+pub mod embedded;
+pub mod lab;
+pub mod redact;
+pub mod report;

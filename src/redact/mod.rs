@@ -1,0 +1,1 @@
+//! Redaction of credentials in every text before it is written.

@@ -1,0 +1,1 @@
+//! Rendering of an analysis: HTML, Markdown, JSON, JUnit, terminal.
