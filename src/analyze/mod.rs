@@ -1,6 +1,21 @@
 //! Rules → findings. `findings` and `analysis` are the result types every report renders.
+//!
+//! - `rules`: rule files (YAML) → validated rules (docs/rules.md)
+//! - `engine`: runs a rule set over a bundle: one pass per log for all log rules, object predicates, compat tables
+//! - `facts`: derived objects (facts.cluster, facts.schedules, facts.volumes, facts.components) and versions
+//! - `environment`: the environment table, the backups/restores table, volumes not backed up
+//! - `verdicts`: "backup X failed because …", from the findings on it
+//! - `timeline`: what happened to a failed backup, merged by time
 pub mod analysis;
+pub mod engine;
+pub mod environment;
+pub mod error;
+pub mod facts;
 pub mod findings;
+pub mod rules;
+pub mod timeline;
+pub mod verdicts;
 
 pub use analysis::Analysis;
+pub use error::AnalyzeError;
 pub use findings::{Evidence, Finding, ObjectRef, Severity, Verdict};

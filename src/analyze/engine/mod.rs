@@ -1,0 +1,1 @@
+//! Runs a rule set over a bundle.

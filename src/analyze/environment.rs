@@ -1,0 +1,1 @@
+//! The environment table, the backups/restores table, and volumes no backup covers.

@@ -1,0 +1,1 @@
+//! Rule files (YAML, docs/rules.md) → validated rules.

@@ -1,0 +1,1 @@
+//! Verdicts: "backup X failed because …", from the findings on it, most specific first.
