@@ -106,9 +106,10 @@ fn retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// Delay before attempt `attempt + 1`: the server's Retry-After when it gave one, else doubling, capped.
-pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let doubled = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(16));
+/// Delay before attempt `attempt + 1`: the server's Retry-After when it gave one, else doubling from
+/// `first`, capped.
+pub fn backoff(first: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let doubled = first.saturating_mul(1u32 << attempt.min(16));
     retry_after.unwrap_or(doubled).min(MAX_BACKOFF)
 }
 
@@ -150,6 +151,7 @@ impl ApiStream {
 pub struct ApiClient {
     client: kube::Client,
     permits: Arc<Semaphore>,
+    first_backoff: Duration,
 }
 
 impl ApiClient {
@@ -157,7 +159,15 @@ impl ApiClient {
         ApiClient {
             client,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            first_backoff: FIRST_BACKOFF,
         }
+    }
+
+    /// Retries sooner (tests).
+    #[cfg(test)]
+    fn with_first_backoff(mut self, first: Duration) -> Self {
+        self.first_backoff = first;
+        self
     }
 
     /// Sends a request, retrying 429/5xx and connection failures; returns a successful response with the
@@ -221,7 +231,7 @@ impl ApiClient {
                     format!("{} (after {attempt} attempts)", failure.message),
                 ));
             }
-            let delay = backoff(attempt - 1, wait);
+            let delay = backoff(self.first_backoff, attempt - 1, wait);
             tracing::debug!(%path, attempt, ?delay, %failure, "retrying");
             tokio::time::sleep(delay).await;
         }
@@ -423,14 +433,171 @@ mod tests {
 
     #[test]
     fn backoff_doubles_honours_retry_after_and_is_capped() {
-        assert_eq!(backoff(0, None), Duration::from_millis(200));
-        assert_eq!(backoff(2, None), Duration::from_millis(800));
-        assert_eq!(backoff(30, None), MAX_BACKOFF);
+        let first = FIRST_BACKOFF;
+        assert_eq!(backoff(first, 0, None), Duration::from_millis(200));
+        assert_eq!(backoff(first, 2, None), Duration::from_millis(800));
+        assert_eq!(backoff(first, 30, None), MAX_BACKOFF);
         assert_eq!(
-            backoff(0, Some(Duration::from_secs(1))),
+            backoff(first, 0, Some(Duration::from_secs(1))),
             Duration::from_secs(1)
         );
-        assert_eq!(backoff(0, Some(Duration::from_secs(600))), MAX_BACKOFF);
+        assert_eq!(
+            backoff(first, 0, Some(Duration::from_secs(600))),
+            MAX_BACKOFF
+        );
+    }
+
+    /// A fake API server: answers by a function of (path and query, how many requests came before).
+    fn mock_client(
+        answer: impl Fn(&str, usize) -> (u16, String) + Send + Sync + 'static,
+    ) -> (kube::Client, Arc<std::sync::Mutex<Vec<String>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log = Arc::clone(&seen);
+        let answer = Arc::new(answer);
+        let service = tower::service_fn(move |request: Request<Body>| {
+            let uri = request.uri().to_string();
+            let count = {
+                let mut log = log.lock().unwrap();
+                log.push(uri.clone());
+                log.len() - 1
+            };
+            let (status, body) = answer(&uri, count);
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    Response::builder()
+                        .status(status)
+                        .body(http_body_util::Full::new(Bytes::from(body)))
+                        .unwrap(),
+                )
+            }
+        });
+        (kube::Client::new(service, "default"), seen)
+    }
+
+    fn page(names: &[&str], token: &str) -> String {
+        let items: Vec<Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"metadata": {"name": n}}))
+            .collect();
+        serde_json::json!({"apiVersion": "v1", "kind": "PodList",
+            "metadata": {"resourceVersion": "7", "continue": token}, "items": items})
+        .to_string()
+    }
+
+    fn status(code: u16, message: &str) -> String {
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": message, "code": code})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_list_follows_continue_tokens_into_one_list() {
+        let (client, seen) = mock_client(|uri, _| {
+            if uri.contains("continue=t1") {
+                (200, page(&["c"], ""))
+            } else {
+                (200, page(&["a", "b"], "t1"))
+            }
+        });
+        let list = ApiClient::new(client, 2)
+            .list("/api/v1/pods")
+            .await
+            .unwrap();
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["a", "b", "c"]);
+        assert_eq!(list["items"][2]["kind"], "Pod");
+        assert!(list["metadata"].get("continue").is_none());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                "/api/v1/pods?limit=500",
+                "/api/v1/pods?limit=500&continue=t1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_continue_token_restarts_the_list() {
+        let (client, seen) = mock_client(|uri, count| {
+            if uri.contains("continue=") && count < 2 {
+                (
+                    410,
+                    status(410, "The provided continue parameter is too old"),
+                )
+            } else if uri.contains("continue=") {
+                (200, page(&["b"], ""))
+            } else {
+                (200, page(&["a"], "t"))
+            }
+        });
+        let list = ApiClient::new(client, 2)
+            .list("/api/v1/pods")
+            .await
+            .unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        assert_eq!(seen.lock().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_and_server_errors_are_retried_then_reported() {
+        let (client, seen) = mock_client(|_, count| match count {
+            0 => (429, status(429, "slow down")),
+            1 => (503, "unavailable".into()),
+            _ => (200, "{\"gitVersion\": \"v1.29.4\"}".into()),
+        });
+        let version = ApiClient::new(client, 2)
+            .with_first_backoff(Duration::from_millis(1))
+            .get("/version")
+            .await
+            .unwrap();
+        assert_eq!(version["gitVersion"], "v1.29.4");
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        let (client, seen) = mock_client(|_, _| (500, status(500, "etcd is down")));
+        let failure = ApiClient::new(client, 2)
+            .with_first_backoff(Duration::from_millis(1))
+            .get("/version")
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, Some(500));
+        assert!(
+            failure
+                .message
+                .starts_with("etcd is down (after 5 attempts)")
+        );
+        assert_eq!(seen.lock().unwrap().len(), MAX_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn forbidden_is_reported_at_once_with_the_status_message() {
+        let (client, seen) = mock_client(|_, _| {
+            (
+                403,
+                status(
+                    403,
+                    "backups.velero.io is forbidden: User \"snapdoc\" cannot list",
+                ),
+            )
+        });
+        let failure = ApiClient::new(client, 2)
+            .list("/apis/velero.io/v1/namespaces/velero/backups")
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, Some(403));
+        assert!(
+            failure
+                .message
+                .starts_with("backups.velero.io is forbidden")
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        let record = failure.record("velero-objects", "backups.velero.io", Some("velero"));
+        assert_eq!(record.status, Some(403));
+        assert_eq!(record.namespace.as_deref(), Some("velero"));
     }
 
     #[test]
