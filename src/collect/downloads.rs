@@ -490,12 +490,11 @@ impl DownloadContext<'_> {
                     break;
                 }
             }
-            let text = String::from_utf8_lossy(&text);
             return Err((
                 Some(status.as_u16()),
                 format!(
                     "the object store at {host} answered {status}: {}",
-                    text.trim().chars().take(500).collect::<String>()
+                    object_store_error(&String::from_utf8_lossy(&text))
                 ),
             ));
         }
@@ -539,6 +538,31 @@ impl DownloadContext<'_> {
             spool.cut(reason);
         }
         spool.finish().map_err(io_error)
+    }
+}
+
+/// The gist of an object store's error body: S3-style `<Code>` / `<Message>` / `<Key>`, else the text.
+fn object_store_error(body: &str) -> String {
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&close)? + start;
+        Some(body[start..end].trim().to_string())
+    };
+    match (element("Code"), element("Message")) {
+        (Some(code), message) => {
+            let mut text = code;
+            if let Some(message) = message {
+                text.push_str(": ");
+                text.push_str(&message);
+            }
+            if let Some(key) = element("Key") {
+                text.push_str(&format!(" (key {key})"));
+            }
+            text
+        }
+        (None, _) => body.trim().chars().take(500).collect(),
     }
 }
 
@@ -631,6 +655,17 @@ mod tests {
         let mut damaged = gzip(&text);
         damaged.truncate(damaged.len() / 2);
         assert!(gunzip_in_chunks(&damaged, 7).is_err());
+    }
+
+    #[test]
+    fn object_store_errors_are_summarised() {
+        let s3 = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>b/backups/x/x-logs.gz</Key></Error>"#;
+        assert_eq!(
+            object_store_error(s3),
+            "NoSuchKey: The specified key does not exist. (key b/backups/x/x-logs.gz)"
+        );
+        assert_eq!(object_store_error("  denied \n"), "denied");
     }
 
     #[test]

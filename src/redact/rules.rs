@@ -7,12 +7,12 @@ use super::{PLACEHOLDER, RedactionCounts};
 
 pub(crate) const PEM_RULE: &str = "pem-private-key";
 
-/// A value after `key=` / `key: ` / `"key": `: double-quoted, escaped-quoted (JSON inside a JSON string or
-/// a logfmt quoted field), single-quoted, or bare up to a delimiter.
-const VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\"(?P<e>(?:[^"\\\n]|\\[^"])*)\\"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]+))"#;
+/// A value after `key=` / `key: ` / `"key": `: double-quoted, escaped-quoted at any depth (JSON inside a
+/// JSON string or a logfmt quoted field: `\"…\"`, `\\"…\\"`), single-quoted, or bare up to a delimiter.
+const VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]+))"#;
 
-/// Separator between a key and its value, the key optionally quoted (also `\"key\"`).
-const SEP: &str = r#"\\?["']?\s*[:=]\s*"#;
+/// Separator between a key and its value, the key optionally quoted (also escaped: `\"key\"`).
+const SEP: &str = r#"\\*["']?\s*[:=]\s*"#;
 
 /// Every rule, in the order they apply: the most specific first, so a generic rule never counts a value a
 /// specific one already replaced.
@@ -21,7 +21,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
     vec![
         (
             "gcp-service-account-key",
-            format!(r#"(?:\\?"|\b)(?:private_key_id|private_key){SEP}{VALUE}"#),
+            format!(r#"(?:\\*"|\b)(?:private_key_id|private_key){SEP}{VALUE}"#),
         ),
         (
             PEM_RULE,

@@ -105,6 +105,12 @@ const CORPUS: &[(&str, &str, &str, &str)] = &[
         "password",
     ),
     (
+        r#"msg="creds={\\"private_key_id\\":\\"abcdef0123456789\\",\\"client_email\\":\\"x@y\\"}""#,
+        "abcdef0123456789",
+        r#"\\"client_email\\":\\"x@y\\""#,
+        "gcp-service-account-key",
+    ),
+    (
         "MYSQL_ROOT_PASSWORD: 'root-pass-123'",
         "root-pass-123",
         "MYSQL_ROOT_PASSWORD: '",

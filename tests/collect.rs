@@ -1,0 +1,584 @@
+//! `snapdoc collect` against the lab cluster: every scenario yields a bundle holding what the bundle
+//! format promises; forbidden sources are recorded, not fatal; no planted credential reaches the bundle.
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use snapdoc::bundle::Manifest;
+use snapdoc::bundle::manifest::ClusterInfo;
+use snapdoc::cli::{ClusterArgs, CollectArgs, CollectOptions};
+use snapdoc::collect::{CollectOutcome, collect};
+use snapdoc::lab::{LabCluster, Scenario};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+}
+
+fn options() -> CollectOptions {
+    CollectOptions {
+        cluster: ClusterArgs::default(),
+        since: "72h".into(),
+        max_log_bytes: 20 * 1024 * 1024,
+        backups: Vec::new(),
+        restores: Vec::new(),
+        recent: 10,
+        download_timeout: 10,
+        force: false,
+    }
+}
+
+/// The bundle's entries, read whole (test bundles are small).
+struct Unzipped {
+    entries: BTreeMap<String, Vec<u8>>,
+    manifest: Manifest,
+}
+
+impl Unzipped {
+    fn open(path: &Path) -> Unzipped {
+        let file = std::fs::File::open(path).unwrap();
+        let mut archive = zip::ZipArchive::new(file).unwrap();
+        let mut entries = BTreeMap::new();
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            entries.insert(entry.name().unwrap().to_string(), data);
+        }
+        let manifest = serde_json::from_slice(&entries["manifest.json"]).unwrap();
+        Unzipped { entries, manifest }
+    }
+
+    fn json(&self, entry: &str) -> Value {
+        let data = self
+            .entries
+            .get(entry)
+            .unwrap_or_else(|| panic!("no {entry} in {:?}", self.entries.keys()));
+        serde_json::from_slice(data).unwrap_or_else(|e| panic!("{entry}: {e}"))
+    }
+
+    fn text(&self, entry: &str) -> String {
+        String::from_utf8_lossy(
+            self.entries
+                .get(entry)
+                .unwrap_or_else(|| panic!("no {entry} in {:?}", self.entries.keys())),
+        )
+        .into_owned()
+    }
+
+    fn names(&self, entry: &str) -> Vec<String> {
+        self.json(entry)["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{entry} is not a List"))
+            .iter()
+            .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn has_error(&self, target_contains: &str, status: Option<u16>) -> bool {
+        self.manifest.collector_errors.iter().any(|e| {
+            e.target
+                .as_deref()
+                .is_some_and(|t| t.contains(target_contains))
+                && (status.is_none() || e.status == status)
+        })
+    }
+}
+
+async fn run_against(
+    scenario: Scenario,
+    options: &CollectOptions,
+) -> (LabCluster, CollectOutcome, Unzipped, tempfile::TempDir) {
+    let lab = LabCluster::start(scenario).await.unwrap();
+    let client = lab.client().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("bundle.zip");
+    let cluster = ClusterInfo {
+        server: Some(lab.server_url()),
+        context: Some("lab".into()),
+    };
+    let outcome = collect(client, cluster, options, &output).await.unwrap();
+    let bundle = Unzipped::open(&outcome.path);
+    (lab, outcome, bundle, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_basics_bundle_holds_every_source() {
+    let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+
+    // Cluster.
+    assert_eq!(bundle.json("cluster/version.json")["gitVersion"], "v1.31.6");
+    let nodes = bundle.json("cluster/nodes.json");
+    assert!(
+        nodes["items"][0]["status"]["nodeInfo"]["osImage"]
+            .as_str()
+            .is_some()
+    );
+    assert!(
+        bundle
+            .names("cluster/namespaces.json")
+            .contains(&"velero".to_string())
+    );
+    let crds = bundle.names("cluster/crds.json");
+    assert!(crds.contains(&"backups.velero.io".to_string()), "{crds:?}");
+
+    // Velero: namespace detected, workloads, versions from images.
+    let scope = &outcome.manifest.scope;
+    assert_eq!(scope["veleroNamespace"], "velero");
+    assert_eq!(scope["veleroNamespaceFrom"], "velero deployment");
+    let components = scope["components"].as_array().unwrap();
+    let version_of = |component: &str| {
+        components
+            .iter()
+            .find(|c| c["component"] == component)
+            .and_then(|c| c["version"].as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(version_of("velero").as_deref(), Some("v1.16.0"));
+    assert_eq!(version_of("plugin").as_deref(), Some("v1.12.0"));
+    assert!(version_of("node-agent").is_some());
+    assert!(
+        bundle
+            .names("cluster-resources/deployments/velero.json")
+            .contains(&"velero".to_string())
+    );
+    assert!(
+        bundle
+            .names("cluster-resources/daemonsets/velero.json")
+            .contains(&"node-agent".to_string())
+    );
+    assert!(
+        !bundle
+            .names("cluster-resources/pods/velero.json")
+            .is_empty()
+    );
+    assert!(
+        bundle
+            .entries
+            .contains_key("cluster-resources/events/velero.json")
+    );
+
+    // Velero objects.
+    let backups = bundle.names("cluster-resources/custom-resources/backups.velero.io/velero.json");
+    assert!(
+        backups.contains(&"daily-20261124020000".to_string()),
+        "{backups:?}"
+    );
+    for resource in ["restores", "schedules", "backupstoragelocations"] {
+        let entry = format!("cluster-resources/custom-resources/{resource}.velero.io/velero.json");
+        assert!(!bundle.names(&entry).is_empty(), "{entry}");
+    }
+    assert!(
+        !bundle
+            .entries
+            .keys()
+            .any(|e| e.contains("downloadrequests")),
+        "DownloadRequests are not collected"
+    );
+
+    // Logs: current, previous, the cut node-agent stream marked truncated.
+    let velero_log = "velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log";
+    assert!(!bundle.text(velero_log).is_empty());
+    assert!(
+        !bundle
+            .text("velero/logs/velero-7d9f8c6b5d-x2x4z/velero-previous.log")
+            .is_empty()
+    );
+    // The scenario cuts the node-agent stream: what came is kept and marked truncated, or, when the cut
+    // came before the answer's head, the failure is recorded.
+    let node_agent_log = bundle
+        .entries
+        .keys()
+        .find(|e| e.starts_with("velero/logs/node-agent-") && e.ends_with("/node-agent.log"))
+        .cloned();
+    match node_agent_log {
+        Some(entry) => {
+            let listed = bundle
+                .manifest
+                .files
+                .iter()
+                .find(|f| f.path == entry)
+                .unwrap();
+            assert!(listed.truncated.is_some(), "{entry} not marked truncated");
+        }
+        None => assert!(bundle.has_error("node-agent-", None)),
+    }
+
+    // Backup log and results through the DownloadRequest flow.
+    assert!(
+        bundle
+            .text("velero/backups/daily-20261124020000/backup.log")
+            .lines()
+            .count()
+            > 0
+    );
+    bundle.json("velero/backups/daily-20261124020000/results.json");
+    assert!(
+        !bundle
+            .text("velero/restores/restore-daily-20261123/restore.log")
+            .is_empty()
+    );
+    let requests = lab.request_log();
+    let created = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/namespaces/velero/downloadrequests"))
+        .count();
+    assert!(created >= 2, "DownloadRequests created: {created}");
+    let deleted = requests
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains("/downloadrequests/"))
+        .count();
+    assert_eq!(created, deleted, "every DownloadRequest is deleted");
+    assert!(lab.objects("downloadrequests.velero.io").is_empty());
+
+    // Forbidden sources are recorded, not fatal.
+    assert!(bundle.has_error("podvolumebackups.velero.io", Some(403)));
+    assert!(bundle.has_error("secrets/", Some(403)));
+
+    // The manifest lists exactly what the zip holds.
+    let listed: Vec<&str> = bundle
+        .manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    let held: Vec<&str> = bundle
+        .entries
+        .keys()
+        .map(String::as_str)
+        .filter(|e| *e != "manifest.json")
+        .collect();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, held);
+    let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_cli_reads_a_kubeconfig_and_never_overwrites_without_force() {
+    let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    let lab = LabCluster::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig).unwrap();
+    let output = dir.path().join("out.zip");
+    let mut options = options();
+    options.cluster.kubeconfig = Some(kubeconfig);
+    options.backups = vec!["daily-20261124020000".into()];
+    let args = CollectArgs {
+        options: options.clone(),
+        output: Some(output.clone()),
+    };
+    let outcome = snapdoc::collect::collect_cli(&args).await.unwrap();
+    assert_eq!(outcome.path, output);
+    let bundle = Unzipped::open(&output);
+    assert!(
+        bundle
+            .entries
+            .contains_key("velero/backups/daily-20261124020000/backup.log")
+    );
+    // Focused on one backup: no other backup's log, no restore's.
+    assert!(
+        !bundle
+            .entries
+            .keys()
+            .any(|e| e.starts_with("velero/backups/") && !e.contains("daily-20261124020000"))
+    );
+    assert_eq!(
+        outcome.manifest.cluster.server.as_deref(),
+        lab.server_url()
+            .strip_prefix("https://")
+            .map(|s| s.trim_end_matches('/'))
+    );
+
+    let error = snapdoc::collect::collect_cli(&args).await.unwrap_err();
+    assert!(error.to_string().contains("already exists"), "{error}");
+    let mut forced = args.clone();
+    forced.options.force = true;
+    snapdoc::collect::collect_cli(&forced).await.unwrap();
+    lab.shutdown().await;
+}
+
+/// lab-basics with other faults.
+fn lab_basics_with(edit: impl FnOnce(&mut Scenario)) -> Scenario {
+    let mut scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    edit(&mut scenario);
+    scenario
+}
+
+fn forbid(scenario: &mut Scenario, resource: &str, verbs: &[&str]) {
+    let forbidden: snapdoc::lab::scenario::Forbidden = serde_json::from_value(serde_json::json!({
+        "resource": resource, "verbs": verbs
+    }))
+    .unwrap();
+    scenario.faults.forbidden.push(forbidden);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_backups_secrets_and_downloadrequests_still_yield_a_bundle() {
+    let scenario = lab_basics_with(|s| {
+        s.faults.forbidden.clear();
+        forbid(s, "backups.velero.io", &["get", "list", "watch"]);
+        forbid(s, "secrets", &[]);
+        forbid(s, "downloadrequests.velero.io", &["create"]);
+    });
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    assert!(bundle.has_error("backups.velero.io", Some(403)));
+    assert!(bundle.has_error("secrets/cloud-credentials", Some(403)));
+    // The restore is still listed, so its log is asked for: creating the DownloadRequest is refused.
+    let refused: Vec<_> = outcome
+        .manifest
+        .collector_errors
+        .iter()
+        .filter(|e| e.source == "downloads" && e.status == Some(403))
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+    assert!(
+        refused[0].message.contains("DownloadRequest"),
+        "{}",
+        refused[0].message
+    );
+    assert!(
+        !bundle
+            .entries
+            .contains_key("cluster-resources/custom-resources/backups.velero.io/velero.json")
+    );
+    // Everything else is still there.
+    assert_eq!(bundle.json("cluster/version.json")["gitVersion"], "v1.31.6");
+    assert!(
+        !bundle
+            .names("cluster-resources/custom-resources/restores.velero.io/velero.json")
+            .is_empty()
+    );
+    assert!(
+        !bundle
+            .text("velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log")
+            .is_empty()
+    );
+    assert!(lab.objects("downloadrequests.velero.io").is_empty());
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_request_never_processed_or_an_unreachable_url_is_recorded() {
+    let mut quick = options();
+    quick.download_timeout = 1;
+    quick.backups = vec!["daily-20261124020000".into()];
+    quick.restores = vec!["restore-daily-20261123".into()];
+    for (mode, expected) in [
+        ("never-processed", "did not process DownloadRequest"),
+        ("unreachable-url", "cannot reach the object store"),
+    ] {
+        let scenario = lab_basics_with(|s| {
+            s.faults.download_requests =
+                serde_json::from_value(Value::String(mode.into())).unwrap();
+        });
+        let (lab, outcome, bundle, _out) = run_against(scenario, &quick).await;
+        let errors: Vec<_> = outcome
+            .manifest
+            .collector_errors
+            .iter()
+            .filter(|e| e.source == "downloads")
+            .collect();
+        assert_eq!(errors.len(), 4, "{mode}: {errors:?}");
+        assert!(
+            errors.iter().all(|e| e.message.contains(expected)),
+            "{mode}: {errors:?}"
+        );
+        assert!(
+            !bundle
+                .entries
+                .keys()
+                .any(|e| e.starts_with("velero/backups/"))
+        );
+        // Cleaned up even so.
+        assert!(
+            lab.objects("downloadrequests.velero.io").is_empty(),
+            "{mode}"
+        );
+        lab.shutdown().await;
+    }
+}
+
+/// Credential shapes planted in logs, downloads and objects. Each value is unique so a leak is found
+/// wherever it lands; each planted line has a marker that must reach the bundle (so the line was collected).
+const PLANTED_LOG_LINES: &[(&str, &str)] = &[
+    ("PLANTED-01", "using key AKIAPLANTEDKEY000001 for bucket"),
+    (
+        "PLANTED-02",
+        "aws_secret_access_key=PlantedSecretAccessKey00000000000000001",
+    ),
+    (
+        "PLANTED-03",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=PlantedAzureKey0001==;EndpointSuffix=core.windows.net",
+    ),
+    (
+        "PLANTED-04",
+        "GET https://acct.blob.core.windows.net/c/b?sv=2021-08-06&sr=b&sig=PlantedSasSig0001%3D failed",
+    ),
+    (
+        "PLANTED-05",
+        r#"creds={\"type\":\"service_account\",\"private_key_id\":\"plantedkeyid0001\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nPlantedPemBody0001\\n-----END PRIVATE KEY-----\\n\"}"#,
+    ),
+    ("PLANTED-06", "login password=PlantedPassword0001 rejected"),
+    (
+        "PLANTED-07",
+        r#"config {"password": "PlantedPassword0002", "user": "admin"}"#,
+    ),
+    ("PLANTED-08", "refresh token=PlantedToken0001 expired"),
+    (
+        "PLANTED-09",
+        "dial https://admin:PlantedUrlPass0001@minio.example:9000/velero",
+    ),
+    (
+        "PLANTED-10",
+        "header Authorization: Bearer PlantedBearer0001xyz",
+    ),
+    (
+        "PLANTED-11",
+        "url https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAPLANTEDKEY000002%2F20261125%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=PlantedAmzToken0001&X-Amz-Signature=PlantedAmzSig0001",
+    ),
+];
+
+const PLANTED_SECRETS: &[&str] = &[
+    "AKIAPLANTEDKEY000001",
+    "AKIAPLANTEDKEY000002",
+    "AKIAPLANTEDKEY000003",
+    "PlantedSecretAccessKey",
+    "PlantedAzureKey0001",
+    "PlantedSasSig0001",
+    "plantedkeyid0001",
+    "PlantedPemBody0001",
+    "PlantedPemLine0001",
+    "PlantedPassword0001",
+    "PlantedPassword0002",
+    "PlantedPassword0003",
+    "PlantedToken0001",
+    "PlantedUrlPass0001",
+    "PlantedUrlPass0002",
+    "PlantedBearer0001xyz",
+    "PlantedAmzToken0001",
+    "PlantedAmzSig0001",
+    "PlantedEnvSecret0001",
+];
+
+fn planted_log(time: &str) -> String {
+    let mut text = String::new();
+    for (marker, line) in PLANTED_LOG_LINES {
+        text.push_str(&format!(
+            "time=\"{time}\" level=error msg=\"{marker} {}\"\n",
+            line.replace('"', "\\\"")
+        ));
+    }
+    text.push_str(&format!(
+        "time=\"{time}\" level=info msg=\"PLANTED-12 key follows\"\n-----BEGIN RSA PRIVATE KEY-----\nPlantedPemLine0001\n-----END RSA PRIVATE KEY-----\ntime=\"{time}\" level=info msg=\"PLANTED-13 after the key\"\n"
+    ));
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_planted_credential_reaches_the_bundle() {
+    let scenario = lab_basics_with(|s| {
+        s.faults = Default::default();
+        for log in &mut s.logs {
+            log.text.push_str(&planted_log("2026-11-25T11:30:00Z"));
+        }
+        for (path, text) in s.store.iter_mut() {
+            if path.ends_with(".log") {
+                text.push_str(&planted_log("2026-11-24T02:30:00Z"));
+            } else if path.ends_with("results.json") {
+                let mut results: Value = serde_json::from_str(text).unwrap();
+                results["errors"]["velero"] = serde_json::json!([
+                    "PLANTED-14 upload failed: https://admin:PlantedUrlPass0001@minio.example/x?X-Amz-Signature=PlantedAmzSig0001",
+                    "PLANTED-15 aws_secret_access_key=PlantedSecretAccessKey00000000000000001"
+                ]);
+                *text = results.to_string();
+            }
+        }
+        for object in &mut s.objects {
+            let kind = object.kind().to_string();
+            let value = &mut object.value;
+            match kind.as_str() {
+                "Deployment" | "Pod" | "DaemonSet" => {
+                    value["metadata"]["annotations"]["snapdoc.test/notes"] = Value::String(
+                        "PLANTED-16 password=PlantedPassword0003 key AKIAPLANTEDKEY000003".into(),
+                    );
+                    let containers = if kind == "Pod" {
+                        value.pointer_mut("/spec/containers")
+                    } else {
+                        value.pointer_mut("/spec/template/spec/containers")
+                    };
+                    if let Some(Value::Array(containers)) = containers {
+                        for container in containers {
+                            container["env"] = serde_json::json!([
+                                {"name": "AWS_SECRET_ACCESS_KEY", "value": "PlantedEnvSecret0001"},
+                                {"name": "PLANTED_17_REGION", "value": "us-east-1"}
+                            ]);
+                        }
+                    }
+                }
+                "BackupStorageLocation" => {
+                    value["spec"]["config"]["s3Url"] =
+                        Value::String("https://admin:PlantedUrlPass0002@minio.example:9000".into());
+                }
+                _ => {}
+            }
+        }
+    });
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    for (entry, data) in &bundle.entries {
+        let text = String::from_utf8_lossy(data);
+        for secret in PLANTED_SECRETS {
+            assert!(!text.contains(secret), "{secret} leaked into {entry}");
+        }
+    }
+    // The planted lines were collected (redacted, not dropped), from pod logs and downloads alike.
+    let everything: String = bundle
+        .entries
+        .values()
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    for marker in (1..=17)
+        .map(|n| format!("PLANTED-{n:02}"))
+        .chain(["PLANTED_17_REGION".into()])
+    {
+        if marker == "PLANTED-17" {
+            continue;
+        }
+        assert!(
+            everything.contains(&marker),
+            "{marker} never reached the bundle"
+        );
+    }
+    let backup_log = bundle.text("velero/backups/daily-20261124020000/backup.log");
+    assert!(backup_log.contains("PLANTED-13 after the key"));
+    assert!(backup_log.contains("***REDACTED***"));
+    let redactions = &outcome.manifest.redactions;
+    for rule in [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "azure-storage-key",
+        "azure-sas-signature",
+        "gcp-service-account-key",
+        "pem-private-key",
+        "password",
+        "token",
+        "url-credentials",
+        "bearer-token",
+        "presigned-url-signature",
+        "env-secret-value",
+    ] {
+        assert!(
+            redactions.get(rule).copied().unwrap_or(0) > 0,
+            "{rule} never counted: {redactions:?}"
+        );
+    }
+    lab.shutdown().await;
+}
