@@ -582,3 +582,215 @@ async fn no_planted_credential_reaches_the_bundle() {
     }
     lab.shutdown().await;
 }
+
+/// Every file of a scenario folder, as `Scenario::from_files` takes them.
+fn scenario_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    files
+}
+
+const KOTS_OBJECTS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kurl}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kurl-config, namespace: kube-system}
+data: {kurl_url: "https://kurl.sh", installer_id: "abc123"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kotsadm
+  namespace: default
+  labels: {app: kotsadm}
+spec:
+  selector: {matchLabels: {app: kotsadm}}
+  template:
+    metadata: {labels: {app: kotsadm}}
+    spec:
+      containers:
+        - {name: kotsadm, image: "kotsadm/kotsadm:v1.109.3"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kotsadm-6c9d8f7b5-abcde
+  namespace: default
+  labels: {app: kotsadm}
+spec:
+  containers:
+    - {name: kotsadm, image: "kotsadm/kotsadm:v1.109.3"}
+status:
+  phase: Running
+  containerStatuses:
+    - {name: kotsadm, ready: true, restartCount: 0, image: "kotsadm/kotsadm:v1.109.3"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-0
+  namespace: app
+  annotations: {backup.velero.io/backup-volumes: data}
+spec:
+  containers:
+    - {name: db, image: "postgres:16"}
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: data-db-0}
+    - name: scratch
+      emptyDir: {}
+status:
+  phase: Running
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data-db-0, namespace: app}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: local-path
+  resources: {requests: {storage: 1Gi}}
+status: {phase: Bound}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kots_kurl_and_backed_up_workloads_are_collected() {
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    files.push(("objects/kots.yaml".into(), KOTS_OBJECTS.into()));
+    files.push((
+        "logs/default/kotsadm-6c9d8f7b5-abcde/kotsadm.log".into(),
+        "{\"level\":\"info\",\"ts\":\"2026-11-25T11:00:00Z\",\"msg\":\"snapshot started\"}\n"
+            .into(),
+    ));
+    let scenario = Scenario::from_files("kots-lab", "test:kots-lab", files).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let scope = &outcome.manifest.scope;
+    assert_eq!(scope["kotsNamespace"], "default");
+    assert_eq!(scope["install"]["kurl"], true);
+    assert_eq!(scope["install"]["kurlConfig"], true);
+    assert_eq!(scope["backupNamespaces"], serde_json::json!(["*"]));
+    let kotsadm = scope["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "kotsadm")
+        .expect("kotsadm component");
+    assert_eq!(kotsadm["version"], "v1.109.3");
+    assert!(
+        bundle
+            .text("kots/logs/kotsadm-6c9d8f7b5-abcde/kotsadm.log")
+            .contains("snapshot started")
+    );
+    assert!(
+        bundle
+            .names("cluster-resources/deployments/default.json")
+            .contains(&"kotsadm".to_string())
+    );
+    assert_eq!(
+        bundle.names("cluster-resources/configmaps/kube-system.json"),
+        vec!["kurl-config"]
+    );
+    // Backups include every namespace: the app's pods (volumes, annotations) and PVCs are there.
+    let pods = bundle.json("cluster-resources/pods/app.json");
+    let db = &pods["items"][0];
+    assert_eq!(
+        db["metadata"]["annotations"]["backup.velero.io/backup-volumes"],
+        "data"
+    );
+    assert_eq!(
+        db["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "data-db-0"
+    );
+    assert_eq!(
+        bundle.names("cluster-resources/persistentvolumeclaims/app.json"),
+        vec!["data-db-0"]
+    );
+    // Velero's namespace is written once, whichever stage read it.
+    let velero_pods = outcome
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.path == "cluster-resources/pods/velero.json")
+        .count();
+    assert_eq!(velero_pods, 1);
+    lab.shutdown().await;
+}
+
+/// Every scenario under tests/scenarios/: a bundle that verifies, with the cluster's answers, Velero found
+/// where the scenario runs it, and every failure recorded with what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_yields_a_consistent_bundle() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("scenario.yaml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    let mut quick = options();
+    quick.download_timeout = 3;
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let scenario = Scenario::load(&dir).unwrap();
+        let velero_deployments: Vec<String> = scenario
+            .objects
+            .iter()
+            .filter(|o| o.kind() == "Deployment" && o.name() == "velero")
+            .filter_map(|o| o.namespace().map(str::to_string))
+            .collect();
+        let (lab, outcome, bundle, _out) = run_against(scenario, &quick).await;
+        let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+        assert!(report.is_ok(), "{name}: {:?}", report.problems);
+        assert!(
+            bundle.entries.contains_key("cluster/version.json")
+                || bundle.has_error("/version", None),
+            "{name}"
+        );
+        if let Some(ns) = velero_deployments.first() {
+            assert_eq!(
+                outcome.manifest.scope["veleroNamespace"],
+                ns.as_str(),
+                "{name}"
+            );
+            let velero_logs = bundle
+                .entries
+                .iter()
+                .filter(|(e, data)| e.starts_with("velero/logs/") && !data.is_empty())
+                .count();
+            assert!(
+                velero_logs > 0 || bundle.has_error("/velero", None),
+                "{name}: no velero log"
+            );
+        }
+        for error in &outcome.manifest.collector_errors {
+            assert!(!error.message.is_empty(), "{name}: {error:?}");
+            assert!(error.target.is_some(), "{name}: {error:?}");
+        }
+        assert!(
+            lab.objects("downloadrequests.velero.io").is_empty(),
+            "{name}: DownloadRequests left behind"
+        );
+        lab.shutdown().await;
+    }
+}

@@ -813,7 +813,7 @@ impl<'o> Run<'o> {
                 Err(message) => {
                     self.record(CollectorError {
                         source: "downloads".into(),
-                        target: None,
+                        target: Some("object store client".into()),
                         namespace: None,
                         status: None,
                         message: format!("cannot set up the HTTPS client: {message}"),
