@@ -1022,6 +1022,11 @@ fn kots_on_kurl_timeline_merges_log_server_transfers_and_events() {
     );
 }
 
+fn kubelet(mut node: Value, version: &str) -> Value {
+    node["status"]["nodeInfo"]["kubeletVersion"] = json!(version);
+    node
+}
+
 fn created_at(mut object: Value, time: &str) -> Value {
     object["metadata"]["creationTimestamp"] = json!(time);
     object
@@ -1571,6 +1576,17 @@ fn embedded_cluster_is_told_by_its_config_map() {
                     json!({"kind": "ConfigMap", "metadata": {"name": "embedded-cluster-config", "namespace": "embedded-cluster"}}),
                 ])),
             ),
+            (
+                "cluster/nodes.json",
+                Content::Json(list(vec![
+                    kubelet(node("ec-1", true, json!({})), "v1.29.5+k0s"),
+                    kubelet(node("ec-2", true, json!({})), "v1.28.9+k0s"),
+                ])),
+            ),
+            (
+                "cluster-resources/deployments/kotsadm.json",
+                Content::Json(list(vec![])),
+            ),
         ],
         vec![],
     );
@@ -1580,8 +1596,16 @@ fn embedded_cluster_is_told_by_its_config_map() {
         Some("embedded-cluster")
     );
     let c = &kind(&facts, "facts.cluster")[0];
+    // Deployments were listed: Velero is known to be missing; DaemonSets and pods were not: unknown.
     assert_eq!(c["veleroInstalled"], json!(false));
+    assert_eq!(c["nodeAgentInstalled"], Value::Null);
     assert_eq!(c["backupCount"], json!(0));
+    // No API server version: the lowest kubelet's.
+    assert_eq!(c["kubernetesVersion"], json!("1.28.9"));
+    assert_eq!(
+        facts.versions.get("kubernetes").map(String::as_str),
+        Some("1.28.9")
+    );
     assert!(kind(&facts, "facts.volumes").is_empty());
     assert!(
         facts
@@ -1629,6 +1653,11 @@ fn wrong_typed_fields_do_not_panic() {
                 "initContainers": [{"image": "no-name"}, {"name": "p", "image": ""}]}}},
                 "status": {"replicas": "1"}}),
         ]))),
+        ("cluster-resources/custom-resources/serverstatusrequests.velero.io/velero.json", Content::Json(list(vec![
+            json!({"metadata": {"name": "velero-cli-old"}, "status": {"phase": "Processed", "processedTimestamp": "2026-01-01T00:00:00Z", "serverVersion": "v1.12.0"}}),
+            json!({"metadata": {"name": "velero-cli-new"}, "status": {"phase": "Processed", "processedTimestamp": "2026-02-01T00:00:00Z", "serverVersion": "v1.13.2"}}),
+            json!({"metadata": {"name": "garbage"}, "status": {"serverVersion": ["v9"]}}),
+        ]))),
         ("cluster-resources/custom-resources/schedules.velero.io/velero.json", Content::Json(list(vec![
             json!({"metadata": {"name": "s"}, "spec": {"schedule": 5, "paused": "no", "template": "x"}, "status": {"lastBackup": 3}}),
         ]))),
@@ -1647,7 +1676,8 @@ fn wrong_typed_fields_do_not_panic() {
     assert_eq!(facts.environment.nodes.len(), 1);
     assert_eq!(facts.environment.nodes[0].os_image, None);
     let velero = facts.environment.velero.as_ref().unwrap();
-    assert_eq!(velero.version, None);
+    // The image is pinned by digest only; the server's own answer names the version.
+    assert_eq!(velero.version.as_deref(), Some("1.13.2"));
     assert_eq!(facts.backups.len(), 1);
     let weird = &facts.backups[0];
     assert_eq!(

@@ -38,7 +38,14 @@ pub(crate) fn environment(
             .as_ref()
             .and_then(|v| string_at(v, &["gitVersion"])),
         nodes: inv.nodes.iter().filter_map(node_info).collect(),
-        velero: velero.map(|v| components::component_info("velero", v, &velero_pods)),
+        velero: velero.map(|v| {
+            let mut info = components::component_info("velero", v, &velero_pods);
+            // A digest-pinned or `latest` image names no version; the server says its own when asked.
+            if info.version.is_none() {
+                info.version = server_reported_version(inv);
+            }
+            info
+        }),
         plugins,
         node_agent: node_agent.map(|w| {
             let kind = str_at(w.container, &["name"]).unwrap_or("node-agent");
@@ -52,6 +59,22 @@ pub(crate) fn environment(
         install_kind: install_kind(inv, kotsadm),
         storage_locations: storage_locations(inv),
     }
+}
+
+/// The newest `status.serverVersion` a ServerStatusRequest recorded (`v1.12.3` → `1.12.3`).
+fn server_reported_version(inv: &Inventory) -> Option<String> {
+    inv.server_status_requests
+        .iter()
+        .filter_map(|r| {
+            let version = str_at(r, &["status", "serverVersion"])?;
+            let version = version.strip_prefix('v').unwrap_or(version);
+            Some((
+                time_at(r, &["status", "processedTimestamp"]),
+                version.to_string(),
+            ))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, v)| v)
 }
 
 fn node_info(node: &Value) -> Option<NodeInfo> {

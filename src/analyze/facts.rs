@@ -93,7 +93,13 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             versions.insert(component.to_string(), core);
         }
     };
-    record("kubernetes", environment.kubernetes_version.as_deref());
+    record(
+        "kubernetes",
+        environment
+            .kubernetes_version
+            .as_deref()
+            .or_else(|| kubelet_version(&environment)),
+    );
     record(
         "velero",
         environment
@@ -146,6 +152,15 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     })
 }
 
+/// Without the API server's version, the kubelets' (the lowest, as upgrades go control plane first).
+fn kubelet_version(environment: &Environment) -> Option<&str> {
+    environment
+        .nodes
+        .iter()
+        .filter_map(|n| n.kubelet_version.as_deref())
+        .min_by(|a, b| versions::compare(a, b).unwrap_or(std::cmp::Ordering::Equal))
+}
+
 /// manifest.created, else the latest timestamp the objects carry, else the clock: a bundle reads the same
 /// every day it is analysed.
 fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
@@ -178,6 +193,16 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
         .flatten()
         .max()
         .unwrap_or_else(Timestamp::now)
+}
+
+/// `found`, or null when there was nothing to look in: a rule must not call a component missing because
+/// the collector could not list workloads.
+fn known(found: bool, looked: bool) -> Value {
+    if found || looked {
+        Value::Bool(found)
+    } else {
+        Value::Null
+    }
 }
 
 struct ClusterInputs<'a> {
@@ -283,11 +308,12 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         .count();
 
     json!({
-        "veleroInstalled": velero.is_some(),
+        // Unknown (null) when the bundle holds neither the workloads nor the pods to look in.
+        "veleroInstalled": known(velero.is_some(), inv.has_deployments_file || inv.has_pods_file),
         "veleroNamespace": velero_namespace,
         "veleroVersion": environment.velero.as_ref().and_then(|c| c.version.clone()),
         "veleroImage": environment.velero.as_ref().and_then(|c| c.image.clone()),
-        "nodeAgentInstalled": node_agent.is_some(),
+        "nodeAgentInstalled": known(node_agent.is_some(), inv.has_daemonsets_file || inv.has_pods_file),
         "nodeAgentKind": node_agent_kind,
         "nodeAgentVersion": environment.node_agent.as_ref().and_then(|c| c.version.clone()),
         "resticRepositoriesPresent": restic_repositories_present,
@@ -307,12 +333,14 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         "snapshotLocationCount": inv.snapshot_locations.len(),
         "podVolumeBackupCount": inv.pod_volume_backups.len(),
         "dataUploadCount": inv.data_uploads.len(),
-        "kotsInstalled": environment.kots.is_some(),
+        "kotsInstalled": known(environment.kots.is_some(), inv.has_deployments_file || inv.has_pods_file),
         "kotsVersion": environment.kots.as_ref().and_then(|c| c.version.clone()),
         "installKind": environment.install_kind,
         "storageProviders": storage_providers,
         "plugins": plugins,
-        "kubernetesVersion": environment.kubernetes_version.as_deref().and_then(versions::kubernetes_version),
+        "kubernetesVersion": environment.kubernetes_version.as_deref()
+            .or_else(|| kubelet_version(environment))
+            .and_then(versions::kubernetes_version),
         "kubernetesGitVersion": environment.kubernetes_version,
         "nodeCount": environment.nodes.len(),
         "readyNodeCount": ready_nodes,

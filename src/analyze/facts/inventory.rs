@@ -26,11 +26,15 @@ pub(crate) struct Inventory {
     pub configmaps: Vec<Value>,
     pub persistent_volume_claims: Vec<Value>,
     pub persistent_volumes: Vec<Value>,
+    /// Velero answers these with its version (`status.serverVersion`).
+    pub server_status_requests: Vec<Value>,
     pub version: Option<Value>,
     /// Whether the bundle holds a file for the resource at all (an empty list is still an answer).
     pub has_backups_file: bool,
     pub has_pods_file: bool,
     pub has_nodes_file: bool,
+    pub has_deployments_file: bool,
+    pub has_daemonsets_file: bool,
     /// Resource files that could not be read, in words.
     pub unreadable: Vec<String>,
 }
@@ -59,6 +63,7 @@ impl Inventory {
         inv.deployments = load("deployments", &mut inv);
         inv.daemonsets = load("daemonsets", &mut inv);
         inv.pods = load("pods", &mut inv);
+        inv.server_status_requests = load("serverstatusrequests.velero.io", &mut inv);
         inv.nodes = load("nodes", &mut inv);
         inv.namespaces = load("namespaces", &mut inv);
         inv.configmaps = load("configmaps", &mut inv);
@@ -71,6 +76,8 @@ impl Inventory {
         let has_dir = |dir: &str| bundle.entries().iter().any(|e| e.starts_with(dir));
         inv.has_backups_file = has_dir(&layout::objects_dir("backups.velero.io"));
         inv.has_pods_file = has_dir(&layout::objects_dir("pods"));
+        inv.has_deployments_file = has_dir(&layout::objects_dir("deployments"));
+        inv.has_daemonsets_file = has_dir(&layout::objects_dir("daemonsets"));
         inv.has_nodes_file = bundle.has(layout::CLUSTER_NODES);
         inv
     }
