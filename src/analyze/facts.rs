@@ -3,6 +3,19 @@
 //!
 //! Everything is read defensively: Velero 1.2 … 1.18 objects (v1 and v2alpha1, restic and node-agent eras)
 //! differ, and a field of an unexpected type reads as absent.
+//!
+//! Fields beyond the docs/rules.md table, for rules that need them:
+//! - `facts.cluster`: `veleroImage`, `veleroImageDigestOnly`, `veleroFeatures` (the `--features` flag),
+//!   `veleroServerDefaultVolumesToFsBackup`, `serverUploaderType` (`--uploader-type`), `failedBackupCount`,
+//!   `restoreCount`, `scheduleCount`, `storageLocationCount`, `snapshotLocationCount`, `podVolumeBackupCount`,
+//!   `dataUploadCount`, `backupRepositoriesNotReady`, `nodeAgentDesired`, `nodeAgentReady`,
+//!   `kubernetesGitVersion`, `readyNodeCount`. `veleroInstalled`, `nodeAgentInstalled` and `kotsInstalled`
+//!   are null (unknown) when the bundle holds neither the workloads nor the pods to look in.
+//! - `facts.schedules`: `phase`, `validationErrors`, `parseError`, `lastCompletedBackupName`;
+//!   `lastCompletedBackup` is the RFC 3339 time that backup finished (for `older_than`).
+//! - `facts.volumes`: `method` (fs-backup | snapshot | null) and `reason` (why it is not backed up).
+//! - `facts.components`: `init` (an init container: a plugin), `waitingReason`, `terminatedReason`,
+//!   `memoryLimitBytes`.
 pub(crate) mod components;
 mod cron;
 pub(crate) mod inventory;

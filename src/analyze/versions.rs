@@ -67,6 +67,25 @@ impl ImageRef {
     }
 }
 
+/// Plugins compat tables know, by the name their images carry upstream.
+const KNOWN_PLUGINS: [&str; 6] = [
+    "velero-plugin-for-aws",
+    "velero-plugin-for-gcp",
+    "velero-plugin-for-microsoft-azure",
+    "velero-plugin-for-csi",
+    "velero-plugin-for-vsphere",
+    "local-volume-provider",
+];
+
+/// A plugin image's name as compat tables know it: mirrors and vendor builds prefix it
+/// (`ec-velero-plugin-for-aws`, `bitnami-velero-plugin-for-aws`); other names pass through.
+pub fn canonical_plugin_name(image_name: &str) -> &str {
+    KNOWN_PLUGINS
+        .into_iter()
+        .find(|known| image_name.ends_with(known))
+        .unwrap_or(image_name)
+}
+
 /// `v1.12.3` → `1.12.3`; `1.12.3-debian-11-r5` stays; `latest`, `main`, `sha-abc` → `None`.
 pub fn version_from_tag(tag: &str) -> Option<String> {
     let trimmed = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
@@ -155,6 +174,19 @@ mod tests {
         );
         assert!(ImageRef::parse("").is_none());
         assert!(ImageRef::parse("velero/velero :v1").is_none());
+    }
+
+    #[test]
+    fn plugin_names_are_canonical() {
+        assert_eq!(
+            canonical_plugin_name("ec-velero-plugin-for-aws"),
+            "velero-plugin-for-aws"
+        );
+        assert_eq!(
+            canonical_plugin_name("local-volume-provider"),
+            "local-volume-provider"
+        );
+        assert_eq!(canonical_plugin_name("my-plugin"), "my-plugin");
     }
 
     #[test]

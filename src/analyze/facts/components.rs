@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::inventory::Inventory;
 use super::json::{self, array_at, i64_at, str_at};
 use crate::analyze::analysis::ComponentInfo;
-use crate::analyze::versions::ImageRef;
+use crate::analyze::versions::{self, ImageRef};
 
 /// A workload found in the bundle: where its pod spec is and which of its containers is the main one.
 #[derive(Debug, Clone)]
@@ -196,7 +196,7 @@ pub(crate) fn plugins(velero: &Workload<'_>) -> Vec<Plugin> {
             let parsed = image.as_deref().and_then(ImageRef::parse);
             let name = parsed
                 .as_ref()
-                .map(|i| i.name().to_string())
+                .map(|i| versions::canonical_plugin_name(i.name()).to_string())
                 .unwrap_or_else(|| container.clone());
             Some(Plugin {
                 name,
