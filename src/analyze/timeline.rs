@@ -4,6 +4,7 @@
 //! bounded while reading: each class of entry keeps its first and last lines, so memory does not grow
 //! with the log.
 use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 
 use jiff::Timestamp;
@@ -21,6 +22,8 @@ pub const MAX_TIMELINES: usize = 3;
 pub const MAX_ENTRIES: usize = 200;
 /// Longer log lines are cut to this many bytes.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Backup-log lines remembered to spot their copies in the server log; past this, copies may show twice.
+const MAX_REMEMBERED_LINES: usize = 100_000;
 /// Shown text is cut to this many characters.
 const MAX_TEXT_CHARS: usize = 600;
 
@@ -176,8 +179,9 @@ struct Builder {
     classes: [Bounded; 3],
     seq: u64,
     backup_log_read: bool,
-    /// (time, message) of backup-log warnings and errors, so the same line in the server log is not shown twice.
-    seen_lines: HashSet<(Option<Timestamp>, String)>,
+    /// Hashes of (time, message) of backup-log warnings and errors, so the same line in the server log is not
+    /// shown twice. Bounded by [`MAX_REMEMBERED_LINES`].
+    seen_lines: HashSet<u64>,
 }
 
 impl Builder {
@@ -563,6 +567,14 @@ fn parse_logfmt(line: &str) -> Vec<(String, String)> {
     pairs
 }
 
+/// Identifies a log line by its time and message, the same in the backup log and the server log.
+fn line_key(time: Option<Timestamp>, fields: &Fields, raw: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    time.hash(&mut hasher);
+    fields.get("msg").unwrap_or(raw).hash(&mut hasher);
+    hasher.finish()
+}
+
 fn is_error_level(level: Option<&str>) -> bool {
     matches!(level, Some("error" | "fatal" | "panic" | "critical"))
 }
@@ -668,8 +680,9 @@ fn scan_backup_log(bundle: &mut Bundle, path: &str, builder: &mut Builder) {
         };
         match class {
             Some(class) => {
-                let msg = fields.get("msg").unwrap_or(&raw).to_string();
-                builder.seen_lines.insert((time, msg));
+                if builder.seen_lines.len() < MAX_REMEMBERED_LINES {
+                    builder.seen_lines.insert(line_key(time, &fields, &raw));
+                }
                 builder.push(class, time, last_time, entry);
                 held_last = None;
             }
@@ -732,8 +745,7 @@ fn scan_pod_log(bundle: &mut Bundle, path: &str, source: LogSource, builders: &m
             } else {
                 continue;
             };
-            let msg = fields.get("msg").unwrap_or(&raw).to_string();
-            if builder.seen_lines.contains(&(time, msg)) {
+            if builder.seen_lines.contains(&line_key(time, &fields, &raw)) {
                 continue;
             }
             let entry = TimelineEntry {
