@@ -519,6 +519,7 @@ fn kots_on_kurl_with_velero_1_12_environment_and_versions() {
     let dir = tempfile::tempdir().unwrap();
     let (_, facts) = gather(&kots_kurl_bundle(dir.path()));
     assert_eq!(facts.now.to_string(), CREATED);
+    assert_eq!(facts.velero_namespace.as_deref(), Some("velero"));
 
     let env = &facts.environment;
     assert_eq!(env.kubernetes_version.as_deref(), Some("v1.27.4"));
@@ -1154,6 +1155,8 @@ fn velero_1_6_restic_era() {
     let (mut bundle, facts) = gather(&velero_1_6_restic_bundle(dir.path()));
     // No manifest: the latest timestamp in the objects.
     assert_eq!(facts.now.to_string(), "2021-06-01T00:31:00Z");
+    // No manifest scope: the velero Deployment's namespace.
+    assert_eq!(facts.velero_namespace.as_deref(), Some("velero"));
 
     let env = &facts.environment;
     assert_eq!(env.kubernetes_version.as_deref(), Some("v1.21.14+k3s1"));

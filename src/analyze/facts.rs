@@ -64,6 +64,9 @@ pub struct BundleFacts {
     /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
     pub versions: BTreeMap<String, String>,
     pub environment: Environment,
+    /// Where Velero runs: the collector's scope, else the velero Deployment's namespace, else the namespace of
+    /// its storage locations / backups. For backups named without a namespace (`backup=name`, a log's owner).
+    pub velero_namespace: Option<String>,
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
     pub volumes_not_backed_up: Vec<VolumeRef>,
@@ -159,6 +162,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         kinds,
         versions,
         environment,
+        velero_namespace,
         backups,
         volumes_not_backed_up,
         unavailable,
