@@ -527,7 +527,14 @@ fn parse_logfmt(line: &str) -> Vec<(String, String)> {
             i += 1;
         }
         let key = &line[key_start..i];
-        if i >= bytes.len() || bytes[i] != b'=' || key.is_empty() {
+        if i >= bytes.len() || bytes[i] != b'=' {
+            continue;
+        }
+        if key.is_empty() {
+            // `=value` with no key: skip the word, or the loop would stand still.
+            while i < bytes.len() && bytes[i] != b' ' {
+                i += 1;
+            }
             continue;
         }
         i += 1;
@@ -536,17 +543,19 @@ fn parse_logfmt(line: &str) -> Vec<(String, String)> {
             let mut value = String::new();
             while i < bytes.len() && bytes[i] != b'"' {
                 if bytes[i] == b'\\' && i + 1 < bytes.len() {
-                    match bytes[i + 1] {
-                        b'n' => value.push('\n'),
-                        b't' => value.push('\t'),
-                        b'"' => value.push('"'),
-                        b'\\' => value.push('\\'),
+                    // The escaped character may be several bytes long: step over it whole.
+                    let escaped = line[i + 1..].chars().next().unwrap_or('\\');
+                    match escaped {
+                        'n' => value.push('\n'),
+                        't' => value.push('\t'),
+                        '"' => value.push('"'),
+                        '\\' => value.push('\\'),
                         other => {
                             value.push('\\');
-                            value.push(other as char);
+                            value.push(other);
                         }
                     }
-                    i += 2;
+                    i += 1 + escaped.len_utf8();
                 } else {
                     let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
                     value.push_str(&line[i..i + ch_len]);
@@ -779,6 +788,21 @@ mod tests {
         assert_eq!(j.level().as_deref(), Some("warning"));
         assert_eq!(j.get("count"), Some("3"));
         assert!(Fields::parse("plain text, no fields").get("msg").is_none());
+        // Malformed lines end, and multi-byte characters survive escapes.
+        assert_eq!(Fields::parse("=x =y level=info").get("level"), Some("info"));
+        assert_eq!(
+            Fields::parse(r#"msg="caf\é ok" a="#).get("msg"),
+            Some("caf\\é ok")
+        );
+        assert_eq!(
+            Fields::parse(r#"msg="trailing\"#).get("msg"),
+            Some("trailing\\")
+        );
+        assert_eq!(
+            Fields::parse(r#"msg="unterminated"#).get("msg"),
+            Some("unterminated")
+        );
+        assert_eq!(Fields::parse("msg=é=ü").get("msg"), Some("é=ü"));
     }
 
     #[test]

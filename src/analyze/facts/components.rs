@@ -114,9 +114,11 @@ fn find_workload<'a>(
         (
             namespace_hint.is_some() && w.namespace.as_deref() != namespace_hint,
             preferred_name.is_some_and(|n| n != w.name),
-            -w.controller
-                .and_then(|c| i64_at(c, &["status", "replicas"]))
-                .unwrap_or(0),
+            std::cmp::Reverse(
+                w.controller
+                    .and_then(|c| i64_at(c, &["status", "replicas"]))
+                    .unwrap_or(0),
+            ),
         )
     });
     candidates.into_iter().next()
@@ -227,7 +229,7 @@ pub(crate) fn status_text(pods: &[&Value], controller: Option<&Value>) -> Option
         .iter()
         .flat_map(|p| array_at(p, &["status", "containerStatuses"]))
         .filter_map(|s| i64_at(s, &["restartCount"]))
-        .sum();
+        .fold(0i64, i64::saturating_add);
     let mut text = format!(
         "{ready}/{} ready, {restarts} restart{}",
         pods.len(),

@@ -234,7 +234,10 @@ fn parse_field(
         let mut v = low;
         while v <= high {
             bits |= 1 << v;
-            v += step;
+            match v.checked_add(step) {
+                Some(next) => v = next,
+                None => break,
+            }
         }
     }
     Ok(bits)
@@ -306,6 +309,7 @@ mod tests {
         assert_eq!(period("0 0 * * SUN"), Some(7 * DAY));
         assert_eq!(period("0 0 * * 7"), Some(7 * DAY));
         assert_eq!(period("@hourly"), Some(HOUR));
+        assert_eq!(period("0/4294967295 * * * *"), Some(HOUR));
         assert_eq!(period("CRON_TZ=Europe/Berlin 30 3 * * *"), Some(DAY));
     }
 
@@ -333,6 +337,7 @@ mod tests {
             "* * * *",
             "61 * * * *",
             "*/0 * * * *",
+            "*/99999999999 * * * *",
             "5-1 * * * *",
             "@fortnightly",
             "@every",
