@@ -1863,3 +1863,71 @@ fn verdicts_cover_the_ten_most_recent_failures() {
         ]
     );
 }
+
+/// Replaces every `stride`-th node (in document order, from `offset`) with a value of another type.
+fn mutate(value: &mut Value, counter: &mut usize, stride: usize, offset: usize) {
+    *counter += 1;
+    if *counter % stride == offset {
+        let replacements = [
+            json!(null),
+            json!(7),
+            json!("x"),
+            json!([]),
+            json!({}),
+            json!(-1.5),
+            json!(true),
+        ];
+        *value = replacements[(*counter / stride) % replacements.len()].clone();
+        return;
+    }
+    match value {
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| mutate(v, counter, stride, offset)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| mutate(v, counter, stride, offset)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_field_of_a_real_bundle_may_have_the_wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = kots_kurl_bundle(dir.path());
+    let mut original = Bundle::open(&source).unwrap();
+    let entries: Vec<String> = original.entries().to_vec();
+    let stride = 7;
+    for offset in 0..stride {
+        let root = dir.path().join(format!("mutated-{offset}"));
+        for entry in &entries {
+            let path = root.join(entry);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            if entry.ends_with(".json") && entry != "manifest.json" {
+                let mut value = original.read_json(entry).unwrap().unwrap();
+                // Keep the List wrapper so the objects are read; mutate inside it.
+                let mut counter = 0;
+                match value.get_mut("items") {
+                    Some(items) => mutate(items, &mut counter, stride, offset),
+                    None => mutate(&mut value, &mut counter, stride, offset),
+                }
+                std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+            } else {
+                let mut reader = original.open_entry(entry).unwrap();
+                let mut file = std::fs::File::create(&path).unwrap();
+                std::io::copy(&mut reader, &mut file).unwrap();
+            }
+        }
+        let mut bundle = Bundle::open(&root).unwrap();
+        let facts = facts::gather(&mut bundle).unwrap();
+        assert_eq!(kind(&facts, "facts.cluster").len(), 1);
+        let mut backups = facts.backups.clone();
+        for b in &mut backups {
+            b.phase = Some("Failed".into());
+        }
+        let verdicts = verdicts::verdicts(&[], &backups);
+        assert_eq!(verdicts.len(), backups.len().min(verdicts::MAX_VERDICTS));
+        let timelines = timeline::timelines(&mut bundle, &backups).unwrap();
+        assert!(timelines.iter().all(|t| t.entries.len() <= MAX_ENTRIES));
+    }
+}
