@@ -14,8 +14,9 @@
 //! - `facts.schedules`: `phase`, `validationErrors`, `parseError`, `lastCompletedBackupName`;
 //!   `lastCompletedBackup` is the RFC 3339 time that backup finished (for `older_than`).
 //! - `facts.volumes`: `method` (fs-backup | snapshot | null) and `reason` (why it is not backed up).
-//! - `facts.components`: `init` (an init container: a plugin), `waitingReason`, `terminatedReason`,
-//!   `memoryLimitBytes`.
+//! - `facts.components`: `init` (an init container), `waitingReason`, `terminatedReason`, `memoryLimitBytes`;
+//!   the velero pod's init containers (its plugins) are component `velero-plugin`.
+//! - `backupCount`, `completedBackupCount`, `failedBackupCount` are null when the bundle holds no backups list.
 pub(crate) mod components;
 mod cron;
 pub(crate) mod inventory;
@@ -291,6 +292,7 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
             .iter()
             .any(|r| str_at(r, &["spec", "repositoryType"]).is_none_or(|t| t == "restic"));
 
+    let backups_known = inv.has_backups_file;
     let completed: Vec<&Value> = inv
         .backups
         .iter()
@@ -337,12 +339,13 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         "fsBackupUsed": fs_backup_used,
         "uploaderTypes": uploader_types,
         "serverUploaderType": server_uploader,
-        "backupCount": inv.backups.len(),
-        "completedBackupCount": completed.len(),
-        "failedBackupCount": inv.backups.iter().filter(|b| matches!(
+        // Null when the backups list is not in the bundle: "no backups" must not be read from a forbidden list.
+        "backupCount": backups_known.then_some(inv.backups.len()),
+        "completedBackupCount": backups_known.then_some(completed.len()),
+        "failedBackupCount": backups_known.then(|| inv.backups.iter().filter(|b| matches!(
             str_at(b, &["status", "phase"]),
             Some("Failed" | "PartiallyFailed" | "FailedValidation")
-        )).count(),
+        )).count()),
         "restoreCount": inv.restores.len(),
         "lastCompletedBackupAgeSeconds": last_completed_age,
         "scheduleCount": inv.schedules.len(),

@@ -278,7 +278,7 @@ fn last_termination(pods: &[&Value]) -> Option<String> {
 }
 
 /// One `facts.components` object per container (and init container) of velero / node-agent / restic /
-/// kotsadm pods.
+/// kotsadm pods; the velero pod's init containers (plugins) are component `velero-plugin`.
 pub(crate) fn component_facts(inv: &Inventory) -> Vec<Value> {
     let mut facts = Vec::new();
     for pod in &inv.pods {
@@ -289,6 +289,11 @@ pub(crate) fn component_facts(inv: &Inventory) -> Vec<Value> {
             ("initContainers", "initContainerStatuses", true),
             ("containers", "containerStatuses", false),
         ] {
+            // The velero pod's init containers are its plugins: rules about the server must not read them.
+            let component = match (component, init) {
+                ("velero", true) => "velero-plugin",
+                _ => component,
+            };
             for container in array_at(pod, &["spec", spec_key]) {
                 let Some(name) = str_at(container, &["name"]) else {
                     continue;
