@@ -11,6 +11,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 use super::logs;
+use super::openapi;
 use super::resources::ResourceDef;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::server::{RequestRecord, SharedLab};
@@ -94,6 +95,17 @@ async fn answer(lab: &SharedLab, request: Request) -> Result<Response, ApiError>
                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request
                         .headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")}]}),
         )),
+        ["openapi", "v3"] => Ok(json_response(
+            StatusCode::OK,
+            &openapi::index(&lab.registry, &lab.instance),
+        )),
+        ["openapi", "v3", rest @ ..] => openapi::group_version_document(
+            &lab.registry,
+            &rest.join("/"),
+            &lab.version.git_version,
+        )
+        .map(|document| json_response(StatusCode::OK, &document))
+        .ok_or_else(ApiError::no_such_path),
         ["apis"] => Ok(json_response(StatusCode::OK, &lab.registry.group_list())),
         ["api", "v1"] => Ok(json_response(
             StatusCode::OK,

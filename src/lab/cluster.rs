@@ -101,6 +101,7 @@ impl LabCluster {
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),
             faults: scenario.faults.clone(),
             token: random_hex(24),
+            instance: instance.clone(),
             user: LAB_USER.to_string(),
             version: scenario.kubernetes.clone(),
             request_log: Mutex::new(Vec::new()),
