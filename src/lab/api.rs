@@ -195,10 +195,11 @@ fn parse_target<'a>(
     let def = registry
         .find(group, version, plural)
         .ok_or_else(ApiError::no_such_path)?;
-    if let Some(sub) = &subresource {
-        if !def.subresources.contains(sub) {
-            return Err(ApiError::no_such_path());
-        }
+    if subresource
+        .as_ref()
+        .is_some_and(|sub| !def.subresources.contains(sub))
+    {
+        return Err(ApiError::no_such_path());
     }
     // A cluster-scoped resource under a namespace path, or a namespaced object named without its namespace.
     if (!def.namespaced && namespace.is_some())
@@ -395,12 +396,13 @@ fn list(
         matching
     };
     let mut metadata = json!({"resourceVersion": state.resource_version().to_string()});
-    if limit > 0 && total > page.len() {
-        if let Some((last, _)) = page.last() {
-            metadata["continue"] = json!(state.continue_token(&resource, last));
-            if selectors.is_empty() {
-                metadata["remainingItemCount"] = json!(total - page.len());
-            }
+    if limit > 0
+        && total > page.len()
+        && let Some((last, _)) = page.last()
+    {
+        metadata["continue"] = json!(state.continue_token(&resource, last));
+        if selectors.is_empty() {
+            metadata["remainingItemCount"] = json!(total - page.len());
         }
     }
     drop(state);
@@ -597,13 +599,13 @@ fn create(
             "the body of the request is not an object",
         ));
     }
-    if let Some(api_version) = object["apiVersion"].as_str() {
-        if api_version != def.api_version() {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({api_version}) does not match the expected API version ({})",
-                def.api_version()
-            )));
-        }
+    if let Some(api_version) = object["apiVersion"].as_str()
+        && api_version != def.api_version()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            def.api_version()
+        )));
     }
     object["apiVersion"] = json!(def.api_version());
     object["kind"] = json!(def.kind);
@@ -646,10 +648,10 @@ fn create(
         .state
         .lock()
         .map_err(|_| ApiError::internal("the lab's state is unavailable"))?;
-    if let Some(namespace) = &target.namespace {
-        if state.get("namespaces", "", namespace).is_none() {
-            return Err(ApiError::namespace_not_found(namespace));
-        }
+    if let Some(namespace) = &target.namespace
+        && state.get("namespaces", "", namespace).is_none()
+    {
+        return Err(ApiError::namespace_not_found(namespace));
     }
     if dry_run {
         if state

@@ -250,7 +250,6 @@ fn load_objects(
     shift: jiff::SignedDuration,
     now: &str,
 ) {
-    let registry = scenario.registry();
     let mut namespaces: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
     for object in &scenario.objects {
         let Some(def) = scenario.resource_of(object) else {
@@ -303,5 +302,4 @@ fn load_objects(
             );
         }
     }
-    let _ = registry;
 }

@@ -277,14 +277,14 @@ impl LogOptions {
             }
             output.push_str(line);
         }
-        if let Some(limit) = self.limit_bytes {
-            if output.len() > limit {
-                let mut cut = limit;
-                while !output.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                output.truncate(cut);
+        if let Some(limit) = self.limit_bytes
+            && output.len() > limit
+        {
+            let mut cut = limit;
+            while !output.is_char_boundary(cut) {
+                cut -= 1;
             }
+            output.truncate(cut);
         }
         output
     }
