@@ -11,6 +11,7 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 use super::logs;
+use super::openapi;
 use super::resources::ResourceDef;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::server::{RequestRecord, SharedLab};
@@ -94,6 +95,17 @@ async fn answer(lab: &SharedLab, request: Request) -> Result<Response, ApiError>
                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request
                         .headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1")}]}),
         )),
+        ["openapi", "v3"] => Ok(json_response(
+            StatusCode::OK,
+            &openapi::index(&lab.registry, &lab.instance),
+        )),
+        ["openapi", "v3", rest @ ..] => openapi::group_version_document(
+            &lab.registry,
+            &rest.join("/"),
+            &lab.version.git_version,
+        )
+        .map(|document| json_response(StatusCode::OK, &document))
+        .ok_or_else(ApiError::no_such_path),
         ["apis"] => Ok(json_response(StatusCode::OK, &lab.registry.group_list())),
         ["api", "v1"] => Ok(json_response(
             StatusCode::OK,
@@ -183,10 +195,11 @@ fn parse_target<'a>(
     let def = registry
         .find(group, version, plural)
         .ok_or_else(ApiError::no_such_path)?;
-    if let Some(sub) = &subresource {
-        if !def.subresources.contains(sub) {
-            return Err(ApiError::no_such_path());
-        }
+    if subresource
+        .as_ref()
+        .is_some_and(|sub| !def.subresources.contains(sub))
+    {
+        return Err(ApiError::no_such_path());
     }
     // A cluster-scoped resource under a namespace path, or a namespaced object named without its namespace.
     if (!def.namespaced && namespace.is_some())
@@ -383,12 +396,13 @@ fn list(
         matching
     };
     let mut metadata = json!({"resourceVersion": state.resource_version().to_string()});
-    if limit > 0 && total > page.len() {
-        if let Some((last, _)) = page.last() {
-            metadata["continue"] = json!(state.continue_token(&resource, last));
-            if selectors.is_empty() {
-                metadata["remainingItemCount"] = json!(total - page.len());
-            }
+    if limit > 0
+        && total > page.len()
+        && let Some((last, _)) = page.last()
+    {
+        metadata["continue"] = json!(state.continue_token(&resource, last));
+        if selectors.is_empty() {
+            metadata["remainingItemCount"] = json!(total - page.len());
         }
     }
     drop(state);
@@ -585,13 +599,13 @@ fn create(
             "the body of the request is not an object",
         ));
     }
-    if let Some(api_version) = object["apiVersion"].as_str() {
-        if api_version != def.api_version() {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({api_version}) does not match the expected API version ({})",
-                def.api_version()
-            )));
-        }
+    if let Some(api_version) = object["apiVersion"].as_str()
+        && api_version != def.api_version()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            def.api_version()
+        )));
     }
     object["apiVersion"] = json!(def.api_version());
     object["kind"] = json!(def.kind);
@@ -634,10 +648,10 @@ fn create(
         .state
         .lock()
         .map_err(|_| ApiError::internal("the lab's state is unavailable"))?;
-    if let Some(namespace) = &target.namespace {
-        if state.get("namespaces", "", namespace).is_none() {
-            return Err(ApiError::namespace_not_found(namespace));
-        }
+    if let Some(namespace) = &target.namespace
+        && state.get("namespaces", "", namespace).is_none()
+    {
+        return Err(ApiError::namespace_not_found(namespace));
     }
     if dry_run {
         if state

@@ -101,6 +101,7 @@ impl LabCluster {
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),
             faults: scenario.faults.clone(),
             token: random_hex(24),
+            instance: instance.clone(),
             user: LAB_USER.to_string(),
             version: scenario.kubernetes.clone(),
             request_log: Mutex::new(Vec::new()),
@@ -249,7 +250,6 @@ fn load_objects(
     shift: jiff::SignedDuration,
     now: &str,
 ) {
-    let registry = scenario.registry();
     let mut namespaces: Vec<String> = SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect();
     for object in &scenario.objects {
         let Some(def) = scenario.resource_of(object) else {
@@ -302,5 +302,4 @@ fn load_objects(
             );
         }
     }
-    let _ = registry;
 }

@@ -116,10 +116,14 @@ pub async fn pod_log(
                 std::io::ErrorKind::ConnectionAborted,
                 "the lab cut this log stream (droppedLogStreams)",
             );
-            Body::from_stream(futures::stream::iter([
-                Ok(bytes::Bytes::from(output)),
-                Err(cut),
-            ]))
+            let first =
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output))]);
+            // The cut comes a moment after the first bytes, so they reach the client before the connection dies.
+            let then_cut = futures::stream::once(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err::<bytes::Bytes, _>(cut)
+            });
+            Body::from_stream(futures::StreamExt::chain(first, then_cut))
         }
         _ if follow => {
             let mut shutdown = lab.shutdown.clone();
@@ -273,14 +277,14 @@ impl LogOptions {
             }
             output.push_str(line);
         }
-        if let Some(limit) = self.limit_bytes {
-            if output.len() > limit {
-                let mut cut = limit;
-                while !output.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                output.truncate(cut);
+        if let Some(limit) = self.limit_bytes
+            && output.len() > limit
+        {
+            let mut cut = limit;
+            while !output.is_char_boundary(cut) {
+                cut -= 1;
             }
+            output.truncate(cut);
         }
         output
     }

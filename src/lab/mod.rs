@@ -6,6 +6,7 @@ mod blobs;
 mod cluster;
 mod error;
 mod logs;
+mod openapi;
 pub mod resources;
 pub mod scenario;
 mod selectors;

@@ -1,7 +1,5 @@
 //! The resources the lab serves: the built-in kinds snapdoc reads, plus one resource per served version of every
 //! CustomResourceDefinition (Velero's and the scenario's), and the discovery documents describing them.
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 /// The verbs the lab implements on every resource (discovery advertises exactly these).
@@ -405,13 +403,12 @@ impl Registry {
             }
             resources.push(entry);
             for sub in &def.subresources {
-                let verbs: &[&str] = if sub == "log" { &["get"] } else { &["get"] };
                 resources.push(json!({
                     "name": format!("{}/{sub}", def.plural),
                     "singularName": "",
                     "namespaced": def.namespaced,
                     "kind": def.kind,
-                    "verbs": verbs,
+                    "verbs": ["get"],
                 }));
             }
         }
@@ -627,17 +624,6 @@ fn printer_columns(crd: &str, columns: Option<&Value>) -> Result<Vec<PrinterColu
             })
         })
         .collect()
-}
-
-/// Groups of resources by storage key, for lookups of every version of a resource.
-pub fn storage_keys(registry: &Registry) -> BTreeMap<String, Vec<String>> {
-    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for def in registry.resources() {
-        keys.entry(def.group_resource())
-            .or_default()
-            .push(def.version.clone());
-    }
-    keys
 }
 
 #[cfg(test)]

@@ -423,7 +423,7 @@ impl Scenario {
                     )
                 })?;
             let containers = container_names(&pod.value);
-            if !containers.iter().any(|name| *name == log.container) {
+            if !containers.contains(&log.container) {
                 return Err(LabError::scenario(
                     &file,
                     0,

@@ -53,6 +53,8 @@ pub struct Lab {
     /// How many requests each error burst has failed so far.
     pub burst_counts: Mutex<Vec<u32>>,
     pub token: String,
+    /// Random per lab: continue tokens and OpenAPI hashes of another lab do not apply here.
+    pub instance: String,
     /// Who the bearer token authenticates as (appears in 403 messages).
     pub user: String,
     pub version: KubernetesVersion,

@@ -192,7 +192,7 @@ impl ObjectState {
         let rv = parsed["rv"].as_u64().ok_or(false)?;
         if parsed["lab"] != self.instance.as_str()
             || parsed["resource"] != resource
-            || rv < self.compacted
+            || rv <= self.compacted
         {
             return Err(true);
         }

@@ -5,29 +5,32 @@ use serde_json::{Value, json};
 
 use super::resources::ResourceDef;
 
-/// An API error answer: a `Status` object with its HTTP code.
+/// An API error answer: a `Status` object with its HTTP code (boxed: handlers return it on every path).
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    pub code: u16,
-    pub reason: &'static str,
-    pub message: String,
-    pub details: Option<Value>,
-    pub retry_after: Option<u32>,
+pub struct ApiError(Box<StatusParts>);
+
+#[derive(Debug, Clone)]
+struct StatusParts {
+    code: u16,
+    reason: &'static str,
+    message: String,
+    details: Option<Value>,
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError(Box::new(StatusParts {
             code,
             reason,
             message: message.into(),
             details: None,
             retry_after: None,
-        }
+        }))
     }
 
     fn with_details(mut self, details: Value) -> ApiError {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
     }
 
@@ -160,7 +163,7 @@ impl ApiError {
                     "Too many requests, please try again later.",
                 )
                 .with_details(json!({"retryAfterSeconds": retry_after}));
-                error.retry_after = Some(retry_after);
+                error.0.retry_after = Some(retry_after);
                 error
             }
             503 => ApiError::new(
@@ -188,16 +191,17 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Value {
+        let parts = &self.0;
         let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
             "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
+            "message": parts.message,
+            "reason": parts.reason,
+            "code": parts.code,
         });
-        if let Some(details) = &self.details {
+        if let Some(details) = &parts.details {
             status["details"] = details.clone();
         }
         status
@@ -229,14 +233,14 @@ fn details(def: &ResourceDef, name: Option<&str>) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = StatusCode::from_u16(self.0.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (code, json_body(&self.body())).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = self.0.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
