@@ -398,6 +398,44 @@ pub fn choose_recent(
     chosen
 }
 
+/// Names of backups (or restores) other objects point at, newest first, when the backups themselves cannot
+/// be listed: the `velero.io/backup-name` (or `restore-name`) label of pod volume backups, data uploads …,
+/// and the backup a schedule made last (`<schedule>-<yyyyMMddHHmmss>`, Velero's naming).
+pub fn names_seen_elsewhere(
+    labelled: &[&Value],
+    label_key: &str,
+    schedules: &[Value],
+    limit: usize,
+) -> Vec<String> {
+    let mut dated: Vec<(Option<jiff::Timestamp>, String)> = Vec::new();
+    for list in labelled {
+        for object in items(list) {
+            if let Some(name) = label(object, label_key) {
+                dated.push((created(object), name.to_string()));
+            }
+        }
+    }
+    for schedule in schedules {
+        let (Some(schedule_name), Some(last)) = (
+            name(schedule),
+            str_at(schedule, &["status", "lastBackup"])
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
+        ) else {
+            continue;
+        };
+        let stamp = last.strftime("%Y%m%d%H%M%S");
+        dated.push((Some(last), format!("{schedule_name}-{stamp}")));
+    }
+    dated.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut seen = BTreeSet::new();
+    dated
+        .into_iter()
+        .filter(|(_, n)| seen.insert(n.clone()))
+        .map(|(_, n)| n)
+        .take(limit)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -581,6 +619,28 @@ mod tests {
             vec!["bsl-creds", "cloud-credentials", "env-secret", "key-secret"]
         );
         assert!(refs["bsl-creds"].contains("BackupStorageLocation/default spec.credential"));
+    }
+
+    #[test]
+    fn backup_names_are_found_on_labels_and_schedules() {
+        let pvbs = json!({"items": [
+            {"metadata": {"name": "p1", "creationTimestamp": "2026-01-01T00:00:00Z",
+                "labels": {"velero.io/backup-name": "instance-abc"}}},
+            {"metadata": {"name": "p2", "creationTimestamp": "2026-01-01T00:00:01Z",
+                "labels": {"velero.io/backup-name": "instance-abc"}}},
+            {"metadata": {"name": "p3", "creationTimestamp": "2025-12-01T00:00:00Z",
+                "labels": {"velero.io/backup-name": "older"}}}
+        ]});
+        let schedules = vec![json!({"metadata": {"name": "daily"},
+            "status": {"lastBackup": "2026-01-02T03:04:05Z"}})];
+        assert_eq!(
+            names_seen_elsewhere(&[&pvbs], "velero.io/backup-name", &schedules, 10),
+            vec!["daily-20260102030405", "instance-abc", "older"]
+        );
+        assert_eq!(
+            names_seen_elsewhere(&[&pvbs], "velero.io/backup-name", &[], 1),
+            vec!["instance-abc"]
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -338,9 +339,56 @@ pub struct DownloadContext<'a> {
     pub timeout: Duration,
     pub log_limit: u64,
     pub dir: &'a Path,
+    /// Set when no later download can succeed (creation forbidden, Velero not processing requests):
+    /// the rest are skipped rather than each failing alike.
+    gave_up: Mutex<Option<String>>,
+    skipped: AtomicUsize,
 }
 
-impl DownloadContext<'_> {
+impl<'a> DownloadContext<'a> {
+    pub fn new(
+        api: &'a ApiClient,
+        store: &'a ObjectStoreClient,
+        namespace: &'a str,
+        timeout: Duration,
+        log_limit: u64,
+        dir: &'a Path,
+    ) -> Self {
+        DownloadContext {
+            api,
+            store,
+            namespace,
+            timeout,
+            log_limit,
+            dir,
+            gave_up: Mutex::new(None),
+            skipped: AtomicUsize::new(0),
+        }
+    }
+
+    fn give_up(&self, why: String) {
+        if let Ok(mut gave_up) = self.gave_up.lock() {
+            gave_up.get_or_insert(why);
+        }
+    }
+
+    fn given_up(&self) -> bool {
+        self.gave_up.lock().map(|g| g.is_some()).unwrap_or(false)
+    }
+
+    /// One record for the downloads skipped after giving up, if any were.
+    pub fn skipped_summary(&self) -> Option<CollectorError> {
+        let skipped = self.skipped.load(Ordering::Relaxed);
+        let why = self.gave_up.lock().ok()?.clone()?;
+        (skipped > 0).then(|| CollectorError {
+            source: "downloads".into(),
+            target: Some(format!("{skipped} more backup/restore logs and results")),
+            namespace: Some(self.namespace.to_string()),
+            status: None,
+            message: format!("not tried: {why}"),
+        })
+    }
+
     fn error(&self, download: &Download, status: Option<u16>, message: String) -> CollectorError {
         CollectorError {
             source: "downloads".into(),
@@ -361,6 +409,10 @@ impl DownloadContext<'_> {
             "/apis/velero.io/v1/namespaces/{}/downloadrequests",
             self.namespace
         );
+        if self.given_up() {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return (None, Vec::new());
+        }
         let name = request_name(download);
         if let Err(failure) = self
             .api
@@ -370,6 +422,11 @@ impl DownloadContext<'_> {
             )
             .await
         {
+            if failure.is_forbidden() {
+                self.give_up("creating DownloadRequests is forbidden".into());
+            } else if failure.is_not_found() {
+                self.give_up("the cluster serves no DownloadRequests".into());
+            }
             let message = format!("cannot create a DownloadRequest: {}", failure.message);
             return (None, vec![self.error(download, failure.status, message)]);
         }
@@ -430,6 +487,10 @@ impl DownloadContext<'_> {
                 }
             }
             if tokio::time::Instant::now() + pause > deadline {
+                self.give_up(format!(
+                    "Velero processed no DownloadRequest within {}s",
+                    self.timeout.as_secs()
+                ));
                 return Err((
                     None,
                     format!(

@@ -778,20 +778,49 @@ impl<'o> Run<'o> {
         let backups = velero.get("backups").unwrap_or(&empty);
         let restores = velero.get("restores").unwrap_or(&empty);
         let locations = velero.get("backupstoragelocations").unwrap_or(&empty);
-        let chosen_backups = detect::choose_recent(
+        let mut chosen_backups = detect::choose_recent(
             items(backups),
             &self.options.backups,
             self.options.recent,
             self.since,
             now,
         );
-        let chosen_restores = detect::choose_recent(
+        let mut chosen_restores = detect::choose_recent(
             items(restores),
             &self.options.restores,
             self.options.recent,
             self.since,
             now,
         );
+        // Backups (restores) that could not be listed may still have logs Velero can hand out: ask for the
+        // ones other objects name.
+        let lists = |plurals: &[&str]| -> Vec<&Value> {
+            plurals.iter().filter_map(|p| velero.get(*p)).collect()
+        };
+        if velero_ns.is_some() && !velero.contains_key("backups") && self.options.backups.is_empty()
+        {
+            chosen_backups = detect::names_seen_elsewhere(
+                &lists(&["podvolumebackups", "datauploads"]),
+                "velero.io/backup-name",
+                items(velero.get("schedules").unwrap_or(&empty)),
+                self.options.recent,
+            );
+            self.scope.insert(
+                "backupsFrom".into(),
+                json!("labels of pod volume backups / data uploads, schedules"),
+            );
+        }
+        if velero_ns.is_some()
+            && !velero.contains_key("restores")
+            && self.options.restores.is_empty()
+        {
+            chosen_restores = detect::names_seen_elsewhere(
+                &lists(&["podvolumerestores", "datadownloads"]),
+                "velero.io/restore-name",
+                &[],
+                self.options.recent,
+            );
+        }
         let download_plan = match velero_ns {
             Some(_) => downloads::plan(
                 &chosen_backups,
@@ -852,15 +881,15 @@ impl<'o> Run<'o> {
             let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
                 return Vec::new();
             };
-            let context = DownloadContext {
-                api: &api,
+            let context = DownloadContext::new(
+                &api,
                 store,
-                namespace: ns,
-                timeout: Duration::from_secs(self.options.download_timeout),
-                log_limit: limit,
-                dir: &dir,
-            };
-            futures::stream::iter(download_plan.iter().enumerate())
+                ns,
+                Duration::from_secs(self.options.download_timeout),
+                limit,
+                &dir,
+            );
+            let mut results = futures::stream::iter(download_plan.iter().enumerate())
                 .map(|(index, download)| {
                     let context = &context;
                     async move {
@@ -871,7 +900,11 @@ impl<'o> Run<'o> {
                 })
                 .buffer_unordered(DEFAULT_CONCURRENCY / 2)
                 .collect::<Vec<_>>()
-                .await
+                .await;
+            if let Some(summary) = context.skipped_summary() {
+                results.push((String::new(), None, vec![summary]));
+            }
+            results
         };
         let (mut log_results, mut download_results) = futures::join!(log_jobs, download_jobs);
         log_results.sort_by(|a, b| a.0.cmp(&b.0));
