@@ -108,6 +108,11 @@ async fn lab_basics_bundle_holds_every_source() {
     let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
 
     // Cluster.
+    let server = outcome.manifest.cluster.server.as_deref().unwrap();
+    assert!(
+        server.starts_with("127.0.0.1:") && !server.contains('/'),
+        "{server}"
+    );
     assert_eq!(bundle.json("cluster/version.json")["gitVersion"], "v1.31.6");
     let nodes = bundle.json("cluster/nodes.json");
     assert!(

@@ -201,13 +201,13 @@ impl ApiClient {
                 .map_err(|e| ApiFailure::new(None, format!("invalid request {path}: {e}")))?;
             let outcome = tokio::time::timeout(REQUEST_TIMEOUT, self.client.send(request)).await;
             let (failure, wait) = match outcome {
-                Err(_) => (
-                    ApiFailure::new(
+                // A server silent this long will not answer the same request sooner: not retried.
+                Err(_) => {
+                    return Err(ApiFailure::new(
                         None,
                         format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()),
-                    ),
-                    None,
-                ),
+                    ));
+                }
                 Ok(Err(e)) => (ApiFailure::new(None, e.to_string()), None),
                 Ok(Ok(response)) if response.status().is_success() => {
                     return Ok((response, permit));

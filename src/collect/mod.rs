@@ -39,6 +39,10 @@ pub async fn collect(
     options: &CollectOptions,
     output: &Path,
 ) -> Result<CollectOutcome, CollectError> {
+    let cluster = ClusterInfo {
+        server: cluster.server.as_deref().map(host_only),
+        context: cluster.context,
+    };
     run::Run::start(client, options, output)?
         .collect(cluster)
         .await
@@ -53,6 +57,16 @@ pub async fn collect_cli(args: &CollectArgs) -> Result<CollectOutcome, CollectEr
         None => PathBuf::from(default_output_name(&cluster, jiff::Timestamp::now())),
     };
     collect(client, cluster, &args.options, &output).await
+}
+
+/// The manifest keeps the API server's host and port only: a caller may pass a whole URL.
+fn host_only(server: &str) -> String {
+    match server.parse::<http::Uri>() {
+        Ok(uri) if uri.scheme().is_some() => {
+            kubeconfig::server_host(&uri).unwrap_or_else(|| server.to_string())
+        }
+        _ => server.to_string(),
+    }
 }
 
 /// `snapdoc-<cluster host or context>-<UTC yyyymmddThhmmssZ>.zip`.
@@ -136,6 +150,12 @@ mod tests {
             let error = parse_since(bad).unwrap_err().to_string();
             assert!(error.contains("--since"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn the_manifest_gets_the_server_host_only() {
+        assert_eq!(host_only("https://u:p@10.0.0.1:6443/"), "10.0.0.1:6443");
+        assert_eq!(host_only("10.0.0.1:6443"), "10.0.0.1:6443");
     }
 
     #[test]
