@@ -126,23 +126,22 @@ fn check_manifest(s: &Scenario, problems: &mut Vec<String>) {
             .of_kind("Node")
             .filter_map(|n| n.str_at("/status/nodeInfo/kubeletVersion"))
             .collect();
-        if let Some(g) = git {
-            if nodes.iter().any(|v| *v != g) {
-                problems.push(format!(
-                    "scenario.yaml: gitVersion {g} differs from the kubelets' {nodes:?}"
-                ));
-            }
-        }
-    }
-    if let Some(t) = m.get("referenceTime") {
-        if t.as_str()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .is_none()
+        if let Some(g) = git
+            && nodes.iter().any(|v| *v != g)
         {
             problems.push(format!(
-                "scenario.yaml: referenceTime {t} is not an RFC 3339 time"
+                "scenario.yaml: gitVersion {g} differs from the kubelets' {nodes:?}"
             ));
         }
+    }
+    if let Some(t) = m.get("referenceTime")
+        && t.as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_none()
+    {
+        problems.push(format!(
+            "scenario.yaml: referenceTime {t} is not an RFC 3339 time"
+        ));
     }
     let Some(faults) = m.get("faults") else {
         return;
@@ -422,13 +421,13 @@ fn check_pods(s: &Scenario, problems: &mut Vec<String>) {
         if init_spec != init_status {
             problems.push(format!("{}: initContainerStatuses {init_status:?} do not match initContainers {init_spec:?}", p.at()));
         }
-        if let Some(node) = p.str_at("/spec/nodeName") {
-            if s.find("Node", None, node).is_none() {
-                problems.push(format!(
-                    "{}: runs on node {node}, which does not exist",
-                    p.at()
-                ));
-            }
+        if let Some(node) = p.str_at("/spec/nodeName")
+            && s.find("Node", None, node).is_none()
+        {
+            problems.push(format!(
+                "{}: runs on node {node}, which does not exist",
+                p.at()
+            ));
         }
         for vol in p
             .value
@@ -440,15 +439,13 @@ fn check_pods(s: &Scenario, problems: &mut Vec<String>) {
             if let Some(claim) = vol
                 .pointer("/persistentVolumeClaim/claimName")
                 .and_then(Value::as_str)
-            {
-                if s.find("PersistentVolumeClaim", p.namespace(), claim)
+                && s.find("PersistentVolumeClaim", p.namespace(), claim)
                     .is_none()
-                {
-                    problems.push(format!(
-                        "{}: volume claims {claim}, which does not exist",
-                        p.at()
-                    ));
-                }
+            {
+                problems.push(format!(
+                    "{}: volume claims {claim}, which does not exist",
+                    p.at()
+                ));
             }
         }
         for st in p
@@ -506,30 +503,28 @@ fn check_velero_references(s: &Scenario, problems: &mut Vec<String>) {
             )),
             _ => {}
         }
-        if let Some(node) = pvb.str_at("/spec/node") {
-            if s.find("Node", None, node).is_none() {
-                problems.push(format!("{}: spec.node {node} does not exist", pvb.at()));
-            }
+        if let Some(node) = pvb.str_at("/spec/node")
+            && s.find("Node", None, node).is_none()
+        {
+            problems.push(format!("{}: spec.node {node} does not exist", pvb.at()));
         }
-        if let Some(pvc_uid) = label("velero.io/pvc-uid") {
-            if !s
+        if let Some(pvc_uid) = label("velero.io/pvc-uid")
+            && !s
                 .of_kind("PersistentVolumeClaim")
                 .any(|c| c.uid() == pvc_uid)
-            {
-                problems.push(format!(
-                    "{}: velero.io/pvc-uid {pvc_uid} is no claim's uid",
-                    pvb.at()
-                ));
-            }
+        {
+            problems.push(format!(
+                "{}: velero.io/pvc-uid {pvc_uid} is no claim's uid",
+                pvb.at()
+            ));
         }
     }
     for b in s.of_kind("Backup") {
-        if let Some(loc) = b.str_at("/spec/storageLocation") {
-            if s.find("BackupStorageLocation", b.namespace(), loc)
+        if let Some(loc) = b.str_at("/spec/storageLocation")
+            && s.find("BackupStorageLocation", b.namespace(), loc)
                 .is_none()
-            {
-                problems.push(format!("{}: storage location {loc} does not exist", b.at()));
-            }
+        {
+            problems.push(format!("{}: storage location {loc} does not exist", b.at()));
         }
     }
 }
@@ -773,10 +768,10 @@ fn check_timestamps(s: &Scenario, problems: &mut Vec<String>) {
                 }
             }
             Value::String(t) if t.len() == 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z') => {
-                if let Ok(time) = t.parse::<jiff::Timestamp>() {
-                    if time > reference {
-                        problems.push(format!("{at}: {path} = {t} is later than referenceTime"));
-                    }
+                if let Ok(time) = t.parse::<jiff::Timestamp>()
+                    && time > reference
+                {
+                    problems.push(format!("{at}: {path} = {t} is later than referenceTime"));
                 }
             }
             _ => {}
@@ -904,7 +899,7 @@ fn get<'a>(s: &'a Scenario, kind: &'a str) -> Vec<&'a Object> {
     s.of_kind(kind).collect()
 }
 
-fn newest_backup<'a>(s: &'a Scenario) -> &'a Object {
+fn newest_backup(s: &Scenario) -> &Object {
     get(s, "Backup")
         .into_iter()
         .max_by_key(|b| {

@@ -118,25 +118,25 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
                 format!("expected an integer or a string, found {}", kind_of(value)),
             );
         }
-    } else if let Some(ty) = schema.get("type").and_then(Value::as_str) {
-        if !type_matches(ty, value) {
-            push(
-                out,
-                path,
-                format!("expected {ty}, found {}", kind_of(value)),
-            );
-            return;
-        }
+    } else if let Some(ty) = schema.get("type").and_then(Value::as_str)
+        && !type_matches(ty, value)
+    {
+        push(
+            out,
+            path,
+            format!("expected {ty}, found {}", kind_of(value)),
+        );
+        return;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            push(
-                out,
-                path,
-                format!("{value} is not one of [{}]", list.join(", ")),
-            );
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        push(
+            out,
+            path,
+            format!("{value} is not one of [{}]", list.join(", ")),
+        );
     }
     match value {
         Value::Object(map) => check_object(schema, map, path, out),
@@ -192,23 +192,23 @@ fn check_array(
     path: &str,
     out: &mut Vec<Violation>,
 ) {
-    if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-        if (items.len() as u64) < min {
-            push(
-                out,
-                path,
-                format!("{} items, fewer than minItems {min}", items.len()),
-            );
-        }
+    if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+        && (items.len() as u64) < min
+    {
+        push(
+            out,
+            path,
+            format!("{} items, fewer than minItems {min}", items.len()),
+        );
     }
-    if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-        if items.len() as u64 > max {
-            push(
-                out,
-                path,
-                format!("{} items, more than maxItems {max}", items.len()),
-            );
-        }
+    if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+        && items.len() as u64 > max
+    {
+        push(
+            out,
+            path,
+            format!("{} items, more than maxItems {max}", items.len()),
+        );
     }
     if let Some(item_schema) = schema.get("items") {
         for (i, item) in items.iter().enumerate() {
@@ -262,23 +262,23 @@ fn check_string(
     out: &mut Vec<Violation>,
 ) {
     let length = text.chars().count() as u64;
-    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-        if length < min {
-            push(
-                out,
-                path,
-                format!("length {length} is below minLength {min}"),
-            );
-        }
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && length < min
+    {
+        push(
+            out,
+            path,
+            format!("length {length} is below minLength {min}"),
+        );
     }
-    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-        if length > max {
-            push(
-                out,
-                path,
-                format!("length {length} is above maxLength {max}"),
-            );
-        }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && length > max
+    {
+        push(
+            out,
+            path,
+            format!("length {length} is above maxLength {max}"),
+        );
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         match regex::Regex::new(pattern) {
@@ -296,10 +296,8 @@ fn check_string(
         }
     }
     match schema.get("format").and_then(Value::as_str) {
-        Some("date-time") => {
-            if text.parse::<jiff::Timestamp>().is_err() {
-                push(out, path, format!("{text:?} is not an RFC 3339 date-time"));
-            }
+        Some("date-time") if text.parse::<jiff::Timestamp>().is_err() => {
+            push(out, path, format!("{text:?} is not an RFC 3339 date-time"));
         }
         Some("byte") => {
             use base64::Engine as _;
@@ -323,15 +321,15 @@ fn check_number(
     let Some(n) = value.as_f64() else { return };
     let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
     let exclusive = |key: &str| schema.get(key).and_then(Value::as_bool) == Some(true);
-    if let Some(min) = bound("minimum") {
-        if n < min || (exclusive("exclusiveMinimum") && n == min) {
-            push(out, path, format!("{n} is below the minimum {min}"));
-        }
+    if let Some(min) = bound("minimum")
+        && (n < min || (exclusive("exclusiveMinimum") && n == min))
+    {
+        push(out, path, format!("{n} is below the minimum {min}"));
     }
-    if let Some(max) = bound("maximum") {
-        if n > max || (exclusive("exclusiveMaximum") && n == max) {
-            push(out, path, format!("{n} is above the maximum {max}"));
-        }
+    if let Some(max) = bound("maximum")
+        && (n > max || (exclusive("exclusiveMaximum") && n == max))
+    {
+        push(out, path, format!("{n} is above the maximum {max}"));
     }
     if schema.get("format").and_then(Value::as_str) == Some("int32") {
         let fits = value.as_i64().is_some_and(|i| i32::try_from(i).is_ok());
@@ -353,10 +351,10 @@ fn check_combinators(
             check(s, value, path, out);
         }
     }
-    if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
-        if !any.iter().any(fits) {
-            push(out, path, "fits none of the anyOf schemas");
-        }
+    if let Some(any) = schema.get("anyOf").and_then(Value::as_array)
+        && !any.iter().any(fits)
+    {
+        push(out, path, "fits none of the anyOf schemas");
     }
     if let Some(one) = schema.get("oneOf").and_then(Value::as_array) {
         let n = one.iter().filter(|s| fits(s)).count();
@@ -368,10 +366,10 @@ fn check_combinators(
             );
         }
     }
-    if let Some(not) = schema.get("not") {
-        if fits(not) {
-            push(out, path, "fits the schema under `not`");
-        }
+    if let Some(not) = schema.get("not")
+        && fits(not)
+    {
+        push(out, path, "fits the schema under `not`");
     }
 }
 
