@@ -181,9 +181,17 @@ fn check_manifest(s: &Scenario, problems: &mut Vec<String>) {
                     let ns = drop.get("namespace").and_then(Value::as_str);
                     let pod = drop.get("pod").and_then(Value::as_str);
                     let container = drop.get("container").and_then(Value::as_str);
+                    // The lab accepts `prefix*` for pods whose generated names differ per replica.
+                    let pod_matches = |name: &str| match pod {
+                        Some(p) => match p.strip_suffix('*') {
+                            Some(prefix) => name.starts_with(prefix),
+                            None => name == p,
+                        },
+                        None => false,
+                    };
                     let known = s.logs.iter().any(|l| {
                         Some(l.namespace.as_str()) == ns
-                            && Some(l.pod.as_str()) == pod
+                            && pod_matches(&l.pod)
                             && Some(l.container.as_str()) == container
                     });
                     if !known || drop.get("afterBytes").and_then(Value::as_u64).is_none() {
