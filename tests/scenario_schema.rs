@@ -1243,3 +1243,18 @@ fn forbidden_denies_backups_secrets_and_download_requests() {
     }
     assert!(denies("downloadrequests.velero.io", "create"));
 }
+
+#[test]
+fn the_lab_loads_every_realistic_scenario_from_disk_and_from_the_binary() {
+    for name in REALISTIC {
+        let dir = support::scenario::repo_root()
+            .join("tests/scenarios")
+            .join(name);
+        if let Err(e) = snapdoc::lab::scenario::Scenario::load(&dir) {
+            panic!("the lab cannot load {name} from {}: {e}", dir.display());
+        }
+        if let Err(e) = snapdoc::lab::scenario::Scenario::builtin(name) {
+            panic!("the lab cannot load the built-in {name}: {e}");
+        }
+    }
+}
