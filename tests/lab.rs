@@ -617,3 +617,50 @@ async fn every_scenario_on_disk_loads_and_matches_the_built_in_copy() {
         .to_string();
     assert!(error.contains("lab-basics"), "{error}");
 }
+
+#[tokio::test]
+async fn discovery_and_metadata_lists_work_with_kube_rs() {
+    let lab = LabCluster::start(basics()).await.unwrap();
+    let client = lab.client().await.unwrap();
+    let discovery = kube::Discovery::new(client.clone())
+        .run()
+        .await
+        .expect("discovery");
+    let velero = discovery.get("velero.io").expect("the velero.io group");
+    assert_eq!(velero.preferred_version_or_latest(), "v1");
+    let (backups, capabilities) = velero.recommended_kind("Backup").expect("Backup is served");
+    assert_eq!(backups.plural, "backups");
+    assert_eq!(capabilities.scope, kube::discovery::Scope::Namespaced);
+    assert!(velero.versions().any(|version| version == "v2alpha1"));
+    assert!(discovery.get("apps").is_some() && discovery.get("storage.k8s.io").is_some());
+
+    let server = client.apiserver_version().await.unwrap();
+    assert_eq!(server.git_version, "v1.31.6");
+
+    let pods: Api<Pod> = Api::namespaced(client, "velero");
+    let metadata = pods
+        .list_metadata(&ListParams::default().labels("deploy=velero"))
+        .await
+        .unwrap();
+    let names: Vec<_> = metadata
+        .items
+        .iter()
+        .map(|pod| pod.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, [VELERO_POD]);
+    let phase = pods
+        .list(&ListParams::default().fields("status.phase=Running,metadata.name=node-agent-q8w2k"))
+        .await
+        .unwrap();
+    assert_eq!(phase.items.len(), 1);
+    let status = api_status(
+        pods.list(&ListParams::default().fields("spec.containers=x"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (400, "field label not supported: spec.containers")
+    );
+    lab.shutdown().await;
+}
