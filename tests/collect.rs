@@ -844,3 +844,93 @@ async fn every_scenario_yields_a_consistent_bundle() {
         lab.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forbidden_scenario_records_its_three_refusals() {
+    let scenario = Scenario::load(&scenarios_dir().join("forbidden")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let errors = &outcome.manifest.collector_errors;
+    assert!(
+        bundle.has_error("backups.velero.io", Some(403)),
+        "{errors:?}"
+    );
+    assert!(bundle.has_error("secrets/", Some(403)), "{errors:?}");
+    // Backups cannot be listed, but pod volume backups name them: their logs are asked for, and refused.
+    assert_eq!(
+        outcome.manifest.scope["backupsFrom"],
+        "labels of pod volume backups / data uploads, schedules"
+    );
+    let refused: Vec<_> = errors
+        .iter()
+        .filter(|e| e.source == "downloads" && e.status == Some(403))
+        .collect();
+    assert!(!refused.is_empty(), "{errors:?}");
+    assert!(
+        refused[0]
+            .message
+            .contains("downloadrequests.velero.io is forbidden")
+    );
+    // Once refused, the rest are not tried one by one.
+    assert!(refused.len() <= 4, "{refused:?}");
+    assert!(errors.iter().any(|e| {
+        e.source == "downloads"
+            && e.message
+                .starts_with("not tried: creating DownloadRequests is forbidden")
+    }));
+    // The rest of the bundle is whole.
+    for entry in [
+        "cluster/version.json",
+        "cluster/nodes.json",
+        "cluster-resources/deployments/velero.json",
+        "cluster-resources/custom-resources/backupstoragelocations.velero.io/velero.json",
+        "cluster-resources/custom-resources/podvolumebackups.velero.io/velero.json",
+    ] {
+        assert!(bundle.entries.contains_key(entry), "{entry}");
+    }
+    assert!(bundle.entries.keys().any(|e| e.starts_with("velero/logs/")));
+    assert!(bundle.entries.keys().any(|e| e.starts_with("kots/logs/")));
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_node_agents_and_old_restic_daemonsets_give_their_logs() {
+    let scenario = Scenario::load(&scenarios_dir().join("partially-failed-fsb")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    assert!(
+        !bundle
+            .text("velero/logs/node-agent-mqpl2/node-agent-previous.log")
+            .is_empty()
+    );
+    let failed: Vec<&str> = outcome.manifest.scope["downloads"]["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!failed.is_empty());
+    for backup in failed {
+        bundle.json(&format!("velero/backups/{backup}/results.json"));
+    }
+    lab.shutdown().await;
+
+    let scenario = Scenario::load(&scenarios_dir().join("old-velero-restic")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let components = outcome.manifest.scope["components"].as_array().unwrap();
+    assert!(
+        components
+            .iter()
+            .any(|c| c["component"] == "restic" && c["version"] == "v1.6.3"),
+        "{components:?}"
+    );
+    assert!(
+        !bundle
+            .text("velero/logs/restic-d2lpm/restic.log")
+            .is_empty()
+    );
+    assert!(
+        !bundle
+            .names("cluster-resources/custom-resources/resticrepositories.velero.io/velero.json")
+            .is_empty()
+    );
+    lab.shutdown().await;
+}
