@@ -30,7 +30,8 @@ pub struct ReportView {
     pub title: String,
     pub bundle: Value,
     pub generated: String,
-    /// failed | attention | healthy
+    /// failed (a backup or restore failed) | partial (only partial failures) | attention (no verdict, but fail
+    /// findings) | healthy
     pub status: &'static str,
     pub headline: String,
     pub detail: String,
@@ -143,6 +144,8 @@ pub struct EnvironmentView {
 pub struct ComponentRow {
     pub role: String,
     pub name: String,
+    /// The name says more than the role (`velero-plugin-for-aws` under "Velero plugin", not `velero` under "Velero").
+    pub show_name: bool,
     pub version: Option<String>,
     pub image: Option<String>,
     pub namespace: Option<String>,
@@ -315,7 +318,16 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String
             analysis.verdicts.len(),
             findings_sentence(counts)
         );
-        return ("failed", headline, detail);
+        let status = if analysis
+            .verdicts
+            .iter()
+            .all(|v| v.phase == "PartiallyFailed")
+        {
+            "partial"
+        } else {
+            "failed"
+        };
+        return (status, headline, detail);
     }
     if counts.fail > 0 {
         let headline = format!(
@@ -474,6 +486,7 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
         components.push(ComponentRow {
             role: "Kubernetes".into(),
             name: "kubernetes".into(),
+            show_name: false,
             version: Some(version.clone()),
             image: None,
             namespace: None,
@@ -482,6 +495,10 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
     }
     let mut push = |role: &str, component: &ComponentInfo| {
         components.push(ComponentRow {
+            show_name: !role
+                .split(' ')
+                .next()
+                .is_some_and(|word| same_letters(word, &component.name)),
             role: role.to_string(),
             name: component.name.clone(),
             version: component.version.clone(),
@@ -514,6 +531,17 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
         nodes: to_value(&env.nodes)?,
         storage_locations: to_value(&env.storage_locations)?,
     })
+}
+
+/// Equal ignoring case and punctuation: "Node agent" and "node-agent".
+fn same_letters(a: &str, b: &str) -> bool {
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    letters(a) == letters(b)
 }
 
 fn install_kind_label(kind: &str) -> String {
