@@ -284,6 +284,34 @@ fn check_page(
         .expect("screenshot is base64");
     std::fs::write(artifacts.join(format!("report-{name}.png")), png).expect("write screenshot");
 
+    // One image per section too, when asked (SNAPDOC_SECTION_SHOTS=1): easier to review than one tall page.
+    if std::env::var_os("SNAPDOC_SECTION_SHOTS").is_some() {
+        let sections = eval(
+            browser,
+            &tab,
+            r#"[...document.querySelectorAll('section.block')].map(s => {
+                const r = s.getBoundingClientRect();
+                return { id: s.id, x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height };
+            })"#,
+        );
+        for section in sections.as_array().into_iter().flatten() {
+            let shot = tab_call(
+                browser,
+                &tab,
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": section["x"], "y": section["y"], "width": section["w"],
+                                "height": section["h"], "scale": 1}}),
+            );
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(shot["data"].as_str().expect("screenshot data"))
+                .expect("screenshot is base64");
+            let id = section["id"].as_str().unwrap_or("section");
+            std::fs::write(artifacts.join(format!("report-{name}-{id}.png")), png)
+                .expect("write screenshot");
+        }
+    }
+
     // What the page did on its own: requests, console errors, exceptions, dialogs.
     let events = browser.events_of(&tab);
     let requests: Vec<&str> = events

@@ -235,15 +235,13 @@ fn longest_backtick_run(text: &str) -> usize {
 }
 
 fn starts_entity(rest: impl Iterator<Item = char>) -> bool {
-    let mut len = 0;
-    for ch in rest.take(32) {
+    for (len, ch) in rest.take(32).enumerate() {
         if ch == ';' {
             return len > 0;
         }
         if !(ch.is_ascii_alphanumeric() || ch == '#') {
             return false;
         }
-        len += 1;
     }
     false
 }

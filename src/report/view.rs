@@ -178,7 +178,18 @@ pub struct BackupView {
 pub struct TimelineView {
     pub target: String,
     pub anchor: String,
-    pub entries: Value,
+    pub entries: Vec<TimelineEntryView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntryView {
+    pub time: Option<String>,
+    pub source: String,
+    pub text: String,
+    pub location: String,
+    /// The entry reads as an error (error level, a failure, a kill): marked so the eye finds the turn.
+    pub alarming: bool,
 }
 
 pub fn document(analyses: &[Analysis]) -> Result<Document, ReportError> {
@@ -272,7 +283,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             .iter()
             .enumerate()
             .map(|(index, timeline)| timeline_view(&id, index, timeline))
-            .collect::<Result<_, _>>()?,
+            .collect(),
         collector_errors: to_value(&analysis.collector_errors)?,
         unavailable: analysis.unavailable.clone(),
         checks_passed: to_value(&analysis.checks_passed)?,
@@ -589,16 +600,37 @@ fn backup_view(backup: &BackupSummary) -> BackupView {
     }
 }
 
-fn timeline_view(
-    report_id: &str,
-    index: usize,
-    timeline: &Timeline,
-) -> Result<TimelineView, ReportError> {
-    Ok(TimelineView {
+fn timeline_view(report_id: &str, index: usize, timeline: &Timeline) -> TimelineView {
+    TimelineView {
         target: object_label(&timeline.target),
         anchor: format!("{report_id}-timeline-{}", index + 1),
-        entries: to_value(&timeline.entries)?,
-    })
+        entries: timeline
+            .entries
+            .iter()
+            .map(|entry| TimelineEntryView {
+                time: entry.time.clone(),
+                source: entry.source.clone(),
+                text: entry.text.clone(),
+                location: entry.location.clone(),
+                alarming: is_alarming(&entry.text),
+            })
+            .collect(),
+    }
+}
+
+fn is_alarming(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "level=error",
+        "level=fatal",
+        "\"level\":\"error\"",
+        "failed",
+        "oomkilled",
+        "signal: killed",
+        "error:",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 fn to_value<T: Serialize>(value: &T) -> Result<Value, ReportError> {

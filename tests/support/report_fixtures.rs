@@ -21,9 +21,8 @@ pub fn all() -> Vec<(&'static str, Analysis)> {
 }
 
 /// Markup planted in the hostile fixture: a script, a `</details>` that would close the evidence early, a
-/// table pipe, backticks, a CDATA end and an event-handler image.
-pub const PAYLOAD: &str =
-    "<script>alert(1)</script> </details> | `tick` ``` ]]> <img src=x onerror=alert(2)>";
+/// table pipe, backticks, a CDATA end, an event-handler image, and a terminal escape that sets the title.
+pub const PAYLOAD: &str = "<script>alert(1)</script> </details> | `tick` ``` ]]> <img src=x onerror=alert(2)> \u{1b}]0;pwned\u{7}";
 
 pub fn object(kind: &str, namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {
@@ -387,6 +386,29 @@ pub fn failed_bsl() -> Analysis {
                 related: vec![backup_ref("instance-4bk2p")],
             },
             Finding {
+                rule_id: "SD501".to_string(),
+                rule_name: "kots-velero-compat".to_string(),
+                match_kind: "compat".to_string(),
+                severity: Severity::Warn,
+                category: "compatibility".to_string(),
+                title: "KOTS does not support this Velero version".to_string(),
+                message: "KOTS 1.109.3 supports Velero >=1.10.0, <1.12.0; this cluster runs Velero 1.12.3.".to_string(),
+                cause: "Each KOTS release is tested against a range of Velero versions; outside it, snapshots may be listed or restored wrongly.".to_string(),
+                fix: "Upgrade KOTS (`kubectl kots admin-console upgrade`) or install a Velero version in the supported range.".to_string(),
+                docs: vec!["https://docs.replicated.com/enterprise/snapshots-velero-installing-config".to_string()],
+                evidence: vec![Evidence::Versions {
+                    subject: "kots".to_string(),
+                    subject_version: "1.109.3".to_string(),
+                    against: "velero".to_string(),
+                    against_version: "1.12.3".to_string(),
+                    supported: ">=1.10.0, <1.12.0".to_string(),
+                }],
+                count: 1,
+                first_seen: None,
+                last_seen: None,
+                related: vec![],
+            },
+            Finding {
                 rule_id: "SD601".to_string(),
                 rule_name: "kots-instance-snapshots".to_string(),
                 match_kind: "object".to_string(),
@@ -408,7 +430,7 @@ pub fn failed_bsl() -> Analysis {
                 related: vec![],
             },
         ],
-        checks_passed: passed_except(&["SD101", "SD102", "SD601"]),
+        checks_passed: passed_except(&["SD101", "SD102", "SD501", "SD601"]),
         volumes_not_backed_up: vec![],
         timelines: vec![Timeline {
             target: backup_ref("instance-4bk2p"),
