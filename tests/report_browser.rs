@@ -122,7 +122,7 @@ fn check_page(
     }
     for item in &analysis.verdicts {
         assert!(
-            verdict_text.contains(&item.target.name),
+            verdict_text.contains(&shown(&item.target.name)),
             "{name}: verdict misses {}",
             item.target.name
         );
@@ -156,7 +156,7 @@ fn check_page(
         );
         assert_eq!(
             state["title"],
-            finding.title.as_str(),
+            shown(&finding.title),
             "{name}: title of {}",
             finding.rule_id
         );
@@ -217,7 +217,7 @@ fn check_page(
             finding.evidence.first()
         {
             assert!(
-                text.contains(&format!("{file}:{line}")),
+                text.contains(&shown(&format!("{file}:{line}"))),
                 "{name}: evidence location missing: {text}"
             );
         }
@@ -376,6 +376,19 @@ fn eval(browser: &mut Browser, tab: &Tab, expression: &str) -> Value {
         panic!("script failed: {exception}\n{expression}");
     }
     result["result"]["value"].clone()
+}
+
+/// Text as the report shows it: control characters as visible `\u{..}` escapes.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn js_string(text: &str) -> String {

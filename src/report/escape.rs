@@ -63,9 +63,17 @@ pub fn xml(text: &str) -> String {
 pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
     let mut at_start = true;
+    let mut prev: Option<char> = None;
     let mut chars = text.chars().peekable();
     while let Some(ch) = chars.next() {
         match ch {
+            // An underscore between two letters or digits can neither open nor close emphasis (CommonMark's
+            // intraword rule), so `el9_4.x86_64` stays readable in the raw ticket.
+            '_' if prev.is_some_and(char::is_alphanumeric)
+                && chars.peek().copied().is_some_and(char::is_alphanumeric) =>
+            {
+                out.push('_');
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '!' => {
                 out.push('\\');
                 out.push(ch);
@@ -93,7 +101,11 @@ pub fn markdown(text: &str) -> String {
                         break;
                     }
                 }
-                if let Some(&marker @ ('.' | ')')) = chars.peek() {
+                // Only "N." or "N)" followed by a space or the end is a list marker; "5.14" is not.
+                let mut lookahead = chars.clone();
+                if let Some(marker @ ('.' | ')')) = lookahead.next()
+                    && lookahead.next().is_none_or(char::is_whitespace)
+                {
                     out.push('\\');
                     out.push(marker);
                     chars.next();
@@ -103,6 +115,7 @@ pub fn markdown(text: &str) -> String {
             c => out.push(c),
         }
         at_start = false;
+        prev = Some(ch);
     }
     out
 }
@@ -279,6 +292,11 @@ mod tests {
         assert_eq!(markdown("<b>x</b>"), "&lt;b&gt;x&lt;/b&gt;");
         assert_eq!(markdown("# not a heading"), "\\# not a heading");
         assert_eq!(markdown("12. not a list"), "12\\. not a list");
+        assert_eq!(
+            markdown("5.14.0-427.el9_4.x86_64"),
+            "5.14.0-427.el9_4.x86_64"
+        );
+        assert_eq!(markdown("_emph_ a_b"), "\\_emph\\_ a_b");
         assert_eq!(markdown("version 1.2"), "version 1.2");
         assert_eq!(markdown("AT&T &amp;"), "AT&T &amp;amp;");
         assert_eq!(markdown("two\nlines"), "two lines");

@@ -344,6 +344,8 @@ fn md_link(params: &[Value]) -> Result<String, String> {
         .unwrap_or_else(|| url.clone());
     Ok(match escape::safe_link(&url) {
         // Parentheses would end the link destination early; percent-encoding keeps the URL equivalent.
+        // safe_link refuses spaces and angle brackets, so the URL can stand as an autolink.
+        Some(safe) if text == url => format!("<{safe}>"),
         Some(safe) => format!(
             "[{}]({})",
             escape::markdown(&text),

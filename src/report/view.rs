@@ -506,10 +506,11 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
     }
     let mut push = |role: &str, component: &ComponentInfo| {
         components.push(ComponentRow {
-            show_name: !role
-                .split(' ')
-                .next()
-                .is_some_and(|word| same_letters(word, &component.name)),
+            show_name: !(same_letters(role, &component.name)
+                || role
+                    .split(' ')
+                    .next()
+                    .is_some_and(|word| same_letters(word, &component.name))),
             role: role.to_string(),
             name: component.name.clone(),
             version: component.version.clone(),
