@@ -14,6 +14,7 @@ mod serve;
 mod server;
 mod state;
 mod status;
+mod stream;
 mod table;
 pub mod timeshift;
 mod tls;
