@@ -8,6 +8,7 @@ mod error;
 mod logs;
 mod openapi;
 pub mod resources;
+pub mod scale;
 pub mod scenario;
 mod selectors;
 mod serve;

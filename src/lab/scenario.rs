@@ -283,6 +283,8 @@ impl Scenario {
             if let Some(file) = path.strip_prefix("objects/") {
                 if file.ends_with(".yaml") || file.ends_with(".yml") {
                     objects.extend(parse_documents(&display(path), text)?);
+                } else if file.ends_with(".json") {
+                    objects.extend(parse_json_objects(&display(path), text)?);
                 }
             } else if let Some(rest) = path.strip_prefix("logs/") {
                 logs.push(parse_log_path(&display(path), rest, text)?);
@@ -631,6 +633,38 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, La
         }
     }
     Ok(objects)
+}
+
+/// One JSON object or List per file (generated scenarios: JSON parses far faster than YAML).
+pub fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| LabError::scenario(file, error.line(), error.to_string()))?;
+    let is_list = value["kind"]
+        .as_str()
+        .is_some_and(|kind| kind.ends_with("List"))
+        && value["items"].is_array();
+    let values = match value {
+        Value::Object(mut fields) if is_list => match fields.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        Value::Object(_) => vec![value],
+        _ => {
+            return Err(LabError::scenario(
+                file,
+                1,
+                "a JSON file must hold a Kubernetes object or a List of them",
+            ));
+        }
+    };
+    Ok(values
+        .into_iter()
+        .map(|value| ScenarioObject {
+            file: file.to_string(),
+            line: 1,
+            value,
+        })
+        .collect())
 }
 
 /// (1-based line where the document's content starts, document text).
