@@ -654,7 +654,11 @@ impl Generator {
     ) -> Result<(), LabError> {
         let total = self.spec.log_bytes;
         let started = self.now - SignedDuration::from_hours(48);
-        let backup_names: Vec<&str> = backups.iter().take(48).map(|b| b.name.as_str()).collect();
+        let names: Vec<String> = backups.iter().map(|b| b.name.clone()).collect();
+        let schedule = BackupAt::Schedule {
+            newest: backups.first().map_or(self.now, |b| b.created),
+            names: &names,
+        };
         let server_log = |previous: bool| {
             format!(
                 "logs/{}/{}/velero{}",
@@ -669,7 +673,7 @@ impl Generator {
             total / 10,
             (started - SignedDuration::from_hours(48), started),
             &LogKind::Server {
-                backups: &backup_names,
+                backups: schedule,
             },
             &[(
                 0.97,
@@ -681,7 +685,7 @@ impl Generator {
             total * 3 / 10,
             (started, self.now),
             &LogKind::Server {
-                backups: &backup_names,
+                backups: schedule,
             },
             &[
                 (
@@ -712,7 +716,7 @@ impl Generator {
                 per_agent,
                 (self.now - SignedDuration::from_hours(24 * 7), self.now),
                 &LogKind::NodeAgent {
-                    backups: &backup_names,
+                    backups: schedule,
                     node: &agent.node,
                 },
                 planted,
@@ -751,11 +755,9 @@ impl Generator {
             let elapsed = (span_seconds as u128 * written as u128 / bytes.max(1) as u128) as i64;
             let time = clock.text(span.0 + SignedDuration::from_secs(elapsed));
             line.clear();
-            let backups = kind.backups();
-            let backup = backups
-                .get(self.rng.below(backups.len() as u64) as usize)
-                .copied()
-                .unwrap_or("hourly");
+            let backup = kind
+                .backups()
+                .at(span.0 + SignedDuration::from_secs(elapsed));
             if pending.last().is_some_and(|(at, _)| written >= *at) {
                 let (_, template) = pending.pop().unwrap_or_default();
                 line.push_str(&template.replace("{time}", time).replace("{backup}", backup));
@@ -806,7 +808,6 @@ impl Generator {
             )],
             _ => Vec::new(),
         };
-        let names = [backup.name.as_str()];
         let (written, _) = self.write_log(
             &format!("{folder}/backup.log"),
             self.spec.backup_log_bytes,
@@ -814,7 +815,9 @@ impl Generator {
                 backup.created,
                 backup.created + SignedDuration::from_secs(431),
             ),
-            &LogKind::Server { backups: &names },
+            &LogKind::Server {
+                backups: BackupAt::One(&backup.name),
+            },
             &planted,
         )?;
         self.summary.store_bytes += written;
@@ -857,12 +860,39 @@ impl LineClock {
     }
 }
 
+/// Which backup a log line is about.
+#[derive(Clone, Copy)]
+enum BackupAt<'a> {
+    /// The hourly schedule's backup running at the line's time: `names[k]` was created `k` hours before
+    /// `newest`.
+    Schedule {
+        newest: Timestamp,
+        names: &'a [String],
+    },
+    One(&'a str),
+}
+
+impl<'a> BackupAt<'a> {
+    fn at(&self, time: Timestamp) -> &'a str {
+        match *self {
+            BackupAt::One(name) => name,
+            BackupAt::Schedule { newest, names } => {
+                let before = newest.duration_since(time).as_secs().max(0);
+                let index = ((before + 3599) / 3600) as usize;
+                names
+                    .get(index.min(names.len().saturating_sub(1)))
+                    .map_or("hourly", String::as_str)
+            }
+        }
+    }
+}
+
 enum LogKind<'a> {
     Server {
-        backups: &'a [&'a str],
+        backups: BackupAt<'a>,
     },
     NodeAgent {
-        backups: &'a [&'a str],
+        backups: BackupAt<'a>,
         node: &'a str,
     },
 }
@@ -881,9 +911,9 @@ const RESOURCES: &[&str] = &[
 ];
 
 impl LogKind<'_> {
-    fn backups(&self) -> &[&str] {
+    fn backups(&self) -> BackupAt<'_> {
         match self {
-            LogKind::Server { backups } | LogKind::NodeAgent { backups, .. } => backups,
+            LogKind::Server { backups } | LogKind::NodeAgent { backups, .. } => *backups,
         }
     }
 
