@@ -358,7 +358,7 @@ mod tests {
             ]
         );
         let path = FieldPath::parse("status.containerStatuses[*].lastState[0].x[]").unwrap();
-        assert_eq!(path.segments().len(), 6);
+        assert_eq!(path.segments().len(), 7);
         for bad in [
             "", "a..b", "a.", "a[", "a[x]", "a[0]b", "a b", "a]", "[\"x]",
         ] {
