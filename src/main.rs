@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use snapdoc::cli::{Cli, Command};
+use snapdoc::analyze::engine::samples::run_samples;
+use snapdoc::analyze::rules::{RuleSet, explain};
+use snapdoc::cli::{Cli, Command, RulesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,6 +59,67 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(1)
             }
         }
+        Command::Rules(command) => rules_command(command),
         other => anyhow::bail!("{other:?}: not built yet"),
+    }
+}
+
+fn rules_command(command: RulesCommand) -> anyhow::Result<u8> {
+    match command {
+        RulesCommand::List { rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            print!("{}", explain::list_table(rules.rules()));
+            Ok(0)
+        }
+        RulesCommand::Explain { id, rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            let rule = rules
+                .get(&id)
+                .with_context(|| format!("no rule {id} (`snapdoc rules list` shows them all)"))?;
+            print!("{}", explain::explain(rule));
+            Ok(0)
+        }
+        RulesCommand::Lint { dir } => match RuleSet::lint_dir(&dir) {
+            Ok(rules) => {
+                println!("{}: {} rule(s), no problem", dir.display(), rules.len());
+                Ok(0)
+            }
+            Err(errors) => {
+                for error in &errors {
+                    println!("{error}");
+                }
+                println!("{}: {} problem(s)", dir.display(), errors.len());
+                Ok(1)
+            }
+        },
+        RulesCommand::Test { dir } => {
+            let rules = match RuleSet::lint_dir(&dir) {
+                Ok(rules) => rules,
+                Err(errors) => {
+                    for error in &errors {
+                        println!("{error}");
+                    }
+                    println!(
+                        "{}: {} problem(s); no sample was run",
+                        dir.display(),
+                        errors.len()
+                    );
+                    return Ok(1);
+                }
+            };
+            let report = run_samples(&rules);
+            for failure in &report.failures {
+                println!("{failure}");
+            }
+            println!(
+                "{}: {} rule(s), {} sample(s): {} passed, {} failed",
+                dir.display(),
+                report.rules,
+                report.samples,
+                report.samples - report.failures.len(),
+                report.failures.len()
+            );
+            Ok(if report.passed() { 0 } else { 1 })
+        }
     }
 }

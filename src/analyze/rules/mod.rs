@@ -3,6 +3,7 @@
 //! Built-in rules come from `crate::embedded::ANALYZERS` (every file under analyzers/); `--rules DIR` adds a
 //! user's. Loading validates everything it can before any bundle is read, and reports every problem with the
 //! file and line it comes from.
+pub mod explain;
 mod load;
 pub mod predicate;
 mod spec;

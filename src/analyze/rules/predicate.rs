@@ -214,6 +214,42 @@ impl Predicate {
     }
 }
 
+impl fmt::Display for Predicate {
+    /// One line, in the rule syntax's flow style: `all: [{path: status.phase, equals: "Failed"}, …]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, name: &str, items: &[Predicate]| -> fmt::Result {
+            write!(f, "{name}: [")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{{{item}}}")?;
+            }
+            f.write_str("]")
+        };
+        match self {
+            Predicate::All(items) => list(f, "all", items),
+            Predicate::Any(items) => list(f, "any", items),
+            Predicate::Not(inner) => write!(f, "not: {{{inner}}}"),
+            Predicate::Test { path, test } => {
+                write!(f, "path: {path}, ")?;
+                match test {
+                    Test::Equals(v) => write!(f, "equals: {v}"),
+                    Test::In(values) => write!(f, "in: {}", Value::Array(values.clone())),
+                    Test::Matches(r) => write!(f, "matches: {:?}", r.as_str()),
+                    Test::Exists(true) => f.write_str("exists: true"),
+                    Test::Exists(false) => f.write_str("absent: true"),
+                    Test::OlderThan(s) => write!(f, "older_than: {}s", s.0),
+                    Test::NewerThan(s) => write!(f, "newer_than: {}s", s.0),
+                    Test::Semver(r) => write!(f, "semver: \"{r}\""),
+                    Test::GreaterThan(n) => write!(f, "greater_than: {n}"),
+                    Test::LessThan(n) => write!(f, "less_than: {n}"),
+                }
+            }
+        }
+    }
+}
+
 /// `48h`, `30m`, `7d`, `2w`, `90s`, `1h30m`: a sum of numbers with units.
 pub fn parse_duration(text: &str) -> Result<Seconds, String> {
     let trimmed = text.trim();
