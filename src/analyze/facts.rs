@@ -1,1 +1,383 @@
-//! Derived objects the rules read (docs/rules.md "Facts") and the component versions compat rules compare.
+//! Derived objects the rules read (docs/rules.md "Facts") and the component versions compat rules compare,
+//! gathered once per bundle together with the environment and backups tables.
+//!
+//! Everything is read defensively: Velero 1.2 … 1.18 objects (v1 and v2alpha1, restic and node-agent eras)
+//! differ, and a field of an unexpected type reads as absent.
+//!
+//! Fields beyond the docs/rules.md table, for rules that need them:
+//! - `facts.cluster`: `veleroImage`, `veleroImageDigestOnly`, `veleroFeatures` (the `--features` flag),
+//!   `veleroServerDefaultVolumesToFsBackup`, `serverUploaderType` (`--uploader-type`), `failedBackupCount`,
+//!   `restoreCount`, `scheduleCount`, `storageLocationCount`, `snapshotLocationCount`, `podVolumeBackupCount`,
+//!   `dataUploadCount`, `backupRepositoriesNotReady`, `nodeAgentDesired`, `nodeAgentReady`,
+//!   `kubernetesGitVersion`, `readyNodeCount`. `veleroInstalled`, `nodeAgentInstalled` and `kotsInstalled`
+//!   are null (unknown) when the bundle holds neither the workloads nor the pods to look in.
+//! - `facts.schedules`: `phase`, `validationErrors`, `parseError`, `lastCompletedBackupName`;
+//!   `lastCompletedBackup` is the RFC 3339 time that backup finished (for `older_than`).
+//! - `facts.volumes`: `method` (fs-backup | snapshot | null) and `reason` (why it is not backed up).
+//! - `facts.components`: `init` (an init container), `waitingReason`, `terminatedReason`, `memoryLimitBytes`;
+//!   the velero pod's init containers (its plugins) are component `velero-plugin`.
+//! - `backupCount`, `completedBackupCount`, `failedBackupCount` are null when the bundle holds no backups list.
+pub(crate) mod components;
+mod cron;
+pub(crate) mod inventory;
+pub(crate) mod json;
+mod schedules;
+mod volumes;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+pub use cron::{CronExpr, Schedule};
+
+use super::analysis::{BackupSummary, Environment, VolumeRef};
+use super::environment;
+use super::error::AnalyzeError;
+use super::versions::{self, ImageRef};
+use crate::bundle::Bundle;
+use inventory::Inventory;
+use json::{i64_at, str_at};
+
+pub const FACTS_CLUSTER: &str = "facts.cluster";
+pub const FACTS_SCHEDULES: &str = "facts.schedules";
+pub const FACTS_VOLUMES: &str = "facts.volumes";
+pub const FACTS_COMPONENTS: &str = "facts.components";
+
+/// Components compat rules may name (docs/rules.md `match.compat`).
+pub const COMPAT_COMPONENTS: [&str; 8] = [
+    "kubernetes",
+    "velero",
+    "node-agent",
+    "kots",
+    "velero-plugin-for-aws",
+    "velero-plugin-for-gcp",
+    "velero-plugin-for-microsoft-azure",
+    "local-volume-provider",
+];
+
+#[derive(Debug, Clone)]
+pub struct BundleFacts {
+    /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
+    pub now: Timestamp,
+    /// `facts.cluster` (exactly one object), `facts.schedules`, `facts.volumes`, `facts.components`.
+    pub kinds: BTreeMap<String, Vec<Value>>,
+    /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
+    pub versions: BTreeMap<String, String>,
+    pub environment: Environment,
+    /// Where Velero runs: the collector's scope, else the velero Deployment's namespace, else the namespace of
+    /// its storage locations / backups. For backups named without a namespace (`backup=name`, a log's owner).
+    pub velero_namespace: Option<String>,
+    /// Backups and restores, newest first.
+    pub backups: Vec<BackupSummary>,
+    pub volumes_not_backed_up: Vec<VolumeRef>,
+    /// What this bundle lacks, in words.
+    pub unavailable: Vec<String>,
+}
+
+/// Reads the bundle's objects once and derives everything the rules and the report need from them.
+/// Fails only when the bundle itself cannot be read; a broken resource file becomes an `unavailable` line.
+pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
+    let inv = Inventory::load(bundle);
+    let now = reference_time(bundle, &inv);
+    let velero_namespace_hint = bundle
+        .manifest()
+        .and_then(|m| m.scope.get("veleroNamespace"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let velero = components::velero(&inv, velero_namespace_hint.as_deref());
+    let velero_namespace = velero_namespace_hint
+        .or_else(|| velero.as_ref().and_then(|v| v.namespace.clone()))
+        .or_else(|| {
+            inv.storage_locations
+                .iter()
+                .chain(&inv.backups)
+                .find_map(|o| json::namespace(o).map(str::to_string))
+        });
+    let node_agent = components::node_agent(&inv, velero_namespace.as_deref());
+    let kotsadm = components::kotsadm(&inv);
+
+    let environment =
+        environment::environment(&inv, velero.as_ref(), node_agent.as_ref(), kotsadm.as_ref());
+    let backups = environment::backup_summaries(&inv, bundle);
+    let schedule_facts = schedules::schedule_facts(&inv, now);
+    let volume_facts = volumes::volume_facts(&inv, velero.as_ref());
+    let volumes_not_backed_up = environment::volumes_not_backed_up(&volume_facts);
+
+    let mut versions = BTreeMap::new();
+    let mut record = |component: &str, version: Option<&str>| {
+        if let Some(core) = version.and_then(versions::core_version) {
+            versions.insert(component.to_string(), core);
+        }
+    };
+    record(
+        "kubernetes",
+        environment
+            .kubernetes_version
+            .as_deref()
+            .or_else(|| kubelet_version(&environment)),
+    );
+    record(
+        "velero",
+        environment
+            .velero
+            .as_ref()
+            .and_then(|c| c.version.as_deref()),
+    );
+    record(
+        "node-agent",
+        environment
+            .node_agent
+            .as_ref()
+            .and_then(|c| c.version.as_deref()),
+    );
+    record(
+        "kots",
+        environment.kots.as_ref().and_then(|c| c.version.as_deref()),
+    );
+    for plugin in &environment.plugins {
+        record(&plugin.name, plugin.version.as_deref());
+    }
+
+    let cluster = cluster_fact(ClusterInputs {
+        inv: &inv,
+        now,
+        environment: &environment,
+        velero: velero.as_ref(),
+        velero_namespace: velero_namespace.as_deref(),
+        node_agent: node_agent.as_ref(),
+        volume_facts: &volume_facts,
+    });
+    let mut kinds = BTreeMap::new();
+    kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
+    kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);
+    kinds.insert(FACTS_VOLUMES.to_string(), volume_facts);
+    kinds.insert(
+        FACTS_COMPONENTS.to_string(),
+        components::component_facts(&inv),
+    );
+
+    let unavailable = environment::unavailable(bundle, &inv, &backups);
+    Ok(BundleFacts {
+        now,
+        kinds,
+        versions,
+        environment,
+        velero_namespace,
+        backups,
+        volumes_not_backed_up,
+        unavailable,
+    })
+}
+
+/// Without the API server's version, the kubelets' (the lowest, as upgrades go control plane first).
+fn kubelet_version(environment: &Environment) -> Option<&str> {
+    environment
+        .nodes
+        .iter()
+        .filter_map(|n| n.kubelet_version.as_deref())
+        .min_by(|a, b| versions::compare(a, b).unwrap_or(std::cmp::Ordering::Equal))
+}
+
+/// manifest.created, else the latest timestamp the objects carry, else the clock: a bundle reads the same
+/// every day it is analysed.
+fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
+    if let Some(created) = bundle.manifest().and_then(|m| json::parse_time(&m.created)) {
+        return created;
+    }
+    let stamped = [
+        &inv.backups,
+        &inv.restores,
+        &inv.schedules,
+        &inv.storage_locations,
+        &inv.pod_volume_backups,
+        &inv.data_uploads,
+        &inv.pods,
+        &inv.deployments,
+        &inv.daemonsets,
+    ];
+    stamped
+        .into_iter()
+        .flatten()
+        .flat_map(|o| {
+            [
+                json::created(o),
+                json::time_at(o, &["status", "startTimestamp"]),
+                json::time_at(o, &["status", "completionTimestamp"]),
+                json::time_at(o, &["status", "lastValidationTime"]),
+                json::time_at(o, &["status", "lastBackup"]),
+            ]
+        })
+        .flatten()
+        .max()
+        .unwrap_or_else(Timestamp::now)
+}
+
+/// `found`, or null when there was nothing to look in: a rule must not call a component missing because
+/// the collector could not list workloads.
+fn known(found: bool, looked: bool) -> Value {
+    if found || looked {
+        Value::Bool(found)
+    } else {
+        Value::Null
+    }
+}
+
+struct ClusterInputs<'a> {
+    inv: &'a Inventory,
+    now: Timestamp,
+    environment: &'a Environment,
+    velero: Option<&'a components::Workload<'a>>,
+    velero_namespace: Option<&'a str>,
+    node_agent: Option<&'a components::Workload<'a>>,
+    volume_facts: &'a [Value],
+}
+
+fn cluster_fact(input: ClusterInputs<'_>) -> Value {
+    let ClusterInputs {
+        inv,
+        now,
+        environment,
+        velero,
+        velero_namespace,
+        node_agent,
+        volume_facts,
+    } = input;
+    let node_agent_kind = node_agent.and_then(|w| str_at(w.container, &["name"]));
+
+    let mut uploader_types = BTreeSet::new();
+    for pvb in &inv.pod_volume_backups {
+        // Before 1.10 restic was the only uploader and the field did not exist.
+        uploader_types.insert(str_at(pvb, &["spec", "uploaderType"]).unwrap_or("restic"));
+    }
+    for repo in &inv.backup_repositories {
+        uploader_types.insert(str_at(repo, &["spec", "repositoryType"]).unwrap_or("restic"));
+    }
+    if !inv.restic_repositories.is_empty() {
+        uploader_types.insert("restic");
+    }
+    if !inv.data_uploads.is_empty() {
+        // The built-in data mover moves CSI snapshot data with kopia.
+        uploader_types.insert("kopia");
+    }
+    let server_uploader = velero.and_then(|v| v.flag("--uploader-type"));
+    if let Some(u) = server_uploader.as_deref() {
+        uploader_types.insert(u);
+    }
+    let uploader_types: Vec<String> = uploader_types
+        .into_iter()
+        .filter(|u| matches!(*u, "restic" | "kopia"))
+        .map(str::to_string)
+        .collect();
+
+    let fs_backup_used = !inv.pod_volume_backups.is_empty()
+        || inv.backups.iter().chain(&inv.schedules).any(|o| {
+            let spec = json::at(o, &["spec", "template"])
+                .or_else(|| json::at(o, &["spec"]))
+                .unwrap_or(&Value::Null);
+            json::bool_at(spec, &["defaultVolumesToFsBackup"]) == Some(true)
+                || json::bool_at(spec, &["defaultVolumesToRestic"]) == Some(true)
+        })
+        || inv
+            .pods
+            .iter()
+            .any(|p| json::annotation(p, "backup.velero.io/backup-volumes").is_some())
+        || volume_facts
+            .iter()
+            .any(|v| v["defaultFsBackup"] == Value::Bool(true));
+
+    let restic_repositories_present = !inv.restic_repositories.is_empty()
+        || inv
+            .backup_repositories
+            .iter()
+            .any(|r| str_at(r, &["spec", "repositoryType"]).is_none_or(|t| t == "restic"));
+
+    let backups_known = inv.has_backups_file;
+    let completed: Vec<&Value> = inv
+        .backups
+        .iter()
+        .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
+        .collect();
+    let last_completed_age = completed
+        .iter()
+        .filter_map(|b| schedules::finished_at(b))
+        .max()
+        .map(|t| now.duration_since(t).as_secs());
+
+    let storage_providers: BTreeSet<String> = inv
+        .storage_locations
+        .iter()
+        .filter_map(|l| str_at(l, &["spec", "provider"]))
+        .map(|p| p.strip_prefix("velero.io/").unwrap_or(p).to_string())
+        .collect();
+    let plugins: Vec<Value> = environment
+        .plugins
+        .iter()
+        .map(|p| json!({"name": p.name, "image": p.image, "version": p.version}))
+        .collect();
+    let os_images: BTreeSet<&str> = environment
+        .nodes
+        .iter()
+        .filter_map(|n| n.os_image.as_deref())
+        .collect();
+    let ready_nodes = environment
+        .nodes
+        .iter()
+        .filter(|n| n.ready == Some(true))
+        .count();
+
+    json!({
+        // Unknown (null) when the bundle holds neither the workloads nor the pods to look in.
+        "veleroInstalled": known(velero.is_some(), inv.has_deployments_file || inv.has_pods_file),
+        "veleroNamespace": velero_namespace,
+        "veleroVersion": environment.velero.as_ref().and_then(|c| c.version.clone()),
+        "veleroImage": environment.velero.as_ref().and_then(|c| c.image.clone()),
+        "nodeAgentInstalled": known(node_agent.is_some(), inv.has_daemonsets_file || inv.has_pods_file),
+        "nodeAgentKind": node_agent_kind,
+        "nodeAgentVersion": environment.node_agent.as_ref().and_then(|c| c.version.clone()),
+        "resticRepositoriesPresent": restic_repositories_present,
+        "fsBackupUsed": fs_backup_used,
+        "uploaderTypes": uploader_types,
+        "serverUploaderType": server_uploader,
+        // Null when the backups list is not in the bundle: "no backups" must not be read from a forbidden list.
+        "backupCount": backups_known.then_some(inv.backups.len()),
+        "completedBackupCount": backups_known.then_some(completed.len()),
+        "failedBackupCount": backups_known.then(|| inv.backups.iter().filter(|b| matches!(
+            str_at(b, &["status", "phase"]),
+            Some("Failed" | "PartiallyFailed" | "FailedValidation")
+        )).count()),
+        "restoreCount": inv.restores.len(),
+        "lastCompletedBackupAgeSeconds": last_completed_age,
+        "scheduleCount": inv.schedules.len(),
+        "storageLocationCount": inv.storage_locations.len(),
+        "snapshotLocationCount": inv.snapshot_locations.len(),
+        "podVolumeBackupCount": inv.pod_volume_backups.len(),
+        "dataUploadCount": inv.data_uploads.len(),
+        "kotsInstalled": known(environment.kots.is_some(), inv.has_deployments_file || inv.has_pods_file),
+        "kotsVersion": environment.kots.as_ref().and_then(|c| c.version.clone()),
+        "installKind": environment.install_kind,
+        "storageProviders": storage_providers,
+        "plugins": plugins,
+        "kubernetesVersion": environment.kubernetes_version.as_deref()
+            .or_else(|| kubelet_version(environment))
+            .and_then(versions::kubernetes_version),
+        "kubernetesGitVersion": environment.kubernetes_version,
+        "nodeCount": environment.nodes.len(),
+        "readyNodeCount": ready_nodes,
+        "nodeOsImages": os_images,
+        "veleroServerDefaultVolumesToFsBackup": velero.and_then(|v| {
+            v.flag("--default-volumes-to-fs-backup").or_else(|| v.flag("--default-volumes-to-restic"))
+        }).map(|v| v == "true"),
+        "veleroFeatures": velero.and_then(|v| v.flag("--features")),
+        "veleroImageDigestOnly": environment.velero.as_ref()
+            .and_then(|c| c.image.as_deref())
+            .and_then(ImageRef::parse)
+            .is_some_and(|i| i.tag.is_none() && i.digest.is_some()),
+        "backupRepositoriesNotReady": inv.backup_repositories.iter().chain(&inv.restic_repositories)
+            .filter(|r| str_at(r, &["status", "phase"]) == Some("NotReady")).count(),
+        "nodeAgentDesired": node_agent.and_then(|w| w.controller)
+            .and_then(|c| i64_at(c, &["status", "desiredNumberScheduled"])),
+        "nodeAgentReady": node_agent.and_then(|w| w.controller)
+            .and_then(|c| i64_at(c, &["status", "numberReady"])),
+    })
+}

@@ -15,6 +15,7 @@ pub mod findings;
 pub mod rules;
 pub mod timeline;
 pub mod verdicts;
+pub mod versions;
 
 pub use analysis::Analysis;
 pub use error::AnalyzeError;

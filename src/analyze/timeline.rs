@@ -1,1 +1,841 @@
 //! The timeline of a failed backup: its log, server lines naming it, PVB/DataUpload transitions, events.
+//!
+//! Logs are streamed line by line (a line longer than [`MAX_LINE_BYTES`] is cut), and what is kept is
+//! bounded while reading: each class of entry keeps its first and last lines, so memory does not grow
+//! with the log.
+use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::analysis::{BackupSummary, Timeline, TimelineEntry};
+use super::error::AnalyzeError;
+use super::facts::json::{self, i64_at, str_at, time_at};
+use super::verdicts::object_ref;
+use crate::bundle::{Bundle, LogSource, layout};
+
+/// Timelines are built for this many of the most recent failed / partially failed backups.
+pub const MAX_TIMELINES: usize = 3;
+/// Entries one timeline holds, including the note saying how many were left out.
+pub const MAX_ENTRIES: usize = 200;
+/// Longer log lines are cut to this many bytes.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Backup-log lines remembered to spot their copies in the server log; past this, copies may show twice.
+const MAX_REMEMBERED_LINES: usize = 100_000;
+/// Shown text is cut to this many characters.
+const MAX_TEXT_CHARS: usize = 600;
+
+pub fn timelines(
+    bundle: &mut Bundle,
+    backups: &[BackupSummary],
+) -> Result<Vec<Timeline>, AnalyzeError> {
+    let targets: Vec<&BackupSummary> = backups
+        .iter()
+        .filter(|b| b.kind == "backup")
+        .filter(|b| matches!(b.phase.as_deref(), Some("Failed" | "PartiallyFailed")))
+        .take(MAX_TIMELINES)
+        .collect();
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Missing or unreadable object lists leave those entries out; the facts report them as unavailable.
+    let pod_volume_backups = bundle
+        .objects("podvolumebackups.velero.io")
+        .unwrap_or_default();
+    let data_uploads = bundle.objects("datauploads.velero.io").unwrap_or_default();
+    let events = bundle.objects("events").unwrap_or_default();
+
+    let mut builders: Vec<Builder> = targets
+        .iter()
+        .map(|summary| {
+            let mut builder = Builder::new(summary);
+            builder.add_backup_object(summary);
+            for pvb in pod_volume_backups
+                .iter()
+                .filter(|o| belongs_to(o, &summary.name))
+            {
+                builder.add_transfer(pvb, "podvolumebackup");
+            }
+            for upload in data_uploads.iter().filter(|o| belongs_to(o, &summary.name)) {
+                builder.add_transfer(upload, "dataupload");
+            }
+            for event in &events {
+                builder.add_event(event);
+            }
+            builder
+        })
+        .collect();
+
+    for builder in &mut builders {
+        let path = layout::backup_log_path(&builder.name);
+        if bundle.has(&path) {
+            scan_backup_log(bundle, &path, builder);
+        }
+    }
+    let pod_logs: Vec<_> = bundle
+        .logs()
+        .into_iter()
+        .filter(|l| matches!(l.source, LogSource::VeleroServer | LogSource::NodeAgent))
+        .collect();
+    for log in pod_logs {
+        scan_pod_log(bundle, &log.path, log.source, &mut builders);
+    }
+
+    Ok(builders
+        .into_iter()
+        .map(|b| {
+            let target = b.target.clone();
+            Timeline {
+                target,
+                entries: b.finish(),
+            }
+        })
+        .collect())
+}
+
+/// A PodVolumeBackup / DataUpload of the backup: by label, else by owner reference.
+fn belongs_to(object: &Value, backup: &str) -> bool {
+    json::label(object, "velero.io/backup-name") == Some(backup)
+        || json::array_at(object, &["metadata", "ownerReferences"])
+            .iter()
+            .any(|o| str_at(o, &["kind"]) == Some("Backup") && str_at(o, &["name"]) == Some(backup))
+}
+
+/// How telling an entry is; the least telling are dropped first when a timeline is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    /// Errors, the backup's first and last log lines, volume transfers, events, the backup's own start/end.
+    Key = 0,
+    Warning = 1,
+    /// Server lines naming the backup at info level or below, when its own log is not in the bundle.
+    Context = 2,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    /// Where an untimed line sorts: the last time seen before it in the same file.
+    sort_time: Option<Timestamp>,
+    seq: u64,
+    entry: TimelineEntry,
+}
+
+/// Keeps the first and last `capacity / 2` of what it is given, and counts the rest.
+#[derive(Debug)]
+struct Bounded {
+    head: Vec<Pending>,
+    tail: VecDeque<Pending>,
+    half: usize,
+    seen: usize,
+}
+
+impl Bounded {
+    fn new(capacity: usize) -> Self {
+        Bounded {
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            half: capacity / 2,
+            seen: 0,
+        }
+    }
+    fn push(&mut self, item: Pending) {
+        self.seen += 1;
+        if self.head.len() < self.half {
+            self.head.push(item);
+        } else {
+            if self.tail.len() == self.half {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(item);
+        }
+    }
+    fn kept(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+    /// Keeps at most `n`, half from each end.
+    fn take(self, n: usize) -> Vec<Pending> {
+        let all: Vec<Pending> = self.head.into_iter().chain(self.tail).collect();
+        if all.len() <= n {
+            return all;
+        }
+        let front = n.div_ceil(2);
+        let back = n - front;
+        let skip_to = all.len() - back;
+        all.into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i < front || *i >= skip_to)
+            .map(|(_, p)| p)
+            .collect()
+    }
+}
+
+struct Builder {
+    target: super::findings::ObjectRef,
+    name: String,
+    namespace: Option<String>,
+    /// Names (and namespace/name) of its PodVolumeBackups and DataUploads, which node-agent lines name.
+    transfers: HashSet<String>,
+    classes: [Bounded; 3],
+    seq: u64,
+    backup_log_read: bool,
+    /// Hashes of (time, message) of backup-log warnings and errors, so the same line in the server log is not
+    /// shown twice. Bounded by [`MAX_REMEMBERED_LINES`].
+    seen_lines: HashSet<u64>,
+}
+
+impl Builder {
+    fn new(summary: &BackupSummary) -> Self {
+        Builder {
+            target: object_ref(summary),
+            name: summary.name.clone(),
+            namespace: summary.namespace.clone(),
+            transfers: HashSet::new(),
+            classes: [
+                Bounded::new(MAX_ENTRIES),
+                Bounded::new(MAX_ENTRIES),
+                Bounded::new(MAX_ENTRIES),
+            ],
+            seq: 0,
+            backup_log_read: false,
+            seen_lines: HashSet::new(),
+        }
+    }
+
+    fn push(
+        &mut self,
+        class: Class,
+        time: Option<Timestamp>,
+        sort_time: Option<Timestamp>,
+        entry: TimelineEntry,
+    ) {
+        self.seq += 1;
+        self.classes[class as usize].push(Pending {
+            sort_time: time.or(sort_time),
+            seq: self.seq,
+            entry,
+        });
+    }
+
+    fn add(
+        &mut self,
+        class: Class,
+        time: Option<Timestamp>,
+        source: &str,
+        text: String,
+        location: String,
+    ) {
+        let entry = TimelineEntry {
+            time: time.map(|t| t.to_string()),
+            source: source.to_string(),
+            text: shorten(&text),
+            location,
+        };
+        self.push(class, time, None, entry);
+    }
+
+    fn names_backup(&self, value: &str) -> bool {
+        value == self.name
+            || value.split_once('/').is_some_and(|(ns, name)| {
+                name == self.name && self.namespace.as_deref().is_none_or(|n| n == ns)
+            })
+    }
+
+    fn add_backup_object(&mut self, summary: &BackupSummary) {
+        let location = format!(
+            "{} {}",
+            self.target.kind,
+            qualified(self.namespace.as_deref(), &self.name)
+        );
+        if let Some(started) = summary.started.as_deref().and_then(json::parse_time) {
+            self.add(
+                Class::Key,
+                Some(started),
+                "backup",
+                format!("Backup {} started", summary.name),
+                location.clone(),
+            );
+        }
+        let phase = summary.phase.as_deref().unwrap_or("an unknown phase");
+        let mut text = format!("Backup {} ended {phase}", summary.name);
+        let counts: Vec<String> = [("error", summary.errors), ("warning", summary.warnings)]
+            .into_iter()
+            .filter_map(|(what, n)| {
+                n.filter(|n| *n > 0)
+                    .map(|n| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+            })
+            .collect();
+        if !counts.is_empty() {
+            text.push_str(&format!(" ({})", counts.join(", ")));
+        }
+        if let Some(reason) = &summary.failure_reason {
+            text.push_str(&format!(": {reason}"));
+        }
+        let completed = summary.completed.as_deref().and_then(json::parse_time);
+        self.add(Class::Key, completed, "backup", text, location);
+    }
+
+    /// A PodVolumeBackup or DataUpload: when it started and how it ended.
+    fn add_transfer(&mut self, object: &Value, source: &str) {
+        let Some(name) = json::name(object) else {
+            return;
+        };
+        let namespace = json::namespace(object);
+        self.transfers.insert(name.to_string());
+        self.transfers.insert(qualified(namespace, name));
+        let (kind, resource) = match source {
+            "dataupload" => ("DataUpload", "datauploads.velero.io"),
+            _ => ("PodVolumeBackup", "podvolumebackups.velero.io"),
+        };
+        let location = format!("{resource} {}", qualified(namespace, name));
+        let subject = match source {
+            "dataupload" => format!(
+                "PVC {}",
+                qualified(
+                    str_at(object, &["spec", "sourceNamespace"]),
+                    str_at(object, &["spec", "sourcePVC"]).unwrap_or("?")
+                )
+            ),
+            _ => format!(
+                "volume {} of pod {}",
+                str_at(object, &["spec", "volume"]).unwrap_or("?"),
+                qualified(
+                    str_at(object, &["spec", "pod", "namespace"]),
+                    str_at(object, &["spec", "pod", "name"]).unwrap_or("?")
+                )
+            ),
+        };
+        let node =
+            str_at(object, &["status", "node"]).or_else(|| str_at(object, &["spec", "node"]));
+        let started = time_at(object, &["status", "startTimestamp"]);
+        let completed = time_at(object, &["status", "completionTimestamp"]);
+        if let Some(started) = started {
+            let mut text = format!("{kind} {name} started for {subject}");
+            if let Some(node) = node {
+                text.push_str(&format!(" on node {node}"));
+            }
+            if let Some(uploader) = str_at(object, &["spec", "uploaderType"]) {
+                text.push_str(&format!(" ({uploader})"));
+            }
+            self.add(Class::Key, Some(started), source, text, location.clone());
+        }
+        let phase = str_at(object, &["status", "phase"]).unwrap_or("no phase");
+        let mut text = format!("{kind} {name} {phase}");
+        if started.is_none() {
+            text.push_str(&format!(" for {subject}"));
+        }
+        let done = i64_at(object, &["status", "progress", "bytesDone"]);
+        let total = i64_at(object, &["status", "progress", "totalBytes"]);
+        if let (Some(done), Some(total)) = (done, total) {
+            text.push_str(&format!(" after {done} of {total} bytes"));
+        }
+        if let Some(message) = str_at(object, &["status", "message"]) {
+            text.push_str(&format!(": {message}"));
+        }
+        // A transfer still running or never started sorts at its start, else at the end.
+        let time = completed.or(started);
+        self.add(Class::Key, time, source, text, location);
+    }
+
+    fn add_event(&mut self, event: &Value) {
+        let kind = str_at(event, &["involvedObject", "kind"]);
+        let Some(name) = str_at(event, &["involvedObject", "name"]) else {
+            return;
+        };
+        let about_it = match kind {
+            Some("Backup") => name == self.name,
+            Some("PodVolumeBackup" | "DataUpload") => self.transfers.contains(name),
+            _ => false,
+        };
+        if !about_it {
+            return;
+        }
+        let time = time_at(event, &["lastTimestamp"])
+            .or_else(|| time_at(event, &["eventTime"]))
+            .or_else(|| time_at(event, &["firstTimestamp"]))
+            .or_else(|| json::created(event));
+        let mut text = format!(
+            "{} event {}: {}",
+            str_at(event, &["type"]).unwrap_or("Normal"),
+            str_at(event, &["reason"]).unwrap_or("?"),
+            str_at(event, &["message"]).unwrap_or("")
+        );
+        if let Some(count) = i64_at(event, &["count"]).filter(|c| *c > 1) {
+            text.push_str(&format!(" (×{count})"));
+        }
+        let location = format!(
+            "events {}",
+            qualified(json::namespace(event), json::name(event).unwrap_or("?"))
+        );
+        self.add(Class::Key, time, "event", text, location);
+    }
+
+    fn finish(self) -> Vec<TimelineEntry> {
+        let seen: usize = self.classes.iter().map(|c| c.seen).sum();
+        let mut kept: Vec<Pending> = Vec::new();
+        let mut room = MAX_ENTRIES;
+        let total_kept: usize = self.classes.iter().map(Bounded::kept).sum();
+        if seen > MAX_ENTRIES || total_kept > MAX_ENTRIES {
+            // One place goes to the note saying what was left out.
+            room -= 1;
+        }
+        for class in self.classes {
+            let n = room.min(class.kept());
+            room -= n;
+            kept.extend(class.take(n));
+        }
+        kept.sort_by(|a, b| {
+            // Untimed entries (no time in file order either) go last.
+            (a.sort_time.is_none(), a.sort_time, a.seq).cmp(&(
+                b.sort_time.is_none(),
+                b.sort_time,
+                b.seq,
+            ))
+        });
+        let dropped = seen - kept.len();
+        let mut entries: Vec<TimelineEntry> = kept.into_iter().map(|p| p.entry).collect();
+        if dropped > 0 {
+            entries.push(TimelineEntry {
+                time: None,
+                source: "snapdoc".into(),
+                text: format!(
+                    "{dropped} more entr{} not shown: a timeline keeps {MAX_ENTRIES}, errors, volume \
+                     transfers and events first, then the first and last of the rest",
+                    if dropped == 1 { "y" } else { "ies" }
+                ),
+                location: String::new(),
+            });
+        }
+        entries
+    }
+}
+
+fn qualified(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Reads lines of at most `max` bytes (the rest of a longer line is skipped), without the line ending.
+struct LineReader<R> {
+    reader: BufReader<R>,
+    max: usize,
+}
+
+impl<R: Read> LineReader<R> {
+    fn new(reader: R, max: usize) -> Self {
+        LineReader {
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            max,
+        }
+    }
+
+    /// `Ok(None)` at the end of the stream.
+    fn next_line(&mut self, line: &mut Vec<u8>) -> std::io::Result<Option<()>> {
+        line.clear();
+        let mut any = false;
+        loop {
+            let buffer = self.reader.fill_buf()?;
+            if buffer.is_empty() {
+                return Ok(any.then_some(()));
+            }
+            any = true;
+            let (chunk, consumed, done) = match buffer.iter().position(|b| *b == b'\n') {
+                Some(i) => (&buffer[..i], i + 1, true),
+                None => (buffer, buffer.len(), false),
+            };
+            let room = self.max.saturating_sub(line.len());
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.reader.consume(consumed);
+            if done {
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(Some(()));
+            }
+        }
+    }
+}
+
+/// A log line's fields: logfmt (`key=value`, `key="quoted"`) or a JSON object.
+#[derive(Debug, Default)]
+struct Fields {
+    pairs: Vec<(String, String)>,
+}
+
+impl Fields {
+    fn parse(line: &str) -> Fields {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('{')
+            && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
+        {
+            let pairs = map
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s,
+                        Value::Null => return None,
+                        other => other.to_string(),
+                    };
+                    Some((k, text))
+                })
+                .collect();
+            return Fields { pairs };
+        }
+        Fields {
+            pairs: parse_logfmt(line),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn level(&self) -> Option<String> {
+        self.get("level").map(str::to_ascii_lowercase)
+    }
+
+    fn time(&self) -> Option<Timestamp> {
+        self.get("time")
+            .or_else(|| self.get("ts"))
+            .and_then(json::parse_time)
+    }
+}
+
+fn parse_logfmt(line: &str) -> Vec<(String, String)> {
+    let bytes = line.as_bytes();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        let key_start = i;
+        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b' ' {
+            i += 1;
+        }
+        let key = &line[key_start..i];
+        if i >= bytes.len() || bytes[i] != b'=' {
+            continue;
+        }
+        if key.is_empty() {
+            // `=value` with no key: skip the word, or the loop would stand still.
+            while i < bytes.len() && bytes[i] != b' ' {
+                i += 1;
+            }
+            continue;
+        }
+        i += 1;
+        let value = if i < bytes.len() && bytes[i] == b'"' {
+            i += 1;
+            let mut value = String::new();
+            while i < bytes.len() && bytes[i] != b'"' {
+                if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    // The escaped character may be several bytes long: step over it whole.
+                    let escaped = line[i + 1..].chars().next().unwrap_or('\\');
+                    match escaped {
+                        'n' => value.push('\n'),
+                        't' => value.push('\t'),
+                        '"' => value.push('"'),
+                        '\\' => value.push('\\'),
+                        other => {
+                            value.push('\\');
+                            value.push(other);
+                        }
+                    }
+                    i += 1 + escaped.len_utf8();
+                } else {
+                    let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
+                    value.push_str(&line[i..i + ch_len]);
+                    i += ch_len;
+                }
+            }
+            i += 1;
+            value
+        } else {
+            let start = i;
+            while i < bytes.len() && bytes[i] != b' ' {
+                i += 1;
+            }
+            line[start..i].to_string()
+        };
+        pairs.push((key.to_string(), value));
+    }
+    pairs
+}
+
+/// Identifies a log line by its time and message, the same in the backup log and the server log.
+fn line_key(time: Option<Timestamp>, fields: &Fields, raw: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    time.hash(&mut hasher);
+    fields.get("msg").unwrap_or(raw).hash(&mut hasher);
+    hasher.finish()
+}
+
+fn is_error_level(level: Option<&str>) -> bool {
+    matches!(level, Some("error" | "fatal" | "panic" | "critical"))
+}
+
+fn is_warning_level(level: Option<&str>) -> bool {
+    matches!(level, Some("warning" | "warn"))
+}
+
+/// What a log line says: level, message and error, or the line itself when it has no fields.
+fn describe(fields: &Fields, raw: &str) -> String {
+    let Some(msg) = fields.get("msg").or_else(|| fields.get("message")) else {
+        return raw.trim().to_string();
+    };
+    let mut text = String::new();
+    if let Some(level) = fields.level() {
+        text.push_str(&level);
+        text.push_str(": ");
+    }
+    text.push_str(msg);
+    if let Some(error) = fields.get("error").or_else(|| fields.get("err")) {
+        text.push_str(": ");
+        text.push_str(error);
+    }
+    for context in ["resource", "namespace", "name", "pod", "volume"] {
+        if let Some(value) = fields.get(context) {
+            text.push_str(&format!(" {context}={value}"));
+        }
+    }
+    text
+}
+
+fn open_lines<'a>(
+    bundle: &'a mut Bundle,
+    path: &str,
+) -> Result<LineReader<Box<dyn Read + 'a>>, String> {
+    bundle
+        .open_entry(path)
+        .map(|reader| LineReader::new(reader, MAX_LINE_BYTES))
+        .map_err(|e| e.to_string())
+}
+
+/// The backup's own log: warnings and errors, and its first and last lines.
+fn scan_backup_log(bundle: &mut Bundle, path: &str, builder: &mut Builder) {
+    builder.backup_log_read = true;
+    let mut lines = match open_lines(bundle, path) {
+        Ok(lines) => lines,
+        Err(e) => {
+            builder.add(
+                Class::Key,
+                None,
+                "backup-log",
+                format!("the backup log could not be read: {e}"),
+                path.to_string(),
+            );
+            return;
+        }
+    };
+    let mut buffer = Vec::new();
+    let mut number = 0u64;
+    let mut last_time: Option<Timestamp> = None;
+    // The last line is known only at the end; it is held until then unless already kept.
+    let mut held_last: Option<(Option<Timestamp>, Option<Timestamp>, TimelineEntry)> = None;
+    loop {
+        match lines.next_line(&mut buffer) {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            Err(e) => {
+                builder.add(
+                    Class::Key,
+                    last_time,
+                    "backup-log",
+                    format!("the backup log could not be read past line {number}: {e}"),
+                    format!("{path}:{}", number + 1),
+                );
+                break;
+            }
+        }
+        number += 1;
+        let raw = String::from_utf8_lossy(&buffer);
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let fields = Fields::parse(&raw);
+        let time = fields.time();
+        if time.is_some() {
+            last_time = time;
+        }
+        let level = fields.level();
+        let class = if is_error_level(level.as_deref()) {
+            Some(Class::Key)
+        } else if is_warning_level(level.as_deref()) {
+            Some(Class::Warning)
+        } else if number == 1 {
+            Some(Class::Key)
+        } else {
+            None
+        };
+        let entry = TimelineEntry {
+            time: time.map(|t| t.to_string()),
+            source: "backup-log".into(),
+            text: shorten(&describe(&fields, &raw)),
+            location: format!("{path}:{number}"),
+        };
+        match class {
+            Some(class) => {
+                if builder.seen_lines.len() < MAX_REMEMBERED_LINES {
+                    builder.seen_lines.insert(line_key(time, &fields, &raw));
+                }
+                builder.push(class, time, last_time, entry);
+                held_last = None;
+            }
+            None => held_last = Some((time, last_time, entry)),
+        }
+    }
+    if let Some((time, sort_time, entry)) = held_last {
+        builder.push(Class::Key, time, sort_time, entry);
+    }
+}
+
+/// A velero server or node-agent log: lines naming one of the targets (or, for the node agent, one of their
+/// PodVolumeBackups / DataUploads).
+fn scan_pod_log(bundle: &mut Bundle, path: &str, source: LogSource, builders: &mut [Builder]) {
+    let mut lines = match open_lines(bundle, path) {
+        Ok(lines) => lines,
+        Err(_) => return,
+    };
+    let source_name = source.as_str();
+    let mut buffer = Vec::new();
+    let mut number = 0u64;
+    let mut last_time: Option<Timestamp> = None;
+    while let Ok(Some(())) = lines.next_line(&mut buffer) {
+        number += 1;
+        let raw = String::from_utf8_lossy(&buffer);
+        // Cheap pre-check: the line must carry a field naming a backup or a transfer.
+        if !(raw.contains("backup=")
+            || raw.contains("\"backup\"")
+            || raw.contains("dataupload")
+            || raw.contains("podvolumebackup"))
+        {
+            continue;
+        }
+        let fields = Fields::parse(&raw);
+        let time = fields.time();
+        if time.is_some() {
+            last_time = time;
+        }
+        let level = fields.level();
+        for builder in builders.iter_mut() {
+            let names_it = fields
+                .get("backup")
+                .is_some_and(|b| builder.names_backup(b))
+                || ["podvolumebackup", "dataupload", "pvb", "du"]
+                    .iter()
+                    .any(|key| {
+                        fields
+                            .get(key)
+                            .is_some_and(|v| builder.transfers.contains(v))
+                    });
+            if !names_it {
+                continue;
+            }
+            let class = if is_error_level(level.as_deref()) {
+                Class::Key
+            } else if is_warning_level(level.as_deref()) {
+                Class::Warning
+            } else if source == LogSource::VeleroServer && !builder.backup_log_read {
+                Class::Context
+            } else {
+                continue;
+            };
+            if builder.seen_lines.contains(&line_key(time, &fields, &raw)) {
+                continue;
+            }
+            let entry = TimelineEntry {
+                time: time.map(|t| t.to_string()),
+                source: source_name.to_string(),
+                text: shorten(&describe(&fields, &raw)),
+                location: format!("{path}:{number}"),
+            };
+            builder.push(class, time, last_time, entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logfmt_fields_with_quotes_and_escapes() {
+        let f = Fields::parse(
+            r#"time="2026-11-25T10:00:00Z" level=error msg="Error backing up item" backup=velero/nightly error="rpc error: \"quoted\"" logSource="pkg/backup/backup.go:435""#,
+        );
+        assert_eq!(f.get("level"), Some("error"));
+        assert_eq!(f.get("msg"), Some("Error backing up item"));
+        assert_eq!(f.get("backup"), Some("velero/nightly"));
+        assert_eq!(f.get("error"), Some("rpc error: \"quoted\""));
+        assert_eq!(f.time(), Some("2026-11-25T10:00:00Z".parse().unwrap()));
+        let j = Fields::parse(
+            r#"{"level":"warning","msg":"slow","backup":"velero/b1","time":"2026-11-25T10:00:01Z","count":3}"#,
+        );
+        assert_eq!(j.level().as_deref(), Some("warning"));
+        assert_eq!(j.get("count"), Some("3"));
+        assert!(Fields::parse("plain text, no fields").get("msg").is_none());
+        // Malformed lines end, and multi-byte characters survive escapes.
+        assert_eq!(Fields::parse("=x =y level=info").get("level"), Some("info"));
+        assert_eq!(
+            Fields::parse(r#"msg="caf\é ok" a="#).get("msg"),
+            Some("caf\\é ok")
+        );
+        assert_eq!(
+            Fields::parse(r#"msg="trailing\"#).get("msg"),
+            Some("trailing\\")
+        );
+        assert_eq!(
+            Fields::parse(r#"msg="unterminated"#).get("msg"),
+            Some("unterminated")
+        );
+        assert_eq!(Fields::parse("msg=é=ü").get("msg"), Some("é=ü"));
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_loaded() {
+        let data = format!("{}\nshort\r\nlast", "x".repeat(100_000));
+        let mut reader = LineReader::new(data.as_bytes(), 1000);
+        let mut line = Vec::new();
+        assert!(reader.next_line(&mut line).unwrap().is_some());
+        assert_eq!(line.len(), 1000);
+        reader.next_line(&mut line).unwrap();
+        assert_eq!(line, b"short");
+        reader.next_line(&mut line).unwrap();
+        assert_eq!(line, b"last");
+        assert!(reader.next_line(&mut line).unwrap().is_none());
+    }
+
+    #[test]
+    fn bounded_keeps_both_ends() {
+        let mut b = Bounded::new(4);
+        for i in 0..10u64 {
+            b.push(Pending {
+                sort_time: None,
+                seq: i,
+                entry: TimelineEntry {
+                    time: None,
+                    source: String::new(),
+                    text: i.to_string(),
+                    location: String::new(),
+                },
+            });
+        }
+        assert_eq!(b.seen, 10);
+        let kept: Vec<u64> = b.take(3).into_iter().map(|p| p.seq).collect();
+        assert_eq!(kept, vec![0, 1, 9]);
+    }
+}

@@ -1,0 +1,94 @@
+//! Every object the model reads, loaded once from the bundle. A resource file that cannot be read is
+//! recorded as unavailable and read as empty: one broken file must not hide what the rest of the bundle says.
+use serde_json::Value;
+
+use super::json;
+use crate::bundle::{Bundle, layout};
+
+#[derive(Debug, Default)]
+pub(crate) struct Inventory {
+    pub backups: Vec<Value>,
+    pub restores: Vec<Value>,
+    pub schedules: Vec<Value>,
+    pub storage_locations: Vec<Value>,
+    pub snapshot_locations: Vec<Value>,
+    pub pod_volume_backups: Vec<Value>,
+    pub data_uploads: Vec<Value>,
+    /// Velero ≥ 1.10.
+    pub backup_repositories: Vec<Value>,
+    /// Velero < 1.10.
+    pub restic_repositories: Vec<Value>,
+    pub deployments: Vec<Value>,
+    pub daemonsets: Vec<Value>,
+    pub pods: Vec<Value>,
+    pub nodes: Vec<Value>,
+    pub namespaces: Vec<Value>,
+    pub configmaps: Vec<Value>,
+    pub persistent_volume_claims: Vec<Value>,
+    pub persistent_volumes: Vec<Value>,
+    /// Velero answers these with its version (`status.serverVersion`).
+    pub server_status_requests: Vec<Value>,
+    pub version: Option<Value>,
+    /// Whether the bundle holds a file for the resource at all (an empty list is still an answer).
+    pub has_backups_file: bool,
+    pub has_pods_file: bool,
+    pub has_nodes_file: bool,
+    pub has_deployments_file: bool,
+    pub has_daemonsets_file: bool,
+    /// Resource files that could not be read, in words.
+    pub unreadable: Vec<String>,
+}
+
+impl Inventory {
+    pub fn load(bundle: &mut Bundle) -> Inventory {
+        let mut inv = Inventory::default();
+        let mut load = |resource: &str, inv: &mut Inventory| -> Vec<Value> {
+            match bundle.objects(resource) {
+                Ok(objects) => objects.into_iter().filter(Value::is_object).collect(),
+                Err(e) => {
+                    inv.unreadable.push(format!("{resource}: {e}"));
+                    Vec::new()
+                }
+            }
+        };
+        inv.backups = load("backups.velero.io", &mut inv);
+        inv.restores = load("restores.velero.io", &mut inv);
+        inv.schedules = load("schedules.velero.io", &mut inv);
+        inv.storage_locations = load("backupstoragelocations.velero.io", &mut inv);
+        inv.snapshot_locations = load("volumesnapshotlocations.velero.io", &mut inv);
+        inv.pod_volume_backups = load("podvolumebackups.velero.io", &mut inv);
+        inv.data_uploads = load("datauploads.velero.io", &mut inv);
+        inv.backup_repositories = load("backuprepositories.velero.io", &mut inv);
+        inv.restic_repositories = load("resticrepositories.velero.io", &mut inv);
+        inv.deployments = load("deployments", &mut inv);
+        inv.daemonsets = load("daemonsets", &mut inv);
+        inv.pods = load("pods", &mut inv);
+        inv.server_status_requests = load("serverstatusrequests.velero.io", &mut inv);
+        inv.nodes = load("nodes", &mut inv);
+        inv.namespaces = load("namespaces", &mut inv);
+        inv.configmaps = load("configmaps", &mut inv);
+        inv.persistent_volume_claims = load("persistentvolumeclaims", &mut inv);
+        inv.persistent_volumes = load("persistentvolumes", &mut inv);
+        match bundle.read_json(layout::CLUSTER_VERSION) {
+            Ok(version) => inv.version = version.filter(Value::is_object),
+            Err(e) => inv.unreadable.push(format!("Kubernetes version: {e}")),
+        }
+        let has_dir = |dir: &str| bundle.entries().iter().any(|e| e.starts_with(dir));
+        inv.has_backups_file = has_dir(&layout::objects_dir("backups.velero.io"));
+        inv.has_pods_file = has_dir(&layout::objects_dir("pods"));
+        inv.has_deployments_file = has_dir(&layout::objects_dir("deployments"));
+        inv.has_daemonsets_file = has_dir(&layout::objects_dir("daemonsets"));
+        inv.has_nodes_file = bundle.has(layout::CLUSTER_NODES);
+        inv
+    }
+
+    /// The backups a schedule made, told by the label Velero puts on them.
+    pub fn backups_of_schedule<'a>(
+        &'a self,
+        schedule: &'a str,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.backups
+            .iter()
+            .filter(move |b| json::label(b, "velero.io/schedule-name") == Some(schedule))
+    }
+}
