@@ -131,7 +131,10 @@ fn patterns(count: usize) -> Vec<String> {
     let mut variant = 0;
     while out.len() < count {
         let base = SIGNATURES[variant % SIGNATURES.len()];
-        out.push(format!("(?:{base}).*?(?:code|status)[ =:]+{}", 400 + variant));
+        out.push(format!(
+            "(?:{base}).*?(?:code|status)[ =:]+{}",
+            400 + variant
+        ));
         variant += 1;
     }
     out.truncate(count);
@@ -194,10 +197,17 @@ fn main() {
         versions: &versions,
         velero_namespace: Some("velero"),
     };
-    println!("{:>6}  {:>22}  {:>22}  {:>26}", "rules", "engine, dir (MiB/s)", "engine, zip (MiB/s)", "per-line RegexSet (MiB/s)");
+    println!(
+        "{:>6}  {:>22}  {:>22}  {:>26}",
+        "rules", "engine, dir (MiB/s)", "engine, zip (MiB/s)", "per-line RegexSet (MiB/s)"
+    );
     for count in [10, 60, 200] {
         let patterns = patterns(count);
-        let files: Vec<(String, String)> = patterns.iter().enumerate().map(|(i, p)| rule_file(i, p)).collect();
+        let files: Vec<(String, String)> = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| rule_file(i, p))
+            .collect();
         let rules = RuleSet::from_files(&files).unwrap_or_else(|e| panic!("bench rules: {e:?}"));
 
         let time_engine = |path: &std::path::Path| {
@@ -214,7 +224,10 @@ fn main() {
 
         let set = regex::bytes::RegexSet::new(&patterns).expect("set");
         let start = Instant::now();
-        let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(extracted.join(log_entry)).expect("log"));
+        let mut reader = BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(extracted.join(log_entry)).expect("log"),
+        );
         let mut line = Vec::new();
         let mut naive_hits = 0u64;
         loop {
