@@ -703,3 +703,252 @@ fn user_rules_may_not_take_a_builtin_id() {
     let lint = RuleSet::lint_dir(dir.path()).unwrap_err();
     assert!(lint[0].message.contains("built-in"), "{lint:?}");
 }
+
+fn realistic_bundle(path: &Path) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    let backups = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "velero.io/v1", "kind": "Backup",
+         "metadata": {"name": "daily-1", "namespace": "velero", "creationTimestamp": "2026-11-25T02:00:00Z"},
+         "spec": {"storageLocation": "default", "defaultVolumesToFsBackup": true},
+         "status": {"phase": "PartiallyFailed", "errors": 1, "startTimestamp": "2026-11-25T02:00:01Z",
+                    "completionTimestamp": "2026-11-25T06:00:01Z"}},
+        {"apiVersion": "velero.io/v1", "kind": "Backup",
+         "metadata": {"name": "daily-0", "namespace": "velero", "creationTimestamp": "2026-11-24T02:00:00Z"},
+         "spec": {"storageLocation": "default"},
+         "status": {"phase": "Completed", "startTimestamp": "2026-11-24T02:00:01Z",
+                    "completionTimestamp": "2026-11-24T02:10:00Z"}}
+    ]});
+    let bsls = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+         "metadata": {"name": "default", "namespace": "velero"},
+         "spec": {"provider": "aws", "objectStorage": {"bucket": "snapshots"}, "default": true},
+         "status": {"phase": "Unavailable", "lastValidationTime": "2026-11-25T11:59:00Z",
+                    "message": "BackupStorageLocation \"default\" is unavailable: NoSuchBucket: The specified bucket does not exist"}}
+    ]});
+    writer
+        .add_json(
+            "cluster-resources/custom-resources/backups.velero.io/velero.json",
+            &backups,
+        )
+        .unwrap();
+    writer
+        .add_json(
+            "cluster-resources/custom-resources/backupstoragelocations.velero.io/velero.json",
+            &bsls,
+        )
+        .unwrap();
+    let mut backup_log = String::new();
+    for i in 0..300 {
+        backup_log.push_str(&ordinary_line(i).replace(&format!("daily-{}", i % 7), "daily-1"));
+    }
+    backup_log.push_str(
+        "time=\"2026-11-25T06:00:00Z\" level=error msg=\"Error backing up item\" backup=velero/daily-1 \
+         error=\"timed out waiting for all PodVolumeBackups to complete\" logSource=\"pkg/backup/backup.go:417\" name=db-0\n",
+    );
+    writer
+        .add_stream("velero/backups/daily-1/backup.log", backup_log.as_bytes())
+        .unwrap();
+    writer
+        .add_stream(
+            "velero/logs/velero-6d4/velero.log",
+            server_log(400, &[]).as_bytes(),
+        )
+        .unwrap();
+    writer.record_error(snapdoc::bundle::CollectorError {
+        source: "workloads".into(),
+        target: Some("pods".into()),
+        namespace: Some("app".into()),
+        status: Some(403),
+        message: "pods is forbidden".into(),
+    });
+    writer
+        .finish(RunInfo {
+            created: Some(CREATED.into()),
+            ..RunInfo::default()
+        })
+        .unwrap();
+}
+
+fn fixture_rules() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules")
+}
+
+#[test]
+fn analyze_bundle_assembles_findings_verdicts_and_passed_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    realistic_bundle(&path);
+    let options = snapdoc::cli::AnalysisOptions {
+        rules_dirs: vec![fixture_rules()],
+        ..Default::default()
+    };
+    let analysis = snapdoc::analyze::analyze_bundle(&path, &options).unwrap();
+    assert_eq!(analysis.bundle.format, "snapdoc");
+    assert_eq!(analysis.bundle.created.as_deref(), Some(CREATED));
+    assert_eq!(analysis.collector_errors.len(), 1);
+
+    // The backup log's signature, with its line and the backup it concerns.
+    let timeout = analysis
+        .findings
+        .iter()
+        .find(|f| f.match_kind == "log" && f.message.contains("PodVolumeBackups"))
+        .unwrap_or_else(|| panic!("{:#?}", analysis.findings));
+    assert_eq!(timeout.count, 1);
+    assert_eq!(
+        lines_of(timeout),
+        vec![("velero/backups/daily-1/backup.log".to_string(), 301)]
+    );
+    assert_eq!(timeout.related, vec![backup("daily-1")]);
+    // The user rule directory's object rule ran alongside the built-in ones.
+    let location = finding_in(&analysis.findings, "SD991");
+    assert!(
+        location
+            .message
+            .starts_with("Location default is Unavailable: BackupStorageLocation"),
+        "{}",
+        location.message
+    );
+
+    // The verdict on the partially failed backup names the log finding.
+    let verdict = analysis
+        .verdicts
+        .iter()
+        .find(|v| v.target.name == "daily-1")
+        .unwrap_or_else(|| panic!("{:#?}", analysis.verdicts));
+    assert!(
+        verdict.finding_ids.contains(&timeout.rule_id),
+        "{verdict:#?}"
+    );
+
+    // Every rule either found something, passed, or could not run; passed ones are listed.
+    assert!(analysis.checks_passed.iter().any(|r| r.id == "SD990"));
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .all(|f| analysis.checks_passed.iter().all(|r| r.id != f.rule_id))
+    );
+    let mut sorted = analysis.findings.clone();
+    engine::sort_findings(&mut sorted);
+    assert_eq!(sorted, analysis.findings);
+    assert!(snapdoc::analyze::run::fails(
+        &analysis.findings,
+        snapdoc::cli::FailOn::Fail
+    ));
+    assert!(!snapdoc::analyze::run::fails(
+        &analysis.findings,
+        snapdoc::cli::FailOn::Never
+    ));
+}
+
+fn finding_in<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.rule_id == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {findings:#?}"))
+}
+
+#[test]
+fn the_analyze_command_prints_json_and_exits_per_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    realistic_bundle(&path);
+    let snapdoc = env!("CARGO_BIN_EXE_snapdoc");
+    let run = |args: &[&str]| {
+        std::process::Command::new(snapdoc)
+            .arg("analyze")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let rules = fixture_rules();
+    let out = run(&[
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["ruleId"] == "SD991")
+    );
+    let out = run(&[path.to_str().unwrap(), "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("FAIL"), "{text}");
+    let out = run(&[dir.path().join("missing.zip").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.zip"));
+    // -o never overwrites without --force.
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, "keep").unwrap();
+    let out = run(&[
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "keep");
+}
+
+#[test]
+fn the_rules_commands_lint_and_test_a_directory() {
+    let snapdoc = env!("CARGO_BIN_EXE_snapdoc");
+    let rules = fixture_rules();
+    let run = |args: &[&str]| {
+        std::process::Command::new(snapdoc)
+            .arg("rules")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["test", rules.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10 sample(s): 10 passed, 0 failed"));
+    let out = run(&["explain", "SD991", "--rules", rules.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("kind: backupstoragelocations.velero.io"),
+        "{text}"
+    );
+    assert!(text.contains("SAMPLES THAT FIRE"), "{text}");
+    let out = run(&["list", "--rules", rules.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("SD992  warn"))
+    );
+    // A broken directory: every problem with file:line, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("SD993-broken.yaml"),
+        "id: SD993\nname: broken\nseverity: [\n",
+    )
+    .unwrap();
+    let out = run(&["lint", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("SD993-broken.yaml:4:") || text.contains("SD993-broken.yaml:3:"),
+        "{text}"
+    );
+}
