@@ -529,14 +529,15 @@ fn parse_rule(file: &RuleFile, errors: &mut Vec<RuleError>) -> Option<Rule> {
         None
     };
 
-    let tests = matcher
-        .as_ref()
-        .map(|matcher| samples(&mut check, &spec.tests, matcher))
-        .unwrap_or_default();
-
-    if let Some(matcher) = &matcher {
-        check_message(&mut check, &spec.message, matcher);
-    }
+    // Sample lists and the message template are checked even when the match is invalid: one lint run reports all.
+    let tests = match &matcher {
+        Some(matcher) => samples(&mut check, &spec.tests, matcher),
+        None => {
+            require_samples(&mut check, &spec.tests);
+            RuleTests::default()
+        }
+    };
+    check_message(&mut check, &spec.message, matcher.as_ref());
 
     if check.errors.len() > before {
         return None;
@@ -868,17 +869,8 @@ fn compat_matcher(check: &mut FileCheck<'_>, compat: &Spanned<CompatSpec>) -> Op
 }
 
 fn samples(check: &mut FileCheck<'_>, tests: &Spanned<TestsSpec>, matcher: &Matcher) -> RuleTests {
-    let line = line_of(tests);
+    require_samples(check, tests);
     let spec = &tests.value;
-    if spec.matching.is_empty() {
-        check.error(line, "tests.match needs at least one sample that must fire");
-    }
-    if spec.no_match.is_empty() {
-        check.error(
-            line,
-            "tests.no_match needs at least one sample that must not fire",
-        );
-    }
     let now = spec
         .now
         .as_ref()
@@ -913,6 +905,19 @@ fn samples(check: &mut FileCheck<'_>, tests: &Spanned<TestsSpec>, matcher: &Matc
         now,
         matching,
         no_match,
+    }
+}
+
+fn require_samples(check: &mut FileCheck<'_>, tests: &Spanned<TestsSpec>) {
+    let line = line_of(tests);
+    if tests.value.matching.is_empty() {
+        check.error(line, "tests.match needs at least one sample that must fire");
+    }
+    if tests.value.no_match.is_empty() {
+        check.error(
+            line,
+            "tests.no_match needs at least one sample that must not fire",
+        );
     }
 }
 
@@ -988,7 +993,7 @@ fn sample_input(value: &Value, matcher: &Matcher) -> Result<SampleInput, String>
     }
 }
 
-fn check_message(check: &mut FileCheck<'_>, message: &Spanned<String>, matcher: &Matcher) {
+fn check_message(check: &mut FileCheck<'_>, message: &Spanned<String>, matcher: Option<&Matcher>) {
     let line = line_of(message);
     let template = match template::compile(&message.value) {
         Ok(t) => t,
@@ -1006,14 +1011,14 @@ fn check_message(check: &mut FileCheck<'_>, message: &Spanned<String>, matcher: 
     }
     // A log rule's variables include any field of the line, so only object and compat messages are checkable.
     let allowed: Vec<String> = match matcher {
-        Matcher::Log(_) => return,
-        Matcher::Object(object) => object
+        None | Some(Matcher::Log(_)) => return,
+        Some(Matcher::Object(object)) => object
             .capture
             .iter()
             .map(|(name, _)| name.clone())
             .chain(OBJECT_VARIABLES.iter().map(|s| s.to_string()))
             .collect(),
-        Matcher::Compat(_) => COMPAT_VARIABLES.iter().map(|s| s.to_string()).collect(),
+        Some(Matcher::Compat(_)) => COMPAT_VARIABLES.iter().map(|s| s.to_string()).collect(),
     };
     for variable in used.variables {
         if !allowed.contains(&variable) && !COMMON_VARIABLES.contains(&variable.as_str()) {
