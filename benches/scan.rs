@@ -164,7 +164,7 @@ fn main() {
         while written < target_mib << 20 {
             chunk.clear();
             while chunk.len() < (1 << 20) - 512 {
-                if i % 97_331 == 0 {
+                if i.is_multiple_of(97_331) {
                     chunk.push_str(SIGNATURE_LINES[(i / 97_331) % SIGNATURE_LINES.len()]);
                     chunk.push('\n');
                 }

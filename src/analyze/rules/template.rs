@@ -57,10 +57,8 @@ fn walk(template: &Template, found: &mut TemplateUse) {
                 params(&helper.params, found);
                 let scoped =
                     matches!(&helper.name, Parameter::Name(n) if n == "each" || n == "with");
-                if !scoped {
-                    if let Some(inner) = &helper.template {
-                        walk(inner, found);
-                    }
+                if !scoped && let Some(inner) = &helper.template {
+                    walk(inner, found);
                 }
                 if let Some(inverse) = &helper.inverse {
                     walk(inverse, found);
