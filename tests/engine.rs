@@ -952,3 +952,32 @@ fn the_rules_commands_lint_and_test_a_directory() {
         "{text}"
     );
 }
+
+#[test]
+fn a_resource_file_that_does_not_parse_leaves_only_its_rules_unrun() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bundle");
+    let custom = root.join("cluster-resources/custom-resources");
+    std::fs::create_dir_all(custom.join("podvolumebackups.velero.io")).unwrap();
+    std::fs::create_dir_all(custom.join("backupstoragelocations.velero.io")).unwrap();
+    std::fs::write(
+        custom.join("podvolumebackups.velero.io/velero.json"),
+        "{\"items\": [",
+    )
+    .unwrap();
+    std::fs::write(
+        custom.join("backupstoragelocations.velero.io/velero.json"),
+        json!({"items": [{"metadata": {"name": "default", "namespace": "velero"}, "status": {"phase": "Unavailable"}}]})
+            .to_string(),
+    )
+    .unwrap();
+    let output = run(&root, &all_rules(), &Facts::none(), None);
+    assert_eq!(finding(&output, "SD903").count, 1);
+    assert!(output.not_run.iter().any(|r| r.id == "SD904"));
+    assert_eq!(output.problems.len(), 1, "{:?}", output.problems);
+    assert!(
+        output.problems[0].contains("podvolumebackups.velero.io/velero.json"),
+        "{:?}",
+        output.problems
+    );
+}

@@ -34,7 +34,7 @@ pub struct LogAggregate {
 
 /// Scans logs for a fixed list of log rules.
 pub struct LogRun<'r> {
-    rules: Vec<&'r Rule>,
+    rules: Vec<(&'r Rule, &'r LogMatcher)>,
     aggregates: Vec<LogAggregate>,
     /// Per source: the scanner over the patterns of the rules that apply to it, and those rules' indexes.
     scanners: HashMap<LogSource, Option<(LogScanner, Vec<usize>)>>,
@@ -51,9 +51,12 @@ impl<'r> LogRun<'r> {
         rules: impl IntoIterator<Item = &'r Rule>,
         velero_namespace: Option<String>,
     ) -> LogRun<'r> {
-        let rules: Vec<&Rule> = rules
+        let rules: Vec<(&Rule, &LogMatcher)> = rules
             .into_iter()
-            .filter(|r| matches!(r.matcher, Matcher::Log(_)))
+            .filter_map(|rule| match &rule.matcher {
+                Matcher::Log(log) => Some((rule, log)),
+                _ => None,
+            })
             .collect();
         let n = rules.len();
         LogRun {
@@ -72,27 +75,19 @@ impl<'r> LogRun<'r> {
         self
     }
 
-    fn log_matcher(rule: &Rule) -> &LogMatcher {
-        match &rule.matcher {
-            Matcher::Log(log) => log,
-            // `new` keeps log rules only.
-            _ => unreachable!("LogRun holds log rules only"),
-        }
-    }
-
     fn ensure_scanner(&mut self, source: LogSource) -> Result<(), String> {
         if self.scanners.contains_key(&source) {
             return Ok(());
         }
         let indexes: Vec<usize> = (0..self.rules.len())
-            .filter(|&i| Self::log_matcher(self.rules[i]).applies_to(source))
+            .filter(|&i| self.rules[i].1.applies_to(source))
             .collect();
         let built = if indexes.is_empty() {
             None
         } else {
             let patterns: Vec<&str> = indexes
                 .iter()
-                .map(|&i| Self::log_matcher(self.rules[i]).pattern.as_str())
+                .map(|&i| self.rules[i].1.pattern.as_str())
                 .collect();
             let mut scanner = LogScanner::new(&patterns)?;
             if let Some(size) = self.block_size {
@@ -124,7 +119,7 @@ impl<'r> LogRun<'r> {
             let mut fields: Option<LineFields> = None;
             for &pattern in line.patterns {
                 let rule_index = indexes[pattern];
-                let matcher = Self::log_matcher(rules[rule_index]);
+                let matcher = rules[rule_index].1;
                 let fields = fields.get_or_insert_with(|| LineFields::parse(&text));
                 if !passes_filters(&matcher.fields, fields) {
                     continue;
@@ -157,7 +152,7 @@ impl<'r> LogRun<'r> {
             .into_iter()
             .zip(self.aggregates)
             .zip(self.ran)
-            .map(|((rule, aggregate), ran)| (rule, aggregate, ran))
+            .map(|(((rule, _), aggregate), ran)| (rule, aggregate, ran))
             .collect()
     }
 }

@@ -78,8 +78,11 @@ pub fn run_with(
         log_run = log_run.with_block_size(size);
     }
     for log in bundle.logs() {
-        let reader = bundle.open_entry(&log.path)?;
-        if let Err(problem) = log_run.scan(&log, reader) {
+        let scanned = match bundle.open_entry(&log.path) {
+            Ok(reader) => log_run.scan(&log, reader),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(problem) = scanned {
             tracing::warn!(%problem, "log not fully scanned");
             output
                 .problems
@@ -111,7 +114,13 @@ pub fn run_with(
             context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
         } else {
             if !objects_by_kind.contains_key(&matcher.kind) {
-                let objects = bundle.objects(&matcher.kind)?;
+                // A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
+                let objects = bundle.objects(&matcher.kind).unwrap_or_else(|e| {
+                    output
+                        .problems
+                        .push(format!("{} not read: {e}", matcher.kind));
+                    Vec::new()
+                });
                 objects_by_kind.insert(matcher.kind.clone(), objects);
             }
             &objects_by_kind[&matcher.kind]
