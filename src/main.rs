@@ -8,7 +8,7 @@ use snapdoc::analyze::Analysis;
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::findings::Evidence;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, OutputFormat, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, OutputFormat, RulesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,6 +63,44 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Rules(command) => rules_command(command),
         Command::Analyze(args) => analyze_command(&args),
+        Command::Collect(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(snapdoc::collect::collect_cli(&args))?;
+            let manifest = &outcome.manifest;
+            for error in &manifest.collector_errors {
+                eprintln!(
+                    "snapdoc: could not collect {}{}{}: {}",
+                    error.target.as_deref().unwrap_or(&error.source),
+                    error
+                        .namespace
+                        .as_deref()
+                        .map(|ns| format!(" in {ns}"))
+                        .unwrap_or_default(),
+                    error.status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                    error.message
+                );
+            }
+            let redactions: u64 = manifest.redactions.values().sum();
+            println!(
+                "{}: {} files, {} sources not collected, {} values redacted",
+                outcome.path.display(),
+                manifest.files.len(),
+                manifest.collector_errors.len(),
+                redactions
+            );
+            Ok(0)
+        }
+        Command::Lab(LabCommand::Serve(args)) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(snapdoc::lab::serve(
+                &args.scenario,
+                args.kubeconfig_out.as_deref(),
+                args.port,
+            ))?;
+            Ok(0)
+        }
         other => anyhow::bail!("{other:?}: not built yet"),
     }
 }
