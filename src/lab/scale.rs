@@ -463,6 +463,13 @@ impl Generator {
             }));
             node_agents.push(pod);
         }
+        // The credentials the server mounts; the collector records only its key names.
+        objects.push(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "cloud-credentials", "namespace": VELERO_NAMESPACE, "uid": self.rng.uid(),
+                         "creationTimestamp": installed},
+            "data": {"cloud": "W2RlZmF1bHRdCmF3c19hY2Nlc3Nfa2V5X2lkID0gQUtJQUlPU0ZPRE5ON0VYQU1QTEUK"}
+        }));
         objects.push(json!({
             "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
             "metadata": {"name": "default", "namespace": VELERO_NAMESPACE, "uid": self.rng.uid(),
