@@ -1,7 +1,8 @@
 //! In-process measurements for scripts/bench (the harness runs this as `cargo bench --bench scale -- …`):
 //!
 //! - `patterns OUT`: the log rules' regexes of the built-in catalog, one a line: ripgrep's `-f` file, so
-//!   `rg` and snapdoc search for the same patterns.
+//!   `rg` and snapdoc search for the same patterns. Named groups become plain groups: rg joins the patterns
+//!   into one regex, where two rules' `(?P<location>…)` would collide; what matches is the same.
 //! - `scan PATTERNS FILE…`: the engine's log scanner alone (one multi-pattern pass per file, one thread) over
 //!   uncompressed files; prints bytes, seconds, MiB/s and the lines that matched.
 //! - `rules N BUNDLE`: the whole analysis of a bundle (facts, engine, verdicts, timelines) with a catalog of
@@ -60,7 +61,12 @@ fn builtin_log_patterns() -> Result<Vec<String>, String> {
 }
 
 fn write_patterns(out: &std::path::Path) -> Result<(), String> {
-    let patterns = builtin_log_patterns()?;
+    let named_group =
+        regex::Regex::new(r"(^|[^\\])\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").map_err(|e| e.to_string())?;
+    let patterns: Vec<String> = builtin_log_patterns()?
+        .iter()
+        .map(|p| named_group.replace_all(p, "$1(?:").into_owned())
+        .collect();
     if let Some(bad) = patterns.iter().find(|p| p.contains('\n')) {
         return Err(format!("pattern {bad:?} spans lines: rg -f cannot take it"));
     }
@@ -110,18 +116,30 @@ const RESOURCES: &[&str] = &[
     "customresourcedefinitions.apiextensions.k8s.io",
     "serviceaccounts",
 ];
-const REASONS: &[&str] = &[
-    r"etcdserver: request timed out",
-    r"the server was unable to return a response in the time allotted",
-    r"Internal error occurred: resource quota evaluation timed out",
-    r"conversion webhook for \S+ failed",
+/// (pattern, a text it matches)
+const REASONS: &[(&str, &str)] = &[
+    (
+        r"etcdserver: request timed out",
+        "etcdserver: request timed out",
+    ),
+    (
+        r"the server was unable to return a response in the time allotted",
+        "the server was unable to return a response in the time allotted, but may still be processing the request",
+    ),
+    (
+        r"Internal error occurred: resource quota evaluation timed out",
+        "Internal error occurred: resource quota evaluation timed out",
+    ),
+    (
+        r"conversion webhook for \S+ failed",
+        "conversion webhook for velero.io/v2alpha1, Kind=DataUpload failed",
+    ),
 ];
 
-fn generated_rule(index: usize) -> (String, String) {
+fn generated_rule(index: usize, id: &str) -> (String, String) {
     let verb = VERBS[index % VERBS.len()];
     let resource = RESOURCES[(index / VERBS.len()) % RESOURCES.len()];
-    let reason = REASONS[(index / (VERBS.len() * RESOURCES.len())) % REASONS.len()];
-    let id = format!("SD{}", 1000 + index);
+    let (reason, reason_text) = REASONS[(index / (VERBS.len() * RESOURCES.len())) % REASONS.len()];
     let pattern = format!(
         r"(?:error|failed) (?:to )?{verb}(?:ting|ing)? {}(?: \S+)?: {reason}",
         regex::escape(resource)
@@ -130,10 +148,16 @@ fn generated_rule(index: usize) -> (String, String) {
         "id: {id}\nname: generated-api-error-{index}\nseverity: warn\ncategory: installation\n\
          title: Kubernetes API error {index}\nmessage: The Kubernetes API failed a {verb} of {resource}.\n\
          cause: Generated for the rule-count benchmark.\nfix: None.\n\
-         match:\n  log:\n    sources: [velero-server, node-agent, backup-log]\n    regex: '{}'\n",
-        pattern.replace('\'', "''")
+         match:\n  log:\n    sources: [velero-server, node-agent, backup-log]\n    regex: '{}'\n\
+         tests:\n  match:\n    - 'level=error msg=\"Error backing up item\" error=\"failed to {verb} {resource} x: {}\"'\n\
+         \x20 no_match:\n    - 'level=info msg=\"Backing up item\" resource={resource}'\n",
+        pattern.replace('\'', "''"),
+        reason_text.replace('\'', "''")
     );
-    (format!("generated/{id}.yaml"), text)
+    (
+        format!("generated/{id}-generated-api-error-{index}.yaml"),
+        text,
+    )
 }
 
 /// Exactly `count` rules: built-in ones (all kinds, id order) first, then generated log rules.
@@ -152,9 +176,20 @@ fn rule_set(count: usize) -> Result<RuleSet, String> {
         id(&a.0).cmp(&id(&b.0))
     });
     files.truncate(count);
+    // Generated rules take the ids the catalog leaves free (ids are SD and three digits).
+    let taken: Vec<String> = files
+        .iter()
+        .filter_map(|(path, _)| path.rsplit('/').next()?.get(..5).map(str::to_string))
+        .collect();
+    let mut free_ids = (1..1000)
+        .map(|n| format!("SD{n:03}"))
+        .filter(|id| !taken.contains(id));
     let mut generated = 0;
     while files.len() < count {
-        files.push(generated_rule(generated));
+        let id = free_ids
+            .next()
+            .ok_or_else(|| format!("no free rule id left for {count} rules"))?;
+        files.push(generated_rule(generated, &id));
         generated += 1;
     }
     RuleSet::from_files(&files).map_err(|errors| {
