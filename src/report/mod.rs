@@ -1,1 +1,2 @@
 //! Rendering of an analysis: HTML, Markdown, JSON, JUnit, terminal.
+pub mod prometheus;
