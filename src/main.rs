@@ -4,7 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use snapdoc::cli::{Cli, Command, LabCommand};
+use snapdoc::analyze::Analysis;
+use snapdoc::analyze::engine::samples::run_samples;
+use snapdoc::analyze::findings::Evidence;
+use snapdoc::analyze::rules::{RuleSet, explain};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, OutputFormat, RulesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -67,6 +71,199 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ))?;
             Ok(0)
         }
+        Command::Rules(command) => rules_command(command),
+        Command::Analyze(args) => analyze_command(&args),
         other => anyhow::bail!("{other:?}: not built yet"),
     }
+}
+
+fn rules_command(command: RulesCommand) -> anyhow::Result<u8> {
+    match command {
+        RulesCommand::List { rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            print!("{}", explain::list_table(rules.rules()));
+            Ok(0)
+        }
+        RulesCommand::Explain { id, rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            let rule = rules
+                .get(&id)
+                .with_context(|| format!("no rule {id} (`snapdoc rules list` shows them all)"))?;
+            print!("{}", explain::explain(rule));
+            Ok(0)
+        }
+        RulesCommand::Lint { dir } => match RuleSet::lint_dir(&dir) {
+            Ok(rules) => {
+                println!("{}: {} rule(s), no problem", dir.display(), rules.len());
+                Ok(0)
+            }
+            Err(errors) => {
+                for error in &errors {
+                    println!("{error}");
+                }
+                println!("{}: {} problem(s)", dir.display(), errors.len());
+                Ok(1)
+            }
+        },
+        RulesCommand::Test { dir } => {
+            let rules = match RuleSet::lint_dir(&dir) {
+                Ok(rules) => rules,
+                Err(errors) => {
+                    for error in &errors {
+                        println!("{error}");
+                    }
+                    println!(
+                        "{}: {} problem(s); no sample was run",
+                        dir.display(),
+                        errors.len()
+                    );
+                    return Ok(1);
+                }
+            };
+            let report = run_samples(&rules);
+            for failure in &report.failures {
+                println!("{failure}");
+            }
+            println!(
+                "{}: {} rule(s), {} sample(s): {} passed, {} failed",
+                dir.display(),
+                report.rules,
+                report.samples,
+                report.samples - report.failures.len(),
+                report.failures.len()
+            );
+            Ok(if report.passed() { 0 } else { 1 })
+        }
+    }
+}
+
+/// `snapdoc analyze BUNDLE...`: every bundle is analysed even when one fails (exit 2 then).
+fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let rules = RuleSet::load(&args.analysis.rules_dirs).context("cannot load the rules")?;
+    let mut analyses = Vec::new();
+    let mut could_not_run = false;
+    for path in &args.bundles {
+        let analysed = snapdoc::bundle::Bundle::open(path)
+            .map_err(snapdoc::analyze::AnalyzeError::from)
+            .and_then(|mut bundle| snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules));
+        match analysed {
+            Ok(analysis) => analyses.push(analysis),
+            Err(error) => {
+                eprintln!("snapdoc: error: cannot analyse {}: {error}", path.display());
+                could_not_run = true;
+            }
+        }
+    }
+    let text = match args.format {
+        OutputFormat::Json => {
+            let mut json = if let [single] = analyses.as_slice() {
+                serde_json::to_string_pretty(single)?
+            } else {
+                serde_json::to_string_pretty(&analyses)?
+            };
+            json.push('\n');
+            json
+        }
+        // md / html / junit come with the report stage; until then they print the text summary.
+        _ => analyses
+            .iter()
+            .map(text_summary)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    match &args.output {
+        Some(path) => {
+            if path.exists() && !args.force {
+                anyhow::bail!(
+                    "{}: already exists (use --force to overwrite)",
+                    path.display()
+                );
+            }
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => print!("{text}"),
+    }
+    if could_not_run {
+        return Ok(2);
+    }
+    let failing = analyses
+        .iter()
+        .any(|a| snapdoc::analyze::run::fails(&a.findings, args.analysis.fail_on));
+    Ok(u8::from(failing))
+}
+
+fn text_summary(analysis: &Analysis) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({})", analysis.bundle.path, analysis.bundle.format);
+    for verdict in &analysis.verdicts {
+        let _ = writeln!(
+            out,
+            "  {} {} {}: {}",
+            verdict.target.kind.split('.').next().unwrap_or_default(),
+            verdict.target.name,
+            verdict.phase,
+            verdict.summary
+        );
+    }
+    if analysis.findings.is_empty() {
+        let _ = writeln!(out, "  no finding");
+    }
+    for finding in &analysis.findings {
+        let _ = writeln!(
+            out,
+            "  {:<4} {} {} ({}×): {}",
+            finding.severity.as_str().to_uppercase(),
+            finding.rule_id,
+            finding.title,
+            finding.count,
+            finding.message
+        );
+        for evidence in finding.evidence.iter().take(3) {
+            let place = match evidence {
+                Evidence::LogLine { file, line, .. } => format!("{file}:{line}"),
+                Evidence::Object {
+                    object,
+                    path,
+                    value,
+                } => format!(
+                    "{} {}{}{}",
+                    object.kind,
+                    object
+                        .namespace
+                        .as_deref()
+                        .map(|n| format!("{n}/"))
+                        .unwrap_or_default(),
+                    object.name,
+                    match (path, value) {
+                        (Some(p), Some(v)) => format!(" {p}={v}"),
+                        _ => String::new(),
+                    }
+                ),
+                Evidence::Versions {
+                    subject,
+                    subject_version,
+                    against,
+                    against_version,
+                    ..
+                } => {
+                    format!("{subject} {subject_version}, {against} {against_version}")
+                }
+            };
+            let _ = writeln!(out, "         {place}");
+        }
+    }
+    let _ = writeln!(out, "  {} check(s) passed", analysis.checks_passed.len());
+    for error in &analysis.collector_errors {
+        let _ = writeln!(
+            out,
+            "  collector error ({}): {}",
+            error.source, error.message
+        );
+    }
+    for missing in &analysis.unavailable {
+        let _ = writeln!(out, "  unavailable: {missing}");
+    }
+    out
 }
