@@ -2,7 +2,7 @@
 //! temporary bundle (kept only with `--bundle FILE`), analyses it, renders the JSON result or a one-screen
 //! summary, and optionally writes Prometheus textfile metrics. The caller prints the output and exits with
 //! [`CheckOutcome::exit_code`]: 0 nothing at or above `--fail-on`, 1 something, 2 (an error) could not run.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -12,7 +12,7 @@ use crate::analyze::analysis::Analysis;
 use crate::analyze::facts::{self, FACTS_CLUSTER, FACTS_SCHEDULES};
 use crate::analyze::rules::RuleSet;
 use crate::analyze::{AnalyzeError, analyze_open_bundle, run::fails};
-use crate::bundle::{Bundle, BundleError};
+use crate::bundle::{Bundle, BundleError, layout};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::collect::{self, CollectError};
 use crate::report::prometheus::{self, CheckMetrics, MetricsError, ScheduleStatus};
@@ -35,6 +35,10 @@ pub enum CheckError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// Neither Velero's objects nor any workload could be read: judging health from nothing would report a
+    /// healthy cluster.
+    #[error("nothing was read from the cluster ({reasons})")]
+    NothingCollected { reasons: String },
     /// The check failed, and writing the metrics that say so failed too.
     #[error("{error} (and the metrics file could not say so: {metrics})")]
     FailedAndMetrics {
@@ -144,6 +148,7 @@ struct HealthFacts {
 
 fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), CheckError> {
     let mut bundle = Bundle::open(path)?;
+    ensure_something_collected(&bundle)?;
     let analysis = analyze_open_bundle(&mut bundle, rules)?;
     let gathered = facts::gather(&mut bundle)?;
     let schedules = gathered
@@ -164,6 +169,49 @@ fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), Chec
             last_completed_backup_age_seconds,
         },
     ))
+}
+
+/// Fails when the bundle holds no Velero object list and no workload list: the cluster was unreachable, or
+/// every read was refused. "Velero is not installed" still reads the deployments, so it is judged, not refused.
+fn ensure_something_collected(bundle: &Bundle) -> Result<(), CheckError> {
+    let velero_objects = format!("{}/", layout::CUSTOM_RESOURCES);
+    let workloads = [
+        layout::objects_dir("deployments"),
+        layout::objects_dir("daemonsets"),
+        layout::objects_dir("pods"),
+    ];
+    let read_something = bundle.entries().iter().any(|entry| {
+        entry.starts_with(&velero_objects) || workloads.iter().any(|dir| entry.starts_with(dir))
+    });
+    if read_something {
+        return Ok(());
+    }
+    let mut reasons: Vec<String> = Vec::new();
+    for error in bundle
+        .manifest()
+        .map(|m| m.collector_errors.as_slice())
+        .unwrap_or_default()
+    {
+        let reason = format!(
+            "{}: {}",
+            error.target.as_deref().unwrap_or(&error.source),
+            error.message
+        );
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    const SHOWN: usize = 3;
+    let more = reasons.len().saturating_sub(SHOWN);
+    reasons.truncate(SHOWN);
+    let mut text = reasons.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    if text.is_empty() {
+        text = "the bundle holds no Velero object and no workload".into();
+    }
+    Err(CheckError::NothingCollected { reasons: text })
 }
 
 /// A `facts.schedules` object as the metrics see it; ages from the future (clock skew) read as unknown.
