@@ -471,3 +471,41 @@ fn the_bundle_is_kept_only_when_asked_and_then_verifies() {
     assert_eq!(exit_code(&forced), 1);
     assert_eq!(json_of(&forced)["bundle"]["path"], bundle_arg);
 }
+
+#[test]
+fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
+    // deploy/ grants no access to secrets and no delete on DownloadRequests (tests/deploy.rs holds it to that).
+    // With exactly those refused, the check finds what it finds with full access; the refusals are listed.
+    for name in ["healthy", "partially-failed-fsb"] {
+        let full = Lab::start(Scenario::builtin(name).unwrap());
+        let expected = rule_ids(&json_of(&full.check(&[])));
+        drop(full);
+        let restricted = edited(
+            name,
+            &[(
+                "scenario.yaml",
+                "referenceTime: \"2026-11-25T12:00:00Z\"\n",
+                "referenceTime: \"2026-11-25T12:00:00Z\"\nfaults:\n  forbidden:\n    - {resource: secrets}\n    - {resource: downloadrequests.velero.io, verbs: [delete]}\n",
+            )],
+        );
+        let lab = Lab::start(restricted);
+        let output = lab.check(&[]);
+        let analysis = json_of(&output);
+        assert_eq!(rule_ids(&analysis), expected, "{name}");
+        let refused: Vec<&Value> = analysis["collectorErrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] == 403)
+            .collect();
+        assert!(!refused.is_empty(), "{name}: nothing was refused");
+        for error in refused {
+            let target = error["target"].as_str().unwrap_or_default();
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                target.starts_with("secrets/") || message.contains("cannot delete DownloadRequest"),
+                "{name}: refused beyond what deploy/ leaves out: {error}"
+            );
+        }
+    }
+}
