@@ -818,3 +818,134 @@ fn the_template_renderer_trims_and_branches_like_go_templates() {
     );
     assert_eq!(render("{{ if .Values.off }}yes{{ else }}no{{ end }}"), "no");
 }
+
+// ---- kubectl apply --dry-run=client against the lab ----------------------------------------------------
+
+/// The lab serves the kinds snapdoc reads; the kinds deploy/ creates that it does not serve natively (batch
+/// CronJobs, RBAC) are declared as CustomResourceDefinitions so that kubectl's discovery can map them.
+/// Field-level validation is not the lab's (its OpenAPI schemas are open): the k8s-openapi round trip above
+/// does that.
+fn deploy_kinds_scenario() -> snapdoc::lab::Scenario {
+    let kinds = [
+        ("batch", "cronjobs", "CronJob", "Namespaced"),
+        (
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "ClusterRole",
+            "Cluster",
+        ),
+        (
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            "Cluster",
+        ),
+        ("rbac.authorization.k8s.io", "roles", "Role", "Namespaced"),
+        (
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            "RoleBinding",
+            "Namespaced",
+        ),
+    ];
+    let crds: Vec<String> = kinds
+        .iter()
+        .map(|(group, plural, kind, scope)| {
+            format!(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\n\
+                 spec:\n  group: {group}\n  names: {{plural: {plural}, singular: {singular}, kind: {kind}, listKind: {kind}List}}\n\
+                 \x20 scope: {scope}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n\
+                 \x20     schema:\n        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n",
+                singular = kind.to_lowercase()
+            )
+        })
+        .collect();
+    let files = vec![
+        (
+            "scenario.yaml".to_string(),
+            "description: the kinds deploy/ creates, declared for kubectl's discovery\nveleroCrds: false\n"
+                .to_string(),
+        ),
+        ("objects/kinds.yaml".to_string(), crds.join("---\n")),
+    ];
+    snapdoc::lab::Scenario::from_files("deploy-kinds", "tests/deploy.rs", files)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn kubectl_available() -> bool {
+    let found = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!(
+            "\n!!!!!!!! kubectl is not on PATH: SKIPPING kubectl apply --dry-run of deploy/ !!!!!!!!\n"
+        );
+    }
+    found
+}
+
+#[test]
+fn kubectl_apply_dry_run_accepts_the_manifest_and_the_rendered_chart() {
+    if !kubectl_available() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let lab = runtime
+        .block_on(snapdoc::lab::LabCluster::start(deploy_kinds_scenario()))
+        .expect("the lab starts");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig).unwrap();
+
+    let chart_file = |name: &str, overrides: Value| {
+        let rendered = render_chart(overrides, "monitoring").unwrap();
+        let text: Vec<String> = rendered
+            .into_iter()
+            .filter(|(file, _)| file.ends_with(".yaml"))
+            .map(|(_, text)| text)
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text.join("\n---\n")).unwrap();
+        path
+    };
+    let inputs = [
+        root().join("deploy/manifests/snapdoc-check.yaml"),
+        chart_file("chart-defaults.yaml", json!({})),
+        chart_file(
+            "chart-metrics.yaml",
+            json!({"metrics": {"enabled": true, "existingClaim": "textfiles"}, "extraArgs": ["--since=24h"]}),
+        ),
+    ];
+    for input in &inputs {
+        let expected = documents(&read(input), &input.display().to_string()).len();
+        let output = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .args(["apply", "--dry-run=client", "-f"])
+            .arg(input)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("kubectl runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{}: {}{stdout}",
+            input.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            stdout.matches("created (dry run)").count(),
+            expected,
+            "{}: {stdout}",
+            input.display()
+        );
+    }
+    runtime.block_on(lab.shutdown());
+}

@@ -22,7 +22,7 @@
 //!   (KOTS full snapshots); `newestCompletedBackupName`, `newestCompletedBackupExpiration`,
 //!   `newestCompletedBackupExpiresInSeconds` (negative once expired); `storageLocationsNotValidated`
 //!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
-//!   `nodesWithoutNodeAgent` ([{node, pods}]: nodes running pods with file-system-backed-up volumes and no
+//!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
 //!   node-agent pod). Null where the bundle cannot tell.
 pub(crate) mod components;
 mod cron;

@@ -211,7 +211,7 @@ fn stale_locations(input: &HealthInputs<'_>) -> Value {
 }
 
 /// Nodes that run pods whose volumes are backed up by the node agent (file-system backup) but run no node-agent
-/// pod: those volumes cannot be backed up. Null when the node agent is not installed (SD353's case) or the
+/// pod (`podList` is `pods` as text for messages): those volumes cannot be backed up. Null when the node agent is not installed (SD353's case) or the
 /// pods of Velero's namespace were not read.
 fn nodes_without_node_agent(input: &HealthInputs<'_>) -> Value {
     if input.node_agent.is_none() || !input.inv.has_pods_file {
@@ -273,7 +273,14 @@ fn nodes_without_node_agent(input: &HealthInputs<'_>) -> Value {
     Value::Array(
         missing
             .into_iter()
-            .map(|(node, pods)| json!({"node": node, "pods": pods}))
+            .map(|(node, pods)| {
+                let pod_list = pods
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                json!({"node": node, "pods": pods, "podList": pod_list})
+            })
             .collect(),
     )
 }
