@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use snapdoc::analyze::Analysis;
+use std::io::IsTerminal;
+
 use snapdoc::analyze::engine::samples::run_samples;
-use snapdoc::analyze::findings::Evidence;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, OutputFormat, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, RulesCommand};
+use snapdoc::pipeline::{self, RunOutcome};
+use snapdoc::report::{self, ReportFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,11 +32,21 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPDOC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("snapdoc={level},warn")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(kube_filter(level)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// kube-rs logs every retried request at ERROR; the collector retries and records failures itself, so those
+/// lines would only alarm a user. They come back with -vv.
+fn kube_filter(level: &str) -> String {
+    if matches!(level, "warn" | "info") {
+        format!("snapdoc={level},kube_client=off,warn")
+    } else {
+        format!("snapdoc={level},warn")
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -112,7 +124,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", outcome.output);
             Ok(outcome.exit_code)
         }
-        other => anyhow::bail!("{other:?}: not built yet"),
+        Command::Run(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(pipeline::run(&args))?;
+            print_run_outcome(&outcome);
+            Ok(u8::from(outcome.fails))
+        }
+        Command::Demo(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(pipeline::demo(&args))?;
+            print_run_outcome(&outcome);
+            println!(
+                "demo: scenario `{}` served by the lab cluster; open {} in a browser",
+                args.scenario,
+                outcome.html_report.display()
+            );
+            Ok(0)
+        }
     }
 }
 
@@ -193,34 +223,14 @@ fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let text = match args.format {
-        OutputFormat::Json => {
-            let mut json = if let [single] = analyses.as_slice() {
-                serde_json::to_string_pretty(single)?
-            } else {
-                serde_json::to_string_pretty(&analyses)?
-            };
-            json.push('\n');
-            json
-        }
-        // md / html / junit come with the report stage; until then they print the text summary.
-        _ => analyses
-            .iter()
-            .map(text_summary)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    };
+    if analyses.is_empty() {
+        return Ok(2);
+    }
+    let color = args.output.is_none() && stdout_wants_color();
+    let format = ReportFormat::from_output(args.format, color);
+    let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
     match &args.output {
-        Some(path) => {
-            if path.exists() && !args.force {
-                anyhow::bail!(
-                    "{}: already exists (use --force to overwrite)",
-                    path.display()
-                );
-            }
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        Some(path) => report::write_report(path, &text, args.force)?,
         None => print!("{text}"),
     }
     if could_not_run {
@@ -232,77 +242,21 @@ fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     Ok(u8::from(failing))
 }
 
-fn text_summary(analysis: &Analysis) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "{} ({})", analysis.bundle.path, analysis.bundle.format);
-    for verdict in &analysis.verdicts {
-        let _ = writeln!(
-            out,
-            "  {} {} {}: {}",
-            verdict.target.kind.split('.').next().unwrap_or_default(),
-            verdict.target.name,
-            verdict.phase,
-            verdict.summary
-        );
-    }
-    if analysis.findings.is_empty() {
-        let _ = writeln!(out, "  no finding");
-    }
-    for finding in &analysis.findings {
-        let _ = writeln!(
-            out,
-            "  {:<4} {} {} ({}×): {}",
-            finding.severity.as_str().to_uppercase(),
-            finding.rule_id,
-            finding.title,
-            finding.count,
-            finding.message
-        );
-        for evidence in finding.evidence.iter().take(3) {
-            let place = match evidence {
-                Evidence::LogLine { file, line, .. } => format!("{file}:{line}"),
-                Evidence::Object {
-                    object,
-                    path,
-                    value,
-                } => format!(
-                    "{} {}{}{}",
-                    object.kind,
-                    object
-                        .namespace
-                        .as_deref()
-                        .map(|n| format!("{n}/"))
-                        .unwrap_or_default(),
-                    object.name,
-                    match (path, value) {
-                        (Some(p), Some(v)) => format!(" {p}={v}"),
-                        _ => String::new(),
-                    }
-                ),
-                Evidence::Versions {
-                    subject,
-                    subject_version,
-                    against,
-                    against_version,
-                    ..
-                } => {
-                    format!("{subject} {subject_version}, {against} {against_version}")
-                }
-            };
-            let _ = writeln!(out, "         {place}");
-        }
-    }
-    let _ = writeln!(out, "  {} check(s) passed", analysis.checks_passed.len());
-    for error in &analysis.collector_errors {
-        let _ = writeln!(
-            out,
-            "  collector error ({}): {}",
-            error.source, error.message
-        );
-    }
-    for missing in &analysis.unavailable {
-        let _ = writeln!(out, "  unavailable: {missing}");
-    }
-    out
+/// Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
+fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// After `run` / `demo`: the summary, then where everything is.
+fn print_run_outcome(outcome: &RunOutcome) {
+    let reports = [outcome.html_report.clone(), outcome.markdown_report.clone()];
+    print!(
+        "{}",
+        report::terminal_summary(
+            std::slice::from_ref(&outcome.analysis),
+            stdout_wants_color(),
+            &reports
+        )
+    );
+    println!("bundle: {}", outcome.bundle.display());
 }
