@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use snapdoc::cli::{Cli, Command};
+use snapdoc::cli::{Cli, Command, LabCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -56,6 +56,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 Ok(1)
             }
+        }
+        Command::Lab(LabCommand::Serve(args)) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(snapdoc::lab::serve(
+                &args.scenario,
+                args.kubeconfig_out.as_deref(),
+                args.port,
+            ))?;
+            Ok(0)
         }
         other => anyhow::bail!("{other:?}: not built yet"),
     }

@@ -1,0 +1,346 @@
+//! pods/log: the scenario's container logs with the kubelet's options (container, previous, sinceSeconds,
+//! sinceTime, tailLines, timestamps, limitBytes, follow) and the dropped-stream fault.
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::server::{SharedLab, format_time};
+use super::status::ApiError;
+use super::timeshift::{log_line_time, parse_rfc3339};
+
+/// Go's `%v` of a string slice: `[a b]`.
+fn go_list(names: &[String]) -> String {
+    format!("[{}]", names.join(" "))
+}
+
+fn names_at(pod: &Value, key: &str) -> Vec<String> {
+    pod["spec"][key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|container| container["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+pub async fn pod_log(
+    lab: &SharedLab,
+    namespace: &str,
+    pod_name: &str,
+    params: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let pods = lab
+        .registry
+        .find("", "v1", "pods")
+        .ok_or_else(ApiError::no_such_path)?;
+    let pod = lab
+        .state
+        .lock()
+        .map_err(|_| ApiError::internal("the lab's state is unavailable"))?
+        .get("pods", namespace, pod_name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(pods, pod_name))?;
+    let containers = names_at(&pod, "containers");
+    let init_containers = names_at(&pod, "initContainers");
+    let container = match params.get("container").filter(|c| !c.is_empty()) {
+        Some(container) => container.clone(),
+        None if containers.len() == 1 && init_containers.is_empty() => containers[0].clone(),
+        None => {
+            let mut message = format!(
+                "a container name must be specified for pod {pod_name}, choose one of: {}",
+                go_list(&containers)
+            );
+            if !init_containers.is_empty() {
+                message.push_str(&format!(
+                    " or one of the init containers: {}",
+                    go_list(&init_containers)
+                ));
+            }
+            return Err(ApiError::bad_request(message));
+        }
+    };
+    let all_names = [
+        containers.clone(),
+        init_containers,
+        names_at(&pod, "ephemeralContainers"),
+    ]
+    .concat();
+    if !all_names.contains(&container) {
+        return Err(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {pod_name}"
+        )));
+    }
+    let previous = params
+        .get("previous")
+        .is_some_and(|value| value == "true" || value == "1");
+    let key = (
+        namespace.to_string(),
+        pod_name.to_string(),
+        container.clone(),
+        previous,
+    );
+    let text = match lab.logs.get(&key) {
+        Some(text) => text.clone(),
+        None if previous => {
+            return Err(ApiError::bad_request(format!(
+                "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
+            )));
+        }
+        None => {
+            if let Some(reason) = waiting_reason(&pod, &container) {
+                return Err(ApiError::bad_request(format!(
+                    "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
+                )));
+            }
+            String::new()
+        }
+    };
+    let options = LogOptions::from_params(params)?;
+    let fallback_time = container_started(&pod, &container).unwrap_or(lab.started);
+    let mut output = options.apply(&text, fallback_time, Timestamp::now());
+    let dropped = lab
+        .faults
+        .dropped_log_streams
+        .iter()
+        .find(|drop| drop.applies_to(namespace, pod_name, &container));
+    let follow = params
+        .get("follow")
+        .is_some_and(|value| value == "true" || value == "1");
+    let body = match dropped {
+        Some(drop) if (output.len() as u64) > drop.after_bytes => {
+            output.truncate(drop.after_bytes as usize);
+            let cut = std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "the lab cut this log stream (droppedLogStreams)",
+            );
+            let first =
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output))]);
+            // The cut comes a moment after the first bytes, so they reach the client before the connection dies.
+            let then_cut = futures::stream::once(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Err::<bytes::Bytes, _>(cut)
+            });
+            Body::from_stream(futures::StreamExt::chain(first, then_cut))
+        }
+        _ if follow => {
+            let mut shutdown = lab.shutdown.clone();
+            let first =
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output))]);
+            // A followed log stays open, as the kubelet's does, until the client leaves or the lab stops.
+            let hold = futures::stream::once(async move {
+                let _ = shutdown.changed().await;
+                Ok::<_, std::io::Error>(bytes::Bytes::new())
+            });
+            Body::from_stream(futures::StreamExt::chain(first, hold))
+        }
+        _ => Body::from(output),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(response)
+}
+
+fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
+    ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .filter_map(|key| pod["status"][key].as_array())
+        .flatten()
+        .find(|status| status["name"] == container)
+}
+
+fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
+    let status = container_status(pod, container)?;
+    let waiting = status["state"].get("waiting")?;
+    Some(
+        waiting["reason"]
+            .as_str()
+            .unwrap_or("ContainerCreating")
+            .to_string(),
+    )
+}
+
+fn container_started(pod: &Value, container: &str) -> Option<Timestamp> {
+    let status = container_status(pod, container)?;
+    let started = status["state"]["running"]["startedAt"]
+        .as_str()
+        .or_else(|| pod["status"]["startTime"].as_str())?;
+    parse_rfc3339(started)
+}
+
+/// The kubelet's log options.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LogOptions {
+    pub tail_lines: Option<usize>,
+    pub since: Option<SinceFilter>,
+    pub timestamps: bool,
+    pub limit_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinceFilter {
+    Seconds(i64),
+    Time(Timestamp),
+}
+
+impl LogOptions {
+    pub fn from_params(params: &HashMap<String, String>) -> Result<LogOptions, ApiError> {
+        fn number<T: std::str::FromStr>(
+            params: &HashMap<String, String>,
+            key: &str,
+        ) -> Result<Option<T>, ApiError> {
+            params
+                .get(key)
+                .filter(|text| !text.is_empty())
+                .map(|text| {
+                    text.parse::<T>().map_err(|_| {
+                        ApiError::bad_request(format!("invalid value {text:?} for {key}"))
+                    })
+                })
+                .transpose()
+        }
+        let since_seconds: Option<i64> = number(params, "sinceSeconds")?;
+        if since_seconds.is_some_and(|seconds| seconds < 1) {
+            return Err(ApiError::bad_request(
+                "PodLogOptions \"\" is invalid: sinceSeconds: Invalid value: must be greater than 0",
+            ));
+        }
+        let since_time = params
+            .get("sinceTime")
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                parse_rfc3339(text)
+                    .ok_or_else(|| ApiError::bad_request(format!("invalid sinceTime {text:?}")))
+            })
+            .transpose()?;
+        let since = match (since_seconds, since_time) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "PodLogOptions \"\" is invalid: sinceSeconds: Forbidden: at most one of sinceTime or sinceSeconds may be specified",
+                ));
+            }
+            (Some(seconds), None) => Some(SinceFilter::Seconds(seconds)),
+            (None, Some(time)) => Some(SinceFilter::Time(time)),
+            (None, None) => None,
+        };
+        let tail_lines: Option<i64> = number(params, "tailLines")?;
+        let limit_bytes: Option<i64> = number(params, "limitBytes")?;
+        if limit_bytes.is_some_and(|limit| limit < 1) {
+            return Err(ApiError::bad_request(
+                "PodLogOptions \"\" is invalid: limitBytes: Invalid value: must be greater than 0",
+            ));
+        }
+        Ok(LogOptions {
+            tail_lines: tail_lines.map(|n| n.max(0) as usize),
+            since,
+            timestamps: params
+                .get("timestamps")
+                .is_some_and(|value| value == "true" || value == "1"),
+            limit_bytes: limit_bytes.map(|n| n as usize),
+        })
+    }
+
+    /// The log text after the options; a line without its own time has the time of the line before it
+    /// (`fallback` for the first lines).
+    pub fn apply(&self, text: &str, fallback: Timestamp, now: Timestamp) -> String {
+        let mut current = fallback;
+        let mut lines: Vec<(Timestamp, &str)> = Vec::new();
+        for line in text.split_inclusive('\n') {
+            if let Some(time) = log_line_time(line) {
+                current = time;
+            }
+            lines.push((current, line));
+        }
+        if let Some(since) = &self.since {
+            let cutoff = match since {
+                SinceFilter::Seconds(seconds) => now
+                    .checked_sub(jiff::SignedDuration::from_secs(*seconds))
+                    .unwrap_or(now),
+                SinceFilter::Time(time) => *time,
+            };
+            lines.retain(|(time, _)| *time >= cutoff);
+        }
+        if let Some(tail) = self.tail_lines {
+            let skip = lines.len().saturating_sub(tail);
+            lines.drain(..skip);
+        }
+        let mut output = String::new();
+        for (time, line) in lines {
+            if self.timestamps {
+                output.push_str(&format_nano(time));
+                output.push(' ');
+            }
+            output.push_str(line);
+        }
+        if let Some(limit) = self.limit_bytes
+            && output.len() > limit
+        {
+            let mut cut = limit;
+            while !output.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            output.truncate(cut);
+        }
+        output
+    }
+}
+
+/// RFC 3339 with nine fractional digits, as the kubelet prefixes lines with `timestamps=true`.
+fn format_nano(time: Timestamp) -> String {
+    let whole = format_time(time);
+    format!(
+        "{}.{:09}Z",
+        whole.trim_end_matches('Z'),
+        time.subsec_nanosecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "time=\"2026-11-25T10:00:00Z\" level=info msg=one\ncontinued\ntime=\"2026-11-25T11:00:00Z\" level=info msg=two\ntime=\"2026-11-25T11:59:00Z\" level=error msg=three\n";
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn tail_since_limit_and_timestamps() {
+        let now = at("2026-11-25T12:00:00Z");
+        let fallback = at("2026-11-25T09:00:00Z");
+        let tail = LogOptions {
+            tail_lines: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(tail.apply(LOG, fallback, now).lines().count(), 2);
+        let since = LogOptions {
+            since: Some(SinceFilter::Seconds(3600)),
+            ..Default::default()
+        };
+        assert_eq!(
+            since.apply(LOG, fallback, now),
+            "time=\"2026-11-25T11:00:00Z\" level=info msg=two\ntime=\"2026-11-25T11:59:00Z\" level=error msg=three\n"
+        );
+        let limit = LogOptions {
+            limit_bytes: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(limit.apply(LOG, fallback, now), "time=\"2026");
+        let stamped = LogOptions {
+            timestamps: true,
+            tail_lines: Some(3),
+            ..Default::default()
+        };
+        let out = stamped.apply(LOG, fallback, now);
+        assert!(
+            out.starts_with("2026-11-25T10:00:00.000000000Z continued\n"),
+            "{out}"
+        );
+    }
+}

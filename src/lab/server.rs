@@ -1,0 +1,142 @@
+//! The shared state of a running lab, and the accept loops of its two listeners.
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use jiff::{SignedDuration, Timestamp};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::resources::Registry;
+use super::scenario::{DownloadRequestMode, Faults, KubernetesVersion};
+use super::state::ObjectState;
+
+/// One request the API answered, for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    /// The raw query string ("" when none).
+    pub query: String,
+    pub status: u16,
+}
+
+impl std::fmt::Display for RequestRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.query.is_empty() {
+            write!(f, "{} {} {}", self.method, self.path, self.status)
+        } else {
+            write!(
+                f,
+                "{} {}?{} {}",
+                self.method, self.path, self.query, self.status
+            )
+        }
+    }
+}
+
+/// (namespace, pod, container, previous)
+pub type LogKey = (String, String, String, bool);
+
+/// Everything the handlers share.
+pub struct Lab {
+    pub registry: Registry,
+    pub state: Mutex<ObjectState>,
+    pub logs: HashMap<LogKey, String>,
+    /// Object store content by path under store/ (already time-shifted).
+    pub store: BTreeMap<String, String>,
+    pub faults: Faults,
+    /// How many requests each error burst has failed so far.
+    pub burst_counts: Mutex<Vec<u32>>,
+    pub token: String,
+    /// Random per lab: continue tokens and OpenAPI hashes of another lab do not apply here.
+    pub instance: String,
+    /// Who the bearer token authenticates as (appears in 403 messages).
+    pub user: String,
+    pub version: KubernetesVersion,
+    pub request_log: Mutex<Vec<RequestRecord>>,
+    /// Signs and checks the object store's URLs.
+    pub signing_key: String,
+    pub store_base_url: String,
+    /// A loopback URL where nothing listens, for `downloadRequests: unreachable-url`.
+    pub unreachable_base_url: String,
+    pub download_mode: DownloadRequestMode,
+    pub shift: SignedDuration,
+    pub started: Timestamp,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Lab {
+    pub fn record(&self, record: RequestRecord) {
+        if let Ok(mut log) = self.request_log.lock() {
+            log.push(record);
+        }
+    }
+
+    /// Timestamps the lab writes (creationTimestamp, expiration), RFC 3339 in whole seconds as the API does.
+    pub fn now_text(&self) -> String {
+        format_time(Timestamp::now())
+    }
+}
+
+pub fn format_time(instant: Timestamp) -> String {
+    instant.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Serves `router` on `listener` (TLS when `tls` is set) until `shutdown` turns true; open connections are
+/// dropped then.
+pub async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((tcp, _peer)) = accepted else {
+            continue;
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
+        connections.spawn(async move {
+            let builder = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                }
+            }
+        });
+    }
+}
+
+/// Binds 127.0.0.1:`port` (0: any free port).
+pub async fn bind(
+    what: &'static str,
+    port: u16,
+) -> Result<(TcpListener, SocketAddr), super::LabError> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| super::LabError::Bind { what, port, source })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| super::LabError::Bind { what, port, source })?;
+    Ok((listener, address))
+}
+
+pub type SharedLab = Arc<Lab>;

@@ -1,0 +1,3 @@
+//! Helpers shared by the integration tests that read the lab scenarios.
+pub mod openapi;
+pub mod scenario;
