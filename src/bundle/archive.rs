@@ -337,11 +337,13 @@ impl RawTree {
         Ok(text)
     }
 
-    /// The newest modification time recorded in the tree: when the bundle was made.
+    /// The newest modification time of the tree's files: when the bundle was made. Links are left out:
+    /// extracting an archive gives them the time of extraction.
     pub fn newest_mtime(&self) -> Option<i64> {
         // Archivers that do not record times write 0; such a date says nothing.
         self.entries
             .iter()
+            .filter(|e| matches!(e.kind, RawKind::File { .. }))
             .filter_map(|e| e.mtime)
             .filter(|t| *t > 0)
             .max()

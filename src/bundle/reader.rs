@@ -79,10 +79,10 @@ impl Bundle {
         if meta.is_dir() {
             // A directory with manifest.json is ours; one a foreign reader recognises is theirs;
             // any other is read as snapdoc's layout (a partial or hand-made bundle).
-            if !path.join(layout::MANIFEST).is_file() {
-                if let Some(bundle) = open_foreign(path)? {
-                    return Ok(bundle);
-                }
+            if !path.join(layout::MANIFEST).is_file()
+                && let Some(bundle) = open_foreign(path)?
+            {
+                return Ok(bundle);
             }
             return Self::from_source(
                 path.to_path_buf(),

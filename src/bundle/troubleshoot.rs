@@ -69,6 +69,9 @@ fn cluster_file(name: &str) -> Option<String> {
     })
 }
 
+/// A custom resource list: (`<plural>.<group>`, namespace or `None` when cluster-scoped).
+type CustomKey = (String, Option<String>);
+
 /// The bundle root (`""` or `"<top folder>/"`) if the tree is a troubleshoot support bundle.
 pub(crate) fn recognize(tree: &mut RawTree) -> Option<String> {
     let mut version_files: Vec<String> = tree
@@ -125,7 +128,7 @@ pub(crate) fn source(mut tree: RawTree, root: &str) -> Result<archive::ForeignSo
 
 fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
     let mut translation = Translation::default();
-    let mut custom: BTreeMap<(String, Option<String>), Vec<(bool, String)>> = BTreeMap::new();
+    let mut custom: BTreeMap<CustomKey, Vec<(bool, String)>> = BTreeMap::new();
     let mut logs = PodLogs::default();
     let mut error_files = Vec::new();
 
@@ -148,16 +151,16 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
             );
         } else if let Some(log) = rel.strip_prefix(POD_LOGS) {
             // <namespace>/<pod>/<container>.log
-            if let [_namespace, pod, file] = log.split('/').collect::<Vec<_>>()[..] {
-                if let Some((container, previous)) = PodLogs::split_file_name(file) {
-                    logs.add(FoundLog {
-                        pod: pod.to_string(),
-                        container,
-                        previous,
-                        raw,
-                        velero_folder: false,
-                    });
-                }
+            if let [_namespace, pod, file] = log.split('/').collect::<Vec<_>>()[..]
+                && let Some((container, previous)) = PodLogs::split_file_name(file)
+            {
+                logs.add(FoundLog {
+                    pod: pod.to_string(),
+                    container,
+                    previous,
+                    raw,
+                    velero_folder: false,
+                });
             }
         } else if let Some(rest) = rel.strip_prefix(CUSTOM) {
             let segments: Vec<&str> = rest.split('/').collect();

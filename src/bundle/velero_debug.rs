@@ -130,16 +130,16 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                 let file = rest.last().copied().unwrap_or_default();
                 if file.ends_with(".log") {
                     // …/<pod>/<container>/<container>.log
-                    if let [.., pod, container, log_file] = rest[..] {
-                        if log_file == format!("{container}.log") {
-                            logs.add(FoundLog {
-                                pod: pod.to_string(),
-                                container: container.to_string(),
-                                previous: false,
-                                raw,
-                                velero_folder: false,
-                            });
-                        }
+                    if let [.., pod, container, log_file] = rest[..]
+                        && log_file == format!("{container}.log")
+                    {
+                        logs.add(FoundLog {
+                            pod: pod.to_string(),
+                            container: container.to_string(),
+                            previous: false,
+                            raw,
+                            velero_folder: false,
+                        });
                     }
                     continue;
                 }
@@ -268,10 +268,8 @@ fn velero_version(text: &str, section: &str) -> Option<String> {
             in_section = trimmed == section;
             continue;
         }
-        if in_section {
-            if let Some(version) = trimmed.strip_prefix("Version:") {
-                return Some(version.trim().to_string());
-            }
+        if in_section && let Some(version) = trimmed.strip_prefix("Version:") {
+            return Some(version.trim().to_string());
         }
     }
     None
