@@ -57,6 +57,34 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(1)
             }
         }
+        Command::Collect(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(snapdoc::collect::collect_cli(&args))?;
+            let manifest = &outcome.manifest;
+            for error in &manifest.collector_errors {
+                eprintln!(
+                    "snapdoc: could not collect {}{}{}: {}",
+                    error.target.as_deref().unwrap_or(&error.source),
+                    error
+                        .namespace
+                        .as_deref()
+                        .map(|ns| format!(" in {ns}"))
+                        .unwrap_or_default(),
+                    error.status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                    error.message
+                );
+            }
+            let redactions: u64 = manifest.redactions.values().sum();
+            println!(
+                "{}: {} files, {} sources not collected, {} values redacted",
+                outcome.path.display(),
+                manifest.files.len(),
+                manifest.collector_errors.len(),
+                redactions
+            );
+            Ok(0)
+        }
         Command::Lab(LabCommand::Serve(args)) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

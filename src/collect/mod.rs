@@ -1,1 +1,189 @@
-//! Collectors: read the cluster through kube-rs and write the bundle.
+//! Collectors: read the cluster through kube-rs and write the bundle (docs/bundle-format.md).
+//!
+//! [`collect`] runs the stages in order — cluster, where Velero and KOTS run, Velero objects and
+//! workloads, secrets' key names, logs and backup/restore downloads — with API calls concurrent under a
+//! bound. A source that cannot be read becomes a `CollectorError` in the manifest and the run goes on;
+//! only a bundle that cannot be written stops it. Everything is redacted before it is written.
+mod api;
+mod detect;
+mod downloads;
+mod error;
+mod kubeconfig;
+mod logs;
+mod progress;
+mod run;
+mod spool;
+
+use std::path::{Path, PathBuf};
+
+pub use api::{ApiFailure, DEFAULT_CONCURRENCY, PAGE_SIZE};
+pub use detect::{BackupScope, Component, image_tag};
+pub use error::CollectError;
+pub use kubeconfig::client_from;
+
+use crate::bundle::Manifest;
+use crate::bundle::manifest::ClusterInfo;
+use crate::cli::{CollectArgs, CollectOptions};
+
+/// A finished collection: where the bundle is and what its manifest says.
+#[derive(Debug, Clone)]
+pub struct CollectOutcome {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// Collects from the cluster `client` reaches into a new bundle at `output`.
+pub async fn collect(
+    client: kube::Client,
+    cluster: ClusterInfo,
+    options: &CollectOptions,
+    output: &Path,
+) -> Result<CollectOutcome, CollectError> {
+    let cluster = ClusterInfo {
+        server: cluster.server.as_deref().map(host_only),
+        context: cluster.context,
+    };
+    run::Run::start(client, options, output)?
+        .collect(cluster)
+        .await
+}
+
+/// `snapdoc collect`: loads the kubeconfig as kubectl does, collects, writes the bundle at `--output` or
+/// at the default name in the current directory.
+pub async fn collect_cli(args: &CollectArgs) -> Result<CollectOutcome, CollectError> {
+    let (client, cluster) = client_from(&args.options.cluster).await?;
+    let output = match &args.output {
+        Some(path) => path.clone(),
+        None => PathBuf::from(default_output_name(&cluster, jiff::Timestamp::now())),
+    };
+    collect(client, cluster, &args.options, &output).await
+}
+
+/// The manifest keeps the API server's host and port only: a caller may pass a whole URL.
+fn host_only(server: &str) -> String {
+    match server.parse::<http::Uri>() {
+        Ok(uri) if uri.scheme().is_some() => {
+            kubeconfig::server_host(&uri).unwrap_or_else(|| server.to_string())
+        }
+        _ => server.to_string(),
+    }
+}
+
+/// `snapdoc-<cluster host or context>-<UTC yyyymmddThhmmssZ>.zip`.
+pub fn default_output_name(cluster: &ClusterInfo, now: jiff::Timestamp) -> String {
+    let host = cluster
+        .server
+        .as_deref()
+        .map(|s| s.rsplit_once(':').map_or(s, |(host, _)| host))
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .filter(|h| !h.is_empty())
+        .or(cluster.context.as_deref())
+        .unwrap_or("cluster");
+    let safe: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("snapdoc-{safe}-{}.zip", now.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// Parses `--since`: a sum of `<n><unit>` with units s, m, h, d, w (`72h`, `7d`, `1h30m`).
+pub fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
+    let invalid = |why: &str| {
+        CollectError::Config(format!(
+            "--since {text:?}: {why} (expected e.g. 30m, 24h, 7d, 1h30m)"
+        ))
+    };
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("empty"));
+    }
+    for c in trimmed.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(invalid(&format!("unknown unit {c:?}"))),
+        };
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| invalid("a unit without a number"))?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(|| invalid("too long"))?;
+    }
+    if !digits.is_empty() {
+        return Err(invalid("a number without a unit"));
+    }
+    if total == 0 {
+        return Err(invalid("must be longer than 0s"));
+    }
+    Ok(jiff::SignedDuration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_kubectl_like_durations() {
+        assert_eq!(parse_since("72h").unwrap().as_secs(), 72 * 3600);
+        assert_eq!(parse_since("7d").unwrap().as_secs(), 7 * 86_400);
+        assert_eq!(parse_since("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_since("2w").unwrap().as_secs(), 14 * 86_400);
+        for bad in ["", "h", "12", "5y", "0s", "99999999999999999999h"] {
+            let error = parse_since(bad).unwrap_err().to_string();
+            assert!(error.contains("--since"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_manifest_gets_the_server_host_only() {
+        assert_eq!(host_only("https://u:p@10.0.0.1:6443/"), "10.0.0.1:6443");
+        assert_eq!(host_only("10.0.0.1:6443"), "10.0.0.1:6443");
+    }
+
+    #[test]
+    fn the_default_name_uses_the_host_then_the_context() {
+        let now: jiff::Timestamp = "2026-11-26T04:05:06Z".parse().unwrap();
+        let cluster = ClusterInfo {
+            server: Some("api.prod.example.com:6443".into()),
+            context: Some("prod".into()),
+        };
+        assert_eq!(
+            default_output_name(&cluster, now),
+            "snapdoc-api.prod.example.com-20261126T040506Z.zip"
+        );
+        let cluster = ClusterInfo {
+            server: None,
+            context: Some("kind-kind".into()),
+        };
+        assert_eq!(
+            default_output_name(&cluster, now),
+            "snapdoc-kind-kind-20261126T040506Z.zip"
+        );
+        let cluster = ClusterInfo {
+            server: Some("[::1]:6443".into()),
+            context: None,
+        };
+        assert_eq!(
+            default_output_name(&cluster, now),
+            "snapdoc---1-20261126T040506Z.zip"
+        );
+    }
+}

@@ -1,1 +1,202 @@
-//! Redaction of credentials in every text before it is written.
+//! Redaction of credentials in every text before it is written to a bundle.
+//!
+//! Logs are redacted line by line as they stream ([`LineBuffer`], [`RedactingWriter`]); objects are
+//! redacted structurally ([`Redactor::redact_json`]): fields and env vars whose name says "secret", then
+//! every string value as text. A redaction keeps the key and replaces only the value with
+//! [`PLACEHOLDER`], so a line stays readable. Counts are kept per rule name, never the values.
+mod json;
+mod rules;
+mod stream;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+pub use rules::RULE_NAMES;
+pub use stream::{LineBuffer, RedactingWriter};
+
+/// What a redacted value is replaced with.
+pub const PLACEHOLDER: &str = "***REDACTED***";
+
+/// Redactions made, by rule name (the shape `BundleWriter::count_redactions` takes).
+pub type RedactionCounts = BTreeMap<String, u64>;
+
+/// Adds `more` into `total`.
+pub fn merge_counts(total: &mut RedactionCounts, more: &RedactionCounts) {
+    for (rule, n) in more {
+        *total.entry(rule.clone()).or_default() += n;
+    }
+}
+
+/// The compiled redaction rules. Build once ([`Redactor::global`]) and share: compiling is the costly part.
+pub struct Redactor {
+    rules: rules::Rules,
+}
+
+static GLOBAL: LazyLock<Redactor> = LazyLock::new(Redactor::new);
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Redactor {
+            rules: rules::Rules::compile(),
+        }
+    }
+
+    /// The process-wide redactor.
+    pub fn global() -> &'static Redactor {
+        &GLOBAL
+    }
+
+    /// A line-by-line redactor for one stream: it remembers when a multi-line PEM key is open.
+    pub fn lines(&self) -> LineRedactor<'_> {
+        LineRedactor {
+            rules: &self.rules,
+            pem: None,
+            counts: RedactionCounts::new(),
+        }
+    }
+
+    /// Redacts a whole text (lines kept), adding to `counts`.
+    pub fn redact_text<'t>(&self, text: &'t str, counts: &mut RedactionCounts) -> Cow<'t, str> {
+        let mut lines = self.lines();
+        let redacted = lines.redact_text(text);
+        merge_counts(counts, &lines.counts);
+        redacted
+    }
+
+    /// Redacts an object in place: secret-named fields and env values, then every string as text.
+    pub fn redact_json(&self, value: &mut serde_json::Value, counts: &mut RedactionCounts) {
+        json::redact_value(self, value, counts);
+    }
+}
+
+/// Redacts one stream line by line. Keeps state across lines (an open PEM block) and the counts.
+pub struct LineRedactor<'r> {
+    rules: &'r rules::Rules,
+    /// Lines seen since a PEM private key began without its END marker on the same line.
+    pem: Option<usize>,
+    counts: RedactionCounts,
+}
+
+/// A PEM block longer than this many lines is assumed to have lost its END line; redaction resumes.
+const MAX_PEM_LINES: usize = 200;
+
+impl LineRedactor<'_> {
+    /// Redacts one line (without or with its trailing newline).
+    pub fn redact_line<'l>(&mut self, line: &'l [u8]) -> Cow<'l, [u8]> {
+        let (line, pem_done) = self.redact_open_pem(line);
+        if !pem_done {
+            return line;
+        }
+        match self.rules.redact(&line, &mut self.counts) {
+            Some(changed) => {
+                let (changed, _) = self.open_pem_if_started(changed);
+                Cow::Owned(changed)
+            }
+            None => match self.open_pem_if_started(line.to_vec()) {
+                (owned, true) => Cow::Owned(owned),
+                (_, false) => line,
+            },
+        }
+    }
+
+    /// Redacts a text made of lines, keeping the line structure.
+    pub fn redact_text<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        let mut out: Option<Vec<u8>> = None;
+        let mut start = 0;
+        let bytes = text.as_bytes();
+        while start < bytes.len() {
+            let end = memchr_newline(&bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+            let line = &bytes[start..end];
+            match self.redact_line(line) {
+                Cow::Borrowed(_) => {
+                    if let Some(out) = out.as_mut() {
+                        out.extend_from_slice(line);
+                    }
+                }
+                Cow::Owned(changed) => {
+                    let out = out.get_or_insert_with(|| bytes[..start].to_vec());
+                    out.extend_from_slice(&changed);
+                }
+            }
+            start = end;
+        }
+        match out {
+            None => Cow::Borrowed(text),
+            // Every replacement is ASCII placed at ASCII boundaries, so the text stays UTF-8.
+            Some(out) => Cow::Owned(
+                String::from_utf8(out)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
+        }
+    }
+
+    pub fn counts(&self) -> &RedactionCounts {
+        &self.counts
+    }
+
+    pub fn into_counts(self) -> RedactionCounts {
+        self.counts
+    }
+
+    /// Inside a PEM block: redact until its END marker. Returns the line and whether the block is closed
+    /// (so the rest of the line still gets the other rules).
+    fn redact_open_pem<'l>(&mut self, line: &'l [u8]) -> (Cow<'l, [u8]>, bool) {
+        let Some(seen) = self.pem else {
+            return (Cow::Borrowed(line), true);
+        };
+        if let Some(end) = self.rules.pem_end_at(line) {
+            self.pem = None;
+            let mut out = PLACEHOLDER.as_bytes().to_vec();
+            out.extend_from_slice(&line[end..]);
+            return (Cow::Owned(out), true);
+        }
+        if seen + 1 >= MAX_PEM_LINES {
+            self.pem = None;
+        } else {
+            self.pem = Some(seen + 1);
+        }
+        let mut out = PLACEHOLDER.as_bytes().to_vec();
+        out.extend_from_slice(line_ending(line));
+        (Cow::Owned(out), false)
+    }
+
+    /// A BEGIN … PRIVATE KEY marker whose END is not on this line: cut the line after the marker and
+    /// redact the following lines. Returns whether the line changed.
+    fn open_pem_if_started(&mut self, line: Vec<u8>) -> (Vec<u8>, bool) {
+        match self.rules.unterminated_pem_begin(&line) {
+            Some(body_start) => {
+                self.pem = Some(0);
+                *self.counts.entry(rules::PEM_RULE.into()).or_default() += 1;
+                let mut out = line[..body_start].to_vec();
+                out.extend_from_slice(PLACEHOLDER.as_bytes());
+                out.extend_from_slice(line_ending(&line));
+                (out, true)
+            }
+            None => (line, false),
+        }
+    }
+}
+
+fn line_ending(line: &[u8]) -> &[u8] {
+    if line.ends_with(b"\r\n") {
+        b"\r\n"
+    } else if line.ends_with(b"\n") {
+        b"\n"
+    } else {
+        b""
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+#[cfg(test)]
+mod tests;

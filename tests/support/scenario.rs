@@ -201,12 +201,14 @@ impl Scenario {
 
 /// CRD schemas by (group, kind, version): the Velero CRDs under crds/velero, then the scenario's own CRDs (a
 /// scenario's CRD replaces the shipped one for the same kind, as an older Velero's would).
+/// `velero_crds` false (scenario.yaml `veleroCrds: false`) leaves the shipped ones out.
 pub fn crd_schemas(
     scenario_crds: &[&Object],
+    velero_crds: bool,
 ) -> Result<BTreeMap<(String, String, String), Value>, String> {
     let mut out = BTreeMap::new();
     let dir = repo_root().join("crds/velero");
-    let mut files = list(&dir)?;
+    let mut files = if velero_crds { list(&dir)? } else { Vec::new() };
     files.sort();
     for file in files
         .iter()

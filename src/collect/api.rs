@@ -1,0 +1,615 @@
+//! Raw access to the Kubernetes API for the collectors: JSON as the server sent it (objects keep every
+//! field, whatever the Velero version), bounded concurrency, retries of 429/5xx with bounded backoff,
+//! paged lists, and failures carrying the HTTP status and the API's Status message.
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use kube::client::Body;
+use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::bundle::CollectorError;
+
+/// At most this many API requests (log streams included) in flight.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Items asked for per list page.
+pub const PAGE_SIZE: usize = 500;
+/// A list whose continue token expired (410 Gone) is restarted at most this many times.
+const MAX_LIST_RESTARTS: usize = 3;
+/// Attempts of one request when the server answers 429 / 5xx or the connection fails.
+const MAX_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A request (not a stream) taking longer than this is given up.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Error bodies are read up to this size: they are Status objects or short texts.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Why a request failed: what the manifest records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiFailure {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl ApiFailure {
+    fn new(status: Option<u16>, message: impl Into<String>) -> Self {
+        ApiFailure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+
+    pub fn is_forbidden(&self) -> bool {
+        self.status == Some(401) || self.status == Some(403)
+    }
+
+    /// The manifest's record of this failure.
+    pub fn record(
+        &self,
+        source: &str,
+        target: impl Into<String>,
+        namespace: Option<&str>,
+    ) -> CollectorError {
+        CollectorError {
+            source: source.to_string(),
+            target: Some(target.into()),
+            namespace: namespace.map(str::to_string),
+            status: self.status,
+            message: self.message.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "{status}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The message of an error answer: the Status object's `message` when the body is one, else the text.
+pub fn failure_from_body(status: StatusCode, body: &[u8]) -> ApiFailure {
+    let text = String::from_utf8_lossy(body);
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(Value::as_str)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| {
+            let text = text.trim();
+            if text.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("error without a message")
+                    .to_string()
+            } else {
+                text.chars().take(2000).collect()
+            }
+        });
+    ApiFailure::new(Some(status.as_u16()), message)
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// Delay before attempt `attempt + 1`: the server's Retry-After when it gave one, else doubling from
+/// `first`, capped.
+pub fn backoff(first: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let doubled = first.saturating_mul(1u32 << attempt.min(16));
+    retry_after.unwrap_or(doubled).min(MAX_BACKOFF)
+}
+
+fn retry_after(response: &Response<Body>) -> Option<Duration> {
+    response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// A streamed answer (a pod log): its body and the concurrency permit it holds until dropped.
+pub struct ApiStream {
+    body: Body,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ApiStream {
+    /// The next chunk; `None` at the end.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+        loop {
+            match self.body.frame().await? {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    // Trailers carry no log data.
+                    Err(_) => continue,
+                },
+                Err(e) => return Some(Err(e.to_string())),
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    client: kube::Client,
+    permits: Arc<Semaphore>,
+    first_backoff: Duration,
+}
+
+impl ApiClient {
+    pub fn new(client: kube::Client, concurrency: usize) -> Self {
+        ApiClient {
+            client,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            first_backoff: FIRST_BACKOFF,
+        }
+    }
+
+    /// Retries sooner (tests).
+    #[cfg(test)]
+    fn with_first_backoff(mut self, first: Duration) -> Self {
+        self.first_backoff = first;
+        self
+    }
+
+    /// Sends a request, retrying 429/5xx and connection failures; returns a successful response with the
+    /// permit held, or the failure.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Response<Body>, OwnedSemaphorePermit), ApiFailure> {
+        let body = match body {
+            Some(v) => serde_json::to_vec(v)
+                .map_err(|e| ApiFailure::new(None, format!("cannot encode request: {e}")))?,
+            None => Vec::new(),
+        };
+        let mut attempt = 0;
+        loop {
+            let permit = Arc::clone(&self.permits)
+                .acquire_owned()
+                .await
+                .map_err(|_| ApiFailure::new(None, "collector shut down"))?;
+            let mut request = Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .header(http::header::ACCEPT, "application/json");
+            if !body.is_empty() {
+                request = request.header(http::header::CONTENT_TYPE, "application/json");
+            }
+            let request = request
+                .body(Body::from(body.clone()))
+                .map_err(|e| ApiFailure::new(None, format!("invalid request {path}: {e}")))?;
+            let outcome = tokio::time::timeout(REQUEST_TIMEOUT, self.client.send(request)).await;
+            let (failure, wait) = match outcome {
+                // A server silent this long will not answer the same request sooner: not retried.
+                Err(_) => {
+                    return Err(ApiFailure::new(
+                        None,
+                        format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()),
+                    ));
+                }
+                Ok(Err(e)) => (ApiFailure::new(None, e.to_string()), None),
+                Ok(Ok(response)) if response.status().is_success() => {
+                    return Ok((response, permit));
+                }
+                Ok(Ok(response)) => {
+                    let status = response.status();
+                    let wait = retry_after(&response);
+                    let body = read_limited(response.into_body(), MAX_ERROR_BODY).await;
+                    let failure = failure_from_body(status, &body);
+                    if !retryable(status) {
+                        return Err(failure);
+                    }
+                    (failure, wait)
+                }
+            };
+            drop(permit);
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS {
+                return Err(ApiFailure::new(
+                    failure.status,
+                    format!("{} (after {attempt} attempts)", failure.message),
+                ));
+            }
+            let delay = backoff(self.first_backoff, attempt - 1, wait);
+            tracing::debug!(%path, attempt, ?delay, %failure, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiFailure> {
+        let (response, permit) = self.send(method, path, body).await?;
+        let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
+            .await
+            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
+            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?
+            .to_bytes();
+        drop(permit);
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiFailure::new(None, format!("{path}: the answer is not JSON: {e}")))
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ApiFailure> {
+        self.send_json(Method::GET, path, None).await
+    }
+
+    pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiFailure> {
+        self.send_json(Method::POST, path, Some(object)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(), ApiFailure> {
+        self.send_json(Method::DELETE, path, None).await.map(|_| ())
+    }
+
+    /// Opens a streamed GET (pod logs).
+    pub async fn stream(&self, path: &str) -> Result<ApiStream, ApiFailure> {
+        let (response, permit) = self.send(Method::GET, path, None).await?;
+        Ok(ApiStream {
+            body: response.into_body(),
+            _permit: permit,
+        })
+    }
+
+    /// Lists every object at `path` (a collection URL, optionally with a query), page by page, into one
+    /// Kubernetes List. Items get `apiVersion` and `kind` when the server left them out, as kubectl shows them.
+    pub async fn list(&self, path: &str) -> Result<Value, ApiFailure> {
+        let mut restarts = 0;
+        'restart: loop {
+            let mut items: Vec<Value> = Vec::new();
+            let mut head: Option<Map<String, Value>> = None;
+            let mut token: Option<String> = None;
+            loop {
+                let page_path = page_url(path, token.as_deref());
+                let page = match self.get(&page_path).await {
+                    Ok(page) => page,
+                    Err(failure) if failure.status == Some(410) && token.is_some() => {
+                        restarts += 1;
+                        if restarts > MAX_LIST_RESTARTS {
+                            return Err(ApiFailure::new(
+                                Some(410),
+                                format!(
+                                    "{} (the list kept expiring; gave up after {MAX_LIST_RESTARTS} restarts)",
+                                    failure.message
+                                ),
+                            ));
+                        }
+                        tracing::debug!(%path, restarts, "continue token expired: listing again");
+                        continue 'restart;
+                    }
+                    Err(failure) => return Err(failure),
+                };
+                let Value::Object(mut page) = page else {
+                    return Err(ApiFailure::new(
+                        None,
+                        format!("{path}: the answer is not a List"),
+                    ));
+                };
+                match page.remove("items") {
+                    Some(Value::Array(page_items)) => items.extend(page_items),
+                    Some(Value::Null) | None => {}
+                    Some(_) => {
+                        return Err(ApiFailure::new(
+                            None,
+                            format!("{path}: `items` is not an array"),
+                        ));
+                    }
+                }
+                token = page
+                    .get("metadata")
+                    .and_then(|m| m.get("continue"))
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
+                if head.is_none() {
+                    head = Some(page);
+                }
+                if token.is_none() {
+                    break;
+                }
+            }
+            let mut list = head.unwrap_or_default();
+            complete_items(&list, &mut items);
+            if let Some(Value::Object(meta)) = list.get_mut("metadata") {
+                meta.remove("continue");
+                meta.remove("remainingItemCount");
+            }
+            list.insert("items".into(), Value::Array(items));
+            return Ok(Value::Object(list));
+        }
+    }
+}
+
+/// `path` with `limit` and, after the first page, `continue` added to its query.
+pub fn page_url(path: &str, token: Option<&str>) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    match token {
+        None => format!("{path}{separator}limit={PAGE_SIZE}"),
+        Some(token) => format!(
+            "{path}{separator}limit={PAGE_SIZE}&continue={}",
+            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        ),
+    }
+}
+
+/// Fills each item's `apiVersion` and `kind` from the List's (`PodList` → `Pod`) when missing.
+fn complete_items(list: &Map<String, Value>, items: &mut [Value]) {
+    let api_version = list.get("apiVersion").and_then(Value::as_str);
+    let kind = list
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(|k| k.strip_suffix("List"));
+    for item in items {
+        if let Value::Object(item) = item {
+            if let Some(v) = api_version {
+                item.entry("apiVersion")
+                    .or_insert_with(|| Value::String(v.into()));
+            }
+            if let Some(k) = kind {
+                item.entry("kind")
+                    .or_insert_with(|| Value::String(k.into()));
+            }
+        }
+    }
+}
+
+async fn read_limited(mut body: Body, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    out.extend_from_slice(&data[..data.len().min(limit - out.len())]);
+                }
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    out
+}
+
+/// Percent-encodes one query value (selectors hold `=` and `,`).
+pub fn query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_carry_the_limit_and_an_encoded_continue_token() {
+        assert_eq!(page_url("/api/v1/pods", None), "/api/v1/pods?limit=500");
+        assert_eq!(
+            page_url("/api/v1/pods?labelSelector=a%3Db", Some("eyJ2Ijo+/=")),
+            "/api/v1/pods?labelSelector=a%3Db&limit=500&continue=eyJ2Ijo%2B%2F%3D"
+        );
+    }
+
+    #[test]
+    fn failures_carry_the_status_message_or_the_text() {
+        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"backups.velero.io is forbidden: User \"x\" cannot list resource","reason":"Forbidden","code":403}"#;
+        let failure = failure_from_body(StatusCode::FORBIDDEN, status);
+        assert_eq!(failure.status, Some(403));
+        assert!(
+            failure
+                .message
+                .starts_with("backups.velero.io is forbidden")
+        );
+        assert!(failure.is_forbidden());
+        let failure = failure_from_body(StatusCode::BAD_GATEWAY, b"  upstream down \n");
+        assert_eq!(failure.message, "upstream down");
+        let failure = failure_from_body(StatusCode::NOT_FOUND, b"");
+        assert_eq!(failure.message, "Not Found");
+        assert!(failure.is_not_found());
+    }
+
+    #[test]
+    fn backoff_doubles_honours_retry_after_and_is_capped() {
+        let first = FIRST_BACKOFF;
+        assert_eq!(backoff(first, 0, None), Duration::from_millis(200));
+        assert_eq!(backoff(first, 2, None), Duration::from_millis(800));
+        assert_eq!(backoff(first, 30, None), MAX_BACKOFF);
+        assert_eq!(
+            backoff(first, 0, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            backoff(first, 0, Some(Duration::from_secs(600))),
+            MAX_BACKOFF
+        );
+    }
+
+    /// A fake API server: answers by a function of (path and query, how many requests came before).
+    fn mock_client(
+        answer: impl Fn(&str, usize) -> (u16, String) + Send + Sync + 'static,
+    ) -> (kube::Client, Arc<std::sync::Mutex<Vec<String>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log = Arc::clone(&seen);
+        let answer = Arc::new(answer);
+        let service = tower::service_fn(move |request: Request<Body>| {
+            let uri = request.uri().to_string();
+            let count = {
+                let mut log = log.lock().unwrap();
+                log.push(uri.clone());
+                log.len() - 1
+            };
+            let (status, body) = answer(&uri, count);
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    Response::builder()
+                        .status(status)
+                        .body(http_body_util::Full::new(Bytes::from(body)))
+                        .unwrap(),
+                )
+            }
+        });
+        (kube::Client::new(service, "default"), seen)
+    }
+
+    fn page(names: &[&str], token: &str) -> String {
+        let items: Vec<Value> = names
+            .iter()
+            .map(|n| serde_json::json!({"metadata": {"name": n}}))
+            .collect();
+        serde_json::json!({"apiVersion": "v1", "kind": "PodList",
+            "metadata": {"resourceVersion": "7", "continue": token}, "items": items})
+        .to_string()
+    }
+
+    fn status(code: u16, message: &str) -> String {
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": message, "code": code})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_list_follows_continue_tokens_into_one_list() {
+        let (client, seen) = mock_client(|uri, _| {
+            if uri.contains("continue=t1") {
+                (200, page(&["c"], ""))
+            } else {
+                (200, page(&["a", "b"], "t1"))
+            }
+        });
+        let list = ApiClient::new(client, 2)
+            .list("/api/v1/pods")
+            .await
+            .unwrap();
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["a", "b", "c"]);
+        assert_eq!(list["items"][2]["kind"], "Pod");
+        assert!(list["metadata"].get("continue").is_none());
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                "/api/v1/pods?limit=500",
+                "/api/v1/pods?limit=500&continue=t1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_continue_token_restarts_the_list() {
+        let (client, seen) = mock_client(|uri, count| {
+            if uri.contains("continue=") && count < 2 {
+                (
+                    410,
+                    status(410, "The provided continue parameter is too old"),
+                )
+            } else if uri.contains("continue=") {
+                (200, page(&["b"], ""))
+            } else {
+                (200, page(&["a"], "t"))
+            }
+        });
+        let list = ApiClient::new(client, 2)
+            .list("/api/v1/pods")
+            .await
+            .unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        assert_eq!(seen.lock().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_and_server_errors_are_retried_then_reported() {
+        let (client, seen) = mock_client(|_, count| match count {
+            0 => (429, status(429, "slow down")),
+            1 => (503, "unavailable".into()),
+            _ => (200, "{\"gitVersion\": \"v1.29.4\"}".into()),
+        });
+        let version = ApiClient::new(client, 2)
+            .with_first_backoff(Duration::from_millis(1))
+            .get("/version")
+            .await
+            .unwrap();
+        assert_eq!(version["gitVersion"], "v1.29.4");
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        let (client, seen) = mock_client(|_, _| (500, status(500, "etcd is down")));
+        let failure = ApiClient::new(client, 2)
+            .with_first_backoff(Duration::from_millis(1))
+            .get("/version")
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, Some(500));
+        assert!(
+            failure
+                .message
+                .starts_with("etcd is down (after 5 attempts)")
+        );
+        assert_eq!(seen.lock().unwrap().len(), MAX_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn forbidden_is_reported_at_once_with_the_status_message() {
+        let (client, seen) = mock_client(|_, _| {
+            (
+                403,
+                status(
+                    403,
+                    "backups.velero.io is forbidden: User \"snapdoc\" cannot list",
+                ),
+            )
+        });
+        let failure = ApiClient::new(client, 2)
+            .list("/apis/velero.io/v1/namespaces/velero/backups")
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, Some(403));
+        assert!(
+            failure
+                .message
+                .starts_with("backups.velero.io is forbidden")
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        let record = failure.record("velero-objects", "backups.velero.io", Some("velero"));
+        assert_eq!(record.status, Some(403));
+        assert_eq!(record.namespace.as_deref(), Some("velero"));
+    }
+
+    #[test]
+    fn list_items_get_their_kind_from_the_list() {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "PodList"});
+        let mut items = vec![
+            serde_json::json!({"metadata": {"name": "a"}}),
+            serde_json::json!({"apiVersion": "x/v1", "kind": "Other"}),
+        ];
+        complete_items(list.as_object().unwrap(), &mut items);
+        assert_eq!(items[0]["kind"], "Pod");
+        assert_eq!(items[0]["apiVersion"], "v1");
+        assert_eq!(items[1]["kind"], "Other");
+    }
+}

@@ -1,0 +1,792 @@
+//! Backup and restore logs and results, fetched as `velero backup logs` does: create a DownloadRequest
+//! in Velero's namespace, wait for the server to set status.phase Processed and a (pre-signed) download
+//! URL, GET that URL from the object store with a plain HTTP(S) client, gunzip, redact, and delete the
+//! DownloadRequest.
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde_json::{Value, json};
+
+use super::api::ApiClient;
+use super::detect::items;
+use super::spool::{Spool, Spooled};
+use crate::bundle::CollectorError;
+use crate::bundle::layout;
+
+/// The answer of the object store, headers included, must come within this.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A download silent this long is taken as dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Results are JSON: cut, they would not parse. They are small; this only bounds a broken store.
+pub const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadKind {
+    BackupLog,
+    BackupResults,
+    RestoreLog,
+    RestoreResults,
+}
+
+impl DownloadKind {
+    /// The DownloadRequest target kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadKind::BackupLog => "BackupLog",
+            DownloadKind::BackupResults => "BackupResults",
+            DownloadKind::RestoreLog => "RestoreLog",
+            DownloadKind::RestoreResults => "RestoreResults",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            DownloadKind::BackupLog | DownloadKind::RestoreLog => "log",
+            DownloadKind::BackupResults | DownloadKind::RestoreResults => "results",
+        }
+    }
+
+    pub fn is_log(self) -> bool {
+        matches!(self, DownloadKind::BackupLog | DownloadKind::RestoreLog)
+    }
+
+    pub fn entry(self, name: &str) -> String {
+        match self {
+            DownloadKind::BackupLog => layout::backup_log_path(name),
+            DownloadKind::BackupResults => layout::backup_results_path(name),
+            DownloadKind::RestoreLog => layout::restore_log_path(name),
+            DownloadKind::RestoreResults => layout::restore_results_path(name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub kind: DownloadKind,
+    /// The backup or restore.
+    pub name: String,
+    /// The object store's certificate is not checked (its location says insecureSkipTLSVerify).
+    pub insecure: bool,
+}
+
+/// Log and results of each backup and restore, with the TLS setting of the location each is stored in.
+pub fn plan(
+    backups: &[String],
+    restores: &[String],
+    velero_objects: &VeleroObjects,
+) -> Vec<Download> {
+    let mut out = Vec::new();
+    for name in backups {
+        let insecure = velero_objects.backup_insecure(name);
+        for kind in [DownloadKind::BackupLog, DownloadKind::BackupResults] {
+            out.push(Download {
+                kind,
+                name: name.clone(),
+                insecure,
+            });
+        }
+    }
+    for name in restores {
+        let insecure = velero_objects
+            .restore_backup(name)
+            .is_some_and(|b| velero_objects.backup_insecure(b));
+        for kind in [DownloadKind::RestoreLog, DownloadKind::RestoreResults] {
+            out.push(Download {
+                kind,
+                name: name.clone(),
+                insecure,
+            });
+        }
+    }
+    out
+}
+
+/// What the download plan needs to know of the Velero objects read.
+#[derive(Debug, Default)]
+pub struct VeleroObjects {
+    /// backup → its storage location
+    backup_location: BTreeMap<String, String>,
+    /// restore → its backup
+    restore_backup: BTreeMap<String, String>,
+    /// location → insecureSkipTLSVerify
+    location_insecure: BTreeMap<String, bool>,
+    /// caCert of every location (PEM), to trust the object store's certificate.
+    pub ca_certs: Vec<Vec<u8>>,
+}
+
+impl VeleroObjects {
+    pub fn new(backups: &Value, restores: &Value, locations: &Value) -> Self {
+        let name = |o: &Value| {
+            o.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let mut objects = VeleroObjects::default();
+        for backup in items(backups) {
+            if let (Some(n), Some(location)) = (
+                name(backup),
+                backup
+                    .pointer("/spec/storageLocation")
+                    .and_then(Value::as_str),
+            ) {
+                objects.backup_location.insert(n, location.to_string());
+            }
+        }
+        for restore in items(restores) {
+            if let (Some(n), Some(backup)) = (
+                name(restore),
+                restore.pointer("/spec/backupName").and_then(Value::as_str),
+            ) {
+                objects.restore_backup.insert(n, backup.to_string());
+            }
+        }
+        for location in items(locations) {
+            let Some(n) = name(location) else { continue };
+            let insecure = location
+                .pointer("/spec/config/insecureSkipTLSVerify")
+                .is_some_and(|v| v.as_str() == Some("true") || v.as_bool() == Some(true));
+            objects.location_insecure.insert(n, insecure);
+            if let Some(ca) = location
+                .pointer("/spec/objectStorage/caCert")
+                .and_then(Value::as_str)
+                && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(ca.trim())
+            {
+                objects.ca_certs.push(pem);
+            }
+        }
+        objects
+    }
+
+    fn backup_insecure(&self, backup: &str) -> bool {
+        self.backup_location
+            .get(backup)
+            .and_then(|l| self.location_insecure.get(l))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn restore_backup(&self, restore: &str) -> Option<&str> {
+        self.restore_backup.get(restore).map(String::as_str)
+    }
+}
+
+type Https = HttpClient<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// The plain HTTP(S) client for download URLs (object stores, not the API server).
+pub struct ObjectStoreClient {
+    verified: Https,
+    insecure: Https,
+}
+
+fn https_client(config: rustls::ClientConfig) -> Https {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    HttpClient::builder(TokioExecutor::new()).build(connector)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl ObjectStoreClient {
+    /// Trusts the system's roots and the storage locations' caCerts (as Velero does).
+    pub fn new(extra_ca_pems: &[Vec<u8>]) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            // A system certificate rustls cannot use is skipped, as every client does.
+            let _ = roots.add(cert);
+        }
+        for pem in extra_ca_pems {
+            for cert in CertificateDer::pem_slice_iter(pem).flatten() {
+                let _ = roots.add(cert);
+            }
+        }
+        let verified = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let insecure = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+            .with_no_client_auth();
+        Ok(ObjectStoreClient {
+            verified: https_client(verified),
+            insecure: https_client(insecure),
+        })
+    }
+}
+
+/// For locations with insecureSkipTLSVerify: any certificate is accepted, signatures still checked.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A DownloadRequest name: `snapdoc-<name>-<log|results>-<unique>`, a valid DNS subdomain.
+pub fn request_name(download: &Download) -> String {
+    let unique = jiff::Timestamp::now().as_nanosecond() as u64
+        ^ (u64::from(std::process::id()) << 32)
+        ^ REQUEST_COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut base: String = download
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(200)
+        .collect();
+    base = base.trim_matches(|c| c == '-' || c == '.').to_string();
+    format!(
+        "snapdoc-{base}-{}-{:08x}",
+        download.kind.short(),
+        unique & 0xffff_ffff
+    )
+}
+
+fn request_object(name: &str, namespace: &str, download: &Download) -> Value {
+    json!({
+        "apiVersion": "velero.io/v1",
+        "kind": "DownloadRequest",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/created-by": "snapdoc"}
+        },
+        "spec": {"target": {"kind": download.kind.as_str(), "name": download.name}}
+    })
+}
+
+/// Everything one download needs besides the download itself.
+pub struct DownloadContext<'a> {
+    pub api: &'a ApiClient,
+    pub store: &'a ObjectStoreClient,
+    pub namespace: &'a str,
+    pub timeout: Duration,
+    pub log_limit: u64,
+    pub dir: &'a Path,
+    /// Set when no later download can succeed (creation forbidden, Velero not processing requests):
+    /// the rest are skipped rather than each failing alike.
+    gave_up: Mutex<Option<String>>,
+    skipped: AtomicUsize,
+}
+
+impl<'a> DownloadContext<'a> {
+    pub fn new(
+        api: &'a ApiClient,
+        store: &'a ObjectStoreClient,
+        namespace: &'a str,
+        timeout: Duration,
+        log_limit: u64,
+        dir: &'a Path,
+    ) -> Self {
+        DownloadContext {
+            api,
+            store,
+            namespace,
+            timeout,
+            log_limit,
+            dir,
+            gave_up: Mutex::new(None),
+            skipped: AtomicUsize::new(0),
+        }
+    }
+
+    fn give_up(&self, why: String) {
+        if let Ok(mut gave_up) = self.gave_up.lock() {
+            gave_up.get_or_insert(why);
+        }
+    }
+
+    fn given_up(&self) -> bool {
+        self.gave_up.lock().map(|g| g.is_some()).unwrap_or(false)
+    }
+
+    /// One record for the downloads skipped after giving up, if any were.
+    pub fn skipped_summary(&self) -> Option<CollectorError> {
+        let skipped = self.skipped.load(Ordering::Relaxed);
+        let why = self.gave_up.lock().ok()?.clone()?;
+        (skipped > 0).then(|| CollectorError {
+            source: "downloads".into(),
+            target: Some(format!("{skipped} more backup/restore logs and results")),
+            namespace: Some(self.namespace.to_string()),
+            status: None,
+            message: format!("not tried: {why}"),
+        })
+    }
+
+    fn error(&self, download: &Download, status: Option<u16>, message: String) -> CollectorError {
+        CollectorError {
+            source: "downloads".into(),
+            target: Some(format!("{} {}", download.kind.as_str(), download.name)),
+            namespace: Some(self.namespace.to_string()),
+            status,
+            message,
+        }
+    }
+
+    /// Fetches one log or results file. Errors (cleanup included) are returned for the manifest.
+    pub async fn fetch(
+        &self,
+        download: &Download,
+        stem: &str,
+    ) -> (Option<Spooled>, Vec<CollectorError>) {
+        let collection = format!(
+            "/apis/velero.io/v1/namespaces/{}/downloadrequests",
+            self.namespace
+        );
+        if self.given_up() {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return (None, Vec::new());
+        }
+        let name = request_name(download);
+        if let Err(failure) = self
+            .api
+            .create(
+                &collection,
+                &request_object(&name, self.namespace, download),
+            )
+            .await
+        {
+            if failure.is_forbidden() {
+                self.give_up("creating DownloadRequests is forbidden".into());
+            } else if failure.is_not_found() {
+                self.give_up("the cluster serves no DownloadRequests".into());
+            }
+            let message = format!("cannot create a DownloadRequest: {}", failure.message);
+            return (None, vec![self.error(download, failure.status, message)]);
+        }
+        let mut errors = Vec::new();
+        let fetched = match self.wait_for_url(&collection, &name).await {
+            Ok(url) => self.download(download, &url, stem).await,
+            Err(error) => Err(error),
+        };
+        let spooled = match fetched {
+            Ok(spooled) => Some(spooled),
+            Err((status, message)) => {
+                errors.push(self.error(download, status, message));
+                None
+            }
+        };
+        if let Err(failure) = self.api.delete(&format!("{collection}/{name}")).await
+            && !failure.is_not_found()
+        {
+            errors.push(self.error(
+                download,
+                failure.status,
+                format!(
+                    "cannot delete DownloadRequest {name} (Velero removes it when it expires): {}",
+                    failure.message
+                ),
+            ));
+        }
+        (spooled, errors)
+    }
+
+    async fn wait_for_url(
+        &self,
+        collection: &str,
+        name: &str,
+    ) -> Result<String, (Option<u16>, String)> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.api.get(&format!("{collection}/{name}")).await {
+                Ok(request) => {
+                    let phase = request.pointer("/status/phase").and_then(Value::as_str);
+                    let url = request
+                        .pointer("/status/downloadURL")
+                        .and_then(Value::as_str)
+                        .filter(|u| !u.is_empty());
+                    if let (Some("Processed"), Some(url)) = (phase, url) {
+                        return Ok(url.to_string());
+                    }
+                }
+                Err(failure) if failure.is_forbidden() || failure.is_not_found() => {
+                    return Err((
+                        failure.status,
+                        format!("cannot read DownloadRequest {name}: {}", failure.message),
+                    ));
+                }
+                Err(failure) => {
+                    tracing::debug!(%name, %failure, "polling the DownloadRequest");
+                }
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                self.give_up(format!(
+                    "Velero processed no DownloadRequest within {}s",
+                    self.timeout.as_secs()
+                ));
+                return Err((
+                    None,
+                    format!(
+                        "Velero did not process DownloadRequest {name} within {}s (is the velero server running and its storage location available?)",
+                        self.timeout.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn download(
+        &self,
+        download: &Download,
+        url: &str,
+        stem: &str,
+    ) -> Result<Spooled, (Option<u16>, String)> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| (None, format!("the download URL is not a URL: {e}")))?;
+        let host = uri.host().unwrap_or("?").to_string();
+        let client = if download.insecure {
+            &self.store.insecure
+        } else {
+            &self.store.verified
+        };
+        let response = tokio::time::timeout(CONNECT_TIMEOUT, client.get(uri))
+            .await
+            .map_err(|_| {
+                (
+                    None,
+                    format!(
+                        "the object store at {host} did not answer within {}s",
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                )
+            })?
+            .map_err(|e| {
+                (
+                    None,
+                    format!(
+                        "cannot reach the object store at {host}: {}",
+                        error_chain(&e)
+                    ),
+                )
+            })?;
+        let status = response.status();
+        let mut body = response.into_body();
+        if !status.is_success() {
+            let mut text = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    text.extend_from_slice(&data);
+                }
+                if text.len() > 4096 {
+                    break;
+                }
+            }
+            return Err((
+                Some(status.as_u16()),
+                format!(
+                    "the object store at {host} answered {status}: {}",
+                    object_store_error(&String::from_utf8_lossy(&text))
+                ),
+            ));
+        }
+        let limit = if download.kind.is_log() {
+            self.log_limit
+        } else {
+            MAX_RESULTS_BYTES
+        };
+        let mut spool = Spool::new(self.dir, stem, limit);
+        let io_error = |e: io::Error| (None, format!("cannot spool the download: {e}"));
+        let mut decoder = Gunzip::new(&mut spool);
+        let mut cut = None;
+        loop {
+            match tokio::time::timeout(IDLE_TIMEOUT, body.frame()).await {
+                Err(_) => {
+                    cut = Some(format!(
+                        "download silent for {}s: kept what came",
+                        IDLE_TIMEOUT.as_secs()
+                    ));
+                    break;
+                }
+                Ok(None) => break,
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        decoder.push(&data).map_err(io_error)?;
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    cut = Some(format!("download dropped: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Err(e) = decoder.finish() {
+            cut = Some(match cut {
+                Some(before) => format!("{before}; the gzip data ends early: {e}"),
+                None => format!("the gzip data is damaged: {e}"),
+            });
+        }
+        if let Some(reason) = cut {
+            spool.cut(reason);
+        }
+        spool.finish().map_err(io_error)
+    }
+}
+
+/// The gist of an object store's error body: S3-style `<Code>` / `<Message>` / `<Key>`, else the text.
+fn object_store_error(body: &str) -> String {
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let close = format!("</{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&close)? + start;
+        Some(body[start..end].trim().to_string())
+    };
+    match (element("Code"), element("Message")) {
+        (Some(code), message) => {
+            let mut text = code;
+            if let Some(message) = message {
+                text.push_str(": ");
+                text.push_str(&message);
+            }
+            if let Some(key) = element("Key") {
+                text.push_str(&format!(" (key {key})"));
+            }
+            text
+        }
+        (None, _) => body.trim().chars().take(500).collect(),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        source = next.source();
+    }
+    text
+}
+
+/// Gunzips what is gzip (Velero stores logs and results as .gz), passes anything else as it is.
+enum Gunzip<W: Write> {
+    Undecided(Vec<u8>, Option<W>),
+    Gzip(Box<flate2::write::MultiGzDecoder<W>>),
+    Plain(W),
+}
+
+impl<W: Write> Gunzip<W> {
+    fn new(out: W) -> Self {
+        Gunzip::Undecided(Vec::new(), Some(out))
+    }
+
+    fn push(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Gunzip::Gzip(decoder) => decoder.write_all(data),
+            Gunzip::Plain(out) => out.write_all(data),
+            Gunzip::Undecided(head, out) => {
+                head.extend_from_slice(data);
+                if head.len() < 2 {
+                    return Ok(());
+                }
+                let head = std::mem::take(head);
+                let Some(out) = out.take() else {
+                    return Err(io::Error::other("download sink already used"));
+                };
+                *self = if head.starts_with(&[0x1f, 0x8b]) {
+                    Gunzip::Gzip(Box::new(flate2::write::MultiGzDecoder::new(out)))
+                } else {
+                    Gunzip::Plain(out)
+                };
+                self.push(&head)
+            }
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Gunzip::Gzip(decoder) => decoder.finish().map(drop),
+            Gunzip::Plain(mut out) => out.flush(),
+            Gunzip::Undecided(head, Some(mut out)) => out.write_all(&head),
+            Gunzip::Undecided(_, None) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn gunzip_in_chunks(data: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut decoder = Gunzip::new(&mut out);
+        for piece in data.chunks(chunk) {
+            decoder.push(piece)?;
+        }
+        decoder.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn gzip_is_decompressed_in_any_chunking_and_plain_passes() {
+        let text = b"level=info msg=\"Backup completed\"\n".repeat(100);
+        for chunk in [1, 2, 5, 4096] {
+            assert_eq!(gunzip_in_chunks(&gzip(&text), chunk).unwrap(), text);
+        }
+        assert_eq!(gunzip_in_chunks(b"{}", 1).unwrap(), b"{}");
+        assert_eq!(gunzip_in_chunks(b"x", 1).unwrap(), b"x");
+        let mut damaged = gzip(&text);
+        damaged.truncate(damaged.len() / 2);
+        assert!(gunzip_in_chunks(&damaged, 7).is_err());
+    }
+
+    #[test]
+    fn object_store_errors_are_summarised() {
+        let s3 = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>b/backups/x/x-logs.gz</Key></Error>"#;
+        assert_eq!(
+            object_store_error(s3),
+            "NoSuchKey: The specified key does not exist. (key b/backups/x/x-logs.gz)"
+        );
+        assert_eq!(object_store_error("  denied \n"), "denied");
+    }
+
+    #[test]
+    fn request_names_are_dns_subdomains_and_unique() {
+        let download = Download {
+            kind: DownloadKind::BackupLog,
+            name: "Daily_Backup-20240101".repeat(20),
+            insecure: false,
+        };
+        let a = request_name(&download);
+        let b = request_name(&download);
+        assert_ne!(a, b);
+        assert!(a.len() <= 253);
+        assert!(a.starts_with("snapdoc-daily-backup-20240101"));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        );
+    }
+
+    #[test]
+    fn plans_use_the_tls_setting_of_each_backup_location() {
+        let ca = base64::engine::general_purpose::STANDARD.encode("-----BEGIN CERTIFICATE-----\n");
+        let objects = VeleroObjects::new(
+            &json!({"items": [
+                {"metadata": {"name": "b1"}, "spec": {"storageLocation": "minio"}},
+                {"metadata": {"name": "b2"}, "spec": {"storageLocation": "default"}}
+            ]}),
+            &json!({"items": [{"metadata": {"name": "r1"}, "spec": {"backupName": "b1"}}]}),
+            &json!({"items": [
+                {"metadata": {"name": "minio"}, "spec": {"config": {"insecureSkipTLSVerify": "true"}}},
+                {"metadata": {"name": "default"}, "spec": {"objectStorage": {"caCert": ca}}}
+            ]}),
+        );
+        let plan = plan(&["b1".into(), "b2".into()], &["r1".into()], &objects);
+        let summary: Vec<(&str, &str, bool)> = plan
+            .iter()
+            .map(|d| (d.kind.as_str(), d.name.as_str(), d.insecure))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("BackupLog", "b1", true),
+                ("BackupResults", "b1", true),
+                ("BackupLog", "b2", false),
+                ("BackupResults", "b2", false),
+                ("RestoreLog", "r1", true),
+                ("RestoreResults", "r1", true),
+            ]
+        );
+        assert_eq!(objects.ca_certs.len(), 1);
+        assert_eq!(
+            DownloadKind::RestoreResults.entry("r1"),
+            "velero/restores/r1/results.json"
+        );
+        let mut pem = String::new();
+        objects.ca_certs[0]
+            .as_slice()
+            .read_to_string(&mut pem)
+            .unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+}

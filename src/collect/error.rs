@@ -1,0 +1,26 @@
+//! The collect stage's error: what stops a run. A source that cannot be read is not one of these; it is
+//! recorded in the bundle's manifest as a `CollectorError` and the run goes on.
+use std::path::PathBuf;
+
+use crate::bundle::BundleError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("kubeconfig {path}: {message}")]
+    Kubeconfig { path: PathBuf, message: String },
+    #[error(
+        "no cluster configured: no kubeconfig ({kubeconfig}) and not running in a cluster ({in_cluster})"
+    )]
+    NoCluster {
+        kubeconfig: String,
+        in_cluster: String,
+    },
+    #[error("cannot use the cluster configuration: {0}")]
+    Config(String),
+    #[error("cannot create the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    #[error("cannot create a temporary directory for logs: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+}

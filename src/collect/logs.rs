@@ -1,0 +1,237 @@
+//! Pod logs: velero server, node-agent / restic, kotsadm. Each container's log (and the previous
+//! container's, when it restarted) streams into a spool concurrently with the others.
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::api::{ApiClient, query_value};
+use super::detect::items;
+use super::spool::{Spool, Spooled};
+use crate::bundle::CollectorError;
+use crate::bundle::layout::{KOTS_LOGS, VELERO_LOGS, pod_log_path};
+
+/// A log stream silent this long is taken as dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+    /// Bundle entry it goes to.
+    pub entry: String,
+    /// Collector name for errors: `logs` or `kots`.
+    pub source: &'static str,
+}
+
+fn container_names(pod: &Value) -> Vec<&str> {
+    pod.get("spec")
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the container ran before its current instance (so `previous=true` has a log to give).
+fn restarted(pod: &Value, container: &str) -> bool {
+    pod.get("status")
+        .and_then(|s| s.get("containerStatuses"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|s| s.get("name").and_then(Value::as_str) == Some(container))
+        .any(|s| {
+            s.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
+                || s.get("lastState")
+                    .and_then(|l| l.get("terminated"))
+                    .is_some()
+        })
+}
+
+fn targets_of(pod: &Value, root: &str, source: &'static str, out: &mut Vec<LogTarget>) {
+    let (Some(name), Some(namespace)) = (
+        pod.pointer("/metadata/name").and_then(Value::as_str),
+        pod.pointer("/metadata/namespace").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    for container in container_names(pod) {
+        for previous in [false, true] {
+            if previous && !restarted(pod, container) {
+                continue;
+            }
+            out.push(LogTarget {
+                namespace: namespace.to_string(),
+                pod: name.to_string(),
+                container: container.to_string(),
+                previous,
+                entry: pod_log_path(root, name, container, previous),
+                source,
+            });
+        }
+    }
+}
+
+/// Logs of the velero server and node-agent / restic pods: every container of a pod that runs a
+/// container named velero, node-agent or restic (the plugins are init containers that only copy files).
+pub fn velero_targets(pods: &Value) -> Vec<LogTarget> {
+    let mut out = Vec::new();
+    for pod in items(pods) {
+        let names = container_names(pod);
+        if names
+            .iter()
+            .any(|c| matches!(*c, "velero" | "node-agent" | "restic"))
+        {
+            targets_of(pod, VELERO_LOGS, "logs", &mut out);
+        }
+    }
+    out
+}
+
+/// Logs of the kotsadm pods.
+pub fn kots_targets(pods: &Value) -> Vec<LogTarget> {
+    let mut out = Vec::new();
+    for pod in items(pods) {
+        let is_kotsadm = pod.pointer("/metadata/labels/app").and_then(Value::as_str)
+            == Some("kotsadm")
+            || container_names(pod).contains(&"kotsadm");
+        if is_kotsadm {
+            targets_of(pod, KOTS_LOGS, "kots", &mut out);
+        }
+    }
+    out
+}
+
+/// The log URL. `since` applies to the current container only: a previous container's log is wanted
+/// whole (it holds why it died), and a time window from now would often leave it empty.
+pub fn log_path(target: &LogTarget, since_seconds: Option<u64>) -> String {
+    let mut path = format!(
+        "/api/v1/namespaces/{}/pods/{}/log?container={}",
+        target.namespace,
+        target.pod,
+        query_value(&target.container)
+    );
+    if target.previous {
+        path.push_str("&previous=true");
+    } else if let Some(seconds) = since_seconds {
+        path.push_str(&format!("&sinceSeconds={seconds}"));
+    }
+    path
+}
+
+/// Streams one log into a spool in `dir`. A stream that breaks keeps what came, marked truncated.
+pub async fn fetch(
+    api: &ApiClient,
+    target: &LogTarget,
+    since_seconds: Option<u64>,
+    limit: u64,
+    dir: &Path,
+    stem: &str,
+) -> Result<Spooled, CollectorError> {
+    let record = |status: Option<u16>, message: String| CollectorError {
+        source: target.source.to_string(),
+        target: Some(format!(
+            "{}/{}{}",
+            target.pod,
+            target.container,
+            if target.previous { " (previous)" } else { "" }
+        )),
+        namespace: Some(target.namespace.clone()),
+        status,
+        message,
+    };
+    let mut stream = api
+        .stream(&log_path(target, since_seconds))
+        .await
+        .map_err(|f| record(f.status, f.message))?;
+    let mut spool = Spool::new(dir, stem, limit);
+    let io_error = |e: std::io::Error| record(None, format!("cannot spool the log: {e}"));
+    loop {
+        match tokio::time::timeout(IDLE_TIMEOUT, stream.next_chunk()).await {
+            Err(_) => {
+                spool.cut(format!(
+                    "log stream silent for {}s: kept what came",
+                    IDLE_TIMEOUT.as_secs()
+                ));
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => spool.push(&chunk).map_err(io_error)?,
+            Ok(Some(Err(e))) => {
+                spool.cut(format!("log stream dropped: {e}"));
+                break;
+            }
+        }
+    }
+    spool.finish().map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pods() -> Value {
+        json!({"items": [
+            {"metadata": {"name": "velero-7d8-abc", "namespace": "velero"},
+             "spec": {"initContainers": [{"name": "velero-plugin-for-aws"}], "containers": [{"name": "velero"}]},
+             "status": {"containerStatuses": [{"name": "velero", "restartCount": 3,
+                "lastState": {"terminated": {"reason": "OOMKilled"}}}]}},
+            {"metadata": {"name": "node-agent-x1", "namespace": "velero"},
+             "spec": {"containers": [{"name": "node-agent"}]},
+             "status": {"containerStatuses": [{"name": "node-agent", "restartCount": 0}]}},
+            {"metadata": {"name": "minio-0", "namespace": "velero"},
+             "spec": {"containers": [{"name": "minio"}]}},
+            {"metadata": {"name": "kotsadm-5f-q", "namespace": "default", "labels": {"app": "kotsadm"}},
+             "spec": {"containers": [{"name": "kotsadm"}, {"name": "sidecar"}]}}
+        ]})
+    }
+
+    #[test]
+    fn velero_and_node_agent_containers_with_previous_logs_when_restarted() {
+        let entries: Vec<String> = velero_targets(&pods())
+            .into_iter()
+            .map(|t| t.entry)
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                "velero/logs/velero-7d8-abc/velero.log",
+                "velero/logs/velero-7d8-abc/velero-previous.log",
+                "velero/logs/node-agent-x1/node-agent.log",
+            ]
+        );
+    }
+
+    #[test]
+    fn kotsadm_pods_go_under_kots() {
+        let entries: Vec<String> = kots_targets(&pods()).into_iter().map(|t| t.entry).collect();
+        assert_eq!(
+            entries,
+            vec![
+                "kots/logs/kotsadm-5f-q/kotsadm.log",
+                "kots/logs/kotsadm-5f-q/sidecar.log"
+            ]
+        );
+    }
+
+    #[test]
+    fn since_applies_to_current_logs_only() {
+        let targets = velero_targets(&pods());
+        assert_eq!(
+            log_path(&targets[0], Some(3600)),
+            "/api/v1/namespaces/velero/pods/velero-7d8-abc/log?container=velero&sinceSeconds=3600"
+        );
+        assert_eq!(
+            log_path(&targets[1], Some(3600)),
+            "/api/v1/namespaces/velero/pods/velero-7d8-abc/log?container=velero&previous=true"
+        );
+    }
+}

@@ -1,0 +1,1054 @@
+//! One collection run: the stages, in order, each reading concurrently and then writing sequentially
+//! (the zip takes one entry at a time).
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+
+use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
+use super::detect::{self, BackupScope, items};
+use super::downloads::{self, DownloadContext, ObjectStoreClient, VeleroObjects};
+use super::logs::{self, LogTarget};
+use super::progress::Progress;
+use super::spool::Spooled;
+use super::{CollectError, CollectOutcome, parse_since};
+use crate::bundle::layout::{self, objects_path};
+use crate::bundle::manifest::ClusterInfo;
+use crate::bundle::writer::RunInfo;
+use crate::bundle::{BundleError, BundleWriter, CollectorError};
+use crate::cli::CollectOptions;
+use crate::redact::{RedactionCounts, Redactor};
+
+const VELERO_GROUP: &str = "velero.io";
+/// Velero's kinds, for when discovery cannot be read: (version, plural).
+const KNOWN_VELERO_RESOURCES: &[(&str, &str)] = &[
+    ("v1", "backups"),
+    ("v1", "restores"),
+    ("v1", "schedules"),
+    ("v1", "backupstoragelocations"),
+    ("v1", "volumesnapshotlocations"),
+    ("v1", "podvolumebackups"),
+    ("v1", "podvolumerestores"),
+    ("v1", "backuprepositories"),
+    ("v1", "resticrepositories"),
+    ("v1", "deletebackuprequests"),
+    ("v1", "serverstatusrequests"),
+    ("v2alpha1", "datauploads"),
+    ("v2alpha1", "datadownloads"),
+];
+/// Velero kinds not collected: DownloadRequests are transient and hold pre-signed URLs.
+const SKIPPED_VELERO_RESOURCES: &[&str] = &["downloadrequests"];
+/// When a cluster-wide list is forbidden, at most this many namespaces are listed one by one instead.
+const MAX_NAMESPACE_FALLBACK: usize = 100;
+
+/// `/api/v1/…` or `/apis/<group>/<version>/…` for a core/apps/storage resource.
+fn resource_path(resource: &str, namespace: Option<&str>) -> String {
+    let prefix = match resource {
+        "deployments" | "daemonsets" | "statefulsets" | "replicasets" => "/apis/apps/v1",
+        "storageclasses" => "/apis/storage.k8s.io/v1",
+        _ => "/api/v1",
+    };
+    match namespace {
+        Some(ns) => format!("{prefix}/namespaces/{ns}/{resource}"),
+        None => format!("{prefix}/{resource}"),
+    }
+}
+
+fn velero_path(version: &str, plural: &str, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("/apis/{VELERO_GROUP}/{version}/namespaces/{ns}/{plural}"),
+        None => format!("/apis/{VELERO_GROUP}/{version}/{plural}"),
+    }
+}
+
+/// A List holding `items`, shaped like `template` (apiVersion, kind, metadata).
+fn list_like(template: &Value, items: Vec<Value>) -> Value {
+    let mut list = Map::new();
+    for key in ["apiVersion", "kind"] {
+        if let Some(v) = template.get(key) {
+            list.insert(key.into(), v.clone());
+        }
+    }
+    list.insert("metadata".into(), json!({}));
+    list.insert("items".into(), Value::Array(items));
+    Value::Object(list)
+}
+
+/// A List's items grouped by namespace, each group a List of the same kind.
+fn split_by_namespace(list: &Value) -> BTreeMap<String, Value> {
+    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for item in items(list) {
+        let ns = item
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        groups.entry(ns).or_default().push(item.clone());
+    }
+    groups
+        .into_iter()
+        .filter(|(ns, _)| !ns.is_empty())
+        .map(|(ns, items)| (ns, list_like(list, items)))
+        .collect()
+}
+
+fn empty_list() -> Value {
+    json!({"items": []})
+}
+
+/// Where the Velero namespace came from (recorded in the manifest's scope).
+#[derive(Debug, Clone, Copy)]
+enum NamespaceOrigin {
+    Flag,
+    Deployment,
+    NamespaceName,
+}
+
+impl NamespaceOrigin {
+    fn as_str(self) -> &'static str {
+        match self {
+            NamespaceOrigin::Flag => "--velero-namespace",
+            NamespaceOrigin::Deployment => "velero deployment",
+            NamespaceOrigin::NamespaceName => "namespace named velero",
+        }
+    }
+}
+
+/// What the first stage read and later stages decide from.
+#[derive(Default)]
+struct ClusterFacts {
+    namespaces: Vec<String>,
+    nodes: Value,
+    deployments: Option<Value>,
+    /// (version, plural) of every Velero kind served.
+    velero_resources: Vec<(String, String)>,
+}
+
+pub(super) struct Run<'o> {
+    api: ApiClient,
+    options: &'o CollectOptions,
+    since: jiff::SignedDuration,
+    writer: BundleWriter,
+    spool_dir: tempfile::TempDir,
+    progress: Progress,
+    scope: Map<String, Value>,
+}
+
+impl<'o> Run<'o> {
+    pub(super) fn start(
+        client: kube::Client,
+        options: &'o CollectOptions,
+        output: &Path,
+    ) -> Result<Self, CollectError> {
+        let since = parse_since(&options.since)?;
+        let writer = BundleWriter::create(output, options.force)?;
+        let spool_dir = tempfile::Builder::new()
+            .prefix("snapdoc-spool-")
+            .tempdir()
+            .map_err(CollectError::TempDir)?;
+        Ok(Run {
+            api: ApiClient::new(client, DEFAULT_CONCURRENCY),
+            options,
+            since,
+            writer,
+            spool_dir,
+            progress: Progress::new(),
+            scope: Map::new(),
+        })
+    }
+
+    pub(super) async fn collect(
+        mut self,
+        cluster: ClusterInfo,
+    ) -> Result<CollectOutcome, CollectError> {
+        let started = jiff::Timestamp::now();
+        self.scope.insert("since".into(), json!(self.options.since));
+        self.scope
+            .insert("maxLogBytes".into(), json!(self.options.max_log_bytes));
+        self.scope
+            .insert("recent".into(), json!(self.options.recent));
+
+        let facts = self.cluster_stage().await?;
+        let velero_ns = self.velero_namespace(&facts).await;
+        let kots_ns = self.kots_namespace(&facts);
+        let velero = self.velero_stage(&facts, velero_ns.as_deref()).await?;
+        let workloads = self
+            .namespace_stage(velero_ns.as_deref(), kots_ns.as_deref())
+            .await?;
+        self.install_stage(&facts).await?;
+        self.components(&workloads);
+        self.backup_workloads_stage(&facts, &velero, &workloads)
+            .await?;
+        if let Some(ns) = velero_ns.as_deref() {
+            self.secrets_stage(ns, &velero, &workloads).await?;
+        }
+        self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
+            .await?;
+
+        self.progress.finish();
+        let run = RunInfo {
+            created: Some(started.to_string()),
+            cluster,
+            scope: std::mem::take(&mut self.scope),
+        };
+        let (path, manifest) = self.writer.finish(run)?;
+        Ok(CollectOutcome { path, manifest })
+    }
+
+    // ---- writing ----
+
+    fn record(&mut self, mut error: CollectorError) {
+        // Messages may quote what failed (a URL with its signature): redact them like everything else.
+        let mut counts = RedactionCounts::new();
+        error.message = Redactor::global()
+            .redact_text(&error.message, &mut counts)
+            .into_owned();
+        self.writer.count_redactions(&counts);
+        tracing::info!(
+            source = %error.source,
+            target = error.target.as_deref().unwrap_or(""),
+            status = error.status,
+            "{}",
+            error.message
+        );
+        self.writer.record_error(error);
+    }
+
+    fn record_failure(
+        &mut self,
+        source: &str,
+        target: &str,
+        namespace: Option<&str>,
+        failure: &ApiFailure,
+    ) {
+        self.record(failure.record(source, target, namespace));
+    }
+
+    /// A bundle problem stops the run unless it is only this entry's name.
+    fn bundle_result(&mut self, result: Result<(), BundleError>) -> Result<(), CollectError> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(BundleError::InvalidEntryName { entry, message }) => {
+                self.record(CollectorError {
+                    source: "bundle".into(),
+                    target: Some(entry),
+                    namespace: None,
+                    status: None,
+                    message: format!("not written: {message}"),
+                });
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn write_json(&mut self, entry: &str, mut value: Value) -> Result<(), CollectError> {
+        if self.writer.contains(entry) {
+            return Ok(());
+        }
+        let mut counts = RedactionCounts::new();
+        Redactor::global().redact_json(&mut value, &mut counts);
+        self.writer.count_redactions(&counts);
+        let result = self.writer.add_json(entry, &value);
+        self.bundle_result(result)
+    }
+
+    fn write_spooled(&mut self, entry: &str, spooled: Spooled) -> Result<(), CollectError> {
+        self.writer.count_redactions(&spooled.redactions);
+        tracing::debug!(entry, received = spooled.total, "writing");
+        let result = spooled.copy_into(&mut self.writer, entry).map(drop);
+        spooled.remove();
+        self.bundle_result(result)
+    }
+
+    // ---- stage 1: the cluster ----
+
+    async fn cluster_stage(&mut self) -> Result<ClusterFacts, CollectError> {
+        self.progress.stage("cluster", 8);
+        let api = self.api.clone();
+        let storage_classes_path = resource_path("storageclasses", None);
+        let volumes_path = resource_path("persistentvolumes", None);
+        let (version, nodes, namespaces, crds, deployments, storage_classes, volumes, discovery) = futures::join!(
+            api.get("/version"),
+            api.list("/api/v1/nodes"),
+            api.list("/api/v1/namespaces"),
+            api.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"),
+            api.list("/apis/apps/v1/deployments"),
+            api.list(&storage_classes_path),
+            api.list(&volumes_path),
+            velero_discovery(&api),
+        );
+        let mut facts = ClusterFacts::default();
+        match version {
+            Ok(v) => self.write_json(layout::CLUSTER_VERSION, v)?,
+            Err(f) => self.record_failure("cluster", "/version", None, &f),
+        }
+        self.progress.step("version");
+        match nodes {
+            Ok(list) => {
+                facts.nodes = list.clone();
+                self.write_json(layout::CLUSTER_NODES, list)?;
+            }
+            Err(f) => self.record_failure("cluster", "nodes", None, &f),
+        }
+        self.progress.step("nodes");
+        match namespaces {
+            Ok(list) => {
+                facts.namespaces = items(&list)
+                    .iter()
+                    .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect();
+                self.write_json(layout::CLUSTER_NAMESPACES, list)?;
+            }
+            Err(f) => self.record_failure("cluster", "namespaces", None, &f),
+        }
+        self.progress.step("namespaces");
+        match crds {
+            Ok(list) => {
+                let velero: Vec<Value> = items(&list)
+                    .iter()
+                    .filter(|crd| {
+                        crd.pointer("/spec/group").and_then(Value::as_str) == Some(VELERO_GROUP)
+                    })
+                    .cloned()
+                    .collect();
+                self.write_json(layout::CLUSTER_CRDS, list_like(&list, velero))?;
+            }
+            Err(f) => self.record_failure(
+                "cluster",
+                "customresourcedefinitions.apiextensions.k8s.io",
+                None,
+                &f,
+            ),
+        }
+        self.progress.step("crds");
+        match deployments {
+            Ok(list) => facts.deployments = Some(list),
+            Err(f) => self.record_failure("velero", "deployments (all namespaces)", None, &f),
+        }
+        self.progress.step("deployments");
+        for (resource, result) in [
+            ("storageclasses", storage_classes),
+            ("persistentvolumes", volumes),
+        ] {
+            match result {
+                Ok(list) => self.write_json(&objects_path(resource, None), list)?,
+                Err(f) => self.record_failure("cluster", resource, None, &f),
+            }
+            self.progress.step(resource);
+        }
+        match discovery {
+            Ok(resources) => facts.velero_resources = resources,
+            Err(f) => {
+                if f.is_not_found() {
+                    self.record(CollectorError {
+                        source: "velero-objects".into(),
+                        target: Some(VELERO_GROUP.into()),
+                        namespace: None,
+                        status: f.status,
+                        message: "the cluster serves no velero.io API: Velero's CustomResourceDefinitions are not installed".into(),
+                    });
+                } else {
+                    self.record_failure("velero-objects", "velero.io discovery", None, &f);
+                    facts.velero_resources = KNOWN_VELERO_RESOURCES
+                        .iter()
+                        .map(|(v, p)| (v.to_string(), p.to_string()))
+                        .collect();
+                }
+            }
+        }
+        self.progress.step("velero.io discovery");
+        Ok(facts)
+    }
+
+    // ---- stage 2: where Velero and KOTS run ----
+
+    async fn velero_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
+        let chosen = if let Some(ns) = &self.options.cluster.velero_namespace {
+            Some((ns.clone(), NamespaceOrigin::Flag))
+        } else {
+            let from_deployments = match &facts.deployments {
+                Some(list) => {
+                    let (ns, candidates) =
+                        detect::pick_namespace(items(list), detect::is_velero_deployment, "velero");
+                    if candidates.len() > 1 {
+                        self.scope
+                            .insert("veleroNamespaceCandidates".into(), json!(candidates));
+                    }
+                    ns
+                }
+                // Cluster-wide deployments are not readable: try where `velero install` puts it.
+                None => match self
+                    .api
+                    .get(&format!(
+                        "{}/velero",
+                        resource_path("deployments", Some("velero"))
+                    ))
+                    .await
+                {
+                    Ok(d) if detect::is_velero_deployment(&d) => Some("velero".to_string()),
+                    _ => None,
+                },
+            };
+            match from_deployments {
+                Some(ns) => Some((ns, NamespaceOrigin::Deployment)),
+                None if facts.namespaces.iter().any(|n| n == "velero") => {
+                    Some(("velero".to_string(), NamespaceOrigin::NamespaceName))
+                }
+                None => None,
+            }
+        };
+        match &chosen {
+            Some((ns, origin)) => {
+                self.scope.insert("veleroNamespace".into(), json!(ns));
+                self.scope
+                    .insert("veleroNamespaceFrom".into(), json!(origin.as_str()));
+            }
+            None => {
+                self.scope.insert("veleroNamespace".into(), Value::Null);
+                self.record(CollectorError {
+                    source: "velero".into(),
+                    target: Some("deployment".into()),
+                    namespace: None,
+                    status: None,
+                    message: "no Velero deployment found in any namespace (labels component=velero or app.kubernetes.io/name=velero, or a deployment named velero running velero/velero); give --velero-namespace if it runs elsewhere".into(),
+                });
+            }
+        }
+        chosen.map(|(ns, _)| ns)
+    }
+
+    fn kots_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
+        let list = facts.deployments.as_ref()?;
+        let (ns, _) = detect::pick_namespace(items(list), detect::is_kotsadm_workload, "kotsadm");
+        if let Some(ns) = &ns {
+            self.scope.insert("kotsNamespace".into(), json!(ns));
+        }
+        ns
+    }
+
+    // ---- stage 3: Velero's objects ----
+
+    async fn velero_stage(
+        &mut self,
+        facts: &ClusterFacts,
+        namespace: Option<&str>,
+    ) -> Result<BTreeMap<String, Value>, CollectError> {
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        let mut seen = BTreeSet::new();
+        // v1 first: a kind served in two versions is read in v1.
+        let mut resources = facts.velero_resources.clone();
+        resources.sort_by_key(|(v, _)| v != "v1");
+        for (version, plural) in resources {
+            if SKIPPED_VELERO_RESOURCES.contains(&plural.as_str()) || !seen.insert(plural.clone()) {
+                continue;
+            }
+            wanted.push((version, plural));
+        }
+        self.progress.stage("velero objects", wanted.len());
+        let api = self.api.clone();
+        let results: Vec<_> = futures::stream::iter(wanted.iter().cloned())
+            .map(|(version, plural)| {
+                let api = api.clone();
+                async move {
+                    let result = api.list(&velero_path(&version, &plural, namespace)).await;
+                    (plural, result)
+                }
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut objects = BTreeMap::new();
+        for (plural, result) in results {
+            let resource = format!("{plural}.{VELERO_GROUP}");
+            match result {
+                Ok(list) => {
+                    match namespace {
+                        Some(ns) => {
+                            self.write_json(&objects_path(&resource, Some(ns)), list.clone())?
+                        }
+                        None => {
+                            for (ns, group) in split_by_namespace(&list) {
+                                self.write_json(&objects_path(&resource, Some(&ns)), group)?;
+                            }
+                        }
+                    }
+                    objects.insert(plural.clone(), list);
+                }
+                Err(f) => self.record_failure("velero-objects", &resource, namespace, &f),
+            }
+            self.progress.step(&resource);
+        }
+        Ok(objects)
+    }
+
+    // ---- stage 3b: workloads of the Velero and KOTS namespaces ----
+
+    async fn namespace_stage(
+        &mut self,
+        velero_ns: Option<&str>,
+        kots_ns: Option<&str>,
+    ) -> Result<Workloads, CollectError> {
+        let mut wanted: Vec<(&'static str, String, &'static str)> = Vec::new();
+        for (ns, source) in [(velero_ns, "velero"), (kots_ns, "kots")] {
+            let Some(ns) = ns else { continue };
+            for resource in ["deployments", "daemonsets", "pods", "events"] {
+                if !wanted.iter().any(|(r, n, _)| *r == resource && n == ns) {
+                    wanted.push((resource, ns.to_string(), source));
+                }
+            }
+        }
+        self.progress.stage("workloads", wanted.len());
+        let api = self.api.clone();
+        let results: Vec<_> = futures::stream::iter(wanted)
+            .map(|(resource, ns, source)| {
+                let api = api.clone();
+                async move {
+                    let result = api.list(&resource_path(resource, Some(&ns))).await;
+                    (resource, ns, source, result)
+                }
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut workloads = Workloads {
+            velero_ns: velero_ns.map(str::to_string),
+            kots_ns: kots_ns.map(str::to_string),
+            ..Default::default()
+        };
+        for (resource, ns, source, result) in results {
+            match result {
+                Ok(list) => {
+                    self.write_json(&objects_path(resource, Some(&ns)), list.clone())?;
+                    workloads.lists.insert((resource, ns), list);
+                }
+                Err(f) => self.record_failure(source, resource, Some(&ns), &f),
+            }
+            self.progress.step(resource);
+        }
+        Ok(workloads)
+    }
+
+    /// kURL's configmap (kube-system/kurl-config); kURL and embedded-cluster hints in the scope.
+    async fn install_stage(&mut self, facts: &ClusterFacts) -> Result<(), CollectError> {
+        let kurl_config = match self
+            .api
+            .get("/api/v1/namespaces/kube-system/configmaps/kurl-config")
+            .await
+        {
+            Ok(configmap) => {
+                let list = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [configmap]});
+                self.write_json(&objects_path("configmaps", Some("kube-system")), list)?;
+                true
+            }
+            Err(f) if f.is_not_found() => false,
+            Err(f) => {
+                self.record_failure("kots", "configmaps/kurl-config", Some("kube-system"), &f);
+                false
+            }
+        };
+        let node_labels: Vec<&Map<String, Value>> = items(&facts.nodes)
+            .iter()
+            .filter_map(|n| n.pointer("/metadata/labels").and_then(Value::as_object))
+            .collect();
+        let kurl = kurl_config
+            || facts.namespaces.iter().any(|n| n == "kurl")
+            || node_labels
+                .iter()
+                .any(|l| l.contains_key("kurl.sh/cluster"));
+        let embedded = facts.namespaces.iter().any(|n| n == "embedded-cluster")
+            || node_labels.iter().any(|l| {
+                l.keys().any(|k| {
+                    k.starts_with("kots.io/embedded-cluster")
+                        || k.starts_with("node.k0sproject.io/")
+                })
+            });
+        self.scope.insert(
+            "install".into(),
+            json!({"kurl": kurl, "kurlConfig": kurl_config, "embeddedCluster": embedded}),
+        );
+        Ok(())
+    }
+
+    fn components(&mut self, workloads: &Workloads) {
+        let all: Vec<Value> = workloads
+            .lists
+            .iter()
+            .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
+            .flat_map(|(_, list)| items(list).to_vec())
+            .collect();
+        let components = detect::components(&all);
+        self.scope.insert("components".into(), json!(components));
+    }
+
+    // ---- stage 4: what backups cover; Velero's secrets ----
+
+    async fn backup_workloads_stage(
+        &mut self,
+        facts: &ClusterFacts,
+        velero: &BTreeMap<String, Value>,
+        workloads: &Workloads,
+    ) -> Result<(), CollectError> {
+        let empty = empty_list();
+        let scope = detect::backup_scope(
+            items(velero.get("backups").unwrap_or(&empty)),
+            items(velero.get("schedules").unwrap_or(&empty)),
+        );
+        self.scope
+            .insert("backupNamespaces".into(), json!(scope.describe()));
+        let resources = ["pods", "persistentvolumeclaims", "events"];
+        let api = self.api.clone();
+        let already = |resource: &str, ns: &str| {
+            workloads
+                .lists
+                .contains_key(&(resource_static(resource), ns.to_string()))
+        };
+        let namespaces: Vec<String> = match &scope {
+            BackupScope::Only(set) => set.iter().cloned().collect(),
+            BackupScope::All { .. } => {
+                self.progress.stage("backed-up workloads", resources.len());
+                let paths: Vec<String> = resources.iter().map(|r| resource_path(r, None)).collect();
+                let results =
+                    futures::future::join_all(paths.iter().map(|path| api.list(path))).await;
+                let mut fallback = false;
+                for (resource, result) in resources.iter().zip(results) {
+                    match result {
+                        Ok(list) => {
+                            for (ns, group) in split_by_namespace(&list) {
+                                if scope.includes(&ns) && !already(resource, &ns) {
+                                    self.write_json(&objects_path(resource, Some(&ns)), group)?;
+                                }
+                            }
+                        }
+                        Err(f) => {
+                            fallback |= f.is_forbidden();
+                            self.record_failure("workloads", resource, None, &f);
+                        }
+                    }
+                    self.progress.step(resource);
+                }
+                if !fallback {
+                    return Ok(());
+                }
+                facts
+                    .namespaces
+                    .iter()
+                    .filter(|ns| scope.includes(ns))
+                    .take(MAX_NAMESPACE_FALLBACK)
+                    .cloned()
+                    .collect()
+            }
+        };
+        let wanted: Vec<(&'static str, String)> = namespaces
+            .iter()
+            .flat_map(|ns| resources.iter().map(move |r| (*r, ns.clone())))
+            .filter(|(r, ns)| !already(r, ns))
+            .filter(|(r, ns)| !self.writer.contains(&objects_path(r, Some(ns))))
+            .collect();
+        self.progress.stage("backed-up workloads", wanted.len());
+        let results: Vec<_> = futures::stream::iter(wanted)
+            .map(|(resource, ns)| {
+                let api = api.clone();
+                async move {
+                    let result = api.list(&resource_path(resource, Some(&ns))).await;
+                    (resource, ns, result)
+                }
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .collect()
+            .await;
+        for (resource, ns, result) in results {
+            match result {
+                Ok(list) => self.write_json(&objects_path(resource, Some(&ns)), list)?,
+                Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
+            }
+            self.progress.step(resource);
+        }
+        Ok(())
+    }
+
+    /// Names, types and key names of the secrets Velero's locations and pods reference. Never values:
+    /// the secret is read and at once reduced to its key names.
+    async fn secrets_stage(
+        &mut self,
+        namespace: &str,
+        velero: &BTreeMap<String, Value>,
+        workloads: &Workloads,
+    ) -> Result<(), CollectError> {
+        let locations: Vec<Value> = ["backupstoragelocations", "volumesnapshotlocations"]
+            .iter()
+            .filter_map(|p| velero.get(*p))
+            .flat_map(|list| items(list).to_vec())
+            .collect();
+        let pod_templates: Vec<Value> = ["deployments", "daemonsets"]
+            .iter()
+            .filter_map(|r| workloads.lists.get(&(*r, namespace.to_string())))
+            .flat_map(|list| items(list).to_vec())
+            .filter(|w| {
+                detect::is_velero_deployment(w)
+                    || matches!(
+                        w.pointer("/metadata/name").and_then(Value::as_str),
+                        Some("node-agent" | "restic")
+                    )
+            })
+            .collect();
+        let mut references = detect::secret_references(&locations, &pod_templates);
+        // `velero install`'s default, read even when nothing names it: its absence explains a lot.
+        let implicit = !references.contains_key("cloud-credentials");
+        references.entry("cloud-credentials".into()).or_default();
+        self.progress.stage("secrets (key names)", references.len());
+        let api = self.api.clone();
+        let results: Vec<_> = futures::stream::iter(references)
+            .map(|(name, referenced_by)| {
+                let api = api.clone();
+                async move {
+                    let path = format!("/api/v1/namespaces/{namespace}/secrets/{name}");
+                    let result = api.get(&path).await.map(|secret| secret_metadata(&secret));
+                    (name, referenced_by, result)
+                }
+            })
+            .buffered(DEFAULT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut found = Vec::new();
+        for (name, referenced_by, result) in results {
+            match result {
+                Ok(mut metadata) => {
+                    metadata["referencedBy"] = json!(referenced_by);
+                    found.push(metadata);
+                }
+                Err(f) if f.is_not_found() && implicit && name == "cloud-credentials" => {}
+                Err(f) if f.is_not_found() => self.record(CollectorError {
+                    source: "secrets".into(),
+                    target: Some(format!("secrets/{name}")),
+                    namespace: Some(namespace.to_string()),
+                    status: f.status,
+                    message: format!(
+                        "secret {name} does not exist; referenced by {}",
+                        referenced_by.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                }),
+                Err(f) => {
+                    self.record_failure("secrets", &format!("secrets/{name}"), Some(namespace), &f)
+                }
+            }
+            self.progress.step("secret");
+        }
+        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": found});
+        self.write_json(
+            &format!("{}/{namespace}.json", layout::SECRETS_METADATA),
+            list,
+        )
+    }
+
+    // ---- stage 5: logs and backup/restore downloads ----
+
+    async fn logs_and_downloads_stage(
+        &mut self,
+        velero_ns: Option<&str>,
+        velero: &BTreeMap<String, Value>,
+        workloads: &Workloads,
+        now: jiff::Timestamp,
+    ) -> Result<(), CollectError> {
+        let mut targets: Vec<LogTarget> = Vec::new();
+        if let Some(ns) = &workloads.velero_ns
+            && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
+        {
+            targets.extend(logs::velero_targets(pods));
+        }
+        if let Some(ns) = &workloads.kots_ns
+            && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
+        {
+            let kots: Vec<LogTarget> = logs::kots_targets(pods)
+                .into_iter()
+                // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
+                .filter(|t| {
+                    !targets
+                        .iter()
+                        .any(|v| v.pod == t.pod && v.container == t.container)
+                })
+                .collect();
+            targets.extend(kots);
+        }
+
+        let empty = empty_list();
+        let backups = velero.get("backups").unwrap_or(&empty);
+        let restores = velero.get("restores").unwrap_or(&empty);
+        let locations = velero.get("backupstoragelocations").unwrap_or(&empty);
+        let mut chosen_backups = detect::choose_recent(
+            items(backups),
+            &self.options.backups,
+            self.options.recent,
+            self.since,
+            now,
+        );
+        let mut chosen_restores = detect::choose_recent(
+            items(restores),
+            &self.options.restores,
+            self.options.recent,
+            self.since,
+            now,
+        );
+        // Backups (restores) that could not be listed may still have logs Velero can hand out: ask for the
+        // ones other objects name.
+        let lists = |plurals: &[&str]| -> Vec<&Value> {
+            plurals.iter().filter_map(|p| velero.get(*p)).collect()
+        };
+        if velero_ns.is_some() && !velero.contains_key("backups") && self.options.backups.is_empty()
+        {
+            chosen_backups = detect::names_seen_elsewhere(
+                &lists(&["podvolumebackups", "datauploads"]),
+                "velero.io/backup-name",
+                items(velero.get("schedules").unwrap_or(&empty)),
+                self.options.recent,
+            );
+            self.scope.insert(
+                "backupsFrom".into(),
+                json!("labels of pod volume backups / data uploads, schedules"),
+            );
+        }
+        if velero_ns.is_some()
+            && !velero.contains_key("restores")
+            && self.options.restores.is_empty()
+        {
+            chosen_restores = detect::names_seen_elsewhere(
+                &lists(&["podvolumerestores", "datadownloads"]),
+                "velero.io/restore-name",
+                &[],
+                self.options.recent,
+            );
+        }
+        let download_plan = match velero_ns {
+            Some(_) => downloads::plan(
+                &chosen_backups,
+                &chosen_restores,
+                &VeleroObjects::new(backups, restores, locations),
+            ),
+            None => Vec::new(),
+        };
+        self.scope.insert(
+            "downloads".into(),
+            json!({"backups": chosen_backups, "restores": chosen_restores}),
+        );
+        let store = if download_plan.is_empty() {
+            None
+        } else {
+            match ObjectStoreClient::new(&VeleroObjects::new(backups, restores, locations).ca_certs)
+            {
+                Ok(store) => Some(store),
+                Err(message) => {
+                    self.record(CollectorError {
+                        source: "downloads".into(),
+                        target: Some("object store client".into()),
+                        namespace: None,
+                        status: None,
+                        message: format!("cannot set up the HTTPS client: {message}"),
+                    });
+                    None
+                }
+            }
+        };
+
+        self.progress
+            .stage("logs and downloads", targets.len() + download_plan.len());
+        let since_seconds = u64::try_from(self.since.as_secs()).ok();
+        let limit = self.options.max_log_bytes;
+        let dir = self.spool_dir.path().to_path_buf();
+        let api = self.api.clone();
+        let log_jobs = futures::stream::iter(targets.into_iter().enumerate())
+            .map(|(index, target)| {
+                let api = api.clone();
+                let dir = dir.clone();
+                async move {
+                    let result = logs::fetch(
+                        &api,
+                        &target,
+                        since_seconds,
+                        limit,
+                        &dir,
+                        &format!("log-{index}"),
+                    )
+                    .await;
+                    (target.entry.clone(), result.map_err(|e| vec![e]))
+                }
+            })
+            .buffer_unordered(DEFAULT_CONCURRENCY)
+            .collect::<Vec<_>>();
+        let download_jobs = async {
+            let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
+                return Vec::new();
+            };
+            let context = DownloadContext::new(
+                &api,
+                store,
+                ns,
+                Duration::from_secs(self.options.download_timeout),
+                limit,
+                &dir,
+            );
+            let mut results = futures::stream::iter(download_plan.iter().enumerate())
+                .map(|(index, download)| {
+                    let context = &context;
+                    async move {
+                        let (spooled, errors) =
+                            context.fetch(download, &format!("download-{index}")).await;
+                        (download.kind.entry(&download.name), spooled, errors)
+                    }
+                })
+                .buffer_unordered(DEFAULT_CONCURRENCY / 2)
+                .collect::<Vec<_>>()
+                .await;
+            if let Some(summary) = context.skipped_summary() {
+                results.push((String::new(), None, vec![summary]));
+            }
+            results
+        };
+        let (mut log_results, mut download_results) = futures::join!(log_jobs, download_jobs);
+        log_results.sort_by(|a, b| a.0.cmp(&b.0));
+        download_results.sort_by(|a, b| a.0.cmp(&b.0));
+        for (entry, result) in log_results {
+            match result {
+                Ok(spooled) => self.write_spooled(&entry, spooled)?,
+                Err(errors) => errors.into_iter().for_each(|e| self.record(e)),
+            }
+            self.progress.step(&entry);
+        }
+        for (entry, spooled, errors) in download_results {
+            if let Some(spooled) = spooled {
+                self.write_spooled(&entry, spooled)?;
+            }
+            for error in errors {
+                self.record(error);
+            }
+            self.progress.step(&entry);
+        }
+        Ok(())
+    }
+}
+
+/// The `&'static str` for a resource name used as a map key.
+fn resource_static(resource: &str) -> &'static str {
+    match resource {
+        "pods" => "pods",
+        "events" => "events",
+        "deployments" => "deployments",
+        "daemonsets" => "daemonsets",
+        _ => "persistentvolumeclaims",
+    }
+}
+
+/// Lists read from the Velero and KOTS namespaces, by (resource, namespace).
+#[derive(Default)]
+struct Workloads {
+    velero_ns: Option<String>,
+    kots_ns: Option<String>,
+    lists: BTreeMap<(&'static str, String), Value>,
+}
+
+/// A Secret reduced to name, namespace, type and key names.
+fn secret_metadata(secret: &Value) -> Value {
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for field in ["data", "stringData"] {
+        if let Some(map) = secret.get(field).and_then(Value::as_object) {
+            keys.extend(map.keys().map(String::as_str));
+        }
+    }
+    let mut metadata = Map::new();
+    for field in ["name", "namespace", "creationTimestamp"] {
+        if let Some(v) = secret.pointer(&format!("/metadata/{field}")) {
+            metadata.insert(field.into(), v.clone());
+        }
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": secret.get("type").cloned().unwrap_or(Value::Null),
+        "keys": keys,
+    })
+}
+
+/// Discovery of the velero.io group: (version, plural) of every kind it serves (no subresources).
+async fn velero_discovery(api: &ApiClient) -> Result<Vec<(String, String)>, ApiFailure> {
+    let group = api.get(&format!("/apis/{VELERO_GROUP}")).await?;
+    let versions: Vec<String> = group
+        .get("versions")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| v.get("version").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for version in versions {
+        let list = api.get(&format!("/apis/{VELERO_GROUP}/{version}")).await?;
+        for resource in list
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = resource.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if !name.contains('/') {
+                out.push((version.clone(), name.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_reduced_to_their_key_names() {
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "cloud-credentials", "namespace": "velero", "annotations": {"a": "b"}},
+            "type": "Opaque",
+            "data": {"cloud": "W2RlZmF1bHRdCmF3c19zZWNyZXQ="},
+            "stringData": {"extra": "plain"}
+        });
+        let reduced = secret_metadata(&secret);
+        assert_eq!(
+            reduced,
+            json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "cloud-credentials", "namespace": "velero"},
+                "type": "Opaque", "keys": ["cloud", "extra"]})
+        );
+    }
+
+    #[test]
+    fn lists_are_split_by_namespace_keeping_their_kind() {
+        let list = json!({"apiVersion": "v1", "kind": "PodList", "items": [
+            {"metadata": {"name": "a", "namespace": "x"}},
+            {"metadata": {"name": "b", "namespace": "y"}},
+            {"metadata": {"name": "c", "namespace": "x"}}
+        ]});
+        let groups = split_by_namespace(&list);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups["x"]["kind"], "PodList");
+        assert_eq!(items(&groups["x"]).len(), 2);
+    }
+
+    #[test]
+    fn paths_of_resources() {
+        assert_eq!(
+            resource_path("deployments", Some("velero")),
+            "/apis/apps/v1/namespaces/velero/deployments"
+        );
+        assert_eq!(resource_path("pods", None), "/api/v1/pods");
+        assert_eq!(
+            velero_path("v2alpha1", "datauploads", Some("velero")),
+            "/apis/velero.io/v2alpha1/namespaces/velero/datauploads"
+        );
+    }
+}

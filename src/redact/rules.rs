@@ -1,0 +1,234 @@
+//! The redaction rules: one regex each, the secret in a named group (`q` a double-quoted value, `e` an
+//! escaped-quoted value `\"…\"`, `s` a single-quoted value, `u` a bare value). Only that group's text is
+//! replaced; the key, the quotes and the rest of the line stay.
+use regex::bytes::{CaptureLocations, Regex, RegexSet};
+
+use super::{PLACEHOLDER, RedactionCounts};
+
+pub(crate) const PEM_RULE: &str = "pem-private-key";
+
+/// A value after `key=` / `key: ` / `"key": `: double-quoted, escaped-quoted at any depth (JSON inside a
+/// JSON string or a logfmt quoted field: `\"…\"`, `\\"…\\"`), single-quoted, or bare up to a delimiter.
+const VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]+))"#;
+
+/// Separator between a key and its value, the key optionally quoted (also escaped: `\"key\"`).
+const SEP: &str = r#"\\*["']?\s*[:=]\s*"#;
+
+/// Every rule, in the order they apply: the most specific first, so a generic rule never counts a value a
+/// specific one already replaced.
+fn rule_sources() -> Vec<(&'static str, String)> {
+    let key_value = |keys: &str| format!(r#"(?i)\b(?:{keys}){SEP}{VALUE}"#);
+    vec![
+        (
+            "gcp-service-account-key",
+            format!(r#"(?:\\*"|\b)(?:private_key_id|private_key){SEP}{VALUE}"#),
+        ),
+        (
+            PEM_RULE,
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?P<u>.*?)-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+                .into(),
+        ),
+        (
+            "presigned-url-signature",
+            r#"(?i)\b(?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|AWSAccessKeyId|Signature)=(?P<u>[^&\s"'#\\<>]+)"#.into(),
+        ),
+        (
+            "azure-sas-signature",
+            r#"\bsig=(?P<u>[^&\s"'#\\<>;]+)"#.into(),
+        ),
+        (
+            "azure-storage-key",
+            key_value(
+                r"[\w.-]*?(?:AccountKey|AZURE_STORAGE_ACCOUNT_ACCESS_KEY|AZURE_STORAGE_KEY|storage_?account_?key|AZURE_CLIENT_SECRET|client_?secret)",
+            ),
+        ),
+        (
+            "aws-secret-access-key",
+            key_value(r"[\w.-]*?(?:secret_?access_?key|aws_?secret_?key)"),
+        ),
+        (
+            "aws-access-key-id",
+            r"\b(?P<u>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})\b".into(),
+        ),
+        (
+            "url-credentials",
+            r#"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"'<>]+:(?P<u>[^/\s@"'<>]+)@"#.into(),
+        ),
+        (
+            "bearer-token",
+            r"(?i)\bbearer\s+(?P<u>[A-Za-z0-9\-._~+/]{8,}=*)".into(),
+        ),
+        (
+            "basic-auth",
+            r"(?i)\bbasic\s+(?P<u>[A-Za-z0-9+/]{12,}={0,2})".into(),
+        ),
+        (
+            "jwt",
+            r"\b(?P<u>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})".into(),
+        ),
+        (
+            "password",
+            key_value(r"[\w.-]*?(?:password|passwd|passphrase)"),
+        ),
+        (
+            "token",
+            key_value(
+                r"[\w.-]*?(?:token|secret|api_?key|private_?key|access_?key|secret_?key|credentials)",
+            ),
+        ),
+    ]
+}
+
+/// Every rule name, as counted in the manifest.
+pub const RULE_NAMES: &[&str] = &[
+    "gcp-service-account-key",
+    PEM_RULE,
+    "presigned-url-signature",
+    "azure-sas-signature",
+    "azure-storage-key",
+    "aws-secret-access-key",
+    "aws-access-key-id",
+    "url-credentials",
+    "bearer-token",
+    "basic-auth",
+    "jwt",
+    "password",
+    "token",
+    // Structural rules (objects): see json.rs.
+    "secret-field",
+    "env-secret-value",
+];
+
+/// Group names holding the secret, in the order tried.
+const SECRET_GROUPS: [&str; 4] = ["q", "e", "s", "u"];
+
+/// Values that are never secrets, whatever their key says (`automountServiceAccountToken=false`).
+fn is_inert(value: &[u8]) -> bool {
+    value.is_empty()
+        || value.starts_with(PLACEHOLDER.as_bytes())
+        || matches!(
+            value.to_ascii_lowercase().as_slice(),
+            b"true" | b"false" | b"null" | b"nil" | b"<nil>" | b"none" | b"\\n"
+        )
+}
+
+struct Rule {
+    name: &'static str,
+    regex: Regex,
+    /// Capture-group indexes of the secret groups this regex has.
+    secret_groups: Vec<usize>,
+}
+
+pub(crate) struct Rules {
+    rules: Vec<Rule>,
+    /// Tells in one pass which rules can match a line, so a clean line costs one scan.
+    prefilter: RegexSet,
+    pem_begin: Regex,
+    pem_end: Regex,
+}
+
+impl Rules {
+    pub(crate) fn compile() -> Rules {
+        let sources = rule_sources();
+        debug_assert_eq!(sources.len() + 2, RULE_NAMES.len());
+        let rules: Vec<Rule> = sources
+            .iter()
+            .map(|(name, source)| {
+                // The rule sources are constants of this file; the unit tests compile every one of them.
+                let regex = Regex::new(source)
+                    .unwrap_or_else(|e| panic!("redaction rule {name} does not compile: {e}"));
+                let secret_groups = regex
+                    .capture_names()
+                    .enumerate()
+                    .filter(|(_, n)| n.is_some_and(|n| SECRET_GROUPS.contains(&n)))
+                    .map(|(i, _)| i)
+                    .collect();
+                Rule {
+                    name,
+                    regex,
+                    secret_groups,
+                }
+            })
+            .collect();
+        let prefilter = RegexSet::new(sources.iter().map(|(_, s)| s.as_str()))
+            .unwrap_or_else(|e| panic!("redaction prefilter does not compile: {e}"));
+        Rules {
+            rules,
+            prefilter,
+            pem_begin: Regex::new(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+                .unwrap_or_else(|e| panic!("{e}")),
+            pem_end: Regex::new(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+                .unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    /// Applies every rule to a line. `None` when nothing was redacted.
+    pub(crate) fn redact(&self, line: &[u8], counts: &mut RedactionCounts) -> Option<Vec<u8>> {
+        let hits = self.prefilter.matches(line);
+        if !hits.matched_any() {
+            return None;
+        }
+        let mut current: Option<Vec<u8>> = None;
+        for index in hits.iter() {
+            let rule = &self.rules[index];
+            let text = current.as_deref().unwrap_or(line);
+            if let Some((changed, n)) = rule.apply(text) {
+                *counts.entry(rule.name.to_string()).or_default() += n;
+                current = Some(changed);
+            }
+        }
+        current
+    }
+
+    /// Where the line's last BEGIN … PRIVATE KEY marker ends, if no END marker follows it.
+    pub(crate) fn unterminated_pem_begin(&self, line: &[u8]) -> Option<usize> {
+        let last_begin = self.pem_begin.find_iter(line).last()?;
+        match self.pem_end.find_at(line, last_begin.end()) {
+            Some(_) => None,
+            None => Some(last_begin.end()),
+        }
+    }
+
+    /// Where an END … PRIVATE KEY marker starts on the line.
+    pub(crate) fn pem_end_at(&self, line: &[u8]) -> Option<usize> {
+        self.pem_end.find(line).map(|m| m.start())
+    }
+}
+
+impl Rule {
+    /// Replaces the secret group of every match. Returns the new text and how many values were replaced.
+    fn apply(&self, text: &[u8]) -> Option<(Vec<u8>, u64)> {
+        let mut locations: CaptureLocations = self.regex.capture_locations();
+        let mut out: Vec<u8> = Vec::new();
+        let mut copied = 0;
+        let mut count = 0;
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(found) = self.regex.captures_read_at(&mut locations, text, at) else {
+                break;
+            };
+            let secret = self
+                .secret_groups
+                .iter()
+                .find_map(|&g| locations.get(g))
+                .filter(|&(start, end)| !is_inert(&text[start..end]));
+            if let Some((start, end)) = secret {
+                out.extend_from_slice(&text[copied..start]);
+                out.extend_from_slice(PLACEHOLDER.as_bytes());
+                copied = end;
+                count += 1;
+            }
+            // An empty match cannot happen (every rule has a literal part), but never loop on one.
+            at = if found.end() > found.start() {
+                found.end()
+            } else {
+                found.end() + 1
+            };
+        }
+        if count == 0 {
+            return None;
+        }
+        out.extend_from_slice(&text[copied..]);
+        Some((out, count))
+    }
+}

@@ -1,0 +1,102 @@
+//! Redaction over a chunked stream: chunks are cut into lines, each line redacted whole, so a secret split
+//! across two chunks is still found. Memory stays bounded by the longest line kept ([`MAX_LINE`]).
+use std::io::{self, Write};
+
+use super::{LineRedactor, RedactionCounts, Redactor};
+
+/// A line longer than this is redacted and passed on in pieces of this size (a secret straddling a cut
+/// can then escape; no log line that long is expected).
+pub const MAX_LINE: usize = 256 * 1024;
+
+/// Push-style redaction: feed chunks, take redacted bytes out. Usable from sync and async code alike.
+pub struct LineBuffer<'r> {
+    lines: LineRedactor<'r>,
+    pending: Vec<u8>,
+}
+
+impl<'r> LineBuffer<'r> {
+    pub fn new(redactor: &'r Redactor) -> Self {
+        LineBuffer {
+            lines: redactor.lines(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Redacts every complete line of `chunk` (with what was pending) into `out`; keeps the partial tail.
+    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
+        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+            let (line, rest) = chunk.split_at(newline + 1);
+            if self.pending.is_empty() {
+                out.extend_from_slice(&self.lines.redact_line(line));
+            } else {
+                self.pending.extend_from_slice(line);
+                let whole = std::mem::take(&mut self.pending);
+                out.extend_from_slice(&self.lines.redact_line(&whole));
+            }
+            chunk = rest;
+        }
+        self.pending.extend_from_slice(chunk);
+        while self.pending.len() >= MAX_LINE {
+            let rest = self.pending.split_off(MAX_LINE);
+            let piece = std::mem::replace(&mut self.pending, rest);
+            out.extend_from_slice(&self.lines.redact_line(&piece));
+        }
+    }
+
+    /// Redacts the last, unterminated line into `out`.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            out.extend_from_slice(&self.lines.redact_line(&last));
+        }
+    }
+
+    pub fn counts(&self) -> &RedactionCounts {
+        self.lines.counts()
+    }
+
+    pub fn into_counts(self) -> RedactionCounts {
+        self.lines.into_counts()
+    }
+}
+
+/// A `Write` that redacts what passes through it, line by line, into `inner`.
+/// Call [`RedactingWriter::finish`] to flush the last line and get the counts.
+pub struct RedactingWriter<'r, W: Write> {
+    inner: W,
+    buffer: LineBuffer<'r>,
+    out: Vec<u8>,
+}
+
+impl<'r, W: Write> RedactingWriter<'r, W> {
+    pub fn new(redactor: &'r Redactor, inner: W) -> Self {
+        RedactingWriter {
+            inner,
+            buffer: LineBuffer::new(redactor),
+            out: Vec::new(),
+        }
+    }
+
+    /// Writes the last line and returns the inner writer and the redactions made.
+    pub fn finish(mut self) -> io::Result<(W, RedactionCounts)> {
+        self.out.clear();
+        self.buffer.finish(&mut self.out);
+        self.inner.write_all(&self.out)?;
+        self.inner.flush()?;
+        Ok((self.inner, self.buffer.into_counts()))
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.clear();
+        self.buffer.push(buf, &mut self.out);
+        self.inner.write_all(&self.out)?;
+        Ok(buf.len())
+    }
+
+    /// Flushes what is complete; a partial line stays until its newline or `finish`.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

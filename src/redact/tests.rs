@@ -1,0 +1,364 @@
+use std::io::Write;
+
+use serde_json::json;
+
+use super::*;
+
+fn redact(line: &str) -> (String, RedactionCounts) {
+    let mut counts = RedactionCounts::new();
+    let out = Redactor::global()
+        .redact_text(line, &mut counts)
+        .into_owned();
+    (out, counts)
+}
+
+/// Each case: input, the secret that must be gone, a part that must stay, the rule that must count it.
+const CORPUS: &[(&str, &str, &str, &str)] = &[
+    (
+        r#"time="2024-01-02T03:04:05Z" level=info msg="using key AKIAIOSFODNN7EXAMPLE for bucket""#,
+        "AKIAIOSFODNN7EXAMPLE",
+        "for bucket",
+        "aws-access-key-id",
+    ),
+    (
+        "ASIAY34FZKBOKMUTVV7A was used",
+        "ASIAY34FZKBOKMUTVV7A",
+        "was used",
+        "aws-access-key-id",
+    ),
+    (
+        "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG",
+        "aws_secret_access_key=",
+        "aws-secret-access-key",
+    ),
+    (
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI",
+        "aws_secret_access_key = ",
+        "aws-secret-access-key",
+    ),
+    (
+        r#"{"secretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "region": "us-east-1"}"#,
+        "wJalrXUtnFEMI",
+        r#""region": "us-east-1""#,
+        "aws-secret-access-key",
+    ),
+    (
+        "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0Cg==",
+        "c2VjcmV0c2VjcmV0",
+        "AZURE_STORAGE_ACCOUNT_ACCESS_KEY=",
+        "azure-storage-key",
+    ),
+    (
+        "DefaultEndpointsProtocol=https;AccountName=velerobackups;AccountKey=Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy==;EndpointSuffix=core.windows.net",
+        "Zm9vYmFyYmF6",
+        "EndpointSuffix=core.windows.net",
+        "azure-storage-key",
+    ),
+    (
+        "AZURE_CLIENT_SECRET=8Q~abcdefghijklmnopqrstuvwxyz0123456789",
+        "8Q~abcdefghijklmnop",
+        "AZURE_CLIENT_SECRET=",
+        "azure-storage-key",
+    ),
+    (
+        "GET https://acct.blob.core.windows.net/velero/backups/b1/b1-logs.gz?sv=2021-08-06&se=2024-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=abcDEF123%2Bxyz%3D failed",
+        "abcDEF123",
+        "sv=2021-08-06",
+        "azure-sas-signature",
+    ),
+    (
+        r#"{"type": "service_account", "project_id": "p", "private_key_id": "0123456789abcdef0123456789abcdef01234567", "client_email": "velero@p.iam.gserviceaccount.com"}"#,
+        "0123456789abcdef0123456789abcdef01234567",
+        "velero@p.iam.gserviceaccount.com",
+        "gcp-service-account-key",
+    ),
+    (
+        r#"{"private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n", "client_id": "1"}"#,
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        r#""client_id": "1""#,
+        "gcp-service-account-key",
+    ),
+    (
+        r#"cert: -----BEGIN RSA PRIVATE KEY-----MIIEpAIBAAKCAQEA7bq-----END RSA PRIVATE KEY----- ok"#,
+        "MIIEpAIBAAKCAQEA7bq",
+        "-----END RSA PRIVATE KEY----- ok",
+        "pem-private-key",
+    ),
+    (
+        "password=hunter2-very-secret and more",
+        "hunter2-very-secret",
+        "and more",
+        "password",
+    ),
+    (
+        r#"{"password": "p@ss w0rd with spaces", "user": "admin"}"#,
+        "p@ss w0rd",
+        r#""user": "admin""#,
+        "password",
+    ),
+    (
+        r#"level=error msg="login failed" body="{\"password\":\"s3cr3t-in-escaped-json\",\"user\":\"a\"}""#,
+        "s3cr3t-in-escaped-json",
+        r#"\"user\":\"a\""#,
+        "password",
+    ),
+    (
+        r#"msg="creds={\\"private_key_id\\":\\"abcdef0123456789\\",\\"client_email\\":\\"x@y\\"}""#,
+        "abcdef0123456789",
+        r#"\\"client_email\\":\\"x@y\\""#,
+        "gcp-service-account-key",
+    ),
+    (
+        "MYSQL_ROOT_PASSWORD: 'root-pass-123'",
+        "root-pass-123",
+        "MYSQL_ROOT_PASSWORD: '",
+        "password",
+    ),
+    (
+        "token=ghp_abcdefghijklmnopqrstuvwxyz012345 next=1",
+        "ghp_abcdefghijklmnopqrstuvwxyz012345",
+        "next=1",
+        "token",
+    ),
+    (
+        "AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ",
+        "IQoJb3JpZ2luX2VjEJr",
+        "AWS_SESSION_TOKEN=",
+        "token",
+    ),
+    (
+        r#"{"apiKey": "sk-live-1234567890abcdef"}"#,
+        "sk-live-1234567890abcdef",
+        r#""apiKey": ""#,
+        "token",
+    ),
+    (
+        "Failed to connect to s3://veleroadmin:minio-pass-42@minio.velero.svc:9000/velero",
+        "minio-pass-42",
+        "veleroadmin:",
+        "url-credentials",
+    ),
+    (
+        "proxy https://user:p4ssw0rd@proxy.corp.example:3128 refused",
+        "p4ssw0rd",
+        "proxy.corp.example:3128 refused",
+        "url-credentials",
+    ),
+    (
+        "Authorization: Bearer abcdef0123456789abcdef0123456789",
+        "abcdef0123456789abcdef0123456789",
+        "Authorization: Bearer ",
+        "bearer-token",
+    ),
+    (
+        "Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==",
+        "dXNlcjpwYXNzd29yZDEyMw==",
+        "Authorization: Basic ",
+        "basic-auth",
+    ),
+    (
+        "sa token eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJrdWJlcm5ldGVzIn0.c2lnbmF0dXJlc2lnbmF0dXJl seen",
+        "c2lnbmF0dXJlc2lnbmF0dXJl",
+        " seen",
+        "jwt",
+    ),
+    (
+        "download https://bucket.s3.amazonaws.com/backups/b1/b1-logs.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=600&X-Amz-Security-Token=FwoGZXIvYXdzEJr&X-Amz-SignedHeaders=host&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef timed out",
+        "0123456789abcdef0123456789abcdef",
+        "X-Amz-Expires=600",
+        "presigned-url-signature",
+    ),
+    (
+        "https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=velero%40p.iam&X-Goog-Signature=deadbeefdeadbeef",
+        "deadbeefdeadbeef",
+        "X-Goog-Algorithm=GOOG4-RSA-SHA256",
+        "presigned-url-signature",
+    ),
+];
+
+#[test]
+fn every_credential_shape_is_redacted_keeping_its_key() {
+    for (input, secret, kept, rule) in CORPUS {
+        let (out, counts) = redact(input);
+        assert!(
+            !out.contains(secret),
+            "{rule}: secret {secret:?} survived in {out:?}"
+        );
+        assert!(out.contains(kept), "{rule}: lost {kept:?}: {out:?}");
+        assert!(out.contains(PLACEHOLDER), "{rule}: no placeholder: {out:?}");
+        assert!(
+            counts.get(*rule).copied().unwrap_or(0) >= 1,
+            "{rule}: not counted for {input:?}: {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn the_presigned_credential_is_counted_once_by_the_url_rule() {
+    let (out, counts) = redact("u?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240101&x=1");
+    assert_eq!(out, format!("u?X-Amz-Credential={PLACEHOLDER}&x=1"));
+    assert_eq!(counts.get("presigned-url-signature"), Some(&1));
+    assert_eq!(counts.get("aws-access-key-id"), None);
+}
+
+#[test]
+fn ordinary_velero_lines_are_left_alone() {
+    for line in [
+        r#"time="2024-05-01T10:00:00Z" level=info msg="Backup completed" backup=velero/daily-20240501 logSource="pkg/controller/backup_controller.go:700""#,
+        r#"level=error msg="Error getting backup store for this location" backupLocation=velero/default controller=backup-sync error="rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\n\tstatus code: 404""#,
+        r#"level=warning msg="secret \"cloud-credentials\" not found" logSource="pkg/cmd/server/server.go:1""#,
+        "automountServiceAccountToken=false credentialsFile=/credentials/cloud",
+        r#"{"secretName": "cloud-credentials", "secretKeyRef": {"key": "cloud"}}"#,
+        "-----BEGIN CERTIFICATE-----MIIBszCCAVmgAwIBAgIU-----END CERTIFICATE-----",
+        "a bearer token is required",
+        "",
+    ] {
+        let (out, counts) = redact(line);
+        assert_eq!(out, line, "changed: {counts:?}");
+        assert!(counts.is_empty(), "{line}: {counts:?}");
+    }
+}
+
+#[test]
+fn a_multi_line_pem_block_is_redacted_to_its_end_marker() {
+    let text = "before\nkey: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oG\nAwEHoUQDQgAE\n-----END EC PRIVATE KEY----- after\nlast password=x1\n";
+    let (out, counts) = redact(text);
+    assert!(
+        !out.contains("MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oG"),
+        "{out}"
+    );
+    assert!(!out.contains("AwEHoUQDQgAE"), "{out}");
+    assert!(out.starts_with("before\nkey: -----BEGIN EC PRIVATE KEY-----"));
+    assert!(
+        out.contains("-----END EC PRIVATE KEY----- after\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(&format!("last password={PLACEHOLDER}\n")),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), text.lines().count());
+    assert_eq!(counts.get("pem-private-key"), Some(&1));
+    assert_eq!(counts.get("password"), Some(&1));
+}
+
+#[test]
+fn a_pem_block_without_end_stops_being_redacted_after_a_bound() {
+    let mut text = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for _ in 0..(MAX_PEM_LINES + 10) {
+        text.push_str("body\n");
+    }
+    text.push_str("visible again\n");
+    let (out, _) = redact(&text);
+    assert!(out.ends_with("visible again\n"), "{out}");
+}
+
+#[test]
+fn streaming_in_tiny_chunks_gives_the_same_result_as_whole_lines() {
+    let text: String = CORPUS
+        .iter()
+        .map(|(input, ..)| format!("{input}\n"))
+        .collect::<String>()
+        + "-----BEGIN PRIVATE KEY-----\nabcdefgh\n-----END PRIVATE KEY-----\ntrailing password=nonewline";
+    let (whole, whole_counts) = redact(&text);
+    for chunk_size in [1, 3, 7, 64, 4096] {
+        let mut writer = RedactingWriter::new(Redactor::global(), Vec::new());
+        for chunk in text.as_bytes().chunks(chunk_size) {
+            writer.write_all(chunk).unwrap();
+        }
+        let (out, counts) = writer.finish().unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), whole, "chunk {chunk_size}");
+        assert_eq!(counts, whole_counts, "chunk {chunk_size}");
+    }
+}
+
+#[test]
+fn overlong_lines_are_passed_on_in_bounded_pieces() {
+    let mut buffer = LineBuffer::new(Redactor::global());
+    let mut out = Vec::new();
+    let big = vec![b'x'; stream::MAX_LINE * 2 + 10];
+    buffer.push(&big, &mut out);
+    assert_eq!(out.len(), stream::MAX_LINE * 2);
+    buffer.push(b"\n", &mut out);
+    buffer.finish(&mut out);
+    assert_eq!(out.len(), big.len() + 1);
+}
+
+#[test]
+fn invalid_utf8_passes_through_and_secrets_around_it_are_still_found() {
+    let mut writer = RedactingWriter::new(Redactor::global(), Vec::new());
+    writer
+        .write_all(b"\xff\xfe token=abcdefgh123 \xc3\n")
+        .unwrap();
+    let (out, counts) = writer.finish().unwrap();
+    assert_eq!(out, b"\xff\xfe token=***REDACTED*** \xc3\n");
+    assert_eq!(counts.get("token"), Some(&1));
+}
+
+#[test]
+fn objects_lose_secret_fields_and_env_values_but_keep_names() {
+    let mut pod = json!({
+        "metadata": {"name": "velero-1", "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": "{\"env\":[{\"name\":\"X\",\"value\":\"password=inner-secret\"}]}"
+        }},
+        "spec": {
+            "automountServiceAccountToken": false,
+            "containers": [{
+                "name": "velero",
+                "image": "velero/velero:v1.12.0",
+                "env": [
+                    {"name": "AWS_SECRET_ACCESS_KEY", "value": "plain-env-secret"},
+                    {"name": "MINIO_ROOT_PASSWORD", "value": "minio123"},
+                    {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": "/credentials/cloud"},
+                    {"name": "VELERO_SCRATCH_DIR", "value": "/scratch"},
+                    {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "{\"private_key_id\": \"abc123def\"}"},
+                    {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "cloud-credentials", "key": "cloud"}}}
+                ]
+            }],
+            "volumes": [{"name": "cloud-credentials", "secret": {"secretName": "cloud-credentials"}}]
+        },
+        "data": {"token": "dG9rZW4tdmFsdWU=", "caBundle": "LS0tLS1CRUdJTg=="}
+    });
+    let mut counts = RedactionCounts::new();
+    Redactor::global().redact_json(&mut pod, &mut counts);
+    let text = pod.to_string();
+    for gone in [
+        "plain-env-secret",
+        "minio123",
+        "inner-secret",
+        "abc123def",
+        "dG9rZW4tdmFsdWU=",
+    ] {
+        assert!(!text.contains(gone), "{gone} survived: {text}");
+    }
+    for kept in [
+        "/credentials/cloud",
+        "/scratch",
+        "cloud-credentials",
+        "velero/velero:v1.12.0",
+        "LS0tLS1CRUdJTg==",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        assert!(text.contains(kept), "{kept} lost: {text}");
+    }
+    assert_eq!(pod["spec"]["automountServiceAccountToken"], json!(false));
+    assert_eq!(counts.get("env-secret-value"), Some(&3));
+    assert_eq!(counts.get("secret-field"), Some(&1));
+    assert_eq!(counts.get("password"), Some(&1));
+}
+
+#[test]
+fn every_rule_name_is_known() {
+    let (_, counts) = redact(
+        &CORPUS
+            .iter()
+            .map(|(i, ..)| *i)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    for rule in counts.keys() {
+        assert!(RULE_NAMES.contains(&rule.as_str()), "{rule}");
+    }
+}

@@ -1,0 +1,936 @@
+//! `snapdoc collect` against the lab cluster: every scenario yields a bundle holding what the bundle
+//! format promises; forbidden sources are recorded, not fatal; no planted credential reaches the bundle.
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use snapdoc::bundle::Manifest;
+use snapdoc::bundle::manifest::ClusterInfo;
+use snapdoc::cli::{ClusterArgs, CollectArgs, CollectOptions};
+use snapdoc::collect::{CollectOutcome, collect};
+use snapdoc::lab::{LabCluster, Scenario};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
+}
+
+fn options() -> CollectOptions {
+    CollectOptions {
+        cluster: ClusterArgs::default(),
+        since: "72h".into(),
+        max_log_bytes: 20 * 1024 * 1024,
+        backups: Vec::new(),
+        restores: Vec::new(),
+        recent: 10,
+        download_timeout: 10,
+        force: false,
+    }
+}
+
+/// The bundle's entries, read whole (test bundles are small).
+struct Unzipped {
+    entries: BTreeMap<String, Vec<u8>>,
+    manifest: Manifest,
+}
+
+impl Unzipped {
+    fn open(path: &Path) -> Unzipped {
+        let file = std::fs::File::open(path).unwrap();
+        let mut archive = zip::ZipArchive::new(file).unwrap();
+        let mut entries = BTreeMap::new();
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            entries.insert(entry.name().unwrap().to_string(), data);
+        }
+        let manifest = serde_json::from_slice(&entries["manifest.json"]).unwrap();
+        Unzipped { entries, manifest }
+    }
+
+    fn json(&self, entry: &str) -> Value {
+        let data = self
+            .entries
+            .get(entry)
+            .unwrap_or_else(|| panic!("no {entry} in {:?}", self.entries.keys()));
+        serde_json::from_slice(data).unwrap_or_else(|e| panic!("{entry}: {e}"))
+    }
+
+    fn text(&self, entry: &str) -> String {
+        String::from_utf8_lossy(
+            self.entries
+                .get(entry)
+                .unwrap_or_else(|| panic!("no {entry} in {:?}", self.entries.keys())),
+        )
+        .into_owned()
+    }
+
+    fn names(&self, entry: &str) -> Vec<String> {
+        self.json(entry)["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{entry} is not a List"))
+            .iter()
+            .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn has_error(&self, target_contains: &str, status: Option<u16>) -> bool {
+        self.manifest.collector_errors.iter().any(|e| {
+            e.target
+                .as_deref()
+                .is_some_and(|t| t.contains(target_contains))
+                && (status.is_none() || e.status == status)
+        })
+    }
+}
+
+async fn run_against(
+    scenario: Scenario,
+    options: &CollectOptions,
+) -> (LabCluster, CollectOutcome, Unzipped, tempfile::TempDir) {
+    let lab = LabCluster::start(scenario).await.unwrap();
+    let client = lab.client().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("bundle.zip");
+    let cluster = ClusterInfo {
+        server: Some(lab.server_url()),
+        context: Some("lab".into()),
+    };
+    let outcome = collect(client, cluster, options, &output).await.unwrap();
+    let bundle = Unzipped::open(&outcome.path);
+    (lab, outcome, bundle, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_basics_bundle_holds_every_source() {
+    let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+
+    // Cluster.
+    let server = outcome.manifest.cluster.server.as_deref().unwrap();
+    assert!(
+        server.starts_with("127.0.0.1:") && !server.contains('/'),
+        "{server}"
+    );
+    assert_eq!(bundle.json("cluster/version.json")["gitVersion"], "v1.31.6");
+    let nodes = bundle.json("cluster/nodes.json");
+    assert!(
+        nodes["items"][0]["status"]["nodeInfo"]["osImage"]
+            .as_str()
+            .is_some()
+    );
+    assert!(
+        bundle
+            .names("cluster/namespaces.json")
+            .contains(&"velero".to_string())
+    );
+    let crds = bundle.names("cluster/crds.json");
+    assert!(crds.contains(&"backups.velero.io".to_string()), "{crds:?}");
+
+    // Velero: namespace detected, workloads, versions from images.
+    let scope = &outcome.manifest.scope;
+    assert_eq!(scope["veleroNamespace"], "velero");
+    assert_eq!(scope["veleroNamespaceFrom"], "velero deployment");
+    let components = scope["components"].as_array().unwrap();
+    let version_of = |component: &str| {
+        components
+            .iter()
+            .find(|c| c["component"] == component)
+            .and_then(|c| c["version"].as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(version_of("velero").as_deref(), Some("v1.16.0"));
+    assert_eq!(version_of("plugin").as_deref(), Some("v1.12.0"));
+    assert!(version_of("node-agent").is_some());
+    assert!(
+        bundle
+            .names("cluster-resources/deployments/velero.json")
+            .contains(&"velero".to_string())
+    );
+    assert!(
+        bundle
+            .names("cluster-resources/daemonsets/velero.json")
+            .contains(&"node-agent".to_string())
+    );
+    assert!(
+        !bundle
+            .names("cluster-resources/pods/velero.json")
+            .is_empty()
+    );
+    assert!(
+        bundle
+            .entries
+            .contains_key("cluster-resources/events/velero.json")
+    );
+
+    // Velero objects.
+    let backups = bundle.names("cluster-resources/custom-resources/backups.velero.io/velero.json");
+    assert!(
+        backups.contains(&"daily-20261124020000".to_string()),
+        "{backups:?}"
+    );
+    for resource in ["restores", "schedules", "backupstoragelocations"] {
+        let entry = format!("cluster-resources/custom-resources/{resource}.velero.io/velero.json");
+        assert!(!bundle.names(&entry).is_empty(), "{entry}");
+    }
+    assert!(
+        !bundle
+            .entries
+            .keys()
+            .any(|e| e.contains("downloadrequests")),
+        "DownloadRequests are not collected"
+    );
+
+    // Logs: current, previous, the cut node-agent stream marked truncated.
+    let velero_log = "velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log";
+    assert!(!bundle.text(velero_log).is_empty());
+    assert!(
+        !bundle
+            .text("velero/logs/velero-7d9f8c6b5d-x2x4z/velero-previous.log")
+            .is_empty()
+    );
+    // The scenario cuts the node-agent stream: what came is kept and marked truncated, or, when the cut
+    // came before the answer's head, the failure is recorded.
+    let node_agent_log = bundle
+        .entries
+        .keys()
+        .find(|e| e.starts_with("velero/logs/node-agent-") && e.ends_with("/node-agent.log"))
+        .cloned();
+    match node_agent_log {
+        Some(entry) => {
+            let listed = bundle
+                .manifest
+                .files
+                .iter()
+                .find(|f| f.path == entry)
+                .unwrap();
+            assert!(listed.truncated.is_some(), "{entry} not marked truncated");
+        }
+        None => assert!(bundle.has_error("node-agent-", None)),
+    }
+
+    // Backup log and results through the DownloadRequest flow.
+    assert!(
+        bundle
+            .text("velero/backups/daily-20261124020000/backup.log")
+            .lines()
+            .count()
+            > 0
+    );
+    bundle.json("velero/backups/daily-20261124020000/results.json");
+    assert!(
+        !bundle
+            .text("velero/restores/restore-daily-20261123/restore.log")
+            .is_empty()
+    );
+    let requests = lab.request_log();
+    let created = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/namespaces/velero/downloadrequests"))
+        .count();
+    assert!(created >= 2, "DownloadRequests created: {created}");
+    let deleted = requests
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains("/downloadrequests/"))
+        .count();
+    assert_eq!(created, deleted, "every DownloadRequest is deleted");
+    assert!(lab.objects("downloadrequests.velero.io").is_empty());
+
+    // Forbidden sources are recorded, not fatal.
+    assert!(bundle.has_error("podvolumebackups.velero.io", Some(403)));
+    assert!(bundle.has_error("secrets/", Some(403)));
+
+    // The manifest lists exactly what the zip holds.
+    let listed: Vec<&str> = bundle
+        .manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    let held: Vec<&str> = bundle
+        .entries
+        .keys()
+        .map(String::as_str)
+        .filter(|e| *e != "manifest.json")
+        .collect();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, held);
+    let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_cli_reads_a_kubeconfig_and_never_overwrites_without_force() {
+    let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    let lab = LabCluster::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig).unwrap();
+    let output = dir.path().join("out.zip");
+    let mut options = options();
+    options.cluster.kubeconfig = Some(kubeconfig);
+    options.backups = vec!["daily-20261124020000".into()];
+    let args = CollectArgs {
+        options: options.clone(),
+        output: Some(output.clone()),
+    };
+    let outcome = snapdoc::collect::collect_cli(&args).await.unwrap();
+    assert_eq!(outcome.path, output);
+    let bundle = Unzipped::open(&output);
+    assert!(
+        bundle
+            .entries
+            .contains_key("velero/backups/daily-20261124020000/backup.log")
+    );
+    // Focused on one backup: no other backup's log, no restore's.
+    assert!(
+        !bundle
+            .entries
+            .keys()
+            .any(|e| e.starts_with("velero/backups/") && !e.contains("daily-20261124020000"))
+    );
+    assert_eq!(
+        outcome.manifest.cluster.server.as_deref(),
+        lab.server_url()
+            .strip_prefix("https://")
+            .map(|s| s.trim_end_matches('/'))
+    );
+
+    let error = snapdoc::collect::collect_cli(&args).await.unwrap_err();
+    assert!(error.to_string().contains("already exists"), "{error}");
+    let mut forced = args.clone();
+    forced.options.force = true;
+    snapdoc::collect::collect_cli(&forced).await.unwrap();
+    lab.shutdown().await;
+}
+
+/// lab-basics with other faults.
+fn lab_basics_with(edit: impl FnOnce(&mut Scenario)) -> Scenario {
+    let mut scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    edit(&mut scenario);
+    scenario
+}
+
+fn forbid(scenario: &mut Scenario, resource: &str, verbs: &[&str]) {
+    let forbidden: snapdoc::lab::scenario::Forbidden = serde_json::from_value(serde_json::json!({
+        "resource": resource, "verbs": verbs
+    }))
+    .unwrap();
+    scenario.faults.forbidden.push(forbidden);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_backups_secrets_and_downloadrequests_still_yield_a_bundle() {
+    let scenario = lab_basics_with(|s| {
+        s.faults.forbidden.clear();
+        forbid(s, "backups.velero.io", &["get", "list", "watch"]);
+        forbid(s, "secrets", &[]);
+        forbid(s, "downloadrequests.velero.io", &["create"]);
+    });
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    assert!(bundle.has_error("backups.velero.io", Some(403)));
+    assert!(bundle.has_error("secrets/cloud-credentials", Some(403)));
+    // The restore is still listed, so its log is asked for: creating the DownloadRequest is refused.
+    let refused: Vec<_> = outcome
+        .manifest
+        .collector_errors
+        .iter()
+        .filter(|e| e.source == "downloads" && e.status == Some(403))
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+    assert!(
+        refused[0].message.contains("DownloadRequest"),
+        "{}",
+        refused[0].message
+    );
+    assert!(
+        !bundle
+            .entries
+            .contains_key("cluster-resources/custom-resources/backups.velero.io/velero.json")
+    );
+    // Everything else is still there.
+    assert_eq!(bundle.json("cluster/version.json")["gitVersion"], "v1.31.6");
+    assert!(
+        !bundle
+            .names("cluster-resources/custom-resources/restores.velero.io/velero.json")
+            .is_empty()
+    );
+    assert!(
+        !bundle
+            .text("velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log")
+            .is_empty()
+    );
+    assert!(lab.objects("downloadrequests.velero.io").is_empty());
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_request_never_processed_or_an_unreachable_url_is_recorded() {
+    let mut quick = options();
+    quick.download_timeout = 1;
+    quick.backups = vec!["daily-20261124020000".into()];
+    quick.restores = vec!["restore-daily-20261123".into()];
+    for (mode, expected) in [
+        ("never-processed", "did not process DownloadRequest"),
+        ("unreachable-url", "cannot reach the object store"),
+    ] {
+        let scenario = lab_basics_with(|s| {
+            s.faults.download_requests =
+                serde_json::from_value(Value::String(mode.into())).unwrap();
+        });
+        let (lab, outcome, bundle, _out) = run_against(scenario, &quick).await;
+        let errors: Vec<_> = outcome
+            .manifest
+            .collector_errors
+            .iter()
+            .filter(|e| e.source == "downloads")
+            .collect();
+        assert!(
+            errors.iter().any(|e| e.message.contains(expected)),
+            "{mode}: {errors:?}"
+        );
+        // Every planned download is accounted for: failed with the cause, or skipped after giving up.
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.message.contains(expected) || e.message.starts_with("not tried: ")),
+            "{mode}: {errors:?}"
+        );
+        assert!(
+            !bundle
+                .entries
+                .keys()
+                .any(|e| e.starts_with("velero/backups/"))
+        );
+        // Cleaned up even so.
+        assert!(
+            lab.objects("downloadrequests.velero.io").is_empty(),
+            "{mode}"
+        );
+        lab.shutdown().await;
+    }
+}
+
+/// Credential shapes planted in logs, downloads and objects. Each value is unique so a leak is found
+/// wherever it lands; each planted line has a marker that must reach the bundle (so the line was collected).
+const PLANTED_LOG_LINES: &[(&str, &str)] = &[
+    ("PLANTED-01", "using key AKIAPLANTEDKEY000001 for bucket"),
+    (
+        "PLANTED-02",
+        "aws_secret_access_key=PlantedSecretAccessKey00000000000000001",
+    ),
+    (
+        "PLANTED-03",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=PlantedAzureKey0001==;EndpointSuffix=core.windows.net",
+    ),
+    (
+        "PLANTED-04",
+        "GET https://acct.blob.core.windows.net/c/b?sv=2021-08-06&sr=b&sig=PlantedSasSig0001%3D failed",
+    ),
+    (
+        "PLANTED-05",
+        r#"creds={\"type\":\"service_account\",\"private_key_id\":\"plantedkeyid0001\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nPlantedPemBody0001\\n-----END PRIVATE KEY-----\\n\"}"#,
+    ),
+    ("PLANTED-06", "login password=PlantedPassword0001 rejected"),
+    (
+        "PLANTED-07",
+        r#"config {"password": "PlantedPassword0002", "user": "admin"}"#,
+    ),
+    ("PLANTED-08", "refresh token=PlantedToken0001 expired"),
+    (
+        "PLANTED-09",
+        "dial https://admin:PlantedUrlPass0001@minio.example:9000/velero",
+    ),
+    (
+        "PLANTED-10",
+        "header Authorization: Bearer PlantedBearer0001xyz",
+    ),
+    (
+        "PLANTED-11",
+        "url https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAPLANTEDKEY000002%2F20261125%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=PlantedAmzToken0001&X-Amz-Signature=PlantedAmzSig0001",
+    ),
+];
+
+const PLANTED_SECRETS: &[&str] = &[
+    "AKIAPLANTEDKEY000001",
+    "AKIAPLANTEDKEY000002",
+    "AKIAPLANTEDKEY000003",
+    "PlantedSecretAccessKey",
+    "PlantedAzureKey0001",
+    "PlantedSasSig0001",
+    "plantedkeyid0001",
+    "PlantedPemBody0001",
+    "PlantedPemLine0001",
+    "PlantedPassword0001",
+    "PlantedPassword0002",
+    "PlantedPassword0003",
+    "PlantedToken0001",
+    "PlantedUrlPass0001",
+    "PlantedUrlPass0002",
+    "PlantedBearer0001xyz",
+    "PlantedAmzToken0001",
+    "PlantedAmzSig0001",
+    "PlantedEnvSecret0001",
+];
+
+fn planted_log(time: &str) -> String {
+    let mut text = String::new();
+    for (marker, line) in PLANTED_LOG_LINES {
+        text.push_str(&format!(
+            "time=\"{time}\" level=error msg=\"{marker} {}\"\n",
+            line.replace('"', "\\\"")
+        ));
+    }
+    text.push_str(&format!(
+        "time=\"{time}\" level=info msg=\"PLANTED-12 key follows\"\n-----BEGIN RSA PRIVATE KEY-----\nPlantedPemLine0001\n-----END RSA PRIVATE KEY-----\ntime=\"{time}\" level=info msg=\"PLANTED-13 after the key\"\n"
+    ));
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_planted_credential_reaches_the_bundle() {
+    let scenario = lab_basics_with(|s| {
+        s.faults = Default::default();
+        for log in &mut s.logs {
+            log.text.push_str(&planted_log("2026-11-25T11:30:00Z"));
+        }
+        for (path, text) in s.store.iter_mut() {
+            if path.ends_with(".log") {
+                text.push_str(&planted_log("2026-11-24T02:30:00Z"));
+            } else if path.ends_with("results.json") {
+                let mut results: Value = serde_json::from_str(text).unwrap();
+                results["errors"]["velero"] = serde_json::json!([
+                    "PLANTED-14 upload failed: https://admin:PlantedUrlPass0001@minio.example/x?X-Amz-Signature=PlantedAmzSig0001",
+                    "PLANTED-15 aws_secret_access_key=PlantedSecretAccessKey00000000000000001"
+                ]);
+                *text = results.to_string();
+            }
+        }
+        for object in &mut s.objects {
+            let kind = object.kind().to_string();
+            let value = &mut object.value;
+            match kind.as_str() {
+                "Deployment" | "Pod" | "DaemonSet" => {
+                    value["metadata"]["annotations"]["snapdoc.test/notes"] = Value::String(
+                        "PLANTED-16 password=PlantedPassword0003 key AKIAPLANTEDKEY000003".into(),
+                    );
+                    let containers = if kind == "Pod" {
+                        value.pointer_mut("/spec/containers")
+                    } else {
+                        value.pointer_mut("/spec/template/spec/containers")
+                    };
+                    if let Some(Value::Array(containers)) = containers {
+                        for container in containers {
+                            container["env"] = serde_json::json!([
+                                {"name": "AWS_SECRET_ACCESS_KEY", "value": "PlantedEnvSecret0001"},
+                                {"name": "PLANTED_17_REGION", "value": "us-east-1"}
+                            ]);
+                        }
+                    }
+                }
+                "BackupStorageLocation" => {
+                    value["spec"]["config"]["s3Url"] =
+                        Value::String("https://admin:PlantedUrlPass0002@minio.example:9000".into());
+                }
+                _ => {}
+            }
+        }
+    });
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    for (entry, data) in &bundle.entries {
+        let text = String::from_utf8_lossy(data);
+        for secret in PLANTED_SECRETS {
+            assert!(!text.contains(secret), "{secret} leaked into {entry}");
+        }
+    }
+    // The planted lines were collected (redacted, not dropped), from pod logs and downloads alike.
+    let everything: String = bundle
+        .entries
+        .values()
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    for marker in (1..=17)
+        .map(|n| format!("PLANTED-{n:02}"))
+        .chain(["PLANTED_17_REGION".into()])
+    {
+        if marker == "PLANTED-17" {
+            continue;
+        }
+        assert!(
+            everything.contains(&marker),
+            "{marker} never reached the bundle"
+        );
+    }
+    let backup_log = bundle.text("velero/backups/daily-20261124020000/backup.log");
+    assert!(backup_log.contains("PLANTED-13 after the key"));
+    assert!(backup_log.contains("***REDACTED***"));
+    let redactions = &outcome.manifest.redactions;
+    for rule in [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "azure-storage-key",
+        "azure-sas-signature",
+        "gcp-service-account-key",
+        "pem-private-key",
+        "password",
+        "token",
+        "url-credentials",
+        "bearer-token",
+        "presigned-url-signature",
+        "env-secret-value",
+    ] {
+        assert!(
+            redactions.get(rule).copied().unwrap_or(0) > 0,
+            "{rule} never counted: {redactions:?}"
+        );
+    }
+    lab.shutdown().await;
+}
+
+/// Every file of a scenario folder, as `Scenario::from_files` takes them.
+fn scenario_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    files
+}
+
+const KOTS_OBJECTS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kurl}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kurl-config, namespace: kube-system}
+data: {kurl_url: "https://kurl.sh", installer_id: "abc123"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: kotsadm
+  namespace: default
+  labels: {app: kotsadm}
+spec:
+  selector: {matchLabels: {app: kotsadm}}
+  template:
+    metadata: {labels: {app: kotsadm}}
+    spec:
+      containers:
+        - {name: kotsadm, image: "kotsadm/kotsadm:v1.109.3"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kotsadm-6c9d8f7b5-abcde
+  namespace: default
+  labels: {app: kotsadm}
+spec:
+  containers:
+    - {name: kotsadm, image: "kotsadm/kotsadm:v1.109.3"}
+status:
+  phase: Running
+  containerStatuses:
+    - {name: kotsadm, ready: true, restartCount: 0, image: "kotsadm/kotsadm:v1.109.3"}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-0
+  namespace: app
+  annotations: {backup.velero.io/backup-volumes: data}
+spec:
+  containers:
+    - {name: db, image: "postgres:16"}
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: data-db-0}
+    - name: scratch
+      emptyDir: {}
+status:
+  phase: Running
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data-db-0, namespace: app}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: local-path
+  resources: {requests: {storage: 1Gi}}
+status: {phase: Bound}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kots_kurl_and_backed_up_workloads_are_collected() {
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    files.push(("objects/kots.yaml".into(), KOTS_OBJECTS.into()));
+    files.push((
+        "logs/default/kotsadm-6c9d8f7b5-abcde/kotsadm.log".into(),
+        "{\"level\":\"info\",\"ts\":\"2026-11-25T11:00:00Z\",\"msg\":\"snapshot started\"}\n"
+            .into(),
+    ));
+    let scenario = Scenario::from_files("kots-lab", "test:kots-lab", files).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let scope = &outcome.manifest.scope;
+    assert_eq!(scope["kotsNamespace"], "default");
+    assert_eq!(scope["install"]["kurl"], true);
+    assert_eq!(scope["install"]["kurlConfig"], true);
+    assert_eq!(scope["backupNamespaces"], serde_json::json!(["*"]));
+    let kotsadm = scope["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "kotsadm")
+        .expect("kotsadm component");
+    assert_eq!(kotsadm["version"], "v1.109.3");
+    assert!(
+        bundle
+            .text("kots/logs/kotsadm-6c9d8f7b5-abcde/kotsadm.log")
+            .contains("snapshot started")
+    );
+    assert!(
+        bundle
+            .names("cluster-resources/deployments/default.json")
+            .contains(&"kotsadm".to_string())
+    );
+    assert_eq!(
+        bundle.names("cluster-resources/configmaps/kube-system.json"),
+        vec!["kurl-config"]
+    );
+    // Backups include every namespace: the app's pods (volumes, annotations) and PVCs are there.
+    let pods = bundle.json("cluster-resources/pods/app.json");
+    let db = &pods["items"][0];
+    assert_eq!(
+        db["metadata"]["annotations"]["backup.velero.io/backup-volumes"],
+        "data"
+    );
+    assert_eq!(
+        db["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "data-db-0"
+    );
+    assert_eq!(
+        bundle.names("cluster-resources/persistentvolumeclaims/app.json"),
+        vec!["data-db-0"]
+    );
+    // Velero's namespace is written once, whichever stage read it.
+    let velero_pods = outcome
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.path == "cluster-resources/pods/velero.json")
+        .count();
+    assert_eq!(velero_pods, 1);
+    lab.shutdown().await;
+}
+
+/// Every scenario under tests/scenarios/: a bundle that verifies, with the cluster's answers, Velero found
+/// where the scenario runs it, and every failure recorded with what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_yields_a_consistent_bundle() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(scenarios_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("scenario.yaml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    let mut quick = options();
+    quick.download_timeout = 3;
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let scenario = Scenario::load(&dir).unwrap();
+        let velero_deployments: Vec<String> = scenario
+            .objects
+            .iter()
+            .filter(|o| o.kind() == "Deployment" && o.name() == "velero")
+            .filter_map(|o| o.namespace().map(str::to_string))
+            .collect();
+        let forbidden: Vec<(String, Vec<String>)> = scenario
+            .faults
+            .forbidden
+            .iter()
+            .map(|f| (f.resource.clone(), f.verbs.clone()))
+            .collect();
+        let (lab, outcome, bundle, _out) = run_against(scenario, &quick).await;
+        // What the scenario forbids is recorded with the API's 403.
+        let downloads_planned = ["backups", "restores"].iter().any(|kind| {
+            outcome.manifest.scope["downloads"][kind]
+                .as_array()
+                .is_some_and(|names| !names.is_empty())
+        });
+        for (resource, verbs) in &forbidden {
+            let verb = |v: &str| verbs.is_empty() || verbs.iter().any(|x| x == v);
+            match resource.as_str() {
+                "secrets" if verb("get") => {
+                    assert!(
+                        bundle.has_error("secrets/", Some(403)),
+                        "{name}: {resource}"
+                    )
+                }
+                "downloadrequests.velero.io" if verb("create") && downloads_planned => assert!(
+                    outcome
+                        .manifest
+                        .collector_errors
+                        .iter()
+                        .any(|e| e.source == "downloads" && e.status == Some(403)),
+                    "{name}: {resource}"
+                ),
+                velero
+                    if velero.ends_with(".velero.io")
+                        && velero != "downloadrequests.velero.io"
+                        && verb("list") =>
+                {
+                    assert!(bundle.has_error(velero, Some(403)), "{name}: {resource}")
+                }
+                _ => {}
+            }
+        }
+        let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+        assert!(report.is_ok(), "{name}: {:?}", report.problems);
+        assert!(
+            bundle.entries.contains_key("cluster/version.json")
+                || bundle.has_error("/version", None),
+            "{name}"
+        );
+        if let Some(ns) = velero_deployments.first() {
+            assert_eq!(
+                outcome.manifest.scope["veleroNamespace"],
+                ns.as_str(),
+                "{name}"
+            );
+            let velero_logs = bundle
+                .entries
+                .iter()
+                .filter(|(e, data)| e.starts_with("velero/logs/") && !data.is_empty())
+                .count();
+            assert!(
+                velero_logs > 0 || bundle.has_error("/velero", None),
+                "{name}: no velero log"
+            );
+        }
+        for error in &outcome.manifest.collector_errors {
+            assert!(!error.message.is_empty(), "{name}: {error:?}");
+            assert!(error.target.is_some(), "{name}: {error:?}");
+        }
+        assert!(
+            lab.objects("downloadrequests.velero.io").is_empty(),
+            "{name}: DownloadRequests left behind"
+        );
+        lab.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forbidden_scenario_records_its_three_refusals() {
+    let scenario = Scenario::load(&scenarios_dir().join("forbidden")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let errors = &outcome.manifest.collector_errors;
+    assert!(
+        bundle.has_error("backups.velero.io", Some(403)),
+        "{errors:?}"
+    );
+    assert!(bundle.has_error("secrets/", Some(403)), "{errors:?}");
+    // Backups cannot be listed, but pod volume backups name them: their logs are asked for, and refused.
+    assert_eq!(
+        outcome.manifest.scope["backupsFrom"],
+        "labels of pod volume backups / data uploads, schedules"
+    );
+    let refused: Vec<_> = errors
+        .iter()
+        .filter(|e| e.source == "downloads" && e.status == Some(403))
+        .collect();
+    assert!(!refused.is_empty(), "{errors:?}");
+    assert!(
+        refused[0]
+            .message
+            .contains("downloadrequests.velero.io is forbidden")
+    );
+    // Once refused, the rest are not tried one by one.
+    assert!(refused.len() <= 4, "{refused:?}");
+    assert!(errors.iter().any(|e| {
+        e.source == "downloads"
+            && e.message
+                .starts_with("not tried: creating DownloadRequests is forbidden")
+    }));
+    // The rest of the bundle is whole.
+    for entry in [
+        "cluster/version.json",
+        "cluster/nodes.json",
+        "cluster-resources/deployments/velero.json",
+        "cluster-resources/custom-resources/backupstoragelocations.velero.io/velero.json",
+        "cluster-resources/custom-resources/podvolumebackups.velero.io/velero.json",
+    ] {
+        assert!(bundle.entries.contains_key(entry), "{entry}");
+    }
+    assert!(bundle.entries.keys().any(|e| e.starts_with("velero/logs/")));
+    assert!(bundle.entries.keys().any(|e| e.starts_with("kots/logs/")));
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_node_agents_and_old_restic_daemonsets_give_their_logs() {
+    let scenario = Scenario::load(&scenarios_dir().join("partially-failed-fsb")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    assert!(
+        !bundle
+            .text("velero/logs/node-agent-mqpl2/node-agent-previous.log")
+            .is_empty()
+    );
+    let failed: Vec<&str> = outcome.manifest.scope["downloads"]["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!failed.is_empty());
+    for backup in failed {
+        bundle.json(&format!("velero/backups/{backup}/results.json"));
+    }
+    lab.shutdown().await;
+
+    let scenario = Scenario::load(&scenarios_dir().join("old-velero-restic")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let components = outcome.manifest.scope["components"].as_array().unwrap();
+    assert!(
+        components
+            .iter()
+            .any(|c| c["component"] == "restic" && c["version"] == "v1.6.3"),
+        "{components:?}"
+    );
+    assert!(
+        !bundle
+            .text("velero/logs/restic-d2lpm/restic.log")
+            .is_empty()
+    );
+    assert!(
+        !bundle
+            .names("cluster-resources/custom-resources/resticrepositories.velero.io/velero.json")
+            .is_empty()
+    );
+    lab.shutdown().await;
+}
