@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test crates, each using a part
 //! Fixture bundles in the formats support teams receive, made from a snapdoc bundle so that the same
 //! cluster can be read in every form. No third-party bundle is committed; these follow the layouts the
 //! tools document and write (see src/bundle/troubleshoot.rs and src/bundle/velero_debug.rs):
