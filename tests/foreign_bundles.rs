@@ -409,6 +409,18 @@ fn troubleshoot_path_variants() {
         "velero/velero-6d4b/restic.log",
         "/tmp/supportbundle123/support-bundle-x/cluster-resources/pods/logs/velero/velero-6d4b/restic.log",
     );
+    // A hard link (tar's own kind of link, named from the archive root) reads as its target; links
+    // pointing at each other lead nowhere.
+    tree.file(
+        "cluster-resources/pods/logs/velero/node-agent-x2/node-agent.log",
+        "agent 2\n",
+    );
+    tree.hard_link(
+        "velero/node-agent-x2/node-agent.log",
+        "cluster-resources/pods/logs/velero/node-agent-x2/node-agent.log",
+    );
+    tree.link("velero/loop-1/velero.log", "../loop-2/velero.log");
+    tree.link("velero/loop-2/velero.log", "../loop-1/velero.log");
     let archive = dir.path().join("flat.tar.gz");
     tree.write_tar_gz(&archive);
     let mut bundle = Bundle::open(&archive).unwrap();
@@ -452,6 +464,11 @@ fn troubleshoot_path_variants() {
                 true
             ),
             (
+                "velero/logs/node-agent-x2/node-agent.log".to_string(),
+                LogSource::NodeAgent,
+                false
+            ),
+            (
                 "velero/logs/velero-6d4b/restic.log".to_string(),
                 LogSource::NodeAgent,
                 false
@@ -466,6 +483,10 @@ fn troubleshoot_path_variants() {
     assert_eq!(
         text(&mut bundle, "velero/logs/velero-6d4b/restic.log"),
         "restic\n"
+    );
+    assert_eq!(
+        text(&mut bundle, "velero/logs/node-agent-x2/node-agent.log"),
+        "agent 2\n"
     );
     assert_eq!(bundle.manifest().unwrap().created, "2025-11-25T12:00:00Z");
     assert_eq!(bundle.manifest().unwrap().tool.version, "v0.62.1");

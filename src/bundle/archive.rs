@@ -622,18 +622,27 @@ pub(crate) struct FoundLog {
 #[derive(Debug, Default)]
 pub(crate) struct PodLogs {
     found: Vec<FoundLog>,
+    /// Raw file → index in `found`, and (pod, container, previous) → index: a support bundle can hold
+    /// thousands of logs, each reachable through several links.
+    by_raw: HashMap<String, usize>,
+    by_name: HashMap<(String, String, bool), usize>,
 }
 
 impl PodLogs {
     /// Adds a log unless the same file (through another link) or the same pod/container is known.
     pub fn add(&mut self, log: FoundLog) {
-        if let Some(known) = self.found.iter_mut().find(|k| {
-            k.raw == log.raw
-                || (k.pod == log.pod && k.container == log.container && k.previous == log.previous)
-        }) {
-            known.velero_folder |= log.velero_folder;
+        let name = (log.pod.clone(), log.container.clone(), log.previous);
+        let known = self
+            .by_raw
+            .get(&log.raw)
+            .or_else(|| self.by_name.get(&name))
+            .copied();
+        if let Some(index) = known {
+            self.found[index].velero_folder |= log.velero_folder;
             return;
         }
+        self.by_raw.insert(log.raw.clone(), self.found.len());
+        self.by_name.insert(name, self.found.len());
         self.found.push(log);
     }
 

@@ -24,6 +24,8 @@ pub enum Node {
     File(Vec<u8>),
     /// A symbolic link with this (relative) target.
     Link(String),
+    /// A hard link to this path from the archive root.
+    HardLink(String),
 }
 
 /// A fixture's files by path, and the modification time every entry gets.
@@ -39,6 +41,10 @@ impl Tree {
     }
     pub fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
         self.nodes.insert(path.into(), Node::Link(target.into()));
+    }
+    pub fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+        self.nodes
+            .insert(path.into(), Node::HardLink(target.into()));
     }
 
     /// Writes a gzip-compressed tar: files and symlinks, no folder entries (as troubleshoot archives).
@@ -59,6 +65,12 @@ impl Tree {
                 Node::Link(target) => {
                     header.set_entry_type(tar::EntryType::Symlink);
                     header.set_mode(0o777);
+                    header.set_size(0);
+                    tar.append_link(&mut header, path, target).unwrap();
+                }
+                Node::HardLink(target) => {
+                    header.set_entry_type(tar::EntryType::Link);
+                    header.set_mode(0o644);
                     header.set_size(0);
                     tar.append_link(&mut header, path, target).unwrap();
                 }
@@ -84,6 +96,9 @@ impl Tree {
                     std::os::unix::fs::symlink(target, &full).unwrap();
                     #[cfg(not(unix))]
                     panic!("symlinked fixtures need a unix file system ({target})");
+                }
+                Node::HardLink(target) => {
+                    std::fs::hard_link(out.join(target), &full).unwrap();
                 }
             }
         }
