@@ -1,1 +1,238 @@
 //! Rendering of an analysis: HTML, Markdown, JSON, JUnit, terminal.
+//!
+//! - `render` / `render_many`: one format, one or several analyses (several bundles analysed at once)
+//! - `write_report`: temp file + rename beside the target, never overwriting without `force`
+//! - `terminal_summary`: the short summary a person sees after `snapdoc run`, with where the reports went
+//!
+//! HTML and Markdown come from the Handlebars templates in report-templates/ (embedded; `--templates DIR`
+//! overrides any of them by relative path). The data the templates see is described in `view`.
+mod escape;
+mod junit;
+mod templates;
+mod terminal;
+mod view;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::analyze::Analysis;
+use crate::cli::OutputFormat;
+
+pub use terminal::terminal_summary;
+
+/// An output format of `render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained page: inline CSS and JS, no network request.
+    Html,
+    /// GitHub-flavoured Markdown for an issue or a support ticket.
+    Markdown,
+    /// The analysis itself, versioned by `schemaVersion` (docs/report-schema.json).
+    Json,
+    /// JUnit XML: one testcase per rule, for CI dashboards.
+    Junit,
+    /// A short summary for a terminal; `color` adds ANSI colours (decided by the caller: TTY, NO_COLOR).
+    Terminal { color: bool },
+}
+
+impl ReportFormat {
+    /// The format for `--format`; `color` applies to the text format only.
+    pub fn from_output(format: OutputFormat, color: bool) -> Self {
+        match format {
+            OutputFormat::Text => ReportFormat::Terminal { color },
+            OutputFormat::Json => ReportFormat::Json,
+            OutputFormat::Md => ReportFormat::Markdown,
+            OutputFormat::Html => ReportFormat::Html,
+            OutputFormat::Junit => ReportFormat::Junit,
+        }
+    }
+
+    /// The usual file extension of a report in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Markdown => "md",
+            ReportFormat::Json => "json",
+            ReportFormat::Junit => "xml",
+            ReportFormat::Terminal { .. } => "txt",
+        }
+    }
+}
+
+/// Errors of the report stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A template that does not parse; `file` is where it came from (embedded path or the override file).
+    #[error("template {file}: {source}")]
+    Template {
+        file: String,
+        #[source]
+        source: Box<handlebars::TemplateError>,
+    },
+    #[error("rendering {template}: {source}")]
+    Render {
+        template: String,
+        #[source]
+        source: Box<handlebars::RenderError>,
+    },
+    #[error("no template {0} (neither built in nor in --templates)")]
+    MissingTemplate(String),
+    #[error("templates directory {path}: {source}", path = path.display())]
+    TemplatesDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serializing the analysis: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("{path} already exists (use --force to overwrite it)", path = path.display())]
+    Exists { path: PathBuf },
+    #[error("writing {path}: {source}", path = path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("nothing to render: no analysis given")]
+    Empty,
+}
+
+/// Renders one analysis in `format`. `templates` overrides the built-in HTML / Markdown templates by file name.
+pub fn render(
+    analysis: &Analysis,
+    format: ReportFormat,
+    templates: Option<&Path>,
+) -> Result<String, ReportError> {
+    render_many(std::slice::from_ref(analysis), format, templates)
+}
+
+/// Renders several analyses (one per bundle) as one document: one page / ticket with a section per bundle,
+/// a JSON array of analyses, one JUnit testsuite per bundle. With one analysis this is `render`.
+pub fn render_many(
+    analyses: &[Analysis],
+    format: ReportFormat,
+    templates: Option<&Path>,
+) -> Result<String, ReportError> {
+    if analyses.is_empty() {
+        return Err(ReportError::Empty);
+    }
+    match format {
+        ReportFormat::Html => render_template(analyses, templates::Flavor::Html, templates),
+        ReportFormat::Markdown => render_template(analyses, templates::Flavor::Markdown, templates),
+        ReportFormat::Json => {
+            let mut text = if let [single] = analyses {
+                serde_json::to_string_pretty(single)
+            } else {
+                serde_json::to_string_pretty(analyses)
+            }
+            .map_err(ReportError::Json)?;
+            text.push('\n');
+            Ok(text)
+        }
+        ReportFormat::Junit => Ok(junit::render(analyses)),
+        ReportFormat::Terminal { color } => Ok(terminal_summary(analyses, color, &[])),
+    }
+}
+
+fn render_template(
+    analyses: &[Analysis],
+    flavor: templates::Flavor,
+    overrides: Option<&Path>,
+) -> Result<String, ReportError> {
+    let files = templates::template_files(overrides)?;
+    let registry = templates::registry(flavor, &files)?;
+    let document = view::document(analyses)?;
+    let rendered = registry
+        .render(flavor.main_template(), &document)
+        .map_err(|source| ReportError::Render {
+            template: format!("{}.hbs", flavor.main_template()),
+            source: Box::new(source),
+        })?;
+    Ok(match flavor {
+        templates::Flavor::Html => pin_scripts(rendered),
+        templates::Flavor::Markdown => rendered,
+    })
+}
+
+/// The HTML template's Content-Security-Policy names its scripts by hash (`CSP_SCRIPT_MARKER`), filled in
+/// here from the rendered page: only the template's own `<script>` blocks can run, even if some text escaped
+/// escaping. Untrusted text cannot open a `<script>` block since `<` is always escaped.
+fn pin_scripts(mut html: String) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    const OPEN: &str = "<script>";
+    const CLOSE: &str = "</script>";
+    let Some(marker_at) = html.find(CSP_SCRIPT_MARKER) else {
+        return html;
+    };
+    let mut sources = Vec::new();
+    let mut rest = &html[marker_at..];
+    while let Some(open) = rest.find(OPEN) {
+        let body_start = open + OPEN.len();
+        let Some(close) = rest[body_start..].find(CLOSE) else {
+            break;
+        };
+        let body = &rest[body_start..body_start + close];
+        let digest = sha2::Sha256::digest(body.as_bytes());
+        sources.push(format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+        rest = &rest[body_start + close + CLOSE.len()..];
+    }
+    let policy = if sources.is_empty() {
+        "'none'".to_string()
+    } else {
+        sources.join(" ")
+    };
+    html.replace_range(marker_at..marker_at + CSP_SCRIPT_MARKER.len(), &policy);
+    html
+}
+
+/// Placeholder in report.html.hbs for the script hashes of its Content-Security-Policy.
+pub const CSP_SCRIPT_MARKER: &str = "__SNAPDOC_SCRIPT_HASHES__";
+
+/// Writes a report atomically: a temporary file in the target's directory, then a rename. Without `force` an
+/// existing file is never replaced (the final step fails instead, even if the file appeared meanwhile).
+pub fn write_report(path: &Path, content: &str, force: bool) -> Result<(), ReportError> {
+    let write_error = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !force && path.exists() {
+        return Err(ReportError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".snapdoc-report-")
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    temp.write_all(content.as_bytes()).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    #[cfg(unix)]
+    {
+        // A report is meant to be read and shared like any file the user writes, not kept private.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(write_error)?;
+    }
+    if force {
+        temp.persist(path).map_err(|e| write_error(e.error))?;
+    } else {
+        temp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                ReportError::Exists {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                write_error(e.error)
+            }
+        })?;
+    }
+    Ok(())
+}

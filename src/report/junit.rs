@@ -1,0 +1,235 @@
+//! JUnit XML: one `<testsuite name="snapdoc">` per bundle, one `<testcase>` per rule that ran (findings and
+//! checks passed), sorted by rule id.
+//!
+//! A `fail` finding is a `<failure>` (message = the finding's title, body = its message, cause, fix and
+//! evidence): every CI system counts and lists those. A `warn` or `info` finding must not fail the build, so
+//! its testcase passes and carries the text in `<system-out>` plus a `severity` property: Jenkins, GitLab and
+//! Azure DevOps show a test's standard output on its page, while `<skipped>` (the other common choice) would
+//! misreport a rule that did run as not run. Collector errors go to the suite's `<system-err>`.
+use std::fmt::Write as _;
+
+use crate::analyze::Analysis;
+use crate::analyze::findings::{Finding, Severity};
+
+use super::escape::xml;
+use super::view::{EvidenceView, evidence_view, object_label};
+
+pub fn render(analyses: &[Analysis]) -> String {
+    let suites: Vec<Suite> = analyses
+        .iter()
+        .map(|analysis| Suite::new(analysis, analyses.len() > 1))
+        .collect();
+    let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let failures: usize = suites.iter().map(Suite::failures).sum();
+    let mut out = String::new();
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"snapdoc\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">"
+    );
+    for suite in &suites {
+        suite.write(&mut out);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+struct Suite<'a> {
+    analysis: &'a Analysis,
+    name: String,
+    cases: Vec<Case<'a>>,
+}
+
+struct Case<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    category: &'a str,
+    title: &'a str,
+    finding: Option<&'a Finding>,
+}
+
+impl<'a> Suite<'a> {
+    fn new(analysis: &'a Analysis, several: bool) -> Self {
+        let mut cases: Vec<Case<'a>> = analysis
+            .findings
+            .iter()
+            .map(|finding| Case {
+                rule_id: &finding.rule_id,
+                rule_name: &finding.rule_name,
+                category: &finding.category,
+                title: &finding.title,
+                finding: Some(finding),
+            })
+            .chain(analysis.checks_passed.iter().map(|rule| Case {
+                rule_id: &rule.id,
+                rule_name: &rule.name,
+                category: &rule.category,
+                title: &rule.title,
+                finding: None,
+            }))
+            .collect();
+        cases.sort_by(|a, b| a.rule_id.cmp(b.rule_id));
+        let name = if several {
+            format!("snapdoc {}", analysis.bundle.path)
+        } else {
+            "snapdoc".to_string()
+        };
+        Suite {
+            analysis,
+            name,
+            cases,
+        }
+    }
+
+    fn failures(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.finding.is_some_and(|f| f.severity == Severity::Fail))
+            .count()
+    }
+
+    fn write(&self, out: &mut String) {
+        let analysis = self.analysis;
+        let timestamp = analysis
+            .generated
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\"",
+            xml(&self.name),
+            self.cases.len(),
+            self.failures()
+        );
+        if !timestamp.is_empty() {
+            let _ = write!(out, " timestamp=\"{timestamp}\"");
+        }
+        out.push_str(">\n    <properties>\n");
+        let mut properties = vec![
+            ("bundle", analysis.bundle.path.clone()),
+            ("bundleFormat", analysis.bundle.format.clone()),
+            ("schemaVersion", analysis.schema_version.to_string()),
+            ("toolVersion", analysis.tool_version.clone()),
+        ];
+        if let Some(server) = &analysis.bundle.cluster_server {
+            properties.push(("clusterServer", server.clone()));
+        }
+        for verdict in &analysis.verdicts {
+            properties.push((
+                "verdict",
+                format!(
+                    "{} {}: {}",
+                    object_label(&verdict.target),
+                    verdict.phase,
+                    verdict.summary
+                ),
+            ));
+        }
+        for (name, value) in properties {
+            let _ = writeln!(
+                out,
+                "      <property name=\"{name}\" value=\"{}\"/>",
+                xml(&value)
+            );
+        }
+        out.push_str("    </properties>\n");
+        for case in &self.cases {
+            write_case(out, case);
+        }
+        if !analysis.collector_errors.is_empty() || !analysis.unavailable.is_empty() {
+            let mut text = String::new();
+            for error in &analysis.collector_errors {
+                let _ = writeln!(
+                    text,
+                    "collector {} {}{}: {}",
+                    error.source,
+                    error.target.as_deref().unwrap_or(""),
+                    error
+                        .status
+                        .map(|s| format!(" (HTTP {s})"))
+                        .unwrap_or_default(),
+                    error.message
+                );
+            }
+            for missing in &analysis.unavailable {
+                let _ = writeln!(text, "not in the bundle: {missing}");
+            }
+            let _ = writeln!(out, "    <system-err>{}</system-err>", xml(&text));
+        }
+        out.push_str("  </testsuite>\n");
+    }
+}
+
+fn write_case(out: &mut String, case: &Case<'_>) {
+    let _ = write!(
+        out,
+        "    <testcase classname=\"snapdoc.{}\" name=\"{}\" time=\"0\"",
+        xml(case.category),
+        xml(&format!(
+            "{} {}: {}",
+            case.rule_id, case.rule_name, case.title
+        ))
+    );
+    let Some(finding) = case.finding else {
+        out.push_str("/>\n");
+        return;
+    };
+    out.push_str(">\n");
+    let body = finding_text(finding);
+    match finding.severity {
+        Severity::Fail => {
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                xml(&finding.title),
+                xml(&finding.rule_id),
+                xml(&body)
+            );
+        }
+        Severity::Warn | Severity::Info => {
+            let _ = writeln!(
+                out,
+                "      <properties>\n        <property name=\"severity\" value=\"{}\"/>\n      </properties>",
+                finding.severity.as_str()
+            );
+            let _ = writeln!(
+                out,
+                "      <system-out>{}: {}\n{}</system-out>",
+                finding.severity.as_str().to_uppercase(),
+                xml(&finding.title),
+                xml(&body)
+            );
+        }
+    }
+    out.push_str("    </testcase>\n");
+}
+
+fn finding_text(finding: &Finding) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "{}", finding.message);
+    let _ = writeln!(text, "\nCause: {}", finding.cause);
+    let _ = writeln!(text, "\nFix: {}", finding.fix);
+    if !finding.related.is_empty() {
+        let related: Vec<String> = finding.related.iter().map(object_label).collect();
+        let _ = writeln!(text, "\nConcerns: {}", related.join(", "));
+    }
+    for doc in &finding.docs {
+        let _ = writeln!(text, "Docs: {doc}");
+    }
+    let _ = writeln!(
+        text,
+        "\nEvidence ({} of {} hit(s)):",
+        finding.evidence.len(),
+        finding.count
+    );
+    for evidence in &finding.evidence {
+        let view: EvidenceView = evidence_view(evidence);
+        let time = view.time.map(|t| format!(" at {t}")).unwrap_or_default();
+        let _ = writeln!(text, "- {}{time}", view.location);
+        if let Some(excerpt) = view.excerpt {
+            let _ = writeln!(text, "    {excerpt}");
+        }
+    }
+    text
+}

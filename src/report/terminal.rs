@@ -1,0 +1,192 @@
+//! The terminal summary: verdicts first, then one line per finding with a severity badge, then counts, then
+//! where the full reports are. Colour is the caller's decision (TTY and NO_COLOR are known in main); the
+//! badges carry the severity in words, so nothing is lost without colour.
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::analyze::Analysis;
+use crate::analyze::findings::Severity;
+
+use super::escape::terminal as clean;
+use super::view::object_label;
+
+/// Longest fix shown in the terminal; the reports carry the full text.
+const FIX_CHARS: usize = 240;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    fn badge(&self, severity: Severity) -> String {
+        match severity {
+            Severity::Fail => self.paint("1;31", "FAIL"),
+            Severity::Warn => self.paint("1;33", "WARN"),
+            Severity::Info => self.paint("1;36", "INFO"),
+        }
+    }
+}
+
+/// The summary of one or several analyses; `reports` are the files written (listed last).
+pub fn terminal_summary(analyses: &[Analysis], color: bool, reports: &[PathBuf]) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    for (index, analysis) in analyses.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        if analyses.len() > 1 {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.bold(&format!("== {}", clean(&analysis.bundle.path)))
+            );
+        }
+        write_one(&mut out, analysis, &style);
+    }
+    if !reports.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", style.bold("Reports:"));
+        for path in reports {
+            let _ = writeln!(out, "  {}", clean(&path.display().to_string()));
+        }
+    }
+    out
+}
+
+fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
+    let fails = count(analysis, Severity::Fail);
+    let warns = count(analysis, Severity::Warn);
+    let infos = count(analysis, Severity::Info);
+
+    if analysis.verdicts.is_empty() {
+        let line = if fails > 0 {
+            style.paint(
+                "1;31",
+                &format!("No backup or restore failed, but {fails} problem(s) need attention."),
+            )
+        } else {
+            style.paint(
+                "1;32",
+                "✔ Healthy: no backup or restore failed and no rule found a failure.",
+            )
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    for verdict in &analysis.verdicts {
+        let tone = if verdict.phase == "PartiallyFailed" {
+            "1;33"
+        } else {
+            "1;31"
+        };
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            style.paint(tone, "✖"),
+            style.bold(&clean(&object_label(&verdict.target))),
+            style.paint(tone, &clean(&verdict.phase))
+        );
+        let _ = writeln!(out, "  {}", clean(&verdict.summary));
+        if let Some(fix) = &verdict.fix {
+            let _ = writeln!(out, "  {} {}", style.bold("Fix:"), shorten(&clean(fix)));
+        }
+    }
+
+    if !analysis.findings.is_empty() {
+        out.push('\n');
+        for finding in &analysis.findings {
+            let times = if finding.count > 1 {
+                style.dim(&format!(" ({}×)", finding.count))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} {}{times}",
+                style.badge(finding.severity),
+                style.dim(&clean(&finding.rule_id)),
+                clean(&finding.title)
+            );
+        }
+    }
+    out.push('\n');
+    let backups = analysis.backups.len();
+    let _ = writeln!(
+        out,
+        "{} fail, {} warn, {} info; {} rule(s) found nothing; {} backup(s)/restore(s), {} failed",
+        if fails > 0 {
+            style.paint("1;31", &fails.to_string())
+        } else {
+            fails.to_string()
+        },
+        if warns > 0 {
+            style.paint("1;33", &warns.to_string())
+        } else {
+            warns.to_string()
+        },
+        infos,
+        analysis.checks_passed.len(),
+        backups,
+        analysis.verdicts.len()
+    );
+    if !analysis.collector_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                "33",
+                &format!(
+                    "{} source(s) could not be collected: see the report",
+                    analysis.collector_errors.len()
+                )
+            )
+        );
+    }
+    for related in analysis.verdicts.iter().flat_map(|v| v.finding_ids.iter()) {
+        // Verdicts name findings by rule id; a dangling id means the analysis is inconsistent, and saying so
+        // beats silently dropping it.
+        if !analysis.findings.iter().any(|f| &f.rule_id == related) {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim(&format!(
+                    "(verdict refers to unknown finding {})",
+                    clean(related)
+                ))
+            );
+        }
+    }
+}
+
+fn count(analysis: &Analysis, severity: Severity) -> usize {
+    analysis
+        .findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .count()
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= FIX_CHARS {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(FIX_CHARS).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > FIX_CHARS / 2 => cut[..space].to_string(),
+        _ => cut,
+    };
+    format!("{cut}… (full text in the report)")
+}

@@ -1,0 +1,734 @@
+//! The data the Handlebars templates see: the analysis as serialized (`analysis`, for custom templates that
+//! want everything) plus what a reader needs arranged for reading — verdict wording, findings grouped by
+//! severity, evidence with a display location, labels for object kinds. Formatting of times and durations is
+//! left to template helpers so a custom template can choose its own.
+//!
+//! Shape (camelCase keys): `{toolVersion, multiple, reports: [report…]}`; a report is
+//! `{id, title, bundle, generated, status, headline, detail, counts, verdicts, severityGroups, findings,
+//! environment, backups, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::analyze::analysis::{Analysis, BackupSummary, ComponentInfo, Timeline};
+use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+
+use super::ReportError;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    pub tool_version: &'static str,
+    pub multiple: bool,
+    pub reports: Vec<ReportView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportView {
+    /// Prefix of every anchor of this report, so several reports in one page do not collide.
+    pub id: String,
+    pub title: String,
+    pub bundle: Value,
+    pub generated: String,
+    /// failed (a backup or restore failed) | partial (only partial failures) | attention (no verdict, but fail
+    /// findings) | healthy
+    pub status: &'static str,
+    pub headline: String,
+    pub detail: String,
+    pub counts: Counts,
+    pub verdicts: Vec<VerdictView>,
+    pub severity_groups: Vec<SeverityGroup>,
+    pub findings: Vec<FindingView>,
+    pub environment: EnvironmentView,
+    pub backups: Vec<BackupView>,
+    pub volumes_not_backed_up: Value,
+    pub timelines: Vec<TimelineView>,
+    pub collector_errors: Value,
+    pub unavailable: Vec<String>,
+    pub checks_passed: Value,
+    pub analysis: Value,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub fail: usize,
+    pub warn: usize,
+    pub info: usize,
+    pub findings: usize,
+    pub passed: usize,
+    pub rules: usize,
+    pub backups: usize,
+    pub restores: usize,
+    pub failed: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictView {
+    pub kind_label: String,
+    pub target: String,
+    pub phase: String,
+    /// fail | warn: Failed and anything unknown is a failure; PartiallyFailed a warning.
+    pub tone: &'static str,
+    pub summary: String,
+    pub fix: Option<String>,
+    pub findings: Vec<FindingLink>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingLink {
+    pub rule_id: String,
+    pub anchor: String,
+    pub title: String,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeverityGroup {
+    pub severity: Severity,
+    pub heading: &'static str,
+    pub findings: Vec<FindingView>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingView {
+    pub anchor: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub match_kind: String,
+    pub severity: Severity,
+    pub category: String,
+    pub title: String,
+    pub message: String,
+    pub cause: String,
+    pub fix: String,
+    pub docs: Vec<String>,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub related: Vec<String>,
+    pub evidence: Vec<EvidenceView>,
+    /// Hits not shown as evidence (count minus the examples kept).
+    pub more: u64,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceView {
+    /// log | object | versions
+    pub kind: &'static str,
+    /// `file:line`, `Kind namespace/name`, or the two components compared.
+    pub location: String,
+    pub time: Option<String>,
+    /// The log line, `path = value`, or the supported range: shown verbatim (monospace).
+    pub excerpt: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentView {
+    pub kubernetes_version: Option<String>,
+    pub install_kind: Option<String>,
+    pub components: Vec<ComponentRow>,
+    pub nodes: Value,
+    pub storage_locations: Value,
+    pub known: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentRow {
+    pub role: String,
+    pub name: String,
+    /// The name says more than the role (`velero-plugin-for-aws` under "Velero plugin", not `velero` under "Velero").
+    pub show_name: bool,
+    pub version: Option<String>,
+    pub image: Option<String>,
+    pub namespace: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupView {
+    pub kind_label: &'static str,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub phase: Option<String>,
+    /// ok | fail | warn | info | none
+    pub tone: &'static str,
+    pub started: Option<String>,
+    pub completed: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub errors: Option<i64>,
+    pub warnings: Option<i64>,
+    pub storage_location: Option<String>,
+    pub backup_name: Option<String>,
+    pub kots_label: Option<&'static str>,
+    pub failure_reason: Option<String>,
+    pub log_available: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineView {
+    pub target: String,
+    pub anchor: String,
+    pub entries: Vec<TimelineEntryView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEntryView {
+    pub time: Option<String>,
+    pub source: String,
+    pub text: String,
+    pub location: String,
+    /// The entry reads as an error (error level, a failure, a kill): marked so the eye finds the turn.
+    pub alarming: bool,
+}
+
+pub fn document(analyses: &[Analysis]) -> Result<Document, ReportError> {
+    let multiple = analyses.len() > 1;
+    let reports = analyses
+        .iter()
+        .enumerate()
+        .map(|(index, analysis)| report_view(analysis, if multiple { index + 1 } else { 0 }))
+        .collect::<Result<_, _>>()?;
+    Ok(Document {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        multiple,
+        reports,
+    })
+}
+
+fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportError> {
+    let id = if number == 0 {
+        "r".to_string()
+    } else {
+        format!("r{number}")
+    };
+    let findings: Vec<FindingView> = analysis
+        .findings
+        .iter()
+        .map(|finding| finding_view(&id, finding))
+        .collect();
+    let count_of = |severity: Severity| {
+        analysis
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    let counts = Counts {
+        fail: count_of(Severity::Fail),
+        warn: count_of(Severity::Warn),
+        info: count_of(Severity::Info),
+        findings: analysis.findings.len(),
+        passed: analysis.checks_passed.len(),
+        rules: analysis.findings.len() + analysis.checks_passed.len(),
+        backups: analysis
+            .backups
+            .iter()
+            .filter(|b| b.kind != "restore")
+            .count(),
+        restores: analysis
+            .backups
+            .iter()
+            .filter(|b| b.kind == "restore")
+            .count(),
+        failed: analysis.verdicts.len(),
+    };
+    let (status, headline, detail) = status_wording(analysis, &counts);
+    let severity_groups = [Severity::Fail, Severity::Warn, Severity::Info]
+        .into_iter()
+        .filter_map(|severity| {
+            let group: Vec<FindingView> = findings
+                .iter()
+                .filter(|f| f.severity == severity)
+                .cloned()
+                .collect();
+            (!group.is_empty()).then_some(SeverityGroup {
+                severity,
+                heading: match severity {
+                    Severity::Fail => "Failures",
+                    Severity::Warn => "Warnings",
+                    Severity::Info => "Information",
+                },
+                findings: group,
+            })
+        })
+        .collect();
+    let title = match bundle_file_name(&analysis.bundle.path) {
+        Some(name) => format!("snapdoc report: {name}"),
+        None => "snapdoc report".to_string(),
+    };
+    Ok(ReportView {
+        verdicts: analysis
+            .verdicts
+            .iter()
+            .map(|verdict| verdict_view(&id, verdict, &analysis.findings))
+            .collect(),
+        severity_groups,
+        findings,
+        environment: environment_view(analysis)?,
+        backups: analysis.backups.iter().map(backup_view).collect(),
+        volumes_not_backed_up: to_value(&analysis.volumes_not_backed_up)?,
+        timelines: analysis
+            .timelines
+            .iter()
+            .enumerate()
+            .map(|(index, timeline)| timeline_view(&id, index, timeline))
+            .collect(),
+        collector_errors: to_value(&analysis.collector_errors)?,
+        unavailable: analysis.unavailable.clone(),
+        checks_passed: to_value(&analysis.checks_passed)?,
+        bundle: to_value(&analysis.bundle)?,
+        generated: analysis.generated.clone(),
+        analysis: to_value(analysis)?,
+        status,
+        headline,
+        detail,
+        counts,
+        title,
+        id,
+    })
+}
+
+fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String, String) {
+    if !analysis.verdicts.is_empty() {
+        let total = counts.backups + counts.restores;
+        let what = match (
+            analysis.verdicts.iter().any(|v| is_restore(&v.target)),
+            analysis.verdicts.iter().any(|v| !is_restore(&v.target)),
+        ) {
+            (true, true) => "backups and restores",
+            (true, false) => "restores",
+            _ => "backups",
+        };
+        let headline = if analysis.verdicts.len() == 1 {
+            let verdict = &analysis.verdicts[0];
+            format!(
+                "{} {} {}",
+                kind_label(&verdict.target.kind),
+                verdict.target.name,
+                phase_words(&verdict.phase)
+            )
+        } else {
+            format!(
+                "{} {what} failed or partially failed",
+                analysis.verdicts.len()
+            )
+        };
+        let detail = format!(
+            "{} of {total} backups and restores in this bundle did not complete. {}",
+            analysis.verdicts.len(),
+            findings_sentence(counts)
+        );
+        let status = if analysis
+            .verdicts
+            .iter()
+            .all(|v| v.phase == "PartiallyFailed")
+        {
+            "partial"
+        } else {
+            "failed"
+        };
+        return (status, headline, detail);
+    }
+    if counts.fail > 0 {
+        let headline = format!(
+            "No backup or restore failed, but {} attention",
+            plural(counts.fail, "problem needs", "problems need")
+        );
+        return ("attention", headline, findings_sentence(counts));
+    }
+    let backups_sentence = match counts.backups + counts.restores {
+        0 => "The bundle holds no backups or restores.".to_string(),
+        n => format!(
+            "All {} in this bundle completed.",
+            plural(n, "backup or restore", "backups and restores")
+        ),
+    };
+    let headline = if counts.warn > 0 {
+        format!(
+            "Healthy: no failure found ({} worth a look)",
+            plural(counts.warn, "warning", "warnings")
+        )
+    } else {
+        "Healthy: no backup failed and no rule found a problem".to_string()
+    };
+    (
+        "healthy",
+        headline,
+        format!("{backups_sentence} {} rules ran.", counts.rules),
+    )
+}
+
+fn findings_sentence(counts: &Counts) -> String {
+    format!(
+        "{} rules ran: {} failure(s), {} warning(s), {} informational, {} found nothing.",
+        counts.rules, counts.fail, counts.warn, counts.info, counts.passed
+    )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn phase_words(phase: &str) -> String {
+    match phase {
+        "Failed" => "failed".to_string(),
+        "PartiallyFailed" => "partially failed".to_string(),
+        "FailedValidation" => "failed validation".to_string(),
+        other => format!("ended in phase {other}"),
+    }
+}
+
+fn verdict_view(report_id: &str, verdict: &Verdict, findings: &[Finding]) -> VerdictView {
+    VerdictView {
+        kind_label: kind_label(&verdict.target.kind),
+        target: object_name(&verdict.target),
+        phase: verdict.phase.clone(),
+        tone: if verdict.phase == "PartiallyFailed" {
+            "warn"
+        } else {
+            "fail"
+        },
+        summary: verdict.summary.clone(),
+        fix: verdict.fix.clone(),
+        findings: verdict
+            .finding_ids
+            .iter()
+            .map(|rule_id| {
+                let finding = findings.iter().find(|f| &f.rule_id == rule_id);
+                FindingLink {
+                    rule_id: rule_id.clone(),
+                    anchor: finding_anchor(report_id, rule_id),
+                    title: finding.map(|f| f.title.clone()).unwrap_or_default(),
+                    severity: finding.map(|f| f.severity),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
+    let evidence: Vec<EvidenceView> = finding.evidence.iter().map(evidence_view).collect();
+    FindingView {
+        anchor: finding_anchor(report_id, &finding.rule_id),
+        rule_id: finding.rule_id.clone(),
+        rule_name: finding.rule_name.clone(),
+        match_kind: finding.match_kind.clone(),
+        severity: finding.severity,
+        category: finding.category.clone(),
+        title: finding.title.clone(),
+        message: finding.message.clone(),
+        cause: finding.cause.clone(),
+        fix: finding.fix.clone(),
+        docs: finding.docs.clone(),
+        count: finding.count,
+        first_seen: finding.first_seen.clone(),
+        last_seen: finding.last_seen.clone(),
+        related: finding.related.iter().map(object_label).collect(),
+        more: finding.count.saturating_sub(evidence.len() as u64),
+        evidence,
+    }
+}
+
+/// The display form of one piece of evidence (location, time, excerpt), for the text formats too.
+pub fn evidence_view(evidence: &Evidence) -> EvidenceView {
+    match evidence {
+        Evidence::LogLine {
+            file,
+            line,
+            excerpt,
+            time,
+        } => EvidenceView {
+            kind: "log",
+            location: format!("{file}:{line}"),
+            time: time.clone(),
+            excerpt: Some(excerpt.clone()),
+        },
+        Evidence::Object {
+            object,
+            path,
+            value,
+        } => EvidenceView {
+            kind: "object",
+            location: object_label(object),
+            time: None,
+            excerpt: match (path, value) {
+                (Some(path), Some(value)) => Some(format!("{path} = {value}")),
+                (Some(path), None) => Some(path.clone()),
+                (None, Some(value)) => Some(value.clone()),
+                (None, None) => None,
+            },
+        },
+        Evidence::Versions {
+            subject,
+            subject_version,
+            against,
+            against_version,
+            supported,
+        } => EvidenceView {
+            kind: "versions",
+            location: format!("{subject} {subject_version} with {against} {against_version}"),
+            time: None,
+            excerpt: Some(format!(
+                "{subject} {subject_version} supports {against} {supported}"
+            )),
+        },
+    }
+}
+
+fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError> {
+    let env = &analysis.environment;
+    let mut components = Vec::new();
+    if let Some(version) = &env.kubernetes_version {
+        components.push(ComponentRow {
+            role: "Kubernetes".into(),
+            name: "kubernetes".into(),
+            show_name: false,
+            version: Some(version.clone()),
+            image: None,
+            namespace: None,
+            status: None,
+        });
+    }
+    let mut push = |role: &str, component: &ComponentInfo| {
+        components.push(ComponentRow {
+            show_name: !(same_letters(role, &component.name)
+                || role
+                    .split(' ')
+                    .next()
+                    .is_some_and(|word| same_letters(word, &component.name))),
+            role: role.to_string(),
+            name: component.name.clone(),
+            version: component.version.clone(),
+            image: component.image.clone(),
+            namespace: component.namespace.clone(),
+            status: component.status.clone(),
+        })
+    };
+    if let Some(velero) = &env.velero {
+        push("Velero", velero);
+    }
+    for plugin in &env.plugins {
+        push("Velero plugin", plugin);
+    }
+    if let Some(node_agent) = &env.node_agent {
+        push("Node agent", node_agent);
+    }
+    if let Some(kots) = &env.kots {
+        let role = match env.install_kind.as_deref() {
+            Some(kind) => format!("KOTS ({})", install_kind_label(kind)),
+            None => "KOTS".to_string(),
+        };
+        push(&role, kots);
+    }
+    Ok(EnvironmentView {
+        known: !components.is_empty() || !env.nodes.is_empty() || !env.storage_locations.is_empty(),
+        kubernetes_version: env.kubernetes_version.clone(),
+        install_kind: env.install_kind.as_deref().map(install_kind_label),
+        components,
+        nodes: to_value(&env.nodes)?,
+        storage_locations: to_value(&env.storage_locations)?,
+    })
+}
+
+/// Equal ignoring case and punctuation: "Node agent" and "node-agent".
+fn same_letters(a: &str, b: &str) -> bool {
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    letters(a) == letters(b)
+}
+
+fn install_kind_label(kind: &str) -> String {
+    match kind {
+        "kurl" => "kURL install".to_string(),
+        "embedded-cluster" => "Embedded Cluster".to_string(),
+        "existing" => "existing cluster".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn backup_view(backup: &BackupSummary) -> BackupView {
+    let tone = match backup.phase.as_deref() {
+        Some("Completed") => "ok",
+        Some("PartiallyFailed") => "warn",
+        Some(phase) if phase.starts_with("Failed") => "fail",
+        Some("InProgress" | "New" | "WaitingForPluginOperations" | "Finalizing") => "info",
+        Some(_) => "info",
+        None => "none",
+    };
+    BackupView {
+        kind_label: if backup.kind == "restore" {
+            "Restore"
+        } else {
+            "Backup"
+        },
+        name: backup.name.clone(),
+        namespace: backup.namespace.clone(),
+        phase: backup.phase.clone(),
+        tone,
+        started: backup.started.clone(),
+        completed: backup.completed.clone(),
+        duration_seconds: backup.duration_seconds,
+        errors: backup.errors,
+        warnings: backup.warnings,
+        storage_location: backup.storage_location.clone(),
+        backup_name: backup.backup_name.clone(),
+        kots_label: match backup.kots_backup_type.as_deref() {
+            Some("instance") => Some("Instance (full)"),
+            Some("app") => Some("Application (partial)"),
+            _ => None,
+        },
+        failure_reason: backup.failure_reason.clone(),
+        log_available: backup.log_available,
+    }
+}
+
+fn timeline_view(report_id: &str, index: usize, timeline: &Timeline) -> TimelineView {
+    TimelineView {
+        target: object_label(&timeline.target),
+        anchor: format!("{report_id}-timeline-{}", index + 1),
+        entries: timeline
+            .entries
+            .iter()
+            .map(|entry| TimelineEntryView {
+                time: entry.time.clone(),
+                source: entry.source.clone(),
+                text: entry.text.clone(),
+                location: entry.location.clone(),
+                alarming: is_alarming(&entry.text),
+            })
+            .collect(),
+    }
+}
+
+fn is_alarming(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "level=error",
+        "level=fatal",
+        "\"level\":\"error\"",
+        "failed",
+        "oomkilled",
+        "signal: killed",
+        "error:",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value, ReportError> {
+    serde_json::to_value(value).map_err(ReportError::Json)
+}
+
+fn finding_anchor(report_id: &str, rule_id: &str) -> String {
+    let safe: String = rule_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{report_id}-{safe}")
+}
+
+fn is_restore(object: &ObjectRef) -> bool {
+    object.kind.split('.').next() == Some("restores")
+}
+
+/// "Backup velero/nightly-1" for an object reference.
+pub fn object_label(object: &ObjectRef) -> String {
+    format!("{} {}", kind_label(&object.kind), object_name(object))
+}
+
+fn object_name(object: &ObjectRef) -> String {
+    match &object.namespace {
+        Some(namespace) => format!("{namespace}/{}", object.name),
+        None => object.name.clone(),
+    }
+}
+
+/// The Kind a reader knows for a resource plural (`backups.velero.io` → `Backup`).
+pub fn kind_label(kind: &str) -> String {
+    if kind.starts_with("facts.") {
+        return kind.to_string();
+    }
+    let plural = kind.split('.').next().unwrap_or(kind);
+    let known = match plural {
+        "backups" => "Backup",
+        "restores" => "Restore",
+        "schedules" => "Schedule",
+        "podvolumebackups" => "PodVolumeBackup",
+        "podvolumerestores" => "PodVolumeRestore",
+        "backupstoragelocations" => "BackupStorageLocation",
+        "volumesnapshotlocations" => "VolumeSnapshotLocation",
+        "backuprepositories" => "BackupRepository",
+        "resticrepositories" => "ResticRepository",
+        "datauploads" => "DataUpload",
+        "datadownloads" => "DataDownload",
+        "downloadrequests" => "DownloadRequest",
+        "deletebackuprequests" => "DeleteBackupRequest",
+        "serverstatusrequests" => "ServerStatusRequest",
+        "pods" => "Pod",
+        "deployments" => "Deployment",
+        "daemonsets" => "DaemonSet",
+        "statefulsets" => "StatefulSet",
+        "replicasets" => "ReplicaSet",
+        "nodes" => "Node",
+        "events" => "Event",
+        "namespaces" => "Namespace",
+        "persistentvolumeclaims" => "PersistentVolumeClaim",
+        "persistentvolumes" => "PersistentVolume",
+        "storageclasses" => "StorageClass",
+        "volumesnapshots" => "VolumeSnapshot",
+        "volumesnapshotcontents" => "VolumeSnapshotContent",
+        "volumesnapshotclasses" => "VolumeSnapshotClass",
+        "configmaps" => "ConfigMap",
+        "secrets" => "Secret",
+        _ => return kind.to_string(),
+    };
+    known.to_string()
+}
+
+fn bundle_file_name(path: &str) -> Option<&str> {
+    let trimmed = path.trim_end_matches('/');
+    let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_as_kubernetes_kinds() {
+        assert_eq!(kind_label("backups.velero.io"), "Backup");
+        assert_eq!(
+            kind_label("backupstoragelocations.velero.io"),
+            "BackupStorageLocation"
+        );
+        assert_eq!(kind_label("pods"), "Pod");
+        assert_eq!(kind_label("widgets.example.com"), "widgets.example.com");
+        assert_eq!(kind_label("facts.cluster"), "facts.cluster");
+    }
+
+    #[test]
+    fn anchors_are_plain_identifiers() {
+        assert_eq!(finding_anchor("r2", "SD101"), "r2-SD101");
+        assert_eq!(finding_anchor("r", "X<y>"), "r-X-y-");
+    }
+}
