@@ -2,8 +2,8 @@
 use std::cmp::Ordering;
 
 use super::analysis::BackupSummary;
-use super::environment::is_failed;
 use super::engine::logs::LOCATION_KIND;
+use super::environment::is_failed;
 use super::findings::{Finding, ObjectRef, Severity, Verdict};
 
 /// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
