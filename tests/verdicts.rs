@@ -42,6 +42,32 @@ fn finding<'a>(analysis: &'a Analysis, id: &str) -> &'a Finding {
 }
 
 #[test]
+fn per_target_details_match_the_report_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("a draft 2020-12 schema");
+    for name in ["failed-bsl", "partially-failed-fsb"] {
+        let json: Value = serde_json::from_str(
+            &render(&scenario_analysis(name), ReportFormat::Json, None).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            json["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["targets"].is_array()),
+            "{name}: no finding with targets"
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}:\n{}", errors.join("\n"));
+    }
+}
+
+#[test]
 fn each_partially_failed_backup_is_told_its_own_killed_uploader() {
     let analysis = scenario_analysis("partially-failed-fsb");
     assert!(analysis.verdicts.len() >= 2, "{:?}", analysis.verdicts);
