@@ -21,7 +21,6 @@ use snapdoc::lab::Scenario;
 use snapdoc::report::{ReportFormat, render};
 
 #[path = "support/foreign_fixtures.rs"]
-#[allow(dead_code)]
 mod foreign_fixtures;
 
 const CREATED: &str = "2026-11-25T12:00:00Z";
