@@ -429,6 +429,11 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
     };
     if !unread.is_empty() {
         // Nothing failed that snapdoc could see, but it could not see everything: not a clean bill of health.
+        let backups_sentence = if counts.backups + counts.restores == 0 {
+            "No backup or restore could be read.".to_string()
+        } else {
+            backups_sentence
+        };
         return StatusWording {
             status: "incomplete",
             headline: format!(
