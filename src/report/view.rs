@@ -115,6 +115,18 @@ pub struct FindingView {
     pub evidence: Vec<EvidenceView>,
     /// Hits not shown as evidence (count minus the examples kept).
     pub more: u64,
+    /// What the finding says about each backup, restore or storage location, when it concerns more than one
+    /// (with one, `message` already says it).
+    pub per_target: Vec<TargetView>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    /// `Backup velero/name`, as `related` is shown.
+    pub target: String,
+    pub message: String,
+    pub count: u64,
 }
 
 #[derive(Serialize, Clone)]
@@ -538,6 +550,19 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
         related: finding.related.iter().map(object_label).collect(),
         more: finding.count.saturating_sub(evidence.len() as u64),
         evidence,
+        per_target: if finding.targets.len() > 1 {
+            finding
+                .targets
+                .iter()
+                .map(|detail| TargetView {
+                    target: object_label(&detail.target),
+                    message: detail.message.clone(),
+                    count: detail.count,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
