@@ -80,6 +80,14 @@ pub struct CollectOptions {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Do not read Velero's credential secrets at all (not even their key names): for a role without
+    /// access to secrets, such as the shipped CronJob's.
+    #[arg(long)]
+    pub skip_secret_key_names: bool,
+    /// Leave created DownloadRequests for Velero to remove when they expire (10 minutes) instead of
+    /// deleting them: for a role that may only create them.
+    #[arg(long)]
+    pub keep_download_requests: bool,
 }
 
 #[derive(Debug, Args, Clone)]

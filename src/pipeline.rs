@@ -89,6 +89,8 @@ pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
         recent: 10,
         download_timeout: 30,
         force: false,
+        skip_secret_key_names: false,
+        keep_download_requests: false,
     };
     let rules = RuleSet::load(&[])?;
     let (client, cluster) = collect::client_from(&collect_options.cluster).await?;

@@ -672,6 +672,8 @@ async fn a_collected_bundle_reads_the_same_in_every_form() {
         recent: 10,
         download_timeout: 10,
         force: false,
+        skip_secret_key_names: false,
+        keep_download_requests: false,
     };
     let cluster = ClusterInfo {
         server: Some(lab.server_url()),

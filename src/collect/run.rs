@@ -181,7 +181,9 @@ impl<'o> Run<'o> {
         self.components(&workloads);
         self.backup_workloads_stage(&facts, &velero, &workloads)
             .await?;
-        if let Some(ns) = velero_ns.as_deref() {
+        if let Some(ns) = velero_ns.as_deref()
+            && !self.options.skip_secret_key_names
+        {
             self.secrets_stage(ns, &velero, &workloads).await?;
         }
         self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
@@ -888,7 +890,8 @@ impl<'o> Run<'o> {
                 Duration::from_secs(self.options.download_timeout),
                 limit,
                 &dir,
-            );
+            )
+            .keeping_requests(self.options.keep_download_requests);
             let mut results = futures::stream::iter(download_plan.iter().enumerate())
                 .map(|(index, download)| {
                     let context = &context;
