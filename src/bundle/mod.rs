@@ -2,12 +2,14 @@
 //! docs/bundle-format.md. `writer` streams entries into a zip; `reader` opens any supported bundle
 //! and presents it in that same layout, so the analyzer reads every format alike.
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod reader;
 pub mod verify;
 pub mod writer;
 
 pub use layout::LogSource;
+pub use limits::ArchiveLimits;
 pub use manifest::{CollectorError, FileEntry, Manifest};
 pub use reader::{Bundle, BundleFormat, LogFile};
 pub use writer::BundleWriter;

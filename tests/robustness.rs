@@ -1,0 +1,502 @@
+//! Hostile and broken input: archives, files inside them, and where output goes. Every case ends in a
+//! clear error naming the file or entry (or a note in the analysis), never a panic and never a write
+//! outside the chosen output.
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::{ArchiveLimits, Bundle, BundleError, BundleWriter};
+use zip::write::SimpleFileOptions;
+
+const VELERO_LOG: &str = "velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log";
+const BACKUPS_JSON: &str = "cluster-resources/custom-resources/backups.velero.io/velero.json";
+
+fn deflated() -> SimpleFileOptions {
+    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
+}
+
+/// A zip holding exactly `entries`, written with the zip crate (no checks of ours on the way).
+fn raw_zip(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, data) in entries {
+        zip.start_file(*name, deflated()).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// A valid snapdoc bundle with a backup list, a velero log and a backup log.
+fn valid_bundle(path: &Path) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    writer
+        .add_json(
+            BACKUPS_JSON,
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+                {"apiVersion": "velero.io/v1", "kind": "Backup",
+                 "metadata": {"name": "nightly", "namespace": "velero"},
+                 "status": {"phase": "Failed"}}
+            ]}),
+        )
+        .unwrap();
+    writer
+        .add_bytes(VELERO_LOG, varied_text(200_000).as_bytes())
+        .unwrap();
+    writer
+        .add_bytes(
+            "velero/backups/nightly/backup.log",
+            b"time=\"2026-11-25T02:30:01Z\" level=error msg=\"boom\"\n",
+        )
+        .unwrap();
+    writer.finish(RunInfo::default()).unwrap();
+}
+
+/// Log-like text that does not compress much (a bomb check must not refuse it).
+fn varied_text(len: usize) -> String {
+    let mut text = String::with_capacity(len + 200);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut line = 0u64;
+    while text.len() < len {
+        line += 1;
+        text.push_str(&format!(
+            "time=\"2026-11-25T02:{:02}:{:02}Z\" level=info msg=\"item {line} ",
+            line / 60 % 60,
+            line % 60
+        ));
+        for _ in 0..40 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push(char::from(b'a' + (state % 26) as u8));
+        }
+        text.push_str("\"\n");
+    }
+    text
+}
+
+/// Reads an entry whole; the error as text when it fails.
+fn read_entry(bundle: &mut Bundle, entry: &str) -> Result<Vec<u8>, String> {
+    let mut reader = bundle.open_entry(entry).map_err(|e| e.to_string())?;
+    let mut data = Vec::new();
+    reader
+        .read_to_end(&mut data)
+        .map_err(|e| e.to_string())
+        .map(|_| data)
+}
+
+fn open_error(path: &Path) -> String {
+    match Bundle::open(path) {
+        Ok(_) => panic!("{} opened", path.display()),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for item in std::fs::read_dir(&dir).unwrap() {
+            let item = item.unwrap();
+            if item.file_type().unwrap().is_dir() {
+                stack.push(item.path());
+            } else {
+                found.push(item.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncated and corrupt archives
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_truncated_zip_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.zip");
+    valid_bundle(&whole);
+    let bytes = std::fs::read(&whole).unwrap();
+    for cut in [
+        4,
+        30,
+        100,
+        bytes.len() / 2,
+        bytes.len() - 30,
+        bytes.len() - 1,
+    ] {
+        let path = dir.path().join(format!("cut-{cut}.zip"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let message = open_error(&path);
+        assert!(message.contains(&format!("cut-{cut}.zip")), "{message}");
+    }
+    let empty = dir.path().join("empty.zip");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(open_error(&empty).contains("expected a snapdoc zip"));
+}
+
+#[test]
+fn corrupt_entry_data_fails_when_read_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    valid_bundle(&path);
+    let (start, len) = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let entry = archive.by_name(VELERO_LOG).unwrap();
+        (
+            entry.data_start().unwrap() as usize,
+            entry.compressed_size() as usize,
+        )
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    for byte in &mut bytes[start + len / 3..start + len / 3 + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let mut bundle = Bundle::open(&path).unwrap();
+    let error = read_entry(&mut bundle, VELERO_LOG).unwrap_err();
+    assert!(error.contains(VELERO_LOG), "{error}");
+    // The other entries are intact and still read.
+    assert_eq!(
+        bundle.objects("backups.velero.io").unwrap()[0]["metadata"]["name"],
+        "nightly"
+    );
+    let report = snapdoc::bundle::verify::verify(&path).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with(VELERO_LOG),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn corrupt_json_names_the_entry_and_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    raw_zip(
+        &path,
+        &[(
+            BACKUPS_JSON,
+            b"{\"kind\": \"List\",\n \"items\": [\n  {\"metadata\": }\n]}",
+        )],
+    );
+    let mut bundle = Bundle::open(&path).unwrap();
+    let message = bundle.objects("backups.velero.io").unwrap_err().to_string();
+    assert!(message.contains(BACKUPS_JSON), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip bombs: ratio, per-entry and total size, sizes that lie
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_highly_compressed_entry_is_refused_as_a_zip_bomb() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.zip");
+    let zeros = vec![0u8; 16 * 1024 * 1024];
+    raw_zip(&path, &[(VELERO_LOG, &zeros), (BACKUPS_JSON, b"{}")]);
+    assert!(std::fs::metadata(&path).unwrap().len() < 100 * 1024);
+    let message = open_error(&path);
+    assert!(message.contains(VELERO_LOG), "{message}");
+    assert!(message.contains("zip bomb"), "{message}");
+    assert!(message.contains("200:1"), "{message}");
+}
+
+#[test]
+fn entry_and_total_size_limits_name_the_entry_that_crosses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.zip");
+    let text = varied_text(30_000);
+    raw_zip(
+        &path,
+        &[
+            ("velero/logs/a/velero.log", text.as_bytes()),
+            ("velero/logs/b/velero.log", text.as_bytes()),
+            ("velero/logs/c/velero.log", text.as_bytes()),
+        ],
+    );
+    let size = text.len() as u64;
+    let per_entry = ArchiveLimits {
+        max_entry_bytes: size - 1,
+        ..ArchiveLimits::default()
+    };
+    let message = Bundle::open_with_limits(&path, per_entry)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("velero/logs/a/velero.log"), "{message}");
+    assert!(message.contains("per-entry limit"), "{message}");
+
+    let total = ArchiveLimits {
+        max_total_bytes: 2 * size + 10,
+        ..ArchiveLimits::default()
+    };
+    let message = Bundle::open_with_limits(&path, total)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("velero/logs/c/velero.log"), "{message}");
+    assert!(message.contains("in total"), "{message}");
+
+    // Within the defaults it reads.
+    let mut bundle = Bundle::open(&path).unwrap();
+    assert_eq!(
+        read_entry(&mut bundle, "velero/logs/b/velero.log").unwrap(),
+        text.as_bytes()
+    );
+}
+
+/// Sets the uncompressed size an entry declares, in its local header and its central directory record.
+fn patch_declared_size(path: &Path, entry: &str, size: u32) {
+    let (local, central_start) = {
+        let archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let index = archive.index_for_name(entry).unwrap();
+        let data = archive.by_index_data(index).unwrap();
+        (
+            data.header_start() as usize,
+            archive.central_directory_start() as usize,
+        )
+    };
+    let mut bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[local..local + 4], b"PK\x03\x04");
+    bytes[local + 22..local + 26].copy_from_slice(&size.to_le_bytes());
+    // Walk the central directory to the entry's record.
+    let mut at = central_start;
+    loop {
+        assert_eq!(&bytes[at..at + 4], b"PK\x01\x02");
+        let field = |o: usize| u16::from_le_bytes([bytes[at + o], bytes[at + o + 1]]) as usize;
+        let (name_len, extra_len, comment_len) = (field(28), field(30), field(32));
+        if &bytes[at + 46..at + 46 + name_len] == entry.as_bytes() {
+            bytes[at + 24..at + 28].copy_from_slice(&size.to_le_bytes());
+            break;
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn an_entry_inflating_beyond_its_declared_size_is_stopped_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liar.zip");
+    let text = varied_text(300_000);
+    raw_zip(&path, &[(VELERO_LOG, text.as_bytes())]);
+    patch_declared_size(&path, VELERO_LOG, 1000);
+    let mut bundle = Bundle::open(&path).unwrap();
+    let error = read_entry(&mut bundle, VELERO_LOG).unwrap_err();
+    assert!(error.contains(VELERO_LOG), "{error}");
+    // The zip crate or our own count stops it, whichever sees it first.
+    assert!(error.to_lowercase().contains("declare"), "{error}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names that leave the bundle, links, duplicates
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn entry_names_leaving_the_bundle_are_refused_and_nothing_is_written() {
+    for name in [
+        "../escape.json",
+        "velero/../../escape.log",
+        "/etc/cron.d/escape",
+        "C:\\Windows\\escape.log",
+        "velero\\logs\\p\\velero.log",
+        "velero//logs/p/velero.log",
+        "./velero/logs/p/velero.log",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("in");
+        std::fs::create_dir(&inner).unwrap();
+        let path = inner.join("bundle.zip");
+        raw_zip(&path, &[(BACKUPS_JSON, b"{}"), (name, b"payload\n")]);
+        let message = open_error(&path);
+        assert!(message.contains(name), "{name}: {message}");
+        assert!(message.contains("bundle.zip"), "{name}: {message}");
+        assert_eq!(files_in(dir.path()), vec![path], "{name}");
+    }
+}
+
+#[test]
+fn a_symlink_entry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("link.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    zip.add_symlink(
+        VELERO_LOG,
+        "../../../../etc/passwd",
+        SimpleFileOptions::default(),
+    )
+    .unwrap();
+    zip.finish().unwrap();
+    let message = open_error(&path);
+    assert!(message.contains(VELERO_LOG), "{message}");
+    assert!(message.contains("symbolic link"), "{message}");
+}
+
+#[test]
+fn duplicate_entries_are_refused_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dup.zip");
+    // The zip crate refuses to write a name twice: write two names of one length, then rename one.
+    let twin = "velero/logs/velero-7d9f8c6b5d-x2x4z/velerX.log";
+    raw_zip(&path, &[(VELERO_LOG, b"first\n"), (twin, b"second\n")]);
+    let bytes = std::fs::read(&path).unwrap();
+    let renamed = replace_all(&bytes, twin.as_bytes(), VELERO_LOG.as_bytes());
+    std::fs::write(&path, renamed).unwrap();
+    let message = open_error(&path);
+    assert!(message.contains(VELERO_LOG), "{message}");
+    assert!(message.contains("more than once"), "{message}");
+}
+
+fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = haystack.to_vec();
+    let mut at = 0;
+    while let Some(pos) = out[at..].windows(from.len()).position(|w| w == from) {
+        out[at + pos..at + pos + to.len()].copy_from_slice(to);
+        at += pos + to.len();
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_bundle_never_follows_links_out_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.log"), "SECRET-OUTSIDE\n").unwrap();
+    let root = dir.path().join("bundle");
+    let logs = root.join("velero/logs/velero-1");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(logs.join("node-agent.log"), "inside\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.log"), logs.join("velero.log")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("kots")).unwrap();
+
+    let mut bundle = Bundle::open(&root).unwrap();
+    assert_eq!(bundle.entries(), ["velero/logs/velero-1/node-agent.log"]);
+    let logs: Vec<String> = bundle.logs().into_iter().map(|l| l.path).collect();
+    assert_eq!(logs, ["velero/logs/velero-1/node-agent.log"]);
+    for through_link in ["velero/logs/velero-1/velero.log", "kots/secret.log"] {
+        let error = read_entry(&mut bundle, through_link).unwrap_err();
+        assert!(error.contains(through_link), "{error}");
+        assert!(!error.contains("SECRET"), "{error}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Odd content: empty files, JSON that is not a List, non-UTF-8 logs
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn json_that_is_not_a_list_names_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    for (content, expected) in [
+        (&b"\"backups\""[..], "found a string"),
+        (b"42", "found a number"),
+        (
+            b"{\"kind\": \"List\", \"items\": {\"a\": 1}}",
+            "`items` is an object",
+        ),
+        (b"{\"items\": \"none\"}", "`items` is a string"),
+        (b"{\"hello\": \"world\"}", "expected a Kubernetes List"),
+        (b"", "invalid JSON at line 1"),
+        (b"   \n", "invalid JSON at line 2"),
+        (b"{\"kind\": \"List\", \"items\": [", "invalid JSON"),
+    ] {
+        let path = dir.path().join("odd.zip");
+        let _ = std::fs::remove_file(&path);
+        raw_zip(&path, &[(BACKUPS_JSON, content)]);
+        let mut bundle = Bundle::open(&path).unwrap();
+        let message = bundle.objects("backups.velero.io").unwrap_err().to_string();
+        assert!(message.contains(BACKUPS_JSON), "{message}");
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    // null, an empty List, `items: null` and a bare array are all fine.
+    for content in [
+        &b"null"[..],
+        b"{\"kind\": \"List\", \"items\": null}",
+        b"{\"kind\": \"List\", \"items\": []}",
+        b"[{\"metadata\": {\"name\": \"a\"}}]",
+    ] {
+        let path = dir.path().join("fine.zip");
+        let _ = std::fs::remove_file(&path);
+        raw_zip(&path, &[(BACKUPS_JSON, content)]);
+        Bundle::open(&path)
+            .unwrap()
+            .objects("backups.velero.io")
+            .unwrap();
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.zip");
+    let deep = format!(
+        "{{\"items\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    raw_zip(&path, &[(BACKUPS_JSON, deep.as_bytes())]);
+    let mut bundle = Bundle::open(&path).unwrap();
+    let message = bundle.objects("backups.velero.io").unwrap_err().to_string();
+    assert!(message.contains(BACKUPS_JSON), "{message}");
+    assert!(message.contains("recursion limit"), "{message}");
+}
+
+#[test]
+fn an_empty_or_broken_manifest_names_manifest_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for content in [
+        &b""[..],
+        b"[]",
+        b"{\"formatVersion\": \"one\"}",
+        b"\xff\xfe",
+    ] {
+        let path = dir.path().join("manifest.zip");
+        let _ = std::fs::remove_file(&path);
+        raw_zip(&path, &[("manifest.json", content)]);
+        let message = open_error(&path);
+        assert!(message.contains("manifest.json"), "{message}");
+    }
+}
+
+#[test]
+fn empty_and_non_utf8_logs_are_read_as_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logs.zip");
+    let latin1 =
+        b"time=\"2026-11-25T02:30:01Z\" level=error msg=\"caf\xe9 \xff\xfe backup failed\"\n";
+    raw_zip(
+        &path,
+        &[
+            (VELERO_LOG, latin1),
+            ("velero/logs/node-agent-1/node-agent.log", b""),
+        ],
+    );
+    let mut bundle = Bundle::open(&path).unwrap();
+    assert_eq!(bundle.logs().len(), 2);
+    assert_eq!(read_entry(&mut bundle, VELERO_LOG).unwrap(), latin1);
+    assert!(
+        read_entry(&mut bundle, "velero/logs/node-agent-1/node-agent.log")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_error_of_every_kind_says_which_file() {
+    // BundleError's messages carry the path: what the CLI prints is enough to find the culprit.
+    let missing = Path::new("/nonexistent/snapdoc/bundle.zip");
+    let error = Bundle::open(missing).err().unwrap();
+    assert!(matches!(error, BundleError::Io { .. }));
+    assert!(
+        error
+            .to_string()
+            .contains("/nonexistent/snapdoc/bundle.zip")
+    );
+}
