@@ -500,3 +500,122 @@ fn an_error_of_every_kind_says_which_file() {
             .contains("/nonexistent/snapdoc/bundle.zip")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Output safety: nothing existing is replaced without --force; outputs appear whole or not at all
+// ---------------------------------------------------------------------------------------------
+
+fn finished_bundle(writer: BundleWriter) -> Result<PathBuf, BundleError> {
+    writer.finish(RunInfo::default()).map(|(path, _)| path)
+}
+
+#[test]
+fn a_bundle_never_replaces_a_file_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("bundle.zip");
+    std::fs::write(&target, b"precious").unwrap();
+    let error = BundleWriter::create(&target, false).err().unwrap();
+    assert!(matches!(error, BundleError::Exists { .. }), "{error}");
+    assert!(error.to_string().contains("--force"), "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+
+    // With --force the old file is replaced by a complete bundle, and no temporary file stays.
+    let mut writer = BundleWriter::create(&target, true).unwrap();
+    writer.add_bytes(VELERO_LOG, b"line\n").unwrap();
+    finished_bundle(writer).unwrap();
+    assert!(snapdoc::bundle::verify::verify(&target).unwrap().is_ok());
+    assert_eq!(files_in(dir.path()), vec![target]);
+}
+
+#[test]
+fn a_file_appearing_during_the_run_is_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("bundle.zip");
+    let mut writer = BundleWriter::create(&target, false).unwrap();
+    writer.add_bytes(VELERO_LOG, b"line\n").unwrap();
+    // Another run (or the user) wrote the same name meanwhile.
+    std::fs::write(&target, b"written meanwhile").unwrap();
+    let error = finished_bundle(writer).unwrap_err();
+    assert!(matches!(error, BundleError::Exists { .. }), "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"written meanwhile");
+    assert_eq!(files_in(dir.path()), vec![target]);
+}
+
+#[cfg(unix)]
+#[test]
+fn links_at_the_output_or_temporary_name_are_never_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"do not touch").unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+
+    // A dangling link as the output: `exists()` says no, but it is a name in use.
+    let dangling = out.join("dangling.zip");
+    std::os::unix::fs::symlink(dir.path().join("nowhere.zip"), &dangling).unwrap();
+    assert!(matches!(
+        BundleWriter::create(&dangling, false),
+        Err(BundleError::Exists { .. })
+    ));
+    assert!(!dir.path().join("nowhere.zip").exists());
+
+    // A link planted at the temporary name the writer will use.
+    let target = out.join("bundle.zip");
+    let planted = out.join(format!(".bundle.zip.{}.partial", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let error = BundleWriter::create(&target, false).err().unwrap();
+    assert!(error.to_string().contains(".partial"), "{error}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"do not touch");
+    assert!(!target.exists());
+
+    // Reports: the same for a dangling link at the report's name.
+    let report = out.join("report.html");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere.html"), &report).unwrap();
+    let error = snapdoc::report::write_report(&report, "<html></html>", false).unwrap_err();
+    assert!(error.to_string().contains("report.html"), "{error}");
+    assert!(!dir.path().join("elsewhere.html").exists());
+}
+
+#[test]
+fn a_report_never_replaces_a_file_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("report.md");
+    std::fs::write(&target, b"precious").unwrap();
+    let error = snapdoc::report::write_report(&target, "# new", false).unwrap_err();
+    assert!(error.to_string().contains("report.md"), "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    snapdoc::report::write_report(&target, "# new", true).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"# new");
+    assert_eq!(files_in(dir.path()), vec![target]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_cli_refuses_an_existing_output_with_exit_code_2() {
+    let scenario = snapdoc::lab::Scenario::builtin("lab-basics").unwrap();
+    let lab = snapdoc::lab::LabCluster::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig).unwrap();
+    let output = dir.path().join("existing.zip");
+    std::fs::write(&output, b"an earlier bundle").unwrap();
+    // The lab serves on this runtime: the child runs on a blocking thread meanwhile.
+    let args = (kubeconfig.clone(), output.clone());
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .args(["collect", "--kubeconfig"])
+            .arg(&args.0)
+            .arg("-o")
+            .arg(&args.1)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert!(stderr.contains("existing.zip"), "{stderr}");
+    assert_eq!(std::fs::read(&output).unwrap(), b"an earlier bundle");
+    assert_eq!(files_in(dir.path()).len(), 2);
+    lab.shutdown().await;
+}
