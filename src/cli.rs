@@ -145,7 +145,7 @@ pub struct RunArgs {
     pub collect: CollectOptions,
     #[command(flatten)]
     pub analysis: AnalysisOptions,
-    /// Directory for the bundle and the reports (default: the current directory).
+    /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 }
@@ -155,12 +155,9 @@ pub struct DemoArgs {
     /// Built-in scenario to run against.
     #[arg(long, default_value = "partially-failed-fsb")]
     pub scenario: String,
-    /// Directory for the bundle and the reports.
+    /// Directory under which each demo run makes its own folder (bundle, report.html, report.md).
     #[arg(long, value_name = "DIR", default_value = "snapdoc-demo")]
     pub out_dir: PathBuf,
-    /// Replace reports left by an earlier demo run in --out-dir.
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Debug, Args, Clone)]

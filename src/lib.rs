@@ -9,5 +9,6 @@ pub mod cli;
 pub mod collect;
 pub mod embedded;
 pub mod lab;
+pub mod pipeline;
 pub mod redact;
 pub mod report;

@@ -4,7 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use snapdoc::cli::{Cli, Command, LabCommand};
+use std::io::IsTerminal;
+
+use snapdoc::analyze::engine::samples::run_samples;
+use snapdoc::analyze::rules::{RuleSet, explain};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, RulesCommand};
+use snapdoc::pipeline::{self, RunOutcome};
+use snapdoc::report::{self, ReportFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,11 +32,21 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPDOC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("snapdoc={level},warn")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(kube_filter(level)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// kube-rs logs every retried request at ERROR; the collector retries and records failures itself, so those
+/// lines would only alarm a user. They come back with -vv.
+fn kube_filter(level: &str) -> String {
+    if matches!(level, "warn" | "info") {
+        format!("snapdoc={level},kube_client=off,warn")
+    } else {
+        format!("snapdoc={level},warn")
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -57,6 +73,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(1)
             }
         }
+        Command::Rules(command) => rules_command(command),
+        Command::Analyze(args) => analyze_command(&args),
         Command::Collect(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -95,6 +113,139 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ))?;
             Ok(0)
         }
-        other => anyhow::bail!("{other:?}: not built yet"),
+        Command::Run(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(pipeline::run(&args))?;
+            print_run_outcome(&outcome);
+            Ok(u8::from(outcome.fails))
+        }
+        Command::Demo(args) => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let outcome = runtime.block_on(pipeline::demo(&args))?;
+            print_run_outcome(&outcome);
+            println!(
+                "demo: scenario `{}` served by the lab cluster; open {} in a browser",
+                args.scenario,
+                outcome.html_report.display()
+            );
+            Ok(0)
+        }
     }
+}
+
+fn rules_command(command: RulesCommand) -> anyhow::Result<u8> {
+    match command {
+        RulesCommand::List { rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            print!("{}", explain::list_table(rules.rules()));
+            Ok(0)
+        }
+        RulesCommand::Explain { id, rules_dirs } => {
+            let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
+            let rule = rules
+                .get(&id)
+                .with_context(|| format!("no rule {id} (`snapdoc rules list` shows them all)"))?;
+            print!("{}", explain::explain(rule));
+            Ok(0)
+        }
+        RulesCommand::Lint { dir } => match RuleSet::lint_dir(&dir) {
+            Ok(rules) => {
+                println!("{}: {} rule(s), no problem", dir.display(), rules.len());
+                Ok(0)
+            }
+            Err(errors) => {
+                for error in &errors {
+                    println!("{error}");
+                }
+                println!("{}: {} problem(s)", dir.display(), errors.len());
+                Ok(1)
+            }
+        },
+        RulesCommand::Test { dir } => {
+            let rules = match RuleSet::lint_dir(&dir) {
+                Ok(rules) => rules,
+                Err(errors) => {
+                    for error in &errors {
+                        println!("{error}");
+                    }
+                    println!(
+                        "{}: {} problem(s); no sample was run",
+                        dir.display(),
+                        errors.len()
+                    );
+                    return Ok(1);
+                }
+            };
+            let report = run_samples(&rules);
+            for failure in &report.failures {
+                println!("{failure}");
+            }
+            println!(
+                "{}: {} rule(s), {} sample(s): {} passed, {} failed",
+                dir.display(),
+                report.rules,
+                report.samples,
+                report.samples - report.failures.len(),
+                report.failures.len()
+            );
+            Ok(if report.passed() { 0 } else { 1 })
+        }
+    }
+}
+
+/// `snapdoc analyze BUNDLE...`: every bundle is analysed even when one fails (exit 2 then).
+fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let rules = RuleSet::load(&args.analysis.rules_dirs).context("cannot load the rules")?;
+    let mut analyses = Vec::new();
+    let mut could_not_run = false;
+    for path in &args.bundles {
+        let analysed = snapdoc::bundle::Bundle::open(path)
+            .map_err(snapdoc::analyze::AnalyzeError::from)
+            .and_then(|mut bundle| snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules));
+        match analysed {
+            Ok(analysis) => analyses.push(analysis),
+            Err(error) => {
+                eprintln!("snapdoc: error: cannot analyse {}: {error}", path.display());
+                could_not_run = true;
+            }
+        }
+    }
+    if analyses.is_empty() {
+        return Ok(2);
+    }
+    let color = args.output.is_none() && stdout_wants_color();
+    let format = ReportFormat::from_output(args.format, color);
+    let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
+    match &args.output {
+        Some(path) => report::write_report(path, &text, args.force)?,
+        None => print!("{text}"),
+    }
+    if could_not_run {
+        return Ok(2);
+    }
+    let failing = analyses
+        .iter()
+        .any(|a| snapdoc::analyze::run::fails(&a.findings, args.analysis.fail_on));
+    Ok(u8::from(failing))
+}
+
+/// Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
+fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// After `run` / `demo`: the summary, then where everything is.
+fn print_run_outcome(outcome: &RunOutcome) {
+    let reports = [outcome.html_report.clone(), outcome.markdown_report.clone()];
+    print!(
+        "{}",
+        report::terminal_summary(
+            std::slice::from_ref(&outcome.analysis),
+            stdout_wants_color(),
+            &reports
+        )
+    );
+    println!("bundle: {}", outcome.bundle.display());
 }

@@ -6,6 +6,7 @@
 //! - `environment`: the environment table, the backups/restores table, volumes not backed up
 //! - `verdicts`: "backup X failed because …", from the findings on it
 //! - `timeline`: what happened to a failed backup, merged by time
+//! - `run`: the whole stage as one call, `analyze_bundle` / `analyze_open_bundle`
 pub mod analysis;
 pub mod engine;
 pub mod environment;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod facts;
 pub mod findings;
 pub mod rules;
+pub mod run;
 pub mod timeline;
 pub mod verdicts;
 pub mod versions;
@@ -20,3 +22,4 @@ pub mod versions;
 pub use analysis::Analysis;
 pub use error::AnalyzeError;
 pub use findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+pub use run::{analyze_bundle, analyze_open_bundle};

@@ -283,3 +283,51 @@ impl Write for EntryWriter<'_> {
         self.writer.zip_mut().flush()
     }
 }
+
+/// Stores `analysis.json` in a finished bundle (replacing an earlier one). The archive is rebuilt under a
+/// temporary name — entries copied as they are stored, without recompression — and renamed over the
+/// original, so an interruption leaves the original bundle intact.
+pub fn append_analysis<T: Serialize + ?Sized>(
+    path: &Path,
+    analysis: &T,
+) -> Result<(), BundleError> {
+    let zip_err = |e| BundleError::Zip {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let source = File::open(path).map_err(|e| BundleError::io(path, e))?;
+    let mut archive = zip::ZipArchive::new(io::BufReader::new(source)).map_err(zip_err)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".snapdoc-analysis")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| BundleError::io(dir, e))?;
+    let mut zip = ZipWriter::new(BufWriter::new(
+        temp.reopen().map_err(|e| BundleError::io(temp.path(), e))?,
+    ));
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(zip_err)?;
+        if entry.name().map_err(zip_err)? == layout::ANALYSIS {
+            continue;
+        }
+        zip.raw_copy_file(entry).map_err(zip_err)?;
+    }
+    zip.start_file(layout::ANALYSIS, options())
+        .map_err(zip_err)?;
+    serde_json::to_writer_pretty(&mut zip, analysis)
+        .map_err(|e| BundleError::io(path, io::Error::other(e)))?;
+    let file = zip
+        .finish()
+        .map_err(zip_err)?
+        .into_inner()
+        .map_err(|e| BundleError::io(temp.path(), e.into_error()))?;
+    file.sync_all()
+        .map_err(|e| BundleError::io(temp.path(), e))?;
+    temp.persist(path)
+        .map_err(|e| BundleError::io(path, e.error))?;
+    Ok(())
+}

@@ -1,1 +1,283 @@
-//! Runs a rule set over a bundle.
+//! Runs a rule set over a bundle: one pass per log for all the log rules of its source, object predicates over
+//! the bundle's objects and the fact kinds, compatibility tables over the component versions.
+pub mod fields;
+pub mod logs;
+pub mod objects;
+pub mod samples;
+pub mod scan;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::analysis::RuleRef;
+use super::error::AnalyzeError;
+use super::findings::{Evidence, Finding};
+use super::rules::predicate::lenient_version;
+use super::rules::{CompatMatcher, Matcher, ObjectMatcher, Rule, RuleSet};
+use crate::bundle::Bundle;
+pub use logs::LogRun;
+pub use scan::{BLOCK_SIZE, LogScanner};
+
+/// What the rules are read against besides the bundle's own objects and logs (from `facts::gather`).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineContext<'a> {
+    /// The bundle's creation time: `older_than` / `newer_than` are measured from it.
+    pub now: jiff::Timestamp,
+    /// Fact kinds (`facts.cluster`, …) → their objects.
+    pub facts: &'a BTreeMap<String, Vec<Value>>,
+    /// Component → version, for compat rules.
+    pub versions: &'a BTreeMap<String, String>,
+    /// Namespace for a backup named without one (a backup log's owner, `backup=name`).
+    pub velero_namespace: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EngineOutput {
+    /// Sorted: severity (fail first), match kind (log, object, compat), count (most first), rule id.
+    pub findings: Vec<Finding>,
+    /// Rules that ran and found nothing.
+    pub passed: Vec<RuleRef>,
+    /// Rules that could not run: no log of their sources, no object of their kind, a version unknown.
+    pub not_run: Vec<RuleRef>,
+    /// Logs that could not be read to the end (a corrupt entry): said, never silent.
+    pub problems: Vec<String>,
+}
+
+pub fn rule_ref(rule: &Rule) -> RuleRef {
+    RuleRef {
+        id: rule.id.clone(),
+        name: rule.name.clone(),
+        title: rule.title.clone(),
+        category: rule.category.clone(),
+    }
+}
+
+/// Runs every rule of `rules` over the bundle.
+pub fn run(
+    bundle: &mut Bundle,
+    rules: &RuleSet,
+    context: &EngineContext<'_>,
+) -> Result<EngineOutput, AnalyzeError> {
+    run_with(bundle, rules, context, None)
+}
+
+/// [`run`] with another log block size (tests put lines across block boundaries with small blocks).
+pub fn run_with(
+    bundle: &mut Bundle,
+    rules: &RuleSet,
+    context: &EngineContext<'_>,
+    block_size: Option<usize>,
+) -> Result<EngineOutput, AnalyzeError> {
+    let mut output = EngineOutput::default();
+    let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
+
+    // Log rules: each log once.
+    let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string));
+    if let Some(size) = block_size {
+        log_run = log_run.with_block_size(size);
+    }
+    for log in bundle.logs() {
+        let scanned = match bundle.open_entry(&log.path) {
+            Ok(reader) => log_run.scan(&log, reader),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(problem) = scanned {
+            tracing::warn!(%problem, "log not fully scanned");
+            output
+                .problems
+                .push(format!("log not fully scanned: {problem}"));
+        }
+    }
+    for (rule, aggregate, ran) in log_run.finish() {
+        let finding = (aggregate.count > 0).then(|| {
+            let mut variables = aggregate.variables.clone();
+            variables.insert("count".into(), Value::from(aggregate.count));
+            let mut finding = new_finding(rules, rule, &Value::Object(variables));
+            finding.evidence = aggregate.examples;
+            finding.count = aggregate.count;
+            finding.first_seen = aggregate.first_seen.map(|t| t.to_string());
+            finding.last_seen = aggregate.last_seen.map(|t| t.to_string());
+            finding.related = aggregate.related;
+            finding
+        });
+        outcomes.push((rule, finding, ran));
+    }
+
+    // Object rules: objects read once per kind.
+    let mut objects_by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+    for rule in rules.rules() {
+        let Matcher::Object(matcher) = &rule.matcher else {
+            continue;
+        };
+        let objects: &[Value] = if matcher.kind.starts_with("facts.") {
+            context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
+        } else {
+            if !objects_by_kind.contains_key(&matcher.kind) {
+                // A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
+                let objects = bundle.objects(&matcher.kind).unwrap_or_else(|e| {
+                    output
+                        .problems
+                        .push(format!("{} not read: {e}", matcher.kind));
+                    Vec::new()
+                });
+                objects_by_kind.insert(matcher.kind.clone(), objects);
+            }
+            &objects_by_kind[&matcher.kind]
+        };
+        let finding = object_finding(rules, rule, matcher, objects, context.now);
+        outcomes.push((rule, finding, !objects.is_empty()));
+    }
+
+    // Compat rules.
+    for rule in rules.rules() {
+        let Matcher::Compat(matcher) = &rule.matcher else {
+            continue;
+        };
+        let subject = context.versions.get(&matcher.subject);
+        let against = context.versions.get(&matcher.against);
+        let (Some(subject), Some(against)) = (subject, against) else {
+            outcomes.push((rule, None, false));
+            continue;
+        };
+        let finding = compat_finding(rules, rule, matcher, subject, against);
+        let ran = lenient_version(subject).is_some() && lenient_version(against).is_some();
+        outcomes.push((rule, finding, ran));
+    }
+
+    for (rule, finding, ran) in outcomes {
+        match finding {
+            Some(finding) => output.findings.push(finding),
+            None if ran => output.passed.push(rule_ref(rule)),
+            None => output.not_run.push(rule_ref(rule)),
+        }
+    }
+    sort_findings(&mut output.findings);
+    output.passed.sort_by(|a, b| a.id.cmp(&b.id));
+    output.not_run.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(output)
+}
+
+/// Severity (fail first), then match kind (log, object, compat: a log signature names a cause most precisely),
+/// then count (most first), then rule id.
+pub fn sort_findings(findings: &mut [Finding]) {
+    fn kind_rank(kind: &str) -> u8 {
+        match kind {
+            "log" => 0,
+            "object" => 1,
+            "compat" => 2,
+            _ => 3,
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| kind_rank(&a.match_kind).cmp(&kind_rank(&b.match_kind)))
+            .then_with(|| b.count.cmp(&a.count))
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+}
+
+fn new_finding(rules: &RuleSet, rule: &Rule, variables: &Value) -> Finding {
+    Finding {
+        rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        match_kind: rule.match_kind().to_string(),
+        severity: rule.severity,
+        category: rule.category.clone(),
+        title: rule.title.clone(),
+        message: rules.render_message(rule, variables),
+        cause: rule.cause.clone(),
+        fix: rule.fix.clone(),
+        docs: rule.docs.clone(),
+        evidence: Vec::new(),
+        count: 0,
+        first_seen: None,
+        last_seen: None,
+        related: Vec::new(),
+    }
+}
+
+/// One finding listing every matching object, or None.
+pub fn object_finding(
+    rules: &RuleSet,
+    rule: &Rule,
+    matcher: &ObjectMatcher,
+    objects: &[Value],
+    now: jiff::Timestamp,
+) -> Option<Finding> {
+    let mut evidence = Vec::new();
+    let mut related = Vec::new();
+    let mut variables: Option<Map<String, Value>> = None;
+    for object in objects {
+        if !objects::evaluate(&matcher.when, object, now) {
+            continue;
+        }
+        let reference = objects::object_ref(&matcher.kind, object);
+        if variables.is_none() {
+            variables = Some(objects::variables(matcher, object, &reference));
+        }
+        for r in objects::related(&matcher.kind, object, &reference) {
+            if !related.contains(&r) {
+                related.push(r);
+            }
+        }
+        evidence.push(objects::evidence(matcher, object, &reference));
+    }
+    let mut variables = variables?;
+    variables.insert("count".into(), Value::from(evidence.len()));
+    let mut finding = new_finding(rules, rule, &Value::Object(variables));
+    finding.count = evidence.len() as u64;
+    finding.evidence = evidence;
+    finding.related = related;
+    Some(finding)
+}
+
+/// The compat verdict on two versions: Some(variables) when the rule fires.
+pub fn compat_fires(
+    matcher: &CompatMatcher,
+    subject: &str,
+    against: &str,
+) -> Option<Map<String, Value>> {
+    let subject_version = lenient_version(subject)?;
+    let against_version = lenient_version(against)?;
+    let (row, fires) = matcher.check(&subject_version, &against_version)?;
+    if !fires {
+        return None;
+    }
+    let mut variables = Map::new();
+    variables.insert("subject".into(), Value::String(matcher.subject.clone()));
+    variables.insert("against".into(), Value::String(matcher.against.clone()));
+    variables.insert("subject_version".into(), Value::String(subject.to_string()));
+    variables.insert("against_version".into(), Value::String(against.to_string()));
+    variables.insert(
+        "supported".into(),
+        Value::String(row.supported_text.clone()),
+    );
+    variables.insert("count".into(), Value::from(1));
+    Some(variables)
+}
+
+fn compat_finding(
+    rules: &RuleSet,
+    rule: &Rule,
+    matcher: &CompatMatcher,
+    subject: &str,
+    against: &str,
+) -> Option<Finding> {
+    let variables = compat_fires(matcher, subject, against)?;
+    let supported = variables["supported"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut finding = new_finding(rules, rule, &Value::Object(variables));
+    finding.count = 1;
+    finding.evidence = vec![Evidence::Versions {
+        subject: matcher.subject.clone(),
+        subject_version: subject.to_string(),
+        against: matcher.against.clone(),
+        against_version: against.to_string(),
+        supported,
+    }];
+    Some(finding)
+}

@@ -1,1 +1,298 @@
 //! Rule files (YAML, docs/rules.md) → validated rules.
+//!
+//! Built-in rules come from `crate::embedded::ANALYZERS` (every file under analyzers/); `--rules DIR` adds a
+//! user's. Loading validates everything it can before any bundle is read, and reports every problem with the
+//! file and line it comes from.
+pub mod explain;
+mod load;
+pub mod predicate;
+mod spec;
+pub mod template;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use serde_json::Value;
+
+use super::error::AnalyzeError;
+use super::findings::Severity;
+use crate::bundle::LogSource;
+pub use predicate::{FieldPath, Predicate, Test};
+
+/// Closed list of categories (docs/rules.md).
+pub const CATEGORIES: &[&str] = &[
+    "storage-location",
+    "credentials",
+    "certificates",
+    "bucket-endpoint",
+    "repository",
+    "node-agent",
+    "pod-volume",
+    "csi-data-mover",
+    "hooks-timeouts",
+    "resources",
+    "restore",
+    "kots",
+    "health",
+    "compatibility",
+    "installation",
+];
+
+/// Fact kinds the engine computes (docs/rules.md "Facts").
+pub const FACT_KINDS: &[&str] = &[
+    "facts.cluster",
+    "facts.schedules",
+    "facts.volumes",
+    "facts.components",
+];
+
+/// Components a compat rule may compare (the keys of `BundleFacts::versions`).
+pub const COMPONENTS: &[&str] = &[
+    "kubernetes",
+    "velero",
+    "node-agent",
+    "kots",
+    "velero-plugin-for-aws",
+    "velero-plugin-for-gcp",
+    "velero-plugin-for-microsoft-azure",
+    "velero-plugin-for-csi",
+    "velero-plugin-for-vsphere",
+    "local-volume-provider",
+];
+
+/// The file a rule was read from, and where in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleOrigin {
+    /// As shown to people: `analyzers/storage/SD101-bucket-not-found.yaml` for a built-in, the path for a user's.
+    pub file: String,
+    /// Relative to its rules directory.
+    pub relative: String,
+    pub builtin: bool,
+}
+
+/// One problem in one rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl From<Vec<RuleError>> for AnalyzeError {
+    fn from(errors: Vec<RuleError>) -> Self {
+        if let [single] = errors.as_slice() {
+            return AnalyzeError::Rule {
+                file: PathBuf::from(&single.file),
+                line: single.line,
+                message: single.message.clone(),
+            };
+        }
+        AnalyzeError::Rules(errors.iter().map(ToString::to_string).collect())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub category: String,
+    pub title: String,
+    /// The Handlebars source; rendered through [`RuleSet::render_message`].
+    pub message: String,
+    pub cause: String,
+    pub fix: String,
+    pub docs: Vec<String>,
+    pub matcher: Matcher,
+    pub tests: RuleTests,
+    pub origin: RuleOrigin,
+    /// Line of `id:` in the file.
+    pub line: usize,
+}
+
+impl Rule {
+    /// log | object | compat
+    pub fn match_kind(&self) -> &'static str {
+        match self.matcher {
+            Matcher::Log(_) => "log",
+            Matcher::Object(_) => "object",
+            Matcher::Compat(_) => "compat",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    Log(LogMatcher),
+    Object(ObjectMatcher),
+    Compat(CompatMatcher),
+}
+
+#[derive(Debug, Clone)]
+pub struct LogMatcher {
+    /// Empty when `any`.
+    pub sources: Vec<LogSource>,
+    pub any_source: bool,
+    /// The pattern as written.
+    pub pattern: String,
+    /// Compiled for one line (bytes: a log need not be valid UTF-8).
+    pub regex: regex::bytes::Regex,
+    pub fields: Vec<FieldFilter>,
+}
+
+impl LogMatcher {
+    pub fn applies_to(&self, source: LogSource) -> bool {
+        self.any_source || self.sources.contains(&source)
+    }
+
+    /// The source a sample line is scanned as when it names none.
+    pub fn default_source(&self) -> LogSource {
+        self.sources
+            .first()
+            .copied()
+            .unwrap_or(LogSource::VeleroServer)
+    }
+
+    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+        self.regex.capture_names().flatten()
+    }
+}
+
+/// A filter on a parsed field of a log line: the field's value must be one of `values` (case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldFilter {
+    pub field: String,
+    /// Lowercased.
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectMatcher {
+    pub kind: String,
+    pub when: Predicate,
+    /// Message variable → path in the matched object.
+    pub capture: Vec<(String, FieldPath)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompatMatcher {
+    pub subject: String,
+    pub against: String,
+    pub table: Vec<CompatRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompatRow {
+    pub subject: semver::VersionReq,
+    pub supported: semver::VersionReq,
+    /// `supported` as written, for messages and evidence.
+    pub supported_text: String,
+}
+
+impl CompatMatcher {
+    /// The row the subject's version falls in and whether `against` is outside it: `Some((row, true))` fires.
+    pub fn check(
+        &self,
+        subject: &semver::Version,
+        against: &semver::Version,
+    ) -> Option<(&CompatRow, bool)> {
+        let row = self.table.iter().find(|row| row.subject.matches(subject))?;
+        Some((row, !row.supported.matches(against)))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RuleTests {
+    /// "now" for the samples' age tests (`tests.now`); None: the time the samples run.
+    pub now: Option<jiff::Timestamp>,
+    pub matching: Vec<Sample>,
+    pub no_match: Vec<Sample>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Line of the sample in the rule file.
+    pub line: usize,
+    pub input: SampleInput,
+}
+
+#[derive(Debug, Clone)]
+pub enum SampleInput {
+    LogLine { text: String, source: LogSource },
+    Object(Value),
+    Versions { subject: String, against: String },
+}
+
+/// A validated set of rules with their compiled messages.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    templates: Handlebars<'static>,
+}
+
+impl RuleSet {
+    /// The built-in catalog.
+    pub fn builtin() -> Result<RuleSet, AnalyzeError> {
+        Self::load(&[])
+    }
+
+    /// The built-in catalog plus every rule under `dirs` (user rules may not reuse a built-in id or name).
+    pub fn load(dirs: &[PathBuf]) -> Result<RuleSet, AnalyzeError> {
+        load::load_all(dirs).map_err(AnalyzeError::from)
+    }
+
+    /// Only the rules under `dir`, checked as user rules are (against the built-in ids and the retired ids),
+    /// except that a file at the same relative path as a built-in one is taken as that rule's own source
+    /// (so `rules lint analyzers/` works on the catalog itself). Every problem is returned.
+    pub fn lint_dir(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
+        load::lint_dir(dir)
+    }
+
+    /// Rules from in-memory files `(path as shown, YAML)`, without the built-in catalog: for tests and benches.
+    pub fn from_files(files: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
+        load::from_files(files)
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Renders a rule's message. Variables a hit does not provide render empty. A template that fails at
+    /// render time (a helper given the wrong type) falls back to the message as written: a finding is never lost.
+    pub fn render_message(&self, rule: &Rule, variables: &Value) -> String {
+        match self.templates.render(&rule.id, variables) {
+            Ok(text) => text.trim().to_string(),
+            Err(error) => {
+                tracing::warn!(rule = %rule.id, %error, "message did not render");
+                rule.message.trim().to_string()
+            }
+        }
+    }
+
+    /// Like [`render_message`](Self::render_message) but reporting the render error (for `rules test`).
+    pub fn try_render_message(&self, rule: &Rule, variables: &Value) -> Result<String, String> {
+        self.templates
+            .render(&rule.id, variables)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| e.to_string())
+    }
+}

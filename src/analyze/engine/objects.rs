@@ -1,0 +1,255 @@
+//! Object rules: a predicate tree evaluated over each object of a kind (docs/rules.md "match.object").
+use serde_json::{Map, Value};
+
+use super::logs::{BACKUP_KIND, RESTORE_KIND};
+use crate::analyze::findings::{Evidence, ObjectRef};
+use crate::analyze::rules::predicate::{lenient_version, numeric_value, scalar_text};
+use crate::analyze::rules::{ObjectMatcher, Predicate, Test};
+
+const MAX_VALUE_CHARS: usize = 300;
+
+pub fn evaluate(predicate: &Predicate, object: &Value, now: jiff::Timestamp) -> bool {
+    match predicate {
+        Predicate::All(items) => items.iter().all(|p| evaluate(p, object, now)),
+        Predicate::Any(items) => items.iter().any(|p| evaluate(p, object, now)),
+        Predicate::Not(inner) => !evaluate(inner, object, now),
+        Predicate::Test { path, test } => {
+            let values = path.resolve(object);
+            match test {
+                Test::Exists(expected) => values.is_empty() != *expected,
+                _ => values.iter().any(|value| holds(test, value, now)),
+            }
+        }
+    }
+}
+
+fn holds(test: &Test, value: &Value, now: jiff::Timestamp) -> bool {
+    match test {
+        Test::Equals(expected) => equal(expected, value),
+        Test::In(options) => options.iter().any(|expected| equal(expected, value)),
+        Test::Matches(regex) => scalar_text(value).is_some_and(|text| regex.is_match(&text)),
+        Test::Exists(expected) => *expected,
+        Test::OlderThan(limit) => age_seconds(value, now).is_some_and(|age| age > limit.0),
+        Test::NewerThan(limit) => age_seconds(value, now).is_some_and(|age| age < limit.0),
+        Test::Semver(range) => scalar_text(value)
+            .and_then(|text| lenient_version(&text))
+            .is_some_and(|version| range.matches(&version)),
+        Test::GreaterThan(limit) => numeric_value(value).is_some_and(|n| n > *limit),
+        Test::LessThan(limit) => numeric_value(value).is_some_and(|n| n < *limit),
+    }
+}
+
+/// Numbers compare as numbers; a string written in the rule also equals a number or boolean with that text
+/// (`equals: "true"` holds for `true`), and a number in the rule equals a string holding that number.
+fn equal(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), Value::Number(_) | Value::Bool(_)) => {
+            scalar_text(actual).is_some_and(|b| &b == a)
+        }
+        (Value::Number(a), Value::String(_)) => numeric_value(actual) == a.as_f64(),
+        (Value::Bool(a), Value::String(b)) => a.to_string() == *b,
+        _ => expected == actual,
+    }
+}
+
+fn age_seconds(value: &Value, now: jiff::Timestamp) -> Option<i64> {
+    let text = value.as_str()?;
+    let time = text.trim().parse::<jiff::Timestamp>().ok()?;
+    Some(now.as_second() - time.as_second())
+}
+
+/// An object's name for evidence: metadata for Kubernetes objects; for fact objects their own fields.
+pub fn object_ref(kind: &str, object: &Value) -> ObjectRef {
+    let text = |path: &[&str]| -> Option<String> {
+        let mut v = object;
+        for key in path {
+            v = v.get(key)?;
+        }
+        v.as_str().map(str::to_string)
+    };
+    let namespace = text(&["metadata", "namespace"]).or_else(|| text(&["namespace"]));
+    let name = text(&["metadata", "name"])
+        .or_else(|| text(&["name"]))
+        .or_else(|| {
+            let pod = text(&["pod"])?;
+            match text(&["volume"]).or_else(|| text(&["container"])) {
+                Some(part) => Some(format!("{pod}/{part}")),
+                None => Some(pod),
+            }
+        })
+        .unwrap_or_else(|| kind.strip_prefix("facts.").unwrap_or(kind).to_string());
+    ObjectRef {
+        kind: kind.to_string(),
+        namespace,
+        name,
+    }
+}
+
+/// The backup / restore an object concerns: itself, or the one its `velero.io/backup-name` /
+/// `velero.io/restore-name` label names (PodVolumeBackup, DataUpload, …).
+pub fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<ObjectRef> {
+    if kind == BACKUP_KIND || kind == RESTORE_KIND {
+        return vec![reference.clone()];
+    }
+    let labels = object.pointer("/metadata/labels");
+    let mut out = Vec::new();
+    for (label, target) in [
+        ("velero.io/backup-name", BACKUP_KIND),
+        ("velero.io/restore-name", RESTORE_KIND),
+    ] {
+        if let Some(name) = labels.and_then(|l| l.get(label)).and_then(Value::as_str) {
+            out.push(ObjectRef {
+                kind: target.to_string(),
+                namespace: reference.namespace.clone(),
+                name: name.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// The value shown as evidence for a path: a scalar's text, or compact JSON; several values joined.
+pub fn display_values(values: &[&Value]) -> Option<String> {
+    if values.is_empty() {
+        return None;
+    }
+    let joined = values
+        .iter()
+        .map(|v| scalar_text(v).unwrap_or_else(|| v.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(super::logs::excerpt_chars(&joined, MAX_VALUE_CHARS))
+}
+
+pub fn evidence(matcher: &ObjectMatcher, object: &Value, reference: &ObjectRef) -> Evidence {
+    let path = matcher.when.first_path();
+    Evidence::Object {
+        object: reference.clone(),
+        path: path.map(|p| p.as_str().to_string()),
+        value: path.and_then(|p| display_values(&p.resolve(object))),
+    }
+}
+
+/// The message variables of a matching object: its captures, then kind / name / namespace.
+pub fn variables(
+    matcher: &ObjectMatcher,
+    object: &Value,
+    reference: &ObjectRef,
+) -> Map<String, Value> {
+    let mut variables = Map::new();
+    for (name, path) in &matcher.capture {
+        let values = path.resolve(object);
+        let value = match values.as_slice() {
+            [] => continue,
+            [one] => (*one).clone(),
+            many => Value::String(display_values(many).unwrap_or_default()),
+        };
+        variables.insert(name.clone(), value);
+    }
+    variables
+        .entry("kind")
+        .or_insert_with(|| Value::String(reference.kind.clone()));
+    variables
+        .entry("name")
+        .or_insert_with(|| Value::String(reference.name.clone()));
+    if let Some(namespace) = &reference.namespace {
+        variables
+            .entry("namespace")
+            .or_insert_with(|| Value::String(namespace.clone()));
+    }
+    variables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::rules::predicate::{FieldPath, Seconds, parse_range};
+    use serde_json::json;
+
+    fn test(path: &str, test: Test) -> Predicate {
+        Predicate::Test {
+            path: FieldPath::parse(path).unwrap(),
+            test,
+        }
+    }
+
+    #[test]
+    fn predicates_follow_the_spec() {
+        let now: jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let object = json!({
+            "metadata": {"name": "b1", "annotations": {"backup.velero.io/backup-volumes": "data"}},
+            "status": {"phase": "PartiallyFailed", "errors": 3, "completionTimestamp": "2026-11-20T12:00:00Z",
+                       "containers": [{"ready": false, "restarts": "2"}, {"ready": true}], "version": "v1.12.3"},
+        });
+        let holds = |p: Predicate| evaluate(&p, &object, now);
+        assert!(holds(test(
+            "status.phase",
+            Test::Equals(json!("PartiallyFailed"))
+        )));
+        assert!(!holds(test("status.phase", Test::Equals(json!("Failed")))));
+        assert!(holds(test("status.errors", Test::Equals(json!(3.0)))));
+        assert!(holds(test(
+            "status.containers[*].ready",
+            Test::Equals(json!("true"))
+        )));
+        assert!(holds(test(
+            "status.containers[0].restarts",
+            Test::GreaterThan(1.0)
+        )));
+        assert!(holds(test(
+            "status.phase",
+            Test::In(vec![json!("Failed"), json!("PartiallyFailed")])
+        )));
+        assert!(holds(test(
+            r#"metadata.annotations["backup.velero.io/backup-volumes"]"#,
+            Test::Exists(true)
+        )));
+        assert!(holds(test("spec.ttl", Test::Exists(false))));
+        assert!(holds(test(
+            "status.completionTimestamp",
+            Test::OlderThan(Seconds(4 * 86_400))
+        )));
+        assert!(!holds(test(
+            "status.completionTimestamp",
+            Test::NewerThan(Seconds(4 * 86_400))
+        )));
+        assert!(holds(test(
+            "status.version",
+            Test::Semver(parse_range(">=1.12, <1.13").unwrap())
+        )));
+        assert!(!holds(test(
+            "status.version",
+            Test::Semver(parse_range("<1.12").unwrap())
+        )));
+        assert!(holds(Predicate::Not(Box::new(test(
+            "status.phase",
+            Test::Equals(json!("Completed"))
+        )))));
+        assert!(holds(Predicate::All(vec![
+            test("status.errors", Test::LessThan(4.0)),
+            Predicate::Any(vec![
+                test("x", Test::Exists(true)),
+                test(
+                    "metadata.name",
+                    Test::Matches(regex::Regex::new("^b").unwrap())
+                )
+            ]),
+        ])));
+        // A missing value satisfies no test but `absent` (and `not`).
+        assert!(!holds(test("spec.missing", Test::Equals(json!(null)))));
+        assert!(!holds(test("spec.missing", Test::LessThan(1.0))));
+    }
+
+    #[test]
+    fn related_backup_from_labels() {
+        let pvb = json!({"metadata": {"name": "p", "namespace": "velero", "labels": {"velero.io/backup-name": "b1"}}});
+        let reference = object_ref("podvolumebackups.velero.io", &pvb);
+        let related = related("podvolumebackups.velero.io", &pvb, &reference);
+        assert_eq!(related[0].name, "b1");
+        assert_eq!(related[0].kind, BACKUP_KIND);
+        let volume = json!({"namespace": "app", "pod": "db-0", "volume": "data"});
+        assert_eq!(object_ref("facts.volumes", &volume).name, "db-0/data");
+        assert_eq!(object_ref("facts.cluster", &json!({})).name, "cluster");
+    }
+}

@@ -1,0 +1,184 @@
+//! `rules test`: every rule's `tests.match` samples must fire and its `tests.no_match` samples must not. Log
+//! samples go through the same scanner and aggregation as real logs, object samples through the predicate
+//! evaluator, compat samples through the table; every fired sample's message is rendered too.
+use std::fmt;
+use std::io::Cursor;
+
+use serde_json::Value;
+
+use super::logs::LogRun;
+use super::{compat_fires, object_finding};
+use crate::analyze::rules::{Matcher, Rule, RuleSet, Sample, SampleInput};
+use crate::bundle::{LogFile, LogSource};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleFailure {
+    pub rule_id: String,
+    pub file: String,
+    /// Line of the sample in the rule file.
+    pub line: usize,
+    /// `match` or `no_match`.
+    pub list: &'static str,
+    pub index: usize,
+    pub problem: String,
+}
+
+impl fmt::Display for SampleFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {} tests.{}[{}]: {}",
+            self.file, self.line, self.rule_id, self.list, self.index, self.problem
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SampleReport {
+    pub rules: usize,
+    pub samples: usize,
+    pub failures: Vec<SampleFailure>,
+}
+
+impl SampleReport {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+pub fn run_samples(rules: &RuleSet) -> SampleReport {
+    let mut report = SampleReport::default();
+    for rule in rules.rules() {
+        report.rules += 1;
+        let now = rule.tests.now.unwrap_or_else(jiff::Timestamp::now);
+        for (list, samples, must_fire) in [
+            ("match", &rule.tests.matching, true),
+            ("no_match", &rule.tests.no_match, false),
+        ] {
+            for (index, sample) in samples.iter().enumerate() {
+                report.samples += 1;
+                let outcome = run_sample(rules, rule, sample, now);
+                let problem = match (outcome, must_fire) {
+                    (Err(problem), _) => Some(problem),
+                    (Ok(Some(_)), true) | (Ok(None), false) => None,
+                    (Ok(None), true) => Some("expected the rule to fire; it did not".to_string()),
+                    (Ok(Some(message)), false) => Some(format!(
+                        "expected the rule not to fire; it fired: {message}"
+                    )),
+                };
+                if let Some(problem) = problem {
+                    report.failures.push(SampleFailure {
+                        rule_id: rule.id.clone(),
+                        file: rule.origin.file.clone(),
+                        line: sample.line,
+                        list,
+                        index,
+                        problem,
+                    });
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Ok(Some(rendered message)) when the rule fires on the sample, Ok(None) when it does not.
+fn run_sample(
+    rules: &RuleSet,
+    rule: &Rule,
+    sample: &Sample,
+    now: jiff::Timestamp,
+) -> Result<Option<String>, String> {
+    match (&rule.matcher, &sample.input) {
+        (Matcher::Log(_), SampleInput::LogLine { text, source }) => {
+            let log = sample_log(*source);
+            let mut run = LogRun::new([rule], Some("velero".to_string()));
+            run.scan(&log, Cursor::new(format!("{text}\n").into_bytes()))?;
+            let (_, aggregate, _) = run.finish().pop().ok_or("the rule is not a log rule")?;
+            if aggregate.count == 0 {
+                return Ok(None);
+            }
+            let mut variables = aggregate.variables;
+            variables.insert("count".into(), Value::from(aggregate.count));
+            rules
+                .try_render_message(rule, &Value::Object(variables))
+                .map(Some)
+                .map_err(|e| format!("fired, but the message does not render: {e}"))
+        }
+        (Matcher::Object(matcher), SampleInput::Object(object)) => {
+            let finding = object_finding(rules, rule, matcher, std::slice::from_ref(object), now);
+            match finding {
+                None => Ok(None),
+                Some(_) => {
+                    let reference = super::objects::object_ref(&matcher.kind, object);
+                    let mut variables = super::objects::variables(matcher, object, &reference);
+                    variables.insert("count".into(), Value::from(1));
+                    rules
+                        .try_render_message(rule, &Value::Object(variables))
+                        .map(Some)
+                        .map_err(|e| format!("fired, but the message does not render: {e}"))
+                }
+            }
+        }
+        (Matcher::Compat(matcher), SampleInput::Versions { subject, against }) => {
+            match compat_fires(matcher, subject, against) {
+                None => Ok(None),
+                Some(variables) => rules
+                    .try_render_message(rule, &Value::Object(variables))
+                    .map(Some)
+                    .map_err(|e| format!("fired, but the message does not render: {e}")),
+            }
+        }
+        _ => Err("the sample does not fit the rule's match kind".into()),
+    }
+}
+
+/// A stand-in log of the sample's source, named as the bundle would name it.
+fn sample_log(source: LogSource) -> LogFile {
+    let (path, owner, pod, container) = match source {
+        LogSource::BackupLog => (
+            "velero/backups/sample-backup/backup.log",
+            Some("sample-backup"),
+            None,
+            None,
+        ),
+        LogSource::RestoreLog => (
+            "velero/restores/sample-restore/restore.log",
+            Some("sample-restore"),
+            None,
+            None,
+        ),
+        LogSource::VeleroServer => (
+            "velero/logs/velero-sample/velero.log",
+            None,
+            Some("velero-sample"),
+            Some("velero"),
+        ),
+        LogSource::NodeAgent => (
+            "velero/logs/node-agent-sample/node-agent.log",
+            None,
+            Some("node-agent-sample"),
+            Some("node-agent"),
+        ),
+        LogSource::Kotsadm => (
+            "kots/logs/kotsadm-sample/kotsadm.log",
+            None,
+            Some("kotsadm-sample"),
+            Some("kotsadm"),
+        ),
+        LogSource::Other => (
+            "velero/logs/velero-sample/other.log",
+            None,
+            Some("velero-sample"),
+            Some("other"),
+        ),
+    };
+    LogFile {
+        path: path.to_string(),
+        source,
+        pod: pod.map(str::to_string),
+        container: container.map(str::to_string),
+        previous: false,
+        owner: owner.map(str::to_string),
+    }
+}

@@ -1,0 +1,230 @@
+//! One pass over a log for every rule that applies to it.
+//!
+//! The log is read in blocks of whole lines (a block is cut after its last newline; the rest is carried into the
+//! next). One multi-pattern automaton (`meta::Regex::new_many`, multi-line mode) searches the whole block for
+//! the leftmost match of any pattern. Only then is the line around that match located, and a `RegexSet` of the
+//! same patterns says which of them match *that line*; the search resumes at the next line. Because the search
+//! is leftmost, no line holding a match can be skipped: a hit that spans lines (a pattern with `\s`) only costs
+//! one line's check. Memory is one block, whatever the log's size; a line longer than a block is scanned in
+//! overlapping windows, all reported under its one line number.
+use std::io::{self, Read};
+
+use regex_automata::Input;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+
+/// Bytes read per block.
+pub const BLOCK_SIZE: usize = 1 << 20;
+/// How much of a window of an over-long line is searched again with the next window, so that a match across the
+/// cut is still seen (a signature longer than this, inside a line longer than a block, could be missed).
+const MAX_OVERLAP: usize = 8 << 10;
+
+/// A line in which at least one pattern matched.
+#[derive(Debug)]
+pub struct ScannedLine<'a> {
+    /// 1-based.
+    pub number: u64,
+    /// Without its newline (and without a `\r` before it).
+    pub text: &'a [u8],
+    /// Indexes of the patterns that match this line.
+    pub patterns: &'a [usize],
+    /// True when `text` is a window of a line longer than a block.
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+#[derive(Debug)]
+pub struct LogScanner {
+    automaton: meta::Regex,
+    per_line: regex::bytes::RegexSet,
+    block_size: usize,
+}
+
+impl LogScanner {
+    /// Compiles the patterns (rule regexes, already validated one by one).
+    pub fn new<P: AsRef<str>>(patterns: &[P]) -> Result<LogScanner, String> {
+        let automaton = meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(256 << 20))
+                    .hybrid_cache_capacity(16 << 20),
+            )
+            .syntax(syntax::Config::new().multi_line(true).crlf(true))
+            .build_many(patterns)
+            .map_err(|e| format!("log patterns do not compile together: {e}"))?;
+        let per_line = regex::bytes::RegexSetBuilder::new(patterns)
+            .size_limit(256 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .map_err(|e| format!("log patterns do not compile together: {e}"))?;
+        Ok(LogScanner {
+            automaton,
+            per_line,
+            block_size: BLOCK_SIZE,
+        })
+    }
+
+    /// Another block size (tests use small ones to put lines across block boundaries). At least 64 bytes.
+    pub fn with_block_size(mut self, block_size: usize) -> LogScanner {
+        self.block_size = block_size.max(64);
+        self
+    }
+
+    pub fn block_size(&self) -> usize {
+        self.block_size
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.automaton.pattern_len()
+    }
+
+    /// Reads `reader` to its end and calls `on_line` for every line some pattern matches, in order.
+    pub fn scan(
+        &self,
+        mut reader: impl Read,
+        on_line: &mut dyn FnMut(ScannedLine<'_>),
+    ) -> io::Result<ScanStats> {
+        let overlap = MAX_OVERLAP.min(self.block_size / 4);
+        let mut buffer = vec![0u8; self.block_size];
+        let mut cache = self.automaton.create_cache();
+        let mut matched = Vec::new();
+        let mut filled = 0;
+        // Number of the line that starts at buffer[0].
+        let mut line = 1u64;
+        // buffer[0] is inside a line begun in an earlier block (a line longer than a block).
+        let mut continuing = false;
+        let mut stats = ScanStats::default();
+        let mut last_byte = None;
+        loop {
+            let (read, eof) = fill(&mut reader, &mut buffer[filled..])?;
+            stats.bytes += read as u64;
+            filled += read;
+            if read > 0 {
+                last_byte = Some(buffer[filled - 1]);
+            }
+            if filled == 0 {
+                break;
+            }
+            let cut = if eof {
+                filled
+            } else {
+                match buffer[..filled].iter().rposition(|&b| b == b'\n') {
+                    Some(newline) => newline + 1,
+                    None => 0,
+                }
+            };
+            if cut == 0 {
+                // A full block without a newline: one window of an over-long line.
+                let mut block = Block {
+                    scanner: self,
+                    cache: &mut cache,
+                    matched: &mut matched,
+                    line,
+                    first_partial: true,
+                };
+                block.search(&buffer[..filled], on_line);
+                buffer.copy_within(filled - overlap..filled, 0);
+                filled = overlap;
+                continuing = true;
+                continue;
+            }
+            let mut block = Block {
+                scanner: self,
+                cache: &mut cache,
+                matched: &mut matched,
+                line,
+                first_partial: continuing,
+            };
+            let newlines = block.search(&buffer[..cut], on_line);
+            line += newlines;
+            stats.lines += newlines;
+            continuing = false;
+            buffer.copy_within(cut..filled, 0);
+            filled -= cut;
+            if eof {
+                break;
+            }
+        }
+        if last_byte.is_some_and(|b| b != b'\n') {
+            stats.lines += 1;
+        }
+        Ok(stats)
+    }
+}
+
+struct Block<'s, 'c> {
+    scanner: &'s LogScanner,
+    cache: &'c mut meta::Cache,
+    matched: &'c mut Vec<usize>,
+    /// Number of the line starting at the block's first byte.
+    line: u64,
+    /// The block starts inside a line (the tail of an over-long line, or a window of one).
+    first_partial: bool,
+}
+
+impl Block<'_, '_> {
+    /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
+    fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
+        let mut cursor = 0;
+        let mut line = self.line;
+        while cursor < text.len() {
+            let input = Input::new(text).span(cursor..text.len());
+            let Some(hit) = self.scanner.automaton.search_with(self.cache, &input) else {
+                break;
+            };
+            let start = text[cursor..hit.start()]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(cursor, |i| cursor + i + 1);
+            line += count_newlines(&text[cursor..start]);
+            let end = text[hit.start()..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| hit.start() + i);
+            let mut body = &text[start..end];
+            if let Some(stripped) = body.strip_suffix(b"\r") {
+                body = stripped;
+            }
+            self.matched.clear();
+            self.matched
+                .extend(self.scanner.per_line.matches(body).iter());
+            if !self.matched.is_empty() {
+                on_line(ScannedLine {
+                    number: line,
+                    text: body,
+                    patterns: self.matched,
+                    partial: self.first_partial && start == 0,
+                });
+            }
+            if end == text.len() {
+                return line - self.line;
+            }
+            cursor = end + 1;
+            line += 1;
+        }
+        line - self.line + count_newlines(&text[cursor.min(text.len())..])
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Reads until `buffer` is full or the reader ends; returns (bytes read, reached the end).
+fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<(usize, bool)> {
+    let mut read = 0;
+    while read < buffer.len() {
+        match reader.read(&mut buffer[read..]) {
+            Ok(0) => return Ok((read, true)),
+            Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((read, false))
+}

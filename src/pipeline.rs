@@ -1,0 +1,176 @@
+//! Whole runs across the stages: `snapdoc run` (collect → analyze → report, the one command after a failed
+//! snapshot) and `snapdoc demo` (the same against the built-in lab cluster, reached through the network like a
+//! real cluster). Each run writes into a new folder `snapdoc-<cluster>-<timestamp>/` holding the bundle,
+//! report.html and report.md, so a second run never touches the first one's files.
+use std::path::{Path, PathBuf};
+
+use crate::analyze::rules::RuleSet;
+use crate::analyze::run::{analyze_open_bundle, fails};
+use crate::analyze::{Analysis, AnalyzeError};
+use crate::bundle::{Bundle, BundleError};
+use crate::cli::{AnalysisOptions, ClusterArgs, CollectOptions, DemoArgs, RunArgs};
+use crate::collect::{self, CollectError};
+use crate::lab::{LabCluster, Scenario};
+use crate::report::{self, ReportError, ReportFormat};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("lab cluster: {0}")]
+    Lab(String),
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a run wrote, and what it found.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub folder: PathBuf,
+    pub bundle: PathBuf,
+    pub html_report: PathBuf,
+    pub markdown_report: PathBuf,
+    pub analysis: Analysis,
+    /// Whether the findings reach --fail-on (exit code 1).
+    pub fails: bool,
+}
+
+/// `snapdoc run`: the cluster of the kubeconfig → bundle, analysis, reports.
+pub async fn run(args: &RunArgs) -> Result<RunOutcome, PipelineError> {
+    let out_dir = args.out_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let rules = RuleSet::load(&args.analysis.rules_dirs)?;
+    let (client, cluster) = collect::client_from(&args.collect.cluster).await?;
+    let stem = collect::default_output_name(&cluster, jiff::Timestamp::now());
+    let stem = stem.trim_end_matches(".zip").to_string();
+    collect_and_report(
+        client,
+        cluster,
+        &args.collect,
+        &args.analysis,
+        &rules,
+        &out_dir,
+        &stem,
+    )
+    .await
+}
+
+/// `snapdoc demo`: starts the lab cluster with a built-in scenario, then does exactly what `run` does,
+/// through a kubeconfig on disk and the network, as against a real cluster.
+pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
+    let scenario =
+        Scenario::builtin(&args.scenario).map_err(|e| PipelineError::Lab(e.to_string()))?;
+    let lab = LabCluster::start(scenario)
+        .await
+        .map_err(|e| PipelineError::Lab(e.to_string()))?;
+    let kubeconfig_dir = tempfile::tempdir().map_err(|e| io_error(Path::new("kubeconfig"), e))?;
+    let kubeconfig = kubeconfig_dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig)
+        .map_err(|e| PipelineError::Lab(e.to_string()))?;
+    let collect_options = CollectOptions {
+        cluster: ClusterArgs {
+            kubeconfig: Some(kubeconfig),
+            context: None,
+            velero_namespace: None,
+        },
+        since: "72h".into(),
+        max_log_bytes: 20 * 1024 * 1024,
+        backups: Vec::new(),
+        restores: Vec::new(),
+        recent: 10,
+        download_timeout: 30,
+        force: false,
+    };
+    let rules = RuleSet::load(&[])?;
+    let (client, cluster) = collect::client_from(&collect_options.cluster).await?;
+    let stem = format!(
+        "snapdoc-{}-{}",
+        args.scenario,
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
+    );
+    let outcome = collect_and_report(
+        client,
+        cluster,
+        &collect_options,
+        &AnalysisOptions::default(),
+        &rules,
+        &args.out_dir,
+        &stem,
+    )
+    .await;
+    lab.shutdown().await;
+    outcome
+}
+
+async fn collect_and_report(
+    client: kube::Client,
+    cluster: crate::bundle::manifest::ClusterInfo,
+    collect_options: &CollectOptions,
+    analysis_options: &AnalysisOptions,
+    rules: &RuleSet,
+    out_dir: &Path,
+    stem: &str,
+) -> Result<RunOutcome, PipelineError> {
+    let folder = new_run_folder(out_dir, stem)?;
+    let bundle_path = folder.join(format!("{stem}.zip"));
+    let collected = collect::collect(client, cluster, collect_options, &bundle_path).await?;
+    let analysis = {
+        let mut bundle = Bundle::open(&collected.path)?;
+        analyze_open_bundle(&mut bundle, rules)?
+    };
+    crate::bundle::writer::append_analysis(&collected.path, &analysis)?;
+    let templates = analysis_options.templates.as_deref();
+    let html_report = folder.join("report.html");
+    let markdown_report = folder.join("report.md");
+    let html = report::render(&analysis, ReportFormat::Html, templates)?;
+    report::write_report(&html_report, &html, false)?;
+    let markdown = report::render(&analysis, ReportFormat::Markdown, templates)?;
+    report::write_report(&markdown_report, &markdown, false)?;
+    let fails = fails(&analysis.findings, analysis_options.fail_on);
+    Ok(RunOutcome {
+        folder,
+        bundle: collected.path,
+        html_report,
+        markdown_report,
+        analysis,
+        fails,
+    })
+}
+
+/// A new folder for one run. Two runs in the same second get `-2`, `-3` … rather than sharing a folder.
+fn new_run_folder(out_dir: &Path, stem: &str) -> Result<PathBuf, PipelineError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
+    for attempt in 1..1000 {
+        let name = if attempt == 1 {
+            stem.to_string()
+        } else {
+            format!("{stem}-{attempt}")
+        };
+        let folder = out_dir.join(name);
+        match std::fs::create_dir(&folder) {
+            Ok(()) => return Ok(folder),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io_error(&folder, e)),
+        }
+    }
+    Err(io_error(
+        out_dir,
+        std::io::Error::other(format!("no free folder name for {stem}")),
+    ))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> PipelineError {
+    PipelineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
