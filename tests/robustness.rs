@@ -4,9 +4,67 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use snapdoc::analyze::analysis::Analysis;
+use snapdoc::analyze::run::analyze_bundle;
+use snapdoc::analyze::{Evidence, Finding};
 use snapdoc::bundle::writer::RunInfo;
 use snapdoc::bundle::{ArchiveLimits, Bundle, BundleError, BundleWriter};
+use snapdoc::cli::AnalysisOptions;
 use zip::write::SimpleFileOptions;
+
+/// Counts the bytes each thread holds, so a test can measure the peak memory of one call. Per thread:
+/// other tests of this binary run in parallel, and the analysis is single-threaded.
+struct ThreadCountingAllocator;
+
+thread_local! {
+    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
+    static PEAK_BYTES: Cell<i64> = const { Cell::new(0) };
+}
+
+fn track(delta: i64) {
+    // try_with: allocations during thread teardown find the counters gone.
+    let _ = LIVE_BYTES.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK_BYTES.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+unsafe impl GlobalAlloc for ThreadCountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            track(layout.size() as i64);
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        track(-(layout.size() as i64));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            track(new_size as i64 - layout.size() as i64);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: ThreadCountingAllocator = ThreadCountingAllocator;
+
+/// Runs `f` and returns its result and the most memory this thread held above what it held before.
+fn peak_memory_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let base = LIVE_BYTES.with(Cell::get);
+    PEAK_BYTES.with(|peak| peak.set(base));
+    let result = f();
+    let peak = PEAK_BYTES.with(Cell::get);
+    (result, (peak - base).max(0) as u64)
+}
 
 const VELERO_LOG: &str = "velero/logs/velero-7d9f8c6b5d-x2x4z/velero.log";
 const BACKUPS_JSON: &str = "cluster-resources/custom-resources/backups.velero.io/velero.json";
@@ -618,4 +676,213 @@ async fn collect_cli_refuses_an_existing_output_with_exit_code_2() {
     assert_eq!(std::fs::read(&output).unwrap(), b"an earlier bundle");
     assert_eq!(files_in(dir.path()).len(), 2);
     lab.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the whole analysis: huge lines, odd bytes, unreadable entries
+// ---------------------------------------------------------------------------------------------
+
+const SIGNATURE: &str = "NoSuchBucket: The specified bucket does not exist";
+
+fn analyze(path: &Path) -> Analysis {
+    analyze_bundle(path, &AnalysisOptions::default()).unwrap()
+}
+
+fn finding<'a>(analysis: &'a Analysis, id: &str) -> &'a Finding {
+    analysis
+        .findings
+        .iter()
+        .find(|f| f.rule_id == id)
+        .unwrap_or_else(|| {
+            let ids: Vec<&str> = analysis
+                .findings
+                .iter()
+                .map(|f| f.rule_id.as_str())
+                .collect();
+            panic!("no {id} among {ids:?}")
+        })
+}
+
+/// A bundle with one Failed backup `nightly` whose backup log is `backup_log`, streamed from a reader.
+fn failed_backup_bundle(path: &Path, backup_log: impl Read) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    writer
+        .add_json(
+            BACKUPS_JSON,
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+                {"apiVersion": "velero.io/v1", "kind": "Backup",
+                 "metadata": {"name": "nightly", "namespace": "velero",
+                              "creationTimestamp": "2026-11-25T02:30:00Z"},
+                 "spec": {"storageLocation": "default"},
+                 "status": {"phase": "Failed", "startTimestamp": "2026-11-25T02:30:00Z",
+                            "completionTimestamp": "2026-11-25T02:31:00Z",
+                            "failureReason": "error checking if backup already exists in object storage"}}
+            ]}),
+        )
+        .unwrap();
+    writer
+        .add_stream("velero/backups/nightly/backup.log", backup_log)
+        .unwrap();
+    writer.finish(RunInfo::default()).unwrap();
+}
+
+/// `len` bytes of letters that deflate about 1.6:1, produced on demand (never held whole).
+struct VariedBytes {
+    remaining: usize,
+    state: u64,
+}
+
+impl Read for VariedBytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.remaining);
+        for byte in &mut buf[..n] {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            *byte = b'a' + (self.state % 26) as u8;
+        }
+        self.remaining -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_50_mib_single_line_log_is_scanned_whole_in_bounded_memory() {
+    const LINE: usize = 50 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long-line.zip");
+    let head = "time=\"2026-11-25T02:30:01Z\" level=info msg=\"backup started\"\n\
+                time=\"2026-11-25T02:30:02Z\" level=error msg=\"";
+    let tail = format!(
+        " {SIGNATURE}\" backup=velero/nightly\n\
+                        time=\"2026-11-25T02:31:00Z\" level=error msg=\"{SIGNATURE}\" backup=velero/nightly\n"
+    );
+    let log = head
+        .as_bytes()
+        .chain(VariedBytes {
+            remaining: LINE,
+            state: 0x2545_f491_4f6c_dd1d,
+        })
+        .chain(tail.as_bytes());
+    failed_backup_bundle(&path, log);
+
+    let (analysis, peak) = peak_memory_of(|| analyze(&path));
+    // The line is 50 MiB: holding it (or a copy of it) would show here.
+    assert!(
+        peak < 20 * 1024 * 1024,
+        "the analysis held {} MiB at its peak",
+        peak / (1024 * 1024)
+    );
+    let found = finding(&analysis, "SD101");
+    assert_eq!(
+        found.count, 2,
+        "the signature at the end of the long line and on the next"
+    );
+    let lines: Vec<u64> = found
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::LogLine { line, excerpt, .. } => {
+                assert!(excerpt.chars().count() <= 2001, "excerpt is bounded");
+                Some(*line)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, vec![2, 3]);
+    for timeline in &analysis.timelines {
+        for entry in &timeline.entries {
+            assert!(entry.text.chars().count() <= 1000, "{}", entry.text.len());
+        }
+    }
+}
+
+#[test]
+fn non_utf8_log_lines_are_matched_and_shown_lossily() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.zip");
+    let mut log = b"time=\"2026-11-25T02:30:02Z\" level=error msg=\"caf\xe9 \xff\xfe ".to_vec();
+    log.extend_from_slice(SIGNATURE.as_bytes());
+    log.extend_from_slice(b"\" backup=velero/nightly\n\xc3\x28 not UTF-8 either\n");
+    failed_backup_bundle(&path, &log[..]);
+    let analysis = analyze(&path);
+    let found = finding(&analysis, "SD101");
+    let Evidence::LogLine { excerpt, line, .. } = &found.evidence[0] else {
+        panic!("{:?}", found.evidence)
+    };
+    assert_eq!(*line, 1);
+    assert!(excerpt.contains(SIGNATURE), "{excerpt}");
+    assert!(excerpt.contains('\u{fffd}'), "{excerpt}");
+}
+
+#[test]
+fn an_empty_log_and_an_unreadable_log_leave_the_rest_of_the_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    // Empty backup log: no finding from it, no error.
+    let empty = dir.path().join("empty.zip");
+    failed_backup_bundle(&empty, &b""[..]);
+    let analysis = analyze(&empty);
+    assert!(!analysis.findings.iter().any(|f| f.rule_id == "SD101"));
+
+    // A backup log whose compressed data is damaged: the analysis still runs, and says which file it lost.
+    let damaged = dir.path().join("damaged.zip");
+    let entry = "velero/backups/nightly/backup.log";
+    failed_backup_bundle(
+        &damaged,
+        VariedBytes {
+            remaining: 400_000,
+            state: 7,
+        },
+    );
+    let (start, len) = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&damaged).unwrap()).unwrap();
+        let file = archive.by_name(entry).unwrap();
+        (
+            file.data_start().unwrap() as usize,
+            file.compressed_size() as usize,
+        )
+    };
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    for byte in &mut bytes[start + len / 2..start + len / 2 + 256] {
+        *byte = !*byte;
+    }
+    std::fs::write(&damaged, bytes).unwrap();
+    let analysis = analyze(&damaged);
+    assert!(
+        analysis.unavailable.iter().any(|note| note.contains(entry)),
+        "{:?}",
+        analysis.unavailable
+    );
+    // The backup itself is still reported.
+    assert!(analysis.backups.iter().any(|b| b.name == "nightly"));
+}
+
+#[test]
+fn a_resource_file_that_is_not_a_list_is_a_note_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.zip");
+    let mut writer = BundleWriter::create(&path, false).unwrap();
+    writer
+        .add_bytes(BACKUPS_JSON, b"\"this is not a list\"")
+        .unwrap();
+    writer
+        .add_bytes("cluster-resources/pods/velero.json", b"")
+        .unwrap();
+    writer
+        .add_bytes(
+            VELERO_LOG,
+            format!("level=error msg=\"{SIGNATURE}\"\n").as_bytes(),
+        )
+        .unwrap();
+    writer.finish(RunInfo::default()).unwrap();
+    let analysis = analyze(&path);
+    for entry in [BACKUPS_JSON, "cluster-resources/pods/velero.json"] {
+        assert!(
+            analysis.unavailable.iter().any(|note| note.contains(entry)),
+            "{entry}: {:?}",
+            analysis.unavailable
+        );
+    }
+    // Log rules still ran.
+    finding(&analysis, "SD101");
 }
