@@ -886,3 +886,180 @@ fn a_resource_file_that_is_not_a_list_is_a_note_not_a_failure() {
     // Log rules still ran.
     finding(&analysis, "SD101");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rule files: broken YAML, hostile regexes, resource bombs; errors say file:line
+// ---------------------------------------------------------------------------------------------
+
+/// A user rule with a log match; `regex`, `matching` and `not_matching` go into single-quoted YAML.
+fn log_rule(id: &str, name: &str, regex: &str, matching: &str, not_matching: &str) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    format!(
+        "id: {id}\nname: {name}\nseverity: warn\ncategory: resources\ntitle: Test rule {name}\n\
+         message: 'matched {{{{count}}}} lines'\ncause: Because.\nfix: Do this.\n\
+         match:\n  log:\n    sources: [velero-server]\n    regex: {}\n\
+         tests:\n  match:\n    - {}\n  no_match:\n    - {}\n",
+        quote(regex),
+        quote(matching),
+        quote(not_matching)
+    )
+}
+
+fn rule_errors(file: &str, text: &str) -> Vec<String> {
+    match snapdoc::analyze::rules::RuleSet::from_files(&[(file.to_string(), text.to_string())]) {
+        Ok(_) => panic!("{file} loaded"),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_backtracking_shaped_regex_runs_in_linear_time() {
+    // Exponential for a backtracking engine on a few dozen characters; the regex crate is linear.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for (id, name, regex, matching) in [
+        ("SD971", "nested-plus", "^(a+)+$", "aaaa"),
+        ("SD972", "overlapping-plus", "(x+x+)+y", "xxy"),
+        ("SD973", "alternation-star", "^(a|aa)*b$", "aab"),
+    ] {
+        std::fs::write(
+            rules.join(format!("{id}-{name}.yaml")),
+            log_rule(id, name, regex, matching, &"a".repeat(40)),
+        )
+        .unwrap();
+    }
+    let path = dir.path().join("bundle.zip");
+    let mut writer = BundleWriter::create(&path, false).unwrap();
+    let mut log = String::new();
+    for _ in 0..20 {
+        log.push_str(&"a".repeat(50_000));
+        log.push_str("!\n");
+        log.push_str(&"x".repeat(50_000));
+        log.push('\n');
+    }
+    writer.add_bytes(VELERO_LOG, log.as_bytes()).unwrap();
+    writer.finish(RunInfo::default()).unwrap();
+
+    let options = AnalysisOptions {
+        rules_dirs: vec![rules],
+        ..AnalysisOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let analysis = analyze_bundle(&path, &options).unwrap();
+    let elapsed = started.elapsed();
+    // 2 MB of adversarial text: a backtracking engine would not finish in a lifetime.
+    assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
+    for id in ["SD971", "SD972", "SD973"] {
+        assert!(
+            !analysis.findings.iter().any(|f| f.rule_id == id),
+            "{id} matched"
+        );
+        assert!(
+            analysis.checks_passed.iter().any(|r| r.id == id),
+            "{id} did not run"
+        );
+    }
+}
+
+#[test]
+fn regexes_beyond_the_engine_name_the_file_and_line() {
+    for (regex, expected) in [
+        (r"\w{2000}{2000}", "size limit"),
+        (r"(?=NoSuchBucket)No", "look-around"),
+        (r"(bucket)\1", "backreference"),
+        (r"NoSuchBucket(?<!x)", "look-around"),
+    ] {
+        let errors = rule_errors(
+            "rules/SD974-odd-regex.yaml",
+            &log_rule("SD974", "odd-regex", regex, "NoSuchBucket", "other"),
+        );
+        assert!(
+            errors[0].starts_with("rules/SD974-odd-regex.yaml:12:"),
+            "{regex}: {errors:?}"
+        );
+        assert!(
+            errors[0].to_lowercase().contains(expected),
+            "{regex}: {errors:?}"
+        );
+    }
+}
+
+/// An object rule whose one `tests.match` sample is `sample` (a YAML flow map): samples take any value.
+fn object_rule_with_sample(sample: &str) -> String {
+    format!(
+        "id: SD975\nname: bomb\nseverity: warn\ncategory: resources\ntitle: Bomb\nmessage: 'x'\n\
+         cause: Because.\nfix: Do this.\nmatch:\n  object:\n    kind: backupstoragelocations.velero.io\n\
+         \x20   when: {{path: status.phase, equals: Unavailable}}\ntests:\n  match:\n\
+         \x20   - {sample}\n  no_match:\n\
+         \x20   - {{status: {{phase: Available}}}}\n"
+    )
+}
+
+#[test]
+fn yaml_bombs_and_odd_files_are_refused_naming_the_file() {
+    let file = "rules/SD975-bomb.yaml";
+    // Billion laughs inside an object rule's sample (a sample is any map, so nothing stops the
+    // parser before it has to expand 9^9 strings).
+    let mut laughs = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]");
+    for level in 1..9 {
+        let refs = vec![format!("*l{}", level - 1); 9].join(", ");
+        laughs.push_str(&format!(", l{level}: &l{level} [{refs}]"));
+    }
+    let bomb = object_rule_with_sample(&format!("{{status: {{phase: Unavailable}}, {laughs}}}"));
+    let started = std::time::Instant::now();
+    let (result, peak) = peak_memory_of(|| {
+        snapdoc::analyze::rules::RuleSet::from_files(&[(file.to_string(), bomb.clone())])
+    });
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert!(peak < 256 * 1024 * 1024, "{} MiB", peak >> 20);
+    let errors: Vec<String> = result
+        .err()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(errors[0].starts_with(&format!("{file}:")), "{errors:?}");
+
+    // Nesting deep enough to overflow a recursive parser's stack, where any value is accepted.
+    let deep = object_rule_with_sample(&format!(
+        "{{status: {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    ));
+    let errors = rule_errors(file, &deep);
+    assert!(errors[0].starts_with(&format!("{file}:")), "{errors:?}");
+
+    // A key given twice.
+    let twice = log_rule("SD975", "bomb", "NoSuchBucket", "NoSuchBucket", "x")
+        .replace("severity: warn\n", "severity: warn\nseverity: fail\n");
+    let errors = rule_errors(file, &twice);
+    assert!(errors[0].starts_with(&format!("{file}:4:")), "{errors:?}");
+    assert!(errors[0].contains("severity"), "{errors:?}");
+
+    // Empty, a bare scalar, a list.
+    for text in ["", "just a string\n", "- id: SD975\n"] {
+        let errors = rule_errors(file, text);
+        assert!(
+            errors[0].starts_with(&format!("{file}:")),
+            "{text:?}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_rule_files_and_directories_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("SD976-latin1.yaml");
+    std::fs::write(&file, b"id: SD976\nname: caf\xe9\n").unwrap();
+    let error = snapdoc::analyze::rules::RuleSet::load(&[dir.path().to_path_buf()])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("SD976-latin1.yaml"), "{error}");
+
+    let missing = dir.path().join("no-such-rules");
+    let error = snapdoc::analyze::rules::RuleSet::load(std::slice::from_ref(&missing))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no-such-rules"), "{error}");
+}
