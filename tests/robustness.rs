@@ -1063,3 +1063,75 @@ fn unreadable_rule_files_and_directories_are_named() {
         .to_string();
     assert!(error.contains("no-such-rules"), "{error}");
 }
+
+#[test]
+fn analyze_cli_refuses_an_existing_report_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.zip");
+    valid_bundle(&bundle);
+    let report = dir.path().join("report.md");
+    std::fs::write(&report, b"an earlier report").unwrap();
+    let analyze = |force: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"));
+        command
+            .args(["analyze", "--format", "md", "--fail-on", "never", "-o"])
+            .arg(&report)
+            .arg(&bundle);
+        if force {
+            command.arg("--force");
+        }
+        command.output().unwrap()
+    };
+    let refused = analyze(false);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("report.md"), "{stderr}");
+    assert_eq!(std::fs::read(&report).unwrap(), b"an earlier report");
+
+    let forced = analyze(true);
+    assert_eq!(
+        forced.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("nightly")
+    );
+    assert_eq!(files_in(dir.path()), vec![bundle, report]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_demo_run_never_touches_the_first_runs_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = snapdoc::cli::DemoArgs {
+        scenario: "healthy".into(),
+        out_dir: dir.path().to_path_buf(),
+    };
+    let first = snapdoc::pipeline::demo(&args).await.unwrap();
+    let before: Vec<(PathBuf, Vec<u8>)> = files_in(&first.folder)
+        .into_iter()
+        .map(|p| {
+            let data = std::fs::read(&p).unwrap();
+            (p, data)
+        })
+        .collect();
+    assert_eq!(before.len(), 3, "{before:?}");
+    let second = snapdoc::pipeline::demo(&args).await.unwrap();
+    assert_ne!(second.folder, first.folder);
+    for (path, data) in &before {
+        assert_eq!(&std::fs::read(path).unwrap(), data, "{}", path.display());
+    }
+    // Nothing but the two run folders, and no temporary file left in either.
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    folders.sort();
+    let mut expected = vec![first.folder.clone(), second.folder.clone()];
+    expected.sort();
+    assert_eq!(folders, expected);
+    assert_eq!(files_in(&second.folder).len(), 3);
+}
