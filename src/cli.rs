@@ -26,6 +26,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Collect, analyse and write report.html and report.md beside the bundle: the one command after a failed snapshot.
     Run(RunArgs),
+    /// Health check for a CronJob or a workstation: collect (no archive unless --bundle), analyse, print the JSON
+    /// result or a summary, write Prometheus textfile metrics; exit 0 / 1 per --fail-on, 2 when it could not run.
+    Check(CheckArgs),
     /// Run snapdoc against the built-in lab cluster scenario and write its reports.
     Demo(DemoArgs),
     /// Check a bundle's entries against its manifest (size and sha256).
@@ -148,6 +151,32 @@ pub struct RunArgs {
     /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CheckFormat {
+    /// The whole analysis as JSON (the report's versioned schema): for a CronJob's log and for automation.
+    #[default]
+    Json,
+    /// One screen for a person: verdicts and findings.
+    Summary,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub collect: CollectOptions,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+    /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Json)]
+    pub format: CheckFormat,
+    /// Write Prometheus text-format metrics to FILE (replaced atomically; for node-exporter's textfile
+    /// collector, name it *.prom in its directory).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

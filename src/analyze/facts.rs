@@ -17,8 +17,16 @@
 //! - `facts.components`: `init` (an init container), `waitingReason`, `terminatedReason`, `memoryLimitBytes`;
 //!   the velero pod's init containers (its plugins) are component `velero-plugin`.
 //! - `backupCount`, `completedBackupCount`, `failedBackupCount` are null when the bundle holds no backups list.
+//! - `facts.cluster`, for the health rules (facts/health.rs): `instanceBackupCount`,
+//!   `completedInstanceBackupCount`, `lastCompletedInstanceBackupName`, `lastCompletedInstanceBackupAgeSeconds`
+//!   (KOTS full snapshots); `newestCompletedBackupName`, `newestCompletedBackupExpiration`,
+//!   `newestCompletedBackupExpiresInSeconds` (negative once expired); `storageLocationsNotValidated`
+//!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
+//!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
+//!   node-agent pod). Null where the bundle cannot tell.
 pub(crate) mod components;
 mod cron;
+mod health;
 pub(crate) mod inventory;
 pub(crate) mod json;
 mod schedules;
@@ -139,7 +147,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         record(&plugin.name, plugin.version.as_deref());
     }
 
-    let cluster = cluster_fact(ClusterInputs {
+    let mut cluster = cluster_fact(ClusterInputs {
         inv: &inv,
         now,
         environment: &environment,
@@ -148,6 +156,17 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         node_agent: node_agent.as_ref(),
         volume_facts: &volume_facts,
     });
+    health::extend_cluster_fact(
+        &mut cluster,
+        &health::HealthInputs {
+            inv: &inv,
+            now,
+            velero: velero.as_ref(),
+            velero_namespace: velero_namespace.as_deref(),
+            node_agent: node_agent.as_ref(),
+            volume_facts: &volume_facts,
+        },
+    );
     let mut kinds = BTreeMap::new();
     kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
     kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);

@@ -10,6 +10,7 @@ use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
+use super::{archive, troubleshoot, velero_debug};
 
 /// What kind of bundle was opened (told by content, not by file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub enum BundleFormat {
     SnapdocZip,
     /// snapdoc's layout, extracted into a directory
     Directory,
+    /// A Replicated troubleshoot support bundle (.tar.gz or extracted), translated (bundle/troubleshoot.rs)
+    Troubleshoot,
+    /// A `velero debug` bundle (.tar.gz or extracted), translated (bundle/velero_debug.rs)
+    VeleroDebug,
 }
 
 impl BundleFormat {
@@ -25,6 +30,8 @@ impl BundleFormat {
         match self {
             BundleFormat::SnapdocZip => "snapdoc",
             BundleFormat::Directory => "directory",
+            BundleFormat::Troubleshoot => "troubleshoot",
+            BundleFormat::VeleroDebug => "velero-debug",
         }
     }
 }
@@ -34,6 +41,15 @@ pub trait BundleSource: Send {
     /// Every file entry, `/`-separated, relative to the bundle root, sorted.
     fn entries(&self) -> &[String];
     fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError>;
+    /// For a bundle without manifest.json: what the foreign format says of its making (tool, time,
+    /// collector errors). Never file checksums.
+    fn manifest(&self) -> Option<Manifest> {
+        None
+    }
+    /// What the format does not carry, in words for the report.
+    fn unavailable(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A log in the bundle, and what it is.
@@ -53,10 +69,12 @@ pub struct Bundle {
     format: BundleFormat,
     source: Box<dyn BundleSource>,
     manifest: Option<Manifest>,
+    unavailable: Vec<String>,
 }
 
 impl Bundle {
-    /// Opens a zip or a directory bundle.
+    /// Opens a bundle, its format told by content: a snapdoc zip, a snapdoc directory, or a troubleshoot
+    /// support bundle / `velero debug` bundle as .tar.gz, .tar or extracted directory.
     pub fn open(path: &Path) -> Result<Bundle, BundleError> {
         Self::open_with_limits(path, ArchiveLimits::default())
     }
@@ -64,33 +82,47 @@ impl Bundle {
     /// Opens a bundle, refusing archives that decompress beyond `limits` (see bundle/limits.rs).
     pub fn open_with_limits(path: &Path, limits: ArchiveLimits) -> Result<Bundle, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
-        let (format, source): (BundleFormat, Box<dyn BundleSource>) = if meta.is_dir() {
-            (
+        if meta.is_dir() {
+            // A directory with manifest.json is ours; one a foreign reader recognises is theirs;
+            // any other is read as snapdoc's layout (a partial or hand-made bundle).
+            if !path.join(layout::MANIFEST).is_file()
+                && let Some(bundle) = open_foreign(path)?
+            {
+                return Ok(bundle);
+            }
+            return Self::from_source(
+                path.to_path_buf(),
                 BundleFormat::Directory,
                 Box::new(DirectorySource::open(path)?),
-            )
-        } else {
-            let mut magic = [0u8; 4];
-            let mut file = File::open(path).map_err(|e| BundleError::io(path, e))?;
-            let n = read_up_to(&mut file, &mut magic).map_err(|e| BundleError::io(path, e))?;
-            if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
-                (
-                    BundleFormat::SnapdocZip,
-                    Box::new(ZipSource::open(path, limits)?),
-                )
-            } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-                return Err(BundleError::UnknownFormat {
-                    path: path.to_path_buf(),
-                    message: "a gzip archive (troubleshoot or velero debug bundle); expected a snapdoc zip or a directory".into(),
-                });
-            } else {
-                return Err(BundleError::UnknownFormat {
-                    path: path.to_path_buf(),
-                    message: "expected a snapdoc zip (.zip) or a bundle directory".into(),
-                });
-            }
-        };
-        Self::from_source(path.to_path_buf(), format, source)
+            );
+        }
+        let mut magic = [0u8; 4];
+        let mut file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+        let n = read_up_to(&mut file, &mut magic).map_err(|e| BundleError::io(path, e))?;
+        if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+            return Self::from_source(
+                path.to_path_buf(),
+                BundleFormat::SnapdocZip,
+                Box::new(ZipSource::open(path, limits)?),
+            );
+        }
+        if archive::sniff(path)? != archive::Container::Other {
+            return open_foreign(path)?.ok_or_else(|| BundleError::UnknownFormat {
+                path: path.to_path_buf(),
+                message: format!(
+                    "a tar archive that is neither a troubleshoot support bundle ({}) nor a velero debug \
+                     bundle ({}); expected one of those, or a snapdoc zip",
+                    troubleshoot::EXPECTED,
+                    velero_debug::EXPECTED
+                ),
+            });
+        }
+        Err(BundleError::UnknownFormat {
+            path: path.to_path_buf(),
+            message: "expected a snapdoc zip (.zip), a troubleshoot support bundle or velero debug bundle \
+                      (.tar.gz), or a bundle directory"
+                .into(),
+        })
     }
 
     /// Wraps a source (used by readers of foreign formats, which translate into snapdoc's layout).
@@ -99,15 +131,19 @@ impl Bundle {
         format: BundleFormat,
         source: Box<dyn BundleSource>,
     ) -> Result<Bundle, BundleError> {
+        let unavailable = source.unavailable();
         let mut bundle = Bundle {
             path,
             format,
             source,
             manifest: None,
+            unavailable,
         };
         if bundle.has(layout::MANIFEST) {
             let manifest: Manifest = bundle.read_json_as(layout::MANIFEST)?;
             bundle.manifest = Some(manifest);
+        } else {
+            bundle.manifest = bundle.source.manifest();
         }
         Ok(bundle)
     }
@@ -120,6 +156,10 @@ impl Bundle {
     }
     pub fn manifest(&self) -> Option<&Manifest> {
         self.manifest.as_ref()
+    }
+    /// What the bundle's format does not carry (e.g. backup logs in a troubleshoot bundle), in words.
+    pub fn unavailable(&self) -> &[String] {
+        &self.unavailable
     }
     pub fn entries(&self) -> &[String] {
         self.source.entries()
@@ -233,6 +273,25 @@ impl Bundle {
             .filter_map(|e| classify_log(e))
             .collect()
     }
+}
+
+/// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.
+fn open_foreign(path: &Path) -> Result<Option<Bundle>, BundleError> {
+    let mut tree = archive::RawTree::open(path)?;
+    let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
+        (
+            BundleFormat::Troubleshoot,
+            troubleshoot::source(tree, &root)?,
+        )
+    } else if let Some(root) = velero_debug::recognize(&mut tree) {
+        (
+            BundleFormat::VeleroDebug,
+            velero_debug::source(tree, &root)?,
+        )
+    } else {
+        return Ok(None);
+    };
+    Bundle::from_source(path.to_path_buf(), format, Box::new(source)).map(Some)
 }
 
 fn json_type(v: &Value) -> &'static str {
