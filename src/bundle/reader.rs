@@ -86,7 +86,7 @@ impl Bundle {
             // A directory with manifest.json is ours; one a foreign reader recognises is theirs;
             // any other is read as snapdoc's layout (a partial or hand-made bundle).
             if !path.join(layout::MANIFEST).is_file()
-                && let Some(bundle) = open_foreign(path)?
+                && let Some(bundle) = open_foreign(path, limits)?
             {
                 return Ok(bundle);
             }
@@ -107,7 +107,7 @@ impl Bundle {
             );
         }
         if archive::sniff(path)? != archive::Container::Other {
-            return open_foreign(path)?.ok_or_else(|| BundleError::UnknownFormat {
+            return open_foreign(path, limits)?.ok_or_else(|| BundleError::UnknownFormat {
                 path: path.to_path_buf(),
                 message: format!(
                     "a tar archive that is neither a troubleshoot support bundle ({}) nor a velero debug \
@@ -276,8 +276,8 @@ impl Bundle {
 }
 
 /// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.
-fn open_foreign(path: &Path) -> Result<Option<Bundle>, BundleError> {
-    let mut tree = archive::RawTree::open(path)?;
+fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, BundleError> {
+    let mut tree = archive::RawTree::open(path, limits)?;
     let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
         (
             BundleFormat::Troubleshoot,
