@@ -1135,3 +1135,102 @@ async fn a_second_demo_run_never_touches_the_first_runs_files() {
     assert_eq!(folders, expected);
     assert_eq!(files_in(&second.folder).len(), 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Foreign bundles (.tar.gz): truncated, gzip bombs, oversized entries
+// (hostile names, links leaving the tree, garbage gzip: tests/foreign_bundles.rs)
+// ---------------------------------------------------------------------------------------------
+
+const TROUBLESHOOT_VERSION: &str =
+    "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec:\n  versionNumber: v0.62.1\n";
+
+/// A troubleshoot-shaped `.tar.gz` holding `files` (paths under `support-bundle/`).
+fn troubleshoot_tar_gz(path: &Path, files: &[(&str, &[u8])]) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut builder = tar::Builder::new(gz);
+    let mut all: Vec<(&str, &[u8])> = vec![("version.yaml", TROUBLESHOOT_VERSION.as_bytes())];
+    all.extend_from_slice(files);
+    for (name, data) in all {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(1_764_072_000);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder
+            .append_data(&mut header, format!("support-bundle/{name}"), data)
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn a_truncated_tar_gz_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.tar.gz");
+    let log = varied_text(200_000);
+    troubleshoot_tar_gz(
+        &whole,
+        &[
+            ("cluster-resources/pods/velero.json", b"{\"items\": []}"),
+            (
+                "cluster-resources/pods/logs/velero/velero-1/velero.log",
+                log.as_bytes(),
+            ),
+        ],
+    );
+    assert!(Bundle::open(&whole).is_ok());
+    let bytes = std::fs::read(&whole).unwrap();
+    for cut in [20, bytes.len() / 3, bytes.len() - 12] {
+        let path = dir.path().join(format!("cut-{cut}.tar.gz"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let message = open_error(&path);
+        assert!(message.contains(&format!("cut-{cut}.tar.gz")), "{message}");
+    }
+}
+
+#[test]
+fn a_gzip_bomb_is_stopped_before_it_fills_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.tar.gz");
+    let zeros = vec![0u8; 24 * 1024 * 1024];
+    troubleshoot_tar_gz(
+        &path,
+        &[(
+            "cluster-resources/pods/logs/velero/velero-1/velero.log",
+            &zeros,
+        )],
+    );
+    assert!(std::fs::metadata(&path).unwrap().len() < 200 * 1024);
+    let message = open_error(&path);
+    assert!(message.contains("bomb.tar.gz"), "{message}");
+    assert!(message.contains("zip bomb"), "{message}");
+}
+
+#[test]
+fn a_tar_entry_beyond_the_entry_limit_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.tar.gz");
+    let log = varied_text(100_000);
+    let entry = "support-bundle/cluster-resources/pods/logs/velero/velero-1/velero.log";
+    troubleshoot_tar_gz(
+        &path,
+        &[(
+            "cluster-resources/pods/logs/velero/velero-1/velero.log",
+            log.as_bytes(),
+        )],
+    );
+    let limits = ArchiveLimits {
+        max_entry_bytes: 50_000,
+        ..ArchiveLimits::default()
+    };
+    let message = Bundle::open_with_limits(&path, limits)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains(entry), "{message}");
+    assert!(message.contains("per-entry limit"), "{message}");
+    assert!(Bundle::open(&path).is_ok());
+}
