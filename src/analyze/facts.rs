@@ -24,6 +24,8 @@
 //!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
 //!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
 //!   node-agent pod). Null where the bundle cannot tell.
+//! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
+mod collection;
 pub(crate) mod components;
 mod cron;
 mod health;
@@ -51,6 +53,7 @@ pub const FACTS_CLUSTER: &str = "facts.cluster";
 pub const FACTS_SCHEDULES: &str = "facts.schedules";
 pub const FACTS_VOLUMES: &str = "facts.volumes";
 pub const FACTS_COMPONENTS: &str = "facts.components";
+pub const FACTS_COLLECTION: &str = "facts.collection";
 
 /// Components compat rules may name (docs/rules.md `match.compat`).
 pub const COMPAT_COMPONENTS: [&str; 8] = [
@@ -174,6 +177,14 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     kinds.insert(
         FACTS_COMPONENTS.to_string(),
         components::component_facts(&inv),
+    );
+    kinds.insert(
+        FACTS_COLLECTION.to_string(),
+        collection::collection_facts(
+            bundle
+                .manifest()
+                .map_or(&[][..], |m| m.collector_errors.as_slice()),
+        ),
     );
 
     let unavailable = environment::unavailable(bundle, &inv, &backups);

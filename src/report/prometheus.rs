@@ -390,6 +390,7 @@ mod tests {
             first_seen: None,
             last_seen: None,
             related: vec![],
+            targets: vec![],
         }
     }
 
