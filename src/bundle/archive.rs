@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use super::BundleError;
 use super::layout;
+use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
 use super::reader::BundleSource;
 
@@ -103,8 +104,9 @@ pub(crate) fn sniff(path: &Path) -> Result<Container, BundleError> {
 }
 
 impl RawTree {
-    /// Indexes a `.tar.gz`, a `.tar` or a directory.
-    pub fn open(path: &Path) -> Result<RawTree, BundleError> {
+    /// Indexes a `.tar.gz`, a `.tar` or a directory, refusing a gzip stream or tar entries beyond
+    /// `limits` (bundle/limits.rs).
+    pub fn open(path: &Path, limits: ArchiveLimits) -> Result<RawTree, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
         if meta.is_dir() {
             return Self::open_directory(path);
@@ -113,18 +115,29 @@ impl RawTree {
             Container::Gzip => {
                 let source = File::open(path).map_err(|e| BundleError::io(path, e))?;
                 let mut spool = tempfile::tempfile().map_err(|e| BundleError::io(path, e))?;
-                let mut gunzip = flate2::read::MultiGzDecoder::new(BufReader::new(source));
+                // The whole stream is one "entry" here: a gzip bomb would otherwise fill the disk.
+                let stream_limits = ArchiveLimits {
+                    max_entry_bytes: limits.max_total_bytes,
+                    ..limits
+                };
+                let mut gunzip = LimitedReader::new(
+                    flate2::read::MultiGzDecoder::new(BufReader::new(source)),
+                    "(the gzip stream)",
+                    stream_limits,
+                    meta.len(),
+                    None,
+                );
                 io::copy(&mut gunzip, &mut spool).map_err(|e| {
                     BundleError::io(
                         path,
-                        io::Error::new(e.kind(), format!("not a readable gzip stream: {e}")),
+                        io::Error::new(e.kind(), format!("cannot decompress: {e}")),
                     )
                 })?;
-                Self::index_tar(path, spool)
+                Self::index_tar(path, spool, limits)
             }
             Container::Tar => {
                 let file = File::open(path).map_err(|e| BundleError::io(path, e))?;
-                Self::index_tar(path, file)
+                Self::index_tar(path, file, limits)
             }
             Container::Other => Err(BundleError::UnknownFormat {
                 path: path.to_path_buf(),
@@ -133,7 +146,11 @@ impl RawTree {
         }
     }
 
-    fn index_tar(origin: &Path, mut file: File) -> Result<RawTree, BundleError> {
+    fn index_tar(
+        origin: &Path,
+        mut file: File,
+        limits: ArchiveLimits,
+    ) -> Result<RawTree, BundleError> {
         let tar_error = |e: io::Error| {
             BundleError::io(
                 origin,
@@ -143,6 +160,8 @@ impl RawTree {
         file.seek(SeekFrom::Start(0)).map_err(tar_error)?;
         let mut entries = Vec::new();
         let mut spans = HashMap::new();
+        let archive_bytes = file.metadata().map_err(tar_error)?.len();
+        let mut budget = Budget::new(limits, archive_bytes);
         {
             let mut archive = tar::Archive::new(&file);
             for entry in archive.entries_with_seek().map_err(tar_error)? {
@@ -167,6 +186,14 @@ impl RawTree {
                     tar::EntryType::Regular
                     | tar::EntryType::Continuous
                     | tar::EntryType::GNUSparse => {
+                        // A sparse entry may declare far more than it stores.
+                        budget.admit(entry.size(), entry.size()).map_err(|limit| {
+                            BundleError::Entry {
+                                path: origin.to_path_buf(),
+                                entry: path.clone(),
+                                message: limit.to_string(),
+                            }
+                        })?;
                         spans.insert(path.clone(), (entry.raw_file_position(), entry.size()));
                         RawKind::File { size: entry.size() }
                     }

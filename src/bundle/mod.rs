@@ -3,6 +3,7 @@
 //! and presents it in that same layout, so the analyzer reads every format alike.
 pub(crate) mod archive;
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod reader;
 pub mod troubleshoot;
@@ -11,6 +12,7 @@ pub mod verify;
 pub mod writer;
 
 pub use layout::LogSource;
+pub use limits::ArchiveLimits;
 pub use manifest::{CollectorError, FileEntry, Manifest};
 pub use reader::{Bundle, BundleFormat, LogFile};
 pub use writer::BundleWriter;

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::BundleError;
 use super::layout::{self, LogSource};
+use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
 use super::{archive, troubleshoot, velero_debug};
 
@@ -75,12 +76,17 @@ impl Bundle {
     /// Opens a bundle, its format told by content: a snapdoc zip, a snapdoc directory, or a troubleshoot
     /// support bundle / `velero debug` bundle as .tar.gz, .tar or extracted directory.
     pub fn open(path: &Path) -> Result<Bundle, BundleError> {
+        Self::open_with_limits(path, ArchiveLimits::default())
+    }
+
+    /// Opens a bundle, refusing archives that decompress beyond `limits` (see bundle/limits.rs).
+    pub fn open_with_limits(path: &Path, limits: ArchiveLimits) -> Result<Bundle, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
         if meta.is_dir() {
             // A directory with manifest.json is ours; one a foreign reader recognises is theirs;
             // any other is read as snapdoc's layout (a partial or hand-made bundle).
             if !path.join(layout::MANIFEST).is_file()
-                && let Some(bundle) = open_foreign(path)?
+                && let Some(bundle) = open_foreign(path, limits)?
             {
                 return Ok(bundle);
             }
@@ -97,11 +103,11 @@ impl Bundle {
             return Self::from_source(
                 path.to_path_buf(),
                 BundleFormat::SnapdocZip,
-                Box::new(ZipSource::open(path)?),
+                Box::new(ZipSource::open(path, limits)?),
             );
         }
         if archive::sniff(path)? != archive::Container::Other {
-            return open_foreign(path)?.ok_or_else(|| BundleError::UnknownFormat {
+            return open_foreign(path, limits)?.ok_or_else(|| BundleError::UnknownFormat {
                 path: path.to_path_buf(),
                 message: format!(
                     "a tar archive that is neither a troubleshoot support bundle ({}) nor a velero debug \
@@ -270,8 +276,8 @@ impl Bundle {
 }
 
 /// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.
-fn open_foreign(path: &Path) -> Result<Option<Bundle>, BundleError> {
-    let mut tree = archive::RawTree::open(path)?;
+fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, BundleError> {
+    let mut tree = archive::RawTree::open(path, limits)?;
     let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
         (
             BundleFormat::Troubleshoot,
@@ -357,37 +363,103 @@ struct ZipSource {
     path: PathBuf,
     archive: zip::ZipArchive<BufReader<File>>,
     entries: Vec<String>,
+    limits: ArchiveLimits,
 }
 
 impl ZipSource {
-    fn open(path: &Path) -> Result<Self, BundleError> {
+    /// Indexes the central directory, refusing what a bundle never holds: names leaving the bundle,
+    /// links, encrypted or duplicate entries, sizes beyond `limits`. Nothing is decompressed yet.
+    fn open(path: &Path, limits: ArchiveLimits) -> Result<Self, BundleError> {
         let file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+        let archive_bytes = file.metadata().map_err(|e| BundleError::io(path, e))?.len();
         let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| BundleError::Zip {
             path: path.to_path_buf(),
             source: e,
         })?;
+        let entry_error = |entry: &str, message: String| BundleError::Entry {
+            path: path.to_path_buf(),
+            entry: entry.to_string(),
+            message,
+        };
+        if archive.has_duplicate_names() {
+            let name = first_duplicate_name(path, archive.central_directory_start())
+                .unwrap_or_else(|| "(unnamed)".into());
+            return Err(entry_error(
+                &name,
+                "appears more than once in the archive: which copy is meant cannot be told".into(),
+            ));
+        }
+        let mut budget = Budget::new(limits, archive_bytes);
         let mut entries = Vec::new();
-        for name in archive.file_names() {
-            let name = name.map_err(|e| BundleError::Zip {
+        for index in 0..archive.len() {
+            let data = archive.by_index_data(index).map_err(|e| BundleError::Zip {
                 path: path.to_path_buf(),
                 source: e,
             })?;
-            if name.ends_with('/') {
+            let name = data.name().map_err(|e| BundleError::Zip {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            if data.is_dir() {
                 continue;
             }
-            layout::check_entry_name(&name).map_err(|message| BundleError::Entry {
-                path: path.to_path_buf(),
-                entry: name.to_string(),
-                message,
-            })?;
+            layout::check_entry_name(&name).map_err(|message| entry_error(&name, message))?;
+            if data.is_symlink() {
+                return Err(entry_error(
+                    &name,
+                    "a symbolic link: a snapdoc bundle holds regular files only".into(),
+                ));
+            }
+            if data.encrypted() {
+                return Err(entry_error(
+                    &name,
+                    "encrypted: snapdoc bundles are never encrypted".into(),
+                ));
+            }
+            budget
+                .admit(data.size(), data.compressed_size())
+                .map_err(|limit| entry_error(&name, limit.to_string()))?;
             entries.push(name.into_owned());
         }
         entries.sort();
+        // Names the zip crate keeps apart (raw bytes differ) may still read as one path.
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(entry_error(
+                &pair[0],
+                "appears more than once in the archive: which copy is meant cannot be told".into(),
+            ));
+        }
         Ok(ZipSource {
             path: path.to_path_buf(),
             archive,
             entries,
+            limits,
         })
+    }
+}
+
+/// The first name the central directory lists twice (the zip crate keeps only one of them). `None`
+/// when the directory cannot be walked; the caller still refuses the archive.
+fn first_duplicate_name(path: &Path, directory_start: u64) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    const CENTRAL_HEADER: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    reader.seek(SeekFrom::Start(directory_start)).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut header = [0u8; 46];
+    loop {
+        reader.read_exact(&mut header).ok()?;
+        if header[..4] != CENTRAL_HEADER {
+            return None;
+        }
+        let field = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]) as i64;
+        let (name_len, extra_len, comment_len) = (field(28), field(30), field(32));
+        let mut name = vec![0u8; name_len as usize];
+        reader.read_exact(&mut name).ok()?;
+        reader.seek_relative(extra_len + comment_len).ok()?;
+        if !seen.insert(name.clone()) {
+            return Some(String::from_utf8_lossy(&name).into_owned());
+        }
     }
 }
 
@@ -404,7 +476,14 @@ impl BundleSource for ZipSource {
                 entry: entry.to_string(),
                 message: e.to_string(),
             })?;
-        Ok(Box::new(file))
+        let (declared, compressed) = (file.size(), file.compressed_size());
+        Ok(Box::new(LimitedReader::new(
+            file,
+            entry,
+            self.limits,
+            compressed,
+            Some(declared),
+        )))
     }
 }
 
@@ -456,6 +535,19 @@ impl BundleSource for DirectorySource {
             entry: entry.to_string(),
             message,
         })?;
+        // Only files found by the walk, which never follows links: a name through a linked folder
+        // (`velero -> /etc`) would otherwise be read from outside the bundle.
+        if self
+            .entries
+            .binary_search_by(|e| e.as_str().cmp(entry))
+            .is_err()
+        {
+            return Err(BundleError::Entry {
+                path: self.root.clone(),
+                entry: entry.to_string(),
+                message: "no such file in the bundle".into(),
+            });
+        }
         let path = self.root.join(entry);
         let file = File::open(&path).map_err(|e| BundleError::io(&path, e))?;
         Ok(Box::new(BufReader::new(file)))
