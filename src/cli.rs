@@ -225,6 +225,36 @@ pub enum RulesCommand {
 pub enum LabCommand {
     /// Serve a scenario on loopback and write a kubeconfig for kubectl.
     Serve(LabServeArgs),
+    /// Write a scale scenario for benchmarks (thousands of backups, gigabytes of logs) into a new folder.
+    Scale(LabScaleArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LabScaleArgs {
+    /// The scenario folder to create (must be empty or absent); serve it with `lab serve --scenario DIR`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Velero server and node-agent logs in all (e.g. 64MiB, 256MiB, 1GiB).
+    #[arg(long, default_value = "1GiB")]
+    pub log_size: String,
+    #[arg(long, default_value_t = 5_000)]
+    pub backups: usize,
+    #[arg(long, default_value_t = 20_000)]
+    pub pod_volume_backups: usize,
+    /// Pods in the cluster: the velero server, one node-agent per node, the rest applications.
+    #[arg(long, default_value_t = 200)]
+    pub pods: usize,
+    #[arg(long, default_value_t = 20)]
+    pub nodes: usize,
+    /// Backups (the newest) with a log and results in the object store.
+    #[arg(long, default_value_t = 200)]
+    pub backup_logs: usize,
+    /// Size of each backup log.
+    #[arg(long, default_value = "256KiB")]
+    pub backup_log_size: String,
+    /// Seed of the generated names and numbers.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args, Clone)]

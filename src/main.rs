@@ -124,6 +124,33 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", outcome.output);
             Ok(outcome.exit_code)
         }
+        Command::Lab(LabCommand::Scale(args)) => {
+            let parse =
+                |text: &str| snapdoc::lab::scale::parse_size(text).map_err(anyhow::Error::msg);
+            let spec = snapdoc::lab::scale::ScaleSpec {
+                backups: args.backups,
+                pod_volume_backups: args.pod_volume_backups,
+                pods: args.pods,
+                nodes: args.nodes,
+                log_bytes: parse(&args.log_size).context("--log-size")?,
+                backup_logs: args.backup_logs,
+                backup_log_bytes: parse(&args.backup_log_size).context("--backup-log-size")?,
+                seed: args.seed,
+            };
+            let summary = snapdoc::lab::scale::generate(&spec, &args.out, jiff::Timestamp::now())?;
+            println!(
+                "{}: {} objects, {} container logs ({} bytes, {} lines), {} store files ({} bytes), {} signature lines planted (planted.json)",
+                args.out.display(),
+                summary.objects,
+                summary.log_files,
+                summary.log_bytes,
+                summary.log_lines,
+                summary.store_files,
+                summary.store_bytes,
+                summary.planted.len()
+            );
+            Ok(0)
+        }
         Command::Run(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -30,6 +30,8 @@ fn options() -> CollectOptions {
         recent: 10,
         download_timeout: 10,
         force: false,
+        skip_secret_key_names: false,
+        keep_download_requests: false,
     }
 }
 

@@ -389,25 +389,21 @@ fn list(
             })?
         }),
     };
-    let matching: Vec<(ObjectKey, Value)> = state
-        .list(&resource, target.namespace.as_deref(), after.as_ref())
-        .into_iter()
-        .filter(|(_, object)| selectors.matches(object))
-        .collect();
-    let total = matching.len();
-    let page: Vec<(ObjectKey, Value)> = if limit > 0 {
-        matching.into_iter().take(limit).collect()
-    } else {
-        matching
-    };
+    let (page, remaining) = state.list_page(
+        &resource,
+        target.namespace.as_deref(),
+        after.as_ref(),
+        limit,
+        |object| selectors.matches(object),
+    );
     let mut metadata = json!({"resourceVersion": state.resource_version().to_string()});
     if limit > 0
-        && total > page.len()
+        && remaining > 0
         && let Some((last, _)) = page.last()
     {
         metadata["continue"] = json!(state.continue_token(&resource, last));
         if selectors.is_empty() {
-            metadata["remainingItemCount"] = json!(total - page.len());
+            metadata["remainingItemCount"] = json!(remaining);
         }
     }
     drop(state);

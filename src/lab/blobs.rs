@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use super::server::{RequestRecord, SharedLab};
+use super::stream;
 use super::velero::TARGET_KINDS;
 
 const SIGNATURE: &str = "X-Amz-Signature";
@@ -144,16 +145,30 @@ fn answer(lab: &SharedLab, path: &str, query: &str) -> Response {
             key,
         );
     }
-    let Some(text) = scenario_path_of_key(key).and_then(|store_path| lab.store.get(&store_path))
-    else {
-        return s3_error(
-            StatusCode::NOT_FOUND,
-            "NoSuchKey",
-            "The specified key does not exist.",
-            key,
-        );
+    let store_path = scenario_path_of_key(key);
+    let body = match store_path.as_ref().map(|path| (path, lab.store.get(path))) {
+        Some((_, Some(text))) => axum::body::Body::from(gzip(text)),
+        Some((path, None)) if lab.store_files.contains_key(path) => {
+            let file = lab.store_files[path].clone();
+            let shift = if path.ends_with(".log") {
+                lab.shift
+            } else {
+                jiff::SignedDuration::ZERO
+            };
+            axum::body::Body::from_stream(stream::produced_by(move |send| {
+                stream::send_gzipped(&file, shift, send)
+            }))
+        }
+        _ => {
+            return s3_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+                key,
+            );
+        }
     };
-    let mut response = (StatusCode::OK, gzip(text)).into_response();
+    let mut response = (StatusCode::OK, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::error::LabError;
 use super::scenario::Scenario;
-use super::server::{Lab, RequestRecord, SharedLab, accept_loop, bind, format_time};
+use super::server::{Lab, LogSource, RequestRecord, SharedLab, accept_loop, bind, format_time};
 use super::state::{ObjectState, random_hex};
 use super::timeshift;
 use super::{api, blobs, tls};
@@ -76,7 +76,10 @@ impl LabCluster {
                         log.container.clone(),
                         log.previous,
                     ),
-                    timeshift::shift_log(&log.text, shift),
+                    match &log.file {
+                        Some(file) => LogSource::File(file.clone()),
+                        None => LogSource::Text(timeshift::shift_log(&log.text, shift)),
+                    },
                 )
             })
             .collect();
@@ -98,6 +101,7 @@ impl LabCluster {
             state: Mutex::new(state),
             logs,
             store,
+            store_files: scenario.store_files.clone(),
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),
             continues_expired: std::sync::atomic::AtomicU32::new(0),
             faults: scenario.faults.clone(),

@@ -8,8 +8,9 @@ use axum::response::Response;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::server::{SharedLab, format_time};
+use super::server::{LogSource, SharedLab, format_time};
 use super::status::ApiError;
+use super::stream::{self, FileLog};
 use super::timeshift::{log_line_time, parse_rfc3339};
 
 /// Go's `%v` of a string slice: `[a b]`.
@@ -82,8 +83,8 @@ pub async fn pod_log(
         container.clone(),
         previous,
     );
-    let text = match lab.logs.get(&key) {
-        Some(text) => text.clone(),
+    let source = match lab.logs.get(&key) {
+        Some(source) => Some(source),
         None if previous => {
             return Err(ApiError::bad_request(format!(
                 "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
@@ -95,12 +96,11 @@ pub async fn pod_log(
                     "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
                 )));
             }
-            String::new()
+            None
         }
     };
     let options = LogOptions::from_params(params)?;
     let fallback_time = container_started(&pod, &container).unwrap_or(lab.started);
-    let mut output = options.apply(&text, fallback_time, Timestamp::now());
     let dropped = lab
         .faults
         .dropped_log_streams
@@ -109,6 +109,33 @@ pub async fn pod_log(
     let follow = params
         .get("follow")
         .is_some_and(|value| value == "true" || value == "1");
+    let text = match source {
+        Some(LogSource::Text(text)) => text.as_str(),
+        None => "",
+        Some(LogSource::File(path)) => {
+            let path = path.clone();
+            let shift = lab.shift;
+            let cut_after = dropped.map(|drop| drop.after_bytes);
+            let sent = stream::produced_by(move |send| {
+                FileLog {
+                    path: &path,
+                    options: &options,
+                    fallback: fallback_time,
+                    now: Timestamp::now(),
+                    shift,
+                    cut_after,
+                }
+                .send(send)
+            });
+            let body = if follow && cut_after.is_none() {
+                Body::from_stream(futures::StreamExt::chain(sent, held_open(lab)))
+            } else {
+                Body::from_stream(sent)
+            };
+            return Ok(text_response(body));
+        }
+    };
+    let mut output = options.apply(text, fallback_time, Timestamp::now());
     let body = match dropped {
         Some(drop) if (output.len() as u64) > drop.after_bytes => {
             output.truncate(drop.after_bytes as usize);
@@ -126,24 +153,33 @@ pub async fn pod_log(
             Body::from_stream(futures::StreamExt::chain(first, then_cut))
         }
         _ if follow => {
-            let mut shutdown = lab.shutdown.clone();
             let first =
                 futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output))]);
-            // A followed log stays open, as the kubelet's does, until the client leaves or the lab stops.
-            let hold = futures::stream::once(async move {
-                let _ = shutdown.changed().await;
-                Ok::<_, std::io::Error>(bytes::Bytes::new())
-            });
-            Body::from_stream(futures::StreamExt::chain(first, hold))
+            Body::from_stream(futures::StreamExt::chain(first, held_open(lab)))
         }
         _ => Body::from(output),
     };
+    Ok(text_response(body))
+}
+
+/// The end of a followed log: it stays open, as the kubelet's does, until the client leaves or the lab stops.
+fn held_open(
+    lab: &SharedLab,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    let mut shutdown = lab.shutdown.clone();
+    futures::stream::once(async move {
+        let _ = shutdown.changed().await;
+        Ok::<_, std::io::Error>(bytes::Bytes::new())
+    })
+}
+
+fn text_response(body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(response)
+    response
 }
 
 fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
@@ -186,6 +222,18 @@ pub struct LogOptions {
 pub enum SinceFilter {
     Seconds(i64),
     Time(Timestamp),
+}
+
+impl SinceFilter {
+    /// The time from which lines are kept.
+    pub fn cutoff(&self, now: Timestamp) -> Timestamp {
+        match self {
+            SinceFilter::Seconds(seconds) => now
+                .checked_sub(jiff::SignedDuration::from_secs(*seconds))
+                .unwrap_or(now),
+            SinceFilter::Time(time) => *time,
+        }
+    }
 }
 
 impl LogOptions {
@@ -257,12 +305,7 @@ impl LogOptions {
             lines.push((current, line));
         }
         if let Some(since) = &self.since {
-            let cutoff = match since {
-                SinceFilter::Seconds(seconds) => now
-                    .checked_sub(jiff::SignedDuration::from_secs(*seconds))
-                    .unwrap_or(now),
-                SinceFilter::Time(time) => *time,
-            };
+            let cutoff = since.cutoff(now);
             lines.retain(|(time, _)| *time >= cutoff);
         }
         if let Some(tail) = self.tail_lines {
@@ -291,7 +334,7 @@ impl LogOptions {
 }
 
 /// RFC 3339 with nine fractional digits, as the kubelet prefixes lines with `timestamps=true`.
-fn format_nano(time: Timestamp) -> String {
+pub(super) fn format_nano(time: Timestamp) -> String {
     let whole = format_time(time);
     format!(
         "{}.{:09}Z",

@@ -1,7 +1,7 @@
 //! Scenarios: the folders (tests/scenarios/<name>/, or built into the binary) the lab serves.
 //! Format: docs/scenarios.md.
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -157,8 +157,15 @@ pub struct ContainerLog {
     pub pod: String,
     pub container: String,
     pub previous: bool,
+    /// Empty when the log is `file`.
     pub text: String,
+    /// A log too large to hold in memory (see [`LARGE_FILE_BYTES`]): the lab streams it from this file.
+    pub file: Option<PathBuf>,
 }
+
+/// Files under logs/ and store/ larger than this stay on disk and are streamed when served, so a scenario
+/// with gigabytes of logs (src/lab/scale.rs) loads in little memory.
+pub const LARGE_FILE_BYTES: u64 = 8 << 20;
 
 /// A loaded, checked scenario.
 #[derive(Debug, Clone)]
@@ -176,6 +183,8 @@ pub struct Scenario {
     pub logs: Vec<ContainerLog>,
     /// Object store content by path under store/ (`backups/<name>/backup.log`).
     pub store: BTreeMap<String, String>,
+    /// Object store files larger than [`LARGE_FILE_BYTES`], by path under store/: streamed from disk.
+    pub store_files: BTreeMap<String, PathBuf>,
     registry: Registry,
     crds: Vec<Value>,
 }
@@ -184,12 +193,13 @@ impl Scenario {
     /// Loads a scenario folder.
     pub fn load(dir: &Path) -> Result<Scenario, LabError> {
         let mut files = Vec::new();
-        collect_files(dir, dir, &mut files)?;
+        let mut large_files = Vec::new();
+        collect_files(dir, dir, &mut files, &mut large_files)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
-        Scenario::from_files(&name, &dir.display().to_string(), files)
+        Scenario::from_parts(&name, &dir.display().to_string(), files, large_files)
     }
 
     /// A scenario built into the binary (every folder of tests/scenarios/).
@@ -235,7 +245,17 @@ impl Scenario {
     pub fn from_files(
         name: &str,
         origin: &str,
+        files: Vec<(String, String)>,
+    ) -> Result<Scenario, LabError> {
+        Scenario::from_parts(name, origin, files, Vec::new())
+    }
+
+    /// As [`Scenario::from_files`], with the logs/ and store/ files left on disk: (relative path, file).
+    fn from_parts(
+        name: &str,
+        origin: &str,
         mut files: Vec<(String, String)>,
+        large_files: Vec<(String, PathBuf)>,
     ) -> Result<Scenario, LabError> {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         let display = |rel: &str| format!("{origin}/{rel}");
@@ -267,11 +287,23 @@ impl Scenario {
             if let Some(file) = path.strip_prefix("objects/") {
                 if file.ends_with(".yaml") || file.ends_with(".yml") {
                     objects.extend(parse_documents(&display(path), text)?);
+                } else if file.ends_with(".json") {
+                    objects.extend(parse_json_objects(&display(path), text)?);
                 }
             } else if let Some(rest) = path.strip_prefix("logs/") {
                 logs.push(parse_log_path(&display(path), rest, text)?);
             } else if let Some(rest) = path.strip_prefix("store/") {
                 store.insert(rest.to_string(), text.clone());
+            }
+        }
+        let mut store_files = BTreeMap::new();
+        for (path, file) in large_files {
+            if let Some(rest) = path.strip_prefix("logs/") {
+                let mut log = parse_log_path(&display(&path), rest, "")?;
+                log.file = Some(file);
+                logs.push(log);
+            } else if let Some(rest) = path.strip_prefix("store/") {
+                store_files.insert(rest.to_string(), file);
             }
         }
 
@@ -288,6 +320,7 @@ impl Scenario {
             objects,
             logs,
             store,
+            store_files,
             registry,
             crds,
         };
@@ -489,10 +522,13 @@ fn build_registry(
     Ok((values, registry))
 }
 
+/// Reads the scenario's files into `files`, except large ones under logs/ and store/, which go to
+/// `large_files` unread.
 fn collect_files(
     root: &Path,
     dir: &Path,
     files: &mut Vec<(String, String)>,
+    large_files: &mut Vec<(String, PathBuf)>,
 ) -> Result<(), LabError> {
     let io_error = |path: &Path| {
         let path = path.to_path_buf();
@@ -505,15 +541,21 @@ fn collect_files(
             continue;
         }
         if path.is_dir() {
-            collect_files(root, &path, files)?;
+            collect_files(root, &path, files, large_files)?;
         } else {
-            let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
             let rel = path
                 .strip_prefix(root)
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .replace('\\', "/");
-            files.push((rel, text));
+            let size = std::fs::metadata(&path).map_err(io_error(&path))?.len();
+            let streamable = rel.starts_with("logs/") || rel.starts_with("store/");
+            if streamable && size > LARGE_FILE_BYTES {
+                large_files.push((rel, path));
+            } else {
+                let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+                files.push((rel, text));
+            }
         }
     }
     Ok(())
@@ -546,6 +588,7 @@ fn parse_log_path(file: &str, rest: &str, text: &str) -> Result<ContainerLog, La
         container: container.to_string(),
         previous,
         text: text.to_string(),
+        file: None,
     })
 }
 
@@ -594,6 +637,38 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, La
         }
     }
     Ok(objects)
+}
+
+/// One JSON object or List per file (generated scenarios: JSON parses far faster than YAML).
+pub fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|error| LabError::scenario(file, error.line(), error.to_string()))?;
+    let is_list = value["kind"]
+        .as_str()
+        .is_some_and(|kind| kind.ends_with("List"))
+        && value["items"].is_array();
+    let values = match value {
+        Value::Object(mut fields) if is_list => match fields.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        Value::Object(_) => vec![value],
+        _ => {
+            return Err(LabError::scenario(
+                file,
+                1,
+                "a JSON file must hold a Kubernetes object or a List of them",
+            ));
+        }
+    };
+    Ok(values
+        .into_iter()
+        .map(|value| ScenarioObject {
+            file: file.to_string(),
+            line: 1,
+            value,
+        })
+        .collect())
 }
 
 /// (1-based line where the document's content starts, document text).

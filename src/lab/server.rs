@@ -1,6 +1,7 @@
 //! The shared state of a running lab, and the accept loops of its two listeners.
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::TokioIo;
@@ -42,13 +43,23 @@ impl std::fmt::Display for RequestRecord {
 /// (namespace, pod, container, previous)
 pub type LogKey = (String, String, String, bool);
 
+/// A container log as the lab holds it.
+pub enum LogSource {
+    /// Already time-shifted.
+    Text(String),
+    /// A large log on disk, time-shifted as it streams.
+    File(PathBuf),
+}
+
 /// Everything the handlers share.
 pub struct Lab {
     pub registry: Registry,
     pub state: Mutex<ObjectState>,
-    pub logs: HashMap<LogKey, String>,
+    pub logs: HashMap<LogKey, LogSource>,
     /// Object store content by path under store/ (already time-shifted).
     pub store: BTreeMap<String, String>,
+    /// Large object store files on disk, by path under store/ (.log files time-shifted as they stream).
+    pub store_files: BTreeMap<String, PathBuf>,
     pub faults: Faults,
     /// How many requests each error burst has failed so far.
     pub burst_counts: Mutex<Vec<u32>>,

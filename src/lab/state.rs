@@ -112,15 +112,37 @@ impl ObjectState {
         namespace: Option<&str>,
         after: Option<&ObjectKey>,
     ) -> Vec<(ObjectKey, Value)> {
+        self.list_page(resource, namespace, after, 0, |_| true).0
+    }
+
+    /// One page of a list: the first `limit` (0: no limit) objects after `after` that `keep` accepts, in key
+    /// order, and how many more it accepts. Only the page is copied, so paging through a large table costs
+    /// what the pages hold, as an etcd range read does.
+    pub fn list_page(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        after: Option<&ObjectKey>,
+        limit: usize,
+        keep: impl Fn(&Value) -> bool,
+    ) -> (Vec<(ObjectKey, Value)>, usize) {
         let Some(table) = self.tables.get(resource) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
-        table
-            .iter()
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded(after.clone()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut matching = table
+            .range((start, std::ops::Bound::Unbounded))
             .filter(|(key, _)| namespace.is_none_or(|ns| key.0 == ns))
-            .filter(|(key, _)| after.is_none_or(|after| *key > after))
+            .filter(|(_, value)| keep(value));
+        let page: Vec<(ObjectKey, Value)> = matching
+            .by_ref()
+            .take(if limit == 0 { usize::MAX } else { limit })
             .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
+            .collect();
+        (page, matching.count())
     }
 
     /// Applies `change` to an object, bumps its resourceVersion and tells watchers.

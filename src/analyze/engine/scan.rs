@@ -43,6 +43,10 @@ pub struct LogScanner {
     automaton: meta::Regex,
     per_line: regex::bytes::RegexSet,
     block_size: usize,
+    /// Lazy-DFA caches of earlier scans. The automaton's DFA states are built as the text needs them and live
+    /// in its cache: a fresh cache for every log would build them again for each file (measured: 2.4x slower
+    /// over the 222 logs of a scale bundle, BENCHMARKS.md).
+    caches: std::sync::Mutex<Vec<meta::Cache>>,
 }
 
 impl LogScanner {
@@ -66,6 +70,7 @@ impl LogScanner {
             automaton,
             per_line,
             block_size: BLOCK_SIZE,
+            caches: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -89,9 +94,27 @@ impl LogScanner {
         mut reader: impl Read,
         on_line: &mut dyn FnMut(ScannedLine<'_>),
     ) -> io::Result<ScanStats> {
+        let mut cache = self
+            .caches
+            .lock()
+            .ok()
+            .and_then(|mut caches| caches.pop())
+            .unwrap_or_else(|| self.automaton.create_cache());
+        let result = self.scan_with(&mut reader, &mut cache, on_line);
+        if let Ok(mut caches) = self.caches.lock() {
+            caches.push(cache);
+        }
+        result
+    }
+
+    fn scan_with(
+        &self,
+        reader: &mut impl Read,
+        cache: &mut meta::Cache,
+        on_line: &mut dyn FnMut(ScannedLine<'_>),
+    ) -> io::Result<ScanStats> {
         let overlap = MAX_OVERLAP.min(self.block_size / 4);
         let mut buffer = vec![0u8; self.block_size];
-        let mut cache = self.automaton.create_cache();
         let mut matched = Vec::new();
         let mut filled = 0;
         // Number of the line that starts at buffer[0].
@@ -101,7 +124,7 @@ impl LogScanner {
         let mut stats = ScanStats::default();
         let mut last_byte = None;
         loop {
-            let (read, eof) = fill(&mut reader, &mut buffer[filled..])?;
+            let (read, eof) = fill(reader, &mut buffer[filled..])?;
             stats.bytes += read as u64;
             filled += read;
             if read > 0 {
@@ -122,7 +145,7 @@ impl LogScanner {
                 // A full block without a newline: one window of an over-long line.
                 let mut block = Block {
                     scanner: self,
-                    cache: &mut cache,
+                    cache,
                     matched: &mut matched,
                     line,
                     first_partial: true,
@@ -135,7 +158,7 @@ impl LogScanner {
             }
             let mut block = Block {
                 scanner: self,
-                cache: &mut cache,
+                cache,
                 matched: &mut matched,
                 line,
                 first_partial: continuing,

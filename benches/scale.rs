@@ -1,0 +1,223 @@
+//! In-process measurements for scripts/bench (the harness runs this as `cargo bench --bench scale -- …`):
+//!
+//! - `patterns OUT`: the log rules' regexes of the built-in catalog, one a line: ripgrep's `-f` file, so
+//!   `rg` and snapdoc search for the same patterns. Named groups become plain groups: rg joins the patterns
+//!   into one regex, where two rules' `(?P<location>…)` would collide; what matches is the same.
+//! - `scan PATTERNS FILE…`: the engine's log scanner alone (one multi-pattern pass per file, one thread) over
+//!   uncompressed files; prints bytes, seconds, MiB/s and the lines that matched.
+//! - `rules N BUNDLE`: the whole analysis of a bundle (facts, engine, verdicts, timelines) with a catalog of
+//!   exactly N rules: the built-in rules in id order, then generated log rules once those run out.
+//!   Prints rules, log rules, seconds, findings.
+//!
+//! Output is one tab-separated line, for the harness to collect.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use snapdoc::analyze::engine::scan::LogScanner;
+use snapdoc::analyze::rules::{Matcher, RuleSet};
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; the harness puts its own arguments after `--`.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let result = match args.first().map(String::as_str) {
+        Some("patterns") if args.len() == 2 => write_patterns(&PathBuf::from(&args[1])),
+        Some("scan") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..]),
+        Some("rules") if args.len() == 3 => match args[1].parse() {
+            Ok(count) => analyse_with(count, &PathBuf::from(&args[2])),
+            Err(_) => Err(format!("rules: {:?} is not a number of rules", args[1])),
+        },
+        // Plain `cargo bench` runs every bench target: nothing to do without arguments.
+        None => {
+            eprintln!(
+                "usage: scale patterns OUT | scale scan PATTERNS FILE... | scale rules N BUNDLE (see scripts/bench)"
+            );
+            return ExitCode::SUCCESS;
+        }
+        _ => Err(format!("unknown arguments {args:?} (see benches/scale.rs)")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("scale bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn builtin_log_patterns() -> Result<Vec<String>, String> {
+    let rules = RuleSet::builtin().map_err(|e| format!("built-in rules: {e}"))?;
+    Ok(rules
+        .rules()
+        .iter()
+        .filter_map(|rule| match &rule.matcher {
+            Matcher::Log(log) => Some(log.pattern.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+fn write_patterns(out: &std::path::Path) -> Result<(), String> {
+    let named_group =
+        regex::Regex::new(r"(^|[^\\])\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").map_err(|e| e.to_string())?;
+    let patterns: Vec<String> = builtin_log_patterns()?
+        .iter()
+        .map(|p| named_group.replace_all(p, "$1(?:").into_owned())
+        .collect();
+    if let Some(bad) = patterns.iter().find(|p| p.contains('\n')) {
+        return Err(format!("pattern {bad:?} spans lines: rg -f cannot take it"));
+    }
+    let mut text = patterns.join("\n");
+    text.push('\n');
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("{}\t{}", patterns.len(), out.display());
+    Ok(())
+}
+
+fn scan(patterns_file: &std::path::Path, files: &[String]) -> Result<(), String> {
+    let text = std::fs::read_to_string(patterns_file)
+        .map_err(|e| format!("{}: {e}", patterns_file.display()))?;
+    let patterns: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let scanner = LogScanner::new(&patterns)?;
+    let started = Instant::now();
+    let (mut bytes, mut hits) = (0u64, 0u64);
+    for file in files {
+        let reader = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
+        let stats = scanner
+            .scan(reader, &mut |_line| hits += 1)
+            .map_err(|e| format!("{file}: {e}"))?;
+        bytes += stats.bytes;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{bytes}\t{seconds:.3}\t{:.1}\t{hits}",
+        bytes as f64 / 1048576.0 / seconds
+    );
+    Ok(())
+}
+
+/// What the generated rules match: Kubernetes API errors as Velero logs them, one (verb, resource, reason)
+/// combination a rule, so each is a distinct signature with its own literals, as a larger catalog has.
+const VERBS: &[&str] = &["get", "list", "create", "patch", "update", "delete"];
+const RESOURCES: &[&str] = &[
+    "backups.velero.io",
+    "restores.velero.io",
+    "podvolumebackups.velero.io",
+    "podvolumerestores.velero.io",
+    "backuprepositories.velero.io",
+    "datauploads.velero.io",
+    "volumesnapshots.snapshot.storage.k8s.io",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "namespaces",
+    "customresourcedefinitions.apiextensions.k8s.io",
+    "serviceaccounts",
+];
+/// (pattern, a text it matches)
+const REASONS: &[(&str, &str)] = &[
+    (
+        r"etcdserver: request timed out",
+        "etcdserver: request timed out",
+    ),
+    (
+        r"the server was unable to return a response in the time allotted",
+        "the server was unable to return a response in the time allotted, but may still be processing the request",
+    ),
+    (
+        r"Internal error occurred: resource quota evaluation timed out",
+        "Internal error occurred: resource quota evaluation timed out",
+    ),
+    (
+        r"conversion webhook for \S+ failed",
+        "conversion webhook for velero.io/v2alpha1, Kind=DataUpload failed",
+    ),
+];
+
+fn generated_rule(index: usize, id: &str) -> (String, String) {
+    let verb = VERBS[index % VERBS.len()];
+    let resource = RESOURCES[(index / VERBS.len()) % RESOURCES.len()];
+    let (reason, reason_text) = REASONS[(index / (VERBS.len() * RESOURCES.len())) % REASONS.len()];
+    let pattern = format!(
+        r"(?:error|failed) (?:to )?{verb}(?:ting|ing)? {}(?: \S+)?: {reason}",
+        regex::escape(resource)
+    );
+    let text = format!(
+        "id: {id}\nname: generated-api-error-{index}\nseverity: warn\ncategory: installation\n\
+         title: Kubernetes API error {index}\nmessage: The Kubernetes API failed a {verb} of {resource}.\n\
+         cause: Generated for the rule-count benchmark.\nfix: None.\n\
+         match:\n  log:\n    sources: [velero-server, node-agent, backup-log]\n    regex: '{}'\n\
+         tests:\n  match:\n    - 'level=error msg=\"Error backing up item\" error=\"failed to {verb} {resource} x: {}\"'\n\
+         \x20 no_match:\n    - 'level=info msg=\"Backing up item\" resource={resource}'\n",
+        pattern.replace('\'', "''"),
+        reason_text.replace('\'', "''")
+    );
+    (
+        format!("generated/{id}-generated-api-error-{index}.yaml"),
+        text,
+    )
+}
+
+/// Exactly `count` rules: built-in ones (all kinds, id order) first, then generated log rules.
+fn rule_set(count: usize) -> Result<RuleSet, String> {
+    let mut files: Vec<(String, String)> = snapdoc::embedded::ANALYZERS
+        .iter()
+        .filter(|(path, _)| {
+            path.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with("SD") && name.ends_with(".yaml"))
+        })
+        .map(|(path, text)| (format!("analyzers/{path}"), text.to_string()))
+        .collect();
+    files.sort_by(|a, b| {
+        let id = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+        id(&a.0).cmp(&id(&b.0))
+    });
+    files.truncate(count);
+    // Generated rules take the ids the catalog leaves free (ids are SD and three digits).
+    let taken: Vec<String> = files
+        .iter()
+        .filter_map(|(path, _)| path.rsplit('/').next()?.get(..5).map(str::to_string))
+        .collect();
+    let mut free_ids = (1..1000)
+        .map(|n| format!("SD{n:03}"))
+        .filter(|id| !taken.contains(id));
+    let mut generated = 0;
+    while files.len() < count {
+        let id = free_ids
+            .next()
+            .ok_or_else(|| format!("no free rule id left for {count} rules"))?;
+        files.push(generated_rule(generated, &id));
+        generated += 1;
+    }
+    RuleSet::from_files(&files).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+fn analyse_with(count: usize, bundle_path: &std::path::Path) -> Result<(), String> {
+    let rules = rule_set(count)?;
+    let log_rules = rules
+        .rules()
+        .iter()
+        .filter(|r| matches!(r.matcher, Matcher::Log(_)))
+        .count();
+    let started = Instant::now();
+    let mut bundle = snapdoc::bundle::Bundle::open(bundle_path)
+        .map_err(|e| format!("{}: {e}", bundle_path.display()))?;
+    let analysis = snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules)
+        .map_err(|e| format!("{}: {e}", bundle_path.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}\t{log_rules}\t{seconds:.3}\t{}",
+        rules.len(),
+        analysis.findings.len()
+    );
+    Ok(())
+}
