@@ -90,6 +90,23 @@ pub struct CollectOptions {
     pub keep_download_requests: bool,
 }
 
+impl Default for CollectOptions {
+    /// The command line's own defaults (no flag given), so code and flags never drift apart; the cluster is
+    /// left unset rather than read from $KUBECONFIG.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            options: CollectOptions,
+        }
+        let mut options = Defaults::try_parse_from(["snapdoc"])
+            .map(|d| d.options)
+            .expect("every CollectOptions flag has a default");
+        options.cluster = ClusterArgs::default();
+        options
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct CollectArgs {
     #[command(flatten)]
@@ -268,4 +285,21 @@ pub struct LabServeArgs {
     /// API port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collect_defaults_are_the_command_lines() {
+        let options = CollectOptions::default();
+        assert_eq!(options.since, "72h");
+        assert_eq!(options.max_log_bytes, 20 * 1024 * 1024);
+        assert_eq!((options.recent, options.download_timeout), (10, 30));
+        assert!(
+            !options.force && !options.skip_secret_key_names && !options.keep_download_requests
+        );
+        assert!(options.cluster.kubeconfig.is_none());
+    }
 }

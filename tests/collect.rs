@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use snapdoc::bundle::Manifest;
 use snapdoc::bundle::manifest::ClusterInfo;
-use snapdoc::cli::{ClusterArgs, CollectArgs, CollectOptions};
+use snapdoc::cli::{CollectArgs, CollectOptions};
 use snapdoc::collect::{CollectOutcome, collect};
 use snapdoc::lab::{LabCluster, Scenario};
 
@@ -17,16 +17,8 @@ fn scenarios_dir() -> PathBuf {
 
 fn options() -> CollectOptions {
     CollectOptions {
-        cluster: ClusterArgs::default(),
-        since: "72h".into(),
-        max_log_bytes: 20 * 1024 * 1024,
-        backups: Vec::new(),
-        restores: Vec::new(),
-        recent: 10,
         download_timeout: 10,
-        force: false,
-        skip_secret_key_names: false,
-        keep_download_requests: false,
+        ..CollectOptions::default()
     }
 }
 

@@ -656,7 +656,7 @@ fn verify_refuses_foreign_bundles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collected_bundle_reads_the_same_in_every_form() {
     use snapdoc::bundle::manifest::ClusterInfo;
-    use snapdoc::cli::{ClusterArgs, CollectOptions};
+    use snapdoc::cli::CollectOptions;
 
     let lab = snapdoc::lab::LabCluster::start(Scenario::builtin("failed-bsl").unwrap())
         .await
@@ -664,16 +664,8 @@ async fn a_collected_bundle_reads_the_same_in_every_form() {
     let client = lab.client().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let options = CollectOptions {
-        cluster: ClusterArgs::default(),
-        since: "72h".into(),
-        max_log_bytes: 20 * 1024 * 1024,
-        backups: Vec::new(),
-        restores: Vec::new(),
-        recent: 10,
         download_timeout: 10,
-        force: false,
-        skip_secret_key_names: false,
-        keep_download_requests: false,
+        ..CollectOptions::default()
     };
     let cluster = ClusterInfo {
         server: Some(lab.server_url()),

@@ -22,16 +22,8 @@ const VELERO_POD: &str = "velero-7d9f8c6b5d-x2x4z";
 
 fn options() -> CollectOptions {
     CollectOptions {
-        cluster: ClusterArgs::default(),
-        since: "72h".into(),
-        max_log_bytes: 20 * 1024 * 1024,
-        backups: Vec::new(),
-        restores: Vec::new(),
-        recent: 10,
         download_timeout: 10,
-        force: false,
-        skip_secret_key_names: false,
-        keep_download_requests: false,
+        ..CollectOptions::default()
     }
 }
 
