@@ -26,6 +26,9 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Collect, analyse and write report.html and report.md beside the bundle: the one command after a failed snapshot.
     Run(RunArgs),
+    /// Health check for a CronJob or a workstation: collect (no archive unless --bundle), analyse, print the JSON
+    /// result or a summary, write Prometheus textfile metrics; exit 0 / 1 per --fail-on, 2 when it could not run.
+    Check(CheckArgs),
     /// Run snapdoc against the built-in lab cluster scenario and write its reports.
     Demo(DemoArgs),
     /// Check a bundle's entries against its manifest (size and sha256).
@@ -77,6 +80,31 @@ pub struct CollectOptions {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Do not read Velero's credential secrets at all (not even their key names): for a role without
+    /// access to secrets, such as the shipped CronJob's.
+    #[arg(long)]
+    pub skip_secret_key_names: bool,
+    /// Leave created DownloadRequests for Velero to remove when they expire (10 minutes) instead of
+    /// deleting them: for a role that may only create them.
+    #[arg(long)]
+    pub keep_download_requests: bool,
+}
+
+impl Default for CollectOptions {
+    /// The command line's own defaults (no flag given), so code and flags never drift apart; the cluster is
+    /// left unset rather than read from $KUBECONFIG.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            options: CollectOptions,
+        }
+        let mut options = Defaults::try_parse_from(["snapdoc"])
+            .map(|d| d.options)
+            .expect("every CollectOptions flag has a default");
+        options.cluster = ClusterArgs::default();
+        options
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -148,6 +176,32 @@ pub struct RunArgs {
     /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CheckFormat {
+    /// The whole analysis as JSON (the report's versioned schema): for a CronJob's log and for automation.
+    #[default]
+    Json,
+    /// One screen for a person: verdicts and findings.
+    Summary,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub collect: CollectOptions,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+    /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Json)]
+    pub format: CheckFormat,
+    /// Write Prometheus text-format metrics to FILE (replaced atomically; for node-exporter's textfile
+    /// collector, name it *.prom in its directory).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -231,4 +285,21 @@ pub struct LabServeArgs {
     /// API port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collect_defaults_are_the_command_lines() {
+        let options = CollectOptions::default();
+        assert_eq!(options.since, "72h");
+        assert_eq!(options.max_log_bytes, 20 * 1024 * 1024);
+        assert_eq!((options.recent, options.download_timeout), (10, 30));
+        assert!(
+            !options.force && !options.skip_secret_key_names && !options.keep_download_requests
+        );
+        assert!(options.cluster.kubeconfig.is_none());
+    }
 }

@@ -5,6 +5,7 @@
 //! loopback cluster the tests and the demo run against.
 pub mod analyze;
 pub mod bundle;
+pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod embedded;

@@ -113,6 +113,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ))?;
             Ok(0)
         }
+        Command::Check(args) => {
+            use std::io::IsTerminal as _;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let outcome = runtime
+                .block_on(snapdoc::check::run(&args, color))
+                .context("the check could not run")?;
+            print!("{}", outcome.output);
+            Ok(outcome.exit_code)
+        }
         Command::Lab(LabCommand::Scale(args)) => {
             let parse =
                 |text: &str| snapdoc::lab::scale::parse_size(text).map_err(anyhow::Error::msg);

@@ -82,13 +82,7 @@ pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
             context: None,
             velero_namespace: None,
         },
-        since: "72h".into(),
-        max_log_bytes: 20 * 1024 * 1024,
-        backups: Vec::new(),
-        restores: Vec::new(),
-        recent: 10,
-        download_timeout: 30,
-        force: false,
+        ..CollectOptions::default()
     };
     let rules = RuleSet::load(&[])?;
     let (client, cluster) = collect::client_from(&collect_options.cluster).await?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use snapdoc::bundle::Manifest;
 use snapdoc::bundle::manifest::ClusterInfo;
-use snapdoc::cli::{ClusterArgs, CollectArgs, CollectOptions};
+use snapdoc::cli::{CollectArgs, CollectOptions};
 use snapdoc::collect::{CollectOutcome, collect};
 use snapdoc::lab::{LabCluster, Scenario};
 
@@ -17,14 +17,8 @@ fn scenarios_dir() -> PathBuf {
 
 fn options() -> CollectOptions {
     CollectOptions {
-        cluster: ClusterArgs::default(),
-        since: "72h".into(),
-        max_log_bytes: 20 * 1024 * 1024,
-        backups: Vec::new(),
-        restores: Vec::new(),
-        recent: 10,
         download_timeout: 10,
-        force: false,
+        ..CollectOptions::default()
     }
 }
 
@@ -933,4 +927,38 @@ async fn restarted_node_agents_and_old_restic_daemonsets_give_their_logs() {
             .is_empty()
     );
     lab.shutdown().await;
+}
+
+/// The shipped CronJob's role reads no secret and may not delete DownloadRequests: with the two flags that
+/// match it, the collector asks for neither, and still fetches backup logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrow_role_asks_for_no_secret_and_deletes_no_download_request() {
+    let scenario = Scenario::load(&scenarios_dir().join("healthy")).unwrap();
+    let options = CollectOptions {
+        skip_secret_key_names: true,
+        keep_download_requests: true,
+        ..options()
+    };
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options).await;
+    let requests = lab.request_log();
+    assert!(
+        !requests.iter().any(|r| r.path.contains("/secrets")),
+        "secrets were requested"
+    );
+    assert!(
+        !requests.iter().any(|r| r.method == "DELETE"),
+        "a DownloadRequest was deleted"
+    );
+    assert!(requests.iter().any(|r| r.method == "POST"));
+    assert!(
+        bundle
+            .entries
+            .keys()
+            .any(|e| e.starts_with("velero/backups/") && e.ends_with("backup.log"))
+    );
+    assert!(
+        outcome.manifest.collector_errors.is_empty(),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
 }

@@ -1745,6 +1745,7 @@ fn finding(
         first_seen: None,
         last_seen: None,
         related,
+        targets: vec![],
     }
 }
 

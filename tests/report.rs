@@ -207,6 +207,92 @@ fn healthy_analysis_says_so_plainly() {
     assert!(summary.starts_with("✔ Healthy"), "{summary}");
 }
 
+/// A collection finding (SD86x) as the engine makes it: its evidence names what could not be read.
+fn collection_finding(id: &str, severity: Severity, unread: &str) -> snapdoc::analyze::Finding {
+    snapdoc::analyze::Finding {
+        rule_id: id.to_string(),
+        rule_name: format!("collection-{id}"),
+        match_kind: "object".to_string(),
+        severity,
+        category: "collection".to_string(),
+        title: format!("{unread} could not be read"),
+        message: format!("snapdoc was not allowed to read {unread} (403)"),
+        cause: "RBAC.".to_string(),
+        fix: "Grant read access per docs/rbac.md.".to_string(),
+        docs: vec![],
+        evidence: vec![Evidence::Object {
+            object: snapdoc::analyze::ObjectRef {
+                kind: "facts.collection".to_string(),
+                namespace: Some("velero".to_string()),
+                name: unread.to_string(),
+            },
+            path: Some("message".to_string()),
+            value: Some(format!("{unread} is forbidden")),
+        }],
+        count: 1,
+        first_seen: None,
+        last_seen: None,
+        related: vec![],
+        targets: vec![],
+    }
+}
+
+#[test]
+fn an_incomplete_collection_is_not_called_healthy() {
+    let mut analysis = report_fixtures::healthy();
+    analysis.backups.clear();
+    analysis.findings = vec![
+        collection_finding("SD860", Severity::Warn, "backups.velero.io"),
+        collection_finding("SD863", Severity::Info, "secrets/cloud-credentials"),
+    ];
+    let page = html(&analysis);
+    assert!(page.contains("class=\"block verdict status-incomplete\""));
+    let seen = visible_text(&page);
+    assert!(
+        seen.contains("Incomplete: no failure found, but snapdoc could not read backups.velero.io"),
+        "{seen}"
+    );
+    assert!(!seen.contains("Healthy:"), "{seen}");
+    let ticket = visible_text(&markdown_to_html(&markdown(&analysis)));
+    assert!(
+        ticket.contains(
+            "▲ Verdict: Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+        ),
+        "{ticket}"
+    );
+    assert!(ticket.contains("The analysis is incomplete"), "{ticket}");
+    let summary = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(summary.starts_with("▲ Incomplete"), "{summary}");
+    assert!(!summary.contains("Healthy"), "{summary}");
+
+    // Only what no failure check needs was refused: healthy, and it says what was not read.
+    analysis.findings.remove(0);
+    let page = html(&analysis);
+    assert!(page.contains("class=\"block verdict status-healthy\""));
+    assert!(
+        visible_text(&page).contains("not read: secrets/cloud-credentials"),
+        "{page}"
+    );
+    let summary = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(
+        summary.starts_with("✔ Healthy") && summary.contains("not read: secrets/cloud-credentials"),
+        "{summary}"
+    );
+
+    // A failure found does not make the collection complete: the detail still says it.
+    let mut failed = report_fixtures::failed_bsl();
+    failed.findings.push(collection_finding(
+        "SD860",
+        Severity::Warn,
+        "podvolumebackups.velero.io",
+    ));
+    assert!(
+        visible_text(&html(&failed)).contains(
+            "The analysis is incomplete: snapdoc could not read podvolumebackups.velero.io"
+        )
+    );
+}
+
 #[test]
 fn verdict_comes_first_in_every_format() {
     let analysis = report_fixtures::failed_bsl();

@@ -314,6 +314,7 @@ pub(crate) fn unavailable(
         }
     }
     missing.extend(inv.unreadable.iter().map(|u| format!("unreadable: {u}")));
+    missing.extend(bundle.unavailable().iter().cloned());
     if let Some(manifest) = bundle.manifest() {
         for error in &manifest.collector_errors {
             let target = error.target.as_deref().unwrap_or(&error.source);

@@ -17,8 +17,18 @@
 //! - `facts.components`: `init` (an init container), `waitingReason`, `terminatedReason`, `memoryLimitBytes`;
 //!   the velero pod's init containers (its plugins) are component `velero-plugin`.
 //! - `backupCount`, `completedBackupCount`, `failedBackupCount` are null when the bundle holds no backups list.
+//! - `facts.cluster`, for the health rules (facts/health.rs): `instanceBackupCount`,
+//!   `completedInstanceBackupCount`, `lastCompletedInstanceBackupName`, `lastCompletedInstanceBackupAgeSeconds`
+//!   (KOTS full snapshots); `newestCompletedBackupName`, `newestCompletedBackupExpiration`,
+//!   `newestCompletedBackupExpiresInSeconds` (negative once expired); `storageLocationsNotValidated`
+//!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
+//!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
+//!   node-agent pod). Null where the bundle cannot tell.
+//! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
+mod collection;
 pub(crate) mod components;
 mod cron;
+mod health;
 pub(crate) mod inventory;
 pub(crate) mod json;
 mod schedules;
@@ -43,6 +53,7 @@ pub const FACTS_CLUSTER: &str = "facts.cluster";
 pub const FACTS_SCHEDULES: &str = "facts.schedules";
 pub const FACTS_VOLUMES: &str = "facts.volumes";
 pub const FACTS_COMPONENTS: &str = "facts.components";
+pub const FACTS_COLLECTION: &str = "facts.collection";
 
 /// Components compat rules may name (docs/rules.md `match.compat`).
 pub const COMPAT_COMPONENTS: [&str; 8] = [
@@ -139,7 +150,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         record(&plugin.name, plugin.version.as_deref());
     }
 
-    let cluster = cluster_fact(ClusterInputs {
+    let mut cluster = cluster_fact(ClusterInputs {
         inv: &inv,
         now,
         environment: &environment,
@@ -148,6 +159,17 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         node_agent: node_agent.as_ref(),
         volume_facts: &volume_facts,
     });
+    health::extend_cluster_fact(
+        &mut cluster,
+        &health::HealthInputs {
+            inv: &inv,
+            now,
+            velero: velero.as_ref(),
+            velero_namespace: velero_namespace.as_deref(),
+            node_agent: node_agent.as_ref(),
+            volume_facts: &volume_facts,
+        },
+    );
     let mut kinds = BTreeMap::new();
     kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
     kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);
@@ -155,6 +177,14 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     kinds.insert(
         FACTS_COMPONENTS.to_string(),
         components::component_facts(&inv),
+    );
+    kinds.insert(
+        FACTS_COLLECTION.to_string(),
+        collection::collection_facts(
+            bundle
+                .manifest()
+                .map_or(&[][..], |m| m.collector_errors.as_slice()),
+        ),
     );
 
     let unavailable = environment::unavailable(bundle, &inv, &backups);

@@ -90,6 +90,23 @@ pub struct Finding {
     /// Backups / restores this finding concerns.
     #[serde(default)]
     pub related: Vec<ObjectRef>,
+    /// Per backup, restore or backup storage location the hits concern: the message rendered with the first hit
+    /// concerning that object, and its own count and times. A verdict reads its target's detail, not `message`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetDetail>,
+}
+
+/// What a finding says about one object it concerns (see [`Finding::targets`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetDetail {
+    pub target: ObjectRef,
+    pub message: String,
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
 }
 
 /// "Backup X failed because …": one per failed or partially failed backup / restore.

@@ -2,8 +2,9 @@
 use std::cmp::Ordering;
 
 use super::analysis::BackupSummary;
+use super::engine::logs::LOCATION_KIND;
 use super::environment::is_failed;
-use super::findings::{Finding, ObjectRef, Verdict};
+use super::findings::{Finding, ObjectRef, Severity, Verdict};
 
 /// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
 pub const MAX_VERDICTS: usize = 10;
@@ -32,23 +33,57 @@ pub fn verdicts(findings: &[Finding], backups: &[BackupSummary]) -> Vec<Verdict>
         .iter()
         .filter(|b| is_failed(b.phase.as_deref()))
         .take(MAX_VERDICTS)
-        .map(|summary| verdict(findings, summary))
+        .map(|summary| verdict(findings, backups, summary))
         .collect()
 }
 
-fn verdict(findings: &[Finding], summary: &BackupSummary) -> Verdict {
+/// Categories of findings that break every backup written through the affected store: a backup that Failed is
+/// read against them even when their hits name no backup (a server log line, a storage location's state).
+pub const BACKUP_BREAKING_CATEGORIES: [&str; 4] = [
+    "storage-location",
+    "bucket-endpoint",
+    "credentials",
+    "certificates",
+];
+
+/// How directly a finding concerns a verdict's target, closest first: the cause chain runs from the backup itself
+/// to the storage location it writes to, then to cluster-wide store problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    Own,
+    Location,
+    Global,
+}
+
+/// A finding as it bears on one verdict: how it reaches the target and what it says about it.
+struct Candidate<'f> {
+    finding: &'f Finding,
+    reach: Reach,
+    message: &'f str,
+    count: u64,
+}
+
+fn verdict(findings: &[Finding], backups: &[BackupSummary], summary: &BackupSummary) -> Verdict {
     let target = object_ref(summary);
-    let mut related: Vec<&Finding> = findings
+    let location = storage_location_of(summary, backups);
+    let failed_outright = matches!(
+        summary.phase.as_deref(),
+        Some("Failed" | "FailedValidation")
+    );
+    let mut candidates: Vec<Candidate<'_>> = findings
         .iter()
-        .filter(|f| f.related.iter().any(|r| concerns(r, &target)))
+        .filter_map(|finding| candidate(finding, &target, location.as_ref(), failed_outright))
         .collect();
-    related.sort_by(|a, b| specificity(a, b));
+    candidates.sort_by(|a, b| specificity(a, b));
     let phase = summary.phase.clone().unwrap_or_default();
-    match related.first() {
+    match candidates.first() {
         Some(top) => Verdict {
-            summary: top.message.clone(),
-            fix: Some(top.fix.clone()).filter(|f| !f.trim().is_empty()),
-            finding_ids: related.iter().map(|f| f.rule_id.clone()).collect(),
+            summary: top.message.to_string(),
+            fix: Some(top.finding.fix.clone()).filter(|f| !f.trim().is_empty()),
+            finding_ids: candidates
+                .iter()
+                .map(|c| c.finding.rule_id.clone())
+                .collect(),
             target,
             phase,
         },
@@ -62,8 +97,76 @@ fn verdict(findings: &[Finding], summary: &BackupSummary) -> Verdict {
     }
 }
 
-/// Whether a finding's related object is the target. Rules may name the kind loosely (`Backup`, `backup`,
-/// `backups`) and leave the namespace out; the name must match.
+/// The storage location a backup writes to, or a restore reads from (its backup's). Velero fills in
+/// `spec.storageLocation` with the default location when a backup is created; an object without one is read as
+/// written to the location Velero installs by default, `default`.
+fn storage_location_of(summary: &BackupSummary, backups: &[BackupSummary]) -> Option<ObjectRef> {
+    let name = if summary.kind == "restore" {
+        summary.storage_location.clone().or_else(|| {
+            let backup = summary.backup_name.as_deref()?;
+            backups
+                .iter()
+                .find(|b| b.kind != "restore" && b.name == backup)
+                .and_then(|b| b.storage_location.clone())
+        })?
+    } else {
+        summary
+            .storage_location
+            .clone()
+            .unwrap_or_else(|| "default".to_string())
+    };
+    Some(ObjectRef {
+        kind: LOCATION_KIND.to_string(),
+        namespace: summary.namespace.clone(),
+        name,
+    })
+}
+
+fn candidate<'f>(
+    finding: &'f Finding,
+    target: &ObjectRef,
+    location: Option<&ObjectRef>,
+    failed_outright: bool,
+) -> Option<Candidate<'f>> {
+    let detail = |object: &ObjectRef| finding.targets.iter().find(|d| concerns(&d.target, object));
+    if let Some(detail) = detail(target) {
+        return Some(Candidate {
+            finding,
+            reach: Reach::Own,
+            message: &detail.message,
+            count: detail.count,
+        });
+    }
+    // A finding from before per-target details (an older analysis.json) names its backups only in `related`.
+    if finding.related.iter().any(|r| concerns(r, target)) {
+        return Some(Candidate {
+            finding,
+            reach: Reach::Own,
+            message: &finding.message,
+            count: finding.count,
+        });
+    }
+    if let Some(detail) = location.and_then(detail) {
+        return Some(Candidate {
+            finding,
+            reach: Reach::Location,
+            message: &detail.message,
+            count: detail.count,
+        });
+    }
+    let names_nothing = finding.targets.is_empty() && finding.related.is_empty();
+    let breaks_every_backup = finding.severity == Severity::Fail
+        && BACKUP_BREAKING_CATEGORIES.contains(&finding.category.as_str());
+    (failed_outright && names_nothing && breaks_every_backup).then_some(Candidate {
+        finding,
+        reach: Reach::Global,
+        message: &finding.message,
+        count: finding.count,
+    })
+}
+
+/// Whether a finding's object is the target. Rules may name the kind loosely (`Backup`, `backup`, `backups`)
+/// and leave the namespace out; the name must match.
 fn concerns(related: &ObjectRef, target: &ObjectRef) -> bool {
     let kind_of = |kind: &str| -> String {
         let plural = kind.split('.').next().unwrap_or(kind).to_ascii_lowercase();
@@ -77,20 +180,28 @@ fn concerns(related: &ObjectRef, target: &ObjectRef) -> bool {
         }
 }
 
-/// Most specific first: severity, then a log signature over an object condition over a version table,
-/// then the finding seen most often; the rule id keeps the order stable.
-fn specificity(a: &Finding, b: &Finding) -> Ordering {
-    let kind_rank = |f: &Finding| match f.match_kind.as_str() {
+/// Most specific first. Severity leads: a warning (client throttling, a retried call) is by definition not
+/// known to be the cause, and must not displace a failure. Among equals a log signature names a cause more
+/// precisely than an object's state, and that more precisely than a version table; then the finding closest to
+/// the target (the backup's own, its storage location's, cluster-wide); then the one seen most often there, then
+/// overall (a root cause recurs beyond the lines its consequences share with it: a wrong restic password shows in
+/// every repository command, "repository not ready" only where a backup met it); the rule id keeps the order
+/// stable.
+fn specificity(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
+    let kind_rank = |c: &Candidate<'_>| match c.finding.match_kind.as_str() {
         "log" => 0,
         "object" => 1,
         "compat" => 2,
         _ => 3,
     };
-    b.severity
-        .cmp(&a.severity)
+    b.finding
+        .severity
+        .cmp(&a.finding.severity)
         .then_with(|| kind_rank(a).cmp(&kind_rank(b)))
+        .then_with(|| a.reach.cmp(&b.reach))
         .then_with(|| b.count.cmp(&a.count))
-        .then_with(|| a.rule_id.cmp(&b.rule_id))
+        .then_with(|| b.finding.count.cmp(&a.finding.count))
+        .then_with(|| a.finding.rule_id.cmp(&b.finding.rule_id))
 }
 
 /// The object's own account when no finding concerns it.

@@ -1,13 +1,18 @@
 //! The bundle: one archive (or directory) holding everything collected, in the layout of
 //! docs/bundle-format.md. `writer` streams entries into a zip; `reader` opens any supported bundle
 //! and presents it in that same layout, so the analyzer reads every format alike.
+pub(crate) mod archive;
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod reader;
+pub mod troubleshoot;
+pub mod velero_debug;
 pub mod verify;
 pub mod writer;
 
 pub use layout::LogSource;
+pub use limits::ArchiveLimits;
 pub use manifest::{CollectorError, FileEntry, Manifest};
 pub use reader::{Bundle, BundleFormat, LogFile};
 pub use writer::BundleWriter;

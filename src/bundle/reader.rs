@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::BundleError;
 use super::layout::{self, LogSource};
+use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
+use super::{archive, troubleshoot, velero_debug};
 
 /// What kind of bundle was opened (told by content, not by file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,10 @@ pub enum BundleFormat {
     SnapdocZip,
     /// snapdoc's layout, extracted into a directory
     Directory,
+    /// A Replicated troubleshoot support bundle (.tar.gz or extracted), translated (bundle/troubleshoot.rs)
+    Troubleshoot,
+    /// A `velero debug` bundle (.tar.gz or extracted), translated (bundle/velero_debug.rs)
+    VeleroDebug,
 }
 
 impl BundleFormat {
@@ -24,6 +30,8 @@ impl BundleFormat {
         match self {
             BundleFormat::SnapdocZip => "snapdoc",
             BundleFormat::Directory => "directory",
+            BundleFormat::Troubleshoot => "troubleshoot",
+            BundleFormat::VeleroDebug => "velero-debug",
         }
     }
 }
@@ -33,6 +41,15 @@ pub trait BundleSource: Send {
     /// Every file entry, `/`-separated, relative to the bundle root, sorted.
     fn entries(&self) -> &[String];
     fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError>;
+    /// For a bundle without manifest.json: what the foreign format says of its making (tool, time,
+    /// collector errors). Never file checksums.
+    fn manifest(&self) -> Option<Manifest> {
+        None
+    }
+    /// What the format does not carry, in words for the report.
+    fn unavailable(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A log in the bundle, and what it is.
@@ -52,36 +69,60 @@ pub struct Bundle {
     format: BundleFormat,
     source: Box<dyn BundleSource>,
     manifest: Option<Manifest>,
+    unavailable: Vec<String>,
 }
 
 impl Bundle {
-    /// Opens a zip or a directory bundle.
+    /// Opens a bundle, its format told by content: a snapdoc zip, a snapdoc directory, or a troubleshoot
+    /// support bundle / `velero debug` bundle as .tar.gz, .tar or extracted directory.
     pub fn open(path: &Path) -> Result<Bundle, BundleError> {
+        Self::open_with_limits(path, ArchiveLimits::default())
+    }
+
+    /// Opens a bundle, refusing archives that decompress beyond `limits` (see bundle/limits.rs).
+    pub fn open_with_limits(path: &Path, limits: ArchiveLimits) -> Result<Bundle, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
-        let (format, source): (BundleFormat, Box<dyn BundleSource>) = if meta.is_dir() {
-            (
+        if meta.is_dir() {
+            // A directory with manifest.json is ours; one a foreign reader recognises is theirs;
+            // any other is read as snapdoc's layout (a partial or hand-made bundle).
+            if !path.join(layout::MANIFEST).is_file()
+                && let Some(bundle) = open_foreign(path, limits)?
+            {
+                return Ok(bundle);
+            }
+            return Self::from_source(
+                path.to_path_buf(),
                 BundleFormat::Directory,
                 Box::new(DirectorySource::open(path)?),
-            )
-        } else {
-            let mut magic = [0u8; 4];
-            let mut file = File::open(path).map_err(|e| BundleError::io(path, e))?;
-            let n = read_up_to(&mut file, &mut magic).map_err(|e| BundleError::io(path, e))?;
-            if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
-                (BundleFormat::SnapdocZip, Box::new(ZipSource::open(path)?))
-            } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-                return Err(BundleError::UnknownFormat {
-                    path: path.to_path_buf(),
-                    message: "a gzip archive (troubleshoot or velero debug bundle); expected a snapdoc zip or a directory".into(),
-                });
-            } else {
-                return Err(BundleError::UnknownFormat {
-                    path: path.to_path_buf(),
-                    message: "expected a snapdoc zip (.zip) or a bundle directory".into(),
-                });
-            }
-        };
-        Self::from_source(path.to_path_buf(), format, source)
+            );
+        }
+        let mut magic = [0u8; 4];
+        let mut file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+        let n = read_up_to(&mut file, &mut magic).map_err(|e| BundleError::io(path, e))?;
+        if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+            return Self::from_source(
+                path.to_path_buf(),
+                BundleFormat::SnapdocZip,
+                Box::new(ZipSource::open(path, limits)?),
+            );
+        }
+        if archive::sniff(path)? != archive::Container::Other {
+            return open_foreign(path, limits)?.ok_or_else(|| BundleError::UnknownFormat {
+                path: path.to_path_buf(),
+                message: format!(
+                    "a tar archive that is neither a troubleshoot support bundle ({}) nor a velero debug \
+                     bundle ({}); expected one of those, or a snapdoc zip",
+                    troubleshoot::EXPECTED,
+                    velero_debug::EXPECTED
+                ),
+            });
+        }
+        Err(BundleError::UnknownFormat {
+            path: path.to_path_buf(),
+            message: "expected a snapdoc zip (.zip), a troubleshoot support bundle or velero debug bundle \
+                      (.tar.gz), or a bundle directory"
+                .into(),
+        })
     }
 
     /// Wraps a source (used by readers of foreign formats, which translate into snapdoc's layout).
@@ -90,15 +131,19 @@ impl Bundle {
         format: BundleFormat,
         source: Box<dyn BundleSource>,
     ) -> Result<Bundle, BundleError> {
+        let unavailable = source.unavailable();
         let mut bundle = Bundle {
             path,
             format,
             source,
             manifest: None,
+            unavailable,
         };
         if bundle.has(layout::MANIFEST) {
             let manifest: Manifest = bundle.read_json_as(layout::MANIFEST)?;
             bundle.manifest = Some(manifest);
+        } else {
+            bundle.manifest = bundle.source.manifest();
         }
         Ok(bundle)
     }
@@ -111,6 +156,10 @@ impl Bundle {
     }
     pub fn manifest(&self) -> Option<&Manifest> {
         self.manifest.as_ref()
+    }
+    /// What the bundle's format does not carry (e.g. backup logs in a troubleshoot bundle), in words.
+    pub fn unavailable(&self) -> &[String] {
+        &self.unavailable
     }
     pub fn entries(&self) -> &[String] {
         self.source.entries()
@@ -226,6 +275,25 @@ impl Bundle {
     }
 }
 
+/// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.
+fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, BundleError> {
+    let mut tree = archive::RawTree::open(path, limits)?;
+    let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
+        (
+            BundleFormat::Troubleshoot,
+            troubleshoot::source(tree, &root)?,
+        )
+    } else if let Some(root) = velero_debug::recognize(&mut tree) {
+        (
+            BundleFormat::VeleroDebug,
+            velero_debug::source(tree, &root)?,
+        )
+    } else {
+        return Ok(None);
+    };
+    Bundle::from_source(path.to_path_buf(), format, Box::new(source)).map(Some)
+}
+
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -295,37 +363,103 @@ struct ZipSource {
     path: PathBuf,
     archive: zip::ZipArchive<BufReader<File>>,
     entries: Vec<String>,
+    limits: ArchiveLimits,
 }
 
 impl ZipSource {
-    fn open(path: &Path) -> Result<Self, BundleError> {
+    /// Indexes the central directory, refusing what a bundle never holds: names leaving the bundle,
+    /// links, encrypted or duplicate entries, sizes beyond `limits`. Nothing is decompressed yet.
+    fn open(path: &Path, limits: ArchiveLimits) -> Result<Self, BundleError> {
         let file = File::open(path).map_err(|e| BundleError::io(path, e))?;
+        let archive_bytes = file.metadata().map_err(|e| BundleError::io(path, e))?.len();
         let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| BundleError::Zip {
             path: path.to_path_buf(),
             source: e,
         })?;
+        let entry_error = |entry: &str, message: String| BundleError::Entry {
+            path: path.to_path_buf(),
+            entry: entry.to_string(),
+            message,
+        };
+        if archive.has_duplicate_names() {
+            let name = first_duplicate_name(path, archive.central_directory_start())
+                .unwrap_or_else(|| "(unnamed)".into());
+            return Err(entry_error(
+                &name,
+                "appears more than once in the archive: which copy is meant cannot be told".into(),
+            ));
+        }
+        let mut budget = Budget::new(limits, archive_bytes);
         let mut entries = Vec::new();
-        for name in archive.file_names() {
-            let name = name.map_err(|e| BundleError::Zip {
+        for index in 0..archive.len() {
+            let data = archive.by_index_data(index).map_err(|e| BundleError::Zip {
                 path: path.to_path_buf(),
                 source: e,
             })?;
-            if name.ends_with('/') {
+            let name = data.name().map_err(|e| BundleError::Zip {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            if data.is_dir() {
                 continue;
             }
-            layout::check_entry_name(&name).map_err(|message| BundleError::Entry {
-                path: path.to_path_buf(),
-                entry: name.to_string(),
-                message,
-            })?;
+            layout::check_entry_name(&name).map_err(|message| entry_error(&name, message))?;
+            if data.is_symlink() {
+                return Err(entry_error(
+                    &name,
+                    "a symbolic link: a snapdoc bundle holds regular files only".into(),
+                ));
+            }
+            if data.encrypted() {
+                return Err(entry_error(
+                    &name,
+                    "encrypted: snapdoc bundles are never encrypted".into(),
+                ));
+            }
+            budget
+                .admit(data.size(), data.compressed_size())
+                .map_err(|limit| entry_error(&name, limit.to_string()))?;
             entries.push(name.into_owned());
         }
         entries.sort();
+        // Names the zip crate keeps apart (raw bytes differ) may still read as one path.
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(entry_error(
+                &pair[0],
+                "appears more than once in the archive: which copy is meant cannot be told".into(),
+            ));
+        }
         Ok(ZipSource {
             path: path.to_path_buf(),
             archive,
             entries,
+            limits,
         })
+    }
+}
+
+/// The first name the central directory lists twice (the zip crate keeps only one of them). `None`
+/// when the directory cannot be walked; the caller still refuses the archive.
+fn first_duplicate_name(path: &Path, directory_start: u64) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    const CENTRAL_HEADER: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    reader.seek(SeekFrom::Start(directory_start)).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut header = [0u8; 46];
+    loop {
+        reader.read_exact(&mut header).ok()?;
+        if header[..4] != CENTRAL_HEADER {
+            return None;
+        }
+        let field = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]) as i64;
+        let (name_len, extra_len, comment_len) = (field(28), field(30), field(32));
+        let mut name = vec![0u8; name_len as usize];
+        reader.read_exact(&mut name).ok()?;
+        reader.seek_relative(extra_len + comment_len).ok()?;
+        if !seen.insert(name.clone()) {
+            return Some(String::from_utf8_lossy(&name).into_owned());
+        }
     }
 }
 
@@ -342,7 +476,14 @@ impl BundleSource for ZipSource {
                 entry: entry.to_string(),
                 message: e.to_string(),
             })?;
-        Ok(Box::new(file))
+        let (declared, compressed) = (file.size(), file.compressed_size());
+        Ok(Box::new(LimitedReader::new(
+            file,
+            entry,
+            self.limits,
+            compressed,
+            Some(declared),
+        )))
     }
 }
 
@@ -394,6 +535,19 @@ impl BundleSource for DirectorySource {
             entry: entry.to_string(),
             message,
         })?;
+        // Only files found by the walk, which never follows links: a name through a linked folder
+        // (`velero -> /etc`) would otherwise be read from outside the bundle.
+        if self
+            .entries
+            .binary_search_by(|e| e.as_str().cmp(entry))
+            .is_err()
+        {
+            return Err(BundleError::Entry {
+                path: self.root.clone(),
+                entry: entry.to_string(),
+                message: "no such file in the bundle".into(),
+            });
+        }
         let path = self.root.join(entry);
         let file = File::open(&path).map_err(|e| BundleError::io(&path, e))?;
         Ok(Box::new(BufReader::new(file)))

@@ -5,7 +5,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::layout::MANIFEST;
-use super::{Bundle, BundleError};
+use super::{Bundle, BundleError, BundleFormat};
 
 #[derive(Debug, Default)]
 pub struct VerifyReport {
@@ -22,6 +22,18 @@ impl VerifyReport {
 
 pub fn verify(path: &Path) -> Result<VerifyReport, BundleError> {
     let mut bundle = Bundle::open(path)?;
+    if matches!(
+        bundle.format(),
+        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug
+    ) {
+        return Err(BundleError::UnknownFormat {
+            path: path.to_path_buf(),
+            message: format!(
+                "a {} bundle carries no checksums; verify checks snapdoc bundles",
+                bundle.format().as_str()
+            ),
+        });
+    }
     let Some(manifest) = bundle.manifest().cloned() else {
         return Err(BundleError::Entry {
             path: path.to_path_buf(),

@@ -21,6 +21,7 @@ pub struct BundleWriter {
     zip: Option<ZipWriter<BufWriter<File>>>,
     temp_path: PathBuf,
     final_path: PathBuf,
+    force: bool,
     files: Vec<FileEntry>,
     errors: Vec<CollectorError>,
     redactions: BTreeMap<String, u64>,
@@ -44,7 +45,8 @@ fn options() -> SimpleFileOptions {
 impl BundleWriter {
     /// Starts a bundle that will be `path` once finished. Fails if `path` exists and `force` is false.
     pub fn create(path: &Path, force: bool) -> Result<Self, BundleError> {
-        if path.exists() && !force {
+        // symlink_metadata: a dangling link counts as existing, so nothing is written through it.
+        if !force && std::fs::symlink_metadata(path).is_ok() {
             return Err(BundleError::Exists {
                 path: path.to_path_buf(),
             });
@@ -58,11 +60,18 @@ impl BundleWriter {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "bundle.zip".into());
         let temp_path = dir.join(format!(".{file_name}.{}.partial", std::process::id()));
-        let file = File::create(&temp_path).map_err(|e| BundleError::io(&temp_path, e))?;
+        // create_new: a file or link already at the temporary name (planted in a shared folder) is
+        // neither followed nor truncated.
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)
+            .map_err(|e| BundleError::io(&temp_path, e))?;
         Ok(BundleWriter {
             zip: Some(ZipWriter::new(BufWriter::new(file))),
             temp_path,
             final_path: path.to_path_buf(),
+            force,
             files: Vec::new(),
             errors: Vec::new(),
             redactions: BTreeMap::new(),
@@ -185,10 +194,36 @@ impl BundleWriter {
         file.sync_all()
             .map_err(|e| BundleError::io(&self.temp_path, e))?;
         drop(file);
-        std::fs::rename(&self.temp_path, &self.final_path)
-            .map_err(|e| BundleError::io(&self.final_path, e))?;
+        self.move_into_place()?;
         self.finished = true;
         Ok((self.final_path.clone(), manifest))
+    }
+}
+
+impl BundleWriter {
+    /// Renames the finished archive to its final name. Without `force`, a file that appeared at that
+    /// name during the run (or a dangling link, which `exists` does not see) is not replaced: a hard
+    /// link fails when the name is taken, where a rename would silently overwrite.
+    fn move_into_place(&self) -> Result<(), BundleError> {
+        if self.force {
+            return std::fs::rename(&self.temp_path, &self.final_path)
+                .map_err(|e| BundleError::io(&self.final_path, e));
+        }
+        match std::fs::hard_link(&self.temp_path, &self.final_path) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&self.temp_path);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(BundleError::Exists {
+                path: self.final_path.clone(),
+            }),
+            // File systems without hard links: the check at `create` is all there is.
+            Err(_) if !self.final_path.exists() => {
+                std::fs::rename(&self.temp_path, &self.final_path)
+                    .map_err(|e| BundleError::io(&self.final_path, e))
+            }
+            Err(e) => Err(BundleError::io(&self.final_path, e)),
+        }
     }
 }
 

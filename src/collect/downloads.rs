@@ -339,6 +339,8 @@ pub struct DownloadContext<'a> {
     pub timeout: Duration,
     pub log_limit: u64,
     pub dir: &'a Path,
+    /// Leave each DownloadRequest for Velero to expire rather than deleting it.
+    keep_requests: bool,
     /// Set when no later download can succeed (creation forbidden, Velero not processing requests):
     /// the rest are skipped rather than each failing alike.
     gave_up: Mutex<Option<String>>,
@@ -361,9 +363,15 @@ impl<'a> DownloadContext<'a> {
             timeout,
             log_limit,
             dir,
+            keep_requests: false,
             gave_up: Mutex::new(None),
             skipped: AtomicUsize::new(0),
         }
+    }
+
+    pub fn keeping_requests(mut self, keep: bool) -> Self {
+        self.keep_requests = keep;
+        self
     }
 
     fn give_up(&self, why: String) {
@@ -442,6 +450,9 @@ impl<'a> DownloadContext<'a> {
                 None
             }
         };
+        if self.keep_requests {
+            return (spooled, errors);
+        }
         if let Err(failure) = self.api.delete(&format!("{collection}/{name}")).await
             && !failure.is_not_found()
         {

@@ -195,7 +195,9 @@ impl<'o> Run<'o> {
         self.components(&workloads);
         self.backup_workloads_stage(&facts, &velero, &workloads)
             .await?;
-        if let Some(ns) = velero_ns.as_deref() {
+        if let Some(ns) = velero_ns.as_deref()
+            && !self.options.skip_secret_key_names
+        {
             self.secrets_stage(ns, &velero, &workloads).await?;
         }
         self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
@@ -902,7 +904,8 @@ impl<'o> Run<'o> {
                 Duration::from_secs(self.options.download_timeout),
                 limit,
                 &dir,
-            );
+            )
+            .keeping_requests(self.options.keep_download_requests);
             let mut plan = download_plan.iter().enumerate();
             // The first goes alone: when creating DownloadRequests is refused, or Velero processes none, the
             // rest are skipped before they start instead of failing many at once.

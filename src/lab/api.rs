@@ -368,21 +368,26 @@ fn list(
             .parse()
             .map_err(|_| ApiError::bad_request(format!("invalid limit {text:?}")))?,
     };
-    let state = lab
+    let mut state = lab
         .state
         .lock()
         .map_err(|_| ApiError::internal("the lab's state is unavailable"))?;
     let after: Option<ObjectKey> = match params.get("continue").filter(|token| !token.is_empty()) {
         None => None,
-        Some(token) => Some(state.resume_after(&resource, token).map_err(|stale| {
-            if stale {
-                ApiError::expired_continue()
-            } else {
-                ApiError::bad_request(format!(
-                    "continue key is not valid: {token:?} is not a continue token"
-                ))
+        Some(token) => Some({
+            if lab.expire_this_continue() {
+                state.compact();
             }
-        })?),
+            state.resume_after(&resource, token).map_err(|stale| {
+                if stale {
+                    ApiError::expired_continue()
+                } else {
+                    ApiError::bad_request(format!(
+                        "continue key is not valid: {token:?} is not a continue token"
+                    ))
+                }
+            })?
+        }),
     };
     let (page, remaining) = state.list_page(
         &resource,

@@ -103,6 +103,7 @@ impl LabCluster {
             store,
             store_files: scenario.store_files.clone(),
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),
+            continues_expired: std::sync::atomic::AtomicU32::new(0),
             faults: scenario.faults.clone(),
             token: random_hex(24),
             instance: instance.clone(),

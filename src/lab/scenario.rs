@@ -62,6 +62,10 @@ pub struct Faults {
     pub dropped_log_streams: Vec<DroppedLogStream>,
     #[serde(default)]
     pub download_requests: DownloadRequestMode,
+    /// The first `n` list requests carrying a continue token find it expired (410), as when etcd
+    /// compacts between two pages of a list.
+    #[serde(default)]
+    pub expired_continue_tokens: u32,
 }
 
 /// 403 for these verbs (all when none are listed) on a resource: `secrets`, `backups.velero.io`, `pods/log`.

@@ -63,6 +63,8 @@ pub struct Lab {
     pub faults: Faults,
     /// How many requests each error burst has failed so far.
     pub burst_counts: Mutex<Vec<u32>>,
+    /// How many continue tokens `faults.expiredContinueTokens` has expired so far.
+    pub continues_expired: std::sync::atomic::AtomicU32,
     pub token: String,
     /// Random per lab: continue tokens and OpenAPI hashes of another lab do not apply here.
     pub instance: String,
@@ -82,6 +84,17 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// Whether this continued list should find its token expired (`faults.expiredContinueTokens`).
+    pub fn expire_this_continue(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let budget = self.faults.expired_continue_tokens;
+        self.continues_expired
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < budget).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
     pub fn record(&self, record: RequestRecord) {
         if let Ok(mut log) = self.request_log.lock() {
             log.push(record);

@@ -8,6 +8,7 @@
 //! overrides any of them by relative path). The data the templates see is described in `view`.
 mod escape;
 mod junit;
+pub mod prometheus;
 mod templates;
 mod terminal;
 mod view;

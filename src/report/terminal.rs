@@ -8,7 +8,7 @@ use crate::analyze::Analysis;
 use crate::analyze::findings::Severity;
 
 use super::escape::terminal as clean;
-use super::view::object_label;
+use super::view::{object_label, status_of};
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
@@ -73,18 +73,22 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
     let infos = count(analysis, Severity::Info);
 
     if analysis.verdicts.is_empty() {
-        let line = if fails > 0 {
-            style.paint(
-                "1;31",
-                &format!("No backup or restore failed, but {fails} problem(s) need attention."),
-            )
-        } else {
-            style.paint(
-                "1;32",
-                "✔ Healthy: no backup or restore failed and no rule found a failure.",
-            )
+        // The same headline as the reports'.
+        let wording = status_of(analysis);
+        let headline = clean(&wording.headline);
+        let line = match wording.status {
+            "healthy" => style.paint("1;32", &format!("✔ {headline}.")),
+            "incomplete" => style.paint("1;33", &format!("▲ {headline}.")),
+            _ => style.paint("1;31", &format!("{headline}.")),
         };
         let _ = writeln!(out, "{line}");
+        if wording.status == "incomplete" {
+            let _ = writeln!(
+                out,
+                "  Rules that needed it found nothing because they saw nothing: grant read access per \
+                 docs/rbac.md and collect again."
+            );
+        }
     }
     for verdict in &analysis.verdicts {
         let tone = if verdict.phase == "PartiallyFailed" {

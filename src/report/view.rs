@@ -31,7 +31,8 @@ pub struct ReportView {
     pub bundle: Value,
     pub generated: String,
     /// failed (a backup or restore failed) | partial (only partial failures) | attention (no verdict, but fail
-    /// findings) | healthy
+    /// findings) | incomplete (no verdict, no fail finding, but what the checks need could not all be read) |
+    /// healthy
     pub status: &'static str,
     pub headline: String,
     pub detail: String,
@@ -114,6 +115,18 @@ pub struct FindingView {
     pub evidence: Vec<EvidenceView>,
     /// Hits not shown as evidence (count minus the examples kept).
     pub more: u64,
+    /// What the finding says about each backup, restore or storage location, when it concerns more than one
+    /// (with one, `message` already says it).
+    pub per_target: Vec<TargetView>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    /// `Backup velero/name`, as `related` is shown.
+    pub target: String,
+    pub message: String,
+    pub count: u64,
 }
 
 #[derive(Serialize, Clone)]
@@ -217,33 +230,12 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         .iter()
         .map(|finding| finding_view(&id, finding))
         .collect();
-    let count_of = |severity: Severity| {
-        analysis
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    };
-    let counts = Counts {
-        fail: count_of(Severity::Fail),
-        warn: count_of(Severity::Warn),
-        info: count_of(Severity::Info),
-        findings: analysis.findings.len(),
-        passed: analysis.checks_passed.len(),
-        rules: analysis.findings.len() + analysis.checks_passed.len(),
-        backups: analysis
-            .backups
-            .iter()
-            .filter(|b| b.kind != "restore")
-            .count(),
-        restores: analysis
-            .backups
-            .iter()
-            .filter(|b| b.kind == "restore")
-            .count(),
-        failed: analysis.verdicts.len(),
-    };
-    let (status, headline, detail) = status_wording(analysis, &counts);
+    let counts = counts_of(analysis);
+    let StatusWording {
+        status,
+        headline,
+        detail,
+    } = status_wording(analysis, &counts);
     let severity_groups = [Severity::Fail, Severity::Warn, Severity::Info]
         .into_iter()
         .filter_map(|severity| {
@@ -299,7 +291,92 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
     })
 }
 
-fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String, String) {
+/// The report's verdict line: `status` (see [`ReportView::status`]), a headline and a sentence of detail.
+pub struct StatusWording {
+    pub status: &'static str,
+    pub headline: String,
+    pub detail: String,
+}
+
+/// What the headline of one analysis says; the terminal summary says the same.
+pub fn status_of(analysis: &Analysis) -> StatusWording {
+    status_wording(analysis, &counts_of(analysis))
+}
+
+fn counts_of(analysis: &Analysis) -> Counts {
+    let count_of = |severity: Severity| {
+        analysis
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    Counts {
+        fail: count_of(Severity::Fail),
+        warn: count_of(Severity::Warn),
+        info: count_of(Severity::Info),
+        findings: analysis.findings.len(),
+        passed: analysis.checks_passed.len(),
+        rules: analysis.findings.len() + analysis.checks_passed.len(),
+        backups: analysis
+            .backups
+            .iter()
+            .filter(|b| b.kind != "restore")
+            .count(),
+        restores: analysis
+            .backups
+            .iter()
+            .filter(|b| b.kind == "restore")
+            .count(),
+        failed: analysis.verdicts.len(),
+    }
+}
+
+/// The category of the rules that report what the collector could not read (SD860–SD869).
+pub const COLLECTION_CATEGORY: &str = "collection";
+
+/// What could not be read, from the collection findings at `severity`: the objects their evidence names.
+fn not_read(analysis: &Analysis, severity: Severity) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for finding in analysis
+        .findings
+        .iter()
+        .filter(|f| f.category == COLLECTION_CATEGORY && f.severity == severity)
+    {
+        for evidence in &finding.evidence {
+            if let Evidence::Object { object, .. } = evidence
+                && !names.contains(&object.name)
+            {
+                names.push(object.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// `a, b, c and 4 more`.
+fn list_of(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].clone(),
+        n if n <= SHOWN => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
+fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
+    let unread = not_read(analysis, Severity::Warn);
+    let unread_info = not_read(analysis, Severity::Info);
+    // Said wherever the verdict stands: a failure found does not make the rest of the analysis complete.
+    let incomplete_sentence = (!unread.is_empty()).then(|| {
+        format!(
+            " The analysis is incomplete: snapdoc could not read {}, and the rules that needed it found nothing \
+             because they saw nothing (see the collection findings and docs/rbac.md).",
+            list_of(&unread)
+        )
+    });
+    let incomplete = incomplete_sentence.as_deref().unwrap_or_default();
     if !analysis.verdicts.is_empty() {
         let total = counts.backups + counts.restores;
         let what = match (
@@ -325,7 +402,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String
             )
         };
         let detail = format!(
-            "{} of {total} backups and restores in this bundle did not complete. {}",
+            "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}",
             analysis.verdicts.len(),
             findings_sentence(counts)
         );
@@ -338,14 +415,22 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String
         } else {
             "failed"
         };
-        return (status, headline, detail);
+        return StatusWording {
+            status,
+            headline,
+            detail,
+        };
     }
     if counts.fail > 0 {
         let headline = format!(
             "No backup or restore failed, but {} attention",
             plural(counts.fail, "problem needs", "problems need")
         );
-        return ("attention", headline, findings_sentence(counts));
+        return StatusWording {
+            status: "attention",
+            headline,
+            detail: format!("{}{incomplete}", findings_sentence(counts)),
+        };
     }
     let backups_sentence = match counts.backups + counts.restores {
         0 => "The bundle holds no backups or restores.".to_string(),
@@ -354,7 +439,23 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String
             plural(n, "backup or restore", "backups and restores")
         ),
     };
-    let headline = if counts.warn > 0 {
+    if !unread.is_empty() {
+        // Nothing failed that snapdoc could see, but it could not see everything: not a clean bill of health.
+        let backups_sentence = if counts.backups + counts.restores == 0 {
+            "No backup or restore could be read.".to_string()
+        } else {
+            backups_sentence
+        };
+        return StatusWording {
+            status: "incomplete",
+            headline: format!(
+                "Incomplete: no failure found, but snapdoc could not read {}",
+                list_of(&unread)
+            ),
+            detail: format!("{backups_sentence}{incomplete} {} rules ran.", counts.rules),
+        };
+    }
+    let mut headline = if counts.warn > 0 {
         format!(
             "Healthy: no failure found ({} worth a look)",
             plural(counts.warn, "warning", "warnings")
@@ -362,11 +463,19 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> (&'static str, String
     } else {
         "Healthy: no backup failed and no rule found a problem".to_string()
     };
-    (
-        "healthy",
+    let mut detail = format!("{backups_sentence} {} rules ran.", counts.rules);
+    if !unread_info.is_empty() {
+        headline.push_str(&format!("; not read: {}", list_of(&unread_info)));
+        detail.push_str(&format!(
+            " Also not read (informational): {}.",
+            list_of(&unread_info)
+        ));
+    }
+    StatusWording {
+        status: "healthy",
         headline,
-        format!("{backups_sentence} {} rules ran.", counts.rules),
-    )
+        detail,
+    }
 }
 
 fn findings_sentence(counts: &Counts) -> String {
@@ -441,6 +550,19 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
         related: finding.related.iter().map(object_label).collect(),
         more: finding.count.saturating_sub(evidence.len() as u64),
         evidence,
+        per_target: if finding.targets.len() > 1 {
+            finding
+                .targets
+                .iter()
+                .map(|detail| TargetView {
+                    target: object_label(&detail.target),
+                    message: detail.message.clone(),
+                    count: detail.count,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 

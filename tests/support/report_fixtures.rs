@@ -363,6 +363,7 @@ pub fn failed_bsl() -> Analysis {
                 first_seen: some("2026-11-25T09:14:30Z"),
                 last_seen: some("2026-11-25T12:03:30Z"),
                 related: vec![backup_ref("instance-4bk2p")],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD102".to_string(),
@@ -384,6 +385,7 @@ pub fn failed_bsl() -> Analysis {
                 first_seen: None,
                 last_seen: None,
                 related: vec![backup_ref("instance-4bk2p")],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD501".to_string(),
@@ -407,6 +409,7 @@ pub fn failed_bsl() -> Analysis {
                 first_seen: None,
                 last_seen: None,
                 related: vec![],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD601".to_string(),
@@ -428,6 +431,7 @@ pub fn failed_bsl() -> Analysis {
                 first_seen: None,
                 last_seen: None,
                 related: vec![],
+                targets: vec![],
             },
         ],
         checks_passed: passed_except(&["SD101", "SD102", "SD501", "SD601"]),
@@ -569,6 +573,7 @@ pub fn partially_failed_fsb() -> Analysis {
                 first_seen: some("2026-11-25T03:41:17Z"),
                 last_seen: some("2026-11-25T04:57:03Z"),
                 related: vec![backup_ref("instance-7lq8w")],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD204".to_string(),
@@ -590,6 +595,7 @@ pub fn partially_failed_fsb() -> Analysis {
                 first_seen: some("2026-11-25T04:57:01Z"),
                 last_seen: some("2026-11-25T04:57:01Z"),
                 related: vec![backup_ref("instance-7lq8w")],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD205".to_string(),
@@ -611,6 +617,7 @@ pub fn partially_failed_fsb() -> Analysis {
                 first_seen: None,
                 last_seen: None,
                 related: vec![],
+                targets: vec![],
             },
             Finding {
                 rule_id: "SD602".to_string(),
@@ -631,6 +638,7 @@ pub fn partially_failed_fsb() -> Analysis {
                 first_seen: None,
                 last_seen: None,
                 related: vec![],
+                targets: vec![],
             },
         ],
         checks_passed: passed_except(&["SD203", "SD204", "SD205", "SD602"]),

@@ -17,6 +17,24 @@ pub const MAX_EXCERPT_CHARS: usize = 2000;
 
 pub const BACKUP_KIND: &str = "backups.velero.io";
 pub const RESTORE_KIND: &str = "restores.velero.io";
+pub const LOCATION_KIND: &str = "backupstoragelocations.velero.io";
+
+/// Fields (and named captures) that name a backup storage location in Velero's logs: `backupLocation` (backup
+/// sync, repository ensurer, BSL validation before 1.6), `backup-storage-location` (the BSL controller since 1.6),
+/// and `location` (a rule's capture of `BackupStorageLocation "default" is unavailable`).
+pub const LOCATION_FIELDS: [&str; 3] = ["backupLocation", "backup-storage-location", "location"];
+
+/// What one log rule saw concerning one backup, restore or storage location.
+#[derive(Debug, Clone)]
+pub struct TargetAggregate {
+    pub target: ObjectRef,
+    pub count: u64,
+    pub first_seen: Option<jiff::Timestamp>,
+    pub last_seen: Option<jiff::Timestamp>,
+    /// The first hit concerning this target's variables, with the target's own name and (for a storage
+    /// location) its bucket, prefix and provider where the line lacks them.
+    pub variables: Map<String, Value>,
+}
 
 /// What one log rule saw across every log.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +46,8 @@ pub struct LogAggregate {
     pub related: Vec<ObjectRef>,
     /// The first hit's message variables: the line's fields, then the regex's named captures.
     pub variables: Map<String, Value>,
+    /// Per backup / restore / storage location the hits concern, in the order first seen.
+    pub targets: Vec<TargetAggregate>,
     /// (file index, line) of the last hit counted: a long line seen in several windows counts once.
     last_counted: Option<(usize, u64)>,
 }
@@ -40,6 +60,8 @@ pub struct LogRun<'r> {
     scanners: HashMap<LogSource, Option<(LogScanner, Vec<usize>)>>,
     block_size: Option<usize>,
     velero_namespace: Option<String>,
+    /// Storage locations of the bundle: a hit naming one gets its bucket, prefix and provider as variables.
+    locations: Vec<(ObjectRef, Map<String, Value>)>,
     files_scanned: usize,
     /// Per rule: whether a log it applies to was scanned (otherwise it did not run).
     ran: Vec<bool>,
@@ -65,6 +87,7 @@ impl<'r> LogRun<'r> {
             scanners: HashMap::new(),
             block_size: None,
             velero_namespace,
+            locations: Vec::new(),
             files_scanned: 0,
             ran: vec![false; n],
         }
@@ -72,6 +95,26 @@ impl<'r> LogRun<'r> {
 
     pub fn with_block_size(mut self, block_size: usize) -> Self {
         self.block_size = Some(block_size);
+        self
+    }
+
+    /// The bundle's BackupStorageLocation objects, for the variables of hits that name one.
+    pub fn with_storage_locations(mut self, locations: &[Value]) -> Self {
+        self.locations = locations
+            .iter()
+            .filter_map(|object| {
+                let name = object.pointer("/metadata/name")?.as_str()?;
+                let namespace = object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str);
+                let reference = ObjectRef {
+                    kind: LOCATION_KIND.to_string(),
+                    namespace: namespace.map(str::to_string),
+                    name: name.to_string(),
+                };
+                Some((reference, location_variables(object)))
+            })
+            .collect();
         self
     }
 
@@ -113,7 +156,11 @@ impl<'r> LogRun<'r> {
         }
         let rules = &self.rules;
         let aggregates = &mut self.aggregates;
-        let velero_namespace = self.velero_namespace.as_deref();
+        let context = HitContext {
+            log,
+            velero_namespace: self.velero_namespace.as_deref(),
+            locations: &self.locations,
+        };
         let mut on_line = |line: ScannedLine<'_>| {
             let text = String::from_utf8_lossy(line.text);
             let mut fields: Option<LineFields> = None;
@@ -129,15 +176,7 @@ impl<'r> LogRun<'r> {
                     continue;
                 }
                 aggregate.last_counted = Some((file_index, line.number));
-                record(
-                    aggregate,
-                    matcher,
-                    log,
-                    &line,
-                    &text,
-                    fields,
-                    velero_namespace,
-                );
+                record(aggregate, matcher, &context, &line, &text, fields);
             }
         };
         scanner
@@ -200,24 +239,27 @@ pub fn excerpt_chars(text: &str, max: usize) -> String {
     }
 }
 
+/// What every hit in one log is read against.
+struct HitContext<'a> {
+    log: &'a LogFile,
+    velero_namespace: Option<&'a str>,
+    locations: &'a [(ObjectRef, Map<String, Value>)],
+}
+
 fn record(
     aggregate: &mut LogAggregate,
     matcher: &LogMatcher,
-    log: &LogFile,
+    context: &HitContext<'_>,
     line: &ScannedLine<'_>,
     text: &str,
     fields: &LineFields,
-    velero_namespace: Option<&str>,
 ) {
+    let log = context.log;
+    let velero_namespace = context.velero_namespace;
     aggregate.count += 1;
     let time = fields.time(text);
     if let Some(t) = time {
-        if aggregate.first_seen.is_none_or(|first| t < first) {
-            aggregate.first_seen = Some(t);
-        }
-        if aggregate.last_seen.is_none_or(|last| t > last) {
-            aggregate.last_seen = Some(t);
-        }
+        widen(&mut aggregate.first_seen, &mut aggregate.last_seen, t);
     }
     if aggregate.examples.len() < MAX_EXAMPLES {
         aggregate.examples.push(Evidence::LogLine {
@@ -243,14 +285,186 @@ fn record(
     if let Some(restore) = fields.get("restore") {
         related.extend(object_ref(RESTORE_KIND, restore, velero_namespace));
     }
-    for r in related {
-        if !aggregate.related.contains(&r) {
-            aggregate.related.push(r);
+    related.dedup();
+    let locations = storage_locations_named(matcher, line.text, fields, velero_namespace);
+    for r in &related {
+        if !aggregate.related.contains(r) {
+            aggregate.related.push(r.clone());
         }
     }
+
+    // Variables are computed once per hit, and only for a hit that is the first of the rule or of a target.
+    let mut variables: Option<Map<String, Value>> = None;
+    let mut hit_variables = || {
+        variables
+            .get_or_insert_with(|| line_variables(matcher, line.text, fields, log, line.number))
+            .clone()
+    };
     if aggregate.count == 1 {
-        aggregate.variables = line_variables(matcher, line.text, fields, log, line.number);
+        let mut first = hit_variables();
+        if let Some(location) = locations.first() {
+            add_location_variables(&mut first, location, context.locations);
+        }
+        aggregate.variables = first;
     }
+    for target in related.iter().chain(&locations) {
+        let index = match aggregate.targets.iter().position(|t| &t.target == target) {
+            Some(index) => index,
+            None => {
+                let mut own = hit_variables();
+                add_target_variables(&mut own, target, context.locations);
+                aggregate.targets.push(TargetAggregate {
+                    target: target.clone(),
+                    count: 0,
+                    first_seen: None,
+                    last_seen: None,
+                    variables: own,
+                });
+                aggregate.targets.len() - 1
+            }
+        };
+        let detail = &mut aggregate.targets[index];
+        detail.count += 1;
+        if let Some(t) = time {
+            widen(&mut detail.first_seen, &mut detail.last_seen, t);
+        }
+    }
+}
+
+fn widen(
+    first: &mut Option<jiff::Timestamp>,
+    last: &mut Option<jiff::Timestamp>,
+    time: jiff::Timestamp,
+) {
+    if first.is_none_or(|f| time < f) {
+        *first = Some(time);
+    }
+    if last.is_none_or(|l| time > l) {
+        *last = Some(time);
+    }
+}
+
+/// The storage locations a hit names: in its fields, else in the rule's named captures.
+fn storage_locations_named(
+    matcher: &LogMatcher,
+    line: &[u8],
+    fields: &LineFields,
+    velero_namespace: Option<&str>,
+) -> Vec<ObjectRef> {
+    let mut found: Vec<ObjectRef> = Vec::new();
+    let push = |found: &mut Vec<ObjectRef>, value: &str| {
+        if let Some(r) = location_ref(value, velero_namespace)
+            && !found.contains(&r)
+        {
+            found.push(r);
+        }
+    };
+    for field in LOCATION_FIELDS {
+        if let Some(value) = fields.get(field) {
+            push(&mut found, value);
+        }
+    }
+    let captures_location = matcher
+        .capture_names()
+        .any(|name| LOCATION_FIELDS.contains(&name));
+    if found.is_empty()
+        && captures_location
+        && let Some(captures) = matcher.regex.captures(line)
+    {
+        for field in LOCATION_FIELDS {
+            if let Some(m) = captures.name(field) {
+                push(&mut found, &String::from_utf8_lossy(m.as_bytes()));
+            }
+        }
+    }
+    found
+}
+
+/// A storage location named in a log: `velero/default` or `default`. Only a valid Kubernetes object name is
+/// taken, so a field that happens to be called `location` but holds something else names nothing.
+fn location_ref(value: &str, velero_namespace: Option<&str>) -> Option<ObjectRef> {
+    let reference = object_ref(LOCATION_KIND, value, velero_namespace)?;
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 253
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    (valid(&reference.name) && reference.namespace.as_deref().is_none_or(valid))
+        .then_some(reference)
+}
+
+/// A target's own name where the hit did not give it (a backup log's lines do not repeat `backup=`), and a storage
+/// location's bucket, prefix and provider.
+fn add_target_variables(
+    variables: &mut Map<String, Value>,
+    target: &ObjectRef,
+    locations: &[(ObjectRef, Map<String, Value>)],
+) {
+    let qualified = match &target.namespace {
+        Some(namespace) => format!("{namespace}/{}", target.name),
+        None => target.name.clone(),
+    };
+    match target.kind.as_str() {
+        BACKUP_KIND => {
+            variables
+                .entry("backup")
+                .or_insert_with(|| Value::String(qualified));
+        }
+        RESTORE_KIND => {
+            variables
+                .entry("restore")
+                .or_insert_with(|| Value::String(qualified));
+        }
+        LOCATION_KIND => add_location_variables(variables, target, locations),
+        _ => {}
+    }
+}
+
+fn add_location_variables(
+    variables: &mut Map<String, Value>,
+    location: &ObjectRef,
+    locations: &[(ObjectRef, Map<String, Value>)],
+) {
+    variables
+        .entry("location")
+        .or_insert_with(|| Value::String(location.name.clone()));
+    let known = locations.iter().find(|(r, _)| {
+        r.name == location.name
+            && match (&r.namespace, &location.namespace) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    });
+    if let Some((_, spec)) = known {
+        for (key, value) in spec {
+            variables
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+    }
+}
+
+/// The variables a storage location object lends a hit naming it.
+pub fn location_variables(object: &Value) -> Map<String, Value> {
+    let mut variables = Map::new();
+    for (key, pointer) in [
+        ("bucket", "/spec/objectStorage/bucket"),
+        ("prefix", "/spec/objectStorage/prefix"),
+        ("provider", "/spec/provider"),
+    ] {
+        if let Some(value) = object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            variables.insert(key.to_string(), Value::String(value.to_string()));
+        }
+    }
+    variables
 }
 
 /// A hit's message variables: every field of the line, then the named captures (which win), then where it is.

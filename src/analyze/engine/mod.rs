@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::analysis::RuleRef;
 use super::error::AnalyzeError;
-use super::findings::{Evidence, Finding};
+use super::findings::{Evidence, Finding, ObjectRef, TargetDetail};
 use super::rules::predicate::lenient_version;
 use super::rules::{CompatMatcher, Matcher, ObjectMatcher, Rule, RuleSet};
 use crate::bundle::Bundle;
@@ -72,8 +72,14 @@ pub fn run_with(
     let mut output = EngineOutput::default();
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
 
+    // Object rules read objects once per kind; the storage locations are read first, for the log rules too.
+    let mut objects_by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+    let locations = read_objects(bundle, logs::LOCATION_KIND, &mut output.problems);
+    objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations);
+
     // Log rules: each log once.
-    let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string));
+    let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
+        .with_storage_locations(&objects_by_kind[logs::LOCATION_KIND]);
     if let Some(size) = block_size {
         log_run = log_run.with_block_size(size);
     }
@@ -99,13 +105,26 @@ pub fn run_with(
             finding.first_seen = aggregate.first_seen.map(|t| t.to_string());
             finding.last_seen = aggregate.last_seen.map(|t| t.to_string());
             finding.related = aggregate.related;
+            finding.targets = aggregate
+                .targets
+                .into_iter()
+                .map(|target| {
+                    let mut variables = target.variables;
+                    variables.insert("count".into(), Value::from(target.count));
+                    TargetDetail {
+                        message: rules.render_message(rule, &Value::Object(variables)),
+                        target: target.target,
+                        count: target.count,
+                        first_seen: target.first_seen.map(|t| t.to_string()),
+                        last_seen: target.last_seen.map(|t| t.to_string()),
+                    }
+                })
+                .collect();
             finding
         });
         outcomes.push((rule, finding, ran));
     }
 
-    // Object rules: objects read once per kind.
-    let mut objects_by_kind: HashMap<String, Vec<Value>> = HashMap::new();
     for rule in rules.rules() {
         let Matcher::Object(matcher) = &rule.matcher else {
             continue;
@@ -114,13 +133,7 @@ pub fn run_with(
             context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
         } else {
             if !objects_by_kind.contains_key(&matcher.kind) {
-                // A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
-                let objects = bundle.objects(&matcher.kind).unwrap_or_else(|e| {
-                    output
-                        .problems
-                        .push(format!("{} not read: {e}", matcher.kind));
-                    Vec::new()
-                });
+                let objects = read_objects(bundle, &matcher.kind, &mut output.problems);
                 objects_by_kind.insert(matcher.kind.clone(), objects);
             }
             &objects_by_kind[&matcher.kind]
@@ -156,6 +169,14 @@ pub fn run_with(
     output.passed.sort_by(|a, b| a.id.cmp(&b.id));
     output.not_run.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(output)
+}
+
+/// A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
+fn read_objects(bundle: &mut Bundle, kind: &str, problems: &mut Vec<String>) -> Vec<Value> {
+    bundle.objects(kind).unwrap_or_else(|e| {
+        problems.push(format!("{kind} not read: {e}"));
+        Vec::new()
+    })
 }
 
 /// Severity (fail first), then match kind (log, object, compat: a log signature names a cause most precisely),
@@ -195,10 +216,12 @@ fn new_finding(rules: &RuleSet, rule: &Rule, variables: &Value) -> Finding {
         first_seen: None,
         last_seen: None,
         related: Vec::new(),
+        targets: Vec::new(),
     }
 }
 
-/// One finding listing every matching object, or None.
+/// One finding listing every matching object, or None. Each backup, restore or storage location a matching
+/// object concerns gets its own detail, rendered with the captures of the first matching object concerning it.
 pub fn object_finding(
     rules: &RuleSet,
     rule: &Rule,
@@ -209,17 +232,27 @@ pub fn object_finding(
     let mut evidence = Vec::new();
     let mut related = Vec::new();
     let mut variables: Option<Map<String, Value>> = None;
+    let mut targets: Vec<(ObjectRef, u64, Map<String, Value>)> = Vec::new();
     for object in objects {
         if !objects::evaluate(&matcher.when, object, now) {
             continue;
         }
         let reference = objects::object_ref(&matcher.kind, object);
+        let own_variables = objects::variables(matcher, object, &reference);
         if variables.is_none() {
-            variables = Some(objects::variables(matcher, object, &reference));
+            variables = Some(own_variables.clone());
         }
-        for r in objects::related(&matcher.kind, object, &reference) {
-            if !related.contains(&r) {
-                related.push(r);
+        let concerned = objects::related(&matcher.kind, object, &reference);
+        for r in &concerned {
+            if !related.contains(r) {
+                related.push(r.clone());
+            }
+        }
+        let location = (matcher.kind == logs::LOCATION_KIND).then(|| reference.clone());
+        for target in concerned.into_iter().chain(location) {
+            match targets.iter_mut().find(|(t, _, _)| *t == target) {
+                Some((_, count, _)) => *count += 1,
+                None => targets.push((target, 1, own_variables.clone())),
             }
         }
         evidence.push(objects::evidence(matcher, object, &reference));
@@ -230,6 +263,19 @@ pub fn object_finding(
     finding.count = evidence.len() as u64;
     finding.evidence = evidence;
     finding.related = related;
+    finding.targets = targets
+        .into_iter()
+        .map(|(target, count, mut variables)| {
+            variables.insert("count".into(), Value::from(count));
+            TargetDetail {
+                message: rules.render_message(rule, &Value::Object(variables)),
+                target,
+                count,
+                first_seen: None,
+                last_seen: None,
+            }
+        })
+        .collect();
     Some(finding)
 }
 

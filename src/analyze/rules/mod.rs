@@ -37,6 +37,7 @@ pub const CATEGORIES: &[&str] = &[
     "health",
     "compatibility",
     "installation",
+    "collection",
 ];
 
 /// Fact kinds the engine computes (docs/rules.md "Facts").
@@ -45,6 +46,7 @@ pub const FACT_KINDS: &[&str] = &[
     "facts.schedules",
     "facts.volumes",
     "facts.components",
+    "facts.collection",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).

@@ -1,0 +1,260 @@
+//! `snapdoc check`: a health check for a CronJob or a workstation. Collects what the rules need into a
+//! temporary bundle (kept only with `--bundle FILE`), analyses it, renders the JSON result or a one-screen
+//! summary, and optionally writes Prometheus textfile metrics. The caller prints the output and exits with
+//! [`CheckOutcome::exit_code`]: 0 nothing at or above `--fail-on`, 1 something, 2 (an error) could not run.
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::analyze::analysis::Analysis;
+use crate::analyze::facts::{self, FACTS_CLUSTER, FACTS_SCHEDULES};
+use crate::analyze::rules::RuleSet;
+use crate::analyze::{AnalyzeError, analyze_open_bundle, run::fails};
+use crate::bundle::{Bundle, BundleError, layout};
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::collect::{self, CollectError};
+use crate::report::prometheus::{self, CheckMetrics, MetricsError, ScheduleStatus};
+use crate::report::{self, ReportError, ReportFormat};
+
+/// What `bundle.path` says in the output when the collected bundle was not kept.
+pub const BUNDLE_NOT_KEPT: &str = "(not kept: --bundle FILE keeps it)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot create a temporary directory for the collected data: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("cannot read the collected bundle: {0}")]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// Neither Velero's objects nor any workload could be read: judging health from nothing would report a
+    /// healthy cluster.
+    #[error("nothing was read from the cluster ({reasons})")]
+    NothingCollected { reasons: String },
+    /// The check failed, and writing the metrics that say so failed too.
+    #[error("{error} (and the metrics file could not say so: {metrics})")]
+    FailedAndMetrics {
+        error: Box<CheckError>,
+        metrics: MetricsError,
+    },
+}
+
+/// A check that ran to the end.
+#[derive(Debug)]
+pub struct CheckOutcome {
+    pub analysis: Analysis,
+    /// The JSON document or the summary, ready to print.
+    pub output: String,
+    /// 0 or 1 per `--fail-on`.
+    pub exit_code: u8,
+    pub duration: Duration,
+}
+
+/// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
+/// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
+/// `snapdoc_check_success 0`.
+pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckError> {
+    let started = Instant::now();
+    let result = collect_and_analyse(args, color, started).await;
+    let Some(path) = &args.prometheus_textfile else {
+        return result.map(|(outcome, _)| outcome);
+    };
+    match result {
+        Ok((outcome, metrics_text)) => {
+            prometheus::write_textfile(path, &metrics_text)?;
+            Ok(outcome)
+        }
+        Err(error) => {
+            let text = prometheus::render_failure_metrics(started.elapsed(), Timestamp::now());
+            match prometheus::write_textfile(path, &text) {
+                Ok(()) => Err(error),
+                Err(metrics) => Err(CheckError::FailedAndMetrics {
+                    error: Box::new(error),
+                    metrics,
+                }),
+            }
+        }
+    }
+}
+
+async fn collect_and_analyse(
+    args: &CheckArgs,
+    color: bool,
+    started: Instant,
+) -> Result<(CheckOutcome, String), CheckError> {
+    // Rules first: a broken --rules directory is reported before the cluster is touched.
+    let rules = RuleSet::load(&args.analysis.rules_dirs)?;
+    let (scratch, bundle_path) = match &args.bundle {
+        Some(path) => (None, path.clone()),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("snapdoc-check-")
+                .tempdir()
+                .map_err(CheckError::TempDir)?;
+            let path = dir.path().join("check.zip");
+            (Some(dir), path)
+        }
+    };
+
+    let (client, cluster) = collect::client_from(&args.collect.cluster).await?;
+    collect::collect(client, cluster, &args.collect, &bundle_path).await?;
+
+    let (mut analysis, health) = analyse(&bundle_path, &rules)?;
+    if args.bundle.is_none() {
+        analysis.bundle.path = BUNDLE_NOT_KEPT.to_string();
+    }
+    // The scratch bundle goes as soon as it is read.
+    drop(scratch);
+
+    let format = match args.format {
+        CheckFormat::Json => ReportFormat::Json,
+        CheckFormat::Summary => ReportFormat::Terminal { color },
+    };
+    let output = report::render(&analysis, format, args.analysis.templates.as_deref())?;
+    let exit_code = u8::from(fails(&analysis.findings, args.analysis.fail_on));
+    let duration = started.elapsed();
+    let metrics_text = prometheus::render_metrics(&CheckMetrics {
+        analysis: &analysis,
+        schedules: &health.schedules,
+        last_completed_backup_age_seconds: health.last_completed_backup_age_seconds,
+        duration,
+        finished: Timestamp::now(),
+    });
+    Ok((
+        CheckOutcome {
+            analysis,
+            output,
+            exit_code,
+            duration,
+        },
+        metrics_text,
+    ))
+}
+
+/// What the metrics need beyond the analysis: per-schedule state and the newest backup's age.
+#[derive(Debug, Default)]
+struct HealthFacts {
+    schedules: Vec<ScheduleStatus>,
+    last_completed_backup_age_seconds: Option<u64>,
+}
+
+fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), CheckError> {
+    let mut bundle = Bundle::open(path)?;
+    ensure_something_collected(&bundle)?;
+    let analysis = analyze_open_bundle(&mut bundle, rules)?;
+    let gathered = facts::gather(&mut bundle)?;
+    let schedules = gathered
+        .kinds
+        .get(FACTS_SCHEDULES)
+        .map(|facts| facts.iter().filter_map(schedule_status).collect())
+        .unwrap_or_default();
+    let last_completed_backup_age_seconds = gathered
+        .kinds
+        .get(FACTS_CLUSTER)
+        .and_then(|c| c.first())
+        .and_then(|c| c["lastCompletedBackupAgeSeconds"].as_i64())
+        .and_then(|age| u64::try_from(age).ok());
+    Ok((
+        analysis,
+        HealthFacts {
+            schedules,
+            last_completed_backup_age_seconds,
+        },
+    ))
+}
+
+/// Fails when the bundle holds no Velero object list and no workload list: the cluster was unreachable, or
+/// every read was refused. "Velero is not installed" still reads the deployments, so it is judged, not refused.
+fn ensure_something_collected(bundle: &Bundle) -> Result<(), CheckError> {
+    let velero_objects = format!("{}/", layout::CUSTOM_RESOURCES);
+    let workloads = [
+        layout::objects_dir("deployments"),
+        layout::objects_dir("daemonsets"),
+        layout::objects_dir("pods"),
+    ];
+    let read_something = bundle.entries().iter().any(|entry| {
+        entry.starts_with(&velero_objects) || workloads.iter().any(|dir| entry.starts_with(dir))
+    });
+    if read_something {
+        return Ok(());
+    }
+    let mut reasons: Vec<String> = Vec::new();
+    for error in bundle
+        .manifest()
+        .map(|m| m.collector_errors.as_slice())
+        .unwrap_or_default()
+    {
+        let reason = format!(
+            "{}: {}",
+            error.target.as_deref().unwrap_or(&error.source),
+            error.message
+        );
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    const SHOWN: usize = 3;
+    let more = reasons.len().saturating_sub(SHOWN);
+    reasons.truncate(SHOWN);
+    let mut text = reasons.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    if text.is_empty() {
+        text = "the bundle holds no Velero object and no workload".into();
+    }
+    Err(CheckError::NothingCollected { reasons: text })
+}
+
+/// A `facts.schedules` object as the metrics see it; ages from the future (clock skew) read as unknown.
+pub fn schedule_status(fact: &Value) -> Option<ScheduleStatus> {
+    let seconds = |key: &str| fact[key].as_i64().and_then(|v| u64::try_from(v).ok());
+    Some(ScheduleStatus {
+        name: fact["name"].as_str()?.to_string(),
+        namespace: fact["namespace"].as_str().map(str::to_string),
+        last_completed_age_seconds: seconds("lastCompletedAgeSeconds"),
+        period_seconds: seconds("periodSeconds"),
+        overdue: fact["overdue"].as_bool().unwrap_or(false),
+        paused: fact["paused"].as_bool().unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schedule_facts_become_metric_rows() {
+        let fact = json!({
+            "name": "daily", "namespace": "velero", "schedule": "0 2 * * *", "paused": false,
+            "periodSeconds": 86400, "lastCompletedAgeSeconds": 3600, "overdue": false
+        });
+        assert_eq!(
+            schedule_status(&fact),
+            Some(ScheduleStatus {
+                name: "daily".into(),
+                namespace: Some("velero".into()),
+                last_completed_age_seconds: Some(3600),
+                period_seconds: Some(86_400),
+                overdue: false,
+                paused: false,
+            })
+        );
+        let never = json!({"name": "weekly", "paused": true, "periodSeconds": null,
+            "lastCompletedAgeSeconds": -5, "overdue": true});
+        let status = schedule_status(&never).unwrap();
+        assert_eq!(status.last_completed_age_seconds, None);
+        assert_eq!(status.period_seconds, None);
+        assert!(status.overdue && status.paused);
+        assert_eq!(schedule_status(&json!({"namespace": "velero"})), None);
+    }
+}

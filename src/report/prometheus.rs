@@ -1,0 +1,677 @@
+//! Metrics of a health check in the Prometheus text exposition format (version 0.0.4), for node-exporter's
+//! textfile collector or a sidecar that serves the file.
+//!
+//! Every family is a gauge describing the last check; a family without a sample is left out (an empty family
+//! says nothing and some parsers reject it). The file is replaced atomically, so a collector never reads half
+//! of it. `snapdoc_check_success` and `snapdoc_check_timestamp_seconds` are written even when the check could
+//! not run, so an alert can tell "broken backups" from "broken check" and from "no check lately".
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::analyze::analysis::Analysis;
+use crate::analyze::findings::Severity;
+
+/// What the metrics say about one Velero Schedule (from `facts.schedules`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScheduleStatus {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// Seconds between the end of the schedule's newest Completed backup and the check; none completed: `None`.
+    pub last_completed_age_seconds: Option<u64>,
+    /// Seconds between two runs of the schedule's cron expression, when it parses.
+    pub period_seconds: Option<u64>,
+    /// No Completed backup within twice the period.
+    pub overdue: bool,
+    pub paused: bool,
+}
+
+/// Everything one successful check reports.
+#[derive(Debug, Clone)]
+pub struct CheckMetrics<'a> {
+    pub analysis: &'a Analysis,
+    pub schedules: &'a [ScheduleStatus],
+    /// Age of the newest Completed backup of any schedule or none (`facts.cluster`).
+    pub last_completed_backup_age_seconds: Option<u64>,
+    /// Collection and analysis together.
+    pub duration: Duration,
+    pub finished: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("cannot write the metrics file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One metric family: HELP and TYPE once, then its samples.
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: Vec<(String, String)>,
+}
+
+impl Family {
+    fn new(name: &'static str, help: &'static str) -> Self {
+        Family {
+            name,
+            help,
+            samples: Vec::new(),
+        }
+    }
+
+    fn sample(mut self, labels: &[(&str, &str)], value: impl Into<SampleValue>) -> Self {
+        self.push(labels, value);
+        self
+    }
+
+    fn push(&mut self, labels: &[(&str, &str)], value: impl Into<SampleValue>) {
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            let pairs: Vec<String> = labels
+                .iter()
+                .map(|(name, value)| format!("{name}=\"{}\"", escape_label_value(value)))
+                .collect();
+            format!("{{{}}}", pairs.join(","))
+        };
+        self.samples.push((labels, value.into().0));
+    }
+
+    fn write_to(self, out: &mut String) {
+        if self.samples.is_empty() {
+            return;
+        }
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "# HELP {} {}", self.name, escape_help(self.help));
+        let _ = writeln!(out, "# TYPE {} gauge", self.name);
+        for (labels, value) in &self.samples {
+            let _ = writeln!(out, "{}{labels} {value}", self.name);
+        }
+    }
+}
+
+/// A sample value as the text format spells it (finite numbers only: no metric here is NaN or infinite).
+struct SampleValue(String);
+
+impl From<u64> for SampleValue {
+    fn from(v: u64) -> Self {
+        SampleValue(v.to_string())
+    }
+}
+
+impl From<usize> for SampleValue {
+    fn from(v: usize) -> Self {
+        SampleValue(v.to_string())
+    }
+}
+
+impl From<i64> for SampleValue {
+    fn from(v: i64) -> Self {
+        SampleValue(v.to_string())
+    }
+}
+
+impl From<bool> for SampleValue {
+    fn from(v: bool) -> Self {
+        SampleValue(u8::from(v).to_string())
+    }
+}
+
+impl From<f64> for SampleValue {
+    fn from(v: f64) -> Self {
+        SampleValue(if v.is_finite() {
+            format!("{v}")
+        } else {
+            "0".into()
+        })
+    }
+}
+
+/// `\`, `"` and line feeds escaped, as the text format requires inside a label value.
+pub fn escape_label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `\` and line feeds escaped, as the text format requires in a HELP docstring.
+fn escape_help(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn seconds(duration: Duration) -> f64 {
+    // Milliseconds are plenty for a check that takes seconds, and keep the file free of float noise.
+    (duration.as_millis() as f64) / 1000.0
+}
+
+fn run_metadata(out: &mut String, success: bool, duration: Duration, finished: Timestamp) {
+    Family::new(
+        "snapdoc_check_success",
+        "Whether the last snapdoc check ran to the end (1) or could not run (0).",
+    )
+    .sample(&[], success)
+    .write_to(out);
+    Family::new(
+        "snapdoc_check_timestamp_seconds",
+        "When the last snapdoc check finished, in seconds since the Unix epoch.",
+    )
+    .sample(&[], finished.as_second())
+    .write_to(out);
+    Family::new(
+        "snapdoc_check_duration_seconds",
+        "How long the last snapdoc check took (collection and analysis).",
+    )
+    .sample(&[], seconds(duration))
+    .write_to(out);
+}
+
+/// The metrics of a check that ran to the end.
+pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
+    let analysis = metrics.analysis;
+    let mut out = String::new();
+    run_metadata(&mut out, true, metrics.duration, metrics.finished);
+
+    let mut by_severity = Family::new(
+        "snapdoc_findings",
+        "Findings of the last check by severity (rules that fired).",
+    );
+    for severity in [Severity::Fail, Severity::Warn, Severity::Info] {
+        let count = analysis
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count();
+        by_severity.push(&[("severity", severity.as_str())], count);
+    }
+    by_severity.write_to(&mut out);
+
+    let mut by_rule = Family::new(
+        "snapdoc_finding_hits",
+        "Hits (log lines, objects, version pairs) of each rule that fired in the last check.",
+    );
+    for finding in &analysis.findings {
+        by_rule.push(
+            &[
+                ("rule", &finding.rule_id),
+                ("name", &finding.rule_name),
+                ("severity", finding.severity.as_str()),
+                ("category", &finding.category),
+            ],
+            finding.count,
+        );
+    }
+    by_rule.write_to(&mut out);
+
+    Family::new(
+        "snapdoc_rules_passed",
+        "Rules that ran in the last check and found nothing.",
+    )
+    .sample(&[], analysis.checks_passed.len())
+    .write_to(&mut out);
+    Family::new(
+        "snapdoc_collector_errors",
+        "Sources the last check could not read (each one is in the JSON output's collectorErrors).",
+    )
+    .sample(&[], analysis.collector_errors.len())
+    .write_to(&mut out);
+
+    let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
+    for backup in analysis.backups.iter().filter(|b| b.kind == "backup") {
+        *phases
+            .entry(backup.phase.as_deref().unwrap_or("Unknown"))
+            .or_default() += 1;
+    }
+    let mut backups = Family::new("snapdoc_backups", "Velero backups in the cluster by phase.");
+    for (phase, count) in phases {
+        backups.push(&[("phase", phase)], count);
+    }
+    backups.write_to(&mut out);
+
+    if let Some(age) = metrics.last_completed_backup_age_seconds {
+        Family::new(
+            "snapdoc_last_completed_backup_age_seconds",
+            "Seconds since the newest Completed backup (of any schedule, or none) finished.",
+        )
+        .sample(&[], age)
+        .write_to(&mut out);
+    }
+
+    let mut schedules: Vec<&ScheduleStatus> = metrics.schedules.iter().collect();
+    schedules.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let schedule_family = |name, help, value: &dyn Fn(&ScheduleStatus) -> Option<SampleValue>| {
+        let mut family = Family::new(name, help);
+        for schedule in &schedules {
+            if let Some(v) = value(schedule) {
+                let namespace = schedule.namespace.as_deref().unwrap_or("");
+                family.push(&[("namespace", namespace), ("schedule", &schedule.name)], v);
+            }
+        }
+        family
+    };
+    schedule_family(
+        "snapdoc_schedule_last_completed_backup_age_seconds",
+        "Seconds since the newest Completed backup of each schedule finished (absent: none completed).",
+        &|s| s.last_completed_age_seconds.map(SampleValue::from),
+    )
+    .write_to(&mut out);
+    schedule_family(
+        "snapdoc_schedule_period_seconds",
+        "Seconds between two runs of each schedule's cron expression.",
+        &|s| s.period_seconds.map(SampleValue::from),
+    )
+    .write_to(&mut out);
+    schedule_family(
+        "snapdoc_schedule_overdue",
+        "1 when a schedule has no Completed backup within twice its period.",
+        &|s| Some(SampleValue::from(s.overdue)),
+    )
+    .write_to(&mut out);
+    schedule_family(
+        "snapdoc_schedule_paused",
+        "1 when a schedule is paused.",
+        &|s| Some(SampleValue::from(s.paused)),
+    )
+    .write_to(&mut out);
+
+    let locations = &analysis.environment.storage_locations;
+    let mut available = Family::new(
+        "snapdoc_backup_storage_location_available",
+        "1 when Velero last found the backup storage location Available.",
+    );
+    let mut validation_age = Family::new(
+        "snapdoc_backup_storage_location_last_validation_age_seconds",
+        "Seconds since Velero last validated the backup storage location.",
+    );
+    for location in locations {
+        let namespace = location.namespace.as_deref().unwrap_or("");
+        available.push(
+            &[
+                ("namespace", namespace),
+                ("location", &location.name),
+                ("provider", location.provider.as_deref().unwrap_or("")),
+                ("default", if location.default { "true" } else { "false" }),
+            ],
+            location.phase.as_deref() == Some("Available"),
+        );
+        let validated = location
+            .last_validation
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok());
+        if let Some(validated) = validated {
+            let age = metrics.finished.duration_since(validated).as_secs().max(0);
+            validation_age.push(
+                &[("namespace", namespace), ("location", &location.name)],
+                age,
+            );
+        }
+    }
+    available.write_to(&mut out);
+    validation_age.write_to(&mut out);
+    out
+}
+
+/// The metrics of a check that could not run: success 0, when and how long, nothing about the cluster.
+pub fn render_failure_metrics(duration: Duration, finished: Timestamp) -> String {
+    let mut out = String::new();
+    run_metadata(&mut out, false, duration, finished);
+    out
+}
+
+/// Replaces `path` with `text` atomically: written to a hidden temporary file in the same directory (which the
+/// textfile collector ignores, as it reads only `*.prom`), synced, made world-readable, then renamed over it.
+pub fn write_textfile(path: &Path, text: &str) -> Result<(), MetricsError> {
+    let error = |source| MetricsError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".snapdoc-metrics-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(error)?;
+    temp.write_all(text.as_bytes()).map_err(error)?;
+    temp.as_file().sync_all().map_err(error)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // node-exporter usually runs as another user than the check.
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(error)?;
+    }
+    temp.persist(path).map_err(|e| error(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::analysis::{
+        ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, CollectorError, Environment, RuleRef,
+        StorageLocationInfo,
+    };
+    use crate::analyze::findings::Finding;
+    use prom_text_format_parser::{Metric, Scrape};
+
+    fn finding(id: &str, name: &str, severity: Severity, count: u64) -> Finding {
+        Finding {
+            rule_id: id.into(),
+            rule_name: name.into(),
+            match_kind: "log".into(),
+            severity,
+            category: "storage-location".into(),
+            title: "t".into(),
+            message: "m".into(),
+            cause: "c".into(),
+            fix: "f".into(),
+            docs: vec![],
+            evidence: vec![],
+            count,
+            first_seen: None,
+            last_seen: None,
+            related: vec![],
+            targets: vec![],
+        }
+    }
+
+    fn backup(name: &str, phase: &str) -> BackupSummary {
+        BackupSummary {
+            kind: "backup".into(),
+            name: name.into(),
+            phase: Some(phase.into()),
+            ..Default::default()
+        }
+    }
+
+    fn analysis() -> Analysis {
+        Analysis {
+            schema_version: ANALYSIS_SCHEMA_VERSION,
+            tool_version: "0.1.0".into(),
+            generated: "2026-11-25T12:00:00Z".into(),
+            bundle: BundleInfo::default(),
+            environment: Environment {
+                storage_locations: vec![
+                    StorageLocationInfo {
+                        name: "default".into(),
+                        namespace: Some("velero".into()),
+                        provider: Some("aws".into()),
+                        phase: Some("Available".into()),
+                        last_validation: Some("2026-11-25T11:59:00Z".into()),
+                        default: true,
+                        ..Default::default()
+                    },
+                    // A hostile name: every character the format must escape.
+                    StorageLocationInfo {
+                        name: "odd\"name\\with\nnewline".into(),
+                        namespace: Some("velero".into()),
+                        phase: Some("Unavailable".into()),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
+            backups: vec![
+                backup("a", "Completed"),
+                backup("b", "Completed"),
+                backup("c", "PartiallyFailed"),
+                BackupSummary {
+                    kind: "restore".into(),
+                    name: "r".into(),
+                    phase: Some("Completed".into()),
+                    ..Default::default()
+                },
+            ],
+            verdicts: vec![],
+            findings: vec![
+                finding("SD101", "bucket-not-found", Severity::Fail, 3),
+                finding("SD106", "location-marked-unavailable", Severity::Warn, 1),
+            ],
+            checks_passed: vec![RuleRef {
+                id: "SD201".into(),
+                name: "n".into(),
+                title: "t".into(),
+                category: "credentials".into(),
+            }],
+            volumes_not_backed_up: vec![],
+            timelines: vec![],
+            collector_errors: vec![CollectorError {
+                source: "secrets".into(),
+                target: Some("secrets/cloud-credentials".into()),
+                namespace: Some("velero".into()),
+                status: Some(403),
+                message: "forbidden".into(),
+            }],
+            unavailable: vec![],
+        }
+    }
+
+    fn parse(text: &str) -> Vec<Metric> {
+        match Scrape::parse(text) {
+            Ok(scrape) => scrape.metrics,
+            Err(e) => panic!("not valid Prometheus text format: {e:?}\n{text}"),
+        }
+    }
+
+    fn value(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let metric = metrics.iter().find(|m| m.name == name)?;
+        metric
+            .samples
+            .iter()
+            .find(|s| {
+                labels.iter().all(|(k, v)| {
+                    s.labels
+                        .iter()
+                        .any(|l| l.key == *k && l.value == escape_label_value(v))
+                })
+            })
+            .map(|s| s.value.value.as_f64())
+    }
+
+    #[test]
+    fn metrics_parse_and_say_what_the_analysis_says() {
+        let analysis = analysis();
+        let schedules = [
+            ScheduleStatus {
+                name: "daily".into(),
+                namespace: Some("velero".into()),
+                last_completed_age_seconds: Some(3600),
+                period_seconds: Some(86_400),
+                overdue: false,
+                paused: false,
+            },
+            ScheduleStatus {
+                name: "weekly".into(),
+                namespace: Some("velero".into()),
+                last_completed_age_seconds: None,
+                period_seconds: Some(604_800),
+                overdue: true,
+                paused: false,
+            },
+        ];
+        let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let text = render_metrics(&CheckMetrics {
+            analysis: &analysis,
+            schedules: &schedules,
+            last_completed_backup_age_seconds: Some(3600),
+            duration: Duration::from_millis(2345),
+            finished,
+        });
+        let metrics = parse(&text);
+        for metric in &metrics {
+            assert_eq!(
+                metric.kind,
+                prom_text_format_parser::Type::Gauge,
+                "{}",
+                metric.name
+            );
+            assert!(metric.help_desc.is_some(), "{} has no HELP", metric.name);
+        }
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(names.len(), unique.len(), "a family is split: {names:?}");
+
+        assert_eq!(value(&metrics, "snapdoc_check_success", &[]), Some(1.0));
+        assert_eq!(
+            value(&metrics, "snapdoc_check_timestamp_seconds", &[]),
+            Some(finished.as_second() as f64)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_check_duration_seconds", &[]),
+            Some(2.345)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_findings", &[("severity", "fail")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_findings", &[("severity", "warn")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_findings", &[("severity", "info")]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &metrics,
+                "snapdoc_finding_hits",
+                &[
+                    ("rule", "SD101"),
+                    ("name", "bucket-not-found"),
+                    ("severity", "fail")
+                ]
+            ),
+            Some(3.0)
+        );
+        assert_eq!(value(&metrics, "snapdoc_rules_passed", &[]), Some(1.0));
+        assert_eq!(value(&metrics, "snapdoc_collector_errors", &[]), Some(1.0));
+        assert_eq!(
+            value(&metrics, "snapdoc_backups", &[("phase", "Completed")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_backups", &[("phase", "PartiallyFailed")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_last_completed_backup_age_seconds", &[]),
+            Some(3600.0)
+        );
+        let daily = [("namespace", "velero"), ("schedule", "daily")];
+        let weekly = [("namespace", "velero"), ("schedule", "weekly")];
+        let age = "snapdoc_schedule_last_completed_backup_age_seconds";
+        assert_eq!(value(&metrics, age, &daily), Some(3600.0));
+        assert_eq!(
+            value(&metrics, age, &weekly),
+            None,
+            "no completed backup: no age"
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_schedule_overdue", &weekly),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_schedule_overdue", &daily),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&metrics, "snapdoc_schedule_period_seconds", &weekly),
+            Some(604_800.0)
+        );
+        let available = "snapdoc_backup_storage_location_available";
+        assert_eq!(
+            value(
+                &metrics,
+                available,
+                &[("location", "default"), ("default", "true")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &metrics,
+                available,
+                &[("location", "odd\"name\\with\nnewline")]
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &metrics,
+                "snapdoc_backup_storage_location_last_validation_age_seconds",
+                &[("location", "default")]
+            ),
+            Some(60.0)
+        );
+    }
+
+    #[test]
+    fn label_values_are_escaped_as_the_format_requires() {
+        assert_eq!(escape_label_value(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape_label_value("line\nbreak"), r"line\nbreak");
+        assert_eq!(escape_label_value("plain-name.1"), "plain-name.1");
+        // The parser the tests rely on rejects what escaping prevents.
+        assert!(Scrape::parse("m{a=\"x\"y\"} 1\n").is_err());
+        assert!(Scrape::parse(&format!("m{{a=\"{}\"}} 1\n", escape_label_value("x\"y"))).is_ok());
+    }
+
+    #[test]
+    fn a_failed_check_still_reports_when_it_ran() {
+        let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let text = render_failure_metrics(Duration::from_secs(3), finished);
+        let metrics = parse(&text);
+        assert_eq!(value(&metrics, "snapdoc_check_success", &[]), Some(0.0));
+        assert_eq!(
+            value(&metrics, "snapdoc_check_duration_seconds", &[]),
+            Some(3.0)
+        );
+        assert!(value(&metrics, "snapdoc_findings", &[("severity", "fail")]).is_none());
+    }
+
+    #[test]
+    fn the_textfile_is_replaced_whole_and_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapdoc.prom");
+        std::fs::write(&path, "old content\n").unwrap();
+        write_textfile(&path, "snapdoc_check_success 1\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "snapdoc_check_success 1\n"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "snapdoc.prom")
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        let missing_dir = dir.path().join("missing").join("snapdoc.prom");
+        let error = write_textfile(&missing_dir, "x\n").unwrap_err().to_string();
+        assert!(error.contains("missing"), "{error}");
+    }
+}

@@ -1,0 +1,526 @@
+//! `snapdoc check` as a CronJob runs it: the binary against the lab cluster through a kubeconfig.
+//!
+//! - every lab scenario gives the exit code deploy/README.md documents, for each `--fail-on`, and its JSON
+//!   names the findings that make it so;
+//! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and agrees with the JSON;
+//! - the health rules (SD830–SD834) fire end to end on scenarios changed the way a cluster drifts: an aged
+//!   cluster, a storage location no longer validated, a node without its node-agent pod;
+//! - a check that cannot reach a cluster exits 2 and its metrics say `snapdoc_check_success 0`;
+//! - nothing is left behind unless `--bundle FILE` asks for the bundle, which then verifies.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use prom_text_format_parser::{Metric, Scrape};
+use serde_json::Value;
+use snapdoc::lab::{LabCluster, Scenario};
+
+/// A lab on a runtime of its own (its workers serve while the test thread waits for the binary), and a
+/// temporary folder for the kubeconfig, TMPDIR and outputs.
+struct Lab {
+    lab: Option<LabCluster>,
+    runtime: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn start(scenario: Scenario) -> Lab {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = runtime
+            .block_on(LabCluster::start(scenario))
+            .expect("the lab starts");
+        let dir = tempfile::tempdir().unwrap();
+        lab.write_kubeconfig(&dir.path().join("kubeconfig"))
+            .unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        Lab {
+            lab: Some(lab),
+            runtime,
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `snapdoc check --kubeconfig <lab> ARGS` with TMPDIR in the test's folder.
+    fn check(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .arg("check")
+            .arg("--kubeconfig")
+            .arg(self.path("kubeconfig"))
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("TMPDIR", self.path("tmp"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("snapdoc runs")
+    }
+
+    fn stop(&mut self) {
+        if let Some(lab) = self.lab.take() {
+            self.runtime.block_on(lab.shutdown());
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn exit_code(output: &Output) -> i32 {
+    output.status.code().expect("exited, not killed")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn rule_ids(analysis: &Value) -> Vec<String> {
+    analysis["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["ruleId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn count_of(analysis: &Value, severity: &str) -> usize {
+    analysis["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == severity)
+        .count()
+}
+
+fn metrics(path: &Path) -> Vec<Metric> {
+    let text = std::fs::read_to_string(path).expect("the metrics file is written");
+    match Scrape::parse(&text) {
+        Ok(scrape) => scrape.metrics,
+        Err(e) => panic!("not valid Prometheus text format: {e:?}\n{text}"),
+    }
+}
+
+fn sample(metrics: &[Metric], name: &str, label: Option<(&str, &str)>) -> Option<f64> {
+    metrics
+        .iter()
+        .find(|m| m.name == name)?
+        .samples
+        .iter()
+        .find(|s| label.is_none_or(|(k, v)| s.labels.iter().any(|l| l.key == k && l.value == v)))
+        .map(|s| s.value.value.as_f64())
+}
+
+/// One built-in scenario with some of its files' text replaced (each replacement must apply).
+fn edited(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
+    let prefix = format!("{name}/");
+    let mut files: Vec<(String, String)> =
+        snapdoc::embedded::files_under(snapdoc::embedded::SCENARIOS, &prefix)
+            .map(|(path, text)| (path.to_string(), text.to_string()))
+            .collect();
+    for (file, from, to) in edits {
+        let (_, text) = files
+            .iter_mut()
+            .find(|(path, _)| path == file)
+            .unwrap_or_else(|| panic!("{name} has no {file}"));
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{file}: {from:?} not found once"
+        );
+        *text = text.replace(from, to);
+    }
+    Scenario::from_files(name, &format!("edited:{name}"), files).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The exit codes and findings deploy/README.md documents for each lab scenario.
+struct Expected {
+    scenario: &'static str,
+    /// With the default `--fail-on fail`, and with `--fail-on warn`.
+    exit_fail: i32,
+    exit_warn: i32,
+    rules: &'static [&'static str],
+    /// A collector error on this target must be in the JSON (and the metrics count it).
+    collector_error: Option<&'static str>,
+}
+
+const SCENARIOS: &[Expected] = &[
+    Expected {
+        scenario: "healthy",
+        exit_fail: 0,
+        exit_warn: 0,
+        rules: &[],
+        collector_error: None,
+    },
+    Expected {
+        scenario: "failed-bsl",
+        exit_fail: 1,
+        exit_warn: 1,
+        rules: &["SD101", "SD150", "SD801"],
+        collector_error: None,
+    },
+    Expected {
+        scenario: "partially-failed-fsb",
+        exit_fail: 1,
+        exit_warn: 1,
+        rules: &["SD352", "SD802"],
+        collector_error: None,
+    },
+    Expected {
+        scenario: "old-velero-restic",
+        exit_fail: 1,
+        exit_warn: 1,
+        rules: &["SD302", "SD802", "SD901"],
+        collector_error: None,
+    },
+    // Nothing failed that snapdoc could see, but Backups could not be listed: a warning, never a clean bill.
+    Expected {
+        scenario: "forbidden",
+        exit_fail: 0,
+        exit_warn: 1,
+        rules: &["SD860", "SD863", "SD864"],
+        collector_error: Some("backups.velero.io"),
+    },
+];
+
+#[test]
+fn every_lab_scenario_gives_its_documented_exit_code_json_and_metrics() {
+    for expected in SCENARIOS {
+        let name = expected.scenario;
+        let lab = Lab::start(Scenario::builtin(name).unwrap());
+        let textfile = lab.path("snapdoc.prom");
+        let textfile_arg = textfile.display().to_string();
+        let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(exit_code(&output), expected.exit_fail, "{name}: {stderr}");
+        let analysis = json_of(&output);
+
+        assert_eq!(analysis["schemaVersion"], 1, "{name}");
+        assert_eq!(
+            analysis["bundle"]["path"],
+            snapdoc::check::BUNDLE_NOT_KEPT,
+            "{name}"
+        );
+        assert_eq!(analysis["bundle"]["format"], "snapdoc", "{name}");
+        let ids = rule_ids(&analysis);
+        for rule in expected.rules {
+            assert!(
+                ids.iter().any(|id| id == rule),
+                "{name}: no {rule} in {ids:?}"
+            );
+        }
+        if expected.exit_fail == 0 {
+            assert_eq!(count_of(&analysis, "fail"), 0, "{name}: {ids:?}");
+        }
+        if expected.exit_warn == 0 {
+            assert_eq!(count_of(&analysis, "warn"), 0, "{name}: {ids:?}");
+        }
+        let collector_errors = analysis["collectorErrors"].as_array().unwrap();
+        match expected.collector_error {
+            Some(target) => assert!(
+                collector_errors
+                    .iter()
+                    .any(|e| e["target"] == target && e["status"] == 403),
+                "{name}: {collector_errors:?}"
+            ),
+            None => assert!(
+                collector_errors.iter().all(|e| e["status"] != 403),
+                "{name}: {collector_errors:?}"
+            ),
+        }
+
+        let metrics = metrics(&textfile);
+        assert_eq!(sample(&metrics, "snapdoc_check_success", None), Some(1.0));
+        for severity in ["fail", "warn", "info"] {
+            assert_eq!(
+                sample(&metrics, "snapdoc_findings", Some(("severity", severity))),
+                Some(count_of(&analysis, severity) as f64),
+                "{name}: {severity}"
+            );
+        }
+        for id in &ids {
+            assert!(
+                sample(&metrics, "snapdoc_finding_hits", Some(("rule", id))).is_some(),
+                "{name}: no metric for {id}"
+            );
+        }
+        assert_eq!(
+            sample(&metrics, "snapdoc_collector_errors", None),
+            Some(collector_errors.len() as f64),
+            "{name}"
+        );
+        let locations = analysis["environment"]["storageLocations"]
+            .as_array()
+            .unwrap();
+        for location in locations {
+            let location_name = location["name"].as_str().unwrap();
+            assert_eq!(
+                sample(
+                    &metrics,
+                    "snapdoc_backup_storage_location_available",
+                    Some(("location", location_name))
+                ),
+                Some(if location["phase"] == "Available" {
+                    1.0
+                } else {
+                    0.0
+                }),
+                "{name}: {location_name}"
+            );
+        }
+
+        let warn = lab.check(&["--fail-on", "warn"]);
+        assert_eq!(
+            exit_code(&warn),
+            expected.exit_warn,
+            "{name} --fail-on warn"
+        );
+        let never = lab.check(&["--fail-on", "never"]);
+        assert_eq!(exit_code(&never), 0, "{name} --fail-on never");
+        assert_eq!(rule_ids(&json_of(&never)), ids, "{name}: same findings");
+
+        let leftovers: Vec<_> = std::fs::read_dir(lab.path("tmp")).unwrap().collect();
+        assert!(
+            leftovers.is_empty(),
+            "{name}: left in TMPDIR: {leftovers:?}"
+        );
+    }
+}
+
+#[test]
+fn an_aged_cluster_reports_old_full_snapshots_and_the_last_backup_expiring() {
+    // Every timestamp of the scenario is shifted so that "now" is 2026-12-23 12:00: the newest backup finished
+    // 28 days ago and expires (30-day TTL) within two days.
+    let aged = edited(
+        "healthy",
+        &[(
+            "scenario.yaml",
+            r#"referenceTime: "2026-11-25T12:00:00Z""#,
+            r#"referenceTime: "2026-12-23T12:00:00Z""#,
+        )],
+    );
+    let lab = Lab::start(aged);
+    let output = lab.check(&["--fail-on", "warn"]);
+    assert_eq!(exit_code(&output), 1);
+    let analysis = json_of(&output);
+    let ids = rule_ids(&analysis);
+    for rule in ["SD830", "SD833", "SD809", "SD831"] {
+        assert!(ids.iter().any(|id| id == rule), "no {rule} in {ids:?}");
+    }
+    assert!(!ids.iter().any(|id| id == "SD834"), "{ids:?}");
+    let expiring = analysis["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["ruleId"] == "SD833")
+        .unwrap();
+    assert!(
+        expiring["message"].as_str().unwrap().contains("instance-"),
+        "{expiring}"
+    );
+
+    let expired = edited(
+        "healthy",
+        &[(
+            "scenario.yaml",
+            r#"referenceTime: "2026-11-25T12:00:00Z""#,
+            r#"referenceTime: "2027-01-10T00:00:00Z""#,
+        )],
+    );
+    let lab = Lab::start(expired);
+    let output = lab.check(&[]);
+    assert_eq!(exit_code(&output), 1, "an expired last backup is a failure");
+    let ids = rule_ids(&json_of(&output));
+    assert!(ids.iter().any(|id| id == "SD834"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id == "SD833"), "{ids:?}");
+}
+
+#[test]
+fn a_storage_location_validated_a_day_ago_is_reported() {
+    let stale = edited(
+        "healthy",
+        &[(
+            "objects/20-velero-config.yaml",
+            "lastValidationTime: '2026-11-25T11:59:23Z'",
+            "lastValidationTime: '2026-11-24T09:00:00Z'",
+        )],
+    );
+    let lab = Lab::start(stale);
+    let output = lab.check(&[]);
+    assert_eq!(exit_code(&output), 0, "a warning does not fail by default");
+    let analysis = json_of(&output);
+    let finding = analysis["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["ruleId"] == "SD831")
+        .unwrap_or_else(|| panic!("no SD831: {:?}", rule_ids(&analysis)));
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("default") && message.contains("every 60 seconds"),
+        "{message}"
+    );
+    assert_eq!(exit_code(&lab.check(&["--fail-on", "warn"])), 1);
+}
+
+#[test]
+fn a_node_without_its_node_agent_pod_is_reported_with_the_pods_it_leaves_uncovered() {
+    // The node agent of acme-prod-2 moves to acme-prod-1 (as when the DaemonSet stops tolerating a node):
+    // postgres-0 and kotsadm-rqlite-0 run on acme-prod-2 with volumes opted in to file-system backup.
+    let moved = edited(
+        "healthy",
+        &[(
+            "objects/10-velero.yaml",
+            "  nodeName: acme-prod-2",
+            "  nodeName: acme-prod-1",
+        )],
+    );
+    let lab = Lab::start(moved);
+    let output = lab.check(&[]);
+    assert_eq!(exit_code(&output), 1);
+    let analysis = json_of(&output);
+    let finding = analysis["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["ruleId"] == "SD832")
+        .unwrap_or_else(|| panic!("no SD832: {:?}", rule_ids(&analysis)));
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.contains("acme-prod-2"), "{message}");
+    assert!(message.contains("postgres-0"), "{message}");
+    assert!(message.contains("kotsadm-rqlite-0"), "{message}");
+}
+
+#[test]
+fn a_check_that_cannot_reach_the_cluster_exits_2_and_its_metrics_say_so() {
+    let mut lab = Lab::start(Scenario::builtin("healthy").unwrap());
+    lab.stop();
+    let textfile = lab.path("snapdoc.prom");
+    std::fs::write(&textfile, "snapdoc_check_success 1\n").unwrap();
+    let textfile_arg = textfile.display().to_string();
+    let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
+    assert_eq!(exit_code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the check could not run"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    let metrics = metrics(&textfile);
+    assert_eq!(sample(&metrics, "snapdoc_check_success", None), Some(0.0));
+    assert!(sample(&metrics, "snapdoc_check_timestamp_seconds", None).is_some());
+    assert!(sample(&metrics, "snapdoc_findings", Some(("severity", "fail"))).is_none());
+}
+
+#[test]
+fn bad_rules_stop_the_check_before_it_touches_the_cluster() {
+    let lab = Lab::start(Scenario::builtin("healthy").unwrap());
+    let rules = lab.path("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("SD999-broken.yaml"),
+        "id: SD999\nname: [not, a, name]\n",
+    )
+    .unwrap();
+    let rules_arg = rules.display().to_string();
+    let output = lab.check(&["--rules", &rules_arg]);
+    assert_eq!(exit_code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SD999-broken.yaml"), "{stderr}");
+    let requests = lab.lab.as_ref().unwrap().request_log();
+    assert!(requests.is_empty(), "the cluster was asked: {requests:?}");
+}
+
+#[test]
+fn the_bundle_is_kept_only_when_asked_and_then_verifies() {
+    let lab = Lab::start(Scenario::builtin("partially-failed-fsb").unwrap());
+    let bundle = lab.path("kept.zip");
+    let bundle_arg = bundle.display().to_string();
+    let output = lab.check(&["--bundle", &bundle_arg, "--format", "summary"]);
+    assert_eq!(exit_code(&output), 1);
+    let summary = String::from_utf8(output.stdout).unwrap();
+    assert!(summary.contains("SD802"), "{summary}");
+    assert!(!summary.contains('\u{1b}'), "NO_COLOR: {summary:?}");
+    assert!(
+        summary.lines().count() <= 60,
+        "more than a screen:\n{summary}"
+    );
+    let verify = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .arg("verify")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    // A second run does not overwrite it without --force.
+    let again = lab.check(&["--bundle", &bundle_arg]);
+    assert_eq!(exit_code(&again), 2);
+    let forced = lab.check(&["--bundle", &bundle_arg, "--force"]);
+    assert_eq!(exit_code(&forced), 1);
+    assert_eq!(json_of(&forced)["bundle"]["path"], bundle_arg);
+}
+
+#[test]
+fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
+    // deploy/ grants no access to secrets and no delete on DownloadRequests (tests/deploy.rs holds it to that).
+    // With exactly those refused, the check finds what it finds with full access, plus SD863 (info: the secrets'
+    // key names were not read); the refusals are listed. A refused clean-up of a DownloadRequest loses nothing and
+    // is no finding.
+    for name in ["healthy", "partially-failed-fsb"] {
+        let full = Lab::start(Scenario::builtin(name).unwrap());
+        let expected = rule_ids(&json_of(&full.check(&[])));
+        drop(full);
+        let restricted = edited(
+            name,
+            &[(
+                "scenario.yaml",
+                "referenceTime: \"2026-11-25T12:00:00Z\"\n",
+                "referenceTime: \"2026-11-25T12:00:00Z\"\nfaults:\n  forbidden:\n    - {resource: secrets}\n    - {resource: downloadrequests.velero.io, verbs: [delete]}\n",
+            )],
+        );
+        let lab = Lab::start(restricted);
+        let output = lab.check(&[]);
+        let analysis = json_of(&output);
+        let mut with_secrets_unread = expected.clone();
+        with_secrets_unread.push("SD863".to_string());
+        with_secrets_unread.sort();
+        let mut ids = rule_ids(&analysis);
+        ids.sort();
+        assert_eq!(ids, with_secrets_unread, "{name}");
+        let unread = analysis["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["ruleId"] == "SD863")
+            .unwrap();
+        assert_eq!(unread["severity"], "info", "{name}");
+        let refused: Vec<&Value> = analysis["collectorErrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] == 403)
+            .collect();
+        assert!(!refused.is_empty(), "{name}: nothing was refused");
+        for error in refused {
+            let target = error["target"].as_str().unwrap_or_default();
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(
+                target.starts_with("secrets/") || message.contains("cannot delete DownloadRequest"),
+                "{name}: refused beyond what deploy/ leaves out: {error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The whole pipeline, as a user runs it: the lab cluster serves a scenario, snapdoc collects it through the
+//! network, analyses the bundle and writes the reports. Each scenario must give its expected top findings.
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use snapdoc::analyze::{Analysis, Severity};
+use snapdoc::cli::DemoArgs;
+use snapdoc::pipeline::{RunOutcome, demo};
+
+async fn run_scenario(name: &str, out_dir: &Path) -> RunOutcome {
+    demo(&DemoArgs {
+        scenario: name.into(),
+        out_dir: out_dir.to_path_buf(),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("demo {name}: {e}"))
+}
+
+/// Rule ids of the findings at or above `severity`.
+fn ids_at_least(analysis: &Analysis, severity: Severity) -> BTreeSet<String> {
+    analysis
+        .findings
+        .iter()
+        .filter(|f| f.severity >= severity)
+        .map(|f| f.rule_id.clone())
+        .collect()
+}
+
+fn finding<'a>(analysis: &'a Analysis, id: &str) -> &'a snapdoc::analyze::Finding {
+    analysis
+        .findings
+        .iter()
+        .find(|f| f.rule_id == id)
+        .unwrap_or_else(|| panic!("no {id} among {:?}", ids_at_least(analysis, Severity::Info)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_has_no_warning_and_no_failure() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("healthy", out.path()).await;
+    let analysis = &outcome.analysis;
+    assert!(
+        ids_at_least(analysis, Severity::Warn).is_empty(),
+        "{:?}",
+        ids_at_least(analysis, Severity::Warn)
+    );
+    assert!(analysis.verdicts.is_empty());
+    assert!(!outcome.fails);
+    assert!(analysis.backups.len() >= 8);
+    assert!(
+        analysis.checks_passed.len() >= 100,
+        "{}",
+        analysis.checks_passed.len()
+    );
+    assert_eq!(
+        analysis
+            .environment
+            .velero
+            .as_ref()
+            .and_then(|v| v.version.as_deref()),
+        Some("1.12.3")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_bsl_blames_the_missing_bucket() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("failed-bsl", out.path()).await;
+    let analysis = &outcome.analysis;
+    let top = &analysis.findings[0];
+    assert_eq!(top.severity, Severity::Fail);
+    assert_eq!(
+        top.match_kind, "log",
+        "the most specific evidence comes first: {top:?}"
+    );
+    // SD101: NoSuchBucket in the server log; SD150: the location's own Unavailable status.
+    assert_eq!(top.rule_id, "SD101");
+    assert!(finding(analysis, "SD150").message.contains("NoSuchBucket"));
+    let location = &analysis.environment.storage_locations[0];
+    assert_eq!(location.phase.as_deref(), Some("Unavailable"));
+    assert_eq!(location.bucket.as_deref(), Some("myapp-snapshots"));
+    assert!(!analysis.verdicts.is_empty());
+    assert!(outcome.fails);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partially_failed_fsb_finds_the_oom_killed_node_agent_and_the_volume_errors() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("partially-failed-fsb", out.path()).await;
+    let analysis = &outcome.analysis;
+    let fails = ids_at_least(analysis, Severity::Fail);
+    // SD550: a component OOMKilled; SD505: the uploader killed; SD352: PodVolumeBackups Failed.
+    for id in ["SD550", "SD505", "SD352"] {
+        assert!(fails.contains(id), "{id} missing from {fails:?}");
+    }
+    assert!(
+        finding(analysis, "SD550").message.contains("node-agent"),
+        "{}",
+        finding(analysis, "SD550").message
+    );
+    // The volume not opted in is reported, by rule and in the table.
+    assert!(ids_at_least(analysis, Severity::Warn).contains("SD354"));
+    assert!(!analysis.volumes_not_backed_up.is_empty());
+    assert!(
+        analysis
+            .verdicts
+            .iter()
+            .all(|v| v.phase == "PartiallyFailed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_velero_restic_flags_compatibility_and_the_restic_repository() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("old-velero-restic", out.path()).await;
+    let analysis = &outcome.analysis;
+    let compat = finding(analysis, "SD901");
+    assert_eq!(compat.match_kind, "compat");
+    assert!(compat.severity >= Severity::Warn);
+    // Restic: the repository password no longer matches; the ResticRepository is not ready.
+    let fails = ids_at_least(analysis, Severity::Fail);
+    assert!(
+        fails.contains("SD304") && fails.contains("SD351"),
+        "{fails:?}"
+    );
+    assert_eq!(
+        analysis
+            .environment
+            .velero
+            .as_ref()
+            .and_then(|v| v.version.as_deref()),
+        Some("1.6.3")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_sources_still_give_a_bundle_and_no_invented_failure() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("forbidden", out.path()).await;
+    let analysis = &outcome.analysis;
+    // What was refused is named by target (objects) or by the API's message (a DownloadRequest per log).
+    let refused: Vec<String> = analysis
+        .collector_errors
+        .iter()
+        .filter(|e| e.status == Some(403))
+        .map(|e| format!("{} {}", e.target.as_deref().unwrap_or_default(), e.message))
+        .collect();
+    for target in ["backups.velero.io", "secrets", "downloadrequests"] {
+        assert!(
+            refused.iter().any(|t| t.contains(target)),
+            "{target} not among {refused:?}"
+        );
+    }
+    assert!(ids_at_least(analysis, Severity::Fail).is_empty());
+    assert!(analysis.environment.kubernetes_version.is_some());
+}
+
+/// README's first command: `snapdoc demo` writes the reports and never overwrites an earlier run's.
+#[test]
+fn the_demo_command_writes_reports_and_keeps_earlier_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .args(["demo", "--scenario", "failed-bsl", "--out-dir"])
+            .arg(out.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let first = run();
+    let second = run();
+    assert!(
+        first.contains("report.html") && first.contains("SD101"),
+        "{first}"
+    );
+    let folders: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 2, "{second}");
+    for folder in folders {
+        let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+        assert!(html.contains("The backup bucket does not exist"));
+        assert!(folder.join("report.md").exists());
+        let bundle = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "zip"))
+            .unwrap();
+        // The bundle still verifies after analysis.json was added to it.
+        let report = snapdoc::bundle::verify::verify(&bundle).unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        let mut opened = snapdoc::bundle::Bundle::open(&bundle).unwrap();
+        assert!(opened.read_json("analysis.json").unwrap().is_some());
+    }
+}

@@ -1,0 +1,562 @@
+#![allow(dead_code)] // shared by several test crates, each using a part
+//! Fixture bundles in the formats support teams receive, made from a snapdoc bundle so that the same
+//! cluster can be read in every form. No third-party bundle is committed; these follow the layouts the
+//! tools document and write (see src/bundle/troubleshoot.rs and src/bundle/velero_debug.rs):
+//! - [`troubleshoot_tree`]: a troubleshoot support bundle (top folder, version.yaml, cluster-info,
+//!   cluster-resources with JSON and YAML custom resources, pod logs with collector symlinks);
+//! - [`velero_debug_tree`]: a `velero debug` bundle (crashd kubecapture of velero.io objects and the
+//!   namespace's pods and logs, `velero version`, backup log and describe output).
+//!
+//! A fixture is first a [`Tree`] in memory (fixtures are small), then written as a `.tar.gz` or as a
+//! directory with real symlinks.
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::{Bundle, BundleWriter};
+use snapdoc::lab::Scenario;
+
+/// One file or link of a fixture.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    File(Vec<u8>),
+    /// A symbolic link with this (relative) target.
+    Link(String),
+    /// A hard link to this path from the archive root.
+    HardLink(String),
+}
+
+/// A fixture's files by path, and the modification time every entry gets.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub nodes: BTreeMap<String, Node>,
+    pub mtime: u64,
+}
+
+impl Tree {
+    pub fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
+        self.nodes.insert(path.into(), Node::File(data.into()));
+    }
+    pub fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+        self.nodes.insert(path.into(), Node::Link(target.into()));
+    }
+    pub fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+        self.nodes
+            .insert(path.into(), Node::HardLink(target.into()));
+    }
+
+    /// Writes a gzip-compressed tar: files and symlinks, no folder entries (as troubleshoot archives).
+    pub fn write_tar_gz(&self, out: &Path) {
+        let file = std::fs::File::create(out).unwrap();
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (path, node) in &self.nodes {
+            let mut header = tar::Header::new_gnu();
+            header.set_mtime(self.mtime);
+            match node {
+                Node::File(data) => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_mode(0o644);
+                    header.set_size(data.len() as u64);
+                    tar.append_data(&mut header, path, data.as_slice()).unwrap();
+                }
+                Node::Link(target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_mode(0o777);
+                    header.set_size(0);
+                    tar.append_link(&mut header, path, target).unwrap();
+                }
+                Node::HardLink(target) => {
+                    header.set_entry_type(tar::EntryType::Link);
+                    header.set_mode(0o644);
+                    header.set_size(0);
+                    tar.append_link(&mut header, path, target).unwrap();
+                }
+            }
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+
+    /// Writes the tree under `out` (an extracted bundle), links as symlinks, times as recorded.
+    pub fn write_dir(&self, out: &Path) {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.mtime);
+        for (path, node) in &self.nodes {
+            let full = out.join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            match node {
+                Node::File(data) => {
+                    std::fs::write(&full, data).unwrap();
+                    let file = std::fs::File::options().write(true).open(&full).unwrap();
+                    file.set_modified(time).unwrap();
+                }
+                Node::Link(target) => {
+                    #[cfg(unix)]
+                    std::os::unix::fs::symlink(target, &full).unwrap();
+                    #[cfg(not(unix))]
+                    panic!("symlinked fixtures need a unix file system ({target})");
+                }
+                Node::HardLink(target) => {
+                    std::fs::hard_link(out.join(target), &full).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Writes a snapdoc bundle of a lab scenario as the collector would: objects as Lists by resource and
+/// namespace, velero/node-agent and kotsadm pod logs, backup logs from the object store.
+pub fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
+    let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for object in &scenario.objects {
+        let Some(def) = scenario.resource_of(object) else {
+            continue;
+        };
+        let path = match (def.group.as_str(), def.plural.as_str()) {
+            ("", "secrets") => continue,
+            ("", "nodes") => "cluster/nodes.json".to_string(),
+            ("", "namespaces") => "cluster/namespaces.json".to_string(),
+            ("apiextensions.k8s.io", _) => continue,
+            ("" | "apps" | "storage.k8s.io" | "batch", plural) => {
+                snapdoc::bundle::layout::objects_path(plural, object.namespace())
+            }
+            (group, plural) => snapdoc::bundle::layout::objects_path(
+                &format!("{plural}.{group}"),
+                object.namespace(),
+            ),
+        };
+        lists.entry(path).or_default().push(object.value.clone());
+    }
+    let crds: Vec<Value> = scenario
+        .crds()
+        .iter()
+        .filter(|c| {
+            c["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(".velero.io"))
+        })
+        .cloned()
+        .collect();
+    let created = scenario
+        .reference_time
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "2026-11-25T12:00:00Z".into());
+
+    let mut writer = BundleWriter::create(out, true).unwrap();
+    let k = &scenario.kubernetes;
+    writer
+        .add_json(
+            "cluster/version.json",
+            &json!({"major": k.major, "minor": k.minor, "gitVersion": k.git_version,
+                    "platform": k.platform.clone().unwrap_or_else(|| "linux/amd64".into())}),
+        )
+        .unwrap();
+    if !crds.is_empty() {
+        writer
+            .add_json("cluster/crds.json", &as_list(crds))
+            .unwrap();
+    }
+    for (path, items) in lists {
+        writer.add_json(&path, &as_list(items)).unwrap();
+    }
+    let pods: Vec<&Value> = scenario
+        .objects
+        .iter()
+        .filter(|o| o.kind() == "Pod")
+        .map(|o| &o.value)
+        .collect();
+    for log in &scenario.logs {
+        let Some(pod) = pods
+            .iter()
+            .find(|p| p["metadata"]["name"] == log.pod.as_str())
+        else {
+            continue;
+        };
+        let containers: Vec<&str> = pod["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        let root = if containers
+            .iter()
+            .any(|c| matches!(*c, "velero" | "node-agent" | "restic"))
+        {
+            "velero/logs"
+        } else if containers.contains(&"kotsadm") {
+            "kots/logs"
+        } else {
+            continue;
+        };
+        let path =
+            snapdoc::bundle::layout::pod_log_path(root, &log.pod, &log.container, log.previous);
+        writer.add_bytes(&path, log.text.as_bytes()).unwrap();
+    }
+    for (path, text) in &scenario.store {
+        let target = match path.split('/').collect::<Vec<_>>()[..] {
+            ["backups", name, "backup.log"] => snapdoc::bundle::layout::backup_log_path(name),
+            ["backups", name, "results.json"] => snapdoc::bundle::layout::backup_results_path(name),
+            ["restores", name, "restore.log"] => snapdoc::bundle::layout::restore_log_path(name),
+            ["restores", name, "results.json"] => {
+                snapdoc::bundle::layout::restore_results_path(name)
+            }
+            _ => continue,
+        };
+        writer.add_bytes(&target, text.as_bytes()).unwrap();
+    }
+    let run = RunInfo {
+        created: Some(created),
+        ..RunInfo::default()
+    };
+    writer.finish(run).unwrap();
+}
+
+fn as_list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+/// Path variants troubleshoot has written over its releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TroubleshootStyle {
+    /// v0.7x and later: logs under cluster-resources/pods/logs with collector symlinks (KOTS's `velero`
+    /// collector), List JSON beside YAML for custom resources.
+    Current,
+    /// Collector symlinks under `kots/velero/` and `velero/logs/` (specs that name their collector so).
+    NestedCollectors,
+    /// Older releases: logs only at the collector's path, custom resources as YAML only, items arrays
+    /// instead of Lists, an empty List with `items: null`.
+    Legacy,
+}
+
+/// The bundle's creation time, seconds since the epoch (the manifest's `created`).
+fn created_seconds(bundle: &Bundle) -> u64 {
+    let created = bundle
+        .manifest()
+        .map(|m| m.created.clone())
+        .unwrap_or_default();
+    created
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second() as u64)
+        .unwrap_or(1_700_000_000)
+}
+
+fn read_entry(bundle: &mut Bundle, entry: &str) -> Vec<u8> {
+    let mut data = Vec::new();
+    bundle
+        .open_entry(entry)
+        .unwrap()
+        .read_to_end(&mut data)
+        .unwrap();
+    data
+}
+
+fn read_json(bundle: &mut Bundle, entry: &str) -> Value {
+    serde_json::from_slice(&read_entry(bundle, entry)).unwrap()
+}
+
+fn items(list: &Value) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn yaml(value: &Value) -> String {
+    serde_saphyr::to_string(value).unwrap()
+}
+
+/// The namespace of a pod, looked up in the bundle's pod lists.
+fn pod_namespaces(bundle: &mut Bundle) -> BTreeMap<String, String> {
+    bundle
+        .objects("pods")
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p["metadata"]["name"].as_str()?.to_string(),
+                p["metadata"]["namespace"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// A troubleshoot support bundle holding what `bundle` holds (minus what troubleshoot never collects:
+/// backup logs and results, secrets metadata).
+pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree {
+    let mtime = created_seconds(bundle);
+    let stamp = jiff::Timestamp::from_second(mtime as i64)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H_%M_%S")
+        .to_string();
+    let root = format!("support-bundle-{stamp}/");
+    let mut tree = Tree {
+        mtime,
+        ..Tree::default()
+    };
+    let version = match style {
+        TroubleshootStyle::Legacy => "v0.52.0",
+        _ => "v0.107.2",
+    };
+    tree.file(
+        format!("{root}version.yaml"),
+        format!("apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec:\n  versionNumber: {version}\n"),
+    );
+    // troubleshoot's own analysis, which must never be mistaken for snapdoc's analysis.json.
+    tree.file(format!("{root}analysis.json"), "[]");
+    let namespaces = pod_namespaces(bundle);
+    let entries: Vec<String> = bundle.entries().to_vec();
+    for entry in entries {
+        let segments: Vec<&str> = entry.split('/').collect();
+        match segments[..] {
+            ["cluster", "version.json"] => {
+                let info = read_json(bundle, &entry);
+                let string = info["gitVersion"].clone();
+                tree.file(
+                    format!("{root}cluster-info/cluster_version.json"),
+                    serde_json::to_vec_pretty(&json!({"info": info, "string": string})).unwrap(),
+                );
+            }
+            [
+                "cluster",
+                file @ ("nodes.json" | "namespaces.json" | "crds.json"),
+            ] => {
+                let list = read_json(bundle, &entry);
+                let name = if file == "crds.json" {
+                    "custom-resource-definitions.json"
+                } else {
+                    file
+                };
+                let body = match style {
+                    TroubleshootStyle::Legacy => Value::Array(items(&list)),
+                    _ => list,
+                };
+                tree.file(
+                    format!("{root}cluster-resources/{name}"),
+                    serde_json::to_vec_pretty(&body).unwrap(),
+                );
+            }
+            ["cluster-resources", "custom-resources", crd, file] => {
+                let Some(namespace) = file.strip_suffix(".json") else {
+                    continue;
+                };
+                let objects = items(&read_json(bundle, &entry));
+                let base = format!("{root}cluster-resources/custom-resources/{crd}/{namespace}");
+                if style != TroubleshootStyle::Legacy {
+                    // troubleshoot's velero analyzer unmarshals these files as arrays.
+                    tree.file(
+                        format!("{base}.json"),
+                        serde_json::to_vec_pretty(&Value::Array(objects.clone())).unwrap(),
+                    );
+                }
+                tree.file(format!("{base}.yaml"), yaml(&Value::Array(objects)));
+            }
+            ["cluster-resources", "secrets-metadata", _] => {}
+            ["cluster-resources", resource, file] => {
+                let list = read_json(bundle, &entry);
+                let path = match (resource, file) {
+                    ("storageclasses", "_cluster.json") => "storage-classes.json".to_string(),
+                    ("persistentvolumes", "_cluster.json") => "pvs.json".to_string(),
+                    ("persistentvolumeclaims", file) => format!("pvcs/{file}"),
+                    (resource, file) => format!("{resource}/{file}"),
+                };
+                let body = match style {
+                    TroubleshootStyle::Legacy => Value::Array(items(&list)),
+                    _ => list,
+                };
+                tree.file(
+                    format!("{root}cluster-resources/{path}"),
+                    serde_json::to_vec_pretty(&body).unwrap(),
+                );
+            }
+            [top @ ("velero" | "kots"), "logs", pod, file] => {
+                let data = read_entry(bundle, &entry);
+                let namespace = namespaces
+                    .get(pod)
+                    .cloned()
+                    .unwrap_or_else(|| "default".into());
+                let collector = match (top, style) {
+                    ("kots", _) => "kots/admin_console",
+                    ("velero", TroubleshootStyle::NestedCollectors) => {
+                        if pod.starts_with("velero") {
+                            "kots/velero"
+                        } else {
+                            "velero/logs"
+                        }
+                    }
+                    _ => "velero",
+                };
+                let link = format!("{root}{collector}/{pod}/{file}");
+                if style == TroubleshootStyle::Legacy {
+                    tree.file(link, data);
+                } else {
+                    let real = format!("cluster-resources/pods/logs/{namespace}/{pod}/{file}");
+                    tree.file(format!("{root}{real}"), data);
+                    // Relative to the link's folder, as troubleshoot writes it into the archive.
+                    let up = "../".repeat(collector.split('/').count() + 1);
+                    tree.link(link, format!("{up}{real}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    if style == TroubleshootStyle::Legacy {
+        tree.file(
+            format!("{root}cluster-resources/custom-resources/deletebackuprequests.velero.io/velero.yaml"),
+            "apiVersion: v1\nitems: null\nkind: List\n",
+        );
+    } else {
+        tree.file(
+            format!("{root}cluster-resources/pods-errors.json"),
+            r#"{"kube-flannel": "pods is forbidden: User \"system:serviceaccount:default:troubleshoot\" cannot list resource \"pods\" in API group \"\" in the namespace \"kube-flannel\""}"#,
+        );
+    }
+    tree
+}
+
+/// Object layouts crashd has written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VeleroDebugStyle {
+    /// crashd v0.3 (what `velero debug` pins): one YAML List per resource, as `kubectl get -o yaml`.
+    ListsYaml,
+    /// Later crashd: one JSON file per object under a folder named after the resource.
+    ObjectsJson,
+}
+
+/// A `velero debug --backup <backup>` bundle of what `bundle` holds in the Velero namespace.
+pub fn velero_debug_tree(
+    bundle: &mut Bundle,
+    style: VeleroDebugStyle,
+    backup: Option<&str>,
+) -> Tree {
+    let mtime = created_seconds(bundle);
+    let stamp = jiff::Timestamp::from_second(mtime as i64)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H-%M-%SZ.0000")
+        .to_string();
+    let root = "velero-bundle/";
+    let mut tree = Tree {
+        mtime,
+        ..Tree::default()
+    };
+    let mut velero_namespace = None;
+    let entries: Vec<String> = bundle.entries().to_vec();
+    let mut captured: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
+    for entry in &entries {
+        let segments: Vec<&str> = entry.split('/').collect();
+        if let ["cluster-resources", "custom-resources", crd, file] = segments[..] {
+            let (Some(plural), Some(namespace)) =
+                (crd.strip_suffix(".velero.io"), file.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            velero_namespace.get_or_insert_with(|| namespace.to_string());
+            for object in items(&read_json(bundle, entry)) {
+                let version = object["apiVersion"]
+                    .as_str()
+                    .and_then(|v| v.strip_prefix("velero.io/"))
+                    .unwrap_or("v1")
+                    .to_string();
+                captured
+                    .entry((
+                        format!("velero.io_{version}"),
+                        namespace.to_string(),
+                        plural.to_string(),
+                    ))
+                    .or_default()
+                    .push(object);
+            }
+        }
+    }
+    let namespace = velero_namespace.unwrap_or_else(|| "velero".into());
+    let pods: Vec<Value> = bundle
+        .objects("pods")
+        .unwrap()
+        .into_iter()
+        .filter(|p| p["metadata"]["namespace"] == namespace.as_str())
+        .collect();
+    captured.insert(
+        ("core_v1".into(), namespace.clone(), "pods".into()),
+        pods.clone(),
+    );
+    for ((group_version, ns, resource), objects) in &captured {
+        let base = format!("{root}kubecapture/{group_version}/{ns}");
+        match style {
+            VeleroDebugStyle::ListsYaml => {
+                let list = json!({"apiVersion": "v1", "kind": "List", "items": objects,
+                                  "metadata": {"resourceVersion": ""}});
+                tree.file(format!("{base}/{resource}-{stamp}.yaml"), yaml(&list));
+            }
+            VeleroDebugStyle::ObjectsJson => {
+                for object in objects {
+                    let name = object["metadata"]["name"].as_str().unwrap();
+                    tree.file(
+                        format!("{base}/{resource}/{name}-{stamp}.json"),
+                        serde_json::to_vec_pretty(object).unwrap(),
+                    );
+                }
+            }
+        }
+    }
+    let log_base = match style {
+        VeleroDebugStyle::ListsYaml => format!("{root}kubecapture/core_v1/{namespace}"),
+        VeleroDebugStyle::ObjectsJson => format!("{root}kubecapture/core_v1/{namespace}/pods"),
+    };
+    let pod_names: Vec<String> = pods
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    for entry in &entries {
+        if let ["velero", "logs", pod, file] = entry.split('/').collect::<Vec<_>>()[..] {
+            let Some(container) = file.strip_suffix(".log") else {
+                continue;
+            };
+            if container.ends_with("-previous") || !pod_names.iter().any(|p| p == pod) {
+                continue;
+            }
+            let data = read_entry(bundle, entry);
+            tree.file(
+                format!("{log_base}/{pod}/{container}/{container}.log"),
+                data,
+            );
+        }
+    }
+    let server_version = pods
+        .iter()
+        .flat_map(|p| {
+            p["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|c| c["name"] == "velero")
+        .and_then(|c| {
+            c["image"]
+                .as_str()
+                .and_then(|i| i.rsplit_once(':'))
+                .map(|(_, t)| t.to_string())
+        })
+        .unwrap_or_else(|| "v1.12.3".into());
+    tree.file(
+        format!("{root}version.txt"),
+        format!("Client:\n\tVersion: {server_version}\n\tGit commit: -\nServer:\n\tVersion: {server_version}\n"),
+    );
+    if let Some(backup) = backup {
+        let log = snapdoc::bundle::layout::backup_log_path(backup);
+        if bundle.has(&log) {
+            let data = read_entry(bundle, &log);
+            tree.file(format!("{root}backup_{backup}.log"), data);
+        }
+        let object = bundle
+            .objects("backups.velero.io")
+            .unwrap()
+            .into_iter()
+            .find(|b| b["metadata"]["name"] == backup);
+        if let Some(object) = object {
+            let phase = object["status"]["phase"].as_str().unwrap_or("<none>");
+            let mut describe = Vec::new();
+            writeln!(describe, "Name:         {backup}").unwrap();
+            writeln!(describe, "Namespace:    {namespace}").unwrap();
+            writeln!(describe, "\nPhase:  {phase}\n").unwrap();
+            tree.file(format!("{root}backup_describe_{backup}.txt"), describe);
+        }
+    }
+    tree
+}

@@ -1,0 +1,515 @@
+//! Verdicts name the right cause and the right backup, and an incomplete collection is said aloud.
+//!
+//! - every failed backup's verdict is rendered from that backup's own hits (per-target details), not from the
+//!   first hit of the rule (which named another backup);
+//! - the verdict follows the cause chain: the backup's own findings, then its storage location's (log lines
+//!   naming the location in `backupLocation` / `backup-storage-location` / a `location` capture, and object findings
+//!   on the location), then store-wide failures when the backup failed outright;
+//! - what the collector could not read becomes `facts.collection` and the SD86x findings, and a bundle where
+//!   nothing failed but Backups could not be listed is "incomplete", never "healthy".
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use snapdoc::analyze::analysis::BackupSummary;
+use snapdoc::analyze::findings::{Finding, ObjectRef, Severity, TargetDetail};
+use snapdoc::analyze::{Analysis, analyze_bundle, verdicts};
+use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::{BundleWriter, CollectorError};
+use snapdoc::cli::AnalysisOptions;
+use snapdoc::lab::Scenario;
+use snapdoc::report::{ReportFormat, render};
+
+#[path = "support/foreign_fixtures.rs"]
+mod foreign_fixtures;
+
+const CREATED: &str = "2026-11-25T12:00:00Z";
+
+fn scenario_analysis(name: &str) -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.zip"));
+    foreign_fixtures::snapdoc_bundle_from_scenario(&Scenario::builtin(name).unwrap(), &path);
+    analyze_bundle(&path, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn finding<'a>(analysis: &'a Analysis, id: &str) -> &'a Finding {
+    analysis
+        .findings
+        .iter()
+        .find(|f| f.rule_id == id)
+        .unwrap_or_else(|| panic!("no {id} finding"))
+}
+
+#[test]
+fn per_target_details_match_the_report_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("a draft 2020-12 schema");
+    for name in ["failed-bsl", "partially-failed-fsb"] {
+        let json: Value = serde_json::from_str(
+            &render(&scenario_analysis(name), ReportFormat::Json, None).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            json["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["targets"].is_array()),
+            "{name}: no finding with targets"
+        );
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}:\n{}", errors.join("\n"));
+    }
+}
+
+#[test]
+fn each_partially_failed_backup_is_told_its_own_killed_uploader() {
+    let analysis = scenario_analysis("partially-failed-fsb");
+    assert!(analysis.verdicts.len() >= 2, "{:?}", analysis.verdicts);
+    let names: BTreeSet<&str> = analysis
+        .verdicts
+        .iter()
+        .map(|v| v.target.name.as_str())
+        .collect();
+    for verdict in &analysis.verdicts {
+        let own = verdict.target.name.as_str();
+        assert_eq!(verdict.finding_ids[0], "SD505", "{own}: {verdict:?}");
+        assert!(
+            verdict.summary.contains(own),
+            "{own}'s verdict names another backup: {}",
+            verdict.summary
+        );
+        for other in names.iter().filter(|n| **n != own) {
+            assert!(
+                !verdict.summary.contains(other),
+                "{own}'s verdict names {other}: {}",
+                verdict.summary
+            );
+        }
+    }
+    // The finding itself keeps the first hit's message, and carries one detail per backup with its own count.
+    let killed = finding(&analysis, "SD505");
+    let per_backup: u64 = killed
+        .targets
+        .iter()
+        .filter(|t| t.target.kind == "backups.velero.io")
+        .map(|t| t.count)
+        .sum();
+    assert!(per_backup > 0 && per_backup <= killed.count, "{killed:?}");
+    for detail in &killed.targets {
+        assert!(detail.message.contains(&detail.target.name), "{detail:?}");
+    }
+    // The object rule on pod volume backups renders each backup's detail from a PodVolumeBackup of that backup.
+    for detail in &finding(&analysis, "SD352").targets {
+        assert!(
+            detail
+                .message
+                .contains(&format!("backup {}", detail.target.name)),
+            "{detail:?}"
+        );
+    }
+}
+
+#[test]
+fn failed_backups_on_a_missing_bucket_lead_with_the_bucket() {
+    let analysis = scenario_analysis("failed-bsl");
+    assert!(!analysis.verdicts.is_empty());
+    for verdict in &analysis.verdicts {
+        assert_eq!(verdict.phase, "Failed");
+        assert_eq!(verdict.finding_ids[0], "SD101", "{verdict:?}");
+        assert!(
+            verdict.finding_ids.iter().any(|id| id == "SD801"),
+            "the backup's own finding is still listed: {verdict:?}"
+        );
+        assert!(
+            verdict.summary.contains("myapp-snapshots") && verdict.summary.contains("default"),
+            "names the bucket and the location: {}",
+            verdict.summary
+        );
+        assert!(
+            verdict
+                .fix
+                .as_deref()
+                .is_some_and(|f| f.contains("Create the bucket")),
+            "{verdict:?}"
+        );
+    }
+    // The server's NoSuchBucket lines concern the location, through its `backupLocation` field and the captured
+    // name in the BSL controller's message.
+    let missing = finding(&analysis, "SD101");
+    let location = missing
+        .targets
+        .iter()
+        .find(|t| t.target.kind == "backupstoragelocations.velero.io")
+        .expect("SD101 concerns the storage location");
+    assert_eq!(location.target.name, "default");
+    assert_eq!(location.target.namespace.as_deref(), Some("velero"));
+    assert!(location.count > 0 && location.first_seen.is_some());
+    // The location's own state (SD150) concerns it too.
+    assert!(
+        finding(&analysis, "SD150")
+            .targets
+            .iter()
+            .any(|t| t.target.name == "default"),
+    );
+}
+
+#[test]
+fn the_wrong_restic_password_leads_over_its_consequence() {
+    let analysis = scenario_analysis("old-velero-restic");
+    assert!(!analysis.verdicts.is_empty());
+    for verdict in &analysis.verdicts {
+        assert_eq!(verdict.finding_ids[0], "SD304", "{verdict:?}");
+        assert!(verdict.finding_ids.iter().any(|id| id == "SD302"));
+    }
+}
+
+#[test]
+fn lab_basics_verdicts_name_their_own_backups() {
+    let analysis = scenario_analysis("lab-basics");
+    assert!(!analysis.verdicts.is_empty());
+    for verdict in &analysis.verdicts {
+        assert!(
+            verdict.summary.contains(&verdict.target.name),
+            "{verdict:?}"
+        );
+    }
+}
+
+fn backup(name: &str, phase: &str, location: Option<&str>) -> BackupSummary {
+    BackupSummary {
+        kind: "backup".into(),
+        name: name.into(),
+        namespace: Some("velero".into()),
+        phase: Some(phase.into()),
+        storage_location: location.map(str::to_string),
+        ..BackupSummary::default()
+    }
+}
+
+fn object(kind: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        kind: kind.into(),
+        namespace: Some("velero".into()),
+        name: name.into(),
+    }
+}
+
+fn detail(target: ObjectRef, message: &str, count: u64) -> TargetDetail {
+    TargetDetail {
+        target,
+        message: message.into(),
+        count,
+        first_seen: None,
+        last_seen: None,
+    }
+}
+
+fn finding_of(
+    id: &str,
+    severity: Severity,
+    match_kind: &str,
+    category: &str,
+    targets: Vec<TargetDetail>,
+) -> Finding {
+    Finding {
+        rule_id: id.into(),
+        rule_name: format!("rule-{id}"),
+        match_kind: match_kind.into(),
+        severity,
+        category: category.into(),
+        title: format!("title {id}"),
+        message: format!("first hit of {id}"),
+        cause: String::new(),
+        fix: format!("fix {id}"),
+        docs: vec![],
+        evidence: vec![],
+        count: targets.iter().map(|t| t.count).sum::<u64>().max(1),
+        first_seen: None,
+        last_seen: None,
+        related: targets
+            .iter()
+            .filter(|t| t.target.kind != "backupstoragelocations.velero.io")
+            .map(|t| t.target.clone())
+            .collect(),
+        targets,
+    }
+}
+
+#[test]
+fn the_cause_chain_runs_from_the_backup_to_its_location_to_the_store() {
+    let b1 = object("backups.velero.io", "b1");
+    let b2 = object("backups.velero.io", "b2");
+    let primary = object("backupstoragelocations.velero.io", "primary");
+    let other = object("backupstoragelocations.velero.io", "other");
+    let findings = vec![
+        finding_of(
+            "SD801",
+            Severity::Fail,
+            "object",
+            "health",
+            vec![
+                detail(b1.clone(), "b1 failed", 1),
+                detail(b2.clone(), "b2 failed", 1),
+            ],
+        ),
+        finding_of(
+            "SD101",
+            Severity::Fail,
+            "log",
+            "bucket-endpoint",
+            vec![detail(primary.clone(), "bucket of primary missing", 7)],
+        ),
+        finding_of(
+            "SD106",
+            Severity::Warn,
+            "log",
+            "storage-location",
+            vec![detail(primary.clone(), "primary unavailable", 70)],
+        ),
+        finding_of(
+            "SD150",
+            Severity::Fail,
+            "object",
+            "storage-location",
+            vec![detail(other.clone(), "other unavailable", 1)],
+        ),
+        // Names nothing: store-wide, for backups that failed outright.
+        finding_of("SD203", Severity::Fail, "log", "credentials", vec![]),
+        finding_of("SD550", Severity::Fail, "object", "resources", vec![]),
+    ];
+    let backups = vec![
+        backup("b1", "Failed", Some("primary")),
+        backup("b2", "Failed", Some("other")),
+        backup("b3", "PartiallyFailed", Some("primary")),
+        backup("b4", "Failed", None),
+    ];
+    let verdicts = verdicts::verdicts(&findings, &backups);
+    assert_eq!(verdicts.len(), 4);
+
+    // b1: its location's log signature leads; its own object finding, the store-wide failure follow.
+    assert_eq!(
+        verdicts[0].finding_ids,
+        ["SD101", "SD203", "SD801", "SD106"]
+    );
+    assert_eq!(verdicts[0].summary, "bucket of primary missing");
+    assert_eq!(verdicts[0].fix.as_deref(), Some("fix SD101"));
+    // b2 writes elsewhere: primary's findings are not its own; other's state is, after its own state.
+    assert_eq!(verdicts[1].finding_ids, ["SD203", "SD801", "SD150"]);
+    assert_eq!(verdicts[1].summary, "first hit of SD203");
+    // b3 only partially failed: a store-wide failure is no cause of it, its location's findings are.
+    assert_eq!(verdicts[2].finding_ids, ["SD101", "SD106"]);
+    // b4 names no location: it writes to `default`, of which nothing is known; store-wide only.
+    assert_eq!(verdicts[3].finding_ids, ["SD203"]);
+}
+
+#[test]
+fn a_finding_without_details_still_concerns_the_backups_it_relates_to() {
+    // An analysis.json written before per-target details: `related` only.
+    let b1 = object("backups.velero.io", "b1");
+    let mut old = finding_of("SD505", Severity::Fail, "log", "resources", vec![]);
+    old.related = vec![b1];
+    let verdicts = verdicts::verdicts(&[old], &[backup("b1", "PartiallyFailed", None)]);
+    assert_eq!(verdicts[0].finding_ids, ["SD505"]);
+    assert_eq!(verdicts[0].summary, "first hit of SD505");
+}
+
+fn list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+/// Two backups of one schedule, each with its own backup log; the server log names the storage location.
+fn two_backup_bundle(path: &Path) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    let backups = list(vec![
+        json!({"apiVersion": "velero.io/v1", "kind": "Backup",
+               "metadata": {"name": "nightly-2", "namespace": "velero", "creationTimestamp": "2026-11-25T02:00:00Z"},
+               "spec": {"storageLocation": "default"},
+               "status": {"phase": "Failed", "failureReason": "get a backup store", "startTimestamp": "2026-11-25T02:00:01Z",
+                          "completionTimestamp": "2026-11-25T02:00:02Z"}}),
+        json!({"apiVersion": "velero.io/v1", "kind": "Backup",
+               "metadata": {"name": "nightly-1", "namespace": "velero", "creationTimestamp": "2026-11-24T02:00:00Z"},
+               "spec": {"storageLocation": "default"},
+               "status": {"phase": "Failed", "failureReason": "get a backup store", "startTimestamp": "2026-11-24T02:00:01Z",
+                          "completionTimestamp": "2026-11-24T02:00:02Z"}}),
+    ]);
+    let locations = list(vec![json!({
+        "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+        "metadata": {"name": "default", "namespace": "velero"},
+        "spec": {"provider": "aws", "objectStorage": {"bucket": "acme-dr", "prefix": "cluster-a"}, "default": true},
+        "status": {"phase": "Available"}
+    })]);
+    writer
+        .add_json(
+            "cluster-resources/custom-resources/backups.velero.io/velero.json",
+            &backups,
+        )
+        .unwrap();
+    writer
+        .add_json(
+            "cluster-resources/custom-resources/backupstoragelocations.velero.io/velero.json",
+            &locations,
+        )
+        .unwrap();
+    // Backup logs do not repeat `backup=` on every line: the file says whose it is.
+    for (name, day) in [("nightly-1", "24"), ("nightly-2", "25")] {
+        let log = format!(
+            "time=\"2026-11-{day}T02:00:01Z\" level=info msg=\"Setting up backup log\" backup=velero/{name} logSource=\"pkg/controller/backup_controller.go:600\"\n\
+             time=\"2026-11-{day}T02:00:02Z\" level=error msg=\"Error uploading log file\" error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_controller.go:700\"\n"
+        );
+        writer
+            .add_stream(&format!("velero/backups/{name}/backup.log"), log.as_bytes())
+            .unwrap();
+    }
+    let server = "time=\"2026-11-25T11:25:20Z\" level=error msg=\"Error listing backups in backup store\" backupLocation=velero/default controller=backup-sync error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_sync_controller.go:107\"\n\
+                  time=\"2026-11-25T11:26:20Z\" level=error msg=\"Error listing backups in backup store\" backupLocation=velero/default controller=backup-sync error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_sync_controller.go:107\"\n";
+    writer
+        .add_stream("velero/logs/velero-6d4/velero.log", server.as_bytes())
+        .unwrap();
+    writer
+        .finish(RunInfo {
+            created: Some(CREATED.into()),
+            ..RunInfo::default()
+        })
+        .unwrap();
+}
+
+#[test]
+fn log_hits_are_detailed_per_backup_and_per_storage_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    two_backup_bundle(&path);
+    let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
+    let missing = finding(&analysis, "SD101");
+    assert_eq!(missing.count, 4);
+    let targets: Vec<(&str, &str, u64)> = missing
+        .targets
+        .iter()
+        .map(|t| (t.target.kind.as_str(), t.target.name.as_str(), t.count))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("backups.velero.io", "nightly-1", 1),
+            ("backups.velero.io", "nightly-2", 1),
+            ("backupstoragelocations.velero.io", "default", 2),
+        ]
+    );
+    let location = &missing.targets[2];
+    assert!(location.message.contains("acme-dr"), "{location:?}");
+    assert_eq!(location.first_seen.as_deref(), Some("2026-11-25T11:25:20Z"));
+    assert_eq!(location.last_seen.as_deref(), Some("2026-11-25T11:26:20Z"));
+    let nightly_1 = &missing.targets[0];
+    assert_eq!(
+        nightly_1.first_seen.as_deref(),
+        Some("2026-11-24T02:00:02Z")
+    );
+    // Each Failed backup's verdict leads with the missing bucket and is rendered from its own log.
+    assert_eq!(analysis.verdicts.len(), 2);
+    for verdict in &analysis.verdicts {
+        assert_eq!(verdict.finding_ids[0], "SD101", "{verdict:?}");
+    }
+}
+
+/// What the collector records under a role that may not list Backups, read Secrets or create DownloadRequests
+/// (the lab's `forbidden` scenario), with nothing failed in what it could read.
+fn forbidden_bundle(path: &Path) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    writer
+        .add_json(
+            "cluster-resources/custom-resources/backupstoragelocations.velero.io/velero.json",
+            &list(vec![json!({
+                "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+                "metadata": {"name": "default", "namespace": "velero"},
+                "spec": {"provider": "aws", "objectStorage": {"bucket": "acme-dr"}, "default": true},
+                "status": {"phase": "Available", "lastValidationTime": "2026-11-25T11:59:00Z"}
+            })]),
+        )
+        .unwrap();
+    let refused = |source: &str, target: &str, message: &str| CollectorError {
+        source: source.into(),
+        target: Some(target.into()),
+        namespace: Some("velero".into()),
+        status: Some(403),
+        message: message.into(),
+    };
+    writer.record_error(refused(
+        "velero-objects",
+        "backups.velero.io",
+        "backups.velero.io is forbidden: User \"system:serviceaccount:default:snapdoc\" cannot list resource \"backups\" in API group \"velero.io\" in the namespace \"velero\"",
+    ));
+    writer.record_error(refused(
+        "secrets",
+        "secrets/cloud-credentials",
+        "secrets \"cloud-credentials\" is forbidden: User \"system:serviceaccount:default:snapdoc\" cannot get resource \"secrets\" in API group \"\" in the namespace \"velero\"",
+    ));
+    writer.record_error(refused(
+        "downloads",
+        "BackupLog instance-l9m5s",
+        "cannot create a DownloadRequest: downloadrequests.velero.io is forbidden",
+    ));
+    writer.record_error(CollectorError {
+        status: None,
+        ..refused(
+            "downloads",
+            "14 more backup/restore logs and results",
+            "not tried: creating DownloadRequests is forbidden",
+        )
+    });
+    writer
+        .finish(RunInfo {
+            created: Some(CREATED.into()),
+            ..RunInfo::default()
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_forbidden_backups_list_makes_the_analysis_incomplete_not_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    forbidden_bundle(&path);
+    let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
+    assert!(analysis.verdicts.is_empty());
+    let by_id = |id: &str| analysis.findings.iter().find(|f| f.rule_id == id);
+    let refused = by_id("SD860").expect("SD860: Backups could not be listed");
+    assert_eq!(refused.severity, Severity::Warn);
+    assert!(
+        refused.message.contains("backups.velero.io") && refused.message.contains("403"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(by_id("SD863").map(|f| f.severity), Some(Severity::Info));
+    let downloads = by_id("SD864").expect("SD864: DownloadRequests refused");
+    assert_eq!((downloads.severity, downloads.count), (Severity::Info, 2));
+    assert!(by_id("SD861").is_none() && by_id("SD862").is_none());
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .all(|f| f.severity != Severity::Fail)
+    );
+
+    let summary = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(!summary.contains("Healthy"), "{summary}");
+    assert!(
+        summary.starts_with(
+            "▲ Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+        ),
+        "{summary}"
+    );
+    let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert!(
+        ticket.contains(
+            "▲ Verdict: Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+        ),
+        "{ticket}"
+    );
+    assert!(!ticket.contains("Verdict: Healthy"), "{ticket}");
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert!(page.contains("class=\"block verdict status-incomplete\""));
+}
