@@ -30,6 +30,7 @@ pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analy
     let output = engine::run(bundle, rules, &context)?;
     let verdicts = verdicts::verdicts(&output.findings, &facts.backups);
     let timelines = timeline::timelines(bundle, &facts.backups)?;
+    bundle.release_shared_objects();
     let manifest = bundle.manifest();
     let mut unavailable = facts.unavailable;
     unavailable.extend(output.problems);

@@ -42,10 +42,12 @@ pub fn timelines(
     }
     // Missing or unreadable object lists leave those entries out; the facts report them as unavailable.
     let pod_volume_backups = bundle
-        .objects("podvolumebackups.velero.io")
+        .shared_objects("podvolumebackups.velero.io")
         .unwrap_or_default();
-    let data_uploads = bundle.objects("datauploads.velero.io").unwrap_or_default();
-    let events = bundle.objects("events").unwrap_or_default();
+    let data_uploads = bundle
+        .shared_objects("datauploads.velero.io")
+        .unwrap_or_default();
+    let events = bundle.shared_objects("events").unwrap_or_default();
 
     let mut builders: Vec<Builder> = targets
         .iter()
@@ -61,7 +63,7 @@ pub fn timelines(
             for upload in data_uploads.iter().filter(|o| belongs_to(o, &summary.name)) {
                 builder.add_transfer(upload, "dataupload");
             }
-            for event in &events {
+            for event in events.iter() {
                 builder.add_event(event);
             }
             builder

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -50,6 +51,15 @@ pub trait BundleSource: Send {
     fn unavailable(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The entry's size once decompressed, when the source knows it without reading the entry.
+    fn entry_size(&self, _entry: &str) -> Option<u64> {
+        None
+    }
+    /// A second, independent reader of the same bundle, for reading entries on another thread. `None` when
+    /// the source cannot be read twice at once (a foreign archive is translated from one stream).
+    fn reopen(&self) -> Option<Result<Box<dyn BundleSource>, BundleError>> {
+        None
+    }
 }
 
 /// A log in the bundle, and what it is.
@@ -70,6 +80,33 @@ pub struct Bundle {
     source: Box<dyn BundleSource>,
     manifest: Option<Manifest>,
     unavailable: Vec<String>,
+    /// Object lists already parsed by [`Bundle::shared_objects`], by resource.
+    shared: std::collections::HashMap<String, SharedObjects>,
+}
+
+/// An object list parsed once and read by several parts of the analysis (facts, rules, timelines).
+#[derive(Debug, Clone, Default)]
+pub struct SharedObjects(Arc<Vec<Value>>);
+
+impl SharedObjects {
+    pub fn new(objects: Vec<Value>) -> SharedObjects {
+        SharedObjects(Arc::new(objects))
+    }
+}
+
+impl std::ops::Deref for SharedObjects {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a SharedObjects {
+    type Item = &'a Value;
+    type IntoIter = std::slice::Iter<'a, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 impl Bundle {
@@ -138,6 +175,7 @@ impl Bundle {
             source,
             manifest: None,
             unavailable,
+            shared: Default::default(),
         };
         if bundle.has(layout::MANIFEST) {
             let manifest: Manifest = bundle.read_json_as(layout::MANIFEST)?;
@@ -171,6 +209,28 @@ impl Bundle {
             .is_ok()
     }
 
+    /// The entry's decompressed size, when known without reading it.
+    pub fn entry_size(&self, entry: &str) -> Option<u64> {
+        self.source.entry_size(entry)
+    }
+
+    /// A second reader of the same bundle, independent of this one (another thread may read with it).
+    /// `None` when the bundle's format cannot be read twice at once.
+    pub fn reopen(&self) -> Option<Result<Bundle, BundleError>> {
+        let source = match self.source.reopen()? {
+            Ok(source) => source,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(Bundle {
+            path: self.path.clone(),
+            format: self.format,
+            source,
+            manifest: self.manifest.clone(),
+            unavailable: self.unavailable.clone(),
+            shared: Default::default(),
+        }))
+    }
+
     /// Streams one entry.
     pub fn open_entry(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
         self.source.open(entry)
@@ -196,16 +256,40 @@ impl Bundle {
         &mut self,
         entry: &str,
     ) -> Result<T, BundleError> {
-        let reader = BufReader::new(self.source.open(entry)?);
-        serde_json::from_reader(reader).map_err(|e| BundleError::Entry {
-            path: self.path.clone(),
-            entry: entry.to_string(),
-            message: format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
+        // Read whole, then parsed from memory: serde_json parses a slice several times faster than a reader,
+        // which it reads a byte at a time. The text is dropped once parsed.
+        // The declared size only sizes the buffer, up to a bound: a forged header must not reserve gigabytes.
+        const MAX_RESERVED: u64 = 256 << 20;
+        let expected = self.source.entry_size(entry).unwrap_or(0).min(MAX_RESERVED);
+        let mut text = Vec::with_capacity(expected as usize);
+        let read = self.source.open(entry)?.read_to_end(&mut text);
+        read.map_err(|e| self.entry_error(entry, format!("could not be read: {e}")))?;
+        serde_json::from_slice(&text).map_err(|e| {
+            self.entry_error(
+                entry,
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
         })
+    }
+
+    /// [`Bundle::objects`], parsed once: later calls for the same resource share the first one's list until
+    /// [`Bundle::release_shared_objects`]. A list that cannot be read is not kept (each call says why).
+    pub fn shared_objects(&mut self, resource: &str) -> Result<SharedObjects, BundleError> {
+        if let Some(objects) = self.shared.get(resource) {
+            return Ok(objects.clone());
+        }
+        let objects = SharedObjects::new(self.objects(resource)?);
+        self.shared.insert(resource.to_string(), objects.clone());
+        Ok(objects)
+    }
+
+    /// Forgets the lists [`Bundle::shared_objects`] kept (their memory is freed once no one holds them).
+    pub fn release_shared_objects(&mut self) {
+        self.shared.clear();
     }
 
     /// Every object of a resource, all namespaces: `pods`, `deployments`, `backups.velero.io`, `nodes` …
@@ -363,6 +447,8 @@ struct ZipSource {
     path: PathBuf,
     archive: zip::ZipArchive<BufReader<File>>,
     entries: Vec<String>,
+    /// Declared decompressed sizes, in the order of `entries`.
+    sizes: Vec<u64>,
     limits: ArchiveLimits,
 }
 
@@ -419,21 +505,48 @@ impl ZipSource {
             budget
                 .admit(data.size(), data.compressed_size())
                 .map_err(|limit| entry_error(&name, limit.to_string()))?;
-            entries.push(name.into_owned());
+            entries.push((name.into_owned(), data.size()));
         }
         entries.sort();
         // Names the zip crate keeps apart (raw bytes differ) may still read as one path.
-        if let Some(pair) = entries.windows(2).find(|pair| pair[0] == pair[1]) {
+        if let Some(pair) = entries.windows(2).find(|pair| pair[0].0 == pair[1].0) {
             return Err(entry_error(
-                &pair[0],
+                &pair[0].0,
                 "appears more than once in the archive: which copy is meant cannot be told".into(),
             ));
         }
+        let (entries, sizes) = entries.into_iter().unzip();
         Ok(ZipSource {
             path: path.to_path_buf(),
             archive,
             entries,
+            sizes,
             limits,
+        })
+    }
+
+    /// The same archive through another file handle. Its entries were checked when first opened; a file
+    /// changed since then is refused rather than read as something else.
+    fn reopen_archive(&self) -> Result<ZipSource, BundleError> {
+        let file = File::open(&self.path).map_err(|e| BundleError::io(&self.path, e))?;
+        let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| BundleError::Zip {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        if archive.len() != self.archive.len()
+            || archive.central_directory_start() != self.archive.central_directory_start()
+        {
+            return Err(BundleError::UnknownFormat {
+                path: self.path.clone(),
+                message: "the archive changed while it was being read".into(),
+            });
+        }
+        Ok(ZipSource {
+            path: self.path.clone(),
+            archive,
+            entries: self.entries.clone(),
+            sizes: self.sizes.clone(),
+            limits: self.limits,
         })
     }
 }
@@ -466,6 +579,19 @@ fn first_duplicate_name(path: &Path, directory_start: u64) -> Option<String> {
 impl BundleSource for ZipSource {
     fn entries(&self) -> &[String] {
         &self.entries
+    }
+    fn entry_size(&self, entry: &str) -> Option<u64> {
+        let index = self
+            .entries
+            .binary_search_by(|e| e.as_str().cmp(entry))
+            .ok()?;
+        Some(self.sizes[index])
+    }
+    fn reopen(&self) -> Option<Result<Box<dyn BundleSource>, BundleError>> {
+        Some(
+            self.reopen_archive()
+                .map(|source| Box::new(source) as Box<dyn BundleSource>),
+        )
     }
     fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
         let file = self
@@ -529,6 +655,21 @@ impl DirectorySource {
 impl BundleSource for DirectorySource {
     fn entries(&self) -> &[String] {
         &self.entries
+    }
+    fn entry_size(&self, entry: &str) -> Option<u64> {
+        self.entries
+            .binary_search_by(|e| e.as_str().cmp(entry))
+            .ok()?;
+        std::fs::symlink_metadata(self.root.join(entry))
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len())
+    }
+    fn reopen(&self) -> Option<Result<Box<dyn BundleSource>, BundleError>> {
+        Some(Ok(Box::new(DirectorySource {
+            root: self.root.clone(),
+            entries: self.entries.clone(),
+        })))
     }
     fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError> {
         layout::check_entry_name(entry).map_err(|message| BundleError::InvalidEntryName {

@@ -16,6 +16,7 @@ use super::findings::{Evidence, Finding, ObjectRef, TargetDetail};
 use super::rules::predicate::lenient_version;
 use super::rules::{CompatMatcher, Matcher, ObjectMatcher, Rule, RuleSet};
 use crate::bundle::Bundle;
+use crate::bundle::reader::SharedObjects;
 pub use logs::LogRun;
 pub use scan::{BLOCK_SIZE, LogScanner};
 
@@ -73,7 +74,7 @@ pub fn run_with(
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
 
     // Object rules read objects once per kind; the storage locations are read first, for the log rules too.
-    let mut objects_by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
     let locations = read_objects(bundle, logs::LOCATION_KIND, &mut output.problems);
     objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations);
 
@@ -172,10 +173,10 @@ pub fn run_with(
 }
 
 /// A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
-fn read_objects(bundle: &mut Bundle, kind: &str, problems: &mut Vec<String>) -> Vec<Value> {
-    bundle.objects(kind).unwrap_or_else(|e| {
+fn read_objects(bundle: &mut Bundle, kind: &str, problems: &mut Vec<String>) -> SharedObjects {
+    bundle.shared_objects(kind).unwrap_or_else(|e| {
         problems.push(format!("{kind} not read: {e}"));
-        Vec::new()
+        SharedObjects::default()
     })
 }
 

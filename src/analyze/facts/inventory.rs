@@ -3,31 +3,32 @@
 use serde_json::Value;
 
 use super::json;
+use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, layout};
 
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
-    pub backups: Vec<Value>,
-    pub restores: Vec<Value>,
-    pub schedules: Vec<Value>,
-    pub storage_locations: Vec<Value>,
-    pub snapshot_locations: Vec<Value>,
-    pub pod_volume_backups: Vec<Value>,
-    pub data_uploads: Vec<Value>,
+    pub backups: SharedObjects,
+    pub restores: SharedObjects,
+    pub schedules: SharedObjects,
+    pub storage_locations: SharedObjects,
+    pub snapshot_locations: SharedObjects,
+    pub pod_volume_backups: SharedObjects,
+    pub data_uploads: SharedObjects,
     /// Velero ≥ 1.10.
-    pub backup_repositories: Vec<Value>,
+    pub backup_repositories: SharedObjects,
     /// Velero < 1.10.
-    pub restic_repositories: Vec<Value>,
-    pub deployments: Vec<Value>,
-    pub daemonsets: Vec<Value>,
-    pub pods: Vec<Value>,
-    pub nodes: Vec<Value>,
-    pub namespaces: Vec<Value>,
-    pub configmaps: Vec<Value>,
-    pub persistent_volume_claims: Vec<Value>,
-    pub persistent_volumes: Vec<Value>,
+    pub restic_repositories: SharedObjects,
+    pub deployments: SharedObjects,
+    pub daemonsets: SharedObjects,
+    pub pods: SharedObjects,
+    pub nodes: SharedObjects,
+    pub namespaces: SharedObjects,
+    pub configmaps: SharedObjects,
+    pub persistent_volume_claims: SharedObjects,
+    pub persistent_volumes: SharedObjects,
     /// Velero answers these with its version (`status.serverVersion`).
-    pub server_status_requests: Vec<Value>,
+    pub server_status_requests: SharedObjects,
     pub version: Option<Value>,
     /// Whether the bundle holds a file for the resource at all (an empty list is still an answer).
     pub has_backups_file: bool,
@@ -42,12 +43,16 @@ pub(crate) struct Inventory {
 impl Inventory {
     pub fn load(bundle: &mut Bundle) -> Inventory {
         let mut inv = Inventory::default();
-        let mut load = |resource: &str, inv: &mut Inventory| -> Vec<Value> {
-            match bundle.objects(resource) {
-                Ok(objects) => objects.into_iter().filter(Value::is_object).collect(),
+        // Lists are shared with the rules and the timelines, which read them again (parsed once).
+        let mut load = |resource: &str, inv: &mut Inventory| -> SharedObjects {
+            match bundle.shared_objects(resource) {
+                Ok(objects) if objects.iter().all(Value::is_object) => objects,
+                Ok(objects) => {
+                    SharedObjects::new(objects.iter().filter(|o| o.is_object()).cloned().collect())
+                }
                 Err(e) => {
                     inv.unreadable.push(format!("{resource}: {e}"));
-                    Vec::new()
+                    SharedObjects::default()
                 }
             }
         };
