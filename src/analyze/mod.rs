@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod facts;
 pub mod findings;
+pub mod parallel;
 pub mod rules;
 pub mod run;
 pub mod timeline;

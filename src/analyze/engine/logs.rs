@@ -48,8 +48,8 @@ pub struct LogAggregate {
     pub variables: Map<String, Value>,
     /// Per backup / restore / storage location the hits concern, in the order first seen.
     pub targets: Vec<TargetAggregate>,
-    /// (file index, line) of the last hit counted: a long line seen in several windows counts once.
-    last_counted: Option<(usize, u64)>,
+    /// Line of the last hit counted in the log being scanned: a long line seen in several windows counts once.
+    last_counted: Option<u64>,
 }
 
 /// Scans logs for a fixed list of log rules.
@@ -57,12 +57,12 @@ pub struct LogRun<'r> {
     rules: Vec<(&'r Rule, &'r LogMatcher)>,
     aggregates: Vec<LogAggregate>,
     /// Per source: the scanner over the patterns of the rules that apply to it, and those rules' indexes.
-    scanners: HashMap<LogSource, Option<(LogScanner, Vec<usize>)>>,
+    /// A source whose patterns do not compile together keeps the error, said for each of its logs.
+    scanners: HashMap<LogSource, Result<Option<(LogScanner, Vec<usize>)>, String>>,
     block_size: Option<usize>,
     velero_namespace: Option<String>,
     /// Storage locations of the bundle: a hit naming one gets its bucket, prefix and provider as variables.
     locations: Vec<(ObjectRef, Map<String, Value>)>,
-    files_scanned: usize,
     /// Per rule: whether a log it applies to was scanned (otherwise it did not run).
     ran: Vec<bool>,
 }
@@ -88,7 +88,6 @@ impl<'r> LogRun<'r> {
             block_size: None,
             velero_namespace,
             locations: Vec::new(),
-            files_scanned: 0,
             ran: vec![false; n],
         }
     }
@@ -118,44 +117,64 @@ impl<'r> LogRun<'r> {
         self
     }
 
-    fn ensure_scanner(&mut self, source: LogSource) -> Result<(), String> {
+    fn ensure_scanner(&mut self, source: LogSource) {
         if self.scanners.contains_key(&source) {
-            return Ok(());
+            return;
         }
         let indexes: Vec<usize> = (0..self.rules.len())
             .filter(|&i| self.rules[i].1.applies_to(source))
             .collect();
         let built = if indexes.is_empty() {
-            None
+            Ok(None)
         } else {
             let patterns: Vec<&str> = indexes
                 .iter()
                 .map(|&i| self.rules[i].1.pattern.as_str())
                 .collect();
-            let mut scanner = LogScanner::new(&patterns)?;
-            if let Some(size) = self.block_size {
-                scanner = scanner.with_block_size(size);
-            }
-            Some((scanner, indexes))
+            LogScanner::new(&patterns).map(|scanner| {
+                let scanner = match self.block_size {
+                    Some(size) => scanner.with_block_size(size),
+                    None => scanner,
+                };
+                Some((scanner, indexes))
+            })
         };
         self.scanners.insert(source, built);
-        Ok(())
+    }
+
+    /// Builds the scanners of these logs' sources now, so that [`LogRun::scan_alone`] can scan them from
+    /// several threads.
+    pub fn prepare<'a>(&mut self, logs: impl IntoIterator<Item = &'a LogFile>) {
+        for log in logs {
+            self.ensure_scanner(log.source);
+        }
     }
 
     /// Scans one log. `Ok(None)`: no rule applies to its source.
     pub fn scan(&mut self, log: &LogFile, reader: impl Read) -> Result<Option<ScanStats>, String> {
-        self.ensure_scanner(log.source)?;
-        let Some((scanner, indexes)) = self.scanners.get(&log.source).and_then(Option::as_ref)
-        else {
-            return Ok(None);
+        self.ensure_scanner(log.source);
+        let scanned = self.scan_alone(log, reader);
+        self.absorb(scanned)
+    }
+
+    /// Scans one log on its own, without touching what earlier logs gave: [`LogRun::absorb`] adds it. Logs
+    /// scanned apart and absorbed in order aggregate exactly as if [`LogRun::scan`] had read them in that order.
+    /// The scanners of the log's source must be built ([`LogRun::prepare`]).
+    pub fn scan_alone(&self, log: &LogFile, reader: impl Read) -> LogScan {
+        let Some(Ok(Some((scanner, indexes)))) = self.scanners.get(&log.source) else {
+            let result = match self.scanners.get(&log.source) {
+                Some(Err(e)) => Err(e.clone()),
+                Some(Ok(_)) => Ok(None),
+                None => Err(format!("{}: no scanner prepared for its source", log.path)),
+            };
+            return LogScan {
+                aggregates: Vec::new(),
+                ran: Vec::new(),
+                result,
+            };
         };
-        let file_index = self.files_scanned;
-        self.files_scanned += 1;
-        for &i in indexes {
-            self.ran[i] = true;
-        }
         let rules = &self.rules;
-        let aggregates = &mut self.aggregates;
+        let mut aggregates = vec![LogAggregate::default(); indexes.len()];
         let context = HitContext {
             log,
             velero_namespace: self.velero_namespace.as_deref(),
@@ -165,24 +184,42 @@ impl<'r> LogRun<'r> {
             let text = String::from_utf8_lossy(line.text);
             let mut fields: Option<LineFields> = None;
             for &pattern in line.patterns {
-                let rule_index = indexes[pattern];
-                let matcher = rules[rule_index].1;
+                let matcher = rules[indexes[pattern]].1;
                 let fields = fields.get_or_insert_with(|| LineFields::parse(&text));
                 if !passes_filters(&matcher.fields, fields) {
                     continue;
                 }
-                let aggregate = &mut aggregates[rule_index];
-                if aggregate.last_counted == Some((file_index, line.number)) {
+                let aggregate = &mut aggregates[pattern];
+                // One log at a time: the line number alone tells a line seen in several windows.
+                if aggregate.last_counted == Some(line.number) {
                     continue;
                 }
-                aggregate.last_counted = Some((file_index, line.number));
+                aggregate.last_counted = Some(line.number);
                 record(aggregate, matcher, &context, &line, &text, fields);
             }
         };
-        scanner
+        let result = scanner
             .scan(reader, &mut on_line)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", log.path))
+            .map_err(|e| format!("{}: {e}", log.path));
+        LogScan {
+            aggregates: indexes.iter().copied().zip(aggregates).collect(),
+            ran: indexes.clone(),
+            result,
+        }
+    }
+
+    /// Adds what one log gave to what the logs before it gave, as [`LogRun::scan`] would have recorded it.
+    pub fn absorb(&mut self, scan: LogScan) -> Result<Option<ScanStats>, String> {
+        for i in scan.ran {
+            self.ran[i] = true;
+        }
+        for (i, part) in scan.aggregates {
+            if part.count > 0 {
+                merge(&mut self.aggregates[i], part);
+            }
+        }
+        scan.result
     }
 
     /// The rules, each with what it saw and whether it ran (a log of one of its sources was scanned).
@@ -193,6 +230,60 @@ impl<'r> LogRun<'r> {
             .zip(self.ran)
             .map(|(((rule, _), aggregate), ran)| (rule, aggregate, ran))
             .collect()
+    }
+}
+
+/// What one log gave its rules, before it is added to the rest ([`LogRun::absorb`]).
+#[derive(Debug)]
+pub struct LogScan {
+    /// (rule index, what it saw in this log), for the rules of the log's source.
+    aggregates: Vec<(usize, LogAggregate)>,
+    /// Rules that ran on this log.
+    ran: Vec<usize>,
+    result: Result<Option<ScanStats>, String>,
+}
+
+impl LogScan {
+    /// A log that could not be opened.
+    pub fn failed(problem: String) -> LogScan {
+        LogScan {
+            aggregates: Vec::new(),
+            ran: Vec::new(),
+            result: Err(problem),
+        }
+    }
+}
+
+/// `later` (one log's hits) after `total` (every earlier log's): counts add, times widen, examples and related
+/// objects fill up in order, and the first hit's variables and each target's first variables stay the earliest.
+fn merge(total: &mut LogAggregate, later: LogAggregate) {
+    if total.count == 0 {
+        total.variables = later.variables;
+    }
+    total.count += later.count;
+    if let Some(t) = later.first_seen {
+        widen(&mut total.first_seen, &mut total.last_seen, t);
+    }
+    if let Some(t) = later.last_seen {
+        widen(&mut total.first_seen, &mut total.last_seen, t);
+    }
+    let room = MAX_EXAMPLES.saturating_sub(total.examples.len());
+    total.examples.extend(later.examples.into_iter().take(room));
+    for r in later.related {
+        if !total.related.contains(&r) {
+            total.related.push(r);
+        }
+    }
+    for target in later.targets {
+        match total.targets.iter_mut().find(|t| t.target == target.target) {
+            Some(known) => {
+                known.count += target.count;
+                for t in [target.first_seen, target.last_seen].into_iter().flatten() {
+                    widen(&mut known.first_seen, &mut known.last_seen, t);
+                }
+            }
+            None => total.targets.push(target),
+        }
     }
 }
 

@@ -15,9 +15,9 @@ use super::error::AnalyzeError;
 use super::findings::{Evidence, Finding, ObjectRef, TargetDetail};
 use super::rules::predicate::lenient_version;
 use super::rules::{CompatMatcher, Matcher, ObjectMatcher, Rule, RuleSet};
-use crate::bundle::Bundle;
 use crate::bundle::reader::SharedObjects;
-pub use logs::LogRun;
+use crate::bundle::{Bundle, LogFile};
+pub use logs::{LogRun, LogScan};
 pub use scan::{BLOCK_SIZE, LogScanner};
 
 /// What the rules are read against besides the bundle's own objects and logs (from `facts::gather`).
@@ -70,32 +70,155 @@ pub fn run_with(
     context: &EngineContext<'_>,
     block_size: Option<usize>,
 ) -> Result<EngineOutput, AnalyzeError> {
-    let mut output = EngineOutput::default();
-    let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
+    let logs = LogPass::new(bundle, rules, context, block_size);
+    let jobs = logs.jobs(bundle);
+    let mut objects = None;
+    let scans = super::parallel::map_jobs(
+        bundle,
+        &jobs,
+        |(_, size)| *size,
+        |bundle| objects = Some(ObjectPass::run(bundle, rules, context, &logs)),
+        |bundle, (log, _)| logs.scan(bundle, log),
+    );
+    let objects = objects.expect("the calling thread evaluates the object rules first");
+    Ok(finish(rules, logs, scans, objects))
+}
 
-    // Object rules read objects once per kind; the storage locations are read first, for the log rules too.
-    let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
-    let locations = read_objects(bundle, logs::LOCATION_KIND, &mut output.problems);
-    objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations);
+/// The log rules' part: every log scanned once, each on its own ([`LogPass::scan`], any thread), the results
+/// added in the bundle's log order ([`finish`]).
+pub struct LogPass<'r> {
+    log_run: LogRun<'r>,
+    logs: Vec<LogFile>,
+    locations: SharedObjects,
+    /// What went wrong before the logs were read (the storage locations' list).
+    problems: Vec<String>,
+}
 
-    // Log rules: each log once.
-    let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
-        .with_storage_locations(&objects_by_kind[logs::LOCATION_KIND]);
-    if let Some(size) = block_size {
-        log_run = log_run.with_block_size(size);
+impl<'r> LogPass<'r> {
+    /// Reads the storage locations (the log rules name them) and builds the scanners of the bundle's logs.
+    pub fn new(
+        bundle: &mut Bundle,
+        rules: &'r RuleSet,
+        context: &EngineContext<'_>,
+        block_size: Option<usize>,
+    ) -> LogPass<'r> {
+        let mut problems = Vec::new();
+        let locations = read_objects(bundle, logs::LOCATION_KIND, &mut problems);
+        let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
+            .with_storage_locations(&locations);
+        // Read once: the object rules on storage locations take this list (or its absence) too.
+        if let Some(size) = block_size {
+            log_run = log_run.with_block_size(size);
+        }
+        let logs = bundle.logs();
+        log_run.prepare(&logs);
+        LogPass {
+            log_run,
+            logs,
+            locations,
+            problems,
+        }
     }
-    for log in bundle.logs() {
-        let scanned = match bundle.open_entry(&log.path) {
-            Ok(reader) => log_run.scan(&log, reader),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(problem) = scanned {
+
+    /// The logs to scan, in the order their results are added.
+    pub fn logs(&self) -> &[LogFile] {
+        &self.logs
+    }
+
+    /// The logs with their sizes, largest scanned first (unknown sizes count as 0).
+    pub fn jobs(&self, bundle: &Bundle) -> Vec<(&LogFile, u64)> {
+        self.logs
+            .iter()
+            .map(|log| (log, bundle.entry_size(&log.path).unwrap_or(0)))
+            .collect()
+    }
+
+    /// Scans one of [`LogPass::logs`] with `bundle` (this pass's bundle or a reopened reader of it).
+    pub fn scan(&self, bundle: &mut Bundle, log: &LogFile) -> LogScan {
+        match bundle.open_entry(&log.path) {
+            Ok(reader) => self.log_run.scan_alone(log, reader),
+            Err(e) => LogScan::failed(e.to_string()),
+        }
+    }
+}
+
+/// The object and compatibility rules' part; reads only the bundle's object lists.
+pub struct ObjectPass<'r> {
+    outcomes: Vec<(&'r Rule, Option<Finding>, bool)>,
+    problems: Vec<String>,
+}
+
+impl<'r> ObjectPass<'r> {
+    /// Evaluates every object and compat rule; the storage locations are those `logs` read.
+    pub fn run(
+        bundle: &mut Bundle,
+        rules: &'r RuleSet,
+        context: &EngineContext<'_>,
+        logs: &LogPass<'_>,
+    ) -> ObjectPass<'r> {
+        let mut outcomes = Vec::new();
+        let mut problems = Vec::new();
+        // Object rules read objects once per kind.
+        let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
+        objects_by_kind.insert(logs::LOCATION_KIND.to_string(), logs.locations.clone());
+        for rule in rules.rules() {
+            let Matcher::Object(matcher) = &rule.matcher else {
+                continue;
+            };
+            let objects: &[Value] = if matcher.kind.starts_with("facts.") {
+                context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
+            } else {
+                if !objects_by_kind.contains_key(&matcher.kind) {
+                    let objects = read_objects(bundle, &matcher.kind, &mut problems);
+                    objects_by_kind.insert(matcher.kind.clone(), objects);
+                }
+                &objects_by_kind[&matcher.kind]
+            };
+            let finding = object_finding(rules, rule, matcher, objects, context.now);
+            outcomes.push((rule, finding, !objects.is_empty()));
+        }
+
+        // Compat rules.
+        for rule in rules.rules() {
+            let Matcher::Compat(matcher) = &rule.matcher else {
+                continue;
+            };
+            let subject = context.versions.get(&matcher.subject);
+            let against = context.versions.get(&matcher.against);
+            let (Some(subject), Some(against)) = (subject, against) else {
+                outcomes.push((rule, None, false));
+                continue;
+            };
+            let finding = compat_finding(rules, rule, matcher, subject, against);
+            let ran = lenient_version(subject).is_some() && lenient_version(against).is_some();
+            outcomes.push((rule, finding, ran));
+        }
+        ObjectPass { outcomes, problems }
+    }
+}
+
+/// The engine's output from the log pass (with `scans`, one a log, in the order of [`LogPass::logs`]) and
+/// the object pass.
+pub fn finish<'r>(
+    rules: &'r RuleSet,
+    pass: LogPass<'r>,
+    scans: Vec<LogScan>,
+    objects: ObjectPass<'r>,
+) -> EngineOutput {
+    let mut output = EngineOutput {
+        problems: pass.problems,
+        ..EngineOutput::default()
+    };
+    let mut log_run = pass.log_run;
+    for scan in scans {
+        if let Err(problem) = log_run.absorb(scan) {
             tracing::warn!(%problem, "log not fully scanned");
             output
                 .problems
                 .push(format!("log not fully scanned: {problem}"));
         }
     }
+    let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
     for (rule, aggregate, ran) in log_run.finish() {
         let finding = (aggregate.count > 0).then(|| {
             let mut variables = aggregate.variables.clone();
@@ -125,39 +248,8 @@ pub fn run_with(
         });
         outcomes.push((rule, finding, ran));
     }
-
-    for rule in rules.rules() {
-        let Matcher::Object(matcher) = &rule.matcher else {
-            continue;
-        };
-        let objects: &[Value] = if matcher.kind.starts_with("facts.") {
-            context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
-        } else {
-            if !objects_by_kind.contains_key(&matcher.kind) {
-                let objects = read_objects(bundle, &matcher.kind, &mut output.problems);
-                objects_by_kind.insert(matcher.kind.clone(), objects);
-            }
-            &objects_by_kind[&matcher.kind]
-        };
-        let finding = object_finding(rules, rule, matcher, objects, context.now);
-        outcomes.push((rule, finding, !objects.is_empty()));
-    }
-
-    // Compat rules.
-    for rule in rules.rules() {
-        let Matcher::Compat(matcher) = &rule.matcher else {
-            continue;
-        };
-        let subject = context.versions.get(&matcher.subject);
-        let against = context.versions.get(&matcher.against);
-        let (Some(subject), Some(against)) = (subject, against) else {
-            outcomes.push((rule, None, false));
-            continue;
-        };
-        let finding = compat_finding(rules, rule, matcher, subject, against);
-        let ran = lenient_version(subject).is_some() && lenient_version(against).is_some();
-        outcomes.push((rule, finding, ran));
-    }
+    outcomes.extend(objects.outcomes);
+    output.problems.extend(objects.problems);
 
     for (rule, finding, ran) in outcomes {
         match finding {
@@ -169,7 +261,7 @@ pub fn run_with(
     sort_findings(&mut output.findings);
     output.passed.sort_by(|a, b| a.id.cmp(&b.id));
     output.not_run.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(output)
+    output
 }
 
 /// A resource file that does not parse leaves its rules unrun, said in `problems`; the rest goes on.
