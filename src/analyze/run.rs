@@ -7,8 +7,8 @@ use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
 use super::findings::{Finding, Severity};
 use super::rules::RuleSet;
-use super::{facts, timeline, verdicts};
-use crate::bundle::Bundle;
+use super::{facts, parallel, timeline, verdicts};
+use crate::bundle::{Bundle, LogFile};
 use crate::cli::{AnalysisOptions, FailOn};
 
 /// Opens the bundle at `path` and analyses it with the built-in rules plus `options.rules_dirs`.
@@ -20,6 +20,26 @@ pub fn analyze_bundle(path: &Path, options: &AnalysisOptions) -> Result<Analysis
 
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
+    let result = analyze_with_shared_objects(bundle, rules);
+    bundle.release_shared_objects();
+    result
+}
+
+/// One read of each log, on every core, serves both the log rules and the timelines.
+enum LogJob<'l> {
+    Rules(&'l LogFile),
+    Timeline(&'l timeline::TimelinePlan, &'l LogFile),
+}
+
+enum LogJobResult {
+    Rules(engine::LogScan),
+    Timeline(timeline::PodLogScan),
+}
+
+fn analyze_with_shared_objects(
+    bundle: &mut Bundle,
+    rules: &RuleSet,
+) -> Result<Analysis, AnalyzeError> {
     let facts = facts::gather(bundle)?;
     let context = EngineContext {
         now: facts.now,
@@ -27,10 +47,55 @@ pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analy
         versions: &facts.versions,
         velero_namespace: facts.velero_namespace.as_deref(),
     };
-    let output = engine::run(bundle, rules, &context)?;
+    let log_pass = engine::LogPass::new(bundle, rules, &context, None);
+    let mut plan = timeline::TimelinePlan::new(bundle, &facts.backups);
+    let timeline_logs = plan
+        .as_ref()
+        .map(|plan| plan.pod_logs(bundle))
+        .unwrap_or_default();
+    let jobs: Vec<(LogJob, u64)> = log_pass
+        .logs()
+        .iter()
+        .map(LogJob::Rules)
+        .chain(plan.iter().flat_map(|plan| {
+            timeline_logs
+                .iter()
+                .map(move |log| LogJob::Timeline(plan, log))
+        }))
+        .map(|job| {
+            let (LogJob::Rules(log) | LogJob::Timeline(_, log)) = &job;
+            let size = bundle.entry_size(&log.path).unwrap_or(0);
+            (job, size)
+        })
+        .collect();
+    let mut objects = None;
+    let results = parallel::map_jobs(
+        bundle,
+        &jobs,
+        |(_, size)| *size,
+        |bundle| objects = Some(engine::ObjectPass::run(bundle, rules, &context, &log_pass)),
+        |bundle, (job, _)| match job {
+            LogJob::Rules(log) => LogJobResult::Rules(log_pass.scan(bundle, log)),
+            LogJob::Timeline(plan, log) => LogJobResult::Timeline(plan.scan_pod_log(bundle, log)),
+        },
+    );
+    drop(jobs);
+    let objects = objects.expect("the calling thread evaluates the object rules first");
+    // Results come back in the jobs' order: the bundle's log order, as one thread would have read them.
+    let mut log_scans = Vec::new();
+    for result in results {
+        match result {
+            LogJobResult::Rules(scan) => log_scans.push(scan),
+            LogJobResult::Timeline(scan) => {
+                if let Some(plan) = plan.as_mut() {
+                    plan.absorb(scan);
+                }
+            }
+        }
+    }
+    let output = engine::finish(rules, log_pass, log_scans, objects);
     let verdicts = verdicts::verdicts(&output.findings, &facts.backups);
-    let timelines = timeline::timelines(bundle, &facts.backups)?;
-    bundle.release_shared_objects();
+    let timelines = plan.map(timeline::TimelinePlan::finish).unwrap_or_default();
     let manifest = bundle.manifest();
     let mut unavailable = facts.unavailable;
     unavailable.extend(output.problems);

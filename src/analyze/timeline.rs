@@ -14,7 +14,7 @@ use super::analysis::{BackupSummary, Timeline, TimelineEntry};
 use super::error::AnalyzeError;
 use super::facts::json::{self, i64_at, str_at, time_at};
 use super::verdicts::object_ref;
-use crate::bundle::{Bundle, LogSource, layout};
+use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
 /// Timelines are built for this many of the most recent failed / partially failed backups.
 pub const MAX_TIMELINES: usize = 3;
@@ -31,70 +31,143 @@ pub fn timelines(
     bundle: &mut Bundle,
     backups: &[BackupSummary],
 ) -> Result<Vec<Timeline>, AnalyzeError> {
-    let targets: Vec<&BackupSummary> = backups
-        .iter()
-        .filter(|b| b.kind == "backup")
-        .filter(|b| matches!(b.phase.as_deref(), Some("Failed" | "PartiallyFailed")))
-        .take(MAX_TIMELINES)
-        .collect();
-    if targets.is_empty() {
+    let Some(mut plan) = TimelinePlan::new(bundle, backups) else {
         return Ok(Vec::new());
+    };
+    let logs = plan.pod_logs(bundle);
+    for log in &logs {
+        let scan = plan.scan_pod_log(bundle, log);
+        plan.absorb(scan);
     }
-    // Missing or unreadable object lists leave those entries out; the facts report them as unavailable.
-    let pod_volume_backups = bundle
-        .shared_objects("podvolumebackups.velero.io")
-        .unwrap_or_default();
-    let data_uploads = bundle
-        .shared_objects("datauploads.velero.io")
-        .unwrap_or_default();
-    let events = bundle.shared_objects("events").unwrap_or_default();
+    Ok(plan.finish())
+}
 
-    let mut builders: Vec<Builder> = targets
-        .iter()
-        .map(|summary| {
-            let mut builder = Builder::new(summary);
-            builder.add_backup_object(summary);
-            for pvb in pod_volume_backups
+/// Timelines being built: what the objects and the backups' own logs say is in; the server and node-agent
+/// logs are read next, each on its own ([`TimelinePlan::scan_pod_log`], any thread), and added in the
+/// bundle's log order ([`TimelinePlan::absorb`]), which gives what reading them in that order would.
+pub struct TimelinePlan {
+    builders: Vec<Builder>,
+    /// Matches a line naming a target backup or one of its transfers; `None`: nothing to look for.
+    named: Option<regex::bytes::Regex>,
+}
+
+/// What one server or node-agent log adds to each timeline.
+pub struct PodLogScan {
+    /// Per builder: its entries from this log, numbered from 0 in the order they were met.
+    per_builder: Vec<[Bounded; 3]>,
+}
+
+impl TimelinePlan {
+    /// `None` when no backup failed (no timeline to build).
+    pub fn new(bundle: &mut Bundle, backups: &[BackupSummary]) -> Option<TimelinePlan> {
+        let targets: Vec<&BackupSummary> = backups
+            .iter()
+            .filter(|b| b.kind == "backup")
+            .filter(|b| matches!(b.phase.as_deref(), Some("Failed" | "PartiallyFailed")))
+            .take(MAX_TIMELINES)
+            .collect();
+        if targets.is_empty() {
+            return None;
+        }
+        // Missing or unreadable object lists leave those entries out; the facts report them as unavailable.
+        let pod_volume_backups = bundle
+            .shared_objects("podvolumebackups.velero.io")
+            .unwrap_or_default();
+        let data_uploads = bundle
+            .shared_objects("datauploads.velero.io")
+            .unwrap_or_default();
+        let events = bundle.shared_objects("events").unwrap_or_default();
+
+        let mut builders: Vec<Builder> = targets
+            .iter()
+            .map(|summary| {
+                let mut builder = Builder::new(summary);
+                builder.add_backup_object(summary);
+                for pvb in pod_volume_backups
+                    .iter()
+                    .filter(|o| belongs_to(o, &summary.name))
+                {
+                    builder.add_transfer(pvb, "podvolumebackup");
+                }
+                for upload in data_uploads.iter().filter(|o| belongs_to(o, &summary.name)) {
+                    builder.add_transfer(upload, "dataupload");
+                }
+                for event in events.iter() {
+                    builder.add_event(event);
+                }
+                builder
+            })
+            .collect();
+
+        for builder in &mut builders {
+            let path = layout::backup_log_path(&builder.name);
+            if bundle.has(&path) {
+                scan_backup_log(bundle, &path, builder);
+            }
+        }
+        let named = names_searched(&builders);
+        Some(TimelinePlan { builders, named })
+    }
+
+    /// The server and node-agent logs, in the order their entries are added.
+    pub fn pod_logs(&self, bundle: &Bundle) -> Vec<LogFile> {
+        if self.named.is_none() {
+            return Vec::new();
+        }
+        bundle
+            .logs()
+            .into_iter()
+            .filter(|l| matches!(l.source, LogSource::VeleroServer | LogSource::NodeAgent))
+            .collect()
+    }
+
+    /// Reads one of [`TimelinePlan::pod_logs`] with `bundle` (the plan's bundle or a reopened reader of it).
+    pub fn scan_pod_log(&self, bundle: &mut Bundle, log: &LogFile) -> PodLogScan {
+        let mut scan = PodLogScan {
+            per_builder: self
+                .builders
                 .iter()
-                .filter(|o| belongs_to(o, &summary.name))
-            {
-                builder.add_transfer(pvb, "podvolumebackup");
-            }
-            for upload in data_uploads.iter().filter(|o| belongs_to(o, &summary.name)) {
-                builder.add_transfer(upload, "dataupload");
-            }
-            for event in events.iter() {
-                builder.add_event(event);
-            }
-            builder
-        })
-        .collect();
+                .map(|_| std::array::from_fn(|_| Bounded::new(MAX_ENTRIES)))
+                .collect(),
+        };
+        if let Some(named) = &self.named {
+            scan_pod_log(
+                bundle,
+                &log.path,
+                log.source,
+                named,
+                &self.builders,
+                &mut scan,
+            );
+        }
+        scan
+    }
 
-    for builder in &mut builders {
-        let path = layout::backup_log_path(&builder.name);
-        if bundle.has(&path) {
-            scan_backup_log(bundle, &path, builder);
+    /// Adds one log's entries after those of the logs before it.
+    pub fn absorb(&mut self, scan: PodLogScan) {
+        for (builder, classes) in self.builders.iter_mut().zip(scan.per_builder) {
+            let base = builder.seq;
+            let mut met = 0;
+            for (class, entries) in builder.classes.iter_mut().zip(classes) {
+                met += entries.seen as u64;
+                class.absorb(entries, base);
+            }
+            builder.seq = base + met;
         }
     }
-    let pod_logs: Vec<_> = bundle
-        .logs()
-        .into_iter()
-        .filter(|l| matches!(l.source, LogSource::VeleroServer | LogSource::NodeAgent))
-        .collect();
-    for log in pod_logs {
-        scan_pod_log(bundle, &log.path, log.source, &mut builders);
-    }
 
-    Ok(builders
-        .into_iter()
-        .map(|b| {
-            let target = b.target.clone();
-            Timeline {
-                target,
-                entries: b.finish(),
-            }
-        })
-        .collect())
+    pub fn finish(self) -> Vec<Timeline> {
+        self.builders
+            .into_iter()
+            .map(|b| {
+                let target = b.target.clone();
+                Timeline {
+                    target,
+                    entries: b.finish(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// A PodVolumeBackup / DataUpload of the backup: by label, else by owner reference.
@@ -154,6 +227,21 @@ impl Bounded {
     }
     fn kept(&self) -> usize {
         self.head.len() + self.tail.len()
+    }
+    /// Adds what `later` was given (numbered from 0) after what this was given, numbering it on from `base`:
+    /// the same as having been given all of it. What `later` dropped lies between its head and tail; with a
+    /// full head before it and a full tail after it, none of it would have been kept here either.
+    fn absorb(&mut self, later: Bounded, base: u64) {
+        let dropped = later.seen - later.kept();
+        for mut item in later.head {
+            item.seq += base;
+            self.push(item);
+        }
+        self.seen += dropped;
+        for mut item in later.tail {
+            item.seq += base;
+            self.push(item);
+        }
     }
     /// Keeps at most `n`, half from each end.
     fn take(self, n: usize) -> Vec<Pending> {
@@ -705,8 +793,6 @@ fn scan_backup_log(bundle: &mut Bundle, path: &str, builder: &mut Builder) {
     }
 }
 
-/// A velero server or node-agent log: lines naming one of the targets (or, for the node agent, one of their
-/// PodVolumeBackups / DataUploads).
 /// Matches any line holding the name of a timeline's backup or of one of its transfers; `None` when there is
 /// nothing to look for.
 fn names_searched(builders: &[Builder]) -> Option<regex::bytes::Regex> {
@@ -724,15 +810,22 @@ fn names_searched(builders: &[Builder]) -> Option<regex::bytes::Regex> {
     regex::bytes::Regex::new(&names.join("|")).ok()
 }
 
-fn scan_pod_log(bundle: &mut Bundle, path: &str, source: LogSource, builders: &mut [Builder]) {
+/// A velero server or node-agent log: lines naming one of the targets (or, for the node agent, one of their
+/// PodVolumeBackups / DataUploads).
+fn scan_pod_log(
+    bundle: &mut Bundle,
+    path: &str,
+    source: LogSource,
+    named: &regex::bytes::Regex,
+    builders: &[Builder],
+    scan: &mut PodLogScan,
+) {
     let mut lines = match open_lines(bundle, path) {
         Ok(lines) => lines,
         Err(_) => return,
     };
     let source_name = source.as_str();
-    let Some(named) = names_searched(builders) else {
-        return;
-    };
+    let mut met = vec![0u64; builders.len()];
     let mut buffer = Vec::new();
     let mut number = 0u64;
     let mut last_time: Option<Timestamp> = None;
@@ -751,7 +844,7 @@ fn scan_pod_log(bundle: &mut Bundle, path: &str, source: LogSource, builders: &m
             last_time = time;
         }
         let level = fields.level();
-        for builder in builders.iter_mut() {
+        for (index, builder) in builders.iter().enumerate() {
             let names_it = fields
                 .get("backup")
                 .is_some_and(|b| builder.names_backup(b))
@@ -783,7 +876,13 @@ fn scan_pod_log(bundle: &mut Bundle, path: &str, source: LogSource, builders: &m
                 text: shorten(&describe(&fields, &raw)),
                 location: format!("{path}:{number}"),
             };
-            builder.push(class, time, last_time, entry);
+            // Numbered as Builder::push numbers, from this log's start; absorb() numbers on.
+            met[index] += 1;
+            scan.per_builder[index][class as usize].push(Pending {
+                sort_time: time.or(last_time),
+                seq: met[index],
+                entry,
+            });
         }
     }
 }
