@@ -6,7 +6,7 @@ use super::analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
 use super::findings::{Finding, Severity};
-use super::rules::RuleSet;
+use super::rules::{Matcher, RuleSet};
 use super::{facts, parallel, timeline, verdicts};
 use crate::bundle::{Bundle, LogFile};
 use crate::cli::{AnalysisOptions, FailOn};
@@ -25,21 +25,23 @@ pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analy
     result
 }
 
-/// One read of each log, on every core, serves both the log rules and the timelines.
+/// A log read on some thread: for the log rules, and for the timelines too when they read it (`usize`: its
+/// place among the timelines' logs), or for the timelines alone.
 enum LogJob<'l> {
-    Rules(&'l LogFile),
-    Timeline(&'l timeline::TimelinePlan, &'l LogFile),
+    Rules(&'l LogFile, Option<(usize, &'l timeline::TimelinePlan)>),
+    Timeline(usize, &'l LogFile, &'l timeline::TimelinePlan),
 }
 
 enum LogJobResult {
-    Rules(engine::LogScan),
-    Timeline(timeline::PodLogScan),
+    Rules(engine::LogScan, Option<(usize, timeline::PodLogScan)>),
+    Timeline(usize, timeline::PodLogScan),
 }
 
 fn analyze_with_shared_objects(
     bundle: &mut Bundle,
     rules: &RuleSet,
 ) -> Result<Analysis, AnalyzeError> {
+    preload_objects(bundle, rules);
     let facts = facts::gather(bundle)?;
     let context = EngineContext {
         now: facts.now,
@@ -53,44 +55,44 @@ fn analyze_with_shared_objects(
         .as_ref()
         .map(|plan| plan.pod_logs(bundle))
         .unwrap_or_default();
-    let jobs: Vec<(LogJob, u64)> = log_pass
-        .logs()
-        .iter()
-        .map(LogJob::Rules)
-        .chain(plan.iter().flat_map(|plan| {
-            timeline_logs
-                .iter()
-                .map(move |log| LogJob::Timeline(plan, log))
-        }))
-        .map(|job| {
-            let (LogJob::Rules(log) | LogJob::Timeline(_, log)) = &job;
-            let size = bundle.entry_size(&log.path).unwrap_or(0);
-            (job, size)
-        })
-        .collect();
-    let mut objects = None;
-    let results = parallel::map_jobs(
-        bundle,
-        &jobs,
-        |(_, size)| *size,
-        |bundle| objects = Some(engine::ObjectPass::run(bundle, rules, &context, &log_pass)),
-        |bundle, (job, _)| match job {
-            LogJob::Rules(log) => LogJobResult::Rules(log_pass.scan(bundle, log)),
-            LogJob::Timeline(plan, log) => LogJobResult::Timeline(plan.scan_pod_log(bundle, log)),
-        },
-    );
-    drop(jobs);
-    let objects = objects.expect("the calling thread evaluates the object rules first");
-    // Results come back in the jobs' order: the bundle's log order, as one thread would have read them.
-    let mut log_scans = Vec::new();
-    for result in results {
-        match result {
-            LogJobResult::Rules(scan) => log_scans.push(scan),
-            LogJobResult::Timeline(scan) => {
-                if let Some(plan) = plan.as_mut() {
-                    plan.absorb(scan);
+    let timeline_results = {
+        let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
+        let mut objects = None;
+        let results = parallel::map_jobs(
+            bundle,
+            &jobs,
+            |(_, size)| *size,
+            |bundle| {
+                objects = Some(engine::ObjectPass::run(bundle, rules, &context, &log_pass));
+                // Everything that reads the lists has read them: freeing them (slow for big lists) now
+                // overlaps the log scan on the other threads.
+                bundle.release_shared_objects();
+            },
+            |bundle, (job, _)| run_log_job(bundle, &log_pass, job),
+        );
+        let objects = objects.expect("the calling thread evaluates the object rules first");
+        // Results come back in the jobs' order: the log rules' in the bundle's log order, as one thread would
+        // have read them; the timelines' are put back in theirs.
+        let mut log_scans = Vec::new();
+        let mut timeline_scans: Vec<Option<timeline::PodLogScan>> =
+            timeline_logs.iter().map(|_| None).collect();
+        for result in results {
+            match result {
+                LogJobResult::Rules(scan, timeline_scan) => {
+                    log_scans.push(scan);
+                    if let Some((index, scan)) = timeline_scan {
+                        timeline_scans[index] = Some(scan);
+                    }
                 }
+                LogJobResult::Timeline(index, scan) => timeline_scans[index] = Some(scan),
             }
+        }
+        (log_scans, objects, timeline_scans)
+    };
+    let (log_scans, objects, timeline_scans) = timeline_results;
+    if let Some(plan) = plan.as_mut() {
+        for scan in timeline_scans.into_iter().flatten() {
+            plan.absorb(scan);
         }
     }
     let output = engine::finish(rules, log_pass, log_scans, objects);
@@ -121,6 +123,105 @@ fn analyze_with_shared_objects(
             .unwrap_or_default(),
         unavailable,
     })
+}
+
+/// Parses the object lists the facts, the object rules and the timelines read, on every core, largest first.
+/// A list that cannot be read is left for its reader, which says why.
+fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
+    let mut resources: Vec<&str> = facts::inventory::RESOURCES.to_vec();
+    resources.push(timeline::EVENTS);
+    resources.extend(rules.rules().iter().filter_map(|rule| match &rule.matcher {
+        Matcher::Object(matcher) if !matcher.kind.starts_with("facts.") => {
+            Some(matcher.kind.as_str())
+        }
+        _ => None,
+    }));
+    resources.sort_unstable();
+    resources.dedup();
+    let jobs: Vec<(&str, u64)> = resources
+        .into_iter()
+        .map(|resource| {
+            let size = bundle
+                .object_files(resource)
+                .iter()
+                .filter_map(|file| bundle.entry_size(file))
+                .sum();
+            (resource, size)
+        })
+        .filter(|(_, size)| *size > 0)
+        .collect();
+    let parsed = parallel::map_jobs(
+        bundle,
+        &jobs,
+        |(_, size)| *size,
+        |_| {},
+        |reader, (resource, _)| reader.objects(resource).ok(),
+    );
+    for ((resource, _), objects) in jobs.iter().zip(parsed) {
+        if let Some(objects) = objects {
+            bundle.share_objects(resource, objects);
+        }
+    }
+}
+
+/// Every log the log rules or the timelines read, with its size. A log both read is read once.
+fn log_jobs<'l>(
+    bundle: &Bundle,
+    log_pass: &'l engine::LogPass<'_>,
+    plan: Option<&'l timeline::TimelinePlan>,
+    timeline_logs: &'l [LogFile],
+) -> Vec<(LogJob<'l>, u64)> {
+    let mut jobs = Vec::new();
+    let mut read_by_rules = vec![false; timeline_logs.len()];
+    for log in log_pass.logs() {
+        let timeline = plan.and_then(|plan| {
+            let index = timeline_logs.iter().position(|t| t.path == log.path)?;
+            log_pass.reads(log).then(|| {
+                read_by_rules[index] = true;
+                (index, plan)
+            })
+        });
+        jobs.push(LogJob::Rules(log, timeline));
+    }
+    if let Some(plan) = plan {
+        for (index, log) in timeline_logs.iter().enumerate() {
+            if !read_by_rules[index] {
+                jobs.push(LogJob::Timeline(index, log, plan));
+            }
+        }
+    }
+    jobs.into_iter()
+        .map(|job| {
+            let (LogJob::Rules(log, _) | LogJob::Timeline(_, log, _)) = &job;
+            let size = bundle.entry_size(&log.path).unwrap_or(0);
+            (job, size)
+        })
+        .collect()
+}
+
+fn run_log_job(
+    bundle: &mut Bundle,
+    log_pass: &engine::LogPass<'_>,
+    job: &LogJob<'_>,
+) -> LogJobResult {
+    match job {
+        LogJob::Rules(log, None) => LogJobResult::Rules(log_pass.scan(bundle, log), None),
+        LogJob::Rules(log, Some((index, plan))) => {
+            let Some(mut lines) = timeline::PodLogLines::new(plan, log) else {
+                return LogJobResult::Rules(log_pass.scan(bundle, log), None);
+            };
+            let scan = match bundle.open_entry(&log.path) {
+                Ok(reader) => {
+                    log_pass.scan_reader(log, timeline::TeeReader::new(reader, &mut lines))
+                }
+                Err(e) => engine::LogScan::failed(e.to_string()),
+            };
+            LogJobResult::Rules(scan, Some((*index, lines.finish())))
+        }
+        LogJob::Timeline(index, log, plan) => {
+            LogJobResult::Timeline(*index, plan.scan_pod_log(bundle, log))
+        }
+    }
 }
 
 /// Whether findings reach the `--fail-on` threshold (exit code 1).

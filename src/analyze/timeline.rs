@@ -16,6 +16,8 @@ use super::facts::json::{self, i64_at, str_at, time_at};
 use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
+/// The events timelines show (besides the object lists the facts read).
+pub const EVENTS: &str = "events";
 /// Timelines are built for this many of the most recent failed / partially failed backups.
 pub const MAX_TIMELINES: usize = 3;
 /// Entries one timeline holds, including the note saying how many were left out.
@@ -53,8 +55,18 @@ pub struct TimelinePlan {
 
 /// What one server or node-agent log adds to each timeline.
 pub struct PodLogScan {
-    /// Per builder: its entries from this log, numbered from 0 in the order they were met.
+    /// Per builder: its entries from this log, numbered from 1 in the order they were met.
     per_builder: Vec<[Bounded; 3]>,
+}
+
+impl PodLogScan {
+    fn new(builders: usize) -> PodLogScan {
+        PodLogScan {
+            per_builder: (0..builders)
+                .map(|_| std::array::from_fn(|_| Bounded::new(MAX_ENTRIES)))
+                .collect(),
+        }
+    }
 }
 
 impl TimelinePlan {
@@ -76,7 +88,7 @@ impl TimelinePlan {
         let data_uploads = bundle
             .shared_objects("datauploads.velero.io")
             .unwrap_or_default();
-        let events = bundle.shared_objects("events").unwrap_or_default();
+        let events = bundle.shared_objects(EVENTS).unwrap_or_default();
 
         let mut builders: Vec<Builder> = targets
             .iter()
@@ -122,25 +134,21 @@ impl TimelinePlan {
     }
 
     /// Reads one of [`TimelinePlan::pod_logs`] with `bundle` (the plan's bundle or a reopened reader of it).
+    /// A log that cannot be read adds nothing; one that breaks off adds what was read before.
     pub fn scan_pod_log(&self, bundle: &mut Bundle, log: &LogFile) -> PodLogScan {
-        let mut scan = PodLogScan {
-            per_builder: self
-                .builders
-                .iter()
-                .map(|_| std::array::from_fn(|_| Bounded::new(MAX_ENTRIES)))
-                .collect(),
+        let Some(mut lines) = PodLogLines::new(self, log) else {
+            return PodLogScan::new(self.builders.len());
         };
-        if let Some(named) = &self.named {
-            scan_pod_log(
-                bundle,
-                &log.path,
-                log.source,
-                named,
-                &self.builders,
-                &mut scan,
-            );
+        if let Ok(reader) = bundle.open_entry(&log.path) {
+            let mut tee = TeeReader::new(reader, &mut lines);
+            let mut buffer = vec![0u8; 64 * 1024];
+            while let Ok(n) = tee.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+            }
         }
-        scan
+        lines.finish()
     }
 
     /// Adds one log's entries after those of the logs before it.
@@ -810,41 +818,148 @@ fn names_searched(builders: &[Builder]) -> Option<regex::bytes::Regex> {
     regex::bytes::Regex::new(&names.join("|")).ok()
 }
 
-/// A velero server or node-agent log: lines naming one of the targets (or, for the node agent, one of their
-/// PodVolumeBackups / DataUploads).
-fn scan_pod_log(
-    bundle: &mut Bundle,
-    path: &str,
+/// Reads a velero server or node-agent log as it streams by, in pieces of any size, for the lines naming one of
+/// the targets (or, for the node agent, one of their PodVolumeBackups / DataUploads). Lines are those
+/// [`LineReader`] gives (cut to [`MAX_LINE_BYTES`], without their ending), so the entries are the same whoever
+/// reads the log: this plan alone ([`TimelinePlan::scan_pod_log`]) or the log rules' scan ([`TeeReader`]).
+pub struct PodLogLines<'p> {
+    builders: &'p [Builder],
+    named: &'p regex::bytes::Regex,
+    path: &'p str,
     source: LogSource,
-    named: &regex::bytes::Regex,
-    builders: &[Builder],
-    scan: &mut PodLogScan,
-) {
-    let mut lines = match open_lines(bundle, path) {
-        Ok(lines) => lines,
-        Err(_) => return,
-    };
-    let source_name = source.as_str();
-    let mut met = vec![0u64; builders.len()];
-    let mut buffer = Vec::new();
-    let mut number = 0u64;
-    let mut last_time: Option<Timestamp> = None;
-    while let Ok(Some(())) = lines.next_line(&mut buffer) {
-        number += 1;
-        // Cheap pre-check before any parsing: a line that concerns a timeline names its backup or one of its
-        // transfers. Nearly every Velero line carries some `backup=`, so checking for the field alone would
-        // parse most of a gigabyte of logs (BENCHMARKS.md).
-        if !named.is_match(&buffer) {
-            continue;
+    scan: PodLogScan,
+    /// Entries met so far, per builder (their numbering).
+    met: Vec<u64>,
+    last_time: Option<Timestamp>,
+    /// Number of the line being read (1-based).
+    number: u64,
+    /// The start of a line the piece read so far ended in (at most [`MAX_LINE_BYTES`] of it).
+    carry: Vec<u8>,
+    /// Whether a line is begun and not ended (its text so far is in `carry`, possibly cut).
+    in_line: bool,
+}
+
+impl<'p> PodLogLines<'p> {
+    /// Reads for `plan`; `None` when the plan looks for nothing.
+    pub fn new(plan: &'p TimelinePlan, log: &'p LogFile) -> Option<PodLogLines<'p>> {
+        Some(PodLogLines {
+            builders: &plan.builders,
+            named: plan.named.as_ref()?,
+            path: &log.path,
+            source: log.source,
+            scan: PodLogScan::new(plan.builders.len()),
+            met: vec![0; plan.builders.len()],
+            last_time: None,
+            number: 1,
+            carry: Vec::new(),
+            in_line: false,
+        })
+    }
+
+    /// The next piece of the log.
+    pub fn feed(&mut self, mut piece: &[u8]) {
+        if self.in_line {
+            // The line begun in an earlier piece: a match may straddle the cut, so it is checked whole.
+            let Some(newline) = piece.iter().position(|&b| b == b'\n') else {
+                self.keep(piece);
+                return;
+            };
+            self.keep(&piece[..newline]);
+            let mut line = std::mem::take(&mut self.carry);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if self.named.is_match(&line) {
+                self.line(&line);
+            }
+            self.carry = line;
+            self.carry.clear();
+            self.in_line = false;
+            self.number += 1;
+            piece = &piece[newline + 1..];
         }
-        let raw = String::from_utf8_lossy(&buffer);
+        // Whole lines are found from a match of a name: one search over the piece instead of one a line.
+        let mut cursor = 0;
+        while cursor < piece.len() {
+            let Some(hit) = self.named.find_at(piece, cursor) else {
+                break;
+            };
+            let start = piece[cursor..hit.start()]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(cursor, |i| cursor + i + 1);
+            self.number += count_newlines(&piece[cursor..start]);
+            let Some(end) = piece[hit.start()..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| hit.start() + i)
+            else {
+                // The line goes on in the next piece.
+                self.keep(&piece[start..]);
+                self.in_line = true;
+                return;
+            };
+            let mut line = &piece[start..end];
+            line = &line[..line.len().min(MAX_LINE_BYTES)];
+            if let Some(stripped) = line.strip_suffix(b"\r") {
+                line = stripped;
+            }
+            // A name past the cut is not in the line as read.
+            if end - start <= MAX_LINE_BYTES || self.named.is_match(line) {
+                self.line(line);
+            }
+            self.number += 1;
+            cursor = end + 1;
+        }
+        let rest = &piece[cursor.min(piece.len())..];
+        match rest.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.number += count_newlines(&rest[..=last]);
+                let tail = &rest[last + 1..];
+                if !tail.is_empty() {
+                    self.keep(tail);
+                    self.in_line = true;
+                }
+            }
+            None if !rest.is_empty() => {
+                self.keep(rest);
+                self.in_line = true;
+            }
+            None => {}
+        }
+    }
+
+    /// The log ended (not cut short by an error): its last line, if it has no newline, is a line too.
+    pub fn end(&mut self) {
+        if self.in_line {
+            let line = std::mem::take(&mut self.carry);
+            if self.named.is_match(&line) {
+                self.line(&line);
+            }
+            self.in_line = false;
+            self.number += 1;
+        }
+    }
+
+    pub fn finish(self) -> PodLogScan {
+        self.scan
+    }
+
+    fn keep(&mut self, text: &[u8]) {
+        let room = MAX_LINE_BYTES.saturating_sub(self.carry.len());
+        self.carry.extend_from_slice(&text[..text.len().min(room)]);
+    }
+
+    /// A line naming some target's backup or transfer.
+    fn line(&mut self, line: &[u8]) {
+        let raw = String::from_utf8_lossy(line);
         let fields = Fields::parse(&raw);
         let time = fields.time();
         if time.is_some() {
-            last_time = time;
+            self.last_time = time;
         }
         let level = fields.level();
-        for (index, builder) in builders.iter().enumerate() {
+        for (index, builder) in self.builders.iter().enumerate() {
             let names_it = fields
                 .get("backup")
                 .is_some_and(|b| builder.names_backup(b))
@@ -862,7 +977,7 @@ fn scan_pod_log(
                 Class::Key
             } else if is_warning_level(level.as_deref()) {
                 Class::Warning
-            } else if source == LogSource::VeleroServer && !builder.backup_log_read {
+            } else if self.source == LogSource::VeleroServer && !builder.backup_log_read {
                 Class::Context
             } else {
                 continue;
@@ -872,18 +987,47 @@ fn scan_pod_log(
             }
             let entry = TimelineEntry {
                 time: time.map(|t| t.to_string()),
-                source: source_name.to_string(),
+                source: self.source.as_str().to_string(),
                 text: shorten(&describe(&fields, &raw)),
-                location: format!("{path}:{number}"),
+                location: format!("{}:{}", self.path, self.number),
             };
-            // Numbered as Builder::push numbers, from this log's start; absorb() numbers on.
-            met[index] += 1;
-            scan.per_builder[index][class as usize].push(Pending {
-                sort_time: time.or(last_time),
-                seq: met[index],
+            // Numbered as Builder::push numbers, from this log's start; TimelinePlan::absorb numbers on.
+            self.met[index] += 1;
+            self.scan.per_builder[index][class as usize].push(Pending {
+                sort_time: time.or(self.last_time),
+                seq: self.met[index],
                 entry,
             });
         }
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Passes a reader's bytes through, showing each piece read to a [`PodLogLines`] on the way: the log rules'
+/// scan and a timeline read a log with one decompression.
+pub struct TeeReader<'l, 'p, R> {
+    inner: R,
+    lines: &'l mut PodLogLines<'p>,
+}
+
+impl<'l, 'p, R: Read> TeeReader<'l, 'p, R> {
+    pub fn new(inner: R, lines: &'l mut PodLogLines<'p>) -> Self {
+        TeeReader { inner, lines }
+    }
+}
+
+impl<R: Read> Read for TeeReader<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.lines.end();
+        } else {
+            self.lines.feed(&buf[..n]);
+        }
+        Ok(n)
     }
 }
 
@@ -936,6 +1080,131 @@ mod tests {
         reader.next_line(&mut line).unwrap();
         assert_eq!(line, b"last");
         assert!(reader.next_line(&mut line).unwrap().is_none());
+    }
+
+    /// The entries a pod log gives, as (class, number, location, text).
+    fn entries_of(scan: PodLogScan) -> Vec<(usize, u64, String, String)> {
+        scan.per_builder
+            .into_iter()
+            .flat_map(|classes| {
+                classes
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(class, bounded)| {
+                        bounded
+                            .head
+                            .into_iter()
+                            .chain(bounded.tail)
+                            .map(move |p| (class, p.seq, p.entry.location, p.entry.text))
+                    })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pod_log_lines_in_any_pieces_are_the_line_readers_lines() {
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "nightly-1".into(),
+            namespace: Some("velero".into()),
+            phase: Some("Failed".into()),
+            ..Default::default()
+        };
+        let mut builder = Builder::new(&summary);
+        builder.transfers.insert("nightly-1-pvb".into());
+        let builders = vec![builder];
+        let named = names_searched(&builders);
+        let plan = TimelinePlan { builders, named };
+        let log = LogFile {
+            path: "velero/logs/velero-0/velero.log".into(),
+            source: LogSource::VeleroServer,
+            pod: Some("velero-0".into()),
+            container: Some("velero".into()),
+            previous: false,
+            owner: None,
+        };
+        let padding = "x".repeat(MAX_LINE_BYTES);
+        let mut text = String::new();
+        text.push_str("level=info msg=\"other\" backup=velero/nightly-2\n");
+        text.push_str("level=error msg=\"first\" backup=velero/nightly-1\r\n\n\r\n");
+        // Named early in a line longer than a line is kept: kept, cut.
+        text.push_str(&format!(
+            "level=warning msg=\"long\" backup=nightly-1 pad={padding}\n"
+        ));
+        // Named only past the cut: not a line naming it, as read.
+        text.push_str(&format!(
+            "level=error msg=\"hidden\" pad={padding} backup=nightly-1\n"
+        ));
+        text.push_str("level=error msg=\"transfer\" podvolumebackup=nightly-1-pvb\n");
+        text.push_str("level=info msg=\"context\" backup=velero/nightly-1\n");
+        text.push_str("level=error msg=\"last, unterminated\" backup=nightly-1");
+        let data = text.as_bytes();
+
+        let mut reference = PodLogLines::new(&plan, &log).unwrap();
+        let mut reader = LineReader::new(data, MAX_LINE_BYTES);
+        let mut line = Vec::new();
+        let mut number = 0;
+        while reader.next_line(&mut line).unwrap().is_some() {
+            number += 1;
+            if plan.named.as_ref().unwrap().is_match(&line) {
+                reference.number = number;
+                reference.line(&line);
+            }
+        }
+        let expected = entries_of(reference.finish());
+        assert_eq!(expected.len(), 5, "{expected:?}");
+        assert!(expected.iter().any(|e| e.2.ends_with(":8")));
+
+        for piece in [1, 2, 3, 7, 64, 1000, MAX_LINE_BYTES + 5, data.len()] {
+            let mut lines = PodLogLines::new(&plan, &log).unwrap();
+            for chunk in data.chunks(piece) {
+                lines.feed(chunk);
+            }
+            lines.end();
+            assert_eq!(
+                entries_of(lines.finish()),
+                expected,
+                "pieces of {piece} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn bounded_parts_absorbed_in_order_keep_what_one_bounded_keeps() {
+        let pending = |seq: u64| Pending {
+            sort_time: None,
+            seq,
+            entry: TimelineEntry {
+                time: None,
+                source: String::new(),
+                text: String::new(),
+                location: String::new(),
+            },
+        };
+        let kept =
+            |b: &Bounded| -> Vec<u64> { b.head.iter().chain(&b.tail).map(|p| p.seq).collect() };
+        for parts in [
+            vec![3, 0, 250, 2],
+            vec![99, 101, 1],
+            vec![500],
+            vec![1; 230],
+            vec![0, 0],
+        ] {
+            let mut whole = Bounded::new(MAX_ENTRIES);
+            let mut absorbed = Bounded::new(MAX_ENTRIES);
+            let mut seq = 0;
+            for len in parts {
+                let mut part = Bounded::new(MAX_ENTRIES);
+                for local in 1..=len {
+                    whole.push(pending(seq + local));
+                    part.push(pending(local));
+                }
+                absorbed.absorb(part, seq);
+                seq += len;
+            }
+            assert_eq!(kept(&absorbed), kept(&whole));
+            assert_eq!(absorbed.seen, whole.seen);
+        }
     }
 
     #[test]

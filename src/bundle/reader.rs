@@ -287,15 +287,21 @@ impl Bundle {
         Ok(objects)
     }
 
+    /// Keeps `objects`, read by another reader of this bundle ([`Bundle::reopen`]), as the resource's list for
+    /// [`Bundle::shared_objects`].
+    pub fn share_objects(&mut self, resource: &str, objects: Vec<Value>) {
+        self.shared
+            .insert(resource.to_string(), SharedObjects::new(objects));
+    }
+
     /// Forgets the lists [`Bundle::shared_objects`] kept (their memory is freed once no one holds them).
     pub fn release_shared_objects(&mut self) {
         self.shared.clear();
     }
 
-    /// Every object of a resource, all namespaces: `pods`, `deployments`, `backups.velero.io`, `nodes` …
-    /// Accepts a Kubernetes List (`items` may be null), a bare array, or a single object.
-    pub fn objects(&mut self, resource: &str) -> Result<Vec<Value>, BundleError> {
-        let files: Vec<String> = match resource {
+    /// The entries holding a resource's objects.
+    pub fn object_files(&self, resource: &str) -> Vec<String> {
+        match resource {
             "nodes" => vec![layout::CLUSTER_NODES.to_string()],
             "namespaces" => vec![layout::CLUSTER_NAMESPACES.to_string()],
             "customresourcedefinitions" | "customresourcedefinitions.apiextensions.k8s.io" => {
@@ -311,7 +317,13 @@ impl Bundle {
                     .cloned()
                     .collect()
             }
-        };
+        }
+    }
+
+    /// Every object of a resource, all namespaces: `pods`, `deployments`, `backups.velero.io`, `nodes` …
+    /// Accepts a Kubernetes List (`items` may be null), a bare array, or a single object.
+    pub fn objects(&mut self, resource: &str) -> Result<Vec<Value>, BundleError> {
+        let files = self.object_files(resource);
         let mut objects = Vec::new();
         for file in files {
             let Some(value) = self.read_json(&file)? else {

@@ -150,6 +150,11 @@ impl<'r> LogRun<'r> {
         }
     }
 
+    /// Whether logs of `source` are read at all: some rule applies to it (the scanners must be prepared).
+    pub fn reads(&self, source: LogSource) -> bool {
+        matches!(self.scanners.get(&source), Some(Ok(Some(_))))
+    }
+
     /// Scans one log. `Ok(None)`: no rule applies to its source.
     pub fn scan(&mut self, log: &LogFile, reader: impl Read) -> Result<Option<ScanStats>, String> {
         self.ensure_scanner(log.source);

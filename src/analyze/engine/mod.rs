@@ -136,9 +136,19 @@ impl<'r> LogPass<'r> {
     /// Scans one of [`LogPass::logs`] with `bundle` (this pass's bundle or a reopened reader of it).
     pub fn scan(&self, bundle: &mut Bundle, log: &LogFile) -> LogScan {
         match bundle.open_entry(&log.path) {
-            Ok(reader) => self.log_run.scan_alone(log, reader),
+            Ok(reader) => self.scan_reader(log, reader),
             Err(e) => LogScan::failed(e.to_string()),
         }
+    }
+
+    /// Scans one of [`LogPass::logs`], read from `reader`.
+    pub fn scan_reader(&self, log: &LogFile, reader: impl std::io::Read) -> LogScan {
+        self.log_run.scan_alone(log, reader)
+    }
+
+    /// Whether [`LogPass::scan`] reads this log (some rule applies to its source).
+    pub fn reads(&self, log: &LogFile) -> bool {
+        self.log_run.reads(log.source)
     }
 }
 

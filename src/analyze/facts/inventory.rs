@@ -40,6 +40,28 @@ pub(crate) struct Inventory {
     pub unreadable: Vec<String>,
 }
 
+/// Every resource the inventory reads.
+pub(crate) const RESOURCES: [&str; 18] = [
+    "backups.velero.io",
+    "restores.velero.io",
+    "schedules.velero.io",
+    "backupstoragelocations.velero.io",
+    "volumesnapshotlocations.velero.io",
+    "podvolumebackups.velero.io",
+    "datauploads.velero.io",
+    "backuprepositories.velero.io",
+    "resticrepositories.velero.io",
+    "deployments",
+    "daemonsets",
+    "pods",
+    "serverstatusrequests.velero.io",
+    "nodes",
+    "namespaces",
+    "configmaps",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+];
+
 impl Inventory {
     pub fn load(bundle: &mut Bundle) -> Inventory {
         let mut inv = Inventory::default();
