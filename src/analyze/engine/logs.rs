@@ -52,13 +52,16 @@ pub struct LogAggregate {
     last_counted: Option<u64>,
 }
 
+/// The scanner over the patterns of the rules that apply to one source, and those rules' indexes.
+type SourceScanner = (LogScanner, Vec<usize>);
+
 /// Scans logs for a fixed list of log rules.
 pub struct LogRun<'r> {
     rules: Vec<(&'r Rule, &'r LogMatcher)>,
     aggregates: Vec<LogAggregate>,
     /// Per source: the scanner over the patterns of the rules that apply to it, and those rules' indexes.
     /// A source whose patterns do not compile together keeps the error, said for each of its logs.
-    scanners: HashMap<LogSource, Result<Option<(LogScanner, Vec<usize>)>, String>>,
+    scanners: HashMap<LogSource, Result<Option<SourceScanner>, String>>,
     block_size: Option<usize>,
     velero_namespace: Option<String>,
     /// Storage locations of the bundle: a hit naming one gets its bucket, prefix and provider as variables.
