@@ -5,13 +5,15 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::analyze::Analysis;
-use crate::analyze::findings::Severity;
+use crate::analyze::findings::{Severity, Verdict};
 
 use super::escape::terminal as clean;
-use super::view::{object_label, status_of};
+use super::view::{kind_label, object_label, object_name, status_of};
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
+/// Names listed for verdicts with the same cause; the rest are counted.
+const GROUP_NAMES: usize = 5;
 
 struct Style {
     color: bool,
@@ -90,21 +92,51 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             );
         }
     }
-    for verdict in &analysis.verdicts {
-        let tone = if verdict.phase == "PartiallyFailed" {
+    for group in same_cause_groups(&analysis.verdicts) {
+        let first = group[0];
+        let tone = if first.phase == "PartiallyFailed" {
             "1;33"
         } else {
             "1;31"
+        };
+        let heading = if group.len() == 1 {
+            clean(&object_label(&first.target))
+        } else {
+            let names: Vec<String> = group
+                .iter()
+                .take(GROUP_NAMES)
+                .map(|v| clean(&object_name(&v.target)))
+                .collect();
+            let more = match group.len().saturating_sub(GROUP_NAMES) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            format!(
+                "{} {}s {}{more}",
+                group.len(),
+                clean(&kind_label(&first.target.kind)),
+                names.join(", ")
+            )
         };
         let _ = writeln!(
             out,
             "{} {} {}",
             style.paint(tone, "✖"),
-            style.bold(&clean(&object_label(&verdict.target))),
-            style.paint(tone, &clean(&verdict.phase))
+            style.bold(&heading),
+            style.paint(tone, &clean(&first.phase))
         );
-        let _ = writeln!(out, "  {}", clean(&verdict.summary));
-        if let Some(fix) = &verdict.fix {
+        let _ = writeln!(out, "  {}", clean(&first.summary));
+        if group.len() > 1 {
+            let others = group.len() - 1;
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.dim(&format!(
+                    "The same cause in the other {others}: see the report for each."
+                ))
+            );
+        }
+        if let Some(fix) = &first.fix {
             let _ = writeln!(out, "  {} {}", style.bold("Fix:"), shorten(&clean(fix)));
         }
     }
@@ -173,6 +205,29 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             );
         }
     }
+}
+
+/// Verdicts of one kind and phase whose most specific finding and fix are the same, in first-seen order: four
+/// backups killed by the same OOM read as one cause with four names, not the same fix four times.
+fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
+    let mut groups: Vec<Vec<&Verdict>> = Vec::new();
+    for verdict in verdicts {
+        let same = |other: &&Verdict| {
+            other.target.kind == verdict.target.kind
+                && other.phase == verdict.phase
+                && other.finding_ids.first() == verdict.finding_ids.first()
+                && other.fix == verdict.fix
+        };
+        // Without a finding the summary is the object's own reason: nothing says the causes are the same.
+        match groups
+            .iter_mut()
+            .find(|g| !verdict.finding_ids.is_empty() && same(&g[0]))
+        {
+            Some(group) => group.push(verdict),
+            None => groups.push(vec![verdict]),
+        }
+    }
+    groups
 }
 
 fn count(analysis: &Analysis, severity: Severity) -> usize {

@@ -777,7 +777,7 @@ pub fn object_label(object: &ObjectRef) -> String {
     format!("{} {}", kind_label(&object.kind), object_name(object))
 }
 
-fn object_name(object: &ObjectRef) -> String {
+pub fn object_name(object: &ObjectRef) -> String {
     match &object.namespace {
         Some(namespace) => format!("{namespace}/{}", object.name),
         None => object.name.clone(),
