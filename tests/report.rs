@@ -804,6 +804,19 @@ fn terminal_summary_gives_one_cause_once_for_several_backups() {
         "{plain}"
     );
     assert!(plain.contains("Something else entirely."), "{plain}");
+
+    // The reports fold them the same way: one verdict naming the other six, the fix written once per cause.
+    let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert_eq!(ticket.matches("- **Why:**").count(), 2, "{ticket}");
+    assert!(
+        ticket.contains(
+            "- **The same cause in 6 more:** `velero/instance-same0`, `velero/instance-same1`, "
+        ),
+        "{ticket}"
+    );
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert_eq!(page.matches("<div class=\"verdict-item").count(), 2);
+    assert!(page.contains("<span class=\"label\">Same cause</span> <span>6 more: "));
 }
 
 // ---------- Several bundles ----------

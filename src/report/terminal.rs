@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::analyze::Analysis;
-use crate::analyze::findings::{Severity, Verdict};
+use crate::analyze::findings::Severity;
 
 use super::escape::terminal as clean;
-use super::view::{kind_label, object_label, object_name, status_of};
+use super::view::{kind_label, object_label, object_name, same_cause_groups, status_of};
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
@@ -205,29 +205,6 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             );
         }
     }
-}
-
-/// Verdicts of one kind and phase whose most specific finding and fix are the same, in first-seen order: four
-/// backups killed by the same OOM read as one cause with four names, not the same fix four times.
-fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
-    let mut groups: Vec<Vec<&Verdict>> = Vec::new();
-    for verdict in verdicts {
-        let same = |other: &&Verdict| {
-            other.target.kind == verdict.target.kind
-                && other.phase == verdict.phase
-                && other.finding_ids.first() == verdict.finding_ids.first()
-                && other.fix == verdict.fix
-        };
-        // Without a finding the summary is the object's own reason: nothing says the causes are the same.
-        match groups
-            .iter_mut()
-            .find(|g| !verdict.finding_ids.is_empty() && same(&g[0]))
-        {
-            Some(group) => group.push(verdict),
-            None => groups.push(vec![verdict]),
-        }
-    }
-    groups
 }
 
 fn count(analysis: &Analysis, severity: Severity) -> usize {
