@@ -491,3 +491,76 @@ fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
         }
     }
 }
+
+/// Whether this process may give a child a mount namespace of its own (root, as in CI); said loudly when not.
+fn private_mounts_available() -> bool {
+    let works = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        eprintln!(
+            "\n!!!!!!!! `unshare --mount` is not permitted here: SKIPPING the in-cluster service-account test !!!!!!!!\n"
+        );
+    }
+    works
+}
+
+#[test]
+fn in_cluster_the_service_account_is_used_when_there_is_no_kubeconfig() {
+    if !private_mounts_available() {
+        return;
+    }
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    // What the kubelet mounts into the CronJob's pod, at the fixed path kube-rs (like client-go) reads; the
+    // mount exists only in the child's mount namespace, so the machine's /run is untouched.
+    let account = lab.path("serviceaccount");
+    std::fs::create_dir(&account).unwrap();
+    std::fs::write(account.join("token"), lab.lab().token()).unwrap();
+    std::fs::write(account.join("ca.crt"), lab.lab().ca_pem()).unwrap();
+    std::fs::write(account.join("namespace"), "velero").unwrap();
+    let home = lab.path("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::create_dir_all(lab.path("tmp")).unwrap();
+    let address = lab
+        .lab()
+        .server_url()
+        .trim_start_matches("https://")
+        .to_string();
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let script = r#"set -e
+mount -t tmpfs snapdoc-test /run
+mkdir -p /run/secrets/kubernetes.io/serviceaccount
+mount --bind "$ACCOUNT" /run/secrets/kubernetes.io/serviceaccount
+exec "$SNAPDOC" check --format json"#;
+    let output = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("ACCOUNT", &account)
+        .env("SNAPDOC", env!("CARGO_BIN_EXE_snapdoc"))
+        .env("KUBERNETES_SERVICE_HOST", host)
+        .env("KUBERNETES_SERVICE_PORT", port)
+        .env_remove("KUBECONFIG")
+        .env("HOME", &home)
+        .env("TMPDIR", lab.path("tmp"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare runs");
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output);
+    assert_eq!(report["environment"]["velero"]["version"], "1.12.3");
+    assert_eq!(report["collectorErrors"], serde_json::json!([]));
+    assert_eq!(report["findings"], serde_json::json!([]));
+    // It really went through the API with the service account's token (the lab refuses any other).
+    let requests = lab.lab().request_log();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.starts_with("/apis/velero.io/") && r.status == 200),
+        "{requests:?}"
+    );
+}
