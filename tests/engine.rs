@@ -981,3 +981,49 @@ fn a_resource_file_that_does_not_parse_leaves_only_its_rules_unrun() {
         output.problems
     );
 }
+
+/// Logs scanned apart (on any thread, in any order) and added in the bundle's order aggregate exactly as one
+/// scan reading them in that order: counts, first and last times, the examples kept, the first hit's variables,
+/// each backup's own details.
+#[test]
+fn logs_scanned_apart_and_added_in_order_aggregate_as_one_scan() {
+    use snapdoc::analyze::engine::LogRun;
+    use snapdoc::bundle::reader::classify_log;
+
+    let rules = all_rules();
+    let logs: Vec<(snapdoc::bundle::LogFile, String)> = [
+        ("velero/logs/velero-1/velero-previous.log", server_log(300, &[7, 8, 250])),
+        ("velero/backups/nightly-3/backup.log", server_log(40, &[3, 39])),
+        ("velero/logs/velero-1/velero.log", server_log(500, &[2, 100, 101, 102, 499])),
+        ("velero/logs/node-agent-a/node-agent.log", {
+            let mut log = server_log(20, &[]);
+            log.push_str("time=\"2026-11-25T09:00:00Z\" level=error msg=\"timed out waiting for all PodVolumeBackups\" backup=velero/nightly-8\n");
+            log
+        }),
+        ("velero/backups/nightly-9/backup.log", server_log(10, &[1, 2, 3, 4, 5, 6])),
+    ]
+    .into_iter()
+    .map(|(path, text)| (classify_log(path).unwrap(), text))
+    .collect();
+
+    let mut one_scan = LogRun::new(rules.rules(), Some("velero".into()));
+    for (log, text) in &logs {
+        one_scan.scan(log, text.as_bytes()).unwrap();
+    }
+
+    let mut apart = LogRun::new(rules.rules(), Some("velero".into()));
+    apart.prepare(logs.iter().map(|(log, _)| log));
+    let mut scans: Vec<_> = logs
+        .iter()
+        .rev()
+        .map(|(log, text)| apart.scan_alone(log, text.as_bytes()))
+        .collect();
+    scans.reverse();
+    for scan in scans {
+        apart.absorb(scan).unwrap();
+    }
+
+    let one_scan = format!("{:?}", one_scan.finish());
+    assert!(one_scan.contains("count: 16"), "{one_scan}");
+    assert_eq!(format!("{:?}", apart.finish()), one_scan);
+}
