@@ -95,21 +95,29 @@ impl TimelinePlan {
             .map(|summary| {
                 let mut builder = Builder::new(summary);
                 builder.add_backup_object(summary);
-                for pvb in pod_volume_backups
-                    .iter()
-                    .filter(|o| belongs_to(o, &summary.name))
-                {
-                    builder.add_transfer(pvb, "podvolumebackup");
-                }
-                for upload in data_uploads.iter().filter(|o| belongs_to(o, &summary.name)) {
-                    builder.add_transfer(upload, "dataupload");
-                }
-                for event in events.iter() {
-                    builder.add_event(event);
-                }
                 builder
             })
             .collect();
+        // Each transfer's backup is looked up once, not once per timeline (tens of thousands of them).
+        for (transfers, source) in [
+            (&pod_volume_backups, "podvolumebackup"),
+            (&data_uploads, "dataupload"),
+        ] {
+            for transfer in transfers.iter() {
+                let (label, owners) = owning_backups(transfer);
+                for builder in builders
+                    .iter_mut()
+                    .filter(|b| label == Some(b.name.as_str()) || owners.contains(&b.name.as_str()))
+                {
+                    builder.add_transfer(transfer, source);
+                }
+            }
+        }
+        for builder in &mut builders {
+            for event in events.iter() {
+                builder.add_event(event);
+            }
+        }
 
         for builder in &mut builders {
             let path = layout::backup_log_path(&builder.name);
@@ -178,12 +186,15 @@ impl TimelinePlan {
     }
 }
 
-/// A PodVolumeBackup / DataUpload of the backup: by label, else by owner reference.
-fn belongs_to(object: &Value, backup: &str) -> bool {
-    json::label(object, "velero.io/backup-name") == Some(backup)
-        || json::array_at(object, &["metadata", "ownerReferences"])
-            .iter()
-            .any(|o| str_at(o, &["kind"]) == Some("Backup") && str_at(o, &["name"]) == Some(backup))
+/// The backup a PodVolumeBackup / DataUpload names in its label, and the backups owning it: it belongs to each.
+fn owning_backups(object: &Value) -> (Option<&str>, Vec<&str>) {
+    let label = json::label(object, "velero.io/backup-name");
+    let owners = json::array_at(object, &["metadata", "ownerReferences"])
+        .iter()
+        .filter(|o| str_at(o, &["kind"]) == Some("Backup"))
+        .filter_map(|o| str_at(o, &["name"]))
+        .collect();
+    (label, owners)
 }
 
 /// How telling an entry is; the least telling are dropped first when a timeline is full.
