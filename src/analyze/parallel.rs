@@ -9,15 +9,16 @@ use crate::bundle::Bundle;
 const MAX_THREADS: usize = 4;
 
 /// Runs `work` on every job, the largest (`size`) first, on as many threads as the machine has cores (at most
-/// [`MAX_THREADS`]); returns the results in the order of `jobs`. The calling thread runs `first` and then
-/// takes jobs too. A bundle that cannot be read twice at once (a foreign archive) is read on this thread alone.
-pub fn map_jobs<J, R>(
+/// [`MAX_THREADS`]); returns what `first` gave and the jobs' results in the order of `jobs`. The calling thread
+/// runs `first` while the others take jobs, then takes jobs too. A bundle that cannot be read twice at once (a
+/// foreign archive) is read on this thread alone.
+pub fn map_jobs<J, R, F>(
     bundle: &mut Bundle,
     jobs: &[J],
     size: impl Fn(&J) -> u64,
-    first: impl FnOnce(&mut Bundle),
+    first: impl FnOnce(&mut Bundle) -> F,
     work: impl Fn(&mut Bundle, &J) -> R + Sync,
-) -> Vec<R>
+) -> (F, Vec<R>)
 where
     J: Sync,
     R: Send,
@@ -54,20 +55,23 @@ where
             }
         }
     };
-    std::thread::scope(|scope| {
+    let first_result = std::thread::scope(|scope| {
         for mut reader in readers {
             let take_jobs = &take_jobs;
             scope.spawn(move || take_jobs(&mut reader));
         }
-        first(bundle);
+        let first_result = first(bundle);
         take_jobs(bundle);
+        first_result
     });
-    results
+    // Every job ran: the scope ends after all workers, and a worker's panic is raised again by the scope.
+    let results = results
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .into_iter()
-        .map(|result| result.expect("every job ran: the scope ends after all workers"))
-        .collect()
+        .flatten()
+        .collect();
+    (first_result, results)
 }
 
 #[cfg(test)]
@@ -86,12 +90,11 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut first_ran = false;
-        let read = map_jobs(
+        let (first, read) = map_jobs(
             &mut bundle,
             &jobs,
             |job| job.len() as u64,
-            |_| first_ran = true,
+            |_| "first",
             |reader, job| {
                 let mut text = String::new();
                 reader
@@ -102,7 +105,7 @@ mod tests {
                 text
             },
         );
-        assert!(first_ran);
+        assert_eq!(first, "first");
         assert_eq!(
             read,
             [

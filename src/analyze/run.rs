@@ -55,41 +55,37 @@ fn analyze_with_shared_objects(
         .as_ref()
         .map(|plan| plan.pod_logs(bundle))
         .unwrap_or_default();
-    let timeline_results = {
-        let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
-        let mut objects = None;
-        let results = parallel::map_jobs(
-            bundle,
-            &jobs,
-            |(_, size)| *size,
-            |bundle| {
-                objects = Some(engine::ObjectPass::run(bundle, rules, &context, &log_pass));
-                // Everything that reads the lists has read them: freeing them (slow for big lists) now
-                // overlaps the log scan on the other threads.
-                bundle.release_shared_objects();
-            },
-            |bundle, (job, _)| run_log_job(bundle, &log_pass, job),
-        );
-        let objects = objects.expect("the calling thread evaluates the object rules first");
-        // Results come back in the jobs' order: the log rules' in the bundle's log order, as one thread would
-        // have read them; the timelines' are put back in theirs.
-        let mut log_scans = Vec::new();
-        let mut timeline_scans: Vec<Option<timeline::PodLogScan>> =
-            timeline_logs.iter().map(|_| None).collect();
-        for result in results {
-            match result {
-                LogJobResult::Rules(scan, timeline_scan) => {
-                    log_scans.push(scan);
-                    if let Some((index, scan)) = timeline_scan {
-                        timeline_scans[index] = Some(scan);
-                    }
+    let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
+    let (objects, results) = parallel::map_jobs(
+        bundle,
+        &jobs,
+        |(_, size)| *size,
+        |bundle| {
+            let objects = engine::ObjectPass::run(bundle, rules, &context, &log_pass);
+            // Everything that reads the lists has read them: freeing them (slow for big lists) now overlaps
+            // the log scan on the other threads.
+            bundle.release_shared_objects();
+            objects
+        },
+        |bundle, (job, _)| run_log_job(bundle, &log_pass, job),
+    );
+    drop(jobs);
+    // Results come back in the jobs' order: the log rules' in the bundle's log order, as one thread would have
+    // read them; the timelines' are put back in theirs.
+    let mut log_scans = Vec::new();
+    let mut timeline_scans: Vec<Option<timeline::PodLogScan>> =
+        timeline_logs.iter().map(|_| None).collect();
+    for result in results {
+        match result {
+            LogJobResult::Rules(scan, timeline_scan) => {
+                log_scans.push(scan);
+                if let Some((index, scan)) = timeline_scan {
+                    timeline_scans[index] = Some(scan);
                 }
-                LogJobResult::Timeline(index, scan) => timeline_scans[index] = Some(scan),
             }
+            LogJobResult::Timeline(index, scan) => timeline_scans[index] = Some(scan),
         }
-        (log_scans, objects, timeline_scans)
-    };
-    let (log_scans, objects, timeline_scans) = timeline_results;
+    }
     if let Some(plan) = plan.as_mut() {
         for scan in timeline_scans.into_iter().flatten() {
             plan.absorb(scan);
@@ -150,11 +146,11 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
         })
         .filter(|(_, size)| *size > 0)
         .collect();
-    let parsed = parallel::map_jobs(
+    let ((), parsed) = parallel::map_jobs(
         bundle,
         &jobs,
         |(_, size)| *size,
-        |_| {},
+        |_| (),
         |reader, (resource, _)| reader.objects(resource).ok(),
     );
     for ((resource, _), objects) in jobs.iter().zip(parsed) {

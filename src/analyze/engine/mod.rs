@@ -72,15 +72,14 @@ pub fn run_with(
 ) -> Result<EngineOutput, AnalyzeError> {
     let logs = LogPass::new(bundle, rules, context, block_size);
     let jobs = logs.jobs(bundle);
-    let mut objects = None;
-    let scans = super::parallel::map_jobs(
+    let (objects, scans) = super::parallel::map_jobs(
         bundle,
         &jobs,
         |(_, size)| *size,
-        |bundle| objects = Some(ObjectPass::run(bundle, rules, context, &logs)),
+        |bundle| ObjectPass::run(bundle, rules, context, &logs),
         |bundle, (log, _)| logs.scan(bundle, log),
     );
-    let objects = objects.expect("the calling thread evaluates the object rules first");
+    drop(jobs);
     Ok(finish(rules, logs, scans, objects))
 }
 
