@@ -11,7 +11,7 @@
 //! the items, then `]}` — a Kubernetes List that any JSON reader reads as before.
 //!
 //! [`ApiClient::list_into`]: super::api::ApiClient::list_into
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Map, Value};
 
 use super::api::ListSink;
+use super::detect;
 use crate::bundle::{BundleError, BundleWriter};
 use crate::redact::{RedactionCounts, Redactor};
 
@@ -36,6 +37,13 @@ pub enum Keep {
     Fields(&'static [&'static str]),
     /// Whole items for which this says yes.
     Matching(fn(&Value) -> bool),
+    /// One projection (`fields`) per value of the `label`: the newest item's (by [`detect::created`]);
+    /// items without the label are not kept. Tens of thousands of pod volume backups name a few thousand
+    /// backups, and only the backup names and when they were last seen are read.
+    NewestPerLabel {
+        label: &'static str,
+        fields: &'static [&'static str],
+    },
 }
 
 impl Keep {
@@ -45,6 +53,7 @@ impl Keep {
             Keep::Whole => Some(item.clone()),
             Keep::Fields(pointers) => Some(project(item, pointers)),
             Keep::Matching(wanted) => wanted(item).then(|| item.clone()),
+            Keep::NewestPerLabel { fields, .. } => Some(project(item, fields)),
         }
     }
 }
@@ -90,6 +99,8 @@ pub struct ListSpool {
     groups: BTreeMap<String, u32>,
     stored: Vec<Stored>,
     kept: Vec<Value>,
+    /// For [`Keep::NewestPerLabel`]: label value → its projection in `kept`.
+    kept_by_label: HashMap<String, usize>,
     redactions: RedactionCounts,
     scratch: Vec<u8>,
 }
@@ -107,6 +118,7 @@ impl ListSpool {
             groups: BTreeMap::new(),
             stored: Vec::new(),
             kept: Vec::new(),
+            kept_by_label: HashMap::new(),
             redactions: RedactionCounts::new(),
             scratch: Vec::new(),
         }
@@ -138,6 +150,36 @@ impl ListSpool {
         let index = self.groups.len() as u32;
         self.groups.insert(name.to_string(), index);
         index
+    }
+
+    fn keep(&mut self, item: &Value) {
+        if let Keep::NewestPerLabel { label, .. } = self.keep {
+            let Some(value) = item
+                .pointer("/metadata/labels")
+                .and_then(|labels| labels.get(label))
+                .and_then(Value::as_str)
+            else {
+                return;
+            };
+            match self.kept_by_label.get(value) {
+                Some(&index) => {
+                    if detect::created(item) > detect::created(&self.kept[index])
+                        && let Some(slim) = self.keep.apply(item)
+                    {
+                        self.kept[index] = slim;
+                    }
+                }
+                None => {
+                    if let Some(slim) = self.keep.apply(item) {
+                        self.kept_by_label
+                            .insert(value.to_string(), self.kept.len());
+                        self.kept.push(slim);
+                    }
+                }
+            }
+        } else if let Some(slim) = self.keep.apply(item) {
+            self.kept.push(slim);
+        }
     }
 
     fn store(&mut self, group: u32, mut item: Value) -> io::Result<()> {
@@ -180,9 +222,7 @@ impl ListSpool {
 
 impl ListSink for ListSpool {
     fn item(&mut self, item: Value) -> io::Result<()> {
-        if let Some(slim) = self.keep.apply(&item) {
-            self.kept.push(slim);
-        }
+        self.keep(&item);
         let group = match (self.route)(&item) {
             Some(name) => {
                 let name = name.to_string();
@@ -200,6 +240,7 @@ impl ListSink for ListSpool {
         self.groups.clear();
         self.stored.clear();
         self.kept.clear();
+        self.kept_by_label.clear();
         self.redactions.clear();
         Ok(())
     }
@@ -435,6 +476,44 @@ mod tests {
         writer.finish(Default::default()).unwrap();
         assert_eq!(items_named(&read_entry(&zip_path, "l.json")), vec!["new"]);
         assert_eq!(read_entry(&zip_path, "e.json"), json!({"items": []}));
+    }
+
+    #[test]
+    fn parts_of_backups_are_kept_once_per_backup_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = Keep::NewestPerLabel {
+            label: "velero.io/backup-name",
+            fields: &[
+                "/metadata/labels/velero.io~1backup-name",
+                "/metadata/creationTimestamp",
+            ],
+        };
+        let mut spool = ListSpool::new(dir.path(), ListSpool::nowhere(), keep);
+        for (backup, created) in [
+            ("b1", "2026-05-01T10:00:00Z"),
+            ("b2", "2026-05-01T11:00:00Z"),
+            ("b1", "2026-05-01T12:00:00Z"),
+            ("b1", "2026-05-01T09:00:00Z"),
+        ] {
+            spool
+                .item(
+                    json!({"metadata": {"name": "pvb", "creationTimestamp": created,
+                    "labels": {"velero.io/backup-name": backup, "other": "x"}}}),
+                )
+                .unwrap();
+        }
+        spool
+            .item(json!({"metadata": {"name": "unlabelled"}}))
+            .unwrap();
+        let mut list = spool.finish(Map::new()).unwrap();
+        assert_eq!(list.groups().count(), 0);
+        assert_eq!(
+            list.kept_list(),
+            json!({"items": [
+                {"metadata": {"labels": {"velero.io/backup-name": "b1"}, "creationTimestamp": "2026-05-01T12:00:00Z"}},
+                {"metadata": {"labels": {"velero.io/backup-name": "b2"}, "creationTimestamp": "2026-05-01T11:00:00Z"}}
+            ]})
+        );
     }
 
     fn items_named(list: &Value) -> Vec<&str> {

@@ -113,7 +113,8 @@ const RESTORE_FIELDS: &[&str] = &[
     "/status/phase",
     "/status/startTimestamp",
 ];
-/// Of pod volume backups and data uploads: the backup they belong to (`names_seen_elsewhere`).
+/// Of pod volume backups and data uploads: the backup they belong to and when (`names_seen_elsewhere`, which
+/// reads only the newest of each backup's).
 const BACKUP_PART_FIELDS: &[&str] = &[
     "/metadata/creationTimestamp",
     "/metadata/labels/velero.io~1backup-name",
@@ -131,8 +132,14 @@ fn velero_keep(plural: &str) -> Keep {
     match plural {
         "backups" => Keep::Fields(BACKUP_FIELDS),
         "restores" => Keep::Fields(RESTORE_FIELDS),
-        "podvolumebackups" | "datauploads" => Keep::Fields(BACKUP_PART_FIELDS),
-        "podvolumerestores" | "datadownloads" => Keep::Fields(RESTORE_PART_FIELDS),
+        "podvolumebackups" | "datauploads" => Keep::NewestPerLabel {
+            label: "velero.io/backup-name",
+            fields: BACKUP_PART_FIELDS,
+        },
+        "podvolumerestores" | "datadownloads" => Keep::NewestPerLabel {
+            label: "velero.io/restore-name",
+            fields: RESTORE_PART_FIELDS,
+        },
         "schedules" | "backupstoragelocations" | "volumesnapshotlocations" => Keep::Whole,
         _ => Keep::Nothing,
     }
