@@ -7,70 +7,37 @@
 //!   cluster, a storage location no longer validated, a node without its node-agent pod;
 //! - a check that cannot reach a cluster exits 2 and its metrics say `snapdoc_check_success 0`;
 //! - nothing is left behind unless `--bundle FILE` asks for the bundle, which then verifies.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use prom_text_format_parser::{Metric, Scrape};
 use serde_json::Value;
-use snapdoc::lab::{LabCluster, Scenario};
+use snapdoc::lab::Scenario;
 
-/// A lab on a runtime of its own (its workers serve while the test thread waits for the binary), and a
-/// temporary folder for the kubeconfig, TMPDIR and outputs.
-struct Lab {
-    lab: Option<LabCluster>,
-    runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
+#[path = "support/background_lab.rs"]
+mod background_lab;
+use background_lab::BackgroundLab;
+
+/// `snapdoc check` against the lab, as the CronJob runs it.
+trait CheckCommand {
+    /// Runs `snapdoc check --kubeconfig <lab> ARGS` with TMPDIR in the lab's temporary folder.
+    fn check(&self, args: &[&str]) -> Output;
 }
 
-impl Lab {
-    fn start(scenario: Scenario) -> Lab {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let lab = runtime
-            .block_on(LabCluster::start(scenario))
-            .expect("the lab starts");
-        let dir = tempfile::tempdir().unwrap();
-        lab.write_kubeconfig(&dir.path().join("kubeconfig"))
-            .unwrap();
-        std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        Lab {
-            lab: Some(lab),
-            runtime,
-            dir,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Runs `snapdoc check --kubeconfig <lab> ARGS` with TMPDIR in the test's folder.
+impl CheckCommand for BackgroundLab {
     fn check(&self, args: &[&str]) -> Output {
+        let tmp = self.path("tmp");
+        std::fs::create_dir_all(&tmp).expect("TMPDIR for snapdoc");
         Command::new(env!("CARGO_BIN_EXE_snapdoc"))
             .arg("check")
             .arg("--kubeconfig")
-            .arg(self.path("kubeconfig"))
+            .arg(self.kubeconfig())
             .args(args)
             .env_remove("KUBECONFIG")
-            .env("TMPDIR", self.path("tmp"))
+            .env("TMPDIR", tmp)
             .env("NO_COLOR", "1")
             .output()
             .expect("snapdoc runs")
-    }
-
-    fn stop(&mut self) {
-        if let Some(lab) = self.lab.take() {
-            self.runtime.block_on(lab.shutdown());
-        }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
@@ -200,7 +167,7 @@ const SCENARIOS: &[Expected] = &[
 fn every_lab_scenario_gives_its_documented_exit_code_json_and_metrics() {
     for expected in SCENARIOS {
         let name = expected.scenario;
-        let lab = Lab::start(Scenario::builtin(name).unwrap());
+        let lab = BackgroundLab::start(Scenario::builtin(name).unwrap());
         let textfile = lab.path("snapdoc.prom");
         let textfile_arg = textfile.display().to_string();
         let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
@@ -312,7 +279,7 @@ fn an_aged_cluster_reports_old_full_snapshots_and_the_last_backup_expiring() {
             r#"referenceTime: "2026-12-23T12:00:00Z""#,
         )],
     );
-    let lab = Lab::start(aged);
+    let lab = BackgroundLab::start(aged);
     let output = lab.check(&["--fail-on", "warn"]);
     assert_eq!(exit_code(&output), 1);
     let analysis = json_of(&output);
@@ -340,7 +307,7 @@ fn an_aged_cluster_reports_old_full_snapshots_and_the_last_backup_expiring() {
             r#"referenceTime: "2027-01-10T00:00:00Z""#,
         )],
     );
-    let lab = Lab::start(expired);
+    let lab = BackgroundLab::start(expired);
     let output = lab.check(&[]);
     assert_eq!(exit_code(&output), 1, "an expired last backup is a failure");
     let ids = rule_ids(&json_of(&output));
@@ -358,7 +325,7 @@ fn a_storage_location_validated_a_day_ago_is_reported() {
             "lastValidationTime: '2026-11-24T09:00:00Z'",
         )],
     );
-    let lab = Lab::start(stale);
+    let lab = BackgroundLab::start(stale);
     let output = lab.check(&[]);
     assert_eq!(exit_code(&output), 0, "a warning does not fail by default");
     let analysis = json_of(&output);
@@ -388,7 +355,7 @@ fn a_node_without_its_node_agent_pod_is_reported_with_the_pods_it_leaves_uncover
             "  nodeName: acme-prod-1",
         )],
     );
-    let lab = Lab::start(moved);
+    let lab = BackgroundLab::start(moved);
     let output = lab.check(&[]);
     assert_eq!(exit_code(&output), 1);
     let analysis = json_of(&output);
@@ -406,7 +373,7 @@ fn a_node_without_its_node_agent_pod_is_reported_with_the_pods_it_leaves_uncover
 
 #[test]
 fn a_check_that_cannot_reach_the_cluster_exits_2_and_its_metrics_say_so() {
-    let mut lab = Lab::start(Scenario::builtin("healthy").unwrap());
+    let mut lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
     lab.stop();
     let textfile = lab.path("snapdoc.prom");
     std::fs::write(&textfile, "snapdoc_check_success 1\n").unwrap();
@@ -424,7 +391,7 @@ fn a_check_that_cannot_reach_the_cluster_exits_2_and_its_metrics_say_so() {
 
 #[test]
 fn bad_rules_stop_the_check_before_it_touches_the_cluster() {
-    let lab = Lab::start(Scenario::builtin("healthy").unwrap());
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
     let rules = lab.path("rules");
     std::fs::create_dir(&rules).unwrap();
     std::fs::write(
@@ -437,13 +404,13 @@ fn bad_rules_stop_the_check_before_it_touches_the_cluster() {
     assert_eq!(exit_code(&output), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SD999-broken.yaml"), "{stderr}");
-    let requests = lab.lab.as_ref().unwrap().request_log();
+    let requests = lab.lab().request_log();
     assert!(requests.is_empty(), "the cluster was asked: {requests:?}");
 }
 
 #[test]
 fn the_bundle_is_kept_only_when_asked_and_then_verifies() {
-    let lab = Lab::start(Scenario::builtin("partially-failed-fsb").unwrap());
+    let lab = BackgroundLab::start(Scenario::builtin("partially-failed-fsb").unwrap());
     let bundle = lab.path("kept.zip");
     let bundle_arg = bundle.display().to_string();
     let output = lab.check(&["--bundle", &bundle_arg, "--format", "summary"]);
@@ -480,7 +447,7 @@ fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
     // key names were not read); the refusals are listed. A refused clean-up of a DownloadRequest loses nothing and
     // is no finding.
     for name in ["healthy", "partially-failed-fsb"] {
-        let full = Lab::start(Scenario::builtin(name).unwrap());
+        let full = BackgroundLab::start(Scenario::builtin(name).unwrap());
         let expected = rule_ids(&json_of(&full.check(&[])));
         drop(full);
         let restricted = edited(
@@ -491,7 +458,7 @@ fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
                 "referenceTime: \"2026-11-25T12:00:00Z\"\nfaults:\n  forbidden:\n    - {resource: secrets}\n    - {resource: downloadrequests.velero.io, verbs: [delete]}\n",
             )],
         );
-        let lab = Lab::start(restricted);
+        let lab = BackgroundLab::start(restricted);
         let output = lab.check(&[]);
         let analysis = json_of(&output);
         let mut with_secrets_unread = expected.clone();
@@ -523,4 +490,77 @@ fn what_the_shipped_rbac_refuses_does_not_change_the_verdict() {
             );
         }
     }
+}
+
+/// Whether this process may give a child a mount namespace of its own (root, as in CI); said loudly when not.
+fn private_mounts_available() -> bool {
+    let works = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !works {
+        eprintln!(
+            "\n!!!!!!!! `unshare --mount` is not permitted here: SKIPPING the in-cluster service-account test !!!!!!!!\n"
+        );
+    }
+    works
+}
+
+#[test]
+fn in_cluster_the_service_account_is_used_when_there_is_no_kubeconfig() {
+    if !private_mounts_available() {
+        return;
+    }
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    // What the kubelet mounts into the CronJob's pod, at the fixed path kube-rs (like client-go) reads; the
+    // mount exists only in the child's mount namespace, so the machine's /run is untouched.
+    let account = lab.path("serviceaccount");
+    std::fs::create_dir(&account).unwrap();
+    std::fs::write(account.join("token"), lab.lab().token()).unwrap();
+    std::fs::write(account.join("ca.crt"), lab.lab().ca_pem()).unwrap();
+    std::fs::write(account.join("namespace"), "velero").unwrap();
+    let home = lab.path("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::create_dir_all(lab.path("tmp")).unwrap();
+    let address = lab
+        .lab()
+        .server_url()
+        .trim_start_matches("https://")
+        .to_string();
+    let (host, port) = address.rsplit_once(':').unwrap();
+    let script = r#"set -e
+mount -t tmpfs snapdoc-test /run
+mkdir -p /run/secrets/kubernetes.io/serviceaccount
+mount --bind "$ACCOUNT" /run/secrets/kubernetes.io/serviceaccount
+exec "$SNAPDOC" check --format json"#;
+    let output = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("ACCOUNT", &account)
+        .env("SNAPDOC", env!("CARGO_BIN_EXE_snapdoc"))
+        .env("KUBERNETES_SERVICE_HOST", host)
+        .env("KUBERNETES_SERVICE_PORT", port)
+        .env_remove("KUBECONFIG")
+        .env("HOME", &home)
+        .env("TMPDIR", lab.path("tmp"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare runs");
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json_of(&output);
+    assert_eq!(report["environment"]["velero"]["version"], "1.12.3");
+    assert_eq!(report["collectorErrors"], serde_json::json!([]));
+    assert_eq!(report["findings"], serde_json::json!([]));
+    // It really went through the API with the service account's token (the lab refuses any other).
+    let requests = lab.lab().request_log();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.starts_with("/apis/velero.io/") && r.status == 200),
+        "{requests:?}"
+    );
 }

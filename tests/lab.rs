@@ -584,7 +584,11 @@ async fn watch_sends_current_objects_then_changes() {
 async fn error_bursts_fail_the_first_requests_then_recover() {
     let lab = LabCluster::start(basics()).await.unwrap();
     let schedules = velero_api(lab.client().await.unwrap(), "Schedule", "schedules");
-    // kube-rs retries a 503 by itself; the lab's log shows the failed attempt.
+    // The lab's client does not retry (as the CLI's): the burst reaches the caller as a Status, then ends.
+    match schedules.list(&ListParams::default()).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 503, "{status:?}"),
+        other => panic!("expected the injected 503, got {other:?}"),
+    }
     let listed = schedules.list(&ListParams::default()).await.unwrap();
     assert_eq!(listed.items.len(), 1);
     let statuses: Vec<u16> = lab

@@ -3,54 +3,32 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use snapdoc::lab::{LabCluster, Scenario, timeshift};
+use snapdoc::lab::{Scenario, timeshift};
 
-/// A lab on a runtime of its own (its workers serve while the test thread runs kubectl), with a kubeconfig
-/// and a kubectl cache directory in a temporary folder.
-struct KubectlLab {
-    lab: Option<LabCluster>,
-    runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
+#[path = "support/background_lab.rs"]
+mod background_lab;
+use background_lab::BackgroundLab;
+
+/// Real kubectl against the lab, with a cache directory of its own.
+trait Kubectl {
+    fn kubectl(&self, args: &[&str]) -> Output;
+    /// kubectl's stdout; panics with its stderr when it fails.
+    fn ok(&self, args: &[&str]) -> String;
 }
 
-impl KubectlLab {
-    fn start(scenario: Scenario) -> KubectlLab {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let lab = runtime
-            .block_on(LabCluster::start(scenario))
-            .expect("the lab starts");
-        let dir = tempfile::tempdir().unwrap();
-        lab.write_kubeconfig(&dir.path().join("kubeconfig"))
-            .unwrap();
-        KubectlLab {
-            lab: Some(lab),
-            runtime,
-            dir,
-        }
-    }
-
-    fn lab(&self) -> &LabCluster {
-        self.lab.as_ref().expect("running")
-    }
-
+impl Kubectl for BackgroundLab {
     fn kubectl(&self, args: &[&str]) -> Output {
-        let kubeconfig: PathBuf = self.dir.path().join("kubeconfig");
         Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(&kubeconfig)
+            .arg(self.kubeconfig())
             .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
+            .arg(self.path("cache"))
             .args(args)
             .env_remove("KUBECONFIG")
             .output()
             .expect("kubectl runs")
     }
 
-    /// kubectl's stdout; panics with its stderr when it fails.
     fn ok(&self, args: &[&str]) -> String {
         let output = self.kubectl(args);
         assert!(
@@ -60,14 +38,6 @@ impl KubectlLab {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap()
-    }
-}
-
-impl Drop for KubectlLab {
-    fn drop(&mut self) {
-        if let Some(lab) = self.lab.take() {
-            self.runtime.block_on(lab.shutdown());
-        }
     }
 }
 
@@ -138,7 +108,7 @@ fn get_backups_as_json_for_every_scenario() {
             .map(|b| b.count as usize)
             .sum::<usize>();
         let name = scenario.name.clone();
-        let lab = KubectlLab::start(scenario);
+        let lab = BackgroundLab::start(scenario);
         let mut output = lab.kubectl(&["get", "backups.velero.io", "-A", "-o", "json"]);
         for _ in 1..attempts {
             if output.status.success() || !served || forbidden {
@@ -191,7 +161,7 @@ fn get_bsl_selectors_and_chunked_paging() {
     if !kubectl_available() {
         return;
     }
-    let lab = KubectlLab::start(basics());
+    let lab = BackgroundLab::start(basics());
     let table = lab.ok(&["get", "bsl", "-n", "velero"]);
     let mut lines = table.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -278,7 +248,7 @@ fn logs_of_the_velero_deployment_current_and_previous() {
     let dir = scenarios_dir().join("lab-basics/logs/velero/velero-7d9f8c6b5d-x2x4z");
     let current = std::fs::read_to_string(dir.join("velero.log")).unwrap();
     let previous = std::fs::read_to_string(dir.join("velero.previous.log")).unwrap();
-    let lab = KubectlLab::start(basics());
+    let lab = BackgroundLab::start(basics());
     let shift = lab.lab().time_shift();
     assert_eq!(
         lab.ok(&["logs", "-n", "velero", "deploy/velero"]),
@@ -328,8 +298,8 @@ fn create_a_download_request_and_see_it_processed() {
     if !kubectl_available() {
         return;
     }
-    let lab = KubectlLab::start(basics());
-    let manifest = lab.dir.path().join("downloadrequest.yaml");
+    let lab = BackgroundLab::start(basics());
+    let manifest = lab.path("downloadrequest.yaml");
     std::fs::write(
         &manifest,
         "apiVersion: velero.io/v1\nkind: DownloadRequest\nmetadata:\n  name: snapdoc-backuplog\n  namespace: velero\nspec:\n  target:\n    kind: BackupLog\n    name: daily-20261124020000\n",
@@ -388,7 +358,7 @@ fn get_pods_all_namespaces_prints_the_table() {
     if !kubectl_available() {
         return;
     }
-    let lab = KubectlLab::start(basics());
+    let lab = BackgroundLab::start(basics());
     let table = lab.ok(&["get", "pods", "-A"]);
     let lines: Vec<Vec<&str>> = table
         .lines()

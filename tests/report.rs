@@ -770,6 +770,55 @@ fn terminal_summary_lists_verdicts_findings_counts_and_reports() {
     assert!(colored.contains("\u{1b}[1;31mFAIL\u{1b}[0m"));
 }
 
+#[test]
+fn terminal_summary_gives_one_cause_once_for_several_backups() {
+    let mut analysis = report_fixtures::partially_failed_fsb();
+    let first = analysis.verdicts[0].clone();
+    // Six more backups failed the same way, and one of them for another reason.
+    for index in 0..6 {
+        let mut same = first.clone();
+        same.target.name = format!("instance-same{index}");
+        analysis.verdicts.push(same);
+    }
+    let mut other = first.clone();
+    other.target.name = "instance-other".into();
+    other.finding_ids = vec!["SD999".into()];
+    other.summary = "Something else entirely.".into();
+    analysis.verdicts.push(other);
+
+    let plain = terminal_summary(std::slice::from_ref(&analysis), false, &[]);
+    let headings: Vec<&str> = plain.lines().filter(|l| l.starts_with('✖')).collect();
+    assert_eq!(headings.len(), 2, "{plain}");
+    assert!(
+        headings[0].starts_with(&format!(
+            "✖ 7 Backups velero/{}, velero/instance-same0, velero/instance-same1, velero/instance-same2, \
+             velero/instance-same3 and 2 more PartiallyFailed",
+            first.target.name
+        )),
+        "{plain}"
+    );
+    assert!(plain.contains("The same cause in the other 6"), "{plain}");
+    assert_eq!(plain.matches("Fix:").count(), 2, "{plain}");
+    assert!(
+        headings[1].starts_with("✖ Backup velero/instance-other PartiallyFailed"),
+        "{plain}"
+    );
+    assert!(plain.contains("Something else entirely."), "{plain}");
+
+    // The reports fold them the same way: one verdict naming the other six, the fix written once per cause.
+    let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert_eq!(ticket.matches("- **Why:**").count(), 2, "{ticket}");
+    assert!(
+        ticket.contains(
+            "- **The same cause in 6 more:** `velero/instance-same0`, `velero/instance-same1`, "
+        ),
+        "{ticket}"
+    );
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert_eq!(page.matches("<div class=\"verdict-item").count(), 2);
+    assert!(page.contains("<span class=\"label\">Same cause</span> <span>6 more: "));
+}
+
 // ---------- Several bundles ----------
 
 #[test]

@@ -46,6 +46,7 @@ const REALISTIC: &[&str] = &[
     "partially-failed-fsb",
     "old-velero-restic",
     "forbidden",
+    "no-velero",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[

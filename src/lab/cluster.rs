@@ -200,6 +200,9 @@ impl LabCluster {
         config.root_cert = Some(vec![self.ca_der.clone()]);
         config.auth_info = serde_json::from_value(json!({"token": self.token()}))
             .map_err(|error| LabError::Client(error.to_string()))?;
+        // As the CLI's client (collect::kubeconfig): the collector retries 429/5xx itself, within its own
+        // bound; kube-rs's retry on top would stretch an injected error burst to minutes.
+        config.default_retry = false;
         Ok(config)
     }
 

@@ -40,8 +40,31 @@ const AGE: Column = col(
     "CreationTimestamp is a timestamp representing the server time when this object was created.",
 );
 
+// The wide columns every pod-template workload (deployments, replica sets) shows.
+const CONTAINERS: Column = col(
+    "Containers",
+    "string",
+    1,
+    "Names of each container in the template.",
+);
+const IMAGES: Column = col(
+    "Images",
+    "string",
+    1,
+    "Images referenced by each container in the template.",
+);
+const SELECTOR: Column = col("Selector", "string", 1, "Label selector for pods.");
+
 /// Kubernetes' `duration.HumanDuration`: how `kubectl get` shows ages.
 pub fn human_duration(seconds: i64) -> String {
+    // "5m", or "5m30s" when the smaller unit is not zero.
+    fn two_units(major: i64, major_unit: &str, minor: i64, minor_unit: &str) -> String {
+        if minor == 0 {
+            format!("{major}{major_unit}")
+        } else {
+            format!("{major}{major_unit}{minor}{minor_unit}")
+        }
+    }
     if seconds < -1 {
         return "<invalid>".to_string();
     }
@@ -53,46 +76,26 @@ pub fn human_duration(seconds: i64) -> String {
     }
     let minutes = seconds / 60;
     if minutes < 10 {
-        let rest = seconds % 60;
-        return if rest == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{rest}s")
-        };
+        return two_units(minutes, "m", seconds % 60, "s");
     }
     if minutes < 180 {
         return format!("{minutes}m");
     }
     let hours = seconds / 3600;
     if hours < 8 {
-        let rest = minutes % 60;
-        return if rest == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{rest}m")
-        };
+        return two_units(hours, "h", minutes % 60, "m");
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
-        let rest = hours % 24;
-        return if rest == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{rest}h", hours / 24)
-        };
+        return two_units(hours / 24, "d", hours % 24, "h");
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
-        let days = (hours / 24) % 365;
-        return if days == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{days}d", hours / 24 / 365)
-        };
+        return two_units(hours / 24 / 365, "y", (hours / 24) % 365, "d");
     }
     format!("{}y", hours / 24 / 365)
 }
@@ -271,19 +274,9 @@ fn builtin_row(def: &ResourceDef, object: &Value, now: Timestamp) -> (Vec<Column
                         "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
                     ),
                     AGE,
-                    col(
-                        "Containers",
-                        "string",
-                        1,
-                        "Names of each container in the template.",
-                    ),
-                    col(
-                        "Images",
-                        "string",
-                        1,
-                        "Images referenced by each container in the template.",
-                    ),
-                    col("Selector", "string", 1, "Label selector for pods."),
+                    CONTAINERS,
+                    IMAGES,
+                    SELECTOR,
                 ],
                 vec![
                     name,
@@ -325,19 +318,9 @@ fn builtin_row(def: &ResourceDef, object: &Value, now: Timestamp) -> (Vec<Column
                         "The number of ready replicas for this replica set.",
                     ),
                     AGE,
-                    col(
-                        "Containers",
-                        "string",
-                        1,
-                        "Names of each container in the template.",
-                    ),
-                    col(
-                        "Images",
-                        "string",
-                        1,
-                        "Images referenced by each container in the template.",
-                    ),
-                    col("Selector", "string", 1, "Label selector for pods."),
+                    CONTAINERS,
+                    IMAGES,
+                    SELECTOR,
                 ],
                 vec![
                     name,
@@ -907,6 +890,14 @@ mod tests {
         assert_eq!(human_duration(30 * 3600), "30h");
         assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
         assert_eq!(human_duration(40 * 86400), "40d");
+        assert_eq!(human_duration(-2), "<invalid>");
+        assert_eq!(human_duration(-1), "0s");
+        assert_eq!(human_duration(120), "2m");
+        assert_eq!(human_duration(3 * 3600), "3h");
+        assert_eq!(human_duration(7 * 86400), "7d");
+        assert_eq!(human_duration((3 * 365 + 120) * 86400), "3y120d");
+        assert_eq!(human_duration(2 * 365 * 86400), "2y");
+        assert_eq!(human_duration(9 * 365 * 86400), "9y");
     }
 
     #[test]

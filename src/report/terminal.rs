@@ -8,10 +8,12 @@ use crate::analyze::Analysis;
 use crate::analyze::findings::Severity;
 
 use super::escape::terminal as clean;
-use super::view::{object_label, status_of};
+use super::view::{kind_label, object_label, object_name, same_cause_groups, status_of};
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
+/// Names listed for verdicts with the same cause; the rest are counted.
+const GROUP_NAMES: usize = 5;
 
 struct Style {
     color: bool,
@@ -90,21 +92,51 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             );
         }
     }
-    for verdict in &analysis.verdicts {
-        let tone = if verdict.phase == "PartiallyFailed" {
+    for group in same_cause_groups(&analysis.verdicts) {
+        let first = group[0];
+        let tone = if first.phase == "PartiallyFailed" {
             "1;33"
         } else {
             "1;31"
+        };
+        let heading = if group.len() == 1 {
+            clean(&object_label(&first.target))
+        } else {
+            let names: Vec<String> = group
+                .iter()
+                .take(GROUP_NAMES)
+                .map(|v| clean(&object_name(&v.target)))
+                .collect();
+            let more = match group.len().saturating_sub(GROUP_NAMES) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            format!(
+                "{} {}s {}{more}",
+                group.len(),
+                clean(&kind_label(&first.target.kind)),
+                names.join(", ")
+            )
         };
         let _ = writeln!(
             out,
             "{} {} {}",
             style.paint(tone, "✖"),
-            style.bold(&clean(&object_label(&verdict.target))),
-            style.paint(tone, &clean(&verdict.phase))
+            style.bold(&heading),
+            style.paint(tone, &clean(&first.phase))
         );
-        let _ = writeln!(out, "  {}", clean(&verdict.summary));
-        if let Some(fix) = &verdict.fix {
+        let _ = writeln!(out, "  {}", clean(&first.summary));
+        if group.len() > 1 {
+            let others = group.len() - 1;
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.dim(&format!(
+                    "The same cause in the other {others}: see the report for each."
+                ))
+            );
+        }
+        if let Some(fix) = &first.fix {
             let _ = writeln!(out, "  {} {}", style.bold("Fix:"), shorten(&clean(fix)));
         }
     }

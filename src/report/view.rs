@@ -75,6 +75,8 @@ pub struct VerdictView {
     pub summary: String,
     pub fix: Option<String>,
     pub findings: Vec<FindingLink>,
+    /// Namespace/name of the other backups (restores) with the same phase, cause and fix, shown as one.
+    pub others: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -260,10 +262,9 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         None => "snapdoc report".to_string(),
     };
     Ok(ReportView {
-        verdicts: analysis
-            .verdicts
+        verdicts: same_cause_groups(&analysis.verdicts)
             .iter()
-            .map(|verdict| verdict_view(&id, verdict, &analysis.findings))
+            .map(|group| verdict_view(&id, group, &analysis.findings))
             .collect(),
         severity_groups,
         findings,
@@ -502,8 +503,34 @@ fn phase_words(phase: &str) -> String {
     }
 }
 
-fn verdict_view(report_id: &str, verdict: &Verdict, findings: &[Finding]) -> VerdictView {
+/// Verdicts of one kind and phase whose most specific finding and fix are the same, in first-seen order: four
+/// backups killed by the same OOM read as one cause with four names, not the same fix four times.
+pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
+    let mut groups: Vec<Vec<&Verdict>> = Vec::new();
+    for verdict in verdicts {
+        let same = |other: &&Verdict| {
+            other.target.kind == verdict.target.kind
+                && other.phase == verdict.phase
+                && other.finding_ids.first() == verdict.finding_ids.first()
+                && other.fix == verdict.fix
+        };
+        // Without a finding the summary is the object's own reason: nothing says the causes are the same.
+        match groups
+            .iter_mut()
+            .find(|g| !verdict.finding_ids.is_empty() && same(&g[0]))
+        {
+            Some(group) => group.push(verdict),
+            None => groups.push(vec![verdict]),
+        }
+    }
+    groups
+}
+
+/// A group of same-cause verdicts shows its first; the others are named under it.
+fn verdict_view(report_id: &str, group: &[&Verdict], findings: &[Finding]) -> VerdictView {
+    let verdict = group[0];
     VerdictView {
+        others: group[1..].iter().map(|v| object_name(&v.target)).collect(),
         kind_label: kind_label(&verdict.target.kind),
         target: object_name(&verdict.target),
         phase: verdict.phase.clone(),
@@ -777,7 +804,7 @@ pub fn object_label(object: &ObjectRef) -> String {
     format!("{} {}", kind_label(&object.kind), object_name(object))
 }
 
-fn object_name(object: &ObjectRef) -> String {
+pub fn object_name(object: &ObjectRef) -> String {
     match &object.namespace {
         Some(namespace) => format!("{namespace}/{}", object.name),
         None => object.name.clone(),

@@ -1,0 +1,59 @@
+//! A lab cluster on a tokio runtime of its own, for tests that run a program against it (snapdoc, kubectl)
+//! and wait for it on the test thread: the runtime's workers keep serving while the test thread blocks.
+use std::path::PathBuf;
+
+use snapdoc::lab::{LabCluster, Scenario};
+
+pub struct BackgroundLab {
+    lab: Option<LabCluster>,
+    runtime: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl BackgroundLab {
+    /// Starts `scenario` and writes its kubeconfig into a fresh temporary folder (see [`Self::path`]).
+    pub fn start(scenario: Scenario) -> BackgroundLab {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the lab");
+        let lab = runtime
+            .block_on(LabCluster::start(scenario))
+            .expect("the lab starts");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        lab.write_kubeconfig(&dir.path().join("kubeconfig"))
+            .expect("the kubeconfig is written");
+        BackgroundLab {
+            lab: Some(lab),
+            runtime,
+            dir,
+        }
+    }
+
+    /// `name` in the lab's temporary folder (`kubeconfig` is there).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.path("kubeconfig")
+    }
+
+    pub fn lab(&self) -> &LabCluster {
+        self.lab.as_ref().expect("the lab runs until stopped")
+    }
+
+    /// Shuts the server down; the kubeconfig stays, pointing at a port nobody answers.
+    pub fn stop(&mut self) {
+        if let Some(lab) = self.lab.take() {
+            self.runtime.block_on(lab.shutdown());
+        }
+    }
+}
+
+impl Drop for BackgroundLab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
