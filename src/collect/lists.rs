@@ -223,13 +223,10 @@ impl ListSpool {
 impl ListSink for ListSpool {
     fn item(&mut self, item: Value) -> io::Result<()> {
         self.keep(&item);
-        let group = match (self.route)(&item) {
-            Some(name) => {
-                let name = name.to_string();
-                self.group_of(&name)
-            }
-            None => return Ok(()),
+        let Some(name) = (self.route)(&item) else {
+            return Ok(());
         };
+        let group = self.group_of(name);
         self.store(group, item)
     }
 
