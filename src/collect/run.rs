@@ -1011,40 +1011,30 @@ impl<'o> Run<'o> {
             .stage("logs and downloads", targets.len() + download_plan.len());
         let since_seconds = u64::try_from(self.since.as_secs()).ok();
         let limit = self.options.max_log_bytes;
+        let download_timeout = Duration::from_secs(self.options.download_timeout);
+        let keep_requests = self.options.keep_download_requests;
         let dir = self.spool_dir.path().to_path_buf();
         let api = self.api.clone();
-        let log_jobs = futures::stream::iter(targets.into_iter().enumerate())
+        let mut log_results = futures::stream::iter(targets.into_iter().enumerate())
             .map(|(index, target)| {
                 let api = api.clone();
                 let dir = dir.clone();
-                async move {
-                    let result = logs::fetch(
-                        &api,
-                        &target,
-                        since_seconds,
-                        limit,
-                        &dir,
-                        &format!("log-{index}"),
-                    )
-                    .await;
-                    (target.entry.clone(), result.map_err(|e| vec![e]))
-                }
+                let entry = target.entry.clone();
+                // Spawned: logs keep streaming on the runtime's workers while this task compresses the
+                // finished ones into the zip (the writer takes one entry at a time).
+                let fetch = tokio::spawn(async move {
+                    let stem = format!("log-{index}");
+                    logs::fetch(&api, &target, since_seconds, limit, &dir, &stem).await
+                });
+                async move { (entry, fetch.await) }
             })
-            .buffer_unordered(DEFAULT_CONCURRENCY)
-            .collect::<Vec<_>>();
+            .buffer_unordered(DEFAULT_CONCURRENCY);
         let download_jobs = async {
             let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
                 return Vec::new();
             };
-            let context = DownloadContext::new(
-                &api,
-                store,
-                ns,
-                Duration::from_secs(self.options.download_timeout),
-                limit,
-                &dir,
-            )
-            .keeping_requests(self.options.keep_download_requests);
+            let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
+                .keeping_requests(keep_requests);
             let mut plan = download_plan.iter().enumerate();
             // The first goes alone: when creating DownloadRequests is refused, or Velero processes none, the
             // rest are skipped before they start instead of failing many at once.
@@ -1064,16 +1054,27 @@ impl<'o> Run<'o> {
             }
             results
         };
-        let (mut log_results, mut download_results) = futures::join!(log_jobs, download_jobs);
-        log_results.sort_by(|a, b| a.0.cmp(&b.0));
-        download_results.sort_by(|a, b| a.0.cmp(&b.0));
-        for (entry, result) in log_results {
-            match result {
-                Ok(spooled) => self.write_spooled(&entry, spooled)?,
-                Err(errors) => errors.into_iter().for_each(|e| self.record(e)),
+        // Logs are written as they finish, in the order they finish.
+        let write_logs = async {
+            while let Some((entry, fetched)) = log_results.next().await {
+                match fetched {
+                    Ok(Ok(spooled)) => self.write_spooled(&entry, spooled)?,
+                    Ok(Err(error)) => self.record(error),
+                    Err(failure) => self.record(CollectorError {
+                        source: "logs".into(),
+                        target: Some(entry.clone()),
+                        namespace: None,
+                        status: None,
+                        message: format!("the log could not be fetched: {failure}"),
+                    }),
+                }
+                self.progress.step(&entry);
             }
-            self.progress.step(&entry);
-        }
+            Ok::<(), CollectError>(())
+        };
+        let (written, mut download_results) = futures::join!(write_logs, download_jobs);
+        written?;
+        download_results.sort_by(|a, b| a.0.cmp(&b.0));
         for (entry, spooled, errors) in download_results {
             if let Some(spooled) = spooled {
                 self.write_spooled(&entry, spooled)?;
