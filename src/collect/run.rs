@@ -1,5 +1,8 @@
-//! One collection run: the stages, in order, each reading concurrently and then writing sequentially
-//! (the zip takes one entry at a time).
+//! One collection run: the stages, in order, each reading concurrently into spool files (object lists
+//! redacted item by item, logs line by line) and writing them into the zip one entry at a time — object lists
+//! once the stage's lists are read, logs as each finishes. What later stages decide from is kept as small
+//! projections of the lists ([`Keep`]), never the lists themselves: memory stays flat however many objects
+//! and however much log the cluster has.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
