@@ -27,6 +27,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Error bodies are read up to this size: they are Status objects or short texts.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// A list page larger than this goes to an unnamed temporary file as it arrives, and is read from there: a
+/// page of 500 CustomResourceDefinitions with large schemas can be hundreds of megabytes.
+const PAGE_IN_MEMORY: usize = 8 * 1024 * 1024;
 
 /// Why a request failed: what the manifest records.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,6 +257,17 @@ impl ApiClient {
         Ok(bytes)
     }
 
+    /// A list page: in memory when small, else spooled to an unnamed temporary file while it arrives.
+    async fn send_for_page(&self, path: &str) -> Result<PageBody, ApiFailure> {
+        let (response, permit) = self.send(Method::GET, path, None).await?;
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, receive_page(response.into_body()))
+            .await
+            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
+            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?;
+        drop(permit);
+        Ok(body)
+    }
+
     async fn send_json(
         &self,
         method: Method,
@@ -305,7 +319,7 @@ impl ApiClient {
             let mut token: Option<String> = None;
             loop {
                 let page_path = page_url(path, token.as_deref());
-                let page = match self.send_for_bytes(Method::GET, &page_path, None).await {
+                let page = match self.send_for_page(&page_path).await {
                     Ok(page) => page,
                     Err(failure) if failure.status == Some(410) && token.is_some() => {
                         restarts += 1;
@@ -324,7 +338,7 @@ impl ApiClient {
                     }
                     Err(failure) => return Err(failure),
                 };
-                let page_head = read_page(&page, sink).map_err(|e| match e {
+                let page_head = page.read(sink).map_err(|e| match e {
                     PageError::Sink(e) => spool_failure(path, &e),
                     PageError::Json(e) => {
                         ApiFailure::new(None, format!("{path}: the answer is not JSON: {e}"))
@@ -392,11 +406,80 @@ enum PageError {
     Sink(std::io::Error),
 }
 
+/// A list page as received.
+enum PageBody {
+    Memory(Vec<u8>),
+    Spooled(std::fs::File),
+}
+
+/// Collects a page's body, moving it to a temporary file once it passes [`PAGE_IN_MEMORY`].
+async fn receive_page(mut body: Body) -> Result<PageBody, String> {
+    use std::io::Write as _;
+
+    let mut memory = Vec::new();
+    let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() else {
+            continue;
+        };
+        match &mut file {
+            Some(file) => file.write_all(&data),
+            None if memory.len() + data.len() > PAGE_IN_MEMORY => {
+                let mut spool = std::io::BufWriter::new(tempfile::tempfile().map_err(|e| {
+                    format!("cannot create a temporary file for a large list page: {e}")
+                })?);
+                let written = spool
+                    .write_all(&memory)
+                    .and_then(|()| spool.write_all(&data));
+                memory = Vec::new();
+                file = Some(spool);
+                written
+            }
+            None => {
+                memory.extend_from_slice(&data);
+                Ok(())
+            }
+        }
+        .map_err(|e| format!("cannot spool a large list page: {e}"))?;
+    }
+    match file {
+        None => Ok(PageBody::Memory(memory)),
+        Some(file) => {
+            use std::io::Seek as _;
+            let mut file = file
+                .into_inner()
+                .map_err(|e| format!("cannot spool a large list page: {}", e.error()))?;
+            file.rewind()
+                .map_err(|e| format!("cannot read back a large list page: {e}"))?;
+            Ok(PageBody::Spooled(file))
+        }
+    }
+}
+
+impl PageBody {
+    fn read<S: ListSink + ?Sized>(self, sink: &mut S) -> Result<Map<String, Value>, PageError> {
+        match self {
+            PageBody::Memory(bytes) => read_page(&bytes, sink),
+            PageBody::Spooled(file) => read_page_from(
+                &mut serde_json::Deserializer::from_reader(std::io::BufReader::new(file)),
+                sink,
+            ),
+        }
+    }
+}
+
 /// Reads one List page, handing its items to `sink` one at a time (the page is never a `Value` whole);
 /// returns the page's other fields. Items that come before the List's `apiVersion` and `kind` (never, from
 /// a Kubernetes API server) wait until the page is read, to be completed like the others.
 fn read_page<S: ListSink + ?Sized>(
     page: &[u8],
+    sink: &mut S,
+) -> Result<Map<String, Value>, PageError> {
+    read_page_from(&mut serde_json::Deserializer::from_slice(page), sink)
+}
+
+fn read_page_from<'de, R: serde_json::de::Read<'de>, S: ListSink + ?Sized>(
+    deserializer: &mut serde_json::Deserializer<R>,
     sink: &mut S,
 ) -> Result<Map<String, Value>, PageError> {
     use serde::de::DeserializeSeed;
@@ -407,9 +490,8 @@ fn read_page<S: ListSink + ?Sized>(
         waiting: Vec::new(),
         failure: None,
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(page);
     let outcome = (&mut reader)
-        .deserialize(&mut deserializer)
+        .deserialize(&mut *deserializer)
         .and_then(|()| deserializer.end());
     if let Some(failure) = reader.failure.take() {
         return Err(failure);
@@ -744,6 +826,51 @@ mod tests {
                 "/api/v1/pods?limit=500",
                 "/api/v1/pods?limit=500&continue=t1"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_larger_than_memory_allows_is_read_from_a_temporary_file() {
+        // Three CRD-sized items of 3 MiB: the page passes PAGE_IN_MEMORY and is spooled on arrival.
+        let schema = "x".repeat(3 * 1024 * 1024);
+        let big_page = serde_json::json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+            "items": [{"metadata": {"name": "a"}, "spec": {"schema": schema}},
+                      {"metadata": {"name": "b"}, "spec": {"schema": schema}},
+                      {"metadata": {"name": "c"}, "spec": {"schema": schema}}]})
+        .to_string();
+        assert!(big_page.len() > PAGE_IN_MEMORY);
+        let truncated = big_page[..big_page.len() - 10].to_string();
+        let (client, _) = mock_client(move |uri, _| {
+            if uri.starts_with("/api/v1/pods") {
+                (200, big_page.clone())
+            } else {
+                (200, truncated.clone())
+            }
+        });
+        let api = ApiClient::new(client, 2);
+        let mut items: Vec<Value> = Vec::new();
+        api.list_into("/api/v1/pods", &mut items).await.unwrap();
+        let names: Vec<&str> = items
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(items[2]["kind"], "Pod");
+        assert_eq!(
+            items[1]["spec"]["schema"].as_str().unwrap().len(),
+            schema.len()
+        );
+
+        let failure = api
+            .list_into("/api/v1/nodes", &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(
+            failure
+                .message
+                .starts_with("/api/v1/nodes: the answer is not JSON"),
+            "{}",
+            failure.message
         );
     }
 
