@@ -27,6 +27,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Error bodies are read up to this size: they are Status objects or short texts.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// A list page larger than this goes to an unnamed temporary file as it arrives, and is read from there: a
+/// page of 500 CustomResourceDefinitions with large schemas can be hundreds of megabytes.
+const PAGE_IN_MEMORY: usize = 8 * 1024 * 1024;
 
 /// Why a request failed: what the manifest records.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +39,7 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    fn new(status: Option<u16>, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: Option<u16>, message: impl Into<String>) -> Self {
         ApiFailure {
             status,
             message: message.into(),
@@ -237,12 +240,13 @@ impl ApiClient {
         }
     }
 
-    async fn send_json(
+    /// The whole answer's body.
+    async fn send_for_bytes(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, ApiFailure> {
+    ) -> Result<Bytes, ApiFailure> {
         let (response, permit) = self.send(method, path, body).await?;
         let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
             .await
@@ -250,6 +254,27 @@ impl ApiClient {
             .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?
             .to_bytes();
         drop(permit);
+        Ok(bytes)
+    }
+
+    /// A list page: in memory when small, else spooled to an unnamed temporary file while it arrives.
+    async fn send_for_page(&self, path: &str) -> Result<PageBody, ApiFailure> {
+        let (response, permit) = self.send(Method::GET, path, None).await?;
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, receive_page(response.into_body()))
+            .await
+            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
+            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?;
+        drop(permit);
+        Ok(body)
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiFailure> {
+        let bytes = self.send_for_bytes(method, path, body).await?;
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
@@ -278,17 +303,23 @@ impl ApiClient {
         })
     }
 
-    /// Lists every object at `path` (a collection URL, optionally with a query), page by page, into one
-    /// Kubernetes List. Items get `apiVersion` and `kind` when the server left them out, as kubectl shows them.
-    pub async fn list(&self, path: &str) -> Result<Value, ApiFailure> {
+    /// Lists every object at `path` page by page, handing each item to `sink` as soon as its page is read,
+    /// so no more than one page is held at once. Items get `apiVersion` and `kind` when the server left
+    /// them out. Returns the List's own fields (apiVersion, kind, metadata without the paging fields) from
+    /// its first page. When the continue token expires (410 Gone) the list starts over, and `sink` is told
+    /// to forget what it took.
+    pub async fn list_into<S: ListSink + ?Sized>(
+        &self,
+        path: &str,
+        sink: &mut S,
+    ) -> Result<Map<String, Value>, ApiFailure> {
         let mut restarts = 0;
         'restart: loop {
-            let mut items: Vec<Value> = Vec::new();
             let mut head: Option<Map<String, Value>> = None;
             let mut token: Option<String> = None;
             loop {
                 let page_path = page_url(path, token.as_deref());
-                let page = match self.get(&page_path).await {
+                let page = match self.send_for_page(&page_path).await {
                     Ok(page) => page,
                     Err(failure) if failure.status == Some(410) && token.is_some() => {
                         restarts += 1;
@@ -302,48 +333,322 @@ impl ApiClient {
                             ));
                         }
                         tracing::debug!(%path, restarts, "continue token expired: listing again");
+                        sink.restart().map_err(|e| spool_failure(path, &e))?;
                         continue 'restart;
                     }
                     Err(failure) => return Err(failure),
                 };
-                let Value::Object(mut page) = page else {
-                    return Err(ApiFailure::new(
-                        None,
-                        format!("{path}: the answer is not a List"),
-                    ));
-                };
-                match page.remove("items") {
-                    Some(Value::Array(page_items)) => items.extend(page_items),
-                    Some(Value::Null) | None => {}
-                    Some(_) => {
-                        return Err(ApiFailure::new(
-                            None,
-                            format!("{path}: `items` is not an array"),
-                        ));
+                let page_head = page.read(sink).map_err(|e| match e {
+                    PageError::Sink(e) => spool_failure(path, &e),
+                    PageError::Json(e) => {
+                        ApiFailure::new(None, format!("{path}: the answer is not JSON: {e}"))
                     }
-                }
-                token = page
+                    PageError::NotAList => {
+                        ApiFailure::new(None, format!("{path}: the answer is not a List"))
+                    }
+                    PageError::ItemsNotArray => {
+                        ApiFailure::new(None, format!("{path}: `items` is not an array"))
+                    }
+                })?;
+                token = page_head
                     .get("metadata")
                     .and_then(|m| m.get("continue"))
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
                     .map(str::to_string);
                 if head.is_none() {
-                    head = Some(page);
+                    head = Some(page_head);
                 }
                 if token.is_none() {
                     break;
                 }
             }
             let mut list = head.unwrap_or_default();
-            complete_items(&list, &mut items);
             if let Some(Value::Object(meta)) = list.get_mut("metadata") {
                 meta.remove("continue");
                 meta.remove("remainingItemCount");
             }
-            list.insert("items".into(), Value::Array(items));
-            return Ok(Value::Object(list));
+            return Ok(list);
         }
+    }
+}
+
+/// Where [`ApiClient::list_into`] puts a list's items.
+pub trait ListSink {
+    /// Takes one item (already given its `apiVersion` and `kind`).
+    fn item(&mut self, item: Value) -> std::io::Result<()>;
+    /// The list starts over (its continue token expired): the items taken so far are to be forgotten.
+    fn restart(&mut self) -> std::io::Result<()>;
+}
+
+/// The whole list in memory.
+impl ListSink for Vec<Value> {
+    fn item(&mut self, item: Value) -> std::io::Result<()> {
+        self.push(item);
+        Ok(())
+    }
+
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.clear();
+        Ok(())
+    }
+}
+
+fn spool_failure(path: &str, error: &std::io::Error) -> ApiFailure {
+    ApiFailure::new(None, format!("{path}: cannot spool the list: {error}"))
+}
+
+#[derive(Debug)]
+enum PageError {
+    Json(serde_json::Error),
+    NotAList,
+    ItemsNotArray,
+    Sink(std::io::Error),
+}
+
+/// A list page as received.
+enum PageBody {
+    Memory(Vec<u8>),
+    Spooled(std::fs::File),
+}
+
+/// Collects a page's body, moving it to a temporary file once it passes [`PAGE_IN_MEMORY`].
+async fn receive_page(mut body: Body) -> Result<PageBody, String> {
+    use std::io::Write as _;
+
+    let mut memory = Vec::new();
+    let mut file: Option<std::io::BufWriter<std::fs::File>> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() else {
+            continue;
+        };
+        match &mut file {
+            Some(file) => file.write_all(&data),
+            None if memory.len() + data.len() > PAGE_IN_MEMORY => {
+                let mut spool = std::io::BufWriter::new(tempfile::tempfile().map_err(|e| {
+                    format!("cannot create a temporary file for a large list page: {e}")
+                })?);
+                let written = spool
+                    .write_all(&memory)
+                    .and_then(|()| spool.write_all(&data));
+                memory = Vec::new();
+                file = Some(spool);
+                written
+            }
+            None => {
+                memory.extend_from_slice(&data);
+                Ok(())
+            }
+        }
+        .map_err(|e| format!("cannot spool a large list page: {e}"))?;
+    }
+    match file {
+        None => Ok(PageBody::Memory(memory)),
+        Some(file) => {
+            use std::io::Seek as _;
+            let mut file = file
+                .into_inner()
+                .map_err(|e| format!("cannot spool a large list page: {}", e.error()))?;
+            file.rewind()
+                .map_err(|e| format!("cannot read back a large list page: {e}"))?;
+            Ok(PageBody::Spooled(file))
+        }
+    }
+}
+
+impl PageBody {
+    fn read<S: ListSink + ?Sized>(self, sink: &mut S) -> Result<Map<String, Value>, PageError> {
+        match self {
+            PageBody::Memory(bytes) => read_page(&bytes, sink),
+            PageBody::Spooled(file) => read_page_from(
+                &mut serde_json::Deserializer::from_reader(std::io::BufReader::new(file)),
+                sink,
+            ),
+        }
+    }
+}
+
+/// Reads one List page, handing its items to `sink` one at a time (the page is never a `Value` whole);
+/// returns the page's other fields. Items that come before the List's `apiVersion` and `kind` (never, from
+/// a Kubernetes API server) wait until the page is read, to be completed like the others.
+fn read_page<S: ListSink + ?Sized>(
+    page: &[u8],
+    sink: &mut S,
+) -> Result<Map<String, Value>, PageError> {
+    read_page_from(&mut serde_json::Deserializer::from_slice(page), sink)
+}
+
+fn read_page_from<'de, R: serde_json::de::Read<'de>, S: ListSink + ?Sized>(
+    deserializer: &mut serde_json::Deserializer<R>,
+    sink: &mut S,
+) -> Result<Map<String, Value>, PageError> {
+    use serde::de::DeserializeSeed;
+
+    let mut reader = PageReader {
+        sink,
+        head: Map::new(),
+        waiting: Vec::new(),
+        failure: None,
+    };
+    let outcome = (&mut reader)
+        .deserialize(&mut *deserializer)
+        .and_then(|()| deserializer.end());
+    if let Some(failure) = reader.failure.take() {
+        return Err(failure);
+    }
+    outcome.map_err(PageError::Json)?;
+    for item in std::mem::take(&mut reader.waiting) {
+        reader.hand_over(item).map_err(PageError::Sink)?;
+    }
+    Ok(reader.head)
+}
+
+struct PageReader<'s, S: ?Sized> {
+    sink: &'s mut S,
+    head: Map<String, Value>,
+    /// Items read before the List's apiVersion and kind.
+    waiting: Vec<Value>,
+    /// Why reading stopped, when it was not the JSON itself.
+    failure: Option<PageError>,
+}
+
+impl<S: ListSink + ?Sized> PageReader<'_, S> {
+    fn knows_kind(&self) -> bool {
+        self.head.contains_key("apiVersion") && self.head.contains_key("kind")
+    }
+
+    fn hand_over(&mut self, mut item: Value) -> std::io::Result<()> {
+        complete_item(&self.head, &mut item);
+        self.sink.item(item)
+    }
+
+    fn take<E: serde::de::Error>(&mut self, item: Value) -> Result<(), E> {
+        if !self.knows_kind() {
+            self.waiting.push(item);
+            return Ok(());
+        }
+        self.hand_over(item).map_err(|e| {
+            let message = e.to_string();
+            self.failure = Some(PageError::Sink(e));
+            E::custom(message)
+        })
+    }
+}
+
+impl<'de, S: ListSink + ?Sized> serde::de::DeserializeSeed<'de> for &mut PageReader<'_, S> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, S: ListSink + ?Sized> serde::de::Visitor<'de> for &mut PageReader<'_, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes List")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                map.next_value_seed(Items(&mut *self))?;
+            } else {
+                let value: Value = map.next_value()?;
+                self.head.insert(key, value);
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.not_a_list()
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_a_list()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.not_a_list()
+    }
+}
+
+impl<S: ListSink + ?Sized> PageReader<'_, S> {
+    fn not_a_list<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        self.failure = Some(PageError::NotAList);
+        Err(E::custom("not a List"))
+    }
+}
+
+/// The `items` of a page: each element read into a `Value` and handed over before the next is read.
+struct Items<'r, 's, S: ?Sized>(&'r mut PageReader<'s, S>);
+
+impl<'de, S: ListSink + ?Sized> serde::de::DeserializeSeed<'de> for Items<'_, '_, S> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, S: ListSink + ?Sized> serde::de::Visitor<'de> for Items<'_, '_, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Value>()? {
+            self.0.take::<A::Error>(item)?;
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.0.items_not_array()
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.0.items_not_array()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.0.items_not_array()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.0.items_not_array()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.0.items_not_array()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.0.items_not_array()
+    }
+}
+
+impl<S: ListSink + ?Sized> PageReader<'_, S> {
+    fn items_not_array<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        self.failure = Some(PageError::ItemsNotArray);
+        Err(E::custom("`items` is not an array"))
     }
 }
 
@@ -359,24 +664,20 @@ pub fn page_url(path: &str, token: Option<&str>) -> String {
     }
 }
 
-/// Fills each item's `apiVersion` and `kind` from the List's (`PodList` → `Pod`) when missing.
-fn complete_items(list: &Map<String, Value>, items: &mut [Value]) {
-    let api_version = list.get("apiVersion").and_then(Value::as_str);
-    let kind = list
+/// Fills an item's `apiVersion` and `kind` from its List's (`PodList` → `Pod`) when missing.
+fn complete_item(list: &Map<String, Value>, item: &mut Value) {
+    let Value::Object(item) = item else { return };
+    if let Some(v) = list.get("apiVersion").and_then(Value::as_str) {
+        item.entry("apiVersion")
+            .or_insert_with(|| Value::String(v.into()));
+    }
+    if let Some(k) = list
         .get("kind")
         .and_then(Value::as_str)
-        .and_then(|k| k.strip_suffix("List"));
-    for item in items {
-        if let Value::Object(item) = item {
-            if let Some(v) = api_version {
-                item.entry("apiVersion")
-                    .or_insert_with(|| Value::String(v.into()));
-            }
-            if let Some(k) = kind {
-                item.entry("kind")
-                    .or_insert_with(|| Value::String(k.into()));
-            }
-        }
+        .and_then(|k| k.strip_suffix("List"))
+    {
+        item.entry("kind")
+            .or_insert_with(|| Value::String(k.into()));
     }
 }
 
@@ -447,6 +748,14 @@ mod tests {
         );
     }
 
+    /// The whole list in memory, as the tests look at it.
+    async fn list_whole(api: &ApiClient, path: &str) -> Result<Value, ApiFailure> {
+        let mut items: Vec<Value> = Vec::new();
+        let mut list = api.list_into(path, &mut items).await?;
+        list.insert("items".into(), Value::Array(items));
+        Ok(Value::Object(list))
+    }
+
     /// A fake API server: answers by a function of (path and query, how many requests came before).
     fn mock_client(
         answer: impl Fn(&str, usize) -> (u16, String) + Send + Sync + 'static,
@@ -499,8 +808,7 @@ mod tests {
                 (200, page(&["a", "b"], "t1"))
             }
         });
-        let list = ApiClient::new(client, 2)
-            .list("/api/v1/pods")
+        let list = list_whole(&ApiClient::new(client, 2), "/api/v1/pods")
             .await
             .unwrap();
         let names: Vec<&str> = list["items"]
@@ -522,6 +830,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_page_larger_than_memory_allows_is_read_from_a_temporary_file() {
+        // Three CRD-sized items of 3 MiB: the page passes PAGE_IN_MEMORY and is spooled on arrival.
+        let schema = "x".repeat(3 * 1024 * 1024);
+        let big_page = serde_json::json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+            "items": [{"metadata": {"name": "a"}, "spec": {"schema": schema}},
+                      {"metadata": {"name": "b"}, "spec": {"schema": schema}},
+                      {"metadata": {"name": "c"}, "spec": {"schema": schema}}]})
+        .to_string();
+        assert!(big_page.len() > PAGE_IN_MEMORY);
+        let truncated = big_page[..big_page.len() - 10].to_string();
+        let (client, _) = mock_client(move |uri, _| {
+            if uri.starts_with("/api/v1/pods") {
+                (200, big_page.clone())
+            } else {
+                (200, truncated.clone())
+            }
+        });
+        let api = ApiClient::new(client, 2);
+        let mut items: Vec<Value> = Vec::new();
+        api.list_into("/api/v1/pods", &mut items).await.unwrap();
+        let names: Vec<&str> = items
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(items[2]["kind"], "Pod");
+        assert_eq!(
+            items[1]["spec"]["schema"].as_str().unwrap().len(),
+            schema.len()
+        );
+
+        let failure = api
+            .list_into("/api/v1/nodes", &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert!(
+            failure
+                .message
+                .starts_with("/api/v1/nodes: the answer is not JSON"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[tokio::test]
     async fn an_expired_continue_token_restarts_the_list() {
         let (client, seen) = mock_client(|uri, count| {
             if uri.contains("continue=") && count < 2 {
@@ -535,8 +888,7 @@ mod tests {
                 (200, page(&["a"], "t"))
             }
         });
-        let list = ApiClient::new(client, 2)
-            .list("/api/v1/pods")
+        let list = list_whole(&ApiClient::new(client, 2), "/api/v1/pods")
             .await
             .unwrap();
         assert_eq!(list["items"].as_array().unwrap().len(), 2);
@@ -584,10 +936,12 @@ mod tests {
                 ),
             )
         });
-        let failure = ApiClient::new(client, 2)
-            .list("/apis/velero.io/v1/namespaces/velero/backups")
-            .await
-            .unwrap_err();
+        let failure = list_whole(
+            &ApiClient::new(client, 2),
+            "/apis/velero.io/v1/namespaces/velero/backups",
+        )
+        .await
+        .unwrap_err();
         assert_eq!(failure.status, Some(403));
         assert!(
             failure
@@ -601,13 +955,73 @@ mod tests {
     }
 
     #[test]
+    fn a_page_is_read_item_by_item_whatever_the_order_of_its_fields() {
+        let mut items: Vec<Value> = Vec::new();
+        let page =
+            br#"{"items": [{"metadata": {"name": "a"}}], "kind": "PodList", "apiVersion": "v1",
+            "metadata": {"continue": "t"}}"#;
+        let head = read_page(page, &mut items).unwrap();
+        assert_eq!(items[0]["kind"], "Pod");
+        assert_eq!(head["metadata"]["continue"], "t");
+        assert!(!head.contains_key("items"));
+
+        let mut items: Vec<Value> = Vec::new();
+        read_page(
+            br#"{"kind": "PodList", "apiVersion": "v1", "items": null}"#,
+            &mut items,
+        )
+        .unwrap();
+        assert!(items.is_empty());
+        assert!(matches!(
+            read_page(br#"{"kind": "PodList", "items": {"a": 1}}"#, &mut items),
+            Err(PageError::ItemsNotArray)
+        ));
+        assert!(matches!(
+            read_page(b"[1, 2]", &mut items),
+            Err(PageError::NotAList)
+        ));
+        assert!(matches!(
+            read_page(b"{\"items\": [", &mut items),
+            Err(PageError::Json(_))
+        ));
+    }
+
+    /// A sink that cannot store (a full disk).
+    struct FullDisk;
+
+    impl ListSink for FullDisk {
+        fn item(&mut self, _: Value) -> std::io::Result<()> {
+            Err(std::io::Error::other("No space left on device"))
+        }
+        fn restart(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sink_that_cannot_store_fails_the_list_with_its_reason() {
+        let (client, _) = mock_client(|_, _| (200, page(&["a"], "")));
+        let failure = ApiClient::new(client, 2)
+            .list_into("/api/v1/pods", &mut FullDisk)
+            .await
+            .unwrap_err();
+        assert_eq!(failure.status, None);
+        assert_eq!(
+            failure.message,
+            "/api/v1/pods: cannot spool the list: No space left on device"
+        );
+    }
+
+    #[test]
     fn list_items_get_their_kind_from_the_list() {
         let list = serde_json::json!({"apiVersion": "v1", "kind": "PodList"});
         let mut items = vec![
             serde_json::json!({"metadata": {"name": "a"}}),
             serde_json::json!({"apiVersion": "x/v1", "kind": "Other"}),
         ];
-        complete_items(list.as_object().unwrap(), &mut items);
+        for item in &mut items {
+            complete_item(list.as_object().unwrap(), item);
+        }
         assert_eq!(items[0]["kind"], "Pod");
         assert_eq!(items[0]["apiVersion"], "v1");
         assert_eq!(items[1]["kind"], "Other");

@@ -345,7 +345,8 @@ fn phase(object: &Value) -> &str {
     str_at(object, &["status", "phase"]).unwrap_or("")
 }
 
-fn created(object: &Value) -> Option<jiff::Timestamp> {
+/// When an object was made: its creationTimestamp, else its status.startTimestamp.
+pub fn created(object: &Value) -> Option<jiff::Timestamp> {
     let text = str_at(object, &["metadata", "creationTimestamp"])
         .or_else(|| str_at(object, &["status", "startTimestamp"]))?;
     text.parse().ok()

@@ -9,6 +9,7 @@ mod detect;
 mod downloads;
 mod error;
 mod kubeconfig;
+mod lists;
 mod logs;
 mod progress;
 mod run;

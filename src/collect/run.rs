@@ -1,5 +1,8 @@
-//! One collection run: the stages, in order, each reading concurrently and then writing sequentially
-//! (the zip takes one entry at a time).
+//! One collection run: the stages, in order, each reading concurrently into spool files (object lists
+//! redacted item by item, logs line by line) and writing them into the zip one entry at a time — object lists
+//! once the stage's lists are read, logs as each finishes. What later stages decide from is kept as small
+//! projections of the lists ([`Keep`]), never the lists themselves: memory stays flat however many objects
+//! and however much log the cluster has.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
 use super::detect::{self, BackupScope, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, VeleroObjects};
+use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
@@ -77,35 +81,76 @@ fn velero_path(version: &str, plural: &str, namespace: Option<&str>) -> String {
     }
 }
 
-/// A List holding `items`, shaped like `template` (apiVersion, kind, metadata).
-fn list_like(template: &Value, items: Vec<Value>) -> Value {
-    let mut list = Map::new();
-    for key in ["apiVersion", "kind"] {
-        if let Some(v) = template.get(key) {
-            list.insert(key.into(), v.clone());
-        }
-    }
-    list.insert("metadata".into(), json!({}));
-    list.insert("items".into(), Value::Array(items));
-    Value::Object(list)
+/// Lists `path` into a spool in `dir`: items routed to their entries by `route`, projected by `keep`.
+async fn spool_list(
+    api: &ApiClient,
+    dir: &Path,
+    path: &str,
+    route: Route,
+    keep: Keep,
+) -> Result<SpooledList, ApiFailure> {
+    let mut spool = ListSpool::new(dir, route, keep);
+    let head = api.list_into(path, &mut spool).await?;
+    spool
+        .finish(head)
+        .map_err(|e| ApiFailure::new(None, format!("{path}: cannot spool the list: {e}")))
 }
 
-/// A List's items grouped by namespace, each group a List of the same kind.
-fn split_by_namespace(list: &Value) -> BTreeMap<String, Value> {
-    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for item in items(list) {
-        let ns = item
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        groups.entry(ns).or_default().push(item.clone());
+/// What the deciding stages read of backups: `choose_recent`, `backup_scope`, the download plan.
+const BACKUP_FIELDS: &[&str] = &[
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/creationTimestamp",
+    "/spec/includedNamespaces",
+    "/spec/excludedNamespaces",
+    "/spec/storageLocation",
+    "/status/phase",
+    "/status/startTimestamp",
+];
+/// Of restores: `choose_recent` and the backup each restores (the download plan).
+const RESTORE_FIELDS: &[&str] = &[
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/creationTimestamp",
+    "/spec/backupName",
+    "/status/phase",
+    "/status/startTimestamp",
+];
+/// Of pod volume backups and data uploads: the backup they belong to and when (`names_seen_elsewhere`, which
+/// reads only the newest of each backup's).
+const BACKUP_PART_FIELDS: &[&str] = &[
+    "/metadata/creationTimestamp",
+    "/metadata/labels/velero.io~1backup-name",
+    "/status/startTimestamp",
+];
+const RESTORE_PART_FIELDS: &[&str] = &[
+    "/metadata/creationTimestamp",
+    "/metadata/labels/velero.io~1restore-name",
+    "/status/startTimestamp",
+];
+
+/// What is kept of each Velero kind for the stages that decide: the few, small kinds whole, the many
+/// (thousands of backups, tens of thousands of pod volume backups) as the fields read.
+fn velero_keep(plural: &str) -> Keep {
+    match plural {
+        "backups" => Keep::Fields(BACKUP_FIELDS),
+        "restores" => Keep::Fields(RESTORE_FIELDS),
+        "podvolumebackups" | "datauploads" => Keep::NewestPerLabel {
+            label: "velero.io/backup-name",
+            fields: BACKUP_PART_FIELDS,
+        },
+        "podvolumerestores" | "datadownloads" => Keep::NewestPerLabel {
+            label: "velero.io/restore-name",
+            fields: RESTORE_PART_FIELDS,
+        },
+        "schedules" | "backupstoragelocations" | "volumesnapshotlocations" => Keep::Whole,
+        _ => Keep::Nothing,
     }
-    groups
-        .into_iter()
-        .filter(|(ns, _)| !ns.is_empty())
-        .map(|(ns, items)| (ns, list_like(list, items)))
-        .collect()
+}
+
+/// A workload that may be Velero's or KOTS's: the only ones of all namespaces' deployments that are kept.
+fn velero_or_kotsadm(deployment: &Value) -> bool {
+    detect::is_velero_deployment(deployment) || detect::is_kotsadm_workload(deployment)
 }
 
 fn empty_list() -> Value {
@@ -134,7 +179,9 @@ impl NamespaceOrigin {
 #[derive(Default)]
 struct ClusterFacts {
     namespaces: Vec<String>,
+    /// The nodes' labels.
     nodes: Value,
+    /// The velero and kotsadm deployments of all namespaces.
     deployments: Option<Value>,
     /// (version, plural) of every Velero kind served.
     velero_resources: Vec<(String, String)>,
@@ -271,6 +318,35 @@ impl<'o> Run<'o> {
         self.bundle_result(result)
     }
 
+    /// Writes a spooled list as one entry.
+    fn write_list(&mut self, entry: &str, list: &SpooledList) -> Result<(), CollectError> {
+        if self.writer.contains(entry) {
+            return Ok(());
+        }
+        self.writer.count_redactions(&list.redactions);
+        let result = list.copy_whole_into(&mut self.writer, entry);
+        self.bundle_result(result)
+    }
+
+    /// Writes a spooled list as one entry per namespace (`resource`'s entries), as the list's route grouped
+    /// it. Entries already written (another stage's) are left as they are.
+    fn write_list_by_namespace(
+        &mut self,
+        resource: &str,
+        list: &SpooledList,
+    ) -> Result<(), CollectError> {
+        self.writer.count_redactions(&list.redactions);
+        for ns in list.groups() {
+            let entry = objects_path(resource, Some(ns));
+            if self.writer.contains(&entry) {
+                continue;
+            }
+            let result = list.copy_group_into(&mut self.writer, &entry, ns);
+            self.bundle_result(result)?;
+        }
+        Ok(())
+    }
+
     fn write_spooled(&mut self, entry: &str, spooled: Spooled) -> Result<(), CollectError> {
         self.writer.count_redactions(&spooled.redactions);
         tracing::debug!(entry, received = spooled.total, "writing");
@@ -284,16 +360,50 @@ impl<'o> Run<'o> {
     async fn cluster_stage(&mut self) -> Result<ClusterFacts, CollectError> {
         self.progress.stage("cluster", 8);
         let api = self.api.clone();
+        let dir = self.spool_dir.path().to_path_buf();
         let storage_classes_path = resource_path("storageclasses", None);
         let volumes_path = resource_path("persistentvolumes", None);
+        let velero_crds: Route = Box::new(|crd| {
+            (crd.pointer("/spec/group").and_then(Value::as_str) == Some(VELERO_GROUP)).then_some("")
+        });
         let (version, nodes, namespaces, crds, deployments, storage_classes, volumes, discovery) = futures::join!(
             api.get("/version"),
-            api.list("/api/v1/nodes"),
-            api.list("/api/v1/namespaces"),
-            api.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"),
-            api.list("/apis/apps/v1/deployments"),
-            api.list(&storage_classes_path),
-            api.list(&volumes_path),
+            spool_list(
+                &api,
+                &dir,
+                "/api/v1/nodes",
+                ListSpool::whole(),
+                Keep::Fields(&["/metadata/labels"])
+            ),
+            spool_list(
+                &api,
+                &dir,
+                "/api/v1/namespaces",
+                ListSpool::whole(),
+                Keep::Fields(&["/metadata/name"])
+            ),
+            spool_list(
+                &api,
+                &dir,
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                velero_crds,
+                Keep::Nothing
+            ),
+            spool_list(
+                &api,
+                &dir,
+                "/apis/apps/v1/deployments",
+                ListSpool::nowhere(),
+                Keep::Matching(velero_or_kotsadm)
+            ),
+            spool_list(
+                &api,
+                &dir,
+                &storage_classes_path,
+                ListSpool::whole(),
+                Keep::Nothing
+            ),
+            spool_list(&api, &dir, &volumes_path, ListSpool::whole(), Keep::Nothing),
             velero_discovery(&api),
         );
         let mut facts = ClusterFacts::default();
@@ -303,35 +413,36 @@ impl<'o> Run<'o> {
         }
         self.progress.step("version");
         match nodes {
-            Ok(list) => {
-                facts.nodes = list.clone();
-                self.write_json(layout::CLUSTER_NODES, list)?;
+            Ok(mut list) => {
+                self.write_list(layout::CLUSTER_NODES, &list)?;
+                facts.nodes = list.kept_list();
+                list.remove();
             }
             Err(f) => self.record_failure("cluster", "nodes", None, &f),
         }
         self.progress.step("nodes");
         match namespaces {
             Ok(list) => {
-                facts.namespaces = items(&list)
+                self.write_list(layout::CLUSTER_NAMESPACES, &list)?;
+                facts.namespaces = list
+                    .kept
                     .iter()
                     .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
                     .map(str::to_string)
                     .collect();
-                self.write_json(layout::CLUSTER_NAMESPACES, list)?;
+                list.remove();
             }
             Err(f) => self.record_failure("cluster", "namespaces", None, &f),
         }
         self.progress.step("namespaces");
         match crds {
             Ok(list) => {
-                let velero: Vec<Value> = items(&list)
-                    .iter()
-                    .filter(|crd| {
-                        crd.pointer("/spec/group").and_then(Value::as_str) == Some(VELERO_GROUP)
-                    })
-                    .cloned()
-                    .collect();
-                self.write_json(layout::CLUSTER_CRDS, list_like(&list, velero))?;
+                // Written with an empty List's metadata, like the lists split by namespace: it is a
+                // selection of what the API answered.
+                self.writer.count_redactions(&list.redactions);
+                let result = list.copy_group_into(&mut self.writer, layout::CLUSTER_CRDS, "");
+                self.bundle_result(result)?;
+                list.remove();
             }
             Err(f) => self.record_failure(
                 "cluster",
@@ -342,7 +453,7 @@ impl<'o> Run<'o> {
         }
         self.progress.step("crds");
         match deployments {
-            Ok(list) => facts.deployments = Some(list),
+            Ok(mut list) => facts.deployments = Some(list.kept_list()),
             Err(f) => self.record_failure("velero", "deployments (all namespaces)", None, &f),
         }
         self.progress.step("deployments");
@@ -351,7 +462,10 @@ impl<'o> Run<'o> {
             ("persistentvolumes", volumes),
         ] {
             match result {
-                Ok(list) => self.write_json(&objects_path(resource, None), list)?,
+                Ok(list) => {
+                    self.write_list(&objects_path(resource, None), &list)?;
+                    list.remove();
+                }
                 Err(f) => self.record_failure("cluster", resource, None, &f),
             }
             self.progress.step(resource);
@@ -466,11 +580,18 @@ impl<'o> Run<'o> {
         }
         self.progress.stage("velero objects", wanted.len());
         let api = self.api.clone();
+        let dir = self.spool_dir.path().to_path_buf();
         let results: Vec<_> = futures::stream::iter(wanted.iter().cloned())
             .map(|(version, plural)| {
                 let api = api.clone();
+                let dir = dir.clone();
                 async move {
-                    let result = api.list(&velero_path(&version, &plural, namespace)).await;
+                    let route = match namespace {
+                        Some(_) => ListSpool::whole(),
+                        None => ListSpool::by_namespace(|_| true),
+                    };
+                    let path = velero_path(&version, &plural, namespace);
+                    let result = spool_list(&api, &dir, &path, route, velero_keep(&plural)).await;
                     (plural, result)
                 }
             })
@@ -481,18 +602,13 @@ impl<'o> Run<'o> {
         for (plural, result) in results {
             let resource = format!("{plural}.{VELERO_GROUP}");
             match result {
-                Ok(list) => {
+                Ok(mut list) => {
                     match namespace {
-                        Some(ns) => {
-                            self.write_json(&objects_path(&resource, Some(ns)), list.clone())?
-                        }
-                        None => {
-                            for (ns, group) in split_by_namespace(&list) {
-                                self.write_json(&objects_path(&resource, Some(&ns)), group)?;
-                            }
-                        }
+                        Some(ns) => self.write_list(&objects_path(&resource, Some(ns)), &list)?,
+                        None => self.write_list_by_namespace(&resource, &list)?,
                     }
-                    objects.insert(plural.clone(), list);
+                    objects.insert(plural.clone(), list.kept_list());
+                    list.remove();
                 }
                 Err(f) => self.record_failure("velero-objects", &resource, namespace, &f),
             }
@@ -519,11 +635,19 @@ impl<'o> Run<'o> {
         }
         self.progress.stage("workloads", wanted.len());
         let api = self.api.clone();
+        let dir = self.spool_dir.path().to_path_buf();
         let results: Vec<_> = futures::stream::iter(wanted)
             .map(|(resource, ns, source)| {
                 let api = api.clone();
+                let dir = dir.clone();
                 async move {
-                    let result = api.list(&resource_path(resource, Some(&ns))).await;
+                    // Events are only written; the rest is read again to find logs, components and secrets.
+                    let keep = match resource {
+                        "events" => Keep::Nothing,
+                        _ => Keep::Whole,
+                    };
+                    let path = resource_path(resource, Some(&ns));
+                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
                     (resource, ns, source, result)
                 }
             })
@@ -537,9 +661,10 @@ impl<'o> Run<'o> {
         };
         for (resource, ns, source, result) in results {
             match result {
-                Ok(list) => {
-                    self.write_json(&objects_path(resource, Some(&ns)), list.clone())?;
-                    workloads.lists.insert((resource, ns), list);
+                Ok(mut list) => {
+                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
+                    workloads.lists.insert((resource, ns), list.kept_list());
+                    list.remove();
                 }
                 Err(f) => self.record_failure(source, resource, Some(&ns), &f),
             }
@@ -617,6 +742,7 @@ impl<'o> Run<'o> {
             .insert("backupNamespaces".into(), json!(scope.describe()));
         let resources = ["pods", "persistentvolumeclaims", "events"];
         let api = self.api.clone();
+        let dir = self.spool_dir.path().to_path_buf();
         let already = |resource: &str, ns: &str| {
             workloads
                 .lists
@@ -626,18 +752,28 @@ impl<'o> Run<'o> {
             BackupScope::Only(set) => set.iter().cloned().collect(),
             BackupScope::All { .. } => {
                 self.progress.stage("backed-up workloads", resources.len());
-                let paths: Vec<String> = resources.iter().map(|r| resource_path(r, None)).collect();
-                let results =
-                    futures::future::join_all(paths.iter().map(|path| api.list(path))).await;
+                let results = futures::future::join_all(resources.iter().map(|resource| {
+                    let path = resource_path(resource, None);
+                    let scope = scope.clone();
+                    let read_before: BTreeSet<String> = workloads
+                        .lists
+                        .keys()
+                        .filter(|(r, _)| r == resource)
+                        .map(|(_, ns)| ns.clone())
+                        .collect();
+                    let route = ListSpool::by_namespace(move |ns| {
+                        scope.includes(ns) && !read_before.contains(ns)
+                    });
+                    let (api, dir) = (&api, &dir);
+                    async move { spool_list(api, dir, &path, route, Keep::Nothing).await }
+                }))
+                .await;
                 let mut fallback = false;
                 for (resource, result) in resources.iter().zip(results) {
                     match result {
                         Ok(list) => {
-                            for (ns, group) in split_by_namespace(&list) {
-                                if scope.includes(&ns) && !already(resource, &ns) {
-                                    self.write_json(&objects_path(resource, Some(&ns)), group)?;
-                                }
-                            }
+                            self.write_list_by_namespace(resource, &list)?;
+                            list.remove();
                         }
                         Err(f) => {
                             fallback |= f.is_forbidden();
@@ -668,8 +804,11 @@ impl<'o> Run<'o> {
         let results: Vec<_> = futures::stream::iter(wanted)
             .map(|(resource, ns)| {
                 let api = api.clone();
+                let dir = dir.clone();
                 async move {
-                    let result = api.list(&resource_path(resource, Some(&ns))).await;
+                    let path = resource_path(resource, Some(&ns));
+                    let result =
+                        spool_list(&api, &dir, &path, ListSpool::whole(), Keep::Nothing).await;
                     (resource, ns, result)
                 }
             })
@@ -678,7 +817,10 @@ impl<'o> Run<'o> {
             .await;
         for (resource, ns, result) in results {
             match result {
-                Ok(list) => self.write_json(&objects_path(resource, Some(&ns)), list)?,
+                Ok(list) => {
+                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
+                    list.remove();
+                }
                 Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
             }
             self.progress.step(resource);
@@ -872,40 +1014,30 @@ impl<'o> Run<'o> {
             .stage("logs and downloads", targets.len() + download_plan.len());
         let since_seconds = u64::try_from(self.since.as_secs()).ok();
         let limit = self.options.max_log_bytes;
+        let download_timeout = Duration::from_secs(self.options.download_timeout);
+        let keep_requests = self.options.keep_download_requests;
         let dir = self.spool_dir.path().to_path_buf();
         let api = self.api.clone();
-        let log_jobs = futures::stream::iter(targets.into_iter().enumerate())
+        let mut log_results = futures::stream::iter(targets.into_iter().enumerate())
             .map(|(index, target)| {
                 let api = api.clone();
                 let dir = dir.clone();
-                async move {
-                    let result = logs::fetch(
-                        &api,
-                        &target,
-                        since_seconds,
-                        limit,
-                        &dir,
-                        &format!("log-{index}"),
-                    )
-                    .await;
-                    (target.entry.clone(), result.map_err(|e| vec![e]))
-                }
+                let entry = target.entry.clone();
+                // Spawned: logs keep streaming on the runtime's workers while this task compresses the
+                // finished ones into the zip (the writer takes one entry at a time).
+                let fetch = tokio::spawn(async move {
+                    let stem = format!("log-{index}");
+                    logs::fetch(&api, &target, since_seconds, limit, &dir, &stem).await
+                });
+                async move { (entry, fetch.await) }
             })
-            .buffer_unordered(DEFAULT_CONCURRENCY)
-            .collect::<Vec<_>>();
+            .buffer_unordered(DEFAULT_CONCURRENCY);
         let download_jobs = async {
             let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
                 return Vec::new();
             };
-            let context = DownloadContext::new(
-                &api,
-                store,
-                ns,
-                Duration::from_secs(self.options.download_timeout),
-                limit,
-                &dir,
-            )
-            .keeping_requests(self.options.keep_download_requests);
+            let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
+                .keeping_requests(keep_requests);
             let mut plan = download_plan.iter().enumerate();
             // The first goes alone: when creating DownloadRequests is refused, or Velero processes none, the
             // rest are skipped before they start instead of failing many at once.
@@ -925,16 +1057,27 @@ impl<'o> Run<'o> {
             }
             results
         };
-        let (mut log_results, mut download_results) = futures::join!(log_jobs, download_jobs);
-        log_results.sort_by(|a, b| a.0.cmp(&b.0));
-        download_results.sort_by(|a, b| a.0.cmp(&b.0));
-        for (entry, result) in log_results {
-            match result {
-                Ok(spooled) => self.write_spooled(&entry, spooled)?,
-                Err(errors) => errors.into_iter().for_each(|e| self.record(e)),
+        // Logs are written as they finish, in the order they finish.
+        let write_logs = async {
+            while let Some((entry, fetched)) = log_results.next().await {
+                match fetched {
+                    Ok(Ok(spooled)) => self.write_spooled(&entry, spooled)?,
+                    Ok(Err(error)) => self.record(error),
+                    Err(failure) => self.record(CollectorError {
+                        source: "logs".into(),
+                        target: Some(entry.clone()),
+                        namespace: None,
+                        status: None,
+                        message: format!("the log could not be fetched: {failure}"),
+                    }),
+                }
+                self.progress.step(&entry);
             }
-            self.progress.step(&entry);
-        }
+            Ok::<(), CollectError>(())
+        };
+        let (written, mut download_results) = futures::join!(write_logs, download_jobs);
+        written?;
+        download_results.sort_by(|a, b| a.0.cmp(&b.0));
         for (entry, spooled, errors) in download_results {
             if let Some(spooled) = spooled {
                 self.write_spooled(&entry, spooled)?;
@@ -1043,19 +1186,6 @@ mod tests {
                 "metadata": {"name": "cloud-credentials", "namespace": "velero"},
                 "type": "Opaque", "keys": ["cloud", "extra"]})
         );
-    }
-
-    #[test]
-    fn lists_are_split_by_namespace_keeping_their_kind() {
-        let list = json!({"apiVersion": "v1", "kind": "PodList", "items": [
-            {"metadata": {"name": "a", "namespace": "x"}},
-            {"metadata": {"name": "b", "namespace": "y"}},
-            {"metadata": {"name": "c", "namespace": "x"}}
-        ]});
-        let groups = split_by_namespace(&list);
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups["x"]["kind"], "PodList");
-        assert_eq!(items(&groups["x"]).len(), 2);
     }
 
     #[test]
