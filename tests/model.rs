@@ -899,6 +899,7 @@ fn kots_on_kurl_backups_table_and_unavailable() {
     assert_eq!((partial.errors, partial.warnings), (Some(2), Some(1)));
     assert_eq!(partial.storage_location.as_deref(), Some("default"));
     assert_eq!(partial.backup_name, None);
+    assert_eq!(partial.schedule.as_deref(), Some("nightly"));
     assert_eq!(partial.kots_backup_type.as_deref(), Some("none"));
     assert_eq!(partial.failure_reason, None);
     assert!(partial.log_available);
@@ -913,6 +914,7 @@ fn kots_on_kurl_backups_table_and_unavailable() {
     let invalid = &facts.backups[0];
     assert_eq!(invalid.phase.as_deref(), Some("FailedValidation"));
     assert_eq!(invalid.kots_backup_type.as_deref(), Some("app"));
+    assert_eq!(invalid.schedule, None);
     assert!(
         invalid
             .failure_reason
@@ -929,6 +931,7 @@ fn kots_on_kurl_backups_table_and_unavailable() {
 
     let restore = &facts.backups[5];
     assert_eq!(restore.backup_name.as_deref(), Some("instance-xk2l9"));
+    assert_eq!(restore.schedule, None);
     assert_eq!(restore.kots_backup_type.as_deref(), Some("instance"));
     assert_eq!(restore.storage_location, None);
     assert_eq!(

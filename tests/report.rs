@@ -819,6 +819,24 @@ fn terminal_summary_gives_one_cause_once_for_several_backups() {
     assert!(page.contains("<span class=\"label\">Same cause</span> <span>6 more: "));
 }
 
+#[test]
+fn the_backups_table_names_the_schedule_of_a_backup() {
+    let mut analysis = report_fixtures::partially_failed_fsb();
+    analysis.backups[0].schedule = Some("nightly".into());
+    let name = analysis.backups[0].name.clone();
+    let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    let row = ticket
+        .lines()
+        .find(|l| l.starts_with("| ") && l.contains(&format!("velero/{name}`")))
+        .expect("the backup's row");
+    assert!(row.contains("(schedule `nightly`)"), "{row}");
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert!(
+        page.contains("<span class=\"note\">schedule <span class=\"mono\">nightly</span></span>")
+    );
+    assert_eq!(page.matches("<span class=\"note\">schedule ").count(), 1);
+}
+
 // ---------- Several bundles ----------
 
 #[test]

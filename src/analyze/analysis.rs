@@ -115,6 +115,10 @@ pub struct BackupSummary {
     pub storage_location: Option<String>,
     /// For a restore, the backup it restores.
     pub backup_name: Option<String>,
+    /// The schedule that created a backup (its `velero.io/schedule-name` label), or whose newest backup a
+    /// restore restores (`spec.scheduleName`): which schedule keeps failing.
+    #[serde(default)]
+    pub schedule: Option<String>,
     /// KOTS: instance (full) | app (partial) | none
     pub kots_backup_type: Option<String>,
     pub failure_reason: Option<String>,

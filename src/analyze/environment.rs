@@ -229,6 +229,9 @@ fn summarize(
         storage_location: string_at(object, &["spec", "storageLocation"])
             .or_else(|| json::label(object, "velero.io/storage-location").map(str::to_string)),
         backup_name: string_at(object, &["spec", "backupName"]),
+        schedule: json::label(object, "velero.io/schedule-name")
+            .map(str::to_string)
+            .or_else(|| string_at(object, &["spec", "scheduleName"])),
         kots_backup_type: Some(
             match (own_type, kots_type_of_backup) {
                 ("none", Some(of_backup)) => of_backup,

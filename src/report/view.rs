@@ -183,6 +183,7 @@ pub struct BackupView {
     pub warnings: Option<i64>,
     pub storage_location: Option<String>,
     pub backup_name: Option<String>,
+    pub schedule: Option<String>,
     pub kots_label: Option<&'static str>,
     pub failure_reason: Option<String>,
     pub log_available: bool,
@@ -740,6 +741,7 @@ fn backup_view(backup: &BackupSummary) -> BackupView {
         warnings: backup.warnings,
         storage_location: backup.storage_location.clone(),
         backup_name: backup.backup_name.clone(),
+        schedule: backup.schedule.clone(),
         kots_label: match backup.kots_backup_type.as_deref() {
             Some("instance") => Some("Instance (full)"),
             Some("app") => Some("Application (partial)"),
