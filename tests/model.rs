@@ -680,6 +680,12 @@ fn kots_on_kurl_cluster_fact() {
     assert_eq!(c["fsBackupUsed"], json!(true));
     assert_eq!(c["uploaderTypes"], json!(["kopia"]));
     assert_eq!(c["serverUploaderType"], json!("kopia"));
+    // The environment table says the same.
+    assert_eq!(facts.environment.uploaders, ["kopia"]);
+    assert_eq!(
+        facts.environment.server_uploader_type.as_deref(),
+        Some("kopia")
+    );
     assert_eq!(c["backupCount"], json!(6));
     assert_eq!(c["completedBackupCount"], json!(3));
     assert_eq!(c["failedBackupCount"], json!(3));
@@ -1197,6 +1203,8 @@ fn velero_1_6_restic_era() {
     assert_eq!(c["nodeAgentKind"], json!("restic"));
     assert_eq!(c["resticRepositoriesPresent"], json!(true));
     assert_eq!(c["uploaderTypes"], json!(["restic"]));
+    assert_eq!(facts.environment.uploaders, ["restic"]);
+    assert_eq!(facts.environment.server_uploader_type, None);
     assert_eq!(c["fsBackupUsed"], json!(true));
     assert_eq!(c["veleroServerDefaultVolumesToFsBackup"], json!(true));
     assert_eq!(c["backupRepositoriesNotReady"], json!(1));

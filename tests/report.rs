@@ -837,6 +837,25 @@ fn the_backups_table_names_the_schedule_of_a_backup() {
     assert_eq!(page.matches("<span class=\"note\">schedule ").count(), 1);
 }
 
+#[test]
+fn the_environment_names_the_file_system_backup_uploader() {
+    let analysis = report_fixtures::partially_failed_fsb();
+    let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert!(
+        ticket.contains(
+            "File-system backups: `kopia` in use; new ones use `kopia` (the server's `--uploader-type`)."
+        ),
+        "{ticket}"
+    );
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert!(page.contains(
+        "<p class=\"uploaders\">File-system backups: <span class=\"mono\">kopia</span> in use"
+    ));
+    // Nothing is said when the bundle shows no file-system backups.
+    let healthy = render(&report_fixtures::healthy(), ReportFormat::Markdown, None).unwrap();
+    assert!(!healthy.contains("File-system backups:"));
+}
+
 // ---------- Several bundles ----------
 
 #[test]

@@ -60,6 +60,13 @@ pub struct Environment {
     /// kurl | embedded-cluster | existing
     pub install_kind: Option<String>,
     pub storage_locations: Vec<StorageLocationInfo>,
+    /// restic | kopia: the file-system backup uploaders in use (pod volume backups, repositories, data
+    /// uploads, the server's default), sorted.
+    #[serde(default)]
+    pub uploaders: Vec<String>,
+    /// The velero server's `--uploader-type`: what new file-system backups use.
+    #[serde(default)]
+    pub server_uploader_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

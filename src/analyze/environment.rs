@@ -32,6 +32,10 @@ pub(crate) fn environment(
                 .collect()
         })
         .unwrap_or_default();
+    let super::facts::Uploaders {
+        in_use: uploaders,
+        server: server_uploader_type,
+    } = super::facts::uploaders(inv, velero);
     Environment {
         kubernetes_version: inv
             .version
@@ -58,6 +62,8 @@ pub(crate) fn environment(
         }),
         install_kind: install_kind(inv, kotsadm),
         storage_locations: storage_locations(inv),
+        uploaders,
+        server_uploader_type,
     }
 }
 

@@ -253,6 +253,47 @@ fn known(found: bool, looked: bool) -> Value {
     }
 }
 
+/// The file-system backup uploaders (restic, kopia) the bundle shows in use, and the server's default.
+pub(crate) struct Uploaders {
+    /// Sorted, restic and kopia only.
+    pub in_use: Vec<String>,
+    /// The server's `--uploader-type`: what new file-system backups use.
+    pub server: Option<String>,
+}
+
+/// From pod volume backups, repositories, data uploads and the server's `--uploader-type`.
+pub(crate) fn uploaders(inv: &Inventory, velero: Option<&components::Workload<'_>>) -> Uploaders {
+    let mut uploader_types = BTreeSet::new();
+    for pvb in &inv.pod_volume_backups {
+        // Before 1.10 restic was the only uploader and the field did not exist.
+        uploader_types.insert(str_at(pvb, &["spec", "uploaderType"]).unwrap_or("restic"));
+    }
+    for repo in &inv.backup_repositories {
+        uploader_types.insert(str_at(repo, &["spec", "repositoryType"]).unwrap_or("restic"));
+    }
+    if !inv.restic_repositories.is_empty() {
+        uploader_types.insert("restic");
+    }
+    if !inv.data_uploads.is_empty() {
+        // The built-in data mover moves CSI snapshot data with kopia.
+        uploader_types.insert("kopia");
+    }
+    let server_uploader = velero.and_then(|v| v.flag("--uploader-type"));
+    if let Some(u) = server_uploader.as_deref() {
+        uploader_types.insert(u);
+    }
+    let in_use: Vec<String> = uploader_types
+        .into_iter()
+        .filter(|u| matches!(*u, "restic" | "kopia"))
+        .map(str::to_string)
+        .collect();
+
+    Uploaders {
+        in_use,
+        server: server_uploader,
+    }
+}
+
 struct ClusterInputs<'a> {
     inv: &'a Inventory,
     now: Timestamp,
@@ -275,30 +316,10 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
     } = input;
     let node_agent_kind = node_agent.and_then(|w| str_at(w.container, &["name"]));
 
-    let mut uploader_types = BTreeSet::new();
-    for pvb in &inv.pod_volume_backups {
-        // Before 1.10 restic was the only uploader and the field did not exist.
-        uploader_types.insert(str_at(pvb, &["spec", "uploaderType"]).unwrap_or("restic"));
-    }
-    for repo in &inv.backup_repositories {
-        uploader_types.insert(str_at(repo, &["spec", "repositoryType"]).unwrap_or("restic"));
-    }
-    if !inv.restic_repositories.is_empty() {
-        uploader_types.insert("restic");
-    }
-    if !inv.data_uploads.is_empty() {
-        // The built-in data mover moves CSI snapshot data with kopia.
-        uploader_types.insert("kopia");
-    }
-    let server_uploader = velero.and_then(|v| v.flag("--uploader-type"));
-    if let Some(u) = server_uploader.as_deref() {
-        uploader_types.insert(u);
-    }
-    let uploader_types: Vec<String> = uploader_types
-        .into_iter()
-        .filter(|u| matches!(*u, "restic" | "kopia"))
-        .map(str::to_string)
-        .collect();
+    let Uploaders {
+        in_use: uploader_types,
+        server: server_uploader,
+    } = uploaders(inv, velero);
 
     let fs_backup_used = !inv.pod_volume_backups.is_empty()
         || inv.backups.iter().chain(&inv.schedules).any(|o| {

@@ -152,6 +152,8 @@ pub struct EnvironmentView {
     pub nodes: Value,
     pub storage_locations: Value,
     pub known: bool,
+    pub uploaders: Vec<String>,
+    pub server_uploader_type: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -692,6 +694,8 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
         components,
         nodes: to_value(&env.nodes)?,
         storage_locations: to_value(&env.storage_locations)?,
+        uploaders: env.uploaders.clone(),
+        server_uploader_type: env.server_uploader_type.clone(),
     })
 }
 

@@ -328,6 +328,8 @@ pub fn failed_bsl() -> Analysis {
                 )),
                 default: true,
             }],
+            uploaders: Vec::new(),
+            server_uploader_type: None,
         },
         backups: vec![
             failed,
@@ -538,6 +540,8 @@ pub fn partially_failed_fsb() -> Analysis {
                 message: None,
                 default: true,
             }],
+            uploaders: vec!["kopia".to_string()],
+            server_uploader_type: some("kopia"),
         },
         backups: vec![
             partial,
@@ -748,6 +752,8 @@ pub fn healthy() -> Analysis {
                 message: None,
                 default: true,
             }],
+            uploaders: Vec::new(),
+            server_uploader_type: None,
         },
         backups: vec![
             backup(
