@@ -638,6 +638,46 @@ fn hostile_entry_names_never_leave_the_bundle() {
     let bundle = Bundle::open(&archive).unwrap();
     assert_eq!(bundle.format(), BundleFormat::Troubleshoot);
     assert_eq!(bundle.entries(), ["cluster-resources/pods/velero.json"]);
+    // What was left out is said, by name, in the report's list of what the bundle does not hold.
+    let note = bundle
+        .unavailable()
+        .iter()
+        .find(|n| n.contains("not read"))
+        .expect("a note on the entries left out");
+    assert!(
+        note.starts_with("2 entries of ")
+            && note.contains("`../cluster-resources/nodes.json` (a name outside the bundle)")
+            && note.contains("`/etc/cluster-resources/nodes.json` (a name outside the bundle)"),
+        "{note}"
+    );
+}
+
+#[test]
+fn a_pipe_in_an_extracted_bundle_is_left_out_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("support-bundle");
+    tree_of(&[("version.yaml", VERSION_YAML)]).write_dir(&root);
+    let fifo = root.join("cluster-resources").join("events.pipe");
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Opening it would block forever; it is listed, never read.
+    let bundle = Bundle::open(&root).unwrap();
+    assert_eq!(bundle.format(), BundleFormat::Troubleshoot);
+    assert!(
+        bundle
+            .unavailable()
+            .iter()
+            .any(|n| n.starts_with("1 entry of ")
+                && n.ends_with(
+                    "not read: `cluster-resources/events.pipe` (a device, pipe or socket)"
+                )),
+        "{:?}",
+        bundle.unavailable()
+    );
 }
 
 #[test]

@@ -60,6 +60,24 @@ pub(crate) struct RawTree {
     /// Sorted by path.
     entries: Vec<RawEntry>,
     storage: Storage,
+    /// Entries left out, with why (a name leaving the bundle, a device…): said in the report, never silent.
+    skipped: Vec<String>,
+}
+
+/// Most skipped entries named in the report; the rest are counted.
+const SKIPPED_NAMED: usize = 5;
+
+/// A name that is not an entry of the tree: `Ok(None)` for the root itself (`./`), which is no entry at all,
+/// `Err` with the name as found for a name the tree must not hold (absolute, `..`, control characters).
+fn entry_name(name: &str) -> Result<Option<String>, String> {
+    let trimmed = name.replace('\\', "/");
+    let trimmed = trimmed.trim_start_matches("./").trim_end_matches('/');
+    if trimmed.is_empty() || trimmed == "." {
+        return Ok(None);
+    }
+    normalize_name(name)
+        .map(Some)
+        .ok_or_else(|| name.to_string())
 }
 
 enum Storage {
@@ -159,6 +177,7 @@ impl RawTree {
         };
         file.seek(SeekFrom::Start(0)).map_err(tar_error)?;
         let mut entries = Vec::new();
+        let mut skipped = Vec::new();
         let mut spans = HashMap::new();
         let archive_bytes = file.metadata().map_err(tar_error)?.len();
         let mut budget = Budget::new(limits, archive_bytes);
@@ -166,12 +185,20 @@ impl RawTree {
             let mut archive = tar::Archive::new(&file);
             for entry in archive.entries_with_seek().map_err(tar_error)? {
                 let entry = entry.map_err(tar_error)?;
-                let Some(path) = entry
+                let raw_name = entry
                     .path()
-                    .ok()
-                    .and_then(|p| normalize_name(&p.to_string_lossy()))
-                else {
-                    continue;
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let path = match entry_name(&raw_name) {
+                    Ok(Some(path)) => path,
+                    Ok(None) => continue,
+                    Err(name) => {
+                        skipped.push(format!(
+                            "`{}` (a name outside the bundle)",
+                            name.escape_debug()
+                        ));
+                        continue;
+                    }
                 };
                 let header = entry.header();
                 let mtime = header.mtime().ok().and_then(|t| i64::try_from(t).ok());
@@ -199,12 +226,23 @@ impl RawTree {
                     }
                     tar::EntryType::Symlink => match link() {
                         Some(target) => RawKind::Symlink { target },
-                        None => continue,
+                        None => {
+                            skipped.push(format!("`{path}` (a link without a target)"));
+                            continue;
+                        }
                     },
                     tar::EntryType::Link => match link().and_then(|l| normalize_name(&l)) {
                         Some(target) => RawKind::HardLink { target },
-                        None => continue,
+                        None => {
+                            skipped.push(format!("`{path}` (a hard link outside the bundle)"));
+                            continue;
+                        }
                     },
+                    tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                        skipped.push(format!("`{path}` (a device or pipe)"));
+                        continue;
+                    }
+                    // Folders, and the headers tar itself interprets (long names, pax records).
                     _ => continue,
                 };
                 entries.push(RawEntry { path, kind, mtime });
@@ -218,11 +256,13 @@ impl RawTree {
             origin: origin.to_path_buf(),
             entries,
             storage: Storage::Tar { file, spans },
+            skipped,
         })
     }
 
     fn open_directory(root: &Path) -> Result<RawTree, BundleError> {
         let mut entries = Vec::new();
+        let mut skipped = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             let read = std::fs::read_dir(&dir).map_err(|e| BundleError::io(&dir, e))?;
@@ -233,12 +273,19 @@ impl RawTree {
                 let meta = item
                     .metadata()
                     .map_err(|e| BundleError::io(&item_path, e))?;
-                let Some(rel) = item_path
-                    .strip_prefix(root)
-                    .ok()
-                    .and_then(|p| normalize_name(&p.to_string_lossy()))
-                else {
+                let Some(relative) = item_path.strip_prefix(root).ok() else {
                     continue;
+                };
+                let rel = match entry_name(&relative.to_string_lossy()) {
+                    Ok(Some(rel)) => rel,
+                    Ok(None) => continue,
+                    Err(name) => {
+                        skipped.push(format!(
+                            "`{}` (a name snapdoc cannot hold)",
+                            name.escape_debug()
+                        ));
+                        continue;
+                    }
                 };
                 let mtime = meta
                     .modified()
@@ -257,6 +304,7 @@ impl RawTree {
                 } else if meta.is_file() {
                     RawKind::File { size: meta.len() }
                 } else {
+                    skipped.push(format!("`{rel}` (a device, pipe or socket)"));
                     continue;
                 };
                 entries.push(RawEntry {
@@ -273,11 +321,36 @@ impl RawTree {
             storage: Storage::Directory {
                 root: root.to_path_buf(),
             },
+            skipped,
         })
     }
 
     pub fn origin(&self) -> &Path {
         &self.origin
+    }
+
+    /// The entries left out, in a sentence for the report's "not in this bundle" list; `None` when none were.
+    pub fn skipped_summary(&self) -> Option<String> {
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let named: Vec<&str> = self
+            .skipped
+            .iter()
+            .take(SKIPPED_NAMED)
+            .map(String::as_str)
+            .collect();
+        let more = match self.skipped.len().saturating_sub(SKIPPED_NAMED) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        Some(format!(
+            "{} entr{} of {} not read: {}{more}",
+            self.skipped.len(),
+            if self.skipped.len() == 1 { "y" } else { "ies" },
+            self.origin.display(),
+            named.join(", ")
+        ))
     }
 
     pub fn entries(&self) -> &[RawEntry] {
@@ -560,12 +633,14 @@ pub(crate) struct ForeignSource {
 impl ForeignSource {
     pub fn new(tree: RawTree, translation: Translation) -> ForeignSource {
         let entries = translation.produce.keys().cloned().collect();
+        let mut unavailable = translation.unavailable;
+        unavailable.extend(tree.skipped_summary());
         ForeignSource {
             tree,
             produce: translation.produce,
             entries,
             manifest: translation.manifest,
-            unavailable: translation.unavailable,
+            unavailable,
         }
     }
 }
