@@ -336,9 +336,12 @@ impl SpooledList {
         out.finish();
         Ok(())
     }
+}
 
-    /// Deletes the spool file (also done when the temp dir goes).
-    pub fn remove(self) {
+/// The spool file goes as soon as the list is written (or given up): a run holds one stage's lists on disk
+/// at a time, not the whole cluster's.
+impl Drop for SpooledList {
+    fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -416,7 +416,6 @@ impl<'o> Run<'o> {
             Ok(mut list) => {
                 self.write_list(layout::CLUSTER_NODES, &list)?;
                 facts.nodes = list.kept_list();
-                list.remove();
             }
             Err(f) => self.record_failure("cluster", "nodes", None, &f),
         }
@@ -430,7 +429,6 @@ impl<'o> Run<'o> {
                     .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
                     .map(str::to_string)
                     .collect();
-                list.remove();
             }
             Err(f) => self.record_failure("cluster", "namespaces", None, &f),
         }
@@ -442,7 +440,6 @@ impl<'o> Run<'o> {
                 self.writer.count_redactions(&list.redactions);
                 let result = list.copy_group_into(&mut self.writer, layout::CLUSTER_CRDS, "");
                 self.bundle_result(result)?;
-                list.remove();
             }
             Err(f) => self.record_failure(
                 "cluster",
@@ -464,7 +461,6 @@ impl<'o> Run<'o> {
             match result {
                 Ok(list) => {
                     self.write_list(&objects_path(resource, None), &list)?;
-                    list.remove();
                 }
                 Err(f) => self.record_failure("cluster", resource, None, &f),
             }
@@ -608,7 +604,6 @@ impl<'o> Run<'o> {
                         None => self.write_list_by_namespace(&resource, &list)?,
                     }
                     objects.insert(plural.clone(), list.kept_list());
-                    list.remove();
                 }
                 Err(f) => self.record_failure("velero-objects", &resource, namespace, &f),
             }
@@ -664,7 +659,6 @@ impl<'o> Run<'o> {
                 Ok(mut list) => {
                     self.write_list(&objects_path(resource, Some(&ns)), &list)?;
                     workloads.lists.insert((resource, ns), list.kept_list());
-                    list.remove();
                 }
                 Err(f) => self.record_failure(source, resource, Some(&ns), &f),
             }
@@ -773,7 +767,6 @@ impl<'o> Run<'o> {
                     match result {
                         Ok(list) => {
                             self.write_list_by_namespace(resource, &list)?;
-                            list.remove();
                         }
                         Err(f) => {
                             fallback |= f.is_forbidden();
@@ -819,7 +812,6 @@ impl<'o> Run<'o> {
             match result {
                 Ok(list) => {
                     self.write_list(&objects_path(resource, Some(&ns)), &list)?;
-                    list.remove();
                 }
                 Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
             }
