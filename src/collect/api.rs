@@ -240,6 +240,27 @@ impl ApiClient {
         }
     }
 
+    /// Sends a request and reads its answer's body with `read`, the whole within [`REQUEST_TIMEOUT`] and
+    /// holding one of the client's permits.
+    async fn receive<T, F>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        read: impl FnOnce(Body) -> F,
+    ) -> Result<T, ApiFailure>
+    where
+        F: std::future::Future<Output = Result<T, String>>,
+    {
+        let (response, permit) = self.send(method, path, body).await?;
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, read(response.into_body()))
+            .await
+            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
+            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?;
+        drop(permit);
+        Ok(answer)
+    }
+
     /// The whole answer's body.
     async fn send_for_bytes(
         &self,
@@ -247,25 +268,18 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Bytes, ApiFailure> {
-        let (response, permit) = self.send(method, path, body).await?;
-        let bytes = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
-            .await
-            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
-            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?
-            .to_bytes();
-        drop(permit);
-        Ok(bytes)
+        self.receive(method, path, body, |body| async move {
+            body.collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .map_err(|e| e.to_string())
+        })
+        .await
     }
 
     /// A list page: in memory when small, else spooled to an unnamed temporary file while it arrives.
     async fn send_for_page(&self, path: &str) -> Result<PageBody, ApiFailure> {
-        let (response, permit) = self.send(Method::GET, path, None).await?;
-        let body = tokio::time::timeout(REQUEST_TIMEOUT, receive_page(response.into_body()))
-            .await
-            .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
-            .map_err(|e| ApiFailure::new(None, format!("{path}: {e}")))?;
-        drop(permit);
-        Ok(body)
+        self.receive(Method::GET, path, None, receive_page).await
     }
 
     async fn send_json(
