@@ -67,17 +67,22 @@ pub(crate) struct RawTree {
 /// Most skipped entries named in the report; the rest are counted.
 const SKIPPED_NAMED: usize = 5;
 
-/// A name that is not an entry of the tree: `Ok(None)` for the root itself (`./`), which is no entry at all,
-/// `Err` with the name as found for a name the tree must not hold (absolute, `..`, control characters).
+/// A name as an entry of the tree: `Ok(None)` for the root itself (`./`), which is no entry at all, `Err` with
+/// the name as found for a name the tree must not hold (absolute, `..`, control characters).
 fn entry_name(name: &str) -> Result<Option<String>, String> {
-    let trimmed = name.replace('\\', "/");
-    let trimmed = trimmed.trim_start_matches("./").trim_end_matches('/');
+    let name_slashed = name.replace('\\', "/");
+    let mut trimmed = name_slashed.as_str();
+    while let Some(rest) = trimmed.strip_prefix("./") {
+        trimmed = rest;
+    }
+    let trimmed = trimmed.trim_end_matches('/');
     if trimmed.is_empty() || trimmed == "." {
         return Ok(None);
     }
-    normalize_name(name)
-        .map(Some)
-        .ok_or_else(|| name.to_string())
+    match layout::check_entry_name(trimmed) {
+        Ok(()) => Ok(Some(trimmed.to_string())),
+        Err(_) => Err(name.to_string()),
+    }
 }
 
 enum Storage {
@@ -452,17 +457,7 @@ impl RawTree {
 
 /// Strips `./` and trailing `/`, turns `\` into `/`; `None` for names that could leave the root.
 fn normalize_name(name: &str) -> Option<String> {
-    let name = name.replace('\\', "/");
-    let mut trimmed = name.as_str();
-    while let Some(rest) = trimmed.strip_prefix("./") {
-        trimmed = rest;
-    }
-    let trimmed = trimmed.trim_end_matches('/');
-    if trimmed.is_empty() || trimmed == "." {
-        return None;
-    }
-    layout::check_entry_name(trimmed).ok()?;
-    Some(trimmed.to_string())
+    entry_name(name).ok().flatten()
 }
 
 /// `folder` joined with a relative `target`, `..` applied; `None` if it climbs above the root.
@@ -796,6 +791,16 @@ impl PodLogs {
         }
         (velero_pods, kots_pods)
     }
+}
+
+/// `name.json` / `name.yaml` / `name.yml` → (name, is JSON).
+pub(crate) fn object_file_stem(file: &str) -> Option<(&str, bool)> {
+    if let Some(stem) = file.strip_suffix(".json") {
+        return Some((stem, true));
+    }
+    file.strip_suffix(".yaml")
+        .or_else(|| file.strip_suffix(".yml"))
+        .map(|stem| (stem, false))
 }
 
 /// Seconds since the epoch → RFC 3339.

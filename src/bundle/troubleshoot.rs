@@ -170,7 +170,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                 _ => (String::new(), None),
             };
             let Some(file) = file else { continue };
-            let Some((stem, is_json)) = object_file_stem(file) else {
+            let Some((stem, is_json)) = archive::object_file_stem(file) else {
                 continue;
             };
             if stem.ends_with("-errors") {
@@ -267,16 +267,6 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     translation.manifest = Some(manifest(tree, root, &error_files));
     translation.unavailable = unavailable(logs_found, velero_pods);
     Ok(translation)
-}
-
-/// `name.json` / `name.yaml` / `name.yml` → (name, is JSON).
-fn object_file_stem(file: &str) -> Option<(&str, bool)> {
-    if let Some(stem) = file.strip_suffix(".json") {
-        return Some((stem, true));
-    }
-    file.strip_suffix(".yaml")
-        .or_else(|| file.strip_suffix(".yml"))
-        .map(|stem| (stem, false))
 }
 
 fn is_velero_crd(crd: &Value) -> bool {

@@ -143,7 +143,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                     }
                     continue;
                 }
-                let Some((stem, _)) = object_file_stem(file) else {
+                let Some((stem, _)) = archive::object_file_stem(file) else {
                     continue;
                 };
                 let (stem, time) = split_capture_time(stem);
@@ -208,16 +208,6 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
         "KOTS (kotsadm) state and the application's workloads: velero debug collects the Velero namespace only".into(),
     ];
     Ok(translation)
-}
-
-/// `name.json` / `name.yaml` / `name.yml` → (name, is JSON).
-fn object_file_stem(file: &str) -> Option<(&str, bool)> {
-    if let Some(stem) = file.strip_suffix(".json") {
-        return Some((stem, true));
-    }
-    file.strip_suffix(".yaml")
-        .or_else(|| file.strip_suffix(".yml"))
-        .map(|stem| (stem, false))
 }
 
 /// `backups-2021-08-10T08-12-00Z.0000` → (`backups`, RFC 3339 of the capture). crashd formats the local
