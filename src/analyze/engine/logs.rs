@@ -169,17 +169,22 @@ impl<'r> LogRun<'r> {
     /// scanned apart and absorbed in order aggregate exactly as if [`LogRun::scan`] had read them in that order.
     /// The scanners of the log's source must be built ([`LogRun::prepare`]).
     pub fn scan_alone(&self, log: &LogFile, reader: impl Read) -> LogScan {
-        let Some(Ok(Some((scanner, indexes)))) = self.scanners.get(&log.source) else {
-            let result = match self.scanners.get(&log.source) {
-                Some(Err(e)) => Err(e.clone()),
-                Some(Ok(_)) => Ok(None),
-                None => Err(format!("{}: no scanner prepared for its source", log.path)),
-            };
-            return LogScan {
-                aggregates: Vec::new(),
-                ran: Vec::new(),
-                result,
-            };
+        let (scanner, indexes) = match self.scanners.get(&log.source) {
+            Some(Ok(Some(scanner))) => scanner,
+            Some(Ok(None)) => {
+                return LogScan {
+                    aggregates: Vec::new(),
+                    ran: Vec::new(),
+                    result: Ok(None),
+                };
+            }
+            Some(Err(e)) => return LogScan::failed(e.clone()),
+            None => {
+                return LogScan::failed(format!(
+                    "{}: no scanner prepared for its source",
+                    log.path
+                ));
+            }
         };
         let rules = &self.rules;
         let mut aggregates = vec![LogAggregate::default(); indexes.len()];
@@ -269,10 +274,7 @@ fn merge(total: &mut LogAggregate, later: LogAggregate) {
         total.variables = later.variables;
     }
     total.count += later.count;
-    if let Some(t) = later.first_seen {
-        widen(&mut total.first_seen, &mut total.last_seen, t);
-    }
-    if let Some(t) = later.last_seen {
+    for t in [later.first_seen, later.last_seen].into_iter().flatten() {
         widen(&mut total.first_seen, &mut total.last_seen, t);
     }
     let room = MAX_EXAMPLES.saturating_sub(total.examples.len());

@@ -102,10 +102,10 @@ impl<'r> LogPass<'r> {
         block_size: Option<usize>,
     ) -> LogPass<'r> {
         let mut problems = Vec::new();
+        // Read once: the object rules on storage locations take this list (or its absence) too.
         let locations = read_objects(bundle, logs::LOCATION_KIND, &mut problems);
         let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
             .with_storage_locations(&locations);
-        // Read once: the object rules on storage locations take this list (or its absence) too.
         if let Some(size) = block_size {
             log_run = log_run.with_block_size(size);
         }
