@@ -55,18 +55,6 @@ pub const FACTS_VOLUMES: &str = "facts.volumes";
 pub const FACTS_COMPONENTS: &str = "facts.components";
 pub const FACTS_COLLECTION: &str = "facts.collection";
 
-/// Components compat rules may name (docs/rules.md `match.compat`).
-pub const COMPAT_COMPONENTS: [&str; 8] = [
-    "kubernetes",
-    "velero",
-    "node-agent",
-    "kots",
-    "velero-plugin-for-aws",
-    "velero-plugin-for-gcp",
-    "velero-plugin-for-microsoft-azure",
-    "local-volume-provider",
-];
-
 #[derive(Debug, Clone)]
 pub struct BundleFacts {
     /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
