@@ -511,17 +511,19 @@ fn phase_words(phase: &str) -> String {
 pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
     let mut groups: Vec<Vec<&Verdict>> = Vec::new();
     for verdict in verdicts {
-        let same = |other: &&Verdict| {
+        let same = |other: &Verdict| {
             other.target.kind == verdict.target.kind
                 && other.phase == verdict.phase
                 && other.finding_ids.first() == verdict.finding_ids.first()
                 && other.fix == verdict.fix
         };
         // Without a finding the summary is the object's own reason: nothing says the causes are the same.
-        match groups
-            .iter_mut()
-            .find(|g| !verdict.finding_ids.is_empty() && same(&g[0]))
-        {
+        let group = if verdict.finding_ids.is_empty() {
+            None
+        } else {
+            groups.iter_mut().find(|g| same(g[0]))
+        };
+        match group {
             Some(group) => group.push(verdict),
             None => groups.push(vec![verdict]),
         }
