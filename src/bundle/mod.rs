@@ -43,6 +43,11 @@ pub enum BundleError {
     },
     #[error("{path}: not a bundle snapdoc can read: {message}")]
     UnknownFormat { path: PathBuf, message: String },
+    #[error(
+        "{path}: a {made_by} bundle cannot be verified: it carries no checksums (snapdoc reads it: `snapdoc analyze` \
+         works on it)"
+    )]
+    Unverifiable { path: PathBuf, made_by: String },
     #[error("invalid entry name {entry:?}: {message}")]
     InvalidEntryName { entry: String, message: String },
 }
