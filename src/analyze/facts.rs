@@ -40,10 +40,12 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 pub use cron::{CronExpr, Schedule};
+pub(crate) use health::go_duration_seconds;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
 use super::error::AnalyzeError;
+use super::readiness::{self, KotsSnapshotSettings, Readiness};
 use super::versions::{self, ImageRef};
 use crate::bundle::Bundle;
 use inventory::Inventory;
@@ -70,6 +72,8 @@ pub struct BundleFacts {
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
     pub volumes_not_backed_up: Vec<VolumeRef>,
+    /// Disaster-recovery readiness (analyze/readiness), also `facts.readiness` for the rules.
+    pub readiness: Readiness,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
 }
@@ -158,7 +162,24 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             volume_facts: &volume_facts,
         },
     );
+    // KOTS keeps its snapshot schedule in its database; a bundle that carries KOTS's settings fills this in.
+    let kots_settings = KotsSnapshotSettings::default();
+    let readiness = readiness::assess(&readiness::ReadinessInputs {
+        inv: &inv,
+        now,
+        environment: &environment,
+        velero: velero.as_ref(),
+        node_agent: node_agent.as_ref(),
+        volume_facts: &volume_facts,
+        schedule_facts: &schedule_facts,
+        cluster: &cluster,
+        kots_settings: &kots_settings,
+    });
     let mut kinds = BTreeMap::new();
+    kinds.insert(
+        readiness::FACTS_READINESS.to_string(),
+        vec![readiness::fact(&readiness)],
+    );
     kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
     kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);
     kinds.insert(FACTS_VOLUMES.to_string(), volume_facts);
@@ -184,6 +205,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         velero_namespace,
         backups,
         volumes_not_backed_up,
+        readiness,
         unavailable,
     })
 }
