@@ -5,7 +5,7 @@
 //!
 //! Shape (camelCase keys): `{toolVersion, multiple, reports: [report…]}`; a report is
 //! `{id, title, bundle, generated, status, headline, detail, counts, verdicts, severityGroups, findings,
-//! environment, backups, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
+//! environment, backups, readiness, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,6 +13,7 @@ use crate::analyze::analysis::{Analysis, BackupSummary, ComponentInfo, Timeline}
 use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
 
 use super::ReportError;
+use super::readiness_view::{ReadinessView, readiness_view};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,6 +43,8 @@ pub struct ReportView {
     pub findings: Vec<FindingView>,
     pub environment: EnvironmentView,
     pub backups: Vec<BackupView>,
+    /// Can this cluster be restored, what is not protected, what will fail next (report/readiness_view.rs).
+    pub readiness: ReadinessView,
     pub volumes_not_backed_up: Value,
     pub timelines: Vec<TimelineView>,
     pub collector_errors: Value,
@@ -273,6 +276,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         findings,
         environment: environment_view(analysis)?,
         backups: analysis.backups.iter().map(backup_view).collect(),
+        readiness: readiness_view(&analysis.readiness),
         volumes_not_backed_up: to_value(&analysis.volumes_not_backed_up)?,
         timelines: analysis
             .timelines
@@ -381,6 +385,14 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
         )
     });
     let incomplete = incomplete_sentence.as_deref().unwrap_or_default();
+    // Said after the cause when something failed, and first when nothing did: "Completed" is not "protected".
+    let readiness = analysis
+        .readiness
+        .known
+        .then_some(analysis.readiness.summary.as_str());
+    let readiness_sentence = readiness
+        .map(|summary| format!(" Readiness: {summary}."))
+        .unwrap_or_default();
     if !analysis.verdicts.is_empty() {
         let total = counts.backups + counts.restores;
         let what = match (
@@ -406,7 +418,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             )
         };
         let detail = format!(
-            "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}",
+            "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}{readiness_sentence}",
             analysis.verdicts.len(),
             findings_sentence(counts)
         );
@@ -433,7 +445,10 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
         return StatusWording {
             status: "attention",
             headline,
-            detail: format!("{}{incomplete}", findings_sentence(counts)),
+            detail: format!(
+                "{}{incomplete}{readiness_sentence}",
+                findings_sentence(counts)
+            ),
         };
     }
     let backups_sentence = match counts.backups + counts.restores {
@@ -459,7 +474,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             detail: format!("{backups_sentence}{incomplete} {} rules ran.", counts.rules),
         };
     }
-    let mut headline = if counts.warn > 0 {
+    let healthy = if counts.warn > 0 {
         format!(
             "Healthy: no failure found ({} worth a look)",
             plural(counts.warn, "warning", "warnings")
@@ -467,7 +482,17 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
     } else {
         "Healthy: no backup failed and no rule found a problem".to_string()
     };
-    let mut detail = format!("{backups_sentence} {} rules ran.", counts.rules);
+    // With nothing failed, the headline is what a restore could count on; "healthy" moves to the detail.
+    let (mut headline, mut detail) = match readiness {
+        Some(summary) => (
+            summary.to_string(),
+            format!("{healthy}. {backups_sentence} {} rules ran.", counts.rules),
+        ),
+        None => (
+            healthy,
+            format!("{backups_sentence} {} rules ran.", counts.rules),
+        ),
+    };
     if !unread_info.is_empty() {
         headline.push_str(&format!("; not read: {}", list_of(&unread_info)));
         detail.push_str(&format!(
