@@ -485,7 +485,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
     // With nothing failed, the headline is what a restore could count on; "healthy" moves to the detail.
     let (mut headline, mut detail) = match readiness {
         Some(summary) => (
-            summary.to_string(),
+            format!("Healthy: {summary}"),
             format!("{healthy}. {backups_sentence} {} rules ran.", counts.rules),
         ),
         None => (
