@@ -49,6 +49,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
+    let impersonation = impersonation(request.headers());
     let response = match answer(&lab, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -58,8 +59,22 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
         path,
         query,
         status: response.status().as_u16(),
+        impersonation,
     });
     response
+}
+
+/// The `Impersonate-User` header, then every `Impersonate-Group` header, each as `name: value`.
+fn impersonation(headers: &HeaderMap) -> Vec<String> {
+    ["impersonate-user", "impersonate-group"]
+        .iter()
+        .flat_map(|name| {
+            headers
+                .get_all(*name)
+                .iter()
+                .map(move |value| format!("{name}: {}", value.to_str().unwrap_or("(not text)")))
+        })
+        .collect()
 }
 
 async fn answer(lab: &SharedLab, request: Request) -> Result<Response, ApiError> {

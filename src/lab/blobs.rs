@@ -107,6 +107,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
         path,
         query,
         status: response.status().as_u16(),
+        impersonation: Vec::new(),
     });
     response
 }

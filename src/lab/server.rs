@@ -24,6 +24,9 @@ pub struct RequestRecord {
     /// The raw query string ("" when none).
     pub query: String,
     pub status: u16,
+    /// Who the client asked to act as (`Impersonate-User`, then each `Impersonate-Group`), as kubectl's
+    /// `--as` / `--as-group` send them; empty when it did not ask.
+    pub impersonation: Vec<String>,
 }
 
 impl std::fmt::Display for RequestRecord {
