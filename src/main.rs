@@ -3,18 +3,17 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
 use snapdoc::report::{self, ReportFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let cli = snapdoc::cli::parse_from(std::env::args_os().collect());
+    init_tracing(cli.verbose, cli.log_format);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -24,7 +23,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr: text with colours only when stderr is a terminal, or one JSON object per line for a
+/// CronJob's log collector.
+fn init_tracing(verbose: u8, format: LogFormat) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -33,10 +34,15 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPDOC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(kube_filter(level)));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::stderr().is_terminal() && no_color_unset())
+            .init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// kube-rs logs every retried request at ERROR; the collector retries and records failures itself, so those
@@ -158,6 +164,31 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print_run_outcome(&outcome);
             Ok(u8::from(outcome.fails))
         }
+        Command::Completions(args) => {
+            std::io::stdout()
+                .write_all(&snapdoc::cli::completion_script(args.shell))
+                .context("cannot write the completion script")?;
+            Ok(0)
+        }
+        Command::Man(args) => {
+            match &args.out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .and_then(|()| snapdoc::cli::write_man_pages(dir))
+                        .with_context(|| {
+                            format!("cannot write the man pages into {}", dir.display())
+                        })?;
+                    println!(
+                        "{}: man pages written (read one with `man -l {}/snapdoc.1`)",
+                        dir.display(),
+                        dir.display()
+                    );
+                }
+                None => snapdoc::cli::write_man_page(&args.page, &mut std::io::stdout().lock())
+                    .context("cannot write the man page")?,
+            }
+            Ok(0)
+        }
         Command::Demo(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -271,7 +302,11 @@ fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
 
 /// Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
 fn stdout_wants_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stdout().is_terminal() && no_color_unset()
+}
+
+fn no_color_unset() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// After `run` / `demo`: the summary, then where everything is.
