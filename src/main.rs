@@ -127,6 +127,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let outcome = runtime
                 .block_on(snapdoc::check::run(&args, color))
                 .context("the check could not run")?;
+            tracing::info!(
+                findings = outcome.analysis.findings.len(),
+                exit_code = outcome.exit_code,
+                seconds = outcome.duration.as_secs_f64(),
+                "check finished"
+            );
             print!("{}", outcome.output);
             Ok(outcome.exit_code)
         }
