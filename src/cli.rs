@@ -3,19 +3,53 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::collect::Since;
+use crate::lab::scale::parse_size;
+
+/// The exit codes every command shares (`analyze::Exit`), as `--help` shows them.
+pub const EXIT_CODES: &str = "Exit codes:
+  0  the analysis is complete and nothing reaches --fail-on (verify: the bundle matches its manifest)
+  1  findings at or above --fail-on (check: also when the cluster proves Velero is not installed)
+  2  snapdoc could not see or could not run: an incomplete analysis (Velero's objects refused, whether
+     Velero is installed unknown) with nothing at or above --fail-on, even under --fail-on never; no
+     bundle content; the cluster unreachable or the credentials rejected; a bad flag value or rules";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "snapdoc",
     version,
     about = "Tells you why your Velero / KOTS snapshot backup failed and how to fix it",
-    long_about = None
+    long_about = None,
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// More logging on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Colour on the terminal: auto (when stdout is a terminal and NO_COLOR is unset or empty), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Decided once for the whole run: `auto` colours a terminal unless NO_COLOR is set (https://no-color.org).
+    pub fn enabled(self, stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,9 +93,9 @@ pub struct ClusterArgs {
 pub struct CollectOptions {
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Only logs and backups newer than this (e.g. 24h, 7d).
+    /// Only logs and backups newer than this (e.g. 24h, 7d, 1h30m).
     #[arg(long, default_value = "72h")]
-    pub since: String,
+    pub since: Since,
     /// Most bytes kept of each container log (the newest are kept).
     #[arg(long, default_value_t = 20 * 1024 * 1024)]
     pub max_log_bytes: u64,
@@ -133,7 +167,7 @@ pub enum FailOn {
     /// Exit 1 when any fail finding is present.
     #[default]
     Fail,
-    /// Always exit 0 once the analysis ran.
+    /// Exit 0 whatever the findings; an incomplete analysis still exits 2.
     Never,
 }
 
@@ -145,7 +179,8 @@ pub struct AnalysisOptions {
     /// Report templates directory overriding the built-in templates.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// Exit code policy: 0 when no finding at or above this severity, 1 otherwise, 2 when the analysis could not run.
+    /// Exit code policy: 0 when no finding at or above this severity, 1 otherwise, 2 when the analysis could not
+    /// run or is incomplete (snapdoc could not see what the checks need) with nothing at or above it.
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
 }
@@ -252,8 +287,8 @@ pub struct LabScaleArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Velero server and node-agent logs in all (e.g. 64MiB, 256MiB, 1GiB).
-    #[arg(long, default_value = "1GiB")]
-    pub log_size: String,
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub log_size: u64,
     #[arg(long, default_value_t = 5_000)]
     pub backups: usize,
     #[arg(long, default_value_t = 20_000)]
@@ -267,8 +302,8 @@ pub struct LabScaleArgs {
     #[arg(long, default_value_t = 200)]
     pub backup_logs: usize,
     /// Size of each backup log.
-    #[arg(long, default_value = "256KiB")]
-    pub backup_log_size: String,
+    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    pub backup_log_size: u64,
     /// Seed of the generated names and numbers.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -294,7 +329,7 @@ mod tests {
     #[test]
     fn collect_defaults_are_the_command_lines() {
         let options = CollectOptions::default();
-        assert_eq!(options.since, "72h");
+        assert_eq!(options.since.as_str(), "72h");
         assert_eq!(options.max_log_bytes, 20 * 1024 * 1024);
         assert_eq!((options.recent, options.download_timeout), (10, 30));
         assert!(

@@ -1,11 +1,13 @@
-//! The `snapdoc` binary: parse arguments, call the library, map the outcome to an exit code.
-//! Exit codes: 0 success / nothing at or above --fail-on, 1 findings at or above it, 2 could not run.
+//! The `snapdoc` binary: parse arguments, call the library, map the outcome to an exit code
+//! ([`Exit`], `snapdoc --help` lists them). Everything it prints goes through one stdout handle, so a reader
+//! that stops early (`snapdoc analyze B | head`) ends the run quietly with 0, as `rg | head` does.
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use std::io::IsTerminal;
 
+use snapdoc::analyze::Exit;
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
 use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, RulesCommand};
@@ -15,13 +17,54 @@ use snapdoc::report::{self, ReportFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
+    let color = cli.color.enabled(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let mut out = std::io::stdout().lock();
+    let result = run(cli, color, &mut out).and_then(|exit| {
+        out.flush().context("cannot write to stdout")?;
+        Ok(exit)
+    });
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) if is_broken_pipe(&error) => Exit::Clean.into(),
         Err(error) => {
-            eprintln!("snapdoc: error: {error:#}");
-            ExitCode::from(2)
+            eprintln!("snapdoc: error: {}", causes_once(&error));
+            Exit::Error.into()
         }
     }
+}
+
+/// The reader of stdout went away (`| head`): what it wanted, it has.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes joined by `: `, each said once: a cause its parent's message already quotes
+/// (`{path}: {source}` errors) is not repeated.
+fn causes_once(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
+/// One async runtime for every command that talks to a cluster.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
 fn init_tracing(verbose: u8) {
@@ -49,35 +92,36 @@ fn kube_filter(level: &str) -> String {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let runtime = runtime()?;
     match cli.command {
         Command::Verify(args) => {
             let report = snapdoc::bundle::verify::verify(&args.bundle)
                 .with_context(|| format!("cannot verify {}", args.bundle.display()))?;
             for problem in &report.problems {
-                println!("{problem}");
+                writeln!(out, "{problem}")?;
             }
             if report.is_ok() {
-                println!(
+                writeln!(
+                    out,
                     "{}: {} entries match the manifest",
                     args.bundle.display(),
                     report.checked
-                );
-                Ok(0)
+                )?;
+                Ok(Exit::Clean)
             } else {
-                println!(
+                writeln!(
+                    out,
                     "{}: {} problem(s)",
                     args.bundle.display(),
                     report.problems.len()
-                );
-                Ok(1)
+                )?;
+                Ok(Exit::Findings)
             }
         }
-        Command::Rules(command) => rules_command(command),
-        Command::Analyze(args) => analyze_command(&args),
+        Command::Rules(command) => rules_command(command, out),
+        Command::Analyze(args) => analyze_command(&args, color, out),
         Command::Collect(args) => {
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let outcome = runtime.block_on(snapdoc::collect::collect_cli(&args))?;
             let manifest = &outcome.manifest;
             for error in &manifest.collector_errors {
@@ -94,51 +138,45 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
             }
             let redactions: u64 = manifest.redactions.values().sum();
-            println!(
+            writeln!(
+                out,
                 "{}: {} files, {} sources not collected, {} values redacted",
                 outcome.path.display(),
                 manifest.files.len(),
                 manifest.collector_errors.len(),
                 redactions
-            );
-            Ok(0)
+            )?;
+            Ok(Exit::Clean)
         }
         Command::Lab(LabCommand::Serve(args)) => {
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(snapdoc::lab::serve(
                 &args.scenario,
                 args.kubeconfig_out.as_deref(),
                 args.port,
             ))?;
-            Ok(0)
+            Ok(Exit::Clean)
         }
         Command::Check(args) => {
-            use std::io::IsTerminal as _;
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let outcome = runtime
                 .block_on(snapdoc::check::run(&args, color))
                 .context("the check could not run")?;
-            print!("{}", outcome.output);
-            Ok(outcome.exit_code)
+            write!(out, "{}", outcome.output)?;
+            Ok(outcome.exit)
         }
         Command::Lab(LabCommand::Scale(args)) => {
-            let parse =
-                |text: &str| snapdoc::lab::scale::parse_size(text).map_err(anyhow::Error::msg);
             let spec = snapdoc::lab::scale::ScaleSpec {
                 backups: args.backups,
                 pod_volume_backups: args.pod_volume_backups,
                 pods: args.pods,
                 nodes: args.nodes,
-                log_bytes: parse(&args.log_size).context("--log-size")?,
+                log_bytes: args.log_size,
                 backup_logs: args.backup_logs,
-                backup_log_bytes: parse(&args.backup_log_size).context("--backup-log-size")?,
+                backup_log_bytes: args.backup_log_size,
                 seed: args.seed,
             };
             let summary = snapdoc::lab::scale::generate(&spec, &args.out, jiff::Timestamp::now())?;
-            println!(
+            writeln!(
+                out,
                 "{}: {} objects, {} container logs ({} bytes, {} lines), {} store files ({} bytes), {} signature lines planted (planted.json)",
                 args.out.display(),
                 summary.objects,
@@ -148,57 +186,59 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 summary.store_files,
                 summary.store_bytes,
                 summary.planted.len()
-            );
-            Ok(0)
+            )?;
+            Ok(Exit::Clean)
         }
         Command::Run(args) => {
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let outcome = runtime.block_on(pipeline::run(&args))?;
-            print_run_outcome(&outcome);
-            Ok(u8::from(outcome.fails))
+            print_run_outcome(&outcome, color, out)?;
+            Ok(outcome.exit)
         }
         Command::Demo(args) => {
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let outcome = runtime.block_on(pipeline::demo(&args))?;
-            print_run_outcome(&outcome);
-            println!(
+            print_run_outcome(&outcome, color, out)?;
+            writeln!(
+                out,
                 "demo: scenario `{}` served by the lab cluster; open {} in a browser",
                 args.scenario,
                 outcome.html_report.display()
-            );
-            Ok(0)
+            )?;
+            Ok(Exit::Clean)
         }
     }
 }
 
-fn rules_command(command: RulesCommand) -> anyhow::Result<u8> {
+fn rules_command(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<Exit> {
     match command {
         RulesCommand::List { rules_dirs } => {
             let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
-            print!("{}", explain::list_table(rules.rules()));
-            Ok(0)
+            write!(out, "{}", explain::list_table(rules.rules()))?;
+            Ok(Exit::Clean)
         }
         RulesCommand::Explain { id, rules_dirs } => {
             let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
             let rule = rules
                 .get(&id)
                 .with_context(|| format!("no rule {id} (`snapdoc rules list` shows them all)"))?;
-            print!("{}", explain::explain(rule));
-            Ok(0)
+            write!(out, "{}", explain::explain(rule))?;
+            Ok(Exit::Clean)
         }
         RulesCommand::Lint { dir } => match RuleSet::lint_dir(&dir) {
             Ok(rules) => {
-                println!("{}: {} rule(s), no problem", dir.display(), rules.len());
-                Ok(0)
+                writeln!(
+                    out,
+                    "{}: {} rule(s), no problem",
+                    dir.display(),
+                    rules.len()
+                )?;
+                Ok(Exit::Clean)
             }
             Err(errors) => {
                 for error in &errors {
-                    println!("{error}");
+                    writeln!(out, "{error}")?;
                 }
-                println!("{}: {} problem(s)", dir.display(), errors.len());
-                Ok(1)
+                writeln!(out, "{}: {} problem(s)", dir.display(), errors.len())?;
+                Ok(Exit::Findings)
             }
         },
         RulesCommand::Test { dir } => {
@@ -206,35 +246,41 @@ fn rules_command(command: RulesCommand) -> anyhow::Result<u8> {
                 Ok(rules) => rules,
                 Err(errors) => {
                     for error in &errors {
-                        println!("{error}");
+                        writeln!(out, "{error}")?;
                     }
-                    println!(
+                    writeln!(
+                        out,
                         "{}: {} problem(s); no sample was run",
                         dir.display(),
                         errors.len()
-                    );
-                    return Ok(1);
+                    )?;
+                    return Ok(Exit::Findings);
                 }
             };
             let report = run_samples(&rules);
             for failure in &report.failures {
-                println!("{failure}");
+                writeln!(out, "{failure}")?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}: {} rule(s), {} sample(s): {} passed, {} failed",
                 dir.display(),
                 report.rules,
                 report.samples,
                 report.samples - report.failures.len(),
                 report.failures.len()
-            );
-            Ok(if report.passed() { 0 } else { 1 })
+            )?;
+            Ok(if report.passed() {
+                Exit::Clean
+            } else {
+                Exit::Findings
+            })
         }
     }
 }
 
 /// `snapdoc analyze BUNDLE...`: every bundle is analysed even when one fails (exit 2 then).
-fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let rules = RuleSet::load(&args.analysis.rules_dirs).context("cannot load the rules")?;
     let mut analyses = Vec::new();
     let mut could_not_run = false;
@@ -245,45 +291,44 @@ fn analyze_command(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         match analysed {
             Ok(analysis) => analyses.push(analysis),
             Err(error) => {
-                eprintln!("snapdoc: error: cannot analyse {}: {error}", path.display());
+                let error = anyhow::Error::from(error);
+                eprintln!(
+                    "snapdoc: error: cannot analyse {}: {}",
+                    path.display(),
+                    causes_once(&error)
+                );
                 could_not_run = true;
             }
         }
     }
     if analyses.is_empty() {
-        return Ok(2);
+        return Ok(Exit::Error);
     }
-    let color = args.output.is_none() && stdout_wants_color();
+    let color = args.output.is_none() && color;
     let format = ReportFormat::from_output(args.format, color);
     let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
     match &args.output {
         Some(path) => report::write_report(path, &text, args.force)?,
-        None => print!("{text}"),
+        None => out.write_all(text.as_bytes())?,
     }
-    if could_not_run {
-        return Ok(2);
-    }
-    let failing = analyses
+    let exits = analyses
         .iter()
-        .any(|a| snapdoc::analyze::run::fails(&a.findings, args.analysis.fail_on));
-    Ok(u8::from(failing))
-}
-
-/// Colour only for a person at a terminal, and never when NO_COLOR is set (https://no-color.org).
-fn stdout_wants_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        .map(|a| Exit::of(&a.findings, &a.not_seen, args.analysis.fail_on));
+    Ok(if could_not_run {
+        Exit::Error
+    } else {
+        Exit::worst(exits)
+    })
 }
 
 /// After `run` / `demo`: the summary, then where everything is.
-fn print_run_outcome(outcome: &RunOutcome) {
+fn print_run_outcome(outcome: &RunOutcome, color: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let reports = [outcome.html_report.clone(), outcome.markdown_report.clone()];
-    print!(
+    write!(
+        out,
         "{}",
-        report::terminal_summary(
-            std::slice::from_ref(&outcome.analysis),
-            stdout_wants_color(),
-            &reports
-        )
-    );
-    println!("bundle: {}", outcome.bundle.display());
+        report::terminal_summary(std::slice::from_ref(&outcome.analysis), color, &reports)
+    )?;
+    writeln!(out, "bundle: {}", outcome.bundle.display())?;
+    Ok(())
 }

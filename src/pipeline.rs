@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::analyze::rules::RuleSet;
-use crate::analyze::run::{analyze_open_bundle, fails};
-use crate::analyze::{Analysis, AnalyzeError};
+use crate::analyze::run::analyze_open_bundle;
+use crate::analyze::{Analysis, AnalyzeError, Exit};
 use crate::bundle::{Bundle, BundleError};
 use crate::cli::{AnalysisOptions, ClusterArgs, CollectOptions, DemoArgs, RunArgs};
 use crate::collect::{self, CollectError};
@@ -41,8 +41,8 @@ pub struct RunOutcome {
     pub html_report: PathBuf,
     pub markdown_report: PathBuf,
     pub analysis: Analysis,
-    /// Whether the findings reach --fail-on (exit code 1).
-    pub fails: bool,
+    /// Per --fail-on, and 2 when the analysis is incomplete.
+    pub exit: Exit,
 }
 
 /// `snapdoc run`: the cluster of the kubeconfig → bundle, analysis, reports.
@@ -129,14 +129,18 @@ async fn collect_and_report(
     report::write_report(&html_report, &html, false)?;
     let markdown = report::render(&analysis, ReportFormat::Markdown, templates)?;
     report::write_report(&markdown_report, &markdown, false)?;
-    let fails = fails(&analysis.findings, analysis_options.fail_on);
+    let exit = Exit::of(
+        &analysis.findings,
+        &analysis.not_seen,
+        analysis_options.fail_on,
+    );
     Ok(RunOutcome {
         folder,
         bundle: collected.path,
         html_report,
         markdown_report,
         analysis,
-        fails,
+        exit,
     })
 }
 

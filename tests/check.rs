@@ -116,9 +116,10 @@ fn edited(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
 /// The exit codes and findings deploy/README.md documents for each lab scenario.
 struct Expected {
     scenario: &'static str,
-    /// With the default `--fail-on fail`, and with `--fail-on warn`.
+    /// With the default `--fail-on fail`, with `--fail-on warn` and with `--fail-on never`.
     exit_fail: i32,
     exit_warn: i32,
+    exit_never: i32,
     rules: &'static [&'static str],
     /// A collector error on this target must be in the JSON (and the metrics count it).
     collector_error: Option<&'static str>,
@@ -129,6 +130,7 @@ const SCENARIOS: &[Expected] = &[
         scenario: "healthy",
         exit_fail: 0,
         exit_warn: 0,
+        exit_never: 0,
         rules: &[],
         collector_error: None,
     },
@@ -136,6 +138,7 @@ const SCENARIOS: &[Expected] = &[
         scenario: "failed-bsl",
         exit_fail: 1,
         exit_warn: 1,
+        exit_never: 0,
         rules: &["SD101", "SD150", "SD801"],
         collector_error: None,
     },
@@ -143,6 +146,7 @@ const SCENARIOS: &[Expected] = &[
         scenario: "partially-failed-fsb",
         exit_fail: 1,
         exit_warn: 1,
+        exit_never: 0,
         rules: &["SD352", "SD802"],
         collector_error: None,
     },
@@ -150,14 +154,17 @@ const SCENARIOS: &[Expected] = &[
         scenario: "old-velero-restic",
         exit_fail: 1,
         exit_warn: 1,
+        exit_never: 0,
         rules: &["SD302", "SD802", "SD901"],
         collector_error: None,
     },
-    // Nothing failed that snapdoc could see, but Backups could not be listed: a warning, never a clean bill.
+    // Nothing failed that snapdoc could see, but Backups could not be listed: the check could not see (2),
+    // whatever --fail-on says, never a clean bill.
     Expected {
         scenario: "forbidden",
-        exit_fail: 0,
-        exit_warn: 1,
+        exit_fail: 2,
+        exit_warn: 2,
+        exit_never: 2,
         rules: &["SD860", "SD863", "SD864"],
         collector_error: Some("backups.velero.io"),
     },
@@ -256,7 +263,11 @@ fn every_lab_scenario_gives_its_documented_exit_code_json_and_metrics() {
             "{name} --fail-on warn"
         );
         let never = lab.check(&["--fail-on", "never"]);
-        assert_eq!(exit_code(&never), 0, "{name} --fail-on never");
+        assert_eq!(
+            exit_code(&never),
+            expected.exit_never,
+            "{name} --fail-on never"
+        );
         assert_eq!(rule_ids(&json_of(&never)), ids, "{name}: same findings");
 
         let leftovers: Vec<_> = std::fs::read_dir(lab.path("tmp")).unwrap().collect();

@@ -46,7 +46,7 @@ async fn healthy_has_no_warning_and_no_failure() {
         ids_at_least(analysis, Severity::Warn)
     );
     assert!(analysis.verdicts.is_empty());
-    assert!(!outcome.fails);
+    assert_eq!(outcome.exit, snapdoc::analyze::Exit::Clean);
     assert!(analysis.backups.len() >= 8);
     assert!(
         analysis.checks_passed.len() >= 100,
@@ -81,7 +81,7 @@ async fn failed_bsl_blames_the_missing_bucket() {
     assert_eq!(location.phase.as_deref(), Some("Unavailable"));
     assert_eq!(location.bucket.as_deref(), Some("myapp-snapshots"));
     assert!(!analysis.verdicts.is_empty());
-    assert!(outcome.fails);
+    assert_eq!(outcome.exit, snapdoc::analyze::Exit::Findings);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

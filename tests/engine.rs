@@ -831,11 +831,11 @@ fn analyze_bundle_assembles_findings_verdicts_and_passed_checks() {
     let mut sorted = analysis.findings.clone();
     engine::sort_findings(&mut sorted);
     assert_eq!(sorted, analysis.findings);
-    assert!(snapdoc::analyze::run::fails(
+    assert!(snapdoc::analyze::status::fails(
         &analysis.findings,
         snapdoc::cli::FailOn::Fail
     ));
-    assert!(!snapdoc::analyze::run::fails(
+    assert!(!snapdoc::analyze::status::fails(
         &analysis.findings,
         snapdoc::cli::FailOn::Never
     ));

@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::findings::{Finding, ObjectRef, Verdict};
+use super::status::Status;
 pub use crate::bundle::manifest::CollectorError;
 
 /// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).
@@ -16,6 +17,14 @@ pub struct Analysis {
     pub generated: String,
     pub bundle: BundleInfo,
     pub environment: Environment,
+    /// failed | partial | attention | incomplete | healthy: the conclusion every report and exit code reads
+    /// (analyze/status.rs).
+    #[serde(default)]
+    pub status: Status,
+    /// What snapdoc could not see that the checks need, each named: non-empty means the analysis is
+    /// incomplete (exit 2 unless findings reach `--fail-on`), whatever `status` says of what was seen.
+    #[serde(default)]
+    pub not_seen: Vec<String>,
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
     pub verdicts: Vec<Verdict>,

@@ -9,8 +9,9 @@
 //!   `veleroServerDefaultVolumesToFsBackup`, `serverUploaderType` (`--uploader-type`), `failedBackupCount`,
 //!   `restoreCount`, `scheduleCount`, `storageLocationCount`, `snapshotLocationCount`, `podVolumeBackupCount`,
 //!   `dataUploadCount`, `backupRepositoriesNotReady`, `nodeAgentDesired`, `nodeAgentReady`,
-//!   `kubernetesGitVersion`, `readyNodeCount`. `veleroInstalled`, `nodeAgentInstalled` and `kotsInstalled`
-//!   are null (unknown) when the bundle holds neither the workloads nor the pods to look in.
+//!   `kubernetesGitVersion`, `readyNodeCount`. `nodeAgentInstalled` and `kotsInstalled` are null
+//!   (unknown) when the bundle holds neither the workloads nor the pods to look in; `veleroInstalled` is false
+//!   only when the cluster proved it, else null when unknown (facts/presence.rs).
 //! - `facts.schedules`: `phase`, `validationErrors`, `parseError`, `lastCompletedBackupName`;
 //!   `lastCompletedBackup` is the RFC 3339 time that backup finished (for `older_than`).
 //! - `facts.volumes`: `method` (fs-backup | snapshot | null) and `reason` (why it is not backed up).
@@ -31,6 +32,7 @@ mod cron;
 mod health;
 pub(crate) mod inventory;
 pub(crate) mod json;
+mod presence;
 mod schedules;
 mod volumes;
 
@@ -72,6 +74,9 @@ pub struct BundleFacts {
     pub volumes_not_backed_up: Vec<VolumeRef>,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
+    /// What the bundle does not let snapdoc see that the checks need (whether Velero is installed, its
+    /// backups), each with the reason: an analysis with any is incomplete (analyze/status.rs).
+    pub not_seen: Vec<String>,
 }
 
 /// Reads the bundle's objects once and derives everything the rules and the report need from them.
@@ -138,6 +143,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         record(&plugin.name, plugin.version.as_deref());
     }
 
+    let presence = presence::velero_presence(bundle, &inv, velero.is_some());
     let mut cluster = cluster_fact(ClusterInputs {
         inv: &inv,
         now,
@@ -146,6 +152,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         velero_namespace: velero_namespace.as_deref(),
         node_agent: node_agent.as_ref(),
         volume_facts: &volume_facts,
+        presence: &presence,
     });
     health::extend_cluster_fact(
         &mut cluster,
@@ -185,6 +192,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         backups,
         volumes_not_backed_up,
         unavailable,
+        not_seen: presence::not_seen(&presence, &inv),
     })
 }
 
@@ -290,6 +298,7 @@ struct ClusterInputs<'a> {
     velero_namespace: Option<&'a str>,
     node_agent: Option<&'a components::Workload<'a>>,
     volume_facts: &'a [Value],
+    presence: &'a presence::VeleroPresence,
 }
 
 fn cluster_fact(input: ClusterInputs<'_>) -> Value {
@@ -301,6 +310,7 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         velero_namespace,
         node_agent,
         volume_facts,
+        presence,
     } = input;
     let node_agent_kind = node_agent.and_then(|w| str_at(w.container, &["name"]));
 
@@ -366,8 +376,8 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         .count();
 
     json!({
-        // Unknown (null) when the bundle holds neither the workloads nor the pods to look in.
-        "veleroInstalled": known(velero.is_some(), inv.has_deployments_file || inv.has_pods_file),
+        // False only when the cluster proved it (facts/presence.rs); null when the bundle cannot tell.
+        "veleroInstalled": presence.as_fact(),
         "veleroNamespace": velero_namespace,
         "veleroVersion": environment.velero.as_ref().and_then(|c| c.version.clone()),
         "veleroImage": environment.velero.as_ref().and_then(|c| c.image.clone()),

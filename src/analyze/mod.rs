@@ -6,6 +6,7 @@
 //! - `environment`: the environment table, the backups/restores table, volumes not backed up
 //! - `verdicts`: "backup X failed because …", from the findings on it
 //! - `timeline`: what happened to a failed backup, merged by time
+//! - `status`: the conclusion as a whole (failed … incomplete, healthy) and the exit code it means
 //! - `run`: the whole stage as one call, `analyze_bundle` / `analyze_open_bundle`
 pub mod analysis;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod findings;
 pub mod parallel;
 pub mod rules;
 pub mod run;
+pub mod status;
 pub mod timeline;
 pub mod verdicts;
 pub mod versions;
@@ -24,3 +26,4 @@ pub use analysis::Analysis;
 pub use error::AnalyzeError;
 pub use findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
 pub use run::{analyze_bundle, analyze_open_bundle};
+pub use status::{Exit, Status};

@@ -82,8 +82,10 @@ mod tests {
     #[test]
     fn results_keep_the_jobs_order_whatever_ran_first() {
         let dir = tempfile::tempdir().unwrap();
+        // Under a folder of snapdoc's layout: a directory without one is not a bundle.
+        std::fs::create_dir(dir.path().join("kots")).unwrap();
         for name in ["a.txt", "b.txt", "c.txt"] {
-            std::fs::write(dir.path().join(name), name.repeat(3)).unwrap();
+            std::fs::write(dir.path().join("kots").join(name), name.repeat(3)).unwrap();
         }
         let mut bundle = Bundle::open(dir.path()).unwrap();
         let jobs: Vec<String> = ["c.txt", "a.txt", "b.txt", "a.txt"]
@@ -98,7 +100,7 @@ mod tests {
             |reader, job| {
                 let mut text = String::new();
                 reader
-                    .open_entry(job)
+                    .open_entry(&format!("kots/{job}"))
                     .unwrap()
                     .read_to_string(&mut text)
                     .unwrap();

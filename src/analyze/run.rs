@@ -5,11 +5,11 @@ use std::path::Path;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
-use super::findings::{Finding, Severity};
+use super::findings::Severity;
 use super::rules::{Matcher, RuleSet};
-use super::{facts, parallel, timeline, verdicts};
+use super::{facts, parallel, status, timeline, verdicts};
 use crate::bundle::{Bundle, LogFile};
-use crate::cli::{AnalysisOptions, FailOn};
+use crate::cli::AnalysisOptions;
 
 /// Opens the bundle at `path` and analyses it with the built-in rules plus `options.rules_dirs`.
 pub fn analyze_bundle(path: &Path, options: &AnalysisOptions) -> Result<Analysis, AnalyzeError> {
@@ -97,6 +97,15 @@ fn analyze_with_shared_objects(
     let manifest = bundle.manifest();
     let mut unavailable = facts.unavailable;
     unavailable.extend(output.problems);
+    let mut not_seen = status::not_read(&output.findings, Severity::Warn);
+    // A refusal already named (`backups.velero.io` by SD860) is not said twice.
+    for what in facts.not_seen {
+        let resource = what.split_whitespace().next().unwrap_or_default();
+        if !not_seen.iter().any(|seen| seen == resource) {
+            not_seen.push(what);
+        }
+    }
+    let status = status::status(&output.findings, &verdicts, &not_seen);
     Ok(Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -108,6 +117,8 @@ fn analyze_with_shared_objects(
             cluster_server: manifest.and_then(|m| m.cluster.server.clone()),
         },
         environment: facts.environment,
+        status,
+        not_seen,
         backups: facts.backups,
         verdicts,
         findings: output.findings,
@@ -218,14 +229,4 @@ fn run_log_job(
             LogJobResult::Timeline(*index, plan.scan_pod_log(bundle, log))
         }
     }
-}
-
-/// Whether findings reach the `--fail-on` threshold (exit code 1).
-pub fn fails(findings: &[Finding], fail_on: FailOn) -> bool {
-    let threshold = match fail_on {
-        FailOn::Never => return false,
-        FailOn::Warn => Severity::Warn,
-        FailOn::Fail => Severity::Fail,
-    };
-    findings.iter().any(|f| f.severity >= threshold)
 }

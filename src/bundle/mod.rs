@@ -43,6 +43,10 @@ pub enum BundleError {
     },
     #[error("{path}: not a bundle snapdoc can read: {message}")]
     UnknownFormat { path: PathBuf, message: String },
+    /// A directory holding neither snapdoc's layout nor a foreign bundle (an empty folder, `/etc`, the folder
+    /// `snapdoc run` wrote when it holds several bundles): `suggestion` names the bundles found inside.
+    #[error("no bundle content found in {path}{suggestion}", path = path.display())]
+    NoBundleContent { path: PathBuf, suggestion: String },
     #[error("invalid entry name {entry:?}: {message}")]
     InvalidEntryName { entry: String, message: String },
 }

@@ -127,6 +127,26 @@ impl Bundle {
             {
                 return Ok(bundle);
             }
+            if !has_snapdoc_layout(path) {
+                return match bundles_inside(path)[..] {
+                    // The folder `snapdoc run` wrote: its bundle is the zip inside.
+                    [ref only] => Self::open_with_limits(only, limits),
+                    ref found => Err(BundleError::NoBundleContent {
+                        path: path.to_path_buf(),
+                        suggestion: match found {
+                            [] => String::new(),
+                            [first, ..] => format!(
+                                "; did you mean {}{}?",
+                                first.display(),
+                                match found.len() {
+                                    1 => String::new(),
+                                    n => format!(" (or one of the {} others beside it)", n - 1),
+                                }
+                            ),
+                        },
+                    }),
+                };
+            }
             return Self::from_source(
                 path.to_path_buf(),
                 BundleFormat::Directory,
@@ -369,6 +389,42 @@ impl Bundle {
             .filter_map(|e| classify_log(e))
             .collect()
     }
+}
+
+/// Top-level names of snapdoc's layout (docs/bundle-format.md): a directory with none of them is not a bundle.
+const LAYOUT_ROOTS: [&str; 5] = [
+    layout::MANIFEST,
+    "cluster",
+    layout::CLUSTER_RESOURCES,
+    "velero",
+    "kots",
+];
+
+fn has_snapdoc_layout(dir: &Path) -> bool {
+    LAYOUT_ROOTS.iter().any(|name| dir.join(name).exists())
+}
+
+/// Bundles directly inside `dir` (snapdoc zips, support bundle and velero debug archives), sorted by name.
+fn bundles_inside(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = read
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            path.is_file()
+                && [".zip", ".tar.gz", ".tgz", ".tar"]
+                    .iter()
+                    .any(|ext| name.ends_with(ext))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.

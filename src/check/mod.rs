@@ -1,7 +1,8 @@
 //! `snapdoc check`: a health check for a CronJob or a workstation. Collects what the rules need into a
 //! temporary bundle (kept only with `--bundle FILE`), analyses it, renders the JSON result or a one-screen
 //! summary, and optionally writes Prometheus textfile metrics. The caller prints the output and exits with
-//! [`CheckOutcome::exit_code`]: 0 nothing at or above `--fail-on`, 1 something, 2 (an error) could not run.
+//! [`CheckOutcome::exit`]: 0 nothing at or above `--fail-on`, 1 something or no Velero found, 2 when
+//! Velero's objects could not be read (an incomplete analysis) or the check could not run.
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 use crate::analyze::analysis::Analysis;
 use crate::analyze::facts::{self, FACTS_CLUSTER, FACTS_SCHEDULES};
 use crate::analyze::rules::RuleSet;
-use crate::analyze::{AnalyzeError, analyze_open_bundle, run::fails};
+use crate::analyze::{AnalyzeError, Exit, analyze_open_bundle};
 use crate::bundle::{Bundle, BundleError, layout};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::collect::{self, CollectError};
@@ -53,8 +54,8 @@ pub struct CheckOutcome {
     pub analysis: Analysis,
     /// The JSON document or the summary, ready to print.
     pub output: String,
-    /// 0 or 1 per `--fail-on`.
-    pub exit_code: u8,
+    /// Per `--fail-on`, and never clean when Velero was not found or could not be read.
+    pub exit: Exit,
     pub duration: Duration,
 }
 
@@ -119,7 +120,7 @@ async fn collect_and_analyse(
         CheckFormat::Summary => ReportFormat::Terminal { color },
     };
     let output = report::render(&analysis, format, args.analysis.templates.as_deref())?;
-    let exit_code = u8::from(fails(&analysis.findings, args.analysis.fail_on));
+    let exit = check_exit(&analysis, &health, args.analysis.fail_on);
     let duration = started.elapsed();
     let metrics_text = prometheus::render_metrics(&CheckMetrics {
         analysis: &analysis,
@@ -132,7 +133,7 @@ async fn collect_and_analyse(
         CheckOutcome {
             analysis,
             output,
-            exit_code,
+            exit,
             duration,
         },
         metrics_text,
@@ -144,6 +145,8 @@ async fn collect_and_analyse(
 struct HealthFacts {
     schedules: Vec<ScheduleStatus>,
     last_completed_backup_age_seconds: Option<u64>,
+    /// The cluster proved Velero absent (`facts.cluster.veleroInstalled` false).
+    velero_not_installed: bool,
 }
 
 fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), CheckError> {
@@ -162,13 +165,34 @@ fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), Chec
         .and_then(|c| c.first())
         .and_then(|c| c["lastCompletedBackupAgeSeconds"].as_i64())
         .and_then(|age| u64::try_from(age).ok());
+    let velero_not_installed = gathered
+        .kinds
+        .get(FACTS_CLUSTER)
+        .and_then(|c| c.first())
+        .is_some_and(|c| c["veleroInstalled"] == Value::Bool(false));
     Ok((
         analysis,
         HealthFacts {
             schedules,
             last_completed_backup_age_seconds,
+            velero_not_installed,
         },
     ))
+}
+
+/// A health check is never green without Velero: not installed fails (1) whatever `--fail-on` says, and
+/// Velero's objects unread is an incomplete check (2) even when what could be read found something.
+fn check_exit(analysis: &Analysis, health: &HealthFacts, fail_on: crate::cli::FailOn) -> Exit {
+    let velero_unread = analysis.not_seen.iter().any(|what| {
+        what.starts_with("backups.velero.io") || what.starts_with("whether Velero is installed")
+    });
+    if velero_unread {
+        Exit::Incomplete
+    } else if health.velero_not_installed {
+        Exit::Findings
+    } else {
+        Exit::of(&analysis.findings, &analysis.not_seen, fail_on)
+    }
 }
 
 /// Fails when the bundle holds no Velero object list and no workload list: the cluster was unreachable, or

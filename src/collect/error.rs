@@ -17,6 +17,9 @@ pub enum CollectError {
     },
     #[error("cannot use the cluster configuration: {0}")]
     Config(String),
+    /// A flag value that does not parse (`--since 5y`): the message names the flag and what is expected.
+    #[error("{0}")]
+    InvalidFlag(String),
     #[error("cannot create the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
     #[error("cannot create a temporary directory for logs: {0}")]

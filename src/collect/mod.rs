@@ -93,10 +93,37 @@ pub fn default_output_name(cluster: &ClusterInfo, now: jiff::Timestamp) -> Strin
     format!("snapdoc-{safe}-{}.zip", now.strftime("%Y%m%dT%H%M%SZ"))
 }
 
+/// `--since`: how far back logs and backups are collected, parsed where the flag enters (a bad value fails
+/// before any connection), keeping the text the user gave for the bundle's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    text: String,
+    duration: jiff::SignedDuration,
+}
+
+impl Since {
+    pub fn duration(&self) -> jiff::SignedDuration {
+        self.duration
+    }
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::str::FromStr for Since {
+    type Err = CollectError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Since {
+            text: text.trim().to_string(),
+            duration: parse_since(text)?,
+        })
+    }
+}
+
 /// Parses `--since`: a sum of `<n><unit>` with units s, m, h, d, w (`72h`, `7d`, `1h30m`).
 pub fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
     let invalid = |why: &str| {
-        CollectError::Config(format!(
+        CollectError::InvalidFlag(format!(
             "--since {text:?}: {why} (expected e.g. 30m, 24h, 7d, 1h30m)"
         ))
     };

@@ -17,7 +17,7 @@ use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
-use super::{CollectError, CollectOutcome, parse_since};
+use super::{CollectError, CollectOutcome};
 use crate::bundle::layout::{self, objects_path};
 use crate::bundle::manifest::ClusterInfo;
 use crate::bundle::writer::RunInfo;
@@ -203,7 +203,7 @@ impl<'o> Run<'o> {
         options: &'o CollectOptions,
         output: &Path,
     ) -> Result<Self, CollectError> {
-        let since = parse_since(&options.since)?;
+        let since = options.since.duration();
         let writer = BundleWriter::create(output, options.force)?;
         let spool_dir = tempfile::Builder::new()
             .prefix("snapdoc-spool-")
@@ -225,7 +225,8 @@ impl<'o> Run<'o> {
         cluster: ClusterInfo,
     ) -> Result<CollectOutcome, CollectError> {
         let started = jiff::Timestamp::now();
-        self.scope.insert("since".into(), json!(self.options.since));
+        self.scope
+            .insert("since".into(), json!(self.options.since.as_str()));
         self.scope
             .insert("maxLogBytes".into(), json!(self.options.max_log_bytes));
         self.scope

@@ -5,7 +5,9 @@
 //! evidence): every CI system counts and lists those. A `warn` or `info` finding must not fail the build, so
 //! its testcase passes and carries the text in `<system-out>` plus a `severity` property: Jenkins, GitLab and
 //! Azure DevOps show a test's standard output on its page, while `<skipped>` (the other common choice) would
-//! misreport a rule that did run as not run. Collector errors go to the suite's `<system-err>`.
+//! misreport a rule that did run as not run. Collector errors go to the suite's `<system-err>`. An incomplete
+//! analysis (snapdoc could not see what the rules need) is one `<error>` testcase, `analysis is complete`, so a
+//! CI system never counts "could not see" as passing.
 use std::fmt::Write as _;
 
 use crate::analyze::Analysis;
@@ -21,11 +23,13 @@ pub fn render(analyses: &[Analysis]) -> String {
         .collect();
     let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
     let failures: usize = suites.iter().map(Suite::failures).sum();
+    let errors: usize = suites.iter().map(Suite::errors).sum();
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"snapdoc\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">"
+        "<testsuites name=\"snapdoc\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"0\">",
+        tests + errors
     );
     for suite in &suites {
         suite.write(&mut out);
@@ -88,6 +92,11 @@ impl<'a> Suite<'a> {
             .count()
     }
 
+    /// 1 when the analysis is incomplete: the `analysis is complete` testcase errs.
+    fn errors(&self) -> usize {
+        usize::from(!self.analysis.not_seen.is_empty())
+    }
+
     fn write(&self, out: &mut String) {
         let analysis = self.analysis;
         let timestamp = analysis
@@ -97,10 +106,11 @@ impl<'a> Suite<'a> {
             .unwrap_or_default();
         let _ = write!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\"",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"0\"",
             xml(&self.name),
-            self.cases.len(),
-            self.failures()
+            self.cases.len() + self.errors(),
+            self.failures(),
+            self.errors()
         );
         if !timestamp.is_empty() {
             let _ = write!(out, " timestamp=\"{timestamp}\"");
@@ -111,6 +121,7 @@ impl<'a> Suite<'a> {
             ("bundleFormat", analysis.bundle.format.clone()),
             ("schemaVersion", analysis.schema_version.to_string()),
             ("toolVersion", analysis.tool_version.clone()),
+            ("status", analysis.status.as_str().to_string()),
         ];
         if let Some(server) = &analysis.bundle.cluster_server {
             properties.push(("clusterServer", server.clone()));
@@ -134,6 +145,16 @@ impl<'a> Suite<'a> {
             );
         }
         out.push_str("    </properties>\n");
+        if !analysis.not_seen.is_empty() {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"snapdoc.collection\" name=\"analysis is complete\">\n      \
+                 <error message=\"the analysis is incomplete: snapdoc could not see {}\" type=\"incomplete\">{}</error>\n    \
+                 </testcase>",
+                xml(&analysis.not_seen.join("; ")),
+                xml(&analysis.not_seen.join("\n"))
+            );
+        }
         for case in &self.cases {
             write_case(out, case);
         }

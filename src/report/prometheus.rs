@@ -15,6 +15,7 @@ use jiff::Timestamp;
 
 use crate::analyze::analysis::Analysis;
 use crate::analyze::findings::Severity;
+use crate::analyze::status::Status;
 
 /// What the metrics say about one Velero Schedule (from `facts.schedules`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -186,6 +187,32 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     let analysis = metrics.analysis;
     let mut out = String::new();
     run_metadata(&mut out, true, metrics.duration, metrics.finished);
+
+    let mut status = Family::new(
+        "snapdoc_analysis_status",
+        "The last check's conclusion: 1 for its status (failed, partial, attention, incomplete, healthy), 0 \
+         for the others. incomplete: nothing failed that snapdoc could see, but it could not see everything.",
+    );
+    for state in [
+        Status::Failed,
+        Status::Partial,
+        Status::Attention,
+        Status::Incomplete,
+        Status::Healthy,
+    ] {
+        status.push(
+            &[("status", state.as_str())],
+            usize::from(analysis.status == state),
+        );
+    }
+    status.write_to(&mut out);
+    Family::new(
+        "snapdoc_not_seen",
+        "What the last check could not see that its rules need (Velero's objects refused, whether Velero is \
+         installed unknown): above 0, the analysis is incomplete whatever the findings say.",
+    )
+    .sample(&[], analysis.not_seen.len())
+    .write_to(&mut out);
 
     let mut by_severity = Family::new(
         "snapdoc_findings",
@@ -406,6 +433,8 @@ mod tests {
     fn analysis() -> Analysis {
         Analysis {
             schema_version: ANALYSIS_SCHEMA_VERSION,
+            status: crate::analyze::Status::Healthy,
+            not_seen: Vec::new(),
             tool_version: "0.1.0".into(),
             generated: "2026-11-25T12:00:00Z".into(),
             bundle: BundleInfo::default(),

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::analyze::analysis::{Analysis, BackupSummary, ComponentInfo, Timeline};
 use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use crate::analyze::status::{Status, not_read};
 
 use super::ReportError;
 
@@ -336,28 +337,6 @@ fn counts_of(analysis: &Analysis) -> Counts {
     }
 }
 
-/// The category of the rules that report what the collector could not read (SD860–SD869).
-pub const COLLECTION_CATEGORY: &str = "collection";
-
-/// What could not be read, from the collection findings at `severity`: the objects their evidence names.
-fn not_read(analysis: &Analysis, severity: Severity) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for finding in analysis
-        .findings
-        .iter()
-        .filter(|f| f.category == COLLECTION_CATEGORY && f.severity == severity)
-    {
-        for evidence in &finding.evidence {
-            if let Evidence::Object { object, .. } = evidence
-                && !names.contains(&object.name)
-            {
-                names.push(object.name.clone());
-            }
-        }
-    }
-    names
-}
-
 /// `a, b, c and 4 more`.
 fn list_of(names: &[String]) -> String {
     const SHOWN: usize = 3;
@@ -370,115 +349,112 @@ fn list_of(names: &[String]) -> String {
 }
 
 fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
-    let unread = not_read(analysis, Severity::Warn);
-    let unread_info = not_read(analysis, Severity::Info);
+    let unread = &analysis.not_seen;
+    let unread_info = not_read(&analysis.findings, Severity::Info);
     // Said wherever the verdict stands: a failure found does not make the rest of the analysis complete.
     let incomplete_sentence = (!unread.is_empty()).then(|| {
         format!(
-            " The analysis is incomplete: snapdoc could not read {}, and the rules that needed it found nothing \
+            " The analysis is incomplete: snapdoc could not see {}, and the rules that needed it found nothing \
              because they saw nothing (see the collection findings and docs/rbac.md).",
-            list_of(&unread)
+            list_of(unread)
         )
     });
     let incomplete = incomplete_sentence.as_deref().unwrap_or_default();
-    if !analysis.verdicts.is_empty() {
-        let total = counts.backups + counts.restores;
-        let what = match (
-            analysis.verdicts.iter().any(|v| is_restore(&v.target)),
-            analysis.verdicts.iter().any(|v| !is_restore(&v.target)),
-        ) {
-            (true, true) => "backups and restores",
-            (true, false) => "restores",
-            _ => "backups",
-        };
-        let headline = if analysis.verdicts.len() == 1 {
-            let verdict = &analysis.verdicts[0];
-            format!(
-                "{} {} {}",
-                kind_label(&verdict.target.kind),
-                verdict.target.name,
-                phase_words(&verdict.phase)
-            )
-        } else {
-            format!(
-                "{} {what} failed or partially failed",
-                analysis.verdicts.len()
-            )
-        };
-        let detail = format!(
-            "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}",
-            analysis.verdicts.len(),
-            findings_sentence(counts)
-        );
-        let status = if analysis
-            .verdicts
-            .iter()
-            .all(|v| v.phase == "PartiallyFailed")
-        {
-            "partial"
-        } else {
-            "failed"
-        };
-        return StatusWording {
-            status,
-            headline,
-            detail,
-        };
+    let status = analysis.status.as_str();
+    match analysis.status {
+        Status::Failed | Status::Partial => {
+            let total = counts.backups + counts.restores;
+            let what = match (
+                analysis.verdicts.iter().any(|v| is_restore(&v.target)),
+                analysis.verdicts.iter().any(|v| !is_restore(&v.target)),
+            ) {
+                (true, true) => "backups and restores",
+                (true, false) => "restores",
+                _ => "backups",
+            };
+            let headline = match &analysis.verdicts[..] {
+                [verdict] => format!(
+                    "{} {} {}",
+                    kind_label(&verdict.target.kind),
+                    verdict.target.name,
+                    phase_words(&verdict.phase)
+                ),
+                verdicts => format!("{} {what} failed or partially failed", verdicts.len()),
+            };
+            let detail = format!(
+                "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}",
+                analysis.verdicts.len(),
+                findings_sentence(counts)
+            );
+            StatusWording {
+                status,
+                headline,
+                detail,
+            }
+        }
+        Status::Attention => {
+            let problems = plural(counts.fail, "problem needs", "problems need");
+            // "No backup failed" is only said of backups that could be read.
+            let headline = if counts.backups + counts.restores == 0 && !unread.is_empty() {
+                format!("No backup or restore could be read, and {problems} attention")
+            } else {
+                format!("No backup or restore failed, but {problems} attention")
+            };
+            StatusWording {
+                status,
+                headline,
+                detail: format!("{}{incomplete}", findings_sentence(counts)),
+            }
+        }
+        Status::Incomplete => {
+            // Nothing failed that snapdoc could see, but it could not see everything: not a clean bill of health.
+            let backups_sentence = if counts.backups + counts.restores == 0 {
+                "No backup or restore could be read.".to_string()
+            } else {
+                backups_sentence(counts)
+            };
+            StatusWording {
+                status,
+                headline: format!(
+                    "Incomplete: no failure found, but snapdoc could not see {}",
+                    list_of(unread)
+                ),
+                detail: format!("{backups_sentence}{incomplete} {} rules ran.", counts.rules),
+            }
+        }
+        Status::Healthy => {
+            let mut headline = if counts.warn > 0 {
+                format!(
+                    "Healthy: no failure found ({} worth a look)",
+                    plural(counts.warn, "warning", "warnings")
+                )
+            } else {
+                "Healthy: no backup failed and no rule found a problem".to_string()
+            };
+            let mut detail = format!("{} {} rules ran.", backups_sentence(counts), counts.rules);
+            if !unread_info.is_empty() {
+                headline.push_str(&format!("; not read: {}", list_of(&unread_info)));
+                detail.push_str(&format!(
+                    " Also not read (informational): {}.",
+                    list_of(&unread_info)
+                ));
+            }
+            StatusWording {
+                status,
+                headline,
+                detail,
+            }
+        }
     }
-    if counts.fail > 0 {
-        let headline = format!(
-            "No backup or restore failed, but {} attention",
-            plural(counts.fail, "problem needs", "problems need")
-        );
-        return StatusWording {
-            status: "attention",
-            headline,
-            detail: format!("{}{incomplete}", findings_sentence(counts)),
-        };
-    }
-    let backups_sentence = match counts.backups + counts.restores {
+}
+
+fn backups_sentence(counts: &Counts) -> String {
+    match counts.backups + counts.restores {
         0 => "The bundle holds no backups or restores.".to_string(),
         n => format!(
             "All {} in this bundle completed.",
             plural(n, "backup or restore", "backups and restores")
         ),
-    };
-    if !unread.is_empty() {
-        // Nothing failed that snapdoc could see, but it could not see everything: not a clean bill of health.
-        let backups_sentence = if counts.backups + counts.restores == 0 {
-            "No backup or restore could be read.".to_string()
-        } else {
-            backups_sentence
-        };
-        return StatusWording {
-            status: "incomplete",
-            headline: format!(
-                "Incomplete: no failure found, but snapdoc could not read {}",
-                list_of(&unread)
-            ),
-            detail: format!("{backups_sentence}{incomplete} {} rules ran.", counts.rules),
-        };
-    }
-    let mut headline = if counts.warn > 0 {
-        format!(
-            "Healthy: no failure found ({} worth a look)",
-            plural(counts.warn, "warning", "warnings")
-        )
-    } else {
-        "Healthy: no backup failed and no rule found a problem".to_string()
-    };
-    let mut detail = format!("{backups_sentence} {} rules ran.", counts.rules);
-    if !unread_info.is_empty() {
-        headline.push_str(&format!("; not read: {}", list_of(&unread_info)));
-        detail.push_str(&format!(
-            " Also not read (informational): {}.",
-            list_of(&unread_info)
-        ));
-    }
-    StatusWording {
-        status: "healthy",
-        headline,
-        detail,
     }
 }
 

@@ -3,12 +3,12 @@
 //! field carries markup meant to break out of its context.
 #![allow(dead_code)]
 
-use snapdoc::analyze::Analysis;
 use snapdoc::analyze::analysis::{
     ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, CollectorError, ComponentInfo, Environment,
     NodeInfo, RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
 use snapdoc::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use snapdoc::analyze::{Analysis, Status};
 
 /// Every fixture, by the name used for artifacts (report-<name>.png).
 pub fn all() -> Vec<(&'static str, Analysis)> {
@@ -284,6 +284,8 @@ pub fn failed_bsl() -> Analysis {
     ));
     Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
+        status: Status::Failed,
+        not_seen: Vec::new(),
         tool_version: "0.1.0".to_string(),
         generated: "2026-11-25T12:05:40Z".to_string(),
         bundle: BundleInfo {
@@ -494,6 +496,8 @@ pub fn partially_failed_fsb() -> Analysis {
     let node_agent_pod = object("pods", "velero", NODE_AGENT_POD);
     Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
+        status: Status::Partial,
+        not_seen: Vec::new(),
         tool_version: "0.1.0".to_string(),
         generated: "2026-11-25T08:30:02Z".to_string(),
         bundle: BundleInfo {
@@ -694,6 +698,8 @@ pub fn partially_failed_fsb() -> Analysis {
 pub fn healthy() -> Analysis {
     Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
+        status: Status::Healthy,
+        not_seen: Vec::new(),
         tool_version: "0.1.0".to_string(),
         generated: "2026-11-25T09:00:00Z".to_string(),
         bundle: BundleInfo {

@@ -1,0 +1,264 @@
+//! The analysis's conclusion as a whole, decided here once: every report format renders it and every command
+//! derives its exit code from it. "Healthy" needs positive evidence; when snapdoc could not see what it needs
+//! (Velero's objects refused, Velero's presence unknown, a bundle that fails its own checks), the state is
+//! `incomplete` and the exit code says so, whatever the findings that could be read.
+use serde::{Deserialize, Serialize};
+
+use super::findings::{Evidence, Finding, Severity, Verdict};
+use crate::cli::FailOn;
+
+/// The category of the rules that report what the collector could not read (SD860–SD869).
+pub const COLLECTION_CATEGORY: &str = "collection";
+
+/// What the analysis concludes, ordered from the worst news to the best. `Incomplete` is not a kind of
+/// healthy: nothing failed that snapdoc could see, but it could not see everything the checks need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A backup or restore failed.
+    Failed,
+    /// Backups or restores partially failed, none failed outright.
+    Partial,
+    /// No backup or restore failed, but a rule found a failure (a location unavailable, Velero not ready …).
+    Attention,
+    /// No failure found, but what the checks need could not all be read.
+    Incomplete,
+    /// Everything the checks need was read and nothing failed.
+    Healthy,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Failed => "failed",
+            Status::Partial => "partial",
+            Status::Attention => "attention",
+            Status::Incomplete => "incomplete",
+            Status::Healthy => "healthy",
+        }
+    }
+
+    /// An analysis.json written before the state existed is read as not known to be complete.
+    fn unknown() -> Status {
+        Status::Incomplete
+    }
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status::unknown()
+    }
+}
+
+/// The state of one analysis, and what could not be seen (each a short phrase: `backups.velero.io`, "whether
+/// Velero is installed (…)"). `not_seen` non-empty means the analysis is incomplete whatever its status.
+pub fn status(findings: &[Finding], verdicts: &[Verdict], not_seen: &[String]) -> Status {
+    if !verdicts.is_empty() {
+        return if verdicts.iter().all(|v| v.phase == "PartiallyFailed") {
+            Status::Partial
+        } else {
+            Status::Failed
+        };
+    }
+    if findings.iter().any(|f| f.severity == Severity::Fail) {
+        return Status::Attention;
+    }
+    if not_seen.is_empty() {
+        Status::Healthy
+    } else {
+        Status::Incomplete
+    }
+}
+
+/// What the collection findings at `severity` say could not be read: the objects their evidence names. At
+/// warn these leave the analysis incomplete; at info (credential key names, download requests) they are said
+/// but do not.
+pub fn not_read(findings: &[Finding], severity: Severity) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for finding in findings
+        .iter()
+        .filter(|f| f.category == COLLECTION_CATEGORY && f.severity == severity)
+    {
+        for evidence in &finding.evidence {
+            if let Evidence::Object { object, .. } = evidence
+                && !names.contains(&object.name)
+            {
+                names.push(object.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// How a command ends, one code per meaning (README "Exit codes", `snapdoc --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the analysis is complete and nothing reaches `--fail-on`.
+    Clean,
+    /// 1: findings at or above `--fail-on`.
+    Findings,
+    /// 2: snapdoc could not see: the analysis is incomplete and nothing it could read reaches `--fail-on`.
+    Incomplete,
+    /// 2: snapdoc could not run (no bundle, cluster unreachable, bad rules, bad flag value).
+    Error,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Clean => 0,
+            Exit::Findings => 1,
+            Exit::Incomplete | Exit::Error => 2,
+        }
+    }
+
+    /// The exit of one analysis: findings at or above `fail_on` first (what could be read is wrong), then an
+    /// incomplete analysis (2 even under `--fail-on never`: "could not see" is never reported as health).
+    pub fn of(findings: &[Finding], not_seen: &[String], fail_on: FailOn) -> Exit {
+        if fails(findings, fail_on) {
+            Exit::Findings
+        } else if !not_seen.is_empty() {
+            Exit::Incomplete
+        } else {
+            Exit::Clean
+        }
+    }
+
+    /// Several outcomes as one: the worst (an error, then findings, then incomplete).
+    pub fn worst(exits: impl IntoIterator<Item = Exit>) -> Exit {
+        let rank = |exit: &Exit| match exit {
+            Exit::Clean => 0,
+            Exit::Incomplete => 1,
+            Exit::Findings => 2,
+            Exit::Error => 3,
+        };
+        exits.into_iter().max_by_key(rank).unwrap_or(Exit::Clean)
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}
+
+/// Whether findings reach the `--fail-on` threshold.
+pub fn fails(findings: &[Finding], fail_on: FailOn) -> bool {
+    let threshold = match fail_on {
+        FailOn::Never => return false,
+        FailOn::Warn => Severity::Warn,
+        FailOn::Fail => Severity::Fail,
+    };
+    findings.iter().any(|f| f.severity >= threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::findings::ObjectRef;
+
+    fn finding(severity: Severity, category: &str, object: &str) -> Finding {
+        Finding {
+            rule_id: "SD000".into(),
+            rule_name: "test".into(),
+            match_kind: "object".into(),
+            severity,
+            category: category.into(),
+            title: "t".into(),
+            message: "m".into(),
+            cause: "c".into(),
+            fix: "f".into(),
+            docs: vec![],
+            evidence: vec![Evidence::Object {
+                object: ObjectRef {
+                    kind: "facts.collection".into(),
+                    namespace: None,
+                    name: object.into(),
+                },
+                path: None,
+                value: None,
+            }],
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            related: vec![],
+            targets: vec![],
+        }
+    }
+
+    fn verdict(phase: &str) -> Verdict {
+        Verdict {
+            target: ObjectRef {
+                kind: "backups.velero.io".into(),
+                namespace: Some("velero".into()),
+                name: "b".into(),
+            },
+            phase: phase.into(),
+            summary: "s".into(),
+            finding_ids: vec![],
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn healthy_needs_everything_seen() {
+        let seen_nothing = vec!["backups.velero.io".to_string()];
+        assert_eq!(status(&[], &[], &[]), Status::Healthy);
+        assert_eq!(status(&[], &[], &seen_nothing), Status::Incomplete);
+        let warn = finding(Severity::Warn, "storage", "x");
+        assert_eq!(status(&[warn], &[], &seen_nothing), Status::Incomplete);
+        let fail = finding(Severity::Fail, "storage", "x");
+        assert_eq!(status(&[fail], &[], &seen_nothing), Status::Attention);
+        assert_eq!(
+            status(&[], &[verdict("PartiallyFailed")], &[]),
+            Status::Partial
+        );
+        assert_eq!(
+            status(&[], &[verdict("PartiallyFailed"), verdict("Failed")], &[]),
+            Status::Failed
+        );
+    }
+
+    #[test]
+    fn an_incomplete_analysis_never_exits_zero() {
+        let not_seen = vec!["backups.velero.io".to_string()];
+        for fail_on in [FailOn::Warn, FailOn::Fail, FailOn::Never] {
+            assert_eq!(Exit::of(&[], &not_seen, fail_on), Exit::Incomplete);
+            assert_eq!(Exit::of(&[], &[], fail_on), Exit::Clean);
+        }
+        let fail = finding(Severity::Fail, "storage", "x");
+        assert_eq!(
+            Exit::of(std::slice::from_ref(&fail), &not_seen, FailOn::Fail),
+            Exit::Findings
+        );
+        assert_eq!(
+            Exit::of(&[fail], &not_seen, FailOn::Never),
+            Exit::Incomplete
+        );
+        assert_eq!(Exit::Incomplete.code(), 2);
+        assert_eq!(
+            Exit::worst([Exit::Clean, Exit::Incomplete, Exit::Findings]),
+            Exit::Findings
+        );
+        assert_eq!(Exit::worst([Exit::Findings, Exit::Error]), Exit::Error);
+    }
+
+    #[test]
+    fn collection_findings_name_what_was_not_read() {
+        let findings = [
+            finding(Severity::Warn, COLLECTION_CATEGORY, "backups.velero.io"),
+            finding(Severity::Warn, COLLECTION_CATEGORY, "backups.velero.io"),
+            finding(
+                Severity::Info,
+                COLLECTION_CATEGORY,
+                "secrets/cloud-credentials",
+            ),
+            finding(Severity::Warn, "storage", "default"),
+        ];
+        assert_eq!(not_read(&findings, Severity::Warn), ["backups.velero.io"]);
+        assert_eq!(
+            not_read(&findings, Severity::Info),
+            ["secrets/cloud-credentials"]
+        );
+    }
+}
