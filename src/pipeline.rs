@@ -114,6 +114,8 @@ async fn collect_and_report(
     out_dir: &Path,
     stem: &str,
 ) -> Result<RunOutcome, PipelineError> {
+    // Before the folder: a cluster that cannot be reached leaves nothing behind.
+    collect::check_before_collecting(&client, &cluster, collect_options).await?;
     let folder = new_run_folder(out_dir, stem)?;
     let bundle_path = folder.join(format!("{stem}.zip"));
     let collected = collect::collect(client, cluster, collect_options, &bundle_path).await?;

@@ -245,18 +245,21 @@ fn an_incomplete_collection_is_not_called_healthy() {
         collection_finding("SD860", Severity::Warn, "backups.velero.io"),
         collection_finding("SD863", Severity::Info, "secrets/cloud-credentials"),
     ];
+    // As analyze/status.rs decides it from those findings.
+    analysis.status = snapdoc::analyze::Status::Incomplete;
+    analysis.not_seen = vec!["backups.velero.io".to_string()];
     let page = html(&analysis);
     assert!(page.contains("class=\"block verdict status-incomplete\""));
     let seen = visible_text(&page);
     assert!(
-        seen.contains("Incomplete: no failure found, but snapdoc could not read backups.velero.io"),
+        seen.contains("Incomplete: no failure found, but snapdoc could not see backups.velero.io"),
         "{seen}"
     );
     assert!(!seen.contains("Healthy:"), "{seen}");
     let ticket = visible_text(&markdown_to_html(&markdown(&analysis)));
     assert!(
         ticket.contains(
-            "▲ Verdict: Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+            "▲ Verdict: Incomplete: no failure found, but snapdoc could not see backups.velero.io"
         ),
         "{ticket}"
     );
@@ -267,6 +270,8 @@ fn an_incomplete_collection_is_not_called_healthy() {
 
     // Only what no failure check needs was refused: healthy, and it says what was not read.
     analysis.findings.remove(0);
+    analysis.status = snapdoc::analyze::Status::Healthy;
+    analysis.not_seen.clear();
     let page = html(&analysis);
     assert!(page.contains("class=\"block verdict status-healthy\""));
     assert!(
@@ -286,9 +291,10 @@ fn an_incomplete_collection_is_not_called_healthy() {
         Severity::Warn,
         "podvolumebackups.velero.io",
     ));
+    failed.not_seen = vec!["podvolumebackups.velero.io".to_string()];
     assert!(
         visible_text(&html(&failed)).contains(
-            "The analysis is incomplete: snapdoc could not read podvolumebackups.velero.io"
+            "The analysis is incomplete: snapdoc could not see podvolumebackups.velero.io"
         )
     );
 }

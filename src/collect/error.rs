@@ -26,4 +26,28 @@ pub enum CollectError {
     TempDir(#[source] std::io::Error),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// Connection refused, a name that does not resolve, a certificate not trusted: nothing was collected.
+    #[error("cannot reach the Kubernetes API server {server}")]
+    Unreachable {
+        server: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("the Kubernetes API server {server} did not answer within {seconds}s")]
+    NoAnswer { server: String, seconds: u64 },
+    /// 401: the kubeconfig's credentials (token, client certificate) were rejected; RBAC is not the cause.
+    #[error(
+        "the Kubernetes API server {server} rejected the credentials (401 Unauthorized: {message}): the \
+         kubeconfig's token or client certificate is expired or wrong; log in again (e.g. refresh the \
+         kubeconfig) and retry"
+    )]
+    Unauthorized { server: String, message: String },
+    /// `--backup NAME` / `--restore NAME` that the cluster does not have.
+    #[error("{kind} {name} not found {place}{nearest}")]
+    NotFound {
+        kind: &'static str,
+        name: String,
+        place: String,
+        nearest: String,
+    },
 }

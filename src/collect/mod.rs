@@ -11,6 +11,7 @@ mod error;
 mod kubeconfig;
 mod lists;
 mod logs;
+mod preflight;
 mod progress;
 mod run;
 mod spool;
@@ -44,9 +45,22 @@ pub async fn collect(
         server: cluster.server.as_deref().map(host_only),
         context: cluster.context,
     };
+    check_before_collecting(&client, &cluster, options).await?;
     run::Run::start(client, options, output)?
         .collect(cluster)
         .await
+}
+
+/// What must hold before anything is written: the API server answers and takes the credentials, and the
+/// backups and restores named by `--backup` / `--restore` exist. `run` calls it before making its folder.
+pub async fn check_before_collecting(
+    client: &kube::Client,
+    cluster: &ClusterInfo,
+    options: &CollectOptions,
+) -> Result<(), CollectError> {
+    let server = cluster.server.as_deref().unwrap_or("of the kubeconfig");
+    preflight::reach(client, server).await?;
+    preflight::named_objects_exist(client, options).await
 }
 
 /// `snapdoc collect`: loads the kubeconfig as kubectl does, collects, writes the bundle at `--output` or

@@ -1,0 +1,152 @@
+//! Before anything is written: can the API server be reached with these credentials, and do the backups and
+//! restores named by `--backup` / `--restore` exist? A collection that cannot reach the cluster would write a
+//! bundle of collector errors that reads as "nothing is wrong"; a backup name mistyped would wait for Velero
+//! and drop every other backup's log. Both stop here, naming the server or the nearest names.
+use std::time::Duration;
+
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kube::client::Body;
+use serde_json::Value;
+
+use super::CollectError;
+use super::detect::items;
+use crate::cli::CollectOptions;
+
+/// The API server answers `/version` at once; longer means it is not there.
+const REACH_TIMEOUT: Duration = Duration::from_secs(20);
+/// Names offered for a name not found.
+const NEAREST: usize = 3;
+
+/// Fails unless `/version` answers: unreachable (refused, DNS, TLS, timeout) or 401 are errors naming
+/// `server`. Any other answer (even 403) means the server is there and took the credentials.
+pub(super) async fn reach(client: &kube::Client, server: &str) -> Result<(), CollectError> {
+    let server = server.to_string();
+    match get(client, "/version").await {
+        Ok(_) => Ok(()),
+        Err(Failure::Transport(source)) => Err(CollectError::Unreachable { server, source }),
+        Err(Failure::TimedOut) => Err(CollectError::NoAnswer {
+            server,
+            seconds: REACH_TIMEOUT.as_secs(),
+        }),
+        Err(Failure::Status(StatusCode::UNAUTHORIZED, body)) => Err(CollectError::Unauthorized {
+            server,
+            message: status_message(&body),
+        }),
+        Err(Failure::Status(..)) => Ok(()),
+    }
+}
+
+/// Fails when a backup given by `--backup` or a restore given by `--restore` does not exist in Velero's
+/// namespace (`--velero-namespace`) or in any namespace. A list that cannot be read (refused, Velero's API
+/// not served) is left for the collection to record.
+pub(super) async fn named_objects_exist(
+    client: &kube::Client,
+    options: &CollectOptions,
+) -> Result<(), CollectError> {
+    let namespace = options.cluster.velero_namespace.as_deref();
+    for (kind, plural, wanted) in [
+        ("backup", "backups", &options.backups),
+        ("restore", "restores", &options.restores),
+    ] {
+        if wanted.is_empty() {
+            continue;
+        }
+        let path = match namespace {
+            Some(ns) => format!("/apis/velero.io/v1/namespaces/{ns}/{plural}"),
+            None => format!("/apis/velero.io/v1/{plural}"),
+        };
+        let Ok(list) = get(client, &path).await else {
+            continue;
+        };
+        let existing: Vec<&str> = items(&list)
+            .iter()
+            .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+            .collect();
+        if let Some(missing) = wanted
+            .iter()
+            .find(|name| !existing.contains(&name.as_str()))
+        {
+            return Err(CollectError::NotFound {
+                kind,
+                name: missing.clone(),
+                place: namespace.map_or_else(
+                    || "in any namespace".to_string(),
+                    |ns| format!("in namespace {ns}"),
+                ),
+                nearest: nearest(missing, &existing),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `; the nearest: a, b, c` (by edit distance), or `; there are none` when the list is empty.
+fn nearest(name: &str, existing: &[&str]) -> String {
+    if existing.is_empty() {
+        return "; there are none".to_string();
+    }
+    let mut ranked: Vec<(usize, &str)> = existing
+        .iter()
+        .map(|candidate| (strsim::levenshtein(name, candidate), *candidate))
+        .collect();
+    ranked.sort();
+    let names: Vec<&str> = ranked.iter().take(NEAREST).map(|(_, n)| *n).collect();
+    format!("; the nearest: {}", names.join(", "))
+}
+
+enum Failure {
+    Transport(kube::Error),
+    TimedOut,
+    Status(StatusCode, Vec<u8>),
+}
+
+/// One GET without retries: the question is whether the server answers at all.
+async fn get(client: &kube::Client, path: &str) -> Result<Value, Failure> {
+    let request = Request::get(path)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .expect("a GET of a path is a valid request");
+    let response = tokio::time::timeout(REACH_TIMEOUT, client.send(request))
+        .await
+        .map_err(|_| Failure::TimedOut)?
+        .map_err(Failure::Transport)?;
+    let status = response.status();
+    let body = tokio::time::timeout(REACH_TIMEOUT, response.into_body().collect())
+        .await
+        .map_err(|_| Failure::TimedOut)?
+        .map(|collected| collected.to_bytes().to_vec())
+        .unwrap_or_default();
+    if !status.is_success() {
+        return Err(Failure::Status(status, body));
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A Kubernetes Status's `message`, else the body as text (bounded).
+fn status_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|status| status["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_names_come_by_edit_distance() {
+        let existing = [
+            "instance-7fq2x",
+            "instance-q8rbx",
+            "daily-20261124",
+            "weekly",
+        ];
+        assert_eq!(
+            nearest("instance-7fq2y", &existing),
+            "; the nearest: instance-7fq2x, instance-q8rbx, weekly"
+        );
+        assert_eq!(nearest("x", &[]), "; there are none");
+    }
+}
