@@ -367,6 +367,9 @@ fn error_target(resource: &str) -> Option<&'static str> {
     })
 }
 
+/// The target of a refusal that covers every velero.io kind (read by SD860 / SD861 as Velero's objects).
+const EVERY_VELERO_KIND: &str = "every custom resource, *.velero.io";
+
 /// One error file: a list of messages, or a map from namespace (or CRD name) to message.
 fn collector_errors_of(resource: Option<&str>, text: &str) -> Vec<CollectorError> {
     let Some(target) = resource.and_then(error_target) else {
@@ -377,7 +380,12 @@ fn collector_errors_of(resource: Option<&str>, text: &str) -> Vec<CollectorError
     };
     let error = |key: Option<&str>, message: &str| {
         let (target, namespace) = match (target, key) {
-            // custom-resources-errors.json is keyed by CRD name; only Velero's matter here.
+            // `crdList` / `crdClient`: the CRD list itself was refused, so every custom resource, Velero's
+            // included, is missing (troubleshoot pkg/collect/cluster_resources.go).
+            ("custom resources", Some("crdList" | "crdClient")) => {
+                (EVERY_VELERO_KIND.to_string(), None)
+            }
+            // custom-resources-errors.json is keyed by CRD name otherwise; only Velero's matter here.
             ("custom resources", Some(crd)) => (crd.to_string(), None),
             (target, key) => (
                 target.to_string(),
@@ -484,6 +492,12 @@ mod tests {
                 .as_deref(),
             Some("nodes")
         );
+        // composed: client-go's forbidden wording under the key troubleshoot uses for a refused CRD list.
+        let every = r#"{"crdList": "customresourcedefinitions.apiextensions.k8s.io is forbidden: User \"system:serviceaccount:app:kotsadm\" cannot list resource \"customresourcedefinitions\""}"#;
+        let errors = collector_errors_of(Some("custom-resources"), every);
+        assert_eq!(errors.len(), 1, "crdList refuses every custom resource");
+        assert_eq!(errors[0].target.as_deref(), Some(EVERY_VELERO_KIND));
+        assert_eq!(errors[0].status, Some(403));
         let crs = r#"{"backups.velero.io": "boom", "widgets.example.com": "boom"}"#;
         let errors = collector_errors_of(Some("custom-resources"), crs);
         assert_eq!(errors.len(), 1);
