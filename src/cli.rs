@@ -78,8 +78,9 @@ pub enum Command {
 /// How to reach the cluster: as kubectl does.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ClusterArgs {
-    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
-    #[arg(long, env = "KUBECONFIG")]
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster). Read by the
+    /// collector, not as this flag's default, so `KUBECONFIG=` set but empty falls back as kubectl does.
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long)]

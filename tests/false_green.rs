@@ -155,3 +155,25 @@ fn real_bundles_are_never_green_nor_falsely_not_installed() {
         assert!(!ids.contains(&"SD813"), "{name}: Velero not installed");
     }
 }
+
+#[test]
+fn an_empty_kubeconfig_variable_falls_back_to_the_home_config() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".kube")).unwrap();
+    std::fs::write(
+        home.path().join(".kube/config"),
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: abc}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["collect", "-o"])
+        .arg(home.path().join("out.zip"))
+        .env("HOME", home.path())
+        .env("KUBECONFIG", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // ~/.kube/config was used: its server is the one that could not be reached.
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2));
+}

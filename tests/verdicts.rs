@@ -498,14 +498,14 @@ fn a_forbidden_backups_list_makes_the_analysis_incomplete_not_healthy() {
     assert!(!summary.contains("Healthy"), "{summary}");
     assert!(
         summary.starts_with(
-            "▲ Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+            "▲ Incomplete: no failure found, but snapdoc could not see backups.velero.io"
         ),
         "{summary}"
     );
     let ticket = render(&analysis, ReportFormat::Markdown, None).unwrap();
     assert!(
         ticket.contains(
-            "▲ Verdict: Incomplete: no failure found, but snapdoc could not read backups.velero.io"
+            "▲ Verdict: Incomplete: no failure found, but snapdoc could not see backups.velero.io"
         ),
         "{ticket}"
     );
