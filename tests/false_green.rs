@@ -12,6 +12,9 @@ fn snapdoc(args: &[&str]) -> Output {
         .expect("snapdoc runs")
 }
 
+/// A kubeconfig for port 1 on loopback, where nothing listens.
+const CLOSED_PORT_KUBECONFIG: &str = "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: abc}\n";
+
 fn real_bundle(name: &str) -> Option<String> {
     let path = Path::new("/work/shared/real-bundles").join(name);
     path.exists().then(|| path.display().to_string())
@@ -54,12 +57,7 @@ fn the_folder_snapdoc_run_wrote_is_read_through_its_zip() {
 fn an_unreachable_api_server_is_named_and_no_bundle_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    // Port 1 on loopback: nothing listens there.
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: abc}\n",
-    )
-    .unwrap();
+    std::fs::write(&kubeconfig, CLOSED_PORT_KUBECONFIG).unwrap();
     let output = dir.path().join("out.zip");
     let out = snapdoc(&[
         "collect",
@@ -160,11 +158,7 @@ fn real_bundles_are_never_green_nor_falsely_not_installed() {
 fn an_empty_kubeconfig_variable_falls_back_to_the_home_config() {
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir(home.path().join(".kube")).unwrap();
-    std::fs::write(
-        home.path().join(".kube/config"),
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: abc}\n",
-    )
-    .unwrap();
+    std::fs::write(home.path().join(".kube/config"), CLOSED_PORT_KUBECONFIG).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
         .args(["collect", "-o"])
         .arg(home.path().join("out.zip"))
