@@ -4,6 +4,12 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use snapdoc::lab::Scenario;
+
+#[path = "support/background_lab.rs"]
+mod background_lab;
+use background_lab::BackgroundLab;
+
 fn snapdoc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snapdoc"))
         .args(args)
@@ -170,4 +176,24 @@ fn an_empty_kubeconfig_variable_falls_back_to_the_home_config() {
     // ~/.kube/config was used: its server is the one that could not be reached.
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_backup_that_does_not_exist_fails_before_collecting_with_the_nearest_names() {
+    let lab = BackgroundLab::start(Scenario::builtin("failed-bsl").unwrap());
+    let output = lab.path("out.zip");
+    let out = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["collect", "--backup", "no-such-backup", "-o"])
+        .arg(&output)
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("backup no-such-backup not found in any namespace; the nearest: "),
+        "{stderr}"
+    );
+    assert!(!output.exists(), "nothing collected");
 }
