@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use snapdoc::lab::Scenario;
 
 #[path = "support/background_lab.rs"]
+#[allow(dead_code)]
 mod background_lab;
 use background_lab::BackgroundLab;
 
