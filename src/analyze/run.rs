@@ -105,7 +105,12 @@ fn analyze_with_shared_objects(
             not_seen.push(what);
         }
     }
-    let status = status::status(&output.findings, &verdicts, &not_seen);
+    let velero_absent = facts
+        .kinds
+        .get(facts::FACTS_CLUSTER)
+        .and_then(|cluster| cluster.first())
+        .is_some_and(|cluster| cluster["veleroInstalled"] == serde_json::Value::Bool(false));
+    let status = status::status(&output.findings, &verdicts, &not_seen, velero_absent);
     Ok(Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -52,7 +52,13 @@ impl Default for Status {
 
 /// The state of one analysis, and what could not be seen (each a short phrase: `backups.velero.io`, "whether
 /// Velero is installed (…)"). `not_seen` non-empty means the analysis is incomplete whatever its status.
-pub fn status(findings: &[Finding], verdicts: &[Verdict], not_seen: &[String]) -> Status {
+/// `velero_absent`: the cluster proved Velero is not installed, which is never healthy (no backup can run).
+pub fn status(
+    findings: &[Finding],
+    verdicts: &[Verdict],
+    not_seen: &[String],
+    velero_absent: bool,
+) -> Status {
     if !verdicts.is_empty() {
         return if verdicts.iter().all(|v| v.phase == "PartiallyFailed") {
             Status::Partial
@@ -60,7 +66,7 @@ pub fn status(findings: &[Finding], verdicts: &[Verdict], not_seen: &[String]) -
             Status::Failed
         };
     }
-    if findings.iter().any(|f| f.severity == Severity::Fail) {
+    if velero_absent || findings.iter().any(|f| f.severity == Severity::Fail) {
         return Status::Attention;
     }
     if not_seen.is_empty() {
@@ -203,18 +209,30 @@ mod tests {
     #[test]
     fn healthy_needs_everything_seen() {
         let seen_nothing = vec!["backups.velero.io".to_string()];
-        assert_eq!(status(&[], &[], &[]), Status::Healthy);
-        assert_eq!(status(&[], &[], &seen_nothing), Status::Incomplete);
+        assert_eq!(status(&[], &[], &[], false), Status::Healthy);
+        assert_eq!(status(&[], &[], &[], true), Status::Attention, "no Velero");
+        assert_eq!(status(&[], &[], &seen_nothing, false), Status::Incomplete);
         let warn = finding(Severity::Warn, "storage", "x");
-        assert_eq!(status(&[warn], &[], &seen_nothing), Status::Incomplete);
-        let fail = finding(Severity::Fail, "storage", "x");
-        assert_eq!(status(&[fail], &[], &seen_nothing), Status::Attention);
         assert_eq!(
-            status(&[], &[verdict("PartiallyFailed")], &[]),
+            status(&[warn], &[], &seen_nothing, false),
+            Status::Incomplete
+        );
+        let fail = finding(Severity::Fail, "storage", "x");
+        assert_eq!(
+            status(&[fail], &[], &seen_nothing, false),
+            Status::Attention
+        );
+        assert_eq!(
+            status(&[], &[verdict("PartiallyFailed")], &[], false),
             Status::Partial
         );
         assert_eq!(
-            status(&[], &[verdict("PartiallyFailed"), verdict("Failed")], &[]),
+            status(
+                &[],
+                &[verdict("PartiallyFailed"), verdict("Failed")],
+                &[],
+                false
+            ),
             Status::Failed
         );
     }

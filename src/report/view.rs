@@ -395,7 +395,10 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
         Status::Attention => {
             let problems = plural(counts.fail, "problem needs", "problems need");
             // "No backup failed" is only said of backups that could be read.
-            let headline = if counts.backups + counts.restores == 0 && !unread.is_empty() {
+            let headline = if counts.fail == 0 {
+                // Attention without a fail finding: the cluster proved Velero is not installed.
+                "Velero is not installed: no backup can run".to_string()
+            } else if counts.backups + counts.restores == 0 && !unread.is_empty() {
                 format!("No backup or restore could be read, and {problems} attention")
             } else {
                 format!("No backup or restore failed, but {problems} attention")
