@@ -1746,6 +1746,7 @@ fn finding(
         rule_name: format!("rule-{id}"),
         match_kind: match_kind.into(),
         severity,
+        role: Default::default(),
         category: "storage-location".into(),
         title: format!("title {id}"),
         message: format!("message {id}"),

@@ -214,6 +214,7 @@ fn collection_finding(id: &str, severity: Severity, unread: &str) -> snapdoc::an
         rule_name: format!("collection-{id}"),
         match_kind: "object".to_string(),
         severity,
+        role: Default::default(),
         category: "collection".to_string(),
         title: format!("{unread} could not be read"),
         message: format!("snapdoc was not allowed to read {unread} (403)"),

@@ -221,6 +221,7 @@ fn finding_of(
         rule_name: format!("rule-{id}"),
         match_kind: match_kind.into(),
         severity,
+        role: Default::default(),
         category: category.into(),
         title: format!("title {id}"),
         message: format!("first hit of {id}"),
@@ -247,7 +248,7 @@ fn the_cause_chain_runs_from_the_backup_to_its_location_to_the_store() {
     let primary = object("backupstoragelocations.velero.io", "primary");
     let other = object("backupstoragelocations.velero.io", "other");
     let findings = vec![
-        finding_of(
+        symptom(finding_of(
             "SD801",
             Severity::Fail,
             "object",
@@ -256,7 +257,7 @@ fn the_cause_chain_runs_from_the_backup_to_its_location_to_the_store() {
                 detail(b1.clone(), "b1 failed", 1),
                 detail(b2.clone(), "b2 failed", 1),
             ],
-        ),
+        )),
         finding_of(
             "SD101",
             Severity::Fail,
@@ -264,20 +265,20 @@ fn the_cause_chain_runs_from_the_backup_to_its_location_to_the_store() {
             "bucket-endpoint",
             vec![detail(primary.clone(), "bucket of primary missing", 7)],
         ),
-        finding_of(
+        symptom(finding_of(
             "SD106",
             Severity::Warn,
             "log",
             "storage-location",
             vec![detail(primary.clone(), "primary unavailable", 70)],
-        ),
-        finding_of(
+        )),
+        symptom(finding_of(
             "SD150",
             Severity::Fail,
             "object",
             "storage-location",
             vec![detail(other.clone(), "other unavailable", 1)],
-        ),
+        )),
         // Names nothing: store-wide, for backups that failed outright.
         finding_of("SD203", Severity::Fail, "log", "credentials", vec![]),
         finding_of("SD550", Severity::Fail, "object", "resources", vec![]),
@@ -512,4 +513,181 @@ fn a_forbidden_backups_list_makes_the_analysis_incomplete_not_healthy() {
     assert!(!ticket.contains("Verdict: Healthy"), "{ticket}");
     let page = render(&analysis, ReportFormat::Html, None).unwrap();
     assert!(page.contains("class=\"block verdict status-incomplete\""));
+}
+
+fn timed(mut detail: TargetDetail, first: &str, last: &str) -> TargetDetail {
+    detail.first_seen = Some(first.into());
+    detail.last_seen = Some(last.into());
+    detail
+}
+
+fn ran(mut summary: BackupSummary, started: &str, completed: &str) -> BackupSummary {
+    summary.started = Some(started.into());
+    summary.completed = Some(completed.into());
+    summary
+}
+
+/// SD101 on location `default`, seen from `first` until just before the bundle was made.
+fn bucket_gone_since(first: &str) -> Finding {
+    finding_of(
+        "SD101",
+        Severity::Fail,
+        "log",
+        "bucket-endpoint",
+        vec![timed(
+            detail(object(LOCATION, "default"), "bucket gone", 9),
+            first,
+            "2026-11-25T11:59:00Z",
+        )],
+    )
+}
+
+/// SD352 as the engine makes it: a generic state of backup b1.
+fn pod_volume_backup_of_b1_failed(count: u64) -> Finding {
+    symptom(finding_of(
+        "SD352",
+        Severity::Fail,
+        "object",
+        "pod-volume",
+        vec![detail(
+            object(BACKUP, "b1"),
+            "b1: its pod volume failed",
+            count,
+        )],
+    ))
+}
+
+fn symptom(mut finding: Finding) -> Finding {
+    finding.role = snapdoc::analyze::findings::Role::Symptom;
+    finding
+}
+
+const BACKUP: &str = "backups.velero.io";
+const LOCATION: &str = "backupstoragelocations.velero.io";
+
+#[test]
+fn location_evidence_counts_only_inside_the_backups_window() {
+    let now: jiff::Timestamp = CREATED.parse().unwrap();
+    let b1 = ran(
+        backup("b1", "PartiallyFailed", Some("default")),
+        "2026-11-23T02:00:00Z",
+        "2026-11-23T02:20:00Z",
+    );
+    let pvb_failed = pod_volume_backup_of_b1_failed(1);
+    // The bucket went a day after b1 finished: it never explains b1.
+    let bucket_later = bucket_gone_since("2026-11-24T15:00:00Z");
+    // A location that is Unavailable now (an object's state, no time of its own) is the state at the bundle's time.
+    let unavailable_now = symptom(finding_of(
+        "SD150",
+        Severity::Fail,
+        "object",
+        "storage-location",
+        vec![detail(
+            object(LOCATION, "default"),
+            "location unavailable",
+            1,
+        )],
+    ));
+    let findings = [
+        bucket_later.clone(),
+        unavailable_now.clone(),
+        pvb_failed.clone(),
+    ];
+    let verdict = &verdicts::verdicts_at(&findings, std::slice::from_ref(&b1), Some(now))[0];
+    assert_eq!(verdict.finding_ids, ["SD352"], "{verdict:?}");
+    assert_eq!(verdict.summary, "b1: its pod volume failed");
+
+    // The same bucket error within 15 minutes of the backup's end does explain it, and leads over the state.
+    let bucket_during = bucket_gone_since("2026-11-23T02:30:00Z");
+    let verdict = &verdicts::verdicts_at(
+        &[pvb_failed.clone(), bucket_during],
+        std::slice::from_ref(&b1),
+        Some(now),
+    )[0];
+    assert_eq!(verdict.finding_ids, ["SD101", "SD352"], "{verdict:?}");
+    assert_eq!(verdict.summary, "bucket gone");
+
+    // A backup still running at the bundle's time sees the location's state now.
+    let mut running = backup("b2", "Failed", Some("default"));
+    running.started = Some("2026-11-25T11:50:00Z".into());
+    let verdict = &verdicts::verdicts_at(&[unavailable_now], &[running], Some(now))[0];
+    assert_eq!(verdict.finding_ids, ["SD150"], "{verdict:?}");
+}
+
+#[test]
+fn a_linked_specific_cause_leads_over_generic_states_whatever_the_severity() {
+    let b1 = backup("b1", "PartiallyFailed", None);
+    let unreadable_files = finding_of(
+        "SD309",
+        Severity::Warn,
+        "log",
+        "pod-volume",
+        vec![detail(
+            object(BACKUP, "b1"),
+            "restic could not read files",
+            1,
+        )],
+    );
+    let partially_failed = symptom(finding_of(
+        "SD802",
+        Severity::Fail,
+        "object",
+        "health",
+        vec![detail(object(BACKUP, "b1"), "b1 partially failed", 1)],
+    ));
+    let pvb_failed = pod_volume_backup_of_b1_failed(3);
+    let verdict = &verdicts::verdicts(&[partially_failed, pvb_failed, unreadable_files], &[b1])[0];
+    assert_eq!(verdict.finding_ids, ["SD309", "SD352", "SD802"]);
+    assert_eq!(verdict.summary, "restic could not read files");
+}
+
+/// The real-layout troubleshoot / KOTS bundles (tests/fixtures/real-bundles/README.md): `instance-7fq2x` failed
+/// because the bucket is gone; `instance-q8rbx` partially failed because of its pod volume (the PVB's own
+/// reason), not because of the bucket deleted after it finished.
+#[test]
+fn real_layout_bundles_get_the_verdicts_their_readme_states() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-bundles");
+    for name in [
+        "ts-v0.50.0-kots-restic.tar.gz",
+        "ts-v0.107.2-velero-logs.tar.gz",
+        "ts-v0.133.0-json-only.tar.gz",
+        "kots-v1.121.0-admin-console.tar.gz",
+        "kots-v1.121.0-kurl.tar.gz",
+    ] {
+        let analysis = analyze_bundle(&dir.join(name), &AnalysisOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let verdict = |backup: &str| {
+            analysis
+                .verdicts
+                .iter()
+                .find(|v| v.target.name == backup)
+                .unwrap_or_else(|| {
+                    panic!("{name}: no verdict for {backup}: {:?}", analysis.verdicts)
+                })
+        };
+        let failed = verdict("instance-7fq2x");
+        assert_eq!(failed.finding_ids[0], "SD101", "{name}: {failed:?}");
+        assert!(
+            failed.summary.contains("NoSuchBucket"),
+            "{name}: {failed:?}"
+        );
+        // The PVB's message is read by the signatures: restic's unreadable files (SD309), Kopia's missing host
+        // path (SD305) lead over the generic "a pod volume backup failed" (SD352), which follows.
+        let partial = verdict("instance-q8rbx");
+        assert!(
+            ["SD309", "SD305"].contains(&partial.finding_ids[0].as_str()),
+            "{name}: {partial:?}"
+        );
+        assert!(
+            partial.finding_ids.iter().any(|id| id == "SD352"),
+            "{name}: {partial:?}"
+        );
+        assert!(
+            !partial
+                .finding_ids
+                .iter()
+                .any(|id| id == "SD101" || id == "SD150"),
+            "{name}: the bucket deleted after instance-q8rbx finished is blamed for it: {partial:?}"
+        );
+    }
 }

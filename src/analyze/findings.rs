@@ -21,6 +21,25 @@ impl Severity {
     }
 }
 
+/// What a finding is to a verdict: a specific cause, or a generic state ("a pod volume backup failed", "the
+/// location is unavailable") that a specific cause linked to the same backup always leads over, whatever the
+/// severities. A rule's `role` (docs/rules.md), `cause` unless it says otherwise.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Cause,
+    Symptom,
+}
+
+impl Role {
+    fn is_cause(&self) -> bool {
+        *self == Role::Cause
+    }
+}
+
 /// A Kubernetes object named by kind (resource plural, e.g. `backups.velero.io`), namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,6 +91,9 @@ pub struct Finding {
     /// log | object | compat: the kind of evidence; a log signature names a cause more precisely than a phase.
     pub match_kind: String,
     pub severity: Severity,
+    /// `symptom` for a generic state; absent for a cause.
+    #[serde(default, skip_serializing_if = "Role::is_cause")]
+    pub role: Role,
     pub category: String,
     pub title: String,
     /// The rule's message rendered with the first hit's variables.

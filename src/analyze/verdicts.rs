@@ -4,7 +4,8 @@ use std::cmp::Ordering;
 use super::analysis::BackupSummary;
 use super::engine::logs::LOCATION_KIND;
 use super::environment::is_failed;
-use super::findings::{Finding, ObjectRef, Severity, Verdict};
+use super::findings::{Finding, ObjectRef, Role, Severity, TargetDetail, Verdict};
+use jiff::{SignedDuration, Timestamp};
 
 /// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
 pub const MAX_VERDICTS: usize = 10;
@@ -26,15 +27,67 @@ pub fn object_ref(summary: &BackupSummary) -> ObjectRef {
     }
 }
 
+/// How far before a backup's start and after its completion evidence that does not name the backup (its
+/// storage location's, store-wide) still counts for it: Velero validates a location every minute and retries a
+/// failing call for a few minutes, so the lines of one failure spread that far around the backup they broke.
+pub const TIME_SLACK: SignedDuration = SignedDuration::from_mins(15);
+
 /// One verdict per failed, partially failed or invalid backup / restore (the `MAX_VERDICTS` most recent),
-/// newest first. `backups` is newest first, as [`super::facts::BundleFacts::backups`] is.
+/// newest first. `backups` is newest first, as [`super::facts::BundleFacts::backups`] is. Without the bundle's
+/// time, evidence without a time of its own is taken as in every backup's window ([`verdicts_at`]).
 pub fn verdicts(findings: &[Finding], backups: &[BackupSummary]) -> Vec<Verdict> {
+    verdicts_at(findings, backups, None)
+}
+
+/// [`verdicts`], with `now` the bundle's creation time: evidence that does not name a backup counts for it only
+/// inside [start − slack, completion + slack] ([`TIME_SLACK`]); an object's state without a time of its own
+/// (a location Unavailable now) is the state at `now`. An error that began after a backup finished never explains
+/// it.
+pub fn verdicts_at(
+    findings: &[Finding],
+    backups: &[BackupSummary],
+    now: Option<Timestamp>,
+) -> Vec<Verdict> {
     backups
         .iter()
         .filter(|b| is_failed(b.phase.as_deref()))
         .take(MAX_VERDICTS)
-        .map(|summary| verdict(findings, backups, summary))
+        .map(|summary| verdict(findings, backups, summary, now))
         .collect()
+}
+
+/// When a backup / restore ran, widened by [`TIME_SLACK`]; `None` when its start is unknown (nothing can be
+/// ruled out by time then). A backup without a completion time ran until `now` as far as the bundle knows.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Timestamp,
+    to: Option<Timestamp>,
+    now: Option<Timestamp>,
+}
+
+impl Window {
+    fn of(summary: &BackupSummary, now: Option<Timestamp>) -> Option<Window> {
+        let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
+        let from = parse(&summary.started)?.checked_sub(TIME_SLACK).ok()?;
+        let to = parse(&summary.completed)
+            .or(now)
+            .and_then(|t| t.checked_add(TIME_SLACK).ok());
+        Some(Window { from, to, now })
+    }
+
+    /// Whether evidence seen from `first` to `last` (none: an object's state at `now`) overlaps the window.
+    fn holds(&self, first: Option<&str>, last: Option<&str>) -> bool {
+        let parse = |t: Option<&str>| t.and_then(|t| t.parse::<Timestamp>().ok());
+        let (first, last) = match (parse(first), parse(last)) {
+            (Some(first), Some(last)) => (first, last),
+            (Some(one), None) | (None, Some(one)) => (one, one),
+            (None, None) => match self.now {
+                Some(now) => (now, now),
+                None => return true,
+            },
+        };
+        last >= self.from && self.to.is_none_or(|to| first <= to)
+    }
 }
 
 /// Categories of findings that break every backup written through the affected store: a backup that Failed is
@@ -58,13 +111,49 @@ enum Reach {
 /// A finding as it bears on one verdict: how it reaches the target and what it says about it.
 struct Candidate<'f> {
     finding: &'f Finding,
+    role: Role,
     reach: Reach,
     message: &'f str,
     count: u64,
+    /// When the evidence concerning the target was seen (none: an object's state, at the bundle's time).
+    first_seen: Option<&'f str>,
+    last_seen: Option<&'f str>,
 }
 
-fn verdict(findings: &[Finding], backups: &[BackupSummary], summary: &BackupSummary) -> Verdict {
+impl<'f> Candidate<'f> {
+    fn of_detail(finding: &'f Finding, reach: Reach, detail: &'f TargetDetail) -> Candidate<'f> {
+        Candidate {
+            finding,
+            role: finding.role,
+            reach,
+            message: &detail.message,
+            count: detail.count,
+            first_seen: detail.first_seen.as_deref(),
+            last_seen: detail.last_seen.as_deref(),
+        }
+    }
+
+    fn of_finding(finding: &'f Finding, reach: Reach) -> Candidate<'f> {
+        Candidate {
+            finding,
+            role: finding.role,
+            reach,
+            message: &finding.message,
+            count: finding.count,
+            first_seen: finding.first_seen.as_deref(),
+            last_seen: finding.last_seen.as_deref(),
+        }
+    }
+}
+
+fn verdict(
+    findings: &[Finding],
+    backups: &[BackupSummary],
+    summary: &BackupSummary,
+    now: Option<Timestamp>,
+) -> Verdict {
     let target = object_ref(summary);
+    let window = Window::of(summary, now);
     let location = storage_location_of(summary, backups);
     let failed_outright = matches!(
         summary.phase.as_deref(),
@@ -73,6 +162,9 @@ fn verdict(findings: &[Finding], backups: &[BackupSummary], summary: &BackupSumm
     let mut candidates: Vec<Candidate<'_>> = findings
         .iter()
         .filter_map(|finding| candidate(finding, &target, location.as_ref(), failed_outright))
+        .filter(|c| {
+            c.reach == Reach::Own || window.is_none_or(|w| w.holds(c.first_seen, c.last_seen))
+        })
         .collect();
     candidates.sort_by(|a, b| specificity(a, b));
     let phase = summary.phase.clone().unwrap_or_default();
@@ -130,39 +222,20 @@ fn candidate<'f>(
 ) -> Option<Candidate<'f>> {
     let detail = |object: &ObjectRef| finding.targets.iter().find(|d| concerns(&d.target, object));
     if let Some(detail) = detail(target) {
-        return Some(Candidate {
-            finding,
-            reach: Reach::Own,
-            message: &detail.message,
-            count: detail.count,
-        });
+        return Some(Candidate::of_detail(finding, Reach::Own, detail));
     }
     // A finding from before per-target details (an older analysis.json) names its backups only in `related`.
     if finding.related.iter().any(|r| concerns(r, target)) {
-        return Some(Candidate {
-            finding,
-            reach: Reach::Own,
-            message: &finding.message,
-            count: finding.count,
-        });
+        return Some(Candidate::of_finding(finding, Reach::Own));
     }
     if let Some(detail) = location.and_then(detail) {
-        return Some(Candidate {
-            finding,
-            reach: Reach::Location,
-            message: &detail.message,
-            count: detail.count,
-        });
+        return Some(Candidate::of_detail(finding, Reach::Location, detail));
     }
     let names_nothing = finding.targets.is_empty() && finding.related.is_empty();
     let breaks_every_backup = finding.severity == Severity::Fail
         && BACKUP_BREAKING_CATEGORIES.contains(&finding.category.as_str());
-    (failed_outright && names_nothing && breaks_every_backup).then_some(Candidate {
-        finding,
-        reach: Reach::Global,
-        message: &finding.message,
-        count: finding.count,
-    })
+    (failed_outright && names_nothing && breaks_every_backup)
+        .then(|| Candidate::of_finding(finding, Reach::Global))
 }
 
 /// Whether a finding's object is the target. Rules may name the kind loosely (`Backup`, `backup`, `backups`)
@@ -180,13 +253,14 @@ fn concerns(related: &ObjectRef, target: &ObjectRef) -> bool {
         }
 }
 
-/// Most specific first. Severity leads: a warning (client throttling, a retried call) is by definition not
-/// known to be the cause, and must not displace a failure. Among equals a log signature names a cause more
-/// precisely than an object's state, and that more precisely than a version table; then the finding closest to
-/// the target (the backup's own, its storage location's, cluster-wide); then the one seen most often there, then
-/// overall (a root cause recurs beyond the lines its consequences share with it: a wrong restic password shows in
-/// every repository command, "repository not ready" only where a backup met it); the rule id keeps the order
-/// stable.
+/// Most specific first. A cause leads over a generic state (a rule's `role: symptom`: "a pod volume backup
+/// failed", "the location is unavailable"), whatever their severities: a rule's severity says how bad the finding
+/// is on its own, not whether it explains this backup, and every candidate here is already linked to it. Among
+/// causes (and among states) the more severe leads; then the finding closest to the target (the backup's own,
+/// its storage location's, cluster-wide); then a log signature over an object's state over a version table; then
+/// the one seen most often there, then overall (a root cause recurs beyond the lines its consequences share with
+/// it: a wrong restic password shows in every repository command, "repository not ready" only where a backup met
+/// it); the rule id keeps the order stable.
 fn specificity(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
     let kind_rank = |c: &Candidate<'_>| match c.finding.match_kind.as_str() {
         "log" => 0,
@@ -194,11 +268,11 @@ fn specificity(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
         "compat" => 2,
         _ => 3,
     };
-    b.finding
-        .severity
-        .cmp(&a.finding.severity)
-        .then_with(|| kind_rank(a).cmp(&kind_rank(b)))
+    a.role
+        .cmp(&b.role)
+        .then_with(|| b.finding.severity.cmp(&a.finding.severity))
         .then_with(|| a.reach.cmp(&b.reach))
+        .then_with(|| kind_rank(a).cmp(&kind_rank(b)))
         .then_with(|| b.count.cmp(&a.count))
         .then_with(|| b.finding.count.cmp(&a.finding.count))
         .then_with(|| a.finding.rule_id.cmp(&b.finding.rule_id))

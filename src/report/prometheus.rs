@@ -406,6 +406,7 @@ mod tests {
             rule_name: name.into(),
             match_kind: "log".into(),
             severity,
+            role: Default::default(),
             category: "storage-location".into(),
             title: "t".into(),
             message: "m".into(),

@@ -235,6 +235,64 @@ impl<'r> LogRun<'r> {
         scan.result
     }
 
+    /// Tries every rule's regex on the error text of object fields ([`super::places`]). A rule's `fields` filters
+    /// are for log lines (an object field has no level); every other part of the rule applies as to a line.
+    pub fn absorb_places(&mut self, places: &[super::places::PlaceText]) {
+        for (i, (_, matcher)) in self.rules.iter().enumerate() {
+            let aggregate = &mut self.aggregates[i];
+            for place in places {
+                let Some(captures) = matcher.regex.captures(place.text.as_bytes()) else {
+                    continue;
+                };
+                self.ran[i] = true;
+                let mut variables = Map::new();
+                for name in matcher.capture_names() {
+                    if let Some(m) = captures.name(name) {
+                        variables.insert(
+                            name.to_string(),
+                            Value::String(String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                        );
+                    }
+                }
+                variables.insert("kind".into(), Value::String(place.object.kind.clone()));
+                variables.insert("name".into(), Value::String(place.object.name.clone()));
+                if let Some(namespace) = &place.object.namespace {
+                    variables.insert("namespace".into(), Value::String(namespace.clone()));
+                }
+                variables.insert("place".into(), Value::String(place.path.clone()));
+                if let Some(location) = &place.location {
+                    add_location_variables(&mut variables, location, &self.locations);
+                }
+                if aggregate.count == 0 {
+                    aggregate.variables = variables.clone();
+                }
+                aggregate.count += 1;
+                if aggregate.examples.len() < MAX_EXAMPLES {
+                    aggregate.examples.push(place.evidence());
+                }
+                for target in &place.concerns {
+                    if target.kind != LOCATION_KIND && !aggregate.related.contains(target) {
+                        aggregate.related.push(target.clone());
+                    }
+                    match aggregate.targets.iter_mut().find(|t| t.target == *target) {
+                        Some(known) => known.count += 1,
+                        None => {
+                            let mut own = variables.clone();
+                            add_target_variables(&mut own, target, &self.locations);
+                            aggregate.targets.push(TargetAggregate {
+                                target: target.clone(),
+                                count: 1,
+                                first_seen: None,
+                                last_seen: None,
+                                variables: own,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The rules, each with what it saw and whether it ran (a log of one of its sources was scanned).
     pub fn finish(self) -> Vec<(&'r Rule, LogAggregate, bool)> {
         self.rules

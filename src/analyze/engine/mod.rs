@@ -3,6 +3,7 @@
 pub mod fields;
 pub mod logs;
 pub mod objects;
+pub mod places;
 pub mod samples;
 pub mod scan;
 
@@ -154,6 +155,8 @@ impl<'r> LogPass<'r> {
 /// The object and compatibility rules' part; reads only the bundle's object lists.
 pub struct ObjectPass<'r> {
     outcomes: Vec<(&'r Rule, Option<Finding>, bool)>,
+    /// Error text in object fields, for the log rules ([`places`]).
+    places: Vec<places::PlaceText>,
     problems: Vec<String>,
 }
 
@@ -187,6 +190,15 @@ impl<'r> ObjectPass<'r> {
             outcomes.push((rule, finding, !objects.is_empty()));
         }
 
+        let mut place_texts = Vec::new();
+        for (kind, paths) in places::PLACES {
+            let objects = match objects_by_kind.get(*kind) {
+                Some(objects) => objects.clone(),
+                None => read_objects(bundle, kind, &mut problems),
+            };
+            place_texts.extend(places::texts(kind, paths, &objects));
+        }
+
         // Compat rules.
         for rule in rules.rules() {
             let Matcher::Compat(matcher) = &rule.matcher else {
@@ -202,7 +214,11 @@ impl<'r> ObjectPass<'r> {
             let ran = lenient_version(subject).is_some() && lenient_version(against).is_some();
             outcomes.push((rule, finding, ran));
         }
-        ObjectPass { outcomes, problems }
+        ObjectPass {
+            outcomes,
+            places: place_texts,
+            problems,
+        }
     }
 }
 
@@ -227,6 +243,7 @@ pub fn finish<'r>(
                 .push(format!("log not fully scanned: {problem}"));
         }
     }
+    log_run.absorb_places(&objects.places);
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
     for (rule, aggregate, ran) in log_run.finish() {
         let finding = (aggregate.count > 0).then(|| {
@@ -307,6 +324,7 @@ fn new_finding(rules: &RuleSet, rule: &Rule, variables: &Value) -> Finding {
         rule_name: rule.name.clone(),
         match_kind: rule.match_kind().to_string(),
         severity: rule.severity,
+        role: rule.role,
         category: rule.category.clone(),
         title: rule.title.clone(),
         message: rules.render_message(rule, variables),

@@ -16,7 +16,7 @@ use super::{
     CATEGORIES, COMPONENTS, CompatMatcher, CompatRow, FACT_KINDS, FieldFilter, LogMatcher, Matcher,
     ObjectMatcher, Rule, RuleError, RuleOrigin, RuleSet, RuleTests, Sample, SampleInput,
 };
-use crate::analyze::findings::Severity;
+use crate::analyze::findings::{Role, Severity};
 use crate::bundle::LogSource;
 
 const RETIRED_FILE: &str = "retired.yaml";
@@ -481,6 +481,17 @@ fn parse_rule(file: &RuleFile, errors: &mut Vec<RuleError>) -> Option<Rule> {
             Severity::Info
         }
     };
+    let role = match spec.role.as_ref().map(|r| (r, r.value.trim())) {
+        None | Some((_, "cause")) => Role::Cause,
+        Some((_, "symptom")) => Role::Symptom,
+        Some((spanned, other)) => {
+            check.error(
+                line_of(spanned),
+                format!("role {other:?} is not one of cause, symptom"),
+            );
+            Role::Cause
+        }
+    };
     let category = spec.category.value.trim().to_string();
     if !CATEGORIES.contains(&category.as_str()) {
         check.error(
@@ -546,6 +557,7 @@ fn parse_rule(file: &RuleFile, errors: &mut Vec<RuleError>) -> Option<Rule> {
         id,
         name,
         severity,
+        role,
         category,
         title,
         message,

@@ -16,7 +16,7 @@ use handlebars::Handlebars;
 use serde_json::Value;
 
 use super::error::AnalyzeError;
-use super::findings::Severity;
+use super::findings::{Role, Severity};
 use crate::bundle::LogSource;
 pub use predicate::{FieldPath, Predicate, Test};
 
@@ -105,6 +105,8 @@ pub struct Rule {
     pub id: String,
     pub name: String,
     pub severity: Severity,
+    /// Whether the rule names a cause or a generic state (docs/rules.md "role").
+    pub role: Role,
     pub category: String,
     pub title: String,
     /// The Handlebars source; rendered through [`RuleSet::render_message`].

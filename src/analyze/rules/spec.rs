@@ -12,6 +12,9 @@ pub(super) struct RuleSpec {
     pub id: Spanned<String>,
     pub name: Spanned<String>,
     pub severity: Spanned<String>,
+    /// `cause` (default) or `symptom`: a generic state that a linked specific cause must lead over.
+    #[serde(default)]
+    pub role: Option<Spanned<String>>,
     pub category: Spanned<String>,
     pub title: Spanned<String>,
     pub message: Spanned<String>,
