@@ -90,20 +90,28 @@ fn run_sample(
     now: jiff::Timestamp,
 ) -> Result<Option<String>, String> {
     match (&rule.matcher, &sample.input) {
-        (Matcher::Log(_), SampleInput::LogLine { text, source }) => {
-            let log = sample_log(*source);
-            let mut run = LogRun::new([rule], Some("velero".to_string()));
-            run.scan(&log, Cursor::new(format!("{text}\n").into_bytes()))?;
-            let (_, aggregate, _) = run.finish().pop().ok_or("the rule is not a log rule")?;
-            if aggregate.count == 0 {
-                return Ok(None);
+        (Matcher::Log(matcher), SampleInput::LogLine { text, source }) => {
+            let in_log = log_sample_fires(rules, rule, text, *source)?;
+            // The same text, written by Velero into each object field where error text lands, must give the
+            // same answer there (docs/rules.md "Places"); only a line's `fields` filters (a level) have no
+            // counterpart in a field, so a line they turn away proves nothing about the places.
+            let filtered_out = in_log.is_none() && !matcher.fields.is_empty();
+            for (kind, paths) in super::places::PLACES {
+                for path in paths.iter().filter(|_| !filtered_out) {
+                    let in_place = place_sample_fires(rule, kind, path, text);
+                    if in_place != in_log.is_some() {
+                        let (line, place) = if in_place {
+                            ("does not fire", "fires")
+                        } else {
+                            ("fires", "does not fire")
+                        };
+                        return Err(format!(
+                            "{line} on it as a log line but {place} on it as {kind} {path}"
+                        ));
+                    }
+                }
             }
-            let mut variables = aggregate.variables;
-            variables.insert("count".into(), Value::from(aggregate.count));
-            rules
-                .try_render_message(rule, &Value::Object(variables))
-                .map(Some)
-                .map_err(|e| format!("fired, but the message does not render: {e}"))
+            Ok(in_log)
         }
         (Matcher::Object(matcher), SampleInput::Object(object)) => {
             let finding = object_finding(rules, rule, matcher, std::slice::from_ref(object), now);
@@ -131,6 +139,67 @@ fn run_sample(
         }
         _ => Err("the sample does not fit the rule's match kind".into()),
     }
+}
+
+/// Ok(Some(rendered message)) when the rule fires on the sample as a line of a `source` log.
+fn log_sample_fires(
+    rules: &RuleSet,
+    rule: &Rule,
+    text: &str,
+    source: LogSource,
+) -> Result<Option<String>, String> {
+    let log = sample_log(source);
+    let mut run = LogRun::new([rule], Some("velero".to_string()));
+    run.scan(&log, Cursor::new(format!("{text}\n").into_bytes()))?;
+    let (_, aggregate, _) = run.finish().pop().ok_or("the rule is not a log rule")?;
+    if aggregate.count == 0 {
+        return Ok(None);
+    }
+    let mut variables = aggregate.variables;
+    variables.insert("count".into(), Value::from(aggregate.count));
+    rules
+        .try_render_message(rule, &Value::Object(variables))
+        .map(Some)
+        .map_err(|e| format!("fired, but the message does not render: {e}"))
+}
+
+/// Whether the rule fires on `text` written at `path` of an object of `kind` (a Backup's failureReason, …).
+fn place_sample_fires(rule: &Rule, kind: &str, path: &str, text: &str) -> bool {
+    let mut object = serde_json::json!({"metadata": {
+        "name": "sample-object",
+        "namespace": "velero",
+        "labels": {"velero.io/backup-name": "sample-backup"},
+    }});
+    set_at(&mut object, path, Value::String(text.to_string()));
+    let places = super::places::texts(kind, &[path], std::slice::from_ref(&object));
+    let mut run = LogRun::new([rule], Some("velero".to_string()));
+    run.absorb_places(&places);
+    run.finish()
+        .pop()
+        .is_some_and(|(_, aggregate, _)| aggregate.count > 0)
+}
+
+/// Writes `value` at a place's path (`status.message`, `status.errors[*]`: one element).
+fn set_at(object: &mut Value, path: &str, value: Value) {
+    let mut here = object;
+    for key in path.split('.') {
+        let (key, array) = match key.strip_suffix("[*]") {
+            Some(key) => (key, true),
+            None => (key, false),
+        };
+        if !here.is_object() {
+            *here = Value::Object(serde_json::Map::new());
+        }
+        here = here
+            .as_object_mut()
+            .map(|map| map.entry(key).or_insert(Value::Null))
+            .expect("an object was just made");
+        if array {
+            *here = Value::Array(vec![Value::Null]);
+            here = &mut here[0];
+        }
+    }
+    *here = value;
 }
 
 /// A stand-in log of the sample's source, named as the bundle would name it.
