@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::analysis::{BackupSummary, Timeline, TimelineEntry};
+use super::engine::fields::LineFields;
 use super::error::AnalyzeError;
 use super::facts::json::{self, i64_at, str_at, time_at};
 use super::verdicts::object_ref;
@@ -575,118 +576,8 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// A log line's fields: logfmt (`key=value`, `key="quoted"`) or a JSON object.
-#[derive(Debug, Default)]
-struct Fields {
-    pairs: Vec<(String, String)>,
-}
-
-impl Fields {
-    fn parse(line: &str) -> Fields {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('{')
-            && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
-        {
-            let pairs = map
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    let text = match v {
-                        Value::String(s) => s,
-                        Value::Null => return None,
-                        other => other.to_string(),
-                    };
-                    Some((k, text))
-                })
-                .collect();
-            return Fields { pairs };
-        }
-        Fields {
-            pairs: parse_logfmt(line),
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn level(&self) -> Option<String> {
-        self.get("level").map(str::to_ascii_lowercase)
-    }
-
-    fn time(&self) -> Option<Timestamp> {
-        self.get("time")
-            .or_else(|| self.get("ts"))
-            .and_then(json::parse_time)
-    }
-}
-
-fn parse_logfmt(line: &str) -> Vec<(String, String)> {
-    let bytes = line.as_bytes();
-    let mut pairs = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        while i < bytes.len() && bytes[i] == b' ' {
-            i += 1;
-        }
-        let key_start = i;
-        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b' ' {
-            i += 1;
-        }
-        let key = &line[key_start..i];
-        if i >= bytes.len() || bytes[i] != b'=' {
-            continue;
-        }
-        if key.is_empty() {
-            // `=value` with no key: skip the word, or the loop would stand still.
-            while i < bytes.len() && bytes[i] != b' ' {
-                i += 1;
-            }
-            continue;
-        }
-        i += 1;
-        let value = if i < bytes.len() && bytes[i] == b'"' {
-            i += 1;
-            let mut value = String::new();
-            while i < bytes.len() && bytes[i] != b'"' {
-                if bytes[i] == b'\\' && i + 1 < bytes.len() {
-                    // The escaped character may be several bytes long: step over it whole.
-                    let escaped = line[i + 1..].chars().next().unwrap_or('\\');
-                    match escaped {
-                        'n' => value.push('\n'),
-                        't' => value.push('\t'),
-                        '"' => value.push('"'),
-                        '\\' => value.push('\\'),
-                        other => {
-                            value.push('\\');
-                            value.push(other);
-                        }
-                    }
-                    i += 1 + escaped.len_utf8();
-                } else {
-                    let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
-                    value.push_str(&line[i..i + ch_len]);
-                    i += ch_len;
-                }
-            }
-            i += 1;
-            value
-        } else {
-            let start = i;
-            while i < bytes.len() && bytes[i] != b' ' {
-                i += 1;
-            }
-            line[start..i].to_string()
-        };
-        pairs.push((key.to_string(), value));
-    }
-    pairs
-}
-
 /// Identifies a log line by its time and message, the same in the backup log and the server log.
-fn line_key(time: Option<Timestamp>, fields: &Fields, raw: &str) -> u64 {
+fn line_key(time: Option<Timestamp>, fields: &LineFields, raw: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     time.hash(&mut hasher);
     fields.get("msg").unwrap_or(raw).hash(&mut hasher);
@@ -702,7 +593,7 @@ fn is_warning_level(level: Option<&str>) -> bool {
 }
 
 /// What a log line says: level, message and error, or the line itself when it has no fields.
-fn describe(fields: &Fields, raw: &str) -> String {
+fn describe(fields: &LineFields, raw: &str) -> String {
     let Some(msg) = fields.get("msg").or_else(|| fields.get("message")) else {
         return raw.trim().to_string();
     };
@@ -775,8 +666,8 @@ fn scan_backup_log(bundle: &mut Bundle, path: &str, builder: &mut Builder) {
         if raw.trim().is_empty() {
             continue;
         }
-        let fields = Fields::parse(&raw);
-        let time = fields.time();
+        let fields = LineFields::parse(&raw);
+        let time = fields.time(&raw);
         if time.is_some() {
             last_time = time;
         }
@@ -964,8 +855,8 @@ impl<'p> PodLogLines<'p> {
     /// A line naming some target's backup or transfer.
     fn line(&mut self, line: &[u8]) {
         let raw = String::from_utf8_lossy(line);
-        let fields = Fields::parse(&raw);
-        let time = fields.time();
+        let fields = LineFields::parse(&raw);
+        let time = fields.time(&raw);
         if time.is_some() {
             self.last_time = time;
         }
@@ -1045,39 +936,6 @@ impl<R: Read> Read for TeeReader<'_, '_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn logfmt_fields_with_quotes_and_escapes() {
-        let f = Fields::parse(
-            r#"time="2026-11-25T10:00:00Z" level=error msg="Error backing up item" backup=velero/nightly error="rpc error: \"quoted\"" logSource="pkg/backup/backup.go:435""#,
-        );
-        assert_eq!(f.get("level"), Some("error"));
-        assert_eq!(f.get("msg"), Some("Error backing up item"));
-        assert_eq!(f.get("backup"), Some("velero/nightly"));
-        assert_eq!(f.get("error"), Some("rpc error: \"quoted\""));
-        assert_eq!(f.time(), Some("2026-11-25T10:00:00Z".parse().unwrap()));
-        let j = Fields::parse(
-            r#"{"level":"warning","msg":"slow","backup":"velero/b1","time":"2026-11-25T10:00:01Z","count":3}"#,
-        );
-        assert_eq!(j.level().as_deref(), Some("warning"));
-        assert_eq!(j.get("count"), Some("3"));
-        assert!(Fields::parse("plain text, no fields").get("msg").is_none());
-        // Malformed lines end, and multi-byte characters survive escapes.
-        assert_eq!(Fields::parse("=x =y level=info").get("level"), Some("info"));
-        assert_eq!(
-            Fields::parse(r#"msg="caf\é ok" a="#).get("msg"),
-            Some("caf\\é ok")
-        );
-        assert_eq!(
-            Fields::parse(r#"msg="trailing\"#).get("msg"),
-            Some("trailing\\")
-        );
-        assert_eq!(
-            Fields::parse(r#"msg="unterminated"#).get("msg"),
-            Some("unterminated")
-        );
-        assert_eq!(Fields::parse("msg=é=ü").get("msg"), Some("é=ü"));
-    }
 
     #[test]
     fn long_lines_are_cut_not_loaded() {

@@ -1,5 +1,7 @@
 //! The fields of one log line: logfmt (`key=value key="quoted \"value\""`, as Velero's logrus writes) or a
-//! JSON object line (kotsadm, zap). Parsed only for lines a rule's pattern already hit.
+//! JSON object line (kotsadm, zap). The one parser of log fields: the rules (for lines a pattern already hit)
+//! and the timeline read lines through it, so both see the same fields (issue #23: two parsers disagreed on
+//! `\u00e9`, `\r` and tabs).
 use serde_json::Value;
 
 /// The parsed fields of a line, in the order written; the first occurrence of a key wins on lookup.
@@ -16,12 +18,14 @@ impl LineFields {
         {
             let pairs = map
                 .into_iter()
-                .map(|(key, value)| {
+                .filter_map(|(key, value)| {
+                    // A null field holds no value: not the text "null".
                     let text = match value {
                         Value::String(s) => s,
+                        Value::Null => return None,
                         other => other.to_string(),
                     };
-                    (key, text)
+                    Some((key, text))
                 })
                 .collect();
             return LineFields { pairs };
@@ -40,6 +44,11 @@ impl LineFields {
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The `level` field, lowercased.
+    pub fn level(&self) -> Option<String> {
+        self.get("level").map(str::to_ascii_lowercase)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -135,7 +144,12 @@ fn quoted(line: &str, start: usize) -> (String, usize) {
                         }
                     }
                 }
-                Some((_, other)) => value.push(other),
+                Some((_, c @ ('"' | '\\'))) => value.push(c),
+                // Not an escape Go's strconv.Quote writes: the text as it stands.
+                Some((_, other)) => {
+                    value.push('\\');
+                    value.push(other);
+                }
                 None => value.push('\\'),
             },
             other => value.push(other),
@@ -187,6 +201,66 @@ mod tests {
         assert_eq!(
             LineFields::parse(r#"k="\u00e9t\u00e9""#).get("k"),
             Some("été")
+        );
+    }
+
+    #[test]
+    fn the_timelines_cases_read_the_same() {
+        let f = LineFields::parse(
+            r#"time="2026-11-25T10:00:00Z" level=error msg="Error backing up item" backup=velero/nightly error="rpc error: \"quoted\"" logSource="pkg/backup/backup.go:435""#,
+        );
+        assert_eq!(f.get("level"), Some("error"));
+        assert_eq!(f.get("msg"), Some("Error backing up item"));
+        assert_eq!(f.get("backup"), Some("velero/nightly"));
+        assert_eq!(f.get("error"), Some("rpc error: \"quoted\""));
+        assert_eq!(f.time(""), Some("2026-11-25T10:00:00Z".parse().unwrap()));
+        let j = LineFields::parse(
+            r#"{"level":"warning","msg":"slow","backup":"velero/b1","time":"2026-11-25T10:00:01Z","count":3}"#,
+        );
+        assert_eq!(j.level().as_deref(), Some("warning"));
+        assert_eq!(j.get("count"), Some("3"));
+        assert!(
+            LineFields::parse("plain text, no fields")
+                .get("msg")
+                .is_none()
+        );
+        // Malformed lines end, and multi-byte characters survive escapes.
+        assert_eq!(
+            LineFields::parse("=x =y level=info").get("level"),
+            Some("info")
+        );
+        assert_eq!(
+            LineFields::parse(r#"msg="caf\é ok" a="#).get("msg"),
+            Some("caf\\é ok")
+        );
+        assert_eq!(
+            LineFields::parse(r#"msg="trailing\"#).get("msg"),
+            Some("trailing\\")
+        );
+        assert_eq!(
+            LineFields::parse(r#"msg="unterminated"#).get("msg"),
+            Some("unterminated")
+        );
+        assert_eq!(LineFields::parse("msg=é=ü").get("msg"), Some("é=ü"));
+    }
+
+    /// The cases the rules' and the timeline's parsers disagreed on, before there was one (issue #23).
+    #[test]
+    fn cases_the_two_parsers_disagreed_on() {
+        // `\uXXXX` is decoded (the timeline kept `\u00e9` as written).
+        assert_eq!(
+            LineFields::parse(r#"k="\u00e9t\u00e9""#).get("k"),
+            Some("été")
+        );
+        // `\r` is a carriage return (the timeline kept `\r`).
+        assert_eq!(LineFields::parse(r#"k="a\rb""#).get("k"), Some("a\rb"));
+        // A tab separates fields as a space does (the timeline read `level=error\tmsg=x` as one value).
+        let f = LineFields::parse("level=error\tmsg=x");
+        assert_eq!((f.get("level"), f.get("msg")), (Some("error"), Some("x")));
+        // A JSON null is no value (the rules read the text "null").
+        assert_eq!(
+            LineFields::parse(r#"{"error":null,"msg":"m"}"#).get("error"),
+            None
         );
     }
 }
