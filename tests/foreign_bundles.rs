@@ -254,6 +254,17 @@ fn assert_same_as_zip_for_velero_debug(
             .map(|l| l.owner)
             .collect();
         assert_eq!(owners, vec![Some(backup.to_string())], "{label}");
+    } else {
+        // The bundle's backup_<name>.log holds the CLI's error, which is no log of the backup.
+        assert!(!foreign.has(&backup_log), "{label}");
+        let said = format!(
+            "backup log of {backup}: velero could not download it (An error occurred: file not found)"
+        );
+        assert!(
+            foreign.unavailable().contains(&said),
+            "{label}: {:?}",
+            foreign.unavailable()
+        );
     }
     let (ours, theirs) = (zip.manifest().unwrap(), foreign.manifest().unwrap());
     assert_eq!(
@@ -306,7 +317,7 @@ fn every_scenario_reads_the_same_from_velero_debug_bundles() {
             continue;
         }
         let backup = failed_backup(&mut zip);
-        for style in [VeleroDebugStyle::ListsYaml, VeleroDebugStyle::ObjectsJson] {
+        for style in VeleroDebugStyle::ALL {
             let tree = velero_debug_tree(&mut zip, style, Some(&backup));
             let archive = dir.path().join(format!("{name}-{style:?}.tar.gz"));
             tree.write_tar_gz(&archive);
@@ -724,7 +735,7 @@ async fn a_collected_bundle_reads_the_same_in_every_form() {
 
     let backup = failed_backup(&mut zip);
     let archive = dir.path().join("velero-debug.tar.gz");
-    velero_debug_tree(&mut zip, VeleroDebugStyle::ListsYaml, Some(&backup)).write_tar_gz(&archive);
+    velero_debug_tree(&mut zip, VeleroDebugStyle::Crashd037, Some(&backup)).write_tar_gz(&archive);
     let mut foreign = Bundle::open(&archive).unwrap();
     assert_same_as_zip_for_velero_debug(&mut zip, &mut foreign, &backup, "collected velero debug");
 }

@@ -138,7 +138,7 @@ fn the_same_scenario_gives_the_same_top_findings_in_every_format() {
 
         let backup = failed_backup(&mut zip).unwrap_or_default();
         let debug = dir.path().join(format!("{name}-velero-debug.tar.gz"));
-        velero_debug_tree(&mut zip, VeleroDebugStyle::ListsYaml, Some(&backup))
+        velero_debug_tree(&mut zip, VeleroDebugStyle::Crashd037, Some(&backup))
             .write_tar_gz(&debug);
         let debug_bundle = Bundle::open(&debug).unwrap();
         let ns = debug_bundle

@@ -26,12 +26,15 @@
 //!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
 //!   node-agent pod). Null where the bundle cannot tell.
 //! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
+//! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
+//!   whether the license allows snapshots) and whether a KOTS schedule is overdue; none without them.
 mod collection;
 pub(crate) mod components;
 mod cron;
 mod health;
 pub(crate) mod inventory;
 pub(crate) mod json;
+mod kots;
 mod presence;
 mod schedules;
 mod volumes;
@@ -42,6 +45,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 pub use cron::{CronExpr, Schedule};
+pub use kots::KotsSnapshotSettings;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
@@ -56,6 +60,7 @@ pub const FACTS_SCHEDULES: &str = "facts.schedules";
 pub const FACTS_VOLUMES: &str = "facts.volumes";
 pub const FACTS_COMPONENTS: &str = "facts.components";
 pub const FACTS_COLLECTION: &str = "facts.collection";
+pub const FACTS_KOTS: &str = "facts.kots";
 
 #[derive(Debug, Clone)]
 pub struct BundleFacts {
@@ -72,6 +77,9 @@ pub struct BundleFacts {
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
     pub volumes_not_backed_up: Vec<VolumeRef>,
+    /// The KOTS Admin Console's snapshot settings and license, when the bundle carries them (a KOTS support
+    /// bundle); `facts.kots` is derived from them.
+    pub kots_snapshots: Option<KotsSnapshotSettings>,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
     /// What the bundle does not let snapdoc see that the checks need (whether Velero is installed, its
@@ -82,8 +90,9 @@ pub struct BundleFacts {
 /// Reads the bundle's objects once and derives everything the rules and the report need from them.
 /// Fails only when the bundle itself cannot be read; a broken resource file becomes an `unavailable` line.
 pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
-    let inv = Inventory::load(bundle);
+    let mut inv = Inventory::load(bundle);
     let now = reference_time(bundle, &inv);
+    let kots_snapshots = KotsSnapshotSettings::read(bundle, &mut inv.unreadable);
     let velero_namespace_hint = bundle
         .manifest()
         .and_then(|m| m.scope.get("veleroNamespace"))
@@ -182,6 +191,11 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         ),
     );
 
+    kinds.insert(
+        FACTS_KOTS.to_string(),
+        kots::kots_facts(kots_snapshots.as_ref(), &inv, now),
+    );
+
     let unavailable = environment::unavailable(bundle, &inv, &backups);
     Ok(BundleFacts {
         now,
@@ -191,6 +205,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         velero_namespace,
         backups,
         volumes_not_backed_up,
+        kots_snapshots,
         unavailable,
         not_seen: presence::not_seen(&presence, &inv),
     })

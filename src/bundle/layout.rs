@@ -12,6 +12,10 @@ pub const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
 pub const SECRETS_METADATA: &str = "cluster-resources/secrets-metadata";
 pub const VELERO_LOGS: &str = "velero/logs";
 pub const KOTS_LOGS: &str = "kots/logs";
+/// The KOTS Admin Console's app info (snapshot settings), from a KOTS support bundle.
+pub const KOTS_APP_INFO: &str = "kots/app-info.json";
+/// The application's KOTS license (YAML), from a KOTS support bundle.
+pub const KOTS_LICENSE: &str = "kots/license.yaml";
 pub const BACKUPS: &str = "velero/backups";
 pub const RESTORES: &str = "velero/restores";
 /// File name used for cluster-scoped objects under `cluster-resources/<resource>/`.

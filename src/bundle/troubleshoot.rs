@@ -218,6 +218,10 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                 }
                 _ => {}
             }
+        } else if let Some(entry) = kots_file(&rel) {
+            translation
+                .produce
+                .insert(entry.to_string(), Produce::Raw(raw));
         } else if rel == "cluster-info/errors.json" {
             error_files.push((raw, Some("cluster-info".to_string())));
         } else if rel.ends_with(".log") {
@@ -267,6 +271,17 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     translation.manifest = Some(manifest(tree, root, &error_files));
     translation.unavailable = unavailable(logs_found, velero_pods);
     Ok(translation)
+}
+
+/// KOTS's support bundle spec (kots pkg/supportbundle/spec.go, v1.121.0 `55b35f47`) collects the Admin
+/// Console's view of the installation: `app-info.json` (with the snapshot settings KOTS schedules itself)
+/// and the license (`spec.isSnapshotSupported`). snapdoc keeps them under `kots/`.
+fn kots_file(rel: &str) -> Option<&'static str> {
+    match rel {
+        "kots/admin_console/app-info.json" => Some(layout::KOTS_APP_INFO),
+        "kots/admin_console/license.yaml" => Some(layout::KOTS_LICENSE),
+        _ => None,
+    }
 }
 
 fn is_velero_crd(crd: &Value) -> bool {

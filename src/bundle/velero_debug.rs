@@ -1,20 +1,26 @@
 //! `velero debug` bundles, read as snapdoc bundles.
 //!
 //! `velero debug` (velero pkg/cmd/cli/debug, Velero ≥ 1.7) runs an embedded crashd script
-//! (cshd-scripts/velero.cshd) with the working directory `./velero-bundle`, then tars that folder
-//! (crashd archiver: names relative, so every entry starts `velero-bundle/`). The script:
+//! (cshd-scripts/velero.cshd, unchanged from v1.7 to main) with the working directory `./velero-bundle`,
+//! then tars that folder with its folder entries (every entry starts `velero-bundle/`). The script:
 //! - `kube_capture(what="objects", namespaces=[ns], groups=['velero.io'])`: every velero.io object of the
-//!   Velero namespace, under `kubecapture/<group>_<version>/<namespace>/` (crashd k8s/object_writer.go);
-//!   crashd v0.3 writes one List per resource, `<resource>-<2006-01-02T15-04-05Z.0000>.json`, later
-//!   releases one file per object, `<resource>/<name>-<time>.json`; JSON by default, YAML when asked;
+//!   Velero namespace, under `kubecapture/<group>_<version>/<namespace>/` (crashd k8s/object_writer.go).
+//!   Velero pins crash-diagnostics v0.3.4 (1.7) and v0.3.7 (1.8 … 1.18): one JSON List per non-empty
+//!   resource and served version, `<resource>-<200601021504.0000>.json` (e.g.
+//!   `velero.io_v1/velero/backups-202411201041.2740.json`, `velero.io_v2alpha1/…` for DataUploads).
+//!   crashd v0.4.x, which no Velero release uses, stamps `<2006-01-02T15-04-05Z.0000>`, may write YAML,
+//!   and with `output_mode="multiple_files"` one file per object, `<resource>/<name>-<stamp>.<ext>`;
 //! - `capture_local("velero version -n ns")` → `version.txt` (`Client:` / `Server:` with `Version: v1.x`);
 //! - `kube_capture(what="logs", namespaces=[ns])`: the namespace's pods (as objects, `core_v1/<ns>/pods…`)
 //!   and each container's current log at `…/<pod>/<container>/<container>.log` (no previous containers);
-//! - with `--backup NAME`: `backup_NAME.log` (`velero backup logs`) and, since the design's
-//!   describe step, `backup_describe_NAME.txt` (`velero backup describe --details`); `--restore` alike.
+//! - with `--backup NAME`: `backup_describe_NAME.txt` (`velero backup describe --details`) and
+//!   `backup_NAME.log`: whatever `velero backup logs NAME` printed, which is the CLI's error when the log
+//!   could not be downloaded; `--restore` alike.
 //!
 //! It collects no nodes, no Kubernetes version, no deployments and nothing outside the Velero namespace;
 //! the report says what that leaves unknown.
+use std::io::Read;
+
 use serde_json::Value;
 
 use super::BundleError;
@@ -105,20 +111,21 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
         let segments: Vec<&str> = rel.split('/').collect();
         match segments[..] {
             [file] => {
-                if let Some(name) = file
-                    .strip_prefix("backup_")
-                    .and_then(|f| f.strip_suffix(".log"))
-                {
-                    let entry = layout::backup_log_path(name);
-                    if layout::check_entry_name(&entry).is_ok() {
-                        translation.produce.insert(entry, Produce::Raw(raw));
-                    }
-                } else if let Some(name) = file
-                    .strip_prefix("restore_")
-                    .and_then(|f| f.strip_suffix(".log"))
-                {
-                    let entry = layout::restore_log_path(name);
-                    if layout::check_entry_name(&entry).is_ok() {
+                let Some((kind, name)) = operation_log(file) else {
+                    continue;
+                };
+                let entry = match kind {
+                    "backup" => layout::backup_log_path(name),
+                    _ => layout::restore_log_path(name),
+                };
+                if layout::check_entry_name(&entry).is_err() {
+                    continue;
+                }
+                match cli_failure(tree, &raw) {
+                    Some(failure) => translation.unavailable.push(format!(
+                        "{kind} log of {name}: velero could not download it ({failure})"
+                    )),
+                    None => {
                         translation.produce.insert(entry, Produce::Raw(raw));
                     }
                 }
@@ -201,39 +208,77 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
         collector_errors: Vec::new(),
         redactions: Default::default(),
     });
-    translation.unavailable = vec![
+    translation.unavailable.extend([
         "previous container logs: velero debug collects only the current containers' logs, so why a restarted velero or node-agent container died is not in the bundle".into(),
         "backup and restore results (errors and warnings by namespace): a velero debug bundle does not include them".into(),
         "credential secret key names: a velero debug bundle does not record them, so the storage locations' credential secrets could not be checked".into(),
         "KOTS (kotsadm) state and the application's workloads: velero debug collects the Velero namespace only".into(),
-    ];
+    ]);
     Ok(translation)
 }
 
-/// `backups-2021-08-10T08-12-00Z.0000` → (`backups`, RFC 3339 of the capture). crashd formats the local
-/// time with a literal `Z`; it is read as UTC, used only when the archive recorded no file times.
+/// `<resource>-<stamp>` → (`<resource>`, RFC 3339 of the capture). crashd stamps each file with the local
+/// time of the capture: v0.3.x (`time.Now().Format("200601021504.0000")`, k8s/object_writer.go, what every
+/// Velero release from 1.7 pins) gives `backups-202411201041.2740`, minutes then a fraction of a second;
+/// v0.4.x (`"2006-01-02T15-04-05Z.0000"`) gives `backups-2024-11-20T10-41-27Z.2740`. The time is read as UTC
+/// (the zone is not recorded) and used only when the archive recorded no file times.
 fn split_capture_time(stem: &str) -> (&str, Option<String>) {
-    let bytes = stem.as_bytes();
-    for (at, _) in stem.match_indices('-') {
-        let rest = &bytes[at + 1..];
-        let shaped = rest.len() >= 19
-            && rest[..19].iter().enumerate().all(|(i, b)| match i {
-                4 | 7 | 13 | 16 => *b == b'-',
-                10 => *b == b'T',
-                _ => b.is_ascii_digit(),
-            });
-        if shaped {
-            let time = std::str::from_utf8(&rest[..19]).ok().and_then(|t| {
-                let (date, clock) = t.split_once('T')?;
-                let parsed: jiff::civil::DateTime =
-                    format!("{date}T{}", clock.replace('-', ":")).parse().ok()?;
-                let stamp = jiff::tz::TimeZone::UTC.to_timestamp(parsed).ok()?;
-                Some(stamp.to_string())
-            });
+    for (at, _) in stem
+        .match_indices('-')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        let Some((clock, fraction)) = stem[at + 1..].rsplit_once('.') else {
+            continue;
+        };
+        if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let parsed = jiff::civil::DateTime::strptime("%Y%m%d%H%M", clock)
+            .or_else(|_| jiff::civil::DateTime::strptime("%Y-%m-%dT%H-%M-%SZ", clock));
+        if let Ok(parsed) = parsed {
+            let time = jiff::tz::TimeZone::UTC
+                .to_timestamp(parsed)
+                .ok()
+                .map(|t| t.to_string());
             return (&stem[..at], time);
         }
     }
     (stem, None)
+}
+
+/// `backup_<name>.log` / `restore_<name>.log` → (`backup` | `restore`, name).
+fn operation_log(file: &str) -> Option<(&'static str, &str)> {
+    let stem = file.strip_suffix(".log")?;
+    let (kind, name) = if let Some(name) = stem.strip_prefix("backup_") {
+        ("backup", name)
+    } else {
+        ("restore", stem.strip_prefix("restore_")?)
+    };
+    (!name.is_empty()).then_some((kind, name))
+}
+
+/// How much of a `backup_<name>.log` is read to tell the CLI's failure from a log.
+const CLI_FAILURE_HEAD_BYTES: u64 = 4096;
+
+/// The error `velero debug` wrote in place of a backup or restore log, if that is what the file holds.
+/// The script captures whatever `velero backup logs NAME` prints, stderr included: when the log cannot be
+/// downloaded that is the CLI's one line, `An error occurred: <cause>` (velero pkg/cmd/errors.go
+/// `CheckError`, e.g. `file not found` from pkg/cmd/util/downloadrequest), or crashd's own
+/// `capture_local error: <cause>` when the velero binary could not be started (crash-diagnostics
+/// starlark/capture_local.go). A log proper starts with logrus lines.
+fn cli_failure(tree: &mut RawTree, raw: &str) -> Option<String> {
+    let mut head = Vec::new();
+    tree.open_file(raw)
+        .ok()?
+        .take(CLI_FAILURE_HEAD_BYTES)
+        .read_to_end(&mut head)
+        .ok()?;
+    let head = String::from_utf8_lossy(&head);
+    let first = head.lines().map(str::trim).find(|l| !l.is_empty())?;
+    (first.starts_with("An error occurred:") || first.starts_with("capture_local error:"))
+        .then(|| first.to_string())
 }
 
 /// A captured resource in snapdoc's naming: core/apps plurals as they are, others `<plural>.<group>`.
@@ -271,13 +316,23 @@ mod tests {
 
     #[test]
     fn capture_times_are_cut_from_names() {
+        // crashd v0.3.7, as `velero debug` of Velero 1.8 … 1.18 names its files.
+        let (resource, time) = split_capture_time("backups-202411201041.2740");
+        assert_eq!(resource, "backups");
+        assert_eq!(time.as_deref(), Some("2024-11-20T10:41:00Z"));
+        // crashd v0.4.x.
         let (resource, time) = split_capture_time("backups-2021-08-10T08-12-00Z.0000");
         assert_eq!(resource, "backups");
         assert_eq!(time.as_deref(), Some("2021-08-10T08:12:00Z"));
+        // v0.4.x one file per object: the object's own name may hold dashes and digits.
         let (name, time) = split_capture_time("daily-20240101-2021-08-10T08-12-00Z.0000");
         assert_eq!(name, "daily-20240101");
         assert!(time.is_some());
+        let (name, time) = split_capture_time("instance-q8rbx-202411201041.2740");
+        assert_eq!(name, "instance-q8rbx");
+        assert!(time.is_some());
         assert_eq!(split_capture_time("backups"), ("backups", None));
+        assert_eq!(split_capture_time("v1.2-3.4"), ("v1.2-3.4", None));
     }
 
     #[test]
@@ -288,6 +343,18 @@ mod tests {
         );
         assert_eq!(snapdoc_resource("core", "pods").as_deref(), Some("pods"));
         assert_eq!(snapdoc_resource("core", "secrets"), None);
+    }
+
+    #[test]
+    fn operation_logs_are_named_by_their_file() {
+        assert_eq!(
+            operation_log("backup_instance-q8rbx.log"),
+            Some(("backup", "instance-q8rbx"))
+        );
+        assert_eq!(operation_log("restore_r-1.log"), Some(("restore", "r-1")));
+        assert_eq!(operation_log("backup_describe_b.txt"), None);
+        assert_eq!(operation_log("backup_.log"), None);
+        assert_eq!(operation_log("version.txt"), None);
     }
 
     #[test]

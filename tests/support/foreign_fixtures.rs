@@ -4,8 +4,14 @@
 //! tools document and write (see src/bundle/troubleshoot.rs and src/bundle/velero_debug.rs):
 //! - [`troubleshoot_tree`]: a troubleshoot support bundle (top folder, version.yaml, cluster-info,
 //!   cluster-resources with JSON and YAML custom resources, pod logs with collector symlinks);
-//! - [`velero_debug_tree`]: a `velero debug` bundle (crashd kubecapture of velero.io objects and the
-//!   namespace's pods and logs, `velero version`, backup log and describe output).
+//! - [`velero_debug_tree`]: a `velero debug` bundle, laid out as the real code writes it:
+//!   vmware-tanzu/velero `pkg/cmd/cli/debug/cshd-scripts/velero.cshd` at v1.12.3
+//!   (684f71306e9c2fda204a16cb012dc209523cfae1; unchanged from v1.7 to main) run by
+//!   vmware-tanzu/crash-diagnostics `k8s/object_writer.go`, `k8s/result_writer.go`,
+//!   `k8s/container_logger.go` and `starlark/capture_local.go` at v0.3.7
+//!   (a7df9e0b1d68f6ebc4179e733709bb82b01d8007, pinned by Velero 1.8 … 1.18) or v0.4.1
+//!   (323d2a810d2abee683495bfb819d5921bf87a4ec, which no Velero release uses), archived with folder
+//!   entries. /work/shared/real-bundles/ holds a real-layout one; the tests read it as it is.
 //!
 //! A fixture is first a [`Tree`] in memory (fixtures are small), then written as a `.tar.gz` or as a
 //! directory with real symlinks.
@@ -33,6 +39,8 @@ pub enum Node {
 pub struct Tree {
     pub nodes: BTreeMap<String, Node>,
     pub mtime: u64,
+    /// Write a tar entry for every folder before its files (crashd's archiver does; troubleshoot's does not).
+    pub folders: bool,
 }
 
 impl Tree {
@@ -47,12 +55,37 @@ impl Tree {
             .insert(path.into(), Node::HardLink(target.into()));
     }
 
-    /// Writes a gzip-compressed tar: files and symlinks, no folder entries (as troubleshoot archives).
+    /// Writes a gzip-compressed tar: files and symlinks, folder entries when `folders` is set.
     pub fn write_tar_gz(&self, out: &Path) {
         let file = std::fs::File::create(out).unwrap();
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
         let mut tar = tar::Builder::new(gz);
+        let mut written_folders = std::collections::BTreeSet::new();
         for (path, node) in &self.nodes {
+            if self.folders {
+                let mut folder = String::new();
+                for segment in path
+                    .split('/')
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .rev()
+                {
+                    folder.push_str(segment);
+                    folder.push('/');
+                    if written_folders.insert(folder.clone()) {
+                        let mut header = tar::Header::new_gnu();
+                        header.set_mtime(self.mtime);
+                        header.set_entry_type(tar::EntryType::Directory);
+                        // crashd creates its folders with os.MkdirAll(dir, 0744).
+                        header.set_mode(0o744);
+                        header.set_size(0);
+                        tar.append_data(&mut header, &folder, std::io::empty())
+                            .unwrap();
+                    }
+                }
+            }
             let mut header = tar::Header::new_gnu();
             header.set_mtime(self.mtime);
             match node {
@@ -411,14 +444,49 @@ pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree 
     tree
 }
 
-/// Object layouts crashd has written.
+/// Object layouts crash-diagnostics writes (k8s/object_writer.go of each release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VeleroDebugStyle {
-    /// crashd v0.3 (what `velero debug` pins): one YAML List per resource, as `kubectl get -o yaml`.
-    ListsYaml,
-    /// Later crashd: one JSON file per object under a folder named after the resource.
-    ObjectsJson,
+    /// v0.3.7 (and v0.3.4), what every `velero debug` since Velero 1.7 runs: one List per resource and
+    /// version, `printers.JSONPrinter` (4-space indent), `<resource>-<200601021504.0000>.json`.
+    Crashd037,
+    /// v0.4.1 `output_format="yaml"`: one YAML List per resource, `<resource>-<2006-01-02T15-04-05Z.0000>.yaml`.
+    Crashd041Yaml,
+    /// v0.4.1 `output_mode="multiple_files"`: one JSON file per object in a folder named after the resource,
+    /// `<resource>/<name>-<stamp>.json`; pod logs under that `pods/` folder.
+    Crashd041Objects,
 }
+
+impl VeleroDebugStyle {
+    pub const ALL: [VeleroDebugStyle; 3] = [
+        VeleroDebugStyle::Crashd037,
+        VeleroDebugStyle::Crashd041Yaml,
+        VeleroDebugStyle::Crashd041Objects,
+    ];
+
+    /// The stamp crashd puts in a file name (`time.Now().Format(…)`; Go's `.0000` is a fraction of a second).
+    fn stamp(self, seconds: u64) -> String {
+        let time = jiff::Timestamp::from_second(seconds as i64).unwrap();
+        match self {
+            VeleroDebugStyle::Crashd037 => time.strftime("%Y%m%d%H%M.0000").to_string(),
+            _ => time.strftime("%Y-%m-%dT%H-%M-%SZ.0000").to_string(),
+        }
+    }
+}
+
+/// JSON as k8s.io/cli-runtime's `printers.JSONPrinter` writes it: `json.MarshalIndent(obj, "", "    ")`.
+fn go_json_indent(value: &Value) -> Vec<u8> {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer).unwrap();
+    out.push(b'\n');
+    out
+}
+
+/// What `velero backup logs NAME` prints when the log is not in the object store.
+pub const CLI_LOG_NOT_FOUND: &str = "An error occurred: file not found\n";
 
 /// A `velero debug --backup <backup>` bundle of what `bundle` holds in the Velero namespace.
 pub fn velero_debug_tree(
@@ -427,13 +495,11 @@ pub fn velero_debug_tree(
     backup: Option<&str>,
 ) -> Tree {
     let mtime = created_seconds(bundle);
-    let stamp = jiff::Timestamp::from_second(mtime as i64)
-        .unwrap()
-        .strftime("%Y-%m-%dT%H-%M-%SZ.0000")
-        .to_string();
+    let stamp = style.stamp(mtime);
     let root = "velero-bundle/";
     let mut tree = Tree {
         mtime,
+        folders: true,
         ..Tree::default()
     };
     let mut velero_namespace = None;
@@ -455,11 +521,7 @@ pub fn velero_debug_tree(
                     .unwrap_or("v1")
                     .to_string();
                 captured
-                    .entry((
-                        format!("velero.io_{version}"),
-                        namespace.to_string(),
-                        plural.to_string(),
-                    ))
+                    .entry((version, namespace.to_string(), plural.to_string()))
                     .or_default()
                     .push(object);
             }
@@ -472,32 +534,53 @@ pub fn velero_debug_tree(
         .into_iter()
         .filter(|p| p["metadata"]["namespace"] == namespace.as_str())
         .collect();
-    captured.insert(
-        ("core_v1".into(), namespace.clone(), "pods".into()),
-        pods.clone(),
-    );
-    for ((group_version, ns, resource), objects) in &captured {
-        let base = format!("{root}kubecapture/{group_version}/{ns}");
+    // object_writer.go writes a result only when the search found items (the searcher drops empty lists).
+    if !pods.is_empty() {
+        captured.insert(
+            ("v1".into(), namespace.clone(), "pods".into()),
+            pods.clone(),
+        );
+    }
+    for ((version, ns, resource), objects) in &captured {
+        let (group, api_version) = if resource == "pods" {
+            ("core", "v1".to_string())
+        } else {
+            ("velero.io", format!("velero.io/{version}"))
+        };
+        let base = format!("{root}kubecapture/{group}_{version}/{ns}");
+        let kind = objects
+            .first()
+            .and_then(|o| o["kind"].as_str())
+            .unwrap_or("Object");
+        // The UnstructuredList the dynamic client returned, as its printer writes it.
+        let list = json!({"apiVersion": api_version, "items": objects, "kind": format!("{kind}List"),
+                          "metadata": {"continue": "", "resourceVersion": "884213"}});
         match style {
-            VeleroDebugStyle::ListsYaml => {
-                let list = json!({"apiVersion": "v1", "kind": "List", "items": objects,
-                                  "metadata": {"resourceVersion": ""}});
+            VeleroDebugStyle::Crashd037 => {
+                tree.file(
+                    format!("{base}/{resource}-{stamp}.json"),
+                    go_json_indent(&list),
+                );
+            }
+            VeleroDebugStyle::Crashd041Yaml => {
                 tree.file(format!("{base}/{resource}-{stamp}.yaml"), yaml(&list));
             }
-            VeleroDebugStyle::ObjectsJson => {
+            VeleroDebugStyle::Crashd041Objects => {
                 for object in objects {
                     let name = object["metadata"]["name"].as_str().unwrap();
                     tree.file(
                         format!("{base}/{resource}/{name}-{stamp}.json"),
-                        serde_json::to_vec_pretty(object).unwrap(),
+                        go_json_indent(object),
                     );
                 }
             }
         }
     }
+    // result_writer.go puts the logs beside the objects: in the namespace folder, or in `pods/` when
+    // each object has its own file.
     let log_base = match style {
-        VeleroDebugStyle::ListsYaml => format!("{root}kubecapture/core_v1/{namespace}"),
-        VeleroDebugStyle::ObjectsJson => format!("{root}kubecapture/core_v1/{namespace}/pods"),
+        VeleroDebugStyle::Crashd041Objects => format!("{root}kubecapture/core_v1/{namespace}/pods"),
+        _ => format!("{root}kubecapture/core_v1/{namespace}"),
     };
     let pod_names: Vec<String> = pods
         .iter()
@@ -540,10 +623,14 @@ pub fn velero_debug_tree(
     );
     if let Some(backup) = backup {
         let log = snapdoc::bundle::layout::backup_log_path(backup);
-        if bundle.has(&log) {
-            let data = read_entry(bundle, &log);
-            tree.file(format!("{root}backup_{backup}.log"), data);
-        }
+        // capture_local writes what `velero backup logs` printed, stderr included: without a log in the
+        // object store that is the CLI's error (velero pkg/cmd/errors.go, pkg/cmd/util/downloadrequest).
+        let data = if bundle.has(&log) {
+            read_entry(bundle, &log)
+        } else {
+            CLI_LOG_NOT_FOUND.as_bytes().to_vec()
+        };
+        tree.file(format!("{root}backup_{backup}.log"), data);
         let object = bundle
             .objects("backups.velero.io")
             .unwrap()

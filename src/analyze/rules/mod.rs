@@ -47,6 +47,7 @@ pub const FACT_KINDS: &[&str] = &[
     "facts.volumes",
     "facts.components",
     "facts.collection",
+    "facts.kots",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).
