@@ -173,8 +173,9 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
             let Some((stem, is_json)) = archive::object_file_stem(file) else {
                 continue;
             };
-            if stem.ends_with("-errors") {
-                error_files.push((raw, Some(stem.to_string())));
+            // custom-resources-errors.json: the same naming as `<kind>-errors.json` beside it.
+            if let Some(resource) = stem.strip_suffix("-errors") {
+                error_files.push((raw, Some(resource.to_string())));
                 continue;
             }
             // `<crd>/<namespace>.json` is namespaced; `<crd>.yaml` directly here is cluster-scoped.
