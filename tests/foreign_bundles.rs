@@ -701,6 +701,11 @@ fn verify_refuses_foreign_bundles() {
         .unwrap()
         .to_string();
     assert!(message.contains("no checksums"), "{message}");
+    assert!(message.contains("cannot be verified"), "{message}");
+    assert!(
+        !message.contains("not a bundle snapdoc can read"),
+        "{message}"
+    );
 }
 
 /// A bundle the real collector made from the lab cluster reads the same in each foreign form.

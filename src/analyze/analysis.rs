@@ -55,6 +55,10 @@ pub struct BundleInfo {
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_server: Option<String>,
+    /// For a foreign bundle, the tool and version that made it (`troubleshoot v0.107.2`), so a reader knows
+    /// what kind of bundle was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

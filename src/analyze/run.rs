@@ -120,6 +120,9 @@ fn analyze_with_shared_objects(
             format: bundle.format().as_str().to_string(),
             created: manifest.map(|m| m.created.clone()),
             cluster_server: manifest.and_then(|m| m.cluster.server.clone()),
+            made_by: manifest
+                .filter(|m| m.tool.name != "snapdoc")
+                .map(|m| format!("{} {}", m.tool.name, m.tool.version)),
         },
         environment: facts.environment,
         status,

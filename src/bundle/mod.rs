@@ -47,6 +47,11 @@ pub enum BundleError {
     /// `snapdoc run` wrote when it holds several bundles): `suggestion` names the bundles found inside.
     #[error("no bundle content found in {path}{suggestion}", path = path.display())]
     NoBundleContent { path: PathBuf, suggestion: String },
+    #[error(
+        "{path}: a {made_by} bundle cannot be verified: it carries no checksums (snapdoc reads it: `snapdoc analyze` \
+         works on it)"
+    )]
+    Unverifiable { path: PathBuf, made_by: String },
     #[error("invalid entry name {entry:?}: {message}")]
     InvalidEntryName { entry: String, message: String },
 }

@@ -26,12 +26,13 @@ pub fn verify(path: &Path) -> Result<VerifyReport, BundleError> {
         bundle.format(),
         BundleFormat::Troubleshoot | BundleFormat::VeleroDebug
     ) {
-        return Err(BundleError::UnknownFormat {
+        let made_by = match bundle.manifest() {
+            Some(m) => format!("{} {}", m.tool.name, m.tool.version),
+            None => bundle.format().as_str().to_string(),
+        };
+        return Err(BundleError::Unverifiable {
             path: path.to_path_buf(),
-            message: format!(
-                "a {} bundle carries no checksums; verify checks snapdoc bundles",
-                bundle.format().as_str()
-            ),
+            made_by,
         });
     }
     let Some(manifest) = bundle.manifest().cloned() else {

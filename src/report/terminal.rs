@@ -70,6 +70,17 @@ pub fn terminal_summary(analyses: &[Analysis], color: bool, reports: &[PathBuf])
 }
 
 fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
+    if let Some(made_by) = &analysis.bundle.made_by {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "Read a {} bundle made by {}.",
+                clean(&analysis.bundle.format),
+                clean(made_by)
+            ))
+        );
+    }
     let fails = count(analysis, Severity::Fail);
     let warns = count(analysis, Severity::Warn);
     let infos = count(analysis, Severity::Info);

@@ -293,6 +293,7 @@ pub fn failed_bsl() -> Analysis {
             format: "snapdoc".to_string(),
             created: some("2026-11-25T12:04:12Z"),
             cluster_server: some("10.0.0.12:6443"),
+            made_by: None,
         },
         environment: Environment {
             kubernetes_version: some("v1.29.4"),
@@ -509,6 +510,7 @@ pub fn partially_failed_fsb() -> Analysis {
             format: "snapdoc".to_string(),
             created: some("2026-11-25T08:29:11Z"),
             cluster_server: some("kubernetes.default.svc:443"),
+            made_by: None,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.5+k0s"),
@@ -715,6 +717,7 @@ pub fn healthy() -> Analysis {
             format: "snapdoc".to_string(),
             created: some("2026-11-25T08:59:12Z"),
             cluster_server: some("34.118.10.2:443"),
+            made_by: None,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.4-gke.1348000"),
