@@ -169,6 +169,7 @@ mod tests {
             rule_name: "test".into(),
             match_kind: "object".into(),
             severity,
+            role: Default::default(),
             category: category.into(),
             title: "t".into(),
             message: "m".into(),
