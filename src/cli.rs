@@ -115,13 +115,16 @@ pub struct CollectOptions {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
-    /// Do not read Velero's credential secrets at all (not even their key names): for a role without
-    /// access to secrets, such as the shipped CronJob's.
+    /// Do not look Velero's credential secrets up at all, not even their metadata: for a role without `get`
+    /// on secrets, such as the shipped CronJob's. Their key names still come from what references them.
+    #[arg(long, alias = "skip-secret-key-names")]
+    pub skip_secrets: bool,
+    /// Delete each DownloadRequest once its log or results are read (the role needs `delete` on
+    /// downloadrequests). By default they are left to Velero, which removes them when they expire.
     #[arg(long)]
-    pub skip_secret_key_names: bool,
-    /// Leave created DownloadRequests for Velero to remove when they expire (10 minutes) instead of
-    /// deleting them: for a role that may only create them.
-    #[arg(long)]
+    pub delete_download_requests: bool,
+    /// Leave DownloadRequests to Velero: the default, accepted for earlier command lines.
+    #[arg(long, hide = true, conflicts_with = "delete_download_requests")]
     pub keep_download_requests: bool,
 }
 
@@ -333,9 +336,7 @@ mod tests {
         assert_eq!(options.since.as_str(), "72h");
         assert_eq!(options.max_log_bytes, 20 * 1024 * 1024);
         assert_eq!((options.recent, options.download_timeout), (10, 30));
-        assert!(
-            !options.force && !options.skip_secret_key_names && !options.keep_download_requests
-        );
+        assert!(!options.force && !options.skip_secrets && !options.delete_download_requests);
         assert!(options.cluster.kubeconfig.is_none());
     }
 }

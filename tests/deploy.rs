@@ -663,13 +663,13 @@ fn the_manifest_cronjob_is_forbid_never_restricted_and_does_not_fail_on_findings
     let objects = manifest_objects();
     let container = check_cronjob(&objects, "snapdoc", "manifest");
     assert!(strings(&container["args"]).contains(&"--velero-namespace=velero".to_string()));
-    // The role reads no secret and deletes nothing: the job must not ask for either.
-    for flag in ["--skip-secret-key-names", "--keep-download-requests"] {
-        assert!(
-            strings(&container["args"]).contains(&flag.to_string()),
-            "{flag}"
-        );
-    }
+    // The role reads no secret and deletes nothing: the job must ask for neither.
+    let args = strings(&container["args"]);
+    assert!(args.contains(&"--skip-secrets".to_string()), "{args:?}");
+    assert!(
+        !args.contains(&"--delete-download-requests".to_string()),
+        "{args:?}"
+    );
     let namespace = of_kind(&objects, "Namespace");
     assert_eq!(
         namespace[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
@@ -753,8 +753,7 @@ fn the_chart_renders_every_option() {
             "--velero-namespace=backup-system",
             "--fail-on=warn",
             "--format=json",
-            "--skip-secret-key-names",
-            "--keep-download-requests",
+            "--skip-secrets",
             "--prometheus-textfile=/metrics/snapdoc.prom",
             "--since=24h",
             "--recent=5",

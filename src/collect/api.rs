@@ -31,6 +31,26 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// page of 500 CustomResourceDefinitions with large schemas can be hundreds of megabytes.
 const PAGE_IN_MEMORY: usize = 8 * 1024 * 1024;
 
+/// The answer's shape asked of the API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    /// The object as stored.
+    Json,
+    /// Only the object's metadata (`PartialObjectMetadata`): for secrets, whose data must never be sent.
+    PartialMetadata,
+}
+
+impl Accept {
+    fn header(self) -> &'static str {
+        match self {
+            Accept::Json => "application/json",
+            Accept::PartialMetadata => {
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+            }
+        }
+    }
+}
+
 /// Why a request failed: what the manifest records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiFailure {
@@ -180,6 +200,7 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&Value>,
+        accept: Accept,
     ) -> Result<(Response<Body>, OwnedSemaphorePermit), ApiFailure> {
         let body = match body {
             Some(v) => serde_json::to_vec(v)
@@ -195,7 +216,7 @@ impl ApiClient {
             let mut request = Request::builder()
                 .method(method.clone())
                 .uri(path)
-                .header(http::header::ACCEPT, "application/json");
+                .header(http::header::ACCEPT, accept.header());
             if !body.is_empty() {
                 request = request.header(http::header::CONTENT_TYPE, "application/json");
             }
@@ -247,12 +268,13 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&Value>,
+        accept: Accept,
         read: impl FnOnce(Body) -> F,
     ) -> Result<T, ApiFailure>
     where
         F: std::future::Future<Output = Result<T, String>>,
     {
-        let (response, permit) = self.send(method, path, body).await?;
+        let (response, permit) = self.send(method, path, body, accept).await?;
         let answer = tokio::time::timeout(REQUEST_TIMEOUT, read(response.into_body()))
             .await
             .map_err(|_| ApiFailure::new(None, format!("{path}: answer not complete in time")))?
@@ -267,8 +289,9 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&Value>,
+        accept: Accept,
     ) -> Result<Bytes, ApiFailure> {
-        self.receive(method, path, body, |body| async move {
+        self.receive(method, path, body, accept, |body| async move {
             body.collect()
                 .await
                 .map(|collected| collected.to_bytes())
@@ -279,7 +302,8 @@ impl ApiClient {
 
     /// A list page: in memory when small, else spooled to an unnamed temporary file while it arrives.
     async fn send_for_page(&self, path: &str) -> Result<PageBody, ApiFailure> {
-        self.receive(Method::GET, path, None, receive_page).await
+        self.receive(Method::GET, path, None, Accept::Json, receive_page)
+            .await
     }
 
     async fn send_json(
@@ -287,8 +311,9 @@ impl ApiClient {
         method: Method,
         path: &str,
         body: Option<&Value>,
+        accept: Accept,
     ) -> Result<Value, ApiFailure> {
-        let bytes = self.send_for_bytes(method, path, body).await?;
+        let bytes = self.send_for_bytes(method, path, body, accept).await?;
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
@@ -297,20 +322,30 @@ impl ApiClient {
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ApiFailure> {
-        self.send_json(Method::GET, path, None).await
+        self.send_json(Method::GET, path, None, Accept::Json).await
+    }
+
+    /// Only the object's metadata (`PartialObjectMetadata`), as `Api::get_metadata` asks for it: the server
+    /// sends no data, spec or status.
+    pub async fn get_metadata(&self, path: &str) -> Result<Value, ApiFailure> {
+        self.send_json(Method::GET, path, None, Accept::PartialMetadata)
+            .await
     }
 
     pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiFailure> {
-        self.send_json(Method::POST, path, Some(object)).await
+        self.send_json(Method::POST, path, Some(object), Accept::Json)
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), ApiFailure> {
-        self.send_json(Method::DELETE, path, None).await.map(|_| ())
+        self.send_json(Method::DELETE, path, None, Accept::Json)
+            .await
+            .map(|_| ())
     }
 
     /// Opens a streamed GET (pod logs).
     pub async fn stream(&self, path: &str) -> Result<ApiStream, ApiFailure> {
-        let (response, permit) = self.send(Method::GET, path, None).await?;
+        let (response, permit) = self.send(Method::GET, path, None, Accept::Json).await?;
         Ok(ApiStream {
             body: response.into_body(),
             _permit: permit,

@@ -264,16 +264,30 @@ pub fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScope {
     }
 }
 
+/// What Velero's objects say about one credentials secret: who references it, and which of its keys they
+/// name. The keys come from the references alone, so the secret itself is never read for them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SecretReference {
+    pub referenced_by: BTreeSet<String>,
+    pub keys: BTreeSet<String>,
+}
+
 /// The secrets Velero reads credentials from, by name, with what references each: BSL / VSL
-/// `spec.credential`, and the pod templates' secret volumes, envFrom and secretKeyRef.
+/// `spec.credential`, and the pod templates' secret volumes (their `items`), envFrom and secretKeyRef.
 pub fn secret_references(
     locations: &[Value],
     workloads: &[Value],
-) -> BTreeMap<String, BTreeSet<String>> {
-    let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut add = |secret: &str, by: String| {
+) -> BTreeMap<String, SecretReference> {
+    let mut refs: BTreeMap<String, SecretReference> = BTreeMap::new();
+    let mut add = |secret: &str, by: String, keys: Vec<&str>| {
         if !secret.is_empty() {
-            refs.entry(secret.to_string()).or_default().insert(by);
+            let reference = refs.entry(secret.to_string()).or_default();
+            reference.referenced_by.insert(by);
+            reference.keys.extend(
+                keys.into_iter()
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
+            );
         }
     };
     for location in locations {
@@ -285,6 +299,9 @@ pub fn secret_references(
             add(
                 secret,
                 format!("{kind}/{} spec.credential", name(location).unwrap_or("?")),
+                str_at(location, &["spec", "credential", "key"])
+                    .into_iter()
+                    .collect(),
             );
         }
     }
@@ -297,7 +314,11 @@ pub fn secret_references(
         {
             for volume in volumes {
                 if let Some(secret) = str_at(volume, &["secret", "secretName"]) {
-                    add(secret, format!("{who} volume"));
+                    add(
+                        secret,
+                        format!("{who} volume"),
+                        item_keys(&volume["secret"]),
+                    );
                 }
                 for source in volume
                     .get("projected")
@@ -307,7 +328,11 @@ pub fn secret_references(
                     .flatten()
                 {
                     if let Some(secret) = str_at(source, &["secret", "name"]) {
-                        add(secret, format!("{who} projected volume"));
+                        add(
+                            secret,
+                            format!("{who} projected volume"),
+                            item_keys(&source["secret"]),
+                        );
                     }
                 }
             }
@@ -323,7 +348,7 @@ pub fn secret_references(
                 .flatten()
             {
                 if let Some(secret) = str_at(env_from, &["secretRef", "name"]) {
-                    add(secret, format!("{who} envFrom"));
+                    add(secret, format!("{who} envFrom"), Vec::new());
                 }
             }
             for env in container
@@ -333,12 +358,29 @@ pub fn secret_references(
                 .flatten()
             {
                 if let Some(secret) = str_at(env, &["valueFrom", "secretKeyRef", "name"]) {
-                    add(secret, format!("{who} env"));
+                    add(
+                        secret,
+                        format!("{who} env"),
+                        str_at(env, &["valueFrom", "secretKeyRef", "key"])
+                            .into_iter()
+                            .collect(),
+                    );
                 }
             }
         }
     }
     refs
+}
+
+/// The keys a secret volume's `items` project.
+fn item_keys(source: &Value) -> Vec<&str> {
+    source
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("key").and_then(Value::as_str))
+        .collect()
 }
 
 fn phase(object: &Value) -> &str {
@@ -608,7 +650,8 @@ mod tests {
         let deployment = json!({
             "kind": "Deployment", "metadata": {"name": "velero"},
             "spec": {"template": {"spec": {
-                "volumes": [{"name": "cloud-credentials", "secret": {"secretName": "cloud-credentials"}}],
+                "volumes": [{"name": "cloud-credentials", "secret": {"secretName": "cloud-credentials",
+                    "items": [{"key": "cloud", "path": "cloud"}]}}],
                 "containers": [{"name": "velero",
                     "envFrom": [{"secretRef": {"name": "env-secret"}}],
                     "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "key-secret", "key": "k"}}}]}]
@@ -619,7 +662,16 @@ mod tests {
             refs.keys().map(String::as_str).collect::<Vec<_>>(),
             vec!["bsl-creds", "cloud-credentials", "env-secret", "key-secret"]
         );
-        assert!(refs["bsl-creds"].contains("BackupStorageLocation/default spec.credential"));
+        assert!(
+            refs["bsl-creds"]
+                .referenced_by
+                .contains("BackupStorageLocation/default spec.credential")
+        );
+        let keys = |secret: &str| refs[secret].keys.iter().cloned().collect::<Vec<_>>();
+        assert_eq!(keys("bsl-creds"), ["cloud"]);
+        assert_eq!(keys("cloud-credentials"), ["cloud"]);
+        assert_eq!(keys("key-secret"), ["k"]);
+        assert!(keys("env-secret").is_empty(), "envFrom names no key");
     }
 
     #[test]

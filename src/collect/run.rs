@@ -243,9 +243,7 @@ impl<'o> Run<'o> {
         self.components(&workloads);
         self.backup_workloads_stage(&facts, &velero, &workloads)
             .await?;
-        if let Some(ns) = velero_ns.as_deref()
-            && !self.options.skip_secret_key_names
-        {
+        if let Some(ns) = velero_ns.as_deref() {
             self.secrets_stage(ns, &velero, &workloads).await?;
         }
         self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
@@ -821,8 +819,9 @@ impl<'o> Run<'o> {
         Ok(())
     }
 
-    /// Names, types and key names of the secrets Velero's locations and pods reference. Never values:
-    /// the secret is read and at once reduced to its key names.
+    /// The secrets Velero's locations and pods reference, with the key names those references give. A
+    /// secret's data is never asked for: whether it exists is learnt from its metadata alone
+    /// (`PartialObjectMetadata`), and not at all with `--skip-secrets`.
     async fn secrets_stage(
         &mut self,
         namespace: &str,
@@ -847,45 +846,62 @@ impl<'o> Run<'o> {
             })
             .collect();
         let mut references = detect::secret_references(&locations, &pod_templates);
-        // `velero install`'s default, read even when nothing names it: its absence explains a lot.
-        let implicit = !references.contains_key("cloud-credentials");
-        references.entry("cloud-credentials".into()).or_default();
-        self.progress.stage("secrets (key names)", references.len());
+        let look_up = !self.options.skip_secrets;
+        // `velero install`'s default, looked up even when nothing names it: its absence explains a lot.
+        let implicit = look_up && !references.contains_key("cloud-credentials");
+        if implicit {
+            references.entry("cloud-credentials".into()).or_default();
+        }
+        self.progress.stage("secrets (metadata)", references.len());
         let api = self.api.clone();
         let results: Vec<_> = futures::stream::iter(references)
-            .map(|(name, referenced_by)| {
+            .map(|(name, reference)| {
                 let api = api.clone();
                 async move {
                     let path = format!("/api/v1/namespaces/{namespace}/secrets/{name}");
-                    let result = api.get(&path).await.map(|secret| secret_metadata(&secret));
-                    (name, referenced_by, result)
+                    let found = if look_up {
+                        Some(api.get_metadata(&path).await)
+                    } else {
+                        None
+                    };
+                    (name, reference, found)
                 }
             })
             .buffered(DEFAULT_CONCURRENCY)
             .collect()
             .await;
         let mut found = Vec::new();
-        for (name, referenced_by, result) in results {
-            match result {
-                Ok(mut metadata) => {
-                    metadata["referencedBy"] = json!(referenced_by);
-                    found.push(metadata);
+        for (name, reference, lookup) in results {
+            let exists = match lookup {
+                None => None,
+                Some(Ok(_)) => Some(true),
+                Some(Err(f)) if f.is_not_found() && implicit && name == "cloud-credentials" => {
+                    continue;
                 }
-                Err(f) if f.is_not_found() && implicit && name == "cloud-credentials" => {}
-                Err(f) if f.is_not_found() => self.record(CollectorError {
-                    source: "secrets".into(),
-                    target: Some(format!("secrets/{name}")),
-                    namespace: Some(namespace.to_string()),
-                    status: f.status,
-                    message: format!(
-                        "secret {name} does not exist; referenced by {}",
-                        referenced_by.into_iter().collect::<Vec<_>>().join(", ")
-                    ),
-                }),
-                Err(f) => {
-                    self.record_failure("secrets", &format!("secrets/{name}"), Some(namespace), &f)
+                Some(Err(f)) if f.is_not_found() => {
+                    self.record(CollectorError {
+                        source: "secrets".into(),
+                        target: Some(format!("secrets/{name}")),
+                        namespace: Some(namespace.to_string()),
+                        status: f.status,
+                        message: format!(
+                            "secret {name} does not exist; referenced by {}",
+                            reference
+                                .referenced_by
+                                .iter()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                    Some(false)
                 }
-            }
+                Some(Err(f)) => {
+                    self.record_failure("secrets", &format!("secrets/{name}"), Some(namespace), &f);
+                    None
+                }
+            };
+            found.push(secret_entry(namespace, &name, &reference, exists));
             self.progress.step("secret");
         }
         let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": found});
@@ -1008,7 +1024,7 @@ impl<'o> Run<'o> {
         let since_seconds = u64::try_from(self.since.as_secs()).ok();
         let limit = self.options.max_log_bytes;
         let download_timeout = Duration::from_secs(self.options.download_timeout);
-        let keep_requests = self.options.keep_download_requests;
+        let keep_requests = !self.options.delete_download_requests;
         let dir = self.spool_dir.path().to_path_buf();
         let api = self.api.clone();
         let mut log_results = futures::stream::iter(targets.into_iter().enumerate())
@@ -1103,26 +1119,21 @@ struct Workloads {
     lists: BTreeMap<(&'static str, String), Value>,
 }
 
-/// A Secret reduced to name, namespace, type and key names.
-fn secret_metadata(secret: &Value) -> Value {
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    for field in ["data", "stringData"] {
-        if let Some(map) = secret.get(field).and_then(Value::as_object) {
-            keys.extend(map.keys().map(String::as_str));
-        }
-    }
-    let mut metadata = Map::new();
-    for field in ["name", "namespace", "creationTimestamp"] {
-        if let Some(v) = secret.pointer(&format!("/metadata/{field}")) {
-            metadata.insert(field.into(), v.clone());
-        }
-    }
+/// What the bundle says of one credentials secret: its name, the keys its references name, who references
+/// it, and whether it exists (null when not looked up or refused). Nothing of the secret's own content.
+fn secret_entry(
+    namespace: &str,
+    name: &str,
+    reference: &detect::SecretReference,
+    exists: Option<bool>,
+) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": metadata,
-        "type": secret.get("type").cloned().unwrap_or(Value::Null),
-        "keys": keys,
+        "metadata": {"name": name, "namespace": namespace},
+        "keys": reference.keys,
+        "referencedBy": reference.referenced_by,
+        "exists": exists,
     })
 }
 
@@ -1164,20 +1175,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_reduced_to_their_key_names() {
-        let secret = json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "cloud-credentials", "namespace": "velero", "annotations": {"a": "b"}},
-            "type": "Opaque",
-            "data": {"cloud": "W2RlZmF1bHRdCmF3c19zZWNyZXQ="},
-            "stringData": {"extra": "plain"}
-        });
-        let reduced = secret_metadata(&secret);
+    fn a_secret_entry_holds_what_references_say_and_nothing_of_the_secret() {
+        let reference = detect::SecretReference {
+            referenced_by: ["BackupStorageLocation/default spec.credential".to_string()].into(),
+            keys: ["cloud".to_string()].into(),
+        };
         assert_eq!(
-            reduced,
+            secret_entry("velero", "cloud-credentials", &reference, Some(true)),
             json!({"apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": "cloud-credentials", "namespace": "velero"},
-                "type": "Opaque", "keys": ["cloud", "extra"]})
+                "keys": ["cloud"],
+                "referencedBy": ["BackupStorageLocation/default spec.credential"],
+                "exists": true})
+        );
+        assert_eq!(
+            secret_entry("velero", "x", &detect::SecretReference::default(), None)["exists"],
+            Value::Null
         );
     }
 

@@ -14,7 +14,7 @@ use super::logs;
 use super::openapi;
 use super::resources::ResourceDef;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::server::{RequestRecord, SharedLab};
+use super::server::{RequestRecord, SharedLab, header_text};
 use super::state::{ObjectKey, WatchEvent, random_hex};
 use super::status::{ApiError, json_response};
 use super::table;
@@ -29,10 +29,7 @@ pub enum Shape {
 }
 
 fn shape_of(headers: &HeaderMap) -> Shape {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+    let accept = header_text(headers, header::ACCEPT);
     // The first acceptable type wins; kubectl lists Table first, then plain JSON as a fallback.
     let first = accept.split(',').next().unwrap_or_default();
     if first.contains("as=Table") {
@@ -49,6 +46,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
+    let accept = header_text(request.headers(), header::ACCEPT);
     let response = match answer(&lab, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -57,6 +55,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
         method: method.to_string(),
         path,
         query,
+        accept,
         status: response.status().as_u16(),
     });
     response

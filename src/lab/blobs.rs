@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use super::server::{RequestRecord, SharedLab};
+use super::server::{RequestRecord, SharedLab, header_text};
 use super::stream;
 use super::velero::TARGET_KINDS;
 
@@ -102,10 +102,12 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
     let response = answer(&lab, &path, &query);
+    let accept = header_text(request.headers(), axum::http::header::ACCEPT);
     lab.record(RequestRecord {
         method: request.method().to_string(),
         path,
         query,
+        accept,
         status: response.status().as_u16(),
     });
     response

@@ -23,21 +23,73 @@ pub struct RequestRecord {
     pub path: String,
     /// The raw query string ("" when none).
     pub query: String,
+    /// The Accept header as sent ("" when none): tells a metadata-only request from a full read.
+    pub accept: String,
     pub status: u16,
+}
+
+impl RequestRecord {
+    /// Whether the answer could carry a Secret's data: any read of secrets not asking for metadata alone.
+    pub fn reads_secret_data(&self) -> bool {
+        let secrets = self.path.starts_with("/api/v1/")
+            && self.path.split('/').any(|segment| segment == "secrets");
+        secrets && !self.accept.contains("as=PartialObjectMetadata")
+    }
+
+    /// The Kubernetes verb of an API request (`get`, `list`, `watch`, `create`, `delete` …); discovery
+    /// and object store reads are `get`.
+    pub fn verb(&self) -> &'static str {
+        let segments: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        let resource_path = match segments.as_slice() {
+            ["api", _version, rest @ ..] => Some(rest),
+            ["apis", _group, _version, rest @ ..] => Some(rest),
+            _ => None,
+        };
+        let named = match resource_path {
+            Some(["namespaces", _namespace, rest @ ..]) if !rest.is_empty() => rest.len() >= 2,
+            Some(rest) => rest.len() >= 2,
+            None => true,
+        };
+        let watch = self
+            .query
+            .split('&')
+            .any(|p| p == "watch=true" || p == "watch=1");
+        match self.method.as_str() {
+            "GET" if watch => "watch",
+            "GET" if named => "get",
+            "GET" => "list",
+            "POST" => "create",
+            "DELETE" => "delete",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            _ => "other",
+        }
+    }
 }
 
 impl std::fmt::Display for RequestRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.query.is_empty() {
-            write!(f, "{} {} {}", self.method, self.path, self.status)
-        } else {
-            write!(
-                f,
-                "{} {}?{} {}",
-                self.method, self.path, self.query, self.status
-            )
+        write!(f, "{} {}", self.method, self.path)?;
+        if !self.query.is_empty() {
+            write!(f, "?{}", self.query)?;
         }
+        write!(f, " {}", self.status)?;
+        if !self.accept.is_empty() {
+            write!(f, " [{}]", self.accept)?;
+        }
+        Ok(())
     }
+}
+/// A request header's text ("" when absent or not text).
+pub fn header_text(
+    headers: &axum::http::HeaderMap,
+    name: axum::http::header::HeaderName,
+) -> String {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// (namespace, pod, container, previous)
