@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::{Finding, ObjectRef, Verdict};
 use super::status::Status;
+use super::readiness::Readiness;
 pub use crate::bundle::manifest::CollectorError;
 
 /// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).
@@ -35,6 +36,9 @@ pub struct Analysis {
     /// Volumes of pods in backed-up namespaces that no backup covers.
     #[serde(default)]
     pub volumes_not_backed_up: Vec<VolumeRef>,
+    /// Can this cluster be restored, what is not protected, what will fail next (analyze/readiness).
+    #[serde(default)]
+    pub readiness: Readiness,
     /// For the failed backups: their log lines, server lines naming them, PVB/DataUpload transitions, events.
     #[serde(default)]
     pub timelines: Vec<Timeline>,

@@ -46,10 +46,12 @@ use serde_json::{Value, json};
 
 pub use cron::{CronExpr, Schedule};
 pub use kots::KotsSnapshotSettings;
+pub(crate) use health::go_duration_seconds;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
 use super::error::AnalyzeError;
+use super::readiness::{self, KotsSnapshotSettings, Readiness};
 use super::versions::{self, ImageRef};
 use crate::bundle::Bundle;
 use inventory::Inventory;
@@ -80,6 +82,8 @@ pub struct BundleFacts {
     /// The KOTS Admin Console's snapshot settings and license, when the bundle carries them (a KOTS support
     /// bundle); `facts.kots` is derived from them.
     pub kots_snapshots: Option<KotsSnapshotSettings>,
+    /// Disaster-recovery readiness (analyze/readiness), also `facts.readiness` for the rules.
+    pub readiness: Readiness,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
     /// What the bundle does not let snapdoc see that the checks need (whether Velero is installed, its
@@ -174,7 +178,24 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             volume_facts: &volume_facts,
         },
     );
+    // KOTS keeps its snapshot schedule in its database; a bundle that carries KOTS's settings fills this in.
+    let kots_settings = KotsSnapshotSettings::default();
+    let readiness = readiness::assess(&readiness::ReadinessInputs {
+        inv: &inv,
+        now,
+        environment: &environment,
+        velero: velero.as_ref(),
+        node_agent: node_agent.as_ref(),
+        volume_facts: &volume_facts,
+        schedule_facts: &schedule_facts,
+        cluster: &cluster,
+        kots_settings: &kots_settings,
+    });
     let mut kinds = BTreeMap::new();
+    kinds.insert(
+        readiness::FACTS_READINESS.to_string(),
+        vec![readiness::fact(&readiness)],
+    );
     kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
     kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);
     kinds.insert(FACTS_VOLUMES.to_string(), volume_facts);
@@ -206,6 +227,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         backups,
         volumes_not_backed_up,
         kots_snapshots,
+        readiness,
         unavailable,
         not_seen: presence::not_seen(&presence, &inv),
     })

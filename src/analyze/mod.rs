@@ -4,6 +4,7 @@
 //! - `engine`: runs a rule set over a bundle: one pass per log for all log rules, object predicates, compat tables
 //! - `facts`: derived objects (facts.cluster, facts.schedules, facts.volumes, facts.components) and versions
 //! - `environment`: the environment table, the backups/restores table, volumes not backed up
+//! - `readiness`: can I restore, what is not protected, what will fail next (also `facts.readiness`)
 //! - `verdicts`: "backup X failed because …", from the findings on it
 //! - `timeline`: what happened to a failed backup, merged by time
 //! - `status`: the conclusion as a whole (failed … incomplete, healthy) and the exit code it means
@@ -15,6 +16,7 @@ pub mod error;
 pub mod facts;
 pub mod findings;
 pub mod parallel;
+pub mod readiness;
 pub mod rules;
 pub mod run;
 pub mod status;

@@ -132,6 +132,7 @@ fn analyze_with_shared_objects(
         findings: output.findings,
         checks_passed: output.passed,
         volumes_not_backed_up: facts.volumes_not_backed_up,
+        readiness: facts.readiness,
         timelines,
         collector_errors: manifest
             .map(|m| m.collector_errors.clone())

@@ -482,6 +482,7 @@ mod tests {
                 title: "t".into(),
                 category: "credentials".into(),
             }],
+            readiness: Default::default(),
             volumes_not_backed_up: vec![],
             timelines: vec![],
             collector_errors: vec![CollectorError {

@@ -445,6 +445,7 @@ pub fn failed_bsl() -> Analysis {
             },
         ],
         checks_passed: passed_except(&["SD101", "SD102", "SD501", "SD601"]),
+        readiness: Default::default(),
         volumes_not_backed_up: vec![],
         timelines: vec![Timeline {
             target: backup_ref("instance-4bk2p"),
@@ -662,6 +663,7 @@ pub fn partially_failed_fsb() -> Analysis {
             },
         ],
         checks_passed: passed_except(&["SD203", "SD204", "SD205", "SD602"]),
+        readiness: Default::default(),
         volumes_not_backed_up: vec![
             VolumeRef {
                 namespace: "ledger".to_string(),
@@ -810,6 +812,7 @@ pub fn healthy() -> Analysis {
         verdicts: vec![],
         findings: vec![],
         checks_passed: rules_that_ran(),
+        readiness: Default::default(),
         volumes_not_backed_up: vec![],
         timelines: vec![],
         collector_errors: vec![],

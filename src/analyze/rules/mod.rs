@@ -48,6 +48,7 @@ pub const FACT_KINDS: &[&str] = &[
     "facts.components",
     "facts.collection",
     "facts.kots",
+    "facts.readiness",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).

@@ -1,0 +1,175 @@
+//! Protection coverage: every pod volume of `facts.volumes` and every PVC no such volume names, with how it is
+//! protected and the newest Completed backup that holds it. Unprotected first.
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{ReadinessInputs, VolumeProtection};
+use crate::analyze::facts::json::{self, array_at, str_at};
+
+pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
+    let snapshot_kind = snapshot_kind(input);
+    let mut rows: Vec<VolumeProtection> = input
+        .volume_facts
+        .iter()
+        .filter_map(|fact| {
+            let namespace = fact["namespace"].as_str()?;
+            let pod = fact["pod"].as_str()?;
+            let volume = fact["volume"].as_str()?;
+            let claim = fact["claimName"].as_str();
+            let protection = match fact["method"].as_str() {
+                Some("fs-backup") if fact["optedIn"] == Value::Bool(true) => "fs-backup-opt-in",
+                Some("fs-backup") => "fs-backup-default",
+                Some("snapshot") => snapshot_kind,
+                _ => "none",
+            };
+            let newest_backup = match protection {
+                "fs-backup-opt-in" | "fs-backup-default" => {
+                    newest_pod_volume_backup(input, namespace, pod, volume, claim)
+                }
+                "data-mover" => claim.and_then(|c| newest_data_upload(input, namespace, c)),
+                _ => None,
+            };
+            Some(VolumeProtection {
+                namespace: namespace.to_string(),
+                pod: Some(pod.to_string()),
+                volume: Some(volume.to_string()),
+                claim_name: claim.map(str::to_string),
+                volume_type: fact["type"].as_str().map(str::to_string),
+                protection: protection.to_string(),
+                protected: protection != "none",
+                newest_backup,
+                reason: fact["reason"].as_str().map(str::to_string),
+            })
+        })
+        .collect();
+    let named: BTreeSet<(String, String)> = rows
+        .iter()
+        .filter_map(|r| Some((r.namespace.clone(), r.claim_name.clone()?)))
+        .collect();
+    for claim in &input.inv.persistent_volume_claims {
+        let (Some(namespace), Some(name)) = (json::namespace(claim), json::name(claim)) else {
+            continue;
+        };
+        if named.contains(&(namespace.to_string(), name.to_string())) {
+            continue;
+        }
+        rows.push(VolumeProtection {
+            namespace: namespace.to_string(),
+            pod: None,
+            volume: None,
+            claim_name: Some(name.to_string()),
+            volume_type: Some("persistentVolumeClaim".into()),
+            protection: "none".into(),
+            protected: false,
+            newest_backup: None,
+            reason: Some(unlisted_claim_reason(input, namespace, name)),
+        });
+    }
+    rows.sort_by(|a, b| {
+        (a.protected, &a.namespace, &a.pod, &a.volume, &a.claim_name).cmp(&(
+            b.protected,
+            &b.namespace,
+            &b.pod,
+            &b.volume,
+            &b.claim_name,
+        ))
+    });
+    rows
+}
+
+/// Why a PVC has no row of its own in `facts.volumes`: the live pod that mounts it is selected by no backup (its
+/// namespace or labels), or no live pod mounts it (file-system backup reads only mounted volumes).
+fn unlisted_claim_reason(input: &ReadinessInputs<'_>, namespace: &str, claim: &str) -> String {
+    let mounted = input.inv.pods.iter().any(|pod| {
+        json::namespace(pod) == Some(namespace)
+            && !matches!(
+                str_at(pod, &["status", "phase"]),
+                Some("Succeeded" | "Failed")
+            )
+            && array_at(pod, &["spec", "volumes"])
+                .iter()
+                .any(|v| str_at(v, &["persistentVolumeClaim", "claimName"]) == Some(claim))
+    });
+    if mounted {
+        "no backup or schedule selects the pod that mounts it (by namespace or label selector)"
+            .into()
+    } else {
+        "no running pod mounts it, so file-system backup cannot read it, and no volume snapshot covers it".into()
+    }
+}
+
+/// How volume snapshots are taken here: the data mover moves CSI snapshots' data (data uploads, or backups with
+/// `snapshotMoveData`), a VolumeSnapshotLocation means the provider's native snapshots, else CSI snapshots.
+fn snapshot_kind(input: &ReadinessInputs<'_>) -> &'static str {
+    let moves_data = !input.inv.data_uploads.is_empty()
+        || input
+            .inv
+            .backups
+            .iter()
+            .any(|b| json::bool_at(b, &["spec", "snapshotMoveData"]) == Some(true));
+    if moves_data {
+        "data-mover"
+    } else if !input.inv.snapshot_locations.is_empty() {
+        "native-snapshot"
+    } else {
+        "csi-snapshot"
+    }
+}
+
+fn completed_backup(input: &ReadinessInputs<'_>, name: &str) -> bool {
+    input.inv.backups.iter().any(|b| {
+        json::name(b) == Some(name) && str_at(b, &["status", "phase"]) == Some("Completed")
+    })
+}
+
+/// The newest Completed backup whose Completed pod volume backup holds this pod's volume: by its PVC's uid (the
+/// `velero.io/pvc-uid` label), which survives the pod being replaced, else by pod and volume name.
+fn newest_pod_volume_backup(
+    input: &ReadinessInputs<'_>,
+    namespace: &str,
+    pod: &str,
+    volume: &str,
+    claim: Option<&str>,
+) -> Option<String> {
+    let claim_uid = claim.and_then(|claim| {
+        input
+            .inv
+            .persistent_volume_claims
+            .iter()
+            .find(|c| json::namespace(c) == Some(namespace) && json::name(c) == Some(claim))
+            .and_then(|c| str_at(c, &["metadata", "uid"]))
+    });
+    newest_holding(input, &input.inv.pod_volume_backups, |p| match claim_uid {
+        Some(uid) => json::label(p, "velero.io/pvc-uid") == Some(uid),
+        None => {
+            str_at(p, &["spec", "pod", "namespace"]) == Some(namespace)
+                && str_at(p, &["spec", "pod", "name"]) == Some(pod)
+                && str_at(p, &["spec", "volume"]) == Some(volume)
+        }
+    })
+}
+
+/// The newest Completed backup whose Completed data upload moved this PVC's snapshot.
+fn newest_data_upload(input: &ReadinessInputs<'_>, namespace: &str, claim: &str) -> Option<String> {
+    newest_holding(input, &input.inv.data_uploads, |d| {
+        str_at(d, &["spec", "sourceNamespace"]) == Some(namespace)
+            && str_at(d, &["spec", "sourcePVC"]) == Some(claim)
+    })
+}
+
+/// Of the Completed per-volume objects (pod volume backups, data uploads) `holds` accepts, the newest whose own
+/// backup (its `velero.io/backup-name` label) Completed too.
+fn newest_holding(
+    input: &ReadinessInputs<'_>,
+    objects: &[Value],
+    holds: impl Fn(&Value) -> bool,
+) -> Option<String> {
+    objects
+        .iter()
+        .filter(|o| holds(o) && str_at(o, &["status", "phase"]) == Some("Completed"))
+        .filter_map(|o| Some((json::created(o)?, json::label(o, "velero.io/backup-name")?)))
+        .filter(|(_, backup)| completed_backup(input, backup))
+        .max_by_key(|(time, _)| *time)
+        .map(|(_, backup)| backup.to_string())
+}

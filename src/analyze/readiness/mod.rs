@@ -1,0 +1,393 @@
+//! Disaster-recovery readiness: the questions a KOTS customer and their vendor have before they need a restore.
+//! "Completed" is not "protected", so each question is answered from the objects themselves:
+//!
+//! - `restore`: per backup, RESTORABLE to a new cluster / in place, PARTIAL or NOT, with every reason (KOTS
+//!   snapshot rules read from the backups' `kots.io/…` annotations, Velero's pod volume backups, locations and
+//!   version cliffs).
+//! - `coverage`: every pod volume and PVC × how it is protected × the newest successful backup holding it.
+//! - `freshness`: every Velero Schedule (also deleted ones, told from their backups' label) and KOTS's own
+//!   scheduled snapshots (KOTS has no Velero Schedule: its cadence is read from the backups it created).
+//! - `predictions`: why the next scheduled backup will fail or lose data.
+//!
+//! Readiness is gathered with the facts (before the rules run) so that rules can read it as `facts.readiness`
+//! and `--fail-on` counts what it finds. It never claims what it cannot see: without the backups list `known`
+//! is false and every answer is empty, and the summary says so.
+mod coverage;
+mod freshness;
+mod predictions;
+mod restore;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::analysis::Environment;
+use super::facts::components::Workload;
+use super::facts::inventory::Inventory;
+use super::versions;
+
+/// What the rules read: `facts.readiness`, one object.
+pub const FACTS_READINESS: &str = "facts.readiness";
+
+/// A backup expiring sooner than this is no safe restore point to count on.
+const EXPIRY_WARNING_SECONDS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    /// Whether the bundle holds the backups list: without it nothing below can be told.
+    pub known: bool,
+    /// One sentence leading the report when no backup failed ("Newest restorable full backup: …").
+    pub summary: String,
+    pub newest_restorable: Option<RestorePoint>,
+    /// Newest first.
+    pub backups: Vec<BackupReadiness>,
+    /// Unprotected first.
+    pub volumes: Vec<VolumeProtection>,
+    pub schedules: Vec<ScheduleFreshness>,
+    /// Most severe first.
+    pub predictions: Vec<Prediction>,
+}
+
+/// The newest backup that restores this cluster after its loss (to a new cluster).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePoint {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub age_seconds: Option<i64>,
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// How far a backup restores: ordered worst first, so the least of its reasons decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restorable {
+    #[default]
+    Not,
+    Partial,
+    InPlace,
+    NewCluster,
+}
+
+impl Restorable {
+    pub fn label(self) -> &'static str {
+        match self {
+            Restorable::Not => "NOT restorable",
+            Restorable::Partial => "PARTIAL",
+            Restorable::InPlace => "RESTORABLE in place",
+            Restorable::NewCluster => "RESTORABLE to a new cluster",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupReadiness {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub phase: Option<String>,
+    /// kots-instance (full) | kots-app (application only, legacy) | embedded-cluster | velero
+    pub kind: String,
+    pub completed: Option<String>,
+    pub restorable: Restorable,
+    /// `Restorable::label`, for templates.
+    pub label: String,
+    /// Every reason, the one that limits it most first; notes (`limits: None`) say what a restore needs.
+    pub reasons: Vec<Reason>,
+    pub expires_in_seconds: Option<i64>,
+    pub items_backed_up: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reason {
+    /// The most this reason lets the backup restore; none for a condition of the restore (same OS, …).
+    pub limits: Option<Restorable>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeProtection {
+    pub namespace: String,
+    /// None for a PVC no pod mounts.
+    pub pod: Option<String>,
+    pub volume: Option<String>,
+    pub claim_name: Option<String>,
+    pub volume_type: Option<String>,
+    /// fs-backup-opt-in | fs-backup-default | csi-snapshot | data-mover | native-snapshot | none
+    pub protection: String,
+    pub protected: bool,
+    /// The newest Completed backup that holds it, where the bundle tells (a pod volume backup or data upload).
+    pub newest_backup: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleFreshness {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// velero | kots-instance | kots-app
+    pub source: String,
+    /// The cron expression, or for KOTS the cadence read from its backups ("every 24 h").
+    pub cadence: Option<String>,
+    pub period_seconds: Option<i64>,
+    pub paused: bool,
+    pub last_backup: Option<String>,
+    pub last_backup_phase: Option<String>,
+    pub last_completed: Option<String>,
+    pub last_completed_age_seconds: Option<i64>,
+    pub last_skipped: Option<String>,
+    /// on-time | overdue | paused | never-ran | last-failed | deleted | invalid
+    pub state: String,
+    pub detail: String,
+}
+
+impl ScheduleFreshness {
+    pub fn is_overdue(&self) -> bool {
+        matches!(self.state.as_str(), "overdue" | "never-ran")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prediction {
+    /// location-unavailable | node-agent-missing | repository-maintenance | duration-trend | version-cliff
+    pub kind: String,
+    /// fail: the next backup will fail or lose data; warn: within a few runs or on the next upgrade; info: a cliff
+    /// ahead that nothing has crossed yet.
+    pub severity: String,
+    /// What it concerns: a location, node, repository, schedule or component.
+    pub subject: String,
+    pub text: String,
+    /// For a duration trend, the runs left before the timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_left: Option<i64>,
+}
+
+/// KOTS's own snapshot settings where the bundle holds them (kotsadm keeps them in its database: the cluster's
+/// `snapshot_schedule` for instance snapshots). A foreign bundle's KOTS files can fill this; without it the
+/// cadence is told from the backups alone.
+#[derive(Debug, Clone, Default)]
+pub struct KotsSnapshotSettings {
+    /// The instance snapshot cron expression, e.g. `0 2 * * *`; empty when scheduling is off.
+    pub instance_schedule: Option<String>,
+}
+
+pub(crate) struct ReadinessInputs<'a> {
+    pub inv: &'a Inventory,
+    pub now: Timestamp,
+    pub environment: &'a Environment,
+    pub velero: Option<&'a Workload<'a>>,
+    pub node_agent: Option<&'a Workload<'a>>,
+    pub volume_facts: &'a [Value],
+    pub schedule_facts: &'a [Value],
+    /// `facts.cluster`, for what the health facts already derived (nodes without a node agent).
+    pub cluster: &'a Value,
+    pub kots_settings: &'a KotsSnapshotSettings,
+}
+
+impl ReadinessInputs<'_> {
+    /// The velero server's version core, when known.
+    fn velero_version(&self) -> Option<String> {
+        self.environment
+            .velero
+            .as_ref()
+            .and_then(|c| c.version.as_deref())
+            .and_then(versions::core_version)
+    }
+
+    fn velero_at_least(&self, version: &str) -> Option<bool> {
+        let current = self.velero_version()?;
+        versions::compare(&current, version).map(|o| o.is_ge())
+    }
+
+    fn install_kind(&self) -> Option<&str> {
+        self.environment.install_kind.as_deref()
+    }
+
+    fn age(&self, then: Timestamp) -> i64 {
+        self.now.duration_since(then).as_secs()
+    }
+}
+
+pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
+    if !input.inv.has_backups_file {
+        return Readiness {
+            known: false,
+            summary: "Readiness unknown: the bundle holds no Backup list (Velero not installed, or its backups could not \
+                 be read), so no restore point can be told."
+                .to_string(),
+            ..Readiness::default()
+        };
+    }
+    let backups = restore::backups(input);
+    let volumes = coverage::volumes(input);
+    let schedules = freshness::schedules(input);
+    let predictions = predictions::predictions(input);
+    let newest_restorable = backups
+        .iter()
+        .find(|b| b.restorable == Restorable::NewCluster)
+        .map(|b| RestorePoint {
+            name: b.name.clone(),
+            namespace: b.namespace.clone(),
+            age_seconds: b
+                .completed
+                .as_deref()
+                .and_then(super::facts::json::parse_time)
+                .map(|t| input.age(t)),
+            expires_in_seconds: b.expires_in_seconds,
+        });
+    let mut readiness = Readiness {
+        known: true,
+        summary: String::new(),
+        newest_restorable,
+        backups,
+        volumes,
+        schedules,
+        predictions,
+    };
+    readiness.summary = summary(&readiness);
+    readiness
+}
+
+/// "Newest restorable full backup: NAME, 6 h old, expires in 29 d; 2 volumes unprotected; schedule on time".
+fn summary(readiness: &Readiness) -> String {
+    let mut parts = Vec::new();
+    match &readiness.newest_restorable {
+        Some(point) => {
+            let mut text = format!("Newest backup restorable to a new cluster: {}", point.name);
+            if let Some(age) = point.age_seconds {
+                text.push_str(&format!(", {} old", span(age)));
+            }
+            match point.expires_in_seconds {
+                Some(left) if left < 0 => text.push_str(", expired"),
+                Some(left) => text.push_str(&format!(", expires in {}", span(left))),
+                None => {}
+            }
+            parts.push(text);
+        }
+        None => parts.push(match readiness.backups.first() {
+            None => "No backup exists to restore from".to_string(),
+            Some(best) => {
+                let best = readiness
+                    .backups
+                    .iter()
+                    .max_by_key(|b| b.restorable)
+                    .unwrap_or(best);
+                let why = best
+                    .reasons
+                    .iter()
+                    .find(|r| r.limits.is_some())
+                    .map(|r| r.text.as_str())
+                    .unwrap_or("no reason recorded");
+                format!(
+                    "No backup restores this cluster to a new one (best: {} {}, {why})",
+                    best.name,
+                    best.restorable.label()
+                )
+            }
+        }),
+    }
+    let unprotected = readiness.volumes.iter().filter(|v| !v.protected).count();
+    parts.push(match unprotected {
+        0 if readiness.volumes.is_empty() => "no volume to protect found".to_string(),
+        0 => "every volume protected".to_string(),
+        1 => "1 volume unprotected".to_string(),
+        n => format!("{n} volumes unprotected"),
+    });
+    let late: Vec<&ScheduleFreshness> = readiness
+        .schedules
+        .iter()
+        .filter(|s| s.state != "on-time")
+        .collect();
+    parts.push(match (readiness.schedules.len(), late.as_slice()) {
+        (0, _) => "no schedule".to_string(),
+        (1, []) => "schedule on time".to_string(),
+        (_, []) => "schedules on time".to_string(),
+        (_, [one]) => format!("schedule {} {}", one.name, one.state.replace('-', " ")),
+        (_, many) => format!("{} schedules not on time", many.len()),
+    });
+    let next_fails = readiness
+        .predictions
+        .iter()
+        .filter(|p| p.severity == "fail")
+        .count();
+    if next_fails > 0 {
+        parts.push(format!(
+            "the next backup will fail or lose data ({})",
+            if next_fails == 1 {
+                "1 reason".to_string()
+            } else {
+                format!("{next_fails} reasons")
+            }
+        ));
+    }
+    parts.join("; ")
+}
+
+/// `6 h`, `29 d`, `45 min`: the unit a person would say.
+pub fn span(seconds: i64) -> String {
+    let s = seconds.abs();
+    match s {
+        0..3600 => format!("{} min", s / 60),
+        3600..172_800 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+/// `facts.readiness`: what rules read.
+pub(crate) fn fact(readiness: &Readiness) -> Value {
+    let count = |r: Restorable| {
+        readiness
+            .backups
+            .iter()
+            .filter(|b| b.restorable == r)
+            .count()
+    };
+    json!({
+        "known": readiness.known,
+        "backupCount": readiness.backups.len(),
+        "restorableToNewClusterCount": count(Restorable::NewCluster),
+        "restorableInPlaceCount": count(Restorable::InPlace),
+        "newestRestorableBackupName": readiness.newest_restorable.as_ref().map(|p| &p.name),
+        "newestRestorableAgeSeconds": readiness.newest_restorable.as_ref().and_then(|p| p.age_seconds),
+        // Why the most restorable backup is not restorable to a new cluster, for the rules' messages.
+        "bestBackupName": readiness.backups.iter().max_by_key(|b| b.restorable).map(|b| &b.name),
+        "bestBackupReason": readiness.backups.iter().max_by_key(|b| b.restorable)
+            .and_then(|b| b.reasons.iter().find(|r| r.limits.is_some())).map(|r| &r.text),
+        "unprotectedVolumeCount": readiness.volumes.iter().filter(|v| !v.protected).count(),
+        "overdueScheduleCount": readiness.schedules.iter().filter(|s| s.is_overdue()).count(),
+        "predictions": readiness.predictions,
+        "durationTrends": readiness.predictions.iter().filter(|p| p.kind == "duration-trend")
+            .map(|p| json!({"subject": p.subject, "text": p.text, "runsLeft": p.runs_left}))
+            .collect::<Vec<_>>(),
+        "overdueKotsSchedules": readiness.schedules.iter()
+            .filter(|s| s.source.starts_with("kots") && s.is_overdue())
+            .map(|s| json!({"name": s.name, "lastBackup": s.last_backup, "detail": s.detail}))
+            .collect::<Vec<_>>(),
+        "summary": readiness.summary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_in_the_unit_a_person_says() {
+        assert_eq!(span(6 * 3600 + 59), "6 h");
+        assert_eq!(span(29 * 86_400 + 3), "29 d");
+        assert_eq!(span(45 * 60), "45 min");
+        assert_eq!(span(-3 * 86_400), "3 d");
+    }
+
+    #[test]
+    fn the_least_restorable_reason_decides() {
+        assert!(Restorable::Not < Restorable::Partial);
+        assert!(Restorable::Partial < Restorable::InPlace);
+        assert!(Restorable::InPlace < Restorable::NewCluster);
+    }
+}

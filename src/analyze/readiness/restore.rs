@@ -1,0 +1,389 @@
+//! Restore readiness per backup. The KOTS rules come from the snapshot docs (../shared/seed/: only full backups
+//! holding the Admin Console and the application restore to a new cluster; application-only backups are legacy
+//! and restore only through the Admin Console; same OS and install method; no KOTS snapshots on Embedded
+//! Cluster; in-cluster storage does not survive the cluster). The annotations are KOTS's own, read in
+//! replicatedhq/kots@370ae9030f18fcf4136a71f00ce450d8ff1d9cf1:
+//! - `kots.io/instance: "true"`, `replicated.com/disaster-recovery-version`: pkg/kotsadmsnapshot/types/types.go
+//!   (`InstanceBackupAnnotation`, `InstanceBackupVersionAnnotation`, `IsInstanceBackup`);
+//! - `kots.io/apps-versions`, `kots.io/is-airgap`, `kots.io/embedded-registry`, `kots.io/snapshot-trigger`:
+//!   pkg/kotsadmsnapshot/backup.go (instance backups);
+//! - `kots.io/app-id`, `kots.io/app-sequence` (application backups, label selector `kots.io/app-slug`):
+//!   pkg/kotsadmsnapshot/backup.go `CreateApplicationBackup`;
+//! - `kots.io/embedded-cluster: "true"`: pkg/kotsadmsnapshot/types/types.go `BackupIsECAnnotation`;
+//! - storage providers `replicated.com/hostpath|nfs|pvc`: pkg/snapshot/store.go.
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{BackupReadiness, EXPIRY_WARNING_SECONDS, ReadinessInputs, Reason, Restorable, span};
+use crate::analyze::facts::json::{self, array_at, i64_at, str_at, time_at};
+
+const INSTANCE: &str = "kots.io/instance";
+const DR_VERSION: &str = "replicated.com/disaster-recovery-version";
+const EMBEDDED_CLUSTER: &str = "kots.io/embedded-cluster";
+const APPS_VERSIONS: &str = "kots.io/apps-versions";
+const IS_AIRGAP: &str = "kots.io/is-airgap";
+const BACKUP_VOLUMES: &str = "backup.velero.io/backup-volumes";
+
+/// Every backup, newest first.
+pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
+    let mut backups: Vec<&Value> = input.inv.backups.iter().collect();
+    backups.sort_by_key(|b| {
+        std::cmp::Reverse(time_at(b, &["status", "startTimestamp"]).or_else(|| json::created(b)))
+    });
+    backups
+        .into_iter()
+        .filter_map(|b| backup_readiness(input, b))
+        .collect()
+}
+
+pub(super) fn kind_of(backup: &Value) -> &'static str {
+    if json::annotation(backup, EMBEDDED_CLUSTER) == Some("true") {
+        "embedded-cluster"
+    } else if json::annotation(backup, INSTANCE) == Some("true")
+        || json::annotation(backup, DR_VERSION).is_some()
+    {
+        "kots-instance"
+    } else if json::annotation(backup, "kots.io/app-id").is_some()
+        || json::annotation(backup, "kots.io/app-sequence").is_some()
+        || json::annotation(backup, "kots.io/app-slug").is_some()
+    {
+        "kots-app"
+    } else {
+        "velero"
+    }
+}
+
+struct Reasons(Vec<Reason>);
+
+impl Reasons {
+    fn limit(&mut self, to: Restorable, text: String) {
+        self.0.push(Reason {
+            limits: Some(to),
+            text,
+        });
+    }
+    fn note(&mut self, text: String) {
+        self.0.push(Reason { limits: None, text });
+    }
+}
+
+fn backup_readiness(input: &ReadinessInputs<'_>, backup: &Value) -> Option<BackupReadiness> {
+    let name = json::name(backup)?;
+    let phase = str_at(backup, &["status", "phase"]);
+    let kind = kind_of(backup);
+    let mut reasons = Reasons(Vec::new());
+
+    phase_reasons(&mut reasons, backup, phase);
+    let items = i64_at(backup, &["status", "progress", "itemsBackedUp"]);
+    if items == Some(0) {
+        reasons.limit(
+            Restorable::Not,
+            "it holds no item (0 items backed up)".into(),
+        );
+    }
+    let expires_in = time_at(backup, &["status", "expiration"]).map(|t| -input.age(t));
+    match expires_in {
+        Some(left) if left <= 0 => reasons.limit(
+            Restorable::Not,
+            format!(
+                "its TTL ran out {} ago: Velero deletes expired backups",
+                span(left)
+            ),
+        ),
+        Some(left) if left < EXPIRY_WARNING_SECONDS => reasons.note(format!(
+            "expires in {} (TTL): restore from it before then or take a newer one",
+            span(left)
+        )),
+        _ => {}
+    }
+    volume_reasons(input, &mut reasons, backup, name);
+    location_reasons(input, &mut reasons, backup);
+    kots_reasons(input, &mut reasons, backup, kind);
+
+    let restorable = reasons
+        .0
+        .iter()
+        .filter_map(|r| r.limits)
+        .min()
+        .unwrap_or(Restorable::NewCluster);
+    // The reason that limits most first, then the other limits, then the notes.
+    reasons
+        .0
+        .sort_by_key(|r| r.limits.map_or(u8::MAX, |l| l as u8));
+    Some(BackupReadiness {
+        name: name.to_string(),
+        namespace: json::namespace(backup).map(str::to_string),
+        phase: phase.map(str::to_string),
+        kind: kind.to_string(),
+        completed: time_at(backup, &["status", "completionTimestamp"]).map(|t| t.to_string()),
+        restorable,
+        label: restorable.label().to_string(),
+        reasons: reasons.0,
+        expires_in_seconds: expires_in,
+        items_backed_up: items,
+    })
+}
+
+fn phase_reasons(reasons: &mut Reasons, backup: &Value, phase: Option<&str>) {
+    match phase {
+        Some("Completed") => {}
+        Some("PartiallyFailed") => {
+            let errors = i64_at(backup, &["status", "errors"]).unwrap_or(0);
+            reasons.limit(
+                Restorable::Partial,
+                format!("it PartiallyFailed with {errors} error(s): some items or volumes are missing from it"),
+            );
+        }
+        Some(failed @ ("Failed" | "FailedValidation")) => {
+            let why = str_at(backup, &["status", "failureReason"])
+                .map(|r| format!(": {r}"))
+                .or_else(|| {
+                    json::strings_at(backup, &["status", "validationErrors"])
+                        .first()
+                        .map(|e| format!(": {e}"))
+                })
+                .unwrap_or_default();
+            reasons.limit(Restorable::Not, format!("it {failed}{why}"));
+        }
+        Some(other) => reasons.limit(
+            Restorable::Not,
+            format!("it has not finished (phase {other})"),
+        ),
+        None => reasons.limit(Restorable::Not, "it records no phase".into()),
+    }
+}
+
+fn volume_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value, name: &str) {
+    let of_backup = |o: &&Value| json::label(o, "velero.io/backup-name") == Some(name);
+    let pvbs: Vec<&Value> = input
+        .inv
+        .pod_volume_backups
+        .iter()
+        .filter(of_backup)
+        .collect();
+    let unfinished: Vec<String> = pvbs
+        .iter()
+        .filter(|p| str_at(p, &["status", "phase"]) != Some("Completed"))
+        .map(|p| {
+            format!(
+                "{}/{} volume {} ({})",
+                str_at(p, &["spec", "pod", "namespace"]).unwrap_or("?"),
+                str_at(p, &["spec", "pod", "name"]).unwrap_or("?"),
+                str_at(p, &["spec", "volume"]).unwrap_or("?"),
+                str_at(p, &["status", "phase"]).unwrap_or("no phase")
+            )
+        })
+        .collect();
+    if !unfinished.is_empty() {
+        reasons.limit(
+            Restorable::Partial,
+            format!(
+                "pod volume backups not Completed: {}",
+                unfinished.join(", ")
+            ),
+        );
+    }
+    let uploads: Vec<String> = input
+        .inv
+        .data_uploads
+        .iter()
+        .filter(of_backup)
+        .filter(|d| str_at(d, &["status", "phase"]) != Some("Completed"))
+        .map(|d| {
+            format!(
+                "{}/{} ({})",
+                str_at(d, &["spec", "sourceNamespace"]).unwrap_or("?"),
+                str_at(d, &["spec", "sourcePVC"]).unwrap_or("?"),
+                str_at(d, &["status", "phase"]).unwrap_or("no phase")
+            )
+        })
+        .collect();
+    if !uploads.is_empty() {
+        reasons.limit(
+            Restorable::Partial,
+            format!("data uploads not Completed: {}", uploads.join(", ")),
+        );
+    }
+    let skipped = skipped_volumes(input, backup);
+    if !skipped.is_empty() {
+        reasons.limit(
+            Restorable::Partial,
+            format!(
+                "volumes named in {BACKUP_VOLUMES} that their pod lacks were skipped: {}",
+                skipped.join(", ")
+            ),
+        );
+    }
+    // Before Velero 1.10 restic was the only uploader and the field did not exist.
+    let restic = pvbs
+        .iter()
+        .any(|p| str_at(p, &["spec", "uploaderType"]).is_none_or(|u| u == "restic"));
+    if restic {
+        match input.velero_at_least("1.19.0") {
+            Some(true) => reasons.limit(
+                Restorable::Not,
+                "its pod volume data was written by restic, which Velero 1.19+ cannot restore (restores fail \
+                 validation); restore it with Velero 1.18"
+                    .into(),
+            ),
+            _ if input.velero_at_least("1.17.0") == Some(true) => reasons.note(
+                "its pod volume data was written by restic: restorable until Velero is upgraded to 1.19".into(),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// `pod/volume` for every volume a pod in the backup's namespaces opts in but does not have: Velero skips it.
+fn skipped_volumes(input: &ReadinessInputs<'_>, backup: &Value) -> Vec<String> {
+    let included = json::strings_at(backup, &["spec", "includedNamespaces"]);
+    let selects = |ns: &str| included.is_empty() || included.iter().any(|p| *p == "*" || *p == ns);
+    let mut skipped = Vec::new();
+    for pod in &input.inv.pods {
+        let (Some(namespace), Some(pod_name)) = (json::namespace(pod), json::name(pod)) else {
+            continue;
+        };
+        let Some(opted) = json::annotation(pod, BACKUP_VOLUMES) else {
+            continue;
+        };
+        if !selects(namespace) {
+            continue;
+        }
+        let has: BTreeSet<&str> = array_at(pod, &["spec", "volumes"])
+            .iter()
+            .filter_map(|v| str_at(v, &["name"]))
+            .collect();
+        for volume in json::comma_list(opted) {
+            if !has.contains(volume) {
+                skipped.push(format!("{namespace}/{pod_name} {volume}"));
+            }
+        }
+    }
+    skipped
+}
+
+fn location_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value) {
+    let location_name = str_at(backup, &["spec", "storageLocation"]).unwrap_or("default");
+    let Some(location) = input.inv.storage_locations.iter().find(|l| {
+        json::name(l) == Some(location_name) && json::namespace(l) == json::namespace(backup)
+    }) else {
+        if !input.inv.storage_locations.is_empty() {
+            reasons.limit(
+                Restorable::Not,
+                format!(
+                    "its storage location {location_name} no longer exists: Velero cannot read it"
+                ),
+            );
+        }
+        return;
+    };
+    if str_at(location, &["status", "phase"]) == Some("Unavailable") {
+        reasons.limit(
+            Restorable::Not,
+            format!("its storage location {location_name} is Unavailable now: Velero cannot read it back"),
+        );
+    }
+    let provider = str_at(location, &["spec", "provider"]).unwrap_or_default();
+    if provider.starts_with("replicated.com/") && input.velero_at_least("1.17.0") == Some(true) {
+        reasons.limit(
+            Restorable::Not,
+            format!(
+                "its location uses local-volume-provider ({provider}), which does not work from Velero 1.17"
+            ),
+        );
+    }
+    if let Some(store) = in_cluster_store(input, location) {
+        reasons.limit(
+            Restorable::InPlace,
+            format!("it is stored in {store}, which does not survive the loss of the cluster"),
+        );
+    }
+}
+
+/// Where a location keeps backups inside the cluster itself, in words: KOTS's host path and PVC providers, or an
+/// S3 endpoint that is a Service of the cluster (kURL's in-cluster object store, `http://<service>.<namespace>`).
+pub(super) fn in_cluster_store(input: &ReadinessInputs<'_>, location: &Value) -> Option<String> {
+    let provider = str_at(location, &["spec", "provider"]).unwrap_or_default();
+    match provider {
+        "replicated.com/hostpath" => {
+            return Some("a host path on the cluster's nodes (replicated.com/hostpath)".into());
+        }
+        "replicated.com/pvc" => {
+            return Some("kURL's in-cluster storage (replicated.com/pvc)".into());
+        }
+        _ => {}
+    }
+    let endpoint = str_at(location, &["spec", "config", "s3Url"])?;
+    let host = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let namespaces: Vec<&str> = input.inv.namespaces.iter().filter_map(json::name).collect();
+    let service = labels.len() == 1
+        || host.ends_with(".svc")
+        || host.ends_with(".cluster.local")
+        || (labels.len() == 2 && namespaces.contains(&labels[1]));
+    service.then(|| format!("an object store inside the cluster ({endpoint})"))
+}
+
+fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value, kind: &str) {
+    let embedded_install = input.install_kind() == Some("embedded-cluster");
+    match kind {
+        "embedded-cluster" => reasons.note(
+            "an Embedded Cluster disaster-recovery backup: restore it with the Embedded Cluster installer's \
+             restore, not KOTS snapshots"
+                .into(),
+        ),
+        _ if embedded_install => reasons.limit(
+            Restorable::Not,
+            "this is an Embedded Cluster install, which does not use KOTS snapshots: use Embedded Cluster's \
+             disaster recovery"
+                .into(),
+        ),
+        "kots-app" => reasons.limit(
+            Restorable::InPlace,
+            "an application-only (partial, legacy) snapshot: without the Admin Console it cannot restore to a \
+             new cluster, and only the Admin Console restores it"
+                .into(),
+        ),
+        "kots-instance" => {
+            let apps = json::annotation(backup, APPS_VERSIONS)
+                .and_then(|text| serde_json::from_str::<Value>(text).ok());
+            if apps
+                .as_ref()
+                .and_then(Value::as_object)
+                .is_some_and(|a| a.is_empty())
+            {
+                reasons.limit(
+                    Restorable::Partial,
+                    format!("it holds the Admin Console but no application ({APPS_VERSIONS} is empty)"),
+                );
+            }
+            let os: BTreeSet<&str> = input
+                .environment
+                .nodes
+                .iter()
+                .filter_map(|n| n.os_image.as_deref())
+                .collect();
+            if !os.is_empty() {
+                reasons.note(format!(
+                    "restore onto the same operating system ({})",
+                    os.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            match json::annotation(backup, IS_AIRGAP) {
+                Some("true") => {
+                    reasons.note(format!("restore with an air-gap install ({IS_AIRGAP}: true)"))
+                }
+                Some("false") => {
+                    reasons.note(format!("restore with an online install ({IS_AIRGAP}: false)"))
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
