@@ -47,6 +47,9 @@ const REALISTIC: &[&str] = &[
     "old-velero-restic",
     "forbidden",
     "no-velero",
+    "kurl-app-only",
+    "embedded-cluster",
+    "velero-119-restic",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[

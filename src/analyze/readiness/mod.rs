@@ -317,7 +317,7 @@ fn summary(readiness: &Readiness) -> String {
         .count();
     if next_fails > 0 {
         parts.push(format!(
-            "the next backup will fail or lose data ({})",
+            "the next backup or restore will fail or lose data ({})",
             if next_fails == 1 {
                 "1 reason".to_string()
             } else {

@@ -337,7 +337,7 @@ fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Val
              restore, not KOTS snapshots"
                 .into(),
         ),
-        _ if embedded_install => reasons.limit(
+        "kots-instance" | "kots-app" if embedded_install => reasons.limit(
             Restorable::Not,
             "this is an Embedded Cluster install, which does not use KOTS snapshots: use Embedded Cluster's \
              disaster recovery"
