@@ -278,3 +278,45 @@ fn without_a_backup_list_readiness_says_it_cannot_tell() {
     assert!(analysis.readiness.backups.is_empty());
     assert!(!rule_ids(&analysis, Severity::Info).contains("SD835"));
 }
+
+#[test]
+fn every_report_format_shows_the_readiness_section() {
+    use snapdoc::report::{ReportFormat, render};
+    let analysis = scenario_analysis("kurl-app-only");
+    let markdown = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    std::fs::write("/tmp/rd/kurl-app-only.md", &markdown).unwrap();
+    for expected in [
+        "## Readiness",
+        "| `myapp-9wc4h` | KOTS application only | Completed | RESTORABLE in place |",
+        "| `default` | — | — | `kotsadm-rqlite-kotsadm-rqlite-0` | ✖ none |",
+        "| KOTS snapshots of myapp | KOTS | `every 24 h` | ✖ overdue |",
+    ] {
+        assert!(markdown.contains(expected), "markdown lacks {expected:?}");
+    }
+    let html = render(&analysis, ReportFormat::Html, None).unwrap();
+    std::fs::write("/tmp/rd/kurl-app-only.html", &html).unwrap();
+    assert!(html.contains(r#"id="r-readiness""#));
+    assert!(html.contains("gone silent: KOTS made one every 24 h until 5 d ago, none since"));
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&analysis, ReportFormat::Json, None).unwrap()).unwrap();
+    assert_eq!(json["readiness"]["backups"][0]["restorable"], "in-place");
+    let junit = render(&analysis, ReportFormat::Junit, None).unwrap();
+    assert!(junit.contains(r#"testsuite name="readiness""#), "{junit}");
+    let terminal = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(terminal.contains("Readiness"), "{terminal}");
+}
+
+#[test]
+fn a_healthy_bundle_leads_with_readiness_not_just_healthy() {
+    use snapdoc::report::{ReportFormat, render};
+    let markdown = render(&scenario_analysis("healthy"), ReportFormat::Markdown, None).unwrap();
+    assert!(
+        markdown.contains(
+            "Verdict: Newest backup restorable to a new cluster: instance-9wc4h, 9 h old, expires in 29 d; every \
+             volume protected; schedule on time"
+        ),
+        "{}",
+        &markdown[..600.min(markdown.len())]
+    );
+    assert!(markdown.contains("Healthy: no backup failed and no rule found a problem."));
+}

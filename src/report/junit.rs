@@ -2,7 +2,9 @@
 //! checks passed), sorted by rule id.
 //!
 //! A `fail` finding is a `<failure>` (message = the finding's title, body = its message, cause, fix and
-//! evidence): every CI system counts and lists those. A `warn` or `info` finding must not fail the build, so
+//! evidence): every CI system counts and lists those. Readiness adds `<testsuite name="readiness">` per bundle
+//! (when the bundle tells it): a backup restorable to a new cluster, every volume protected, every schedule on
+//! time, each a testcase failing when it does not hold, and every `fail` prediction a failure. A `warn` or `info` finding must not fail the build, so
 //! its testcase passes and carries the text in `<system-out>` plus a `severity` property: Jenkins, GitLab and
 //! Azure DevOps show a test's standard output on its page, while `<skipped>` (the other common choice) would
 //! misreport a rule that did run as not run. Collector errors go to the suite's `<system-err>`. An incomplete
@@ -15,14 +17,25 @@ use crate::analyze::findings::{Finding, Severity};
 
 use super::escape::xml;
 use super::view::{EvidenceView, evidence_view, object_label};
+use crate::analyze::readiness::Restorable;
 
 pub fn render(analyses: &[Analysis]) -> String {
     let suites: Vec<Suite> = analyses
         .iter()
         .map(|analysis| Suite::new(analysis, analyses.len() > 1))
         .collect();
-    let tests: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let failures: usize = suites.iter().map(Suite::failures).sum();
+    let readiness: Vec<ReadinessSuite> = analyses
+        .iter()
+        .filter(|a| a.readiness.known)
+        .map(|analysis| ReadinessSuite::new(analysis, analyses.len() > 1))
+        .collect();
+    let tests: usize = suites.iter().map(|s| s.cases.len()).sum::<usize>()
+        + readiness.iter().map(|s| s.cases.len()).sum::<usize>();
+    let failures: usize = suites.iter().map(Suite::failures).sum::<usize>()
+        + readiness
+            .iter()
+            .map(ReadinessSuite::failures)
+            .sum::<usize>();
     let errors: usize = suites.iter().map(Suite::errors).sum();
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -32,6 +45,9 @@ pub fn render(analyses: &[Analysis]) -> String {
         tests + errors
     );
     for suite in &suites {
+        suite.write(&mut out);
+    }
+    for suite in &readiness {
         suite.write(&mut out);
     }
     out.push_str("</testsuites>\n");
@@ -253,4 +269,133 @@ fn finding_text(finding: &Finding) -> String {
         }
     }
     text
+}
+
+/// One readiness question as a testcase: `failure` when the answer is bad, `note` as its standard output.
+struct ReadinessCase {
+    classname: &'static str,
+    name: String,
+    failure: Option<String>,
+    note: Option<String>,
+}
+
+struct ReadinessSuite {
+    name: String,
+    cases: Vec<ReadinessCase>,
+}
+
+impl ReadinessSuite {
+    fn new(analysis: &Analysis, several: bool) -> Self {
+        let readiness = &analysis.readiness;
+        let mut cases = vec![ReadinessCase {
+            classname: "snapdoc.readiness.restore",
+            name: "a backup restores this cluster to a new one".into(),
+            failure: readiness
+                .newest_restorable
+                .is_none()
+                .then(|| readiness.summary.clone()),
+            note: readiness
+                .newest_restorable
+                .as_ref()
+                .map(|_| readiness.summary.clone()),
+        }];
+        for backup in &readiness.backups {
+            let reasons: Vec<&str> = backup.reasons.iter().map(|r| r.text.as_str()).collect();
+            cases.push(ReadinessCase {
+                classname: "snapdoc.readiness.backup",
+                name: format!("backup {}: {}", backup.name, backup.label),
+                failure: None,
+                note: (backup.restorable != Restorable::NewCluster || !reasons.is_empty())
+                    .then(|| reasons.join("\n")),
+            });
+        }
+        for volume in &readiness.volumes {
+            let what = match (&volume.pod, &volume.volume) {
+                (Some(pod), Some(name)) => format!("{}/{pod} volume {name}", volume.namespace),
+                _ => format!(
+                    "{} PVC {}",
+                    volume.namespace,
+                    volume.claim_name.as_deref().unwrap_or("?")
+                ),
+            };
+            cases.push(ReadinessCase {
+                classname: "snapdoc.readiness.volume",
+                name: format!("{what} is protected"),
+                failure: (!volume.protected).then(|| {
+                    volume
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "not protected".into())
+                }),
+                note: volume
+                    .protected
+                    .then(|| format!("protected by {}", volume.protection)),
+            });
+        }
+        for schedule in &readiness.schedules {
+            let late = schedule.is_overdue()
+                || matches!(schedule.state.as_str(), "last-failed" | "invalid");
+            cases.push(ReadinessCase {
+                classname: "snapdoc.readiness.schedule",
+                name: format!("schedule {} is on time", schedule.name),
+                failure: late.then(|| format!("{}: {}", schedule.state, schedule.detail)),
+                note: (!late).then(|| format!("{}: {}", schedule.state, schedule.detail)),
+            });
+        }
+        for prediction in &readiness.predictions {
+            cases.push(ReadinessCase {
+                classname: "snapdoc.readiness.prediction",
+                name: format!("{} {}", prediction.kind, prediction.subject),
+                failure: (prediction.severity == "fail").then(|| prediction.text.clone()),
+                note: (prediction.severity != "fail").then(|| {
+                    format!(
+                        "{}: {}",
+                        prediction.severity.to_uppercase(),
+                        prediction.text
+                    )
+                }),
+            });
+        }
+        let name = if several {
+            format!("readiness {}", analysis.bundle.path)
+        } else {
+            "readiness".to_string()
+        };
+        ReadinessSuite { name, cases }
+    }
+
+    fn failures(&self) -> usize {
+        self.cases.iter().filter(|c| c.failure.is_some()).count()
+    }
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\">",
+            xml(&self.name),
+            self.cases.len(),
+            self.failures()
+        );
+        for case in &self.cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">",
+                case.classname,
+                xml(&case.name)
+            );
+            if let Some(failure) = &case.failure {
+                let _ = write!(
+                    out,
+                    "\n      <failure message=\"{}\" type=\"readiness\">{}</failure>",
+                    xml(&case.name),
+                    xml(failure)
+                );
+            }
+            if let Some(note) = &case.note {
+                let _ = write!(out, "\n      <system-out>{}</system-out>", xml(note));
+            }
+            out.push_str("\n    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
 }

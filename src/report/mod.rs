@@ -9,6 +9,7 @@
 mod escape;
 mod junit;
 pub mod prometheus;
+mod readiness_view;
 mod templates;
 mod terminal;
 mod view;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::analyze::Analysis;
 use crate::analyze::findings::Severity;
+use crate::analyze::readiness::Restorable;
 
 use super::escape::terminal as clean;
 use super::view::{kind_label, object_label, object_name, same_cause_groups, status_of};
@@ -152,6 +153,7 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
         }
     }
 
+    write_readiness(out, analysis, style);
     if !analysis.findings.is_empty() {
         out.push('\n');
         for finding in &analysis.findings {
@@ -215,6 +217,58 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                 ))
             );
         }
+    }
+}
+
+/// Readiness in a few lines: the summary (unless the headline already was it), how far the backups restore, and
+/// the predictions that are not mere information.
+fn write_readiness(out: &mut String, analysis: &Analysis, style: &Style) {
+    let readiness = &analysis.readiness;
+    let headline_was_it =
+        analysis.verdicts.is_empty() && status_of(analysis).headline == readiness.summary;
+    if !readiness.known {
+        let _ = writeln!(out, "{}", style.dim(&clean(&readiness.summary)));
+        return;
+    }
+    if !headline_was_it {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold("Readiness:"),
+            clean(&readiness.summary)
+        );
+    }
+    let count = |level: Restorable| {
+        readiness
+            .backups
+            .iter()
+            .filter(|b| b.restorable == level)
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "  backups: {} restorable to a new cluster, {} in place only, {} partial, {} not restorable",
+        count(Restorable::NewCluster),
+        count(Restorable::InPlace),
+        count(Restorable::Partial),
+        count(Restorable::Not)
+    );
+    for prediction in readiness
+        .predictions
+        .iter()
+        .filter(|p| p.severity != "info")
+    {
+        let (tone, mark) = if prediction.severity == "fail" {
+            ("1;31", "✖")
+        } else {
+            ("1;33", "▲")
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.paint(tone, mark),
+            clean(&prediction.text)
+        );
     }
 }
 

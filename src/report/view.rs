@@ -5,7 +5,7 @@
 //!
 //! Shape (camelCase keys): `{toolVersion, multiple, reports: [report…]}`; a report is
 //! `{id, title, bundle, generated, status, headline, detail, counts, verdicts, severityGroups, findings,
-//! environment, backups, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
+//! environment, backups, readiness, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
 use crate::analyze::status::{Status, not_read};
 
 use super::ReportError;
+use super::readiness_view::{ReadinessView, readiness_view};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,6 +44,8 @@ pub struct ReportView {
     pub findings: Vec<FindingView>,
     pub environment: EnvironmentView,
     pub backups: Vec<BackupView>,
+    /// Can this cluster be restored, what is not protected, what will fail next (report/readiness_view.rs).
+    pub readiness: ReadinessView,
     pub volumes_not_backed_up: Value,
     pub timelines: Vec<TimelineView>,
     pub collector_errors: Value,
@@ -274,6 +277,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         findings,
         environment: environment_view(analysis)?,
         backups: analysis.backups.iter().map(backup_view).collect(),
+        readiness: readiness_view(&analysis.readiness),
         volumes_not_backed_up: to_value(&analysis.volumes_not_backed_up)?,
         timelines: analysis
             .timelines
@@ -360,6 +364,14 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
         )
     });
     let incomplete = incomplete_sentence.as_deref().unwrap_or_default();
+    // Said after the cause when something failed, and first when nothing did: "Completed" is not "protected".
+    let readiness = analysis
+        .readiness
+        .known
+        .then_some(analysis.readiness.summary.as_str());
+    let readiness_sentence = readiness
+        .map(|summary| format!(" Readiness: {summary}."))
+        .unwrap_or_default();
     let status = analysis.status.as_str();
     match analysis.status {
         Status::Failed | Status::Partial => {
@@ -382,7 +394,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
                 verdicts => format!("{} {what} failed or partially failed", verdicts.len()),
             };
             let detail = format!(
-                "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}",
+                "{} of {total} backups and restores in this bundle did not complete. {}{incomplete}{readiness_sentence}",
                 analysis.verdicts.len(),
                 findings_sentence(counts)
             );
@@ -406,7 +418,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             StatusWording {
                 status,
                 headline,
-                detail: format!("{}{incomplete}", findings_sentence(counts)),
+                detail: format!("{}{incomplete}{readiness_sentence}", findings_sentence(counts)),
             }
         }
         Status::Incomplete => {
@@ -426,7 +438,7 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             }
         }
         Status::Healthy => {
-            let mut headline = if counts.warn > 0 {
+            let healthy = if counts.warn > 0 {
                 format!(
                     "Healthy: no failure found ({} worth a look)",
                     plural(counts.warn, "warning", "warnings")
@@ -434,7 +446,16 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             } else {
                 "Healthy: no backup failed and no rule found a problem".to_string()
             };
-            let mut detail = format!("{} {} rules ran.", backups_sentence(counts), counts.rules);
+            let backups_sentence = backups_sentence(counts);
+            // With nothing failed, the headline also says what a restore could count on: "Completed" is not
+            // "protected".
+            let (mut headline, mut detail) = match readiness {
+                Some(summary) => (
+                    format!("Healthy: {summary}"),
+                    format!("{healthy}. {backups_sentence} {} rules ran.", counts.rules),
+                ),
+                None => (healthy, format!("{backups_sentence} {} rules ran.", counts.rules)),
+            };
             if !unread_info.is_empty() {
                 headline.push_str(&format!("; not read: {}", list_of(&unread_info)));
                 detail.push_str(&format!(

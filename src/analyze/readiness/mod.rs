@@ -275,6 +275,7 @@ fn summary(readiness: &Readiness) -> String {
                 let best = readiness
                     .backups
                     .iter()
+                    .rev()
                     .max_by_key(|b| b.restorable)
                     .unwrap_or(best);
                 let why = best
@@ -355,8 +356,8 @@ pub(crate) fn fact(readiness: &Readiness) -> Value {
         "newestRestorableBackupName": readiness.newest_restorable.as_ref().map(|p| &p.name),
         "newestRestorableAgeSeconds": readiness.newest_restorable.as_ref().and_then(|p| p.age_seconds),
         // Why the most restorable backup is not restorable to a new cluster, for the rules' messages.
-        "bestBackupName": readiness.backups.iter().max_by_key(|b| b.restorable).map(|b| &b.name),
-        "bestBackupReason": readiness.backups.iter().max_by_key(|b| b.restorable)
+        "bestBackupName": readiness.backups.iter().rev().max_by_key(|b| b.restorable).map(|b| &b.name),
+        "bestBackupReason": readiness.backups.iter().rev().max_by_key(|b| b.restorable)
             .and_then(|b| b.reasons.iter().find(|r| r.limits.is_some())).map(|r| &r.text),
         "unprotectedVolumeCount": readiness.volumes.iter().filter(|v| !v.protected).count(),
         "overdueScheduleCount": readiness.schedules.iter().filter(|s| s.is_overdue()).count(),
