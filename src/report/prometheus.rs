@@ -258,6 +258,58 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     .sample(&[], analysis.collector_errors.len())
     .write_to(&mut out);
 
+    // Readiness, only where the bundle told it: a missing sample is "unknown", never zero.
+    let readiness = &analysis.readiness;
+    if readiness.known {
+        if let Some(age) = readiness
+            .newest_restorable
+            .as_ref()
+            .and_then(|p| p.age_seconds)
+        {
+            Family::new(
+                "snapdoc_readiness_newest_restorable_backup_age_seconds",
+                "Age of the newest backup restorable to a new cluster (absent: none is).",
+            )
+            .sample(&[], age.max(0) as u64)
+            .write_to(&mut out);
+        }
+        Family::new(
+            "snapdoc_readiness_restorable_backups",
+            "Backups restorable to a new cluster.",
+        )
+        .sample(
+            &[],
+            readiness
+                .backups
+                .iter()
+                .filter(|b| b.restorable == crate::analyze::readiness::Restorable::NewCluster)
+                .count(),
+        )
+        .write_to(&mut out);
+        Family::new(
+            "snapdoc_readiness_unprotected_volumes",
+            "Pod volumes and PVCs no backup protects.",
+        )
+        .sample(
+            &[],
+            readiness.volumes.iter().filter(|v| !v.protected).count(),
+        )
+        .write_to(&mut out);
+        Family::new(
+            "snapdoc_readiness_overdue_schedules",
+            "Velero Schedules and KOTS scheduled snapshots that are overdue or never ran.",
+        )
+        .sample(
+            &[],
+            readiness
+                .schedules
+                .iter()
+                .filter(|s| s.is_overdue())
+                .count(),
+        )
+        .write_to(&mut out);
+    }
+
     let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
     for backup in analysis.backups.iter().filter(|b| b.kind == "backup") {
         *phases
