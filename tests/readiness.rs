@@ -312,7 +312,7 @@ fn a_healthy_bundle_leads_with_readiness_not_just_healthy() {
     let markdown = render(&scenario_analysis("healthy"), ReportFormat::Markdown, None).unwrap();
     assert!(
         markdown.contains(
-            "Verdict: Newest backup restorable to a new cluster: instance-9wc4h, 9 h old, expires in 29 d; every \
+            "Verdict: Healthy: Newest backup restorable to a new cluster: instance-9wc4h, 9 h old, expires in 29 d; every \
              volume protected; schedule on time"
         ),
         "{}",

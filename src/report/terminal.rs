@@ -225,7 +225,7 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
 fn write_readiness(out: &mut String, analysis: &Analysis, style: &Style) {
     let readiness = &analysis.readiness;
     let headline_was_it =
-        analysis.verdicts.is_empty() && status_of(analysis).headline == readiness.summary;
+        analysis.verdicts.is_empty() && status_of(analysis).headline.ends_with(&readiness.summary);
     if !readiness.known {
         let _ = writeln!(out, "{}", style.dim(&clean(&readiness.summary)));
         return;
