@@ -2,8 +2,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::findings::{Finding, ObjectRef, Verdict};
-use super::status::Status;
 use super::readiness::Readiness;
+use super::status::Status;
 pub use crate::bundle::manifest::CollectorError;
 
 /// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).

@@ -45,13 +45,13 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 pub use cron::{CronExpr, Schedule};
-pub use kots::KotsSnapshotSettings;
 pub(crate) use health::go_duration_seconds;
+pub use kots::KotsSnapshotSettings;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
 use super::error::AnalyzeError;
-use super::readiness::{self, KotsSnapshotSettings, Readiness};
+use super::readiness::{self, Readiness};
 use super::versions::{self, ImageRef};
 use crate::bundle::Bundle;
 use inventory::Inventory;
@@ -178,8 +178,6 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             volume_facts: &volume_facts,
         },
     );
-    // KOTS keeps its snapshot schedule in its database; a bundle that carries KOTS's settings fills this in.
-    let kots_settings = KotsSnapshotSettings::default();
     let readiness = readiness::assess(&readiness::ReadinessInputs {
         inv: &inv,
         now,
@@ -189,12 +187,12 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         volume_facts: &volume_facts,
         schedule_facts: &schedule_facts,
         cluster: &cluster,
-        kots_settings: &kots_settings,
+        kots_settings: kots_snapshots.as_ref(),
     });
     let mut kinds = BTreeMap::new();
     kinds.insert(
         readiness::FACTS_READINESS.to_string(),
-        vec![readiness::fact(&readiness)],
+        vec![readiness::fact(&readiness, kots_snapshots.as_ref())],
     );
     kinds.insert(FACTS_CLUSTER.to_string(), vec![cluster]);
     kinds.insert(FACTS_SCHEDULES.to_string(), schedule_facts);

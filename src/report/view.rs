@@ -418,7 +418,10 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
             StatusWording {
                 status,
                 headline,
-                detail: format!("{}{incomplete}{readiness_sentence}", findings_sentence(counts)),
+                detail: format!(
+                    "{}{incomplete}{readiness_sentence}",
+                    findings_sentence(counts)
+                ),
             }
         }
         Status::Incomplete => {
@@ -454,7 +457,10 @@ fn status_wording(analysis: &Analysis, counts: &Counts) -> StatusWording {
                     format!("Healthy: {summary}"),
                     format!("{healthy}. {backups_sentence} {} rules ran.", counts.rules),
                 ),
-                None => (healthy, format!("{backups_sentence} {} rules ran.", counts.rules)),
+                None => (
+                    healthy,
+                    format!("{backups_sentence} {} rules ran.", counts.rules),
+                ),
             };
             if !unread_info.is_empty() {
                 headline.push_str(&format!("; not read: {}", list_of(&unread_info)));

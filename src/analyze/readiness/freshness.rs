@@ -167,8 +167,7 @@ fn kots_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
     }
     let settings_period = input
         .kots_settings
-        .instance_schedule
-        .as_deref()
+        .and_then(|k| k.full_schedule.as_deref())
         .and_then(|s| Schedule::parse(s).ok())
         .and_then(|s| s.period_seconds(input.now));
     series

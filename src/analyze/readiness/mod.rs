@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::analysis::Environment;
+use super::facts::KotsSnapshotSettings;
 use super::facts::components::Workload;
 use super::facts::inventory::Inventory;
 use super::versions;
@@ -167,15 +168,6 @@ pub struct Prediction {
     pub runs_left: Option<i64>,
 }
 
-/// KOTS's own snapshot settings where the bundle holds them (kotsadm keeps them in its database: the cluster's
-/// `snapshot_schedule` for instance snapshots). A foreign bundle's KOTS files can fill this; without it the
-/// cadence is told from the backups alone.
-#[derive(Debug, Clone, Default)]
-pub struct KotsSnapshotSettings {
-    /// The instance snapshot cron expression, e.g. `0 2 * * *`; empty when scheduling is off.
-    pub instance_schedule: Option<String>,
-}
-
 pub(crate) struct ReadinessInputs<'a> {
     pub inv: &'a Inventory,
     pub now: Timestamp,
@@ -186,7 +178,9 @@ pub(crate) struct ReadinessInputs<'a> {
     pub schedule_facts: &'a [Value],
     /// `facts.cluster`, for what the health facts already derived (nodes without a node agent).
     pub cluster: &'a Value,
-    pub kots_settings: &'a KotsSnapshotSettings,
+    /// KOTS's own snapshot settings (`kots/app-info.json` of a KOTS support bundle); without them the cadence
+    /// is told from the backups alone.
+    pub kots_settings: Option<&'a KotsSnapshotSettings>,
 }
 
 impl ReadinessInputs<'_> {
@@ -340,7 +334,10 @@ pub fn span(seconds: i64) -> String {
 }
 
 /// `facts.readiness`: what rules read.
-pub(crate) fn fact(readiness: &Readiness) -> Value {
+/// `kots_settings`: an instance series whose configured schedule the bundle carries is judged by SD706 (no full
+/// snapshot completed within twice the configured period), so it is not listed again as gone silent.
+pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSettings>) -> Value {
+    let full_schedule_known = kots_settings.is_some_and(|k| k.full_schedule.is_some());
     let count = |r: Restorable| {
         readiness
             .backups
@@ -367,6 +364,7 @@ pub(crate) fn fact(readiness: &Readiness) -> Value {
             .collect::<Vec<_>>(),
         "overdueKotsSchedules": readiness.schedules.iter()
             .filter(|s| s.source.starts_with("kots") && s.is_overdue())
+            .filter(|s| !(full_schedule_known && s.source == "kots-instance"))
             .map(|s| json!({"name": s.name, "lastBackup": s.last_backup, "detail": s.detail}))
             .collect::<Vec<_>>(),
         "summary": readiness.summary,
