@@ -79,8 +79,7 @@ pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
     let collect_options = CollectOptions {
         cluster: ClusterArgs {
             kubeconfig: Some(kubeconfig),
-            context: None,
-            velero_namespace: None,
+            ..ClusterArgs::default()
         },
         ..CollectOptions::default()
     };

@@ -100,6 +100,8 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
                 })?;
             (config, context)
         }
+        // kubectl reaches `--server` without any kubeconfig; the other flags then apply to it alone.
+        None if args.connection.server.is_some() => (kube::Config::new(http::Uri::default()), None),
         None => {
             if let Some(context) = &args.context {
                 return Err(CollectError::Config(format!(
@@ -113,6 +115,7 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
             (config, None)
         }
     };
+    args.connection.overrides().apply(&mut config);
     // The collector retries 429/5xx itself, with a bound suited to a one-shot run.
     config.default_retry = false;
     let info = ClusterInfo {

@@ -5,6 +5,7 @@
 //! bound. A source that cannot be read becomes a `CollectorError` in the manifest and the run goes on;
 //! only a bundle that cannot be written stops it. Everything is redacted before it is written.
 mod api;
+mod connection;
 mod detect;
 mod downloads;
 mod error;
@@ -19,6 +20,7 @@ mod spool;
 use std::path::{Path, PathBuf};
 
 pub use api::{ApiFailure, DEFAULT_CONCURRENCY, PAGE_SIZE};
+pub use connection::{ConnectionOverrides, parse_request_timeout, request_timeout};
 pub use detect::{BackupScope, Component, image_tag};
 pub use error::CollectError;
 pub use kubeconfig::client_from;

@@ -47,6 +47,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
     let accept = header_text(request.headers(), header::ACCEPT);
+    let impersonation = impersonation(request.headers());
     let response = match answer(&lab, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -57,8 +58,22 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
         query,
         accept,
         status: response.status().as_u16(),
+        impersonation,
     });
     response
+}
+
+/// The `Impersonate-User` header, then every `Impersonate-Group` header, each as `name: value`.
+fn impersonation(headers: &HeaderMap) -> Vec<String> {
+    ["impersonate-user", "impersonate-group"]
+        .iter()
+        .flat_map(|name| {
+            headers
+                .get_all(*name)
+                .iter()
+                .map(move |value| format!("{name}: {}", value.to_str().unwrap_or("(not text)")))
+        })
+        .collect()
 }
 
 async fn answer(lab: &SharedLab, request: Request) -> Result<Response, ApiError> {

@@ -109,6 +109,7 @@ pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response 
         query,
         accept,
         status: response.status().as_u16(),
+        impersonation: Vec::new(),
     });
     response
 }

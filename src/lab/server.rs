@@ -26,6 +26,9 @@ pub struct RequestRecord {
     /// The Accept header as sent ("" when none): tells a metadata-only request from a full read.
     pub accept: String,
     pub status: u16,
+    /// Who the client asked to act as (`Impersonate-User`, then each `Impersonate-Group`), as kubectl's
+    /// `--as` / `--as-group` send them; empty when it did not ask.
+    pub impersonation: Vec<String>,
 }
 
 impl RequestRecord {
