@@ -1,7 +1,8 @@
 //! Every command and flag of snapdoc, in one place (also the source of shell completions and the man page).
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::collect::Since;
 use crate::lab::scale::parse_size;
@@ -29,6 +30,9 @@ pub struct Cli {
     /// Colour on the terminal: auto (when stdout is a terminal and NO_COLOR is unset or empty), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// How log lines on stderr look: text for a person, json (one object per line) for a log collector.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,6 +77,25 @@ pub enum Command {
     /// The lab cluster: a loopback Kubernetes API serving a scenario.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Print the completion script for a shell (e.g. `source <(snapdoc completions bash)`).
+    Completions(CompletionsArgs),
+    /// Write the man pages: snapdoc(1) and one per subcommand, such as snapdoc-check(1).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// Write every page (snapdoc.1, snapdoc-check.1, …) into this directory instead of printing one page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// The page to print: a subcommand such as `check` or `lab serve` (default: the main page).
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "out_dir")]
+    pub page: Vec<String>,
 }
 
 /// How to reach the cluster: as kubectl does.
@@ -86,8 +109,47 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub context: Option<String>,
     /// Namespace Velero runs in (default: found by the velero deployment's labels).
-    #[arg(long)]
+    #[arg(long, short = 'n', visible_alias = "namespace")]
     pub velero_namespace: Option<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// kubectl's connection flags, with kubectl's names and meanings.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// The address and port of the Kubernetes API server (overrides the kubeconfig's).
+    #[arg(short = 's', long, value_name = "URL")]
+    pub server: Option<http::Uri>,
+    /// Bearer token for authentication to the API server (replaces the kubeconfig user's credentials).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", value_name = "USER")]
+    pub impersonate_user: Option<String>,
+    /// Group to impersonate for the operation (repeat for several groups).
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub impersonate_groups: Vec<String>,
+    /// Do not check the server's certificate: the connection can then be intercepted.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// How long to wait for one server request (e.g. 30s, 2m; a bare number is seconds; 0: no limit).
+    #[arg(long, value_name = "DURATION", value_parser = crate::collect::parse_request_timeout)]
+    pub request_timeout: Option<std::time::Duration>,
+}
+
+impl ConnectionArgs {
+    /// The overrides the collector lays over the kubeconfig.
+    pub fn overrides(&self) -> crate::collect::ConnectionOverrides {
+        crate::collect::ConnectionOverrides {
+            server: self.server.clone(),
+            token: self.token.clone(),
+            impersonate_user: self.impersonate_user.clone(),
+            impersonate_groups: self.impersonate_groups.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            request_timeout: crate::collect::request_timeout(self.request_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -152,6 +214,15 @@ pub struct CollectArgs {
     /// Where to write the bundle (default: snapdoc-<cluster>-<timestamp>.zip in the current directory).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, message and fields).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -324,6 +395,90 @@ pub struct LabServeArgs {
     /// API port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+}
+
+/// The file name kubectl looks for on PATH to run `kubectl snapdoc`.
+pub const KUBECTL_PLUGIN_NAME: &str = "kubectl-snapdoc";
+
+/// How the program names itself in usage, help and completions: `kubectl snapdoc` when run as the kubectl
+/// plugin (a binary or link named `kubectl-snapdoc`), `snapdoc` otherwise.
+pub fn program_name(argv0: Option<&OsString>) -> &'static str {
+    let stem = argv0.and_then(|arg| Path::new(arg).file_stem());
+    if stem.is_some_and(|stem| stem == KUBECTL_PLUGIN_NAME) {
+        "kubectl snapdoc"
+    } else {
+        "snapdoc"
+    }
+}
+
+/// `-V`: the version and the commit.
+pub const SHORT_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SNAPDOC_COMMIT"),
+    ")"
+);
+
+/// `--version`: the commit, the built-in rules and the bundle format.
+pub fn long_version() -> String {
+    let rules = crate::analyze::rules::RuleSet::load(&[])
+        .map(|rules| rules.rules().len().to_string())
+        .unwrap_or_else(|error| format!("cannot be loaded ({error})"));
+    format!(
+        "{SHORT_VERSION}\nbuilt-in rules: {rules}\nbundle format version: {}",
+        crate::bundle::manifest::FORMAT_VERSION
+    )
+}
+
+/// The clap command as this process presents itself (see [`program_name`]); the version text, which loads
+/// the rules, only when `--version` is asked for.
+pub fn command_for(args: &[OsString]) -> clap::Command {
+    let name = program_name(args.first());
+    let command = Cli::command()
+        .bin_name(name)
+        .display_name(name)
+        .version(SHORT_VERSION);
+    if args.iter().skip(1).any(|arg| arg == "--version") {
+        command.long_version(long_version())
+    } else {
+        command
+    }
+}
+
+/// Parses the arguments; on a usage error, `--help` or `--version`, prints and exits as clap does.
+pub fn parse_from(args: Vec<OsString>) -> Cli {
+    let matches = command_for(&args).get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// `shell`'s completion script. Built in memory: clap_complete panics on a write error, and stdout may be
+/// a closed pipe.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "snapdoc", &mut script);
+    script
+}
+
+/// The man page of one (sub)command, named by its path below `snapdoc` (empty: the main page).
+pub fn write_man_page(path: &[String], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    // Built, every subcommand knows its page name (snapdoc-lab-serve), as in `generate_to`.
+    let mut page = Cli::command().disable_help_subcommand(true);
+    page.build();
+    for part in path {
+        let parent = page.get_display_name().unwrap_or("snapdoc").to_string();
+        page = page.find_subcommand(part).cloned().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{parent} has no subcommand `{part}`"),
+            )
+        })?;
+    }
+    clap_mangen::Man::new(page).render(out)
+}
+
+/// Writes snapdoc.1 and a page per subcommand (snapdoc-check.1, snapdoc-lab-serve.1, …) into `dir`.
+pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
+    clap_mangen::generate_to(Cli::command(), dir)
 }
 
 #[cfg(test)]

@@ -5,18 +5,21 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 
 use snapdoc::analyze::Exit;
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
 use snapdoc::report::{self, ReportFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let cli = snapdoc::cli::parse_from(std::env::args_os().collect());
+    let stderr_color = cli.color.enabled(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    init_tracing(cli.verbose, cli.log_format, stderr_color);
     let color = cli.color.enabled(
         std::io::stdout().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
@@ -67,7 +70,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr: text (coloured as --color decides for stderr), or one JSON object per line for a
+/// CronJob's log collector.
+fn init_tracing(verbose: u8, format: LogFormat, color: bool) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -76,10 +81,13 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPDOC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(kube_filter(level)));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(color).init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// kube-rs logs every retried request at ERROR; the collector retries and records failures itself, so those
@@ -193,6 +201,31 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             let outcome = runtime.block_on(pipeline::run(&args))?;
             print_run_outcome(&outcome, color, out)?;
             Ok(outcome.exit)
+        }
+        Command::Completions(args) => {
+            out.write_all(&snapdoc::cli::completion_script(args.shell))
+                .context("cannot write the completion script")?;
+            Ok(Exit::Clean)
+        }
+        Command::Man(args) => {
+            match &args.out_dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .and_then(|()| snapdoc::cli::write_man_pages(dir))
+                        .with_context(|| {
+                            format!("cannot write the man pages into {}", dir.display())
+                        })?;
+                    writeln!(
+                        out,
+                        "{}: man pages written (read one with `man -l {}/snapdoc.1`)",
+                        dir.display(),
+                        dir.display()
+                    )?;
+                }
+                None => snapdoc::cli::write_man_page(&args.page, out)
+                    .context("cannot write the man page")?,
+            }
+            Ok(Exit::Clean)
         }
         Command::Demo(args) => {
             let outcome = runtime.block_on(pipeline::demo(&args))?;
