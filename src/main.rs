@@ -168,6 +168,12 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             let outcome = runtime
                 .block_on(snapdoc::check::run(&args, color))
                 .context("the check could not run")?;
+            tracing::info!(
+                findings = outcome.analysis.findings.len(),
+                exit_code = outcome.exit.code(),
+                seconds = outcome.duration.as_secs_f64(),
+                "check finished"
+            );
             write!(out, "{}", outcome.output)?;
             Ok(outcome.exit)
         }

@@ -122,6 +122,11 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
         server: server_host(&config.cluster_url),
         context,
     };
+    tracing::info!(
+        server = info.server.as_deref().unwrap_or("(none)"),
+        context = info.context.as_deref().unwrap_or("(in-cluster)"),
+        "reaching the cluster"
+    );
     let client = kube::Client::try_from(config).map_err(CollectError::Client)?;
     Ok((client, info))
 }
