@@ -251,11 +251,11 @@ fn request_timeout_gives_up_on_a_slow_server() {
     );
     assert_exit(&output, 2, "every request timed out");
     // Without the flag, kube-rs waits 295 s for an answer and the collector 60 s, so 5 s would be answered;
-    // with it, the very first request (/version) is given up on, and on every retry.
+    // with it, the preflight's first request is given up on, and the error names the server and the cause.
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("nothing was read from the cluster (/version:")
-            && stderr.contains("attempts"),
+        stderr.contains("cannot reach the Kubernetes API server 127.0.0.1:")
+            && stderr.contains("timed out"),
         "{stderr}"
     );
 }

@@ -11,6 +11,9 @@ pub(crate) const PEM_RULE: &str = "pem-private-key";
 /// JSON string or a logfmt quoted field: `\"…\"`, `\\"…\\"`), single-quoted, or bare up to a delimiter.
 const VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]+))"#;
 
+/// [`VALUE`] whose bare form is at least 8 characters long (the token rule's, see there).
+const TOKEN_VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]{8,}))"#;
+
 /// Separator between a key and its value, the key optionally quoted (also escaped: `\"key\"`).
 const SEP: &str = r#"\\*["']?\s*[:=]\s*"#;
 
@@ -71,9 +74,13 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             key_value(r"[\w.-]*?(?:password|passwd|passphrase)"),
         ),
         (
+            // A bare token of under 8 characters is a word of the error text around it, not a credential:
+            // Go's `oauth2: cannot fetch token: Post https://…/token: dial tcp …` must stay readable for the
+            // rules (SD104's GCS sample), while every real token, key or secret is longer.
             "token",
-            key_value(
-                r"[\w.-]*?(?:token|secret|api_?key|private_?key|access_?key|secret_?key|credentials)",
+            format!(
+                r#"(?i)\b(?:[\w.-]*?(?:token|secret|api_?key|private_?key|access_?key|secret_?key|credentials)){SEP}{}"#,
+                TOKEN_VALUE
             ),
         ),
     ]
