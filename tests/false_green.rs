@@ -6,6 +6,9 @@ use std::process::{Command, Output, Stdio};
 
 use snapdoc::lab::Scenario;
 
+#[path = "support/foreign_fixtures.rs"]
+mod foreign_fixtures;
+
 #[path = "support/background_lab.rs"]
 #[allow(dead_code)]
 mod background_lab;
@@ -23,8 +26,236 @@ fn snapdoc(args: &[&str]) -> Output {
 const CLOSED_PORT_KUBECONFIG: &str = "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: abc}\n";
 
 fn real_bundle(name: &str) -> Option<String> {
-    let path = Path::new("/work/shared/real-bundles").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-bundles")
+        .join(name);
     path.exists().then(|| path.display().to_string())
+}
+
+fn analysis_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The healthy scenario as snapdoc's bundle, extracted into a directory a test may damage.
+fn healthy_bundle_directory(dir: &Path) -> std::path::PathBuf {
+    let zip = dir.join("healthy.zip");
+    foreign_fixtures::snapdoc_bundle_from_scenario(&Scenario::builtin("healthy").unwrap(), &zip);
+    let out = dir.join("healthy");
+    zip::ZipArchive::new(std::fs::File::open(&zip).unwrap())
+        .unwrap()
+        .extract(&out)
+        .unwrap();
+    out
+}
+
+/// Extracts a troubleshoot .tar.gz into `dir` as `tar -m` does after a copy: every file time is the moment
+/// of extraction, or `mtime` when given.
+fn extract_with_times(bundle: &str, dir: &Path, mtime: Option<&str>) -> std::path::PathBuf {
+    let status = Command::new("tar")
+        .args(["-xzmf", bundle, "-C"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    if let Some(mtime) = mtime {
+        let status = Command::new("find")
+            .arg(&root)
+            .args(["-exec", "touch", "-h", "-d", mtime, "{}", "+"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    root
+}
+
+#[test]
+fn a_copied_foreign_bundle_is_dated_from_its_folder_name_not_the_copy() {
+    let Some(bundle) = real_bundle("ts-v0.107.2-velero-logs.tar.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = extract_with_times(&bundle, dir.path(), None);
+    let out = snapdoc(&["analyze", &root.display().to_string(), "--format", "json"]);
+    let analysis = analysis_json(&out);
+    assert_eq!(analysis["bundle"]["created"], "2024-11-20T10:42:13Z");
+    let from = analysis["bundle"]["createdFrom"].as_str().unwrap();
+    assert!(
+        from.contains("support-bundle-2024-11-20T10_42_13"),
+        "{from}"
+    );
+    let text = String::from_utf8_lossy(&snapdoc(&["analyze", &root.display().to_string()]).stdout)
+        .to_string();
+    assert!(
+        text.contains(
+            "Dated 2024-11-20T10:42:13Z from the name support-bundle-2024-11-20T10_42_13"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_renamed_foreign_bundle_is_never_dated_before_its_newest_object() {
+    let Some(bundle) = real_bundle("ts-v0.107.2-velero-logs.tar.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Renamed (`-o case-4711`) and copied with file times from long before it was collected.
+    let root = extract_with_times(&bundle, dir.path(), Some("2020-01-01T00:00:00Z"));
+    let renamed = dir.path().join("case-4711");
+    std::fs::rename(&root, &renamed).unwrap();
+    let out = snapdoc(&[
+        "analyze",
+        &renamed.display().to_string(),
+        "--format",
+        "json",
+    ]);
+    let analysis = analysis_json(&out);
+    let created = analysis["bundle"]["created"].as_str().unwrap();
+    assert!(created.starts_with("2024-11-20T"), "{created}");
+    let from = analysis["bundle"]["createdFrom"].as_str().unwrap();
+    assert!(
+        from.starts_with("the newest timestamp in its objects") && from.contains("2020-01-01"),
+        "{from}"
+    );
+}
+
+/// troubleshoot records what it did not collect in skipped-collectors.json, collector-errors/ and a logs
+/// collector's errors.json (shapes from replicatedhq/troubleshoot 5bf008f7: pkg/collect/collector.go
+/// `SkippedCollector`, pkg/supportbundle/collect.go, pkg/collect/logs.go); a bundle whose backups were never
+/// collected is never "no backup failed".
+#[test]
+fn what_troubleshoot_skipped_or_failed_to_collect_is_never_green() {
+    let Some(bundle) = real_bundle("ts-v0.133.0-json-only.tar.gz") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = extract_with_times(&bundle, dir.path(), None);
+    std::fs::remove_dir_all(root.join("cluster-resources")).unwrap();
+    std::fs::remove_dir_all(root.join("velero")).unwrap();
+    std::fs::write(
+        root.join("skipped-collectors.json"),
+        r#"[{"collector":"cluster-resources","reason":"excluded","errors":null,"timestamp":"2026-09-02T08:05:44Z"},{"collector":"logs/velero","reason":"insufficient RBAC permissions","errors":["pods is forbidden: User \"system:serviceaccount:app:sb\" cannot list resource \"pods\" in API group \"\" in the namespace \"velero\""],"timestamp":"2026-09-02T08:05:44Z"}]"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("collector-errors")).unwrap();
+    std::fs::write(
+        root.join("collector-errors/cluster-info-error.json"),
+        r#"{"collector":"cluster-info","error":"Get \"https://10.96.0.1:443/version\": dial tcp 10.96.0.1:443: i/o timeout","timestamp":"2026-09-02T08:05:44Z"}"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("kots/velero")).unwrap();
+    std::fs::write(
+        root.join("kots/velero/errors.json"),
+        r#"["pods is forbidden: User \"system:serviceaccount:app:sb\" cannot list resource \"pods\" in API group \"\" in the namespace \"velero\""]"#,
+    )
+    .unwrap();
+
+    let out = snapdoc(&["analyze", &root.display().to_string(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let analysis = analysis_json(&out);
+    assert_eq!(analysis["status"], "incomplete");
+    let errors = analysis["collectorErrors"].as_array().unwrap();
+    let error_of = |target: &str| {
+        errors
+            .iter()
+            .find(|e| e["target"] == target)
+            .unwrap_or_else(|| panic!("{target}: {errors:?}"))
+    };
+    assert!(
+        error_of("cluster-resources")["message"]
+            .as_str()
+            .unwrap()
+            .contains("excluded")
+    );
+    assert_eq!(error_of("logs/velero")["status"], 403);
+    assert!(
+        error_of("cluster-info")["message"]
+            .as_str()
+            .unwrap()
+            .contains("i/o timeout")
+    );
+    assert_eq!(
+        error_of("pods of the logs collector kots/velero")["status"],
+        403
+    );
+    let text = String::from_utf8_lossy(&snapdoc(&["analyze", &root.display().to_string()]).stdout)
+        .to_string();
+    assert!(!text.contains("No backup or restore failed"), "{text}");
+    assert!(text.contains("Incomplete"), "{text}");
+}
+
+#[test]
+fn a_tampered_bundle_is_analysed_with_the_problem_in_its_header_and_never_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = healthy_bundle_directory(dir.path());
+    let intact = snapdoc(&["analyze", &bundle.display().to_string(), "--format", "json"]);
+    assert_eq!(analysis_json(&intact)["status"], "healthy");
+    assert_eq!(intact.status.code(), Some(0));
+
+    let entry = std::fs::read_dir(bundle.join("velero/logs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_dir(&entry)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&log, bytes).unwrap();
+
+    let out = snapdoc(&["analyze", &bundle.display().to_string(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let analysis = analysis_json(&out);
+    assert_eq!(analysis["status"], "incomplete");
+    let problems = analysis["bundle"]["problems"].to_string();
+    assert!(
+        problems.contains("does not match its manifest"),
+        "{problems}"
+    );
+    assert!(problems.contains("velero/logs/"), "{problems}");
+    for format in ["md", "html", "text"] {
+        let out = snapdoc(&["analyze", &bundle.display().to_string(), "--format", format]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Bundle problem"), "{format}: {text}");
+        assert!(!text.contains("Healthy"), "{format}: {text}");
+        assert!(text.contains("Incomplete"), "{format}: {text}");
+    }
+}
+
+#[test]
+fn a_bundle_of_a_newer_format_is_never_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = healthy_bundle_directory(dir.path());
+    let manifest_path = bundle.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["formatVersion"] = 99.into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let out = snapdoc(&["analyze", &bundle.display().to_string(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let analysis = analysis_json(&out);
+    assert_eq!(analysis["status"], "incomplete");
+    let problems = analysis["bundle"]["problems"].to_string();
+    assert!(
+        problems.contains("format 99 is newer than this snapdoc reads"),
+        "{problems}"
+    );
 }
 
 #[test]

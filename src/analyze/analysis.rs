@@ -55,14 +55,24 @@ pub struct BundleInfo {
     pub path: String,
     /// snapdoc | troubleshoot | velero-debug | directory
     pub format: String,
+    /// When the bundle was made: the time ages are measured from ("now" of every age condition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// What `created` was told from ("its manifest (the collector's clock)", "the folder name
+    /// support-bundle-…", "the newest timestamp in its objects …"): a copied foreign bundle's file times
+    /// are not its age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_server: Option<String>,
     /// For a foreign bundle, the tool and version that made it (`troubleshoot v0.107.2`), so a reader knows
     /// what kind of bundle was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<String>,
+    /// What is wrong with the bundle itself: entries that differ from its manifest (tampered, truncated),
+    /// a format newer than this snapdoc reads. Shown in every report's header.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

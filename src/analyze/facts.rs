@@ -68,6 +68,8 @@ pub const FACTS_KOTS: &str = "facts.kots";
 pub struct BundleFacts {
     /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
     pub now: Timestamp,
+    /// What `now` was told from, in words, for the report ("the folder name support-bundle-…").
+    pub dated_from: String,
     /// `facts.cluster` (exactly one object), `facts.schedules`, `facts.volumes`, `facts.components`.
     pub kinds: BTreeMap<String, Vec<Value>>,
     /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
@@ -95,7 +97,7 @@ pub struct BundleFacts {
 /// Fails only when the bundle itself cannot be read; a broken resource file becomes an `unavailable` line.
 pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     let mut inv = Inventory::load(bundle);
-    let now = reference_time(bundle, &inv);
+    let (now, dated_from) = reference_time(bundle, &inv);
     let kots_snapshots = KotsSnapshotSettings::read(bundle, &mut inv.unreadable);
     let velero_namespace_hint = bundle
         .manifest()
@@ -218,6 +220,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     let unavailable = environment::unavailable(bundle, &inv, &backups);
     Ok(BundleFacts {
         now,
+        dated_from,
         kinds,
         versions,
         environment,
@@ -242,10 +245,7 @@ fn kubelet_version(environment: &Environment) -> Option<&str> {
 
 /// manifest.created, else the latest timestamp the objects carry, else the clock: a bundle reads the same
 /// every day it is analysed.
-fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
-    if let Some(created) = bundle.manifest().and_then(|m| json::parse_time(&m.created)) {
-        return created;
-    }
+fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
     let stamped = [
         &inv.backups,
         &inv.restores,
@@ -257,7 +257,7 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
         &inv.deployments,
         &inv.daemonsets,
     ];
-    stamped
+    let newest_in_objects = stamped
         .into_iter()
         .flatten()
         .flat_map(|o| {
@@ -270,8 +270,36 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> Timestamp {
             ]
         })
         .flatten()
-        .max()
-        .unwrap_or_else(Timestamp::now)
+        .max();
+    const IN_OBJECTS: &str = "the newest timestamp in its objects";
+    let manifest = bundle.manifest();
+    match manifest.and_then(|m| json::parse_time(&m.created)) {
+        // snapdoc's collector wrote its own clock: that is when it was made.
+        Some(created) if manifest.is_some_and(|m| m.created_from.is_none()) => {
+            (created, "its manifest (the collector's clock)".to_string())
+        }
+        // A foreign bundle's time is told from names or file times (bundle/dating.rs); it cannot be earlier
+        // than what its objects record, whatever a zone-less name or a reset file time says.
+        Some(created) => {
+            let from = manifest
+                .and_then(|m| m.created_from.clone())
+                .unwrap_or_default();
+            match newest_in_objects {
+                Some(newest) if newest > created => (
+                    newest,
+                    format!("{IN_OBJECTS} ({from} gave an earlier time, {created})"),
+                ),
+                _ => (created, from),
+            }
+        }
+        None => match newest_in_objects {
+            Some(newest) => (newest, IN_OBJECTS.to_string()),
+            None => (
+                Timestamp::now(),
+                "the time of the analysis: the bundle holds no time".to_string(),
+            ),
+        },
+    }
 }
 
 /// `found`, or null when there was nothing to look in: a rule must not call a component missing because

@@ -8,7 +8,8 @@ use super::error::AnalyzeError;
 use super::findings::Severity;
 use super::rules::{Matcher, RuleSet};
 use super::{facts, parallel, status, timeline, verdicts};
-use crate::bundle::{Bundle, LogFile};
+use crate::bundle::manifest::FORMAT_VERSION;
+use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
 use crate::cli::AnalysisOptions;
 
 /// Opens the bundle at `path` and analyses it with the built-in rules plus `options.rules_dirs`.
@@ -18,9 +19,43 @@ pub fn analyze_bundle(path: &Path, options: &AnalysisOptions) -> Result<Analysis
     analyze_open_bundle(&mut bundle, &rules)
 }
 
+/// What is wrong with a snapdoc bundle itself: a format newer than this build reads, entries that differ from
+/// its manifest. A foreign bundle carries no checksums: nothing to check.
+fn bundle_problems(bundle: &mut Bundle) -> Vec<String> {
+    if !matches!(
+        bundle.format(),
+        BundleFormat::SnapdocZip | BundleFormat::Directory
+    ) {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    if let Some(manifest) = bundle.manifest()
+        && manifest.format_version > FORMAT_VERSION
+    {
+        problems.push(format!(
+            "the bundle's format {} is newer than this snapdoc reads ({FORMAT_VERSION}): what changed in it \
+             cannot be read; upgrade snapdoc (made by {} {})",
+            manifest.format_version, manifest.tool.name, manifest.tool.version
+        ));
+    }
+    let report = verify::verify_open(bundle);
+    if !report.is_ok() {
+        const SHOWN: usize = 5;
+        let more = report.problems.len().saturating_sub(SHOWN);
+        problems.push(format!(
+            "the bundle does not match its manifest (tampered with or truncated), so what it shows may not be \
+             what was collected: {}{}",
+            report.problems[..report.problems.len().min(SHOWN)].join("; "),
+            if more > 0 { format!("; and {more} more (`snapdoc verify`)") } else { String::new() }
+        ));
+    }
+    problems
+}
+
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
-    let result = analyze_with_shared_objects(bundle, rules);
+    let problems = bundle_problems(bundle);
+    let result = analyze_with_shared_objects(bundle, rules, problems);
     bundle.release_shared_objects();
     result
 }
@@ -40,6 +75,7 @@ enum LogJobResult {
 fn analyze_with_shared_objects(
     bundle: &mut Bundle,
     rules: &RuleSet,
+    bundle_problems: Vec<String>,
 ) -> Result<Analysis, AnalyzeError> {
     preload_objects(bundle, rules);
     let facts = facts::gather(bundle)?;
@@ -105,6 +141,8 @@ fn analyze_with_shared_objects(
             not_seen.push(what);
         }
     }
+    // A damaged or newer-format bundle cannot vouch for health: the analysis is incomplete, whatever it found.
+    not_seen.extend(bundle_problems.iter().cloned());
     let velero_absent = facts
         .kinds
         .get(facts::FACTS_CLUSTER)
@@ -118,11 +156,13 @@ fn analyze_with_shared_objects(
         bundle: BundleInfo {
             path: bundle.path().display().to_string(),
             format: bundle.format().as_str().to_string(),
-            created: manifest.map(|m| m.created.clone()),
+            created: Some(facts.now.to_string()),
+            created_from: Some(facts.dated_from),
             cluster_server: manifest.and_then(|m| m.cluster.server.clone()),
             made_by: manifest
                 .filter(|m| m.tool.name != "snapdoc")
                 .map(|m| format!("{} {}", m.tool.name, m.tool.version)),
+            problems: bundle_problems,
         },
         environment: facts.environment,
         status,

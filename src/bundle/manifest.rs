@@ -12,6 +12,10 @@ pub struct Manifest {
     pub tool: ToolInfo,
     /// RFC 3339; the analyzer's "now" for age conditions, so a bundle reads the same every day.
     pub created: String,
+    /// What told `created` for a foreign bundle, in words (bundle/dating.rs); absent for snapdoc's own,
+    /// whose collector wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_from: Option<String>,
     #[serde(default)]
     pub cluster: ClusterInfo,
     #[serde(default)]

@@ -2,6 +2,7 @@
 //! docs/bundle-format.md. `writer` streams entries into a zip; `reader` opens any supported bundle
 //! and presents it in that same layout, so the analyzer reads every format alike.
 pub(crate) mod archive;
+pub(crate) mod dating;
 pub mod layout;
 pub mod limits;
 pub mod manifest;

@@ -433,12 +433,12 @@ fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, Bu
     let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
         (
             BundleFormat::Troubleshoot,
-            troubleshoot::source(tree, &root)?,
+            troubleshoot::source(tree, &root, path)?,
         )
     } else if let Some(root) = velero_debug::recognize(&mut tree) {
         (
             BundleFormat::VeleroDebug,
-            velero_debug::source(tree, &root)?,
+            velero_debug::source(tree, &root, path)?,
         )
     } else {
         return Ok(None);

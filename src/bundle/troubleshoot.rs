@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use super::BundleError;
 use super::archive::{self, FoundLog, PodLogs, Produce, RawTree, Translation};
+use super::dating;
 use super::layout;
 use super::manifest::{CollectorError, FORMAT_VERSION, Manifest, ToolInfo};
 
@@ -120,9 +121,17 @@ pub(crate) fn recognize(tree: &mut RawTree) -> Option<String> {
     })
 }
 
-/// Translates the bundle rooted at `root` and serves it.
-pub(crate) fn source(mut tree: RawTree, root: &str) -> Result<archive::ForeignSource, BundleError> {
-    let translation = translate(&mut tree, root)?;
+/// Translates the bundle rooted at `root` and serves it; `path` is where it was opened from (its name may
+/// carry the time it was made).
+pub(crate) fn source(
+    mut tree: RawTree,
+    root: &str,
+    path: &std::path::Path,
+) -> Result<archive::ForeignSource, BundleError> {
+    let mut translation = translate(&mut tree, root)?;
+    if let Some(manifest) = translation.manifest.as_mut() {
+        date(manifest, &tree, root, path);
+    }
     Ok(archive::ForeignSource::new(tree, translation))
 }
 
@@ -131,6 +140,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     let mut custom: BTreeMap<CustomKey, Vec<(bool, String)>> = BTreeMap::new();
     let mut logs = PodLogs::default();
     let mut error_files = Vec::new();
+    let mut run_error_files = Vec::new();
 
     let paths: Vec<String> = tree
         .entries()
@@ -225,6 +235,8 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                 .insert(entry.to_string(), Produce::Raw(raw));
         } else if rel == "cluster-info/errors.json" {
             error_files.push((raw, Some("cluster-info".to_string())));
+        } else if is_run_error_file(&rel) {
+            run_error_files.push((raw, rel));
         } else if rel.ends_with(".log") {
             // A logs collector's own path: <collector name…>/<pod>/<container>.log.
             let segments: Vec<&str> = rel.split('/').collect();
@@ -269,7 +281,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     let logs_found = !logs.is_empty();
     let (velero_pods, _) = logs.place(&mut translation);
 
-    translation.manifest = Some(manifest(tree, root, &error_files));
+    translation.manifest = Some(manifest(tree, root, &error_files, &run_error_files));
     translation.unavailable = unavailable(logs_found, velero_pods);
     Ok(translation)
 }
@@ -304,7 +316,12 @@ fn version_info(value: Value) -> Option<Value> {
     }
 }
 
-fn manifest(tree: &mut RawTree, root: &str, error_files: &[(String, Option<String>)]) -> Manifest {
+fn manifest(
+    tree: &mut RawTree,
+    root: &str,
+    error_files: &[(String, Option<String>)],
+    run_error_files: &[(String, String)],
+) -> Manifest {
     let version = tree
         .resolve(&format!("{root}{VERSION_FILE}"))
         .and_then(|raw| tree.read_text(&raw).ok())
@@ -319,11 +336,6 @@ fn manifest(tree: &mut RawTree, root: &str, error_files: &[(String, Option<Strin
                 })
         })
         .unwrap_or_else(|| "unknown".into());
-    let created = tree
-        .newest_mtime()
-        .and_then(archive::rfc3339)
-        .or_else(|| folder_time(root))
-        .unwrap_or_default();
     let mut collector_errors = Vec::new();
     for (raw, resource) in error_files {
         let Ok(text) = tree.read_text(raw) else {
@@ -331,13 +343,20 @@ fn manifest(tree: &mut RawTree, root: &str, error_files: &[(String, Option<Strin
         };
         collector_errors.extend(collector_errors_of(resource.as_deref(), &text));
     }
+    for (raw, rel) in run_error_files {
+        let Ok(text) = tree.read_text(raw) else {
+            continue;
+        };
+        collector_errors.extend(run_errors_of(rel, &text));
+    }
     Manifest {
         format_version: FORMAT_VERSION,
         tool: ToolInfo {
             name: "troubleshoot".into(),
             version,
         },
-        created,
+        created: String::new(),
+        created_from: None,
         cluster: Default::default(),
         scope: Default::default(),
         files: Vec::new(),
@@ -346,21 +365,14 @@ fn manifest(tree: &mut RawTree, root: &str, error_files: &[(String, Option<Strin
     }
 }
 
-/// `support-bundle-2024-03-12T05_13_27/` → RFC 3339. Troubleshoot formats the collecting machine's local
-/// time without a zone; it is read as UTC, good to a few hours, used only when no file time was recorded.
-fn folder_time(root: &str) -> Option<String> {
-    let stamp = root
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()?
-        .strip_prefix("support-bundle-")?;
-    let (date, time) = stamp.split_once('T')?;
-    let time = time.replace('_', ":");
-    let parsed: jiff::civil::DateTime = format!("{date}T{time}").parse().ok()?;
-    jiff::tz::TimeZone::UTC
-        .to_timestamp(parsed)
-        .ok()
-        .map(|t| t.to_string())
+/// Troubleshoot names its folder (and by default its archive) after the local time it started collecting;
+/// a bundle renamed with `-o` leaves only its files' times, which a copy may have reset.
+fn date(manifest: &mut Manifest, tree: &RawTree, root: &str, path: &std::path::Path) {
+    let folder = (
+        dating::time_in_name(root),
+        format!("the folder name {root} (local time, read as UTC)"),
+    );
+    dating::date(manifest, tree, path, vec![folder]);
 }
 
 /// Which of troubleshoot's error files concern what snapdoc reads, named as snapdoc names them.
@@ -442,6 +454,94 @@ fn collector_errors_of(resource: Option<&str>, text: &str) -> Vec<CollectorError
     errors
 }
 
+/// Files troubleshoot writes when a collector did not run or could not read what it was told to
+/// (replicatedhq/troubleshoot `5bf008f7`): `skipped-collectors.json` (pkg/collect/collector.go
+/// `WriteSkippedCollectors`, since PR #2019: excluded collectors and those skipped for RBAC),
+/// `collector-errors/<title>-error.json` (pkg/supportbundle/collect.go: a collector that failed),
+/// `<logs collector name>/errors.json` (pkg/collect/logs.go `getLogsErrorsFileName`: the pods could not be
+/// listed) and `<name>/<pod>[/<container>]-errors.json` (a container's log could not be read).
+fn is_run_error_file(rel: &str) -> bool {
+    rel == "skipped-collectors.json"
+        || (rel.starts_with("collector-errors/") && rel.ends_with("-error.json"))
+        || (!rel.starts_with(RESOURCES)
+            && !rel.starts_with("cluster-info/")
+            && (rel.ends_with("/errors.json") || rel.ends_with("-errors.json")))
+}
+
+/// What a run-error file says, as collector errors: every one means something the bundle should hold is
+/// missing, so none may read as "nothing failed".
+fn run_errors_of(rel: &str, text: &str) -> Vec<CollectorError> {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let error = |target: String, message: String| CollectorError {
+        source: "troubleshoot".into(),
+        status: status_of(&message),
+        target: Some(target),
+        namespace: None,
+        message,
+    };
+    if rel == "skipped-collectors.json" {
+        // [{collector, reason, errors, timestamp}]
+        return value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|skipped| {
+                let collector = skipped.get("collector")?.as_str()?;
+                let reason = skipped
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("skipped");
+                let errors: Vec<&str> = skipped
+                    .get("errors")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let mut failure = error(
+                    collector.to_string(),
+                    if errors.is_empty() {
+                        format!("collector skipped: {reason}")
+                    } else {
+                        format!("collector skipped: {reason}: {}", errors.join("; "))
+                    },
+                );
+                if reason.contains("RBAC") {
+                    failure.status = Some(403);
+                }
+                Some(failure)
+            })
+            .collect();
+    }
+    if let Some(file) = rel.strip_prefix("collector-errors/") {
+        // {collector, error, timestamp}
+        let collector = value
+            .get("collector")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| file.trim_end_matches("-error.json").to_string());
+        let message = value
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("the collector failed");
+        return vec![error(collector, format!("collector failed: {message}"))];
+    }
+    // A logs collector's errors: a list of messages, about its pods or one container's log.
+    let target = match rel.strip_suffix("/errors.json") {
+        Some(collector) => format!("pods of the logs collector {collector}"),
+        None => format!("log {}", rel.trim_end_matches("-errors.json")),
+    };
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|message| error(target.clone(), message.to_string()))
+        .collect()
+}
+
 /// The HTTP status a client-go error message stands for, when its wording says.
 fn status_of(message: &str) -> Option<u16> {
     if message.contains("is forbidden") {
@@ -486,11 +586,11 @@ mod tests {
     #[test]
     fn folder_names_give_a_time() {
         assert_eq!(
-            folder_time("support-bundle-2024-03-12T05_13_27/").as_deref(),
+            dating::time_in_name("support-bundle-2024-03-12T05_13_27/").as_deref(),
             Some("2024-03-12T05:13:27Z")
         );
-        assert_eq!(folder_time("bundle/"), None);
-        assert_eq!(folder_time(""), None);
+        assert_eq!(dating::time_in_name("bundle/"), None);
+        assert_eq!(dating::time_in_name(""), None);
     }
 
     #[test]

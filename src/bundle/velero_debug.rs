@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::BundleError;
 use super::archive::{self, FoundLog, PodLogs, Produce, RawTree, Translation};
+use super::dating;
 use super::layout;
 use super::manifest::{FORMAT_VERSION, Manifest, ToolInfo};
 
@@ -87,10 +88,29 @@ fn prefix_of(segments: &[&str]) -> String {
     segments.iter().map(|s| format!("{s}/")).collect()
 }
 
-/// Translates the bundle rooted at `root` and serves it.
-pub(crate) fn source(mut tree: RawTree, root: &str) -> Result<archive::ForeignSource, BundleError> {
-    let translation = translate(&mut tree, root)?;
+/// Translates the bundle rooted at `root` and serves it; `path` is where it was opened from (its name may
+/// carry the time it was made).
+pub(crate) fn source(
+    mut tree: RawTree,
+    root: &str,
+    path: &std::path::Path,
+) -> Result<archive::ForeignSource, BundleError> {
+    let mut translation = translate(&mut tree, root)?;
+    if let Some(manifest) = translation.manifest.as_mut() {
+        date(manifest, &tree, path);
+    }
     Ok(archive::ForeignSource::new(tree, translation))
+}
+
+/// crashd stamps every captured List with the minute it was taken (`backups-202411201041.2740.json`): the
+/// newest is when the bundle was made. Without stamps, the archive's name (`bundle-2006-01-02-15-04-05`), then
+/// the files' times, which a copy may have reset.
+fn date(manifest: &mut Manifest, tree: &RawTree, path: &std::path::Path) {
+    let stamped = (
+        (!manifest.created.is_empty()).then(|| manifest.created.clone()),
+        "the capture stamps in the kubecapture file names (local time, read as UTC)".to_string(),
+    );
+    dating::date(manifest, tree, path, vec![stamped]);
 }
 
 fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
@@ -183,11 +203,6 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     let version_text = tree
         .resolve(&format!("{root}{VERSION_FILE}"))
         .and_then(|raw| tree.read_text(&raw).ok());
-    let created = tree
-        .newest_mtime()
-        .and_then(archive::rfc3339)
-        .or_else(|| capture_times.into_iter().max())
-        .unwrap_or_default();
     let mut scope = serde_json::Map::new();
     if let Some(namespace) = velero_namespace {
         scope.insert("veleroNamespace".into(), Value::String(namespace));
@@ -201,7 +216,9 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
                 .and_then(|t| velero_version(t, "Client:"))
                 .unwrap_or_else(|| "unknown".into()),
         },
-        created,
+        // The capture stamps are the best witness of when it was made (see `date`).
+        created: capture_times.into_iter().max().unwrap_or_default(),
+        created_from: None,
         cluster: Default::default(),
         scope,
         files: Vec::new(),

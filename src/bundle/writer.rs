@@ -172,6 +172,7 @@ impl BundleWriter {
             created: run
                 .created
                 .unwrap_or_else(|| jiff::Timestamp::now().to_string()),
+            created_from: None,
             cluster: run.cluster,
             scope: run.scope,
             files: std::mem::take(&mut self.files),

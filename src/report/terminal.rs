@@ -72,14 +72,27 @@ pub fn terminal_summary(analyses: &[Analysis], color: bool, reports: &[PathBuf])
 
 fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
     if let Some(made_by) = &analysis.bundle.made_by {
+        let dated = match (&analysis.bundle.created, &analysis.bundle.created_from) {
+            (Some(created), Some(from)) => {
+                format!(" Dated {} from {}.", clean(created), clean(from))
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
             "{}",
             style.dim(&format!(
-                "Read a {} bundle made by {}.",
+                "Read a {} bundle made by {}.{dated}",
                 clean(&analysis.bundle.format),
                 clean(made_by)
             ))
+        );
+    }
+    for problem in &analysis.bundle.problems {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint("1;33", &format!("▲ Bundle problem: {}", clean(problem)))
         );
     }
     let fails = count(analysis, Severity::Fail);

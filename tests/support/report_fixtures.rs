@@ -292,8 +292,10 @@ pub fn failed_bsl() -> Analysis {
             path: "/home/ana/snapdoc-prod-east-20261125T120412Z.zip".to_string(),
             format: "snapdoc".to_string(),
             created: some("2026-11-25T12:04:12Z"),
+            created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("10.0.0.12:6443"),
             made_by: None,
+            problems: Vec::new(),
         },
         environment: Environment {
             kubernetes_version: some("v1.29.4"),
@@ -510,8 +512,10 @@ pub fn partially_failed_fsb() -> Analysis {
             path: "snapdoc-ec-plant-7-20261125T082911Z.zip".to_string(),
             format: "snapdoc".to_string(),
             created: some("2026-11-25T08:29:11Z"),
+            created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("kubernetes.default.svc:443"),
             made_by: None,
+            problems: Vec::new(),
         },
         environment: Environment {
             kubernetes_version: some("v1.30.5+k0s"),
@@ -718,8 +722,10 @@ pub fn healthy() -> Analysis {
             path: "snapdoc-gke-prod-20261125T085912Z.zip".to_string(),
             format: "snapdoc".to_string(),
             created: some("2026-11-25T08:59:12Z"),
+            created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("34.118.10.2:443"),
             made_by: None,
+            problems: Vec::new(),
         },
         environment: Environment {
             kubernetes_version: some("v1.30.4-gke.1348000"),
