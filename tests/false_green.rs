@@ -315,6 +315,74 @@ fn an_unreachable_api_server_is_named_and_no_bundle_is_written() {
     assert!(!output.exists(), "no empty bundle presented as a result");
 }
 
+/// The lab's kubeconfig with one line changed, as a user's broken kubeconfig would be.
+fn broken_lab_kubeconfig(lab: &BackgroundLab, name: &str, edit: impl Fn(&str) -> String) -> String {
+    let text = std::fs::read_to_string(lab.kubeconfig()).unwrap();
+    let broken: String = text.lines().map(|l| edit(l) + "\n").collect();
+    assert_ne!(broken, text, "{name}: the edit changed nothing");
+    let path = lab.path(name);
+    std::fs::write(&path, broken).unwrap();
+    path.display().to_string()
+}
+
+/// 401 (an expired or wrong token), a certificate nobody trusts, a name that does not resolve: each stops
+/// before anything is written, names the server and the cause, and gives no RBAC advice.
+#[test]
+fn rejected_credentials_untrusted_certificates_and_unknown_hosts_are_named() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let cases = [
+        (
+            "expired-token",
+            broken_lab_kubeconfig(&lab, "expired-token", |line| {
+                if line.trim_start().starts_with("token:") {
+                    "    token: expired-0000".to_string()
+                } else {
+                    line.to_string()
+                }
+            }),
+            "rejected the credentials (401 Unauthorized",
+        ),
+        (
+            "untrusted-certificate",
+            broken_lab_kubeconfig(&lab, "untrusted-certificate", |line| {
+                if line.trim_start().starts_with("certificate-authority-data:") {
+                    String::new()
+                } else {
+                    line.to_string()
+                }
+            }),
+            "certificate",
+        ),
+        (
+            "unknown-host",
+            broken_lab_kubeconfig(&lab, "unknown-host", |line| match line.split_once("server: https://") {
+                Some((indent, rest)) => format!(
+                    "{indent}server: https://snapdoc-lab.invalid:{}",
+                    rest.rsplit_once(':').unwrap().1
+                ),
+                None => line.to_string(),
+            }),
+            "snapdoc-lab.invalid",
+        ),
+    ];
+    for (name, kubeconfig, cause) in cases {
+        let output = lab.path(&format!("{name}.zip"));
+        let out = snapdoc(&[
+            "collect",
+            "--kubeconfig",
+            &kubeconfig,
+            "-o",
+            &output.display().to_string(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("Kubernetes API server"), "{name}: {stderr}");
+        assert!(stderr.contains(cause), "{name}: {stderr}");
+        assert!(!stderr.to_lowercase().contains("rbac"), "{name}: {stderr}");
+        assert!(!output.exists(), "{name}: no bundle presented as a result");
+    }
+}
+
 #[test]
 fn a_bad_since_fails_before_any_connection() {
     let out = snapdoc(&["collect", "--kubeconfig", "/nonexistent", "--since", "5y"]);
