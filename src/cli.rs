@@ -13,7 +13,9 @@ pub const EXIT_CODES: &str = "Exit codes:
   1  findings at or above --fail-on (check: also when the cluster proves Velero is not installed)
   2  snapdoc could not see or could not run: an incomplete analysis (Velero's objects refused, whether
      Velero is installed unknown) with nothing at or above --fail-on, even under --fail-on never; no
-     bundle content; the cluster unreachable or the credentials rejected; a bad flag value or rules";
+     bundle content; the cluster unreachable or the credentials rejected; a bad flag value or rules; a bundle
+     that does not match its manifest or has a newer format
+  130/143  collect or run stopped by SIGINT (Ctrl-C) / SIGTERM: partial bundle and temporary files removed";
 
 #[derive(Debug, Parser)]
 #[command(

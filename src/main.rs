@@ -70,6 +70,36 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
+const SIGINT: u8 = 2;
+const SIGTERM: u8 = 15;
+
+/// Runs `work` until it ends or SIGINT / SIGTERM arrives. Without this the process would die at once and leave
+/// its `.partial` bundle behind; here the future is dropped instead, so every writer cleans up after itself
+/// (BundleWriter removes its partial zip, spooled list pages live in unnamed files, an empty run folder is
+/// removed), and the caller ends with 128 + the signal.
+fn until_interrupted<T>(
+    runtime: &tokio::runtime::Runtime,
+    what: &str,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<Result<T, Exit>> {
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?;
+        let signal = tokio::select! {
+            result = work => return result.map(Ok),
+            _ = tokio::signal::ctrl_c() => SIGINT,
+            _ = terminate.recv() => SIGTERM,
+        };
+        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+        eprintln!(
+            "snapdoc: interrupted by {name}: {what} stopped; its partial bundle and temporary files were removed \
+             (DownloadRequests it created are left for Velero to garbage-collect)"
+        );
+        Ok(Err(Exit::Interrupted { signal }))
+    })
+}
+
 /// Logs go to stderr: text (coloured as --color decides for stderr), or one JSON object per line for a
 /// CronJob's log collector.
 fn init_tracing(verbose: u8, format: LogFormat, color: bool) {
@@ -130,7 +160,12 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Rules(command) => rules_command(command, out),
         Command::Analyze(args) => analyze_command(&args, color, out),
         Command::Collect(args) => {
-            let outcome = runtime.block_on(snapdoc::collect::collect_cli(&args))?;
+            let outcome = match until_interrupted(&runtime, "the collection", async {
+                Ok(snapdoc::collect::collect_cli(&args).await?)
+            })? {
+                Ok(outcome) => outcome,
+                Err(interrupted) => return Ok(interrupted),
+            };
             let manifest = &outcome.manifest;
             for error in &manifest.collector_errors {
                 eprintln!(
@@ -204,7 +239,12 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Run(args) => {
-            let outcome = runtime.block_on(pipeline::run(&args))?;
+            let outcome = match until_interrupted(&runtime, "the run", async {
+                Ok(pipeline::run(&args).await?)
+            })? {
+                Ok(outcome) => outcome,
+                Err(interrupted) => return Ok(interrupted),
+            };
             print_run_outcome(&outcome, color, out)?;
             Ok(outcome.exit)
         }

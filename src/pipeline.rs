@@ -116,8 +116,10 @@ async fn collect_and_report(
     // Before the folder: a cluster that cannot be reached leaves nothing behind.
     collect::check_before_collecting(&client, &cluster, collect_options).await?;
     let folder = new_run_folder(out_dir, stem)?;
+    let unfinished = RemoveIfEmpty(Some(folder.clone()));
     let bundle_path = folder.join(format!("{stem}.zip"));
     let collected = collect::collect(client, cluster, collect_options, &bundle_path).await?;
+    unfinished.keep();
     let analysis = {
         let mut bundle = Bundle::open(&collected.path)?;
         analyze_open_bundle(&mut bundle, rules)?
@@ -146,6 +148,24 @@ async fn collect_and_report(
 }
 
 /// A new folder for one run. Two runs in the same second get `-2`, `-3` … rather than sharing a folder.
+/// A run folder that a failed or interrupted collection left empty is removed, so no empty result is left
+/// behind; one holding anything is never touched.
+struct RemoveIfEmpty(Option<PathBuf>);
+
+impl RemoveIfEmpty {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveIfEmpty {
+    fn drop(&mut self) {
+        if let Some(folder) = &self.0 {
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
+}
+
 fn new_run_folder(out_dir: &Path, stem: &str) -> Result<PathBuf, PipelineError> {
     std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     for attempt in 1..1000 {

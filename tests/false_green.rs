@@ -355,12 +355,14 @@ fn rejected_credentials_untrusted_certificates_and_unknown_hosts_are_named() {
         ),
         (
             "unknown-host",
-            broken_lab_kubeconfig(&lab, "unknown-host", |line| match line.split_once("server: https://") {
-                Some((indent, rest)) => format!(
-                    "{indent}server: https://snapdoc-lab.invalid:{}",
-                    rest.rsplit_once(':').unwrap().1
-                ),
-                None => line.to_string(),
+            broken_lab_kubeconfig(&lab, "unknown-host", |line| {
+                match line.split_once("server: https://") {
+                    Some((indent, rest)) => format!(
+                        "{indent}server: https://snapdoc-lab.invalid:{}",
+                        rest.rsplit_once(':').unwrap().1
+                    ),
+                    None => line.to_string(),
+                }
             }),
             "snapdoc-lab.invalid",
         ),
@@ -496,4 +498,79 @@ fn a_backup_that_does_not_exist_fails_before_collecting_with_the_nearest_names()
         "{stderr}"
     );
     assert!(!output.exists(), "nothing collected");
+}
+
+/// Ctrl-C or SIGTERM (a CronJob's deadline) in the middle of a collection: it says what it stopped, leaves no
+/// partial zip, no empty run folder, and exits 128 + the signal.
+#[test]
+fn an_interrupted_collection_cleans_up_and_exits_with_the_signal() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    // Slow enough that the signal arrives while the bundle is being written.
+    scenario.faults.latency_ms = 400;
+    let lab = BackgroundLab::start(scenario);
+    for (signal, code, command) in [("INT", 130, "collect"), ("TERM", 143, "run")] {
+        let out_dir = tempfile::tempdir().unwrap();
+        let target = out_dir.path().join("bundle.zip");
+        let mut args = vec![
+            command.to_string(),
+            "--kubeconfig".into(),
+            lab.kubeconfig().display().to_string(),
+        ];
+        match command {
+            "collect" => args.extend(["-o".into(), target.display().to_string()]),
+            _ => args.extend(["--out-dir".into(), out_dir.path().display().to_string()]),
+        }
+        let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .args(&args)
+            .current_dir(out_dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the partial bundle exists: the collection is under way.
+        let started = std::time::Instant::now();
+        let partial = || {
+            walk(out_dir.path())
+                .into_iter()
+                .any(|p| p.to_string_lossy().ends_with(".partial"))
+        };
+        while !partial() {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "{command}: no partial bundle appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{command} {signal}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{signal}")),
+            "{command}: {stderr}"
+        );
+        let left = walk(out_dir.path());
+        assert!(left.is_empty(), "{command} {signal}: left behind {left:?}");
+    }
+}
+
+/// Every file and folder under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
 }

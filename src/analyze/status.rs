@@ -107,6 +107,9 @@ pub enum Exit {
     Incomplete,
     /// 2: snapdoc could not run (no bundle, cluster unreachable, bad rules, bad flag value).
     Error,
+    /// 130 / 143 (128 + the signal, as shells report it): stopped by SIGINT (Ctrl-C) or SIGTERM (a CronJob's
+    /// deadline, `kubectl delete pod`) before it finished; nothing half-written is left.
+    Interrupted { signal: u8 },
 }
 
 impl Exit {
@@ -115,6 +118,7 @@ impl Exit {
             Exit::Clean => 0,
             Exit::Findings => 1,
             Exit::Incomplete | Exit::Error => 2,
+            Exit::Interrupted { signal } => 128 + signal,
         }
     }
 
@@ -137,6 +141,7 @@ impl Exit {
             Exit::Incomplete => 1,
             Exit::Findings => 2,
             Exit::Error => 3,
+            Exit::Interrupted { .. } => 4,
         };
         exits.into_iter().max_by_key(rank).unwrap_or(Exit::Clean)
     }
