@@ -10,7 +10,7 @@ use crate::lab::scale::parse_size;
 /// The exit codes every command shares (`analyze::Exit`), as `--help` shows them.
 pub const EXIT_CODES: &str = "Exit codes:
   0  the analysis is complete and nothing reaches --fail-on (verify: the bundle matches its manifest)
-  1  findings at or above --fail-on (check: also when the cluster proves Velero is not installed)
+  1  findings at or above --fail-on, or a cluster that proves Velero is not installed (not under never)
   2  snapdoc could not see or could not run: an incomplete analysis (Velero's objects refused, whether
      Velero is installed unknown) with nothing at or above --fail-on, even under --fail-on never; no
      bundle content; the cluster unreachable or the credentials rejected; a bad flag value or rules; a bundle

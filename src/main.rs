@@ -392,7 +392,7 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     }
     let exits = analyses
         .iter()
-        .map(|a| Exit::of(&a.findings, &a.not_seen, args.analysis.fail_on));
+        .map(|a| Exit::of_analysis(a, args.analysis.fail_on));
     Ok(if could_not_run {
         Exit::Error
     } else {

@@ -132,11 +132,7 @@ async fn collect_and_report(
     report::write_report(&html_report, &html, false)?;
     let markdown = report::render(&analysis, ReportFormat::Markdown, templates)?;
     report::write_report(&markdown_report, &markdown, false)?;
-    let exit = Exit::of(
-        &analysis.findings,
-        &analysis.not_seen,
-        analysis_options.fail_on,
-    );
+    let exit = Exit::of_analysis(&analysis, analysis_options.fail_on);
     Ok(RunOutcome {
         folder,
         bundle: collected.path,

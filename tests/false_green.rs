@@ -562,6 +562,30 @@ fn an_interrupted_collection_cleans_up_and_exits_with_the_signal() {
     }
 }
 
+/// A cluster that proves Velero is not installed: no backup can run there, so a scheduled `run` fails rather
+/// than reporting green forever.
+#[test]
+fn run_fails_where_velero_is_not_installed() {
+    let lab = BackgroundLab::start(Scenario::builtin("no-velero").unwrap());
+    let out_dir = tempfile::tempdir().unwrap();
+    let kubeconfig = lab.kubeconfig().display().to_string();
+    let out_path = out_dir.path().display().to_string();
+    let out = snapdoc(&["run", "--kubeconfig", &kubeconfig, "--out-dir", &out_path]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Velero is not installed"), "{stdout}");
+    let out = snapdoc(&[
+        "run",
+        "--kubeconfig",
+        &kubeconfig,
+        "--out-dir",
+        &out_path,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
 /// Every file and folder under `dir`.
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();

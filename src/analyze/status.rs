@@ -134,6 +134,18 @@ impl Exit {
         }
     }
 
+    /// The exit of a whole analysis: as [`Exit::of`], and a cluster that proves Velero is not installed
+    /// (status attention with no finding at `--fail-on`) fails like a finding: no backup can run there, so a
+    /// scheduled `run` must not report it green forever. `--fail-on never` keeps 0 for it.
+    pub fn of_analysis(analysis: &crate::analyze::Analysis, fail_on: FailOn) -> Exit {
+        match Exit::of(&analysis.findings, &analysis.not_seen, fail_on) {
+            Exit::Clean if analysis.status == Status::Attention && fail_on != FailOn::Never => {
+                Exit::Findings
+            }
+            exit => exit,
+        }
+    }
+
     /// Several outcomes as one: the worst (an error, then findings, then incomplete).
     pub fn worst(exits: impl IntoIterator<Item = Exit>) -> Exit {
         let rank = |exit: &Exit| match exit {
