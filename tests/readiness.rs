@@ -320,3 +320,72 @@ fn a_healthy_bundle_leads_with_readiness_not_just_healthy() {
     );
     assert!(markdown.contains("Healthy: no backup failed and no rule found a problem."));
 }
+
+/// A self-signed CA for a store, valid until `until` (year, month, day), as base64 of its PEM (how
+/// `spec.objectStorage.caCert` holds it).
+fn ca_cert_until(until: (i32, u8, u8)) -> String {
+    use base64::Engine as _;
+    let mut params = rcgen::CertificateParams::new(vec!["minio.minio.svc".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until.0, until.1, until.2);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}
+
+/// The healthy scenario (bundle made 2026-11-25) whose location trusts a CA certificate expiring 2026-12-10
+/// (in 15 days) and one that expired 2026-11-01.
+#[test]
+fn a_location_ca_certificate_that_expires_soon_or_expired_is_predicted() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    let location = scenario
+        .objects
+        .iter_mut()
+        .find(|o| o.kind() == "BackupStorageLocation")
+        .unwrap();
+    let soon = ca_cert_until((2026, 12, 10));
+    location.value["spec"]["objectStorage"]["caCert"] = soon.clone().into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("soon.zip");
+    foreign_fixtures::snapdoc_bundle_from_scenario(&scenario, &path);
+    let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
+    let expiry: Vec<_> = analysis
+        .readiness
+        .predictions
+        .iter()
+        .filter(|p| p.kind == "certificate-expiry")
+        .collect();
+    assert_eq!(expiry.len(), 1, "{:?}", analysis.readiness.predictions);
+    assert_eq!(expiry[0].severity, "warn");
+    assert!(
+        expiry[0].text.contains("expires on 2026-12-10, in 14 d"),
+        "{}",
+        expiry[0].text
+    );
+    assert!(rule_ids(&analysis, Severity::Warn).contains("SD839"));
+
+    let location = scenario
+        .objects
+        .iter_mut()
+        .find(|o| o.kind() == "BackupStorageLocation")
+        .unwrap();
+    let expired = ca_cert_until((2026, 11, 1));
+    location.value["spec"]["objectStorage"]["caCert"] = expired.into();
+    let path = dir.path().join("expired.zip");
+    foreign_fixtures::snapdoc_bundle_from_scenario(&scenario, &path);
+    let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
+    let expiry: Vec<_> = analysis
+        .readiness
+        .predictions
+        .iter()
+        .filter(|p| p.kind == "certificate-expiry")
+        .collect();
+    assert_eq!(expiry.len(), 1, "{:?}", analysis.readiness.predictions);
+    assert_eq!(expiry[0].severity, "fail");
+    assert!(
+        expiry[0].text.contains("expired on 2026-11-01"),
+        "{}",
+        expiry[0].text
+    );
+    assert!(rule_ids(&analysis, Severity::Fail).contains("SD838"));
+}

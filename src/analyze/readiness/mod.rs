@@ -338,6 +338,14 @@ pub fn span(seconds: i64) -> String {
 /// snapshot completed within twice the configured period), so it is not listed again as gone silent.
 pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSettings>) -> Value {
     let full_schedule_known = kots_settings.is_some_and(|k| k.full_schedule.is_some());
+    let certificates = |severity: &str| {
+        readiness
+            .predictions
+            .iter()
+            .filter(|p| p.kind == "certificate-expiry" && p.severity == severity)
+            .map(|p| json!({"location": p.subject, "text": p.text}))
+            .collect::<Vec<_>>()
+    };
     let count = |r: Restorable| {
         readiness
             .backups
@@ -367,6 +375,9 @@ pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSet
             .filter(|s| !(full_schedule_known && s.source == "kots-instance"))
             .map(|s| json!({"name": s.name, "lastBackup": s.last_backup, "detail": s.detail}))
             .collect::<Vec<_>>(),
+        // Storage locations' CA certificates past or near their notAfter (SD838 / SD839).
+        "expiredCertificates": certificates("fail"),
+        "expiringCertificates": certificates("warn"),
         "summary": readiness.summary,
     })
 }

@@ -26,6 +26,7 @@ pub(super) fn predictions(input: &ReadinessInputs<'_>) -> Vec<Prediction> {
     repositories(input, &mut out);
     duration_trends(input, &mut out);
     version_cliffs(input, &mut out);
+    certificates(input, &mut out);
     let rank = |p: &Prediction| match p.severity.as_str() {
         "fail" => 0,
         "warn" => 1,
@@ -412,6 +413,64 @@ fn aws_checksum(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
             ),
         );
     }
+}
+
+/// A CA certificate expiring this close ahead is said as a warning.
+const CERTIFICATE_WARNING_DAYS: i64 = 30;
+
+/// The CA certificates a storage location trusts (`spec.objectStorage.caCert`, base64 of PEM, used for a
+/// self-signed S3-compatible store such as kURL's MinIO or rook-ceph's RGW): once one expires, TLS to the
+/// store fails and with it every backup and restore. Said ahead of time, counted from the bundle's time.
+fn certificates(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
+    for location in &input.inv.storage_locations {
+        let Some(encoded) = str_at(location, &["spec", "objectStorage", "caCert"]) else {
+            continue;
+        };
+        let name = json::name(location).unwrap_or("?");
+        for not_after in ca_not_after(encoded) {
+            let left = not_after.as_second() - input.now.as_second();
+            let when = not_after.strftime("%Y-%m-%d");
+            if left <= 0 {
+                push(
+                    out,
+                    "certificate-expiry",
+                    "fail",
+                    name,
+                    format!(
+                        "the CA certificate location {name} trusts (spec.objectStorage.caCert) expired on {when}: \
+                         TLS to its object store fails, and with it every backup and restore"
+                    ),
+                );
+            } else if left <= CERTIFICATE_WARNING_DAYS * 86_400 {
+                push(
+                    out,
+                    "certificate-expiry",
+                    "warn",
+                    name,
+                    format!(
+                        "the CA certificate location {name} trusts (spec.objectStorage.caCert) expires on {when}, \
+                         in {}: renew the store's certificate and the location's caCert before then",
+                        span(left)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The notAfter of every certificate in a base64-encoded PEM bundle; nothing for text that is not one.
+fn ca_not_after(encoded: &str) -> Vec<jiff::Timestamp> {
+    use base64::Engine as _;
+    let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return Vec::new();
+    };
+    x509_parser::pem::Pem::iter_from_buffer(&pem)
+        .filter_map(Result::ok)
+        .filter_map(|pem| {
+            let (_, cert) = x509_parser::parse_x509_certificate(&pem.contents).ok()?;
+            jiff::Timestamp::from_second(cert.validity().not_after.timestamp()).ok()
+        })
+        .collect()
 }
 
 #[cfg(test)]
