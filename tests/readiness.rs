@@ -333,28 +333,33 @@ fn ca_cert_until(until: (i32, u8, u8)) -> String {
     base64::engine::general_purpose::STANDARD.encode(pem)
 }
 
-/// The healthy scenario (bundle made 2026-11-25) whose location trusts a CA certificate expiring 2026-12-10
-/// (in 15 days) and one that expired 2026-11-01.
-#[test]
-fn a_location_ca_certificate_that_expires_soon_or_expired_is_predicted() {
+/// The healthy scenario (bundle made 2026-11-25) whose location trusts `ca_cert`: its analysis and the
+/// certificate predictions.
+fn with_location_ca(ca_cert: String) -> (Analysis, Vec<snapdoc::analyze::readiness::Prediction>) {
     let mut scenario = Scenario::builtin("healthy").unwrap();
     let location = scenario
         .objects
         .iter_mut()
         .find(|o| o.kind() == "BackupStorageLocation")
         .unwrap();
-    let soon = ca_cert_until((2026, 12, 10));
-    location.value["spec"]["objectStorage"]["caCert"] = soon.clone().into();
+    location.value["spec"]["objectStorage"]["caCert"] = ca_cert.into();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("soon.zip");
+    let path = dir.path().join("bundle.zip");
     foreign_fixtures::snapdoc_bundle_from_scenario(&scenario, &path);
     let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
-    let expiry: Vec<_> = analysis
+    let expiry = analysis
         .readiness
         .predictions
         .iter()
         .filter(|p| p.kind == "certificate-expiry")
+        .cloned()
         .collect();
+    (analysis, expiry)
+}
+
+#[test]
+fn a_location_ca_certificate_that_expires_soon_or_expired_is_predicted() {
+    let (analysis, expiry) = with_location_ca(ca_cert_until((2026, 12, 10)));
     assert_eq!(expiry.len(), 1, "{:?}", analysis.readiness.predictions);
     assert_eq!(expiry[0].severity, "warn");
     assert!(
@@ -364,22 +369,7 @@ fn a_location_ca_certificate_that_expires_soon_or_expired_is_predicted() {
     );
     assert!(rule_ids(&analysis, Severity::Warn).contains("SD839"));
 
-    let location = scenario
-        .objects
-        .iter_mut()
-        .find(|o| o.kind() == "BackupStorageLocation")
-        .unwrap();
-    let expired = ca_cert_until((2026, 11, 1));
-    location.value["spec"]["objectStorage"]["caCert"] = expired.into();
-    let path = dir.path().join("expired.zip");
-    foreign_fixtures::snapdoc_bundle_from_scenario(&scenario, &path);
-    let analysis = analyze_bundle(&path, &AnalysisOptions::default()).unwrap();
-    let expiry: Vec<_> = analysis
-        .readiness
-        .predictions
-        .iter()
-        .filter(|p| p.kind == "certificate-expiry")
-        .collect();
+    let (analysis, expiry) = with_location_ca(ca_cert_until((2026, 11, 1)));
     assert_eq!(expiry.len(), 1, "{:?}", analysis.readiness.predictions);
     assert_eq!(expiry[0].severity, "fail");
     assert!(
