@@ -1,0 +1,313 @@
+//! What the bundle says about the objects around each backup, read once from the inventory: the pod volume
+//! backups and data uploads it made (their node, pod, volume), the repositories they wrote to, the velero and
+//! node-agent containers that ran them, and why a log is missing. Findings name these objects, not backups;
+//! the verdicts link them through this.
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::analyze::facts::components::{Workload, component_of_pod};
+use crate::analyze::facts::go_duration_seconds;
+use crate::analyze::facts::inventory::Inventory;
+use crate::analyze::facts::json::{self, array_at, i64_at, str_at, string_at, time_at};
+use crate::bundle::CollectorError;
+
+/// Velero's default `--fs-backup-timeout` (`--restic-timeout` before 1.10) and `spec.itemOperationTimeout`.
+pub const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours(4);
+
+pub const PVB_KIND: &str = "podvolumebackups.velero.io";
+pub const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
+
+/// One volume's data movement for a backup: a PodVolumeBackup (file-system backup) or a DataUpload (CSI data
+/// mover, Velero 1.12+).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeBackup {
+    /// `podvolumebackups.velero.io` | `datauploads.velero.io`
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    /// Its `velero.io/backup-name` label.
+    pub backup: String,
+    /// The node that ran it: a PVB's `spec.node`, a DataUpload's `status.node`.
+    pub node: Option<String>,
+    /// The namespace of the volume (a PVB's pod's, a DataUpload's `spec.sourceNamespace`): its repository's
+    /// `volumeNamespace`.
+    pub volume_namespace: Option<String>,
+    pub pod: Option<String>,
+    pub volume: Option<String>,
+    /// A DataUpload's `spec.sourcePVC`; for a PVB, the pod's claim for the volume when the bundle holds the pod.
+    pub claim: Option<String>,
+    pub phase: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A BackupRepository (ResticRepository before 1.10): one per volume namespace, storage location and type.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Repository {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub volume_namespace: Option<String>,
+    pub location: Option<String>,
+    pub phase: Option<String>,
+}
+
+/// A velero or node-agent container as the pod's status tells it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerState {
+    /// velero | node-agent | restic
+    pub component: String,
+    pub namespace: Option<String>,
+    pub pod: String,
+    pub container: String,
+    pub node: Option<String>,
+    pub restart_count: i64,
+    /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
+    pub last_terminated_at: Option<Timestamp>,
+    /// `state.waiting.reason` (CrashLoopBackOff) or a `ready: false`: what the container is doing now.
+    pub failing_now: bool,
+}
+
+/// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spec {
+    pub created: Option<Timestamp>,
+    /// `spec.includedNamespaces`; empty or `*` means every namespace.
+    pub included_namespaces: Vec<String>,
+    /// `spec.itemOperationTimeout`, Velero's default when unset.
+    pub item_operation_timeout: SignedDuration,
+}
+
+/// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing (every link
+/// but a backup's own and its location's is then unknown, and nothing is stuck).
+#[derive(Debug, Clone, Default)]
+pub struct VerdictContext {
+    pub volume_backups: Vec<VolumeBackup>,
+    pub repositories: Vec<Repository>,
+    pub containers: Vec<ContainerState>,
+    /// Nodes with a node-agent (restic) pod; `None` when the bundle holds no pods to tell.
+    pub node_agent_nodes: Option<BTreeSet<String>>,
+    /// Backups by name (`backup/<name>`, `restore/<name>`).
+    pub specs: BTreeMap<String, Spec>,
+    /// The server's `--fs-backup-timeout`: how long a pod volume backup may run.
+    pub fs_backup_timeout: SignedDuration,
+    /// Why the collector could not download a backup's / restore's log (`backup/<name>` → reason).
+    pub log_errors: BTreeMap<String, String>,
+    /// Logs the collector did not try to download, and why (a refusal before them).
+    pub logs_not_tried: Option<String>,
+    /// snapdoc | troubleshoot | velero-debug | directory: a foreign bundle never downloads backup logs.
+    pub bundle_format: Option<String>,
+}
+
+impl VerdictContext {
+    pub fn spec(&self, kind: &str, name: &str) -> Option<&Spec> {
+        self.specs.get(&format!("{kind}/{name}"))
+    }
+
+    /// The volume backups a backup made.
+    pub fn volumes_of<'c>(
+        &'c self,
+        backup: &str,
+    ) -> impl Iterator<Item = &'c VolumeBackup> + use<'c> {
+        let backup = backup.to_string();
+        self.volume_backups
+            .iter()
+            .filter(move |v| v.backup == backup)
+    }
+
+    pub(crate) fn from_inventory(
+        inv: &Inventory,
+        velero: Option<&Workload<'_>>,
+        collector_errors: &[CollectorError],
+        bundle_format: &str,
+    ) -> VerdictContext {
+        let fs_backup_timeout = velero
+            .and_then(|v| {
+                v.flag("--fs-backup-timeout")
+                    .or_else(|| v.flag("--restic-timeout"))
+            })
+            .and_then(|d| go_duration_seconds(&d))
+            .map(SignedDuration::from_secs)
+            .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
+        let mut specs = BTreeMap::new();
+        for (kind, objects) in [("backup", &inv.backups), ("restore", &inv.restores)] {
+            for object in objects.iter() {
+                if let Some(name) = json::name(object) {
+                    specs.insert(format!("{kind}/{name}"), spec(object));
+                }
+            }
+        }
+        let (log_errors, logs_not_tried) = log_errors(collector_errors);
+        VerdictContext {
+            volume_backups: inv
+                .pod_volume_backups
+                .iter()
+                .filter_map(|pvb| pod_volume_backup(pvb, inv))
+                .chain(inv.data_uploads.iter().filter_map(data_upload))
+                .collect(),
+            repositories: inv
+                .backup_repositories
+                .iter()
+                .map(|r| ("backuprepositories.velero.io", r))
+                .chain(
+                    inv.restic_repositories
+                        .iter()
+                        .map(|r| ("resticrepositories.velero.io", r)),
+                )
+                .filter_map(|(kind, r)| repository(kind, r))
+                .collect(),
+            containers: inv.pods.iter().flat_map(containers).collect(),
+            node_agent_nodes: inv.has_pods_file.then(|| {
+                inv.pods
+                    .iter()
+                    .filter(|p| matches!(component_of_pod(p), Some("node-agent" | "restic")))
+                    .filter(|p| str_at(p, &["status", "phase"]).is_none_or(|ph| ph == "Running"))
+                    .filter_map(|p| string_at(p, &["spec", "nodeName"]))
+                    .collect()
+            }),
+            specs,
+            fs_backup_timeout,
+            log_errors,
+            logs_not_tried,
+            bundle_format: Some(bundle_format.to_string()),
+        }
+    }
+}
+
+fn spec(object: &Value) -> Spec {
+    Spec {
+        created: json::created(object),
+        included_namespaces: json::strings_at(object, &["spec", "includedNamespaces"])
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        item_operation_timeout: str_at(object, &["spec", "itemOperationTimeout"])
+            .and_then(go_duration_seconds)
+            .map(SignedDuration::from_secs)
+            .unwrap_or(DEFAULT_OPERATION_TIMEOUT),
+    }
+}
+
+fn pod_volume_backup(pvb: &Value, inv: &Inventory) -> Option<VolumeBackup> {
+    let pod_namespace = string_at(pvb, &["spec", "pod", "namespace"]);
+    let pod = string_at(pvb, &["spec", "pod", "name"]);
+    let volume = string_at(pvb, &["spec", "volume"]);
+    let claim = claim_of(
+        inv,
+        pod_namespace.as_deref(),
+        pod.as_deref(),
+        volume.as_deref(),
+    );
+    Some(VolumeBackup {
+        kind: PVB_KIND.to_string(),
+        namespace: json::namespace(pvb).map(str::to_string),
+        name: json::name(pvb)?.to_string(),
+        backup: json::label(pvb, "velero.io/backup-name")?.to_string(),
+        node: string_at(pvb, &["spec", "node"]),
+        volume_namespace: pod_namespace,
+        pod,
+        volume,
+        claim,
+        phase: string_at(pvb, &["status", "phase"]),
+        message: string_at(pvb, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+    })
+}
+
+/// The claim behind a pod's volume, when the bundle holds the pod.
+fn claim_of(
+    inv: &Inventory,
+    namespace: Option<&str>,
+    pod: Option<&str>,
+    volume: Option<&str>,
+) -> Option<String> {
+    let pod = inv
+        .pods
+        .iter()
+        .find(|p| json::namespace(p) == namespace && json::name(p) == pod)?;
+    array_at(pod, &["spec", "volumes"])
+        .iter()
+        .find(|v| str_at(v, &["name"]) == volume)
+        .and_then(|v| string_at(v, &["persistentVolumeClaim", "claimName"]))
+}
+
+fn data_upload(upload: &Value) -> Option<VolumeBackup> {
+    Some(VolumeBackup {
+        kind: DATA_UPLOAD_KIND.to_string(),
+        namespace: json::namespace(upload).map(str::to_string),
+        name: json::name(upload)?.to_string(),
+        backup: json::label(upload, "velero.io/backup-name")?.to_string(),
+        node: string_at(upload, &["status", "node"]),
+        volume_namespace: string_at(upload, &["spec", "sourceNamespace"]),
+        pod: None,
+        volume: None,
+        claim: string_at(upload, &["spec", "sourcePVC"]),
+        phase: string_at(upload, &["status", "phase"]),
+        message: string_at(upload, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+    })
+}
+
+fn repository(kind: &str, repo: &Value) -> Option<Repository> {
+    Some(Repository {
+        kind: kind.to_string(),
+        namespace: json::namespace(repo).map(str::to_string),
+        name: json::name(repo)?.to_string(),
+        volume_namespace: string_at(repo, &["spec", "volumeNamespace"]),
+        location: string_at(repo, &["spec", "backupStorageLocation"]),
+        phase: string_at(repo, &["status", "phase"]),
+    })
+}
+
+fn containers(pod: &Value) -> Vec<ContainerState> {
+    let Some(component) = component_of_pod(pod).filter(|c| *c != "kotsadm") else {
+        return Vec::new();
+    };
+    let (Some(name), node) = (json::name(pod), string_at(pod, &["spec", "nodeName"])) else {
+        return Vec::new();
+    };
+    array_at(pod, &["status", "containerStatuses"])
+        .iter()
+        .filter_map(|status| {
+            Some(ContainerState {
+                component: component.to_string(),
+                namespace: json::namespace(pod).map(str::to_string),
+                pod: name.to_string(),
+                container: string_at(status, &["name"])?,
+                node: node.clone(),
+                restart_count: i64_at(status, &["restartCount"]).unwrap_or(0),
+                last_terminated_at: time_at(status, &["lastState", "terminated", "finishedAt"]),
+                failing_now: str_at(status, &["state", "waiting", "reason"]).is_some()
+                    || json::bool_at(status, &["ready"]) == Some(false),
+            })
+        })
+        .collect()
+}
+
+/// The collector names a log it could not download `BackupLog <name>` / `RestoreLog <name>`, and the ones it
+/// did not try after a refusal `N more backup/restore logs and results`.
+fn log_errors(errors: &[CollectorError]) -> (BTreeMap<String, String>, Option<String>) {
+    let mut by_object = BTreeMap::new();
+    let mut not_tried = None;
+    for error in errors.iter().filter(|e| e.source == "downloads") {
+        let Some(target) = error.target.as_deref() else {
+            continue;
+        };
+        let status = error
+            .status
+            .map(|s| format!("HTTP {s}: "))
+            .unwrap_or_default();
+        let reason = format!("{status}{}", error.message);
+        let mut words = target.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("BackupLog"), Some(name)) => {
+                by_object.insert(format!("backup/{name}"), reason);
+            }
+            (Some("RestoreLog"), Some(name)) => {
+                by_object.insert(format!("restore/{name}"), reason);
+            }
+            _ if target.contains("logs") => not_tried = Some(reason),
+            _ => {}
+        }
+    }
+    (by_object, not_tried)
+}

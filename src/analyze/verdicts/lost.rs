@@ -1,0 +1,55 @@
+//! What a failed or stuck backup cost: the volumes whose data it does not hold, and the namespaces that have no
+//! restorable copy from it. Velero restores only Completed and PartiallyFailed backups, so a Failed, invalid or
+//! unfinished backup loses everything it was to hold; a partially failed one loses its failed volumes.
+use super::context::{PVB_KIND, VerdictContext};
+use crate::analyze::analysis::BackupSummary;
+use crate::analyze::findings::{Lost, LostVolume};
+
+/// Every namespace, when a backup names none (or `*`).
+pub const ALL_NAMESPACES: &str = "*";
+
+pub fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
+    let kind = summary.kind.as_str();
+    let whole = summary.phase.as_deref() != Some("PartiallyFailed");
+    let namespaces = if whole {
+        let included = context
+            .spec(kind, &summary.name)
+            .map(|s| s.included_namespaces.clone())
+            .unwrap_or_default();
+        if included.is_empty() || included.iter().any(|n| n == ALL_NAMESPACES) {
+            vec![ALL_NAMESPACES.to_string()]
+        } else {
+            included
+        }
+    } else {
+        Vec::new()
+    };
+    // A restore's pod volume restores are not in the inventory: what it lost is told by namespace only.
+    let volumes = if kind == "restore" {
+        Vec::new()
+    } else {
+        context
+            .volumes_of(&summary.name)
+            .filter(|v| whole || matches!(v.phase.as_deref(), Some("Failed" | "Canceled")))
+            .map(|v| LostVolume {
+                namespace: v.volume_namespace.clone(),
+                pod: v.pod.clone(),
+                volume: v.volume.clone(),
+                claim: v.claim.clone(),
+                node: v.node.clone(),
+                method: if v.kind == PVB_KIND {
+                    "fs-backup"
+                } else {
+                    "data-mover"
+                }
+                .to_string(),
+                phase: v.phase.clone(),
+                reason: v.message.clone(),
+            })
+            .collect()
+    };
+    Lost {
+        namespaces,
+        volumes,
+    }
+}
