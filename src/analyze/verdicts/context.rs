@@ -2,7 +2,7 @@
 //! backups and data uploads it made (their node, pod, volume), the repositories they wrote to, the velero and
 //! node-agent containers that ran them, and why a log is missing. Findings name these objects, not backups;
 //! the verdicts link them through this.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -86,8 +86,6 @@ pub struct VerdictContext {
     pub volume_backups: Vec<VolumeBackup>,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
-    /// Nodes with a node-agent (restic) pod; `None` when the bundle holds no pods to tell.
-    pub node_agent_nodes: Option<BTreeSet<String>>,
     /// Backups by name (`backup/<name>`, `restore/<name>`).
     pub specs: BTreeMap<String, Spec>,
     /// The server's `--fs-backup-timeout`: how long a pod volume backup may run.
@@ -158,14 +156,6 @@ impl VerdictContext {
                 .filter_map(|(kind, r)| repository(kind, r))
                 .collect(),
             containers: inv.pods.iter().flat_map(containers).collect(),
-            node_agent_nodes: inv.has_pods_file.then(|| {
-                inv.pods
-                    .iter()
-                    .filter(|p| matches!(component_of_pod(p), Some("node-agent" | "restic")))
-                    .filter(|p| str_at(p, &["status", "phase"]).is_none_or(|ph| ph == "Running"))
-                    .filter_map(|p| string_at(p, &["spec", "nodeName"]))
-                    .collect()
-            }),
             specs,
             fs_backup_timeout,
             log_errors,

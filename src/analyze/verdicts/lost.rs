@@ -1,6 +1,7 @@
 //! What a failed or stuck backup cost: the volumes whose data it does not hold, and the namespaces that have no
 //! restorable copy from it. Velero restores only Completed and PartiallyFailed backups, so a Failed, invalid or
-//! unfinished backup loses everything it was to hold; a partially failed one loses its failed volumes.
+//! unfinished backup loses every namespace it was to hold; any backup loses the volumes that failed (or, not
+//! finished, never completed).
 use super::context::{PVB_KIND, VerdictContext};
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Lost, LostVolume};
@@ -30,7 +31,13 @@ pub fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
     } else {
         context
             .volumes_of(&summary.name)
-            .filter(|v| whole || matches!(v.phase.as_deref(), Some("Failed" | "Canceled")))
+            // A volume that completed is in the repository; what the failed backup lost of it is told by its
+            // namespace.
+            .filter(|v| match v.phase.as_deref() {
+                Some("Failed" | "Canceled") => true,
+                Some("Completed") => false,
+                _ => whole,
+            })
             .map(|v| LostVolume {
                 namespace: v.volume_namespace.clone(),
                 pod: v.pod.clone(),

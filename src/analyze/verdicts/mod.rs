@@ -86,7 +86,8 @@ pub fn verdicts_in(
 }
 
 /// When a backup / restore ran, widened by [`TIME_SLACK`]; `None` when its start is unknown (nothing can be
-/// ruled out by time then). A backup without a completion time ran until `now` as far as the bundle knows.
+/// ruled out by time then). One that never started (stuck New) has waited since it was created; one without a
+/// completion time ran until `now` as far as the bundle knows.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     from: Timestamp,
@@ -95,9 +96,16 @@ struct Window {
 }
 
 impl Window {
-    fn of(summary: &BackupSummary, now: Option<Timestamp>) -> Option<Window> {
+    fn of(
+        summary: &BackupSummary,
+        created: Option<Timestamp>,
+        now: Option<Timestamp>,
+    ) -> Option<Window> {
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
-        let from = parse(&summary.started)?.checked_sub(TIME_SLACK).ok()?;
+        let from = parse(&summary.started)
+            .or(created)?
+            .checked_sub(TIME_SLACK)
+            .ok()?;
         let to = parse(&summary.completed)
             .or(now)
             .and_then(|t| t.checked_add(TIME_SLACK).ok());
@@ -199,7 +207,10 @@ fn verdict(
     stuck: Option<String>,
 ) -> Verdict {
     let target = object_ref(summary);
-    let window = Window::of(summary, now);
+    let created = context
+        .spec(&summary.kind, &summary.name)
+        .and_then(|s| s.created);
+    let window = Window::of(summary, created, now);
     let location = storage_location_of(summary, backups);
     let subjects = Subjects::of(summary, location.as_ref(), context);
     let failed_outright = matches!(
@@ -227,6 +238,13 @@ fn verdict(
     candidates.sort_by(|a, b| specificity(a, b));
     let phase = summary.phase.clone().unwrap_or_else(|| "New".to_string());
     let lost = lost::lost(summary, context);
+    // Generic states say that it failed, not why: with nothing else, the cause is unknown.
+    let cause_known = candidates.iter().any(|c| c.role == Role::Cause);
+    let missing = if cause_known {
+        Vec::new()
+    } else {
+        missing(summary, context, stuck.is_some())
+    };
     match candidates.first() {
         Some(top) => Verdict {
             summary: top.message.to_string(),
@@ -238,10 +256,10 @@ fn verdict(
             target,
             phase,
             lost,
-            missing: Vec::new(),
+            missing,
         },
         None => Verdict {
-            missing: missing(summary, context, stuck.is_some()),
+            missing,
             summary: stuck.unwrap_or_else(|| own_reason(summary)),
             fix: None,
             finding_ids: Vec::new(),
@@ -252,7 +270,7 @@ fn verdict(
     }
 }
 
-/// What snapdoc would need to tell why a backup / restore that no finding explains failed.
+/// What snapdoc would need to tell why a backup / restore that no cause explains failed.
 fn missing(summary: &BackupSummary, context: &VerdictContext, stuck: bool) -> Vec<String> {
     let kind = summary.kind.as_str();
     let name = &summary.name;
@@ -282,7 +300,7 @@ fn missing(summary: &BackupSummary, context: &VerdictContext, stuck: bool) -> Ve
         );
     } else if summary.log_available && !stuck {
         missing.push(format!(
-            "a rule for what its log says: none of the rules matched it; read `velero {kind} logs {name}` and \
+            "a rule for what its log says: no rule names a cause in it; read `velero {kind} logs {name}` and \
              `velero {kind} describe {name} --details`"
         ));
     }
