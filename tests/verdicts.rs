@@ -1008,6 +1008,18 @@ fn linked_bundle(path: &Path) {
                     "status": {"phase": "Available", "lastValidationTime": "2026-11-25T11:59:00Z"}}),
         ],
     );
+    // Velero files item errors by the item's namespace (cluster-scoped items under `cluster`), its own under
+    // `velero`.
+    writer
+        .add_json(
+            &snapdoc::bundle::layout::backup_results_path("b-repo"),
+            &json!({"errors": {
+                "velero": ["name: /cart-0 error: /pod volume backup failed: repository not ready"],
+                "cluster": ["error backing up item persistentvolumes/pvc-1f2e: timed out"],
+                "namespaces": {"shop": ["error backing up item secrets/cart-tls: forbidden"]}
+            }, "warnings": {}}),
+        )
+        .unwrap();
     writer.record_error(CollectorError {
         source: "downloads".into(),
         target: Some("BackupLog b-nolog".into()),
@@ -1151,6 +1163,17 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
         }]
     );
     assert!(killed.missing.is_empty(), "its cause is known: {killed:?}");
+    // The items its results hold errors for; the server's own errors (its pod volume) are told by the volumes.
+    let shop = verdict_of(&analysis, "b-repo");
+    assert_eq!(
+        shop.lost.items,
+        [
+            "cluster: error backing up item persistentvolumes/pvc-1f2e: timed out",
+            "shop: error backing up item secrets/cart-tls: forbidden"
+        ]
+    );
+    assert_eq!(shop.lost.item_count, 2);
+    assert_eq!(shop.lost.volumes.len(), 1);
     // A Failed backup cannot be restored: every namespace it was to hold is lost; its volume completed.
     let restarted = verdict_of(&analysis, "b-restart");
     assert_eq!(restarted.lost.namespaces, ["app", "shop"]);

@@ -219,7 +219,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     );
 
     let unavailable = environment::unavailable(bundle, &inv, &backups);
-    let verdict_context = VerdictContext::from_inventory(
+    let mut verdict_context = VerdictContext::from_inventory(
         &inv,
         velero.as_ref(),
         bundle
@@ -227,6 +227,8 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             .map_or(&[][..], |m| m.collector_errors.as_slice()),
         bundle.format().as_str(),
     );
+    verdict_context.item_errors =
+        crate::analyze::verdicts::context::read_item_errors(bundle, &backups);
     Ok(BundleFacts {
         verdict_context,
         now,

@@ -164,11 +164,21 @@ pub struct Lost {
     /// Volumes whose data the backup does not hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<LostVolume>,
+    /// Items Velero recorded errors for in the results (`namespace: error`, `cluster: error`), the first few.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// How many item errors the results hold in all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub item_count: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Lost {
     pub fn is_empty(&self) -> bool {
-        self.namespaces.is_empty() && self.volumes.is_empty()
+        self.namespaces.is_empty() && self.volumes.is_empty() && self.items.is_empty()
     }
 }
 

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+use crate::analyze::analysis::BackupSummary;
+use crate::analyze::environment::is_failed;
 use crate::analyze::facts::components::{Workload, component_of_pod};
 use crate::analyze::facts::go_duration_seconds;
 use crate::analyze::facts::inventory::Inventory;
 use crate::analyze::facts::json::{self, array_at, i64_at, str_at, string_at, time_at};
-use crate::bundle::CollectorError;
+use crate::bundle::{Bundle, CollectorError, layout};
 
 /// Velero's default `--fs-backup-timeout` (`--restic-timeout` before 1.10) and `spec.itemOperationTimeout`.
 pub const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours(4);
@@ -96,6 +98,9 @@ pub struct VerdictContext {
     pub logs_not_tried: Option<String>,
     /// snapdoc | troubleshoot | velero-debug | directory: a foreign bundle never downloads backup logs.
     pub bundle_format: Option<String>,
+    /// The item errors of each failed backup's / restore's results (`backup/<name>` →
+    /// `namespace: error` or `cluster: error`), as Velero recorded them.
+    pub item_errors: BTreeMap<String, Vec<String>>,
 }
 
 impl VerdictContext {
@@ -161,8 +166,49 @@ impl VerdictContext {
             log_errors,
             logs_not_tried,
             bundle_format: Some(bundle_format.to_string()),
+            item_errors: BTreeMap::new(),
         }
     }
+}
+
+/// Velero files an error under the namespace of the item it concerns, `cluster` for cluster-scoped items, and
+/// `velero` for its own (pod volume failures among them, told by the volumes): the first two are what a
+/// restore of this backup will lack.
+pub(crate) fn read_item_errors(
+    bundle: &mut Bundle,
+    summaries: &[BackupSummary],
+) -> BTreeMap<String, Vec<String>> {
+    let mut errors = BTreeMap::new();
+    for summary in summaries.iter().filter(|s| is_failed(s.phase.as_deref())) {
+        let path = match summary.kind.as_str() {
+            "restore" => layout::restore_results_path(&summary.name),
+            _ => layout::backup_results_path(&summary.name),
+        };
+        let Ok(Some(results)) = bundle.read_json(&path) else {
+            continue;
+        };
+        let mut items: Vec<String> = json::strings_at(&results, &["errors", "cluster"])
+            .into_iter()
+            .map(|e| format!("cluster: {}", e.trim()))
+            .collect();
+        if let Some(namespaces) =
+            json::at(&results, &["errors", "namespaces"]).and_then(Value::as_object)
+        {
+            for (namespace, list) in namespaces {
+                items.extend(
+                    list.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(|e| format!("{namespace}: {}", e.trim())),
+                );
+            }
+        }
+        if !items.is_empty() {
+            errors.insert(format!("{}/{}", summary.kind, summary.name), items);
+        }
+    }
+    errors
 }
 
 fn spec(object: &Value) -> Spec {

@@ -6,6 +6,9 @@ use super::context::{PVB_KIND, VerdictContext};
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Lost, LostVolume};
 
+/// Item errors listed per verdict; `item_count` says how many there were.
+pub const MAX_ITEMS: usize = 20;
+
 /// Every namespace, when a backup names none (or `*`).
 pub const ALL_NAMESPACES: &str = "*";
 
@@ -55,8 +58,15 @@ pub fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
             })
             .collect()
     };
+    let all_items = context
+        .item_errors
+        .get(&format!("{kind}/{}", summary.name))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     Lost {
         namespaces,
         volumes,
+        items: all_items.iter().take(MAX_ITEMS).cloned().collect(),
+        item_count: all_items.len(),
     }
 }
