@@ -1191,6 +1191,34 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
         "{unexplained:?}"
     );
 
+    // Every report says it under the verdict.
+    let volume_line = "volume data of pod app/db-0 (claim data-db-0, node node-b, file-system backup): data path backup failed";
+    let terminal = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(
+        terminal.contains(&format!("Lost: {volume_line}")),
+        "{terminal}"
+    );
+    assert!(
+        terminal.contains("Missing: its backup log: the collector could not download it"),
+        "{terminal}"
+    );
+    let markdown = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert!(
+        markdown.contains(&format!("  - {volume_line}")),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("**To know why, snapdoc would need:**")
+            && markdown.contains("every namespace it was to hold"),
+        "{markdown}"
+    );
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert!(
+        page.contains("<span class=\"label\">Lost</span>") && page.contains(volume_line),
+        "the HTML verdict lists what was lost"
+    );
+    assert!(page.contains("<span class=\"label\">To know why</span>"));
+
     let json: Value =
         serde_json::from_str(&render(&analysis, ReportFormat::Json, None).unwrap()).unwrap();
     let schema: Value = serde_json::from_str(
