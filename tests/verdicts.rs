@@ -915,6 +915,15 @@ fn linked_bundle(path: &Path) {
             ),
         ],
     );
+    add(
+        &mut writer,
+        "restores.velero.io",
+        "velero",
+        vec![json!({"apiVersion": "velero.io/v1", "kind": "Restore",
+                    "metadata": {"name": "r-app", "namespace": "velero", "creationTimestamp": "2026-11-21T02:01:00Z"},
+                    "spec": {"backupName": "b-before", "includedNamespaces": ["app"]},
+                    "status": finished("Failed", "2026-11-21T02:01:00Z", "2026-11-21T02:04:30Z")})],
+    );
     let eof = Some("data path backup failed: uploader exited unexpectedly");
     add(
         &mut writer,
@@ -1101,6 +1110,12 @@ fn component_facts_join_the_backups_running_when_they_broke() {
         restarted.finding_ids.iter().any(|id| id == "SD550"),
         "{restarted:?}"
     );
+    // A restore running when velero was killed is joined too.
+    let restore = verdict_of(&analysis, "r-app");
+    assert!(
+        restore.finding_ids.iter().any(|id| id == "SD550"),
+        "{restore:?}"
+    );
     // node-agent-b does not run b-node's volume (node-c), and velero's kill is outside its window.
     let on_node_c = verdict_of(&analysis, "b-node");
     assert!(
@@ -1210,6 +1225,11 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
     assert!(
         markdown.contains("**To know why, snapdoc would need:**")
             && markdown.contains("every namespace it was to hold"),
+        "{markdown}"
+    );
+    assert_eq!(verdict_of(&analysis, "r-app").lost.namespaces, ["app"]);
+    assert!(
+        markdown.contains("  - namespace app: not restored, or only in part"),
         "{markdown}"
     );
     let page = render(&analysis, ReportFormat::Html, None).unwrap();

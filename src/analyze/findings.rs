@@ -132,7 +132,7 @@ pub struct TargetDetail {
     pub last_seen: Option<String>,
 }
 
-/// "Backup X failed because …": one per failed or partially failed backup / restore.
+/// "Backup X failed because …": one per failed, partially failed, invalid or stuck backup / restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
@@ -157,8 +157,8 @@ pub struct Verdict {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lost {
-    /// Namespaces with no restorable copy from this backup (`*`: every namespace); empty for a partially
-    /// failed backup, which restores what it holds.
+    /// Namespaces with no restorable copy from this backup, or that a failed restore did not restore (`*`:
+    /// every namespace); empty for a partially failed one, which holds (restored) the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
     /// Volumes whose data the backup does not hold.

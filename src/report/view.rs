@@ -547,12 +547,16 @@ pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
 pub fn lost_lines(verdict: &Verdict) -> Vec<String> {
     let lost = &verdict.lost;
     let mut lines = Vec::new();
+    let (held, consequence) = if is_restore(&verdict.target) {
+        ("it was to restore", "not restored, or only in part")
+    } else {
+        ("it was to hold", "nothing can be restored from it")
+    };
     match &lost.namespaces[..] {
         [] => {}
-        [all] if all == "*" => lines
-            .push("every namespace it was to hold: nothing can be restored from it".to_string()),
+        [all] if all == "*" => lines.push(format!("every namespace {held}: {consequence}")),
         namespaces => lines.push(format!(
-            "namespace{} {}: nothing can be restored from it",
+            "namespace{} {}: {consequence}",
             if namespaces.len() == 1 { "" } else { "s" },
             namespaces.join(", ")
         )),

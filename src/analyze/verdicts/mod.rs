@@ -382,7 +382,7 @@ fn concerns(related: &ObjectRef, target: &ObjectRef) -> bool {
 /// failed", "the location is unavailable"), whatever their severities: a rule's severity says how bad the finding
 /// is on its own, not whether it explains this backup, and every candidate here is already linked to it. Among
 /// causes (and among states) the more severe leads; then the finding closest to the target (the backup's own,
-/// its storage location's, cluster-wide); then a log signature over an object's state over a version table; then
+/// its volumes' / nodes' / repositories' / containers', its storage location's, cluster-wide); then a log signature over an object's state over a version table; then
 /// the one seen most often there, then overall (a root cause recurs beyond the lines its consequences share with
 /// it: a wrong restic password shows in every repository command, "repository not ready" only where a backup met
 /// it); the rule id keeps the order stable.
