@@ -689,6 +689,16 @@ fn real_layout_bundles_get_the_verdicts_their_readme_states() {
                 .any(|id| id == "SD101" || id == "SD150"),
             "{name}: the bucket deleted after instance-q8rbx finished is blamed for it: {partial:?}"
         );
+        // What each lost: the Failed backup every namespace it held; the partial one its PVB's volume.
+        assert!(!failed.lost.namespaces.is_empty(), "{name}: {failed:?}");
+        let volumes: Vec<(Option<&str>, Option<&str>)> = partial
+            .lost
+            .volumes
+            .iter()
+            .map(|v| (v.pod.as_deref(), v.volume.as_deref()))
+            .collect();
+        assert_eq!(volumes, [(Some("postgres-0"), Some("data"))], "{name}");
+        assert!(partial.lost.namespaces.is_empty(), "{name}: {partial:?}");
     }
 }
 
@@ -751,7 +761,6 @@ fn finished(phase: &str, started: &str, completed: &str) -> Value {
     json!({"phase": phase, "startTimestamp": started, "completionTimestamp": completed})
 }
 
-#[allow(clippy::too_many_arguments)]
 fn pod_volume_backup(
     name: &str,
     backup: &str,
