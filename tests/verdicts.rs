@@ -719,7 +719,8 @@ fn component_pod(
 ) -> Value {
     let last_state = match last {
         Some((reason, at)) => {
-            json!({"terminated": {"reason": reason, "exitCode": 137, "finishedAt": at}})
+            let exit_code = if reason == "OOMKilled" { 137 } else { 1 };
+            json!({"terminated": {"reason": reason, "exitCode": exit_code, "finishedAt": at}})
         }
         None => json!({}),
     };
@@ -783,7 +784,8 @@ fn pod_volume_backup(
 /// - node-agent-b (node-b) was OOM-killed at 2026-11-24T02:20 while b-oom's volume on node-b was being backed
 ///   up; b-before's volume failed on the same node four days earlier;
 /// - node-c, where b-node's volume lives, has no node-agent pod;
-/// - shop's repository on location default is NotReady, and only b-repo backs up shop;
+/// - shop's repository on location default is NotReady, and only b-repo backs up shop; node-agent-a (node-a)
+///   crashed once at 2026-11-22T02:10, while b-repo's volume on node-a was being backed up;
 /// - velero itself was OOM-killed at 2026-11-21T02:04, during b-restart;
 /// - b-stuck has been InProgress since 2026-11-24T20:00, b-new New since 10:00, b-fresh started 11:30;
 /// - b-nolog failed and its log could not be downloaded.
@@ -809,7 +811,13 @@ fn linked_bundle(path: &Path) {
                 4,
                 Some(("OOMKilled", "2026-11-21T02:04:00Z")),
             ),
-            component_pod("node-agent-a", "node-agent", "node-a", 0, None),
+            component_pod(
+                "node-agent-a",
+                "node-agent",
+                "node-a",
+                1,
+                Some(("Error", "2026-11-22T02:10:00Z")),
+            ),
             component_pod(
                 "node-agent-b",
                 "node-agent",
@@ -1125,6 +1133,26 @@ fn component_facts_join_the_backups_running_when_they_broke() {
         restore.finding_ids.iter().any(|id| id == "SD550"),
         "{restore:?}"
     );
+    // One crash of node-agent-a, during b-repo on its node: the crash explains b-repo, with that pod's message.
+    let crashed = verdict_of(&analysis, "b-repo");
+    assert_eq!(crashed.finding_ids[0], "SD818", "{crashed:?}");
+    assert!(
+        crashed.summary.contains("node-agent-a")
+            && crashed.summary.contains("2026-11-22T02:10:00Z"),
+        "{crashed:?}"
+    );
+    // node-agent-a's low memory limit (SD551) is a risk its configuration carries, not an event of b-repo's window.
+    assert!(
+        !crashed.finding_ids.iter().any(|id| id == "SD551"),
+        "{crashed:?}"
+    );
+    for other in ["b-oom", "b-node", "b-before", "b-restart"] {
+        let verdict = verdict_of(&analysis, other);
+        assert!(
+            !verdict.finding_ids.iter().any(|id| id == "SD818"),
+            "{other}: {verdict:?}"
+        );
+    }
     // node-agent-b does not run b-node's volume (node-c), and velero's kill is outside its window.
     let on_node_c = verdict_of(&analysis, "b-node");
     assert!(

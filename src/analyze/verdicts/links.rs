@@ -11,6 +11,18 @@ use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Evidence, Finding, ObjectRef};
 
 const COMPONENTS_KIND: &str = "facts.components";
+
+/// Fields of `facts.components` that tell what happened to a container (its restarts, its last end, its
+/// readiness): a finding testing one of them joins the backups running then. One testing its configuration (a
+/// memory limit) tells a risk, not an event, and joins none by time.
+const CONTAINER_STATE_FIELDS: [&str; 6] = [
+    "lastTerminationReason",
+    "lastTerminatedAt",
+    "restartCount",
+    "ready",
+    "waitingReason",
+    "terminatedReason",
+];
 const VOLUMES_KIND: &str = "facts.volumes";
 
 /// The objects around one backup that findings may name.
@@ -99,9 +111,14 @@ impl<'c> Subjects<'c> {
                 Evidence::Object { object, .. } => Some(object),
                 _ => None,
             }));
+        let about_container_state = finding.evidence.iter().any(|e| {
+            matches!(e, Evidence::Object { path: Some(path), .. }
+                if CONTAINER_STATE_FIELDS.contains(&path.as_str()))
+        });
         let mut component = None;
         for object in named {
             match self.object_link(object) {
+                Some(Link::Component { .. }) if !about_container_state => {}
                 Some(Link::Named) => return Some((Link::Named, Some(object))),
                 Some(link) if component.is_none() && in_window(&link) => {
                     component = Some((link, Some(object)))
