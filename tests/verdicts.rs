@@ -736,6 +736,14 @@ fn component_pod(
     )
 }
 
+/// The same container, crash-looping at the bundle's time.
+fn crash_looping(mut pod: Value) -> Value {
+    let status = &mut pod["status"]["containerStatuses"][0];
+    status["ready"] = json!(false);
+    status["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    pod
+}
+
 /// An application pod whose volume `volume` (claim `claim`) is backed up with file-system backup.
 fn app_pod(namespace: &str, name: &str, node: &str, volume: &str, claim: &str) -> Value {
     let mut pod = pod(
@@ -786,7 +794,7 @@ fn pod_volume_backup(
 /// - node-c, where b-node's volume lives, has no node-agent pod;
 /// - shop's repository on location default is NotReady, and only b-repo backs up shop; node-agent-a (node-a)
 ///   crashed once at 2026-11-22T02:10, while b-repo's volume on node-a was being backed up;
-/// - velero itself was OOM-killed at 2026-11-21T02:04, during b-restart;
+/// - velero itself was OOM-killed at 2026-11-21T02:04, during b-restart, and is crash-looping now;
 /// - b-stuck has been InProgress since 2026-11-24T20:00, b-new New since 10:00, b-fresh started 11:30;
 /// - b-nolog failed and its log could not be downloaded.
 fn linked_bundle(path: &Path) {
@@ -804,13 +812,13 @@ fn linked_bundle(path: &Path) {
         "pods",
         "velero",
         vec![
-            component_pod(
+            crash_looping(component_pod(
                 "velero-7d9f",
                 "velero",
                 "node-a",
                 4,
                 Some(("OOMKilled", "2026-11-21T02:04:00Z")),
-            ),
+            )),
             component_pod(
                 "node-agent-a",
                 "node-agent",
@@ -1167,18 +1175,22 @@ fn component_facts_join_the_backups_running_when_they_broke() {
 #[test]
 fn stuck_backups_get_a_verdict_once_past_their_phase_timeout() {
     let analysis = linked_analysis();
-    // InProgress 16 hours, past the 4h file-system backup timeout.
+    // InProgress 16 hours, past the 4h file-system backup timeout; velero crash-looping now is why.
     let stuck = verdict_of(&analysis, "b-stuck");
     assert_eq!(stuck.phase, "InProgress");
     assert!(
         stuck.summary.contains("InProgress for 16 hours") && stuck.summary.contains("4 hours"),
         "{stuck:?}"
     );
-    // New for two hours: the server's own finding on it leads; velero's OOM-kill days before it was created
-    // is no part of it.
+    assert_eq!(stuck.finding_ids[0], "SD810", "{stuck:?}");
+    assert!(stuck.summary.contains("velero-7d9f"), "{stuck:?}");
+    // New for two hours: the crash-looping server is the cause, the generic "stuck in New" follows; velero's
+    // OOM-kill days before it was created is not what joins it (its state now is).
     let new = verdict_of(&analysis, "b-new");
     assert_eq!(new.phase, "New");
-    assert_eq!(new.finding_ids, ["SD804"], "{new:?}");
+    assert_eq!(new.finding_ids[0], "SD810", "{new:?}");
+    assert!(new.finding_ids.iter().any(|id| id == "SD804"), "{new:?}");
+    assert!(!new.finding_ids.iter().any(|id| id == "SD550"), "{new:?}");
     // Waiting for plugin operations 7 hours: past 4h + a 1h itemOperationTimeout, within 4h + the default 4h.
     let waiting = verdict_of(&analysis, "b-ops-short");
     assert_eq!(waiting.phase, "WaitingForPluginOperations");

@@ -12,7 +12,7 @@ use crate::analyze::environment::is_failed;
 use crate::analyze::facts::components::{Workload, component_of_pod};
 use crate::analyze::facts::go_duration_seconds;
 use crate::analyze::facts::inventory::Inventory;
-use crate::analyze::facts::json::{self, array_at, i64_at, str_at, string_at, time_at};
+use crate::analyze::facts::json::{self, array_at, str_at, string_at, time_at};
 use crate::bundle::{Bundle, CollectorError, layout};
 
 /// Velero's default `--fs-backup-timeout` (`--restic-timeout` before 1.10) and `spec.itemOperationTimeout`.
@@ -64,11 +64,8 @@ pub struct ContainerState {
     pub pod: String,
     pub container: String,
     pub node: Option<String>,
-    pub restart_count: i64,
     /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
     pub last_terminated_at: Option<Timestamp>,
-    /// `state.waiting.reason` (CrashLoopBackOff) or a `ready: false`: what the container is doing now.
-    pub failing_now: bool,
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
@@ -310,10 +307,7 @@ fn containers(pod: &Value) -> Vec<ContainerState> {
                 pod: name.to_string(),
                 container: string_at(status, &["name"])?,
                 node: node.clone(),
-                restart_count: i64_at(status, &["restartCount"]).unwrap_or(0),
                 last_terminated_at: time_at(status, &["lastState", "terminated", "finishedAt"]),
-                failing_now: str_at(status, &["state", "waiting", "reason"]).is_some()
-                    || json::bool_at(status, &["ready"]) == Some(false),
             })
         })
         .collect()

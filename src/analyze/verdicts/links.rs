@@ -12,17 +12,18 @@ use crate::analyze::findings::{Evidence, Finding, ObjectRef};
 
 const COMPONENTS_KIND: &str = "facts.components";
 
-/// Fields of `facts.components` that tell what happened to a container (its restarts, its last end, its
-/// readiness): a finding testing one of them joins the backups running then. One testing its configuration (a
-/// memory limit) tells a risk, not an event, and joins none by time.
-const CONTAINER_STATE_FIELDS: [&str; 6] = [
+/// Fields of `facts.components` that tell how a container's last run ended: a finding testing one of them is
+/// an event at that end (`lastState.terminated.finishedAt`).
+const TERMINATION_FIELDS: [&str; 4] = [
     "lastTerminationReason",
     "lastTerminatedAt",
+    "lastExitCode",
     "restartCount",
-    "ready",
-    "waitingReason",
-    "terminatedReason",
 ];
+
+/// Fields that tell what a container is doing at the bundle's time (not ready, crash-looping, terminated).
+/// A finding testing neither kind (a memory limit) tells a risk, not an event, and joins no backup by time.
+const CURRENT_FIELDS: [&str; 3] = ["ready", "waitingReason", "terminatedReason"];
 const VOLUMES_KIND: &str = "facts.volumes";
 
 /// The objects around one backup that findings may name.
@@ -42,12 +43,17 @@ pub(super) enum Link {
     /// objects, whenever the evidence was seen.
     Named,
     /// It names a velero container, or a node-agent container on a node that ran the backup's volumes: it
-    /// counts only when what it says happened inside the backup's window. `at`: when the container last
-    /// terminated; `failing_now`: not ready or waiting (CrashLoopBackOff) at the bundle's time.
-    Component {
-        at: Option<Timestamp>,
-        failing_now: bool,
-    },
+    /// counts only when what it says happened inside the backup's window.
+    Component(Told),
+}
+
+/// When what a component finding tells of its container happened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Told {
+    /// Its last run ended then (unknown: the pod status has no `finishedAt`).
+    Ended(Option<Timestamp>),
+    /// Its state at the bundle's time.
+    Now,
 }
 
 impl<'c> Subjects<'c> {
@@ -111,14 +117,20 @@ impl<'c> Subjects<'c> {
                 Evidence::Object { object, .. } => Some(object),
                 _ => None,
             }));
-        let about_container_state = finding.evidence.iter().any(|e| {
-            matches!(e, Evidence::Object { path: Some(path), .. }
-                if CONTAINER_STATE_FIELDS.contains(&path.as_str()))
+        let tested = finding.evidence.iter().find_map(|e| match e {
+            Evidence::Object {
+                path: Some(path), ..
+            } => Some(path.as_str()),
+            _ => None,
         });
+        let told = match tested {
+            Some(path) if TERMINATION_FIELDS.contains(&path) => Some(Kind::Termination),
+            Some(path) if CURRENT_FIELDS.contains(&path) => Some(Kind::Current),
+            _ => None,
+        };
         let mut component = None;
         for object in named {
-            match self.object_link(object) {
-                Some(Link::Component { .. }) if !about_container_state => {}
+            match self.object_link(object, told) {
                 Some(Link::Named) => return Some((Link::Named, Some(object))),
                 Some(link) if component.is_none() && in_window(&link) => {
                     component = Some((link, Some(object)))
@@ -132,7 +144,7 @@ impl<'c> Subjects<'c> {
         component
     }
 
-    fn object_link(&self, object: &ObjectRef) -> Option<Link> {
+    fn object_link(&self, object: &ObjectRef, told: Option<Kind>) -> Option<Link> {
         let namespace = object.namespace.as_deref();
         let same_namespace = |ns: Option<&str>| namespace.is_none() || ns == namespace;
         match object.kind.as_str() {
@@ -175,10 +187,11 @@ impl<'c> Subjects<'c> {
                         && c.container == container
                         && same_namespace(c.namespace.as_deref())
                 })?;
-                self.ran_it(state).then_some(Link::Component {
-                    at: state.last_terminated_at,
-                    failing_now: state.failing_now,
-                })
+                let told = match told? {
+                    Kind::Termination => Told::Ended(state.last_terminated_at),
+                    Kind::Current => Told::Now,
+                };
+                self.ran_it(state).then_some(Link::Component(told))
             }
             _ => None,
         }
@@ -214,4 +227,11 @@ impl<'c> Subjects<'c> {
                 .map(str::trim)
                 .any(|node| self.nodes.contains(node))
     }
+}
+
+/// What a component finding's tested field is about.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Termination,
+    Current,
 }

@@ -18,7 +18,7 @@ use super::environment::is_failed;
 use super::findings::{Finding, ObjectRef, Role, Severity, TargetDetail, Verdict};
 pub use context::VerdictContext;
 use jiff::{SignedDuration, Timestamp};
-use links::{Link, Subjects};
+use links::{Link, Subjects, Told};
 
 /// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
 pub const MAX_VERDICTS: usize = 10;
@@ -126,16 +126,15 @@ impl Window {
         last >= self.from && self.to.is_none_or(|to| first <= to)
     }
 
-    /// Whether a container's state counts: its last termination inside the window, or failing at the bundle's
-    /// time while the window reaches it. A container whose termination time is unknown and that runs fine now
-    /// tells nothing about when.
+    /// Whether what a component finding tells counts: a container's last end inside the window (unknown
+    /// when: it does not), its state at the bundle's time when the window reaches it.
     fn holds_container(&self, link: &Link) -> bool {
         match *link {
             Link::Named => true,
-            Link::Component { at, failing_now } => {
+            Link::Component(Told::Ended(at)) => {
                 at.is_some_and(|at| at >= self.from && self.to.is_none_or(|to| at <= to))
-                    || (failing_now && self.holds(None, None))
             }
+            Link::Component(Told::Now) => self.holds(None, None),
         }
     }
 }
@@ -247,7 +246,11 @@ fn verdict(
     };
     match candidates.first() {
         Some(top) => Verdict {
-            summary: top.message.to_string(),
+            // A stuck one's phase alone does not say it is stuck: the verdict says so before its cause.
+            summary: match &stuck {
+                Some(stuck) => format!("{stuck} {}", top.message),
+                None => top.message.to_string(),
+            },
             fix: Some(top.finding.fix.clone()).filter(|f| !f.trim().is_empty()),
             finding_ids: candidates
                 .iter()
