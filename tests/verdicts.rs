@@ -1304,3 +1304,31 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+#[test]
+fn without_the_bundle_s_objects_velero_s_default_timeouts_tell_stuck_backups() {
+    let now: jiff::Timestamp = CREATED.parse().unwrap();
+    let running = |name: &str, started: &str| {
+        let mut summary = backup(name, "InProgress", None);
+        summary.started = Some(started.into());
+        summary
+    };
+    let backups = [
+        running("three-hours", "2026-11-25T09:00:00Z"),
+        running("five-hours", "2026-11-25T07:00:00Z"),
+    ];
+    let verdicts = verdicts::verdicts_at(&[], &backups, Some(now));
+    let names: Vec<&str> = verdicts.iter().map(|v| v.target.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["five-hours"],
+        "past the default 4h --fs-backup-timeout only"
+    );
+    assert!(
+        verdicts[0].summary.contains("InProgress for 5 hours"),
+        "{:?}",
+        verdicts[0]
+    );
+    // Without the bundle's time nothing can be called stuck.
+    assert!(verdicts::verdicts(&[], &backups).is_empty());
+}

@@ -69,7 +69,7 @@ pub struct ContainerState {
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     pub created: Option<Timestamp>,
     /// `spec.includedNamespaces`; empty or `*` means every namespace.
@@ -78,9 +78,9 @@ pub struct Spec {
     pub item_operation_timeout: SignedDuration,
 }
 
-/// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing (every link
-/// but a backup's own and its location's is then unknown, and nothing is stuck).
-#[derive(Debug, Clone, Default)]
+/// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing but Velero's
+/// default timeouts (every link but a backup's own and its location's is then unknown).
+#[derive(Debug, Clone)]
 pub struct VerdictContext {
     pub volume_backups: Vec<VolumeBackup>,
     pub repositories: Vec<Repository>,
@@ -98,6 +98,22 @@ pub struct VerdictContext {
     /// The item errors of each failed backup's / restore's results (`backup/<name>` →
     /// `namespace: error` or `cluster: error`), as Velero recorded them.
     pub item_errors: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for VerdictContext {
+    fn default() -> VerdictContext {
+        VerdictContext {
+            volume_backups: Vec::new(),
+            repositories: Vec::new(),
+            containers: Vec::new(),
+            specs: BTreeMap::new(),
+            fs_backup_timeout: DEFAULT_OPERATION_TIMEOUT,
+            log_errors: BTreeMap::new(),
+            logs_not_tried: None,
+            bundle_format: None,
+            item_errors: BTreeMap::new(),
+        }
+    }
 }
 
 impl VerdictContext {
