@@ -1011,6 +1011,20 @@ fn linked_bundle(path: &Path) {
             ),
         ],
     );
+    // b-stuck moves a CSI snapshot's data too (Velero 1.12+ data mover), still running on node-a.
+    add(
+        &mut writer,
+        "datauploads.velero.io",
+        "velero",
+        vec![
+            json!({"apiVersion": "velero.io/v2alpha1", "kind": "DataUpload",
+                    "metadata": {"name": "b-stuck-logs", "namespace": "velero",
+                                 "labels": {"velero.io/backup-name": "b-stuck"}},
+                    "spec": {"backupStorageLocation": "default", "snapshotType": "CSI", "sourceNamespace": "app",
+                             "sourcePVC": "logs-web-0", "operationTimeout": "10m0s"},
+                    "status": {"phase": "InProgress", "node": "node-a"}}),
+        ],
+    );
     let repository = |name: &str, namespace: &str, phase: &str, message: Option<&str>| {
         json!({"apiVersion": "velero.io/v1", "kind": "BackupRepository",
                "metadata": {"name": name, "namespace": "velero"},
@@ -1244,7 +1258,26 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
     assert!(restarted.lost.volumes.is_empty(), "{restarted:?}");
     let stuck = verdict_of(&analysis, "b-stuck");
     assert_eq!(stuck.lost.namespaces, ["app"]);
-    assert_eq!(stuck.lost.volumes.len(), 1, "{stuck:?}");
+    let unfinished: Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> = stuck
+        .lost
+        .volumes
+        .iter()
+        .map(|v| {
+            (
+                v.method.as_str(),
+                v.pod.as_deref(),
+                v.claim.as_deref(),
+                v.node.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unfinished,
+        [
+            ("fs-backup", Some("db-0"), Some("data-db-0"), Some("node-b")),
+            ("data-mover", None, Some("logs-web-0"), Some("node-a")),
+        ]
+    );
     // Nothing says why b-nolog failed; what would is its log, and the collector says why it has none.
     let unexplained = verdict_of(&analysis, "b-nolog");
     assert_eq!(unexplained.lost.namespaces, ["*"]);
