@@ -1011,6 +1011,20 @@ fn linked_bundle(path: &Path) {
             ),
         ],
     );
+    // r-app could not restore db-0's volume (a PVR names no node: db-0 runs on node-b).
+    add(
+        &mut writer,
+        "podvolumerestores.velero.io",
+        "velero",
+        vec![
+            json!({"apiVersion": "velero.io/v1", "kind": "PodVolumeRestore",
+                    "metadata": {"name": "r-app-db", "namespace": "velero",
+                                 "labels": {"velero.io/restore-name": "r-app"}},
+                    "spec": {"pod": {"kind": "Pod", "namespace": "app", "name": "db-0"}, "volume": "data",
+                             "backupStorageLocation": "default", "uploaderType": "kopia", "snapshotID": "k3e9"},
+                    "status": {"phase": "Failed", "message": "error restoring volume: unable to open snapshot"}}),
+        ],
+    );
     // b-stuck moves a CSI snapshot's data too (Velero 1.12+ data mover), still running on node-a.
     add(
         &mut writer,
@@ -1258,24 +1272,26 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
     assert!(restarted.lost.volumes.is_empty(), "{restarted:?}");
     let stuck = verdict_of(&analysis, "b-stuck");
     assert_eq!(stuck.lost.namespaces, ["app"]);
-    let unfinished: Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> = stuck
+    let unfinished: Vec<String> = stuck
         .lost
         .volumes
         .iter()
         .map(|v| {
-            (
-                v.method.as_str(),
-                v.pod.as_deref(),
-                v.claim.as_deref(),
-                v.node.as_deref(),
+            let part = |p: &Option<String>| p.clone().unwrap_or_else(|| "-".into());
+            format!(
+                "{} pod {} claim {} node {}",
+                v.method,
+                part(&v.pod),
+                part(&v.claim),
+                part(&v.node)
             )
         })
         .collect();
     assert_eq!(
         unfinished,
         [
-            ("fs-backup", Some("db-0"), Some("data-db-0"), Some("node-b")),
-            ("data-mover", None, Some("logs-web-0"), Some("node-a")),
+            "fs-backup pod db-0 claim data-db-0 node node-b",
+            "data-mover pod - claim logs-web-0 node node-a",
         ]
     );
     // Nothing says why b-nolog failed; what would is its log, and the collector says why it has none.
@@ -1309,7 +1325,18 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
             && markdown.contains("every namespace it was to hold"),
         "{markdown}"
     );
-    assert_eq!(verdict_of(&analysis, "r-app").lost.namespaces, ["app"]);
+    let restore = verdict_of(&analysis, "r-app");
+    assert_eq!(restore.lost.namespaces, ["app"]);
+    let not_restored: Vec<(Option<&str>, Option<&str>, Option<&str>)> = restore
+        .lost
+        .volumes
+        .iter()
+        .map(|v| (v.pod.as_deref(), v.claim.as_deref(), v.node.as_deref()))
+        .collect();
+    assert_eq!(
+        not_restored,
+        [(Some("db-0"), Some("data-db-0"), Some("node-b"))]
+    );
     assert!(
         markdown.contains("  - namespace app: not restored, or only in part"),
         "{markdown}"

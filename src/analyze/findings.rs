@@ -182,7 +182,8 @@ impl Lost {
     }
 }
 
-/// A volume a backup failed to move: the pod volume backup's or data upload's pod, claim, volume and node.
+/// A volume a backup or restore failed to move: its pod volume backup / restore's or data mover's pod, claim,
+/// volume and node.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LostVolume {
@@ -196,11 +197,11 @@ pub struct LostVolume {
     pub claim: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
-    /// fs-backup (a PodVolumeBackup) | data-mover (a DataUpload)
+    /// fs-backup (a PodVolumeBackup / PodVolumeRestore) | data-mover (a DataUpload / DataDownload)
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-    /// The pod volume backup's / data upload's status.message.
+    /// Its status.message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -20,25 +20,27 @@ pub const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours
 
 pub const PVB_KIND: &str = "podvolumebackups.velero.io";
 pub const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
+pub const PVR_KIND: &str = "podvolumerestores.velero.io";
+pub const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
 
-/// One volume's data movement for a backup: a PodVolumeBackup (file-system backup) or a DataUpload (CSI data
-/// mover, Velero 1.12+).
+/// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
+/// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct VolumeBackup {
-    /// `podvolumebackups.velero.io` | `datauploads.velero.io`
+pub struct VolumeOperation {
+    /// One of [`PVB_KIND`], [`DATA_UPLOAD_KIND`], [`PVR_KIND`], [`DATA_DOWNLOAD_KIND`].
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    /// Its `velero.io/backup-name` label.
-    pub backup: String,
-    /// The node that ran it: a PVB's `spec.node`, a DataUpload's `status.node`.
+    /// `backup/<name>` or `restore/<name>`, from its `velero.io/backup-name` / `velero.io/restore-name` label.
+    pub owner: String,
+    /// The node that ran it: a PVB's `spec.node`, a data mover's `status.node`, a PVR's pod's node.
     pub node: Option<String>,
-    /// The namespace of the volume (a PVB's pod's, a DataUpload's `spec.sourceNamespace`): its repository's
-    /// `volumeNamespace`.
+    /// The namespace of the volume (its pod's, a DataUpload's `spec.sourceNamespace`, a DataDownload's target's):
+    /// its repository's `volumeNamespace`.
     pub volume_namespace: Option<String>,
     pub pod: Option<String>,
     pub volume: Option<String>,
-    /// A DataUpload's `spec.sourcePVC`; for a PVB, the pod's claim for the volume when the bundle holds the pod.
+    /// A data mover's PVC; for a PVB / PVR, the pod's claim for the volume when the bundle holds the pod.
     pub claim: Option<String>,
     pub phase: Option<String>,
     pub message: Option<String>,
@@ -82,7 +84,7 @@ pub struct Spec {
 /// default timeouts (every link but a backup's own and its location's is then unknown).
 #[derive(Debug, Clone)]
 pub struct VerdictContext {
-    pub volume_backups: Vec<VolumeBackup>,
+    pub volume_operations: Vec<VolumeOperation>,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
     /// Backups by name (`backup/<name>`, `restore/<name>`).
@@ -103,7 +105,7 @@ pub struct VerdictContext {
 impl Default for VerdictContext {
     fn default() -> VerdictContext {
         VerdictContext {
-            volume_backups: Vec::new(),
+            volume_operations: Vec::new(),
             repositories: Vec::new(),
             containers: Vec::new(),
             specs: BTreeMap::new(),
@@ -121,15 +123,16 @@ impl VerdictContext {
         self.specs.get(&format!("{kind}/{name}"))
     }
 
-    /// The volume backups a backup made.
+    /// The volume operations of a backup / restore (`kind`: backup | restore).
     pub fn volumes_of<'c>(
         &'c self,
-        backup: &str,
-    ) -> impl Iterator<Item = &'c VolumeBackup> + use<'c> {
-        let backup = backup.to_string();
-        self.volume_backups
+        kind: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'c VolumeOperation> + use<'c> {
+        let owner = format!("{kind}/{name}");
+        self.volume_operations
             .iter()
-            .filter(move |v| v.backup == backup)
+            .filter(move |v| v.owner == owner)
     }
 
     pub(crate) fn from_inventory(
@@ -156,11 +159,17 @@ impl VerdictContext {
         }
         let (log_errors, logs_not_tried) = log_errors(collector_errors);
         VerdictContext {
-            volume_backups: inv
+            volume_operations: inv
                 .pod_volume_backups
                 .iter()
                 .filter_map(|pvb| pod_volume_backup(pvb, inv))
                 .chain(inv.data_uploads.iter().filter_map(data_upload))
+                .chain(
+                    inv.pod_volume_restores
+                        .iter()
+                        .filter_map(|pvr| pod_volume_restore(pvr, inv)),
+                )
+                .chain(inv.data_downloads.iter().filter_map(data_download))
                 .collect(),
             repositories: inv
                 .backup_repositories
@@ -238,7 +247,7 @@ fn spec(object: &Value) -> Spec {
     }
 }
 
-fn pod_volume_backup(pvb: &Value, inv: &Inventory) -> Option<VolumeBackup> {
+fn pod_volume_backup(pvb: &Value, inv: &Inventory) -> Option<VolumeOperation> {
     let pod_namespace = string_at(pvb, &["spec", "pod", "namespace"]);
     let pod = string_at(pvb, &["spec", "pod", "name"]);
     let volume = string_at(pvb, &["spec", "volume"]);
@@ -248,11 +257,11 @@ fn pod_volume_backup(pvb: &Value, inv: &Inventory) -> Option<VolumeBackup> {
         pod.as_deref(),
         volume.as_deref(),
     );
-    Some(VolumeBackup {
+    Some(VolumeOperation {
         kind: PVB_KIND.to_string(),
         namespace: json::namespace(pvb).map(str::to_string),
         name: json::name(pvb)?.to_string(),
-        backup: json::label(pvb, "velero.io/backup-name")?.to_string(),
+        owner: format!("backup/{}", json::label(pvb, "velero.io/backup-name")?),
         node: string_at(pvb, &["spec", "node"]),
         volume_namespace: pod_namespace,
         pod,
@@ -280,12 +289,12 @@ fn claim_of(
         .and_then(|v| string_at(v, &["persistentVolumeClaim", "claimName"]))
 }
 
-fn data_upload(upload: &Value) -> Option<VolumeBackup> {
-    Some(VolumeBackup {
+fn data_upload(upload: &Value) -> Option<VolumeOperation> {
+    Some(VolumeOperation {
         kind: DATA_UPLOAD_KIND.to_string(),
         namespace: json::namespace(upload).map(str::to_string),
         name: json::name(upload)?.to_string(),
-        backup: json::label(upload, "velero.io/backup-name")?.to_string(),
+        owner: format!("backup/{}", json::label(upload, "velero.io/backup-name")?),
         node: string_at(upload, &["status", "node"]),
         volume_namespace: string_at(upload, &["spec", "sourceNamespace"]),
         pod: None,
@@ -293,6 +302,53 @@ fn data_upload(upload: &Value) -> Option<VolumeBackup> {
         claim: string_at(upload, &["spec", "sourcePVC"]),
         phase: string_at(upload, &["status", "phase"]),
         message: string_at(upload, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+    })
+}
+
+/// A PVR names no node: the node agent next to the restored pod runs it.
+fn pod_volume_restore(pvr: &Value, inv: &Inventory) -> Option<VolumeOperation> {
+    let pod_namespace = string_at(pvr, &["spec", "pod", "namespace"]);
+    let pod = string_at(pvr, &["spec", "pod", "name"]);
+    let volume = string_at(pvr, &["spec", "volume"]);
+    let restored_pod = inv.pods.iter().find(|p| {
+        json::namespace(p) == pod_namespace.as_deref() && json::name(p) == pod.as_deref()
+    });
+    Some(VolumeOperation {
+        kind: PVR_KIND.to_string(),
+        namespace: json::namespace(pvr).map(str::to_string),
+        name: json::name(pvr)?.to_string(),
+        owner: format!("restore/{}", json::label(pvr, "velero.io/restore-name")?),
+        node: restored_pod.and_then(|p| string_at(p, &["spec", "nodeName"])),
+        claim: claim_of(
+            inv,
+            pod_namespace.as_deref(),
+            pod.as_deref(),
+            volume.as_deref(),
+        ),
+        volume_namespace: pod_namespace,
+        pod,
+        volume,
+        phase: string_at(pvr, &["status", "phase"]),
+        message: string_at(pvr, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+    })
+}
+
+fn data_download(download: &Value) -> Option<VolumeOperation> {
+    Some(VolumeOperation {
+        kind: DATA_DOWNLOAD_KIND.to_string(),
+        namespace: json::namespace(download).map(str::to_string),
+        name: json::name(download)?.to_string(),
+        owner: format!(
+            "restore/{}",
+            json::label(download, "velero.io/restore-name")?
+        ),
+        node: string_at(download, &["status", "node"]),
+        volume_namespace: string_at(download, &["spec", "targetVolume", "namespace"]),
+        pod: None,
+        volume: None,
+        claim: string_at(download, &["spec", "targetVolume", "pvc"]),
+        phase: string_at(download, &["status", "phase"]),
+        message: string_at(download, &["status", "message"]).filter(|m| !m.trim().is_empty()),
     })
 }
 

@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::context::{ContainerState, Repository, VerdictContext, VolumeBackup};
+use super::context::{
+    ContainerState, DATA_DOWNLOAD_KIND, DATA_UPLOAD_KIND, PVB_KIND, PVR_KIND, Repository,
+    VerdictContext, VolumeOperation,
+};
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Evidence, Finding, ObjectRef};
 
@@ -28,7 +31,7 @@ const VOLUMES_KIND: &str = "facts.volumes";
 
 /// The objects around one backup that findings may name.
 pub(super) struct Subjects<'c> {
-    volumes: Vec<&'c VolumeBackup>,
+    volumes: Vec<&'c VolumeOperation>,
     /// (namespace, pod) of its volumes.
     pods: BTreeSet<(&'c str, &'c str)>,
     nodes: BTreeSet<&'c str>,
@@ -62,11 +65,8 @@ impl<'c> Subjects<'c> {
         location: Option<&ObjectRef>,
         context: &'c VerdictContext,
     ) -> Subjects<'c> {
-        let volumes: Vec<&VolumeBackup> = if summary.kind == "restore" {
-            Vec::new()
-        } else {
-            context.volumes_of(&summary.name).collect()
-        };
+        let volumes: Vec<&VolumeOperation> =
+            context.volumes_of(&summary.kind, &summary.name).collect();
         let pods = volumes
             .iter()
             .filter_map(|v| Some((v.volume_namespace.as_deref()?, v.pod.as_deref()?)))
@@ -148,7 +148,7 @@ impl<'c> Subjects<'c> {
         let namespace = object.namespace.as_deref();
         let same_namespace = |ns: Option<&str>| namespace.is_none() || ns == namespace;
         match object.kind.as_str() {
-            kind @ (super::context::PVB_KIND | super::context::DATA_UPLOAD_KIND) => self
+            kind @ (PVB_KIND | DATA_UPLOAD_KIND | PVR_KIND | DATA_DOWNLOAD_KIND) => self
                 .volumes
                 .iter()
                 .any(|v| {

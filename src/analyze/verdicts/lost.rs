@@ -2,7 +2,7 @@
 //! restorable copy from it. Velero restores only Completed and PartiallyFailed backups, so a Failed, invalid or
 //! unfinished backup loses every namespace it was to hold; any backup loses the volumes that failed (or, not
 //! finished, never completed).
-use super::context::{PVB_KIND, VerdictContext};
+use super::context::{PVB_KIND, PVR_KIND, VerdictContext};
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Lost, LostVolume};
 
@@ -28,36 +28,31 @@ pub fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
     } else {
         Vec::new()
     };
-    // A restore's pod volume restores are not in the inventory: what it lost is told by namespace only.
-    let volumes = if kind == "restore" {
-        Vec::new()
-    } else {
-        context
-            .volumes_of(&summary.name)
-            // A volume that completed is in the repository; what the failed backup lost of it is told by its
-            // namespace.
-            .filter(|v| match v.phase.as_deref() {
-                Some("Failed" | "Canceled") => true,
-                Some("Completed") => false,
-                _ => whole,
-            })
-            .map(|v| LostVolume {
-                namespace: v.volume_namespace.clone(),
-                pod: v.pod.clone(),
-                volume: v.volume.clone(),
-                claim: v.claim.clone(),
-                node: v.node.clone(),
-                method: if v.kind == PVB_KIND {
-                    "fs-backup"
-                } else {
-                    "data-mover"
-                }
-                .to_string(),
-                phase: v.phase.clone(),
-                reason: v.message.clone(),
-            })
-            .collect()
-    };
+    let volumes = context
+        .volumes_of(kind, &summary.name)
+        // A volume that completed is in the repository; what a failed one lost of it is told by its
+        // namespace.
+        .filter(|v| match v.phase.as_deref() {
+            Some("Failed" | "Canceled") => true,
+            Some("Completed") => false,
+            _ => whole,
+        })
+        .map(|v| LostVolume {
+            namespace: v.volume_namespace.clone(),
+            pod: v.pod.clone(),
+            volume: v.volume.clone(),
+            claim: v.claim.clone(),
+            node: v.node.clone(),
+            method: if v.kind == PVB_KIND || v.kind == PVR_KIND {
+                "fs-backup"
+            } else {
+                "data-mover"
+            }
+            .to_string(),
+            phase: v.phase.clone(),
+            reason: v.message.clone(),
+        })
+        .collect();
     let all_items = context
         .item_errors
         .get(&format!("{kind}/{}", summary.name))
