@@ -1373,21 +1373,32 @@ fn without_the_bundle_s_objects_velero_s_default_timeouts_tell_stuck_backups() {
         summary.started = Some(started.into());
         summary
     };
+    let mut restore = running("restore-six-hours", "2026-11-25T06:00:00Z");
+    restore.kind = "restore".into();
     let backups = [
         running("three-hours", "2026-11-25T09:00:00Z"),
         running("five-hours", "2026-11-25T07:00:00Z"),
+        restore,
     ];
     let verdicts = verdicts::verdicts_at(&[], &backups, Some(now));
     let names: Vec<&str> = verdicts.iter().map(|v| v.target.name.as_str()).collect();
     assert_eq!(
         names,
-        ["five-hours"],
+        ["five-hours", "restore-six-hours"],
         "past the default 4h --fs-backup-timeout only"
     );
     assert!(
         verdicts[0].summary.contains("InProgress for 5 hours"),
         "{:?}",
         verdicts[0]
+    );
+    assert_eq!(verdicts[1].target.kind, "restores.velero.io");
+    assert!(
+        verdicts[1]
+            .summary
+            .starts_with("Restore restore-six-hours has been InProgress for 6 hours"),
+        "{:?}",
+        verdicts[1]
     );
     // Without the bundle's time nothing can be called stuck.
     assert!(verdicts::verdicts(&[], &backups).is_empty());
