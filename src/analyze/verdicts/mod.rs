@@ -20,7 +20,7 @@ pub use context::VerdictContext;
 use jiff::{SignedDuration, Timestamp};
 use links::{Link, Subjects, Told};
 
-/// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
+/// How many failed or stuck backups / restores get a verdict: the most recent ones matter, older ones repeat them.
 pub const MAX_VERDICTS: usize = 10;
 
 /// The Kubernetes resource a summary's kind names.
