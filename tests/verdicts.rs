@@ -689,5 +689,717 @@ fn real_layout_bundles_get_the_verdicts_their_readme_states() {
                 .any(|id| id == "SD101" || id == "SD150"),
             "{name}: the bucket deleted after instance-q8rbx finished is blamed for it: {partial:?}"
         );
+        // What each lost: the Failed backup every namespace it held; the partial one its PVB's volume.
+        assert!(!failed.lost.namespaces.is_empty(), "{name}: {failed:?}");
+        let volumes: Vec<(Option<&str>, Option<&str>)> = partial
+            .lost
+            .volumes
+            .iter()
+            .map(|v| (v.pod.as_deref(), v.volume.as_deref()))
+            .collect();
+        assert_eq!(volumes, [(Some("postgres-0"), Some("data"))], "{name}");
+        assert!(partial.lost.namespaces.is_empty(), "{name}: {partial:?}");
     }
+}
+
+fn pod(namespace: &str, name: &str, node: &str, containers: Value, statuses: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": namespace},
+           "spec": {"nodeName": node, "containers": containers},
+           "status": {"phase": "Running", "containerStatuses": statuses}})
+}
+
+/// A velero or node-agent container that restarted `restarts` times, the last run ending `reason` at `at`.
+fn component_pod(
+    name: &str,
+    container: &str,
+    node: &str,
+    restarts: u64,
+    last: Option<(&str, &str)>,
+) -> Value {
+    let last_state = match last {
+        Some((reason, at)) => {
+            let exit_code = if reason == "OOMKilled" { 137 } else { 1 };
+            json!({"terminated": {"reason": reason, "exitCode": exit_code, "finishedAt": at}})
+        }
+        None => json!({}),
+    };
+    pod(
+        "velero",
+        name,
+        node,
+        json!([{"name": container, "image": "velero/velero:v1.12.3",
+                "args": ["server", "--uploader-type=kopia"],
+                "resources": {"limits": {"memory": "512Mi"}}}]),
+        json!([{"name": container, "ready": true, "restartCount": restarts,
+                "state": {"running": {"startedAt": "2026-11-24T02:21:00Z"}}, "lastState": last_state}]),
+    )
+}
+
+/// The same container, crash-looping at the bundle's time.
+fn crash_looping(mut pod: Value) -> Value {
+    let status = &mut pod["status"]["containerStatuses"][0];
+    status["ready"] = json!(false);
+    status["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    pod
+}
+
+/// An application pod whose volume `volume` (claim `claim`) is backed up with file-system backup.
+fn app_pod(namespace: &str, name: &str, node: &str, volume: &str, claim: &str) -> Value {
+    let mut pod = pod(
+        namespace,
+        name,
+        node,
+        json!([{"name": "app", "image": "busybox", "volumeMounts": [{"name": volume, "mountPath": "/data"}]}]),
+        json!([{"name": "app", "ready": true, "restartCount": 0}]),
+    );
+    pod["metadata"]["annotations"] = json!({"backup.velero.io/backup-volumes": volume});
+    pod["spec"]["volumes"] =
+        json!([{"name": volume, "persistentVolumeClaim": {"claimName": claim}}]);
+    pod
+}
+
+fn velero_backup(name: &str, namespaces: &[&str], status: Value, created: &str) -> Value {
+    json!({"apiVersion": "velero.io/v1", "kind": "Backup",
+           "metadata": {"name": name, "namespace": "velero", "creationTimestamp": created},
+           "spec": {"storageLocation": "default", "includedNamespaces": namespaces},
+           "status": status})
+}
+
+fn finished(phase: &str, started: &str, completed: &str) -> Value {
+    json!({"phase": phase, "startTimestamp": started, "completionTimestamp": completed})
+}
+
+fn pod_volume_backup(
+    name: &str,
+    backup: &str,
+    pod: (&str, &str),
+    volume: &str,
+    node: &str,
+    phase: &str,
+    message: Option<&str>,
+) -> Value {
+    json!({"apiVersion": "velero.io/v1", "kind": "PodVolumeBackup",
+           "metadata": {"name": name, "namespace": "velero",
+                        "labels": {"velero.io/backup-name": backup}},
+           "spec": {"node": node, "pod": {"kind": "Pod", "namespace": pod.0, "name": pod.1}, "volume": volume,
+                    "backupStorageLocation": "default", "uploaderType": "kopia",
+                    "repoIdentifier": format!("s3:s3.amazonaws.com/acme-dr/kopia/{}", pod.0)},
+           "status": {"phase": phase, "message": message}})
+}
+
+/// One cluster, many backups, each failed for a reason that only the objects around it tell:
+/// - node-agent-b (node-b) was OOM-killed at 2026-11-24T02:20 while b-oom's volume on node-b was being backed
+///   up; b-before's volume failed on the same node four days earlier;
+/// - node-c, where b-node's volume lives, has no node-agent pod;
+/// - shop's repository on location default is NotReady, and only b-repo backs up shop; node-agent-a (node-a)
+///   crashed once at 2026-11-22T02:10, while b-repo's volume on node-a was being backed up;
+/// - velero itself was OOM-killed at 2026-11-21T02:04, during b-restart, and is crash-looping now;
+/// - b-stuck has been InProgress since 2026-11-24T20:00, b-new New since 10:00, b-fresh started 11:30;
+/// - b-nolog failed and its log could not be downloaded.
+fn linked_bundle(path: &Path) {
+    let mut writer = BundleWriter::create(path, false).unwrap();
+    let add = |writer: &mut BundleWriter, resource: &str, namespace: &str, items: Vec<Value>| {
+        writer
+            .add_json(
+                &snapdoc::bundle::layout::objects_path(resource, Some(namespace)),
+                &list(items),
+            )
+            .unwrap();
+    };
+    add(
+        &mut writer,
+        "pods",
+        "velero",
+        vec![
+            crash_looping(component_pod(
+                "velero-7d9f",
+                "velero",
+                "node-a",
+                4,
+                Some(("OOMKilled", "2026-11-21T02:04:00Z")),
+            )),
+            component_pod(
+                "node-agent-a",
+                "node-agent",
+                "node-a",
+                1,
+                Some(("Error", "2026-11-22T02:10:00Z")),
+            ),
+            component_pod(
+                "node-agent-b",
+                "node-agent",
+                "node-b",
+                5,
+                Some(("OOMKilled", "2026-11-24T02:20:00Z")),
+            ),
+        ],
+    );
+    add(
+        &mut writer,
+        "pods",
+        "app",
+        vec![
+            app_pod("app", "db-0", "node-b", "data", "data-db-0"),
+            app_pod("app", "web-0", "node-c", "www", "www-web-0"),
+        ],
+    );
+    add(
+        &mut writer,
+        "pods",
+        "shop",
+        vec![app_pod("shop", "cart-0", "node-a", "data", "cart-data")],
+    );
+    let failed_with_errors = |started: &str, completed: &str| {
+        let mut status = finished("PartiallyFailed", started, completed);
+        status["errors"] = json!(1);
+        status
+    };
+    add(
+        &mut writer,
+        "backups.velero.io",
+        "velero",
+        vec![
+            {
+                let mut waiting = velero_backup(
+                    "b-ops-short",
+                    &["app"],
+                    json!({"phase": "WaitingForPluginOperations", "startTimestamp": "2026-11-25T05:00:00Z"}),
+                    "2026-11-25T05:00:00Z",
+                );
+                waiting["spec"]["itemOperationTimeout"] = json!("1h0m0s");
+                waiting
+            },
+            velero_backup(
+                "b-ops-default",
+                &["app"],
+                json!({"phase": "WaitingForPluginOperations", "startTimestamp": "2026-11-25T05:00:00Z"}),
+                "2026-11-25T05:00:00Z",
+            ),
+            velero_backup(
+                "b-queued",
+                &["app"],
+                json!({"phase": "Queued"}),
+                "2026-11-25T11:00:00Z",
+            ),
+            velero_backup(
+                "b-fresh",
+                &["app"],
+                json!({"phase": "InProgress", "startTimestamp": "2026-11-25T11:30:00Z"}),
+                "2026-11-25T11:30:00Z",
+            ),
+            velero_backup("b-new", &["app"], json!({}), "2026-11-25T10:00:00Z"),
+            velero_backup(
+                "b-stuck",
+                &["app"],
+                json!({"phase": "InProgress", "startTimestamp": "2026-11-24T20:00:00Z"}),
+                "2026-11-24T20:00:00Z",
+            ),
+            velero_backup(
+                "b-oom",
+                &["app"],
+                failed_with_errors("2026-11-24T02:00:00Z", "2026-11-24T02:40:00Z"),
+                "2026-11-24T02:00:00Z",
+            ),
+            velero_backup(
+                "b-node",
+                &["app"],
+                failed_with_errors("2026-11-23T02:00:00Z", "2026-11-23T02:30:00Z"),
+                "2026-11-23T02:00:00Z",
+            ),
+            velero_backup(
+                "b-repo",
+                &["shop"],
+                failed_with_errors("2026-11-22T02:00:00Z", "2026-11-22T02:30:00Z"),
+                "2026-11-22T02:00:00Z",
+            ),
+            velero_backup(
+                "b-restart",
+                &["app", "shop"],
+                {
+                    let mut status =
+                        finished("Failed", "2026-11-21T02:00:00Z", "2026-11-21T02:05:00Z");
+                    status["failureReason"] = json!(
+                        "found a backup with status \"InProgress\" during the server starting, mark it as \"Failed\""
+                    );
+                    status
+                },
+                "2026-11-21T02:00:00Z",
+            ),
+            velero_backup(
+                "b-before",
+                &["app"],
+                failed_with_errors("2026-11-20T02:00:00Z", "2026-11-20T02:30:00Z"),
+                "2026-11-20T02:00:00Z",
+            ),
+            velero_backup(
+                "b-nolog",
+                &[],
+                finished("Failed", "2026-11-19T02:00:00Z", "2026-11-19T02:01:00Z"),
+                "2026-11-19T02:00:00Z",
+            ),
+        ],
+    );
+    add(
+        &mut writer,
+        "restores.velero.io",
+        "velero",
+        vec![json!({"apiVersion": "velero.io/v1", "kind": "Restore",
+                    "metadata": {"name": "r-app", "namespace": "velero", "creationTimestamp": "2026-11-21T02:01:00Z"},
+                    "spec": {"backupName": "b-before", "includedNamespaces": ["app"]},
+                    "status": finished("Failed", "2026-11-21T02:01:00Z", "2026-11-21T02:04:30Z")})],
+    );
+    let eof = Some("data path backup failed: uploader exited unexpectedly");
+    add(
+        &mut writer,
+        "podvolumebackups.velero.io",
+        "velero",
+        vec![
+            pod_volume_backup(
+                "b-oom-db",
+                "b-oom",
+                ("app", "db-0"),
+                "data",
+                "node-b",
+                "Failed",
+                eof,
+            ),
+            pod_volume_backup(
+                "b-node-www",
+                "b-node",
+                ("app", "web-0"),
+                "www",
+                "node-c",
+                "Failed",
+                None,
+            ),
+            pod_volume_backup(
+                "b-repo-cart",
+                "b-repo",
+                ("shop", "cart-0"),
+                "data",
+                "node-a",
+                "Failed",
+                None,
+            ),
+            pod_volume_backup(
+                "b-restart-db",
+                "b-restart",
+                ("app", "db-0"),
+                "data",
+                "node-b",
+                "Completed",
+                None,
+            ),
+            pod_volume_backup(
+                "b-before-db",
+                "b-before",
+                ("app", "db-0"),
+                "data",
+                "node-b",
+                "Failed",
+                eof,
+            ),
+            pod_volume_backup(
+                "b-stuck-db",
+                "b-stuck",
+                ("app", "db-0"),
+                "data",
+                "node-b",
+                "InProgress",
+                None,
+            ),
+        ],
+    );
+    // r-app could not restore db-0's volume (a PVR names no node: db-0 runs on node-b).
+    add(
+        &mut writer,
+        "podvolumerestores.velero.io",
+        "velero",
+        vec![
+            json!({"apiVersion": "velero.io/v1", "kind": "PodVolumeRestore",
+                    "metadata": {"name": "r-app-db", "namespace": "velero",
+                                 "labels": {"velero.io/restore-name": "r-app"}},
+                    "spec": {"pod": {"kind": "Pod", "namespace": "app", "name": "db-0"}, "volume": "data",
+                             "backupStorageLocation": "default", "uploaderType": "kopia", "snapshotID": "k3e9"},
+                    "status": {"phase": "Failed", "message": "error restoring volume: unable to open snapshot"}}),
+        ],
+    );
+    // b-stuck moves a CSI snapshot's data too (Velero 1.12+ data mover), still running on node-a.
+    add(
+        &mut writer,
+        "datauploads.velero.io",
+        "velero",
+        vec![
+            json!({"apiVersion": "velero.io/v2alpha1", "kind": "DataUpload",
+                    "metadata": {"name": "b-stuck-logs", "namespace": "velero",
+                                 "labels": {"velero.io/backup-name": "b-stuck"}},
+                    "spec": {"backupStorageLocation": "default", "snapshotType": "CSI", "sourceNamespace": "app",
+                             "sourcePVC": "logs-web-0", "operationTimeout": "10m0s"},
+                    "status": {"phase": "InProgress", "node": "node-a"}}),
+        ],
+    );
+    let repository = |name: &str, namespace: &str, phase: &str, message: Option<&str>| {
+        json!({"apiVersion": "velero.io/v1", "kind": "BackupRepository",
+               "metadata": {"name": name, "namespace": "velero"},
+               "spec": {"volumeNamespace": namespace, "backupStorageLocation": "default", "repositoryType": "kopia"},
+               "status": {"phase": phase, "message": message}})
+    };
+    add(
+        &mut writer,
+        "backuprepositories.velero.io",
+        "velero",
+        vec![
+            repository("app-default-kopia-k2x9p", "app", "Ready", None),
+            repository(
+                "shop-default-kopia-q7w4n",
+                "shop",
+                "NotReady",
+                Some("failed to connect repository: context deadline exceeded"),
+            ),
+        ],
+    );
+    add(
+        &mut writer,
+        "backupstoragelocations.velero.io",
+        "velero",
+        vec![
+            json!({"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+                    "metadata": {"name": "default", "namespace": "velero"},
+                    "spec": {"provider": "aws", "objectStorage": {"bucket": "acme-dr"}, "default": true},
+                    "status": {"phase": "Available", "lastValidationTime": "2026-11-25T11:59:00Z"}}),
+        ],
+    );
+    // Velero files item errors by the item's namespace (cluster-scoped items under `cluster`), its own under
+    // `velero`.
+    writer
+        .add_json(
+            &snapdoc::bundle::layout::backup_results_path("b-repo"),
+            &json!({"errors": {
+                "velero": ["name: /cart-0 error: /pod volume backup failed: repository not ready"],
+                "cluster": ["error backing up item persistentvolumes/pvc-1f2e: timed out"],
+                "namespaces": {"shop": ["error backing up item secrets/cart-tls: forbidden"]}
+            }, "warnings": {}}),
+        )
+        .unwrap();
+    writer.record_error(CollectorError {
+        source: "downloads".into(),
+        target: Some("BackupLog b-nolog".into()),
+        namespace: Some("velero".into()),
+        status: None,
+        message: "the DownloadRequest was not processed within 30s".into(),
+    });
+    writer
+        .finish(RunInfo {
+            created: Some(CREATED.into()),
+            ..RunInfo::default()
+        })
+        .unwrap();
+}
+
+fn linked_analysis() -> Analysis {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.zip");
+    linked_bundle(&path);
+    analyze_bundle(&path, &AnalysisOptions::default()).unwrap()
+}
+
+fn verdict_of<'a>(analysis: &'a Analysis, name: &str) -> &'a snapdoc::analyze::Verdict {
+    analysis
+        .verdicts
+        .iter()
+        .find(|v| v.target.name == name)
+        .unwrap_or_else(|| panic!("no verdict for {name}: {:#?}", analysis.verdicts))
+}
+
+#[test]
+fn node_and_repository_links_join_the_backups_whose_volumes_they_name() {
+    let analysis = linked_analysis();
+    // node-c runs b-node's volume and no node-agent pod: SD832 names the node only, and leads b-node's verdict
+    // over the generic "a pod volume backup failed".
+    let on_node_c = verdict_of(&analysis, "b-node");
+    assert_eq!(on_node_c.finding_ids[0], "SD832", "{on_node_c:?}");
+    assert!(on_node_c.finding_ids.iter().any(|id| id == "SD352"));
+    assert!(on_node_c.summary.contains("node-c"), "{on_node_c:?}");
+    for elsewhere in ["b-oom", "b-before", "b-repo", "b-restart"] {
+        let verdict = verdict_of(&analysis, elsewhere);
+        assert!(
+            !verdict.finding_ids.iter().any(|id| id == "SD832"),
+            "{elsewhere} ran no volume on node-c: {verdict:?}"
+        );
+    }
+    // shop's repository on location default is NotReady; only b-repo backed up shop's volumes (app's is Ready).
+    let shop = verdict_of(&analysis, "b-repo");
+    assert!(shop.finding_ids.iter().any(|id| id == "SD350"), "{shop:?}");
+    for app_only in ["b-oom", "b-node", "b-before"] {
+        let verdict = verdict_of(&analysis, app_only);
+        assert!(
+            !verdict.finding_ids.iter().any(|id| id == "SD350"),
+            "{app_only} wrote no volume to shop's repository: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn component_facts_join_the_backups_running_when_they_broke() {
+    let analysis = linked_analysis();
+    // node-agent-b was OOM-killed at 02:20 on node-b, while b-oom's volume there was backed up: the kill is the
+    // cause, told by that pod's own detail, not velero's (the finding's first hit).
+    let killed = verdict_of(&analysis, "b-oom");
+    assert_eq!(killed.finding_ids[0], "SD550", "{killed:?}");
+    assert!(
+        killed.summary.contains("node-agent-b") && !killed.summary.contains("velero-7d9f"),
+        "{killed:?}"
+    );
+    assert!(killed.finding_ids.iter().any(|id| id == "SD812"));
+    assert!(killed.finding_ids.iter().any(|id| id == "SD352"));
+    // Same node, four days before the kill: the kill never explains it.
+    let before = verdict_of(&analysis, "b-before");
+    assert_eq!(before.finding_ids, ["SD352", "SD802"], "{before:?}");
+    // velero was OOM-killed during b-restart: it joins b-restart's own account of the restart.
+    let restarted = verdict_of(&analysis, "b-restart");
+    assert_eq!(restarted.finding_ids[0], "SD814", "{restarted:?}");
+    assert!(
+        restarted.finding_ids.iter().any(|id| id == "SD550"),
+        "{restarted:?}"
+    );
+    // A restore running when velero was killed is joined too.
+    let restore = verdict_of(&analysis, "r-app");
+    assert!(
+        restore.finding_ids.iter().any(|id| id == "SD550"),
+        "{restore:?}"
+    );
+    // One crash of node-agent-a, during b-repo on its node: the crash explains b-repo, with that pod's message.
+    let crashed = verdict_of(&analysis, "b-repo");
+    assert_eq!(crashed.finding_ids[0], "SD818", "{crashed:?}");
+    assert!(
+        crashed.summary.contains("node-agent-a")
+            && crashed.summary.contains("2026-11-22T02:10:00Z"),
+        "{crashed:?}"
+    );
+    // node-agent-a's low memory limit (SD551) is a risk its configuration carries, not an event of b-repo's window.
+    assert!(
+        !crashed.finding_ids.iter().any(|id| id == "SD551"),
+        "{crashed:?}"
+    );
+    for other in ["b-oom", "b-node", "b-before", "b-restart"] {
+        let verdict = verdict_of(&analysis, other);
+        assert!(
+            !verdict.finding_ids.iter().any(|id| id == "SD818"),
+            "{other}: {verdict:?}"
+        );
+    }
+    // node-agent-b does not run b-node's volume (node-c), and velero's kill is outside its window.
+    let on_node_c = verdict_of(&analysis, "b-node");
+    assert!(
+        !on_node_c
+            .finding_ids
+            .iter()
+            .any(|id| id == "SD550" || id == "SD812"),
+        "{on_node_c:?}"
+    );
+}
+
+#[test]
+fn stuck_backups_get_a_verdict_once_past_their_phase_timeout() {
+    let analysis = linked_analysis();
+    // InProgress 16 hours, past the 4h file-system backup timeout; velero crash-looping now is why.
+    let stuck = verdict_of(&analysis, "b-stuck");
+    assert_eq!(stuck.phase, "InProgress");
+    assert!(
+        stuck.summary.contains("InProgress for 16 hours") && stuck.summary.contains("4 hours"),
+        "{stuck:?}"
+    );
+    assert_eq!(stuck.finding_ids[0], "SD810", "{stuck:?}");
+    assert!(stuck.summary.contains("velero-7d9f"), "{stuck:?}");
+    // New for two hours: the crash-looping server is the cause, the generic "stuck in New" follows; velero's
+    // OOM-kill days before it was created is not what joins it (its state now is).
+    let new = verdict_of(&analysis, "b-new");
+    assert_eq!(new.phase, "New");
+    assert_eq!(new.finding_ids[0], "SD810", "{new:?}");
+    assert!(new.finding_ids.iter().any(|id| id == "SD804"), "{new:?}");
+    assert!(!new.finding_ids.iter().any(|id| id == "SD550"), "{new:?}");
+    // Waiting for plugin operations 7 hours: past 4h + a 1h itemOperationTimeout, within 4h + the default 4h.
+    let waiting = verdict_of(&analysis, "b-ops-short");
+    assert_eq!(waiting.phase, "WaitingForPluginOperations");
+    assert!(waiting.summary.contains("5 hours"), "{waiting:?}");
+    let names: Vec<&str> = analysis
+        .verdicts
+        .iter()
+        .map(|v| v.target.name.as_str())
+        .collect();
+    for within_time in ["b-ops-default", "b-queued", "b-fresh"] {
+        assert!(!names.contains(&within_time), "{within_time}: {names:?}");
+    }
+}
+
+#[test]
+fn verdicts_say_what_was_lost_and_what_is_missing() {
+    let analysis = linked_analysis();
+    let killed = verdict_of(&analysis, "b-oom");
+    assert!(
+        killed.lost.namespaces.is_empty(),
+        "a partial backup restores what it holds: {killed:?}"
+    );
+    assert_eq!(
+        killed.lost.volumes,
+        [snapdoc::analyze::findings::LostVolume {
+            namespace: Some("app".into()),
+            pod: Some("db-0".into()),
+            volume: Some("data".into()),
+            claim: Some("data-db-0".into()),
+            node: Some("node-b".into()),
+            method: "fs-backup".into(),
+            phase: Some("Failed".into()),
+            reason: Some("data path backup failed: uploader exited unexpectedly".into()),
+        }]
+    );
+    assert!(killed.missing.is_empty(), "its cause is known: {killed:?}");
+    // The items its results hold errors for; the server's own errors (its pod volume) are told by the volumes.
+    let shop = verdict_of(&analysis, "b-repo");
+    assert_eq!(
+        shop.lost.items,
+        [
+            "cluster: error backing up item persistentvolumes/pvc-1f2e: timed out",
+            "shop: error backing up item secrets/cart-tls: forbidden"
+        ]
+    );
+    assert_eq!(shop.lost.item_count, 2);
+    assert_eq!(shop.lost.volumes.len(), 1);
+    // A Failed backup cannot be restored: every namespace it was to hold is lost; its volume completed.
+    let restarted = verdict_of(&analysis, "b-restart");
+    assert_eq!(restarted.lost.namespaces, ["app", "shop"]);
+    assert!(restarted.lost.volumes.is_empty(), "{restarted:?}");
+    let stuck = verdict_of(&analysis, "b-stuck");
+    assert_eq!(stuck.lost.namespaces, ["app"]);
+    let unfinished: Vec<String> = stuck
+        .lost
+        .volumes
+        .iter()
+        .map(|v| {
+            let part = |p: &Option<String>| p.clone().unwrap_or_else(|| "-".into());
+            format!(
+                "{} pod {} claim {} node {}",
+                v.method,
+                part(&v.pod),
+                part(&v.claim),
+                part(&v.node)
+            )
+        })
+        .collect();
+    assert_eq!(
+        unfinished,
+        [
+            "fs-backup pod db-0 claim data-db-0 node node-b",
+            "data-mover pod - claim logs-web-0 node node-a",
+        ]
+    );
+    // Nothing says why b-nolog failed; what would is its log, and the collector says why it has none.
+    let unexplained = verdict_of(&analysis, "b-nolog");
+    assert_eq!(unexplained.lost.namespaces, ["*"]);
+    assert_eq!(unexplained.missing.len(), 1, "{unexplained:?}");
+    assert!(
+        unexplained.missing[0].contains("could not download")
+            && unexplained.missing[0].contains("not processed within 30s"),
+        "{unexplained:?}"
+    );
+
+    // Every report says it under the verdict.
+    let volume_line = "volume data of pod app/db-0 (claim data-db-0, node node-b, file-system backup): data path backup failed";
+    let terminal = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(
+        terminal.contains(&format!("Lost: {volume_line}")),
+        "{terminal}"
+    );
+    assert!(
+        terminal.contains("Missing: its backup log: the collector could not download it"),
+        "{terminal}"
+    );
+    let markdown = render(&analysis, ReportFormat::Markdown, None).unwrap();
+    assert!(
+        markdown.contains(&format!("  - {volume_line}")),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("**To know why, snapdoc would need:**")
+            && markdown.contains("every namespace it was to hold"),
+        "{markdown}"
+    );
+    let restore = verdict_of(&analysis, "r-app");
+    assert_eq!(restore.lost.namespaces, ["app"]);
+    let not_restored: Vec<(Option<&str>, Option<&str>, Option<&str>)> = restore
+        .lost
+        .volumes
+        .iter()
+        .map(|v| (v.pod.as_deref(), v.claim.as_deref(), v.node.as_deref()))
+        .collect();
+    assert_eq!(
+        not_restored,
+        [(Some("db-0"), Some("data-db-0"), Some("node-b"))]
+    );
+    assert!(
+        markdown.contains("  - namespace app: not restored, or only in part"),
+        "{markdown}"
+    );
+    let page = render(&analysis, ReportFormat::Html, None).unwrap();
+    assert!(
+        page.contains("<span class=\"label\">Lost</span>") && page.contains(volume_line),
+        "the HTML verdict lists what was lost"
+    );
+    assert!(page.contains("<span class=\"label\">To know why</span>"));
+
+    let json: Value =
+        serde_json::from_str(&render(&analysis, ReportFormat::Json, None).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn without_the_bundle_s_objects_velero_s_default_timeouts_tell_stuck_backups() {
+    let now: jiff::Timestamp = CREATED.parse().unwrap();
+    let running = |name: &str, started: &str| {
+        let mut summary = backup(name, "InProgress", None);
+        summary.started = Some(started.into());
+        summary
+    };
+    let mut restore = running("restore-six-hours", "2026-11-25T06:00:00Z");
+    restore.kind = "restore".into();
+    let backups = [
+        running("three-hours", "2026-11-25T09:00:00Z"),
+        running("five-hours", "2026-11-25T07:00:00Z"),
+        restore,
+    ];
+    let verdicts = verdicts::verdicts_at(&[], &backups, Some(now));
+    let names: Vec<&str> = verdicts.iter().map(|v| v.target.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["five-hours", "restore-six-hours"],
+        "past the default 4h --fs-backup-timeout only"
+    );
+    assert!(
+        verdicts[0].summary.contains("InProgress for 5 hours"),
+        "{:?}",
+        verdicts[0]
+    );
+    assert_eq!(verdicts[1].target.kind, "restores.velero.io");
+    assert!(
+        verdicts[1]
+            .summary
+            .starts_with("Restore restore-six-hours has been InProgress for 6 hours"),
+        "{:?}",
+        verdicts[1]
+    );
+    // Without the bundle's time nothing can be called stuck.
+    assert!(verdicts::verdicts(&[], &backups).is_empty());
 }

@@ -52,6 +52,7 @@ use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
 use super::error::AnalyzeError;
 use super::readiness::{self, Readiness};
+use super::verdicts::VerdictContext;
 use super::versions::{self, ImageRef};
 use crate::bundle::Bundle;
 use inventory::Inventory;
@@ -86,6 +87,8 @@ pub struct BundleFacts {
     pub kots_snapshots: Option<KotsSnapshotSettings>,
     /// Disaster-recovery readiness (analyze/readiness), also `facts.readiness` for the rules.
     pub readiness: Readiness,
+    /// The objects around each backup the verdicts link findings through (analyze/verdicts/context.rs).
+    pub verdict_context: VerdictContext,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
     /// What the bundle does not let snapdoc see that the checks need (whether Velero is installed, its
@@ -218,7 +221,18 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     );
 
     let unavailable = environment::unavailable(bundle, &inv, &backups);
+    let mut verdict_context = VerdictContext::from_inventory(
+        &inv,
+        velero.as_ref(),
+        bundle
+            .manifest()
+            .map_or(&[][..], |m| m.collector_errors.as_slice()),
+        bundle.format().as_str(),
+    );
+    verdict_context.item_errors =
+        crate::analyze::verdicts::context::read_item_errors(bundle, &backups);
     Ok(BundleFacts {
+        verdict_context,
         now,
         dated_from,
         kinds,

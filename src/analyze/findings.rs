@@ -112,8 +112,9 @@ pub struct Finding {
     /// Backups / restores this finding concerns.
     #[serde(default)]
     pub related: Vec<ObjectRef>,
-    /// Per backup, restore or backup storage location the hits concern: the message rendered with the first hit
-    /// concerning that object, and its own count and times. A verdict reads its target's detail, not `message`.
+    /// Per backup, restore, backup storage location, component container (`facts.components`) or repository the
+    /// hits concern: the message rendered with the first hit concerning that object, and its own count and
+    /// times. A verdict reads its target's detail (or the linked object's), not `message`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TargetDetail>,
 }
@@ -131,7 +132,7 @@ pub struct TargetDetail {
     pub last_seen: Option<String>,
 }
 
-/// "Backup X failed because …": one per failed or partially failed backup / restore.
+/// "Backup X failed because …": one per failed, partially failed, invalid or stuck backup / restore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
@@ -143,4 +144,64 @@ pub struct Verdict {
     pub finding_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// What the failure cost: volumes and namespaces without a restorable copy from this backup.
+    #[serde(default, skip_serializing_if = "Lost::is_empty")]
+    pub lost: Lost,
+    /// When no finding explains the failure: what snapdoc would need to tell the cause (a log it could not
+    /// download, and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// What a failed, partially failed or stuck backup does not hold (verdicts/lost.rs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lost {
+    /// Namespaces with no restorable copy from this backup, or that a failed restore did not restore (`*`:
+    /// every namespace); empty for a partially failed one, which holds (restored) the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Volumes whose data the backup does not hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<LostVolume>,
+    /// Items Velero recorded errors for in the results (`namespace: error`, `cluster: error`), the first few.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    /// How many item errors the results hold in all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub item_count: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+impl Lost {
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty() && self.volumes.is_empty() && self.items.is_empty()
+    }
+}
+
+/// A volume a backup or restore failed to move: its pod volume backup / restore's or data mover's pod, claim,
+/// volume and node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LostVolume {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// fs-backup (a PodVolumeBackup / PodVolumeRestore) | data-mover (a DataUpload / DataDownload)
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// Its status.message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

@@ -128,7 +128,12 @@ fn analyze_with_shared_objects(
         }
     }
     let output = engine::finish(rules, log_pass, log_scans, objects);
-    let verdicts = verdicts::verdicts_at(&output.findings, &facts.backups, Some(facts.now));
+    let verdicts = verdicts::verdicts_in(
+        &output.findings,
+        &facts.backups,
+        Some(facts.now),
+        &facts.verdict_context,
+    );
     let timelines = plan.map(timeline::TimelinePlan::finish).unwrap_or_default();
     let manifest = bundle.manifest();
     let mut unavailable = facts.unavailable;

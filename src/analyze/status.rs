@@ -221,6 +221,8 @@ mod tests {
             summary: "s".into(),
             finding_ids: vec![],
             fix: None,
+            lost: Default::default(),
+            missing: vec![],
         }
     }
 

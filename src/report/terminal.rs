@@ -9,10 +9,15 @@ use crate::analyze::findings::Severity;
 use crate::analyze::readiness::Restorable;
 
 use super::escape::terminal as clean;
-use super::view::{kind_label, object_label, object_name, same_cause_groups, status_of};
+use super::view::{
+    kind_label, lost_lines, object_label, object_name, same_cause_groups, status_of,
+};
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
+/// Lines of what a verdict lost shown in the terminal; the rest are counted.
+const LOST_LINES: usize = 3;
+
 /// Names listed for verdicts with the same cause; the rest are counted.
 const GROUP_NAMES: usize = 5;
 
@@ -151,6 +156,27 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             style.paint(tone, &clean(&first.phase))
         );
         let _ = writeln!(out, "  {}", clean(&first.summary));
+        // The terminal names the first few losses of one backup; the report lists every one of the group.
+        let lost = lost_lines(first);
+        for line in lost.iter().take(LOST_LINES) {
+            let _ = writeln!(out, "  {} {}", style.bold("Lost:"), shorten(&clean(line)));
+        }
+        if lost.len() > LOST_LINES {
+            let more = lost.len() - LOST_LINES;
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.dim(&format!("{more} more lost: see the report."))
+            );
+        }
+        for line in &first.missing {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                style.bold("Missing:"),
+                shorten(&clean(line))
+            );
+        }
         if group.len() > 1 {
             let others = group.len() - 1;
             let _ = writeln!(

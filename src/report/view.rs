@@ -81,6 +81,11 @@ pub struct VerdictView {
     pub findings: Vec<FindingLink>,
     /// Namespace/name of the other backups (restores) with the same phase, cause and fix, shown as one.
     pub others: Vec<String>,
+    /// What each verdict of the group lost, one line per namespace list, volume or item error
+    /// ([`lost_lines`]); prefixed with the backup's name when the group names several.
+    pub lost: Vec<String>,
+    /// What snapdoc would need to tell the cause, when no finding does; prefixed as `lost`.
+    pub missing: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -537,10 +542,87 @@ pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
     groups
 }
 
+/// What a verdict's backup lost, in lines a reader scans: the namespaces with no restorable copy, each volume
+/// (pod, claim, node, why), the item errors and how many more there were.
+pub fn lost_lines(verdict: &Verdict) -> Vec<String> {
+    let lost = &verdict.lost;
+    let mut lines = Vec::new();
+    let (held, consequence) = if is_restore(&verdict.target) {
+        ("it was to restore", "not restored, or only in part")
+    } else {
+        ("it was to hold", "nothing can be restored from it")
+    };
+    match &lost.namespaces[..] {
+        [] => {}
+        [all] if all == "*" => lines.push(format!("every namespace {held}: {consequence}")),
+        namespaces => lines.push(format!(
+            "namespace{} {}: {consequence}",
+            if namespaces.len() == 1 { "" } else { "s" },
+            namespaces.join(", ")
+        )),
+    }
+    for volume in &lost.volumes {
+        let pod = match (&volume.namespace, &volume.pod) {
+            (Some(namespace), Some(pod)) => format!(" of pod {namespace}/{pod}"),
+            (Some(namespace), None) => format!(" in namespace {namespace}"),
+            _ => String::new(),
+        };
+        let mut place = Vec::new();
+        if let Some(claim) = &volume.claim {
+            place.push(format!("claim {claim}"));
+        }
+        if let Some(node) = &volume.node {
+            place.push(format!("node {node}"));
+        }
+        place.push(match volume.method.as_str() {
+            "data-mover" => "data mover".to_string(),
+            _ => "file-system backup".to_string(),
+        });
+        if let Some(phase) = volume.phase.as_deref().filter(|p| *p != "Failed") {
+            place.push(phase.to_string());
+        }
+        let name = volume
+            .volume
+            .as_deref()
+            .or(volume.claim.as_deref())
+            .unwrap_or("?");
+        let reason = volume
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        lines.push(format!("volume {name}{pod} ({}){reason}", place.join(", ")));
+    }
+    lines.extend(lost.items.iter().map(|item| format!("item error {item}")));
+    if lost.item_count > lost.items.len() {
+        lines.push(format!(
+            "{} more item errors in its results",
+            lost.item_count - lost.items.len()
+        ));
+    }
+    lines
+}
+
+/// Lines of every verdict of a group, each prefixed with its target's name when the group has several.
+fn group_lines(group: &[&Verdict], lines: impl Fn(&Verdict) -> Vec<String>) -> Vec<String> {
+    group
+        .iter()
+        .flat_map(|verdict| {
+            let prefix = (group.len() > 1).then(|| object_name(&verdict.target));
+            lines(verdict).into_iter().map(move |line| match &prefix {
+                Some(name) => format!("{name}: {line}"),
+                None => line,
+            })
+        })
+        .collect()
+}
+
 /// A group of same-cause verdicts shows its first; the others are named under it.
 fn verdict_view(report_id: &str, group: &[&Verdict], findings: &[Finding]) -> VerdictView {
     let verdict = group[0];
     VerdictView {
+        lost: group_lines(group, lost_lines),
+        missing: group_lines(group, |v| v.missing.clone()),
         others: group[1..].iter().map(|v| object_name(&v.target)).collect(),
         kind_label: kind_label(&verdict.target.kind),
         target: object_name(&verdict.target),

@@ -347,6 +347,8 @@ pub fn failed_bsl() -> Analysis {
             summary: "Velero cannot find bucket acme-kots-snapshots behind storage location default: it was deleted, or the name or region is wrong.".to_string(),
             finding_ids: vec!["SD101".to_string(), "SD102".to_string()],
             fix: some("Recreate the bucket `acme-kots-snapshots` (with the same region and credentials), or point the storage location at an existing bucket in the KOTS admin console under Snapshots → Settings, then take a new snapshot."),
+            lost: Default::default(),
+            missing: vec![],
         }],
         findings: vec![
             Finding {
@@ -570,6 +572,8 @@ pub fn partially_failed_fsb() -> Analysis {
             summary: "node-agent on plant7-node2 was OOMKilled while Kopia uploaded volume pgdata of ledger/postgres-0, so 2 pod volume backups failed.".to_string(),
             finding_ids: vec!["SD203".to_string(), "SD204".to_string(), "SD205".to_string()],
             fix: some("Raise the node-agent memory limit to 2Gi or more: `kubectl -n velero patch daemonset node-agent --type merge -p '{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"node-agent\",\"resources\":{\"limits\":{\"memory\":\"2Gi\"}}}]}}}}'`, then take a new snapshot."),
+            lost: Default::default(),
+            missing: vec![],
         }],
         findings: vec![
             Finding {

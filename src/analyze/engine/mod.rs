@@ -340,6 +340,15 @@ fn new_finding(rules: &RuleSet, rule: &Rule, variables: &Value) -> Finding {
     }
 }
 
+/// Objects that get a detail of their own besides a location: few per bundle, and a verdict linked to one of
+/// them (verdicts/links.rs) must read that one's message, not the first hit's (another pod's, another
+/// repository's).
+const OWN_DETAIL_KINDS: [&str; 3] = [
+    "facts.components",
+    "backuprepositories.velero.io",
+    "resticrepositories.velero.io",
+];
+
 /// One finding listing every matching object, or None. Each backup, restore or storage location a matching
 /// object concerns gets its own detail, rendered with the captures of the first matching object concerning it.
 pub fn object_finding(
@@ -368,8 +377,10 @@ pub fn object_finding(
                 related.push(r.clone());
             }
         }
-        let location = (matcher.kind == logs::LOCATION_KIND).then(|| reference.clone());
-        for target in concerned.into_iter().chain(location) {
+        let own_detail = (matcher.kind == logs::LOCATION_KIND
+            || OWN_DETAIL_KINDS.contains(&matcher.kind.as_str()))
+        .then(|| reference.clone());
+        for target in concerned.into_iter().chain(own_detail) {
             match targets.iter_mut().find(|(t, _, _)| *t == target) {
                 Some((_, count, _)) => *count += 1,
                 None => targets.push((target, 1, own_variables.clone())),

@@ -313,6 +313,10 @@ pub(crate) fn component_facts(inv: &Inventory) -> Vec<Value> {
                     "ready": status.and_then(|s| json::bool_at(s, &["ready"])),
                     "restartCount": status.and_then(|s| i64_at(s, &["restartCount"])),
                     "lastTerminationReason": field(&["lastState", "terminated", "reason"]),
+                    // When the previous run ended: verdicts join a restart to the backups running then.
+                    "lastTerminatedAt": field(&["lastState", "terminated", "finishedAt"]),
+                    "lastExitCode": status.and_then(|s| i64_at(s, &["lastState", "terminated", "exitCode"])),
+                    "node": str_at(pod, &["spec", "nodeName"]),
                     "terminatedReason": field(&["state", "terminated", "reason"]),
                     "waitingReason": field(&["state", "waiting", "reason"]),
                     "memoryLimit": memory_limit,

@@ -15,6 +15,8 @@ pub(crate) struct Inventory {
     pub snapshot_locations: SharedObjects,
     pub pod_volume_backups: SharedObjects,
     pub data_uploads: SharedObjects,
+    pub pod_volume_restores: SharedObjects,
+    pub data_downloads: SharedObjects,
     /// Velero ≥ 1.10.
     pub backup_repositories: SharedObjects,
     /// Velero < 1.10.
@@ -41,7 +43,7 @@ pub(crate) struct Inventory {
 }
 
 /// Every resource the inventory reads.
-pub(crate) const RESOURCES: [&str; 18] = [
+pub(crate) const RESOURCES: [&str; 20] = [
     "backups.velero.io",
     "restores.velero.io",
     "schedules.velero.io",
@@ -49,6 +51,8 @@ pub(crate) const RESOURCES: [&str; 18] = [
     "volumesnapshotlocations.velero.io",
     "podvolumebackups.velero.io",
     "datauploads.velero.io",
+    "podvolumerestores.velero.io",
+    "datadownloads.velero.io",
     "backuprepositories.velero.io",
     "resticrepositories.velero.io",
     "deployments",
@@ -85,6 +89,8 @@ impl Inventory {
         inv.snapshot_locations = load("volumesnapshotlocations.velero.io", &mut inv);
         inv.pod_volume_backups = load("podvolumebackups.velero.io", &mut inv);
         inv.data_uploads = load("datauploads.velero.io", &mut inv);
+        inv.pod_volume_restores = load("podvolumerestores.velero.io", &mut inv);
+        inv.data_downloads = load("datadownloads.velero.io", &mut inv);
         inv.backup_repositories = load("backuprepositories.velero.io", &mut inv);
         inv.restic_repositories = load("resticrepositories.velero.io", &mut inv);
         inv.deployments = load("deployments", &mut inv);

@@ -1,13 +1,26 @@
-//! Verdicts: "backup X failed because …", from the findings on it, most specific first.
+//! Verdicts: "backup X failed because …", from the findings on it, most specific first; what it lost, and what
+//! is missing when no finding explains it.
+//!
+//! - `context`: the objects around each backup (volumes, nodes, repositories, containers), read once
+//! - `links`: findings linked to a backup by what their evidence names
+//! - `stuck`: backups and restores past the time Velero allows their phase
+//! - `lost`: the volumes and namespaces a failure cost
+pub mod context;
+mod links;
+mod lost;
+mod stuck;
+
 use std::cmp::Ordering;
 
 use super::analysis::BackupSummary;
 use super::engine::logs::LOCATION_KIND;
 use super::environment::is_failed;
 use super::findings::{Finding, ObjectRef, Role, Severity, TargetDetail, Verdict};
+pub use context::VerdictContext;
 use jiff::{SignedDuration, Timestamp};
+use links::{Link, Subjects, Told};
 
-/// How many failed backups / restores get a verdict: the most recent ones matter, older ones repeat them.
+/// How many failed or stuck backups / restores get a verdict: the most recent ones matter, older ones repeat them.
 pub const MAX_VERDICTS: usize = 10;
 
 /// The Kubernetes resource a summary's kind names.
@@ -36,7 +49,7 @@ pub const TIME_SLACK: SignedDuration = SignedDuration::from_mins(15);
 /// newest first. `backups` is newest first, as [`super::facts::BundleFacts::backups`] is. Without the bundle's
 /// time, evidence without a time of its own is taken as in every backup's window ([`verdicts_at`]).
 pub fn verdicts(findings: &[Finding], backups: &[BackupSummary]) -> Vec<Verdict> {
-    verdicts_at(findings, backups, None)
+    verdicts_in(findings, backups, None, &VerdictContext::default())
 }
 
 /// [`verdicts`], with `now` the bundle's creation time: evidence that does not name a backup counts for it only
@@ -48,16 +61,33 @@ pub fn verdicts_at(
     backups: &[BackupSummary],
     now: Option<Timestamp>,
 ) -> Vec<Verdict> {
+    verdicts_in(findings, backups, now, &VerdictContext::default())
+}
+
+/// [`verdicts_at`], with what the bundle says around each backup: evidence naming its volumes, their pods and
+/// nodes, its repositories, or a velero / node-agent container that ran it in its window is linked to it;
+/// backups and restores stuck past their phase's timeout at `now` get a verdict too; each verdict says what
+/// was lost and, when nothing explains the failure, what is missing to know why.
+pub fn verdicts_in(
+    findings: &[Finding],
+    backups: &[BackupSummary],
+    now: Option<Timestamp>,
+    context: &VerdictContext,
+) -> Vec<Verdict> {
     backups
         .iter()
-        .filter(|b| is_failed(b.phase.as_deref()))
+        .filter_map(|summary| {
+            let stuck = now.and_then(|now| stuck::stuck(summary, context, now));
+            (is_failed(summary.phase.as_deref()) || stuck.is_some()).then_some((summary, stuck))
+        })
         .take(MAX_VERDICTS)
-        .map(|summary| verdict(findings, backups, summary, now))
+        .map(|(summary, stuck)| verdict(findings, backups, summary, now, context, stuck))
         .collect()
 }
 
 /// When a backup / restore ran, widened by [`TIME_SLACK`]; `None` when its start is unknown (nothing can be
-/// ruled out by time then). A backup without a completion time ran until `now` as far as the bundle knows.
+/// ruled out by time then). One that never started (stuck New) has waited since it was created; one without a
+/// completion time ran until `now` as far as the bundle knows.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     from: Timestamp,
@@ -66,9 +96,16 @@ struct Window {
 }
 
 impl Window {
-    fn of(summary: &BackupSummary, now: Option<Timestamp>) -> Option<Window> {
+    fn of(
+        summary: &BackupSummary,
+        created: Option<Timestamp>,
+        now: Option<Timestamp>,
+    ) -> Option<Window> {
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
-        let from = parse(&summary.started)?.checked_sub(TIME_SLACK).ok()?;
+        let from = parse(&summary.started)
+            .or(created)?
+            .checked_sub(TIME_SLACK)
+            .ok()?;
         let to = parse(&summary.completed)
             .or(now)
             .and_then(|t| t.checked_add(TIME_SLACK).ok());
@@ -88,6 +125,18 @@ impl Window {
         };
         last >= self.from && self.to.is_none_or(|to| first <= to)
     }
+
+    /// Whether what a component finding tells counts: a container's last end inside the window (unknown
+    /// when: it does not), its state at the bundle's time when the window reaches it.
+    fn holds_container(&self, link: &Link) -> bool {
+        match *link {
+            Link::Named => true,
+            Link::Component(Told::Ended(at)) => {
+                at.is_some_and(|at| at >= self.from && self.to.is_none_or(|to| at <= to))
+            }
+            Link::Component(Told::Now) => self.holds(None, None),
+        }
+    }
 }
 
 /// Categories of findings that break every backup written through the affected store: a backup that Failed is
@@ -104,6 +153,8 @@ pub const BACKUP_BREAKING_CATEGORIES: [&str; 4] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Reach {
     Own,
+    /// Through its volumes, their pods and nodes, its repositories, or a container that ran it (links.rs).
+    Linked,
     Location,
     Global,
 }
@@ -151,26 +202,55 @@ fn verdict(
     backups: &[BackupSummary],
     summary: &BackupSummary,
     now: Option<Timestamp>,
+    context: &VerdictContext,
+    stuck: Option<String>,
 ) -> Verdict {
     let target = object_ref(summary);
-    let window = Window::of(summary, now);
+    let created = context
+        .spec(&summary.kind, &summary.name)
+        .and_then(|s| s.created);
+    let window = Window::of(summary, created, now);
     let location = storage_location_of(summary, backups);
+    let subjects = Subjects::of(summary, location.as_ref(), context);
     let failed_outright = matches!(
         summary.phase.as_deref(),
         Some("Failed" | "FailedValidation")
     );
+    let in_window = |link: &Link| window.is_none_or(|w| w.holds_container(link));
     let mut candidates: Vec<Candidate<'_>> = findings
         .iter()
-        .filter_map(|finding| candidate(finding, &target, location.as_ref(), failed_outright))
+        .filter_map(|finding| {
+            candidate(finding, &target, location.as_ref(), failed_outright).or_else(|| {
+                let (_, object) = subjects.link(finding, in_window)?;
+                let detail =
+                    object.and_then(|object| finding.targets.iter().find(|d| d.target == *object));
+                Some(match detail {
+                    Some(detail) => Candidate::of_detail(finding, Reach::Linked, detail),
+                    None => Candidate::of_finding(finding, Reach::Linked),
+                })
+            })
+        })
         .filter(|c| {
-            c.reach == Reach::Own || window.is_none_or(|w| w.holds(c.first_seen, c.last_seen))
+            c.reach <= Reach::Linked || window.is_none_or(|w| w.holds(c.first_seen, c.last_seen))
         })
         .collect();
     candidates.sort_by(|a, b| specificity(a, b));
-    let phase = summary.phase.clone().unwrap_or_default();
+    let phase = summary.phase.clone().unwrap_or_else(|| "New".to_string());
+    let lost = lost::lost(summary, context);
+    // Generic states say that it failed, not why: with nothing else, the cause is unknown.
+    let cause_known = candidates.iter().any(|c| c.role == Role::Cause);
+    let missing = if cause_known {
+        Vec::new()
+    } else {
+        missing(summary, context, stuck.is_some())
+    };
     match candidates.first() {
         Some(top) => Verdict {
-            summary: top.message.to_string(),
+            // A stuck one's phase alone does not say it is stuck: the verdict says so before its cause.
+            summary: match &stuck {
+                Some(stuck) => format!("{stuck} {}", top.message),
+                None => top.message.to_string(),
+            },
             fix: Some(top.finding.fix.clone()).filter(|f| !f.trim().is_empty()),
             finding_ids: candidates
                 .iter()
@@ -178,15 +258,63 @@ fn verdict(
                 .collect(),
             target,
             phase,
+            lost,
+            missing,
         },
         None => Verdict {
-            summary: own_reason(summary),
+            missing,
+            summary: stuck.unwrap_or_else(|| own_reason(summary)),
             fix: None,
             finding_ids: Vec::new(),
             target,
             phase,
+            lost,
         },
     }
+}
+
+/// What snapdoc would need to tell why a backup / restore that no cause explains failed.
+fn missing(summary: &BackupSummary, context: &VerdictContext, stuck: bool) -> Vec<String> {
+    let kind = summary.kind.as_str();
+    let name = &summary.name;
+    let mut missing = Vec::new();
+    let validated_only = summary.phase.as_deref() == Some("FailedValidation");
+    // Velero uploads a backup's log when it ends: a stuck one has none yet.
+    if !summary.log_available && !validated_only && !stuck {
+        let how = format!("`velero {kind} logs {name}` prints it");
+        missing.push(
+            match (
+                context.log_errors.get(&format!("{kind}/{name}")),
+                &context.logs_not_tried,
+            ) {
+                (Some(reason), _) => {
+                    format!("its {kind} log: the collector could not download it ({reason}); {how}")
+                }
+                (None, Some(reason)) => {
+                    format!("its {kind} log: the collector did not download it ({reason}); {how}")
+                }
+                (None, None) => match context.bundle_format.as_deref() {
+                    Some(format @ ("troubleshoot" | "velero-debug")) => {
+                        format!("its {kind} log: this {format} bundle does not hold it; {how}")
+                    }
+                    _ => format!("its {kind} log: it is not in the bundle; {how}"),
+                },
+            },
+        );
+    } else if summary.log_available && !stuck {
+        missing.push(format!(
+            "a rule for what its log says: no rule names a cause in it; read `velero {kind} logs {name}` and \
+             `velero {kind} describe {name} --details`"
+        ));
+    }
+    if stuck && !context.containers.iter().any(|c| c.component == "velero") {
+        missing.push(
+            "the velero server's pod status: the bundle holds no velero pod, so whether it restarted or hangs \
+             is unknown"
+                .to_string(),
+        );
+    }
+    missing
 }
 
 /// The storage location a backup writes to, or a restore reads from (its backup's). Velero fills in
@@ -257,7 +385,7 @@ fn concerns(related: &ObjectRef, target: &ObjectRef) -> bool {
 /// failed", "the location is unavailable"), whatever their severities: a rule's severity says how bad the finding
 /// is on its own, not whether it explains this backup, and every candidate here is already linked to it. Among
 /// causes (and among states) the more severe leads; then the finding closest to the target (the backup's own,
-/// its storage location's, cluster-wide); then a log signature over an object's state over a version table; then
+/// its volumes' / nodes' / repositories' / containers', its storage location's, cluster-wide); then a log signature over an object's state over a version table; then
 /// the one seen most often there, then overall (a root cause recurs beyond the lines its consequences share with
 /// it: a wrong restic password shows in every repository command, "repository not ready" only where a backup met
 /// it); the rule id keeps the order stable.
