@@ -1,0 +1,180 @@
+//! A corpus of credential shapes, one or more per class of leak issue #21 lists, each planted in the form a
+//! log line or a collected object carries it. A shape passes only when the WHOLE secret is gone: the value,
+//! its base64, and every 12-character piece of it are searched in the redacted output. Shapes are
+//! `composed:` from the formats named beside each (kubeadm, kubectl, docker, MySQL, Velero / restic).
+use std::io::Write;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use snapdoc::redact::{RedactingWriter, RedactionCounts, Redactor};
+
+enum Planted {
+    /// A log text, streamed through the redacting writer in small writes.
+    Log(String),
+    /// A collected object, redacted structurally.
+    Object(Value),
+}
+
+struct Shape {
+    class: &'static str,
+    planted: Planted,
+    secret: &'static str,
+}
+
+fn log(class: &'static str, secret: &'static str, text: String) -> Shape {
+    Shape {
+        class,
+        planted: Planted::Log(text),
+        secret,
+    }
+}
+
+fn object(class: &'static str, secret: &'static str, value: Value) -> Shape {
+    Shape {
+        class,
+        planted: Planted::Object(value),
+        secret,
+    }
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn env_pod(env: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": "app:1", "env": env}]}})
+}
+
+fn args_pod(command: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db", "namespace": "default",
+            "annotations": {"pre.hook.backup.velero.io/command": command.to_string()}},
+        "spec": {"containers": [{"name": "db", "image": "mysql:8", "args": command}]}})
+}
+
+fn corpus() -> Vec<Shape> {
+    let dockerconfig = |auth: &str| json!({"auths": {"registry.example.com": {"auth": auth}}}).to_string();
+    vec![
+        // kurl-config (kURL's kube-system ConfigMap) and ConfigMap keys named like a key / cert / token.
+        object("configmap-key", "f3b9c0d2e1a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kurl-config", "namespace": "kube-system"},
+                "data": {"cert_key": "f3b9c0d2e1a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
+                    "kurl_install_directory": "/var/lib/kurl"}})),
+        object("configmap-key", "qZr8Tm2LwXv9PkYd3HsJ", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "app-config", "namespace": "default"},
+            "data": {"bootstrap-token": "qZr8Tm2LwXv9PkYd3HsJ", "signing.key": "qZr8Tm2LwXv9PkYd3HsJ"}})),
+        object("configmap-key", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "tls", "namespace": "default"},
+            "data": {"tls.key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "client_cert": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"}})),
+        // Name/value pairs outside a Pod's env.
+        object("last-applied", "Ll4stApplied-Pw-77x", json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "spec": {"template": {"spec": {"containers": [{"name": "web",
+                        "env": [{"name": "DB_PASSWORD", "value": "Ll4stApplied-Pw-77x"}]}]}}}}).to_string()}}})),
+        object("last-applied", "la-Encrypt-K3y-99zz", json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json!({"spec": {"containers": [{"name": "c",
+                    "env": [{"name": "API_ENCRYPTION_KEY", "value": "la-Encrypt-K3y-99zz"}]}]}}).to_string()}}})),
+        log("yaml-env-pair-in-log", "yamlPairPw-5521x",
+            "Applying manifest:\n  containers:\n  - env:\n    - name: POSTGRES_PASSWORD\n      value: yamlPairPw-5521x\n    - name: LOG_LEVEL\n      value: debug\n".into()),
+        log("yaml-env-pair-in-log", "quotedYamlPw-8823",
+            "    - name: \"MYSQL_ROOT_PASSWORD\"\n      value: \"quotedYamlPw-8823\"\n".into()),
+        object("password-args-item", "ArgsItemPw-4410q", args_pod(json!(["mysqld", "--user", "root", "--password", "ArgsItemPw-4410q"]))),
+        object("password-args-item", "ArgsSecretKey-93aa", args_pod(json!(["aws", "configure", "set", "--secret-access-key", "ArgsSecretKey-93aa"]))),
+        // Env values whose names the vocabulary lacks.
+        object("env-name-vocabulary", "mysqlPwdValue-1209", env_pod(json!([{"name": "MYSQL_PWD", "value": "mysqlPwdValue-1209"}]))),
+        object("env-name-vocabulary", "encKeyValue-44z9Q", env_pod(json!([{"name": "API_ENCRYPTION_KEY", "value": "encKeyValue-44z9Q"}]))),
+        object("env-name-vocabulary", "RedisPassValue-77", env_pod(json!([{"name": "REDIS_PASS", "value": "RedisPassValue-77"}]))),
+        object("env-name-vocabulary", "SigningKeyValue-3x", env_pod(json!([{"name": "JWT_SIGNING_KEY", "value": "SigningKeyValue-3x"}]))),
+        log("env-name-vocabulary", "logfmtPwd-83jj2", "time=\"2026-01-01T00:00:00Z\" level=info msg=\"env\" MYSQL_PWD=logfmtPwd-83jj2\n".into()),
+        // URLs with credentials whatever the password holds.
+        log("url-credentials", "pa/ss-w0rd-slash", "dial failed: postgres://admin:pa/ss-w0rd-slash@db.internal:5432/app\n".into()),
+        log("url-credentials", "p@ssw0rd-at-sign", "connecting to mongodb://root:p@ssw0rd-at-sign@mongo:27017/admin failed\n".into()),
+        log("url-credentials", "emptyUserRedisPw9", "redis: cannot connect to redis://:emptyUserRedisPw9@redis-master:6379/0\n".into()),
+        log("url-credentials", "urlPw-quoted-3344", "error=\"Get \\\"https://user:urlPw-quoted-3344@minio.local:9000/velero\\\": EOF\"\n".into()),
+        // Command lines in hook commands.
+        log("command-line", "SpacedFlagPw-6621", "exec hook command: mysqldump --all-databases --password SpacedFlagPw-6621 --single-transaction\n".into()),
+        log("command-line", "EqFlagSecret-0918z", "running: aws s3 ls --secret-access-key=EqFlagSecret-0918z --region us-east-1\n".into()),
+        log("command-line", "ShortFlagPw5531", "hook command [/bin/sh -c mysqldump -uroot -pShortFlagPw5531 app > /backup/app.sql] failed\n".into()),
+        object("command-line", "HookFlagPw-2281", args_pod(json!(["/bin/sh", "-c", "mysqldump -uroot --password=HookFlagPw-2281 app > /b.sql"]))),
+        object("command-line", "HookShortPw7719", args_pod(json!(["/bin/sh", "-c", "mysql -u root -pHookShortPw7719 -e 'FLUSH TABLES'"]))),
+        // Encoded credentials.
+        log("docker-auth", "dockerUser:dockerPw-5510", format!("registry config: {}\n", dockerconfig(&b64("dockerUser:dockerPw-5510")))),
+        object("docker-auth", "dockerUser:dockerPw-6620", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry"},
+            "data": {"config.json": dockerconfig(&b64("dockerUser:dockerPw-6620"))}})),
+        log("base64-credentials-file", "CredFileSecretKey0000000000000000000001",
+            format!("volume cloud: {}\n", b64("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = CredFileSecretKey0000000000000000000001\n"))),
+        object("base64-credentials-file", "CredFileSecretKey0000000000000000000002", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "creds-copy"}, "data": {"cloud": b64("[default]\naws_secret_access_key=CredFileSecretKey0000000000000000000002\n")}})),
+        log("kubeconfig", "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB",
+            "users:\n- name: admin\n  user:\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB\n".into()),
+        log("kubeconfig", "kubeconfigUserToken-aa01bb02cc03", "- name: sa\n  user:\n    token: kubeconfigUserToken-aa01bb02cc03\n".into()),
+        object("kubeconfig", "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVF", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kubeconfig"}, "data": {"kubeconfig": "apiVersion: v1\nusers:\n- name: a\n  user:\n    client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVF\n"}})),
+        // YAML block scalars.
+        log("yaml-block-scalar", "BlockScalarPw-8812", "config:\n  password: |\n    BlockScalarPw-8812\n  user: admin\n".into()),
+        log("yaml-block-scalar", "FoldedSecretLine-2-9911", "  secretKey: >-\n    FoldedSecretLine-1-9911\n    FoldedSecretLine-2-9911\nnext: value\n".into()),
+        object("yaml-block-scalar", "BlockInCmPw-3390", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"},
+            "data": {"app.yaml": "db:\n  password: |-\n    BlockInCmPw-3390\n  host: db\n"}})),
+        // A password quoted in free text.
+        log("quoted-in-text", "FreeTextRepoPw-7781", "time=\"2026-01-01T00:00:00Z\" level=error msg=\"invalid repository password \\\"FreeTextRepoPw-7781\\\"\"\n".into()),
+        log("quoted-in-text", "SingleQuotedPw-6623", "Fatal: wrong password 'SingleQuotedPw-6623' for user backup\n".into()),
+        log("quoted-in-text", "PwIsQuoted-5517", "the password is \"PwIsQuoted-5517\", please rotate it\n".into()),
+        // Shapes redacted before #21, kept so the corpus covers them too.
+        log("known", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n".into()),
+        log("known", "AKIAIOSFODNN7EXAMPLE", "using key AKIAIOSFODNN7EXAMPLE for bucket\n".into()),
+        log("known", "repoPw-plain-url-11", "s3://user:repoPw-plain-url-11@bucket\n".into()),
+        object("known", "EnvSecretValue-0001", env_pod(json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "EnvSecretValue-0001"}]))),
+    ]
+}
+
+/// Redacts a shape as the collector would, and returns the text written to the bundle.
+fn redacted(shape: &Shape) -> String {
+    let redactor = Redactor::global();
+    match &shape.planted {
+        Planted::Log(text) => {
+            let mut writer = RedactingWriter::new(redactor, Vec::new());
+            for piece in text.as_bytes().chunks(7) {
+                writer.write_all(piece).unwrap();
+            }
+            let (out, _) = writer.finish().unwrap();
+            String::from_utf8(out).unwrap()
+        }
+        Planted::Object(value) => {
+            let mut value = value.clone();
+            redactor.redact_json(&mut value, &mut RedactionCounts::new());
+            serde_json::to_string_pretty(&value).unwrap()
+        }
+    }
+}
+
+/// What of `secret` shows in `text`: the whole, its base64, or a 12-character piece.
+fn leak(secret: &str, text: &str) -> Option<String> {
+    if text.contains(secret) {
+        return Some("the whole value".into());
+    }
+    if text.contains(&b64(secret)) {
+        return Some("its base64".into());
+    }
+    let chars: Vec<char> = secret.chars().collect();
+    chars.windows(12.min(chars.len())).find_map(|window| {
+        let piece: String = window.iter().collect();
+        text.contains(&piece).then(|| format!("the piece {piece:?}"))
+    })
+}
+
+#[test]
+fn every_shape_of_the_corpus_is_gone_whole() {
+    let shapes = corpus();
+    let mut leaks = Vec::new();
+    for shape in &shapes {
+        let out = redacted(shape);
+        if let Some(what) = leak(shape.secret, &out) {
+            leaks.push(format!("{}: {what} of {:?} in\n{out}", shape.class, shape.secret));
+        }
+    }
+    let classes: std::collections::BTreeSet<_> = shapes.iter().map(|s| s.class).collect();
+    eprintln!("{} leaks / {} shapes in {} classes", leaks.len(), shapes.len(), classes.len());
+    assert!(leaks.is_empty(), "{} leaks / {} shapes:\n{}", leaks.len(), shapes.len(), leaks.join("\n---\n"));
+}
