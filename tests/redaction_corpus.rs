@@ -53,7 +53,8 @@ fn args_pod(command: Value) -> Value {
 }
 
 fn corpus() -> Vec<Shape> {
-    let dockerconfig = |auth: &str| json!({"auths": {"registry.example.com": {"auth": auth}}}).to_string();
+    let dockerconfig =
+        |auth: &str| json!({"auths": {"registry.example.com": {"auth": auth}}}).to_string();
     vec![
         // kurl-config (kURL's kube-system ConfigMap) and ConfigMap keys named like a key / cert / token.
         object("configmap-key", "f3b9c0d2e1a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
@@ -160,7 +161,8 @@ fn leak(secret: &str, text: &str) -> Option<String> {
     let chars: Vec<char> = secret.chars().collect();
     chars.windows(12.min(chars.len())).find_map(|window| {
         let piece: String = window.iter().collect();
-        text.contains(&piece).then(|| format!("the piece {piece:?}"))
+        text.contains(&piece)
+            .then(|| format!("the piece {piece:?}"))
     })
 }
 
@@ -171,10 +173,24 @@ fn every_shape_of_the_corpus_is_gone_whole() {
     for shape in &shapes {
         let out = redacted(shape);
         if let Some(what) = leak(shape.secret, &out) {
-            leaks.push(format!("{}: {what} of {:?} in\n{out}", shape.class, shape.secret));
+            leaks.push(format!(
+                "{}: {what} of {:?} in\n{out}",
+                shape.class, shape.secret
+            ));
         }
     }
     let classes: std::collections::BTreeSet<_> = shapes.iter().map(|s| s.class).collect();
-    eprintln!("{} leaks / {} shapes in {} classes", leaks.len(), shapes.len(), classes.len());
-    assert!(leaks.is_empty(), "{} leaks / {} shapes:\n{}", leaks.len(), shapes.len(), leaks.join("\n---\n"));
+    eprintln!(
+        "{} leaks / {} shapes in {} classes",
+        leaks.len(),
+        shapes.len(),
+        classes.len()
+    );
+    assert!(
+        leaks.is_empty(),
+        "{} leaks / {} shapes:\n{}",
+        leaks.len(),
+        shapes.len(),
+        leaks.join("\n---\n")
+    );
 }

@@ -75,9 +75,10 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             r#"(?:\\*"|\b)auth\\*"?\s*:\s*\\*"?(?P<u>[A-Za-z0-9+/]{8,}={0,2})"#.into(),
         ),
         (
-            // A flag and its value as separate words: `--password VALUE`, `--secret-access-key VALUE`.
+            // A flag and its value as separate words: `--password VALUE`, `--secret-access-key VALUE`, or
+            // as items of a command printed as a JSON array (a hook annotation: `"--password","VALUE"`).
             "command-line-password",
-            r#"(?i)(?:^|[\s"'\[,])--?[\w-]*(?:password|passwd|passphrase|secret|token|api-key|access-key|secret-key)\s+(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
+            r#"(?i)(?:^|[\s"'\[,])--?[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
         ),
         (
             // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line.
@@ -231,7 +232,8 @@ impl Rules {
         let mut out: Option<Vec<u8>> = None;
         let mut copied = 0;
         for run in self.base64_run.find_iter(line) {
-            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(run.as_bytes()) else {
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(run.as_bytes())
+            else {
                 continue;
             };
             let holds_credential = self.pem_begin.is_match(&decoded)
@@ -267,6 +269,37 @@ impl Rules {
             }
         }
         current
+    }
+
+    /// `cut`, moved back to the start of any match (of a rule, or a base64 run) that crosses it, so the
+    /// match goes whole into the next piece. A match as long as the piece cannot move it to 0: the cut
+    /// then stays where it was asked (the piece must shrink the line).
+    pub(crate) fn safe_cut(&self, piece: &[u8], cut: usize) -> usize {
+        let hits = self.prefilter.matches(piece);
+        let mut safe = cut;
+        // A cut moved back for one rule may now fall inside another's match: again until none crosses.
+        loop {
+            let before = safe;
+            let regexes = hits
+                .iter()
+                .map(|i| &self.rules[i].regex)
+                .chain(std::iter::once(&self.base64_run));
+            for regex in regexes {
+                for found in regex.find_iter(piece) {
+                    if found.start() >= safe {
+                        break;
+                    }
+                    if found.end() > safe {
+                        safe = found.start();
+                        break;
+                    }
+                }
+            }
+            if safe == before || safe == 0 {
+                break;
+            }
+        }
+        if safe == 0 { cut } else { safe }
     }
 
     /// Where the line's last BEGIN … PRIVATE KEY marker ends, if no END marker follows it.
