@@ -1,7 +1,9 @@
 //! A corpus of credential shapes, one or more per class of leak issue #21 lists, each planted in the form a
 //! log line or a collected object carries it. A shape passes only when the WHOLE secret is gone: the value,
-//! its base64, and every 12-character piece of it are searched in the redacted output. Shapes are
-//! `composed:` from the formats named beside each (kubeadm, kubectl, docker, MySQL, Velero / restic).
+//! its base64, and every 12-character piece of it are searched in what the collector writes to the bundle
+//! (logs through the redacting writer in small writes, objects through structural redaction) and, for a
+//! foreign bundle read as it came, in every report `analyze` renders from it. Every shape is composed here
+//! (none comes from a real cluster): the `composed:` comment above each group names the format it imitates.
 use std::io::Write;
 
 use base64::Engine as _;
@@ -52,11 +54,35 @@ fn args_pod(command: Value) -> Value {
         "spec": {"containers": [{"name": "db", "image": "mysql:8", "args": command}]}})
 }
 
+/// A log line longer than the writer's internal cut (256 KiB) where `secret` starts `before_cut` bytes
+/// before `cut`: the 256 KiB itself, or where the writer now cuts a piece when no credential is in the way
+/// (16 KiB before it, see redact/stream.rs).
+fn straddling(prefix: &str, secret: &'static str, at_piece: bool, before_cut: usize) -> Shape {
+    const CUT: usize = 256 * 1024;
+    const PIECE: usize = CUT - 16 * 1024;
+    let cut = if at_piece { PIECE } else { CUT };
+    let at = cut - before_cut;
+    let mut line = String::from("{\"level\":\"info\",\"msg\":\"applied\",\"manifest\":\"");
+    while line.len() + prefix.len() < CUT + 100 {
+        line.push_str("kind: Deployment ");
+    }
+    line.truncate(at - prefix.len());
+    line.push_str(prefix);
+    line.push_str(secret);
+    line.push_str("@db:5432 ");
+    while line.len() < CUT + 4096 {
+        line.push_str("kind: Deployment ");
+    }
+    line.push_str("end\"}\n");
+    log("line-over-the-cut", secret, line)
+}
+
 fn corpus() -> Vec<Shape> {
     let dockerconfig =
         |auth: &str| json!({"auths": {"registry.example.com": {"auth": auth}}}).to_string();
     vec![
-        // kurl-config (kURL's kube-system ConfigMap) and ConfigMap keys named like a key / cert / token.
+        // composed: kURL's kube-system/kurl-config ConfigMap (cert_key: kubeadm's certificate key, 64 hex),
+        // and ConfigMaps holding keys named like a key / cert / token.
         object("configmap-key", "f3b9c0d2e1a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kurl-config", "namespace": "kube-system"},
                 "data": {"cert_key": "f3b9c0d2e1a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0",
@@ -67,7 +93,8 @@ fn corpus() -> Vec<Shape> {
         object("configmap-key", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "tls", "namespace": "default"},
             "data": {"tls.key": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "client_cert": "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"}})),
-        // Name/value pairs outside a Pod's env.
+        // composed: kubectl's last-applied-configuration annotation, a manifest printed in a log (kubectl
+        // apply --dry-run -o yaml), a MySQL server's args.
         object("last-applied", "Ll4stApplied-Pw-77x", json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "default", "annotations": {
                 "kubectl.kubernetes.io/last-applied-configuration": json!({"apiVersion": "apps/v1", "kind": "Deployment",
@@ -83,24 +110,27 @@ fn corpus() -> Vec<Shape> {
             "    - name: \"MYSQL_ROOT_PASSWORD\"\n      value: \"quotedYamlPw-8823\"\n".into()),
         object("password-args-item", "ArgsItemPw-4410q", args_pod(json!(["mysqld", "--user", "root", "--password", "ArgsItemPw-4410q"]))),
         object("password-args-item", "ArgsSecretKey-93aa", args_pod(json!(["aws", "configure", "set", "--secret-access-key", "ArgsSecretKey-93aa"]))),
-        // Env values whose names the vocabulary lacks.
+        // composed: Pod env of the official mysql / redis images, an app's encryption and signing keys, a
+        // logfmt line (Velero / logrus) printing an env var.
         object("env-name-vocabulary", "mysqlPwdValue-1209", env_pod(json!([{"name": "MYSQL_PWD", "value": "mysqlPwdValue-1209"}]))),
         object("env-name-vocabulary", "encKeyValue-44z9Q", env_pod(json!([{"name": "API_ENCRYPTION_KEY", "value": "encKeyValue-44z9Q"}]))),
         object("env-name-vocabulary", "RedisPassValue-77", env_pod(json!([{"name": "REDIS_PASS", "value": "RedisPassValue-77"}]))),
         object("env-name-vocabulary", "SigningKeyValue-3x", env_pod(json!([{"name": "JWT_SIGNING_KEY", "value": "SigningKeyValue-3x"}]))),
         log("env-name-vocabulary", "logfmtPwd-83jj2", "time=\"2026-01-01T00:00:00Z\" level=info msg=\"env\" MYSQL_PWD=logfmtPwd-83jj2\n".into()),
-        // URLs with credentials whatever the password holds.
+        // composed: Go's net/url and driver errors (lib/pq, mongo-driver, go-redis) quoting their DSN.
         log("url-credentials", "pa/ss-w0rd-slash", "dial failed: postgres://admin:pa/ss-w0rd-slash@db.internal:5432/app\n".into()),
         log("url-credentials", "p@ssw0rd-at-sign", "connecting to mongodb://root:p@ssw0rd-at-sign@mongo:27017/admin failed\n".into()),
         log("url-credentials", "emptyUserRedisPw9", "redis: cannot connect to redis://:emptyUserRedisPw9@redis-master:6379/0\n".into()),
         log("url-credentials", "urlPw-quoted-3344", "error=\"Get \\\"https://user:urlPw-quoted-3344@minio.local:9000/velero\\\": EOF\"\n".into()),
-        // Command lines in hook commands.
+        // composed: Velero backup hook commands (pre.hook.backup.velero.io/command) and their error lines,
+        // MySQL client flags, the AWS CLI.
         log("command-line", "SpacedFlagPw-6621", "exec hook command: mysqldump --all-databases --password SpacedFlagPw-6621 --single-transaction\n".into()),
         log("command-line", "EqFlagSecret-0918z", "running: aws s3 ls --secret-access-key=EqFlagSecret-0918z --region us-east-1\n".into()),
         log("command-line", "ShortFlagPw5531", "hook command [/bin/sh -c mysqldump -uroot -pShortFlagPw5531 app > /backup/app.sql] failed\n".into()),
         object("command-line", "HookFlagPw-2281", args_pod(json!(["/bin/sh", "-c", "mysqldump -uroot --password=HookFlagPw-2281 app > /b.sql"]))),
         object("command-line", "HookShortPw7719", args_pod(json!(["/bin/sh", "-c", "mysql -u root -pHookShortPw7719 -e 'FLUSH TABLES'"]))),
-        // Encoded credentials.
+        // composed: docker config.json (auths.*.auth = base64 of user:password), a Velero cloud credentials
+        // file base64-encoded, a kubeconfig's users (client-key-data, token).
         log("docker-auth", "dockerUser:dockerPw-5510", format!("registry config: {}\n", dockerconfig(&b64("dockerUser:dockerPw-5510")))),
         object("docker-auth", "dockerUser:dockerPw-6620", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry"},
             "data": {"config.json": dockerconfig(&b64("dockerUser:dockerPw-6620"))}})),
@@ -113,20 +143,41 @@ fn corpus() -> Vec<Shape> {
         log("kubeconfig", "kubeconfigUserToken-aa01bb02cc03", "- name: sa\n  user:\n    token: kubeconfigUserToken-aa01bb02cc03\n".into()),
         object("kubeconfig", "LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVF", json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "kubeconfig"}, "data": {"kubeconfig": "apiVersion: v1\nusers:\n- name: a\n  user:\n    client-key-data: LS0tLS1CRUdJTiBFQyBQUklWQVRFIEtFWS0tLS0tCk1IY0NBUUVF\n"}})),
-        // YAML block scalars.
+        // composed: YAML block scalars (`|`, `>-`, `|-`) as Helm values and app configs write them.
         log("yaml-block-scalar", "BlockScalarPw-8812", "config:\n  password: |\n    BlockScalarPw-8812\n  user: admin\n".into()),
         log("yaml-block-scalar", "FoldedSecretLine-2-9911", "  secretKey: >-\n    FoldedSecretLine-1-9911\n    FoldedSecretLine-2-9911\nnext: value\n".into()),
         object("yaml-block-scalar", "BlockInCmPw-3390", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"},
             "data": {"app.yaml": "db:\n  password: |-\n    BlockInCmPw-3390\n  host: db\n"}})),
-        // A password quoted in free text.
+        // composed: restic / Kopia error text quoting the repository password, a human message.
         log("quoted-in-text", "FreeTextRepoPw-7781", "time=\"2026-01-01T00:00:00Z\" level=error msg=\"invalid repository password \\\"FreeTextRepoPw-7781\\\"\"\n".into()),
         log("quoted-in-text", "SingleQuotedPw-6623", "Fatal: wrong password 'SingleQuotedPw-6623' for user backup\n".into()),
         log("quoted-in-text", "PwIsQuoted-5517", "the password is \"PwIsQuoted-5517\", please rotate it\n".into()),
-        // Shapes redacted before #21, kept so the corpus covers them too.
+        // composed: shapes redacted before #21 (AWS credentials file, Velero pod env), kept so the corpus
+        // covers them too.
         log("known", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n".into()),
         log("known", "AKIAIOSFODNN7EXAMPLE", "using key AKIAIOSFODNN7EXAMPLE for bucket\n".into()),
         log("known", "repoPw-plain-url-11", "s3://user:repoPw-plain-url-11@bucket\n".into()),
         object("known", "EnvSecretValue-0001", env_pod(json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "EnvSecretValue-0001"}]))),
+        // composed: more of the same classes in the other carrier (object vs log).
+        object("command-line", "ArgsShortPw-5561", args_pod(json!(["mysqldump", "-uroot", "-pArgsShortPw-5561", "app"]))),
+        object("url-credentials", "ObjRedisPw-0091x", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cache"},
+            "data": {"REDIS_URL": "redis://:ObjRedisPw-0091x@redis-master:6379/0"}})),
+        object("kubeconfig", "kubeconfigObjToken-dd04ee05ff06", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kc"},
+            "data": {"config": "users:\n- name: sa\n  user:\n    token: kubeconfigObjToken-dd04ee05ff06\n"}})),
+        log("yaml-env-pair-in-log", "ListedPairPw-7781", "env:\n- name: API_ENCRYPTION_KEY\n  value: ListedPairPw-7781\n".into()),
+        log("yaml-block-scalar", "JsonBlockLine-0042", "  token: |-\n    JsonBlockLine-0042\n  ttl: 24h\n".into()),
+        object("env-name-vocabulary", "ObjPassValue-1177", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+            "spec": {"template": {"spec": {"initContainers": [{"name": "init", "env": [{"name": "DB_PASS", "value": "ObjPassValue-1177"}]}]}}}})),
+        log("command-line", "LogArgsJsonPw-3321", "hook command: [\"mysqld\",\"--password\",\"LogArgsJsonPw-3321\"]\n".into()),
+        // composed: a single log line over the stream's 256 KiB internal cut (a JSON log of a whole manifest)
+        // with the secret crossing the cut, at several offsets.
+        straddling("password=", "StraddlePw-A1b2C3d4E5", false, 3),
+        straddling("\"token\":\"", "StraddleTok-F6g7H8i9J0", false, 11),
+        straddling("postgres://app:", "StraddleUrlPw-K1l2M3n4", false, 6),
+        straddling("aws_secret_access_key = ", "StraddleAwsKey-P5q6R7s8T9u0", false, 15),
+        straddling("password=", "StraddlePiecePw-V1w2X3y4", true, 5),
+        straddling("\"token\":\"", "StraddlePieceTok-Z5a6B7c8", true, 12),
+        straddling("redis://:", "StraddlePieceUrl-D9e0F1g2", true, 2),
     ]
 }
 
@@ -173,8 +224,9 @@ fn every_shape_of_the_corpus_is_gone_whole() {
     for shape in &shapes {
         let out = redacted(shape);
         if let Some(what) = leak(shape.secret, &out) {
+            let shown: String = out.chars().take(2000).collect();
             leaks.push(format!(
-                "{}: {what} of {:?} in\n{out}",
+                "{}: {what} of {:?} in\n{shown}",
                 shape.class, shape.secret
             ));
         }

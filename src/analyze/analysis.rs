@@ -63,6 +63,11 @@ pub struct BundleInfo {
     /// what kind of bundle was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<String>,
+    /// The bundle was not redacted by snapdoc (a troubleshoot or velero debug bundle, read as it came):
+    /// what this analysis quotes from it was redacted when analysed, but the bundle itself may hold
+    /// secrets, which a reader must know before passing it on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_redacted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

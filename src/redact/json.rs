@@ -62,6 +62,19 @@ pub(super) fn secret_env_name(name: &str) -> bool {
     secret_env(name)
 }
 
+/// A path into an object (`data.cert_key`, `spec.env[0].value` is not decided here: its name is elsewhere)
+/// whose last field names a secret.
+pub(super) fn secret_path(path: &str) -> bool {
+    let last = path
+        .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[')
+        .rsplit(['.', '/', '['])
+        .next()
+        .unwrap_or(path)
+        .trim_matches(|c| c == '"' || c == '\'');
+    secret_field(last)
+        || (path.trim_start_matches('.').starts_with("data") && secret_configmap_key(last))
+}
+
 fn secret_configmap_key(key: &str) -> bool {
     SECRET_CONFIGMAP_KEY.is_match(key)
 }
@@ -131,9 +144,24 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
             }
         }
         Value::Array(items) => {
+            // `["mysqldump", "-uroot", "-pPASSWORD"]`: MySQL's clients take the password glued to `-p`.
+            let mysql_command = items.first().and_then(Value::as_str).is_some_and(|first| {
+                let program = first.rsplit('/').next().unwrap_or(first);
+                program.starts_with("mysql") || program.starts_with("mariadb")
+            });
             let mut after_secret_flag = false;
             for item in items {
                 match item {
+                    Value::String(text)
+                        if mysql_command
+                            && text.len() > 2
+                            && text.starts_with("-p")
+                            && !text.ends_with(PLACEHOLDER) =>
+                    {
+                        *text = format!("-p{PLACEHOLDER}");
+                        bump(counts, "secret-argument");
+                        after_secret_flag = false;
+                    }
                     Value::String(text) if after_secret_flag => {
                         after_secret_flag = false;
                         if placeholder_worthy(text) && !text.starts_with('-') {

@@ -71,6 +71,21 @@ impl Redactor {
         redacted
     }
 
+    /// Redacts a value quoted from an object at `path` (`spec.containers[0].env[1].value`): replaced whole
+    /// when the path's last name says secret, else redacted as text.
+    pub fn redact_quoted_value(
+        &self,
+        path: &str,
+        value: &str,
+        counts: &mut RedactionCounts,
+    ) -> String {
+        if json::secret_path(path) && !value.is_empty() && value != PLACEHOLDER {
+            bump(counts, "secret-field");
+            return PLACEHOLDER.to_string();
+        }
+        self.redact_text(value, counts).into_owned()
+    }
+
     /// Redacts an object in place: secret-named fields and env values, then every string as text.
     pub fn redact_json(&self, value: &mut serde_json::Value, counts: &mut RedactionCounts) {
         json::redact_value(self, value, counts);

@@ -8,6 +8,10 @@ use super::{PLACEHOLDER, RedactionCounts};
 pub(crate) const PEM_RULE: &str = "pem-private-key";
 pub(crate) const BASE64_RULE: &str = "base64-credentials";
 
+/// Where a credential may begin whose value a piece of an overlong line could cut: a secret-named key and
+/// its separator, a URL's scheme.
+const KEY_START: &str = r#"(?i)[\w.-]*(?:password|passwd|passphrase|pwd|token|secret|api[-_]?key|access[-_]?key|private[-_]?key|credentials|auth)[\w.-]*\\*["']?\s*[:=]|[a-z][a-z0-9+.-]*://"#;
+
 /// A base64 run long enough to hold a credential worth decoding.
 const BASE64_RUN: &str = r"[A-Za-z0-9+/]{20,}={0,2}";
 
@@ -81,9 +85,10 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             r#"(?i)(?:^|[\s"'\[,])--?[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
         ),
         (
-            // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line.
+            // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line, also printed as a JSON
+            // array (a hook annotation: `["mysqldump","-uroot","-pPASSWORD"]`).
             "mysql-password-flag",
-            r#"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mariadb|mariadb-dump)\b[^\n]*?\s-p(?P<u>[^\s"'\\;|&]+)"#.into(),
+            r#"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mariadb|mariadb-dump)\b[^\n]*?(?:\s|\\*"\s*,\s*\\*")-p(?P<u>[^\s"'\\;|&,\]]+)"#.into(),
         ),
         (
             // A password quoted in prose: `invalid repository password "…"`, `wrong password '…'`.
@@ -176,6 +181,7 @@ pub(crate) struct Rules {
     pem_begin: Regex,
     pem_end: Regex,
     base64_run: Regex,
+    key_start: Regex,
 }
 
 impl Rules {
@@ -211,6 +217,7 @@ impl Rules {
             pem_end: Regex::new(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
                 .unwrap_or_else(|e| panic!("{e}")),
             base64_run: Regex::new(BASE64_RUN).unwrap_or_else(|e| panic!("{e}")),
+            key_start: Regex::new(KEY_START).unwrap_or_else(|e| panic!("{e}")),
         }
     }
 
@@ -276,7 +283,15 @@ impl Rules {
     /// then stays where it was asked (the piece must shrink the line).
     pub(crate) fn safe_cut(&self, piece: &[u8], cut: usize) -> usize {
         let hits = self.prefilter.matches(piece);
-        let mut safe = cut;
+        // A value quoted to past the piece's end matches no rule inside the piece: a key that starts
+        // shortly before the cut (as far back as the piece reaches past it) goes into the next piece
+        // with all it says.
+        let window = cut.saturating_sub(piece.len().saturating_sub(cut));
+        let mut safe = self
+            .key_start
+            .find_iter(&piece[window..cut])
+            .next()
+            .map_or(cut, |found| window + found.start());
         // A cut moved back for one rule may now fall inside another's match: again until none crosses.
         loop {
             let before = safe;

@@ -294,6 +294,7 @@ pub fn failed_bsl() -> Analysis {
             created: some("2026-11-25T12:04:12Z"),
             cluster_server: some("10.0.0.12:6443"),
             made_by: None,
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.29.4"),
@@ -512,6 +513,7 @@ pub fn partially_failed_fsb() -> Analysis {
             created: some("2026-11-25T08:29:11Z"),
             cluster_server: some("kubernetes.default.svc:443"),
             made_by: None,
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.5+k0s"),
@@ -720,6 +722,7 @@ pub fn healthy() -> Analysis {
             created: some("2026-11-25T08:59:12Z"),
             cluster_server: some("34.118.10.2:443"),
             made_by: None,
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.4-gke.1348000"),
