@@ -246,3 +246,126 @@ fn every_shape_of_the_corpus_is_gone_whole() {
         leaks.join("\n---\n")
     );
 }
+
+/// Every single-line log shape, as (secret, line without its newline).
+fn single_line_log_shapes() -> Vec<(&'static str, String)> {
+    corpus()
+        .into_iter()
+        .filter_map(|shape| match shape.planted {
+            Planted::Log(text) if text.trim_end().lines().count() == 1 && text.len() < 1000 => {
+                Some((shape.secret, text.trim_end().to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `status.message` of every item of a List file, with `extra` appended.
+fn append_to_messages(path: &std::path::Path, extra: &str) {
+    let mut list: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for item in list["items"].as_array_mut().unwrap() {
+        let message = item["status"]["message"].as_str().unwrap_or_default();
+        item["status"]["message"] = Value::String(format!("{message} {extra}"));
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+}
+
+#[test]
+fn a_foreign_bundles_raw_secrets_are_gone_from_every_report() {
+    use snapdoc::report::{ReportFormat, render};
+    // The real-layout `velero debug` bundle (tests/fixtures/real-bundles/README.md), its logs' error lines
+    // and its PodVolumeBackup / BackupStorageLocation messages each repeated with one planted shape:
+    // velero debug does not redact, so the bundle carries them raw and only `analyze` can keep them out
+    // of the reports.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-bundles/velero-debug-v1.12.3-pvb-failed.tar.gz");
+    tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(fixture).unwrap(),
+    ))
+    .unpack(dir.path())
+    .unwrap();
+    let root = dir.path().join("velero-bundle");
+    let shapes = single_line_log_shapes();
+    let marker = |i: usize| format!("planted-shape-{i}:");
+    for log in [
+        root.join("backup_instance-q8rbx.log"),
+        root.join("kubecapture/core_v1/velero/velero-7d9c6b8f5-x2x9k/velero/velero.log"),
+    ] {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let mut planted = String::new();
+        for line in text.lines() {
+            planted.push_str(line);
+            planted.push('\n');
+            if line.contains("level=error") {
+                for (i, (_, shape)) in shapes.iter().enumerate() {
+                    planted.push_str(&format!("{line} {} {shape}\n", marker(i)));
+                }
+            }
+        }
+        std::fs::write(&log, planted).unwrap();
+    }
+    let all: String = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, shape))| format!("{} {shape}", marker(i)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for list in ["podvolumebackups", "backupstoragelocations"] {
+        let file = std::fs::read_dir(root.join("kubecapture/velero.io_v1/velero"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(list))
+            .unwrap();
+        append_to_messages(&file, &all);
+    }
+
+    let analysis =
+        snapdoc::analyze::analyze_bundle(&root, &snapdoc::cli::AnalysisOptions::default()).unwrap();
+    assert_eq!(analysis.bundle.format, "velero-debug");
+    assert!(analysis.bundle.not_redacted);
+    let mut leaks = Vec::new();
+    let mut quoted = std::collections::BTreeSet::new();
+    for format in [
+        ReportFormat::Html,
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+        ReportFormat::Junit,
+        ReportFormat::Terminal { color: false },
+    ] {
+        let report = render(&analysis, format, None).unwrap();
+        if format != ReportFormat::Junit {
+            assert!(
+                report.to_lowercase().contains("not redacted")
+                    || report.contains("\"notRedacted\": true"),
+                "{format:?} does not say the bundle was not redacted"
+            );
+        }
+        for (i, (secret, _)) in shapes.iter().enumerate() {
+            if report.contains(&marker(i)) {
+                quoted.insert(i);
+            }
+            if let Some(what) = leak(secret, &report) {
+                leaks.push(format!("{format:?}: {what} of {secret:?}"));
+            }
+        }
+    }
+    let leaked: std::collections::BTreeSet<_> = leaks
+        .iter()
+        .filter_map(|l| {
+            shapes
+                .iter()
+                .find(|(secret, _)| l.contains(&format!("{secret:?}")))
+        })
+        .map(|(secret, _)| secret)
+        .collect();
+    eprintln!(
+        "foreign bundle: {} leaks / {} shapes ({} of them quoted in some report)",
+        leaked.len(),
+        shapes.len(),
+        quoted.len()
+    );
+    // The reports must quote what was planted, else no leak would prove nothing.
+    assert_eq!(quoted.len(), shapes.len(), "quoted only {quoted:?}");
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}

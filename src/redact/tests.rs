@@ -441,3 +441,29 @@ fn a_configmaps_key_named_like_a_key_and_a_password_flags_next_argument_are_repl
     assert_eq!(counts.get("secret-argument"), Some(&1));
     assert_eq!(counts.get("env-secret-value"), Some(&1));
 }
+
+#[test]
+fn a_value_quoted_from_an_object_is_judged_by_its_path_and_its_text() {
+    let redactor = Redactor::global();
+    let mut counts = RedactionCounts::new();
+    for (path, value) in [
+        ("data.cert_key", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+        ("spec.config.secretAccessKey", "abcdEFGH1234"),
+        ("status.message", "dial postgres://app:pw-in-url-77@db:5432"),
+    ] {
+        let out = redactor.redact_quoted_value(path, value, &mut counts);
+        assert!(out.contains(PLACEHOLDER), "{path}: {out}");
+        assert!(
+            !out.contains("0a1b2c3d") && !out.contains("abcdEFGH") && !out.contains("pw-in-url")
+        );
+    }
+    for (path, value) in [
+        ("spec.config.region", "us-east-1"),
+        ("data.kurl_install_directory", "/var/lib/kurl"),
+    ] {
+        assert_eq!(
+            redactor.redact_quoted_value(path, value, &mut counts),
+            value
+        );
+    }
+}
