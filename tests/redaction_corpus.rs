@@ -169,6 +169,12 @@ fn corpus() -> Vec<Shape> {
         object("env-name-vocabulary", "ObjPassValue-1177", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
             "spec": {"template": {"spec": {"initContainers": [{"name": "init", "env": [{"name": "DB_PASS", "value": "ObjPassValue-1177"}]}]}}}})),
         log("command-line", "LogArgsJsonPw-3321", "hook command: [\"mysqld\",\"--password\",\"LogArgsJsonPw-3321\"]\n".into()),
+        log("command-line", "RedisCliPw-6612", "exec hook: redis-cli -h redis-master -a RedisCliPw-6612 BGSAVE failed: exit 1\n".into()),
+        object("command-line", "RedisArgsPw-7723", args_pod(json!(["redis-cli", "-a", "RedisArgsPw-7723", "--no-auth-warning", "BGSAVE"]))),
+        object("password-args-item", "DbPassArg-8834", args_pod(json!(["app", "--db-pass", "DbPassArg-8834"]))),
+        // composed: env of the official rabbitmq image and an app's Redis auth.
+        object("env-name-vocabulary", "ErlangCookieValue-99", env_pod(json!([{"name": "RABBITMQ_ERLANG_COOKIE", "value": "ErlangCookieValue-99"}]))),
+        object("env-name-vocabulary", "RedisAuthValue-0110", env_pod(json!([{"name": "REDIS_AUTH", "value": "RedisAuthValue-0110"}]))),
         // composed: a single log line over the stream's 256 KiB internal cut (a JSON log of a whole manifest)
         // with the secret crossing the cut, at several offsets.
         straddling("password=", "StraddlePw-A1b2C3d4E5", false, 3),

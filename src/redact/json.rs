@@ -21,7 +21,7 @@ static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
 /// images name their secrets (`API_ENCRYPTION_KEY`, `MYSQL_PWD`, `REDIS_PASS`) beyond the words above.
 static SECRET_ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:password|passwd|passphrase|pwd|token|secret|api_?key|private_?key|access_?key|account_?key|credentials?|connection_?string|sas_?token|(?:^|_)pass$|(?:^|_)key$)",
+        r"(?i)(?:password|passwd|passphrase|pwd|token|secret|api_?key|private_?key|access_?key|account_?key|credentials?|connection_?string|sas_?token|cookie|(?:^|_)pass$|(?:^|_)key$|(?:^|_)auth$)",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });
@@ -44,7 +44,7 @@ static SECRET_CONFIGMAP_KEY: LazyLock<Regex> = LazyLock::new(|| {
 /// value is its own item, with nothing on it saying what it is.
 static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^--?[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|api-?key|access-?key|secret-?key|encryption-?key|private-?key)$",
+        r"(?i)^--?(?:[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|api-?key|access-?key|secret-?key|encryption-?key|private-?key)|(?:[\w.-]*[-_])?pass)$",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });
@@ -144,11 +144,15 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
             }
         }
         Value::Array(items) => {
-            // `["mysqldump", "-uroot", "-pPASSWORD"]`: MySQL's clients take the password glued to `-p`.
-            let mysql_command = items.first().and_then(Value::as_str).is_some_and(|first| {
-                let program = first.rsplit('/').next().unwrap_or(first);
-                program.starts_with("mysql") || program.starts_with("mariadb")
-            });
+            // `["mysqldump", "-uroot", "-pPASSWORD"]`: MySQL's clients take the password glued to `-p`;
+            // redis-cli takes it as `-a PASSWORD`.
+            let program = items
+                .first()
+                .and_then(Value::as_str)
+                .map(|first| first.rsplit('/').next().unwrap_or(first))
+                .unwrap_or_default();
+            let mysql_command = program.starts_with("mysql") || program.starts_with("mariadb");
+            let redis_cli = program == "redis-cli";
             let mut after_secret_flag = false;
             for item in items {
                 match item {
@@ -169,11 +173,11 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
                             bump(counts, "secret-argument");
                             continue;
                         }
-                        after_secret_flag = secret_flag(text);
+                        after_secret_flag = secret_flag(text) || (redis_cli && text == "-a");
                         redact_value(redactor, item, counts);
                     }
                     Value::String(text) => {
-                        after_secret_flag = secret_flag(text);
+                        after_secret_flag = secret_flag(text) || (redis_cli && text == "-a");
                         redact_value(redactor, item, counts);
                     }
                     other => {

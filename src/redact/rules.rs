@@ -82,13 +82,18 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             // A flag and its value as separate words: `--password VALUE`, `--secret-access-key VALUE`, or
             // as items of a command printed as a JSON array (a hook annotation: `"--password","VALUE"`).
             "command-line-password",
-            r#"(?i)(?:^|[\s"'\[,])--?[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
+            r#"(?i)(?:^|[\s"'\[,])--?(?:[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key)|(?:[\w-]*[-_])?pass)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
         ),
         (
             // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line, also printed as a JSON
             // array (a hook annotation: `["mysqldump","-uroot","-pPASSWORD"]`).
             "mysql-password-flag",
             r#"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mariadb|mariadb-dump)\b[^\n]*?(?:\s|\\*"\s*,\s*\\*")-p(?P<u>[^\s"'\\;|&,\]]+)"#.into(),
+        ),
+        (
+            // redis-cli's `-a PASSWORD` (a Redis backup hook's `redis-cli -a … BGSAVE`).
+            "redis-cli-password",
+            r#"\bredis-cli\b[^\n]*?(?:\s|\\*"\s*,\s*\\*")-a(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\;|&,\]\-][^\s"'\\;|&,\]]*)"#.into(),
         ),
         (
             // A password quoted in prose: `invalid repository password "…"`, `wrong password '…'`.
@@ -138,6 +143,7 @@ pub const RULE_NAMES: &[&str] = &[
     "docker-auth",
     "command-line-password",
     "mysql-password-flag",
+    "redis-cli-password",
     "quoted-password",
     "bearer-token",
     "basic-auth",

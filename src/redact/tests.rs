@@ -213,6 +213,11 @@ fn ordinary_velero_lines_are_left_alone() {
         r#"{"secretName": "cloud-credentials", "secretKeyRef": {"key": "cloud"}}"#,
         "-----BEGIN CERTIFICATE-----MIIBszCCAVmgAwIBAgIU-----END CERTIFICATE-----",
         "a bearer token is required",
+        // Flags that name a file or a Secret, not a value; a volume list; a name/value pair naming a Secret.
+        "restic backup --password-file /tmp/credentials/velero/repo-password --repo s3:s3.amazonaws.com/b/restic/ns",
+        "velero install --secret-file ./credentials-velero --use-node-agent --bypass-cache x",
+        "  - name: VELERO_SECRET_NAME\n    value: cloud-credentials\n  - name: cloud-credentials\n    secret:\n",
+        "Fatal: wrong password or no key found",
         "",
     ] {
         let (out, counts) = redact(line);
