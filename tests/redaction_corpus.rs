@@ -175,6 +175,17 @@ fn corpus() -> Vec<Shape> {
         // composed: env of the official rabbitmq image and an app's Redis auth.
         object("env-name-vocabulary", "ErlangCookieValue-99", env_pod(json!([{"name": "RABBITMQ_ERLANG_COOKIE", "value": "ErlangCookieValue-99"}]))),
         object("env-name-vocabulary", "RedisAuthValue-0110", env_pod(json!([{"name": "REDIS_AUTH", "value": "RedisAuthValue-0110"}]))),
+        // composed: kubeadm's join command as `kubeadm token create --print-join-command` prints it, with
+        // --certificate-key from `kubeadm init phase upload-certs --upload-certs` (kURL logs it).
+        log("command-line", "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "kubeadm join 10.0.0.5:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:1a2b3c --control-plane --certificate-key 9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0\n".into()),
+        log("command-line", "0123456789abcdef", "kubeadm join 10.0.0.5:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:1a2b3c\n".into()),
+        // composed: a Git / registry URL whose user is an e-mail address.
+        log("url-credentials", "EmailUserPw-3345", "fetch https://ops@example.com:EmailUserPw-3345@git.example.com/app.git: 403\n".into()),
+        // composed: a TLS key's DER base64 under a `tls.key: |` block (no PEM marker), a restic-style message.
+        log("yaml-block-scalar", "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ",
+            "data:\n  tls.key: |\n    MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ\n    C7VJTUt9Us8cKjMzEfYyjiWA4R4\n  tls.crt: x\n".into()),
+        log("quoted-in-text", "RepoPwWrong-4456", "Fatal: the repository password is wrong: \"RepoPwWrong-4456\"\n".into()),
         // composed: a single log line over the stream's 256 KiB internal cut (a JSON log of a whole manifest)
         // with the secret crossing the cut, at several offsets.
         straddling("password=", "StraddlePw-A1b2C3d4E5", false, 3),

@@ -44,7 +44,7 @@ static SECRET_CONFIGMAP_KEY: LazyLock<Regex> = LazyLock::new(|| {
 /// value is its own item, with nothing on it saying what it is.
 static SECRET_FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^--?(?:[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|api-?key|access-?key|secret-?key|encryption-?key|private-?key)|(?:[\w.-]*[-_])?pass)$",
+        r"(?i)^--?(?:[\w.-]*(?:password|passwd|passphrase|pwd|secret|token|api-?key|access-?key|secret-?key|encryption-?key|private-?key|certificate-?key|cert-?key|signing-?key)|(?:[\w.-]*[-_])?pass)$",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });

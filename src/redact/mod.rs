@@ -114,8 +114,9 @@ enum YamlState {
 
 const YAML_RULE: &str = "yaml-secret-value";
 
-/// A key whose value is a secret, in YAML printed as text: the text rules' vocabulary.
-const YAML_SECRET_KEY: &str = r"(?i)^[\w.-]*?(?:password|passwd|passphrase|pwd|token|secret|credentials?|api[-_]?key|private[-_]?key|access[-_]?key|encryption[-_]?key|signing[-_]?key|cert[-_]?key|key[-_]?data)[\w.-]*$";
+/// A key whose value is a secret, in YAML printed as text: the text rules' vocabulary, and a name ending
+/// in `.key` / `_key` (`tls.key: |` holding a key's base64 lines, which no PEM marker announces).
+const YAML_SECRET_KEY: &str = r"(?i)^[\w.-]*?(?:password|passwd|passphrase|pwd|token|secret|credentials?|api[-_]?key|private[-_]?key|access[-_]?key|encryption[-_]?key|signing[-_]?key|cert[-_]?key|key[-_]?data)[\w.-]*$|[._-]key$";
 
 /// `key: |` / `- key: >-` (a block scalar's header, an optional comment after it).
 static YAML_BLOCK_HEADER: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {

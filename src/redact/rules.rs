@@ -63,9 +63,9 @@ fn rule_sources() -> Vec<(&'static str, String)> {
         ),
         (
             // The password runs to the last `@` before the host, so it may hold `/` and `@`; the user may be
-            // empty (`redis://:pw@host`).
+            // empty (`redis://:pw@host`) or an e-mail address (`https://me@example.com:pw@host`).
             "url-credentials",
-            r#"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"'<>\\]*:(?P<u>[^\s"'<>\\]+)@[A-Za-z0-9\[]"#.into(),
+            r#"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:"'<>\\]*:(?P<u>[^\s"'<>\\]+)@[A-Za-z0-9\[]"#.into(),
         ),
         (
             // kubectl's and Velero's name/value pairs printed as JSON: `{"name": "DB_PASSWORD", "value": "…"}`.
@@ -82,7 +82,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             // A flag and its value as separate words: `--password VALUE`, `--secret-access-key VALUE`, or
             // as items of a command printed as a JSON array (a hook annotation: `"--password","VALUE"`).
             "command-line-password",
-            r#"(?i)(?:^|[\s"'\[,])--?(?:[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key)|(?:[\w-]*[-_])?pass)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
+            r#"(?i)(?:^|[\s"'\[,])--?(?:[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key|certificate-key|cert-key|signing-key)|(?:[\w-]*[-_])?pass)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
         ),
         (
             // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line, also printed as a JSON
@@ -98,7 +98,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
         (
             // A password quoted in prose: `invalid repository password "…"`, `wrong password '…'`.
             "quoted-password",
-            r#"(?i)\b(?:password|passwd|passphrase)(?:\s+[a-z]+){0,2}\s+\\*["'](?P<u>[^"'\\\n]+)\\*["']"#.into(),
+            r#"(?i)\b(?:password|passwd|passphrase)(?:\s+[a-z]+){0,3}:?\s+\\*["'](?P<u>[^"'\\\n]+)\\*["']"#.into(),
         ),
         (
             "bearer-token",
@@ -165,8 +165,11 @@ const SECRET_GROUPS: [&str; 4] = ["q", "e", "s", "u"];
 
 /// Values that are never secrets, whatever their key says (`automountServiceAccountToken=false`).
 fn is_inert(value: &[u8]) -> bool {
+    // A port and a path (`oci://registry:5000/app@sha256:…`) is where a URL's `user:password@` would be.
+    let port_then_path = value.iter().take_while(|b| b.is_ascii_digit()).count();
     value.is_empty()
         || value.starts_with(PLACEHOLDER.as_bytes())
+        || ((1..=5).contains(&port_then_path) && value.get(port_then_path) == Some(&b'/'))
         || matches!(
             value.to_ascii_lowercase().as_slice(),
             b"true" | b"false" | b"null" | b"nil" | b"<nil>" | b"none" | b"\\n"

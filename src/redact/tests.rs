@@ -218,6 +218,8 @@ fn ordinary_velero_lines_are_left_alone() {
         "velero install --secret-file ./credentials-velero --use-node-agent --bypass-cache x",
         "  - name: VELERO_SECRET_NAME\n    value: cloud-credentials\n  - name: cloud-credentials\n    secret:\n",
         "Fatal: wrong password or no key found",
+        // An image reference by digest behind a port: no `user:password@` here.
+        "pulling oci://registry.example.com:5000/velero/velero-plugin@sha256:0a1b2c3d4e5f",
         "",
     ] {
         let (out, counts) = redact(line);
