@@ -134,10 +134,10 @@ fn corpus() -> Vec<Shape> {
         log("docker-auth", "dockerUser:dockerPw-5510", format!("registry config: {}\n", dockerconfig(&b64("dockerUser:dockerPw-5510")))),
         object("docker-auth", "dockerUser:dockerPw-6620", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "registry"},
             "data": {"config.json": dockerconfig(&b64("dockerUser:dockerPw-6620"))}})),
-        log("base64-credentials-file", "CredFileSecretKey0000000000000000000001",
-            format!("volume cloud: {}\n", b64("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = CredFileSecretKey0000000000000000000001\n"))),
-        object("base64-credentials-file", "CredFileSecretKey0000000000000000000002", json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "creds-copy"}, "data": {"cloud": b64("[default]\naws_secret_access_key=CredFileSecretKey0000000000000000000002\n")}})),
+        log("base64-credentials-file", "CredFileSecretKey-7Hq2Lm9Zx4Vb8Nc3Rt6Wy1",
+            format!("volume cloud: {}\n", b64("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = CredFileSecretKey-7Hq2Lm9Zx4Vb8Nc3Rt6Wy1\n"))),
+        object("base64-credentials-file", "CredFileSecretKey-5Jk8Pd3Gs7Fa2Qe9Uo4Ih0", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "creds-copy"}, "data": {"cloud": b64("[default]\naws_secret_access_key=CredFileSecretKey-5Jk8Pd3Gs7Fa2Qe9Uo4Ih0\n")}})),
         log("kubeconfig", "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB",
             "users:\n- name: admin\n  user:\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB\n".into()),
         log("kubeconfig", "kubeconfigUserToken-aa01bb02cc03", "- name: sa\n  user:\n    token: kubeconfigUserToken-aa01bb02cc03\n".into()),
@@ -384,5 +384,154 @@ fn a_foreign_bundles_raw_secrets_are_gone_from_every_report() {
     );
     // The reports must quote what was planted, else no leak would prove nothing.
     assert_eq!(quoted.len(), shapes.len(), "quoted only {quoted:?}");
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
+}
+
+/// Every report `analyze` renders, in every format.
+fn every_report(analysis: &snapdoc::analyze::Analysis) -> Vec<(String, String)> {
+    use snapdoc::report::{ReportFormat, render};
+    [
+        ReportFormat::Html,
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+        ReportFormat::Junit,
+        ReportFormat::Terminal { color: false },
+    ]
+    .into_iter()
+    .map(|format| {
+        (
+            format!("{format:?} report"),
+            render(analysis, format, None).unwrap(),
+        )
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collected_through_the_lab_no_shape_reaches_the_bundle_or_a_report() {
+    use snapdoc::bundle::manifest::ClusterInfo;
+    use snapdoc::lab::scenario::ScenarioObject;
+    use snapdoc::lab::{LabCluster, Scenario};
+    use std::io::Read;
+
+    // lab-basics (tests/scenarios) with every shape planted where the collector reads it: log shapes in the
+    // velero server's log and in a backup log the collector downloads, ConfigMap shapes' data in
+    // kube-system/kurl-config (the one ConfigMap collected), other objects as objects of the velero namespace.
+    let mut scenario = Scenario::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/lab-basics"),
+    )
+    .unwrap();
+    scenario.faults = Default::default();
+    let shapes = corpus();
+    let mut planted_logs =
+        String::from("time=\"2026-11-25T11:30:00Z\" level=info msg=\"corpus follows\"\n");
+    let mut kurl_config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kurl-config", "namespace": "kube-system"}, "data": {}});
+    let mut object_names = Vec::new();
+    for (i, shape) in shapes.iter().enumerate() {
+        match &shape.planted {
+            Planted::Log(text) => planted_logs.push_str(text),
+            Planted::Object(value) if value["kind"] == "ConfigMap" => {
+                for (key, data) in value["data"].as_object().unwrap() {
+                    let previous = kurl_config["data"]
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(key.clone(), data.clone());
+                    assert!(previous.is_none(), "two ConfigMap shapes use the key {key}");
+                }
+            }
+            Planted::Object(value) => {
+                let mut value = value.clone();
+                let name = format!("corpus-shape-{i}");
+                value["metadata"]["name"] = Value::String(name.clone());
+                value["metadata"]["namespace"] = Value::String("velero".into());
+                object_names.push(name);
+                scenario.objects.push(ScenarioObject {
+                    file: "tests/redaction_corpus.rs".into(),
+                    line: 0,
+                    value,
+                });
+            }
+        }
+    }
+    scenario.objects.push(ScenarioObject {
+        file: "tests/redaction_corpus.rs".into(),
+        line: 0,
+        value: kurl_config,
+    });
+    for log in &mut scenario.logs {
+        if log.namespace == "velero" && log.container == "velero" && !log.previous {
+            log.text.push_str(&planted_logs);
+        }
+    }
+    for (path, text) in scenario.store.iter_mut() {
+        if path.ends_with("backup.log") {
+            text.push_str(&planted_logs);
+        }
+    }
+
+    let lab = LabCluster::start(scenario).await.unwrap();
+    let client = lab.client().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cluster = ClusterInfo {
+        server: Some(lab.server_url()),
+        context: Some("lab".into()),
+    };
+    let options = snapdoc::cli::CollectOptions {
+        download_timeout: 10,
+        ..Default::default()
+    };
+    let outcome = snapdoc::collect::collect(client, cluster, &options, &out.path().join("b.zip"))
+        .await
+        .unwrap();
+    lab.shutdown().await;
+
+    let mut searched: Vec<(String, String)> = Vec::new();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&outcome.path).unwrap()).unwrap();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        searched.push((
+            entry.name().unwrap().to_string(),
+            String::from_utf8_lossy(&data).into_owned(),
+        ));
+    }
+    // The shapes were collected (redacted, not dropped): the corpus' marker line, the objects, kurl-config.
+    let bundle: String = searched.iter().map(|(_, text)| text.as_str()).collect();
+    assert!(bundle.contains("corpus follows"));
+    assert!(bundle.contains("kurl_install_directory") && bundle.contains("cert_key"));
+    assert!(bundle.contains("StraddlePw") || bundle.contains("kind: Deployment kind: Deployment"));
+    for name in &object_names {
+        assert!(bundle.contains(name.as_str()), "{name} was not collected");
+    }
+    let analysis =
+        snapdoc::analyze::analyze_bundle(&outcome.path, &snapdoc::cli::AnalysisOptions::default())
+            .unwrap();
+    assert!(!analysis.bundle.not_redacted);
+    searched.extend(every_report(&analysis));
+
+    let mut leaks = Vec::new();
+    for shape in &shapes {
+        for (place, text) in &searched {
+            if let Some(what) = leak(shape.secret, text) {
+                leaks.push(format!(
+                    "{}: {what} of {:?} in {place}",
+                    shape.class, shape.secret
+                ));
+            }
+        }
+    }
+    let leaked: std::collections::BTreeSet<_> = shapes
+        .iter()
+        .filter(|s| leaks.iter().any(|l| l.contains(&format!("{:?}", s.secret))))
+        .map(|s| s.secret)
+        .collect();
+    eprintln!(
+        "lab bundle and its reports: {} leaks / {} shapes, {} places searched",
+        leaked.len(),
+        shapes.len(),
+        searched.len()
+    );
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }
