@@ -53,17 +53,13 @@ fn secret_field(name: &str) -> bool {
     SECRET_NAME.is_match(name)
 }
 
-fn secret_env(name: &str) -> bool {
+/// Also decides YAML `- name: X` / `value: …` pairs printed as text (mod.rs).
+pub(super) fn secret_env(name: &str) -> bool {
     SECRET_ENV_NAME.is_match(name) && !NOT_SECRET_ENV_SUFFIX.is_match(name)
 }
 
-/// Also used for YAML `- name: X` / `value: …` pairs in text (mod.rs).
-pub(super) fn secret_env_name(name: &str) -> bool {
-    secret_env(name)
-}
-
-/// A path into an object (`data.cert_key`, `spec.env[0].value` is not decided here: its name is elsewhere)
-/// whose last field names a secret.
+/// Whether the value at this path of an object (`data.cert_key`, `spec.config.secretAccessKey`) is secret by
+/// its field's name. An env entry's `value` is not told by its path: its name is a sibling field.
 pub(super) fn secret_path(path: &str) -> bool {
     let last = path
         .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[')
@@ -119,7 +115,20 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
                         )
                     })
             });
-            let is_configmap = map.get("kind").and_then(Value::as_str) == Some("ConfigMap");
+            let kind = map.get("kind").and_then(Value::as_str);
+            let is_configmap = kind == Some("ConfigMap");
+            // The API leaves `kind` out of a List's items: a ConfigMapList's items are ConfigMaps all the same.
+            if kind == Some("ConfigMapList")
+                && let Some(Value::Array(items)) = map.get_mut("items")
+            {
+                for item in items.iter_mut() {
+                    if let Value::Object(item) = item
+                        && let Some(Value::Object(data)) = item.get_mut("data")
+                    {
+                        redact_configmap_data(redactor, data, counts);
+                    }
+                }
+            }
             for (key, field) in map.iter_mut() {
                 match field {
                     Value::String(text) if key == "value" && env_value_is_secret => {

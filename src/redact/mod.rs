@@ -278,7 +278,7 @@ impl LineRedactor<'_> {
         }
         if let Some(caps) = YAML_NAME.captures(&line)
             && let (Some(indent), Some(name)) = (caps.name("indent"), caps.name("name"))
-            && json::secret_env_name(&String::from_utf8_lossy(name.as_bytes()))
+            && json::secret_env(&String::from_utf8_lossy(name.as_bytes()))
         {
             self.yaml = YamlState::NameSeen(indent.end());
         }

@@ -445,6 +445,11 @@ fn a_configmaps_key_named_like_a_key_and_a_password_flags_next_argument_are_repl
         assert!(text.contains(kept), "{kept}: {text}");
     }
     assert_eq!(counts.get("configmap-secret-key"), Some(&1));
+    // Items of a List as the API returns them, without `kind`.
+    let mut list = json!({"kind": "ConfigMapList", "items": [{"metadata": {"name": "kurl-config"},
+        "data": {"cert_key": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}}]});
+    Redactor::global().redact_json(&mut list, &mut counts);
+    assert!(!list.to_string().contains("0a1b2c3d4e5f"), "{list}");
     assert_eq!(counts.get("secret-argument"), Some(&1));
     assert_eq!(counts.get("env-secret-value"), Some(&1));
 }
