@@ -158,6 +158,18 @@ fn corpus() -> Vec<Shape> {
         log("known", "AKIAIOSFODNN7EXAMPLE", "using key AKIAIOSFODNN7EXAMPLE for bucket\n".into()),
         log("known", "repoPw-plain-url-11", "s3://user:repoPw-plain-url-11@bucket\n".into()),
         object("known", "EnvSecretValue-0001", env_pod(json!([{"name": "AWS_SECRET_ACCESS_KEY", "value": "EnvSecretValue-0001"}]))),
+        // composed: kubectl's last-applied-configuration of a ConfigMap and of a Pod whose args hold a
+        // password.
+        object("configmap-key", "LastAppliedTlsKey-4Fh8Kd2Lm6", json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "edge-tls", "namespace": "default", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json!({"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "edge-tls"}, "data": {"tls.key": "LastAppliedTlsKey-4Fh8Kd2Lm6",
+                    "client_cert": "LastAppliedTlsKey-4Fh8Kd2Lm6"}}).to_string()}},
+            "data": {"note": "rotated"}})),
+        object("last-applied", "LastAppliedArgPw-9Tz3", json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "db", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json!({"kind": "Pod", "spec": {"containers": [
+                    {"name": "db", "command": ["mysqld"], "args": ["--user", "root", "--db-pass", "LastAppliedArgPw-9Tz3"]}]}}).to_string()}}})),
         // composed: more of the same classes in the other carrier (object vs log).
         object("command-line", "ArgsShortPw-5561", args_pod(json!(["mysqldump", "-uroot", "-pArgsShortPw-5561", "app"]))),
         object("url-credentials", "ObjRedisPw-0091x", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cache"},

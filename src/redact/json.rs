@@ -11,7 +11,7 @@ use super::{PLACEHOLDER, RedactionCounts, Redactor, merge_counts};
 /// A field or variable name that holds a secret value when its value is a string.
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:password|passwd|passphrase|token|secret|api_?key|apikey|private_?key|access_?key|secret_?key|account_?key|credentials?|connection_?string|sas)$",
+        r"(?i)(?:password|passwd|passphrase|token|secret|api_?key|apikey|private_?key|access_?key|secret_?key|account_?key|credentials?|connection_?string|sas|^auth)$",
     )
     .unwrap_or_else(|e| panic!("{e}"))
 });
@@ -197,6 +197,21 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
             }
         }
         Value::String(text) => {
+            // A manifest kept as a JSON string (kubectl's last-applied-configuration, a hook's command
+            // array) is redacted as the object it is, so env names, args and ConfigMap keys decide in it too.
+            // Nothing found inside it: the text rules still read it whole, as before (they know shapes, like
+            // docker's `"auth": "…"`, that no field name tells).
+            if let Some(mut inner) = embedded_json(text) {
+                let mut found = RedactionCounts::new();
+                redact_value(redactor, &mut inner, &mut found);
+                if !found.is_empty()
+                    && let Ok(changed) = serde_json::to_string(&inner)
+                {
+                    *text = changed;
+                    merge_counts(counts, &found);
+                    return;
+                }
+            }
             let mut found = RedactionCounts::new();
             if let std::borrow::Cow::Owned(changed) = redactor.redact_text(text, &mut found) {
                 *text = changed;
@@ -205,6 +220,16 @@ pub(super) fn redact_value(redactor: &Redactor, value: &mut Value, counts: &mut 
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
+}
+
+fn embedded_json(text: &str) -> Option<Value> {
+    let start = text.trim_start();
+    if !(start.starts_with('{') || start.starts_with('[')) {
+        return None;
+    }
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())
 }
 
 /// A ConfigMap's data: a value under a key named like a key, cert, token or password is replaced whole
