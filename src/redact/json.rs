@@ -1,6 +1,7 @@
 //! Structural redaction of Kubernetes objects: string fields whose name says "secret", env entries
-//! (`{name, value}`) whose name does, then every remaining string as text (annotations such as
-//! last-applied-configuration carry whole manifests).
+//! (`{name, value}`) whose name or `NAME=value` does, ConfigMap keys named like a key / cert / token, the
+//! argument after a password flag, then every remaining string as text. A string holding JSON
+//! (last-applied-configuration, a hook's command) is redacted as the object it is.
 use std::sync::LazyLock;
 
 use regex::Regex;

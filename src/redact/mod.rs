@@ -1,9 +1,12 @@
 //! Redaction of credentials in every text before it is written to a bundle.
 //!
 //! Logs are redacted line by line as they stream ([`LineBuffer`], [`RedactingWriter`]); objects are
-//! redacted structurally ([`Redactor::redact_json`]): fields and env vars whose name says "secret", then
-//! every string value as text. A redaction keeps the key and replaces only the value with
-//! [`PLACEHOLDER`], so a line stays readable. Counts are kept per rule name, never the values.
+//! redacted structurally ([`Redactor::redact_json`]): fields and env vars whose name says "secret", values
+//! whose place says so (a ConfigMap key, the argument after a password flag), then every string value as
+//! text. A line redactor keeps state across lines where YAML puts a secret's value on a later line than its
+//! key. A redaction keeps the key and replaces only the value with [`PLACEHOLDER`], so a line stays
+//! readable. Counts are kept per rule name, never the values. Foreign bundles are not redacted when read:
+//! the analysis redacts what it quotes from them (analyze/run.rs).
 mod json;
 mod rules;
 mod stream;

@@ -1,5 +1,5 @@
 //! Redaction over a chunked stream: chunks are cut into lines, each line redacted whole, so a secret split
-//! across two chunks is still found. Memory stays bounded by the longest line kept ([`MAX_LINE`]).
+//! across two chunks is still found. Memory stays bounded by one piece of a line ([`MAX_LINE`]).
 use std::io::{self, Write};
 
 use super::{LineRedactor, RedactionCounts, Redactor};
