@@ -73,6 +73,11 @@ pub struct BundleInfo {
     /// a format newer than this snapdoc reads. Shown in every report's header.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The bundle was not redacted by snapdoc (a troubleshoot or velero debug bundle, read as it came):
+    /// what this analysis quotes from it was redacted when analysed, but the bundle itself may hold
+    /// secrets, which a reader must know before passing it on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_redacted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

@@ -1,16 +1,18 @@
 //! The analyze stage as one call: open a bundle, gather its facts, run the rules, and assemble the [`Analysis`]
 //! every report renders.
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
-use super::findings::Severity;
+use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
 use super::{facts, parallel, status, timeline, verdicts};
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
 use crate::cli::AnalysisOptions;
+use crate::redact::{RedactionCounts, Redactor};
 
 /// Opens the bundle at `path` and analyses it with the built-in rules plus `options.rules_dirs`.
 pub fn analyze_bundle(path: &Path, options: &AnalysisOptions) -> Result<Analysis, AnalyzeError> {
@@ -154,7 +156,11 @@ fn analyze_with_shared_objects(
         .and_then(|cluster| cluster.first())
         .is_some_and(|cluster| cluster["veleroInstalled"] == serde_json::Value::Bool(false));
     let status = status::status(&output.findings, &verdicts, &not_seen, velero_absent);
-    Ok(Analysis {
+    let not_redacted = matches!(
+        bundle.format(),
+        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug
+    );
+    let mut analysis = Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         generated: jiff::Timestamp::now().to_string(),
@@ -168,6 +174,7 @@ fn analyze_with_shared_objects(
                 .filter(|m| m.tool.name != "snapdoc")
                 .map(|m| format!("{} {}", m.tool.name, m.tool.version)),
             problems: bundle_problems,
+            not_redacted,
         },
         environment: facts.environment,
         status,
@@ -183,7 +190,65 @@ fn analyze_with_shared_objects(
             .map(|m| m.collector_errors.clone())
             .unwrap_or_default(),
         unavailable,
-    })
+    };
+    if not_redacted {
+        redact_quotes(&mut analysis);
+    }
+    Ok(analysis)
+}
+
+/// A foreign bundle holds what its tool collected, raw secrets included (`velero debug` does not redact):
+/// everything the analysis quotes from it goes through snapdoc's redaction before any report shows it.
+/// An object value is judged by the path it was read at as well as by its text (`…env[2].value`,
+/// `data.cert_key`).
+fn redact_quotes(analysis: &mut Analysis) {
+    let redactor = Redactor::global();
+    let mut counts = RedactionCounts::new();
+    for finding in &mut analysis.findings {
+        for evidence in &mut finding.evidence {
+            if let Evidence::Object {
+                path: Some(path),
+                value: Some(value),
+                ..
+            } = evidence
+            {
+                *value = redactor.redact_quoted_value(path, value, &mut counts);
+            }
+        }
+    }
+    // Every other string (messages, log excerpts, timeline lines, storage location messages) as text.
+    let Ok(mut value) = serde_json::to_value(&*analysis) else {
+        return;
+    };
+    redact_strings(redactor, &mut value, &mut counts);
+    if let Ok(redacted) = serde_json::from_value(value) {
+        *analysis = redacted;
+    }
+}
+
+fn redact_strings(
+    redactor: &Redactor,
+    value: &mut serde_json::Value,
+    counts: &mut RedactionCounts,
+) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Cow::Owned(changed) = redactor.redact_text(text, counts) {
+                *text = changed;
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                redact_strings(redactor, item, counts);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (_, item) in map.iter_mut() {
+                redact_strings(redactor, item, counts);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
 }
 
 /// Parses the object lists the facts, the object rules and the timelines read, on every core, largest first.

@@ -1,9 +1,12 @@
 //! Redaction of credentials in every text before it is written to a bundle.
 //!
 //! Logs are redacted line by line as they stream ([`LineBuffer`], [`RedactingWriter`]); objects are
-//! redacted structurally ([`Redactor::redact_json`]): fields and env vars whose name says "secret", then
-//! every string value as text. A redaction keeps the key and replaces only the value with
-//! [`PLACEHOLDER`], so a line stays readable. Counts are kept per rule name, never the values.
+//! redacted structurally ([`Redactor::redact_json`]): fields and env vars whose name says "secret", values
+//! whose place says so (a ConfigMap key, the argument after a password flag), then every string value as
+//! text. A line redactor keeps state across lines where YAML puts a secret's value on a later line than its
+//! key. A redaction keeps the key and replaces only the value with [`PLACEHOLDER`], so a line stays
+//! readable. Counts are kept per rule name, never the values. Foreign bundles are not redacted when read:
+//! the analysis redacts what it quotes from them (analyze/run.rs).
 mod json;
 mod rules;
 mod stream;
@@ -58,6 +61,7 @@ impl Redactor {
         LineRedactor {
             rules: &self.rules,
             pem: None,
+            yaml: YamlState::Plain,
             counts: RedactionCounts::new(),
         }
     }
@@ -68,6 +72,21 @@ impl Redactor {
         let redacted = lines.redact_text(text);
         merge_counts(counts, &lines.counts);
         redacted
+    }
+
+    /// Redacts a value quoted from an object at `path` (`spec.containers[0].env[1].value`): replaced whole
+    /// when the path's last name says secret, else redacted as text.
+    pub fn redact_quoted_value(
+        &self,
+        path: &str,
+        value: &str,
+        counts: &mut RedactionCounts,
+    ) -> String {
+        if json::secret_path(path) && !value.is_empty() && value != PLACEHOLDER {
+            bump(counts, "secret-field");
+            return PLACEHOLDER.to_string();
+        }
+        self.redact_text(value, counts).into_owned()
     }
 
     /// Redacts an object in place: secret-named fields and env values, then every string as text.
@@ -81,7 +100,59 @@ pub struct LineRedactor<'r> {
     rules: &'r rules::Rules,
     /// Lines seen since a PEM private key began without its END marker on the same line.
     pem: Option<usize>,
+    yaml: YamlState,
     counts: RedactionCounts,
+}
+
+/// YAML printed over several lines, where a secret's key and its value are not on the same line.
+#[derive(Clone, Copy)]
+enum YamlState {
+    Plain,
+    /// A secret-named key opened a block scalar (`password: |`): lines indented past this column are its
+    /// value.
+    Block(usize),
+    /// `- name: X_PASSWORD` was read at this column: a `value:` on the next line is the secret.
+    NameSeen(usize),
+}
+
+const YAML_RULE: &str = "yaml-secret-value";
+
+/// A key whose value is a secret, in YAML printed as text: the text rules' vocabulary, and a name ending
+/// in `.key` / `_key` (`tls.key: |` holding a key's base64 lines, which no PEM marker announces).
+const YAML_SECRET_KEY: &str = r"(?i)^[\w.-]*?(?:password|passwd|passphrase|pwd|token|secret|credentials?|api[-_]?key|private[-_]?key|access[-_]?key|encryption[-_]?key|signing[-_]?key|cert[-_]?key|key[-_]?data)[\w.-]*$|[._-]key$";
+
+/// `key: |` / `- key: >-` (a block scalar's header, an optional comment after it).
+static YAML_BLOCK_HEADER: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r#"^(?P<indent>[ \t]*(?:-[ \t]+)?)["']?(?P<key>[\w.-]+)["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?\r?\n?$"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+});
+static YAML_SECRET_KEY_RE: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(YAML_SECRET_KEY).unwrap_or_else(|e| panic!("{e}")));
+/// `- name: X` alone on its line (an env entry, a list of name/value pairs).
+static YAML_NAME: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r#"^(?P<indent>[ \t]*(?:-[ \t]+)?)["']?name["']?[ \t]*:[ \t]*["']?(?P<name>[\w.-]+)["']?[ \t]*\r?\n?$"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+});
+/// `value: …` after such a name: the value, without its quotes.
+static YAML_VALUE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r#"^(?P<indent>[ \t]*)["']?value["']?[ \t]*:[ \t]*(?:"(?P<q>[^"\r\n]*)"|'(?P<s>[^'\r\n]*)'|(?P<u>[^\r\n]*?))[ \t]*\r?\n?$"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+});
+
+fn indentation(line: &[u8]) -> usize {
+    line.iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count()
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 /// A PEM block longer than this many lines is assumed to have lost its END line; redaction resumes.
@@ -94,6 +165,10 @@ impl LineRedactor<'_> {
         if !pem_done {
             return line;
         }
+        let line = match self.redact_yaml(line) {
+            Ok(done) => return done,
+            Err(line) => line,
+        };
         match self.rules.redact(&line, &mut self.counts) {
             Some(changed) => {
                 let (changed, _) = self.open_pem_if_started(changed);
@@ -141,8 +216,76 @@ impl LineRedactor<'_> {
         &self.counts
     }
 
+    /// Where to cut an overlong line's piece at or before `cut` so that no credential crosses the cut.
+    pub(crate) fn safe_cut(&self, piece: &[u8], cut: usize) -> usize {
+        self.rules.safe_cut(piece, cut)
+    }
+
     pub fn into_counts(self) -> RedactionCounts {
         self.counts
+    }
+
+    /// YAML whose secret is on a later line than its key: `Ok` with the line when it is decided here (a
+    /// block scalar's header or body, the `value:` after a secret `name:`), `Err` to let the rules see it.
+    fn redact_yaml<'l>(&mut self, line: Cow<'l, [u8]>) -> Result<Cow<'l, [u8]>, Cow<'l, [u8]>> {
+        match self.yaml {
+            YamlState::Block(column) => {
+                if is_blank(&line) {
+                    return Ok(line);
+                }
+                let indent = indentation(&line);
+                if indent > column {
+                    let mut out = line[..indent].to_vec();
+                    out.extend_from_slice(PLACEHOLDER.as_bytes());
+                    out.extend_from_slice(line_ending(&line));
+                    return Ok(Cow::Owned(out));
+                }
+                self.yaml = YamlState::Plain;
+            }
+            YamlState::NameSeen(column) => {
+                if is_blank(&line) {
+                    return Ok(line);
+                }
+                self.yaml = YamlState::Plain;
+                if let Some(caps) = YAML_VALUE.captures(&line)
+                    && indentation(&line) >= column
+                {
+                    let value = ["q", "s", "u"].iter().find_map(|g| caps.name(g));
+                    if let Some(value) = value {
+                        let text = value.as_bytes();
+                        if text.starts_with(b"|") || text.starts_with(b">") {
+                            self.yaml = YamlState::Block(indentation(&line));
+                            bump(&mut self.counts, YAML_RULE);
+                            return Ok(line);
+                        }
+                        if !text.is_empty() && !text.starts_with(PLACEHOLDER.as_bytes()) {
+                            let mut out = line[..value.start()].to_vec();
+                            out.extend_from_slice(PLACEHOLDER.as_bytes());
+                            out.extend_from_slice(&line[value.end()..]);
+                            bump(&mut self.counts, YAML_RULE);
+                            return Ok(Cow::Owned(out));
+                        }
+                    }
+                    return Ok(line);
+                }
+            }
+            YamlState::Plain => {}
+        }
+        if let Some(caps) = YAML_BLOCK_HEADER.captures(&line)
+            && let (Some(indent), Some(key)) = (caps.name("indent"), caps.name("key"))
+            && YAML_SECRET_KEY_RE.is_match(key.as_bytes())
+        {
+            self.yaml = YamlState::Block(indent.end());
+            bump(&mut self.counts, YAML_RULE);
+            return Ok(line);
+        }
+        if let Some(caps) = YAML_NAME.captures(&line)
+            && let (Some(indent), Some(name)) = (caps.name("indent"), caps.name("name"))
+            && json::secret_env(&String::from_utf8_lossy(name.as_bytes()))
+        {
+            self.yaml = YamlState::NameSeen(indent.end());
+        }
+        Err(line)
     }
 
     /// Inside a PEM block: redact until its END marker. Returns the line and whether the block is closed
@@ -182,6 +325,10 @@ impl LineRedactor<'_> {
             None => (line, false),
         }
     }
+}
+
+fn bump(counts: &mut RedactionCounts, rule: &str) {
+    *counts.entry(rule.to_string()).or_default() += 1;
 }
 
 fn line_ending(line: &[u8]) -> &[u8] {

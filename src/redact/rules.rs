@@ -6,6 +6,14 @@ use regex::bytes::{CaptureLocations, Regex, RegexSet};
 use super::{PLACEHOLDER, RedactionCounts};
 
 pub(crate) const PEM_RULE: &str = "pem-private-key";
+pub(crate) const BASE64_RULE: &str = "base64-credentials";
+
+/// Where a credential may begin whose value a piece of an overlong line could cut: a secret-named key and
+/// its separator, a URL's scheme.
+const KEY_START: &str = r#"(?i)[\w.-]*(?:password|passwd|passphrase|pwd|token|secret|api[-_]?key|access[-_]?key|private[-_]?key|credentials|auth)[\w.-]*\\*["']?\s*[:=]|[a-z][a-z0-9+.-]*://"#;
+
+/// A base64 run long enough to hold a credential worth decoding.
+const BASE64_RUN: &str = r"[A-Za-z0-9+/]{20,}={0,2}";
 
 /// A value after `key=` / `key: ` / `"key": `: double-quoted, escaped-quoted at any depth (JSON inside a
 /// JSON string or a logfmt quoted field: `\"…\"`, `\\"…\\"`), single-quoted, or bare up to a delimiter.
@@ -47,15 +55,50 @@ fn rule_sources() -> Vec<(&'static str, String)> {
         ),
         (
             "aws-secret-access-key",
-            key_value(r"[\w.-]*?(?:secret_?access_?key|aws_?secret_?key)"),
+            key_value(r"[\w.-]*?(?:secret[-_]?access[-_]?key|aws[-_]?secret[-_]?key)"),
         ),
         (
             "aws-access-key-id",
             r"\b(?P<u>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})\b".into(),
         ),
         (
+            // The password runs to the last `@` before the host, so it may hold `/` and `@`; the user may be
+            // empty (`redis://:pw@host`) or an e-mail address (`https://me@example.com:pw@host`).
             "url-credentials",
-            r#"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@"'<>]+:(?P<u>[^/\s@"'<>]+)@"#.into(),
+            r#"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:"'<>\\]*:(?P<u>[^\s"'<>\\]+)@[A-Za-z0-9\[]"#.into(),
+        ),
+        (
+            // kubectl's and Velero's name/value pairs printed as JSON: `{"name": "DB_PASSWORD", "value": "…"}`.
+            "env-secret-value",
+            format!(
+                r#"(?i)\\*"name\\*"\s*:\s*\\*"[\w.-]*?(?:password|passwd|passphrase|pwd|pass|secret|token|key|credentials?)\\*"\s*,\s*\\*"value{SEP}{VALUE}"#
+            ),
+        ),
+        (
+            "docker-auth",
+            r#"(?:\\*"|\b)auth\\*"?\s*:\s*\\*"?(?P<u>[A-Za-z0-9+/]{8,}={0,2})"#.into(),
+        ),
+        (
+            // A flag and its value as separate words: `--password VALUE`, `--secret-access-key VALUE`, or
+            // as items of a command printed as a JSON array (a hook annotation: `"--password","VALUE"`).
+            "command-line-password",
+            r#"(?i)(?:^|[\s"'\[,])--?(?:[\w-]*(?:password|passwd|passphrase|pwd|secret|token|api-key|access-key|secret-key|encryption-key|certificate-key|cert-key|signing-key)|(?:[\w-]*[-_])?pass)(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\,\]\-][^\s"'\\,\]]*)"#.into(),
+        ),
+        (
+            // MySQL's `-pPASSWORD` (no space), in a mysql / mysqldump command line, also printed as a JSON
+            // array (a hook annotation: `["mysqldump","-uroot","-pPASSWORD"]`).
+            "mysql-password-flag",
+            r#"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mariadb|mariadb-dump)\b[^\n]*?(?:\s|\\*"\s*,\s*\\*")-p(?P<u>[^\s"'\\;|&,\]]+)"#.into(),
+        ),
+        (
+            // redis-cli's `-a PASSWORD` (a Redis backup hook's `redis-cli -a … BGSAVE`).
+            "redis-cli-password",
+            r#"\bredis-cli\b[^\n]*?(?:\s|\\*"\s*,\s*\\*")-a(?:\s+|\\*"\s*,\s*\\*")(?P<u>[^\s"'\\;|&,\]\-][^\s"'\\;|&,\]]*)"#.into(),
+        ),
+        (
+            // A password quoted in prose: `invalid repository password "…"`, `wrong password '…'`.
+            "quoted-password",
+            r#"(?i)\b(?:password|passwd|passphrase)(?:\s+[a-z]+){0,3}:?\s+\\*["'](?P<u>[^"'\\\n]+)\\*["']"#.into(),
         ),
         (
             "bearer-token",
@@ -71,7 +114,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
         ),
         (
             "password",
-            key_value(r"[\w.-]*?(?:password|passwd|passphrase)"),
+            key_value(r"[\w.-]*?(?:password|passwd|passphrase|pwd)"),
         ),
         (
             // A bare token of under 8 characters is a word of the error text around it, not a credential:
@@ -79,7 +122,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             // rules (SD104's GCS sample), while every real token, key or secret is longer.
             "token",
             format!(
-                r#"(?i)\b(?:[\w.-]*?(?:token|secret|api_?key|private_?key|access_?key|secret_?key|credentials)){SEP}{}"#,
+                r#"(?i)\b(?:[\w.-]*?(?:token|secret|api[-_]?key|private[-_]?key|access[-_]?key|secret[-_]?key|encryption[-_]?key|signing[-_]?key|cert(?:ificate)?[-_]?key|key[-_]?data|credentials)){SEP}{}"#,
                 TOKEN_VALUE
             ),
         ),
@@ -96,14 +139,25 @@ pub const RULE_NAMES: &[&str] = &[
     "aws-secret-access-key",
     "aws-access-key-id",
     "url-credentials",
+    "env-secret-value",
+    "docker-auth",
+    "command-line-password",
+    "mysql-password-flag",
+    "redis-cli-password",
+    "quoted-password",
     "bearer-token",
     "basic-auth",
     "jwt",
     "password",
     "token",
+    // Decoded base64 that holds a credential (a credentials file, a PEM key): see `Rules::redact`.
+    BASE64_RULE,
+    // Multi-line YAML (a block scalar, a `name:` / `value:` pair): see mod.rs.
+    "yaml-secret-value",
     // Structural rules (objects): see json.rs.
     "secret-field",
-    "env-secret-value",
+    "configmap-secret-key",
+    "secret-argument",
 ];
 
 /// Group names holding the secret, in the order tried.
@@ -111,8 +165,11 @@ const SECRET_GROUPS: [&str; 4] = ["q", "e", "s", "u"];
 
 /// Values that are never secrets, whatever their key says (`automountServiceAccountToken=false`).
 fn is_inert(value: &[u8]) -> bool {
+    // A port and a path (`oci://registry:5000/app@sha256:…`) is where a URL's `user:password@` would be.
+    let port_then_path = value.iter().take_while(|b| b.is_ascii_digit()).count();
     value.is_empty()
         || value.starts_with(PLACEHOLDER.as_bytes())
+        || ((1..=5).contains(&port_then_path) && value.get(port_then_path) == Some(&b'/'))
         || matches!(
             value.to_ascii_lowercase().as_slice(),
             b"true" | b"false" | b"null" | b"nil" | b"<nil>" | b"none" | b"\\n"
@@ -132,12 +189,14 @@ pub(crate) struct Rules {
     prefilter: RegexSet,
     pem_begin: Regex,
     pem_end: Regex,
+    base64_run: Regex,
+    key_start: Regex,
 }
 
 impl Rules {
     pub(crate) fn compile() -> Rules {
         let sources = rule_sources();
-        debug_assert_eq!(sources.len() + 2, RULE_NAMES.len());
+        debug_assert!(sources.iter().all(|(name, _)| RULE_NAMES.contains(name)));
         let rules: Vec<Rule> = sources
             .iter()
             .map(|(name, source)| {
@@ -166,11 +225,52 @@ impl Rules {
                 .unwrap_or_else(|e| panic!("{e}")),
             pem_end: Regex::new(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
                 .unwrap_or_else(|e| panic!("{e}")),
+            base64_run: Regex::new(BASE64_RUN).unwrap_or_else(|e| panic!("{e}")),
+            key_start: Regex::new(KEY_START).unwrap_or_else(|e| panic!("{e}")),
         }
     }
 
-    /// Applies every rule to a line. `None` when nothing was redacted.
+    /// Applies every rule to a line, then replaces whole any base64 run whose decoded text holds a
+    /// credential. `None` when nothing was redacted.
     pub(crate) fn redact(&self, line: &[u8], counts: &mut RedactionCounts) -> Option<Vec<u8>> {
+        let plain = self.redact_plain(line, counts);
+        let text = plain.as_deref().unwrap_or(line);
+        match self.redact_encoded(text, counts) {
+            Some(changed) => Some(changed),
+            None => plain,
+        }
+    }
+
+    /// Base64 runs that decode to text holding a credential (a credentials file, a PEM private key, a
+    /// kubeconfig) are replaced whole: their content cannot be redacted in place.
+    fn redact_encoded(&self, line: &[u8], counts: &mut RedactionCounts) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        for run in self.base64_run.find_iter(line) {
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(run.as_bytes())
+            else {
+                continue;
+            };
+            let holds_credential = self.pem_begin.is_match(&decoded)
+                || self
+                    .redact_plain(&decoded, &mut RedactionCounts::new())
+                    .is_some();
+            if holds_credential {
+                let out = out.get_or_insert_with(Vec::new);
+                out.extend_from_slice(&line[copied..run.start()]);
+                out.extend_from_slice(PLACEHOLDER.as_bytes());
+                copied = run.end();
+                *counts.entry(BASE64_RULE.to_string()).or_default() += 1;
+            }
+        }
+        let mut out = out?;
+        out.extend_from_slice(&line[copied..]);
+        Some(out)
+    }
+
+    /// Applies every text rule to a line. `None` when nothing was redacted.
+    fn redact_plain(&self, line: &[u8], counts: &mut RedactionCounts) -> Option<Vec<u8>> {
         let hits = self.prefilter.matches(line);
         if !hits.matched_any() {
             return None;
@@ -185,6 +285,45 @@ impl Rules {
             }
         }
         current
+    }
+
+    /// `cut`, moved back to the start of any match (of a rule, or a base64 run) that crosses it, so the
+    /// match goes whole into the next piece. A match as long as the piece cannot move it to 0: the cut
+    /// then stays where it was asked (the piece must shrink the line).
+    pub(crate) fn safe_cut(&self, piece: &[u8], cut: usize) -> usize {
+        let hits = self.prefilter.matches(piece);
+        // A value quoted to past the piece's end matches no rule inside the piece: a key that starts
+        // shortly before the cut (as far back as the piece reaches past it) goes into the next piece
+        // with all it says.
+        let window = cut.saturating_sub(piece.len().saturating_sub(cut));
+        let mut safe = self
+            .key_start
+            .find_iter(&piece[window..cut])
+            .next()
+            .map_or(cut, |found| window + found.start());
+        // A cut moved back for one rule may now fall inside another's match: again until none crosses.
+        loop {
+            let before = safe;
+            let regexes = hits
+                .iter()
+                .map(|i| &self.rules[i].regex)
+                .chain(std::iter::once(&self.base64_run));
+            for regex in regexes {
+                for found in regex.find_iter(piece) {
+                    if found.start() >= safe {
+                        break;
+                    }
+                    if found.end() > safe {
+                        safe = found.start();
+                        break;
+                    }
+                }
+            }
+            if safe == before || safe == 0 {
+                break;
+            }
+        }
+        if safe == 0 { cut } else { safe }
     }
 
     /// Where the line's last BEGIN … PRIVATE KEY marker ends, if no END marker follows it.

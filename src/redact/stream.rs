@@ -1,12 +1,17 @@
 //! Redaction over a chunked stream: chunks are cut into lines, each line redacted whole, so a secret split
-//! across two chunks is still found. Memory stays bounded by the longest line kept ([`MAX_LINE`]).
+//! across two chunks is still found. Memory stays bounded by one piece of a line ([`MAX_LINE`]).
 use std::io::{self, Write};
 
 use super::{LineRedactor, RedactionCounts, Redactor};
 
-/// A line longer than this is redacted and passed on in pieces of this size (a secret straddling a cut
-/// can then escape; no log line that long is expected).
+/// A line longer than this is redacted and passed on in pieces of at most this size. A piece is cut
+/// before any credential the rules see crossing the cut, and the last [`OVERLAP`] bytes at least are
+/// carried into the next piece, so a secret of under [`OVERLAP`] bytes straddling the cut is found whole
+/// while memory stays bounded by one piece.
 pub const MAX_LINE: usize = 256 * 1024;
+
+/// How much of an overlong line's piece is held back for the next one.
+pub const OVERLAP: usize = 16 * 1024;
 
 /// Push-style redaction: feed chunks, take redacted bytes out. Usable from sync and async code alike.
 pub struct LineBuffer<'r> {
@@ -37,7 +42,10 @@ impl<'r> LineBuffer<'r> {
         }
         self.pending.extend_from_slice(chunk);
         while self.pending.len() >= MAX_LINE {
-            let rest = self.pending.split_off(MAX_LINE);
+            let cut = self
+                .lines
+                .safe_cut(&self.pending[..MAX_LINE], MAX_LINE - OVERLAP);
+            let rest = self.pending.split_off(cut);
             let piece = std::mem::replace(&mut self.pending, rest);
             out.extend_from_slice(&self.lines.redact_line(&piece));
         }

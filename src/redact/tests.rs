@@ -213,6 +213,13 @@ fn ordinary_velero_lines_are_left_alone() {
         r#"{"secretName": "cloud-credentials", "secretKeyRef": {"key": "cloud"}}"#,
         "-----BEGIN CERTIFICATE-----MIIBszCCAVmgAwIBAgIU-----END CERTIFICATE-----",
         "a bearer token is required",
+        // Flags that name a file or a Secret, not a value; a volume list; a name/value pair naming a Secret.
+        "restic backup --password-file /tmp/credentials/velero/repo-password --repo s3:s3.amazonaws.com/b/restic/ns",
+        "velero install --secret-file ./credentials-velero --use-node-agent --bypass-cache x",
+        "  - name: VELERO_SECRET_NAME\n    value: cloud-credentials\n  - name: cloud-credentials\n    secret:\n",
+        "Fatal: wrong password or no key found",
+        // An image reference by digest behind a port: no `user:password@` here.
+        "pulling oci://registry.example.com:5000/velero/velero-plugin@sha256:0a1b2c3d4e5f",
         "",
     ] {
         let (out, counts) = redact(line);
@@ -280,7 +287,9 @@ fn overlong_lines_are_passed_on_in_bounded_pieces() {
     let mut out = Vec::new();
     let big = vec![b'x'; stream::MAX_LINE * 2 + 10];
     buffer.push(&big, &mut out);
-    assert_eq!(out.len(), stream::MAX_LINE * 2);
+    // What is held back is under one piece: memory stays bounded whatever the line's length.
+    assert!(big.len() - out.len() < stream::MAX_LINE, "{}", out.len());
+    assert!(out.len() >= 2 * (stream::MAX_LINE - stream::OVERLAP));
     buffer.push(b"\n", &mut out);
     buffer.finish(&mut out);
     assert_eq!(out.len(), big.len() + 1);
@@ -344,9 +353,18 @@ fn objects_lose_secret_fields_and_env_values_but_keep_names() {
         assert!(text.contains(kept), "{kept} lost: {text}");
     }
     assert_eq!(pod["spec"]["automountServiceAccountToken"], json!(false));
-    assert_eq!(counts.get("env-secret-value"), Some(&3));
+    // The env entry inside last-applied-configuration is read as the env entry it is: its value is replaced
+    // whole (`X=password=…` reads as a credential), not only the text after `password=`.
+    assert_eq!(counts.get("env-secret-value"), Some(&4));
     assert_eq!(counts.get("secret-field"), Some(&1));
-    assert_eq!(counts.get("password"), Some(&1));
+    assert_eq!(counts.get("password"), None);
+    let last_applied: serde_json::Value = serde_json::from_str(
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last_applied["env"][0]["value"], json!(PLACEHOLDER));
 }
 
 #[test]
@@ -360,5 +378,113 @@ fn every_rule_name_is_known() {
     );
     for rule in counts.keys() {
         assert!(RULE_NAMES.contains(&rule.as_str()), "{rule}");
+    }
+}
+
+#[test]
+fn a_secret_straddling_an_overlong_lines_cut_is_found_whole() {
+    // The secret starts a few bytes before the cut a fixed-size piece would make, and ends after it.
+    for before_cut in [1, 9, 20, 300] {
+        let mut line = "k=v ".repeat((stream::MAX_LINE - before_cut) / 4);
+        line.push_str("password=StraddlingSecret-0123456789 tail\n");
+        let mut writer = RedactingWriter::new(Redactor::global(), Vec::new());
+        for chunk in line.as_bytes().chunks(4096) {
+            writer.write_all(chunk).unwrap();
+        }
+        let (out, counts) = writer.finish().unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            !out.contains("StraddlingSecret"),
+            "{before_cut}: {}",
+            &out[out.len() - 200..]
+        );
+        assert!(!out.contains("0123456789"), "{before_cut}");
+        assert_eq!(
+            out.len(),
+            line.len() - "StraddlingSecret-0123456789".len() + PLACEHOLDER.len()
+        );
+        assert_eq!(counts.get("password"), Some(&1));
+    }
+}
+
+#[test]
+fn yaml_values_on_the_line_after_their_key_are_redacted() {
+    let text = "spec:\n  - name: DB_PASSWORD\n    value: \"hunter2-long\"\n  - name: LOG_LEVEL\n    value: debug\nconfig:\n  password: |\n    first-line-secret\n\n    second-line-secret\n  user: admin\n";
+    let (out, counts) = redact(text);
+    for gone in ["hunter2-long", "first-line-secret", "second-line-secret"] {
+        assert!(!out.contains(gone), "{gone}: {out}");
+    }
+    for kept in [
+        "value: debug",
+        "user: admin",
+        "password: |",
+        "name: DB_PASSWORD",
+    ] {
+        assert!(out.contains(kept), "{kept}: {out}");
+    }
+    assert_eq!(out.lines().count(), text.lines().count());
+    assert_eq!(counts.get("yaml-secret-value"), Some(&2));
+}
+
+#[test]
+fn a_configmaps_key_named_like_a_key_and_a_password_flags_next_argument_are_replaced() {
+    // composed: kURL's kube-system/kurl-config ConfigMap, whose cert_key is kubeadm's certificate key.
+    let mut objects = json!([
+        {"kind": "ConfigMap", "metadata": {"name": "kurl-config", "namespace": "kube-system"},
+         "data": {"cert_key": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "kurl_install_directory": "/var/lib/kurl",
+                  "token_ttl": "24h", "tls_enabled": "true"}},
+        {"kind": "Pod", "spec": {"containers": [{"name": "db",
+         "args": ["--user", "root", "--password", "argsPw-0001", "--port", "3306"],
+         "env": [{"name": "MYSQL_PWD", "value": "envPw-0002"}, {"name": "REPLICAS", "value": "3"}]}]}}
+    ]);
+    let mut counts = RedactionCounts::new();
+    Redactor::global().redact_json(&mut objects, &mut counts);
+    let text = objects.to_string();
+    for gone in ["0a1b2c3d4e5f", "argsPw-0001", "envPw-0002"] {
+        assert!(!text.contains(gone), "{gone}: {text}");
+    }
+    for kept in [
+        "/var/lib/kurl",
+        "24h",
+        "\"true\"",
+        "\"root\"",
+        "\"3306\"",
+        "\"3\"",
+    ] {
+        assert!(text.contains(kept), "{kept}: {text}");
+    }
+    assert_eq!(counts.get("configmap-secret-key"), Some(&1));
+    // Items of a List as the API returns them, without `kind`.
+    let mut list = json!({"kind": "ConfigMapList", "items": [{"metadata": {"name": "kurl-config"},
+        "data": {"cert_key": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}}]});
+    Redactor::global().redact_json(&mut list, &mut counts);
+    assert!(!list.to_string().contains("0a1b2c3d4e5f"), "{list}");
+    assert_eq!(counts.get("secret-argument"), Some(&1));
+    assert_eq!(counts.get("env-secret-value"), Some(&1));
+}
+
+#[test]
+fn a_value_quoted_from_an_object_is_judged_by_its_path_and_its_text() {
+    let redactor = Redactor::global();
+    let mut counts = RedactionCounts::new();
+    for (path, value) in [
+        ("data.cert_key", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+        ("spec.config.secretAccessKey", "abcdEFGH1234"),
+        ("status.message", "dial postgres://app:pw-in-url-77@db:5432"),
+    ] {
+        let out = redactor.redact_quoted_value(path, value, &mut counts);
+        assert!(out.contains(PLACEHOLDER), "{path}: {out}");
+        assert!(
+            !out.contains("0a1b2c3d") && !out.contains("abcdEFGH") && !out.contains("pw-in-url")
+        );
+    }
+    for (path, value) in [
+        ("spec.config.region", "us-east-1"),
+        ("data.kurl_install_directory", "/var/lib/kurl"),
+    ] {
+        assert_eq!(
+            redactor.redact_quoted_value(path, value, &mut counts),
+            value
+        );
     }
 }

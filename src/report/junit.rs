@@ -142,6 +142,12 @@ impl<'a> Suite<'a> {
         if let Some(server) = &analysis.bundle.cluster_server {
             properties.push(("clusterServer", server.clone()));
         }
+        if analysis.bundle.not_redacted {
+            properties.push((
+                "notRedacted",
+                "true: the bundle itself may hold credentials".into(),
+            ));
+        }
         for verdict in &analysis.verdicts {
             properties.push((
                 "verdict",

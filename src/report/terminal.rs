@@ -100,6 +100,15 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             style.paint("1;33", &format!("▲ Bundle problem: {}", clean(problem)))
         );
     }
+    if analysis.bundle.not_redacted {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(
+                "Not redacted by snapdoc: what is quoted here was redacted when analysed; the bundle itself may hold credentials."
+            )
+        );
+    }
     let fails = count(analysis, Severity::Fail);
     let warns = count(analysis, Severity::Warn);
     let infos = count(analysis, Severity::Info);

@@ -296,6 +296,7 @@ pub fn failed_bsl() -> Analysis {
             cluster_server: some("10.0.0.12:6443"),
             made_by: None,
             problems: Vec::new(),
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.29.4"),
@@ -518,6 +519,7 @@ pub fn partially_failed_fsb() -> Analysis {
             cluster_server: some("kubernetes.default.svc:443"),
             made_by: None,
             problems: Vec::new(),
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.5+k0s"),
@@ -730,6 +732,7 @@ pub fn healthy() -> Analysis {
             cluster_server: some("34.118.10.2:443"),
             made_by: None,
             problems: Vec::new(),
+            not_redacted: false,
         },
         environment: Environment {
             kubernetes_version: some("v1.30.4-gke.1348000"),
