@@ -1027,3 +1027,25 @@ fn logs_scanned_apart_and_added_in_order_aggregate_as_one_scan() {
     assert!(one_scan.contains("count: 16"), "{one_scan}");
     assert_eq!(format!("{:?}", apart.finish()), one_scan);
 }
+
+/// `count` is set by the engine (objects matched) after a rule's captures: a capture of that name would be
+/// replaced without a word, as SD808's once was ("The cluster has 1 backups" of nine).
+#[test]
+fn a_capture_may_not_be_named_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let sd808 = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("analyzers/health/SD808-no-completed-backup.yaml"),
+    )
+    .unwrap()
+    .replace("SD808", "SD901")
+    .replace("{{backups}}", "{{count}}")
+    .replace("backups: backupCount", "count: backupCount");
+    std::fs::write(dir.path().join("SD901-no-completed-backup.yaml"), sd808).unwrap();
+    let lint = RuleSet::lint_dir(dir.path()).unwrap_err();
+    assert!(
+        lint.iter()
+            .any(|e| e.message.contains("`count` is the engine's own variable")),
+        "{lint:?}"
+    );
+}

@@ -513,7 +513,8 @@ fn phase_words(phase: &str) -> String {
         "Failed" => "failed".to_string(),
         "PartiallyFailed" => "partially failed".to_string(),
         "FailedValidation" => "failed validation".to_string(),
-        other => format!("ended in phase {other}"),
+        // A verdict on an unfinished phase is a stuck backup or restore (analyze/verdicts/stuck.rs).
+        other => format!("is stuck in phase {other}"),
     }
 }
 

@@ -701,6 +701,15 @@ fn object_matcher(check: &mut FileCheck<'_>, object: &Spanned<ObjectSpec>) -> Op
     let when = compile_predicate(check, &spec.when);
     let mut capture = Vec::new();
     for (variable, path) in &spec.capture {
+        // The engine sets `count` (how many objects matched) after the captures: a capture of that name would
+        // be silently replaced, and its message would say "1 backups" of nine.
+        if variable == "count" {
+            check.error(
+                line_of(path),
+                "match.object.capture.count: `count` is the engine's own variable (objects matched); name the capture otherwise".to_string(),
+            );
+            continue;
+        }
         match FieldPath::parse(path.value.trim()) {
             Ok(p) => capture.push((variable.clone(), p)),
             Err(e) => check.error(
