@@ -38,6 +38,9 @@ pub struct SampleReport {
     pub rules: usize,
     pub samples: usize,
     pub failures: Vec<SampleFailure>,
+    /// What each `match` sample renders, by rule id and sample index: the words a user reads for it
+    /// (tests/pinned_text.rs keeps them as reviewed snapshots).
+    pub messages: Vec<(String, usize, String)>,
 }
 
 impl SampleReport {
@@ -58,6 +61,11 @@ pub fn run_samples(rules: &RuleSet) -> SampleReport {
             for (index, sample) in samples.iter().enumerate() {
                 report.samples += 1;
                 let outcome = run_sample(rules, rule, sample, now);
+                if let (Ok(Some(message)), true) = (&outcome, must_fire) {
+                    report
+                        .messages
+                        .push((rule.id.clone(), index, message.clone()));
+                }
                 let problem = match (outcome, must_fire) {
                     (Err(problem), _) => Some(problem),
                     (Ok(Some(_)), true) | (Ok(None), false) => None,
