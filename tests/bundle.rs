@@ -145,3 +145,34 @@ fn unreadable_inputs_get_errors_naming_the_file() {
         .to_string();
     assert!(err.contains("cluster-resources/pods/app.json"), "{err}");
 }
+
+/// `analyze` checks with a hash budget: entries beyond it are checked by size, so a truncated log is still
+/// caught while a large bundle is not read twice.
+#[test]
+fn a_hash_budget_still_catches_a_truncated_entry_by_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.zip");
+    write_sample(&path);
+    let out = dir.path().join("extracted");
+    zip::ZipArchive::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .extract(&out)
+        .unwrap();
+    let mut bundle = Bundle::open(&out).unwrap();
+    let intact = snapdoc::bundle::verify::verify_open(&mut bundle, 0);
+    assert!(intact.is_ok(), "{:?}", intact.problems);
+    assert_eq!(intact.checked, 0);
+    assert!(intact.size_checked > 0);
+
+    let log = out.join("velero/logs/velero-7d9/velero.log");
+    let bytes = std::fs::read(&log).unwrap();
+    std::fs::write(&log, &bytes[..bytes.len() - 10]).unwrap();
+    let mut bundle = Bundle::open(&out).unwrap();
+    let report = snapdoc::bundle::verify::verify_open(&mut bundle, 0);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with("velero/logs/velero-7d9/velero.log: size"),
+        "{:?}",
+        report.problems
+    );
+}
