@@ -275,6 +275,10 @@ pub struct AnalyzeArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// One analysis per bundle, even for bundles of the same cluster (by default those are read as one case:
+    /// the backup log of a velero debug bundle serves the verdicts of a KOTS bundle).
+    #[arg(long)]
+    pub separate: bool,
     #[command(flatten)]
     pub analysis: AnalysisOptions,
 }

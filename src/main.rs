@@ -363,20 +363,39 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     let rules = RuleSet::load(&args.analysis.rules_dirs).context("cannot load the rules")?;
     let mut analyses = Vec::new();
     let mut could_not_run = false;
-    for path in &args.bundles {
-        let analysed = snapdoc::bundle::Bundle::open(path)
-            .map_err(snapdoc::analyze::AnalyzeError::from)
-            .and_then(|mut bundle| snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules));
-        match analysed {
-            Ok(analysis) => analyses.push(analysis),
-            Err(error) => {
-                let error = anyhow::Error::from(error);
-                eprintln!(
-                    "snapdoc: error: cannot analyse {}: {}",
-                    path.display(),
-                    causes_once(&error)
-                );
-                could_not_run = true;
+    let mut report_error = |path: &std::path::Path, error: snapdoc::analyze::AnalyzeError| {
+        let error = anyhow::Error::from(error);
+        eprintln!(
+            "snapdoc: error: cannot analyse {}: {}",
+            path.display(),
+            causes_once(&error)
+        );
+        could_not_run = true;
+    };
+    // Cases need every bundle open at once; past a handful (a fleet), each is read and closed in turn.
+    const MAX_CASE_BUNDLES: usize = 16;
+    if args.separate || args.bundles.len() == 1 || args.bundles.len() > MAX_CASE_BUNDLES {
+        for path in &args.bundles {
+            let analysed = snapdoc::bundle::Bundle::open(path)
+                .map_err(snapdoc::analyze::AnalyzeError::from)
+                .and_then(|mut bundle| snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules));
+            match analysed {
+                Ok(analysis) => analyses.push(analysis),
+                Err(error) => report_error(path, error),
+            }
+        }
+    } else {
+        let mut opened = Vec::new();
+        for path in &args.bundles {
+            match snapdoc::bundle::Bundle::open(path) {
+                Ok(bundle) => opened.push(bundle),
+                Err(error) => report_error(path, error.into()),
+            }
+        }
+        for (path, analysed) in snapdoc::analyze::analyze_cases(opened, &rules) {
+            match analysed {
+                Ok(analysis) => analyses.push(analysis),
+                Err(error) => report_error(&path, error),
             }
         }
     }

@@ -271,3 +271,62 @@ fn partially_failed_backup_is_blamed_on_its_pod_volume() {
         );
     }
 }
+
+fn snapdoc_json(args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// A troubleshoot bundle (objects, no backup logs) and a `velero debug --backup` bundle of the same cluster:
+/// read as one case, the troubleshoot bundle leads and instance-q8rbx's verdict reads its backup log from the
+/// other; `--separate` keeps two analyses.
+#[test]
+fn two_bundles_of_one_cluster_are_one_case() {
+    let troubleshoot = real_bundle("ts-v0.133.0-json-only.tar.gz");
+    let debug = real_bundle("velero-debug-v1.12.3-pvb-failed.tar.gz");
+    let (troubleshoot, debug) = (troubleshoot.to_str().unwrap(), debug.to_str().unwrap());
+    // Given in either order, the troubleshoot bundle leads.
+    for args in [
+        ["analyze", debug, troubleshoot],
+        ["analyze", troubleshoot, debug],
+    ] {
+        let analysis = snapdoc_json(&args);
+        assert!(analysis.is_object(), "one analysis: {analysis}");
+        assert_eq!(analysis["bundle"]["format"], "troubleshoot");
+        let also = &analysis["bundle"]["alsoRead"][0];
+        assert_eq!(also["path"], debug);
+        assert_eq!(also["madeBy"], "velero-debug v1.12.3");
+        assert!(
+            also["reason"]
+                .as_str()
+                .unwrap()
+                .contains("Backup uid(s) in common"),
+            "{also}"
+        );
+        let backup_log_read = analysis["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["evidence"].as_array().unwrap())
+            .any(|e| {
+                e["file"]
+                    .as_str()
+                    .is_some_and(|f| f == "velero/backups/instance-q8rbx/backup.log")
+            });
+        assert!(backup_log_read, "the debug bundle's backup log is read");
+        let verdict = analysis["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["target"]["name"] == "instance-q8rbx")
+            .unwrap();
+        assert!(!verdict.to_string().contains("bucket"), "{verdict}");
+    }
+    let separate = snapdoc_json(&["analyze", "--separate", troubleshoot, debug]);
+    assert_eq!(separate.as_array().map(Vec::len), Some(2));
+}

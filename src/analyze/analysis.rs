@@ -73,11 +73,25 @@ pub struct BundleInfo {
     /// a format newer than this snapdoc reads. Shown in every report's header.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// Other bundles of the same cluster read into this analysis (`snapdoc analyze A B`): the report names
+    /// every source.
+    #[serde(default)]
+    pub also_read: Vec<AlsoReadInfo>,
     /// The bundle was not redacted by snapdoc (a troubleshoot or velero debug bundle, read as it came):
     /// what this analysis quotes from it was redacted when analysed, but the bundle itself may hold
     /// secrets, which a reader must know before passing it on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_redacted: bool,
+}
+
+/// A bundle read into another's analysis, and why it is the same cluster.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlsoReadInfo {
+    pub path: String,
+    pub made_by: String,
+    /// What shows it is the same cluster ("kube-system namespace uid …", "3 Backup uid(s) in common").
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

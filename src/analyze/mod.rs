@@ -27,5 +27,5 @@ pub mod versions;
 pub use analysis::Analysis;
 pub use error::AnalyzeError;
 pub use findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
-pub use run::{analyze_bundle, analyze_open_bundle};
+pub use run::{analyze_bundle, analyze_cases, analyze_open_bundle};
 pub use status::{Exit, Status};

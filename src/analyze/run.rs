@@ -3,13 +3,14 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use super::analysis::{ANALYSIS_SCHEMA_VERSION, Analysis, BundleInfo};
+use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
 use super::{facts, parallel, status, timeline, verdicts};
 use crate::bundle::manifest::FORMAT_VERSION;
+use crate::bundle::merge::{self, ClusterIdentity};
 use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
 use crate::cli::AnalysisOptions;
 use crate::redact::{RedactionCounts, Redactor};
@@ -19,6 +20,81 @@ pub fn analyze_bundle(path: &Path, options: &AnalysisOptions) -> Result<Analysis
     let rules = RuleSet::load(&options.rules_dirs)?;
     let mut bundle = Bundle::open(path)?;
     analyze_open_bundle(&mut bundle, &rules)
+}
+
+/// Analyses open bundles as cases: bundles of the same cluster (bundle/merge.rs) are read as one, led by the
+/// most complete, so the backup log of one serves the verdicts of the other; the others one analysis each.
+/// One result per case, with its first bundle's path, in the order of each case's first bundle.
+pub fn analyze_cases(
+    bundles: Vec<Bundle>,
+    rules: &RuleSet,
+) -> Vec<(std::path::PathBuf, Result<Analysis, AnalyzeError>)> {
+    let mut bundles: Vec<Option<Bundle>> = bundles.into_iter().map(Some).collect();
+    let identities: Vec<ClusterIdentity> = bundles
+        .iter_mut()
+        .map(|b| ClusterIdentity::of(b.as_mut().expect("every bundle is still here")))
+        .collect();
+    let mut results = Vec::new();
+    for first in 0..bundles.len() {
+        let Some(lead) = bundles[first].take() else {
+            continue;
+        };
+        let path = lead.path().to_path_buf();
+        let mut case = vec![(lead, String::new())];
+        for other in first + 1..bundles.len() {
+            if bundles[other].is_none() {
+                continue;
+            }
+            if let Some(reason) = identities[first].same_cluster(&identities[other]) {
+                case.push((bundles[other].take().expect("checked above"), reason));
+            }
+        }
+        results.push((path, analyze_case(case, rules)));
+    }
+    results
+}
+
+fn analyze_case(
+    mut case: Vec<(Bundle, String)>,
+    rules: &RuleSet,
+) -> Result<Analysis, AnalyzeError> {
+    if case.len() == 1 {
+        let (mut bundle, _) = case.pop().expect("one bundle");
+        return analyze_open_bundle(&mut bundle, rules);
+    }
+    // Each bundle is checked on its own, before its entries are mixed with another's.
+    let mut problems = Vec::new();
+    for (bundle, _) in &mut case {
+        let path = bundle.path().display().to_string();
+        problems.extend(
+            bundle_problems(bundle)
+                .into_iter()
+                .map(|p| format!("{path}: {p}")),
+        );
+    }
+    // The most complete leads; the first given among equals. Its reason is the one the first bundle shared.
+    case.sort_by_key(|(bundle, _)| std::cmp::Reverse(merge::completeness(bundle.format())));
+    let reason_of_first = case
+        .iter()
+        .map(|(_, reason)| reason.clone())
+        .find(|r| !r.is_empty())
+        .unwrap_or_default();
+    let mut parts = case.into_iter();
+    let (lead, _) = parts.next().expect("a case has a bundle");
+    let others = parts
+        .map(|(bundle, reason)| {
+            let reason = if reason.is_empty() {
+                reason_of_first.clone()
+            } else {
+                reason
+            };
+            (bundle, reason)
+        })
+        .collect();
+    let mut merged = merge::merge(lead, others)?;
+    let result = analyze_with_shared_objects(&mut merged, rules, problems);
+    merged.release_shared_objects();
+    result
 }
 
 /// What is wrong with a snapdoc bundle itself: a format newer than this build reads, entries that differ from
@@ -177,6 +253,15 @@ fn analyze_with_shared_objects(
                 .filter(|m| m.tool.name != "snapdoc")
                 .map(|m| format!("{} {}", m.tool.name, m.tool.version)),
             problems: bundle_problems,
+            also_read: bundle
+                .also_read()
+                .iter()
+                .map(|also| AlsoReadInfo {
+                    path: also.path.display().to_string(),
+                    made_by: also.made_by.clone(),
+                    reason: also.reason.clone(),
+                })
+                .collect(),
             not_redacted,
         },
         environment: facts.environment,

@@ -6,6 +6,7 @@ pub(crate) mod dating;
 pub mod layout;
 pub mod limits;
 pub mod manifest;
+pub mod merge;
 pub mod reader;
 pub mod troubleshoot;
 pub mod velero_debug;

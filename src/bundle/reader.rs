@@ -82,6 +82,8 @@ pub struct Bundle {
     unavailable: Vec<String>,
     /// Object lists already parsed by [`Bundle::shared_objects`], by resource.
     shared: std::collections::HashMap<String, SharedObjects>,
+    /// The other bundles of the same cluster read into this one (bundle/merge.rs).
+    also_read: Vec<super::merge::AlsoRead>,
 }
 
 /// An object list parsed once and read by several parts of the analysis (facts, rules, timelines).
@@ -196,6 +198,7 @@ impl Bundle {
             manifest: None,
             unavailable,
             shared: Default::default(),
+            also_read: Vec::new(),
         };
         if bundle.has(layout::MANIFEST) {
             let manifest: Manifest = bundle.read_json_as(layout::MANIFEST)?;
@@ -204,6 +207,15 @@ impl Bundle {
             bundle.manifest = bundle.source.manifest();
         }
         Ok(bundle)
+    }
+
+    /// The other bundles of the same cluster merged into this one, with why they are the same cluster.
+    pub fn also_read(&self) -> &[super::merge::AlsoRead] {
+        &self.also_read
+    }
+
+    pub(crate) fn set_also_read(&mut self, also: Vec<super::merge::AlsoRead>) {
+        self.also_read = also;
     }
 
     pub fn path(&self) -> &Path {
@@ -248,6 +260,7 @@ impl Bundle {
             manifest: self.manifest.clone(),
             unavailable: self.unavailable.clone(),
             shared: Default::default(),
+            also_read: self.also_read.clone(),
         }))
     }
 

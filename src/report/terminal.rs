@@ -93,6 +93,18 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             ))
         );
     }
+    for also in &analysis.bundle.also_read {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "Also read {} ({}), the same cluster: {}.",
+                clean(&also.path),
+                clean(&also.made_by),
+                clean(&also.reason)
+            ))
+        );
+    }
     for problem in &analysis.bundle.problems {
         let _ = writeln!(
             out,

@@ -296,6 +296,7 @@ pub fn failed_bsl() -> Analysis {
             cluster_server: some("10.0.0.12:6443"),
             made_by: None,
             problems: Vec::new(),
+            also_read: Vec::new(),
             not_redacted: false,
         },
         environment: Environment {
@@ -519,6 +520,7 @@ pub fn partially_failed_fsb() -> Analysis {
             cluster_server: some("kubernetes.default.svc:443"),
             made_by: None,
             problems: Vec::new(),
+            also_read: Vec::new(),
             not_redacted: false,
         },
         environment: Environment {
@@ -732,6 +734,7 @@ pub fn healthy() -> Analysis {
             cluster_server: some("34.118.10.2:443"),
             made_by: None,
             problems: Vec::new(),
+            also_read: Vec::new(),
             not_redacted: false,
         },
         environment: Environment {
