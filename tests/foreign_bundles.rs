@@ -6,6 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use snapdoc::analyze::analyze_open_bundle;
+use snapdoc::analyze::rules::RuleSet;
 use snapdoc::bundle::{Bundle, BundleFormat, LogFile, LogSource};
 use snapdoc::lab::Scenario;
 
@@ -744,4 +746,71 @@ async fn a_collected_bundle_reads_the_same_in_every_form() {
     velero_debug_tree(&mut zip, VeleroDebugStyle::Crashd037, Some(&backup)).write_tar_gz(&archive);
     let mut foreign = Bundle::open(&archive).unwrap();
     assert_same_as_zip_for_velero_debug(&mut zip, &mut foreign, &backup, "collected velero debug");
+}
+
+/// An OADP must-gather (fixture built from openshift/oadp-operator's must-gather code, see
+/// tests/support/foreign_fixtures.rs) reads the same Velero objects, backup logs and pod logs as the snapdoc
+/// bundle of the same cluster, and its analysis gives the same verdicts.
+#[test]
+fn every_scenario_reads_the_same_from_an_oadp_must_gather() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["failed-bsl", "partially-failed-fsb", "healthy"] {
+        let zip_path = zip_of(name, dir.path());
+        let mut zip = Bundle::open(&zip_path).unwrap();
+        let tree = foreign_fixtures::must_gather_tree(&mut zip);
+        let archive = dir.path().join(format!("{name}-must-gather.tar.gz"));
+        tree.write_tar_gz(&archive);
+        let extracted = dir.path().join(format!("{name}-must-gather"));
+        tree.write_dir(&extracted);
+        for path in [archive, extracted] {
+            let mut gathered = Bundle::open(&path).unwrap();
+            assert_eq!(gathered.format().as_str(), "must-gather", "{name}");
+            let manifest = gathered.manifest().unwrap();
+            assert_eq!(manifest.tool.name, "oadp-must-gather");
+            assert_eq!(manifest.tool.version, "1.5.0");
+            for resource in [
+                "backups.velero.io",
+                "backupstoragelocations.velero.io",
+                "pods",
+            ] {
+                let names = |b: &mut Bundle| {
+                    let mut names: Vec<String> = b
+                        .objects(resource)
+                        .unwrap()
+                        .iter()
+                        .filter(|o| resource != "pods" || o["metadata"]["namespace"] == "velero")
+                        .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+                        .collect();
+                    names.sort();
+                    names
+                };
+                assert_eq!(names(&mut zip), names(&mut gathered), "{name} {resource}");
+            }
+            // KOTS's logs are outside what OADP's must-gather inspects (OpenShift has no kotsadm).
+            let logs = |b: &Bundle| {
+                let mut logs: Vec<String> = b
+                    .logs()
+                    .into_iter()
+                    .map(|l| l.path)
+                    .filter(|p| !p.starts_with("kots/"))
+                    .collect();
+                logs.sort();
+                logs
+            };
+            assert_eq!(logs(&zip), logs(&gathered), "{name}: logs");
+            let verdicts = |b: &mut Bundle| {
+                analyze_open_bundle(b, &RuleSet::builtin().unwrap())
+                    .unwrap()
+                    .verdicts
+                    .iter()
+                    .map(|v| (v.target.name.clone(), v.finding_ids.first().cloned()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                verdicts(&mut zip),
+                verdicts(&mut gathered),
+                "{name}: verdicts"
+            );
+        }
+    }
 }

@@ -237,7 +237,7 @@ fn analyze_with_shared_objects(
     let status = status::status(&output.findings, &verdicts, &not_seen, velero_absent);
     let not_redacted = matches!(
         bundle.format(),
-        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug
+        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug | BundleFormat::MustGather
     );
     let mut analysis = Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,

@@ -65,6 +65,7 @@ pub fn completeness(format: BundleFormat) -> u8 {
     match format {
         BundleFormat::SnapdocZip | BundleFormat::Directory => 3,
         BundleFormat::Troubleshoot => 2,
+        BundleFormat::MustGather => 2,
         BundleFormat::VeleroDebug => 1,
     }
 }

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod limits;
 pub mod manifest;
 pub mod merge;
+pub mod must_gather;
 pub mod reader;
 pub mod troubleshoot;
 pub mod velero_debug;

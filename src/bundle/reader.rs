@@ -11,7 +11,7 @@ use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
-use super::{archive, troubleshoot, velero_debug};
+use super::{archive, must_gather, troubleshoot, velero_debug};
 
 /// What kind of bundle was opened (told by content, not by file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub enum BundleFormat {
     Troubleshoot,
     /// A `velero debug` bundle (.tar.gz or extracted), translated (bundle/velero_debug.rs)
     VeleroDebug,
+    /// An OADP must-gather (OpenShift; .tar.gz or extracted), translated (bundle/must_gather.rs)
+    MustGather,
 }
 
 impl BundleFormat {
@@ -33,6 +35,7 @@ impl BundleFormat {
             BundleFormat::Directory => "directory",
             BundleFormat::Troubleshoot => "troubleshoot",
             BundleFormat::VeleroDebug => "velero-debug",
+            BundleFormat::MustGather => "must-gather",
         }
     }
 }
@@ -169,10 +172,11 @@ impl Bundle {
             return open_foreign(path, limits)?.ok_or_else(|| BundleError::UnknownFormat {
                 path: path.to_path_buf(),
                 message: format!(
-                    "a tar archive that is neither a troubleshoot support bundle ({}) nor a velero debug \
-                     bundle ({}); expected one of those, or a snapdoc zip",
+                    "a tar archive that is not a troubleshoot support bundle ({}), a velero debug bundle \
+                     ({}) or {}; expected one of those, or a snapdoc zip",
                     troubleshoot::EXPECTED,
-                    velero_debug::EXPECTED
+                    velero_debug::EXPECTED,
+                    must_gather::EXPECTED
                 ),
             });
         }
@@ -452,6 +456,11 @@ fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, Bu
         (
             BundleFormat::VeleroDebug,
             velero_debug::source(tree, &root, path)?,
+        )
+    } else if let Some(root) = must_gather::recognize(&mut tree) {
+        (
+            BundleFormat::MustGather,
+            must_gather::source(tree, &root, path)?,
         )
     } else {
         return Ok(None);

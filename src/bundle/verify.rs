@@ -26,7 +26,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, BundleError> {
     let mut bundle = Bundle::open(path)?;
     if matches!(
         bundle.format(),
-        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug
+        BundleFormat::Troubleshoot | BundleFormat::VeleroDebug | BundleFormat::MustGather
     ) {
         let made_by = match bundle.manifest() {
             Some(m) => format!("{} {}", m.tool.name, m.tool.version),

@@ -11,7 +11,17 @@
 //!   `k8s/container_logger.go` and `starlark/capture_local.go` at v0.3.7
 //!   (a7df9e0b1d68f6ebc4179e733709bb82b01d8007, pinned by Velero 1.8 … 1.18) or v0.4.1
 //!   (323d2a810d2abee683495bfb819d5921bf87a4ec, which no Velero release uses), archived with folder
-//!   entries. /work/shared/real-bundles/ holds a real-layout one; the tests read it as it is.
+//!   entries. /work/shared/real-bundles/ holds a real-layout one; the tests read it as it is;
+//! - [`must_gather_tree`]: an OADP must-gather as openshift/oadp-operator `must-gather/pkg/cli.go` and
+//!   `must-gather/pkg/templates/summary.go` write it at b3e7f02d6fdc841494e41603ca57341c673a76f1
+//!   (`createYAML`: Velero objects as one YAML `List` per namespace at
+//!   `namespaces/<ns>/velero.io/<plural>/<plural>.yaml`; backup logs at `…/backups/<name>.log` and
+//!   `describe-<name>.txt`; `WriteVersion`: `must-gather/version`; `Write`: `oadp-must-gather-summary.md`),
+//!   with the OADP namespace inspected as openshift/oc `pkg/cli/admin/inspect` writes it at
+//!   6b8e30c5b39aa742147846341a203905e04834f3 (`util.go` `dirPathForInfo`/`filenameForInfo`: lists at
+//!   `namespaces/<ns>/<group|core>/<resource>.yaml`; `pod.go`: `pods/<pod>/<pod>.yaml` and
+//!   `pods/<pod>/<container>/<container>/logs/{current,previous}.log`), inside the folders `oc adm
+//!   must-gather` copies it into (`must-gather.local.<n>/<image>/`).
 //!
 //! A fixture is first a [`Tree`] in memory (fixtures are small), then written as a `.tar.gz` or as a
 //! directory with real symlinks.
@@ -644,6 +654,132 @@ pub fn velero_debug_tree(
             writeln!(describe, "\nPhase:  {phase}\n").unwrap();
             tree.file(format!("{root}backup_describe_{backup}.txt"), describe);
         }
+    }
+    tree
+}
+
+/// An OADP must-gather of the same cluster as `bundle` (see the module doc for the source of each path).
+pub fn must_gather_tree(bundle: &mut Bundle) -> Tree {
+    let mtime = created_seconds(bundle);
+    let gather = "must-gather.local.5204114413935116049/registry-redhat-io-oadp-oadp-mustgather-rhel9-sha256-3f2a/must-gather/";
+    let root = format!("{gather}clusters/8c1e0a3f/");
+    let mut tree = Tree {
+        mtime,
+        ..Tree::default()
+    };
+    tree.file(
+        format!("{gather}version"),
+        "OpenShift API for Data Protection (OADP) Must-gather\n1.5.0",
+    );
+    tree.file(
+        format!("{root}oadp-must-gather-summary.md"),
+        "# OADP Must-gather Summary\n\n## Backups\n",
+    );
+    // printers.YAMLPrinter of the corev1.List createYAML builds.
+    let list = |items: Vec<Value>| {
+        yaml(
+            &json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}),
+        )
+    };
+    let entries: Vec<String> = bundle.entries().to_vec();
+    let mut namespace = String::from("openshift-adp");
+    for entry in &entries {
+        if let ["cluster-resources", "custom-resources", crd, file] =
+            entry.split('/').collect::<Vec<_>>()[..]
+        {
+            let (Some(plural), Some(ns)) =
+                (crd.strip_suffix(".velero.io"), file.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            namespace = ns.to_string();
+            let objects = items(&read_json(bundle, entry));
+            if objects.is_empty() {
+                continue;
+            }
+            tree.file(
+                format!("{root}namespaces/{ns}/velero.io/{plural}/{plural}.yaml"),
+                list(objects),
+            );
+        }
+    }
+    for backup in bundle.objects("backups.velero.io").unwrap() {
+        let name = backup["metadata"]["name"].as_str().unwrap().to_string();
+        let ns = backup["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("openshift-adp");
+        let folder = format!("{root}namespaces/{ns}/velero.io/backups");
+        let log = snapdoc::bundle::layout::backup_log_path(&name);
+        // ReplaceBackupsSection writes the log only when the DownloadRequest streamed it.
+        if bundle.has(&log) {
+            tree.file(format!("{folder}/{name}.log"), read_entry(bundle, &log));
+        }
+        tree.file(
+            format!("{folder}/describe-{name}.txt"),
+            format!("Name:         {name}\nNamespace:    {ns}\n"),
+        );
+    }
+    let pods: Vec<Value> = bundle
+        .objects("pods")
+        .unwrap()
+        .into_iter()
+        .filter(|p| p["metadata"]["namespace"] == namespace.as_str())
+        .collect();
+    tree.file(
+        format!("{root}namespaces/{namespace}/core/pods.yaml"),
+        list(pods.clone()),
+    );
+    for (resource, group) in [("deployments", "apps"), ("daemonsets", "apps")] {
+        let objects: Vec<Value> = bundle
+            .objects(resource)
+            .unwrap()
+            .into_iter()
+            .filter(|o| o["metadata"]["namespace"] == namespace.as_str())
+            .collect();
+        tree.file(
+            format!("{root}namespaces/{namespace}/{group}/{resource}.yaml"),
+            list(objects),
+        );
+    }
+    for pod in &pods {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        tree.file(
+            format!("{root}namespaces/{namespace}/pods/{name}/{name}.yaml"),
+            yaml(pod),
+        );
+    }
+    let pod_names: Vec<&str> = pods
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    for entry in &entries {
+        if let ["velero", "logs", pod, file] = entry.split('/').collect::<Vec<_>>()[..] {
+            let Some(stem) = file.strip_suffix(".log") else {
+                continue;
+            };
+            if !pod_names.contains(&pod) {
+                continue;
+            }
+            let (container, which) = match stem.strip_suffix("-previous") {
+                Some(container) => (container, "previous.log"),
+                None => (stem, "current.log"),
+            };
+            tree.file(
+                format!(
+                    "{root}namespaces/{namespace}/pods/{pod}/{container}/{container}/logs/{which}"
+                ),
+                read_entry(bundle, entry),
+            );
+        }
+    }
+    let classes = bundle.objects("storageclasses").unwrap_or_default();
+    if !classes.is_empty() {
+        tree.file(
+            format!(
+                "{root}cluster-scoped-resources/storage.k8s.io/storageclasses/storageclasses.yaml"
+            ),
+            list(classes),
+        );
     }
     tree
 }
