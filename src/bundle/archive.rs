@@ -444,6 +444,19 @@ impl RawTree {
 
     /// The newest modification time of the tree's files: when the bundle was made. Links are left out:
     /// extracting an archive gives them the time of extraction.
+    /// Every entry under `root`, as (its path relative to `root`, the regular file holding it with links
+    /// resolved); entries whose links lead nowhere inside the bundle are left out.
+    pub fn files_under(&self, root: &str) -> Vec<(String, String)> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.path.strip_prefix(root))
+            .filter_map(|rel| {
+                self.resolve(&format!("{root}{rel}"))
+                    .map(|raw| (rel.to_string(), raw))
+            })
+            .collect()
+    }
+
     pub fn newest_mtime(&self) -> Option<i64> {
         // Archivers that do not record times write 0; such a date says nothing.
         self.entries

@@ -72,15 +72,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     let mut translation = Translation::default();
     let mut logs = PodLogs::default();
     let mut velero_namespace: Option<String> = None;
-    let paths: Vec<String> = tree
-        .entries()
-        .iter()
-        .filter_map(|e| e.path.strip_prefix(root).map(str::to_string))
-        .collect();
-    for rel in paths {
-        let Some(raw) = tree.resolve(&format!("{root}{rel}")) else {
-            continue;
-        };
+    for (rel, raw) in tree.files_under(root) {
         let segments: Vec<&str> = rel.split('/').collect();
         match segments[..] {
             // namespaces/<ns>/velero.io/<plural>/<plural>.yaml

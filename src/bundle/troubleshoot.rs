@@ -142,15 +142,7 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     let mut error_files = Vec::new();
     let mut run_error_files = Vec::new();
 
-    let paths: Vec<String> = tree
-        .entries()
-        .iter()
-        .filter_map(|e| e.path.strip_prefix(root).map(str::to_string))
-        .collect();
-    for rel in paths {
-        let Some(raw) = tree.resolve(&format!("{root}{rel}")) else {
-            continue;
-        };
+    for (rel, raw) in tree.files_under(root) {
         if rel == CLUSTER_VERSION {
             translation.produce.insert(
                 layout::CLUSTER_VERSION.to_string(),
