@@ -109,9 +109,14 @@ pub async fn pod_log(
     let follow = params
         .get("follow")
         .is_some_and(|value| value == "true" || value == "1");
+    let read_from_bundle;
     let text = match source {
         Some(LogSource::Text(text)) => text.as_str(),
         None => "",
+        Some(LogSource::BundleEntry(entry)) => {
+            read_from_bundle = read_bundle_entry(lab, entry).await?;
+            read_from_bundle.as_str()
+        }
         Some(LogSource::File(path)) => {
             let path = path.clone();
             let shift = lab.shift;
@@ -160,6 +165,33 @@ pub async fn pod_log(
         _ => Body::from(output),
     };
     Ok(text_response(body))
+}
+
+/// A log of the served bundle, read on a blocking thread: a foreign archive's entry may have to be
+/// decompressed first. Only the asked-for log is in memory, and only while this request is answered.
+async fn read_bundle_entry(lab: &SharedLab, entry: &str) -> Result<String, ApiError> {
+    let lab = lab.clone();
+    let entry = entry.to_string();
+    tokio::task::spawn_blocking(move || {
+        let unreadable =
+            |error: &dyn std::fmt::Display| ApiError::internal(format!("{entry}: {error}"));
+        let bundle = lab
+            .bundle
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("the lab serves no bundle"))?;
+        let mut bundle = bundle
+            .lock()
+            .map_err(|_| ApiError::internal("the bundle is unavailable"))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut bundle.open_entry(&entry).map_err(|e| unreadable(&e))?,
+            &mut bytes,
+        )
+        .map_err(|e| unreadable(&e))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    })
+    .await
+    .map_err(|error| ApiError::internal(error.to_string()))?
 }
 
 /// The end of a followed log: it stays open, as the kubelet's does, until the client leaves or the lab stops.
