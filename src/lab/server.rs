@@ -104,7 +104,7 @@ pub enum LogSource {
     Text(String),
     /// A large log on disk, time-shifted as it streams.
     File(PathBuf),
-    /// An entry of the served bundle, read when asked for: a customer's logs can be gigabytes.
+    /// An entry of the served bundle, streamed from it when asked for: a customer's logs can be gigabytes.
     BundleEntry(String),
 }
 
