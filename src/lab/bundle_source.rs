@@ -309,3 +309,72 @@ fn kubernetes_version(bundle: &mut Bundle) -> Option<KubernetesVersion> {
         platform: text("platform"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &std::path::Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn typed_list_items_duplicates_and_pods_known_only_by_their_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        // A typed list drops its items' apiVersion and kind; the second copy of b1 must not be served twice.
+        write(
+            dir.path(),
+            "cluster-resources/custom-resources/backups.velero.io/velero.json",
+            r#"{"kind": "BackupList", "items": [
+                {"metadata": {"name": "b1", "namespace": "velero"}},
+                {"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "b1", "namespace": "velero"}}]}"#,
+        );
+        write(
+            dir.path(),
+            "cluster-resources/jobs/velero.json",
+            r#"{"items": [{"metadata": {"name": "j", "namespace": "velero"}}]}"#,
+        );
+        write(dir.path(), "velero/logs/velero-abc/velero.log", "hello\n");
+        write(
+            dir.path(),
+            "velero/logs/velero-abc/velero-previous.log",
+            "before\n",
+        );
+        let mut bundle = Bundle::open(dir.path()).unwrap();
+        let scenario = scenario_from_bundle(&mut bundle).unwrap();
+
+        let backups = scenario.objects_of("backups.velero.io");
+        assert_eq!(backups.len(), 1);
+        assert_eq!(backups[0]["kind"], "Backup");
+        assert_eq!(backups[0]["apiVersion"], "velero.io/v1");
+
+        let pods = scenario.objects_of("pods");
+        assert_eq!(pods.len(), 1, "{pods:?}");
+        assert_eq!(pods[0]["metadata"]["namespace"], "velero");
+        assert!(pods[0]["metadata"]["annotations"][LOGS_ONLY_ANNOTATION].is_string());
+        assert_eq!(container_names(pods[0]), ["velero"]);
+
+        let mut logs: Vec<(bool, Option<&str>)> = scenario
+            .logs
+            .iter()
+            .map(|log| (log.previous, log.entry.as_deref()))
+            .collect();
+        logs.sort();
+        assert_eq!(
+            logs,
+            [
+                (false, Some("velero/logs/velero-abc/velero.log")),
+                (true, Some("velero/logs/velero-abc/velero-previous.log")),
+            ]
+        );
+        // Velero's built-in CRDs serve the backups though the bundle holds none.
+        assert!(
+            scenario
+                .registry()
+                .find("velero.io", "v1", "backups")
+                .is_some()
+        );
+    }
+}
