@@ -387,13 +387,14 @@ pub struct LabScaleArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("source").required(true)))]
 pub struct LabServeArgs {
     /// Scenario directory (tests/scenarios/<name>) or the name of a built-in scenario.
-    #[arg(long, required_unless_present = "bundle", conflicts_with = "bundle")]
+    #[arg(long, group = "source")]
     pub scenario: Option<String>,
     /// A bundle to serve read-only instead (snapdoc zip or directory, troubleshoot support bundle,
     /// velero debug bundle): kubectl get, describe and logs read what it holds.
-    #[arg(long)]
+    #[arg(long, group = "source")]
     pub bundle: Option<PathBuf>,
     /// Where to write the kubeconfig (default: print it on stdout).
     #[arg(long)]
