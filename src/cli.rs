@@ -356,7 +356,7 @@ pub enum RulesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
-    /// Serve a scenario on loopback and write a kubeconfig for kubectl.
+    /// Serve a scenario, or a bundle read-only, on loopback and write a kubeconfig for kubectl.
     Serve(LabServeArgs),
     /// Write a scale scenario for benchmarks (thousands of backups, gigabytes of logs) into a new folder.
     Scale(LabScaleArgs),
@@ -391,10 +391,15 @@ pub struct LabScaleArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("source").required(true)))]
 pub struct LabServeArgs {
     /// Scenario directory (tests/scenarios/<name>) or the name of a built-in scenario.
-    #[arg(long)]
-    pub scenario: String,
+    #[arg(long, group = "source")]
+    pub scenario: Option<String>,
+    /// A bundle to serve read-only instead (snapdoc zip or directory, troubleshoot support bundle,
+    /// velero debug bundle): kubectl get, describe and logs read what it holds.
+    #[arg(long, group = "source")]
+    pub bundle: Option<PathBuf>,
     /// Where to write the kubeconfig (default: print it on stdout).
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,

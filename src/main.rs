@@ -192,11 +192,21 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Lab(LabCommand::Serve(args)) => {
-            runtime.block_on(snapdoc::lab::serve(
-                &args.scenario,
-                args.kubeconfig_out.as_deref(),
-                args.port,
-            ))?;
+            let kubeconfig_out = args.kubeconfig_out.as_deref();
+            match &args.bundle {
+                Some(bundle) => runtime.block_on(snapdoc::lab::serve_bundle(
+                    bundle,
+                    kubeconfig_out,
+                    args.port,
+                ))?,
+                None => {
+                    let scenario = args
+                        .scenario
+                        .as_deref()
+                        .context("lab serve needs --scenario or --bundle")?;
+                    runtime.block_on(snapdoc::lab::serve(scenario, kubeconfig_out, args.port))?
+                }
+            }
             Ok(Exit::Clean)
         }
         Command::Check(args) => {

@@ -282,6 +282,13 @@ async fn resource_request(
         (&Method::PATCH, Some(_)) => "patch",
         _ => return Err(ApiError::method_not_allowed()),
     };
+    if lab.read_only() && matches!(verb, "create" | "delete" | "update" | "patch") {
+        return Err(ApiError::read_only(
+            verb,
+            target.def,
+            target.name.as_deref(),
+        ));
+    }
     check_forbidden(lab, verb, &target)?;
     match verb {
         "list" => list(lab, &target, params, shape),

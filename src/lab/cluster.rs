@@ -15,7 +15,8 @@ use super::scenario::Scenario;
 use super::server::{Lab, LogSource, RequestRecord, SharedLab, accept_loop, bind, format_time};
 use super::state::{ObjectState, random_hex};
 use super::timeshift;
-use super::{api, blobs, tls};
+use super::{api, blobs, bundle_source, tls};
+use crate::bundle::Bundle;
 
 /// The identity the lab's token stands for (403 messages name it).
 pub const LAB_USER: &str = "system:serviceaccount:default:snapdoc";
@@ -53,6 +54,24 @@ impl LabCluster {
         scenario: Scenario,
         options: LabOptions,
     ) -> Result<LabCluster, LabError> {
+        LabCluster::start_source(scenario, None, options).await
+    }
+
+    /// Serves `bundle` read-only (any format [`Bundle::open`] reads): its objects, CRDs and pod logs; writes
+    /// are refused and no Velero plays along.
+    pub async fn serve_bundle(
+        mut bundle: Bundle,
+        options: LabOptions,
+    ) -> Result<LabCluster, LabError> {
+        let scenario = bundle_source::scenario_from_bundle(&mut bundle)?;
+        LabCluster::start_source(scenario, Some(bundle), options).await
+    }
+
+    async fn start_source(
+        scenario: Scenario,
+        bundle: Option<Bundle>,
+        options: LabOptions,
+    ) -> Result<LabCluster, LabError> {
         let started = Timestamp::now();
         let shift = scenario.shift_to(started);
         let instance = random_hex(8);
@@ -76,9 +95,10 @@ impl LabCluster {
                         log.container.clone(),
                         log.previous,
                     ),
-                    match &log.file {
-                        Some(file) => LogSource::File(file.clone()),
-                        None => LogSource::Text(timeshift::shift_log(&log.text, shift)),
+                    match (&log.file, &log.entry) {
+                        (Some(file), _) => LogSource::File(file.clone()),
+                        (None, Some(entry)) => LogSource::BundleEntry(entry.clone()),
+                        (None, None) => LogSource::Text(timeshift::shift_log(&log.text, shift)),
                     },
                 )
             })
@@ -117,6 +137,7 @@ impl LabCluster {
             shift,
             started,
             shutdown: shutdown.clone(),
+            bundle: bundle.map(Mutex::new),
         });
         let api_router = axum::Router::new()
             .fallback(api::handle)

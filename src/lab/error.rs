@@ -27,6 +27,9 @@ pub enum LabError {
     },
     #[error("cannot make the lab's TLS certificate: {0}")]
     Certificate(String),
+    /// A bundle `lab serve --bundle` cannot open (its message names the file).
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
     #[error("cannot build a kube client for the lab: {0}")]
     Client(String),
 }

@@ -1,6 +1,7 @@
 //! pods/log: the scenario's container logs with the kubelet's options (container, previous, sinceSeconds,
 //! sinceTime, tailLines, timestamps, limitBytes, follow) and the dropped-stream fault.
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,8 +11,9 @@ use serde_json::Value;
 
 use super::server::{LogSource, SharedLab, format_time};
 use super::status::ApiError;
-use super::stream::{self, FileLog};
+use super::stream::{self, ChunkSink, LogReader, StreamedLog};
 use super::timeshift::{log_line_time, parse_rfc3339};
+use crate::bundle::Bundle;
 
 /// Go's `%v` of a string slice: `[a b]`.
 fn go_list(names: &[String]) -> String {
@@ -109,31 +111,36 @@ pub async fn pod_log(
     let follow = params
         .get("follow")
         .is_some_and(|value| value == "true" || value == "1");
+    let streamed = match source {
+        Some(LogSource::File(path)) => Some(Streamed::File(path.clone())),
+        Some(LogSource::BundleEntry(entry)) => {
+            Some(Streamed::BundleEntry(lab.clone(), entry.clone()))
+        }
+        Some(LogSource::Text(_)) | None => None,
+    };
+    if let Some(streamed) = streamed {
+        let shift = lab.shift;
+        let cut_after = dropped.map(|drop| drop.after_bytes);
+        let sent = stream::produced_by(move |send| {
+            let log = StreamedLog {
+                options: &options,
+                fallback: fallback_time,
+                now: Timestamp::now(),
+                shift,
+                cut_after,
+            };
+            streamed.send(&log, send)
+        });
+        let body = if follow && cut_after.is_none() {
+            Body::from_stream(futures::StreamExt::chain(sent, held_open(lab)))
+        } else {
+            Body::from_stream(sent)
+        };
+        return Ok(text_response(body));
+    }
     let text = match source {
         Some(LogSource::Text(text)) => text.as_str(),
-        None => "",
-        Some(LogSource::File(path)) => {
-            let path = path.clone();
-            let shift = lab.shift;
-            let cut_after = dropped.map(|drop| drop.after_bytes);
-            let sent = stream::produced_by(move |send| {
-                FileLog {
-                    path: &path,
-                    options: &options,
-                    fallback: fallback_time,
-                    now: Timestamp::now(),
-                    shift,
-                    cut_after,
-                }
-                .send(send)
-            });
-            let body = if follow && cut_after.is_none() {
-                Body::from_stream(futures::StreamExt::chain(sent, held_open(lab)))
-            } else {
-                Body::from_stream(sent)
-            };
-            return Ok(text_response(body));
-        }
+        _ => "",
     };
     let mut output = options.apply(text, fallback_time, Timestamp::now());
     let body = match dropped {
@@ -160,6 +167,58 @@ pub async fn pod_log(
         _ => Body::from(output),
     };
     Ok(text_response(body))
+}
+
+/// A log streamed on a blocking thread rather than held in memory.
+enum Streamed {
+    File(PathBuf),
+    /// An entry of the lab's bundle.
+    BundleEntry(SharedLab, String),
+}
+
+impl Streamed {
+    fn send(&self, log: &StreamedLog, send: ChunkSink<'_>) -> std::io::Result<()> {
+        match self {
+            Streamed::File(path) => log.send(&mut path.as_path(), send),
+            Streamed::BundleEntry(lab, entry) => {
+                let shared = lab
+                    .bundle
+                    .as_ref()
+                    .ok_or_else(|| std::io::Error::other("the lab serves no bundle"))?;
+                let guard = shared
+                    .lock()
+                    .map_err(|_| std::io::Error::other("the bundle is unavailable"))?;
+                // A zip or directory can be read by a second reader: the lock is let go, and other logs
+                // are served while this one streams. A foreign archive has one reader, held meanwhile.
+                let (mut held, mut reopened);
+                let bundle: &mut Bundle = match guard.reopen().and_then(Result::ok) {
+                    Some(bundle) => {
+                        drop(guard);
+                        reopened = bundle;
+                        &mut reopened
+                    }
+                    None => {
+                        held = guard;
+                        &mut held
+                    }
+                };
+                log.send(&mut BundleLog { bundle, entry }, send)
+            }
+        }
+    }
+}
+
+struct BundleLog<'a> {
+    bundle: &'a mut Bundle,
+    entry: &'a str,
+}
+
+impl LogReader for BundleLog<'_> {
+    fn open(&mut self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        self.bundle
+            .open_entry(self.entry)
+            .map_err(|error| std::io::Error::other(error.to_string()))
+    }
 }
 
 /// The end of a followed log: it stays open, as the kubelet's does, until the client leaves or the lab stops.

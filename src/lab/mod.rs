@@ -1,8 +1,9 @@
 //! The lab cluster: a loopback Kubernetes API serving a scenario (tests/scenarios/, docs/scenarios.md), with
 //! Velero's DownloadRequest controller and an object store, for the tests, `snapdoc demo` and
-//! `snapdoc lab serve`.
+//! `snapdoc lab serve`; or serving a bundle read-only (`snapdoc lab serve --bundle`, bundle_source.rs).
 mod api;
 mod blobs;
+mod bundle_source;
 mod cluster;
 mod error;
 mod logs;
@@ -21,8 +22,9 @@ pub mod timeshift;
 mod tls;
 mod velero;
 
+pub use bundle_source::LOGS_ONLY_ANNOTATION;
 pub use cluster::{LAB_USER, LabCluster, LabOptions};
 pub use error::LabError;
 pub use scenario::Scenario;
-pub use serve::serve;
+pub use serve::{serve, serve_bundle};
 pub use server::RequestRecord;

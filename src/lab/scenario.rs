@@ -161,6 +161,8 @@ pub struct ContainerLog {
     pub text: String,
     /// A log too large to hold in memory (see [`LARGE_FILE_BYTES`]): the lab streams it from this file.
     pub file: Option<PathBuf>,
+    /// The entry of a served bundle holding the log (`lab serve --bundle`), read from it when asked for.
+    pub entry: Option<String>,
 }
 
 /// Files under logs/ and store/ larger than this stay on disk and are streamed when served, so a scenario
@@ -185,8 +187,8 @@ pub struct Scenario {
     pub store: BTreeMap<String, String>,
     /// Object store files larger than [`LARGE_FILE_BYTES`], by path under store/: streamed from disk.
     pub store_files: BTreeMap<String, PathBuf>,
-    registry: Registry,
-    crds: Vec<Value>,
+    pub(super) registry: Registry,
+    pub(super) crds: Vec<Value>,
 }
 
 impl Scenario {
@@ -488,7 +490,7 @@ pub fn container_names(pod: &Value) -> Vec<String> {
         .collect()
 }
 
-fn build_registry(
+pub(super) fn build_registry(
     objects: &[ScenarioObject],
     velero_crds: bool,
 ) -> Result<(Vec<Value>, Registry), LabError> {
@@ -589,6 +591,7 @@ fn parse_log_path(file: &str, rest: &str, text: &str) -> Result<ContainerLog, La
         previous,
         text: text.to_string(),
         file: None,
+        entry: None,
     })
 }
 

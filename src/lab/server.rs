@@ -104,6 +104,8 @@ pub enum LogSource {
     Text(String),
     /// A large log on disk, time-shifted as it streams.
     File(PathBuf),
+    /// An entry of the served bundle, streamed from it when asked for: a customer's logs can be gigabytes.
+    BundleEntry(String),
 }
 
 /// Everything the handlers share.
@@ -136,6 +138,9 @@ pub struct Lab {
     pub shift: SignedDuration,
     pub started: Timestamp,
     pub shutdown: watch::Receiver<bool>,
+    /// The bundle served (`lab serve --bundle`): its logs are read from it, and the API refuses writes,
+    /// since what a customer's cluster held must not change while it is read.
+    pub bundle: Option<Mutex<crate::bundle::Bundle>>,
 }
 
 impl Lab {
@@ -148,6 +153,11 @@ impl Lab {
                 (n < budget).then_some(n + 1)
             })
             .is_ok()
+    }
+
+    /// Whether writes are refused: a served bundle is evidence, not a cluster to experiment on.
+    pub fn read_only(&self) -> bool {
+        self.bundle.is_some()
     }
 
     pub fn record(&self, record: RequestRecord) {

@@ -153,6 +153,20 @@ impl ApiError {
         .with_details(json!({}))
     }
 
+    /// A write to a lab serving a bundle: 405, naming what was refused and why, as kubectl prints the message.
+    pub fn read_only(verb: &str, def: &ResourceDef, name: Option<&str>) -> ApiError {
+        let subject = match name {
+            Some(name) => format!("{} \"{name}\"", def.group_resource()),
+            None => def.group_resource(),
+        };
+        ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("{verb} {subject} refused: this API serves a support bundle, read-only"),
+        )
+        .with_details(details(def, name))
+    }
+
     /// An injected fault: 429 with Retry-After, or a 5xx.
     pub fn burst(status: u16, retry_after: u32) -> ApiError {
         match status {

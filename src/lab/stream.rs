@@ -1,12 +1,12 @@
-//! Large scenario files (logs/ and store/ files over [`LARGE_FILE_BYTES`]) served as they are read from disk:
-//! a blocking thread reads blocks of whole lines, transforms them (time shift, the kubelet's log options,
+//! Large scenario files (logs/ and store/ files over [`LARGE_FILE_BYTES`]) and a served bundle's logs, served
+//! as they are read: a blocking thread reads blocks of whole lines, transforms them (time shift, the kubelet's log options,
 //! gzip) and hands them to the response body through a small channel. The lab's memory stays a few blocks
 //! whatever the file's size, which is what lets it serve the gigabyte scenarios of src/lab/scale.rs.
 //!
 //! [`LARGE_FILE_BYTES`]: super::scenario::LARGE_FILE_BYTES
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write as _};
+use std::io::{self, BufRead, BufReader, Read, Write as _};
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,15 +44,26 @@ where
     })
 }
 
-/// Reads a file in blocks of about [`BLOCK_BYTES`] that end at a line end (the file's last may not).
-struct LineBlocks {
-    reader: BufReader<File>,
+/// Where a streamed log's bytes come from. Opened once per pass: `tailLines` reads the log twice.
+pub trait LogReader {
+    fn open(&mut self) -> io::Result<Box<dyn Read + '_>>;
 }
 
-impl LineBlocks {
-    fn open(path: &Path) -> io::Result<LineBlocks> {
+impl LogReader for &Path {
+    fn open(&mut self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(File::open(self)?))
+    }
+}
+
+/// Reads a log in blocks of about [`BLOCK_BYTES`] that end at a line end (the log's last may not).
+struct LineBlocks<'r> {
+    reader: BufReader<Box<dyn Read + 'r>>,
+}
+
+impl<'r> LineBlocks<'r> {
+    fn open(source: &'r mut dyn LogReader) -> io::Result<LineBlocks<'r>> {
         Ok(LineBlocks {
-            reader: BufReader::with_capacity(BLOCK_BYTES, File::open(path)?),
+            reader: BufReader::with_capacity(BLOCK_BYTES, source.open()?),
         })
     }
 
@@ -129,9 +140,8 @@ fn count_lines(text: &[u8]) -> u64 {
     newlines + u64::from(text.last().is_some_and(|&byte| byte != b'\n'))
 }
 
-/// How a file log is served: the request's options, and the scenario's shift and dropped-stream fault.
-pub struct FileLog<'a> {
-    pub path: &'a Path,
+/// How a streamed log is served: the request's options, and the scenario's shift and dropped-stream fault.
+pub struct StreamedLog<'a> {
     pub options: &'a LogOptions,
     /// The time of lines before the first timed one.
     pub fallback: Timestamp,
@@ -141,7 +151,7 @@ pub struct FileLog<'a> {
     pub cut_after: Option<u64>,
 }
 
-impl FileLog<'_> {
+impl StreamedLog<'_> {
     fn filter(&self, skip: u64) -> LineFilter {
         LineFilter {
             cutoff: self
@@ -157,10 +167,10 @@ impl FileLog<'_> {
     }
 
     /// Lines the `since` filter keeps (a first pass, for `tailLines`).
-    fn kept_lines(&self) -> io::Result<u64> {
+    fn kept_lines(&self, source: &mut dyn LogReader) -> io::Result<u64> {
         let mut filter = self.filter(0);
         filter.timestamps = false;
-        let mut blocks = LineBlocks::open(self.path)?;
+        let mut blocks = LineBlocks::open(source)?;
         let mut lines = 0;
         while let Some(block) = blocks.next_block()? {
             lines += count_lines(&filter.apply(&shifted(&block, self.shift)));
@@ -168,10 +178,10 @@ impl FileLog<'_> {
         Ok(lines)
     }
 
-    /// Sends the log through the options.
-    pub fn send(&self, send: ChunkSink<'_>) -> io::Result<()> {
+    /// Sends the log read from `source` through the options.
+    pub fn send(&self, source: &mut dyn LogReader, send: ChunkSink<'_>) -> io::Result<()> {
         let skip = match self.options.tail_lines {
-            Some(tail) => self.kept_lines()?.saturating_sub(tail as u64),
+            Some(tail) => self.kept_lines(source)?.saturating_sub(tail as u64),
             None => 0,
         };
         let limit_bytes = self.options.limit_bytes.map(|limit| limit as u64);
@@ -181,7 +191,7 @@ impl FileLog<'_> {
             .cut_after
             .is_some_and(|cut| limit_bytes.is_none_or(|bytes| bytes > cut));
         let mut filter = self.filter(skip);
-        let mut blocks = LineBlocks::open(self.path)?;
+        let mut blocks = LineBlocks::open(source)?;
         let mut sent = 0u64;
         while let Some(block) = blocks.next_block()? {
             let shifted = shifted(&block, self.shift);
@@ -221,7 +231,8 @@ impl FileLog<'_> {
 /// Sends a store file gzipped, as Velero keeps it in the bucket; `.log` files with their timestamps shifted.
 pub fn send_gzipped(path: &Path, shift: SignedDuration, send: ChunkSink<'_>) -> io::Result<()> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut blocks = LineBlocks::open(path)?;
+    let mut source = path;
+    let mut blocks = LineBlocks::open(&mut source)?;
     while let Some(block) = blocks.next_block()? {
         encoder.write_all(&shifted(&block, shift))?;
         if encoder.get_ref().len() >= BLOCK_BYTES {
@@ -256,8 +267,7 @@ mod tests {
         std::fs::write(&path, LOG.repeat(3)).unwrap();
         let now = at("2026-11-25T12:00:00Z");
         let fallback = at("2026-11-25T09:00:00Z");
-        let file = FileLog {
-            path: &path,
+        let file = StreamedLog {
             options: &options,
             fallback,
             now,
@@ -265,7 +275,7 @@ mod tests {
             cut_after,
         };
         let mut streamed = Vec::new();
-        let result = file.send(&mut |chunk| {
+        let result = file.send(&mut path.as_path(), &mut |chunk| {
             streamed.extend_from_slice(&chunk);
             true
         });

@@ -13,14 +13,25 @@ pub struct BackgroundLab {
 impl BackgroundLab {
     /// Starts `scenario` and writes its kubeconfig into a fresh temporary folder (see [`Self::path`]).
     pub fn start(scenario: Scenario) -> BackgroundLab {
+        BackgroundLab::start_lab(LabCluster::start(scenario))
+    }
+
+    /// Serves the bundle at `path` read-only (`snapdoc lab serve --bundle`), as [`Self::start`] does a scenario.
+    #[allow(dead_code)] // only the test crates serving bundles use it
+    pub fn serve_bundle(path: &std::path::Path) -> BackgroundLab {
+        let bundle = snapdoc::bundle::Bundle::open(path).expect("the bundle opens");
+        BackgroundLab::start_lab(LabCluster::serve_bundle(bundle, Default::default()))
+    }
+
+    fn start_lab(
+        start: impl std::future::Future<Output = Result<LabCluster, snapdoc::lab::LabError>>,
+    ) -> BackgroundLab {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime for the lab");
-        let lab = runtime
-            .block_on(LabCluster::start(scenario))
-            .expect("the lab starts");
+        let lab = runtime.block_on(start).expect("the lab starts");
         let dir = tempfile::tempdir().expect("a temporary folder");
         lab.write_kubeconfig(&dir.path().join("kubeconfig"))
             .expect("the kubeconfig is written");
