@@ -2,7 +2,8 @@
 //!
 //! - every lab scenario gives the exit code deploy/README.md documents, for each `--fail-on`, and its JSON
 //!   names the findings that make it so;
-//! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and agrees with the JSON;
+//! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and `promtool check
+//!   metrics`, and agrees with the JSON;
 //! - the health rules (SD830–SD834) fire end to end on scenarios changed the way a cluster drifts: an aged
 //!   cluster, a storage location no longer validated, a node without its node-agent pod;
 //! - a check that cannot reach a cluster exits 2 and its metrics say `snapdoc_check_success 0`;
@@ -73,12 +74,43 @@ fn count_of(analysis: &Value, severity: &str) -> usize {
         .count()
 }
 
+/// The metrics file, parsed by the Rust parser and, when it is installed (scripts/install-test-deps), checked by
+/// `promtool check metrics`: Prometheus's own text parser (the one node-exporter's textfile collector uses) and
+/// its naming lints.
 fn metrics(path: &Path) -> Vec<Metric> {
     let text = std::fs::read_to_string(path).expect("the metrics file is written");
+    promtool_accepts(&text);
     match Scrape::parse(&text) {
         Ok(scrape) => scrape.metrics,
         Err(e) => panic!("not valid Prometheus text format: {e:?}\n{text}"),
     }
+}
+
+fn promtool_accepts(text: &str) {
+    use std::io::Write as _;
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("\n!!!!!!!! promtool is not on PATH: SKIPPING `promtool check metrics` !!!!!!!!\n");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics refused the file:\n{}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn sample(metrics: &[Metric], name: &str, label: Option<(&str, &str)>) -> Option<f64> {
