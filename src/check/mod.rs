@@ -59,31 +59,107 @@ pub struct CheckOutcome {
     pub duration: Duration,
 }
 
-/// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
-/// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
-/// `snapdoc_check_success 0`.
-pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckError> {
-    let started = Instant::now();
-    let result = collect_and_analyse(args, color, started).await;
-    let Some(path) = &args.prometheus_textfile else {
-        return result.map(|(outcome, _)| outcome);
-    };
-    match result {
-        Ok((outcome, metrics_text)) => {
-            prometheus::write_textfile(path, &metrics_text)?;
-            Ok(outcome)
-        }
-        Err(error) => {
-            let text = prometheus::render_failure_metrics(started.elapsed(), Timestamp::now());
-            match prometheus::write_textfile(path, &text) {
-                Ok(()) => Err(error),
-                Err(metrics) => Err(CheckError::FailedAndMetrics {
-                    error: Box::new(error),
-                    metrics,
-                }),
-            }
+impl CheckError {
+    /// Why the check could not run, as a few fixed words: the `reason` label of `snapdoc_check_failure` and
+    /// the JSON result's `reason` (the message itself is too varied for a label).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CheckError::Collect(
+                CollectError::Unreachable { .. } | CollectError::NoAnswer { .. },
+            )
+            | CheckError::NothingCollected { .. } => "unreachable",
+            CheckError::Collect(CollectError::Unauthorized { .. }) => "unauthorized",
+            CheckError::Collect(
+                CollectError::Kubeconfig { .. }
+                | CollectError::NoCluster { .. }
+                | CollectError::Config(_)
+                | CollectError::InvalidFlag(_)
+                | CollectError::NotFound { .. },
+            ) => "configuration",
+            CheckError::Analyze(AnalyzeError::Rule { .. } | AnalyzeError::Rules(_)) => "rules",
+            CheckError::FailedAndMetrics { error, .. } => error.reason(),
+            _ => "internal",
         }
     }
+}
+
+/// A check that could not run: the error, and what to print on stdout before it is reported, so that a
+/// CronJob's log or a script reading `--format json` sees a result either way.
+#[derive(Debug)]
+pub struct CheckFailure {
+    pub error: CheckError,
+    /// With `--format json`: `{"check": {"success": false, "reason": …, "error": …, …}}`; the summary format
+    /// prints nothing (the error goes to stderr).
+    pub output: Option<String>,
+}
+
+/// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
+/// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
+/// `snapdoc_check_success 0` and `snapdoc_check_failure{reason}`.
+pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckFailure> {
+    let started = Instant::now();
+    let result = collect_and_analyse(args, color, started).await;
+    let error = match result {
+        Ok((outcome, metrics_text)) => {
+            if let Some(path) = &args.prometheus_textfile {
+                prometheus::write_textfile(path, &metrics_text).map_err(|e| CheckFailure {
+                    error: e.into(),
+                    output: None,
+                })?;
+            }
+            return Ok(outcome);
+        }
+        Err(error) => error,
+    };
+    let duration = started.elapsed();
+    let finished = Timestamp::now();
+    let reason = error.reason();
+    let error = match &args.prometheus_textfile {
+        None => error,
+        Some(path) => {
+            let text = prometheus::render_failure_metrics(duration, finished, reason);
+            match prometheus::write_textfile(path, &text) {
+                Ok(()) => error,
+                Err(metrics) => CheckError::FailedAndMetrics {
+                    error: Box::new(error),
+                    metrics,
+                },
+            }
+        }
+    };
+    let output = match args.format {
+        CheckFormat::Json => Some(failure_json(&error, duration, finished)),
+        CheckFormat::Summary => None,
+    };
+    Err(CheckFailure { error, output })
+}
+
+/// The JSON result of a check that could not run. Not an analysis (no `schemaVersion`, no findings): a reader
+/// of the analysis document must not take it for a clean one.
+fn failure_json(error: &CheckError, duration: Duration, finished: Timestamp) -> String {
+    // Each cause once, as stderr shows them.
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = current.source();
+    }
+    let document = serde_json::json!({
+        "check": {
+            "success": false,
+            "reason": error.reason(),
+            "error": message,
+            "finished": finished.to_string(),
+            "durationSeconds": duration.as_millis() as f64 / 1000.0,
+        }
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("a JSON value serializes");
+    text.push('\n');
+    text
 }
 
 async fn collect_and_analyse(

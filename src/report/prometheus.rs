@@ -421,10 +421,18 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     out.encode()
 }
 
-/// The metrics of a check that could not run: success 0, when and how long, nothing about the cluster.
-pub fn render_failure_metrics(duration: Duration, finished: Timestamp) -> String {
+/// The metrics of a check that could not run: success 0, why (`reason`, one of a few fixed words), when and how
+/// long, nothing about the cluster: the last run's findings would be stale, and an alert must not see them.
+pub fn render_failure_metrics(duration: Duration, finished: Timestamp, reason: &str) -> String {
     let mut out = Families::default();
     run_metadata(&mut out, false, duration, finished);
+    Family::new(
+        "snapdoc_check_failure",
+        "Why the last snapdoc check could not run (reason: unreachable, unauthorized, configuration, rules, \
+         internal); written only when snapdoc_check_success is 0.",
+    )
+    .sample(&[("reason", reason)], 1u64)
+    .write_to(&mut out);
     out.encode()
 }
 
@@ -751,12 +759,20 @@ mod tests {
     #[test]
     fn a_failed_check_still_reports_when_it_ran() {
         let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
-        let text = render_failure_metrics(Duration::from_secs(3), finished);
+        let text = render_failure_metrics(Duration::from_secs(3), finished, "unreachable");
         let metrics = parse(&text);
         assert_eq!(value(&metrics, "snapdoc_check_success", &[]), Some(0.0));
         assert_eq!(
             value(&metrics, "snapdoc_check_duration_seconds", &[]),
             Some(3.0)
+        );
+        assert_eq!(
+            value(
+                &metrics,
+                "snapdoc_check_failure",
+                &[("reason", "unreachable")]
+            ),
+            Some(1.0)
         );
         assert!(value(&metrics, "snapdoc_findings", &[("severity", "fail")]).is_none());
     }
