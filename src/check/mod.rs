@@ -2,7 +2,9 @@
 //! temporary bundle (kept only with `--bundle FILE`), analyses it, renders the JSON result or a one-screen
 //! summary, and optionally writes Prometheus textfile metrics. The caller prints the output and exits with
 //! [`CheckOutcome::exit`]: 0 nothing at or above `--fail-on`, 1 something or no Velero found, 2 when
-//! Velero's objects could not be read (an incomplete analysis) or the check could not run.
+//! Velero's objects could not be read (an incomplete analysis) or the check could not run. A check that could
+//! not run still prints a JSON result and replaces the metrics file ([`CheckFailure`]), so a CronJob's
+//! monitoring sees the failure rather than the last run's metrics.
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -89,7 +91,8 @@ impl CheckError {
 pub struct CheckFailure {
     pub error: CheckError,
     /// With `--format json`: `{"check": {"success": false, "reason": …, "error": …, …}}`; the summary format
-    /// prints nothing (the error goes to stderr).
+    /// prints nothing (the error goes to stderr). A check that ran but could not write its metrics has its
+    /// usual output here.
     pub output: Option<String>,
 }
 
@@ -101,11 +104,14 @@ pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckFai
     let result = collect_and_analyse(args, color, started).await;
     let error = match result {
         Ok((outcome, metrics_text)) => {
-            if let Some(path) = &args.prometheus_textfile {
-                prometheus::write_textfile(path, &metrics_text).map_err(|e| CheckFailure {
-                    error: e.into(),
-                    output: None,
-                })?;
+            if let Some(path) = &args.prometheus_textfile
+                && let Err(error) = prometheus::write_textfile(path, &metrics_text)
+            {
+                // The analysis is done and printed; only the metrics are missing.
+                return Err(CheckFailure {
+                    error: error.into(),
+                    output: Some(outcome.output),
+                });
             }
             return Ok(outcome);
         }
@@ -331,6 +337,43 @@ pub fn schedule_status(fact: &Value) -> Option<ScheduleStatus> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn failures_are_named_by_a_few_fixed_reasons() {
+        let unreachable = CheckError::NothingCollected {
+            reasons: "x".into(),
+        };
+        assert_eq!(unreachable.reason(), "unreachable");
+        let rules = CheckError::Analyze(AnalyzeError::Rules(vec!["a.yaml:1: bad".into()]));
+        assert_eq!(rules.reason(), "rules");
+        // A failure whose metrics could not be written either keeps its own reason.
+        let both = CheckError::FailedAndMetrics {
+            error: Box::new(rules),
+            metrics: MetricsError::Write {
+                path: "m.prom".into(),
+                source: std::io::Error::other("disk full"),
+            },
+        };
+        assert_eq!(both.reason(), "rules");
+        let json: Value = serde_json::from_str(&failure_json(
+            &both,
+            Duration::from_millis(1500),
+            "2026-11-25T12:00:00Z".parse().unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(json["check"]["success"], false);
+        assert_eq!(json["check"]["reason"], "rules");
+        assert_eq!(json["check"]["durationSeconds"], 1.5);
+        let error = json["check"]["error"].as_str().unwrap();
+        assert!(
+            error.contains("a.yaml:1: bad") && error.contains("disk full"),
+            "{error}"
+        );
+        assert_eq!(
+            CheckError::TempDir(std::io::Error::other("x")).reason(),
+            "internal"
+        );
+    }
 
     #[test]
     fn schedule_facts_become_metric_rows() {
