@@ -3,7 +3,7 @@
 //! - every lab scenario gives the exit code deploy/README.md documents, for each `--fail-on`, and its JSON
 //!   names the findings that make it so;
 //! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and `promtool check
-//!   metrics`, and agrees with the JSON;
+//!   metrics`, agrees with the JSON, and node-exporter's textfile collector serves it (when installed);
 //! - the health rules (SD830–SD834) fire end to end on scenarios changed the way a cluster drifts: an aged
 //!   cluster, a storage location no longer validated, a node without its node-agent pod;
 //! - a check that cannot reach a cluster exits 2, and its JSON result and metrics say so (`snapdoc_check_success 0`,
@@ -673,5 +673,65 @@ exec "$SNAPDOC" check --format json"#;
             .iter()
             .any(|r| r.path.starts_with("/apis/velero.io/") && r.status == 200),
         "{requests:?}"
+    );
+}
+
+/// node-exporter's textfile collector, the consumer the file is for, reads it: started on the textfile directory
+/// (when installed: Debian's prometheus-node-exporter or `node_exporter`), scraped once, it reports no textfile
+/// error and serves snapdoc's samples. `prometheus-client` writes OpenMetrics text (`# EOF` last); this is the
+/// measurement that the collector's classic parser takes it.
+#[test]
+fn node_exporter_serves_the_textfile() {
+    use std::io::{Read as _, Write as _};
+    let Some(binary) = ["prometheus-node-exporter", "node_exporter"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok())
+    else {
+        eprintln!("\n!!!!!!!! node-exporter is not on PATH: SKIPPING its textfile test !!!!!!!!\n");
+        return;
+    };
+    let lab = BackgroundLab::start(Scenario::builtin("failed-bsl").unwrap());
+    let dir = lab.path("textfiles");
+    std::fs::create_dir(&dir).unwrap();
+    let textfile_arg = dir.join("snapdoc.prom").display().to_string();
+    let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
+    assert_eq!(exit_code(&output), 1);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut exporter = Command::new(binary)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(["--collector.disable-defaults", "--collector.textfile"])
+        .arg(format!("--collector.textfile.directory={}", dir.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let scrape = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body)?;
+        Ok(body)
+    };
+    let mut scraped = Err(std::io::Error::other("not scraped"));
+    for _ in 0..50 {
+        scraped = scrape();
+        if scraped.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    exporter.kill().unwrap();
+    exporter.wait().unwrap();
+    let body = scraped.expect("node-exporter answers");
+    assert!(body.contains("\nnode_textfile_scrape_error 0\n"), "{body}");
+    assert!(body.contains("\nsnapdoc_check_success 1\n"), "{body}");
+    assert!(
+        body.contains("\nsnapdoc_findings{severity=\"fail\"} "),
+        "{body}"
     );
 }

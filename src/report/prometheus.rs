@@ -123,9 +123,10 @@ impl Collector for Families {
 impl Families {
     /// The exposition text. `prometheus_client` writes only OpenMetrics text, ending in `# EOF`; node-exporter's
     /// textfile collector (and promtool) read it with the classic text parser, which takes `# EOF` for a comment.
-    /// Measured with prometheus-node-exporter 1.5.0 and promtool 2.42 (Debian 12), and held by the tests. All
-    /// families are gauges, so the OpenMetrics `_total` suffix of counters and the `info` type, which the
-    /// classic parser does not know, never appear.
+    /// Measured with prometheus-node-exporter 1.5.0 and promtool 2.42 (Debian 12), and held by tests/check.rs.
+    /// All families are gauges, so the OpenMetrics `_total` suffix of counters never appears, nor the `info`
+    /// type: node-exporter 1.5.0 rejects a file with `# TYPE x info` (node_textfile_scrape_error 1), which is
+    /// why a failure's reason is a gauge's label and not an Info metric.
     fn encode(self) -> String {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(self));
