@@ -761,6 +761,15 @@ mod tests {
     fn a_failed_check_still_reports_when_it_ran() {
         let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
         let text = render_failure_metrics(Duration::from_secs(3), finished, "unreachable");
+        // The same HELP and TYPE lines as the hand-written encoder gave; OpenMetrics' `# EOF` last.
+        assert!(
+            text.starts_with(
+                "# HELP snapdoc_check_success Whether the last snapdoc check ran to the end (1) or could not \
+                 run (0).\n# TYPE snapdoc_check_success gauge\nsnapdoc_check_success 0\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
         let metrics = parse(&text);
         assert_eq!(value(&metrics, "snapdoc_check_success", &[]), Some(0.0));
         assert_eq!(
