@@ -210,9 +210,17 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Check(args) => {
-            let outcome = runtime
-                .block_on(snapdoc::check::run(&args, color))
-                .context("the check could not run")?;
+            let outcome = match runtime.block_on(snapdoc::check::run(&args, color)) {
+                Ok(outcome) => outcome,
+                Err(failure) => {
+                    if let Some(output) = &failure.output {
+                        write!(out, "{output}")?;
+                    }
+                    return Err(
+                        anyhow::Error::new(failure.error).context("the check could not run")
+                    );
+                }
+            };
             tracing::info!(
                 findings = outcome.analysis.findings.len(),
                 exit_code = outcome.exit.code(),

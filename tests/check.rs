@@ -2,10 +2,12 @@
 //!
 //! - every lab scenario gives the exit code deploy/README.md documents, for each `--fail-on`, and its JSON
 //!   names the findings that make it so;
-//! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and agrees with the JSON;
+//! - the `--prometheus-textfile` file parses with a strict Prometheus text-format parser and `promtool check
+//!   metrics`, agrees with the JSON, and node-exporter's textfile collector serves it (when installed);
 //! - the health rules (SD830–SD834) fire end to end on scenarios changed the way a cluster drifts: an aged
 //!   cluster, a storage location no longer validated, a node without its node-agent pod;
-//! - a check that cannot reach a cluster exits 2 and its metrics say `snapdoc_check_success 0`;
+//! - a check that cannot reach a cluster exits 2, and its JSON result and metrics say so (`snapdoc_check_success 0`,
+//!   `snapdoc_check_failure{reason="unreachable"}`), replacing a previous run's metrics;
 //! - nothing is left behind unless `--bundle FILE` asks for the bundle, which then verifies.
 use std::path::Path;
 use std::process::{Command, Output};
@@ -73,12 +75,45 @@ fn count_of(analysis: &Value, severity: &str) -> usize {
         .count()
 }
 
+/// The metrics file, parsed by the Rust parser and, when it is installed (scripts/install-test-deps), checked by
+/// `promtool check metrics`: Prometheus's own text parser (the one node-exporter's textfile collector uses) and
+/// its naming lints.
 fn metrics(path: &Path) -> Vec<Metric> {
     let text = std::fs::read_to_string(path).expect("the metrics file is written");
+    promtool_accepts(&text);
     match Scrape::parse(&text) {
         Ok(scrape) => scrape.metrics,
         Err(e) => panic!("not valid Prometheus text format: {e:?}\n{text}"),
     }
+}
+
+fn promtool_accepts(text: &str) {
+    use std::io::Write as _;
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!(
+            "\n!!!!!!!! promtool is not on PATH: SKIPPING `promtool check metrics` !!!!!!!!\n"
+        );
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics refused the file:\n{}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn sample(metrics: &[Metric], name: &str, label: Option<(&str, &str)>) -> Option<f64> {
@@ -218,6 +253,27 @@ fn every_lab_scenario_gives_its_documented_exit_code_json_and_metrics() {
 
         let metrics = metrics(&textfile);
         assert_eq!(sample(&metrics, "snapdoc_check_success", None), Some(1.0));
+        // The check ran; what it could not see is in the analysis' status and not_seen, as in the JSON (an
+        // exit 2 from Velero's objects unread is an incomplete analysis, not a check that failed).
+        let status = analysis["status"].as_str().unwrap();
+        assert_eq!(
+            sample(
+                &metrics,
+                "snapdoc_analysis_status",
+                Some(("status", status))
+            ),
+            Some(1.0),
+            "{name}"
+        );
+        let not_seen = analysis["notSeen"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            sample(&metrics, "snapdoc_not_seen", None),
+            Some(not_seen as f64),
+            "{name}"
+        );
+        if expected.exit_fail == 2 {
+            assert!(not_seen > 0, "{name}: exit 2 without anything unseen");
+        }
         for severity in ["fail", "warn", "info"] {
             assert_eq!(
                 sample(&metrics, "snapdoc_findings", Some(("severity", severity))),
@@ -383,21 +439,65 @@ fn a_node_without_its_node_agent_pod_is_reported_with_the_pods_it_leaves_uncover
 }
 
 #[test]
-fn a_check_that_cannot_reach_the_cluster_exits_2_and_its_metrics_say_so() {
+fn a_check_that_cannot_reach_the_cluster_exits_2_and_its_json_and_metrics_say_so() {
     let mut lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
     lab.stop();
-    let textfile = lab.path("snapdoc.prom");
-    std::fs::write(&textfile, "snapdoc_check_success 1\n").unwrap();
+    let dir = lab.path("textfiles");
+    std::fs::create_dir(&dir).unwrap();
+    let textfile = dir.join("snapdoc.prom");
+    // A previous run's metrics: left in place they would tell the monitoring all is well.
+    std::fs::write(
+        &textfile,
+        "snapdoc_check_success 1\nsnapdoc_findings{severity=\"fail\"} 0\n",
+    )
+    .unwrap();
     let textfile_arg = textfile.display().to_string();
     let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
     assert_eq!(exit_code(&output), 2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("the check could not run"), "{stderr}");
-    assert!(output.stdout.is_empty());
-    let metrics = metrics(&textfile);
-    assert_eq!(sample(&metrics, "snapdoc_check_success", None), Some(0.0));
-    assert!(sample(&metrics, "snapdoc_check_timestamp_seconds", None).is_some());
-    assert!(sample(&metrics, "snapdoc_findings", Some(("severity", "fail"))).is_none());
+
+    // The JSON result says so too, and cannot be taken for an analysis.
+    let result = json_of(&output);
+    assert_eq!(result["check"]["success"], false, "{result}");
+    assert_eq!(result["check"]["reason"], "unreachable", "{result}");
+    let error = result["check"]["error"].as_str().unwrap();
+    assert!(error.contains("cannot reach"), "{error}");
+    assert!(result["check"]["finished"].is_string(), "{result}");
+    assert!(result.get("schemaVersion").is_none() && result.get("findings").is_none());
+
+    let written = metrics(&textfile);
+    assert_eq!(sample(&written, "snapdoc_check_success", None), Some(0.0));
+    assert_eq!(
+        sample(
+            &written,
+            "snapdoc_check_failure",
+            Some(("reason", "unreachable"))
+        ),
+        Some(1.0)
+    );
+    assert!(sample(&written, "snapdoc_check_timestamp_seconds", None).is_some());
+    assert!(sample(&written, "snapdoc_findings", Some(("severity", "fail"))).is_none());
+    // Replaced by a rename: nothing else in the directory node-exporter reads.
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["snapdoc.prom"]);
+
+    // The one-screen summary is for people: the error on stderr, nothing on stdout.
+    let summary = lab.check(&[
+        "--format",
+        "summary",
+        "--prometheus-textfile",
+        &textfile_arg,
+    ]);
+    assert_eq!(exit_code(&summary), 2);
+    assert!(summary.stdout.is_empty());
+    assert_eq!(
+        sample(&metrics(&textfile), "snapdoc_check_success", None),
+        Some(0.0)
+    );
 }
 
 #[test]
@@ -573,5 +673,65 @@ exec "$SNAPDOC" check --format json"#;
             .iter()
             .any(|r| r.path.starts_with("/apis/velero.io/") && r.status == 200),
         "{requests:?}"
+    );
+}
+
+/// node-exporter's textfile collector, the consumer the file is for, reads it: started on the textfile directory
+/// (when installed: Debian's prometheus-node-exporter or `node_exporter`), scraped once, it reports no textfile
+/// error and serves snapdoc's samples. `prometheus-client` writes OpenMetrics text (`# EOF` last); this is the
+/// measurement that the collector's classic parser takes it.
+#[test]
+fn node_exporter_serves_the_textfile() {
+    use std::io::{Read as _, Write as _};
+    let Some(binary) = ["prometheus-node-exporter", "node_exporter"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok())
+    else {
+        eprintln!("\n!!!!!!!! node-exporter is not on PATH: SKIPPING its textfile test !!!!!!!!\n");
+        return;
+    };
+    let lab = BackgroundLab::start(Scenario::builtin("failed-bsl").unwrap());
+    let dir = lab.path("textfiles");
+    std::fs::create_dir(&dir).unwrap();
+    let textfile_arg = dir.join("snapdoc.prom").display().to_string();
+    let output = lab.check(&["--prometheus-textfile", &textfile_arg]);
+    assert_eq!(exit_code(&output), 1);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut exporter = Command::new(binary)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(["--collector.disable-defaults", "--collector.textfile"])
+        .arg(format!("--collector.textfile.directory={}", dir.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let scrape = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body)?;
+        Ok(body)
+    };
+    let mut scraped = Err(std::io::Error::other("not scraped"));
+    for _ in 0..50 {
+        scraped = scrape();
+        if scraped.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    exporter.kill().unwrap();
+    exporter.wait().unwrap();
+    let body = scraped.expect("node-exporter answers");
+    assert!(body.contains("\nnode_textfile_scrape_error 0\n"), "{body}");
+    assert!(body.contains("\nsnapdoc_check_success 1\n"), "{body}");
+    assert!(
+        body.contains("\nsnapdoc_findings{severity=\"fail\"} "),
+        "{body}"
     );
 }

@@ -700,7 +700,7 @@ fn junit_has_one_testcase_per_rule() {
         assert_eq!(xml.matches("<failure ").count(), fails, "{name}");
         assert!(
             xml.contains(&format!(
-                "<testsuite name=\"snapdoc\" tests=\"{rules}\" failures=\"{fails}\""
+                "<testsuite name=\"snapdoc\" tests=\"{rules}\" skipped=\"0\" errors=\"0\" failures=\"{fails}\""
             )),
             "{name}"
         );
@@ -739,6 +739,128 @@ fn junit_has_one_testcase_per_rule() {
         xml.contains("velero/logs/velero-7d9c5b7c9-x2lqz/velero.log:1843"),
         "evidence in the failure body"
     );
+}
+
+/// Read back by a JUnit reader (quick-junit's deserializer, the reading half of the crate that writes it): the
+/// shape CI consumers rely on, not just well-formed text.
+#[test]
+fn junit_reads_back_as_ci_systems_see_it() {
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
+    let mut analysis = report_fixtures::partially_failed_fsb();
+    analysis.not_seen = vec!["backups.velero.io".to_string()];
+    analysis.bundle.not_redacted = true;
+    let xml = render(&analysis, ReportFormat::Junit, None).unwrap();
+    // The suite's timestamp is the JUnit XSD's (no zone, as Ant and Jenkins write it), which quick-junit's
+    // reader refuses (it wants RFC 3339 with an offset): checked here, then left out of the read-back.
+    let timestamp = r#" timestamp="2026-11-25T08:30:02""#;
+    assert!(xml.contains(timestamp), "{xml}");
+    let xml = xml.replace(timestamp, "");
+    let read_back =
+        |xml: &str| Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let report = read_back(&xml);
+    assert_eq!(report.name.as_ref().map(|n| n.as_str()), Some("snapdoc"));
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "snapdoc");
+    let rules = analysis.findings.len() + analysis.checks_passed.len();
+    // The incomplete analysis is one more testcase, an error.
+    assert_eq!(suite.test_cases.len(), rules + 1);
+    assert_eq!((suite.tests, suite.errors), (rules + 1, 1));
+    let incomplete = &suite.test_cases[0];
+    assert_eq!(incomplete.name.as_str(), "analysis is complete");
+    match &incomplete.status {
+        TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Error,
+            message,
+            ty,
+            ..
+        } => {
+            assert!(
+                message
+                    .as_ref()
+                    .unwrap()
+                    .as_str()
+                    .contains("backups.velero.io")
+            );
+            assert_eq!(ty.as_ref().unwrap().as_str(), "incomplete");
+        }
+        other => panic!("{other:?}"),
+    }
+    let property = |name: &str| {
+        suite
+            .properties
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .map(|p| p.value.as_str().to_string())
+    };
+    assert!(property("notRedacted").unwrap().starts_with("true"));
+    assert_eq!(
+        property("status").as_deref(),
+        Some(analysis.status.as_str())
+    );
+    assert!(property("verdict").is_some());
+    for finding in &analysis.findings {
+        let case = suite
+            .test_cases
+            .iter()
+            .find(|c| {
+                c.name
+                    .as_str()
+                    .starts_with(&format!("{} ", finding.rule_id))
+            })
+            .unwrap();
+        assert_eq!(
+            case.classname.as_ref().unwrap().as_str(),
+            format!("snapdoc.{}", finding.category)
+        );
+        match (&case.status, finding.severity) {
+            (
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Failure,
+                    description,
+                    ..
+                },
+                Severity::Fail,
+            ) => assert!(
+                description
+                    .as_ref()
+                    .unwrap()
+                    .as_str()
+                    .contains(&finding.fix)
+            ),
+            (TestCaseStatus::Success { .. }, Severity::Warn | Severity::Info) => {
+                assert!(
+                    case.system_out
+                        .as_ref()
+                        .unwrap()
+                        .as_str()
+                        .contains(&finding.message)
+                );
+                assert_eq!(case.properties[0].name.as_str(), "severity");
+                assert_eq!(case.properties[0].value.as_str(), finding.severity.as_str());
+            }
+            (status, severity) => panic!("{}: {severity:?} as {status:?}", finding.rule_id),
+        }
+    }
+    let system_err = suite.system_err.as_ref().unwrap().as_str();
+    assert!(
+        system_err.contains("collector logs node-agent-x7k2p/node-agent (previous) (HTTP 400)")
+    );
+    assert!(system_err.contains("not in the bundle: previous log of velero/node-agent-x7k2p"));
+    // Totals are the suites' sums.
+    assert_eq!(
+        report.tests,
+        report.test_suites.iter().map(|s| s.tests).sum::<usize>()
+    );
+    assert_eq!(
+        report.failures,
+        report.test_suites.iter().map(|s| s.failures).sum::<usize>()
+    );
+
+    // A control character planted in a log shows, escaped, rather than vanishing or breaking the XML.
+    let hostile = render(&report_fixtures::hostile(), ReportFormat::Junit, None).unwrap();
+    assert!(hostile.contains("\\u{1b}]0;pwned\\u{7}"), "{hostile}");
+    let timestamp = regex::Regex::new(r#" timestamp="[^"]*""#).unwrap();
+    read_back(&timestamp.replace_all(&hostile, ""));
 }
 
 // ---------- Terminal ----------

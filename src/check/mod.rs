@@ -2,7 +2,9 @@
 //! temporary bundle (kept only with `--bundle FILE`), analyses it, renders the JSON result or a one-screen
 //! summary, and optionally writes Prometheus textfile metrics. The caller prints the output and exits with
 //! [`CheckOutcome::exit`]: 0 nothing at or above `--fail-on`, 1 something or no Velero found, 2 when
-//! Velero's objects could not be read (an incomplete analysis) or the check could not run.
+//! Velero's objects could not be read (an incomplete analysis) or the check could not run. A check that could
+//! not run still prints a JSON result and replaces the metrics file ([`CheckFailure`]), so a CronJob's
+//! monitoring sees the failure rather than the last run's metrics.
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -59,31 +61,111 @@ pub struct CheckOutcome {
     pub duration: Duration,
 }
 
-/// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
-/// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
-/// `snapdoc_check_success 0`.
-pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckError> {
-    let started = Instant::now();
-    let result = collect_and_analyse(args, color, started).await;
-    let Some(path) = &args.prometheus_textfile else {
-        return result.map(|(outcome, _)| outcome);
-    };
-    match result {
-        Ok((outcome, metrics_text)) => {
-            prometheus::write_textfile(path, &metrics_text)?;
-            Ok(outcome)
-        }
-        Err(error) => {
-            let text = prometheus::render_failure_metrics(started.elapsed(), Timestamp::now());
-            match prometheus::write_textfile(path, &text) {
-                Ok(()) => Err(error),
-                Err(metrics) => Err(CheckError::FailedAndMetrics {
-                    error: Box::new(error),
-                    metrics,
-                }),
-            }
+impl CheckError {
+    /// Why the check could not run, as a few fixed words: the `reason` label of `snapdoc_check_failure` and
+    /// the JSON result's `reason` (the message itself is too varied for a label).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CheckError::Collect(
+                CollectError::Unreachable { .. } | CollectError::NoAnswer { .. },
+            )
+            | CheckError::NothingCollected { .. } => "unreachable",
+            CheckError::Collect(CollectError::Unauthorized { .. }) => "unauthorized",
+            CheckError::Collect(
+                CollectError::Kubeconfig { .. }
+                | CollectError::NoCluster { .. }
+                | CollectError::Config(_)
+                | CollectError::InvalidFlag(_)
+                | CollectError::NotFound { .. },
+            ) => "configuration",
+            CheckError::Analyze(AnalyzeError::Rule { .. } | AnalyzeError::Rules(_)) => "rules",
+            CheckError::FailedAndMetrics { error, .. } => error.reason(),
+            _ => "internal",
         }
     }
+}
+
+/// A check that could not run: the error, and what to print on stdout before it is reported, so that a
+/// CronJob's log or a script reading `--format json` sees a result either way.
+#[derive(Debug)]
+pub struct CheckFailure {
+    pub error: CheckError,
+    /// With `--format json`: `{"check": {"success": false, "reason": …, "error": …, …}}`; the summary format
+    /// prints nothing (the error goes to stderr). A check that ran but could not write its metrics has its
+    /// usual output here.
+    pub output: Option<String>,
+}
+
+/// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
+/// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
+/// `snapdoc_check_success 0` and `snapdoc_check_failure{reason}`.
+pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckFailure> {
+    let started = Instant::now();
+    let result = collect_and_analyse(args, color, started).await;
+    let error = match result {
+        Ok((outcome, metrics_text)) => {
+            if let Some(path) = &args.prometheus_textfile
+                && let Err(error) = prometheus::write_textfile(path, &metrics_text)
+            {
+                // The analysis is done and printed; only the metrics are missing.
+                return Err(CheckFailure {
+                    error: error.into(),
+                    output: Some(outcome.output),
+                });
+            }
+            return Ok(outcome);
+        }
+        Err(error) => error,
+    };
+    let duration = started.elapsed();
+    let finished = Timestamp::now();
+    let reason = error.reason();
+    let error = match &args.prometheus_textfile {
+        None => error,
+        Some(path) => {
+            let text = prometheus::render_failure_metrics(duration, finished, reason);
+            match prometheus::write_textfile(path, &text) {
+                Ok(()) => error,
+                Err(metrics) => CheckError::FailedAndMetrics {
+                    error: Box::new(error),
+                    metrics,
+                },
+            }
+        }
+    };
+    let output = match args.format {
+        CheckFormat::Json => Some(failure_json(&error, duration, finished)),
+        CheckFormat::Summary => None,
+    };
+    Err(CheckFailure { error, output })
+}
+
+/// The JSON result of a check that could not run. Not an analysis (no `schemaVersion`, no findings): a reader
+/// of the analysis document must not take it for a clean one.
+fn failure_json(error: &CheckError, duration: Duration, finished: Timestamp) -> String {
+    // Each cause once, as stderr shows them.
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = current.source();
+    }
+    let document = serde_json::json!({
+        "check": {
+            "success": false,
+            "reason": error.reason(),
+            "error": message,
+            "finished": finished.to_string(),
+            "durationSeconds": duration.as_millis() as f64 / 1000.0,
+        }
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("a JSON value serializes");
+    text.push('\n');
+    text
 }
 
 async fn collect_and_analyse(
@@ -255,6 +337,43 @@ pub fn schedule_status(fact: &Value) -> Option<ScheduleStatus> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn failures_are_named_by_a_few_fixed_reasons() {
+        let unreachable = CheckError::NothingCollected {
+            reasons: "x".into(),
+        };
+        assert_eq!(unreachable.reason(), "unreachable");
+        let rules = CheckError::Analyze(AnalyzeError::Rules(vec!["a.yaml:1: bad".into()]));
+        assert_eq!(rules.reason(), "rules");
+        // A failure whose metrics could not be written either keeps its own reason.
+        let both = CheckError::FailedAndMetrics {
+            error: Box::new(rules),
+            metrics: MetricsError::Write {
+                path: "m.prom".into(),
+                source: std::io::Error::other("disk full"),
+            },
+        };
+        assert_eq!(both.reason(), "rules");
+        let json: Value = serde_json::from_str(&failure_json(
+            &both,
+            Duration::from_millis(1500),
+            "2026-11-25T12:00:00Z".parse().unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(json["check"]["success"], false);
+        assert_eq!(json["check"]["reason"], "rules");
+        assert_eq!(json["check"]["durationSeconds"], 1.5);
+        let error = json["check"]["error"].as_str().unwrap();
+        assert!(
+            error.contains("a.yaml:1: bad") && error.contains("disk full"),
+            "{error}"
+        );
+        assert_eq!(
+            CheckError::TempDir(std::io::Error::other("x")).reason(),
+            "internal"
+        );
+    }
 
     #[test]
     fn schedule_facts_become_metric_rows() {

@@ -4,54 +4,59 @@
 //! A `fail` finding is a `<failure>` (message = the finding's title, body = its message, cause, fix and
 //! evidence): every CI system counts and lists those. Readiness adds `<testsuite name="readiness">` per bundle
 //! (when the bundle tells it): a backup restorable to a new cluster, every volume protected, every schedule on
-//! time, each a testcase failing when it does not hold, and every `fail` prediction a failure. A `warn` or `info` finding must not fail the build, so
-//! its testcase passes and carries the text in `<system-out>` plus a `severity` property: Jenkins, GitLab and
-//! Azure DevOps show a test's standard output on its page, while `<skipped>` (the other common choice) would
-//! misreport a rule that did run as not run. Collector errors go to the suite's `<system-err>`. An incomplete
-//! analysis (snapdoc could not see what the rules need) is one `<error>` testcase, `analysis is complete`, so a
-//! CI system never counts "could not see" as passing.
+//! time, each a testcase failing when it does not hold, and every `fail` prediction a failure. A `warn` or `info`
+//! finding must not fail the build, so its testcase passes and carries the text in `<system-out>` plus a
+//! `severity` property: Jenkins, GitLab and Azure DevOps show a test's standard output on its page, while
+//! `<skipped>` (the other common choice) would misreport a rule that did run as not run. Collector errors go to
+//! the suite's `<system-err>`. An incomplete analysis (snapdoc could not see what the rules need) is one
+//! `<error>` testcase, `analysis is complete`, so a CI system never counts "could not see" as passing.
+//!
+//! The XML is written by quick-junit (nextest's writer): its escaping, its counts (`tests`, `failures`, `errors`
+//! summed from the testcases, so they cannot disagree with them) and its element order. Text goes through
+//! [`xml_chars`] first, so a control character from a log shows as `\u{..}` instead of vanishing. A suite's
+//! `timestamp` is set as a plain attribute, `YYYY-MM-DDTHH:MM:SS` in UTC without a zone, as the JUnit XSD
+//! (Jenkins, Ant) wants it; quick-junit's own would add milliseconds and an offset.
 use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::analyze::Analysis;
 use crate::analyze::findings::{Finding, Severity};
 
-use super::escape::xml;
+use super::escape::xml_chars;
 use super::view::{EvidenceView, evidence_view, object_label};
 use crate::analyze::readiness::Restorable;
 
 pub fn render(analyses: &[Analysis]) -> String {
-    let suites: Vec<Suite> = analyses
-        .iter()
-        .map(|analysis| Suite::new(analysis, analyses.len() > 1))
-        .collect();
-    let readiness: Vec<ReadinessSuite> = analyses
-        .iter()
-        .filter(|a| a.readiness.known)
-        .map(|analysis| ReadinessSuite::new(analysis, analyses.len() > 1))
-        .collect();
-    let tests: usize = suites.iter().map(|s| s.cases.len()).sum::<usize>()
-        + readiness.iter().map(|s| s.cases.len()).sum::<usize>();
-    let failures: usize = suites.iter().map(Suite::failures).sum::<usize>()
-        + readiness
-            .iter()
-            .map(ReadinessSuite::failures)
-            .sum::<usize>();
-    let errors: usize = suites.iter().map(Suite::errors).sum();
-    let mut out = String::new();
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"snapdoc\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"0\">",
-        tests + errors
-    );
-    for suite in &suites {
-        suite.write(&mut out);
+    let several = analyses.len() > 1;
+    let mut report = Report::new("snapdoc");
+    report.set_time(Duration::ZERO);
+    for analysis in analyses {
+        report.add_test_suite(Suite::new(analysis, several).build());
     }
-    for suite in &readiness {
-        suite.write(&mut out);
+    for analysis in analyses.iter().filter(|a| a.readiness.known) {
+        report.add_test_suite(ReadinessSuite::new(analysis, several).build());
     }
-    out.push_str("</testsuites>\n");
-    out
+    report
+        .to_string()
+        .expect("a JUnit report serializes into memory")
+}
+
+/// A failure or error status: `message` and `type` attributes, `body` as the element's text.
+fn non_success(kind: NonSuccessKind, message: &str, ty: &str, body: &str) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(kind);
+    status.set_message(xml_chars(message));
+    status.set_type(xml_chars(ty));
+    status.set_description(xml_chars(body));
+    status
+}
+
+fn test_case(classname: &str, name: &str, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new(xml_chars(name), status);
+    case.set_classname(xml_chars(classname));
+    case.set_time(Duration::ZERO);
+    case
 }
 
 struct Suite<'a> {
@@ -101,37 +106,16 @@ impl<'a> Suite<'a> {
         }
     }
 
-    fn failures(&self) -> usize {
-        self.cases
-            .iter()
-            .filter(|c| c.finding.is_some_and(|f| f.severity == Severity::Fail))
-            .count()
-    }
-
-    /// 1 when the analysis is incomplete: the `analysis is complete` testcase errs.
-    fn errors(&self) -> usize {
-        usize::from(!self.analysis.not_seen.is_empty())
-    }
-
-    fn write(&self, out: &mut String) {
+    fn build(self) -> TestSuite {
         let analysis = self.analysis;
-        let timestamp = analysis
-            .generated
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string())
-            .unwrap_or_default();
-        let _ = write!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"0\"",
-            xml(&self.name),
-            self.cases.len() + self.errors(),
-            self.failures(),
-            self.errors()
-        );
-        if !timestamp.is_empty() {
-            let _ = write!(out, " timestamp=\"{timestamp}\"");
+        let mut suite = TestSuite::new(xml_chars(&self.name));
+        suite.set_time(Duration::ZERO);
+        if let Ok(generated) = analysis.generated.parse::<jiff::Timestamp>() {
+            suite.extra.insert(
+                "timestamp".into(),
+                generated.strftime("%Y-%m-%dT%H:%M:%S").to_string().into(),
+            );
         }
-        out.push_str(">\n    <properties>\n");
         let mut properties = vec![
             ("bundle", analysis.bundle.path.clone()),
             ("bundleFormat", analysis.bundle.format.clone()),
@@ -159,26 +143,29 @@ impl<'a> Suite<'a> {
                 ),
             ));
         }
-        for (name, value) in properties {
-            let _ = writeln!(
-                out,
-                "      <property name=\"{name}\" value=\"{}\"/>",
-                xml(&value)
-            );
-        }
-        out.push_str("    </properties>\n");
+        suite.add_properties(
+            properties
+                .into_iter()
+                .map(|(name, value)| Property::new(name, xml_chars(&value))),
+        );
         if !analysis.not_seen.is_empty() {
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"snapdoc.collection\" name=\"analysis is complete\">\n      \
-                 <error message=\"the analysis is incomplete: snapdoc could not see {}\" type=\"incomplete\">{}</error>\n    \
-                 </testcase>",
-                xml(&analysis.not_seen.join("; ")),
-                xml(&analysis.not_seen.join("\n"))
+            let status = non_success(
+                NonSuccessKind::Error,
+                &format!(
+                    "the analysis is incomplete: snapdoc could not see {}",
+                    analysis.not_seen.join("; ")
+                ),
+                "incomplete",
+                &analysis.not_seen.join("\n"),
             );
+            suite.add_test_case(test_case(
+                "snapdoc.collection",
+                "analysis is complete",
+                status,
+            ));
         }
         for case in &self.cases {
-            write_case(out, case);
+            suite.add_test_case(rule_case(case));
         }
         if !analysis.collector_errors.is_empty() || !analysis.unavailable.is_empty() {
             let mut text = String::new();
@@ -198,54 +185,40 @@ impl<'a> Suite<'a> {
             for missing in &analysis.unavailable {
                 let _ = writeln!(text, "not in the bundle: {missing}");
             }
-            let _ = writeln!(out, "    <system-err>{}</system-err>", xml(&text));
+            suite.set_system_err(xml_chars(&text));
         }
-        out.push_str("  </testsuite>\n");
+        suite
     }
 }
 
-fn write_case(out: &mut String, case: &Case<'_>) {
-    let _ = write!(
-        out,
-        "    <testcase classname=\"snapdoc.{}\" name=\"{}\" time=\"0\"",
-        xml(case.category),
-        xml(&format!(
-            "{} {}: {}",
-            case.rule_id, case.rule_name, case.title
-        ))
-    );
+fn rule_case(case: &Case<'_>) -> TestCase {
+    let classname = format!("snapdoc.{}", case.category);
+    let name = format!("{} {}: {}", case.rule_id, case.rule_name, case.title);
     let Some(finding) = case.finding else {
-        out.push_str("/>\n");
-        return;
+        return test_case(&classname, &name, TestCaseStatus::success());
     };
-    out.push_str(">\n");
     let body = finding_text(finding);
     match finding.severity {
         Severity::Fail => {
-            let _ = writeln!(
-                out,
-                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
-                xml(&finding.title),
-                xml(&finding.rule_id),
-                xml(&body)
+            let status = non_success(
+                NonSuccessKind::Failure,
+                &finding.title,
+                &finding.rule_id,
+                &body,
             );
+            test_case(&classname, &name, status)
         }
         Severity::Warn | Severity::Info => {
-            let _ = writeln!(
-                out,
-                "      <properties>\n        <property name=\"severity\" value=\"{}\"/>\n      </properties>",
-                finding.severity.as_str()
-            );
-            let _ = writeln!(
-                out,
-                "      <system-out>{}: {}\n{}</system-out>",
+            let mut test = test_case(&classname, &name, TestCaseStatus::success());
+            test.add_property(Property::new("severity", finding.severity.as_str()));
+            test.set_system_out(xml_chars(&format!(
+                "{}: {}\n{body}",
                 finding.severity.as_str().to_uppercase(),
-                xml(&finding.title),
-                xml(&body)
-            );
+                finding.title
+            )));
+            test
         }
     }
-    out.push_str("    </testcase>\n");
 }
 
 fn finding_text(finding: &Finding) -> String {
@@ -370,38 +343,22 @@ impl ReadinessSuite {
         ReadinessSuite { name, cases }
     }
 
-    fn failures(&self) -> usize {
-        self.cases.iter().filter(|c| c.failure.is_some()).count()
-    }
-
-    fn write(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\" time=\"0\">",
-            xml(&self.name),
-            self.cases.len(),
-            self.failures()
-        );
-        for case in &self.cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">",
-                case.classname,
-                xml(&case.name)
-            );
-            if let Some(failure) = &case.failure {
-                let _ = write!(
-                    out,
-                    "\n      <failure message=\"{}\" type=\"readiness\">{}</failure>",
-                    xml(&case.name),
-                    xml(failure)
-                );
-            }
+    fn build(self) -> TestSuite {
+        let mut suite = TestSuite::new(xml_chars(&self.name));
+        suite.set_time(Duration::ZERO);
+        for case in self.cases {
+            let status = match &case.failure {
+                Some(failure) => {
+                    non_success(NonSuccessKind::Failure, &case.name, "readiness", failure)
+                }
+                None => TestCaseStatus::success(),
+            };
+            let mut test = test_case(case.classname, &case.name, status);
             if let Some(note) = &case.note {
-                let _ = write!(out, "\n      <system-out>{}</system-out>", xml(note));
+                test.set_system_out(xml_chars(note));
             }
-            out.push_str("\n    </testcase>\n");
+            suite.add_test_case(test);
         }
-        out.push_str("  </testsuite>\n");
+        suite
     }
 }

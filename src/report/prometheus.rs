@@ -1,17 +1,23 @@
-//! Metrics of a health check in the Prometheus text exposition format (version 0.0.4), for node-exporter's
-//! textfile collector or a sidecar that serves the file.
+//! Metrics of a health check for node-exporter's textfile collector or a sidecar that serves the file, encoded
+//! by `prometheus_client` (the official Rust client: its escaping and number formatting, not ours). It writes
+//! OpenMetrics text, which the classic text format (0.0.4) parsers read too as long as every family is a gauge
+//! (see [`Families::encode`]).
 //!
 //! Every family is a gauge describing the last check; a family without a sample is left out (an empty family
 //! says nothing and some parsers reject it). The file is replaced atomically, so a collector never reads half
 //! of it. `snapdoc_check_success` and `snapdoc_check_timestamp_seconds` are written even when the check could
 //! not run, so an alert can tell "broken backups" from "broken check" and from "no check lately".
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, text};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 use crate::analyze::analysis::Analysis;
 use crate::analyze::findings::Severity;
@@ -53,15 +59,19 @@ pub enum MetricsError {
     },
 }
 
-/// One metric family: HELP and TYPE once, then its samples.
+/// One metric family: HELP and TYPE once, then its samples in the order they were added (a
+/// `prometheus_client` `Family` keeps them in a hash map, so the file would reorder from run to run).
+#[derive(Debug)]
 struct Family {
     name: &'static str,
     help: &'static str,
-    samples: Vec<(String, String)>,
+    samples: Vec<(Vec<(String, String)>, SampleValue)>,
 }
 
 impl Family {
     fn new(name: &'static str, help: &'static str) -> Self {
+        // The crate writes HELP as given, and the text format would need these escaped.
+        debug_assert!(!help.contains(['\\', '\n']), "{name}: HELP needs escaping");
         Family {
             name,
             help,
@@ -75,85 +85,92 @@ impl Family {
     }
 
     fn push(&mut self, labels: &[(&str, &str)], value: impl Into<SampleValue>) {
-        let labels = if labels.is_empty() {
-            String::new()
-        } else {
-            let pairs: Vec<String> = labels
-                .iter()
-                .map(|(name, value)| format!("{name}=\"{}\"", escape_label_value(value)))
-                .collect();
-            format!("{{{}}}", pairs.join(","))
-        };
-        self.samples.push((labels, value.into().0));
+        let labels = labels
+            .iter()
+            .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+            .collect();
+        self.samples.push((labels, value.into()));
     }
 
-    fn write_to(self, out: &mut String) {
-        if self.samples.is_empty() {
-            return;
-        }
-        // Writing to a String cannot fail.
-        let _ = writeln!(out, "# HELP {} {}", self.name, escape_help(self.help));
-        let _ = writeln!(out, "# TYPE {} gauge", self.name);
-        for (labels, value) in &self.samples {
-            let _ = writeln!(out, "{}{labels} {value}", self.name);
-        }
+    fn write_to(self, out: &mut Families) {
+        out.0.push(self);
     }
 }
 
-/// A sample value as the text format spells it (finite numbers only: no metric here is NaN or infinite).
-struct SampleValue(String);
+/// Every family of one check, handed to `prometheus_client` as a collector of constant gauges: the values are
+/// known when the file is written, nothing is updated afterwards.
+#[derive(Debug, Default)]
+struct Families(Vec<Family>);
+
+impl Collector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        // A family without a sample says nothing, and some parsers reject it.
+        for family in self.0.iter().filter(|f| !f.samples.is_empty()) {
+            let mut metric =
+                encoder.encode_descriptor(family.name, family.help, None, MetricType::Gauge)?;
+            for (labels, value) in &family.samples {
+                let sample = metric.encode_family(labels)?;
+                match *value {
+                    SampleValue::Int(v) => ConstGauge::new(v).encode(sample)?,
+                    SampleValue::Float(v) => ConstGauge::new(v).encode(sample)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Families {
+    /// The exposition text. `prometheus_client` writes only OpenMetrics text, ending in `# EOF`; node-exporter's
+    /// textfile collector (and promtool) read it with the classic text parser, which takes `# EOF` for a comment.
+    /// Measured with prometheus-node-exporter 1.5.0 and promtool 2.42 (Debian 12), and held by tests/check.rs.
+    /// All families are gauges, so the OpenMetrics `_total` suffix of counters never appears, nor the `info`
+    /// type: node-exporter 1.5.0 rejects a file with `# TYPE x info` (node_textfile_scrape_error 1), which is
+    /// why a failure's reason is a gauge's label and not an Info metric.
+    fn encode(self) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self));
+        let mut out = String::new();
+        text::encode(&mut out, &registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// A sample value: an integer, or a finite float (no metric here is NaN or infinite).
+#[derive(Debug, Clone, Copy)]
+enum SampleValue {
+    Int(i64),
+    Float(f64),
+}
 
 impl From<u64> for SampleValue {
     fn from(v: u64) -> Self {
-        SampleValue(v.to_string())
+        SampleValue::Int(i64::try_from(v).unwrap_or(i64::MAX))
     }
 }
 
 impl From<usize> for SampleValue {
     fn from(v: usize) -> Self {
-        SampleValue(v.to_string())
+        SampleValue::Int(i64::try_from(v).unwrap_or(i64::MAX))
     }
 }
 
 impl From<i64> for SampleValue {
     fn from(v: i64) -> Self {
-        SampleValue(v.to_string())
+        SampleValue::Int(v)
     }
 }
 
 impl From<bool> for SampleValue {
     fn from(v: bool) -> Self {
-        SampleValue(u8::from(v).to_string())
+        SampleValue::Int(i64::from(v))
     }
 }
 
 impl From<f64> for SampleValue {
     fn from(v: f64) -> Self {
-        SampleValue(if v.is_finite() {
-            format!("{v}")
-        } else {
-            "0".into()
-        })
+        SampleValue::Float(if v.is_finite() { v } else { 0.0 })
     }
-}
-
-/// `\`, `"` and line feeds escaped, as the text format requires inside a label value.
-pub fn escape_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `\` and line feeds escaped, as the text format requires in a HELP docstring.
-fn escape_help(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 fn seconds(duration: Duration) -> f64 {
@@ -161,7 +178,7 @@ fn seconds(duration: Duration) -> f64 {
     (duration.as_millis() as f64) / 1000.0
 }
 
-fn run_metadata(out: &mut String, success: bool, duration: Duration, finished: Timestamp) {
+fn run_metadata(out: &mut Families, success: bool, duration: Duration, finished: Timestamp) {
     Family::new(
         "snapdoc_check_success",
         "Whether the last snapdoc check ran to the end (1) or could not run (0).",
@@ -185,7 +202,7 @@ fn run_metadata(out: &mut String, success: bool, duration: Duration, finished: T
 /// The metrics of a check that ran to the end.
 pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     let analysis = metrics.analysis;
-    let mut out = String::new();
+    let mut out = Families::default();
     run_metadata(&mut out, true, metrics.duration, metrics.finished);
 
     let mut status = Family::new(
@@ -402,14 +419,22 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     }
     available.write_to(&mut out);
     validation_age.write_to(&mut out);
-    out
+    out.encode()
 }
 
-/// The metrics of a check that could not run: success 0, when and how long, nothing about the cluster.
-pub fn render_failure_metrics(duration: Duration, finished: Timestamp) -> String {
-    let mut out = String::new();
+/// The metrics of a check that could not run: success 0, why (`reason`, one of a few fixed words), when and how
+/// long, nothing about the cluster: the last run's findings would be stale, and an alert must not see them.
+pub fn render_failure_metrics(duration: Duration, finished: Timestamp, reason: &str) -> String {
+    let mut out = Families::default();
     run_metadata(&mut out, false, duration, finished);
-    out
+    Family::new(
+        "snapdoc_check_failure",
+        "Why the last snapdoc check could not run (reason: unreachable, unauthorized, configuration, rules, \
+         internal); written only when snapdoc_check_success is 0.",
+    )
+    .sample(&[("reason", reason)], 1u64)
+    .write_to(&mut out);
+    out.encode()
 }
 
 /// Replaces `path` with `text` atomically: written to a hidden temporary file in the same directory (which the
@@ -548,6 +573,14 @@ mod tests {
         }
     }
 
+    /// A label value as the text format spells it, which is how the parser hands it back.
+    fn escaped(value: &str) -> String {
+        value
+            .replace('\\', r"\\")
+            .replace('"', r#"\""#)
+            .replace('\n', r"\n")
+    }
+
     fn parse(text: &str) -> Vec<Metric> {
         match Scrape::parse(text) {
             Ok(scrape) => scrape.metrics,
@@ -564,7 +597,7 @@ mod tests {
                 labels.iter().all(|(k, v)| {
                     s.labels
                         .iter()
-                        .any(|l| l.key == *k && l.value == escape_label_value(v))
+                        .any(|l| l.key == *k && l.value == escaped(v))
                 })
             })
             .map(|s| s.value.value.as_f64())
@@ -710,23 +743,46 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped_as_the_format_requires() {
-        assert_eq!(escape_label_value(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(escape_label_value("line\nbreak"), r"line\nbreak");
-        assert_eq!(escape_label_value("plain-name.1"), "plain-name.1");
+        let mut families = Families::default();
+        Family::new("m", "A metric.")
+            .sample(&[("a", "x\"y\\z\nw"), ("b", "plain-name.1")], 1u64)
+            .write_to(&mut families);
+        let text = families.encode();
+        assert!(
+            text.contains(r#"m{a="x\"y\\z\nw",b="plain-name.1"} 1"#),
+            "{text}"
+        );
+        assert_eq!(value(&parse(&text), "m", &[("a", "x\"y\\z\nw")]), Some(1.0));
         // The parser the tests rely on rejects what escaping prevents.
         assert!(Scrape::parse("m{a=\"x\"y\"} 1\n").is_err());
-        assert!(Scrape::parse(&format!("m{{a=\"{}\"}} 1\n", escape_label_value("x\"y"))).is_ok());
     }
 
     #[test]
     fn a_failed_check_still_reports_when_it_ran() {
         let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
-        let text = render_failure_metrics(Duration::from_secs(3), finished);
+        let text = render_failure_metrics(Duration::from_secs(3), finished, "unreachable");
+        // The same HELP and TYPE lines as the hand-written encoder gave; OpenMetrics' `# EOF` last.
+        assert!(
+            text.starts_with(
+                "# HELP snapdoc_check_success Whether the last snapdoc check ran to the end (1) or could not \
+                 run (0).\n# TYPE snapdoc_check_success gauge\nsnapdoc_check_success 0\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("\n# EOF\n"), "{text}");
         let metrics = parse(&text);
         assert_eq!(value(&metrics, "snapdoc_check_success", &[]), Some(0.0));
         assert_eq!(
             value(&metrics, "snapdoc_check_duration_seconds", &[]),
             Some(3.0)
+        );
+        assert_eq!(
+            value(
+                &metrics,
+                "snapdoc_check_failure",
+                &[("reason", "unreachable")]
+            ),
+            Some(1.0)
         );
         assert!(value(&metrics, "snapdoc_findings", &[("severity", "fail")]).is_none());
     }
