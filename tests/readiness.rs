@@ -284,7 +284,6 @@ fn every_report_format_shows_the_readiness_section() {
     use snapdoc::report::{ReportFormat, render};
     let analysis = scenario_analysis("kurl-app-only");
     let markdown = render(&analysis, ReportFormat::Markdown, None).unwrap();
-    std::fs::write("/tmp/rd/kurl-app-only.md", &markdown).unwrap();
     for expected in [
         "## Readiness",
         "| `myapp-9wc4h` | KOTS application only | Completed | RESTORABLE in place |",
@@ -294,7 +293,6 @@ fn every_report_format_shows_the_readiness_section() {
         assert!(markdown.contains(expected), "markdown lacks {expected:?}");
     }
     let html = render(&analysis, ReportFormat::Html, None).unwrap();
-    std::fs::write("/tmp/rd/kurl-app-only.html", &html).unwrap();
     assert!(html.contains(r#"id="r-readiness""#));
     assert!(html.contains("gone silent: KOTS made one every 24 h until 5 d ago, none since"));
     let json: serde_json::Value =
