@@ -1,5 +1,5 @@
 //! `snapdoc lab serve --bundle`: real kubectl reads a customer's bundle as a cluster, whatever its format
-//! (snapdoc zip, troubleshoot support bundle, velero debug bundle), and cannot change it.
+//! (snapdoc zip, troubleshoot support bundle, velero debug bundle, OADP must-gather), and cannot change it.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -190,6 +190,42 @@ fn a_velero_debug_bundle_is_served() {
                 "velero",
                 false,
                 "Starting Velero server v1.12.3",
+            ),
+        },
+    );
+}
+
+#[test]
+fn an_oadp_must_gather_is_served() {
+    if !kubectl_available() {
+        return;
+    }
+    let scenario = Scenario::builtin("failed-bsl").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("bundle.zip");
+    foreign_fixtures::snapdoc_bundle_from_scenario(&scenario, &zip);
+    let mut bundle = snapdoc::bundle::Bundle::open(&zip).unwrap();
+    let gathered = dir.path().join("must-gather.tar.gz");
+    foreign_fixtures::must_gather_tree(&mut bundle).write_tar_gz(&gathered);
+    let backups: Vec<String> = scenario
+        .objects_of("backups.velero.io")
+        .iter()
+        .map(|backup| backup["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    let velero_log = scenario
+        .logs
+        .iter()
+        .find(|log| log.container == "velero" && !log.previous)
+        .expect("failed-bsl has a velero server log");
+    check_served(
+        &gathered,
+        Expected {
+            backups,
+            log: (
+                &velero_log.pod,
+                "velero",
+                false,
+                velero_log.text.lines().next().unwrap(),
             ),
         },
     );
