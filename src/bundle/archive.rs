@@ -129,7 +129,7 @@ pub(crate) fn sniff(path: &Path) -> Result<Container, BundleError> {
 impl RawTree {
     /// Indexes a `.tar.gz`, a `.tar` or a directory, refusing a gzip stream or tar entries beyond
     /// `limits` (bundle/limits.rs).
-    pub fn open(path: &Path, limits: ArchiveLimits) -> Result<RawTree, BundleError> {
+    pub(crate) fn open(path: &Path, limits: ArchiveLimits) -> Result<RawTree, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
         if meta.is_dir() {
             return Self::open_directory(path);
@@ -330,12 +330,12 @@ impl RawTree {
         })
     }
 
-    pub fn origin(&self) -> &Path {
+    pub(crate) fn origin(&self) -> &Path {
         &self.origin
     }
 
     /// The entries left out, in a sentence for the report's "not in this bundle" list; `None` when none were.
-    pub fn skipped_summary(&self) -> Option<String> {
+    pub(crate) fn skipped_summary(&self) -> Option<String> {
         if self.skipped.is_empty() {
             return None;
         }
@@ -358,11 +358,11 @@ impl RawTree {
         ))
     }
 
-    pub fn entries(&self) -> &[RawEntry] {
+    pub(crate) fn entries(&self) -> &[RawEntry] {
         &self.entries
     }
 
-    pub fn entry(&self, path: &str) -> Option<&RawEntry> {
+    pub(crate) fn entry(&self, path: &str) -> Option<&RawEntry> {
         self.entries
             .binary_search_by(|e| e.path.as_str().cmp(path))
             .ok()
@@ -371,7 +371,7 @@ impl RawTree {
 
     /// The regular file `path` stands for, following links that stay inside the tree.
     /// `None` for a missing path, a dangling link, a link leaving the tree, or a loop.
-    pub fn resolve(&self, path: &str) -> Option<String> {
+    pub(crate) fn resolve(&self, path: &str) -> Option<String> {
         let mut current = path.to_string();
         for _ in 0..=MAX_LINK_HOPS {
             let entry = self.entry(&current)?;
@@ -400,7 +400,7 @@ impl RawTree {
     }
 
     /// Streams a regular file (resolve links first).
-    pub fn open_file(&mut self, path: &str) -> Result<Box<dyn Read + '_>, BundleError> {
+    pub(crate) fn open_file(&mut self, path: &str) -> Result<Box<dyn Read + '_>, BundleError> {
         match &mut self.storage {
             Storage::Tar { file, spans } => {
                 let Some(&(offset, size)) = spans.get(path) else {
@@ -429,7 +429,7 @@ impl RawTree {
     }
 
     /// Reads a small file whole (object lists, version files), as text.
-    pub fn read_text(&mut self, path: &str) -> Result<String, BundleError> {
+    pub(crate) fn read_text(&mut self, path: &str) -> Result<String, BundleError> {
         let origin = self.origin.clone();
         let mut text = String::new();
         self.open_file(path)?
@@ -446,7 +446,7 @@ impl RawTree {
     /// extracting an archive gives them the time of extraction.
     /// Every entry under `root`, as (its path relative to `root`, the regular file holding it with links
     /// resolved); entries whose links lead nowhere inside the bundle are left out.
-    pub fn files_under(&self, root: &str) -> Vec<(String, String)> {
+    pub(crate) fn files_under(&self, root: &str) -> Vec<(String, String)> {
         self.entries
             .iter()
             .filter_map(|e| e.path.strip_prefix(root))
@@ -457,7 +457,7 @@ impl RawTree {
             .collect()
     }
 
-    pub fn newest_mtime(&self) -> Option<i64> {
+    pub(crate) fn newest_mtime(&self) -> Option<i64> {
         // Archivers that do not record times write 0; such a date says nothing.
         self.entries
             .iter()
@@ -606,7 +606,7 @@ pub(crate) struct Translation {
 
 impl Translation {
     /// Adds a source file to the List behind `entry` (creating it).
-    pub fn add_objects(&mut self, entry: String, source: String) {
+    pub(crate) fn add_objects(&mut self, entry: String, source: String) {
         match self
             .produce
             .entry(entry)
@@ -639,7 +639,7 @@ pub(crate) struct ForeignSource {
 }
 
 impl ForeignSource {
-    pub fn new(tree: RawTree, translation: Translation) -> ForeignSource {
+    pub(crate) fn new(tree: RawTree, translation: Translation) -> ForeignSource {
         let entries = translation.produce.keys().cloned().collect();
         let mut unavailable = translation.unavailable;
         unavailable.extend(tree.skipped_summary());
@@ -740,7 +740,7 @@ pub(crate) struct PodLogs {
 
 impl PodLogs {
     /// Adds a log unless the same file (through another link) or the same pod/container is known.
-    pub fn add(&mut self, log: FoundLog) {
+    pub(crate) fn add(&mut self, log: FoundLog) {
         let name = (log.pod.clone(), log.container.clone(), log.previous);
         let known = self
             .by_raw
@@ -757,7 +757,7 @@ impl PodLogs {
     }
 
     /// `<container>.log` / `<container>-previous.log` → (container, previous).
-    pub fn split_file_name(file: &str) -> Option<(String, bool)> {
+    pub(crate) fn split_file_name(file: &str) -> Option<(String, bool)> {
         let stem = file.strip_suffix(".log")?;
         if stem.is_empty() || stem.ends_with("-logs-errors") {
             return None;
@@ -768,12 +768,12 @@ impl PodLogs {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.found.is_empty()
     }
 
     /// Writes the entries into the translation; returns how many velero and kots pods were placed.
-    pub fn place(self, translation: &mut Translation) -> (usize, usize) {
+    pub(crate) fn place(self, translation: &mut Translation) -> (usize, usize) {
         let mut by_pod: BTreeMap<&str, Vec<&FoundLog>> = BTreeMap::new();
         for log in &self.found {
             by_pod.entry(log.pod.as_str()).or_default().push(log);

@@ -101,7 +101,7 @@ impl std::fmt::Display for ApiFailure {
 }
 
 /// The message of an error answer: the Status object's `message` when the body is one, else the text.
-pub fn failure_from_body(status: StatusCode, body: &[u8]) -> ApiFailure {
+pub(super) fn failure_from_body(status: StatusCode, body: &[u8]) -> ApiFailure {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_slice::<Value>(body)
         .ok()
@@ -131,7 +131,7 @@ fn retryable(status: StatusCode) -> bool {
 
 /// Delay before attempt `attempt + 1`: the server's Retry-After when it gave one, else doubling from
 /// `first`, capped.
-pub fn backoff(first: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
+pub(super) fn backoff(first: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
     let doubled = first.saturating_mul(1u32 << attempt.min(16));
     retry_after.unwrap_or(doubled).min(MAX_BACKOFF)
 }
@@ -149,14 +149,14 @@ fn retry_after(response: &Response<Body>) -> Option<Duration> {
 }
 
 /// A streamed answer (a pod log): its body and the concurrency permit it holds until dropped.
-pub struct ApiStream {
+pub(super) struct ApiStream {
     body: Body,
     _permit: OwnedSemaphorePermit,
 }
 
 impl ApiStream {
     /// The next chunk; `None` at the end.
-    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+    pub(super) async fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
         loop {
             match self.body.frame().await? {
                 Ok(frame) => match frame.into_data() {
@@ -171,14 +171,14 @@ impl ApiStream {
 }
 
 #[derive(Clone)]
-pub struct ApiClient {
+pub(super) struct ApiClient {
     client: kube::Client,
     permits: Arc<Semaphore>,
     first_backoff: Duration,
 }
 
 impl ApiClient {
-    pub fn new(client: kube::Client, concurrency: usize) -> Self {
+    pub(super) fn new(client: kube::Client, concurrency: usize) -> Self {
         ApiClient {
             client,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -321,30 +321,30 @@ impl ApiClient {
             .map_err(|e| ApiFailure::new(None, format!("{path}: the answer is not JSON: {e}")))
     }
 
-    pub async fn get(&self, path: &str) -> Result<Value, ApiFailure> {
+    pub(super) async fn get(&self, path: &str) -> Result<Value, ApiFailure> {
         self.send_json(Method::GET, path, None, Accept::Json).await
     }
 
     /// Only the object's metadata (`PartialObjectMetadata`), as `Api::get_metadata` asks for it: the server
     /// sends no data, spec or status.
-    pub async fn get_metadata(&self, path: &str) -> Result<Value, ApiFailure> {
+    pub(super) async fn get_metadata(&self, path: &str) -> Result<Value, ApiFailure> {
         self.send_json(Method::GET, path, None, Accept::PartialMetadata)
             .await
     }
 
-    pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiFailure> {
+    pub(super) async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiFailure> {
         self.send_json(Method::POST, path, Some(object), Accept::Json)
             .await
     }
 
-    pub async fn delete(&self, path: &str) -> Result<(), ApiFailure> {
+    pub(super) async fn delete(&self, path: &str) -> Result<(), ApiFailure> {
         self.send_json(Method::DELETE, path, None, Accept::Json)
             .await
             .map(|_| ())
     }
 
     /// Opens a streamed GET (pod logs).
-    pub async fn stream(&self, path: &str) -> Result<ApiStream, ApiFailure> {
+    pub(super) async fn stream(&self, path: &str) -> Result<ApiStream, ApiFailure> {
         let (response, permit) = self.send(Method::GET, path, None, Accept::Json).await?;
         Ok(ApiStream {
             body: response.into_body(),
@@ -357,7 +357,7 @@ impl ApiClient {
     /// them out. Returns the List's own fields (apiVersion, kind, metadata without the paging fields) from
     /// its first page. When the continue token expires (410 Gone) the list starts over, and `sink` is told
     /// to forget what it took.
-    pub async fn list_into<S: ListSink + ?Sized>(
+    pub(super) async fn list_into<S: ListSink + ?Sized>(
         &self,
         path: &str,
         sink: &mut S,
@@ -702,7 +702,7 @@ impl<S: ListSink + ?Sized> PageReader<'_, S> {
 }
 
 /// `path` with `limit` and, after the first page, `continue` added to its query.
-pub fn page_url(path: &str, token: Option<&str>) -> String {
+pub(super) fn page_url(path: &str, token: Option<&str>) -> String {
     let separator = if path.contains('?') { '&' } else { '?' };
     match token {
         None => format!("{path}{separator}limit={PAGE_SIZE}"),
@@ -746,7 +746,7 @@ async fn read_limited(mut body: Body, limit: usize) -> Vec<u8> {
 }
 
 /// Percent-encodes one query value (selectors hold `=` and `,`).
-pub fn query_value(value: &str) -> String {
+pub(super) fn query_value(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 

@@ -27,7 +27,7 @@ fn label<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 /// Items of a Kubernetes List (or an empty slice).
-pub fn items(list: &Value) -> &[Value] {
+pub(super) fn items(list: &Value) -> &[Value] {
     list.get("items")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
@@ -63,7 +63,7 @@ pub fn image_tag(image: &str) -> Option<&str> {
 }
 
 /// The repository's last path segment (`docker.io/velero/velero-plugin-for-aws:v1.8.0` → `velero-plugin-for-aws`).
-pub fn image_name(image: &str) -> &str {
+pub(super) fn image_name(image: &str) -> &str {
     let without_digest = image.split('@').next().unwrap_or(image);
     let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
     last_segment.split(':').next().unwrap_or(last_segment)
@@ -85,7 +85,7 @@ fn has_container(object: &Value, wanted: &str) -> bool {
 
 /// A velero server deployment: Velero's labels (velero install: `component=velero`; Helm:
 /// `app.kubernetes.io/name=velero`), or named `velero` and running a `velero/velero` image.
-pub fn is_velero_deployment(deployment: &Value) -> bool {
+pub(super) fn is_velero_deployment(deployment: &Value) -> bool {
     let labelled = label(deployment, "component") == Some("velero")
         || label(deployment, "app.kubernetes.io/name") == Some("velero")
         || label(deployment, "name") == Some("velero");
@@ -94,14 +94,14 @@ pub fn is_velero_deployment(deployment: &Value) -> bool {
 }
 
 /// The KOTS admin console: `app=kotsadm`, or named `kotsadm` running a kotsadm image.
-pub fn is_kotsadm_workload(workload: &Value) -> bool {
+pub(super) fn is_kotsadm_workload(workload: &Value) -> bool {
     let runs_kotsadm = has_container(workload, "kotsadm") || runs_image_named(workload, "kotsadm");
     (label(workload, "app") == Some("kotsadm") || name(workload) == Some("kotsadm")) && runs_kotsadm
 }
 
 /// The namespace of the best match among `deployments`: one named as expected first, then by namespace
 /// name, so the choice is stable. Returns every candidate namespace too (more than one is worth saying).
-pub fn pick_namespace(
+pub(super) fn pick_namespace(
     deployments: &[Value],
     matches: impl Fn(&Value) -> bool,
     preferred_name: &str,
@@ -135,7 +135,7 @@ pub struct Component {
 
 /// Components of the velero deployment (its init containers are the plugins), the node-agent / restic
 /// DaemonSet, and the kotsadm deployment.
-pub fn components(workloads: &[Value]) -> Vec<Component> {
+pub(super) fn components(workloads: &[Value]) -> Vec<Component> {
     let mut out = Vec::new();
     for workload in workloads {
         let (Some(workload_name), Some(ns)) = (name(workload), namespace(workload)) else {
@@ -218,7 +218,7 @@ impl BackupScope {
 
 /// Namespaces covered by `backups` and by the backups `schedules` will make. A backup without
 /// includedNamespaces (or with `*`) covers all; namespaces only some backups exclude stay in.
-pub fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScope {
+pub(super) fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScope {
     let specs = backups.iter().filter_map(|b| b.get("spec")).chain(
         schedules
             .iter()
@@ -267,14 +267,14 @@ pub fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScope {
 /// What Velero's objects say about one credentials secret: who references it, and which of its keys they
 /// name. The keys come from the references alone, so the secret itself is never read for them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SecretReference {
+pub(super) struct SecretReference {
     pub referenced_by: BTreeSet<String>,
     pub keys: BTreeSet<String>,
 }
 
 /// The secrets Velero reads credentials from, by name, with what references each: BSL / VSL
 /// `spec.credential`, and the pod templates' secret volumes (their `items`), envFrom and secretKeyRef.
-pub fn secret_references(
+pub(super) fn secret_references(
     locations: &[Value],
     workloads: &[Value],
 ) -> BTreeMap<String, SecretReference> {
@@ -388,7 +388,7 @@ fn phase(object: &Value) -> &str {
 }
 
 /// When an object was made: its creationTimestamp, else its status.startTimestamp.
-pub fn created(object: &Value) -> Option<jiff::Timestamp> {
+pub(super) fn created(object: &Value) -> Option<jiff::Timestamp> {
     let text = str_at(object, &["metadata", "creationTimestamp"])
         .or_else(|| str_at(object, &["status", "startTimestamp"]))?;
     text.parse().ok()
@@ -404,7 +404,7 @@ fn has_uploaded_logs(phase: &str) -> bool {
 
 /// Backups (or restores) to fetch logs of: the named ones if any were named; otherwise the `recent`
 /// newest, and every Failed / PartiallyFailed one created within `since`. Newest first.
-pub fn choose_recent(
+pub(super) fn choose_recent(
     objects: &[Value],
     named: &[String],
     recent: usize,
@@ -444,7 +444,7 @@ pub fn choose_recent(
 /// Names of backups (or restores) other objects point at, newest first, when the backups themselves cannot
 /// be listed: the `velero.io/backup-name` (or `restore-name`) label of pod volume backups, data uploads …,
 /// and the backup a schedule made last (`<schedule>-<yyyyMMddHHmmss>`, Velero's naming).
-pub fn names_seen_elsewhere(
+pub(super) fn names_seen_elsewhere(
     labelled: &[&Value],
     label_key: &str,
     schedules: &[Value],

@@ -32,10 +32,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A download silent this long is taken as dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Results are JSON: cut, they would not parse. They are small; this only bounds a broken store.
-pub const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
+pub(super) const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DownloadKind {
+pub(super) enum DownloadKind {
     BackupLog,
     BackupResults,
     RestoreLog,
@@ -44,7 +44,7 @@ pub enum DownloadKind {
 
 impl DownloadKind {
     /// The DownloadRequest target kind.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             DownloadKind::BackupLog => "BackupLog",
             DownloadKind::BackupResults => "BackupResults",
@@ -60,11 +60,11 @@ impl DownloadKind {
         }
     }
 
-    pub fn is_log(self) -> bool {
+    pub(super) fn is_log(self) -> bool {
         matches!(self, DownloadKind::BackupLog | DownloadKind::RestoreLog)
     }
 
-    pub fn entry(self, name: &str) -> String {
+    pub(super) fn entry(self, name: &str) -> String {
         match self {
             DownloadKind::BackupLog => layout::backup_log_path(name),
             DownloadKind::BackupResults => layout::backup_results_path(name),
@@ -75,7 +75,7 @@ impl DownloadKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Download {
+pub(super) struct Download {
     pub kind: DownloadKind,
     /// The backup or restore.
     pub name: String,
@@ -84,7 +84,7 @@ pub struct Download {
 }
 
 /// Log and results of each backup and restore, with the TLS setting of the location each is stored in.
-pub fn plan(
+pub(super) fn plan(
     backups: &[String],
     restores: &[String],
     velero_objects: &VeleroObjects,
@@ -117,7 +117,7 @@ pub fn plan(
 
 /// What the download plan needs to know of the Velero objects read.
 #[derive(Debug, Default)]
-pub struct VeleroObjects {
+pub(super) struct VeleroObjects {
     /// backup → its storage location
     backup_location: BTreeMap<String, String>,
     /// restore → its backup
@@ -129,7 +129,7 @@ pub struct VeleroObjects {
 }
 
 impl VeleroObjects {
-    pub fn new(backups: &Value, restores: &Value, locations: &Value) -> Self {
+    pub(super) fn new(backups: &Value, restores: &Value, locations: &Value) -> Self {
         let name = |o: &Value| {
             o.pointer("/metadata/name")
                 .and_then(Value::as_str)
@@ -187,7 +187,7 @@ impl VeleroObjects {
 type Https = HttpClient<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// The plain HTTP(S) client for download URLs (object stores, not the API server).
-pub struct ObjectStoreClient {
+pub(super) struct ObjectStoreClient {
     verified: Https,
     insecure: Https,
 }
@@ -210,7 +210,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 impl ObjectStoreClient {
     /// Trusts the system's roots and the storage locations' caCerts (as Velero does).
-    pub fn new(extra_ca_pems: &[Vec<u8>]) -> Result<Self, String> {
+    pub(super) fn new(extra_ca_pems: &[Vec<u8>]) -> Result<Self, String> {
         let mut roots = rustls::RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for cert in native.certs {
@@ -292,7 +292,7 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A DownloadRequest name: `snapdoc-<name>-<log|results>-<unique>`, a valid DNS subdomain.
-pub fn request_name(download: &Download) -> String {
+pub(super) fn request_name(download: &Download) -> String {
     let unique = jiff::Timestamp::now().as_nanosecond() as u64
         ^ (u64::from(std::process::id()) << 32)
         ^ REQUEST_COUNTER
@@ -332,7 +332,7 @@ fn request_object(name: &str, namespace: &str, download: &Download) -> Value {
 }
 
 /// Everything one download needs besides the download itself.
-pub struct DownloadContext<'a> {
+pub(super) struct DownloadContext<'a> {
     pub api: &'a ApiClient,
     pub store: &'a ObjectStoreClient,
     pub namespace: &'a str,
@@ -348,7 +348,7 @@ pub struct DownloadContext<'a> {
 }
 
 impl<'a> DownloadContext<'a> {
-    pub fn new(
+    pub(super) fn new(
         api: &'a ApiClient,
         store: &'a ObjectStoreClient,
         namespace: &'a str,
@@ -369,7 +369,7 @@ impl<'a> DownloadContext<'a> {
         }
     }
 
-    pub fn keeping_requests(mut self, keep: bool) -> Self {
+    pub(super) fn keeping_requests(mut self, keep: bool) -> Self {
         self.keep_requests = keep;
         self
     }
@@ -385,7 +385,7 @@ impl<'a> DownloadContext<'a> {
     }
 
     /// One record for the downloads skipped after giving up, if any were.
-    pub fn skipped_summary(&self) -> Option<CollectorError> {
+    pub(super) fn skipped_summary(&self) -> Option<CollectorError> {
         let skipped = self.skipped.load(Ordering::Relaxed);
         let why = self.gave_up.lock().ok()?.clone()?;
         (skipped > 0).then(|| CollectorError {
@@ -408,7 +408,7 @@ impl<'a> DownloadContext<'a> {
     }
 
     /// Fetches one log or results file. Errors (cleanup included) are returned for the manifest.
-    pub async fn fetch(
+    pub(super) async fn fetch(
         &self,
         download: &Download,
         stem: &str,

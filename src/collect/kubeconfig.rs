@@ -74,7 +74,7 @@ fn locate(args: &ClusterArgs) -> Result<Option<(Kubeconfig, String)>, CollectErr
 }
 
 /// The API server's host and port, never a URL with credentials.
-pub fn server_host(uri: &http::Uri) -> Option<String> {
+pub(super) fn server_host(uri: &http::Uri) -> Option<String> {
     uri.authority().map(|a| {
         let text = a.as_str();
         text.rsplit('@').next().unwrap_or(text).to_string()

@@ -26,11 +26,11 @@ use crate::redact::{RedactionCounts, Redactor};
 
 /// Which bundle entry an item goes to: `Some("")` for a list written whole, the namespace when split,
 /// `None` when it is not written.
-pub type Route = Box<dyn for<'v> Fn(&'v Value) -> Option<&'v str> + Send + Sync>;
+pub(super) type Route = Box<dyn for<'v> Fn(&'v Value) -> Option<&'v str> + Send + Sync>;
 
 /// What of each item the later stages keep (taken before redaction: decisions see what the cluster holds).
 #[derive(Clone, Copy)]
-pub enum Keep {
+pub(super) enum Keep {
     Nothing,
     Whole,
     /// The item reduced to these JSON pointers (`/metadata/name`, …), nesting kept.
@@ -59,7 +59,7 @@ impl Keep {
 }
 
 /// `item` reduced to the values at `pointers`, each at the same place (missing ones left out).
-pub fn project(item: &Value, pointers: &[&str]) -> Value {
+pub(super) fn project(item: &Value, pointers: &[&str]) -> Value {
     let mut out = Value::Object(Map::new());
     for pointer in pointers {
         let Some(value) = item.pointer(pointer) else {
@@ -90,7 +90,7 @@ struct Stored {
     len: u32,
 }
 
-pub struct ListSpool {
+pub(super) struct ListSpool {
     path: PathBuf,
     file: Option<BufWriter<File>>,
     written: u64,
@@ -107,7 +107,7 @@ pub struct ListSpool {
 
 impl ListSpool {
     /// A spool in `dir` (its file is created with the first item written).
-    pub fn new(dir: &Path, route: Route, keep: Keep) -> ListSpool {
+    pub(super) fn new(dir: &Path, route: Route, keep: Keep) -> ListSpool {
         let number = SPOOL_COUNTER.fetch_add(1, Ordering::Relaxed);
         ListSpool {
             path: dir.join(format!("list-{number}.json")),
@@ -125,12 +125,12 @@ impl ListSpool {
     }
 
     /// Every item into one entry.
-    pub fn whole() -> Route {
+    pub(super) fn whole() -> Route {
         Box::new(|_| Some(""))
     }
 
     /// One entry per namespace, for the namespaces `wanted` accepts; items without one are left out.
-    pub fn by_namespace(wanted: impl Fn(&str) -> bool + Send + Sync + 'static) -> Route {
+    pub(super) fn by_namespace(wanted: impl Fn(&str) -> bool + Send + Sync + 'static) -> Route {
         Box::new(move |item| {
             item.pointer("/metadata/namespace")
                 .and_then(Value::as_str)
@@ -139,7 +139,7 @@ impl ListSpool {
     }
 
     /// Not written, only kept.
-    pub fn nowhere() -> Route {
+    pub(super) fn nowhere() -> Route {
         Box::new(|_| None)
     }
 
@@ -205,7 +205,7 @@ impl ListSpool {
     /// The list as read: `head` is the List's own fields ([`ApiClient::list_into`]'s answer).
     ///
     /// [`ApiClient::list_into`]: super::api::ApiClient::list_into
-    pub fn finish(mut self, head: Map<String, Value>) -> io::Result<SpooledList> {
+    pub(super) fn finish(mut self, head: Map<String, Value>) -> io::Result<SpooledList> {
         if let Some(mut file) = self.file.take() {
             file.flush()?;
         }
@@ -244,7 +244,7 @@ impl ListSink for ListSpool {
 }
 
 /// A list spooled whole: its entries can be written into the bundle.
-pub struct SpooledList {
+pub(super) struct SpooledList {
     path: PathBuf,
     head: Map<String, Value>,
     groups: BTreeMap<String, u32>,
@@ -256,12 +256,12 @@ pub struct SpooledList {
 
 impl SpooledList {
     /// The groups that hold items, in name order (namespaces, or `""` for a list written whole).
-    pub fn groups(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn groups(&self) -> impl Iterator<Item = &str> {
         self.groups.keys().map(String::as_str)
     }
 
     /// The kept projections as a List (`{"items": […]}`), the shape the deciding stages read.
-    pub fn kept_list(&mut self) -> Value {
+    pub(super) fn kept_list(&mut self) -> Value {
         let mut list = Map::new();
         list.insert("items".into(), Value::Array(std::mem::take(&mut self.kept)));
         Value::Object(list)
@@ -269,7 +269,7 @@ impl SpooledList {
 
     /// Writes the list whole (its own apiVersion, kind and metadata) as `entry`. A list with no item is
     /// written too: an empty list says there was nothing, unlike a missing entry.
-    pub fn copy_whole_into(
+    pub(super) fn copy_whole_into(
         &self,
         writer: &mut BundleWriter,
         entry: &str,
@@ -279,7 +279,7 @@ impl SpooledList {
     }
 
     /// Writes one namespace's items as `entry`, a List of the same apiVersion and kind.
-    pub fn copy_group_into(
+    pub(super) fn copy_group_into(
         &self,
         writer: &mut BundleWriter,
         entry: &str,

@@ -15,7 +15,7 @@ use crate::bundle::layout::{KOTS_LOGS, VELERO_LOGS, pod_log_path};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogTarget {
+pub(super) struct LogTarget {
     pub namespace: String,
     pub pod: String,
     pub container: String,
@@ -80,7 +80,7 @@ fn targets_of(pod: &Value, root: &str, source: &'static str, out: &mut Vec<LogTa
 
 /// Logs of the velero server and node-agent / restic pods: every container of a pod that runs a
 /// container named velero, node-agent or restic (the plugins are init containers that only copy files).
-pub fn velero_targets(pods: &Value) -> Vec<LogTarget> {
+pub(super) fn velero_targets(pods: &Value) -> Vec<LogTarget> {
     let mut out = Vec::new();
     for pod in items(pods) {
         let names = container_names(pod);
@@ -95,7 +95,7 @@ pub fn velero_targets(pods: &Value) -> Vec<LogTarget> {
 }
 
 /// Logs of the kotsadm pods.
-pub fn kots_targets(pods: &Value) -> Vec<LogTarget> {
+pub(super) fn kots_targets(pods: &Value) -> Vec<LogTarget> {
     let mut out = Vec::new();
     for pod in items(pods) {
         let is_kotsadm = pod.pointer("/metadata/labels/app").and_then(Value::as_str)
@@ -110,7 +110,7 @@ pub fn kots_targets(pods: &Value) -> Vec<LogTarget> {
 
 /// The log URL. `since` applies to the current container only: a previous container's log is wanted
 /// whole (it holds why it died), and a time window from now would often leave it empty.
-pub fn log_path(target: &LogTarget, since_seconds: Option<u64>) -> String {
+pub(super) fn log_path(target: &LogTarget, since_seconds: Option<u64>) -> String {
     let mut path = format!(
         "/api/v1/namespaces/{}/pods/{}/log?container={}",
         target.namespace,
@@ -126,7 +126,7 @@ pub fn log_path(target: &LogTarget, since_seconds: Option<u64>) -> String {
 }
 
 /// Streams one log into a spool in `dir`. A stream that breaks keeps what came, marked truncated.
-pub async fn fetch(
+pub(super) async fn fetch(
     api: &ApiClient,
     target: &LogTarget,
     since_seconds: Option<u64>,

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub struct Progress {
+pub(super) struct Progress {
     bar: ProgressBar,
 }
 
 impl Progress {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let bar = if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             if let Ok(style) =
@@ -26,7 +26,7 @@ impl Progress {
     }
 
     /// A new stage of `steps` steps.
-    pub fn stage(&self, name: &str, steps: usize) {
+    pub(super) fn stage(&self, name: &str, steps: usize) {
         self.bar.set_prefix(name.to_string());
         self.bar.set_position(0);
         self.bar.set_length(steps as u64);
@@ -34,12 +34,12 @@ impl Progress {
     }
 
     /// One step of the stage done.
-    pub fn step(&self, what: &str) {
+    pub(super) fn step(&self, what: &str) {
         self.bar.inc(1);
         self.bar.set_message(what.to_string());
     }
 
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

@@ -17,7 +17,7 @@ struct Segment {
     len: u64,
 }
 
-pub struct Spool {
+pub(super) struct Spool {
     dir: PathBuf,
     stem: String,
     limit: u64,
@@ -33,7 +33,7 @@ pub struct Spool {
 }
 
 /// A finished spool: what to copy into the bundle.
-pub struct Spooled {
+pub(super) struct Spooled {
     segments: Vec<(PathBuf, u64)>,
     /// Bytes of the first segment before the kept window.
     skip: u64,
@@ -46,7 +46,7 @@ pub struct Spooled {
 
 impl Spool {
     /// A spool writing `dir/<stem>.<n>` segment files, keeping the newest `limit` bytes.
-    pub fn new(dir: &Path, stem: &str, limit: u64) -> Spool {
+    pub(super) fn new(dir: &Path, stem: &str, limit: u64) -> Spool {
         Spool {
             dir: dir.to_path_buf(),
             stem: stem.to_string(),
@@ -63,7 +63,7 @@ impl Spool {
     }
 
     /// Redacts and stores a chunk of the raw stream.
-    pub fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
+    pub(super) fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
         let mut redacted = std::mem::take(&mut self.scratch);
         redacted.clear();
         self.redaction.push(chunk, &mut redacted);
@@ -73,7 +73,7 @@ impl Spool {
     }
 
     /// The stream ended before its end (dropped connection, timeout): keep what came, say why.
-    pub fn cut(&mut self, reason: impl Into<String>) {
+    pub(super) fn cut(&mut self, reason: impl Into<String>) {
         self.cut_reason = Some(reason.into());
     }
 
@@ -128,7 +128,7 @@ impl Spool {
         Ok(())
     }
 
-    pub fn finish(mut self) -> io::Result<Spooled> {
+    pub(super) fn finish(mut self) -> io::Result<Spooled> {
         let mut tail = Vec::new();
         self.redaction.finish(&mut tail);
         self.store(&tail)?;
@@ -177,7 +177,7 @@ impl Write for Spool {
 
 impl Spooled {
     /// A reader over the kept bytes, starting at a line boundary when older lines were dropped.
-    pub fn reader(&self) -> io::Result<impl Read + use<>> {
+    pub(super) fn reader(&self) -> io::Result<impl Read + use<>> {
         let mut skip = self.skip;
         if self.align_to_line {
             // Drop the partial line the window begins in, unless the whole window is one line.
@@ -212,7 +212,11 @@ impl Spooled {
     }
 
     /// Copies the kept bytes into a new bundle entry, marking it truncated when it is.
-    pub fn copy_into(&self, writer: &mut BundleWriter, entry: &str) -> Result<u64, BundleError> {
+    pub(super) fn copy_into(
+        &self,
+        writer: &mut BundleWriter,
+        entry: &str,
+    ) -> Result<u64, BundleError> {
         let mut reader = self.reader().map_err(|e| BundleError::Io {
             path: entry.into(),
             source: e,
@@ -229,7 +233,7 @@ impl Spooled {
     }
 
     /// Deletes the segment files (also done when the temp dir goes).
-    pub fn remove(self) {
+    pub(super) fn remove(self) {
         for (path, _) in self.segments {
             let _ = std::fs::remove_file(path);
         }

@@ -22,7 +22,7 @@ use super::velero;
 
 /// How a client wants list and get answers shaped (from its Accept header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(super) enum Shape {
     Object,
     Table,
     PartialMetadata,
@@ -42,7 +42,7 @@ fn shape_of(headers: &HeaderMap) -> Shape {
 }
 
 /// The axum entry point of the API listener.
-pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response {
+pub(super) async fn handle(State(lab): State<SharedLab>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();

@@ -32,7 +32,7 @@ fn signature(key: &str, path: &str, params: &BTreeMap<String, String>) -> String
 }
 
 /// A URL for `path` (`/<bucket>/<key>`) on `base`, valid `expires_seconds` from `now`.
-pub fn presign(
+pub(super) fn presign(
     base: &str,
     key: &str,
     path: &str,
@@ -79,7 +79,7 @@ fn s3_error(status: StatusCode, code: &str, message: &str, key: &str) -> Respons
 }
 
 /// The scenario store path of a bucket key `.../<backups|restores>/<name>/<velero file name>`.
-pub fn scenario_path_of_key(key: &str) -> Option<String> {
+pub(super) fn scenario_path_of_key(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let [.., folder, name, file] = parts.as_slice() else {
         return None;
@@ -98,7 +98,7 @@ fn gzip(text: &str) -> Vec<u8> {
 }
 
 /// The axum entry point of the object store listener.
-pub async fn handle(State(lab): State<SharedLab>, request: Request) -> Response {
+pub(super) async fn handle(State(lab): State<SharedLab>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
     let response = answer(&lab, &path, &query);

@@ -24,7 +24,7 @@ pub const LOGS_ONLY_ANNOTATION: &str = "snapdoc.io/logs-only";
 
 /// The scenario serving `bundle`: every object list it holds, its CRDs (Velero's built-in ones where it has
 /// none), and its pod logs, left in the bundle until asked for.
-pub fn scenario_from_bundle(bundle: &mut Bundle) -> Result<Scenario, LabError> {
+pub(super) fn scenario_from_bundle(bundle: &mut Bundle) -> Result<Scenario, LabError> {
     let origin = bundle.path().display().to_string();
     let crds = readable_crds(bundle, &origin)?;
     let mut objects: Vec<ScenarioObject> = crds

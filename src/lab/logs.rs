@@ -29,7 +29,7 @@ fn names_at(pod: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn pod_log(
+pub(super) async fn pod_log(
     lab: &SharedLab,
     namespace: &str,
     pod_name: &str,
@@ -270,7 +270,7 @@ fn container_started(pod: &Value, container: &str) -> Option<Timestamp> {
 
 /// The kubelet's log options.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct LogOptions {
+pub(super) struct LogOptions {
     pub tail_lines: Option<usize>,
     pub since: Option<SinceFilter>,
     pub timestamps: bool,
@@ -278,14 +278,14 @@ pub struct LogOptions {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum SinceFilter {
+pub(super) enum SinceFilter {
     Seconds(i64),
     Time(Timestamp),
 }
 
 impl SinceFilter {
     /// The time from which lines are kept.
-    pub fn cutoff(&self, now: Timestamp) -> Timestamp {
+    pub(super) fn cutoff(&self, now: Timestamp) -> Timestamp {
         match self {
             SinceFilter::Seconds(seconds) => now
                 .checked_sub(jiff::SignedDuration::from_secs(*seconds))
@@ -296,7 +296,7 @@ impl SinceFilter {
 }
 
 impl LogOptions {
-    pub fn from_params(params: &HashMap<String, String>) -> Result<LogOptions, ApiError> {
+    pub(super) fn from_params(params: &HashMap<String, String>) -> Result<LogOptions, ApiError> {
         fn number<T: std::str::FromStr>(
             params: &HashMap<String, String>,
             key: &str,
@@ -354,7 +354,7 @@ impl LogOptions {
 
     /// The log text after the options; a line without its own time has the time of the line before it
     /// (`fallback` for the first lines).
-    pub fn apply(&self, text: &str, fallback: Timestamp, now: Timestamp) -> String {
+    pub(super) fn apply(&self, text: &str, fallback: Timestamp, now: Timestamp) -> String {
         let mut current = fallback;
         let mut lines: Vec<(Timestamp, &str)> = Vec::new();
         for line in text.split_inclusive('\n') {

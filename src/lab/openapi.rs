@@ -27,7 +27,7 @@ fn path_key(group: &str, version: &str) -> String {
 }
 
 /// /openapi/v3: where each group version's document is.
-pub fn index(registry: &Registry, instance: &str) -> Value {
+pub(super) fn index(registry: &Registry, instance: &str) -> Value {
     let mut paths = serde_json::Map::new();
     for (group, version) in group_versions(registry) {
         let key = path_key(&group, &version);
@@ -46,7 +46,7 @@ fn parameter(name: &str, location: &str, description: &str) -> Value {
 
 /// /openapi/v3/api/v1, /openapi/v3/apis/<group>/<version>: the operations of every resource of the group
 /// version, with their kinds and query parameters (schemas are left open).
-pub fn group_version_document(
+pub(super) fn group_version_document(
     registry: &Registry,
     key: &str,
     server_version: &str,

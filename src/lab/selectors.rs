@@ -15,13 +15,13 @@ enum LabelRequirement {
 
 /// A parsed `labelSelector`: every requirement must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LabelSelector {
+pub(super) struct LabelSelector {
     requirements: Vec<LabelRequirement>,
 }
 
 impl LabelSelector {
     /// Parses `a=b,c!=d,e in (x,y),f notin (z),g,!h` (`==` is `=`). The error is the API server's wording.
-    pub fn parse(text: &str) -> Result<LabelSelector, String> {
+    pub(super) fn parse(text: &str) -> Result<LabelSelector, String> {
         let mut requirements = Vec::new();
         for part in split_top_level(text) {
             let part = part.trim();
@@ -33,7 +33,7 @@ impl LabelSelector {
         Ok(LabelSelector { requirements })
     }
 
-    pub fn matches(&self, labels: &Value) -> bool {
+    pub(super) fn matches(&self, labels: &Value) -> bool {
         let label = |key: &str| labels.get(key).and_then(Value::as_str);
         self.requirements
             .iter()
@@ -49,7 +49,7 @@ impl LabelSelector {
             })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }
 }
@@ -167,14 +167,14 @@ fn check_value(value: &str) -> Result<(), String> {
 
 /// A parsed `fieldSelector`: `path=value`, `path==value`, `path!=value`, comma-separated.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldSelector {
+pub(super) struct FieldSelector {
     requirements: Vec<(String, String, bool)>,
 }
 
 impl FieldSelector {
     /// Parses a field selector, accepting metadata.name, metadata.namespace and `allowed` paths only;
     /// other paths get the API server's "field label not supported" error.
-    pub fn parse(text: &str, allowed: &[String]) -> Result<FieldSelector, String> {
+    pub(super) fn parse(text: &str, allowed: &[String]) -> Result<FieldSelector, String> {
         let mut requirements = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (field, value, negated) = if let Some((f, v)) = part.split_once("!=") {
@@ -200,14 +200,14 @@ impl FieldSelector {
         Ok(FieldSelector { requirements })
     }
 
-    pub fn matches(&self, object: &Value) -> bool {
+    pub(super) fn matches(&self, object: &Value) -> bool {
         self.requirements.iter().all(|(field, value, negated)| {
             let actual = field_value(object, field);
             (actual == *value) != *negated
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }
 }

@@ -84,7 +84,7 @@ impl std::fmt::Display for RequestRecord {
     }
 }
 /// A request header's text ("" when absent or not text).
-pub fn header_text(
+pub(super) fn header_text(
     headers: &axum::http::HeaderMap,
     name: axum::http::header::HeaderName,
 ) -> String {
@@ -96,10 +96,10 @@ pub fn header_text(
 }
 
 /// (namespace, pod, container, previous)
-pub type LogKey = (String, String, String, bool);
+pub(super) type LogKey = (String, String, String, bool);
 
 /// A container log as the lab holds it.
-pub enum LogSource {
+pub(super) enum LogSource {
     /// Already time-shifted.
     Text(String),
     /// A large log on disk, time-shifted as it streams.
@@ -109,7 +109,7 @@ pub enum LogSource {
 }
 
 /// Everything the handlers share.
-pub struct Lab {
+pub(super) struct Lab {
     pub registry: Registry,
     pub state: Mutex<ObjectState>,
     pub logs: HashMap<LogKey, LogSource>,
@@ -145,7 +145,7 @@ pub struct Lab {
 
 impl Lab {
     /// Whether this continued list should find its token expired (`faults.expiredContinueTokens`).
-    pub fn expire_this_continue(&self) -> bool {
+    pub(super) fn expire_this_continue(&self) -> bool {
         use std::sync::atomic::Ordering;
         let budget = self.faults.expired_continue_tokens;
         self.continues_expired
@@ -156,29 +156,29 @@ impl Lab {
     }
 
     /// Whether writes are refused: a served bundle is evidence, not a cluster to experiment on.
-    pub fn read_only(&self) -> bool {
+    pub(super) fn read_only(&self) -> bool {
         self.bundle.is_some()
     }
 
-    pub fn record(&self, record: RequestRecord) {
+    pub(super) fn record(&self, record: RequestRecord) {
         if let Ok(mut log) = self.request_log.lock() {
             log.push(record);
         }
     }
 
     /// Timestamps the lab writes (creationTimestamp, expiration), RFC 3339 in whole seconds as the API does.
-    pub fn now_text(&self) -> String {
+    pub(super) fn now_text(&self) -> String {
         format_time(Timestamp::now())
     }
 }
 
-pub fn format_time(instant: Timestamp) -> String {
+pub(super) fn format_time(instant: Timestamp) -> String {
     instant.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Serves `router` on `listener` (TLS when `tls` is set) until `shutdown` turns true; open connections are
 /// dropped then.
-pub async fn accept_loop(
+pub(super) async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: axum::Router,
@@ -215,7 +215,7 @@ pub async fn accept_loop(
 }
 
 /// Binds 127.0.0.1:`port` (0: any free port).
-pub async fn bind(
+pub(super) async fn bind(
     what: &'static str,
     port: u16,
 ) -> Result<(TcpListener, SocketAddr), super::LabError> {
@@ -228,4 +228,4 @@ pub async fn bind(
     Ok((listener, address))
 }
 
-pub type SharedLab = Arc<Lab>;
+pub(super) type SharedLab = Arc<Lab>;

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 /// A change of one object, as a watch stream sends it.
 #[derive(Debug, Clone)]
-pub struct WatchEvent {
+pub(super) struct WatchEvent {
     /// The storage key of the object's resource (`pods`, `backups.velero.io`).
     pub resource: String,
     pub event_type: &'static str,
@@ -19,10 +19,10 @@ pub struct WatchEvent {
 }
 
 /// (namespace or "" for cluster-scoped objects, name)
-pub type ObjectKey = (String, String);
+pub(super) type ObjectKey = (String, String);
 
 /// Every object the lab serves.
-pub struct ObjectState {
+pub(super) struct ObjectState {
     resource_version: u64,
     /// Continue tokens issued before this resourceVersion are expired (the lab's etcd compaction).
     compacted: u64,
@@ -32,7 +32,7 @@ pub struct ObjectState {
 }
 
 impl ObjectState {
-    pub fn new(instance: &str) -> ObjectState {
+    pub(super) fn new(instance: &str) -> ObjectState {
         let (events, _) = broadcast::channel(1024);
         ObjectState {
             resource_version: 1000,
@@ -43,11 +43,11 @@ impl ObjectState {
         }
     }
 
-    pub fn resource_version(&self) -> u64 {
+    pub(super) fn resource_version(&self) -> u64 {
         self.resource_version
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<WatchEvent>> {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<WatchEvent>> {
         self.events.subscribe()
     }
 
@@ -72,7 +72,12 @@ impl ObjectState {
 
     /// Stores an object as the API server would have it: uid, resourceVersion, creationTimestamp filled in.
     /// Returns the stored object, or the existing one when the key is taken.
-    pub fn create(&mut self, resource: &str, mut object: Value, now: &str) -> Result<Value, Value> {
+    pub(super) fn create(
+        &mut self,
+        resource: &str,
+        mut object: Value,
+        now: &str,
+    ) -> Result<Value, Value> {
         let key = object_key(&object);
         if let Some(existing) = self.tables.get(resource).and_then(|table| table.get(&key)) {
             return Err(existing.clone());
@@ -99,14 +104,14 @@ impl ObjectState {
         Ok(object)
     }
 
-    pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<&Value> {
+    pub(super) fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<&Value> {
         self.tables
             .get(resource)?
             .get(&(namespace.to_string(), name.to_string()))
     }
 
     /// Objects of a resource, in one namespace or all, in key order, starting after `after`.
-    pub fn list(
+    pub(super) fn list(
         &self,
         resource: &str,
         namespace: Option<&str>,
@@ -118,7 +123,7 @@ impl ObjectState {
     /// One page of a list: the first `limit` (0: no limit) objects after `after` that `keep` accepts, in key
     /// order, and how many more it accepts. Only the page is copied, so paging through a large table costs
     /// what the pages hold, as an etcd range read does.
-    pub fn list_page(
+    pub(super) fn list_page(
         &self,
         resource: &str,
         namespace: Option<&str>,
@@ -146,7 +151,7 @@ impl ObjectState {
     }
 
     /// Applies `change` to an object, bumps its resourceVersion and tells watchers.
-    pub fn update(
+    pub(super) fn update(
         &mut self,
         resource: &str,
         namespace: &str,
@@ -163,7 +168,7 @@ impl ObjectState {
         Some(updated)
     }
 
-    pub fn delete(&mut self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
+    pub(super) fn delete(&mut self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
         let mut removed = self
             .tables
             .get_mut(resource)?
@@ -175,7 +180,7 @@ impl ObjectState {
     }
 
     /// Expires every continue token issued so far, as an etcd compaction does.
-    pub fn compact(&mut self) {
+    pub(super) fn compact(&mut self) {
         self.compacted = self.resource_version;
         self.next_version();
     }
@@ -190,7 +195,7 @@ impl ObjectState {
     }
 
     /// An opaque continue token for a list of `resource` that stopped at `last`.
-    pub fn continue_token(&self, resource: &str, last: &ObjectKey) -> String {
+    pub(super) fn continue_token(&self, resource: &str, last: &ObjectKey) -> String {
         let token = json!({
             "v": "meta.k8s.io/v1",
             "rv": self.resource_version,
@@ -203,7 +208,7 @@ impl ObjectState {
 
     /// Where a continued list of `resource` resumes; `Err(true)` when the token is stale or belongs to
     /// another lab or resource (410), `Err(false)` when it is not a token at all (400).
-    pub fn resume_after(&self, resource: &str, token: &str) -> Result<ObjectKey, bool> {
+    pub(super) fn resume_after(&self, resource: &str, token: &str) -> Result<ObjectKey, bool> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(token.trim_end_matches('='))
             .map_err(|_| false)?;
@@ -237,7 +242,7 @@ fn object_key(object: &Value) -> ObjectKey {
 }
 
 /// A random hex string (no rand crate: the std hasher is randomly keyed per process and per instance).
-pub fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut out = String::new();
     let mut counter = 0u64;
     while out.len() < bytes * 2 {

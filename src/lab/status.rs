@@ -7,7 +7,7 @@ use super::resources::ResourceDef;
 
 /// An API error answer: a `Status` object with its HTTP code (boxed: handlers return it on every path).
 #[derive(Debug, Clone)]
-pub struct ApiError(Box<StatusParts>);
+pub(super) struct ApiError(Box<StatusParts>);
 
 #[derive(Debug, Clone)]
 struct StatusParts {
@@ -34,11 +34,11 @@ impl ApiError {
         self
     }
 
-    pub fn unauthorized() -> ApiError {
+    pub(super) fn unauthorized() -> ApiError {
         ApiError::new(401, "Unauthorized", "Unauthorized")
     }
 
-    pub fn internal(message: impl Into<String>) -> ApiError {
+    pub(super) fn internal(message: impl Into<String>) -> ApiError {
         let message = message.into();
         ApiError::new(
             500,
@@ -48,12 +48,12 @@ impl ApiError {
         .with_details(json!({"causes": [{"message": message}]}))
     }
 
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "BadRequest", message)
     }
 
     /// 404 for a path no resource serves.
-    pub fn no_such_path() -> ApiError {
+    pub(super) fn no_such_path() -> ApiError {
         ApiError::new(
             404,
             "NotFound",
@@ -62,7 +62,7 @@ impl ApiError {
         .with_details(json!({}))
     }
 
-    pub fn not_found(def: &ResourceDef, name: &str) -> ApiError {
+    pub(super) fn not_found(def: &ResourceDef, name: &str) -> ApiError {
         ApiError::new(
             404,
             "NotFound",
@@ -71,7 +71,7 @@ impl ApiError {
         .with_details(details(def, Some(name)))
     }
 
-    pub fn namespace_not_found(namespace: &str) -> ApiError {
+    pub(super) fn namespace_not_found(namespace: &str) -> ApiError {
         ApiError::new(
             404,
             "NotFound",
@@ -80,7 +80,7 @@ impl ApiError {
         .with_details(json!({"name": namespace, "kind": "namespaces"}))
     }
 
-    pub fn already_exists(def: &ResourceDef, name: &str) -> ApiError {
+    pub(super) fn already_exists(def: &ResourceDef, name: &str) -> ApiError {
         ApiError::new(
             409,
             "AlreadyExists",
@@ -90,7 +90,7 @@ impl ApiError {
     }
 
     /// 403 as RBAC words it.
-    pub fn forbidden(
+    pub(super) fn forbidden(
         user: &str,
         verb: &str,
         def: &ResourceDef,
@@ -121,7 +121,7 @@ impl ApiError {
         .with_details(details(def, name))
     }
 
-    pub fn expired_continue() -> ApiError {
+    pub(super) fn expired_continue() -> ApiError {
         ApiError::new(
             410,
             "Expired",
@@ -129,7 +129,7 @@ impl ApiError {
         )
     }
 
-    pub fn invalid(def: &ResourceDef, name: &str, field: &str, why: &str) -> ApiError {
+    pub(super) fn invalid(def: &ResourceDef, name: &str, field: &str, why: &str) -> ApiError {
         ApiError::new(
             422,
             "Invalid",
@@ -144,7 +144,7 @@ impl ApiError {
         }))
     }
 
-    pub fn method_not_allowed() -> ApiError {
+    pub(super) fn method_not_allowed() -> ApiError {
         ApiError::new(
             405,
             "MethodNotAllowed",
@@ -154,7 +154,7 @@ impl ApiError {
     }
 
     /// A write to a lab serving a bundle: 405, naming what was refused and why, as kubectl prints the message.
-    pub fn read_only(verb: &str, def: &ResourceDef, name: Option<&str>) -> ApiError {
+    pub(super) fn read_only(verb: &str, def: &ResourceDef, name: Option<&str>) -> ApiError {
         let subject = match name {
             Some(name) => format!("{} \"{name}\"", def.group_resource()),
             None => def.group_resource(),
@@ -168,7 +168,7 @@ impl ApiError {
     }
 
     /// An injected fault: 429 with Retry-After, or a 5xx.
-    pub fn burst(status: u16, retry_after: u32) -> ApiError {
+    pub(super) fn burst(status: u16, retry_after: u32) -> ApiError {
         match status {
             429 => {
                 let mut error = ApiError::new(
@@ -204,7 +204,7 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> Value {
+    pub(super) fn body(&self) -> Value {
         let parts = &self.0;
         let mut status = json!({
             "kind": "Status",
@@ -262,14 +262,14 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON answer body as the API server writes it (compact, one trailing newline).
-pub fn json_body(value: &Value) -> String {
+pub(super) fn json_body(value: &Value) -> String {
     let mut text = value.to_string();
     text.push('\n');
     text
 }
 
 /// 200 with a JSON body.
-pub fn json_response(code: StatusCode, value: &Value) -> Response {
+pub(super) fn json_response(code: StatusCode, value: &Value) -> Response {
     let mut response = (code, json_body(value)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

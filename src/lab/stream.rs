@@ -24,11 +24,11 @@ const BLOCK_BYTES: usize = 256 << 10;
 const BLOCKS_IN_FLIGHT: usize = 4;
 
 /// A callback taking the next chunk of a body; false once the client has gone.
-pub type ChunkSink<'a> = &'a mut dyn FnMut(Bytes) -> bool;
+pub(super) type ChunkSink<'a> = &'a mut dyn FnMut(Bytes) -> bool;
 
 /// The body stream fed by `produce`, which runs on a blocking thread. An error it returns ends the stream
 /// with that error (the connection is cut, as a broken kubelet stream is).
-pub fn produced_by<F>(produce: F) -> impl Stream<Item = io::Result<Bytes>> + Send
+pub(super) fn produced_by<F>(produce: F) -> impl Stream<Item = io::Result<Bytes>> + Send
 where
     F: FnOnce(ChunkSink<'_>) -> io::Result<()> + Send + 'static,
 {
@@ -45,7 +45,7 @@ where
 }
 
 /// Where a streamed log's bytes come from. Opened once per pass: `tailLines` reads the log twice.
-pub trait LogReader {
+pub(super) trait LogReader {
     fn open(&mut self) -> io::Result<Box<dyn Read + '_>>;
 }
 
@@ -141,7 +141,7 @@ fn count_lines(text: &[u8]) -> u64 {
 }
 
 /// How a streamed log is served: the request's options, and the scenario's shift and dropped-stream fault.
-pub struct StreamedLog<'a> {
+pub(super) struct StreamedLog<'a> {
     pub options: &'a LogOptions,
     /// The time of lines before the first timed one.
     pub fallback: Timestamp,
@@ -179,7 +179,7 @@ impl StreamedLog<'_> {
     }
 
     /// Sends the log read from `source` through the options.
-    pub fn send(&self, source: &mut dyn LogReader, send: ChunkSink<'_>) -> io::Result<()> {
+    pub(super) fn send(&self, source: &mut dyn LogReader, send: ChunkSink<'_>) -> io::Result<()> {
         let skip = match self.options.tail_lines {
             Some(tail) => self.kept_lines(source)?.saturating_sub(tail as u64),
             None => 0,
@@ -229,7 +229,11 @@ impl StreamedLog<'_> {
 }
 
 /// Sends a store file gzipped, as Velero keeps it in the bucket; `.log` files with their timestamps shifted.
-pub fn send_gzipped(path: &Path, shift: SignedDuration, send: ChunkSink<'_>) -> io::Result<()> {
+pub(super) fn send_gzipped(
+    path: &Path,
+    shift: SignedDuration,
+    send: ChunkSink<'_>,
+) -> io::Result<()> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut source = path;
     let mut blocks = LineBlocks::open(&mut source)?;

@@ -56,7 +56,7 @@ const IMAGES: Column = col(
 const SELECTOR: Column = col("Selector", "string", 1, "Label selector for pods.");
 
 /// Kubernetes' `duration.HumanDuration`: how `kubectl get` shows ages.
-pub fn human_duration(seconds: i64) -> String {
+pub(super) fn human_duration(seconds: i64) -> String {
     // "5m", or "5m30s" when the smaller unit is not zero.
     fn two_units(major: i64, major_unit: &str, minor: i64, minor_unit: &str) -> String {
         if minor == 0 {
@@ -802,7 +802,12 @@ fn custom_row(columns: &[PrinterColumn], object: &Value, now: Timestamp) -> Vec<
 }
 
 /// A Table of `objects`; `include_object` is the request's includeObject (None, Metadata, Object).
-pub fn table(def: &ResourceDef, objects: &[Value], include_object: &str, metadata: Value) -> Value {
+pub(super) fn table(
+    def: &ResourceDef,
+    objects: &[Value],
+    include_object: &str,
+    metadata: Value,
+) -> Value {
     let now = Timestamp::now();
     let column_json = |name: &str, kind: &str, format: &str, description: &str, priority: i64| json!({"name": name, "type": kind, "format": format, "description": description, "priority": priority});
     let mut column_definitions: Vec<Value> = Vec::new();

@@ -8,7 +8,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::LabError;
 
-pub struct LabTls {
+pub(super) struct LabTls {
     pub ca_pem: String,
     pub ca_der: Vec<u8>,
     pub acceptor: TlsAcceptor,
@@ -18,7 +18,7 @@ fn failed(error: impl std::fmt::Display) -> LabError {
     LabError::Certificate(error.to_string())
 }
 
-pub fn make() -> Result<LabTls, LabError> {
+pub(super) fn make() -> Result<LabTls, LabError> {
     let ca_key = KeyPair::generate().map_err(failed)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -20,14 +20,14 @@ const PROCESSING_DELAY: Duration = Duration::from_millis(100);
 
 /// What a DownloadRequest target kind reads: the folder under store/, the file a scenario stores it in,
 /// and the file name Velero gives the object in the bucket (`{}` is the backup or restore name).
-pub struct TargetKind {
+pub(super) struct TargetKind {
     pub kind: &'static str,
     pub folder: &'static str,
     pub scenario_file: &'static str,
     pub bucket_file: &'static str,
 }
 
-pub const TARGET_KINDS: &[TargetKind] = &[
+pub(super) const TARGET_KINDS: &[TargetKind] = &[
     TargetKind {
         kind: "BackupLog",
         folder: "backups",
@@ -115,7 +115,7 @@ pub const TARGET_KINDS: &[TargetKind] = &[
 ];
 
 /// Schedules the processing of a DownloadRequest just created in the lab.
-pub fn on_download_request_created(lab: SharedLab, namespace: String, name: String) {
+pub(super) fn on_download_request_created(lab: SharedLab, namespace: String, name: String) {
     if lab.download_mode == DownloadRequestMode::NeverProcessed {
         return;
     }

@@ -8,10 +8,10 @@ use super::{LineRedactor, RedactionCounts, Redactor};
 /// before any credential the rules see crossing the cut, and the last [`OVERLAP`] bytes at least are
 /// carried into the next piece, so a secret of under [`OVERLAP`] bytes straddling the cut is found whole
 /// while memory stays bounded by one piece.
-pub const MAX_LINE: usize = 256 * 1024;
+pub(super) const MAX_LINE: usize = 256 * 1024;
 
 /// How much of an overlong line's piece is held back for the next one.
-pub const OVERLAP: usize = 16 * 1024;
+pub(super) const OVERLAP: usize = 16 * 1024;
 
 /// Push-style redaction: feed chunks, take redacted bytes out. Usable from sync and async code alike.
 pub struct LineBuffer<'r> {

@@ -5,7 +5,7 @@
 //! in logs would otherwise be invalid XML and invisible noise in HTML.
 
 /// Escapes for HTML text and attribute values (quoted with `"` or `'`).
-pub fn html(text: &str) -> String {
+pub(super) fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for ch in text.chars() {
         match ch {
@@ -25,7 +25,7 @@ pub fn html(text: &str) -> String {
 
 /// Text for a terminal: control characters (an ANSI escape planted in a log line could rewrite the screen)
 /// shown as `\u{..}`, newlines and tabs as spaces so each item stays on its line.
-pub fn terminal(text: &str) -> String {
+pub(super) fn terminal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -42,7 +42,7 @@ pub fn terminal(text: &str) -> String {
 /// (most C0 controls, U+FFFE, U+FFFF) and other hidden controls become visible `\u{..}` escapes. The writer
 /// (quick-junit) would drop ANSI escapes and C0 controls silently, but not U+FFFE / U+FFFF, and a planted
 /// escape sequence is evidence worth seeing.
-pub fn xml_chars(text: &str) -> String {
+pub(super) fn xml_chars(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -57,7 +57,7 @@ pub fn xml_chars(text: &str) -> String {
 /// Escapes for Markdown inline text (GitHub-flavoured, also inside table cells): the result renders as the
 /// literal text, with no emphasis, link, HTML tag or table-cell break. Newlines become spaces because a value
 /// never spans paragraphs in the report and a newline would end a table row.
-pub fn markdown(text: &str) -> String {
+pub(super) fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 4);
     let mut at_start = true;
     let mut prev: Option<char> = None;
@@ -121,7 +121,7 @@ pub fn markdown(text: &str) -> String {
 /// backticks inside, padded with spaces when the text starts or ends with a backtick (CommonMark strips one
 /// space on each side). Inside a GFM table a `|` still ends the cell, even in a code span, so `in_table`
 /// escapes it (GitHub removes that backslash when rendering).
-pub fn markdown_code_span(text: &str, in_table: bool) -> String {
+pub(super) fn markdown_code_span(text: &str, in_table: bool) -> String {
     let mut body = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -145,7 +145,7 @@ pub fn markdown_code_span(text: &str, in_table: bool) -> String {
 
 /// A fenced Markdown code block showing `text` verbatim (multi-line). The fence is longer than any backtick run
 /// in the text, so no line of the text can close it.
-pub fn markdown_code_block(text: &str) -> String {
+pub(super) fn markdown_code_block(text: &str) -> String {
     let mut body = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -160,7 +160,7 @@ pub fn markdown_code_block(text: &str) -> String {
 
 /// Text with `code spans` (between single backticks, as rule authors write commands in `fix`) rendered as
 /// code in HTML; everything escaped first, so only our own `<code>` tags are markup.
-pub fn html_rich(text: &str) -> String {
+pub(super) fn html_rich(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 32);
     for (is_code, part) in split_code_spans(text) {
         if is_code {
@@ -175,7 +175,7 @@ pub fn html_rich(text: &str) -> String {
 }
 
 /// Text with `code spans` kept as Markdown code spans and everything else escaped as Markdown text.
-pub fn markdown_rich(text: &str, in_table: bool) -> String {
+pub(super) fn markdown_rich(text: &str, in_table: bool) -> String {
     let mut out = String::with_capacity(text.len() + 32);
     for (index, (is_code, part)) in split_code_spans(text).into_iter().enumerate() {
         if is_code {
@@ -194,7 +194,7 @@ pub fn markdown_rich(text: &str, in_table: bool) -> String {
 
 /// An http(s) URL safe to put in an `href`; anything else (javascript:, data:, relative) is refused so a rule's
 /// `docs` entry can never run script when clicked.
-pub fn safe_link(url: &str) -> Option<&str> {
+pub(super) fn safe_link(url: &str) -> Option<&str> {
     let trimmed = url.trim();
     let lower = trimmed.to_ascii_lowercase();
     let ok = (lower.starts_with("https://") || lower.starts_with("http://"))

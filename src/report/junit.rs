@@ -28,7 +28,7 @@ use super::escape::xml_chars;
 use super::view::{EvidenceView, evidence_view, object_label};
 use crate::analyze::readiness::Restorable;
 
-pub fn render(analyses: &[Analysis]) -> String {
+pub(super) fn render(analyses: &[Analysis]) -> String {
     let several = analyses.len() > 1;
     let mut report = Report::new("snapdoc");
     report.set_time(Duration::ZERO);

@@ -9,7 +9,7 @@ use crate::analyze::readiness::{
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReadinessView {
+pub(super) struct ReadinessView {
     pub known: bool,
     pub summary: String,
     pub backups: Vec<BackupRow>,
@@ -21,7 +21,7 @@ pub struct ReadinessView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BackupRow {
+pub(super) struct BackupRow {
     pub name: String,
     pub namespace: Option<String>,
     pub kind_label: &'static str,
@@ -38,7 +38,7 @@ pub struct BackupRow {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VolumeRow {
+pub(super) struct VolumeRow {
     pub namespace: String,
     pub pod: Option<String>,
     pub volume: Option<String>,
@@ -51,7 +51,7 @@ pub struct VolumeRow {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ScheduleRow {
+pub(super) struct ScheduleRow {
     pub name: String,
     pub source_label: &'static str,
     pub cadence: Option<String>,
@@ -66,7 +66,7 @@ pub struct ScheduleRow {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PredictionRow {
+pub(super) struct PredictionRow {
     pub kind: String,
     /// fail | warn | info, as findings' severities.
     pub severity: String,
@@ -74,7 +74,7 @@ pub struct PredictionRow {
     pub text: String,
 }
 
-pub fn readiness_view(readiness: &Readiness) -> ReadinessView {
+pub(super) fn readiness_view(readiness: &Readiness) -> ReadinessView {
     ReadinessView {
         known: readiness.known,
         summary: readiness.summary.clone(),
@@ -86,7 +86,7 @@ pub fn readiness_view(readiness: &Readiness) -> ReadinessView {
     }
 }
 
-pub fn restorable_tone(level: Restorable) -> &'static str {
+pub(super) fn restorable_tone(level: Restorable) -> &'static str {
     match level {
         Restorable::NewCluster => "ok",
         Restorable::InPlace => "info",

@@ -19,14 +19,14 @@ use crate::embedded::REPORT_TEMPLATES;
 
 /// Which document a registry renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(super) enum Flavor {
     Html,
     Markdown,
 }
 
 impl Flavor {
     /// The main template's file name, also its registered name without `.hbs`.
-    pub fn main_template(self) -> &'static str {
+    pub(super) fn main_template(self) -> &'static str {
         match self {
             Flavor::Html => "report.html",
             Flavor::Markdown => "report.md",
@@ -44,7 +44,7 @@ impl Flavor {
 
 /// Template files by path relative to the templates folder: the embedded set with the files of `overrides`
 /// replacing those of the same relative path (and adding new partials).
-pub fn template_files(
+pub(super) fn template_files(
     overrides: Option<&Path>,
 ) -> Result<BTreeMap<String, (String, String)>, ReportError> {
     let mut files: BTreeMap<String, (String, String)> = REPORT_TEMPLATES
@@ -109,7 +109,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ReportError> {
 }
 
 /// A registry for one flavor with its main template and partials registered.
-pub fn registry(
+pub(super) fn registry(
     flavor: Flavor,
     files: &BTreeMap<String, (String, String)>,
 ) -> Result<Handlebars<'static>, ReportError> {
@@ -221,7 +221,7 @@ fn display_value(value: &Value) -> String {
 }
 
 /// RFC 3339 → `2026-11-25 12:03:04 UTC`; text that is not a timestamp is shown as it is.
-pub fn format_time(value: &Value) -> String {
+pub(super) fn format_time(value: &Value) -> String {
     let Value::String(text) = value else {
         return display_value(value);
     };
@@ -232,7 +232,7 @@ pub fn format_time(value: &Value) -> String {
 }
 
 /// Seconds → `1h 02m 03s`, `4m 10s`, `12s`.
-pub fn format_duration(value: &Value) -> String {
+pub(super) fn format_duration(value: &Value) -> String {
     let Some(seconds) = value.as_i64() else {
         return display_value(value);
     };

@@ -18,7 +18,7 @@ use super::readiness_view::{ReadinessView, readiness_view};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Document {
+pub(super) struct Document {
     pub tool_version: &'static str,
     pub multiple: bool,
     pub reports: Vec<ReportView>,
@@ -26,7 +26,7 @@ pub struct Document {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReportView {
+pub(super) struct ReportView {
     /// Prefix of every anchor of this report, so several reports in one page do not collide.
     pub id: String,
     pub title: String,
@@ -56,7 +56,7 @@ pub struct ReportView {
 
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct Counts {
+pub(super) struct Counts {
     pub fail: usize,
     pub warn: usize,
     pub info: usize,
@@ -70,7 +70,7 @@ pub struct Counts {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VerdictView {
+pub(super) struct VerdictView {
     pub kind_label: String,
     pub target: String,
     pub phase: String,
@@ -90,7 +90,7 @@ pub struct VerdictView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FindingLink {
+pub(super) struct FindingLink {
     pub rule_id: String,
     pub anchor: String,
     pub title: String,
@@ -99,7 +99,7 @@ pub struct FindingLink {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SeverityGroup {
+pub(super) struct SeverityGroup {
     pub severity: Severity,
     pub heading: &'static str,
     pub findings: Vec<FindingView>,
@@ -107,7 +107,7 @@ pub struct SeverityGroup {
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct FindingView {
+pub(super) struct FindingView {
     pub anchor: String,
     pub rule_id: String,
     pub rule_name: String,
@@ -133,7 +133,7 @@ pub struct FindingView {
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct TargetView {
+pub(super) struct TargetView {
     /// `Backup velero/name`, as `related` is shown.
     pub target: String,
     pub message: String,
@@ -142,7 +142,7 @@ pub struct TargetView {
 
 #[derive(Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
-pub struct EvidenceView {
+pub(super) struct EvidenceView {
     /// log | object | versions
     pub kind: &'static str,
     /// `file:line`, `Kind namespace/name`, or the two components compared.
@@ -154,7 +154,7 @@ pub struct EvidenceView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EnvironmentView {
+pub(super) struct EnvironmentView {
     pub kubernetes_version: Option<String>,
     pub install_kind: Option<String>,
     pub components: Vec<ComponentRow>,
@@ -167,7 +167,7 @@ pub struct EnvironmentView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ComponentRow {
+pub(super) struct ComponentRow {
     pub role: String,
     pub name: String,
     /// The name says more than the role (`velero-plugin-for-aws` under "Velero plugin", not `velero` under "Velero").
@@ -180,7 +180,7 @@ pub struct ComponentRow {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BackupView {
+pub(super) struct BackupView {
     pub kind_label: &'static str,
     pub name: String,
     pub namespace: Option<String>,
@@ -202,7 +202,7 @@ pub struct BackupView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TimelineView {
+pub(super) struct TimelineView {
     pub target: String,
     pub anchor: String,
     pub entries: Vec<TimelineEntryView>,
@@ -210,7 +210,7 @@ pub struct TimelineView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TimelineEntryView {
+pub(super) struct TimelineEntryView {
     pub time: Option<String>,
     pub source: String,
     pub text: String,
@@ -219,7 +219,7 @@ pub struct TimelineEntryView {
     pub alarming: bool,
 }
 
-pub fn document(analyses: &[Analysis]) -> Result<Document, ReportError> {
+pub(super) fn document(analyses: &[Analysis]) -> Result<Document, ReportError> {
     let multiple = analyses.len() > 1;
     let reports = analyses
         .iter()
@@ -306,14 +306,14 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
 }
 
 /// The report's verdict line: `status` (see [`ReportView::status`]), a headline and a sentence of detail.
-pub struct StatusWording {
+pub(super) struct StatusWording {
     pub status: &'static str,
     pub headline: String,
     pub detail: String,
 }
 
 /// What the headline of one analysis says; the terminal summary says the same.
-pub fn status_of(analysis: &Analysis) -> StatusWording {
+pub(super) fn status_of(analysis: &Analysis) -> StatusWording {
     status_wording(analysis, &counts_of(analysis))
 }
 
@@ -520,7 +520,7 @@ fn phase_words(phase: &str) -> String {
 
 /// Verdicts of one kind and phase whose most specific finding and fix are the same, in first-seen order: four
 /// backups killed by the same OOM read as one cause with four names, not the same fix four times.
-pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
+pub(super) fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
     let mut groups: Vec<Vec<&Verdict>> = Vec::new();
     for verdict in verdicts {
         let same = |other: &Verdict| {
@@ -545,7 +545,7 @@ pub fn same_cause_groups(verdicts: &[Verdict]) -> Vec<Vec<&Verdict>> {
 
 /// What a verdict's backup lost, in lines a reader scans: the namespaces with no restorable copy, each volume
 /// (pod, claim, node, why), the item errors and how many more there were.
-pub fn lost_lines(verdict: &Verdict) -> Vec<String> {
+pub(super) fn lost_lines(verdict: &Verdict) -> Vec<String> {
     let lost = &verdict.lost;
     let mut lines = Vec::new();
     let (held, consequence) = if is_restore(&verdict.target) {
@@ -688,7 +688,7 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
 }
 
 /// The display form of one piece of evidence (location, time, excerpt), for the text formats too.
-pub fn evidence_view(evidence: &Evidence) -> EvidenceView {
+pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
     match evidence {
         Evidence::LogLine {
             file,
@@ -897,11 +897,11 @@ fn is_restore(object: &ObjectRef) -> bool {
 }
 
 /// "Backup velero/nightly-1" for an object reference.
-pub fn object_label(object: &ObjectRef) -> String {
+pub(super) fn object_label(object: &ObjectRef) -> String {
     format!("{} {}", kind_label(&object.kind), object_name(object))
 }
 
-pub fn object_name(object: &ObjectRef) -> String {
+pub(super) fn object_name(object: &ObjectRef) -> String {
     match &object.namespace {
         Some(namespace) => format!("{namespace}/{}", object.name),
         None => object.name.clone(),
@@ -909,7 +909,7 @@ pub fn object_name(object: &ObjectRef) -> String {
 }
 
 /// The Kind a reader knows for a resource plural (`backups.velero.io` → `Backup`).
-pub fn kind_label(kind: &str) -> String {
+pub(super) fn kind_label(kind: &str) -> String {
     if kind.starts_with("facts.") {
         return kind.to_string();
     }

@@ -21,16 +21,16 @@ pub(crate) struct Workload<'a> {
 }
 
 impl Workload<'_> {
-    pub fn image(&self) -> Option<&str> {
+    pub(crate) fn image(&self) -> Option<&str> {
         str_at(self.container, &["image"])
     }
-    pub fn version(&self) -> Option<String> {
+    pub(crate) fn version(&self) -> Option<String> {
         self.image()
             .and_then(ImageRef::parse)
             .and_then(|i| i.version())
     }
     /// The container's command-line flags (`--name=value` or `--name value` or bare `--name`).
-    pub fn flag(&self, flag: &str) -> Option<String> {
+    pub(crate) fn flag(&self, flag: &str) -> Option<String> {
         let args: Vec<&str> = json::strings_at(self.container, &["command"])
             .into_iter()
             .chain(json::strings_at(self.container, &["args"]))
@@ -51,7 +51,7 @@ impl Workload<'_> {
         }
         None
     }
-    pub fn env(&self, name: &str) -> Option<&str> {
+    pub(crate) fn env(&self, name: &str) -> Option<&str> {
         array_at(self.container, &["env"])
             .iter()
             .find(|e| str_at(e, &["name"]) == Some(name))

@@ -67,7 +67,7 @@ pub(crate) const RESOURCES: [&str; 20] = [
 ];
 
 impl Inventory {
-    pub fn load(bundle: &mut Bundle) -> Inventory {
+    pub(crate) fn load(bundle: &mut Bundle) -> Inventory {
         let mut inv = Inventory::default();
         // Lists are shared with the rules and the timelines, which read them again (parsed once).
         let mut load = |resource: &str, inv: &mut Inventory| -> SharedObjects {
@@ -116,7 +116,7 @@ impl Inventory {
     }
 
     /// The backups a schedule made, told by the label Velero puts on them.
-    pub fn backups_of_schedule<'a>(
+    pub(crate) fn backups_of_schedule<'a>(
         &'a self,
         schedule: &'a str,
     ) -> impl Iterator<Item = &'a Value> + 'a {

@@ -114,7 +114,7 @@ pub(super) enum OneOrMany<T> {
 }
 
 impl<T: Clone> OneOrMany<T> {
-    pub fn to_vec(&self) -> Vec<T> {
+    pub(super) fn to_vec(&self) -> Vec<T> {
         match self {
             OneOrMany::One(one) => vec![one.clone()],
             OneOrMany::Many(many) => many.clone(),

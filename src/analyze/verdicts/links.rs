@@ -60,7 +60,7 @@ pub(super) enum Told {
 }
 
 impl<'c> Subjects<'c> {
-    pub fn of(
+    pub(super) fn of(
         summary: &BackupSummary,
         location: Option<&ObjectRef>,
         context: &'c VerdictContext,
@@ -103,7 +103,7 @@ impl<'c> Subjects<'c> {
     /// The strongest link from a finding to the backup and the object it goes through (none: a node named in a
     /// value): a name of its own objects leads over a component's state, which counts only when `in_window`
     /// says it happened while the backup ran.
-    pub fn link<'f>(
+    pub(super) fn link<'f>(
         &self,
         finding: &'f Finding,
         in_window: impl Fn(&Link) -> bool,

@@ -7,12 +7,12 @@ use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Lost, LostVolume};
 
 /// Item errors listed per verdict; `item_count` says how many there were.
-pub const MAX_ITEMS: usize = 20;
+pub(super) const MAX_ITEMS: usize = 20;
 
 /// Every namespace, when a backup names none (or `*`).
-pub const ALL_NAMESPACES: &str = "*";
+pub(super) const ALL_NAMESPACES: &str = "*";
 
-pub fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
+pub(super) fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
     let kind = summary.kind.as_str();
     let whole = summary.phase.as_deref() != Some("PartiallyFailed");
     let namespaces = if whole {

@@ -6,10 +6,14 @@ use super::context::VerdictContext;
 use crate::analyze::analysis::BackupSummary;
 
 /// How long a backup may stay New before the server is taken as not processing it (SD804 says the same).
-pub const NEW_FOR_TOO_LONG: SignedDuration = SignedDuration::from_mins(30);
+pub(super) const NEW_FOR_TOO_LONG: SignedDuration = SignedDuration::from_mins(30);
 
 /// Why `summary` is stuck at `now`, in words, or `None` when it finished or may still be within its time.
-pub fn stuck(summary: &BackupSummary, context: &VerdictContext, now: Timestamp) -> Option<String> {
+pub(super) fn stuck(
+    summary: &BackupSummary,
+    context: &VerdictContext,
+    now: Timestamp,
+) -> Option<String> {
     let kind = summary.kind.as_str();
     let spec = context.spec(kind, &summary.name);
     let created = spec.and_then(|s| s.created);
