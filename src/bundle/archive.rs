@@ -598,6 +598,9 @@ pub(crate) enum Produce {
 #[derive(Debug, Default)]
 pub(crate) struct Translation {
     pub produce: BTreeMap<String, Produce>,
+    /// The times the format itself wrote (a folder name, capture stamps), most trustworthy first, each with
+    /// what it is in words; bundle/dating.rs dates the manifest from them, then from names and file times.
+    pub own_dates: Vec<(Option<String>, String)>,
     /// Stands in for manifest.json: who made the bundle, when, what its collectors could not read.
     pub manifest: Option<Manifest>,
     /// What this format does not carry, in words for the report.

@@ -8,8 +8,7 @@
 
 use std::path::Path;
 
-use super::archive::{self, RawTree};
-use super::manifest::Manifest;
+use super::archive::{self, RawTree, Translation};
 
 /// A bundle time and what told it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,15 +18,10 @@ struct Dated {
     pub from: String,
 }
 
-/// Dates a foreign bundle's stand-in manifest: from `own` (what the format itself writes, most trustworthy
+/// Dates a foreign bundle's stand-in manifest: from the times its format wrote (`own_dates`, most trustworthy
 /// first), else the time in the name it was opened by, else its files' newest time.
-pub(crate) fn date(
-    manifest: &mut Manifest,
-    tree: &RawTree,
-    path: &Path,
-    own: Vec<(Option<String>, String)>,
-) {
-    let mut candidates = own;
+pub(crate) fn date(translation: &mut Translation, tree: &RawTree, path: &Path) {
+    let mut candidates = std::mem::take(&mut translation.own_dates);
     candidates.push((
         time_in_name(&path.to_string_lossy()),
         format!("the name {} (local time, read as UTC)", file_name(path)),
@@ -36,7 +30,8 @@ pub(crate) fn date(
         tree.newest_mtime().and_then(archive::rfc3339),
         "the newest file time in the bundle (a copy may have reset it)".to_string(),
     ));
-    if let Some(dated) = first_known(candidates) {
+    if let (Some(manifest), Some(dated)) = (translation.manifest.as_mut(), first_known(candidates))
+    {
         manifest.created = dated.at;
         manifest.created_from = Some(dated.from);
     }

@@ -28,6 +28,27 @@ pub struct Manifest {
     pub redactions: BTreeMap<String, u64>,
 }
 
+impl Manifest {
+    /// The stand-in manifest of a foreign bundle made by `tool` `version`: no files (no checksums), dated
+    /// later (bundle/dating.rs); the reader fills in scope and collector errors.
+    pub(crate) fn foreign(tool: &str, version: String) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            tool: ToolInfo {
+                name: tool.into(),
+                version,
+            },
+            created: String::new(),
+            created_from: None,
+            cluster: Default::default(),
+            scope: Default::default(),
+            files: Vec::new(),
+            collector_errors: Vec::new(),
+            redactions: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ToolInfo {
     pub name: String,

@@ -20,9 +20,8 @@
 //! It collects no Kubernetes version list, no nodes and no application namespaces: the report says so.
 use super::BundleError;
 use super::archive::{self, FoundLog, PodLogs, RawTree, Translation};
-use super::dating;
 use super::layout;
-use super::manifest::{FORMAT_VERSION, Manifest, ToolInfo};
+use super::manifest::Manifest;
 
 const SUMMARY: &str = "oadp-must-gather-summary.md";
 
@@ -54,21 +53,9 @@ pub(crate) fn recognize(tree: &mut RawTree) -> Option<String> {
     roots.into_iter().next()
 }
 
-/// Translates the must-gather rooted at `root` and serves it; `path` is where it was opened from.
-pub(crate) fn source(
-    mut tree: RawTree,
-    root: &str,
-    path: &std::path::Path,
-) -> Result<archive::ForeignSource, BundleError> {
-    let mut translation = translate(&mut tree, root)?;
-    if let Some(manifest) = translation.manifest.as_mut() {
-        // The gather writes no time of its own; oc's folder names carry none either.
-        dating::date(manifest, &tree, path, Vec::new());
-    }
-    Ok(archive::ForeignSource::new(tree, translation))
-}
-
-fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
+/// Maps the must-gather rooted at `root` onto snapdoc's layout. It writes no time of its own (nor do oc's
+/// folder names): it is dated by its name and file times.
+pub(crate) fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
     let mut translation = Translation::default();
     let mut logs = PodLogs::default();
     let mut velero_namespace: Option<String> = None;
@@ -165,18 +152,11 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
         );
     }
     translation.manifest = Some(Manifest {
-        format_version: FORMAT_VERSION,
-        tool: ToolInfo {
-            name: "oadp-must-gather".into(),
-            version: gather_version(tree, root).unwrap_or_else(|| "unknown".into()),
-        },
-        created: String::new(),
-        created_from: None,
-        cluster: Default::default(),
         scope,
-        files: Vec::new(),
-        collector_errors: Vec::new(),
-        redactions: Default::default(),
+        ..Manifest::foreign(
+            "oadp-must-gather",
+            gather_version(tree, root).unwrap_or_else(|| "unknown".into()),
+        )
     });
     translation.unavailable.extend([
         "Kubernetes version and nodes: an OADP must-gather records the OpenShift ClusterVersion and Infrastructure only, so version and node checks could not run".to_string(),

@@ -11,7 +11,7 @@ use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
 use super::manifest::Manifest;
-use super::{archive, must_gather, troubleshoot, velero_debug};
+use super::{archive, dating, must_gather, troubleshoot, velero_debug};
 
 /// What kind of bundle was opened (told by content, not by file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,24 +447,26 @@ fn bundles_inside(dir: &Path) -> Vec<PathBuf> {
 /// A troubleshoot or velero debug bundle at `path` (archive or directory), if it is one.
 fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, BundleError> {
     let mut tree = archive::RawTree::open(path, limits)?;
-    let (format, source) = if let Some(root) = troubleshoot::recognize(&mut tree) {
+    let (format, mut translation) = if let Some(root) = troubleshoot::recognize(&mut tree) {
         (
             BundleFormat::Troubleshoot,
-            troubleshoot::source(tree, &root, path)?,
+            troubleshoot::translate(&mut tree, &root)?,
         )
     } else if let Some(root) = velero_debug::recognize(&mut tree) {
         (
             BundleFormat::VeleroDebug,
-            velero_debug::source(tree, &root, path)?,
+            velero_debug::translate(&mut tree, &root)?,
         )
     } else if let Some(root) = must_gather::recognize(&mut tree) {
         (
             BundleFormat::MustGather,
-            must_gather::source(tree, &root, path)?,
+            must_gather::translate(&mut tree, &root)?,
         )
     } else {
         return Ok(None);
     };
+    dating::date(&mut translation, &tree, path);
+    let source = archive::ForeignSource::new(tree, translation);
     Bundle::from_source(path.to_path_buf(), format, Box::new(source)).map(Some)
 }
 

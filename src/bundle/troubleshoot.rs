@@ -30,7 +30,7 @@ use super::BundleError;
 use super::archive::{self, FoundLog, PodLogs, Produce, RawTree, Translation};
 use super::dating;
 use super::layout;
-use super::manifest::{CollectorError, FORMAT_VERSION, Manifest, ToolInfo};
+use super::manifest::{CollectorError, Manifest};
 
 /// What identifies a troubleshoot bundle, for the message when nothing matched.
 pub(crate) const EXPECTED: &str =
@@ -121,22 +121,14 @@ pub(crate) fn recognize(tree: &mut RawTree) -> Option<String> {
     })
 }
 
-/// Translates the bundle rooted at `root` and serves it; `path` is where it was opened from (its name may
-/// carry the time it was made).
-pub(crate) fn source(
-    mut tree: RawTree,
-    root: &str,
-    path: &std::path::Path,
-) -> Result<archive::ForeignSource, BundleError> {
-    let mut translation = translate(&mut tree, root)?;
-    if let Some(manifest) = translation.manifest.as_mut() {
-        date(manifest, &tree, root, path);
-    }
-    Ok(archive::ForeignSource::new(tree, translation))
-}
-
-fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
+/// Maps the troubleshoot bundle rooted at `root` onto snapdoc's layout.
+pub(crate) fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
     let mut translation = Translation::default();
+    // Troubleshoot names its folder (and by default its archive) after the local time it started collecting.
+    translation.own_dates.push((
+        dating::time_in_name(root),
+        format!("the folder name {root} (local time, read as UTC)"),
+    ));
     let mut custom: BTreeMap<CustomKey, Vec<(bool, String)>> = BTreeMap::new();
     let mut logs = PodLogs::default();
     let mut error_files = Vec::new();
@@ -342,29 +334,9 @@ fn manifest(
         collector_errors.extend(run_errors_of(rel, &text));
     }
     Manifest {
-        format_version: FORMAT_VERSION,
-        tool: ToolInfo {
-            name: "troubleshoot".into(),
-            version,
-        },
-        created: String::new(),
-        created_from: None,
-        cluster: Default::default(),
-        scope: Default::default(),
-        files: Vec::new(),
         collector_errors,
-        redactions: Default::default(),
+        ..Manifest::foreign("troubleshoot", version)
     }
-}
-
-/// Troubleshoot names its folder (and by default its archive) after the local time it started collecting;
-/// a bundle renamed with `-o` leaves only its files' times, which a copy may have reset.
-fn date(manifest: &mut Manifest, tree: &RawTree, root: &str, path: &std::path::Path) {
-    let folder = (
-        dating::time_in_name(root),
-        format!("the folder name {root} (local time, read as UTC)"),
-    );
-    dating::date(manifest, tree, path, vec![folder]);
 }
 
 /// Which of troubleshoot's error files concern what snapdoc reads, named as snapdoc names them.

@@ -25,9 +25,8 @@ use serde_json::Value;
 
 use super::BundleError;
 use super::archive::{self, FoundLog, PodLogs, Produce, RawTree, Translation};
-use super::dating;
 use super::layout;
-use super::manifest::{FORMAT_VERSION, Manifest, ToolInfo};
+use super::manifest::Manifest;
 
 /// What identifies a velero debug bundle, for the message when nothing matched.
 pub(crate) const EXPECTED: &str =
@@ -88,32 +87,8 @@ fn prefix_of(segments: &[&str]) -> String {
     segments.iter().map(|s| format!("{s}/")).collect()
 }
 
-/// Translates the bundle rooted at `root` and serves it; `path` is where it was opened from (its name may
-/// carry the time it was made).
-pub(crate) fn source(
-    mut tree: RawTree,
-    root: &str,
-    path: &std::path::Path,
-) -> Result<archive::ForeignSource, BundleError> {
-    let mut translation = translate(&mut tree, root)?;
-    if let Some(manifest) = translation.manifest.as_mut() {
-        date(manifest, &tree, path);
-    }
-    Ok(archive::ForeignSource::new(tree, translation))
-}
-
-/// crashd stamps every captured List with the minute it was taken (`backups-202411201041.2740.json`): the
-/// newest is when the bundle was made. Without stamps, the archive's name (`bundle-2006-01-02-15-04-05`), then
-/// the files' times, which a copy may have reset.
-fn date(manifest: &mut Manifest, tree: &RawTree, path: &std::path::Path) {
-    let stamped = (
-        (!manifest.created.is_empty()).then(|| manifest.created.clone()),
-        "the capture stamps in the kubecapture file names (local time, read as UTC)".to_string(),
-    );
-    dating::date(manifest, tree, path, vec![stamped]);
-}
-
-fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
+/// Maps the `velero debug` bundle rooted at `root` onto snapdoc's layout.
+pub(crate) fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError> {
     let mut translation = Translation::default();
     let mut logs = PodLogs::default();
     let mut capture_times = Vec::new();
@@ -199,23 +174,21 @@ fn translate(tree: &mut RawTree, root: &str) -> Result<Translation, BundleError>
     if let Some(namespace) = velero_namespace {
         scope.insert("veleroNamespace".into(), Value::String(namespace));
     }
+    // crashd stamps every captured List with the minute it was taken (`backups-202411201041.2740.json`): the
+    // newest is when the bundle was made.
+    translation.own_dates.push((
+        capture_times.into_iter().max(),
+        "the capture stamps in the kubecapture file names (local time, read as UTC)".to_string(),
+    ));
     translation.manifest = Some(Manifest {
-        format_version: FORMAT_VERSION,
-        tool: ToolInfo {
-            name: "velero-debug".into(),
-            version: version_text
+        scope,
+        ..Manifest::foreign(
+            "velero-debug",
+            version_text
                 .as_deref()
                 .and_then(|t| velero_version(t, "Client:"))
                 .unwrap_or_else(|| "unknown".into()),
-        },
-        // The capture stamps are the best witness of when it was made (see `date`).
-        created: capture_times.into_iter().max().unwrap_or_default(),
-        created_from: None,
-        cluster: Default::default(),
-        scope,
-        files: Vec::new(),
-        collector_errors: Vec::new(),
-        redactions: Default::default(),
+        )
     });
     translation.unavailable.extend([
         "previous container logs: velero debug collects only the current containers' logs, so why a restarted velero or node-agent container died is not in the bundle".into(),
