@@ -24,7 +24,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error("lab cluster: {0}")]
-    Lab(String),
+    Lab(#[from] crate::lab::LabError),
     #[error("{path}: {source}", path = path.display())]
     Io {
         path: PathBuf,
@@ -68,14 +68,14 @@ pub async fn run(args: &RunArgs) -> Result<RunOutcome, PipelineError> {
 /// through a kubeconfig on disk and the network, as against a real cluster.
 pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
     let scenario =
-        Scenario::builtin(&args.scenario).map_err(|e| PipelineError::Lab(e.to_string()))?;
+        Scenario::builtin(&args.scenario)?;
     let lab = LabCluster::start(scenario)
         .await
-        .map_err(|e| PipelineError::Lab(e.to_string()))?;
+        ?;
     let kubeconfig_dir = tempfile::tempdir().map_err(|e| io_error(Path::new("kubeconfig"), e))?;
     let kubeconfig = kubeconfig_dir.path().join("kubeconfig");
     lab.write_kubeconfig(&kubeconfig)
-        .map_err(|e| PipelineError::Lab(e.to_string()))?;
+        ?;
     let collect_options = CollectOptions {
         cluster: ClusterArgs {
             kubeconfig: Some(kubeconfig),

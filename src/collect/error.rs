@@ -6,14 +6,19 @@ use crate::bundle::BundleError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("kubeconfig {path}: {message}")]
-    Kubeconfig { path: PathBuf, message: String },
+    #[error("kubeconfig {path}: {source}", path = path.display())]
+    Kubeconfig {
+        path: PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
     #[error(
         "no cluster configured: no kubeconfig ({kubeconfig}) and not running in a cluster ({in_cluster})"
     )]
     NoCluster {
         kubeconfig: String,
-        in_cluster: String,
+        #[source]
+        in_cluster: kube::config::InClusterError,
     },
     #[error("cannot use the cluster configuration: {0}")]
     Config(String),

@@ -11,7 +11,7 @@ use crate::cli::ClusterArgs;
 fn read(path: &Path) -> Result<Kubeconfig, CollectError> {
     Kubeconfig::read_from(path).map_err(|e| CollectError::Kubeconfig {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source: e,
     })
 }
 
@@ -41,7 +41,7 @@ fn merged(files: &[PathBuf]) -> Result<Kubeconfig, CollectError> {
             None => next,
             Some(before) => before.merge(next).map_err(|e| CollectError::Kubeconfig {
                 path: file.clone(),
-                message: e.to_string(),
+                source: e,
             })?,
         });
     }
@@ -96,7 +96,7 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
                 .await
                 .map_err(|e| CollectError::Kubeconfig {
                     path: PathBuf::from(origin),
-                    message: e.to_string(),
+                    source: e,
                 })?;
             (config, context)
         }
@@ -110,7 +110,7 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
             }
             let config = kube::Config::incluster().map_err(|e| CollectError::NoCluster {
                 kubeconfig: "none of --kubeconfig, KUBECONFIG, ~/.kube/config".into(),
-                in_cluster: e.to_string(),
+                in_cluster: e,
             })?;
             (config, None)
         }

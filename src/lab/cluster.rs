@@ -213,14 +213,16 @@ impl LabCluster {
 
     /// A kube-rs configuration for the lab (trusting its CA, with its token).
     pub fn kube_config(&self) -> Result<kube::Config, LabError> {
-        let url = self
-            .server_url()
+        let url = self.server_url();
+        let url = url
             .parse()
-            .map_err(|error| LabError::Client(format!("{error}")))?;
+            .map_err(|source| LabError::ServerUrl { url, source })?;
         let mut config = kube::Config::new(url);
         config.root_cert = Some(vec![self.ca_der.clone()]);
-        config.auth_info = serde_json::from_value(json!({"token": self.token()}))
-            .map_err(|error| LabError::Client(error.to_string()))?;
+        config.auth_info = kube::config::AuthInfo {
+            token: Some(self.token().to_string().into()),
+            ..Default::default()
+        };
         // As the CLI's client (collect::kubeconfig): the collector retries 429/5xx itself, within its own
         // bound; kube-rs's retry on top would stretch an injected error burst to minutes.
         config.default_retry = false;
@@ -228,8 +230,7 @@ impl LabCluster {
     }
 
     pub async fn client(&self) -> Result<kube::Client, LabError> {
-        kube::Client::try_from(self.kube_config()?)
-            .map_err(|error| LabError::Client(error.to_string()))
+        kube::Client::try_from(self.kube_config()?).map_err(LabError::Client)
     }
 
     /// The current objects of a resource (`pods`, `deployments.apps`, `downloadrequests.velero.io`).

@@ -26,12 +26,20 @@ pub enum LabError {
         source: std::io::Error,
     },
     #[error("cannot make the lab's TLS certificate: {0}")]
-    Certificate(String),
+    Certificate(#[from] rcgen::Error),
+    #[error("cannot configure the lab's TLS: {0}")]
+    Tls(#[from] rustls::Error),
     /// A bundle `lab serve --bundle` cannot open (its message names the file).
     #[error(transparent)]
     Bundle(#[from] crate::bundle::BundleError),
+    #[error("the lab's URL {url} does not parse: {source}")]
+    ServerUrl {
+        url: String,
+        #[source]
+        source: http::uri::InvalidUri,
+    },
     #[error("cannot build a kube client for the lab: {0}")]
-    Client(String),
+    Client(#[source] kube::Error),
 }
 
 impl LabError {

@@ -217,7 +217,7 @@ impl LogReader for BundleLog<'_> {
     fn open(&mut self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
         self.bundle
             .open_entry(self.entry)
-            .map_err(|error| std::io::Error::other(error.to_string()))
+            .map_err(std::io::Error::other)
     }
 }
 

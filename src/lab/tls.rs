@@ -14,31 +14,27 @@ pub(super) struct LabTls {
     pub acceptor: TlsAcceptor,
 }
 
-fn failed(error: impl std::fmt::Display) -> LabError {
-    LabError::Certificate(error.to_string())
-}
-
 pub(super) fn make() -> Result<LabTls, LabError> {
-    let ca_key = KeyPair::generate().map_err(failed)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "snapdoc lab CA");
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(failed)?;
+    let ca_cert = ca_params.self_signed(&ca_key)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
-    let server_key = KeyPair::generate().map_err(failed)?;
+    let server_key = KeyPair::generate()?;
     let mut server_params =
         CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .map_err(failed)?;
+            ?;
     server_params
         .distinguished_name
         .push(DnType::CommonName, "snapdoc-lab-apiserver");
     let server_cert = server_params
         .signed_by(&server_key, &issuer)
-        .map_err(failed)?;
+        ?;
 
     let chain = vec![
         CertificateDer::from(server_cert.der().to_vec()),
@@ -48,10 +44,10 @@ pub(super) fn make() -> Result<LabTls, LabError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(failed)?
+        ?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(failed)?;
+        ?;
     // The lab speaks HTTP/1.1 only; clients offering h2 fall back to it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(LabTls {
