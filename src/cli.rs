@@ -4,8 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::collect::Since;
+use crate::analyze::AnalysisOptions;
+use crate::check::CheckOptions;
+use crate::collect::{ClusterOptions, CollectOptions, Since};
 use crate::lab::scale::parse_size;
+use crate::pipeline::{DemoOptions, RunOptions};
+use crate::report::ReportFormat;
 
 /// The exit codes every command shares (`analyze::Exit`), as `--help` shows them.
 pub const EXIT_CODES: &str = "Exit codes:
@@ -117,6 +121,18 @@ pub struct ClusterArgs {
     pub connection: ConnectionArgs,
 }
 
+impl ClusterArgs {
+    /// The collector's own description of how to reach the cluster.
+    pub fn options(&self) -> ClusterOptions {
+        ClusterOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            velero_namespace: self.velero_namespace.clone(),
+            connection: self.connection.overrides(),
+        }
+    }
+}
+
 /// kubectl's connection flags, with kubectl's names and meanings.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConnectionArgs {
@@ -154,15 +170,17 @@ impl ConnectionArgs {
     }
 }
 
+/// The collection flags `collect`, `run` and `check` share; their defaults are the collector's
+/// ([`CollectOptions::default`]).
 #[derive(Debug, Args, Clone)]
-pub struct CollectOptions {
+pub struct CollectFlags {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Only logs and backups newer than this (e.g. 24h, 7d, 1h30m).
-    #[arg(long, default_value = "72h")]
+    #[arg(long, default_value = crate::collect::DEFAULT_SINCE)]
     pub since: Since,
     /// Most bytes kept of each container log (the newest are kept).
-    #[arg(long, default_value_t = 20 * 1024 * 1024)]
+    #[arg(long, default_value_t = crate::collect::DEFAULT_MAX_LOG_BYTES)]
     pub max_log_bytes: u64,
     /// Focus on these backups (their logs and results are always fetched).
     #[arg(long = "backup", value_name = "NAME")]
@@ -171,10 +189,10 @@ pub struct CollectOptions {
     #[arg(long = "restore", value_name = "NAME")]
     pub restores: Vec<String>,
     /// How many of the most recent backups / restores get their logs fetched (besides failed ones).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = crate::collect::DEFAULT_RECENT)]
     pub recent: usize,
     /// Seconds to wait for Velero to process a DownloadRequest.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = crate::collect::DEFAULT_DOWNLOAD_TIMEOUT_SECONDS)]
     pub download_timeout: u64,
     /// Overwrite an existing output file.
     #[arg(long)]
@@ -192,27 +210,28 @@ pub struct CollectOptions {
     pub keep_download_requests: bool,
 }
 
-impl Default for CollectOptions {
-    /// The command line's own defaults (no flag given), so code and flags never drift apart; the cluster is
-    /// left unset rather than read from $KUBECONFIG.
-    fn default() -> Self {
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            options: CollectOptions,
+impl CollectFlags {
+    /// The collector's options, converted once where the flags enter.
+    pub fn options(&self) -> CollectOptions {
+        CollectOptions {
+            cluster: self.cluster.options(),
+            since: self.since.clone(),
+            max_log_bytes: self.max_log_bytes,
+            backups: self.backups.clone(),
+            restores: self.restores.clone(),
+            recent: self.recent,
+            download_timeout: self.download_timeout,
+            force: self.force,
+            skip_secrets: self.skip_secrets,
+            delete_download_requests: self.delete_download_requests,
         }
-        let mut options = Defaults::try_parse_from(["snapdoc"])
-            .map(|d| d.options)
-            .expect("every CollectOptions flag has a default");
-        options.cluster = ClusterArgs::default();
-        options
     }
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct CollectArgs {
     #[command(flatten)]
-    pub options: CollectOptions,
+    pub options: CollectFlags,
     /// Where to write the bundle (default: snapdoc-<cluster>-<timestamp>.zip in the current directory).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -237,6 +256,19 @@ pub enum OutputFormat {
     Junit,
 }
 
+impl OutputFormat {
+    /// The report format for `--format`; `color` applies to the text format only.
+    pub fn report_format(self, color: bool) -> ReportFormat {
+        match self {
+            OutputFormat::Text => ReportFormat::Terminal { color },
+            OutputFormat::Json => ReportFormat::Json,
+            OutputFormat::Md => ReportFormat::Markdown,
+            OutputFormat::Html => ReportFormat::Html,
+            OutputFormat::Junit => ReportFormat::Junit,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FailOn {
     /// Exit 1 when any warn or fail finding is present.
@@ -248,8 +280,19 @@ pub enum FailOn {
     Never,
 }
 
+impl From<FailOn> for crate::analyze::FailOn {
+    fn from(flag: FailOn) -> Self {
+        match flag {
+            FailOn::Warn => crate::analyze::FailOn::Warn,
+            FailOn::Fail => crate::analyze::FailOn::Fail,
+            FailOn::Never => crate::analyze::FailOn::Never,
+        }
+    }
+}
+
+/// The analysis flags `analyze`, `run` and `check` share.
 #[derive(Debug, Args, Clone, Default)]
-pub struct AnalysisOptions {
+pub struct AnalysisFlags {
     /// Extra rules directory (added to the built-in rules; ids may not collide).
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dirs: Vec<PathBuf>,
@@ -260,6 +303,17 @@ pub struct AnalysisOptions {
     /// run or is incomplete (snapdoc could not see what the checks need) with nothing at or above it.
     #[arg(long, value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
+}
+
+impl AnalysisFlags {
+    /// The analysis's options, converted once where the flags enter.
+    pub fn options(&self) -> AnalysisOptions {
+        AnalysisOptions {
+            rules_dirs: self.rules_dirs.clone(),
+            templates: self.templates.clone(),
+            fail_on: self.fail_on.into(),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -280,18 +334,29 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub separate: bool,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
+    pub analysis: AnalysisFlags,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub collect: CollectOptions,
+    pub collect: CollectFlags,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
+    pub analysis: AnalysisFlags,
     /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The run's options, converted once where the flags enter.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            collect: self.collect.options(),
+            analysis: self.analysis.options(),
+            out_dir: self.out_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -303,12 +368,21 @@ pub enum CheckFormat {
     Summary,
 }
 
+impl From<CheckFormat> for crate::check::CheckFormat {
+    fn from(flag: CheckFormat) -> Self {
+        match flag {
+            CheckFormat::Json => crate::check::CheckFormat::Json,
+            CheckFormat::Summary => crate::check::CheckFormat::Summary,
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub collect: CollectOptions,
+    pub collect: CollectFlags,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
+    pub analysis: AnalysisFlags,
     /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis).
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
@@ -320,6 +394,19 @@ pub struct CheckArgs {
     pub prometheus_textfile: Option<PathBuf>,
 }
 
+impl CheckArgs {
+    /// The check's options, converted once where the flags enter.
+    pub fn options(&self) -> CheckOptions {
+        CheckOptions {
+            collect: self.collect.options(),
+            analysis: self.analysis.options(),
+            bundle: self.bundle.clone(),
+            format: self.format.into(),
+            prometheus_textfile: self.prometheus_textfile.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
     /// Built-in scenario to run against.
@@ -328,6 +415,16 @@ pub struct DemoArgs {
     /// Directory under which each demo run makes its own folder (bundle, report.html, report.md).
     #[arg(long, value_name = "DIR", default_value = "snapdoc-demo")]
     pub out_dir: PathBuf,
+}
+
+impl DemoArgs {
+    /// The demo's options, converted once where the flags enter.
+    pub fn options(&self) -> DemoOptions {
+        DemoOptions {
+            scenario: self.scenario.clone(),
+            out_dir: self.out_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -496,13 +593,22 @@ pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// No flag given, the command line asks for exactly what the library does by default.
     #[test]
-    fn collect_defaults_are_the_command_lines() {
-        let options = CollectOptions::default();
-        assert_eq!(options.since.as_str(), "72h");
-        assert_eq!(options.max_log_bytes, 20 * 1024 * 1024);
-        assert_eq!((options.recent, options.download_timeout), (10, 30));
-        assert!(!options.force && !options.skip_secrets && !options.delete_download_requests);
-        assert!(options.cluster.kubeconfig.is_none());
+    fn flag_defaults_are_the_librarys() {
+        let Command::Collect(collect) = Cli::parse_from(["snapdoc", "collect"]).command else {
+            panic!("collect parses as collect");
+        };
+        assert_eq!(collect.options.options(), CollectOptions::default());
+        let Command::Check(check) = Cli::parse_from(["snapdoc", "check"]).command else {
+            panic!("check parses as check");
+        };
+        let options = check.options();
+        assert_eq!(options.analysis, AnalysisOptions::default());
+        assert_eq!(options.format, crate::check::CheckFormat::default());
+        let defaults = CollectOptions::default();
+        assert_eq!(defaults.since.as_str(), "72h");
+        assert_eq!(defaults.max_log_bytes, 20 * 1024 * 1024);
+        assert_eq!((defaults.recent, defaults.download_timeout), (10, 30));
     }
 }

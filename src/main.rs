@@ -11,7 +11,7 @@ use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
 use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
-use snapdoc::report::{self, ReportFormat};
+use snapdoc::report;
 
 fn main() -> ExitCode {
     let cli = snapdoc::cli::parse_from(std::env::args_os().collect());
@@ -161,7 +161,10 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Analyze(args) => analyze_command(&args, color, out),
         Command::Collect(args) => {
             let outcome = match until_interrupted(&runtime, "the collection", async {
-                Ok(snapdoc::collect::collect_cli(&args).await?)
+                Ok(
+                    snapdoc::collect::collect_to(&args.options.options(), args.output.as_deref())
+                        .await?,
+                )
             })? {
                 Ok(outcome) => outcome,
                 Err(interrupted) => return Ok(interrupted),
@@ -210,7 +213,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Check(args) => {
-            let outcome = match runtime.block_on(snapdoc::check::run(&args, color)) {
+            let outcome = match runtime.block_on(snapdoc::check::run(&args.options(), color)) {
                 Ok(outcome) => outcome,
                 Err(failure) => {
                     if let Some(output) = &failure.output {
@@ -258,7 +261,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
         Command::Run(args) => {
             let outcome = match until_interrupted(&runtime, "the run", async {
-                Ok(pipeline::run(&args).await?)
+                Ok(pipeline::run(&args.options()).await?)
             })? {
                 Ok(outcome) => outcome,
                 Err(interrupted) => return Ok(interrupted),
@@ -292,7 +295,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Demo(args) => {
-            let outcome = runtime.block_on(pipeline::demo(&args))?;
+            let outcome = runtime.block_on(pipeline::demo(&args.options()))?;
             print_run_outcome(&outcome, color, out)?;
             writeln!(
                 out,
@@ -421,7 +424,7 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
         return Ok(Exit::Error);
     }
     let color = args.output.is_none() && color;
-    let format = ReportFormat::from_output(args.format, color);
+    let format = args.format.report_format(color);
     let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
     match &args.output {
         Some(path) => report::write_report(path, &text, args.force)?,
@@ -429,7 +432,7 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     }
     let exits = analyses
         .iter()
-        .map(|a| Exit::of_analysis(a, args.analysis.fail_on));
+        .map(|a| Exit::of_analysis(a, args.analysis.fail_on.into()));
     Ok(if could_not_run {
         Exit::Error
     } else {

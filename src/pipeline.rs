@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::analyze::rules::RuleSet;
 use crate::analyze::run::analyze_open_bundle;
-use crate::analyze::{Analysis, AnalyzeError, Exit};
+use crate::analyze::{Analysis, AnalysisOptions, AnalyzeError, Exit};
 use crate::bundle::{Bundle, BundleError};
-use crate::cli::{AnalysisOptions, ClusterArgs, CollectOptions, DemoArgs, RunArgs};
-use crate::collect::{self, CollectError};
+use crate::collect::{self, ClusterOptions, CollectError, CollectOptions};
 use crate::lab::{LabCluster, Scenario};
 use crate::report::{self, ReportError, ReportFormat};
 
@@ -33,6 +32,26 @@ pub enum PipelineError {
     },
 }
 
+/// What `snapdoc run` does: collect, analyse, and write its folder under `out_dir`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// What to collect.
+    pub collect: CollectOptions,
+    /// Rules, templates and the exit code policy.
+    pub analysis: AnalysisOptions,
+    /// The directory under which the run makes its own folder; `None`: the current directory.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// What `snapdoc demo` runs against and where it writes.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// The built-in lab scenario (`snapdoc lab list` names them).
+    pub scenario: String,
+    /// The directory under which each demo run makes its own folder.
+    pub out_dir: PathBuf,
+}
+
 /// What a run wrote, and what it found.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -46,7 +65,7 @@ pub struct RunOutcome {
 }
 
 /// `snapdoc run`: the cluster of the kubeconfig → bundle, analysis, reports.
-pub async fn run(args: &RunArgs) -> Result<RunOutcome, PipelineError> {
+pub async fn run(args: &RunOptions) -> Result<RunOutcome, PipelineError> {
     let out_dir = args.out_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let rules = RuleSet::load(&args.analysis.rules_dirs)?;
     let (client, cluster) = collect::client_from(&args.collect.cluster).await?;
@@ -66,20 +85,16 @@ pub async fn run(args: &RunArgs) -> Result<RunOutcome, PipelineError> {
 
 /// `snapdoc demo`: starts the lab cluster with a built-in scenario, then does exactly what `run` does,
 /// through a kubeconfig on disk and the network, as against a real cluster.
-pub async fn demo(args: &DemoArgs) -> Result<RunOutcome, PipelineError> {
-    let scenario =
-        Scenario::builtin(&args.scenario)?;
-    let lab = LabCluster::start(scenario)
-        .await
-        ?;
+pub async fn demo(args: &DemoOptions) -> Result<RunOutcome, PipelineError> {
+    let scenario = Scenario::builtin(&args.scenario)?;
+    let lab = LabCluster::start(scenario).await?;
     let kubeconfig_dir = tempfile::tempdir().map_err(|e| io_error(Path::new("kubeconfig"), e))?;
     let kubeconfig = kubeconfig_dir.path().join("kubeconfig");
-    lab.write_kubeconfig(&kubeconfig)
-        ?;
+    lab.write_kubeconfig(&kubeconfig)?;
     let collect_options = CollectOptions {
-        cluster: ClusterArgs {
+        cluster: ClusterOptions {
             kubeconfig: Some(kubeconfig),
-            ..ClusterArgs::default()
+            ..ClusterOptions::default()
         },
         ..CollectOptions::default()
     };

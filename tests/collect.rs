@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use snapdoc::bundle::Manifest;
 use snapdoc::bundle::manifest::ClusterInfo;
-use snapdoc::cli::{CollectArgs, CollectOptions};
+use snapdoc::collect::CollectOptions;
 use snapdoc::collect::{CollectOutcome, collect};
 use snapdoc::lab::{LabCluster, Scenario};
 
@@ -257,7 +257,7 @@ async fn lab_basics_bundle_holds_every_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collect_cli_reads_a_kubeconfig_and_never_overwrites_without_force() {
+async fn collect_to_reads_a_kubeconfig_and_never_overwrites_without_force() {
     let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
     let lab = LabCluster::start(scenario).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -267,11 +267,9 @@ async fn collect_cli_reads_a_kubeconfig_and_never_overwrites_without_force() {
     let mut options = options();
     options.cluster.kubeconfig = Some(kubeconfig);
     options.backups = vec!["daily-20261124020000".into()];
-    let args = CollectArgs {
-        options: options.clone(),
-        output: Some(output.clone()),
-    };
-    let outcome = snapdoc::collect::collect_cli(&args).await.unwrap();
+    let outcome = snapdoc::collect::collect_to(&options, Some(&output))
+        .await
+        .unwrap();
     assert_eq!(outcome.path, output);
     let bundle = Unzipped::open(&output);
     assert!(
@@ -293,11 +291,17 @@ async fn collect_cli_reads_a_kubeconfig_and_never_overwrites_without_force() {
             .map(|s| s.trim_end_matches('/'))
     );
 
-    let error = snapdoc::collect::collect_cli(&args).await.unwrap_err();
+    let error = snapdoc::collect::collect_to(&options, Some(&output))
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("already exists"), "{error}");
-    let mut forced = args.clone();
-    forced.options.force = true;
-    snapdoc::collect::collect_cli(&forced).await.unwrap();
+    let forced = CollectOptions {
+        force: true,
+        ..options
+    };
+    snapdoc::collect::collect_to(&forced, Some(&output))
+        .await
+        .unwrap();
     lab.shutdown().await;
 }
 

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::Command;
 
 use snapdoc::analyze::{Analysis, Severity};
-use snapdoc::cli::DemoArgs;
+use snapdoc::pipeline::DemoOptions;
 use snapdoc::pipeline::{RunOutcome, demo};
 
 async fn run_scenario(name: &str, out_dir: &Path) -> RunOutcome {
-    demo(&DemoArgs {
+    demo(&DemoOptions {
         scenario: name.into(),
         out_dir: out_dir.to_path_buf(),
     })

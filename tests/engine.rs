@@ -778,7 +778,7 @@ fn analyze_bundle_assembles_findings_verdicts_and_passed_checks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bundle.zip");
     realistic_bundle(&path);
-    let options = snapdoc::cli::AnalysisOptions {
+    let options = snapdoc::analyze::AnalysisOptions {
         rules_dirs: vec![fixture_rules()],
         ..Default::default()
     };
@@ -833,11 +833,11 @@ fn analyze_bundle_assembles_findings_verdicts_and_passed_checks() {
     assert_eq!(sorted, analysis.findings);
     assert!(snapdoc::analyze::status::fails(
         &analysis.findings,
-        snapdoc::cli::FailOn::Fail
+        snapdoc::analyze::FailOn::Fail
     ));
     assert!(!snapdoc::analyze::status::fails(
         &analysis.findings,
-        snapdoc::cli::FailOn::Never
+        snapdoc::analyze::FailOn::Never
     ));
 }
 

@@ -715,7 +715,7 @@ fn verify_refuses_foreign_bundles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collected_bundle_reads_the_same_in_every_form() {
     use snapdoc::bundle::manifest::ClusterInfo;
-    use snapdoc::cli::CollectOptions;
+    use snapdoc::collect::CollectOptions;
 
     let lab = snapdoc::lab::LabCluster::start(Scenario::builtin("failed-bsl").unwrap())
         .await

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::{Evidence, Finding, Severity, analyze_bundle};
 use snapdoc::bundle::Bundle;
-use snapdoc::cli::AnalysisOptions;
 use snapdoc::lab::Scenario;
 
 #[path = "support/foreign_fixtures.rs"]

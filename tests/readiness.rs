@@ -3,9 +3,9 @@
 //! to show (docs/scenarios.md), and the rules that make `--fail-on` count them.
 use std::collections::BTreeSet;
 
+use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::readiness::{Readiness, Restorable};
 use snapdoc::analyze::{Analysis, Severity, analyze_bundle};
-use snapdoc::cli::AnalysisOptions;
 use snapdoc::lab::Scenario;
 
 #[path = "support/foreign_fixtures.rs"]

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::{Analysis, analyze_bundle};
 use snapdoc::bundle::{Bundle, LogSource};
-use snapdoc::cli::AnalysisOptions;
 
 fn real_bundle(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

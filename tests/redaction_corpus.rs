@@ -350,7 +350,8 @@ fn a_foreign_bundles_raw_secrets_are_gone_from_every_report() {
     }
 
     let analysis =
-        snapdoc::analyze::analyze_bundle(&root, &snapdoc::cli::AnalysisOptions::default()).unwrap();
+        snapdoc::analyze::analyze_bundle(&root, &snapdoc::analyze::AnalysisOptions::default())
+            .unwrap();
     assert_eq!(analysis.bundle.format, "velero-debug");
     assert!(analysis.bundle.not_redacted);
     let mut leaks = Vec::new();
@@ -488,7 +489,7 @@ async fn collected_through_the_lab_no_shape_reaches_the_bundle_or_a_report() {
         server: Some(lab.server_url()),
         context: Some("lab".into()),
     };
-    let options = snapdoc::cli::CollectOptions {
+    let options = snapdoc::collect::CollectOptions {
         download_timeout: 10,
         ..Default::default()
     };
@@ -519,9 +520,11 @@ async fn collected_through_the_lab_no_shape_reaches_the_bundle_or_a_report() {
     for name in &object_names {
         assert!(bundle.contains(name.as_str()), "{name} was not collected");
     }
-    let analysis =
-        snapdoc::analyze::analyze_bundle(&outcome.path, &snapdoc::cli::AnalysisOptions::default())
-            .unwrap();
+    let analysis = snapdoc::analyze::analyze_bundle(
+        &outcome.path,
+        &snapdoc::analyze::AnalysisOptions::default(),
+    )
+    .unwrap();
     assert!(!analysis.bundle.not_redacted);
     searched.extend(every_report(&analysis));
 

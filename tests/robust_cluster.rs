@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use snapdoc::bundle::Manifest;
 use snapdoc::bundle::manifest::ClusterInfo;
-use snapdoc::cli::{ClusterArgs, CollectOptions};
 use snapdoc::collect::collect;
+use snapdoc::collect::{ClusterOptions, CollectOptions};
 use snapdoc::lab::scenario::Faults;
 use snapdoc::lab::{LabCluster, RequestRecord, Scenario};
 
@@ -111,9 +111,9 @@ async fn collect_with(scenario: Scenario, options: &CollectOptions) -> Collected
 async fn production_client(lab: &LabCluster, dir: &Path) -> (kube::Client, ClusterInfo) {
     let kubeconfig = dir.join("kubeconfig");
     lab.write_kubeconfig(&kubeconfig).unwrap();
-    let args = ClusterArgs {
+    let args = ClusterOptions {
         kubeconfig: Some(kubeconfig),
-        ..ClusterArgs::default()
+        ..ClusterOptions::default()
     };
     snapdoc::collect::client_from(&args).await.unwrap()
 }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::analysis::Analysis;
 use snapdoc::analyze::run::analyze_bundle;
 use snapdoc::analyze::{Evidence, Finding};
 use snapdoc::bundle::writer::RunInfo;
 use snapdoc::bundle::{ArchiveLimits, Bundle, BundleError, BundleWriter};
-use snapdoc::cli::AnalysisOptions;
 use zip::write::SimpleFileOptions;
 
 /// Counts the bytes each thread holds, so a test can measure the peak memory of one call. Per thread:
@@ -1106,7 +1106,7 @@ fn analyze_cli_refuses_an_existing_report_with_exit_code_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_demo_run_never_touches_the_first_runs_files() {
     let dir = tempfile::tempdir().unwrap();
-    let args = snapdoc::cli::DemoArgs {
+    let args = snapdoc::pipeline::DemoOptions {
         scenario: "healthy".into(),
         out_dir: dir.path().to_path_buf(),
     };

@@ -11,12 +11,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Value, json};
+use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::analysis::BackupSummary;
 use snapdoc::analyze::findings::{Finding, ObjectRef, Severity, TargetDetail};
 use snapdoc::analyze::{Analysis, analyze_bundle, verdicts};
 use snapdoc::bundle::writer::RunInfo;
 use snapdoc::bundle::{BundleWriter, CollectorError};
-use snapdoc::cli::AnalysisOptions;
 use snapdoc::lab::Scenario;
 use snapdoc::report::{ReportFormat, render};
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use super::AnalysisOptions;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
@@ -12,7 +13,6 @@ use super::{facts, parallel, status, timeline, verdicts};
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
 use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
-use crate::cli::AnalysisOptions;
 use crate::redact::{RedactionCounts, Redactor};
 
 /// Opens the bundle at `path` and analyses it with the built-in rules plus `options.rules_dirs`.

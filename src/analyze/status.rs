@@ -4,8 +4,8 @@
 //! `incomplete` and the exit code says so, whatever the findings that could be read.
 use serde::{Deserialize, Serialize};
 
+use super::FailOn;
 use super::findings::{Evidence, Finding, Severity, Verdict};
-use crate::cli::FailOn;
 
 /// The category of the rules that report what the collector could not read (SD860–SD869).
 pub const COLLECTION_CATEGORY: &str = "collection";

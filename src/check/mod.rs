@@ -5,7 +5,7 @@
 //! Velero's objects could not be read (an incomplete analysis) or the check could not run. A check that could
 //! not run still prints a JSON result and replaces the metrics file ([`CheckFailure`]), so a CronJob's
 //! monitoring sees the failure rather than the last run's metrics.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -14,12 +14,36 @@ use serde_json::Value;
 use crate::analyze::analysis::Analysis;
 use crate::analyze::facts::{self, FACTS_CLUSTER, FACTS_SCHEDULES};
 use crate::analyze::rules::RuleSet;
-use crate::analyze::{AnalyzeError, Exit, analyze_open_bundle};
+use crate::analyze::{AnalysisOptions, AnalyzeError, Exit, analyze_open_bundle};
 use crate::bundle::{Bundle, BundleError, layout};
-use crate::cli::{CheckArgs, CheckFormat};
-use crate::collect::{self, CollectError};
+use crate::collect::{self, CollectError, CollectOptions};
 use crate::report::prometheus::{self, CheckMetrics, MetricsError, ScheduleStatus};
 use crate::report::{self, ReportError, ReportFormat};
+
+/// What a check collects, where it keeps the bundle, and what it prints.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// What to collect.
+    pub collect: CollectOptions,
+    /// Rules, templates and the exit code policy.
+    pub analysis: AnalysisOptions,
+    /// Keep the collected bundle here; `None`: a temporary file, removed after the analysis.
+    pub bundle: Option<PathBuf>,
+    /// What the check prints.
+    pub format: CheckFormat,
+    /// Write Prometheus metrics here (replaced atomically), for node-exporter's textfile collector.
+    pub prometheus_textfile: Option<PathBuf>,
+}
+
+/// What a check prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckFormat {
+    /// The whole analysis as JSON (the report's versioned schema).
+    #[default]
+    Json,
+    /// One screen for a person: verdicts and findings.
+    Summary,
+}
 
 /// What `bundle.path` says in the output when the collected bundle was not kept.
 pub const BUNDLE_NOT_KEPT: &str = "(not kept: --bundle FILE keeps it)";
@@ -99,7 +123,7 @@ pub struct CheckFailure {
 /// Runs the check. `color` applies to the summary format (the caller knows whether stdout is a terminal).
 /// With `--prometheus-textfile`, the metrics are written whatever happens: a check that could not run writes
 /// `snapdoc_check_success 0` and `snapdoc_check_failure{reason}`.
-pub async fn run(args: &CheckArgs, color: bool) -> Result<CheckOutcome, CheckFailure> {
+pub async fn run(args: &CheckOptions, color: bool) -> Result<CheckOutcome, CheckFailure> {
     let started = Instant::now();
     let result = collect_and_analyse(args, color, started).await;
     let error = match result {
@@ -169,7 +193,7 @@ fn failure_json(error: &CheckError, duration: Duration, finished: Timestamp) -> 
 }
 
 async fn collect_and_analyse(
-    args: &CheckArgs,
+    args: &CheckOptions,
     color: bool,
     started: Instant,
 ) -> Result<(CheckOutcome, String), CheckError> {
@@ -264,7 +288,7 @@ fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), Chec
 
 /// A health check is never green without Velero: not installed fails (1) whatever `--fail-on` says, and
 /// Velero's objects unread is an incomplete check (2) even when what could be read found something.
-fn check_exit(analysis: &Analysis, health: &HealthFacts, fail_on: crate::cli::FailOn) -> Exit {
+fn check_exit(analysis: &Analysis, health: &HealthFacts, fail_on: crate::analyze::FailOn) -> Exit {
     let velero_unread = analysis.not_seen.iter().any(|what| {
         what.starts_with("backups.velero.io") || what.starts_with("whether Velero is installed")
     });

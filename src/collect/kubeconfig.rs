@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+use super::ClusterOptions;
 use super::CollectError;
 use crate::bundle::manifest::ClusterInfo;
-use crate::cli::ClusterArgs;
 
 fn read(path: &Path) -> Result<Kubeconfig, CollectError> {
     Kubeconfig::read_from(path).map_err(|e| CollectError::Kubeconfig {
@@ -55,7 +55,7 @@ fn home_kubeconfig() -> Option<PathBuf> {
 }
 
 /// The kubeconfig to use and where it came from, or `None` for in-cluster.
-fn locate(args: &ClusterArgs) -> Result<Option<(Kubeconfig, String)>, CollectError> {
+fn locate(args: &ClusterOptions) -> Result<Option<(Kubeconfig, String)>, CollectError> {
     if let Some(arg) = &args.kubeconfig {
         let files = kubeconfig_files(arg);
         return Ok(Some((merged(&files)?, arg.display().to_string())));
@@ -81,7 +81,9 @@ pub(super) fn server_host(uri: &http::Uri) -> Option<String> {
     })
 }
 
-pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInfo), CollectError> {
+pub async fn client_from(
+    args: &ClusterOptions,
+) -> Result<(kube::Client, ClusterInfo), CollectError> {
     let options = KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -115,7 +117,7 @@ pub async fn client_from(args: &ClusterArgs) -> Result<(kube::Client, ClusterInf
             (config, None)
         }
     };
-    args.connection.overrides().apply(&mut config);
+    args.connection.apply(&mut config);
     // The collector retries 429/5xx itself, with a bound suited to a one-shot run.
     config.default_retry = false;
     let info = ClusterInfo {
@@ -159,14 +161,14 @@ contexts:
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
         std::fs::write(&path, KUBECONFIG).unwrap();
-        let args = ClusterArgs {
+        let args = ClusterOptions {
             kubeconfig: Some(path.clone()),
             ..Default::default()
         };
         let (_, info) = client_from(&args).await.unwrap();
         assert_eq!(info.server.as_deref(), Some("127.0.0.1:6443"));
         assert_eq!(info.context.as_deref(), Some("lab"));
-        let args = ClusterArgs {
+        let args = ClusterOptions {
             kubeconfig: Some(path),
             context: Some("prod".into()),
             ..Default::default()
@@ -182,7 +184,7 @@ contexts:
         let path = dir.path().join("config");
         std::fs::write(&path, KUBECONFIG).unwrap();
         let list = std::env::join_paths([dir.path().join("missing"), path]).unwrap();
-        let args = ClusterArgs {
+        let args = ClusterOptions {
             kubeconfig: Some(PathBuf::from(list)),
             ..Default::default()
         };
@@ -195,13 +197,13 @@ contexts:
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broken");
         std::fs::write(&path, "clusters: [").unwrap();
-        let args = ClusterArgs {
+        let args = ClusterOptions {
             kubeconfig: Some(path.clone()),
             ..Default::default()
         };
         let error = client_from(&args).await.err().unwrap().to_string();
         assert!(error.contains("broken"), "{error}");
-        let args = ClusterArgs {
+        let args = ClusterOptions {
             kubeconfig: Some(dir.path().join("config")),
             context: Some("nope".into()),
             ..Default::default()

@@ -12,6 +12,7 @@ mod error;
 mod kubeconfig;
 mod lists;
 mod logs;
+mod options;
 mod preflight;
 mod progress;
 mod run;
@@ -24,10 +25,13 @@ pub use connection::{ConnectionOverrides, parse_request_timeout, request_timeout
 pub use detect::{BackupScope, Component, image_tag};
 pub use error::CollectError;
 pub use kubeconfig::client_from;
+pub use options::{
+    ClusterOptions, CollectOptions, DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES,
+    DEFAULT_RECENT, DEFAULT_SINCE,
+};
 
 use crate::bundle::Manifest;
 use crate::bundle::manifest::ClusterInfo;
-use crate::cli::{CollectArgs, CollectOptions};
 
 /// A finished collection: where the bundle is and what its manifest says.
 #[derive(Debug, Clone)]
@@ -65,15 +69,18 @@ pub async fn check_before_collecting(
     preflight::named_objects_exist(client, options).await
 }
 
-/// `snapdoc collect`: loads the kubeconfig as kubectl does, collects, writes the bundle at `--output` or
+/// `snapdoc collect`: loads the kubeconfig as kubectl does, collects, writes the bundle at `output` or
 /// at the default name in the current directory.
-pub async fn collect_cli(args: &CollectArgs) -> Result<CollectOutcome, CollectError> {
-    let (client, cluster) = client_from(&args.options.cluster).await?;
-    let output = match &args.output {
-        Some(path) => path.clone(),
+pub async fn collect_to(
+    options: &CollectOptions,
+    output: Option<&Path>,
+) -> Result<CollectOutcome, CollectError> {
+    let (client, cluster) = client_from(&options.cluster).await?;
+    let output = match output {
+        Some(path) => path.to_path_buf(),
         None => PathBuf::from(default_output_name(&cluster, jiff::Timestamp::now())),
     };
-    collect(client, cluster, &args.options, &output).await
+    collect(client, cluster, options, &output).await
 }
 
 /// The manifest keeps the API server's host and port only: a caller may pass a whole URL.

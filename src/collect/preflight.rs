@@ -10,8 +10,8 @@ use kube::client::Body;
 use serde_json::Value;
 
 use super::CollectError;
+use super::CollectOptions;
 use super::detect::items;
-use crate::cli::CollectOptions;
 
 /// The API server answers `/version` at once; longer means it is not there.
 const REACH_TIMEOUT: Duration = Duration::from_secs(20);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
+use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
 use super::detect::{self, BackupScope, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, VeleroObjects};
@@ -22,7 +23,6 @@ use crate::bundle::layout::{self, objects_path};
 use crate::bundle::manifest::ClusterInfo;
 use crate::bundle::writer::RunInfo;
 use crate::bundle::{BundleError, BundleWriter, CollectorError};
-use crate::cli::CollectOptions;
 use crate::redact::{RedactionCounts, Redactor};
 
 const VELERO_GROUP: &str = "velero.io";

@@ -27,14 +27,11 @@ pub(super) fn make() -> Result<LabTls, LabError> {
 
     let server_key = KeyPair::generate()?;
     let mut server_params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            ?;
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
     server_params
         .distinguished_name
         .push(DnType::CommonName, "snapdoc-lab-apiserver");
-    let server_cert = server_params
-        .signed_by(&server_key, &issuer)
-        ?;
+    let server_cert = server_params.signed_by(&server_key, &issuer)?;
 
     let chain = vec![
         CertificateDer::from(server_cert.der().to_vec()),
@@ -43,11 +40,9 @@ pub(super) fn make() -> Result<LabTls, LabError> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        ?
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        ?;
+        .with_single_cert(chain, key)?;
     // The lab speaks HTTP/1.1 only; clients offering h2 fall back to it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(LabTls {

@@ -18,7 +18,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::analyze::Analysis;
-use crate::cli::OutputFormat;
 
 pub use terminal::terminal_summary;
 
@@ -38,17 +37,6 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
-    /// The format for `--format`; `color` applies to the text format only.
-    pub fn from_output(format: OutputFormat, color: bool) -> Self {
-        match format {
-            OutputFormat::Text => ReportFormat::Terminal { color },
-            OutputFormat::Json => ReportFormat::Json,
-            OutputFormat::Md => ReportFormat::Markdown,
-            OutputFormat::Html => ReportFormat::Html,
-            OutputFormat::Junit => ReportFormat::Junit,
-        }
-    }
-
     /// The usual file extension of a report in this format.
     pub fn extension(self) -> &'static str {
         match self {
