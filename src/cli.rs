@@ -383,15 +383,27 @@ pub struct CheckArgs {
     pub collect: CollectFlags,
     #[command(flatten)]
     pub analysis: AnalysisFlags,
-    /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis).
+    /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis). A bundle
+    /// already there is rotated to NAME.1.zip, NAME.2.zip …, up to --keep-bundles.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// With --bundle: how many bundles to keep, the newest included (1: each run replaces the last).
+    #[arg(long, value_name = "N", default_value_t = crate::check::DEFAULT_KEEP_BUNDLES, requires = "bundle")]
+    pub keep_bundles: usize,
     #[arg(long, value_enum, default_value_t = CheckFormat::Json)]
     pub format: CheckFormat,
     /// Write Prometheus text-format metrics to FILE (replaced atomically; for node-exporter's textfile
     /// collector, name it *.prom in its directory).
     #[arg(long, value_name = "FILE")]
     pub prometheus_textfile: Option<PathBuf>,
+    /// Push the same metrics to a Prometheus Pushgateway (its base URL, e.g. http://pushgateway:9091), as the
+    /// group job="snapdoc", cluster="<--cluster-name>"; each push replaces that cluster's last one.
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+    /// The cluster's name in the metrics (snapdoc_info's cluster label, the Pushgateway group) (default: the
+    /// kubeconfig context, else the API server's host). Set it in-cluster and in fleets.
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
 }
 
 impl CheckArgs {
@@ -401,8 +413,11 @@ impl CheckArgs {
             collect: self.collect.options(),
             analysis: self.analysis.options(),
             bundle: self.bundle.clone(),
+            keep_bundles: self.keep_bundles,
             format: self.format.into(),
             prometheus_textfile: self.prometheus_textfile.clone(),
+            pushgateway: self.pushgateway.clone(),
+            cluster_name: self.cluster_name.clone(),
         }
     }
 }

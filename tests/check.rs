@@ -543,12 +543,36 @@ fn the_bundle_is_kept_only_when_asked_and_then_verifies() {
         "{}",
         String::from_utf8_lossy(&verify.stdout)
     );
-    // A second run does not overwrite it without --force.
-    let again = lab.check(&["--bundle", &bundle_arg]);
-    assert_eq!(exit_code(&again), 2);
-    let forced = lab.check(&["--bundle", &bundle_arg, "--force"]);
-    assert_eq!(exit_code(&forced), 1);
-    assert_eq!(json_of(&forced)["bundle"]["path"], bundle_arg);
+    // Later runs rotate: the newest at FILE, the one before at kept.1.zip, none older than --keep-bundles.
+    let first_created = std::fs::read(&bundle).unwrap();
+    for _ in 0..2 {
+        let again = lab.check(&["--bundle", &bundle_arg, "--keep-bundles", "2"]);
+        assert_eq!(exit_code(&again), 1);
+        assert_eq!(json_of(&again)["bundle"]["path"], bundle_arg);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(bundle.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("kept") || name.starts_with(".snapdoc"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["kept.1.zip", "kept.zip"],
+        "no scratch left, two kept"
+    );
+    assert_ne!(
+        std::fs::read(lab.path("kept.1.zip")).unwrap(),
+        first_created
+    );
+    for kept in [bundle.clone(), lab.path("kept.1.zip")] {
+        let verify = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .arg("verify")
+            .arg(&kept)
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{}", kept.display());
+    }
 }
 
 #[test]
@@ -682,7 +706,6 @@ exec "$SNAPDOC" check --format json"#;
 /// measurement that the collector's classic parser takes it.
 #[test]
 fn node_exporter_serves_the_textfile() {
-    use std::io::{Read as _, Write as _};
     let Some(binary) = ["prometheus-node-exporter", "node_exporter"]
         .into_iter()
         .find(|b| Command::new(b).arg("--version").output().is_ok())
@@ -710,21 +733,7 @@ fn node_exporter_serves_the_textfile() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let scrape = || -> std::io::Result<String> {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-        let mut body = String::new();
-        stream.read_to_string(&mut body)?;
-        Ok(body)
-    };
-    let mut scraped = Err(std::io::Error::other("not scraped"));
-    for _ in 0..50 {
-        scraped = scrape();
-        if scraped.is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let scraped = scrape(port);
     exporter.kill().unwrap();
     exporter.wait().unwrap();
     let body = scraped.expect("node-exporter answers");
@@ -733,5 +742,348 @@ fn node_exporter_serves_the_textfile() {
     assert!(
         body.contains("\nsnapdoc_findings{severity=\"fail\"} "),
         "{body}"
+    );
+}
+
+/// `GET /metrics` on a local exporter, retried while it starts (5 s at most).
+fn scrape(port: u16) -> std::io::Result<String> {
+    use std::io::{Read as _, Write as _};
+    let once = || -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body)?;
+        Ok(body)
+    };
+    let mut scraped = Err(std::io::Error::other("not scraped"));
+    for _ in 0..50 {
+        scraped = once();
+        if scraped.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    scraped
+}
+
+/// `--pushgateway`: a real Pushgateway (Debian's prometheus-pushgateway, scripts/install-test-deps) holds the
+/// check's metrics under job="snapdoc" and the cluster's name (slashes and all); a later check of the same
+/// cluster that could not run replaces them, so no stale finding stays behind.
+#[test]
+fn the_pushgateway_holds_the_last_check_of_each_cluster() {
+    if Command::new("prometheus-pushgateway")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("\n!!!!!!!! prometheus-pushgateway is not on PATH: SKIPPING its test !!!!!!!!\n");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut gateway = Command::new("prometheus-pushgateway")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    scrape(port).expect("the Pushgateway answers");
+    let url = format!("http://127.0.0.1:{port}");
+    let lab = BackgroundLab::start(Scenario::builtin("failed-bsl").unwrap());
+    let output = lab.check(&["--pushgateway", &url, "--cluster-name", "prod/eu-1"]);
+    assert_eq!(
+        exit_code(&output),
+        1,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let other = lab.check(&["--pushgateway", &url, "--cluster-name", "staging"]);
+    assert_eq!(exit_code(&other), 1);
+    let pushed = scrape(port).unwrap();
+    let line = |name: &str, cluster: &str| {
+        pushed
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")))
+            .map(str::to_string)
+    };
+    let findings = line("snapdoc_findings{", "prod/eu-1").expect("pushed findings");
+    assert!(findings.contains("job=\"snapdoc\""), "{findings}");
+    assert!(
+        line("snapdoc_check_success", "prod/eu-1")
+            .unwrap()
+            .ends_with(" 1")
+    );
+    assert!(line("snapdoc_info", "staging").is_some(), "{pushed}");
+
+    // The same cluster, unreachable now: its group is replaced whole.
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: x\n",
+    )
+    .unwrap();
+    let failed = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["check", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--pushgateway", &url, "--cluster-name", "prod/eu-1"])
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&failed), 2);
+    let pushed = scrape(port).unwrap();
+    gateway.kill().unwrap();
+    gateway.wait().unwrap();
+    let line = |name: &str, cluster: &str| {
+        pushed
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")))
+            .map(str::to_string)
+    };
+    assert!(
+        line("snapdoc_check_success", "prod/eu-1")
+            .unwrap()
+            .ends_with(" 0")
+    );
+    assert!(
+        line("snapdoc_findings{", "prod/eu-1").is_none(),
+        "stale findings: {pushed}"
+    );
+    assert!(
+        line("snapdoc_findings{", "staging").is_some(),
+        "the other cluster's group stays"
+    );
+
+    // A Pushgateway that is not there: the check says so and exits 2, its JSON still printed.
+    let closed = lab.check(&["--pushgateway", "http://127.0.0.1:1", "--cluster-name", "x"]);
+    assert_eq!(exit_code(&closed), 2);
+    assert!(
+        String::from_utf8_lossy(&closed.stderr).contains("cannot push the metrics"),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+    assert_eq!(json_of(&closed)["schemaVersion"], 1);
+}
+
+/// An alert the shipped rules must raise for one series of the check's metrics.
+struct Firing {
+    alert: &'static str,
+    metric: &'static str,
+    /// Picks the series (all of the metric's samples carrying these labels).
+    labels: &'static [(&'static str, &'static str)],
+}
+
+/// deploy/prometheus/snapdoc-alerts.yaml, tested by `promtool test rules` against the metrics `snapdoc check`
+/// wrote for a lab scenario: held constant for 5 hours of samples, `snapdoc_check_timestamp_seconds` advancing
+/// with the clock (`fresh`) or stuck at 0, every alert of the file evaluated at `eval_time`, firing exactly for
+/// the series in `firing` and nowhere else. Returns promtool's output when it refuses.
+fn promtool_alerts(textfile: &Path, fresh: bool, eval_time: &str, firing: &[Firing]) {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        eprintln!("\n!!!!!!!! promtool is not on PATH: SKIPPING `promtool test rules` !!!!!!!!\n");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules_file = root.join("deploy/prometheus/snapdoc-alerts.yaml");
+    let rules: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&rules_file).unwrap()).unwrap();
+    let rules = rules["groups"][0]["rules"].as_array().unwrap().clone();
+    let metrics = metrics(textfile);
+    let mut input_series = Vec::new();
+    for metric in &metrics {
+        for sample in &metric.samples {
+            let labels: Vec<String> = sample
+                .labels
+                .iter()
+                .map(|l| format!("{}={:?}", l.key, l.value))
+                .collect();
+            let series = format!("{}{{{}}}", metric.name, labels.join(","));
+            let values = if metric.name == "snapdoc_check_timestamp_seconds" {
+                if fresh { "0+60x300" } else { "0x300" }.to_string()
+            } else {
+                format!("{}x300", sample.value.value.as_f64())
+            };
+            input_series.push(serde_json::json!({"series": series, "values": values}));
+        }
+    }
+    let mut tests = Vec::new();
+    for rule in &rules {
+        let alert = rule["alert"].as_str().unwrap();
+        let mut expected = Vec::new();
+        for firing in firing.iter().filter(|f| f.alert == alert) {
+            let metric = metrics
+                .iter()
+                .find(|m| m.name == firing.metric)
+                .unwrap_or_else(|| panic!("{alert}: no {} in the textfile", firing.metric));
+            let matching: Vec<_> = metric
+                .samples
+                .iter()
+                .filter(|s| {
+                    firing
+                        .labels
+                        .iter()
+                        .all(|(k, v)| s.labels.iter().any(|l| l.key == *k && l.value == *v))
+                })
+                .collect();
+            assert!(
+                !matching.is_empty(),
+                "{alert}: no {} series {:?}",
+                firing.metric,
+                firing.labels
+            );
+            for sample in matching {
+                let mut labels = serde_json::Map::new();
+                for label in sample.labels.iter() {
+                    labels.insert(label.key.clone(), Value::from(label.value.clone()));
+                }
+                for (key, value) in rule["labels"].as_object().unwrap() {
+                    labels.insert(key.clone(), value.clone());
+                }
+                expected.push(serde_json::json!({
+                    "exp_labels": labels,
+                    "exp_annotations": rule["annotations"],
+                }));
+            }
+        }
+        tests.push(serde_json::json!({
+            "eval_time": eval_time,
+            "alertname": alert,
+            "exp_alerts": expected,
+        }));
+    }
+    let document = serde_json::json!({
+        "rule_files": [rules_file.display().to_string()],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": input_series, "alert_rule_test": tests}],
+    });
+    // YAML is a superset of JSON: promtool reads the test as written.
+    let test_file = textfile.with_extension("alerts-test.yaml");
+    std::fs::write(&test_file, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let output = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&test_file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "promtool test rules on {}:\n{}{}",
+        textfile.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The shipped alerts on the metrics of each kind of trouble: broken backups, a location down, a check that
+/// cannot see, no recent backup, overdue schedules, a check that cannot run, a check that stopped running;
+/// and none on a healthy cluster.
+#[test]
+fn the_shipped_alerts_fire_on_the_metrics_of_each_kind_of_trouble() {
+    const BROKEN: Firing = Firing {
+        alert: "SnapdocSnapshotsBroken",
+        metric: "snapdoc_findings",
+        labels: &[("severity", "fail")],
+    };
+    const NO_RECENT: Firing = Firing {
+        alert: "SnapdocNoRecentBackup",
+        metric: "snapdoc_last_completed_backup_age_seconds",
+        labels: &[],
+    };
+    let cases: Vec<(&str, Scenario, Vec<Firing>)> = vec![
+        ("healthy", Scenario::builtin("healthy").unwrap(), vec![]),
+        (
+            "failed-bsl",
+            Scenario::builtin("failed-bsl").unwrap(),
+            vec![
+                BROKEN,
+                NO_RECENT,
+                Firing {
+                    alert: "SnapdocStorageLocationUnavailable",
+                    metric: "snapdoc_backup_storage_location_available",
+                    labels: &[("location", "default")],
+                },
+            ],
+        ),
+        (
+            "forbidden",
+            Scenario::builtin("forbidden").unwrap(),
+            vec![Firing {
+                alert: "SnapdocCannotSee",
+                metric: "snapdoc_not_seen",
+                labels: &[],
+            }],
+        ),
+        // Velero Schedules (the built-in scenarios are KOTS-scheduled), one overdue; a forbidden resource too.
+        (
+            "lab-basics",
+            Scenario::load(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/lab-basics"),
+            )
+            .unwrap(),
+            vec![
+                BROKEN,
+                NO_RECENT,
+                Firing {
+                    alert: "SnapdocScheduleOverdue",
+                    metric: "snapdoc_schedule_overdue",
+                    labels: &[("schedule", "daily")],
+                },
+                Firing {
+                    alert: "SnapdocCannotSee",
+                    metric: "snapdoc_not_seen",
+                    labels: &[],
+                },
+            ],
+        ),
+    ];
+    for (name, scenario, firing) in cases {
+        let lab = BackgroundLab::start(scenario);
+        let textfile = lab.path(&format!("{name}.prom"));
+        lab.check(&["--prometheus-textfile", &textfile.display().to_string()]);
+        promtool_alerts(&textfile, true, "30m", &firing);
+        if name == "healthy" {
+            // The same metrics, no longer refreshed: only the check's silence is news.
+            promtool_alerts(
+                &textfile,
+                false,
+                "4h",
+                &[Firing {
+                    alert: "SnapdocCheckNotRunning",
+                    metric: "snapdoc_check_timestamp_seconds",
+                    labels: &[],
+                }],
+            );
+        }
+    }
+    // A check that cannot reach its cluster.
+    let dir = tempfile::tempdir().unwrap();
+    let textfile = dir.path().join("unreachable.prom");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: x\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["check", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--prometheus-textfile")
+        .arg(&textfile)
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 2);
+    promtool_alerts(
+        &textfile,
+        true,
+        "30m",
+        &[Firing {
+            alert: "SnapdocCheckFailing",
+            metric: "snapdoc_check_success",
+            labels: &[],
+        }],
     );
 }

@@ -25,7 +25,11 @@ fn only_the_command_line_knows_clap_and_the_flags() {
     assert!(files.len() > 50, "the scan found the sources");
     let mut offenders = Vec::new();
     for file in &files {
-        let relative = file.strip_prefix(root).unwrap().to_string_lossy().to_string();
+        let relative = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         if COMMAND_LINE.contains(&relative.as_str()) {
             continue;
         }

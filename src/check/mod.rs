@@ -17,11 +17,17 @@ use crate::analyze::rules::RuleSet;
 use crate::analyze::{AnalysisOptions, AnalyzeError, Exit, analyze_open_bundle};
 use crate::bundle::{Bundle, BundleError, layout};
 use crate::collect::{self, CollectError, CollectOptions};
-use crate::report::prometheus::{self, CheckMetrics, MetricsError, ScheduleStatus};
+use crate::report::prometheus::{self, CheckIdentity, CheckMetrics, MetricsError, ScheduleStatus};
+
+mod pushgateway;
+mod rotation;
+
 use crate::report::{self, ReportError, ReportFormat};
+pub use pushgateway::group_url;
+pub use rotation::{DEFAULT_KEEP_BUNDLES, RotateError, rotated_name};
 
 /// What a check collects, where it keeps the bundle, and what it prints.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// What to collect.
     pub collect: CollectOptions,
@@ -29,10 +35,33 @@ pub struct CheckOptions {
     pub analysis: AnalysisOptions,
     /// Keep the collected bundle here; `None`: a temporary file, removed after the analysis.
     pub bundle: Option<PathBuf>,
+    /// With `bundle`: how many bundles are kept, the newest at `bundle`, older ones rotated to `NAME.1.zip`,
+    /// `NAME.2.zip` … (0 is read as 1).
+    pub keep_bundles: usize,
     /// What the check prints.
     pub format: CheckFormat,
     /// Write Prometheus metrics here (replaced atomically), for node-exporter's textfile collector.
     pub prometheus_textfile: Option<PathBuf>,
+    /// Push the metrics to this Prometheus Pushgateway (its base URL).
+    pub pushgateway: Option<String>,
+    /// The cluster's name in the metrics (`snapdoc_info`, the Pushgateway group); `None`: the kubeconfig
+    /// context, else the API server's host.
+    pub cluster_name: Option<String>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            collect: CollectOptions::default(),
+            analysis: AnalysisOptions::default(),
+            bundle: None,
+            keep_bundles: DEFAULT_KEEP_BUNDLES,
+            format: CheckFormat::default(),
+            prometheus_textfile: None,
+            pushgateway: None,
+            cluster_name: None,
+        }
+    }
 }
 
 /// What a check prints on stdout.
@@ -52,6 +81,9 @@ pub const BUNDLE_NOT_KEPT: &str = "(not kept: --bundle FILE keeps it)";
 pub enum CheckError {
     #[error("cannot create a temporary directory for the collected data: {0}")]
     TempDir(#[source] std::io::Error),
+    /// `--bundle FILE`: the earlier bundles could not be moved aside, or the new one into place.
+    #[error(transparent)]
+    Rotate(rotation::RotateError),
     #[error(transparent)]
     Collect(#[from] CollectError),
     #[error("cannot read the collected bundle: {0}")]
@@ -125,12 +157,18 @@ pub struct CheckFailure {
 /// `snapdoc_check_success 0` and `snapdoc_check_failure{reason}`.
 pub async fn run(args: &CheckOptions, color: bool) -> Result<CheckOutcome, CheckFailure> {
     let started = Instant::now();
-    let result = collect_and_analyse(args, color, started).await;
+    let mut identity = CheckIdentity {
+        cluster: args
+            .cluster_name
+            .clone()
+            .or_else(|| args.collect.cluster.context.clone())
+            .unwrap_or_default(),
+        velero_version: None,
+    };
+    let result = collect_and_analyse(args, color, started, &mut identity).await;
     let error = match result {
         Ok((outcome, metrics_text)) => {
-            if let Some(path) = &args.prometheus_textfile
-                && let Err(error) = prometheus::write_textfile(path, &metrics_text)
-            {
+            if let Err(error) = publish(args, &identity, &metrics_text).await {
                 // The analysis is done and printed; only the metrics are missing.
                 return Err(CheckFailure {
                     error: error.into(),
@@ -144,24 +182,34 @@ pub async fn run(args: &CheckOptions, color: bool) -> Result<CheckOutcome, Check
     let duration = started.elapsed();
     let finished = Timestamp::now();
     let reason = error.reason();
-    let error = match &args.prometheus_textfile {
-        None => error,
-        Some(path) => {
-            let text = prometheus::render_failure_metrics(duration, finished, reason);
-            match prometheus::write_textfile(path, &text) {
-                Ok(()) => error,
-                Err(metrics) => CheckError::FailedAndMetrics {
-                    error: Box::new(error),
-                    metrics,
-                },
-            }
-        }
+    let text = prometheus::render_failure_metrics(&identity, duration, finished, reason);
+    let error = match publish(args, &identity, &text).await {
+        Ok(()) => error,
+        Err(metrics) => CheckError::FailedAndMetrics {
+            error: Box::new(error),
+            metrics,
+        },
     };
     let output = match args.format {
         CheckFormat::Json => Some(failure_json(&error, duration, finished)),
         CheckFormat::Summary => None,
     };
     Err(CheckFailure { error, output })
+}
+
+/// Writes the metrics where they were asked for: the textfile, the Pushgateway, or both.
+async fn publish(
+    args: &CheckOptions,
+    identity: &CheckIdentity,
+    text: &str,
+) -> Result<(), MetricsError> {
+    if let Some(path) = &args.prometheus_textfile {
+        prometheus::write_textfile(path, text)?;
+    }
+    if let Some(url) = &args.pushgateway {
+        pushgateway::push(url, &identity.cluster, text).await?;
+    }
+    Ok(())
 }
 
 /// The JSON result of a check that could not run. Not an analysis (no `schemaVersion`, no findings): a reader
@@ -196,25 +244,51 @@ async fn collect_and_analyse(
     args: &CheckOptions,
     color: bool,
     started: Instant,
+    identity: &mut CheckIdentity,
 ) -> Result<(CheckOutcome, String), CheckError> {
     // Rules first: a broken --rules directory is reported before the cluster is touched.
     let rules = RuleSet::load(&args.analysis.rules_dirs)?;
-    let (scratch, bundle_path) = match &args.bundle {
-        Some(path) => (None, path.clone()),
-        None => {
-            let dir = tempfile::Builder::new()
-                .prefix("snapdoc-check-")
-                .tempdir()
-                .map_err(CheckError::TempDir)?;
-            let path = dir.path().join("check.zip");
-            (Some(dir), path)
-        }
+    // Collected into a scratch directory (beside a kept bundle, so the final rename stays on one file
+    // system): a check that fails half-way leaves the bundles of earlier runs as they were.
+    let scratch_parent = match &args.bundle {
+        Some(path) => rotation::parent_dir(path),
+        None => std::env::temp_dir(),
     };
+    let scratch = tempfile::Builder::new()
+        .prefix(".snapdoc-check-")
+        .tempdir_in(&scratch_parent)
+        .map_err(CheckError::TempDir)?;
+    let collected = scratch.path().join("check.zip");
 
     let (client, cluster) = collect::client_from(&args.collect.cluster).await?;
-    collect::collect(client, cluster, &args.collect, &bundle_path).await?;
+    if args.cluster_name.is_none() {
+        identity.cluster = cluster
+            .context
+            .clone()
+            .or_else(|| cluster.server.clone())
+            .unwrap_or_default();
+    }
+    collect::collect(client, cluster, &args.collect, &collected).await?;
+    let bundle_path = match &args.bundle {
+        Some(path) => {
+            rotation::rotate(path, args.keep_bundles).map_err(CheckError::Rotate)?;
+            std::fs::rename(&collected, path).map_err(|source| {
+                CheckError::Rotate(rotation::RotateError {
+                    path: path.clone(),
+                    source,
+                })
+            })?;
+            path.clone()
+        }
+        None => collected,
+    };
 
     let (mut analysis, health) = analyse(&bundle_path, &rules)?;
+    identity.velero_version = analysis
+        .environment
+        .velero
+        .as_ref()
+        .and_then(|velero| velero.version.clone());
     if args.bundle.is_none() {
         analysis.bundle.path = BUNDLE_NOT_KEPT.to_string();
     }
@@ -234,6 +308,7 @@ async fn collect_and_analyse(
         last_completed_backup_age_seconds: health.last_completed_backup_age_seconds,
         duration,
         finished: Timestamp::now(),
+        identity,
     });
     Ok((
         CheckOutcome {

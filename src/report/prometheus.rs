@@ -37,6 +37,36 @@ pub struct ScheduleStatus {
     pub paused: bool,
 }
 
+/// The phases of a Velero Backup (`status.phase`'s enum in velero.io_backups.yaml, Velero 1.17), each written
+/// even at 0.
+pub const BACKUP_PHASES: [&str; 13] = [
+    "New",
+    "Queued",
+    "ReadyToStart",
+    "FailedValidation",
+    "InProgress",
+    "WaitingForPluginOperations",
+    "WaitingForPluginOperationsPartiallyFailed",
+    "Finalizing",
+    "FinalizingPartiallyFailed",
+    "Completed",
+    "PartiallyFailed",
+    "Failed",
+    "Deleting",
+];
+
+/// Who ran the check and against what: `snapdoc_info`'s labels, written by every check, also one that could
+/// not run. The cluster's name is an info label (and the Pushgateway's grouping key), not a label on every
+/// series: Prometheus attaches target labels at scrape or push time, and an alert joins the info metric
+/// (`* on() group_left(cluster) snapdoc_info`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckIdentity {
+    /// The cluster's name: `--cluster-name`, else the kubeconfig context, else the API server's host.
+    pub cluster: String,
+    /// The Velero server's version, when the check read it.
+    pub velero_version: Option<String>,
+}
+
 /// Everything one successful check reports.
 #[derive(Debug, Clone)]
 pub struct CheckMetrics<'a> {
@@ -47,6 +77,8 @@ pub struct CheckMetrics<'a> {
     /// Collection and analysis together.
     pub duration: Duration,
     pub finished: Timestamp,
+    /// The labels of `snapdoc_info`.
+    pub identity: &'a CheckIdentity,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +89,8 @@ pub enum MetricsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot push the metrics to the Pushgateway {url}: {message}")]
+    Push { url: String, message: String },
 }
 
 /// One metric family: HELP and TYPE once, then its samples in the order they were added (a
@@ -178,7 +212,13 @@ fn seconds(duration: Duration) -> f64 {
     (duration.as_millis() as f64) / 1000.0
 }
 
-fn run_metadata(out: &mut Families, success: bool, duration: Duration, finished: Timestamp) {
+fn run_metadata(
+    out: &mut Families,
+    identity: &CheckIdentity,
+    success: bool,
+    duration: Duration,
+    finished: Timestamp,
+) {
     Family::new(
         "snapdoc_check_success",
         "Whether the last snapdoc check ran to the end (1) or could not run (0).",
@@ -197,13 +237,37 @@ fn run_metadata(out: &mut Families, success: bool, duration: Duration, finished:
     )
     .sample(&[], seconds(duration))
     .write_to(out);
+    Family::new(
+        "snapdoc_info",
+        "Always 1: the snapdoc that ran the last check (version, commit) and the cluster it checked (cluster, \
+         velero_version when read).",
+    )
+    .sample(
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("commit", env!("SNAPDOC_COMMIT")),
+            ("cluster", &identity.cluster),
+            (
+                "velero_version",
+                identity.velero_version.as_deref().unwrap_or(""),
+            ),
+        ],
+        1u64,
+    )
+    .write_to(out);
 }
 
 /// The metrics of a check that ran to the end.
 pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     let analysis = metrics.analysis;
     let mut out = Families::default();
-    run_metadata(&mut out, true, metrics.duration, metrics.finished);
+    run_metadata(
+        &mut out,
+        metrics.identity,
+        true,
+        metrics.duration,
+        metrics.finished,
+    );
 
     let mut status = Family::new(
         "snapdoc_analysis_status",
@@ -327,7 +391,9 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
         .write_to(&mut out);
     }
 
-    let mut phases: BTreeMap<&str, usize> = BTreeMap::new();
+    // Every phase Velero defines, 0 included, so `snapdoc_backups{phase="Failed"} > 0` and absence alerts
+    // see a series in a healthy cluster too; a phase a newer Velero adds is kept as it comes.
+    let mut phases: BTreeMap<&str, usize> = BACKUP_PHASES.iter().map(|phase| (*phase, 0)).collect();
     for backup in analysis.backups.iter().filter(|b| b.kind == "backup") {
         *phases
             .entry(backup.phase.as_deref().unwrap_or("Unknown"))
@@ -424,9 +490,14 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
 
 /// The metrics of a check that could not run: success 0, why (`reason`, one of a few fixed words), when and how
 /// long, nothing about the cluster: the last run's findings would be stale, and an alert must not see them.
-pub fn render_failure_metrics(duration: Duration, finished: Timestamp, reason: &str) -> String {
+pub fn render_failure_metrics(
+    identity: &CheckIdentity,
+    duration: Duration,
+    finished: Timestamp,
+    reason: &str,
+) -> String {
     let mut out = Families::default();
-    run_metadata(&mut out, false, duration, finished);
+    run_metadata(&mut out, identity, false, duration, finished);
     Family::new(
         "snapdoc_check_failure",
         "Why the last snapdoc check could not run (reason: unreachable, unauthorized, configuration, rules, \
@@ -631,6 +702,10 @@ mod tests {
             last_completed_backup_age_seconds: Some(3600),
             duration: Duration::from_millis(2345),
             finished,
+            identity: &CheckIdentity {
+                cluster: "prod-eu".into(),
+                velero_version: Some("v1.16.2".into()),
+            },
         });
         let metrics = parse(&text);
         for metric in &metrics {
@@ -687,6 +762,21 @@ mod tests {
         );
         assert_eq!(
             value(&metrics, "snapdoc_backups", &[("phase", "PartiallyFailed")]),
+            Some(1.0)
+        );
+        for phase in ["Failed", "FailedValidation", "InProgress", "Deleting"] {
+            assert_eq!(
+                value(&metrics, "snapdoc_backups", &[("phase", phase)]),
+                Some(0.0),
+                "{phase}: every phase is written, 0 included"
+            );
+        }
+        assert_eq!(
+            value(
+                &metrics,
+                "snapdoc_info",
+                &[("cluster", "prod-eu"), ("velero_version", "v1.16.2")]
+            ),
             Some(1.0)
         );
         assert_eq!(
@@ -760,7 +850,12 @@ mod tests {
     #[test]
     fn a_failed_check_still_reports_when_it_ran() {
         let finished: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
-        let text = render_failure_metrics(Duration::from_secs(3), finished, "unreachable");
+        let identity = CheckIdentity {
+            cluster: "prod-eu".into(),
+            velero_version: None,
+        };
+        let text =
+            render_failure_metrics(&identity, Duration::from_secs(3), finished, "unreachable");
         // The same HELP and TYPE lines as the hand-written encoder gave; OpenMetrics' `# EOF` last.
         assert!(
             text.starts_with(
@@ -785,6 +880,11 @@ mod tests {
             Some(1.0)
         );
         assert!(value(&metrics, "snapdoc_findings", &[("severity", "fail")]).is_none());
+        assert_eq!(
+            value(&metrics, "snapdoc_info", &[("cluster", "prod-eu")]),
+            Some(1.0),
+            "a failed check still says which cluster it could not check"
+        );
     }
 
     #[test]
