@@ -328,5 +328,6 @@ fn two_bundles_of_one_cluster_are_one_case() {
         assert!(!verdict.to_string().contains("bucket"), "{verdict}");
     }
     let separate = snapdoc_json(&["analyze", "--separate", troubleshoot, debug]);
-    assert_eq!(separate.as_array().map(Vec::len), Some(2));
+    assert_eq!(separate["analyses"].as_array().map(Vec::len), Some(2));
+    assert!(separate["status"].is_string(), "{separate}");
 }

@@ -591,11 +591,12 @@ fn json_report_matches_its_schema() {
     }
     let several: Vec<Analysis> = report_fixtures::all().into_iter().map(|(_, a)| a).collect();
     let json = render_many(&several, ReportFormat::Json, None).unwrap();
-    assert_valid(
-        &validator,
-        "several bundles",
-        &serde_json::from_str(&json).unwrap(),
-    );
+    let value: Value = serde_json::from_str(&json).unwrap();
+    assert_valid(&validator, "several bundles", &value);
+    // One object: the worst state and severity on top, every analysis inside.
+    assert_eq!(value["analyses"].as_array().unwrap().len(), several.len());
+    assert_eq!(value["status"], "failed");
+    assert_eq!(value["worstSeverity"], "fail");
 }
 
 #[test]

@@ -38,6 +38,23 @@ impl Status {
         }
     }
 
+    /// The worst of several analyses' states (`Failed` before `Partial` … before `Healthy`); none: `Incomplete`,
+    /// as nothing was seen.
+    pub fn worst(states: impl IntoIterator<Item = Status>) -> Status {
+        const WORST_FIRST: [Status; 5] = [
+            Status::Failed,
+            Status::Partial,
+            Status::Attention,
+            Status::Incomplete,
+            Status::Healthy,
+        ];
+        let rank = |state: Status| WORST_FIRST.iter().position(|s| *s == state).unwrap_or(0);
+        states
+            .into_iter()
+            .min_by_key(|state| rank(*state))
+            .unwrap_or(Status::Incomplete)
+    }
+
     /// An analysis.json written before the state existed is read as not known to be complete.
     fn unknown() -> Status {
         Status::Incomplete

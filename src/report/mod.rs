@@ -110,10 +110,19 @@ pub fn render_many(
         ReportFormat::Html => render_template(analyses, templates::Flavor::Html, templates),
         ReportFormat::Markdown => render_template(analyses, templates::Flavor::Markdown, templates),
         ReportFormat::Json => {
+            // Always one object, so a reader finds `status` at the top whatever the number of bundles.
             let mut text = if let [single] = analyses {
                 serde_json::to_string_pretty(single)
             } else {
-                serde_json::to_string_pretty(analyses)
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "schemaVersion": analyses[0].schema_version,
+                    "status": crate::analyze::Status::worst(analyses.iter().map(|a| a.status)),
+                    "worstSeverity": analyses
+                        .iter()
+                        .flat_map(|a| a.findings.iter().map(|f| f.severity))
+                        .max(),
+                    "analyses": analyses,
+                }))
             }
             .map_err(ReportError::Json)?;
             text.push('\n');
