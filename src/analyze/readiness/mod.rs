@@ -147,8 +147,18 @@ pub struct ScheduleFreshness {
 }
 
 impl ScheduleFreshness {
+    /// No Completed backup within twice the period. A schedule whose last backup failed is shown as
+    /// `last-failed` (the more specific news), yet it is overdue all the same when nothing completed in time:
+    /// the metric and the readiness count must agree with `snapdoc_schedule_overdue`.
     pub fn is_overdue(&self) -> bool {
-        matches!(self.state.as_str(), "overdue" | "never-ran")
+        match self.state.as_str() {
+            "overdue" | "never-ran" => true,
+            "last-failed" => self.period_seconds.is_some_and(|period| {
+                self.last_completed_age_seconds
+                    .is_none_or(|age| age > 2 * period)
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -392,6 +402,31 @@ mod tests {
         assert_eq!(span(29 * 86_400 + 3), "29 d");
         assert_eq!(span(45 * 60), "45 min");
         assert_eq!(span(-3 * 86_400), "3 d");
+    }
+
+    #[test]
+    fn a_schedule_whose_last_backup_failed_is_overdue_when_nothing_completed_in_time() {
+        let schedule = |age: Option<i64>| ScheduleFreshness {
+            name: "daily".into(),
+            namespace: Some("velero".into()),
+            source: "velero".into(),
+            cadence: Some("0 2 * * *".into()),
+            period_seconds: Some(86_400),
+            paused: false,
+            last_backup: Some("daily-2".into()),
+            last_backup_phase: Some("Failed".into()),
+            last_completed: None,
+            last_completed_age_seconds: age,
+            last_skipped: None,
+            state: "last-failed".into(),
+            detail: String::new(),
+        };
+        assert!(schedule(Some(3 * 86_400)).is_overdue());
+        assert!(schedule(None).is_overdue());
+        assert!(
+            !schedule(Some(3600)).is_overdue(),
+            "failed once, but a backup completed in time"
+        );
     }
 
     #[test]
