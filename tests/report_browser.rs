@@ -1,6 +1,6 @@
-//! The HTML report of each fixture opened in real headless Chromium, driven over the DevTools protocol
-//! (`--remote-debugging-pipe`: JSON messages separated by NUL on fds 3 and 4): the verdict and findings are
-//! visible, evidence expands on a real mouse click, printing shows evidence and hides the navigation, nothing
+//! The HTML report of each fixture opened in real headless Chromium, driven over the DevTools protocol by the
+//! `headless_chrome` crate (its typed protocol, built offline from the protocol files it ships): the verdict and
+//! findings are visible, evidence expands on a real mouse click, printing shows evidence and hides the navigation, nothing
 //! is logged as an error, and the page makes no network request. A full-page screenshot of each is kept as
 //! target/test-artifacts/report-<name>.png.
 //!
@@ -9,15 +9,14 @@
 #[path = "support/report_fixtures.rs"]
 mod report_fixtures;
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::os::fd::AsRawFd as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use base64::Engine as _;
+use headless_chrome::browser::tab::point::Point;
+use headless_chrome::protocol::cdp::types::{Event, Method};
+use headless_chrome::protocol::cdp::{Emulation, Log, Network, Page, Runtime};
+use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::{Value, json};
 use snapdoc::analyze::Analysis;
 use snapdoc::analyze::findings::Severity;
@@ -41,47 +40,40 @@ fn html_reports_read_well_in_chromium() {
     };
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("create target/test-artifacts");
-    let mut browser = Browser::launch(&chromium).expect("launch chromium");
+    let browser = launch(&chromium);
     for (name, analysis) in report_fixtures::all() {
         let html = render(&analysis, ReportFormat::Html, None).expect("render html");
         let page = artifacts.join(format!("report-{name}.html"));
         std::fs::write(&page, &html).expect("write the report");
-        check_page(&mut browser, name, &analysis, &page, &artifacts);
+        check_page(&browser, name, &analysis, &page, &artifacts);
     }
 }
 
-fn check_page(
-    browser: &mut Browser,
-    name: &str,
-    analysis: &Analysis,
-    page: &Path,
-    artifacts: &Path,
-) {
+fn check_page(browser: &Browser, name: &str, analysis: &Analysis, page: &Path, artifacts: &Path) {
     let url = format!("file://{}", page.display());
-    let tab = browser.open_tab().expect("open a tab");
-    for domain in [
-        "Page.enable",
-        "Runtime.enable",
-        "Log.enable",
-        "Network.enable",
-    ] {
-        tab_call(browser, &tab, domain, json!({}));
-    }
-    tab_call(
-        browser,
+    let tab = browser.new_tab().expect("open a tab");
+    tab.set_default_timeout(TIMEOUT);
+    // Everything the page does on its own, recorded from before it loads.
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let recorder = Arc::clone(&events);
+    tab.add_event_listener(Arc::new(move |event: &Event| {
+        recorder.lock().unwrap().push(event.clone());
+    }))
+    .expect("listen to the tab's events");
+    call::<Page::Enable>(&tab, json!({}));
+    call::<Runtime::Enable>(&tab, json!(null));
+    call::<Log::Enable>(&tab, json!(null));
+    call::<Network::Enable>(&tab, json!({}));
+    call::<Emulation::SetDeviceMetricsOverride>(
         &tab,
-        "Emulation.setDeviceMetricsOverride",
         json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
     );
-    let before_navigation = browser.events.len();
-    tab_call(browser, &tab, "Page.navigate", json!({"url": url}));
-    browser
-        .wait_event(&tab, "Page.loadEventFired", before_navigation)
+    tab.navigate_to(&url)
+        .and_then(|tab| tab.wait_until_navigated())
         .unwrap_or_else(|e| panic!("{name}: page did not load: {e}"));
 
     // The verdict comes first and says what happened.
     let verdict = eval(
-        browser,
         &tab,
         r#"(() => {
             const v = document.querySelector('section.verdict');
@@ -136,7 +128,6 @@ fn check_page(
     // Every finding's title is on screen (once scrolled to), with its severity in words.
     for finding in &analysis.findings {
         let state = eval(
-            browser,
             &tab,
             &format!(
                 r#"(() => {{
@@ -172,7 +163,6 @@ fn check_page(
     if let Some(finding) = analysis.findings.iter().find(|f| !f.evidence.is_empty()) {
         let anchor = js_string(&format!("r-{}", finding.rule_id));
         let before = eval(
-            browser,
             &tab,
             &format!(
                 r#"(() => {{
@@ -188,16 +178,8 @@ fn check_page(
         assert_eq!(before["open"], false, "{name}: evidence starts open");
         assert_eq!(before["shown"], false, "{name}: closed evidence is visible");
         let (x, y) = (before["x"].as_f64().unwrap(), before["y"].as_f64().unwrap());
-        for kind in ["mousePressed", "mouseReleased"] {
-            tab_call(
-                browser,
-                &tab,
-                "Input.dispatchMouseEvent",
-                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
-            );
-        }
+        tab.click_point(Point { x, y }).expect("click the summary");
         let after = eval(
-            browser,
             &tab,
             &format!(
                 r#"(() => {{
@@ -224,14 +206,8 @@ fn check_page(
     }
 
     // Printed: no navigation, every piece of evidence shown.
-    tab_call(
-        browser,
-        &tab,
-        "Emulation.setEmulatedMedia",
-        json!({"media": "print"}),
-    );
+    call::<Emulation::SetEmulatedMedia>(&tab, json!({"media": "print"}));
     let print = eval(
-        browser,
         &tab,
         r#"(() => ({
             nav: document.querySelector('nav').checkVisibility(),
@@ -241,16 +217,10 @@ fn check_page(
     );
     assert_eq!(print["nav"], false, "{name}: navigation printed");
     assert_eq!(print["hidden"], 0, "{name}: evidence hidden in print");
-    tab_call(
-        browser,
-        &tab,
-        "Emulation.setEmulatedMedia",
-        json!({"media": ""}),
-    );
+    call::<Emulation::SetEmulatedMedia>(&tab, json!({"media": ""}));
 
     // Untrusted text stayed text: no element came from it.
     let elements = eval(
-        browser,
         &tab,
         r#"(() => ({ scripts: document.scripts.length, images: document.images.length }))()"#,
     );
@@ -261,33 +231,17 @@ fn check_page(
     assert_eq!(elements["images"], 0, "{name}: unexpected <img> elements");
 
     // A full-page screenshot as the artifact.
-    tab_call(
-        browser,
-        &tab,
-        "Runtime.evaluate",
-        json!({"expression": "window.scrollTo(0, 0)"}),
-    );
-    let metrics = tab_call(browser, &tab, "Page.getLayoutMetrics", json!({}));
-    let height = metrics["cssContentSize"]["height"]
-        .as_f64()
-        .unwrap_or(900.0)
-        .ceil();
-    let shot = tab_call(
-        browser,
-        &tab,
-        "Page.captureScreenshot",
-        json!({"format": "png", "captureBeyondViewport": true,
-               "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}}),
-    );
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().expect("screenshot data"))
-        .expect("screenshot is base64");
+    eval(&tab, "window.scrollTo(0, 0)");
+    let metrics = tab
+        .call_method(Page::GetLayoutMetrics(None))
+        .expect("layout metrics");
+    let height = metrics.css_content_size.height.ceil();
+    let png = screenshot(&tab, (0.0, 0.0, 1280.0, height));
     std::fs::write(artifacts.join(format!("report-{name}.png")), png).expect("write screenshot");
 
     // One image per section too, when asked (SNAPDOC_SECTION_SHOTS=1): easier to review than one tall page.
     if std::env::var_os("SNAPDOC_SECTION_SHOTS").is_some() {
         let sections = eval(
-            browser,
             &tab,
             r#"[...document.querySelectorAll('section.block')].map(s => {
                 const r = s.getBoundingClientRect();
@@ -295,17 +249,8 @@ fn check_page(
             })"#,
         );
         for section in sections.as_array().into_iter().flatten() {
-            let shot = tab_call(
-                browser,
-                &tab,
-                "Page.captureScreenshot",
-                json!({"format": "png", "captureBeyondViewport": true,
-                       "clip": {"x": section["x"], "y": section["y"], "width": section["w"],
-                                "height": section["h"], "scale": 1}}),
-            );
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(shot["data"].as_str().expect("screenshot data"))
-                .expect("screenshot is base64");
+            let number = |key: &str| section[key].as_f64().unwrap_or_default();
+            let png = screenshot(&tab, (number("x"), number("y"), number("w"), number("h")));
             let id = section["id"].as_str().unwrap_or("section");
             std::fs::write(artifacts.join(format!("report-{name}-{id}.png")), png)
                 .expect("write screenshot");
@@ -313,11 +258,13 @@ fn check_page(
     }
 
     // What the page did on its own: requests, console errors, exceptions, dialogs.
-    let events = browser.events_of(&tab);
+    let events = events.lock().unwrap().clone();
     let requests: Vec<&str> = events
         .iter()
-        .filter(|e| e["method"] == "Network.requestWillBeSent")
-        .filter_map(|e| e["params"]["request"]["url"].as_str())
+        .filter_map(|event| match event {
+            Event::NetworkRequestWillBeSent(sent) => Some(sent.params.request.url.as_str()),
+            _ => None,
+        })
         .collect();
     assert!(
         !requests.is_empty(),
@@ -332,50 +279,65 @@ fn check_page(
     }
     let problems: Vec<String> = events
         .iter()
-        .filter(|e| match e["method"].as_str() {
-            Some("Runtime.consoleAPICalled") => {
-                matches!(
-                    e["params"]["type"].as_str(),
-                    Some("error" | "assert" | "warning")
-                )
-            }
-            Some("Runtime.exceptionThrown" | "Page.javascriptDialogOpening") => true,
-            Some("Log.entryAdded") => {
-                matches!(
-                    e["params"]["entry"]["level"].as_str(),
-                    Some("error" | "warning")
-                )
-            }
+        .filter(|event| match event {
+            Event::RuntimeConsoleAPICalled(called) => matches!(
+                called.params.Type,
+                Runtime::ConsoleAPICalledEventTypeOption::Error
+                    | Runtime::ConsoleAPICalledEventTypeOption::Assert
+                    | Runtime::ConsoleAPICalledEventTypeOption::Warning
+            ),
+            Event::RuntimeExceptionThrown(_) | Event::PageJavascriptDialogOpening(_) => true,
+            Event::LogEntryAdded(added) => matches!(
+                added.params.entry.level,
+                Log::LogEntryLevel::Error | Log::LogEntryLevel::Warning
+            ),
             _ => false,
         })
-        .map(Value::to_string)
+        .map(|event| format!("{event:?}"))
         .collect();
     assert!(
         problems.is_empty(),
         "{name}: the page reported problems:\n{}",
         problems.join("\n")
     );
-    browser.close_tab(&tab);
+    tab.close(false).expect("close the tab");
 }
 
-fn tab_call(browser: &mut Browser, tab: &Tab, method: &str, params: Value) -> Value {
-    browser
-        .call(Some(&tab.session), method, params)
-        .unwrap_or_else(|e| panic!("{method}: {e}"))
+/// A DevTools command given as JSON (as the protocol documents it), sent through the crate's typed client.
+fn call<C>(tab: &Tab, params: Value) -> C::ReturnObject
+where
+    C: Method + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let method: C = serde_json::from_value(params)
+        .unwrap_or_else(|e| panic!("{}: bad parameters: {e}", std::any::type_name::<C>()));
+    tab.call_method(method)
+        .unwrap_or_else(|e| panic!("{}: {e}", std::any::type_name::<C>()))
 }
 
 /// Evaluates an expression in the page and returns its value (JSON).
-fn eval(browser: &mut Browser, tab: &Tab, expression: &str) -> Value {
-    let result = tab_call(
-        browser,
+fn eval(tab: &Tab, expression: &str) -> Value {
+    let result = call::<Runtime::Evaluate>(
         tab,
-        "Runtime.evaluate",
         json!({"expression": expression, "returnByValue": true}),
     );
-    if let Some(exception) = result.get("exceptionDetails") {
-        panic!("script failed: {exception}\n{expression}");
+    if let Some(exception) = result.exception_details {
+        panic!("script failed: {exception:?}\n{expression}");
     }
-    result["result"]["value"].clone()
+    result.result.value.unwrap_or(Value::Null)
+}
+
+/// A PNG of the page area (x, y, width, height), beyond the viewport if need be (the crate's own
+/// `capture_screenshot` leaves `captureBeyondViewport` unset, which cuts a tall page at the window).
+fn screenshot(tab: &Tab, (x, y, width, height): (f64, f64, f64, f64)) -> Vec<u8> {
+    use base64::Engine as _;
+    let shot = call::<Page::CaptureScreenshot>(
+        tab,
+        json!({"format": "png", "captureBeyondViewport": true,
+               "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}}),
+    );
+    base64::engine::general_purpose::STANDARD
+        .decode(shot.data)
+        .expect("screenshot is base64")
 }
 
 /// Text as the report shows it: control characters as visible `\u{..}` escapes.
@@ -405,206 +367,29 @@ fn find_chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-struct Tab {
-    target: String,
-    session: String,
-}
-
-/// A Chromium process and the DevTools pipe to it.
-struct Browser {
-    child: Child,
-    commands: std::io::PipeWriter,
-    messages: Receiver<Value>,
-    /// Events received so far, in order, each with its `sessionId`.
-    events: Vec<Value>,
-    next_id: u64,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    fn launch(chromium: &Path) -> Result<Browser, String> {
-        let profile = tempfile::tempdir().map_err(|e| format!("profile dir: {e}"))?;
-        let (chrome_reads, commands) = std::io::pipe().map_err(|e| e.to_string())?;
-        let (replies, chrome_writes) = std::io::pipe().map_err(|e| e.to_string())?;
-        let read_fd = chrome_reads.as_raw_fd();
-        let write_fd = chrome_writes.as_raw_fd();
-        let mut command = Command::new(chromium);
-        command
-            .args([
-                "--headless",
-                "--no-sandbox",
+/// Debian's chromium, headless, with a throwaway profile; the crate finds a free DevTools port and closes the
+/// browser when dropped.
+fn launch(chromium: &Path) -> Browser {
+    let options = LaunchOptions::default_builder()
+        .path(Some(chromium.to_path_buf()))
+        .headless(true)
+        .sandbox(false)
+        .window_size(Some((1280, 900)))
+        .idle_browser_timeout(Duration::from_secs(300))
+        .args(
+            [
                 "--disable-gpu",
                 "--disable-quic",
-                "--no-first-run",
-                "--no-default-browser-check",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--disable-extensions",
                 "--disable-dev-shm-usage",
                 "--hide-scrollbars",
-                "--remote-debugging-pipe",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) are made. The pipe ends are
-        // first moved above fd 10 so that putting them on 3 and 4 cannot overwrite one with the other.
-        unsafe {
-            command.pre_exec(move || {
-                let high_read = libc::fcntl(read_fd, libc::F_DUPFD_CLOEXEC, 10);
-                let high_write = libc::fcntl(write_fd, libc::F_DUPFD_CLOEXEC, 10);
-                if high_read < 0
-                    || high_write < 0
-                    || libc::dup2(high_read, 3) < 0
-                    || libc::dup2(high_write, 4) < 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("{}: {e}", chromium.display()))?;
-        drop(chrome_reads);
-        drop(chrome_writes);
-        let (sender, messages) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(replies);
-            let mut buffer = Vec::new();
-            loop {
-                buffer.clear();
-                match reader.read_until(0, &mut buffer) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if buffer.last() == Some(&0) {
-                            buffer.pop();
-                        }
-                        let Ok(message) = serde_json::from_slice::<Value>(&buffer) else {
-                            continue;
-                        };
-                        if sender.send(message).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        Ok(Browser {
-            child,
-            commands,
-            messages,
-            events: Vec::new(),
-            next_id: 1,
-            _profile: profile,
-        })
-    }
-
-    fn call(
-        &mut self,
-        session: Option<&str>,
-        method: &str,
-        params: Value,
-    ) -> Result<Value, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut message = json!({"id": id, "method": method, "params": params});
-        if let Some(session) = session {
-            message["sessionId"] = json!(session);
-        }
-        let mut bytes = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
-        bytes.push(0);
-        self.commands
-            .write_all(&bytes)
-            .map_err(|e| format!("writing to chromium: {e}"))?;
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let message = self.next_message(deadline)?;
-            if message["id"] == json!(id) {
-                if let Some(error) = message.get("error") {
-                    return Err(format!("{method} failed: {error}"));
-                }
-                return Ok(message["result"].clone());
-            }
-            if message.get("method").is_some() {
-                self.events.push(message);
-            }
-        }
-    }
-
-    fn next_message(&mut self, deadline: Instant) -> Result<Value, String> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.messages.recv_timeout(left) {
-            Ok(message) => Ok(message),
-            Err(RecvTimeoutError::Timeout) => Err("chromium did not answer in time".to_string()),
-            Err(RecvTimeoutError::Disconnected) => Err("chromium closed the pipe".to_string()),
-        }
-    }
-
-    /// The first `method` event of the tab received after the first `after` events.
-    fn wait_event(&mut self, tab: &Tab, method: &str, after: usize) -> Result<Value, String> {
-        let seen =
-            |event: &Value| event["method"] == method && event["sessionId"] == tab.session.as_str();
-        if let Some(event) = self.events.iter().skip(after).find(|e| seen(e)) {
-            return Ok(event.clone());
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let message = self.next_message(deadline)?;
-            if message.get("method").is_some() {
-                let found = seen(&message);
-                self.events.push(message.clone());
-                if found {
-                    return Ok(message);
-                }
-            }
-        }
-    }
-
-    fn open_tab(&mut self) -> Result<Tab, String> {
-        let created = self.call(None, "Target.createTarget", json!({"url": "about:blank"}))?;
-        let target = created["targetId"]
-            .as_str()
-            .ok_or("no targetId")?
-            .to_string();
-        let attached = self.call(
-            None,
-            "Target.attachToTarget",
-            json!({"targetId": target, "flatten": true}),
-        )?;
-        let session = attached["sessionId"]
-            .as_str()
-            .ok_or("no sessionId")?
-            .to_string();
-        Ok(Tab { target, session })
-    }
-
-    fn events_of(&self, tab: &Tab) -> Vec<Value> {
-        self.events
-            .iter()
-            .filter(|e| e["sessionId"] == tab.session.as_str())
-            .cloned()
-            .collect()
-    }
-
-    fn close_tab(&mut self, tab: &Tab) {
-        let _ = self.call(None, "Target.closeTarget", json!({"targetId": tab.target}));
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.call(None, "Browser.close", json!({}));
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            ]
+            .map(std::ffi::OsStr::new)
+            .to_vec(),
+        )
+        .build()
+        .expect("launch options");
+    Browser::new(options).unwrap_or_else(|e| panic!("{}: {e}", chromium.display()))
 }
