@@ -869,6 +869,88 @@ fn the_pushgateway_holds_the_last_check_of_each_cluster() {
     assert_eq!(json_of(&closed)["schemaVersion"], 1);
 }
 
+/// The metric families deploy/README.md documents (its table's first column).
+fn documented_metrics() -> std::collections::BTreeSet<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/README.md"))
+            .unwrap();
+    readme
+        .lines()
+        .filter(|line| line.starts_with("| `snapdoc_"))
+        .flat_map(|line| {
+            let first_cell = line.split('|').nth(1).unwrap_or_default();
+            first_cell
+                .split(',')
+                .map(|name| name.trim().trim_matches('`').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every family the check writes is documented, and every documented one is written: the families a check
+/// always writes by the healthy scenario's check, the per-schedule ones where Velero Schedules exist
+/// (lab-basics), the failure reason by a check that cannot reach its cluster.
+#[test]
+fn every_documented_series_is_written_and_every_written_one_documented() {
+    let documented = documented_metrics();
+    assert!(documented.len() > 20, "{documented:?}");
+    let families = |textfile: &Path| -> std::collections::BTreeSet<String> {
+        metrics(textfile).into_iter().map(|m| m.name).collect()
+    };
+    let healthy = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let textfile = healthy.path("healthy.prom");
+    healthy.check(&["--prometheus-textfile", &textfile.display().to_string()]);
+    let written_healthy = families(&textfile);
+    let with_schedules = BackgroundLab::start(
+        Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/lab-basics"))
+            .unwrap(),
+    );
+    let textfile = with_schedules.path("lab-basics.prom");
+    with_schedules.check(&["--prometheus-textfile", &textfile.display().to_string()]);
+    let written_schedules = families(&textfile);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: x\n",
+    )
+    .unwrap();
+    let textfile = dir.path().join("failed.prom");
+    Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["check", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--prometheus-textfile")
+        .arg(&textfile)
+        .output()
+        .unwrap();
+    let written_failed = families(&textfile);
+
+    let written: std::collections::BTreeSet<String> = written_healthy
+        .iter()
+        .chain(&written_schedules)
+        .chain(&written_failed)
+        .cloned()
+        .collect();
+    assert_eq!(
+        written, documented,
+        "written (left) against deploy/README.md (right)"
+    );
+    // What a healthy cluster's check always writes, so absence alerts never mistake health for silence.
+    for family in &documented {
+        let conditional = family.starts_with("snapdoc_schedule_")
+            || family == "snapdoc_check_failure"
+            || family == "snapdoc_finding_hits";
+        if !conditional {
+            assert!(
+                written_healthy.contains(family),
+                "healthy check did not write {family}"
+            );
+        }
+    }
+}
+
 /// An alert the shipped rules must raise for one series of the check's metrics.
 struct Firing {
     alert: &'static str,
