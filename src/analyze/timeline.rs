@@ -862,9 +862,10 @@ impl<'p> PodLogLines<'p> {
         }
         let level = fields.level();
         for (index, builder) in self.builders.iter().enumerate() {
-            let names_it = fields
-                .get("backup")
-                .is_some_and(|b| builder.names_backup(b))
+            // `backuprequest`: the backup controller's own lines (Velero 1.12+).
+            let names_it = ["backup", "backuprequest"]
+                .iter()
+                .any(|key| fields.get(key).is_some_and(|b| builder.names_backup(b)))
                 || ["podvolumebackup", "dataupload", "pvb", "du"]
                     .iter()
                     .any(|key| {

@@ -438,8 +438,12 @@ fn record(
         }
         _ => {}
     }
-    if let Some(backup) = fields.get("backup") {
-        related.extend(object_ref(BACKUP_KIND, backup, velero_namespace));
+    // The backup controller's own lines (Velero 1.12+: "backup failed" with the run's error) name the backup as
+    // `backuprequest=<namespace>/<name>` rather than `backup=`.
+    for key in ["backup", "backuprequest"] {
+        if let Some(backup) = fields.get(key) {
+            related.extend(object_ref(BACKUP_KIND, backup, velero_namespace));
+        }
     }
     if let Some(restore) = fields.get("restore") {
         related.extend(object_ref(RESTORE_KIND, restore, velero_namespace));
