@@ -64,6 +64,9 @@ pub enum Command {
     Collect(CollectArgs),
     /// Analyse one or more bundles (snapdoc zip or directory) and report findings.
     Analyze(AnalyzeArgs),
+    /// What changed between two bundles of one cluster (the last good day and today, before and after an
+    /// upgrade), the likeliest to break backups first, each change linked to the rules it may explain.
+    Diff(DiffArgs),
     /// Collect, analyse and write report.html and report.md beside the bundle: the one command after a failed snapshot.
     Run(RunArgs),
     /// Health check for a CronJob or a workstation: collect (no archive unless --bundle), analyse, print the JSON
@@ -281,6 +284,49 @@ pub struct AnalyzeArgs {
     pub separate: bool,
     #[command(flatten)]
     pub analysis: AnalysisOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    #[default]
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
+impl DiffFormat {
+    /// The report format of the same name (`text` is the terminal's).
+    pub fn output(self) -> OutputFormat {
+        match self {
+            DiffFormat::Text => OutputFormat::Text,
+            DiffFormat::Json => OutputFormat::Json,
+            DiffFormat::Md => OutputFormat::Md,
+            DiffFormat::Html => OutputFormat::Html,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier bundle (any format `analyze` reads).
+    pub old: PathBuf,
+    /// The later bundle of the same cluster.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Write the diff here instead of stdout (never overwrites without --force).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Extra rules directory (its rules are linked to changes too).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules_dirs: Vec<PathBuf>,
+    /// Report templates directory overriding the built-in diff.md / diff.html templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

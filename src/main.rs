@@ -9,7 +9,7 @@ use anyhow::Context;
 use snapdoc::analyze::Exit;
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, LogFormat, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, DiffArgs, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
 use snapdoc::report::{self, ReportFormat};
 
@@ -159,6 +159,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
         Command::Rules(command) => rules_command(command, out),
         Command::Analyze(args) => analyze_command(&args, color, out),
+        Command::Diff(args) => diff_command(&args, color, out),
         Command::Collect(args) => {
             let outcome = match until_interrupted(&runtime, "the collection", async {
                 Ok(snapdoc::collect::collect_cli(&args).await?)
@@ -435,6 +436,21 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     } else {
         Exit::worst(exits)
     })
+}
+
+/// `snapdoc diff OLD NEW`: 0 when both bundles were read and compared (whatever changed), 2 when either
+/// could not be read (named in the error).
+fn diff_command(args: &DiffArgs, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let rules = RuleSet::load(&args.rules_dirs).context("cannot load the rules")?;
+    let diff = snapdoc::diff::diff_bundles(&args.old, &args.new, &rules)?;
+    let color = args.output.is_none() && color;
+    let format = ReportFormat::from_output(args.format.output(), color);
+    let text = report::render_diff(&diff, format, args.templates.as_deref())?;
+    match &args.output {
+        Some(path) => report::write_report(path, &text, args.force)?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(Exit::Clean)
 }
 
 /// After `run` / `demo`: the summary, then where everything is.

@@ -6,6 +6,7 @@
 //!
 //! HTML and Markdown come from the Handlebars templates in report-templates/ (embedded; `--templates DIR`
 //! overrides any of them by relative path). The data the templates see is described in `view`.
+mod diff;
 mod escape;
 mod junit;
 pub mod prometheus;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::analyze::Analysis;
 use crate::cli::OutputFormat;
 
+pub use diff::render_diff;
 pub use terminal::terminal_summary;
 
 /// An output format of `render`.
@@ -97,6 +99,8 @@ pub enum ReportError {
     },
     #[error("nothing to render: no analysis given")]
     Empty,
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// Renders one analysis in `format`. `templates` overrides the built-in HTML / Markdown templates by file name.

@@ -113,6 +113,16 @@ pub(super) fn registry(
     flavor: Flavor,
     files: &BTreeMap<String, (String, String)>,
 ) -> Result<Handlebars<'static>, ReportError> {
+    registry_for(flavor, flavor.main_template(), files)
+}
+
+/// A registry for one flavor whose main template is `main` (`diff.md`, `fleet.html` …): the same escaping,
+/// helpers and partials as the report's.
+pub(super) fn registry_for(
+    flavor: Flavor,
+    main: &str,
+    files: &BTreeMap<String, (String, String)>,
+) -> Result<Handlebars<'static>, ReportError> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     // Markdown is indentation-sensitive: a partial called from an indented line must not be re-indented
@@ -138,12 +148,12 @@ pub(super) fn registry(
         }
     }
 
-    let main_file = format!("{}.hbs", flavor.main_template());
+    let main_file = format!("{main}.hbs");
     let Some((origin, text)) = files.get(&main_file) else {
         return Err(ReportError::MissingTemplate(main_file));
     };
     registry
-        .register_template_string(flavor.main_template(), text)
+        .register_template_string(main, text)
         .map_err(|source| ReportError::Template {
             file: origin.clone(),
             source: Box::new(source),
