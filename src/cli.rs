@@ -282,8 +282,25 @@ pub struct AnalyzeArgs {
     /// the backup log of a velero debug bundle serves the verdicts of a KOTS bundle).
     #[arg(long)]
     pub separate: bool,
+    /// A fleet: one summary line per bundle (cluster, versions, status, top cause, rule ids) instead of a
+    /// report, each bundle analysed on its own. A folder that is not a bundle is read as a folder of bundles.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "separate"])]
+    pub summary: Option<SummaryFormat>,
+    /// With --summary: also write the fleet report (top causes, versions against the compatibility rules)
+    /// to FILE, Markdown or HTML by its extension (.md, .html); never overwritten without --force.
+    #[arg(long, value_name = "FILE", requires = "summary")]
+    pub fleet_report: Option<PathBuf>,
+    /// With --summary: bundles analysed at once (0: one per core; never more than the cores).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "summary")]
+    pub jobs: usize,
     #[command(flatten)]
     pub analysis: AnalysisOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// JSON Lines: one JSON object per bundle and line (docs/report-schema.json `$defs/fleetLine`).
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -8,6 +8,7 @@
 //! overrides any of them by relative path). The data the templates see is described in `view`.
 mod diff;
 mod escape;
+mod fleet;
 mod junit;
 pub mod prometheus;
 mod readiness_view;
@@ -22,6 +23,7 @@ use crate::analyze::Analysis;
 use crate::cli::OutputFormat;
 
 pub use diff::render_diff;
+pub use fleet::render_fleet;
 pub use terminal::terminal_summary;
 
 /// An output format of `render`.
@@ -49,6 +51,18 @@ impl ReportFormat {
             OutputFormat::Html => ReportFormat::Html,
             OutputFormat::Junit => ReportFormat::Junit,
         }
+    }
+
+    /// The document format a file name asks for by its extension (`.md`, `.html`, `.json`, `.xml`).
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "md" | "markdown" => ReportFormat::Markdown,
+            "html" | "htm" => ReportFormat::Html,
+            "json" => ReportFormat::Json,
+            "xml" => ReportFormat::Junit,
+            _ => return None,
+        })
     }
 
     /// The usual file extension of a report in this format.
