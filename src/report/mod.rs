@@ -8,6 +8,7 @@
 //! overrides any of them by relative path). The data the templates see is described in `view`.
 mod diff;
 mod escape;
+mod fit;
 mod fleet;
 mod junit;
 pub mod prometheus;
@@ -23,6 +24,7 @@ use crate::analyze::Analysis;
 use crate::cli::OutputFormat;
 
 pub use diff::render_diff;
+pub use fit::MARKDOWN_LIMIT;
 pub use fleet::render_fleet;
 pub use terminal::terminal_summary;
 
@@ -161,7 +163,10 @@ fn render_template(
 ) -> Result<String, ReportError> {
     let files = templates::template_files(overrides)?;
     let registry = templates::registry(flavor, &files)?;
-    let document = view::document(analyses)?;
+    let mut document = view::document(analyses)?;
+    if flavor == templates::Flavor::Markdown {
+        fit::fold(&mut document);
+    }
     let rendered = registry
         .render(flavor.main_template(), &document)
         .map_err(|source| ReportError::Render {
@@ -170,7 +175,10 @@ fn render_template(
         })?;
     Ok(match flavor {
         templates::Flavor::Html => pin_scripts(rendered),
-        templates::Flavor::Markdown => rendered,
+        templates::Flavor::Markdown => {
+            let paths: Vec<&str> = analyses.iter().map(|a| a.bundle.path.as_str()).collect();
+            fit::cap(rendered, &paths)
+        }
     })
 }
 
