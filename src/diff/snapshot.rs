@@ -34,6 +34,10 @@ pub(crate) struct Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Source {
     Workloads,
+    /// The velero Deployment's pod template (args, env, resources), apart from the pods: a format may carry
+    /// one and not the other.
+    Deployments,
+    DaemonSets,
     ClusterVersion,
     Nodes,
     StorageLocations,
@@ -50,9 +54,9 @@ impl Source {
     /// What the reader is told when one bundle lacks it.
     pub(crate) fn describe(self) -> &'static str {
         match self {
-            Source::Workloads => {
-                "Velero's deployments, daemonsets and pods (versions, images, args, resources)"
-            }
+            Source::Workloads => "Velero's pods and workloads (versions and images)",
+            Source::Deployments => "Velero's Deployment (server args, env, resources)",
+            Source::DaemonSets => "the node agent's DaemonSet (args, env, resources)",
             Source::ClusterVersion => "the Kubernetes version",
             Source::Nodes => "nodes (OS, kernel, taints)",
             Source::StorageLocations => "BackupStorageLocations",
@@ -316,10 +320,15 @@ pub(crate) fn snapshot(bundle: &mut Bundle, analysis: &Analysis) -> Result<Snaps
         }
     }
 
-    for (resource, kind) in [("deployments", "Deployment"), ("daemonsets", "DaemonSet")] {
+    let workloads = [
+        ("deployments", "Deployment", Source::Deployments),
+        ("daemonsets", "DaemonSet", Source::DaemonSets),
+    ];
+    for (resource, kind, source) in workloads {
         if !bundle.has(&layout::objects_path(resource, Some(&velero_ns))) {
             continue;
         }
+        snap.held.insert(source);
         for workload in bundle.objects(resource)? {
             if workload
                 .pointer("/metadata/namespace")
@@ -337,17 +346,11 @@ pub(crate) fn snapshot(bundle: &mut Bundle, analysis: &Analysis) -> Result<Snaps
                         &mut snap,
                         Area::ServerConfig,
                         subject.clone(),
-                        Source::Workloads,
+                        source,
                         config,
                     );
                 }
-                insert(
-                    &mut snap,
-                    Area::Resources,
-                    subject,
-                    Source::Workloads,
-                    resources,
-                );
+                insert(&mut snap, Area::Resources, subject, source, resources);
             }
         }
     }
