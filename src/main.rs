@@ -48,21 +48,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes joined by `: `, each said once: a cause its parent's message already quotes
-/// (`{path}: {source}` errors) is not repeated.
+/// The error and its causes joined by `: `, each said once (`snapdoc::analyze::error::causes_once`).
 fn causes_once(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let message = cause.to_string();
-        if text.contains(&message) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&message);
-    }
-    text
+    snapdoc::analyze::error::causes_once(error.as_ref())
 }
 
 /// One async runtime for every command that talks to a cluster.

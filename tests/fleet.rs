@@ -105,16 +105,17 @@ fn a_fleet_gives_one_line_per_bundle_and_a_report_of_causes_and_versions() {
     let folder = fleet.root.join("bundles");
     let jsonl = fleet.root.join("fleet.jsonl");
     let report = fleet.root.join("fleet.md");
-    let output = snapdoc(&[
+    let into_jsonl = [
         "analyze".as_ref(),
         "--summary".as_ref(),
         "jsonl".as_ref(),
         folder.as_os_str(),
         "-o".as_ref(),
         jsonl.as_os_str(),
-        "--fleet-report".as_ref(),
-        report.as_os_str(),
-    ]);
+    ];
+    let mut args = into_jsonl.to_vec();
+    args.extend(["--fleet-report".as_ref(), report.as_os_str()]);
+    let output = snapdoc(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // The damaged bundle makes it "could not run" (2), and is named.
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -219,14 +220,7 @@ fn a_fleet_gives_one_line_per_bundle_and_a_report_of_causes_and_versions() {
     assert!(markdown.contains("## Versions in the fleet"), "{markdown}");
 
     // Outputs are never overwritten without --force, and that is known before any bundle is read.
-    let again = snapdoc(&[
-        "analyze".as_ref(),
-        "--summary".as_ref(),
-        "jsonl".as_ref(),
-        folder.as_os_str(),
-        "-o".as_ref(),
-        jsonl.as_os_str(),
-    ]);
+    let again = snapdoc(&into_jsonl);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }

@@ -205,24 +205,10 @@ fn summarize_one(path: &Path, rules: &RuleSet, exit: &(dyn Fn(&Analysis) + Sync)
             schema_version: FLEET_SCHEMA_VERSION,
             bundle: path.display().to_string(),
             status: "unreadable".into(),
-            error: Some(error_text(&error)),
+            error: Some(super::error::causes_once(&error)),
             ..FleetLine::default()
         },
     }
-}
-
-fn error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn kube_system_uid(bundle: &mut Bundle) -> Option<String> {
