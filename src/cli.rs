@@ -232,7 +232,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
+    /// The terminal summary (`summary` names it as `check --format` does).
     #[default]
+    #[value(alias = "summary")]
     Text,
     Json,
     Md,
@@ -362,7 +364,8 @@ pub enum CheckFormat {
     /// The whole analysis as JSON (the report's versioned schema): for a CronJob's log and for automation.
     #[default]
     Json,
-    /// One screen for a person: verdicts and findings.
+    /// One screen for a person: verdicts and findings (`text` names it as `analyze --format` does).
+    #[value(alias = "text")]
     Summary,
 }
 
@@ -558,6 +561,26 @@ pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_and_text_name_the_same_format_in_every_command() {
+        let analyze = Cli::try_parse_from(["snapdoc", "analyze", "b.zip", "--format", "summary"]);
+        assert!(matches!(
+            analyze.unwrap().command,
+            Command::Analyze(AnalyzeArgs {
+                format: OutputFormat::Text,
+                ..
+            })
+        ));
+        let check = Cli::try_parse_from(["snapdoc", "check", "--format", "text"]);
+        assert!(matches!(
+            check.unwrap().command,
+            Command::Check(CheckArgs {
+                format: CheckFormat::Summary,
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn collect_defaults_are_the_command_lines() {
