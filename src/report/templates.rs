@@ -136,6 +136,7 @@ pub(super) fn registry_for(
     match flavor {
         Flavor::Html => {
             registry.register_helper("rich", Box::new(RawHelper(html_rich)));
+            registry.register_helper("steps", Box::new(RawHelper(html_steps)));
             registry.register_helper("link", Box::new(RawHelper(html_link)));
         }
         Flavor::Markdown => {
@@ -322,6 +323,21 @@ fn html_rich(params: &[Value]) -> Result<String, String> {
 }
 
 /// `{{link url [text]}}`: an anchor for an http(s) URL, or the escaped text of anything else.
+/// `{{steps fix}}`: numbered steps as an `<ol>`, anything else as `rich`.
+fn html_steps(params: &[Value]) -> Result<String, String> {
+    let text = text_param(params, 0)?;
+    Ok(match escape::numbered_steps(&text) {
+        Some(steps) => {
+            let items: String = steps
+                .iter()
+                .map(|step| format!("<li>{}</li>", escape::html_rich(step)))
+                .collect();
+            format!("<ol class=\"steps\">{items}</ol>")
+        }
+        None => escape::html_rich(&text),
+    })
+}
+
 fn html_link(params: &[Value]) -> Result<String, String> {
     let url = text_param(params, 0)?;
     let text = params
