@@ -68,6 +68,9 @@ pub enum Command {
     Collect(CollectArgs),
     /// Analyse one or more bundles (snapdoc zip or directory) and report findings.
     Analyze(AnalyzeArgs),
+    /// What changed between two bundles of one cluster (the last good day and today, before and after an
+    /// upgrade), the likeliest to break backups first, each change linked to the rules it may explain.
+    Diff(DiffArgs),
     /// Collect, analyse and write report.html and report.md beside the bundle: the one command after a failed snapshot.
     Run(RunArgs),
     /// Health check for a CronJob or a workstation: collect (no archive unless --bundle), analyse, print the JSON
@@ -248,7 +251,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
+    /// The terminal summary (`summary` names it as `check --format` does).
     #[default]
+    #[value(alias = "summary")]
     Text,
     Json,
     Md,
@@ -333,8 +338,68 @@ pub struct AnalyzeArgs {
     /// the backup log of a velero debug bundle serves the verdicts of a KOTS bundle).
     #[arg(long)]
     pub separate: bool,
+    /// A fleet: one summary line per bundle (cluster, versions, status, top cause, rule ids) instead of a
+    /// report, each bundle analysed on its own. A folder that is not a bundle is read as a folder of bundles.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with_all = ["format", "separate"])]
+    pub summary: Option<SummaryFormat>,
+    /// With --summary: also write the fleet report (top causes, versions against the compatibility rules)
+    /// to FILE, Markdown or HTML by its extension (.md, .html); never overwritten without --force.
+    #[arg(long, value_name = "FILE", requires = "summary")]
+    pub fleet_report: Option<PathBuf>,
+    /// With --summary: bundles analysed at once (0: one per core; never more than the cores).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "summary")]
+    pub jobs: usize,
     #[command(flatten)]
     pub analysis: AnalysisFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// JSON Lines: one JSON object per bundle and line (docs/report-schema.json `$defs/fleetLine`).
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    #[default]
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
+impl DiffFormat {
+    /// The report format of the same name (`text` is the terminal's).
+    pub fn output(self) -> OutputFormat {
+        match self {
+            DiffFormat::Text => OutputFormat::Text,
+            DiffFormat::Json => OutputFormat::Json,
+            DiffFormat::Md => OutputFormat::Md,
+            DiffFormat::Html => OutputFormat::Html,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier bundle (any format `analyze` reads).
+    pub old: PathBuf,
+    /// The later bundle of the same cluster.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Write the diff here instead of stdout (never overwrites without --force).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Extra rules directory (its rules are linked to changes too).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules_dirs: Vec<PathBuf>,
+    /// Report templates directory overriding the built-in diff.md / diff.html templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -364,7 +429,8 @@ pub enum CheckFormat {
     /// The whole analysis as JSON (the report's versioned schema): for a CronJob's log and for automation.
     #[default]
     Json,
-    /// One screen for a person: verdicts and findings.
+    /// One screen for a person: verdicts and findings (`text` names it as `analyze --format` does).
+    #[value(alias = "text")]
     Summary,
 }
 
@@ -625,5 +691,25 @@ mod tests {
         assert_eq!(defaults.since.as_str(), "72h");
         assert_eq!(defaults.max_log_bytes, 20 * 1024 * 1024);
         assert_eq!((defaults.recent, defaults.download_timeout), (10, 30));
+    }
+
+    #[test]
+    fn summary_and_text_name_the_same_format_in_every_command() {
+        let analyze = Cli::try_parse_from(["snapdoc", "analyze", "b.zip", "--format", "summary"]);
+        assert!(matches!(
+            analyze.unwrap().command,
+            Command::Analyze(AnalyzeArgs {
+                format: OutputFormat::Text,
+                ..
+            })
+        ));
+        let check = Cli::try_parse_from(["snapdoc", "check", "--format", "text"]);
+        assert!(matches!(
+            check.unwrap().command,
+            Command::Check(CheckArgs {
+                format: CheckFormat::Summary,
+                ..
+            })
+        ));
     }
 }

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod collect;
+pub mod diff;
 pub mod embedded;
 pub mod lab;
 pub mod pipeline;

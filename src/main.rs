@@ -9,9 +9,9 @@ use anyhow::Context;
 use snapdoc::analyze::Exit;
 use snapdoc::analyze::engine::samples::run_samples;
 use snapdoc::analyze::rules::{RuleSet, explain};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, LabCommand, LogFormat, RulesCommand};
+use snapdoc::cli::{AnalyzeArgs, Cli, Command, DiffArgs, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
-use snapdoc::report;
+use snapdoc::report::{self, ReportFormat};
 
 fn main() -> ExitCode {
     let cli = snapdoc::cli::parse_from(std::env::args_os().collect());
@@ -48,21 +48,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes joined by `: `, each said once: a cause its parent's message already quotes
-/// (`{path}: {source}` errors) is not repeated.
+/// The error and its causes joined by `: `, each said once (`snapdoc::analyze::error::causes_once`).
 fn causes_once(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let message = cause.to_string();
-        if text.contains(&message) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&message);
-    }
-    text
+    snapdoc::analyze::error::causes_once(error.as_ref())
 }
 
 /// One async runtime for every command that talks to a cluster.
@@ -159,6 +147,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
         Command::Rules(command) => rules_command(command, out),
         Command::Analyze(args) => analyze_command(&args, color, out),
+        Command::Diff(args) => diff_command(&args, color, out),
         Command::Collect(args) => {
             let outcome = match until_interrupted(&runtime, "the collection", async {
                 Ok(
@@ -382,6 +371,9 @@ fn rules_command(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<E
 /// `snapdoc analyze BUNDLE...`: every bundle is analysed even when one fails (exit 2 then).
 fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let rules = RuleSet::load(&args.analysis.rules_dirs).context("cannot load the rules")?;
+    if args.summary.is_some() {
+        return fleet_command(args, &rules, out);
+    }
     let mut analyses = Vec::new();
     let mut could_not_run = false;
     let mut report_error = |path: &std::path::Path, error: snapdoc::analyze::AnalyzeError| {
@@ -438,6 +430,97 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     } else {
         Exit::worst(exits)
     })
+}
+
+/// `snapdoc analyze --summary jsonl DIR…`: one line per bundle, on stdout or `-o`, and the fleet report.
+/// Outputs are checked before any bundle is read, so an existing file fails at once, not after the fleet.
+fn fleet_command(args: &AnalyzeArgs, rules: &RuleSet, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    use snapdoc::analyze::fleet;
+    let report_format = match &args.fleet_report {
+        Some(path) => match ReportFormat::from_extension(path) {
+            Some(format @ (ReportFormat::Markdown | ReportFormat::Html)) => Some((path, format)),
+            _ => anyhow::bail!(
+                "--fleet-report {}: name a .md or .html file (the format is told by the extension)",
+                path.display()
+            ),
+        },
+        None => None,
+    };
+    let outputs = args.output.iter().chain(args.fleet_report.iter());
+    for path in outputs.filter(|_| !args.force) {
+        if path.exists() {
+            anyhow::bail!(
+                "{} already exists (use --force to overwrite it)",
+                path.display()
+            );
+        }
+    }
+    let bundles = fleet::expand_inputs(&args.bundles);
+    let exits = std::sync::Mutex::new(Vec::new());
+    let record = |analysis: &snapdoc::analyze::Analysis| {
+        let exit = Exit::of_analysis(analysis, args.analysis.fail_on.into());
+        exits.lock().expect("no panic while recording").push(exit);
+    };
+    let started = std::time::Instant::now();
+    let lines = fleet::summarize(&bundles, rules, args.jobs, &record);
+    let mut text = String::new();
+    for line in &lines {
+        text.push_str(&serde_json::to_string(line).context("cannot write a summary line")?);
+        text.push('\n');
+        if let Some(error) = &line.error {
+            eprintln!("snapdoc: error: cannot analyse {}: {error}", line.bundle);
+        }
+    }
+    let unreadable = lines.iter().filter(|l| l.error.is_some()).count();
+    match &args.output {
+        Some(path) => report::write_report(path, &text, args.force)?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    if let Some((path, format)) = report_format {
+        let compat: std::collections::BTreeSet<String> = rules
+            .rules()
+            .iter()
+            .filter(|r| r.category == "compatibility")
+            .map(|r| r.id.clone())
+            .collect();
+        let report =
+            report::render_fleet(&lines, &compat, format, args.analysis.templates.as_deref())?;
+        report::write_report(path, &report, args.force)?;
+    }
+    eprintln!(
+        "snapdoc: {} bundle(s) summarised in {:.1}s, {unreadable} unreadable{}{}",
+        lines.len(),
+        started.elapsed().as_secs_f64(),
+        args.output
+            .as_ref()
+            .map(|p| format!("; lines in {}", p.display()))
+            .unwrap_or_default(),
+        args.fleet_report
+            .as_ref()
+            .map(|p| format!("; fleet report in {}", p.display()))
+            .unwrap_or_default(),
+    );
+    let exits = exits.into_inner().expect("no panic while recording");
+    Ok(if unreadable > 0 || lines.is_empty() {
+        Exit::Error
+    } else {
+        Exit::worst(exits)
+    })
+}
+
+/// `snapdoc diff OLD NEW`: 0 when both bundles were read and compared (whatever changed), 2 when either
+/// could not be read (named in the error).
+fn diff_command(args: &DiffArgs, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let rules = RuleSet::load(&args.rules_dirs).context("cannot load the rules")?;
+    let diff = snapdoc::diff::diff_bundles(&args.old, &args.new, &rules)?;
+    let color = args.output.is_none() && color;
+    let format = args.format.output().report_format(color);
+    let text = report::render_diff(&diff, format, args.templates.as_deref())?;
+    match &args.output {
+        Some(path) => report::write_report(path, &text, args.force)?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(Exit::Clean)
 }
 
 /// After `run` / `demo`: the summary, then where everything is.

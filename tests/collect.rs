@@ -1032,6 +1032,12 @@ async fn the_request_log_shows_no_secret_data_read_and_only_read_verbs_and_one_c
         .unwrap_or_else(|| panic!("{secrets}"));
     assert_eq!(cloud["exists"], true, "{cloud}");
     assert!(cloud.get("data").is_none() && cloud["metadata"].get("annotations").is_none());
+    // What tells a rotation (`snapdoc diff`), from the metadata-only lookup.
+    assert!(cloud["metadata"]["resourceVersion"].is_string(), "{cloud}");
+    assert!(
+        cloud["metadata"]["creationTimestamp"].is_string(),
+        "{cloud}"
+    );
     assert!(
         outcome.manifest.collector_errors.is_empty(),
         "{:?}",

@@ -987,7 +987,7 @@ fn kots_on_kurl_timeline_merges_log_server_transfers_and_events() {
         "2026-11-25T02:00:05Z backup-log warning: Volume data is not backed up: emptyDir not opted in namespace=app name=web-7c9",
         "2026-11-25T02:01:00Z podvolumebackup PodVolumeBackup nightly-20261125020000-x7k2p started for volume data of pod app/db-0 on node node-1 (kopia)",
         "2026-11-25T02:03:09Z node-agent error: Error backing up volume: exit status 3",
-        "2026-11-25T02:03:10Z podvolumebackup PodVolumeBackup nightly-20261125020000-x7k2p Failed after 1048576 of 4194304 bytes: error running restic",
+        "2026-11-25T02:03:10Z podvolumebackup PodVolumeBackup nightly-20261125020000-x7k2p Failed after 1.0 MiB of 4.0 MiB: error running restic",
         "2026-11-25T02:03:10Z event Warning event Failed: restic exited with status 3 (×2)",
         "2026-11-25T02:03:10Z backup-log error: pod volume backup failed: error running restic backup",
         "2026-11-25T02:03:11Z backup Backup nightly-20261125020000 ended PartiallyFailed (2 errors, 1 warning)",
@@ -1273,7 +1273,7 @@ fn velero_1_6_restic_era() {
         vec![
             "Backup daily-20210601 started",
             "PodVolumeBackup daily-20210601-abcde started for volume state of pod app/api-1 on node node-1",
-            "PodVolumeBackup daily-20210601-abcde Failed after 1048576 of 4194304 bytes: timed out waiting for all PodVolumeBackups to complete",
+            "PodVolumeBackup daily-20210601-abcde Failed after 1.0 MiB of 4.0 MiB: timed out waiting for all PodVolumeBackups to complete",
             "Backup daily-20210601 ended PartiallyFailed (1 error)",
         ]
     );

@@ -257,6 +257,79 @@ fn check_page(browser: &Browser, name: &str, analysis: &Analysis, page: &Path, a
         }
     }
 
+    // At a phone's width and a laptop's, nothing is clipped: the page never scrolls sideways, and a table wider
+    // than its section scrolls inside its own wrapper instead of being cut off.
+    for width in [390, 1366] {
+        call::<Emulation::SetDeviceMetricsOverride>(
+            &tab,
+            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}),
+        );
+        let layout = eval(
+            &tab,
+            r#"(() => {
+                const page = document.documentElement.scrollWidth;
+                const clipped = [...document.querySelectorAll('table')].filter(t => {
+                    const box = t.parentElement;
+                    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+                    return t.getBoundingClientRect().width > box.clientWidth + 1 && !scrolls;
+                }).map(t => (t.closest('section') || {}).id || t.outerHTML.slice(0, 80));
+                const tables = document.querySelectorAll('table').length;
+                return { page, viewport: innerWidth, clipped, tables };
+            })()"#,
+        );
+        assert!(
+            layout["page"].as_f64() <= layout["viewport"].as_f64(),
+            "{name} at {width} px: the page scrolls sideways: {layout}"
+        );
+        assert_eq!(
+            layout["clipped"],
+            json!([]),
+            "{name} at {width} px: tables clipped: {layout}"
+        );
+        assert!(
+            layout["tables"].as_u64() > Some(0),
+            "{name}: no table checked"
+        );
+    }
+
+    // Dark mode follows the system setting: dark paper, light ink, still readable severity colours.
+    call::<Emulation::SetEmulatedMedia>(
+        &tab,
+        json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+    );
+    let dark = eval(
+        &tab,
+        r#"(() => {
+            const luminance = c => {
+                const [r, g, b] = c.match(/[\d.]+/g).map(Number).map(v => v / 255)
+                    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+                return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            };
+            const contrast = (a, b) => {
+                const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+                return (x + 0.05) / (y + 0.05);
+            };
+            const body = getComputedStyle(document.body);
+            const block = getComputedStyle(document.querySelector('section.block'));
+            return { dark: matchMedia('(prefers-color-scheme: dark)').matches,
+                     canvas: luminance(body.backgroundColor), paper: luminance(block.backgroundColor),
+                     text: contrast(block.color, block.backgroundColor) };
+        })()"#,
+    );
+    assert_eq!(dark["dark"], true, "{name}: dark mode not emulated: {dark}");
+    assert!(
+        dark["canvas"].as_f64() < Some(0.05) && dark["paper"].as_f64() < Some(0.05),
+        "{name}: dark mode leaves the page light: {dark}"
+    );
+    assert!(
+        dark["text"].as_f64() > Some(7.0),
+        "{name}: text in dark mode is hard to read: {dark}"
+    );
+    call::<Emulation::SetEmulatedMedia>(
+        &tab,
+        json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}),
+    );
+
     // What the page did on its own: requests, console errors, exceptions, dialogs.
     let events = events.lock().unwrap().clone();
     let requests: Vec<&str> = events

@@ -26,3 +26,20 @@ pub enum AnalyzeError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// The error and its causes joined by `: `, each said once: a cause its parent's message already quotes
+/// (`{path}: {source}` errors) is not repeated. For messages written where stderr's are (a JSON field, a
+/// fleet's summary line).
+pub fn causes_once(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let message = current.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = current.source();
+    }
+    text
+}

@@ -9,12 +9,14 @@
 //! - `timeline`: what happened to a failed backup, merged by time
 //! - `status`: the conclusion as a whole (failed … incomplete, healthy) and the exit code it means
 //! - `run`: the whole stage as one call, `analyze_bundle` / `analyze_open_bundle`
+//! - `fleet`: many bundles in parallel, one summary line each (`analyze --summary jsonl`)
 pub mod analysis;
 pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod facts;
 pub mod findings;
+pub mod fleet;
 mod options;
 pub mod parallel;
 pub mod readiness;

@@ -437,7 +437,11 @@ impl Builder {
         let done = i64_at(object, &["status", "progress", "bytesDone"]);
         let total = i64_at(object, &["status", "progress", "totalBytes"]);
         if let (Some(done), Some(total)) = (done, total) {
-            text.push_str(&format!(" after {done} of {total} bytes"));
+            text.push_str(&format!(
+                " after {} of {}",
+                human_bytes(done),
+                human_bytes(total)
+            ));
         }
         if let Some(message) = str_at(object, &["status", "message"]) {
             text.push_str(&format!(": {message}"));
@@ -905,6 +909,21 @@ impl<'p> PodLogLines<'p> {
     }
 }
 
+/// `3.8 GiB`, `512 bytes`: a transfer's progress as a person reads it (binary units, as kubectl shows sizes).
+fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes.abs() < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 fn count_newlines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
@@ -936,6 +955,13 @@ impl<R: Read> Read for TeeReader<'_, '_, R> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn byte_counts_read_as_sizes() {
+        assert_eq!(super::human_bytes(512), "512 bytes");
+        assert_eq!(super::human_bytes(1_048_576), "1.0 MiB");
+        assert_eq!(super::human_bytes(4_109_864_135), "3.8 GiB");
+    }
+
     use super::*;
 
     #[test]

@@ -216,16 +216,7 @@ async fn publish(
 /// of the analysis document must not take it for a clean one.
 fn failure_json(error: &CheckError, duration: Duration, finished: Timestamp) -> String {
     // Each cause once, as stderr shows them.
-    let mut message = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(current) = cause {
-        let text = current.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = current.source();
-    }
+    let message = crate::analyze::error::causes_once(error);
     let document = serde_json::json!({
         "check": {
             "success": false,

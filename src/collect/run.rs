@@ -872,9 +872,13 @@ impl<'o> Run<'o> {
             .await;
         let mut found = Vec::new();
         for (name, reference, lookup) in results {
+            let mut metadata = None;
             let exists = match lookup {
                 None => None,
-                Some(Ok(_)) => Some(true),
+                Some(Ok(found)) => {
+                    metadata = Some(found);
+                    Some(true)
+                }
                 Some(Err(f)) if f.is_not_found() && implicit && name == "cloud-credentials" => {
                     continue;
                 }
@@ -901,7 +905,13 @@ impl<'o> Run<'o> {
                     None
                 }
             };
-            found.push(secret_entry(namespace, &name, &reference, exists));
+            found.push(secret_entry(
+                namespace,
+                &name,
+                &reference,
+                exists,
+                metadata.as_ref(),
+            ));
             self.progress.step("secret");
         }
         let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": found});
@@ -1126,11 +1136,19 @@ fn secret_entry(
     name: &str,
     reference: &detect::SecretReference,
     exists: Option<bool>,
+    found: Option<&Value>,
 ) -> Value {
+    // What tells a rotation (`snapdoc diff`): the metadata-only answer's version, creation time and uid.
+    let mut metadata = json!({"name": name, "namespace": namespace});
+    for field in ["resourceVersion", "creationTimestamp", "uid"] {
+        if let Some(value) = found.and_then(|f| f.pointer(&format!("/metadata/{field}"))) {
+            metadata[field] = value.clone();
+        }
+    }
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": metadata,
         "keys": reference.keys,
         "referencedBy": reference.referenced_by,
         "exists": exists,
@@ -1180,16 +1198,34 @@ mod tests {
             referenced_by: ["BackupStorageLocation/default spec.credential".to_string()].into(),
             keys: ["cloud".to_string()].into(),
         };
+        // The metadata-only answer: its version, time and uid are kept, never its data (it has none, and
+        // anything else in it is dropped).
+        let found = json!({"metadata": {"name": "cloud-credentials", "resourceVersion": "42",
+            "creationTimestamp": "2026-01-01T00:00:00Z", "uid": "u1", "annotations": {"a": "b"}},
+            "data": {"cloud": "c2VjcmV0"}});
         assert_eq!(
-            secret_entry("velero", "cloud-credentials", &reference, Some(true)),
+            secret_entry(
+                "velero",
+                "cloud-credentials",
+                &reference,
+                Some(true),
+                Some(&found)
+            ),
             json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "cloud-credentials", "namespace": "velero"},
+                "metadata": {"name": "cloud-credentials", "namespace": "velero", "resourceVersion": "42",
+                    "creationTimestamp": "2026-01-01T00:00:00Z", "uid": "u1"},
                 "keys": ["cloud"],
                 "referencedBy": ["BackupStorageLocation/default spec.credential"],
                 "exists": true})
         );
         assert_eq!(
-            secret_entry("velero", "x", &detect::SecretReference::default(), None)["exists"],
+            secret_entry(
+                "velero",
+                "x",
+                &detect::SecretReference::default(),
+                None,
+                None
+            )["exists"],
             Value::Null
         );
     }

@@ -264,8 +264,57 @@ fn push_control_escape(out: &mut String, c: char) {
     out.push_str(&format!("\\u{{{:x}}}", c as u32));
 }
 
+/// A fix written as numbered steps ("1. Check … 2. Create …", as the rules' folded YAML gives them) as an
+/// ordered list, each step rich text; `None` when the text is not numbered from 1 on. Only the numbers in
+/// sequence start a step, so "Velero 1.17. Then" stays inside its step.
+pub(super) fn numbered_steps(text: &str) -> Option<Vec<&str>> {
+    let mut starts = Vec::new();
+    let mut from = 0;
+    for number in 1.. {
+        let marker = format!("{number}. ");
+        let found = text[from..]
+            .match_indices(&marker)
+            .map(|(i, _)| from + i)
+            .find(|&at| at == 0 || text[..at].ends_with(char::is_whitespace));
+        match found {
+            Some(at) if number > 1 || text[..at].trim().is_empty() => {
+                starts.push((at, at + marker.len()));
+                from = at + marker.len();
+            }
+            _ => break,
+        }
+    }
+    if starts.len() < 2 {
+        return None;
+    }
+    let steps = starts
+        .iter()
+        .enumerate()
+        .map(|(index, &(_, body))| {
+            let end = starts.get(index + 1).map_or(text.len(), |&(next, _)| next);
+            text[body..end].trim()
+        })
+        .collect();
+    Some(steps)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbered_fix_steps_are_found_in_sequence_only() {
+        let fix = "1. Check the location (Velero 1.17. or later). 2. Create the bucket. 3. Run `velero get`.";
+        assert_eq!(
+            numbered_steps(fix).unwrap(),
+            vec![
+                "Check the location (Velero 1.17. or later).",
+                "Create the bucket.",
+                "Run `velero get`."
+            ]
+        );
+        assert_eq!(numbered_steps("Restart velero. 2. is not a list"), None);
+        assert_eq!(numbered_steps("1. only one step"), None);
+    }
+
     use super::*;
 
     #[test]

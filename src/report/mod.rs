@@ -6,7 +6,10 @@
 //!
 //! HTML and Markdown come from the Handlebars templates in report-templates/ (embedded; `--templates DIR`
 //! overrides any of them by relative path). The data the templates see is described in `view`.
+mod diff;
 mod escape;
+mod fit;
+mod fleet;
 mod junit;
 pub mod prometheus;
 mod readiness_view;
@@ -19,6 +22,9 @@ use std::path::{Path, PathBuf};
 
 use crate::analyze::Analysis;
 
+pub use diff::render_diff;
+pub use fit::MARKDOWN_LIMIT;
+pub use fleet::render_fleet;
 pub use terminal::terminal_summary;
 
 /// An output format of `render`.
@@ -37,6 +43,18 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// The document format a file name asks for by its extension (`.md`, `.html`, `.json`, `.xml`).
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match extension.as_str() {
+            "md" | "markdown" => ReportFormat::Markdown,
+            "html" | "htm" => ReportFormat::Html,
+            "json" => ReportFormat::Json,
+            "xml" => ReportFormat::Junit,
+            _ => return None,
+        })
+    }
+
     /// The usual file extension of a report in this format.
     pub fn extension(self) -> &'static str {
         match self {
@@ -85,6 +103,8 @@ pub enum ReportError {
     },
     #[error("nothing to render: no analysis given")]
     Empty,
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 /// Renders one analysis in `format`. `templates` overrides the built-in HTML / Markdown templates by file name.
@@ -140,7 +160,10 @@ fn render_template(
 ) -> Result<String, ReportError> {
     let files = templates::template_files(overrides)?;
     let registry = templates::registry(flavor, &files)?;
-    let document = view::document(analyses)?;
+    let mut document = view::document(analyses)?;
+    if flavor == templates::Flavor::Markdown {
+        fit::fold(&mut document);
+    }
     let rendered = registry
         .render(flavor.main_template(), &document)
         .map_err(|source| ReportError::Render {
@@ -149,7 +172,10 @@ fn render_template(
         })?;
     Ok(match flavor {
         templates::Flavor::Html => pin_scripts(rendered),
-        templates::Flavor::Markdown => rendered,
+        templates::Flavor::Markdown => {
+            let paths: Vec<&str> = analyses.iter().map(|a| a.bundle.path.as_str()).collect();
+            fit::cap(rendered, &paths)
+        }
     })
 }
 

@@ -113,6 +113,16 @@ pub(super) fn registry(
     flavor: Flavor,
     files: &BTreeMap<String, (String, String)>,
 ) -> Result<Handlebars<'static>, ReportError> {
+    registry_for(flavor, flavor.main_template(), files)
+}
+
+/// A registry for one flavor whose main template is `main` (`diff.md`, `fleet.html` …): the same escaping,
+/// helpers and partials as the report's.
+pub(super) fn registry_for(
+    flavor: Flavor,
+    main: &str,
+    files: &BTreeMap<String, (String, String)>,
+) -> Result<Handlebars<'static>, ReportError> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     // Markdown is indentation-sensitive: a partial called from an indented line must not be re-indented
@@ -126,6 +136,7 @@ pub(super) fn registry(
     match flavor {
         Flavor::Html => {
             registry.register_helper("rich", Box::new(RawHelper(html_rich)));
+            registry.register_helper("steps", Box::new(RawHelper(html_steps)));
             registry.register_helper("link", Box::new(RawHelper(html_link)));
         }
         Flavor::Markdown => {
@@ -138,12 +149,12 @@ pub(super) fn registry(
         }
     }
 
-    let main_file = format!("{}.hbs", flavor.main_template());
+    let main_file = format!("{main}.hbs");
     let Some((origin, text)) = files.get(&main_file) else {
         return Err(ReportError::MissingTemplate(main_file));
     };
     registry
-        .register_template_string(flavor.main_template(), text)
+        .register_template_string(main, text)
         .map_err(|source| ReportError::Template {
             file: origin.clone(),
             source: Box::new(source),
@@ -312,6 +323,21 @@ fn html_rich(params: &[Value]) -> Result<String, String> {
 }
 
 /// `{{link url [text]}}`: an anchor for an http(s) URL, or the escaped text of anything else.
+/// `{{steps fix}}`: numbered steps as an `<ol>`, anything else as `rich`.
+fn html_steps(params: &[Value]) -> Result<String, String> {
+    let text = text_param(params, 0)?;
+    Ok(match escape::numbered_steps(&text) {
+        Some(steps) => {
+            let items: String = steps
+                .iter()
+                .map(|step| format!("<li>{}</li>", escape::html_rich(step)))
+                .collect();
+            format!("<ol class=\"steps\">{items}</ol>")
+        }
+        None => escape::html_rich(&text),
+    })
+}
+
 fn html_link(params: &[Value]) -> Result<String, String> {
     let url = text_param(params, 0)?;
     let text = params

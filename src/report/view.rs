@@ -52,6 +52,22 @@ pub(super) struct ReportView {
     pub unavailable: Vec<String>,
     pub checks_passed: Value,
     pub analysis: Value,
+    /// What the Markdown report folded to fit a ticket (report/fit.rs); nothing in the HTML.
+    pub folded: Folded,
+}
+
+/// Notes of what a section left out and where it is; `None` when nothing was left out.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Folded {
+    /// Where the full text is, said once at the top when anything was folded.
+    pub full_text: Option<String>,
+    pub backups: Option<String>,
+    pub restorable: Option<String>,
+    pub volumes: Option<String>,
+    pub not_backed_up: Option<String>,
+    pub timelines: Option<String>,
+    pub verdicts: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -86,6 +102,8 @@ pub(super) struct VerdictView {
     pub lost: Vec<String>,
     /// What snapdoc would need to tell the cause, when no finding does; prefixed as `lost`.
     pub missing: Vec<String>,
+    /// Names of `others` and lines of `lost` left out of the Markdown (report/fit.rs).
+    pub folded: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +147,8 @@ pub(super) struct FindingView {
     /// What the finding says about each backup, restore or storage location, when it concerns more than one
     /// (with one, `message` already says it).
     pub per_target: Vec<TargetView>,
+    /// Objects of `related` / `per_target` left out of the Markdown (report/fit.rs).
+    pub folded: Option<String>,
 }
 
 #[derive(Serialize, Clone)]
@@ -206,6 +226,8 @@ pub(super) struct TimelineView {
     pub target: String,
     pub anchor: String,
     pub entries: Vec<TimelineEntryView>,
+    /// Entries left out of the Markdown (report/fit.rs).
+    pub folded: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -296,6 +318,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         bundle: to_value(&analysis.bundle)?,
         generated: analysis.generated.clone(),
         analysis: to_value(analysis)?,
+        folded: Folded::default(),
         status,
         headline,
         detail,
@@ -625,6 +648,7 @@ fn verdict_view(report_id: &str, group: &[&Verdict], findings: &[Finding]) -> Ve
         lost: group_lines(group, lost_lines),
         missing: group_lines(group, |v| v.missing.clone()),
         others: group[1..].iter().map(|v| object_name(&v.target)).collect(),
+        folded: None,
         kind_label: kind_label(&verdict.target.kind),
         target: object_name(&verdict.target),
         phase: verdict.phase.clone(),
@@ -684,6 +708,7 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
         } else {
             Vec::new()
         },
+        folded: None,
     }
 }
 
@@ -862,6 +887,7 @@ fn timeline_view(report_id: &str, index: usize, timeline: &Timeline) -> Timeline
                 alarming: is_alarming(&entry.text),
             })
             .collect(),
+        folded: None,
     }
 }
 

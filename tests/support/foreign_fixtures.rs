@@ -151,12 +151,47 @@ impl Tree {
 /// Writes a snapdoc bundle of a lab scenario as the collector would: objects as Lists by resource and
 /// namespace, velero/node-agent and kotsadm pod logs, backup logs from the object store.
 pub fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
+    write_snapdoc_bundle(scenario, out, false)
+}
+
+/// As [`snapdoc_bundle_from_scenario`], with the scenario's secrets as the collector's metadata-only
+/// `secrets-metadata` entries (name, resourceVersion, creation time, uid, key names; never a value).
+pub fn snapdoc_bundle_with_secrets_metadata(scenario: &Scenario, out: &Path) {
+    write_snapdoc_bundle(scenario, out, true)
+}
+
+fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool) {
     let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for object in &scenario.objects {
         let Some(def) = scenario.resource_of(object) else {
             continue;
         };
         let path = match (def.group.as_str(), def.plural.as_str()) {
+            // The collector looks up only the secrets Velero's objects reference, all in its namespace.
+            ("", "secrets") if secrets_metadata && object.namespace() == Some("velero") => {
+                let namespace = "velero";
+                let mut metadata = json!({"name": object.name(), "namespace": namespace});
+                for field in ["resourceVersion", "creationTimestamp", "uid"] {
+                    if let Some(value) = object.value["metadata"].get(field) {
+                        metadata[field] = value.clone();
+                    }
+                }
+                let keys: Vec<&String> = object.value["data"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|d| d.keys())
+                    .collect();
+                let entry = json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata,
+                    "keys": keys, "referencedBy": [], "exists": true});
+                lists
+                    .entry(format!(
+                        "{}/{namespace}.json",
+                        snapdoc::bundle::layout::SECRETS_METADATA
+                    ))
+                    .or_default()
+                    .push(entry);
+                continue;
+            }
             ("", "secrets") => continue,
             ("", "nodes") => "cluster/nodes.json".to_string(),
             ("", "namespaces") => "cluster/namespaces.json".to_string(),

@@ -251,7 +251,7 @@ fn verdict(
                 Some(stuck) => format!("{stuck} {}", top.message),
                 None => top.message.to_string(),
             },
-            fix: Some(top.finding.fix.clone()).filter(|f| !f.trim().is_empty()),
+            fix: Some(with_names(&top.finding.fix, &target)).filter(|f| !f.trim().is_empty()),
             finding_ids: candidates
                 .iter()
                 .map(|c| c.finding.rule_id.clone())
@@ -461,5 +461,37 @@ fn sentence(text: &str) -> String {
         text.to_string()
     } else {
         format!("{text}.")
+    }
+}
+
+/// A rule's fix for this verdict: the `<backup>` / `<restore>` placeholders of its commands filled with the
+/// target's name, so the commands can be run as they are.
+fn with_names(fix: &str, target: &ObjectRef) -> String {
+    let placeholder = match target.kind.as_str() {
+        "backups.velero.io" => "<backup>",
+        "restores.velero.io" => "<restore>",
+        _ => return fix.to_string(),
+    };
+    fix.replace(placeholder, &target.name)
+}
+
+#[cfg(test)]
+mod fix_tests {
+    use super::*;
+
+    #[test]
+    fn a_verdicts_fix_names_its_backup() {
+        let target = ObjectRef {
+            kind: "backups.velero.io".into(),
+            namespace: Some("velero".into()),
+            name: "daily-1".into(),
+        };
+        assert_eq!(
+            with_names(
+                "`velero backup logs <backup>`; restore with `<restore>`",
+                &target
+            ),
+            "`velero backup logs daily-1`; restore with `<restore>`"
+        );
     }
 }
