@@ -109,3 +109,66 @@ fn user_rules_adding_up_past_the_total_are_refused_alike() {
     assert_eq!(lint, "ok: 17 rules");
     assert!(load.starts_with("ok: "), "{load}");
 }
+
+/// A zip of `count` tiny logs (no manifest: a foreign-looking archive), written with the zip crate.
+fn zip_of_tiny_logs(path: &Path, count: usize) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..count {
+        zip.start_file(format!("velero/logs/pod-{i:06}/velero.log"), options)
+            .unwrap();
+        zip.write_all(b"x\n").unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// 200,000 tiny entries took 2.7 GiB to analyse (every log's scan held every rule's empty aggregate until it
+/// was added in order). Scans now hold only what they saw, and an archive beyond the entry-count limit is
+/// refused before anything is read, naming the entry that crossed it. The limit is the default's
+/// mechanism, shown here at 1,000 so that the test writes a small zip.
+#[test]
+fn an_archive_of_more_entries_than_the_limit_is_refused_naming_the_entry() {
+    use snapdoc::bundle::Bundle;
+    use snapdoc::bundle::limits::ArchiveLimits;
+
+    assert_eq!(ArchiveLimits::default().max_entries, 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.zip");
+    zip_of_tiny_logs(&path, 1_001);
+    let limits = ArchiveLimits {
+        max_entries: 1_000,
+        ..ArchiveLimits::default()
+    };
+    let message = Bundle::open_with_limits(&path, limits)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(message.contains("many.zip"), "{message}");
+    assert!(message.contains("more than 1000 entries"), "{message}");
+    assert!(
+        message.contains("velero/logs/pod-001000/velero.log"),
+        "{message}"
+    );
+    // At the limit it opens.
+    zip_of_tiny_logs(&path, 1_000);
+    Bundle::open_with_limits(&path, limits).expect("1,000 entries open");
+}
+
+/// Under the limit, thousands of tiny logs are analysed to the end: a report, not an error.
+#[test]
+fn thousands_of_tiny_logs_are_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.zip");
+    zip_of_tiny_logs(&path, 5_000);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert!(report.get("status").is_some(), "{report}");
+}
