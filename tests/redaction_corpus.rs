@@ -198,6 +198,19 @@ fn corpus() -> Vec<Shape> {
         log("yaml-block-scalar", "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ",
             "data:\n  tls.key: |\n    MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ\n    C7VJTUt9Us8cKjMzEfYyjiWA4R4\n  tls.crt: x\n".into()),
         log("quoted-in-text", "RepoPwWrong-4456", "Fatal: the repository password is wrong: \"RepoPwWrong-4456\"\n".into()),
+        // composed: bare values holding `;` or `,` (a generated password, an ADO.NET / JDBC connection
+        // string whose fields are `;`-separated, a logfmt line).
+        log("bare-value-delimiters", "SemiPw;part2-77,part3-x", "connect failed: password=SemiPw;part2-77,part3-x host=db\n".into()),
+        log("bare-value-delimiters", "ConnStrPw;TailSegment-4471", "Server=db;Database=app;Password=ConnStrPw;TailSegment-4471;User Id=app;\n".into()),
+        log("bare-value-delimiters", "Tok3n,with;Delims-0099", "time=\"2026-01-01T00:00:00Z\" level=info msg=\"cfg\" api_token=Tok3n,with;Delims-0099\n".into()),
+        object("bare-value-delimiters", "ObjSemiPw;segmentTwo-5512", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "db"},
+            "data": {"DSN": "host=db user=app password=ObjSemiPw;segmentTwo-5512 dbname=app"}})),
+        // composed: YAML plain scalars with spaces (a passphrase of words), in a log and in a ConfigMap.
+        log("yaml-plain-spaces", "correct horse battery staple", "config:\n  password: correct horse battery staple\n  user: admin\n".into()),
+        log("yaml-plain-spaces", "two words here", "password: two words here\n".into()),
+        log("yaml-plain-spaces", "open sesame now please", "  - name: db\n    secret_key: open sesame now please   # rotated monthly\n".into()),
+        object("yaml-plain-spaces", "four plain secret words", json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"},
+            "data": {"settings.yaml": "db:\n  passphrase: four plain secret words\n  host: db\n"}})),
         // composed: a single log line over the stream's 256 KiB internal cut (a JSON log of a whole manifest)
         // with the secret crossing the cut, at several offsets.
         straddling("password=", "StraddlePw-A1b2C3d4E5", false, 3),

@@ -299,6 +299,35 @@ async fn a_log_stream_cut_mid_way_is_kept_and_marked_truncated() {
         .collect();
     assert!(!others.is_empty());
     assert!(others.iter().all(|f| f.truncated.is_none()), "{others:?}");
+
+    // Not only the manifest: the analysis is incomplete (the rules never read the rest of the log) and every
+    // report names the log and why it is short.
+    let analysis = snapdoc::analyze::analyze_bundle(
+        &bundle._dir.path().join("bundle.zip"),
+        &snapdoc::cli::AnalysisOptions::default(),
+    )
+    .unwrap();
+    let said = analysis
+        .not_seen
+        .iter()
+        .find(|what| what.starts_with(&entry))
+        .unwrap_or_else(|| panic!("{:?}", analysis.not_seen));
+    assert!(said.contains("log stream dropped"), "{said}");
+    // (The lab-basics scenario has failed backups: the status stays `failed`, never `healthy`.)
+    assert_ne!(analysis.status, snapdoc::analyze::Status::Healthy);
+    use snapdoc::report::{ReportFormat, render};
+    for format in [
+        ReportFormat::Html,
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+        ReportFormat::Terminal { color: false },
+    ] {
+        let report = render(&analysis, format, None).unwrap();
+        assert!(
+            report.contains(&entry) && report.contains("log stream dropped"),
+            "{format:?}: {report}"
+        );
+    }
 }
 
 /// `count` Events in the velero namespace: more than one page of the collector's lists.

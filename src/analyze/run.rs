@@ -133,6 +133,31 @@ fn bundle_problems(bundle: &mut Bundle) -> Vec<String> {
     problems
 }
 
+/// Entries the collector could not read whole for another reason than the size asked for (`--max-log-bytes`):
+/// a log stream that dropped or fell silent, a download cut. The rules did not read what never came, so the
+/// analysis is incomplete and every report names the entry, not only the manifest.
+fn cut_short(manifest: Option<&crate::bundle::manifest::Manifest>) -> Vec<String> {
+    manifest
+        .into_iter()
+        .flat_map(|m| &m.files)
+        .filter_map(|file| {
+            let reasons: Vec<&str> = file
+                .truncated
+                .as_deref()?
+                .split("; ")
+                .filter(|reason| !reason.ends_with("(--max-log-bytes)"))
+                .collect();
+            (!reasons.is_empty()).then(|| {
+                format!(
+                    "{}: {} (only what came before is in the bundle)",
+                    file.path,
+                    reasons.join("; ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
     let problems = bundle_problems(bundle);
@@ -229,6 +254,7 @@ fn analyze_with_shared_objects(
     }
     // A damaged or newer-format bundle cannot vouch for health: the analysis is incomplete, whatever it found.
     not_seen.extend(bundle_problems.iter().cloned());
+    not_seen.extend(cut_short(manifest));
     let velero_absent = facts
         .kinds
         .get(facts::FACTS_CLUSTER)

@@ -23,6 +23,10 @@ pub struct ArchiveLimits {
     /// The ratio is enforced only beyond this many decompressed bytes: a small, very repetitive
     /// file (an empty List, a log of one repeated line) is harmless whatever its ratio.
     pub ratio_floor_bytes: u64,
+    /// Entries in the archive. Each costs bookkeeping however small it is (a name, an index row, a log's
+    /// scan waiting to be added in order: about 1 KiB), so a count is refused rather than trusted: a
+    /// snapdoc bundle holds about a hundred, a troubleshoot bundle of a large cluster a few thousand.
+    pub max_entries: u64,
 }
 
 impl Default for ArchiveLimits {
@@ -32,6 +36,7 @@ impl Default for ArchiveLimits {
             max_entry_bytes: 2 * GIB,
             max_ratio: 200,
             ratio_floor_bytes: 8 * MIB,
+            max_entries: 100_000,
         }
     }
 }
@@ -53,6 +58,10 @@ pub enum LimitError {
         compressed: u64,
         max_ratio: u64,
     },
+    #[error(
+        "the archive holds more than {limit} entries (the entry-count limit); reached at this entry"
+    )]
+    TooManyEntries { limit: u64 },
     #[error("decompresses to more than the {declared} bytes its header declares")]
     LargerThanDeclared { declared: u64 },
     #[error(
@@ -96,6 +105,7 @@ pub struct Budget {
     limits: ArchiveLimits,
     archive_bytes: u64,
     declared_total: u64,
+    entries: u64,
 }
 
 impl Budget {
@@ -106,6 +116,7 @@ impl Budget {
             limits,
             archive_bytes,
             declared_total: 0,
+            entries: 0,
         }
     }
 
@@ -116,6 +127,12 @@ impl Budget {
     /// Admits an entry declaring `size` decompressed bytes stored in `compressed` bytes.
     pub fn admit(&mut self, size: u64, compressed: u64) -> Result<(), LimitError> {
         self.limits.check_entry(size, compressed)?;
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(LimitError::TooManyEntries {
+                limit: self.limits.max_entries,
+            });
+        }
         self.declared_total = self.declared_total.saturating_add(size);
         if self.declared_total > self.limits.max_total_bytes {
             return Err(LimitError::TotalTooLarge {
@@ -209,6 +226,7 @@ mod tests {
             max_entry_bytes: 600,
             max_ratio: 10,
             ratio_floor_bytes: 100,
+            max_entries: 10,
         }
     }
 
@@ -238,6 +256,18 @@ mod tests {
             budget.admit(90, 10),
             Err(LimitError::ArchiveRatioTooHigh { archive: 50, .. })
         ));
+    }
+
+    #[test]
+    fn entries_beyond_the_count_are_refused_however_small() {
+        let mut budget = Budget::new(small(), 1000);
+        for _ in 0..10 {
+            budget.admit(0, 0).unwrap();
+        }
+        assert_eq!(
+            budget.admit(0, 0),
+            Err(LimitError::TooManyEntries { limit: 10 })
+        );
     }
 
     #[test]

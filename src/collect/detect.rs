@@ -14,7 +14,7 @@ fn str_at<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
     at.as_str()
 }
 
-fn name(object: &Value) -> Option<&str> {
+pub(super) fn name(object: &Value) -> Option<&str> {
     str_at(object, &["metadata", "name"])
 }
 

@@ -11,7 +11,7 @@
 //! the items, then `]}` — a Kubernetes List that any JSON reader reads as before.
 //!
 //! [`ApiClient::list_into`]: super::api::ApiClient::list_into
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +44,15 @@ pub(super) enum Keep {
         label: &'static str,
         fields: &'static [&'static str],
     },
+    /// The `limit` newest items (by [`detect::created`], then name) as `fields`, and the distinct values of
+    /// `distinct` over all items. A million backups kept as projections were gigabytes; the stages that
+    /// decide read only the newest (which logs to fetch) and a fold that repeats do not change (which
+    /// namespaces backups cover), so memory is bounded by `limit` and by how many distinct values there are.
+    Newest {
+        fields: &'static [&'static str],
+        limit: usize,
+        distinct: &'static [&'static str],
+    },
 }
 
 impl Keep {
@@ -53,7 +62,9 @@ impl Keep {
             Keep::Whole => Some(item.clone()),
             Keep::Fields(pointers) => Some(project(item, pointers)),
             Keep::Matching(wanted) => wanted(item).then(|| item.clone()),
-            Keep::NewestPerLabel { fields, .. } => Some(project(item, fields)),
+            Keep::NewestPerLabel { fields, .. } | Keep::Newest { fields, .. } => {
+                Some(project(item, fields))
+            }
         }
     }
 }
@@ -101,6 +112,11 @@ pub(super) struct ListSpool {
     kept: Vec<Value>,
     /// For [`Keep::NewestPerLabel`]: label value → its projection in `kept`.
     kept_by_label: HashMap<String, usize>,
+    /// For [`Keep::Newest`]: the distinct projections (kept after `kept`), as JSON text and values.
+    distinct_seen: HashSet<String>,
+    distinct: Vec<Value>,
+    /// For [`Keep::Newest`]: how many items were left out of `kept` as older than the newest `limit`.
+    left_out: u64,
     redactions: RedactionCounts,
     scratch: Vec<u8>,
 }
@@ -119,6 +135,9 @@ impl ListSpool {
             stored: Vec::new(),
             kept: Vec::new(),
             kept_by_label: HashMap::new(),
+            distinct_seen: HashSet::new(),
+            distinct: Vec::new(),
+            left_out: 0,
             redactions: RedactionCounts::new(),
             scratch: Vec::new(),
         }
@@ -177,8 +196,40 @@ impl ListSpool {
                     }
                 }
             }
+        } else if let Keep::Newest {
+            limit, distinct, ..
+        } = self.keep
+        {
+            let spec = project(item, distinct);
+            if spec.as_object().is_some_and(|spec| !spec.is_empty()) {
+                let text = spec.to_string();
+                if !self.distinct_seen.contains(&text) {
+                    self.distinct_seen.insert(text);
+                    self.distinct.push(spec);
+                }
+            }
+            if let Some(slim) = self.keep.apply(item) {
+                self.kept.push(slim);
+            }
+            // Trimmed when twice the limit: sorting is amortised over `limit` items.
+            if self.kept.len() >= limit.saturating_mul(2).max(1) {
+                self.trim_to_newest(limit);
+            }
         } else if let Some(slim) = self.keep.apply(item) {
             self.kept.push(slim);
+        }
+    }
+
+    /// `kept` reduced to its `limit` newest, newest first (undated last, then by name: `choose_recent`'s order).
+    fn trim_to_newest(&mut self, limit: usize) {
+        self.kept.sort_by(|a, b| {
+            detect::created(b)
+                .cmp(&detect::created(a))
+                .then_with(|| detect::name(a).cmp(&detect::name(b)))
+        });
+        if self.kept.len() > limit {
+            self.left_out += (self.kept.len() - limit) as u64;
+            self.kept.truncate(limit);
         }
     }
 
@@ -209,12 +260,17 @@ impl ListSpool {
         if let Some(mut file) = self.file.take() {
             file.flush()?;
         }
+        if let Keep::Newest { limit, .. } = self.keep {
+            self.trim_to_newest(limit);
+            self.kept.append(&mut self.distinct);
+        }
         Ok(SpooledList {
             path: self.path,
             head,
             groups: self.groups,
             stored: self.stored,
             kept: self.kept,
+            left_out: self.left_out,
             redactions: self.redactions,
         })
     }
@@ -238,6 +294,9 @@ impl ListSink for ListSpool {
         self.stored.clear();
         self.kept.clear();
         self.kept_by_label.clear();
+        self.distinct_seen.clear();
+        self.distinct.clear();
+        self.left_out = 0;
         self.redactions.clear();
         Ok(())
     }
@@ -249,8 +308,11 @@ pub(super) struct SpooledList {
     head: Map<String, Value>,
     groups: BTreeMap<String, u32>,
     stored: Vec<Stored>,
-    /// What [`Keep`] kept of each item, in the list's order.
+    /// What [`Keep`] kept of each item, in the list's order ([`Keep::Newest`]: the newest first, then the
+    /// distinct projections).
     pub kept: Vec<Value>,
+    /// Items [`Keep::Newest`] left out as older than its limit.
+    pub left_out: u64,
     pub redactions: RedactionCounts,
 }
 
@@ -514,6 +576,64 @@ mod tests {
                 {"metadata": {"labels": {"velero.io/backup-name": "b2"}, "creationTimestamp": "2026-05-01T11:00:00Z"}}
             ]})
         );
+    }
+
+    #[test]
+    fn of_many_backups_only_the_newest_and_the_distinct_scopes_are_kept_and_the_choice_is_the_same()
+    {
+        // The mechanism that bounds a list of a million backups, at a size a test runs in a moment: what
+        // `choose_recent` and `backup_scope` decide from the bounded projections is what they decide from all.
+        let dir = tempfile::tempdir().unwrap();
+        let fields: &[&str] = &[
+            "/metadata/name",
+            "/metadata/creationTimestamp",
+            "/spec/includedNamespaces",
+            "/status/phase",
+        ];
+        let keep = Keep::Newest {
+            fields,
+            limit: 50,
+            distinct: &["/spec/includedNamespaces"],
+        };
+        let mut bounded = ListSpool::new(dir.path(), ListSpool::nowhere(), keep);
+        let mut all = ListSpool::new(dir.path(), ListSpool::nowhere(), Keep::Fields(fields));
+        let start: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        // Not in time order: every 7th failed, every 1000th covering namespace ns-<i>.
+        for i in (0..5_000u32).map(|i| (i * 2_237) % 5_000) {
+            let created = start + jiff::SignedDuration::from_secs(i64::from(i) * 60);
+            let namespaces = if i % 1_000 == 0 {
+                json!([format!("ns-{i}")])
+            } else {
+                json!(["app"])
+            };
+            let backup = json!({"metadata": {"name": format!("b-{i:05}"), "creationTimestamp": created.to_string()},
+                "spec": {"includedNamespaces": namespaces},
+                "status": {"phase": if i % 7 == 0 { "Failed" } else { "Completed" }}});
+            bounded.item(backup.clone()).unwrap();
+            all.item(backup).unwrap();
+        }
+        let mut bounded = bounded.finish(Map::new()).unwrap();
+        let mut all = all.finish(Map::new()).unwrap();
+        assert_eq!(bounded.left_out, 4_950);
+        // 50 newest and the 6 distinct namespace selections.
+        assert_eq!(bounded.kept.len(), 56);
+        let (bounded, all) = (bounded.kept_list(), all.kept_list());
+        let now = start + jiff::SignedDuration::from_mins(5_000);
+        let since = jiff::SignedDuration::from_mins(40);
+        let choose = |list: &Value| {
+            detect::choose_recent(list["items"].as_array().unwrap(), &[], 10, since, now)
+        };
+        assert_eq!(choose(&bounded), choose(&all));
+        // The 10 newest and the 4 failed older than them within 40 minutes (4963, 4970, 4977, 4984).
+        assert_eq!(choose(&bounded).len(), 10 + 4);
+        let scope = |list: &Value| {
+            format!(
+                "{:?}",
+                detect::backup_scope(list["items"].as_array().unwrap(), &[])
+            )
+        };
+        assert_eq!(scope(&bounded), scope(&all));
+        assert!(scope(&bounded).contains("ns-4000"), "{}", scope(&bounded));
     }
 
     fn items_named(list: &Value) -> Vec<&str> {

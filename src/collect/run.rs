@@ -107,6 +107,12 @@ const BACKUP_FIELDS: &[&str] = &[
     "/status/phase",
     "/status/startTimestamp",
 ];
+/// What `backup_scope` reads of every backup: kept once per distinct value, however many backups.
+const BACKUP_SCOPE_FIELDS: &[&str] = &["/spec/includedNamespaces", "/spec/excludedNamespaces"];
+/// How many of the newest backups (restores) the deciding stages see: `--recent` and failed ones among
+/// them get their logs. Bounds memory whatever the count (1,000,000 backups as projections were 5.6 GiB;
+/// 10,000 are about 30 MB); the manifest's scope says how many were left out.
+pub(super) const NEWEST_KEPT: usize = 10_000;
 /// Of restores: `choose_recent` and the backup each restores (the download plan).
 const RESTORE_FIELDS: &[&str] = &[
     "/metadata/name",
@@ -131,10 +137,19 @@ const RESTORE_PART_FIELDS: &[&str] = &[
 
 /// What is kept of each Velero kind for the stages that decide: the few, small kinds whole, the many
 /// (thousands of backups, tens of thousands of pod volume backups) as the fields read.
-fn velero_keep(plural: &str) -> Keep {
+fn velero_keep(plural: &str, recent: usize) -> Keep {
+    let limit = NEWEST_KEPT.max(recent);
     match plural {
-        "backups" => Keep::Fields(BACKUP_FIELDS),
-        "restores" => Keep::Fields(RESTORE_FIELDS),
+        "backups" => Keep::Newest {
+            fields: BACKUP_FIELDS,
+            limit,
+            distinct: BACKUP_SCOPE_FIELDS,
+        },
+        "restores" => Keep::Newest {
+            fields: RESTORE_FIELDS,
+            limit,
+            distinct: &[],
+        },
         "podvolumebackups" | "datauploads" => Keep::NewestPerLabel {
             label: "velero.io/backup-name",
             fields: BACKUP_PART_FIELDS,
@@ -576,6 +591,7 @@ impl<'o> Run<'o> {
         self.progress.stage("velero objects", wanted.len());
         let api = self.api.clone();
         let dir = self.spool_dir.path().to_path_buf();
+        let recent = self.options.recent;
         let results: Vec<_> = futures::stream::iter(wanted.iter().cloned())
             .map(|(version, plural)| {
                 let api = api.clone();
@@ -586,7 +602,8 @@ impl<'o> Run<'o> {
                         None => ListSpool::by_namespace(|_| true),
                     };
                     let path = velero_path(&version, &plural, namespace);
-                    let result = spool_list(&api, &dir, &path, route, velero_keep(&plural)).await;
+                    let result =
+                        spool_list(&api, &dir, &path, route, velero_keep(&plural, recent)).await;
                     (plural, result)
                 }
             })
@@ -601,6 +618,16 @@ impl<'o> Run<'o> {
                     match namespace {
                         Some(ns) => self.write_list(&objects_path(&resource, Some(ns)), &list)?,
                         None => self.write_list_by_namespace(&resource, &list)?,
+                    }
+                    if list.left_out > 0 {
+                        self.scope.insert(
+                            format!("{plural}NotConsidered"),
+                            json!(format!(
+                                "{} older {plural} (only the newest {} are considered for logs)",
+                                list.left_out,
+                                NEWEST_KEPT.max(self.options.recent)
+                            )),
+                        );
                     }
                     objects.insert(plural.clone(), list.kept_list());
                 }

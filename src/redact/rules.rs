@@ -20,7 +20,9 @@ const BASE64_RUN: &str = r"[A-Za-z0-9+/]{20,}={0,2}";
 const VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]+))"#;
 
 /// [`VALUE`] whose bare form is at least 8 characters long (the token rule's, see there).
-const TOKEN_VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]{8,}))"#;
+/// A short first segment followed by `,` / `;` counts too: `Tok3n,with;Delims` is one value (see
+/// [`extend_bare`]).
+const TOKEN_VALUE: &str = r#"(?:"(?P<q>(?:[^"\\\n]|\\.)*)"|\\+"(?P<e>(?:[^"\\\n]|\\+[^"\\\n])*)\\+"|'(?P<s>[^'\n]*)'|(?P<u>[^\s"'\\,;&{}\[\]()<>]{8,}|[^\s"'\\,;&{}\[\]()<>]+[,;][^\s"'\\,;&{}\[\]()<>=:]+))"#;
 
 /// Separator between a key and its value, the key optionally quoted (also escaped: `\"key\"`).
 const SEP: &str = r#"\\*["']?\s*[:=]\s*"#;
@@ -113,6 +115,12 @@ fn rule_sources() -> Vec<(&'static str, String)> {
             r"\b(?P<u>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})".into(),
         ),
         (
+            // A YAML plain scalar runs to the end of its line, spaces included (`password: two words here`),
+            // less a trailing comment; the generic rules below stop at the first space.
+            "yaml-secret-value",
+            r#"(?imR)^[ \t]*(?:-[ \t]+)?[\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|encryption[-_]?key|signing[-_]?key|credentials)[\w.-]*[ \t]*:[ \t]+(?P<u>[^\s"'|>{\[&*!%@`#][^\n]*?)(?:[ \t]+#[^\n]*)?[ \t]*$"#.into(),
+        ),
+        (
             "password",
             key_value(r"[\w.-]*?(?:password|passwd|passphrase|pwd)"),
         ),
@@ -181,6 +189,40 @@ struct Rule {
     regex: Regex,
     /// Capture-group indexes of the secret groups this regex has.
     secret_groups: Vec<usize>,
+    /// The index of the bare-value group `u`, if the regex has one.
+    bare_group: Option<usize>,
+}
+
+/// Bytes that end a bare value.
+fn ends_bare(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"\"'\\,;&{}[]()<>".contains(&b)
+}
+
+/// Where a bare value found as `text[start..end]` really ends. The rules stop a bare value at `,` and `;`,
+/// which separate fields (`Password=x;Database=app`) but also occur inside passwords (`pa;ss,word`): the
+/// value goes on over each `,` / `;` followed by a run that is not the next field (no `=` or `:` in or
+/// right after it), and a run the regex took that is the next field's name is given back.
+fn extend_bare(text: &[u8], start: usize, mut end: usize) -> usize {
+    let is_key_end = |at: usize| matches!(text.get(at), Some(b'=' | b':'));
+    if is_key_end(end)
+        && let Some(cut) = text[start..end]
+            .iter()
+            .rposition(|&b| b == b',' || b == b';')
+        && cut > 0
+    {
+        end = start + cut;
+    }
+    while matches!(text.get(end), Some(b',' | b';')) {
+        let run_end = (end + 1..text.len())
+            .find(|&i| ends_bare(text[i]))
+            .unwrap_or(text.len());
+        let run = &text[end + 1..run_end];
+        if run.is_empty() || run.contains(&b'=') || run.contains(&b':') || is_key_end(run_end) {
+            break;
+        }
+        end = run_end;
+    }
+    end
 }
 
 pub(crate) struct Rules {
@@ -209,10 +251,12 @@ impl Rules {
                     .filter(|(_, n)| n.is_some_and(|n| SECRET_GROUPS.contains(&n)))
                     .map(|(i, _)| i)
                     .collect();
+                let bare_group = regex.capture_names().position(|n| n == Some("u"));
                 Rule {
                     name,
                     regex,
                     secret_groups,
+                    bare_group,
                 }
             })
             .collect();
@@ -356,9 +400,14 @@ impl Rule {
             let secret = self
                 .secret_groups
                 .iter()
-                .find_map(|&g| locations.get(g))
-                .filter(|&(start, end)| !is_inert(&text[start..end]));
-            if let Some((start, end)) = secret {
+                .find_map(|&g| Some((g, locations.get(g)?)))
+                .filter(|&(_, (start, end))| !is_inert(&text[start..end]));
+            if let Some((group, (start, end))) = secret {
+                let end = if Some(group) == self.bare_group {
+                    extend_bare(text, start, end)
+                } else {
+                    end
+                };
                 out.extend_from_slice(&text[copied..start]);
                 out.extend_from_slice(PLACEHOLDER.as_bytes());
                 copied = end;
@@ -366,7 +415,7 @@ impl Rule {
             }
             // An empty match cannot happen (every rule has a literal part), but never loop on one.
             at = if found.end() > found.start() {
-                found.end()
+                found.end().max(copied)
             } else {
                 found.end() + 1
             };

@@ -488,3 +488,35 @@ fn a_value_quoted_from_an_object_is_judged_by_its_path_and_its_text() {
         );
     }
 }
+
+/// A bare value goes on over `,` / `;` inside it, but the next field after one stays readable.
+#[test]
+fn bare_values_hold_commas_and_semicolons_but_the_next_field_stays() {
+    for (line, kept) in [
+        ("password=SemiPw;part2-77,part3-x host=db", " host=db"),
+        ("Server=db;Password=ConnPw;Database=app;", ";Database=app;"),
+        ("password=abc123, user=bob", ", user=bob"),
+        ("api_token=Tok3n,with;Delims-0099 next=1", " next=1"),
+    ] {
+        let (out, _) = redact(line);
+        assert!(out.ends_with(kept), "{line} → {out}");
+        assert!(out.contains(PLACEHOLDER), "{line} → {out}");
+        for piece in ["part3-x", "ConnPw", "abc123", "Delims-0099"] {
+            assert!(!out.contains(piece), "{line} → {out}");
+        }
+    }
+}
+
+/// A YAML plain scalar is the rest of its line, spaces included; a trailing comment stays.
+#[test]
+fn yaml_plain_scalars_are_redacted_to_the_end_of_the_line() {
+    let (out, counts) = redact("  password: two words here   # rotated\n  user: admin\n");
+    assert_eq!(
+        out,
+        format!("  password: {PLACEHOLDER}   # rotated\n  user: admin\n")
+    );
+    assert_eq!(counts.get("yaml-secret-value"), Some(&1));
+    // Not a YAML line: prose keeps its words after the redacted value.
+    let (out, _) = redact("level=error msg=\"login failed\" password=hunter22 for user x");
+    assert!(out.ends_with(" for user x"), "{out}");
+}

@@ -10,7 +10,7 @@ use crate::analyze::readiness::Restorable;
 
 use super::escape::terminal as clean;
 use super::view::{
-    kind_label, lost_lines, object_label, object_name, same_cause_groups, status_of,
+    kind_label, list_of, lost_lines, object_label, object_name, same_cause_groups, status_of,
 };
 
 /// Longest fix shown in the terminal; the reports carry the full text.
@@ -142,6 +142,14 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                  docs/rbac.md and collect again."
             );
         }
+    } else if !analysis.not_seen.is_empty() {
+        // A failure found does not make the rest complete: what was not seen is said here too, as in the
+        // other formats' status detail.
+        let line = format!(
+            "▲ Incomplete as well: snapdoc could not see {}.",
+            clean(&list_of(&analysis.not_seen))
+        );
+        let _ = writeln!(out, "{}", style.paint("1;33", &line));
     }
     for group in same_cause_groups(&analysis.verdicts) {
         let first = group[0];

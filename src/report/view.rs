@@ -370,7 +370,7 @@ fn counts_of(analysis: &Analysis) -> Counts {
 }
 
 /// `a, b, c and 4 more`.
-fn list_of(names: &[String]) -> String {
+pub(super) fn list_of(names: &[String]) -> String {
     const SHOWN: usize = 3;
     match names.len() {
         0 => String::new(),

@@ -174,7 +174,7 @@ impl<'r> LogRun<'r> {
             Some(Ok(None)) => {
                 return LogScan {
                     aggregates: Vec::new(),
-                    ran: Vec::new(),
+                    ran_for: None,
                     result: Ok(None),
                 };
             }
@@ -216,21 +216,26 @@ impl<'r> LogRun<'r> {
             .map(Some)
             .map_err(|e| format!("{}: {e}", log.path));
         LogScan {
-            aggregates: indexes.iter().copied().zip(aggregates).collect(),
-            ran: indexes.clone(),
+            aggregates: indexes
+                .iter()
+                .copied()
+                .zip(aggregates)
+                .filter(|(_, aggregate)| aggregate.count > 0)
+                .collect(),
+            ran_for: Some(log.source),
             result,
         }
     }
 
     /// Adds what one log gave to what the logs before it gave, as [`LogRun::scan`] would have recorded it.
     pub fn absorb(&mut self, scan: LogScan) -> Result<Option<ScanStats>, String> {
-        for i in scan.ran {
-            self.ran[i] = true;
+        if let Some(Some(Ok(Some((_, indexes))))) = scan.ran_for.map(|s| self.scanners.get(&s)) {
+            for &i in indexes {
+                self.ran[i] = true;
+            }
         }
         for (i, part) in scan.aggregates {
-            if part.count > 0 {
-                merge(&mut self.aggregates[i], part);
-            }
+            merge(&mut self.aggregates[i], part);
         }
         scan.result
     }
@@ -307,10 +312,11 @@ impl<'r> LogRun<'r> {
 /// What one log gave its rules, before it is added to the rest ([`LogRun::absorb`]).
 #[derive(Debug)]
 pub struct LogScan {
-    /// (rule index, what it saw in this log), for the rules of the log's source.
+    /// (rule index, what it saw in this log), for the rules that saw something: scans wait in memory to be
+    /// absorbed in order, and 200,000 tiny logs each holding every rule's empty aggregate were gigabytes.
     aggregates: Vec<(usize, LogAggregate)>,
-    /// Rules that ran on this log.
-    ran: Vec<usize>,
+    /// The source whose rules ran on this log (they are the scanner's).
+    ran_for: Option<LogSource>,
     result: Result<Option<ScanStats>, String>,
 }
 
@@ -319,7 +325,7 @@ impl LogScan {
     pub fn failed(problem: String) -> LogScan {
         LogScan {
             aggregates: Vec::new(),
-            ran: Vec::new(),
+            ran_for: None,
             result: Err(problem),
         }
     }

@@ -19,6 +19,46 @@ pub const BLOCK_SIZE: usize = 1 << 20;
 /// cut is still seen (a signature longer than this, inside a line longer than a block, could be missed).
 const MAX_OVERLAP: usize = 8 << 10;
 
+/// Longest pattern text a rule may have (the 68 built-in log rules' longest is under 1 KiB).
+pub const MAX_PATTERN_LEN: usize = 64 << 10;
+/// Compiled size (Thompson NFA, the scanner's own syntax) one pattern may have.
+pub const PATTERN_SIZE_LIMIT: usize = 2 << 20;
+
+/// Whether `pattern` fits the limits the scanner compiles it under. Rules are checked with it as they load,
+/// for `rules lint` and for analysis alike (one loader), so a rule lint passes is one analysis compiles. The
+/// regex crate's own `size_limit` does not refuse a huge alternation of literals (it searches one with
+/// Aho-Corasick and never builds the automaton the limit applies to), but the scanner's multi-pattern
+/// automaton and `RegexSet` do build it: a rule of 200,000 literals passed and then took 6 GiB.
+pub fn check_pattern_size(pattern: &str) -> Result<(), String> {
+    if pattern.len() > MAX_PATTERN_LEN {
+        return Err(format!(
+            "is {} bytes long; a pattern may be at most {} KiB",
+            pattern.len(),
+            MAX_PATTERN_LEN >> 10
+        ));
+    }
+    match regex_automata::nfa::thompson::Compiler::new()
+        .syntax(scanner_syntax())
+        .configure(
+            regex_automata::nfa::thompson::Config::new()
+                .nfa_size_limit(Some(PATTERN_SIZE_LIMIT))
+                .shrink(false),
+        )
+        .build(pattern)
+    {
+        Err(e) if e.size_limit().is_some() => Err(format!(
+            "exceeds the log scanner's size limit ({} MiB per pattern, compiled)",
+            PATTERN_SIZE_LIMIT >> 20
+        )),
+        // Other problems (syntax, look-around) are the regex crate's to name, as before.
+        _ => Ok(()),
+    }
+}
+
+fn scanner_syntax() -> syntax::Config {
+    syntax::Config::new().multi_line(true).crlf(true)
+}
+
 /// A line in which at least one pattern matched.
 #[derive(Debug)]
 pub struct ScannedLine<'a> {
@@ -58,7 +98,7 @@ impl LogScanner {
                     .nfa_size_limit(Some(256 << 20))
                     .hybrid_cache_capacity(16 << 20),
             )
-            .syntax(syntax::Config::new().multi_line(true).crlf(true))
+            .syntax(scanner_syntax())
             .build_many(patterns)
             .map_err(|e| format!("log patterns do not compile together: {e}"))?;
         let per_line = regex::bytes::RegexSetBuilder::new(patterns)

@@ -16,12 +16,15 @@ use super::{
     CATEGORIES, COMPONENTS, CompatMatcher, CompatRow, FACT_KINDS, FieldFilter, LogMatcher, Matcher,
     ObjectMatcher, Rule, RuleError, RuleOrigin, RuleSet, RuleTests, Sample, SampleInput,
 };
+use crate::analyze::engine::scan::check_pattern_size;
 use crate::analyze::findings::{Role, Severity};
 use crate::bundle::LogSource;
 
 const RETIRED_FILE: &str = "retired.yaml";
 /// Compiled size limit of one rule's regex: generous for real signatures, small enough to refuse a blow-up.
 const REGEX_SIZE_LIMIT: usize = 2 << 20;
+/// Log patterns of user rules in all (the built-in catalog's 68 are about 7 KiB).
+const MAX_USER_PATTERNS_LEN: usize = 1 << 20;
 /// Variables every message may use besides the rule's own.
 const COMMON_VARIABLES: &[&str] = &["count"];
 const OBJECT_VARIABLES: &[&str] = &["kind", "name", "namespace"];
@@ -297,6 +300,27 @@ fn build(
         }
     }
 
+    // The scanner compiles every log rule of a source into one automaton: bounded per pattern above, and in
+    // all here, so that many rules just under the per-pattern limit cannot add up to gigabytes either.
+    let mut total = 0;
+    for rule in keep.iter().filter(|r| !r.origin.builtin) {
+        if let Matcher::Log(log) = &rule.matcher {
+            total += log.pattern.len();
+            if total > MAX_USER_PATTERNS_LEN {
+                errors.push(RuleError {
+                    file: rule.origin.file.clone(),
+                    line: rule.line,
+                    message: format!(
+                        "match.log.regex of rule {} brings the log patterns of user rules to {total} bytes; at most {} KiB in all",
+                        rule.id,
+                        MAX_USER_PATTERNS_LEN >> 10
+                    ),
+                });
+                break;
+            }
+        }
+    }
+
     let mut templates = Handlebars::new();
     templates.register_escape_fn(handlebars::no_escape);
     for rule in &keep {
@@ -531,7 +555,7 @@ fn parse_rule(file: &RuleFile, errors: &mut Vec<RuleError>) -> Option<Rule> {
         );
         None
     } else if let Some(log) = &m.log {
-        log_matcher(&mut check, log)
+        log_matcher(&mut check, log, &id)
     } else if let Some(object) = &m.object {
         object_matcher(&mut check, object)
     } else if let Some(compat) = &m.compat {
@@ -575,7 +599,7 @@ fn parse_rule(file: &RuleFile, errors: &mut Vec<RuleError>) -> Option<Rule> {
     })
 }
 
-fn log_matcher(check: &mut FileCheck<'_>, log: &Spanned<LogSpec>) -> Option<Matcher> {
+fn log_matcher(check: &mut FileCheck<'_>, log: &Spanned<LogSpec>, id: &str) -> Option<Matcher> {
     let spec = &log.value;
     let before = check.errors.len();
     let sources_line = line_of(&spec.sources);
@@ -610,15 +634,21 @@ fn log_matcher(check: &mut FileCheck<'_>, log: &Spanned<LogSpec>) -> Option<Matc
     }
     let regex_line = line_of(&spec.regex);
     let pattern = spec.regex.value.clone();
-    let regex = match regex::bytes::RegexBuilder::new(&pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-    {
-        Ok(regex) => Some(regex),
+    let regex = match check_pattern_size(&pattern) {
         Err(e) => {
-            check.error(regex_line, format!("match.log.regex does not compile: {e}"));
+            check.error(regex_line, format!("match.log.regex of rule {id} {e}"));
             None
         }
+        Ok(()) => match regex::bytes::RegexBuilder::new(&pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+        {
+            Ok(regex) => Some(regex),
+            Err(e) => {
+                check.error(regex_line, format!("match.log.regex does not compile: {e}"));
+                None
+            }
+        },
     };
     if let Some(regex) = &regex {
         if regex.is_match(b"") {
@@ -751,11 +781,15 @@ fn compile_predicate(
     }
     if let Some(v) = &p.matches {
         tests.push(
-            regex::RegexBuilder::new(v)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map(Test::Matches)
-                .map_err(|e| format!("`matches` regex does not compile: {e}")),
+            check_pattern_size(v)
+                .map_err(|e| format!("`matches` regex {e}"))
+                .and_then(|()| {
+                    regex::RegexBuilder::new(v)
+                        .size_limit(REGEX_SIZE_LIMIT)
+                        .build()
+                        .map_err(|e| format!("`matches` regex does not compile: {e}"))
+                })
+                .map(Test::Matches),
         );
     }
     if let Some(v) = p.exists {

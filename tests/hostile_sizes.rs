@@ -1,0 +1,174 @@
+//! Inputs sized to exhaust memory (issue #21): each ends in success or in a clear error naming what was too
+//! large, never in gigabytes. The peak RSS of the full-size cases is measured by hand with `/usr/bin/time -v`
+//! (BENCHMARKS.md, "Hostile inputs"); these tests check the outcome only, at sizes that run in a moment.
+use std::path::Path;
+
+use snapdoc::analyze::rules::RuleSet;
+
+/// A log rule whose regex is `pattern`, firing on `sample`, as `dir/<id>-<name>.yaml`.
+fn write_log_rule(dir: &Path, id: &str, name: &str, pattern: &str, sample: &str) {
+    let text = format!(
+        "id: {id}\nname: {name}\nseverity: warn\ncategory: bucket-endpoint\ntitle: Title of {name}\n\
+         message: 'it fired'\ncause: Because.\nfix: Do this.\nmatch:\n  log:\n    sources: [velero-server]\n    \
+         regex: '{pattern}'\ntests:\n  match:\n    - '{sample}'\n  no_match:\n    - 'nothing here'\n"
+    );
+    std::fs::write(dir.join(format!("{id}-{name}.yaml")), text).unwrap();
+}
+
+/// What `rules lint DIR` and loading DIR for analysis (`--rules DIR`) say, as text.
+fn lint_and_load(dir: &Path) -> (String, String) {
+    let lint = match RuleSet::lint_dir(dir) {
+        Ok(set) => format!("ok: {} rules", set.len()),
+        Err(errors) => errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let load = match RuleSet::load(&[dir.to_path_buf()]) {
+        Ok(set) => format!("ok: {} rules", set.len()),
+        Err(error) => error.to_string(),
+    };
+    (lint, load)
+}
+
+/// 200,000 literal alternatives passed `rules lint` (the regex crate searches a literal alternation with
+/// Aho-Corasick and never builds the automaton its size limit applies to) and then took 6 GiB when the
+/// scanner compiled it with the other rules. Lint and analysis now refuse it alike, naming file and id.
+#[test]
+fn a_rule_of_200000_literal_alternatives_is_refused_by_lint_and_by_analysis_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let alternatives: Vec<String> = (0..200_000)
+        .map(|i| format!("stalled-upload-{i:06}"))
+        .collect();
+    let pattern = format!("(?:{})", alternatives.join("|"));
+    write_log_rule(
+        dir.path(),
+        "SD990",
+        "many-literals",
+        &pattern,
+        "x stalled-upload-000001 y",
+    );
+    let (lint, load) = lint_and_load(dir.path());
+    for said in [&lint, &load] {
+        assert!(said.contains("SD990-many-literals.yaml:"), "{said}");
+        assert!(said.contains("rule SD990"), "{said}");
+        assert!(said.contains("at most 64 KiB"), "{said}");
+    }
+}
+
+/// Under the length limit, a literal alternation still large once compiled is refused by the regex crate's
+/// own size limit, which lint and analysis both apply.
+#[test]
+fn a_shorter_alternation_too_large_compiled_is_refused_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let alternatives: Vec<String> = (0..2_200)
+        .map(|i| format!("stalled-upload-{i:06}-{:x}", i * 7_919))
+        .collect();
+    let pattern = format!("(?:{})", alternatives.join("|"));
+    assert!(pattern.len() < 64 << 10);
+    write_log_rule(
+        dir.path(),
+        "SD990",
+        "many-literals",
+        &pattern,
+        "x stalled-upload-000001-1eef y",
+    );
+    let (lint, load) = lint_and_load(dir.path());
+    for said in [&lint, &load] {
+        assert!(said.contains("SD990-many-literals.yaml:"), "{said}");
+        assert!(said.contains("size limit"), "{said}");
+    }
+}
+
+/// Rules each within the limits may not add up past the total the scanner compiles together (1 MiB of user
+/// patterns): the rule that crosses it is named, by lint and by analysis.
+#[test]
+fn user_rules_adding_up_past_the_total_are_refused_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long in text, tiny compiled: a verbose-mode comment.
+    let pattern = format!("(?x)stalled\\ upload \\d+ #{}", "c".repeat(60_000));
+    for i in 0..18 {
+        write_log_rule(
+            dir.path(),
+            &format!("SD{:03}", 950 + i),
+            &format!("long-rule-{i}"),
+            &pattern,
+            "stalled upload 7",
+        );
+    }
+    let (lint, load) = lint_and_load(dir.path());
+    for said in [&lint, &load] {
+        assert!(said.contains("SD967-long-rule-17.yaml:"), "{said}");
+        assert!(said.contains("rule SD967"), "{said}");
+        assert!(said.contains("at most 1024 KiB in all"), "{said}");
+    }
+    // One fewer is within the total: every rule loads.
+    std::fs::remove_file(dir.path().join("SD967-long-rule-17.yaml")).unwrap();
+    let (lint, load) = lint_and_load(dir.path());
+    assert_eq!(lint, "ok: 17 rules");
+    assert!(load.starts_with("ok: "), "{load}");
+}
+
+/// A zip of `count` tiny logs (no manifest: a foreign-looking archive), written with the zip crate.
+fn zip_of_tiny_logs(path: &Path, count: usize) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..count {
+        zip.start_file(format!("velero/logs/pod-{i:06}/velero.log"), options)
+            .unwrap();
+        zip.write_all(b"x\n").unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// 200,000 tiny entries took 2.7 GiB to analyse (every log's scan held every rule's empty aggregate until it
+/// was added in order). Scans now hold only what they saw, and an archive beyond the entry-count limit is
+/// refused before anything is read, naming the entry that crossed it. The limit is the default's
+/// mechanism, shown here at 1,000 so that the test writes a small zip.
+#[test]
+fn an_archive_of_more_entries_than_the_limit_is_refused_naming_the_entry() {
+    use snapdoc::bundle::Bundle;
+    use snapdoc::bundle::limits::ArchiveLimits;
+
+    assert_eq!(ArchiveLimits::default().max_entries, 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.zip");
+    zip_of_tiny_logs(&path, 1_001);
+    let limits = ArchiveLimits {
+        max_entries: 1_000,
+        ..ArchiveLimits::default()
+    };
+    let message = Bundle::open_with_limits(&path, limits)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(message.contains("many.zip"), "{message}");
+    assert!(message.contains("more than 1000 entries"), "{message}");
+    assert!(
+        message.contains("velero/logs/pod-001000/velero.log"),
+        "{message}"
+    );
+    // At the limit it opens.
+    zip_of_tiny_logs(&path, 1_000);
+    Bundle::open_with_limits(&path, limits).expect("1,000 entries open");
+}
+
+/// Under the limit, thousands of tiny logs are analysed to the end: a report, not an error.
+#[test]
+fn thousands_of_tiny_logs_are_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.zip");
+    zip_of_tiny_logs(&path, 5_000);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["analyze", "--format", "json", "--fail-on", "never"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert!(report.get("status").is_some(), "{report}");
+}
