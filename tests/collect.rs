@@ -1044,3 +1044,97 @@ async fn the_request_log_shows_no_secret_data_read_and_only_read_verbs_and_one_c
         outcome.manifest.collector_errors
     );
 }
+
+/// maintenance-oom (#15): the repository maintenance Jobs of Velero's namespace, their OOMKilled pods, the
+/// Jobs' BackoffLimitExceeded events, the pods' logs and the repository's recentMaintenance are all in the
+/// bundle, each read for what it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_oom_bundle_holds_the_maintenance_jobs_their_pods_events_and_logs() {
+    let scenario = Scenario::load(&scenarios_dir().join("maintenance-oom")).unwrap();
+    let (lab, _outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let repo = "app-default-kopia-qd7mt";
+    let stamps = ["1795561200412", "1795564800538", "1795568400291"];
+
+    let jobs = bundle.json("cluster-resources/jobs/velero.json");
+    let jobs = jobs["items"].as_array().unwrap();
+    assert_eq!(jobs.len(), 3, "{jobs:?}");
+    for (job, stamp) in jobs.iter().zip(stamps) {
+        assert_eq!(
+            job["metadata"]["name"],
+            format!("{repo}-maintain-job-{stamp}")
+        );
+        assert_eq!(job["metadata"]["labels"]["velero.io/repo-name"], repo);
+        assert_eq!(job["spec"]["backoffLimit"], 0);
+        assert_eq!(job["status"]["failed"], 1);
+        let failed = job["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Failed")
+            .unwrap();
+        assert_eq!(failed["reason"], "BackoffLimitExceeded");
+    }
+
+    let pods = bundle.json("cluster-resources/pods/velero.json");
+    let maintenance: Vec<&Value> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["velero.io/repo-name"] == repo)
+        .collect();
+    assert_eq!(maintenance.len(), 3);
+    for pod in &maintenance {
+        let terminated = &pod["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(terminated["reason"], "OOMKilled", "{pod}");
+        assert_eq!(terminated["exitCode"], 137);
+        assert_eq!(
+            pod["spec"]["containers"][0]["resources"]["limits"]["memory"],
+            "512Mi"
+        );
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        let log = bundle.text(&format!(
+            "velero/logs/{name}/velero-repo-maintenance-container.log"
+        ));
+        assert!(
+            log.contains("Start to open repo for maintenance, allow index write on load")
+                && log.contains("Succeeded to open repo for maintenance"),
+            "{name}: {log}"
+        );
+        // Job pods never restart: no previous log was asked for.
+        assert!(!bundle.entries.contains_key(&format!(
+            "velero/logs/{name}/velero-repo-maintenance-container-previous.log"
+        )));
+    }
+
+    let events = bundle.json("cluster-resources/events/velero.json");
+    let backoff: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "BackoffLimitExceeded" && e["involvedObject"]["kind"] == "Job")
+        .map(|e| {
+            assert_eq!(e["message"], "Job has reached the specified backoff limit");
+            e["involvedObject"]["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(backoff.len(), 3, "{backoff:?}");
+    assert!(backoff.iter().all(|j| j.starts_with(repo)));
+
+    let repositories =
+        bundle.json("cluster-resources/custom-resources/backuprepositories.velero.io/velero.json");
+    let recent = repositories["items"][0]["status"]["recentMaintenance"]
+        .as_array()
+        .unwrap();
+    assert_eq!(recent.len(), 3);
+    assert!(recent.iter().all(|m| m["result"] == "Failed"
+        && m["message"] == "Repo maintenance failed but result is not retrieveable"));
+
+    let server = bundle.text("velero/logs/velero-7d9f8c6b5d-m4n7p/velero.log");
+    assert!(server.contains("Maintenance repo complete, succeeded 0, failed 1"));
+    assert!(
+        !bundle.has_error("jobs", None),
+        "{:?}",
+        bundle.manifest.collector_errors
+    );
+    lab.shutdown().await;
+}

@@ -377,6 +377,7 @@ fn expected_cluster_grants() -> BTreeSet<(String, String, String, String)> {
         ],
     );
     read("apps", &["deployments", "daemonsets"]);
+    read("batch", &["jobs"]);
     read("storage.k8s.io", &["storageclasses"]);
     read("apiextensions.k8s.io", &["customresourcedefinitions"]);
     out.insert(("".into(), "pods/log".into(), String::new(), "get".into()));

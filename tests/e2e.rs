@@ -202,3 +202,43 @@ fn the_demo_command_writes_reports_and_keeps_earlier_runs() {
         assert!(opened.read_json("analysis.json").unwrap().is_some());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("maintenance-oom", out.path()).await;
+    let analysis = &outcome.analysis;
+    let oom = finding(analysis, "SD320");
+    assert_eq!(oom.count, 3, "{oom:?}");
+    assert!(oom.message.contains("OOMKilled") && oom.message.contains("512Mi"));
+    assert_eq!(analysis.verdicts.len(), 1, "{:?}", analysis.verdicts);
+    let verdict = &analysis.verdicts[0];
+    assert_eq!(verdict.target.name, "daily-20261125020000");
+    assert_eq!(verdict.phase, "PartiallyFailed");
+    // The cause leads over the symptom (SD501: the backup gave up waiting for its pod volume backup).
+    assert_eq!(verdict.finding_ids[0], "SD320", "{verdict:?}");
+    assert!(verdict.finding_ids.contains(&"SD501".to_string()));
+    assert!(
+        verdict.summary.contains("app-default-kopia-qd7mt")
+            && verdict.summary.contains("OOMKilled"),
+        "{}",
+        verdict.summary
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("--repo-maintenance-job-configmap")
+            && fix.contains("--maintenance-job-mem-limit"),
+        "{fix}"
+    );
+    // The finding reaches the backup through the repository the maintenance pods' label names (the backup's
+    // volume namespace `app` on location `default`), and tells that repository its own detail.
+    assert!(
+        oom.targets
+            .iter()
+            .any(|t| t.target.kind == "backuprepositories.velero.io"
+                && t.target.name == "app-default-kopia-qd7mt"
+                && t.count == 3),
+        "{:?}",
+        oom.targets
+    );
+}

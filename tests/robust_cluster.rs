@@ -304,7 +304,7 @@ async fn a_log_stream_cut_mid_way_is_kept_and_marked_truncated() {
     // report names the log and why it is short.
     let analysis = snapdoc::analyze::analyze_bundle(
         &bundle._dir.path().join("bundle.zip"),
-        &snapdoc::cli::AnalysisOptions::default(),
+        &snapdoc::analyze::AnalysisOptions::default(),
     )
     .unwrap();
     let said = analysis

@@ -50,6 +50,7 @@ const REALISTIC: &[&str] = &[
     "kurl-app-only",
     "embedded-cluster",
     "velero-119-restic",
+    "maintenance-oom",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[

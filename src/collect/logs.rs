@@ -54,7 +54,7 @@ fn restarted(pod: &Value, container: &str) -> bool {
         })
 }
 
-fn targets_of(pod: &Value, root: &str, source: &'static str, out: &mut Vec<LogTarget>) {
+pub(super) fn targets_of(pod: &Value, root: &str, source: &'static str, out: &mut Vec<LogTarget>) {
     let (Some(name), Some(namespace)) = (
         pod.pointer("/metadata/name").and_then(Value::as_str),
         pod.pointer("/metadata/namespace").and_then(Value::as_str),

@@ -17,6 +17,7 @@ mod preflight;
 mod progress;
 mod run;
 mod spool;
+mod transient;
 
 use std::path::{Path, PathBuf};
 

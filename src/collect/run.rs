@@ -18,6 +18,7 @@ use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
+use super::transient;
 use super::{CollectError, CollectOutcome};
 use crate::bundle::layout::{self, objects_path};
 use crate::bundle::manifest::ClusterInfo;
@@ -62,10 +63,11 @@ async fn fetch_download(
 }
 
 /// `/api/v1/…` or `/apis/<group>/<version>/…` for a core/apps/storage resource.
-fn resource_path(resource: &str, namespace: Option<&str>) -> String {
+pub(super) fn resource_path(resource: &str, namespace: Option<&str>) -> String {
     let prefix = match resource {
         "deployments" | "daemonsets" | "statefulsets" | "replicasets" => "/apis/apps/v1",
         "storageclasses" => "/apis/storage.k8s.io/v1",
+        "jobs" => "/apis/batch/v1",
         _ => "/api/v1",
     };
     match namespace {
@@ -82,7 +84,7 @@ fn velero_path(version: &str, plural: &str, namespace: Option<&str>) -> String {
 }
 
 /// Lists `path` into a spool in `dir`: items routed to their entries by `route`, projected by `keep`.
-async fn spool_list(
+pub(super) async fn spool_list(
     api: &ApiClient,
     dir: &Path,
     path: &str,
@@ -203,12 +205,12 @@ struct ClusterFacts {
 }
 
 pub(super) struct Run<'o> {
-    api: ApiClient,
+    pub(super) api: ApiClient,
     options: &'o CollectOptions,
     since: jiff::SignedDuration,
     writer: BundleWriter,
-    spool_dir: tempfile::TempDir,
-    progress: Progress,
+    pub(super) spool_dir: tempfile::TempDir,
+    pub(super) progress: Progress,
     scope: Map<String, Value>,
 }
 
@@ -254,6 +256,7 @@ impl<'o> Run<'o> {
         let workloads = self
             .namespace_stage(velero_ns.as_deref(), kots_ns.as_deref())
             .await?;
+        self.jobs_stage(velero_ns.as_deref()).await?;
         self.install_stage(&facts).await?;
         self.components(&workloads);
         self.backup_workloads_stage(&facts, &velero, &workloads)
@@ -293,7 +296,7 @@ impl<'o> Run<'o> {
         self.writer.record_error(error);
     }
 
-    fn record_failure(
+    pub(super) fn record_failure(
         &mut self,
         source: &str,
         target: &str,
@@ -333,7 +336,11 @@ impl<'o> Run<'o> {
     }
 
     /// Writes a spooled list as one entry.
-    fn write_list(&mut self, entry: &str, list: &SpooledList) -> Result<(), CollectError> {
+    pub(super) fn write_list(
+        &mut self,
+        entry: &str,
+        list: &SpooledList,
+    ) -> Result<(), CollectError> {
         if self.writer.contains(entry) {
             return Ok(());
         }
@@ -962,6 +969,11 @@ impl<'o> Run<'o> {
             && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
         {
             targets.extend(logs::velero_targets(pods));
+            let transient: Vec<LogTarget> = transient::log_targets(pods)
+                .into_iter()
+                .filter(|t| !targets.contains(t))
+                .collect();
+            targets.extend(transient);
         }
         if let Some(ns) = &workloads.kots_ns
             && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))

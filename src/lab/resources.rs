@@ -229,6 +229,15 @@ const BUILTINS: &[Builtin] = &[
         fields: &[],
     },
     Builtin {
+        group: "batch",
+        plural: "jobs",
+        kind: "Job",
+        namespaced: true,
+        short_names: &[],
+        categories: &["all"],
+        fields: &[],
+    },
+    Builtin {
         group: "storage.k8s.io",
         plural: "storageclasses",
         kind: "StorageClass",
@@ -280,6 +289,7 @@ impl Registry {
                     | "daemonsets"
                     | "replicasets"
                     | "statefulsets"
+                    | "jobs"
                     | "persistentvolumeclaims"
                     | "persistentvolumes"
                     | "services"

@@ -87,16 +87,29 @@ pub fn object_ref(kind: &str, object: &Value) -> ObjectRef {
 }
 
 /// The backup / restore an object concerns: itself, or the one its `velero.io/backup-name` /
-/// `velero.io/restore-name` label names (PodVolumeBackup, DataUpload, …).
+/// `velero.io/restore-name` label names (PodVolumeBackup, DataUpload, …); and the Velero object an operation
+/// pod's label names (its DataUpload / DataDownload / PodVolumeBackup / PodVolumeRestore / BackupRepository).
 pub fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<ObjectRef> {
     if kind == BACKUP_KIND || kind == RESTORE_KIND {
         return vec![reference.clone()];
     }
     let labels = object.pointer("/metadata/labels");
     let mut out = Vec::new();
+    // Velero labels the pods (and Jobs) it creates for one operation with the object they serve (v1.16.0
+    // pkg/apis/velero/v1/labels_annotations.go, pkg/repository/maintenance/maintenance.go): a finding about
+    // a data mover pod concerns its DataUpload, one about a maintenance Job's pod its BackupRepository
+    // (whose name the Job's name carries only when it fits: `repo-maintain-job-<ms>` otherwise).
     for (label, target) in [
         ("velero.io/backup-name", BACKUP_KIND),
         ("velero.io/restore-name", RESTORE_KIND),
+        ("velero.io/data-upload", "datauploads.velero.io"),
+        ("velero.io/data-download", "datadownloads.velero.io"),
+        ("velero.io/pod-volume-backup", "podvolumebackups.velero.io"),
+        (
+            "velero.io/pod-volume-restore",
+            "podvolumerestores.velero.io",
+        ),
+        ("velero.io/repo-name", "backuprepositories.velero.io"),
     ] {
         if let Some(name) = labels.and_then(|l| l.get(label)).and_then(Value::as_str) {
             out.push(ObjectRef {

@@ -1,0 +1,118 @@
+//! Pods and Jobs that exist only while Velero works: the data mover pods (one per DataUpload / DataDownload,
+//! Velero 1.15+), the file-system-backup pods (one per PodVolumeBackup / PodVolumeRestore, 1.17+) and the
+//! repository maintenance Jobs (`<repo>-maintain-job-<ms>`, 1.14+) with their pods. The pods are in the Velero
+//! namespace's pod list already (cluster-resources/pods/<ns>.json, with their container termination reasons);
+//! this stage adds the namespace's batch/v1 Jobs and picks the pods whose logs are wanted. Their events are in
+//! the namespace's event list.
+//!
+//! Labels, as Velero sets them (vmware-tanzu/velero v1.16.0, 8f31599f):
+//! pkg/apis/velero/v1/labels_annotations.go (`DataUploadLabel`, `DataDownloadLabel`, `PVBLabel`, `PVRLabel`)
+//! and pkg/repository/maintenance/maintenance.go (`RepositoryNameLabel`).
+use serde_json::Value;
+
+use super::detect::items;
+use super::lists::{Keep, ListSpool};
+use super::logs::{LogTarget, targets_of};
+use super::run::{Run, resource_path, spool_list};
+use crate::bundle::layout::{VELERO_LOGS, objects_path};
+use crate::collect::CollectError;
+
+/// The labels that mark a pod Velero created for one operation (the value names the object it serves).
+pub(super) const OPERATION_POD_LABELS: [&str; 5] = [
+    "velero.io/data-upload",
+    "velero.io/data-download",
+    "velero.io/pod-volume-backup",
+    "velero.io/pod-volume-restore",
+    "velero.io/repo-name",
+];
+
+/// Whether Velero created `pod` for one data upload / download, pod volume backup / restore or maintenance job.
+pub(super) fn is_operation_pod(pod: &Value) -> bool {
+    pod.pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .is_some_and(|labels| OPERATION_POD_LABELS.iter().any(|l| labels.contains_key(*l)))
+}
+
+/// The logs of the operation pods (each container, and its previous run when it restarted), under
+/// velero/logs/<pod>/ as the server's and node-agent's: a Pending pod has none, and its failure to fetch is
+/// recorded like any other log's.
+pub(super) fn log_targets(pods: &Value) -> Vec<LogTarget> {
+    let mut out = Vec::new();
+    for pod in items(pods).iter().filter(|p| is_operation_pod(p)) {
+        // A pod that never started has no log to give: asking would only record a 400.
+        let started = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .is_some_and(|statuses| {
+                statuses.iter().any(|s| {
+                    s.pointer("/state/running").is_some()
+                        || s.pointer("/state/terminated").is_some()
+                        || s.pointer("/lastState/terminated").is_some()
+                })
+            });
+        if started {
+            targets_of(pod, VELERO_LOGS, "logs", &mut out);
+        }
+    }
+    out
+}
+
+impl Run<'_> {
+    // ---- stage 3c: the Jobs of Velero's namespace (repository maintenance) ----
+
+    /// The batch/v1 Jobs of Velero's namespace, whole (status, conditions: BackoffLimitExceeded), to
+    /// cluster-resources/jobs/<ns>.json.
+    pub(super) async fn jobs_stage(&mut self, velero_ns: Option<&str>) -> Result<(), CollectError> {
+        let Some(ns) = velero_ns else {
+            return Ok(());
+        };
+        self.progress.stage("jobs", 1);
+        let path = resource_path("jobs", Some(ns));
+        let result = spool_list(
+            &self.api,
+            self.spool_dir.path(),
+            &path,
+            ListSpool::whole(),
+            Keep::Nothing,
+        )
+        .await;
+        match result {
+            Ok(list) => self.write_list(&objects_path("jobs", Some(ns)), &list)?,
+            Err(f) => self.record_failure("velero", "jobs", Some(ns), &f),
+        }
+        self.progress.step("jobs");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn operation_pods_that_ran_give_their_logs() {
+        let pods = json!({"items": [
+            {"metadata": {"name": "default-kopia-maintain-job-1764912000123-x7k2p", "namespace": "velero",
+                          "labels": {"velero.io/repo-name": "default-kopia", "job-name": "default-kopia-maintain-job-1764912000123"}},
+             "spec": {"containers": [{"name": "velero-repo-maintenance-container"}]},
+             "status": {"containerStatuses": [{"name": "velero-repo-maintenance-container",
+                "state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}},
+            {"metadata": {"name": "daily-20261201-7xq2v", "namespace": "velero",
+                          "labels": {"velero.io/data-upload": "daily-20261201-7xq2v"}},
+             "spec": {"containers": [{"name": "daily-20261201-7xq2v"}]},
+             "status": {"phase": "Pending"}},
+            {"metadata": {"name": "velero-7d8-abc", "namespace": "velero"},
+             "spec": {"containers": [{"name": "velero"}]},
+             "status": {"containerStatuses": [{"name": "velero", "state": {"running": {}}}]}}
+        ]});
+        let entries: Vec<String> = log_targets(&pods).into_iter().map(|t| t.entry).collect();
+        assert_eq!(
+            entries,
+            vec![
+                "velero/logs/default-kopia-maintain-job-1764912000123-x7k2p/velero-repo-maintenance-container.log"
+            ]
+        );
+    }
+}
