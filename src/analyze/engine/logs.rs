@@ -444,12 +444,11 @@ fn record(
         }
         _ => {}
     }
-    // The backup controller's own lines (Velero 1.12+: "backup failed" with the run's error) name the backup as
-    // `backuprequest=<namespace>/<name>` rather than `backup=`.
-    for key in ["backup", "backuprequest"] {
-        if let Some(backup) = fields.get(key) {
-            related.extend(object_ref(BACKUP_KIND, backup, velero_namespace));
-        }
+    // Not `backuprequest=` (the backup controller's "backup failed" line): linked by it, the hit would render the
+    // backup's detail without its storage location's bucket (a log line's variables do not know the backup's
+    // location), and the Backup's own status.failureReason already carries the same text with them.
+    if let Some(backup) = fields.get("backup") {
+        related.extend(object_ref(BACKUP_KIND, backup, velero_namespace));
     }
     if let Some(restore) = fields.get("restore") {
         related.extend(object_ref(RESTORE_KIND, restore, velero_namespace));
