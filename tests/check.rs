@@ -766,6 +766,32 @@ fn scrape(port: u16) -> std::io::Result<String> {
     scraped
 }
 
+/// `snapdoc check ARGS` through a kubeconfig (written in `dir`) whose API server never answers: a closed port.
+fn check_unreachable(dir: &Path, args: &[&str]) -> Output {
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
+         current-context: x\n",
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["check", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The first sample of `name` the Pushgateway holds for `cluster`.
+fn pushed_line(pushed: &str, name: &str, cluster: &str) -> Option<String> {
+    pushed
+        .lines()
+        .find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")))
+        .map(str::to_string)
+}
+
 /// `--pushgateway`: a real Pushgateway (Debian's prometheus-pushgateway, scripts/install-test-deps) holds the
 /// check's metrics under job="snapdoc" and the cluster's name (slashes and all); a later check of the same
 /// cluster that could not run replaces them, so no stale finding stays behind.
@@ -803,12 +829,7 @@ fn the_pushgateway_holds_the_last_check_of_each_cluster() {
     let other = lab.check(&["--pushgateway", &url, "--cluster-name", "staging"]);
     assert_eq!(exit_code(&other), 1);
     let pushed = scrape(port).unwrap();
-    let line = |name: &str, cluster: &str| {
-        pushed
-            .lines()
-            .find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")))
-            .map(str::to_string)
-    };
+    let line = |name: &str, cluster: &str| pushed_line(&pushed, name, cluster);
     let findings = line("snapdoc_findings{", "prod/eu-1").expect("pushed findings");
     assert!(findings.contains("job=\"snapdoc\""), "{findings}");
     assert!(
@@ -820,30 +841,15 @@ fn the_pushgateway_holds_the_last_check_of_each_cluster() {
 
     // The same cluster, unreachable now: its group is replaced whole.
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
-         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
-         current-context: x\n",
-    )
-    .unwrap();
-    let failed = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["check", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .args(["--pushgateway", &url, "--cluster-name", "prod/eu-1"])
-        .output()
-        .unwrap();
+    let failed = check_unreachable(
+        dir.path(),
+        &["--pushgateway", &url, "--cluster-name", "prod/eu-1"],
+    );
     assert_eq!(exit_code(&failed), 2);
     let pushed = scrape(port).unwrap();
     gateway.kill().unwrap();
     gateway.wait().unwrap();
-    let line = |name: &str, cluster: &str| {
-        pushed
-            .lines()
-            .find(|l| l.starts_with(name) && l.contains(&format!("cluster=\"{cluster}\"")))
-            .map(str::to_string)
-    };
+    let line = |name: &str, cluster: &str| pushed_line(&pushed, name, cluster);
     assert!(
         line("snapdoc_check_success", "prod/eu-1")
             .unwrap()
@@ -909,22 +915,11 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     with_schedules.check(&["--prometheus-textfile", &textfile.display().to_string()]);
     let written_schedules = families(&textfile);
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
-         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
-         current-context: x\n",
-    )
-    .unwrap();
     let textfile = dir.path().join("failed.prom");
-    Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["check", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .arg("--prometheus-textfile")
-        .arg(&textfile)
-        .output()
-        .unwrap();
+    check_unreachable(
+        dir.path(),
+        &["--prometheus-textfile", &textfile.display().to_string()],
+    );
     let written_failed = families(&textfile);
 
     let written: std::collections::BTreeSet<String> = written_healthy
@@ -1142,21 +1137,10 @@ fn the_shipped_alerts_fire_on_the_metrics_of_each_kind_of_trouble() {
     // A check that cannot reach its cluster.
     let dir = tempfile::tempdir().unwrap();
     let textfile = dir.path().join("unreachable.prom");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
-         users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n\
-         current-context: x\n",
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["check", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .arg("--prometheus-textfile")
-        .arg(&textfile)
-        .output()
-        .unwrap();
+    let output = check_unreachable(
+        dir.path(),
+        &["--prometheus-textfile", &textfile.display().to_string()],
+    );
     assert_eq!(exit_code(&output), 2);
     promtool_alerts(
         &textfile,
