@@ -964,6 +964,16 @@ fn linked_bundle(path: &Path) {
                 "Failed",
                 eof,
             ),
+            // Still InProgress when b-oom ended PartiallyFailed: the backup stopped waiting for it.
+            pod_volume_backup(
+                "b-oom-logs",
+                "b-oom",
+                ("app", "db-0"),
+                "logs",
+                "node-b",
+                "InProgress",
+                None,
+            ),
             pod_volume_backup(
                 "b-node-www",
                 "b-node",
@@ -1243,16 +1253,28 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
     );
     assert_eq!(
         killed.lost.volumes,
-        [snapdoc::analyze::findings::LostVolume {
-            namespace: Some("app".into()),
-            pod: Some("db-0".into()),
-            volume: Some("data".into()),
-            claim: Some("data-db-0".into()),
-            node: Some("node-b".into()),
-            method: "fs-backup".into(),
-            phase: Some("Failed".into()),
-            reason: Some("data path backup failed: uploader exited unexpectedly".into()),
-        }]
+        [
+            snapdoc::analyze::findings::LostVolume {
+                namespace: Some("app".into()),
+                pod: Some("db-0".into()),
+                volume: Some("data".into()),
+                claim: Some("data-db-0".into()),
+                node: Some("node-b".into()),
+                method: "fs-backup".into(),
+                phase: Some("Failed".into()),
+                reason: Some("data path backup failed: uploader exited unexpectedly".into()),
+            },
+            snapdoc::analyze::findings::LostVolume {
+                namespace: Some("app".into()),
+                pod: Some("db-0".into()),
+                volume: Some("logs".into()),
+                claim: None,
+                node: Some("node-b".into()),
+                method: "fs-backup".into(),
+                phase: Some("InProgress".into()),
+                reason: None,
+            }
+        ]
     );
     assert!(killed.missing.is_empty(), "its cause is known: {killed:?}");
     // The items its results hold errors for; the server's own errors (its pod volume) are told by the volumes.

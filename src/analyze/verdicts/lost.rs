@@ -30,13 +30,10 @@ pub(super) fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
     };
     let volumes = context
         .volumes_of(kind, &summary.name)
-        // A volume that completed is in the repository; what a failed one lost of it is told by its
-        // namespace.
-        .filter(|v| match v.phase.as_deref() {
-            Some("Failed" | "Canceled") => true,
-            Some("Completed") => false,
-            _ => whole,
-        })
+        // A volume that completed is in the repository. Any other is not: a failed one, and one still
+        // New / InProgress when its backup ended PartiallyFailed (the backup stopped waiting for it, so its
+        // snapshot is not in the backup even if the upload finishes later).
+        .filter(|v| v.phase.as_deref() != Some("Completed"))
         .map(|v| LostVolume {
             namespace: v.volume_namespace.clone(),
             pod: v.pod.clone(),
