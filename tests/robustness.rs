@@ -767,9 +767,10 @@ fn a_50_mib_single_line_log_is_scanned_whole_in_bounded_memory() {
     failed_backup_bundle(&path, log);
 
     let (analysis, peak) = peak_memory_of(|| analyze(&path));
-    // The line is 50 MiB: holding it (or a copy of it) would show here.
+    // The line is 50 MiB: holding it (or a copy of it) would show here. The figure also holds the built-in
+    // catalog's compiled regexes and their caches, which grow with the catalog (23 MiB at 170 rules).
     assert!(
-        peak < 20 * 1024 * 1024,
+        peak < 32 * 1024 * 1024,
         "the analysis held {} MiB at its peak",
         peak / (1024 * 1024)
     );
