@@ -1104,3 +1104,110 @@ fn write_report_never_overwrites_without_force() {
         .expect_err("missing directory");
     assert!(error.to_string().contains("no/such/dir"), "{error}");
 }
+
+// ---------- Evidence cut around the match, the match highlighted ----------
+
+/// The failed-BSL fixture with its first evidence line made 6,000 characters long, the match in the middle.
+fn long_evidence_line() -> (Analysis, String) {
+    let mut analysis = report_fixtures::failed_bsl();
+    let matched = "NoSuchBucket: The specified bucket does not exist <b>";
+    let excerpt = format!(
+        "level=error msg=\"{}{matched}{}\"",
+        "a".repeat(3000),
+        "z".repeat(3000)
+    );
+    let start = excerpt.find(matched).unwrap();
+    let finding = analysis
+        .findings
+        .iter_mut()
+        .find(|f| {
+            f.evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::LogLine { span: Some(_), .. }))
+        })
+        .expect("a finding with a located match");
+    finding.evidence[0] = Evidence::LogLine {
+        file: "velero/logs/velero/velero.log".to_string(),
+        line: 9,
+        excerpt: excerpt.clone(),
+        time: None,
+        span: Some(snapdoc::analyze::findings::MatchSpan {
+            start,
+            end: start + matched.len(),
+        }),
+    };
+    (analysis, matched.to_string())
+}
+
+#[test]
+fn html_marks_the_match_in_a_window_of_a_long_line() {
+    let (analysis, _) = long_evidence_line();
+    let page = html(&analysis);
+    let marked = "<mark>NoSuchBucket: The specified bucket does not exist &lt;b&gt;</mark>";
+    let at = page
+        .find(marked)
+        .expect("the match is marked, escaped inside <mark>");
+    let pre_start = page[..at].rfind("<pre>").unwrap();
+    let pre_end = at + page[at..].find("</pre>").unwrap();
+    let pre = &page[pre_start + 5..pre_end];
+    assert!(
+        pre.starts_with('…') && pre.ends_with('…'),
+        "cut on both sides: {pre}"
+    );
+    assert!(
+        pre.contains("aaa") && pre.contains("zzz"),
+        "context on both sides"
+    );
+    assert!(
+        pre.chars().count() < 1000,
+        "a window, not the 6,000 characters"
+    );
+    assert!(!page.contains("<b>"), "the match is escaped too");
+}
+
+#[test]
+fn markdown_keeps_the_match_of_a_long_line_in_view() {
+    let (analysis, matched) = long_evidence_line();
+    let text = markdown(&analysis);
+    let line = text
+        .lines()
+        .find(|l| l.contains("velero/velero.log:9"))
+        .expect("the evidence line");
+    assert!(
+        line.contains("NoSuchBucket: The specified bucket does not exist"),
+        "{line}"
+    );
+    assert!(line.contains("…aaa") && line.contains("zzz…"), "{line}");
+    assert!(line.chars().count() < 600, "{line}");
+    // In a code span, where `<b>` is text.
+    let code = line
+        .split("<br>")
+        .nth(1)
+        .expect("the excerpt after the location");
+    assert!(
+        code.trim().starts_with('`') && code.contains(&matched),
+        "{line}"
+    );
+}
+
+#[test]
+fn terminal_shows_the_match_in_bold_when_colour_is_on() {
+    let (analysis, _) = long_evidence_line();
+    let plain = terminal_summary(std::slice::from_ref(&analysis), false, &[]);
+    let line = plain
+        .lines()
+        .find(|l| l.contains("velero.log:9"))
+        .expect("the evidence line under its finding");
+    assert!(
+        line.contains("…aaa") && line.contains("NoSuchBucket"),
+        "{line}"
+    );
+    assert!(line.trim_end().ends_with('…'), "{line}");
+    assert!(line.chars().count() < 200, "{line}");
+    let colored = terminal_summary(std::slice::from_ref(&analysis), true, &[]);
+    assert!(
+        colored
+            .contains("\u{1b}[1;33mNoSuchBucket: The specified bucket does not exist <b>\u{1b}[0m"),
+        "{colored}"
+    );
+}

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::analyze::Analysis;
-use crate::analyze::findings::Severity;
+use crate::analyze::findings::{Evidence, Finding, Severity, window};
 use crate::analyze::readiness::Restorable;
 
 use super::escape::terminal as clean;
@@ -15,6 +15,8 @@ use super::view::{
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
+/// Characters of a finding's log line shown around its match.
+const EVIDENCE_CHARS: usize = 120;
 /// Lines of what a verdict lost shown in the terminal; the rest are counted.
 const LOST_LINES: usize = 3;
 
@@ -237,6 +239,9 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                 style.dim(&clean(&finding.rule_id)),
                 clean(&finding.title)
             );
+            if let Some(line) = matched_line(finding, style) {
+                let _ = writeln!(out, "{line}");
+            }
         }
     }
     out.push('\n');
@@ -338,6 +343,32 @@ fn write_readiness(out: &mut String, analysis: &Analysis, style: &Style) {
             clean(&prediction.text)
         );
     }
+}
+
+/// The first log line of a finding whose match is known, cut around the match, the match in bold when colour is on:
+/// `      velero.log:1843  …NoSuchBucket: The specified bucket does not exist…`.
+fn matched_line(finding: &Finding, style: &Style) -> Option<String> {
+    finding.evidence.iter().find_map(|evidence| {
+        let Evidence::LogLine {
+            file,
+            line,
+            excerpt,
+            span: Some(span),
+            ..
+        } = evidence
+        else {
+            return None;
+        };
+        let cut = window(excerpt, *span, EVIDENCE_CHARS);
+        let file = file.rsplit('/').next().unwrap_or(file);
+        Some(format!(
+            "      {}  {}{}{}",
+            style.dim(&clean(&format!("{file}:{line}"))),
+            clean(&cut.before),
+            style.paint("1;33", &clean(&cut.matched)),
+            clean(&cut.after)
+        ))
+    })
 }
 
 fn count(analysis: &Analysis, severity: Severity) -> usize {

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analyze::analysis::{Analysis, BackupSummary, ComponentInfo, Timeline};
-use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use crate::analyze::findings::{
+    Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict, window,
+};
 use crate::analyze::status::{Status, not_read};
 
 use super::ReportError;
@@ -168,8 +170,32 @@ pub(super) struct EvidenceView {
     /// `file:line`, `Kind namespace/name`, or the two components compared.
     pub location: String,
     pub time: Option<String>,
-    /// The log line, `path = value`, or the supported range: shown verbatim (monospace).
+    /// The log line, `path = value`, or the supported range: shown verbatim (monospace). A log line whose match
+    /// is known: the window around it (`before` + `matched` + `after`).
     pub excerpt: Option<String>,
+    /// A log line's excerpt cut around the rule's match, in three parts, for highlighting the match: `…` starts
+    /// `before` / ends `after` where the line was cut. Null when the match is not known.
+    pub before: Option<String>,
+    pub matched: Option<String>,
+    pub after: Option<String>,
+    /// The whole excerpt and the match in it, for a narrower window (report/fit.rs, the terminal).
+    #[serde(skip)]
+    pub full: Option<(String, MatchSpan)>,
+}
+
+impl EvidenceView {
+    /// Cuts the excerpt to `max` characters around its match (when the match is known).
+    pub(super) fn narrow(&mut self, max: usize) -> bool {
+        let Some((text, span)) = &self.full else {
+            return false;
+        };
+        let cut = window(text, *span, max);
+        self.excerpt = Some(format!("{}{}{}", cut.before, cut.matched, cut.after));
+        self.before = Some(cut.before);
+        self.matched = Some(cut.matched);
+        self.after = Some(cut.after);
+        true
+    }
 }
 
 #[derive(Serialize)]
@@ -712,6 +738,9 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
     }
 }
 
+/// Characters of a log line shown around its match in the HTML (the JSON keeps the whole excerpt).
+const EVIDENCE_WINDOW_CHARS: usize = 480;
+
 /// The display form of one piece of evidence (location, time, excerpt), for the text formats too.
 pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
     match evidence {
@@ -720,12 +749,21 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
             line,
             excerpt,
             time,
-        } => EvidenceView {
-            kind: "log",
-            location: format!("{file}:{line}"),
-            time: time.clone(),
-            excerpt: Some(excerpt.clone()),
-        },
+            span,
+        } => {
+            let mut view = EvidenceView {
+                kind: "log",
+                location: format!("{file}:{line}"),
+                time: time.clone(),
+                excerpt: Some(excerpt.clone()),
+                before: None,
+                matched: None,
+                after: None,
+                full: span.map(|span| (excerpt.clone(), span)),
+            };
+            view.narrow(EVIDENCE_WINDOW_CHARS);
+            view
+        }
         Evidence::Object {
             object,
             path,
@@ -740,6 +778,10 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
                 (None, Some(value)) => Some(value.clone()),
                 (None, None) => None,
             },
+            before: None,
+            matched: None,
+            after: None,
+            full: None,
         },
         Evidence::Versions {
             subject,
@@ -754,6 +796,10 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
             excerpt: Some(format!(
                 "{subject} {subject_version} supports {against} {supported}"
             )),
+            before: None,
+            matched: None,
+            after: None,
+            full: None,
         },
     }
 }
