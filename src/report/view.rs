@@ -317,9 +317,14 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             })
         })
         .collect();
-    let title = match bundle_file_name(&analysis.bundle.path) {
-        Some(name) => format!("snapdoc report: {name}"),
-        None => "snapdoc report".to_string(),
+    // The cluster as its kubeconfig context names it, else the bundle's file name.
+    let title = match (
+        &analysis.bundle.cluster_context,
+        bundle_file_name(&analysis.bundle.path),
+    ) {
+        (Some(context), _) => format!("snapdoc report: cluster {context}"),
+        (None, Some(name)) => format!("snapdoc report: {name}"),
+        (None, None) => "snapdoc report".to_string(),
     };
     Ok(ReportView {
         verdicts: same_cause_groups(&analysis.verdicts)

@@ -317,6 +317,7 @@ pub fn failed_bsl() -> Analysis {
             created: some("2026-11-25T12:04:12Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("10.0.0.12:6443"),
+            cluster_context: some("prod-east"),
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -541,6 +542,7 @@ pub fn partially_failed_fsb() -> Analysis {
             created: some("2026-11-25T08:29:11Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("kubernetes.default.svc:443"),
+            cluster_context: None,
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -755,6 +757,7 @@ pub fn healthy() -> Analysis {
             created: some("2026-11-25T08:59:12Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("34.118.10.2:443"),
+            cluster_context: some("gke_acme_europe-west1_prod"),
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -864,6 +867,7 @@ pub fn hostile() -> Analysis {
     let mut analysis = failed_bsl();
     let name = format!("evil{PAYLOAD}");
     analysis.bundle.path = format!("/tmp/{PAYLOAD}.zip");
+    analysis.bundle.cluster_context = Some(format!("ctx {PAYLOAD}"));
     analysis.verdicts[0].target.name = name.clone();
     analysis.verdicts[0].summary = format!("Summary {PAYLOAD}");
     analysis.verdicts[0].fix = Some(format!("Fix `{PAYLOAD}` and {PAYLOAD}"));
