@@ -1211,3 +1211,29 @@ fn terminal_shows_the_match_in_bold_when_colour_is_on() {
         "{colored}"
     );
 }
+
+#[test]
+fn a_summary_without_reports_points_to_the_command_that_writes_one() {
+    let analysis = report_fixtures::partially_failed_fsb();
+    // `snapdoc analyze` on the terminal writes no report: nothing may send the reader to one.
+    let alone = terminal_summary(std::slice::from_ref(&analysis), false, &[]);
+    assert!(!alone.contains("the report"), "{alone}");
+    assert!(!alone.contains("Reports:"), "{alone}");
+    assert!(
+        alone.contains("`snapdoc analyze snapdoc-ec-plant-7-20261125T082911Z.zip --format html`"),
+        "{alone}"
+    );
+    // With the reports `run` wrote, they are where the rest is.
+    let reports = [PathBuf::from("out/report.html")];
+    let with = terminal_summary(std::slice::from_ref(&analysis), false, &reports);
+    assert!(with.contains("see the report"), "{with}");
+    assert!(!with.contains("--format html`"), "{with}");
+    // A path that is not one shell word is quoted.
+    let mut spaced = analysis.clone();
+    spaced.bundle.path = "my bundles/it's.zip".into();
+    let text = terminal_summary(std::slice::from_ref(&spaced), false, &[]);
+    assert!(
+        text.contains(r"`snapdoc analyze 'my bundles/it'\''s.zip' --format html`"),
+        "{text}"
+    );
+}
