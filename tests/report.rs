@@ -1237,3 +1237,31 @@ fn a_summary_without_reports_points_to_the_command_that_writes_one() {
         "{text}"
     );
 }
+
+#[test]
+fn the_collection_section_gives_byte_counts_as_sizes() {
+    let mut analysis = report_fixtures::failed_bsl();
+    analysis
+        .collector_errors
+        .push(snapdoc::analyze::analysis::CollectorError {
+            source: "logs".to_string(),
+            target: Some("velero-6d4/velero".to_string()),
+            namespace: Some("velero".to_string()),
+            status: None,
+            message: "kept the newest 52428800 of 98765432 bytes".to_string(),
+        });
+    analysis
+        .unavailable
+        .push("velero/logs/x.log: decompresses to more than 1288490189 bytes".to_string());
+    for text in [html(&analysis), markdown(&analysis)] {
+        assert!(
+            text.contains("kept the newest 50.0 MiB of 94.2 MiB"),
+            "{text}"
+        );
+        assert!(text.contains("more than 1.2 GiB"));
+        assert!(!text.contains("52428800"));
+    }
+    // The JSON keeps the exact counts.
+    let json = render(&analysis, ReportFormat::Json, None).unwrap();
+    assert!(json.contains("52428800 of 98765432 bytes"));
+}

@@ -343,8 +343,22 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             .enumerate()
             .map(|(index, timeline)| timeline_view(&id, index, timeline))
             .collect(),
-        collector_errors: to_value(&analysis.collector_errors)?,
-        unavailable: analysis.unavailable.clone(),
+        collector_errors: to_value(
+            &analysis
+                .collector_errors
+                .iter()
+                .map(|error| {
+                    let mut error = error.clone();
+                    error.message = human_byte_counts(&error.message);
+                    error
+                })
+                .collect::<Vec<_>>(),
+        )?,
+        unavailable: analysis
+            .unavailable
+            .iter()
+            .map(|line| human_byte_counts(line))
+            .collect(),
         checks_passed: to_value(&analysis.checks_passed)?,
         bundle: to_value(&analysis.bundle)?,
         generated: analysis.generated.clone(),
@@ -743,6 +757,29 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
     }
 }
 
+/// Byte counts of the collection's messages as a person reads them: `kept the newest 52428800 of 98765432 bytes`
+/// → `kept the newest 50.0 MiB of 94.2 MiB`, `a 2048 byte file` → `a 2.0 KiB file`. Counts under 1 KiB stay.
+pub(super) fn human_byte_counts(text: &str) -> String {
+    static COUNTS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(\d{4,})(?: of (\d{4,}))? bytes?\b").expect("a valid pattern")
+    });
+    COUNTS
+        .replace_all(text, |captures: &regex::Captures<'_>| {
+            let human = |m: regex::Match<'_>| {
+                m.as_str()
+                    .parse::<u64>()
+                    .map(crate::analyze::timeline::human_bytes)
+                    .unwrap_or_else(|_| format!("{} bytes", m.as_str()))
+            };
+            let first = human(captures.get(1).expect("group 1 always takes part"));
+            match captures.get(2) {
+                Some(total) => format!("{first} of {}", human(total)),
+                None => first,
+            }
+        })
+        .into_owned()
+}
+
 /// Characters of a log line shown around its match in the HTML (the JSON keeps the whole excerpt).
 const EVIDENCE_WINDOW_CHARS: usize = 480;
 
@@ -1053,5 +1090,26 @@ mod tests {
     fn anchors_are_plain_identifiers() {
         assert_eq!(finding_anchor("r2", "SD101"), "r2-SD101");
         assert_eq!(finding_anchor("r", "X<y>"), "r-X-y-");
+    }
+}
+
+#[cfg(test)]
+mod byte_count_tests {
+    use super::human_byte_counts;
+
+    #[test]
+    fn byte_counts_read_as_sizes() {
+        assert_eq!(
+            human_byte_counts("kept the newest 52428800 of 98765432 bytes (--max-log-bytes)"),
+            "kept the newest 50.0 MiB of 94.2 MiB (--max-log-bytes)"
+        );
+        assert_eq!(
+            human_byte_counts("from a 2048 byte file; decompresses to more than 1288490189 bytes"),
+            "from a 2.0 KiB file; decompresses to more than 1.2 GiB"
+        );
+        assert_eq!(
+            human_byte_counts("512 bytes, port 6443, 20260101"),
+            "512 bytes, port 6443, 20260101"
+        );
     }
 }
