@@ -286,13 +286,24 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Demo(args) => {
             let outcome = runtime.block_on(pipeline::demo(&args.options()))?;
             print_run_outcome(&outcome, color, out)?;
-            writeln!(
-                out,
-                "demo: scenario `{}` served by the lab cluster; open {} in a browser",
-                args.scenario,
-                outcome.html_report.display()
-            )?;
-            Ok(Exit::Clean)
+            match &outcome.html_report {
+                Some(html) => writeln!(
+                    out,
+                    "demo: scenario `{}` served by the lab cluster; open {} in a browser",
+                    args.scenario,
+                    html.display()
+                )?,
+                None => writeln!(
+                    out,
+                    "demo: scenario `{}` served by the lab cluster; no HTML report was written",
+                    args.scenario
+                )?,
+            }
+            Ok(if outcome.report_errors.is_empty() {
+                Exit::Clean
+            } else {
+                Exit::Error
+            })
         }
     }
 }
@@ -525,7 +536,15 @@ fn diff_command(args: &DiffArgs, color: bool, out: &mut dyn Write) -> anyhow::Re
 
 /// After `run` / `demo`: the summary, then where everything is.
 fn print_run_outcome(outcome: &RunOutcome, color: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let reports = [outcome.html_report.clone(), outcome.markdown_report.clone()];
+    for error in &outcome.report_errors {
+        eprintln!("snapdoc: error: a report was not written: {error}");
+    }
+    // Only the reports written: a format that failed is not listed.
+    let reports: Vec<std::path::PathBuf> = [&outcome.html_report, &outcome.markdown_report]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
     write!(
         out,
         "{}",

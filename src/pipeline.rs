@@ -57,10 +57,13 @@ pub struct DemoOptions {
 pub struct RunOutcome {
     pub folder: PathBuf,
     pub bundle: PathBuf,
-    pub html_report: PathBuf,
-    pub markdown_report: PathBuf,
+    /// The reports written: none when its format failed (said in `report_errors`).
+    pub html_report: Option<PathBuf>,
+    pub markdown_report: Option<PathBuf>,
+    /// Why a report was not written.
+    pub report_errors: Vec<ReportError>,
     pub analysis: Analysis,
-    /// Per --fail-on, and 2 when the analysis is incomplete.
+    /// Per --fail-on, and 2 when the analysis is incomplete or a report could not be written.
     pub exit: Exit,
 }
 
@@ -141,18 +144,37 @@ async fn collect_and_report(
     };
     crate::bundle::writer::append_analysis(&collected.path, &analysis)?;
     let templates = analysis_options.templates.as_deref();
-    let html_report = folder.join("report.html");
-    let markdown_report = folder.join("report.md");
-    let html = report::render(&analysis, ReportFormat::Html, templates)?;
-    report::write_report(&html_report, &html, false)?;
-    let markdown = report::render(&analysis, ReportFormat::Markdown, templates)?;
-    report::write_report(&markdown_report, &markdown, false)?;
-    let exit = Exit::of_analysis(&analysis, analysis_options.fail_on);
+    // Each format on its own: one that fails (a broken template override, a full disk) leaves the other, and
+    // the summary lists only what was written.
+    let written = |format: ReportFormat, name: &str| {
+        let path = folder.join(name);
+        report::render(&analysis, format, templates)
+            .and_then(|text| report::write_report(&path, &text, false))
+            .map(|()| path)
+    };
+    let html_report = written(ReportFormat::Html, "report.html");
+    let markdown_report = written(ReportFormat::Markdown, "report.md");
+    let mut report_errors = Vec::new();
+    let mut ok = |result: Result<PathBuf, ReportError>| match result {
+        Ok(path) => Some(path),
+        Err(error) => {
+            report_errors.push(error);
+            None
+        }
+    };
+    let html_report = ok(html_report);
+    let markdown_report = ok(markdown_report);
+    let exit = if report_errors.is_empty() {
+        Exit::of_analysis(&analysis, analysis_options.fail_on)
+    } else {
+        Exit::Error
+    };
     Ok(RunOutcome {
         folder,
         bundle: collected.path,
         html_report,
         markdown_report,
+        report_errors,
         analysis,
         exit,
     })

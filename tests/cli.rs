@@ -224,3 +224,46 @@ fn logs_are_json_lines_for_machines_and_never_ansi_in_a_pipe() {
         "ANSI codes in a pipe: {stderr:?}"
     );
 }
+
+/// `snapdoc run` whose Markdown template is broken: the HTML report is still written, the summary lists it and
+/// not the report.md that was not written, says why, and exits 2.
+#[test]
+fn run_lists_only_the_reports_it_wrote() {
+    let lab = BackgroundLab::start(Scenario::builtin("failed-bsl").unwrap());
+    let templates = lab.path("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("report.md.hbs"), "{{no_such_field}}\n").unwrap();
+    let out_dir = lab.path("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["run", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .arg("--templates")
+        .arg(&templates)
+        .arg("--out-dir")
+        .arg(&out_dir)
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", lab.path("."))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("a report was not written"), "{stderr}");
+    let reports = stdout
+        .split("Reports:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Reports: list\n{stdout}"));
+    assert!(reports.contains("report.html"), "{stdout}");
+    assert!(!stdout.contains("report.md"), "{stdout}");
+    let folder = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(folder.join("report.html").exists());
+    assert!(!folder.join("report.md").exists());
+    // The run folder is named by the kubeconfig context (`lab`), not the API server's address.
+    let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("snapdoc-lab-"), "{name}");
+}

@@ -344,10 +344,22 @@ fn a_line_longer_than_the_block_is_scanned_whole_and_counted_once() {
     let lines: Vec<u64> = lines_of(found).into_iter().map(|(_, n)| n).collect();
     assert_eq!(lines, vec![4, 6, 7]);
     assert_eq!(found.count, 3);
-    let Evidence::LogLine { excerpt, .. } = &found.evidence[0] else {
+    let Evidence::LogLine { excerpt, span, .. } = &found.evidence[0] else {
         unreachable!()
     };
-    assert!(excerpt.chars().count() <= 2001, "excerpt is bounded");
+    // Two cuts (`…` each) around 2,000 characters; the match past the first 2,000 characters is kept.
+    assert!(excerpt.chars().count() <= 2002, "excerpt is bounded");
+    assert!(
+        excerpt.starts_with('…') && excerpt.ends_with('…'),
+        "cut on both sides"
+    );
+    let span = span.expect("the match is located");
+    let matched: String = excerpt
+        .chars()
+        .skip(span.start)
+        .take(span.end - span.start)
+        .collect();
+    assert!(matched.contains("NoSuchBucket"), "{matched}");
 }
 
 #[test]

@@ -1104,3 +1104,164 @@ fn write_report_never_overwrites_without_force() {
         .expect_err("missing directory");
     assert!(error.to_string().contains("no/such/dir"), "{error}");
 }
+
+// ---------- Evidence cut around the match, the match highlighted ----------
+
+/// The failed-BSL fixture with its first evidence line made 6,000 characters long, the match in the middle.
+fn long_evidence_line() -> (Analysis, String) {
+    let mut analysis = report_fixtures::failed_bsl();
+    let matched = "NoSuchBucket: The specified bucket does not exist <b>";
+    let excerpt = format!(
+        "level=error msg=\"{}{matched}{}\"",
+        "a".repeat(3000),
+        "z".repeat(3000)
+    );
+    let start = excerpt.find(matched).unwrap();
+    let finding = analysis
+        .findings
+        .iter_mut()
+        .find(|f| {
+            f.evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::LogLine { span: Some(_), .. }))
+        })
+        .expect("a finding with a located match");
+    finding.evidence[0] = Evidence::LogLine {
+        file: "velero/logs/velero/velero.log".to_string(),
+        line: 9,
+        excerpt: excerpt.clone(),
+        time: None,
+        span: Some(snapdoc::analyze::findings::MatchSpan {
+            start,
+            end: start + matched.len(),
+        }),
+    };
+    (analysis, matched.to_string())
+}
+
+#[test]
+fn html_marks_the_match_in_a_window_of_a_long_line() {
+    let (analysis, _) = long_evidence_line();
+    let page = html(&analysis);
+    let marked = "<mark>NoSuchBucket: The specified bucket does not exist &lt;b&gt;</mark>";
+    let at = page
+        .find(marked)
+        .expect("the match is marked, escaped inside <mark>");
+    let pre_start = page[..at].rfind("<pre>").unwrap();
+    let pre_end = at + page[at..].find("</pre>").unwrap();
+    let pre = &page[pre_start + 5..pre_end];
+    assert!(
+        pre.starts_with('…') && pre.ends_with('…'),
+        "cut on both sides: {pre}"
+    );
+    assert!(
+        pre.contains("aaa") && pre.contains("zzz"),
+        "context on both sides"
+    );
+    assert!(
+        pre.chars().count() < 1000,
+        "a window, not the 6,000 characters"
+    );
+    assert!(!page.contains("<b>"), "the match is escaped too");
+}
+
+#[test]
+fn markdown_keeps_the_match_of_a_long_line_in_view() {
+    let (analysis, matched) = long_evidence_line();
+    let text = markdown(&analysis);
+    let line = text
+        .lines()
+        .find(|l| l.contains("velero/velero.log:9"))
+        .expect("the evidence line");
+    assert!(
+        line.contains("NoSuchBucket: The specified bucket does not exist"),
+        "{line}"
+    );
+    assert!(line.contains("…aaa") && line.contains("zzz…"), "{line}");
+    assert!(line.chars().count() < 600, "{line}");
+    // In a code span, where `<b>` is text.
+    let code = line
+        .split("<br>")
+        .nth(1)
+        .expect("the excerpt after the location");
+    assert!(
+        code.trim().starts_with('`') && code.contains(&matched),
+        "{line}"
+    );
+}
+
+#[test]
+fn terminal_shows_the_match_in_bold_when_colour_is_on() {
+    let (analysis, _) = long_evidence_line();
+    let plain = terminal_summary(std::slice::from_ref(&analysis), false, &[]);
+    let line = plain
+        .lines()
+        .find(|l| l.contains("velero.log:9"))
+        .expect("the evidence line under its finding");
+    assert!(
+        line.contains("…aaa") && line.contains("NoSuchBucket"),
+        "{line}"
+    );
+    assert!(line.trim_end().ends_with('…'), "{line}");
+    assert!(line.chars().count() < 200, "{line}");
+    let colored = terminal_summary(std::slice::from_ref(&analysis), true, &[]);
+    assert!(
+        colored
+            .contains("\u{1b}[1;33mNoSuchBucket: The specified bucket does not exist <b>\u{1b}[0m"),
+        "{colored}"
+    );
+}
+
+#[test]
+fn a_summary_without_reports_points_to_the_command_that_writes_one() {
+    let analysis = report_fixtures::partially_failed_fsb();
+    // `snapdoc analyze` on the terminal writes no report: nothing may send the reader to one.
+    let alone = terminal_summary(std::slice::from_ref(&analysis), false, &[]);
+    assert!(!alone.contains("the report"), "{alone}");
+    assert!(!alone.contains("Reports:"), "{alone}");
+    assert!(
+        alone.contains("`snapdoc analyze snapdoc-ec-plant-7-20261125T082911Z.zip --format html`"),
+        "{alone}"
+    );
+    // With the reports `run` wrote, they are where the rest is.
+    let reports = [PathBuf::from("out/report.html")];
+    let with = terminal_summary(std::slice::from_ref(&analysis), false, &reports);
+    assert!(with.contains("see the report"), "{with}");
+    assert!(!with.contains("--format html`"), "{with}");
+    // A path that is not one shell word is quoted.
+    let mut spaced = analysis.clone();
+    spaced.bundle.path = "my bundles/it's.zip".into();
+    let text = terminal_summary(std::slice::from_ref(&spaced), false, &[]);
+    assert!(
+        text.contains(r"`snapdoc analyze 'my bundles/it'\''s.zip' --format html`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_collection_section_gives_byte_counts_as_sizes() {
+    let mut analysis = report_fixtures::failed_bsl();
+    analysis
+        .collector_errors
+        .push(snapdoc::analyze::analysis::CollectorError {
+            source: "logs".to_string(),
+            target: Some("velero-6d4/velero".to_string()),
+            namespace: Some("velero".to_string()),
+            status: None,
+            message: "kept the newest 52428800 of 98765432 bytes".to_string(),
+        });
+    analysis
+        .unavailable
+        .push("velero/logs/x.log: decompresses to more than 1288490189 bytes".to_string());
+    for text in [html(&analysis), markdown(&analysis)] {
+        assert!(
+            text.contains("kept the newest 50.0 MiB of 94.2 MiB"),
+            "{text}"
+        );
+        assert!(text.contains("more than 1.2 GiB"));
+        assert!(!text.contains("52428800"));
+    }
+    // The JSON keeps the exact counts.
+    let json = render(&analysis, ReportFormat::Json, None).unwrap();
+    assert!(json.contains("52428800 of 98765432 bytes"));
+}

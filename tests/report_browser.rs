@@ -1,6 +1,6 @@
 //! The HTML report of each fixture opened in real headless Chromium, driven over the DevTools protocol by the
 //! `headless_chrome` crate (its typed protocol, built offline from the protocol files it ships): the verdict and
-//! findings are visible, evidence expands on a real mouse click, printing shows evidence and hides the navigation, nothing
+//! findings are visible, evidence expands on a real mouse click, printing keeps evidence folded and hides the navigation, nothing
 //! is logged as an error, and the page makes no network request. A full-page screenshot of each is kept as
 //! target/test-artifacts/report-<name>.png.
 //!
@@ -205,18 +205,31 @@ fn check_page(browser: &Browser, name: &str, analysis: &Analysis, page: &Path, a
         }
     }
 
-    // Printed: no navigation, every piece of evidence shown.
+    // Printed: no navigation, folded evidence stays folded (its summary line printed), per-object lists shown.
     call::<Emulation::SetEmulatedMedia>(&tab, json!({"media": "print"}));
     let print = eval(
         &tab,
         r#"(() => ({
             nav: document.querySelector('nav').checkVisibility(),
+            folded: document.querySelectorAll('details.evidence:not([open]) ol').length,
             hidden: [...document.querySelectorAll('details.evidence:not([open]) ol')]
-                .filter(ol => !ol.checkVisibility()).length
+                .filter(ol => !ol.checkVisibility()).length,
+            summaries: [...document.querySelectorAll('details.evidence > summary')]
+                .filter(s => !s.checkVisibility()).length,
+            lists: [...document.querySelectorAll('details.per-target:not([open]) ul')]
+                .filter(ul => !ul.checkVisibility()).length
         }))()"#,
     );
     assert_eq!(print["nav"], false, "{name}: navigation printed");
-    assert_eq!(print["hidden"], 0, "{name}: evidence hidden in print");
+    assert_eq!(
+        print["hidden"], print["folded"],
+        "{name}: folded evidence expanded in print"
+    );
+    assert_eq!(
+        print["summaries"], 0,
+        "{name}: evidence summary not printed"
+    );
+    assert_eq!(print["lists"], 0, "{name}: per-object list hidden in print");
     call::<Emulation::SetEmulatedMedia>(&tab, json!({"media": ""}));
 
     // Untrusted text stayed text: no element came from it.

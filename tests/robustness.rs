@@ -784,7 +784,8 @@ fn a_50_mib_single_line_log_is_scanned_whole_in_bounded_memory() {
         .iter()
         .filter_map(|e| match e {
             Evidence::LogLine { line, excerpt, .. } => {
-                assert!(excerpt.chars().count() <= 2001, "excerpt is bounded");
+                // 2,000 characters around the match and a `…` for each cut.
+                assert!(excerpt.chars().count() <= 2002, "excerpt is bounded");
                 Some(*line)
             }
             _ => None,
@@ -814,6 +815,19 @@ fn non_utf8_log_lines_are_matched_and_shown_lossily() {
     assert_eq!(*line, 1);
     assert!(excerpt.contains(SIGNATURE), "{excerpt}");
     assert!(excerpt.contains('\u{fffd}'), "{excerpt}");
+    // The match is located in the lossy text, in characters.
+    let Evidence::LogLine {
+        span: Some(span), ..
+    } = &found.evidence[0]
+    else {
+        panic!("no match span: {:?}", found.evidence)
+    };
+    let matched: String = excerpt
+        .chars()
+        .skip(span.start)
+        .take(span.end - span.start)
+        .collect();
+    assert!(matched.contains(SIGNATURE), "{matched}");
 }
 
 #[test]

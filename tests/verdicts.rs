@@ -137,6 +137,16 @@ fn failed_backups_on_a_missing_bucket_lead_with_the_bucket() {
                 .is_some_and(|f| f.contains("Create the bucket")),
             "{verdict:?}"
         );
+        // The commands name what the bundle knows: the backup, its location's bucket; nothing left unfilled
+        // that the bundle holds.
+        let fix = verdict.fix.as_deref().unwrap();
+        assert!(!fix.contains("<bucket>") && !fix.contains("<url>"), "{fix}");
+        assert!(
+            fix.contains("--bucket myapp-snapshots --endpoint https://minio.storage.acme.internal:9000 --region us-east-1"),
+            "{fix}"
+        );
+        // What the bundle cannot know stays a placeholder.
+        assert!(fix.contains("--access-key-id <id>"), "{fix}");
     }
     // The server's NoSuchBucket lines concern the location, through its `backupLocation` field and the captured
     // name in the BSL controller's message.

@@ -65,6 +65,9 @@ pub struct BundleInfo {
     pub created_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_server: Option<String>,
+    /// The kubeconfig context the bundle was collected through: what the user calls the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_context: Option<String>,
     /// For a foreign bundle, the tool and version that made it (`troubleshoot v0.107.2`), so a reader knows
     /// what kind of bundle was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]

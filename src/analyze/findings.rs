@@ -54,7 +54,8 @@ pub struct ObjectRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Evidence {
-    /// `file` is the bundle entry path, `line` 1-based; `excerpt` the line (possibly shortened).
+    /// `file` is the bundle entry path, `line` 1-based; `excerpt` the line (a line over 2,000 characters is cut
+    /// around the match, `…` marking each cut); `match` where the rule's pattern matched in `excerpt`.
     #[serde(rename_all = "camelCase")]
     LogLine {
         file: String,
@@ -62,6 +63,8 @@ pub enum Evidence {
         excerpt: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time: Option<String>,
+        #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+        span: Option<MatchSpan>,
     },
     /// An object and, where the rule tested one, the path and the value found there.
     #[serde(rename_all = "camelCase")]
@@ -81,6 +84,72 @@ pub enum Evidence {
         against_version: String,
         supported: String,
     },
+}
+
+/// Where a rule's pattern matched in an excerpt: offsets in characters (Unicode scalar values), `end` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A window of a text around a match: `before` and `after` start / end with `…` where the text was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub before: String,
+    pub matched: String,
+    pub after: String,
+}
+
+impl Window {
+    /// The window as one text, and where the match is in it.
+    pub fn joined(&self) -> (String, MatchSpan) {
+        let start = self.before.chars().count();
+        let end = start + self.matched.chars().count();
+        (
+            format!("{}{}{}", self.before, self.matched, self.after),
+            MatchSpan { start, end },
+        )
+    }
+}
+
+/// At most `max` characters of `text` (besides the `…` of each cut) around `span` (character offsets, clamped to
+/// the text): the match always shown (its first `max` characters when it is longer), the context split evenly on
+/// both sides and what one side does not use given to the other.
+pub fn window(text: &str, span: MatchSpan, max: usize) -> Window {
+    // Byte offset of every character boundary, the text's end included.
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let n = bounds.len() - 1;
+    let end = span.end.min(n);
+    let start = span.start.min(end);
+    let (from, to, match_to) = if n <= max {
+        (0, n, end)
+    } else if end - start >= max {
+        (start, start + max, start + max)
+    } else {
+        let room = max - (end - start);
+        let mut left = room / 2;
+        let mut right = room - left;
+        if start < left {
+            right += left - start;
+            left = start;
+        }
+        if n - end < right {
+            left = (left + right - (n - end)).min(start);
+            right = n - end;
+        }
+        (start - left, end + right, end)
+    };
+    let cut = |a: usize, b: usize| &text[bounds[a]..bounds[b]];
+    Window {
+        before: format!("{}{}", if from > 0 { "…" } else { "" }, cut(from, start)),
+        matched: cut(start, match_to).to_string(),
+        after: format!("{}{}", cut(match_to, to), if to < n { "…" } else { "" }),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,4 +273,77 @@ pub struct LostVolume {
     /// Its status.message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize, end: usize) -> MatchSpan {
+        MatchSpan { start, end }
+    }
+
+    #[test]
+    fn a_short_text_is_not_cut() {
+        let cut = window("abc MATCH def", span(4, 9), 100);
+        assert_eq!(
+            (
+                cut.before.as_str(),
+                cut.matched.as_str(),
+                cut.after.as_str()
+            ),
+            ("abc ", "MATCH", " def")
+        );
+    }
+
+    #[test]
+    fn a_long_text_is_cut_on_both_sides_around_the_match() {
+        let text = format!("{}MATCH{}", "a".repeat(100), "z".repeat(100));
+        let cut = window(&text, span(100, 105), 25);
+        assert_eq!(cut.before, format!("…{}", "a".repeat(10)));
+        assert_eq!(cut.matched, "MATCH");
+        assert_eq!(cut.after, format!("{}…", "z".repeat(10)));
+        let (joined, at) = cut.joined();
+        assert_eq!(
+            joined
+                .chars()
+                .skip(at.start)
+                .take(at.end - at.start)
+                .collect::<String>(),
+            "MATCH"
+        );
+    }
+
+    #[test]
+    fn context_one_side_lacks_goes_to_the_other() {
+        let text = format!("ab MATCH{}", "z".repeat(100));
+        let cut = window(&text, span(3, 8), 25);
+        assert_eq!(cut.before, "ab ");
+        assert_eq!(cut.after, format!("{}…", "z".repeat(17)));
+        let text = format!("{}MATCH z", "a".repeat(100));
+        let cut = window(&text, span(100, 105), 25);
+        assert_eq!(cut.before, format!("…{}", "a".repeat(18)));
+        assert_eq!(cut.after, " z");
+    }
+
+    #[test]
+    fn a_match_longer_than_the_window_shows_its_start_and_multibyte_text_is_cut_on_characters() {
+        let text = format!("ééé{}ééé", "M".repeat(50));
+        let cut = window(&text, span(3, 53), 10);
+        assert_eq!(cut.before, "…");
+        assert_eq!(cut.matched, "M".repeat(10));
+        assert_eq!(cut.after, "…");
+        let cut = window("éé→ü←éé", span(3, 4), 3);
+        assert_eq!(
+            (
+                cut.before.as_str(),
+                cut.matched.as_str(),
+                cut.after.as_str()
+            ),
+            ("…→", "ü", "←…")
+        );
+        // Offsets past the end are clamped.
+        let cut = window("abc", span(2, 99), 10);
+        assert_eq!(cut.matched, "c");
+    }
 }

@@ -275,6 +275,7 @@ fn analyze_with_shared_objects(
             created: Some(facts.now.to_string()),
             created_from: Some(facts.dated_from),
             cluster_server: manifest.and_then(|m| m.cluster.server.clone()),
+            cluster_context: manifest.and_then(|m| m.cluster.context.clone()),
             made_by: manifest
                 .filter(|m| m.tool.name != "snapdoc")
                 .map(|m| format!("{} {}", m.tool.name, m.tool.version)),

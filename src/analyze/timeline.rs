@@ -910,7 +910,8 @@ impl<'p> PodLogLines<'p> {
 }
 
 /// `3.8 GiB`, `512 bytes`: a transfer's progress as a person reads it (binary units, as kubectl shows sizes).
-fn human_bytes(bytes: i64) -> String {
+pub(crate) fn human_bytes(bytes: impl Into<i128>) -> String {
+    let bytes: i128 = bytes.into();
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes.abs() < 1024 {
         return format!("{bytes} bytes");
@@ -959,7 +960,7 @@ mod tests {
     fn byte_counts_read_as_sizes() {
         assert_eq!(super::human_bytes(512), "512 bytes");
         assert_eq!(super::human_bytes(1_048_576), "1.0 MiB");
-        assert_eq!(super::human_bytes(4_109_864_135), "3.8 GiB");
+        assert_eq!(super::human_bytes(4_109_864_135_i64), "3.8 GiB");
     }
 
     use super::*;

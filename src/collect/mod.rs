@@ -94,27 +94,49 @@ fn host_only(server: &str) -> String {
     }
 }
 
-/// `snapdoc-<cluster host or context>-<UTC yyyymmddThhmmssZ>.zip`.
+/// `snapdoc-<cluster>-<UTC yyyymmddThhmmssZ>.zip`: the cluster named by its kubeconfig context (what the user
+/// calls it), else the API server's host; `cluster` when neither is known.
 pub fn default_output_name(cluster: &ClusterInfo, now: jiff::Timestamp) -> String {
+    format!(
+        "snapdoc-{}-{}.zip",
+        cluster_file_name(cluster),
+        now.strftime("%Y%m%dT%H%M%SZ")
+    )
+}
+
+/// Longest cluster name in a file name, in characters.
+const CLUSTER_NAME_CHARS: usize = 64;
+
+/// The cluster's name as part of a file or folder name, safe on every filesystem: the context, else the API
+/// server's host without its port; letters, digits, `.` and `-` kept, every other run of characters one `-`
+/// (`arn:aws:eks:eu-west-1:123:cluster/prod` → `arn-aws-eks-eu-west-1-123-cluster-prod`), no leading or
+/// trailing `.` / `-` (no `..`, no hidden file), at most 64 characters.
+pub fn cluster_file_name(cluster: &ClusterInfo) -> String {
     let host = cluster
         .server
         .as_deref()
         .map(|s| s.rsplit_once(':').map_or(s, |(host, _)| host))
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .filter(|h| !h.is_empty())
-        .or(cluster.context.as_deref())
-        .unwrap_or("cluster");
-    let safe: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("snapdoc-{safe}-{}.zip", now.strftime("%Y%m%dT%H%M%SZ"))
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    let candidates = [cluster.context.as_deref(), host];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(safe_name)
+        .find(|name| !name.is_empty())
+        .unwrap_or_else(|| "cluster".to_string())
+}
+
+fn safe_name(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.chars().take(CLUSTER_NAME_CHARS).collect();
+    out.trim_matches(|c| c == '.' || c == '-').to_string()
 }
 
 /// `--since`: how far back logs and backups are collected, parsed where the flag enters (a bad value fails
@@ -211,31 +233,48 @@ mod tests {
     }
 
     #[test]
-    fn the_default_name_uses_the_host_then_the_context() {
+    fn the_default_name_uses_the_context_then_the_host() {
         let now: jiff::Timestamp = "2026-11-26T04:05:06Z".parse().unwrap();
-        let cluster = ClusterInfo {
-            server: Some("api.prod.example.com:6443".into()),
-            context: Some("prod".into()),
+        let name = |server: Option<&str>, context: Option<&str>| {
+            default_output_name(
+                &ClusterInfo {
+                    server: server.map(str::to_string),
+                    context: context.map(str::to_string),
+                },
+                now,
+            )
         };
         assert_eq!(
-            default_output_name(&cluster, now),
-            "snapdoc-api.prod.example.com-20261126T040506Z.zip"
+            name(Some("10.0.0.1:6443"), Some("prod")),
+            "snapdoc-prod-20261126T040506Z.zip"
         );
-        let cluster = ClusterInfo {
-            server: None,
-            context: Some("kind-kind".into()),
-        };
         assert_eq!(
-            default_output_name(&cluster, now),
+            name(None, Some("kind-kind")),
             "snapdoc-kind-kind-20261126T040506Z.zip"
         );
-        let cluster = ClusterInfo {
-            server: Some("[::1]:6443".into()),
-            context: None,
-        };
         assert_eq!(
-            default_output_name(&cluster, now),
-            "snapdoc---1-20261126T040506Z.zip"
+            name(
+                Some("x.eks.amazonaws.com:443"),
+                Some("arn:aws:eks:eu-west-1:123456789012:cluster/prod")
+            ),
+            "snapdoc-arn-aws-eks-eu-west-1-123456789012-cluster-prod-20261126T040506Z.zip"
         );
+        // OpenShift's `namespace/api-host:port/user`, and names that are nothing but separators or dots.
+        assert_eq!(
+            name(None, Some("default/api-crc-testing:6443/kube:admin")),
+            "snapdoc-default-api-crc-testing-6443-kube-admin-20261126T040506Z.zip"
+        );
+        assert_eq!(
+            name(Some("api.prod.example.com:6443"), Some("..")),
+            "snapdoc-api.prod.example.com-20261126T040506Z.zip"
+        );
+        assert_eq!(
+            name(Some("[::1]:6443"), Some("/")),
+            "snapdoc-1-20261126T040506Z.zip"
+        );
+        assert_eq!(name(None, None), "snapdoc-cluster-20261126T040506Z.zip");
+        let long = name(None, Some(&"é/x".repeat(100)));
+        assert!(long.len() < 64 + 30, "{long}");
+        assert!(long.is_ascii());
     }
 }

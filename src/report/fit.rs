@@ -152,6 +152,10 @@ fn fold_finding(finding: &mut FindingView) {
 }
 
 fn shorten_evidence(evidence: &mut EvidenceView) {
+    // A log line is cut around its match, which stays in view; other excerpts keep their start.
+    if evidence.narrow(EXCERPT_CHARS) {
+        return;
+    }
     if let Some(excerpt) = &mut evidence.excerpt {
         *excerpt = shorten(excerpt);
     }

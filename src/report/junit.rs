@@ -123,6 +123,9 @@ impl<'a> Suite<'a> {
             ("toolVersion", analysis.tool_version.clone()),
             ("status", analysis.status.as_str().to_string()),
         ];
+        if let Some(context) = &analysis.bundle.cluster_context {
+            properties.push(("clusterContext", context.clone()));
+        }
         if let Some(server) = &analysis.bundle.cluster_server {
             properties.push(("clusterServer", server.clone()));
         }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::analyze::Analysis;
-use crate::analyze::findings::Severity;
+use crate::analyze::findings::{Evidence, Finding, Severity, window};
 use crate::analyze::readiness::Restorable;
 
 use super::escape::terminal as clean;
@@ -15,6 +15,8 @@ use super::view::{
 
 /// Longest fix shown in the terminal; the reports carry the full text.
 const FIX_CHARS: usize = 240;
+/// Characters of a finding's log line shown around its match.
+const EVIDENCE_CHARS: usize = 120;
 /// Lines of what a verdict lost shown in the terminal; the rest are counted.
 const LOST_LINES: usize = 3;
 
@@ -23,6 +25,31 @@ const GROUP_NAMES: usize = 5;
 
 struct Style {
     color: bool,
+}
+
+/// Where the full text of what the summary shortens is: the reports written beside it, else the command that
+/// writes one (nothing points to a report that was not written).
+fn full_text_in(analysis: &Analysis, reports: &[PathBuf]) -> String {
+    if reports.is_empty() {
+        format!(
+            "`snapdoc analyze {} --format html`",
+            shell_word(&clean(&analysis.bundle.path))
+        )
+    } else {
+        IN_THE_REPORT.to_string()
+    }
+}
+
+const IN_THE_REPORT: &str = "the report";
+
+/// A path as one shell word: as it is when it holds only safe characters, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "._-/:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 impl Style {
@@ -63,7 +90,7 @@ pub fn terminal_summary(analyses: &[Analysis], color: bool, reports: &[PathBuf])
                 style.bold(&format!("== {}", clean(&analysis.bundle.path)))
             );
         }
-        write_one(&mut out, analysis, &style);
+        write_one(&mut out, analysis, &style, &full_text_in(analysis, reports));
     }
     if !reports.is_empty() {
         out.push('\n');
@@ -75,7 +102,8 @@ pub fn terminal_summary(analyses: &[Analysis], color: bool, reports: &[PathBuf])
     out
 }
 
-fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
+/// `full`: where the full text is ("the report", or the command that writes it).
+fn write_one(out: &mut String, analysis: &Analysis, style: &Style, full: &str) {
     if let Some(made_by) = &analysis.bundle.made_by {
         let dated = match (&analysis.bundle.created, &analysis.bundle.created_from) {
             (Some(created), Some(from)) => {
@@ -188,14 +216,19 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
         // The terminal names the first few losses of one backup; the report lists every one of the group.
         let lost = lost_lines(first);
         for line in lost.iter().take(LOST_LINES) {
-            let _ = writeln!(out, "  {} {}", style.bold("Lost:"), shorten(&clean(line)));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                style.bold("Lost:"),
+                shorten(&clean(line), full)
+            );
         }
         if lost.len() > LOST_LINES {
             let more = lost.len() - LOST_LINES;
             let _ = writeln!(
                 out,
                 "  {}",
-                style.dim(&format!("{more} more lost: see the report."))
+                style.dim(&format!("{more} more lost: see {full}."))
             );
         }
         for line in &first.missing {
@@ -203,7 +236,7 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                 out,
                 "  {} {}",
                 style.bold("Missing:"),
-                shorten(&clean(line))
+                shorten(&clean(line), full)
             );
         }
         if group.len() > 1 {
@@ -212,12 +245,17 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                 out,
                 "  {}",
                 style.dim(&format!(
-                    "The same cause in the other {others}: see the report for each."
+                    "The same cause in the other {others}: see {full} for each."
                 ))
             );
         }
         if let Some(fix) = &first.fix {
-            let _ = writeln!(out, "  {} {}", style.bold("Fix:"), shorten(&clean(fix)));
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                style.bold("Fix:"),
+                shorten(&clean(fix), full)
+            );
         }
     }
 
@@ -237,6 +275,9 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
                 style.dim(&clean(&finding.rule_id)),
                 clean(&finding.title)
             );
+            if let Some(line) = matched_line(finding, style) {
+                let _ = writeln!(out, "{line}");
+            }
         }
     }
     out.push('\n');
@@ -266,7 +307,7 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style) {
             style.paint(
                 "33",
                 &format!(
-                    "{} source(s) could not be collected: see the report",
+                    "{} source(s) could not be collected: see {full}",
                     analysis.collector_errors.len()
                 )
             )
@@ -340,6 +381,32 @@ fn write_readiness(out: &mut String, analysis: &Analysis, style: &Style) {
     }
 }
 
+/// The first log line of a finding whose match is known, cut around the match, the match in bold when colour is on:
+/// `      velero.log:1843  …NoSuchBucket: The specified bucket does not exist…`.
+fn matched_line(finding: &Finding, style: &Style) -> Option<String> {
+    finding.evidence.iter().find_map(|evidence| {
+        let Evidence::LogLine {
+            file,
+            line,
+            excerpt,
+            span: Some(span),
+            ..
+        } = evidence
+        else {
+            return None;
+        };
+        let cut = window(excerpt, *span, EVIDENCE_CHARS);
+        let file = file.rsplit('/').next().unwrap_or(file);
+        Some(format!(
+            "      {}  {}{}{}",
+            style.dim(&clean(&format!("{file}:{line}"))),
+            clean(&cut.before),
+            style.paint("1;33", &clean(&cut.matched)),
+            clean(&cut.after)
+        ))
+    })
+}
+
 fn count(analysis: &Analysis, severity: Severity) -> usize {
     analysis
         .findings
@@ -348,7 +415,7 @@ fn count(analysis: &Analysis, severity: Severity) -> usize {
         .count()
 }
 
-fn shorten(text: &str) -> String {
+fn shorten(text: &str, full: &str) -> String {
     if text.chars().count() <= FIX_CHARS {
         return text.to_string();
     }
@@ -357,5 +424,9 @@ fn shorten(text: &str) -> String {
         Some(space) if space > FIX_CHARS / 2 => cut[..space].to_string(),
         _ => cut,
     };
-    format!("{cut}… (full text in the report)")
+    if full == IN_THE_REPORT {
+        format!("{cut}… (full text in the report)")
+    } else {
+        format!("{cut}… (full text: {full})")
+    }
 }

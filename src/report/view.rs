@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analyze::analysis::{Analysis, BackupSummary, ComponentInfo, Timeline};
-use crate::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use crate::analyze::findings::{
+    Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict, window,
+};
 use crate::analyze::status::{Status, not_read};
 
 use super::ReportError;
@@ -168,8 +170,32 @@ pub(super) struct EvidenceView {
     /// `file:line`, `Kind namespace/name`, or the two components compared.
     pub location: String,
     pub time: Option<String>,
-    /// The log line, `path = value`, or the supported range: shown verbatim (monospace).
+    /// The log line, `path = value`, or the supported range: shown verbatim (monospace). A log line whose match
+    /// is known: the window around it (`before` + `matched` + `after`).
     pub excerpt: Option<String>,
+    /// A log line's excerpt cut around the rule's match, in three parts, for highlighting the match: `…` starts
+    /// `before` / ends `after` where the line was cut. Null when the match is not known.
+    pub before: Option<String>,
+    pub matched: Option<String>,
+    pub after: Option<String>,
+    /// The whole excerpt and the match in it, for a narrower window (report/fit.rs, the terminal).
+    #[serde(skip)]
+    pub full: Option<(String, MatchSpan)>,
+}
+
+impl EvidenceView {
+    /// Cuts the excerpt to `max` characters around its match (when the match is known).
+    pub(super) fn narrow(&mut self, max: usize) -> bool {
+        let Some((text, span)) = &self.full else {
+            return false;
+        };
+        let cut = window(text, *span, max);
+        self.excerpt = Some(format!("{}{}{}", cut.before, cut.matched, cut.after));
+        self.before = Some(cut.before);
+        self.matched = Some(cut.matched);
+        self.after = Some(cut.after);
+        true
+    }
 }
 
 #[derive(Serialize)]
@@ -291,9 +317,14 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             })
         })
         .collect();
-    let title = match bundle_file_name(&analysis.bundle.path) {
-        Some(name) => format!("snapdoc report: {name}"),
-        None => "snapdoc report".to_string(),
+    // The cluster as its kubeconfig context names it, else the bundle's file name.
+    let title = match (
+        &analysis.bundle.cluster_context,
+        bundle_file_name(&analysis.bundle.path),
+    ) {
+        (Some(context), _) => format!("snapdoc report: cluster {context}"),
+        (None, Some(name)) => format!("snapdoc report: {name}"),
+        (None, None) => "snapdoc report".to_string(),
     };
     Ok(ReportView {
         verdicts: same_cause_groups(&analysis.verdicts)
@@ -312,8 +343,22 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             .enumerate()
             .map(|(index, timeline)| timeline_view(&id, index, timeline))
             .collect(),
-        collector_errors: to_value(&analysis.collector_errors)?,
-        unavailable: analysis.unavailable.clone(),
+        collector_errors: to_value(
+            &analysis
+                .collector_errors
+                .iter()
+                .map(|error| {
+                    let mut error = error.clone();
+                    error.message = human_byte_counts(&error.message);
+                    error
+                })
+                .collect::<Vec<_>>(),
+        )?,
+        unavailable: analysis
+            .unavailable
+            .iter()
+            .map(|line| human_byte_counts(line))
+            .collect(),
         checks_passed: to_value(&analysis.checks_passed)?,
         bundle: to_value(&analysis.bundle)?,
         generated: analysis.generated.clone(),
@@ -712,6 +757,32 @@ fn finding_view(report_id: &str, finding: &Finding) -> FindingView {
     }
 }
 
+/// Byte counts of the collection's messages as a person reads them: `kept the newest 52428800 of 98765432 bytes`
+/// → `kept the newest 50.0 MiB of 94.2 MiB`, `a 2048 byte file` → `a 2.0 KiB file`. Counts under 1 KiB stay.
+pub(super) fn human_byte_counts(text: &str) -> String {
+    static COUNTS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(\d{4,})(?: of (\d{4,}))? bytes?\b").expect("a valid pattern")
+    });
+    COUNTS
+        .replace_all(text, |captures: &regex::Captures<'_>| {
+            let human = |m: regex::Match<'_>| {
+                m.as_str()
+                    .parse::<u64>()
+                    .map(crate::analyze::timeline::human_bytes)
+                    .unwrap_or_else(|_| format!("{} bytes", m.as_str()))
+            };
+            let first = human(captures.get(1).expect("group 1 always takes part"));
+            match captures.get(2) {
+                Some(total) => format!("{first} of {}", human(total)),
+                None => first,
+            }
+        })
+        .into_owned()
+}
+
+/// Characters of a log line shown around its match in the HTML (the JSON keeps the whole excerpt).
+const EVIDENCE_WINDOW_CHARS: usize = 480;
+
 /// The display form of one piece of evidence (location, time, excerpt), for the text formats too.
 pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
     match evidence {
@@ -720,12 +791,21 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
             line,
             excerpt,
             time,
-        } => EvidenceView {
-            kind: "log",
-            location: format!("{file}:{line}"),
-            time: time.clone(),
-            excerpt: Some(excerpt.clone()),
-        },
+            span,
+        } => {
+            let mut view = EvidenceView {
+                kind: "log",
+                location: format!("{file}:{line}"),
+                time: time.clone(),
+                excerpt: Some(excerpt.clone()),
+                before: None,
+                matched: None,
+                after: None,
+                full: span.map(|span| (excerpt.clone(), span)),
+            };
+            view.narrow(EVIDENCE_WINDOW_CHARS);
+            view
+        }
         Evidence::Object {
             object,
             path,
@@ -740,6 +820,10 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
                 (None, Some(value)) => Some(value.clone()),
                 (None, None) => None,
             },
+            before: None,
+            matched: None,
+            after: None,
+            full: None,
         },
         Evidence::Versions {
             subject,
@@ -754,6 +838,10 @@ pub(super) fn evidence_view(evidence: &Evidence) -> EvidenceView {
             excerpt: Some(format!(
                 "{subject} {subject_version} supports {against} {supported}"
             )),
+            before: None,
+            matched: None,
+            after: None,
+            full: None,
         },
     }
 }
@@ -1002,5 +1090,26 @@ mod tests {
     fn anchors_are_plain_identifiers() {
         assert_eq!(finding_anchor("r2", "SD101"), "r2-SD101");
         assert_eq!(finding_anchor("r", "X<y>"), "r-X-y-");
+    }
+}
+
+#[cfg(test)]
+mod byte_count_tests {
+    use super::human_byte_counts;
+
+    #[test]
+    fn byte_counts_read_as_sizes() {
+        assert_eq!(
+            human_byte_counts("kept the newest 52428800 of 98765432 bytes (--max-log-bytes)"),
+            "kept the newest 50.0 MiB of 94.2 MiB (--max-log-bytes)"
+        );
+        assert_eq!(
+            human_byte_counts("from a 2048 byte file; decompresses to more than 1288490189 bytes"),
+            "from a 2.0 KiB file; decompresses to more than 1.2 GiB"
+        );
+        assert_eq!(
+            human_byte_counts("512 bytes, port 6443, 20260101"),
+            "512 bytes, port 6443, 20260101"
+        );
     }
 }

@@ -7,7 +7,7 @@ use snapdoc::analyze::analysis::{
     ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, CollectorError, ComponentInfo, Environment,
     NodeInfo, RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
-use snapdoc::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use snapdoc::analyze::findings::{Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict};
 use snapdoc::analyze::{Analysis, Status};
 
 /// Every fixture, by the name used for artifacts (report-<name>.png).
@@ -42,6 +42,29 @@ fn log(file: &str, line: u64, excerpt: &str, time: Option<&str>) -> Evidence {
         line,
         excerpt: excerpt.to_string(),
         time: time.map(str::to_string),
+        span: None,
+    }
+}
+
+/// A log line whose rule matched `matched` (its first occurrence in `excerpt`).
+fn log_matching(
+    file: &str,
+    line: u64,
+    excerpt: &str,
+    matched: &str,
+    time: Option<&str>,
+) -> Evidence {
+    let at = excerpt.find(matched).expect("the match is in the excerpt");
+    let start = excerpt[..at].chars().count();
+    Evidence::LogLine {
+        file: file.to_string(),
+        line,
+        excerpt: excerpt.to_string(),
+        time: time.map(str::to_string),
+        span: Some(MatchSpan {
+            start,
+            end: start + matched.chars().count(),
+        }),
     }
 }
 
@@ -294,6 +317,7 @@ pub fn failed_bsl() -> Analysis {
             created: some("2026-11-25T12:04:12Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("10.0.0.12:6443"),
+            cluster_context: some("prod-east"),
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -369,7 +393,7 @@ pub fn failed_bsl() -> Analysis {
                     "https://docs.replicated.com/enterprise/snapshots-troubleshooting-backup-restore".to_string(),
                 ],
                 evidence: vec![
-                    log(VELERO_LOG_BSL, 1843, "time=\"2026-11-25T11:00:02Z\" level=error msg=\"Error checking if backup already exists in object storage\" backup=velero/instance-4bk2p error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_controller.go:693\"", Some("2026-11-25T11:00:02Z")),
+                    log_matching(VELERO_LOG_BSL, 1843, "time=\"2026-11-25T11:00:02Z\" level=error msg=\"Error checking if backup already exists in object storage\" backup=velero/instance-4bk2p error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_controller.go:693\"", "NoSuchBucket: The specified bucket does not exist", Some("2026-11-25T11:00:02Z")),
                     log(VELERO_LOG_BSL, 2210, "time=\"2026-11-25T12:03:30Z\" level=error msg=\"Error getting backup store for this location\" backupLocation=velero/default controller=backup-sync error=\"rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\" logSource=\"pkg/controller/backup_sync_controller.go:104\"", Some("2026-11-25T12:03:30Z")),
                 ],
                 count: 58,
@@ -518,6 +542,7 @@ pub fn partially_failed_fsb() -> Analysis {
             created: some("2026-11-25T08:29:11Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("kubernetes.default.svc:443"),
+            cluster_context: None,
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -597,7 +622,7 @@ pub fn partially_failed_fsb() -> Analysis {
                 ],
                 evidence: vec![
                     log(BACKUP_LOG_FSB, 4127, oom_excerpt, Some("2026-11-25T03:41:17Z")),
-                    log(BACKUP_LOG_FSB, 5310, "time=\"2026-11-25T04:57:03Z\" level=error msg=\"Error backing up item\" backup=velero/instance-7lq8w error=\"pod volume backup failed: data path backup failed: error running kopia backup: signal: killed\" logSource=\"pkg/backup/backup.go:448\" name=postgres-0", Some("2026-11-25T04:57:03Z")),
+                    log_matching(BACKUP_LOG_FSB, 5310, "time=\"2026-11-25T04:57:03Z\" level=error msg=\"Error backing up item\" backup=velero/instance-7lq8w error=\"pod volume backup failed: data path backup failed: error running kopia backup: signal: killed\" logSource=\"pkg/backup/backup.go:448\" name=postgres-0", "signal: killed", Some("2026-11-25T04:57:03Z")),
                 ],
                 count: 2,
                 first_seen: some("2026-11-25T03:41:17Z"),
@@ -732,6 +757,7 @@ pub fn healthy() -> Analysis {
             created: some("2026-11-25T08:59:12Z"),
             created_from: some("its manifest (the collector\'s clock)"),
             cluster_server: some("34.118.10.2:443"),
+            cluster_context: some("gke_acme_europe-west1_prod"),
             made_by: None,
             problems: Vec::new(),
             also_read: Vec::new(),
@@ -841,6 +867,7 @@ pub fn hostile() -> Analysis {
     let mut analysis = failed_bsl();
     let name = format!("evil{PAYLOAD}");
     analysis.bundle.path = format!("/tmp/{PAYLOAD}.zip");
+    analysis.bundle.cluster_context = Some(format!("ctx {PAYLOAD}"));
     analysis.verdicts[0].target.name = name.clone();
     analysis.verdicts[0].summary = format!("Summary {PAYLOAD}");
     analysis.verdicts[0].fix = Some(format!("Fix `{PAYLOAD}` and {PAYLOAD}"));
@@ -857,10 +884,11 @@ pub fn hostile() -> Analysis {
     ];
     finding.related = vec![backup_ref(&name)];
     finding.evidence = vec![
-        log(
+        log_matching(
             &format!("velero/logs/{PAYLOAD}/velero.log"),
             7,
             &format!("level=error msg=\"{PAYLOAD}\"\n| second | line |"),
+            "<script>alert(1)</script> </details>",
             Some("2026-11-25T11:00:02Z"),
         ),
         object_evidence(object("pods", "velero", &name), "metadata.name", PAYLOAD),

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fields::LineFields;
 use super::scan::{LogScanner, ScanStats, ScannedLine};
-use crate::analyze::findings::{Evidence, ObjectRef};
+use crate::analyze::findings::{Evidence, MatchSpan, ObjectRef, window};
 use crate::analyze::rules::{FieldFilter, LogMatcher, Matcher, Rule};
 use crate::bundle::{LogFile, LogSource};
 
@@ -404,6 +404,35 @@ pub fn excerpt_chars(text: &str, max: usize) -> String {
     }
 }
 
+/// The excerpt kept of a hit's line and where `regex` matched in it: the line itself up to
+/// [`MAX_EXCERPT_CHARS`], a longer one cut around the match (so that a match past the first 2,000 characters is
+/// still shown). A line the regex does not match again (a window of a very long line) is cut at the start and
+/// has no span.
+pub fn excerpt_around_match(
+    text: &str,
+    regex: &regex::bytes::Regex,
+) -> (String, Option<MatchSpan>) {
+    let Some(found) = regex.find(text.as_bytes()) else {
+        return (excerpt(text), None);
+    };
+    // A byte-oriented pattern may match inside a character: widen the match to whole characters.
+    let mut start = found.start();
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = found.end();
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let start_chars = text[..start].chars().count();
+    let span = MatchSpan {
+        start: start_chars,
+        end: start_chars + text[start..end].chars().count(),
+    };
+    let (excerpt, span) = window(text, span, MAX_EXCERPT_CHARS).joined();
+    (excerpt, Some(span))
+}
+
 /// What every hit in one log is read against.
 struct HitContext<'a> {
     log: &'a LogFile,
@@ -427,11 +456,13 @@ fn record(
         widen(&mut aggregate.first_seen, &mut aggregate.last_seen, t);
     }
     if aggregate.examples.len() < MAX_EXAMPLES {
+        let (excerpt, span) = excerpt_around_match(text, &matcher.regex);
         aggregate.examples.push(Evidence::LogLine {
             file: log.path.clone(),
             line: line.number,
-            excerpt: excerpt(text),
+            excerpt,
             time: time.map(|t| t.to_string()),
+            span,
         });
     }
     let mut related = Vec::new();

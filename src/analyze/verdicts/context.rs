@@ -80,6 +80,70 @@ pub struct Spec {
     pub item_operation_timeout: SignedDuration,
 }
 
+/// What a fix command needs of a backup storage location: where it writes and with which credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationFacts {
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    /// `spec.config.region`.
+    pub region: Option<String>,
+    /// `spec.config.s3Url`: the endpoint of an S3-compatible store.
+    pub s3_url: Option<String>,
+    /// `spec.credential`: the secret (and its key) this location reads instead of the server's.
+    pub credential: Option<SecretKey>,
+}
+
+/// A key of a secret: what `kubectl get secret NAME -o jsonpath='{.data.KEY}'` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKey {
+    pub name: String,
+    /// Unknown when only the secret's volume is known and no credentials-file variable names a file in it.
+    pub key: Option<String>,
+}
+
+fn location_facts(object: &Value) -> LocationFacts {
+    let text = |path: &[&str]| string_at(object, path).filter(|s| !s.trim().is_empty());
+    LocationFacts {
+        bucket: text(&["spec", "objectStorage", "bucket"]),
+        prefix: text(&["spec", "objectStorage", "prefix"]),
+        region: text(&["spec", "config", "region"]),
+        s3_url: text(&["spec", "config", "s3Url"]),
+        credential: text(&["spec", "credential", "name"]).map(|name| SecretKey {
+            name,
+            key: text(&["spec", "credential", "key"]),
+        }),
+    }
+}
+
+/// The secret the velero server reads its cloud credentials from: the secret of its `cloud-credentials`
+/// volume, and the key the credentials-file variable (`AWS_SHARED_CREDENTIALS_FILE`,
+/// `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_CREDENTIALS_FILE`) names in its mount.
+fn server_credentials(velero: &Workload<'_>) -> Option<SecretKey> {
+    let volume = array_at(velero.pod_spec, &["volumes"])
+        .iter()
+        .find(|v| str_at(v, &["name"]) == Some("cloud-credentials"))?;
+    let name = string_at(volume, &["secret", "secretName"]).filter(|n| !n.is_empty())?;
+    let mount = array_at(velero.container, &["volumeMounts"])
+        .iter()
+        .find(|m| str_at(m, &["name"]) == Some("cloud-credentials"))
+        .and_then(|m| str_at(m, &["mountPath"]));
+    let key = mount.and_then(|mount| {
+        let mount = mount.trim_end_matches('/');
+        [
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "AZURE_CREDENTIALS_FILE",
+        ]
+        .iter()
+        .filter_map(|variable| velero.env(variable))
+        .find_map(|file| {
+            let key = file.strip_prefix(mount)?.strip_prefix('/')?;
+            (!key.is_empty() && !key.contains('/')).then(|| key.to_string())
+        })
+    });
+    Some(SecretKey { name, key })
+}
+
 /// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing but Velero's
 /// default timeouts (every link but a backup's own and its location's is then unknown).
 #[derive(Debug, Clone)]
@@ -100,6 +164,11 @@ pub struct VerdictContext {
     /// The item errors of each failed backup's / restore's results (`backup/<name>` →
     /// `namespace: error` or `cluster: error`), as Velero recorded them.
     pub item_errors: BTreeMap<String, Vec<String>>,
+    /// Backup storage locations by name, for the fix commands.
+    pub locations: BTreeMap<String, LocationFacts>,
+    /// The secret the velero server reads its cloud credentials from (a location without `spec.credential`
+    /// uses it).
+    pub server_credentials: Option<SecretKey>,
 }
 
 impl Default for VerdictContext {
@@ -114,6 +183,8 @@ impl Default for VerdictContext {
             logs_not_tried: None,
             bundle_format: None,
             item_errors: BTreeMap::new(),
+            locations: BTreeMap::new(),
+            server_credentials: None,
         }
     }
 }
@@ -189,6 +260,14 @@ impl VerdictContext {
             logs_not_tried,
             bundle_format: Some(bundle_format.to_string()),
             item_errors: BTreeMap::new(),
+            locations: inv
+                .storage_locations
+                .iter()
+                .filter_map(|object| {
+                    Some((json::name(object)?.to_string(), location_facts(object)))
+                })
+                .collect(),
+            server_credentials: velero.and_then(server_credentials),
         }
     }
 }
@@ -412,4 +491,69 @@ fn log_errors(errors: &[CollectorError]) -> (BTreeMap<String, String>, Option<St
         }
     }
     (by_object, not_tried)
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_secret_and_key_come_from_its_volume_and_credentials_file() {
+        let pod_spec = serde_json::json!({
+            "volumes": [{"name": "plugins", "emptyDir": {}},
+                        {"name": "cloud-credentials", "secret": {"secretName": "velero-aws"}}],
+            "containers": [{"name": "velero",
+                "env": [{"name": "AWS_SHARED_CREDENTIALS_FILE", "value": "/credentials/aws-creds"}],
+                "volumeMounts": [{"name": "cloud-credentials", "mountPath": "/credentials"}]}]
+        });
+        let workload = Workload {
+            name: "velero".into(),
+            namespace: Some("velero".into()),
+            pod_spec: &pod_spec,
+            container: &pod_spec["containers"][0],
+            controller: None,
+        };
+        assert_eq!(
+            server_credentials(&workload),
+            Some(SecretKey {
+                name: "velero-aws".into(),
+                key: Some("aws-creds".into())
+            })
+        );
+        // No credentials file under the mount: the key is unknown.
+        let mut no_file = pod_spec.clone();
+        no_file["containers"][0]["env"] = serde_json::json!([]);
+        let workload = Workload {
+            container: &no_file["containers"][0],
+            pod_spec: &no_file,
+            ..workload
+        };
+        assert_eq!(
+            server_credentials(&workload),
+            Some(SecretKey {
+                name: "velero-aws".into(),
+                key: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_locations_own_credential_and_config_are_read() {
+        let bsl = serde_json::json!({"metadata": {"name": "aws-east"}, "spec": {
+            "objectStorage": {"bucket": "b", "prefix": ""},
+            "config": {"region": "eu-west-1", "s3Url": "https://s3.example"},
+            "credential": {"name": "bsl-creds", "key": "cloud"}}});
+        let facts = location_facts(&bsl);
+        assert_eq!(facts.bucket.as_deref(), Some("b"));
+        assert_eq!(facts.prefix, None, "an empty prefix is none");
+        assert_eq!(facts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(facts.s3_url.as_deref(), Some("https://s3.example"));
+        assert_eq!(
+            facts.credential,
+            Some(SecretKey {
+                name: "bsl-creds".into(),
+                key: Some("cloud".into())
+            })
+        );
+    }
 }

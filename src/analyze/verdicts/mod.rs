@@ -251,7 +251,13 @@ fn verdict(
                 Some(stuck) => format!("{stuck} {}", top.message),
                 None => top.message.to_string(),
             },
-            fix: Some(with_names(&top.finding.fix, &target)).filter(|f| !f.trim().is_empty()),
+            fix: Some(with_names(
+                &top.finding.fix,
+                &target,
+                location.as_ref(),
+                context,
+            ))
+            .filter(|f| !f.trim().is_empty()),
             finding_ids: candidates
                 .iter()
                 .map(|c| c.finding.rule_id.clone())
@@ -464,34 +470,187 @@ fn sentence(text: &str) -> String {
     }
 }
 
-/// A rule's fix for this verdict: the `<backup>` / `<restore>` placeholders of its commands filled with the
-/// target's name, so the commands can be run as they are.
-fn with_names(fix: &str, target: &ObjectRef) -> String {
+/// A rule's fix for this verdict, its commands filled with what the bundle knows so that they can be run as they
+/// are: the `<backup>` / `<restore>` placeholders with the target's name; `<location>`, `<bucket>`, `<prefix>`,
+/// `<region>` and `<s3Url>` / `<url>` with its storage location's; `bsl default` with the location's name;
+/// `kubectl -n velero` with Velero's namespace; and the `cloud-credentials` secret and its `cloud` key with the
+/// secret the location reads (its `spec.credential`, else the velero server's `cloud-credentials` volume).
+/// What the bundle does not know keeps its placeholder.
+fn with_names(
+    fix: &str,
+    target: &ObjectRef,
+    location: Option<&ObjectRef>,
+    context: &VerdictContext,
+) -> String {
+    let mut text = fix.to_string();
     let placeholder = match target.kind.as_str() {
-        "backups.velero.io" => "<backup>",
-        "restores.velero.io" => "<restore>",
-        _ => return fix.to_string(),
+        "backups.velero.io" => Some("<backup>"),
+        "restores.velero.io" => Some("<restore>"),
+        _ => None,
     };
-    fix.replace(placeholder, &target.name)
+    if let Some(placeholder) = placeholder {
+        text = text.replace(placeholder, &target.name);
+    }
+    if let Some(namespace) = target.namespace.as_deref().filter(|ns| *ns != "velero") {
+        text = text.replace("kubectl -n velero ", &format!("kubectl -n {namespace} "));
+    }
+    let Some(location) = location else {
+        return text;
+    };
+    text = text
+        .replace("<location>", &location.name)
+        .replace("bsl default", &format!("bsl {}", location.name));
+    let facts = context.locations.get(&location.name);
+    let fields = facts.map(|f| {
+        [
+            ("<bucket>", &f.bucket),
+            ("<prefix>", &f.prefix),
+            ("<region>", &f.region),
+            ("<s3Url>", &f.s3_url),
+            ("<url>", &f.s3_url),
+        ]
+    });
+    for (placeholder, value) in fields.into_iter().flatten() {
+        if let Some(value) = value {
+            text = text.replace(placeholder, value);
+        }
+    }
+    let secret = facts
+        .and_then(|f| f.credential.as_ref())
+        .or(context.server_credentials.as_ref());
+    if let Some(secret) = secret {
+        for (default, real) in [
+            (
+                "secret cloud-credentials",
+                format!("secret {}", secret.name),
+            ),
+            (
+                "`cloud-credentials` secret",
+                format!("`{}` secret", secret.name),
+            ),
+            (
+                "cloud-credentials secret",
+                format!("{} secret", secret.name),
+            ),
+        ] {
+            text = text.replace(default, &real);
+        }
+        if let Some(key) = &secret.key {
+            text = text.replace("{.data.cloud}", &format!("{{.data.{key}}}"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
 mod fix_tests {
+    use super::context::{LocationFacts, SecretKey};
     use super::*;
+
+    fn backup(namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: "backups.velero.io".into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
+    }
+
+    fn location(name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: LOCATION_KIND.into(),
+            namespace: Some("velero".into()),
+            name: name.into(),
+        }
+    }
 
     #[test]
     fn a_verdicts_fix_names_its_backup() {
-        let target = ObjectRef {
-            kind: "backups.velero.io".into(),
-            namespace: Some("velero".into()),
-            name: "daily-1".into(),
-        };
         assert_eq!(
             with_names(
                 "`velero backup logs <backup>`; restore with `<restore>`",
-                &target
+                &backup("velero", "daily-1"),
+                None,
+                &VerdictContext::default()
             ),
             "`velero backup logs daily-1`; restore with `<restore>`"
+        );
+    }
+
+    const FIX: &str = "`kubectl -n velero patch bsl default -p '{\"region\":\"<region>\"}'`, \
+        `aws s3api get-bucket-location --bucket <bucket>`, `curl -sv <s3Url>`, `--endpoint <url>`, \
+        `velero backup-location set <location>`, under <prefix>, \
+        `kubectl -n velero get secret cloud-credentials -o jsonpath='{.data.cloud}'`, the `cloud-credentials` secret";
+
+    #[test]
+    fn a_fix_uses_the_location_and_secret_the_bundle_knows() {
+        let mut context = VerdictContext::default();
+        context.locations.insert(
+            "aws-east".into(),
+            LocationFacts {
+                bucket: Some("acme-backups".into()),
+                prefix: Some("prod".into()),
+                region: Some("us-east-1".into()),
+                s3_url: Some("https://minio.acme.internal:9000".into()),
+                credential: Some(SecretKey {
+                    name: "bsl-creds".into(),
+                    key: Some("aws".into()),
+                }),
+            },
+        );
+        let fix = with_names(
+            FIX,
+            &backup("kots-velero", "daily-1"),
+            Some(&location("aws-east")),
+            &context,
+        );
+        assert_eq!(
+            fix,
+            "`kubectl -n kots-velero patch bsl aws-east -p '{\"region\":\"us-east-1\"}'`, \
+             `aws s3api get-bucket-location --bucket acme-backups`, `curl -sv https://minio.acme.internal:9000`, \
+             `--endpoint https://minio.acme.internal:9000`, `velero backup-location set aws-east`, under prod, \
+             `kubectl -n kots-velero get secret bsl-creds -o jsonpath='{.data.aws}'`, the `bsl-creds` secret"
+        );
+    }
+
+    #[test]
+    fn what_the_bundle_does_not_know_keeps_its_placeholder() {
+        let mut context = VerdictContext::default();
+        context.locations.insert(
+            "default".into(),
+            LocationFacts {
+                bucket: Some("acme-backups".into()),
+                ..LocationFacts::default()
+            },
+        );
+        // The server's secret, its key unknown.
+        context.server_credentials = Some(SecretKey {
+            name: "velero-creds".into(),
+            key: None,
+        });
+        let fix = with_names(
+            FIX,
+            &backup("velero", "b"),
+            Some(&location("default")),
+            &context,
+        );
+        assert!(fix.contains("--bucket acme-backups"), "{fix}");
+        assert!(
+            fix.contains("<region>") && fix.contains("<s3Url>") && fix.contains("<url>"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("<prefix>") && fix.contains("bsl default"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("secret velero-creds -o jsonpath='{.data.cloud}'"),
+            "{fix}"
+        );
+        // No location known: only the backup's name.
+        let fix = with_names(FIX, &backup("velero", "b"), None, &context);
+        assert!(
+            fix.contains("<bucket>") && fix.contains("secret cloud-credentials"),
+            "{fix}"
         );
     }
 }
