@@ -87,7 +87,7 @@ pub async fn check_before_collecting(
     options: &CollectOptions,
 ) -> Result<(), CollectError> {
     let server = cluster.server.as_deref().unwrap_or("of the kubeconfig");
-    preflight::reach(client, server).await?;
+    preflight::reach(client, server, preflight::reach_timeout(options)).await?;
     preflight::named_objects_exist(client, options).await
 }
 
