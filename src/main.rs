@@ -88,6 +88,27 @@ fn until_interrupted<T>(
     })
 }
 
+/// Listens for SIGINT / SIGTERM for the rest of the process: the first one interrupts what watches the
+/// returned [`snapdoc::collect::Interrupt`], which finishes (or removes) its bundle and ends with 128 + it.
+fn interrupt_on_signals() -> anyhow::Result<snapdoc::collect::Interrupt> {
+    use snapdoc::collect::{Interrupt, Signal};
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot listen for SIGINT")?;
+    let (interrupter, watched) = Interrupt::channel();
+    tokio::spawn(async move {
+        let signal = tokio::select! {
+            _ = interrupt.recv() => Signal::INT,
+            _ = terminate.recv() => Signal::TERM,
+        };
+        interrupter.interrupt(signal);
+        // Keep the sender: a dropped one would read as "no signal will come".
+        std::future::pending::<()>().await;
+    });
+    Ok(watched)
+}
+
 /// Logs go to stderr: text (coloured as --color decides for stderr), or one JSON object per line for a
 /// CronJob's log collector.
 fn init_tracing(verbose: u8, format: LogFormat, color: bool) {
@@ -149,16 +170,50 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Analyze(args) => analyze_command(&args, color, out),
         Command::Diff(args) => diff_command(&args, color, out),
         Command::Collect(args) => {
-            let outcome = match until_interrupted(&runtime, "the collection", async {
-                Ok(
-                    snapdoc::collect::collect_to(&args.options.options(), args.output.as_deref())
-                        .await?,
+            let options = args.options.options();
+            let collected = runtime.block_on(async {
+                let interrupt = interrupt_on_signals()?;
+                Ok::<_, anyhow::Error>(
+                    snapdoc::collect::collect_to_until(&options, args.output.as_deref(), interrupt)
+                        .await,
                 )
-            })? {
+            })?;
+            let outcome = match collected {
                 Ok(outcome) => outcome,
-                Err(interrupted) => return Ok(interrupted),
+                Err(snapdoc::collect::CollectError::Interrupted { signal, stage }) => {
+                    eprintln!(
+                        "snapdoc: interrupted by {}: the collection stopped in its {stage} stage; its partial \
+                         bundle and temporary files were removed",
+                        signal.name
+                    );
+                    return Ok(Exit::Interrupted {
+                        signal: signal.number,
+                    });
+                }
+                Err(error) => return Err(error.into()),
             };
             let manifest = &outcome.manifest;
+            if let Some(interrupted) = &manifest.interrupted {
+                eprintln!(
+                    "snapdoc: interrupted by {}: the collection stopped in its {} stage; {} holds what was \
+                     collected before and is marked interrupted (`snapdoc verify` checks it; its analysis is \
+                     incomplete); temporary files were removed; {}",
+                    interrupted.signal,
+                    interrupted.stage,
+                    outcome.path.display(),
+                    if options.delete_download_requests {
+                        "the DownloadRequests it created were deleted"
+                    } else {
+                        "DownloadRequests it created are left for Velero to expire (--delete-download-requests deletes them)"
+                    }
+                );
+                let signal = if interrupted.signal == "SIGTERM" {
+                    SIGTERM
+                } else {
+                    SIGINT
+                };
+                return Ok(Exit::Interrupted { signal });
+            }
             for error in &manifest.collector_errors {
                 eprintln!(
                     "snapdoc: could not collect {}{}{}: {}",

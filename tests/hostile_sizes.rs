@@ -172,3 +172,49 @@ fn thousands_of_tiny_logs_are_analysed() {
     });
     assert!(report.get("status").is_some(), "{report}");
 }
+
+/// A folder of `count` tiny logs laid out as in a snapdoc bundle, with a manifest.json or without one.
+fn folder_of_tiny_logs(root: &Path, count: usize, manifest: bool) {
+    for i in 0..count {
+        let dir = root.join(format!("velero/logs/pod-{i:06}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("velero.log"), "x\n").unwrap();
+    }
+    if manifest {
+        std::fs::write(root.join("manifest.json"), "{}").unwrap();
+    }
+}
+
+/// An extracted bundle (a folder) is held to the archive's entry-count limit too: refused while it is
+/// listed, naming the folder and the file that crossed the limit, whether it has a manifest (read as
+/// snapdoc's folder) or not (tried as a foreign bundle first).
+#[test]
+fn a_folder_of_more_files_than_the_entry_limit_is_refused_naming_the_folder() {
+    use snapdoc::bundle::Bundle;
+    use snapdoc::bundle::limits::ArchiveLimits;
+
+    let limits = ArchiveLimits {
+        max_entries: 1_000,
+        ..ArchiveLimits::default()
+    };
+    for manifest in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("extracted-bundle");
+        // 1,001 files with the manifest, 1,001 logs without.
+        folder_of_tiny_logs(&root, if manifest { 1_000 } else { 1_001 }, manifest);
+        let message = Bundle::open_with_limits(&root, limits)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(message.contains("extracted-bundle"), "{message}");
+        assert!(
+            message.contains("the folder holds more than 1000 files"),
+            "{message}"
+        );
+        assert!(message.contains("entry-count limit"), "{message}");
+    }
+    // At the limit it opens.
+    let dir = tempfile::tempdir().unwrap();
+    folder_of_tiny_logs(dir.path(), 1_000, false);
+    Bundle::open_with_limits(dir.path(), limits).expect("1,000 files open");
+}

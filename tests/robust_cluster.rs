@@ -448,3 +448,55 @@ async fn without_velero_the_bundle_has_the_cluster_and_a_finding_says_so() {
     assert_eq!(analysis.environment.nodes.len(), 3);
     assert!(analysis.environment.velero.is_none());
 }
+
+/// A server that accepts connections and never says a word (not even the TLS handshake): kube-rs alone would
+/// wait its 295 s read timeout. `collect` gives up after 20 s, or `--request-timeout` when shorter, with exit 2
+/// and an error naming the server, before writing anything.
+#[test]
+fn a_server_that_never_answers_times_out_with_exit_2() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}', \
+             insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\n\
+             contexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .current_dir(dir.path())
+        .args(["collect", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--request-timeout", "1s", "-o", "bundle.zip"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard against hanging, not a measurement: the run is expected to end after about a second.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("collect still waiting for a server that never answers");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port} did not answer within 1s")),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the kubeconfig: {left:?}");
+}

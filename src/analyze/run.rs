@@ -255,6 +255,12 @@ fn analyze_with_shared_objects(
     // A damaged or newer-format bundle cannot vouch for health: the analysis is incomplete, whatever it found.
     not_seen.extend(bundle_problems.iter().cloned());
     not_seen.extend(cut_short(manifest));
+    // An interrupted collection holds only its first stages: never read as health.
+    not_seen.extend(
+        manifest
+            .and_then(|m| m.interrupted.as_ref())
+            .map(|i| i.describe()),
+    );
     let velero_absent = facts
         .kinds
         .get(facts::FACTS_CLUSTER)

@@ -132,7 +132,7 @@ impl RawTree {
     pub(crate) fn open(path: &Path, limits: ArchiveLimits) -> Result<RawTree, BundleError> {
         let meta = std::fs::metadata(path).map_err(|e| BundleError::io(path, e))?;
         if meta.is_dir() {
-            return Self::open_directory(path);
+            return Self::open_directory(path, limits);
         }
         match sniff(path)? {
             Container::Gzip => {
@@ -265,7 +265,7 @@ impl RawTree {
         })
     }
 
-    fn open_directory(root: &Path) -> Result<RawTree, BundleError> {
+    fn open_directory(root: &Path, limits: ArchiveLimits) -> Result<RawTree, BundleError> {
         let mut entries = Vec::new();
         let mut skipped = Vec::new();
         let mut stack = vec![root.to_path_buf()];
@@ -312,6 +312,13 @@ impl RawTree {
                     skipped.push(format!("`{rel}` (a device, pipe or socket)"));
                     continue;
                 };
+                limits
+                    .check_folder_files(entries.len() as u64 + 1)
+                    .map_err(|limit| BundleError::Entry {
+                        path: root.to_path_buf(),
+                        entry: rel.clone(),
+                        message: limit.to_string(),
+                    })?;
                 entries.push(RawEntry {
                     path: rel,
                     kind,

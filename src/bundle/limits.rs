@@ -62,6 +62,10 @@ pub enum LimitError {
         "the archive holds more than {limit} entries (the entry-count limit); reached at this entry"
     )]
     TooManyEntries { limit: u64 },
+    #[error(
+        "the folder holds more than {limit} files (the entry-count limit, as for an archive); reached at this file"
+    )]
+    TooManyFiles { limit: u64 },
     #[error("decompresses to more than the {declared} bytes its header declares")]
     LargerThanDeclared { declared: u64 },
     #[error(
@@ -83,6 +87,17 @@ impl ArchiveLimits {
             });
         }
         self.check_ratio(decompressed, compressed)
+    }
+
+    /// A folder read as a bundle (an extracted zip or support bundle) may hold as many files as an archive
+    /// entries: `files` is the count so far, checked as each is found, so a walk stops at the limit.
+    pub fn check_folder_files(&self, files: u64) -> Result<(), LimitError> {
+        if files > self.max_entries {
+            return Err(LimitError::TooManyFiles {
+                limit: self.max_entries,
+            });
+        }
+        Ok(())
     }
 
     fn check_ratio(&self, decompressed: u64, compressed: u64) -> Result<(), LimitError> {

@@ -26,6 +26,31 @@ pub struct Manifest {
     /// Redactions made, by redaction rule name. Never the values.
     #[serde(default)]
     pub redactions: BTreeMap<String, u64>,
+    /// Set when a signal stopped the collection after its first stage: the bundle holds what was collected
+    /// before, and the analysis says it is incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+/// Why and where a collection stopped before its end (`snapdoc collect` got SIGINT or SIGTERM).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Interruption {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: String,
+    /// The stage that was running (`velero objects`, `logs and downloads` …): it and every later one are
+    /// missing or incomplete.
+    pub stage: String,
+}
+
+impl Interruption {
+    /// How the analysis names what is missing.
+    pub fn describe(&self) -> String {
+        format!(
+            "the collection was interrupted by {} during its {} stage (that stage and the ones after it are missing or incomplete)",
+            self.signal, self.stage
+        )
+    }
 }
 
 impl Manifest {
@@ -45,6 +70,7 @@ impl Manifest {
             files: Vec::new(),
             collector_errors: Vec::new(),
             redactions: Default::default(),
+            interrupted: None,
         }
     }
 }

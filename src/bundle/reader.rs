@@ -155,7 +155,7 @@ impl Bundle {
             return Self::from_source(
                 path.to_path_buf(),
                 BundleFormat::Directory,
-                Box::new(DirectorySource::open(path)?),
+                Box::new(DirectorySource::open(path, limits)?),
             );
         }
         let mut magic = [0u8; 4];
@@ -711,7 +711,8 @@ struct DirectorySource {
 }
 
 impl DirectorySource {
-    fn open(root: &Path) -> Result<Self, BundleError> {
+    /// Lists the folder's files, refusing more than the archive entry-count limit (`limits.max_entries`).
+    fn open(root: &Path, limits: ArchiveLimits) -> Result<Self, BundleError> {
         let mut entries = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -731,6 +732,13 @@ impl DirectorySource {
                         .map(|p| p.to_string_lossy().replace('\\', "/"))
                         .unwrap_or_default();
                     if !rel.is_empty() {
+                        limits
+                            .check_folder_files(entries.len() as u64 + 1)
+                            .map_err(|limit| BundleError::Entry {
+                                path: root.to_path_buf(),
+                                entry: rel.clone(),
+                                message: limit.to_string(),
+                            })?;
                         entries.push(rel);
                     }
                 }

@@ -14,7 +14,9 @@ use zip::write::SimpleFileOptions;
 
 use super::BundleError;
 use super::layout::{self, MANIFEST};
-use super::manifest::{ClusterInfo, CollectorError, FORMAT_VERSION, FileEntry, Manifest, ToolInfo};
+use super::manifest::{
+    ClusterInfo, CollectorError, FORMAT_VERSION, FileEntry, Interruption, Manifest, ToolInfo,
+};
 
 pub struct BundleWriter {
     // Some until finished: `finish` takes it to close the archive.
@@ -34,6 +36,8 @@ pub struct RunInfo {
     pub created: Option<String>,
     pub cluster: ClusterInfo,
     pub scope: serde_json::Map<String, serde_json::Value>,
+    /// Set when a signal stopped the run: the bundle is finished with what was collected.
+    pub interrupted: Option<Interruption>,
 }
 
 fn options() -> SimpleFileOptions {
@@ -178,6 +182,7 @@ impl BundleWriter {
             files: std::mem::take(&mut self.files),
             collector_errors: std::mem::take(&mut self.errors),
             redactions: std::mem::take(&mut self.redactions),
+            interrupted: run.interrupted,
         };
         let zip_err = |path: &Path, e| BundleError::Zip {
             path: path.to_path_buf(),

@@ -2,7 +2,7 @@
 //! in Velero's namespace, wait for the server to set status.phase Processed and a (pre-signed) download
 //! URL, GET that URL from the object store with a plain HTTP(S) client, gunzip, redact, and delete the
 //! DownloadRequest.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -345,6 +345,9 @@ pub(super) struct DownloadContext<'a> {
     /// the rest are skipped rather than each failing alike.
     gave_up: Mutex<Option<String>>,
     skipped: AtomicUsize,
+    /// Paths of the DownloadRequests created (or being created) and not yet deleted, for a run that is
+    /// interrupted to delete them (`--delete-download-requests`).
+    created: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl<'a> DownloadContext<'a> {
@@ -366,6 +369,23 @@ impl<'a> DownloadContext<'a> {
             keep_requests: false,
             gave_up: Mutex::new(None),
             skipped: AtomicUsize::new(0),
+            created: Arc::default(),
+        }
+    }
+
+    /// Records the DownloadRequests created and not yet deleted in `created`.
+    pub(super) fn tracking(mut self, created: Arc<Mutex<BTreeSet<String>>>) -> Self {
+        self.created = created;
+        self
+    }
+
+    fn track(&self, path: &str, present: bool) {
+        if let Ok(mut created) = self.created.lock() {
+            if present {
+                created.insert(path.to_string());
+            } else {
+                created.remove(path);
+            }
         }
     }
 
@@ -422,6 +442,9 @@ impl<'a> DownloadContext<'a> {
             return (None, Vec::new());
         }
         let name = request_name(download);
+        let path = format!("{collection}/{name}");
+        // Tracked before it exists: a run interrupted while the create is on its way still deletes it.
+        self.track(&path, true);
         if let Err(failure) = self
             .api
             .create(
@@ -435,6 +458,7 @@ impl<'a> DownloadContext<'a> {
             } else if failure.is_not_found() {
                 self.give_up("the cluster serves no DownloadRequests".into());
             }
+            self.track(&path, false);
             let message = format!("cannot create a DownloadRequest: {}", failure.message);
             return (None, vec![self.error(download, failure.status, message)]);
         }
@@ -453,7 +477,9 @@ impl<'a> DownloadContext<'a> {
         if self.keep_requests {
             return (spooled, errors);
         }
-        if let Err(failure) = self.api.delete(&format!("{collection}/{name}")).await
+        let deleted = self.api.delete(&path).await;
+        self.track(&path, false);
+        if let Err(failure) = deleted
             && !failure.is_not_found()
         {
             errors.push(self.error(

@@ -47,6 +47,15 @@ pub enum CollectError {
          kubeconfig) and retry"
     )]
     Unauthorized { server: String, message: String },
+    /// SIGINT / SIGTERM before the first stage was done: nothing worth a bundle, so nothing was written.
+    #[error(
+        "interrupted by {name} during the {stage} stage, before anything worth a bundle was collected: nothing was written",
+        name = signal.name
+    )]
+    Interrupted {
+        signal: super::interrupt::Signal,
+        stage: &'static str,
+    },
     /// `--backup NAME` / `--restore NAME` that the cluster does not have.
     #[error("{kind} {name} not found {place}{nearest}")]
     NotFound {

@@ -9,6 +9,7 @@ mod connection;
 mod detect;
 mod downloads;
 mod error;
+mod interrupt;
 mod kubeconfig;
 mod lists;
 mod logs;
@@ -25,6 +26,7 @@ pub use api::{ApiFailure, DEFAULT_CONCURRENCY, PAGE_SIZE};
 pub use connection::{ConnectionOverrides, parse_request_timeout, request_timeout};
 pub use detect::{BackupScope, Component, image_tag};
 pub use error::CollectError;
+pub use interrupt::{Interrupt, Interrupter, Signal};
 pub use kubeconfig::client_from;
 pub use options::{
     ClusterOptions, CollectOptions, DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES,
@@ -48,12 +50,31 @@ pub async fn collect(
     options: &CollectOptions,
     output: &Path,
 ) -> Result<CollectOutcome, CollectError> {
+    collect_until(client, cluster, options, output, Interrupt::never()).await
+}
+
+/// [`collect`], stopped by `interrupt` (SIGINT / SIGTERM): after the first stage the bundle is finished with
+/// what was collected and its manifest says `interrupted`; before, nothing is written
+/// ([`CollectError::Interrupted`]).
+pub async fn collect_until(
+    client: kube::Client,
+    cluster: ClusterInfo,
+    options: &CollectOptions,
+    output: &Path,
+    interrupt: Interrupt,
+) -> Result<CollectOutcome, CollectError> {
     let cluster = ClusterInfo {
         server: cluster.server.as_deref().map(host_only),
         context: cluster.context,
     };
-    check_before_collecting(&client, &cluster, options).await?;
-    run::Run::start(client, options, output)?
+    tokio::select! {
+        biased;
+        signal = interrupt.wait() => {
+            return Err(CollectError::Interrupted { signal, stage: "connecting" });
+        }
+        checked = check_before_collecting(&client, &cluster, options) => checked?,
+    }
+    run::Run::start(client, options, output, interrupt)?
         .collect(cluster)
         .await
 }
@@ -66,7 +87,7 @@ pub async fn check_before_collecting(
     options: &CollectOptions,
 ) -> Result<(), CollectError> {
     let server = cluster.server.as_deref().unwrap_or("of the kubeconfig");
-    preflight::reach(client, server).await?;
+    preflight::reach(client, server, preflight::reach_timeout(options)).await?;
     preflight::named_objects_exist(client, options).await
 }
 
@@ -76,12 +97,21 @@ pub async fn collect_to(
     options: &CollectOptions,
     output: Option<&Path>,
 ) -> Result<CollectOutcome, CollectError> {
+    collect_to_until(options, output, Interrupt::never()).await
+}
+
+/// [`collect_to`], stopped by `interrupt` as [`collect_until`] is.
+pub async fn collect_to_until(
+    options: &CollectOptions,
+    output: Option<&Path>,
+    interrupt: Interrupt,
+) -> Result<CollectOutcome, CollectError> {
     let (client, cluster) = client_from(&options.cluster).await?;
     let output = match output {
         Some(path) => path.to_path_buf(),
         None => PathBuf::from(default_output_name(&cluster, jiff::Timestamp::now())),
     };
-    collect(client, cluster, options, &output).await
+    collect_until(client, cluster, options, &output, interrupt).await
 }
 
 /// The manifest keeps the API server's host and port only: a caller may pass a whole URL.

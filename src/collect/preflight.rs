@@ -13,22 +13,40 @@ use super::CollectError;
 use super::CollectOptions;
 use super::detect::items;
 
-/// The API server answers `/version` at once; longer means it is not there.
-const REACH_TIMEOUT: Duration = Duration::from_secs(20);
+/// The API server answers `/version` at once; longer means it is not there. A shorter `--request-timeout`
+/// shortens it (kube-rs's own read timeout, 295 s, would otherwise let a server that accepts and never
+/// answers hold the run for five minutes).
+pub(super) const REACH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long `/version` may take: [`REACH_TIMEOUT`], or `--request-timeout` when shorter.
+pub(super) fn reach_timeout(options: &CollectOptions) -> Duration {
+    options
+        .cluster
+        .connection
+        .request_timeout
+        .map_or(REACH_TIMEOUT, |flag| flag.min(REACH_TIMEOUT))
+}
 /// Names offered for a name not found.
 const NEAREST: usize = 3;
 
 /// Fails unless `/version` answers: unreachable (refused, DNS, TLS, timeout) or 401 are errors naming
 /// `server`. Any other answer (even 403) means the server is there and took the credentials.
-pub(super) async fn reach(client: &kube::Client, server: &str) -> Result<(), CollectError> {
+pub(super) async fn reach(
+    client: &kube::Client,
+    server: &str,
+    timeout: Duration,
+) -> Result<(), CollectError> {
     let server = server.to_string();
-    match get(client, "/version").await {
+    let no_answer = |server| CollectError::NoAnswer {
+        server,
+        seconds: timeout.as_millis().div_ceil(1000) as u64,
+    };
+    match get(client, "/version", timeout).await {
         Ok(_) => Ok(()),
+        // kube-rs's read timeout (the same --request-timeout) may fire first: still no answer.
+        Err(Failure::Transport(source)) if timed_out(&source) => Err(no_answer(server)),
         Err(Failure::Transport(source)) => Err(CollectError::Unreachable { server, source }),
-        Err(Failure::TimedOut) => Err(CollectError::NoAnswer {
-            server,
-            seconds: REACH_TIMEOUT.as_secs(),
-        }),
+        Err(Failure::TimedOut) => Err(no_answer(server)),
         Err(Failure::Status(StatusCode::UNAUTHORIZED, body)) => Err(CollectError::Unauthorized {
             server,
             message: status_message(&body),
@@ -56,7 +74,7 @@ pub(super) async fn named_objects_exist(
             Some(ns) => format!("/apis/velero.io/v1/namespaces/{ns}/{plural}"),
             None => format!("/apis/velero.io/v1/{plural}"),
         };
-        let Ok(list) = get(client, &path).await else {
+        let Ok(list) = get(client, &path, reach_timeout(options)).await else {
             continue;
         };
         let existing: Vec<&str> = items(&list)
@@ -101,18 +119,33 @@ enum Failure {
     Status(StatusCode, Vec<u8>),
 }
 
+/// Whether a transport error is a read or connect timeout (an error of kind `TimedOut` among its causes).
+fn timed_out(error: &kube::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 /// One GET without retries: the question is whether the server answers at all.
-async fn get(client: &kube::Client, path: &str) -> Result<Value, Failure> {
+async fn get(client: &kube::Client, path: &str, timeout: Duration) -> Result<Value, Failure> {
     let request = Request::get(path)
         .header(http::header::ACCEPT, "application/json")
         .body(Body::empty())
         .expect("a GET of a path is a valid request");
-    let response = tokio::time::timeout(REACH_TIMEOUT, client.send(request))
+    let response = tokio::time::timeout(timeout, client.send(request))
         .await
         .map_err(|_| Failure::TimedOut)?
         .map_err(Failure::Transport)?;
     let status = response.status();
-    let body = tokio::time::timeout(REACH_TIMEOUT, response.into_body().collect())
+    let body = tokio::time::timeout(timeout, response.into_body().collect())
         .await
         .map_err(|_| Failure::TimedOut)?
         .map(|collected| collected.to_bytes().to_vec())
@@ -134,6 +167,16 @@ fn status_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shorter_request_timeout_shortens_the_reach_timeout_never_a_longer_one() {
+        let mut options = CollectOptions::default();
+        assert_eq!(reach_timeout(&options), Duration::from_secs(20));
+        options.cluster.connection.request_timeout = Some(Duration::from_secs(1));
+        assert_eq!(reach_timeout(&options), Duration::from_secs(1));
+        options.cluster.connection.request_timeout = Some(Duration::from_secs(600));
+        assert_eq!(reach_timeout(&options), REACH_TIMEOUT);
+    }
 
     #[test]
     fn nearest_names_come_by_edit_distance() {

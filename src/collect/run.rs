@@ -5,6 +5,7 @@
 //! and however much log the cluster has.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,6 +15,7 @@ use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
 use super::detect::{self, BackupScope, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, VeleroObjects};
+use super::interrupt::{Interrupt, Signal};
 use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
 use super::progress::Progress;
@@ -21,7 +23,7 @@ use super::spool::Spooled;
 use super::transient;
 use super::{CollectError, CollectOutcome};
 use crate::bundle::layout::{self, objects_path};
-use crate::bundle::manifest::ClusterInfo;
+use crate::bundle::manifest::{ClusterInfo, Interruption};
 use crate::bundle::writer::RunInfo;
 use crate::bundle::{BundleError, BundleWriter, CollectorError};
 use crate::redact::{RedactionCounts, Redactor};
@@ -49,6 +51,8 @@ const SKIPPED_VELERO_RESOURCES: &[&str] = &["downloadrequests"];
 /// 100 ms apart and more), holding no API request slot meanwhile: [`DEFAULT_CONCURRENCY`] still bounds the
 /// requests in flight. With 4, the 400 downloads of 200 backups were 10 s of waiting (BENCHMARKS.md).
 const DOWNLOAD_CONCURRENCY: usize = 16;
+/// How long an interrupted run spends deleting the DownloadRequests it created (`--delete-download-requests`).
+const REQUEST_CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// When a cluster-wide list is forbidden, at most this many namespaces are listed one by one instead.
 const MAX_NAMESPACE_FALLBACK: usize = 100;
 
@@ -212,6 +216,24 @@ pub(super) struct Run<'o> {
     pub(super) spool_dir: tempfile::TempDir,
     pub(super) progress: Progress,
     scope: Map<String, Value>,
+    interrupt: Interrupt,
+    /// Paths of the DownloadRequests created and not yet deleted.
+    created_requests: Arc<Mutex<BTreeSet<String>>>,
+}
+
+/// Removes the spool folder. A fetch aborted a moment ago may still be creating a file in it; a second try
+/// removes that too.
+fn remove_spool(dir: tempfile::TempDir) {
+    let path = dir.path().to_path_buf();
+    if dir.close().is_err() {
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(20));
+            if std::fs::remove_dir_all(&path).is_ok() || !path.exists() {
+                return;
+            }
+        }
+        tracing::warn!(path = %path.display(), "cannot remove the spool folder");
+    }
 }
 
 impl<'o> Run<'o> {
@@ -219,6 +241,7 @@ impl<'o> Run<'o> {
         client: kube::Client,
         options: &'o CollectOptions,
         output: &Path,
+        interrupt: Interrupt,
     ) -> Result<Self, CollectError> {
         let since = options.since.duration();
         let writer = BundleWriter::create(output, options.force)?;
@@ -234,6 +257,8 @@ impl<'o> Run<'o> {
             spool_dir,
             progress: Progress::new(),
             scope: Map::new(),
+            interrupt,
+            created_requests: Arc::default(),
         })
     }
 
@@ -248,33 +273,121 @@ impl<'o> Run<'o> {
             .insert("maxLogBytes".into(), json!(self.options.max_log_bytes));
         self.scope
             .insert("recent".into(), json!(self.options.recent));
-
-        let facts = self.cluster_stage().await?;
-        let velero_ns = self.velero_namespace(&facts).await;
-        let kots_ns = self.kots_namespace(&facts);
-        let velero = self.velero_stage(&facts, velero_ns.as_deref()).await?;
-        let workloads = self
-            .namespace_stage(velero_ns.as_deref(), kots_ns.as_deref())
-            .await?;
-        self.jobs_stage(velero_ns.as_deref()).await?;
-        self.install_stage(&facts).await?;
-        self.components(&workloads);
-        self.backup_workloads_stage(&facts, &velero, &workloads)
-            .await?;
-        if let Some(ns) = velero_ns.as_deref() {
-            self.secrets_stage(ns, &velero, &workloads).await?;
-        }
-        self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
-            .await?;
-
-        self.progress.finish();
-        let run = RunInfo {
+        let interrupt = self.interrupt.clone();
+        let mut run = RunInfo {
             created: Some(started.to_string()),
             cluster,
-            scope: std::mem::take(&mut self.scope),
+            ..RunInfo::default()
         };
+
+        // Each later stage races the signal: when it comes, the stage's future is dropped (its requests
+        // cancelled, its spawned log fetches aborted) and the bundle is finished with what came before.
+        macro_rules! stage {
+            ($name:expr, $work:expr) => {
+                tokio::select! {
+                    biased;
+                    signal = interrupt.wait() => {
+                        return self.finish_interrupted(run, signal, $name).await;
+                    }
+                    result = $work => result,
+                }
+            };
+        }
+
+        // Stopped in the first stage, there is nothing worth a bundle: the partial zip and the spool go.
+        let facts = tokio::select! {
+            biased;
+            signal = interrupt.wait() => {
+                self.delete_created_requests().await;
+                return Err(CollectError::Interrupted { signal, stage: "cluster" });
+            }
+            facts = self.cluster_stage() => facts?,
+        };
+        let velero_ns = stage!("velero namespace", self.velero_namespace(&facts));
+        let kots_ns = self.kots_namespace(&facts);
+        let velero = stage!(
+            "velero objects",
+            self.velero_stage(&facts, velero_ns.as_deref())
+        )?;
+        let workloads = stage!(
+            "workloads",
+            self.namespace_stage(velero_ns.as_deref(), kots_ns.as_deref())
+        )?;
+        stage!("jobs", self.jobs_stage(velero_ns.as_deref()))?;
+        stage!("install", self.install_stage(&facts))?;
+        self.components(&workloads);
+        stage!(
+            "backed-up workloads",
+            self.backup_workloads_stage(&facts, &velero, &workloads)
+        )?;
+        if let Some(ns) = velero_ns.as_deref() {
+            stage!("secrets", self.secrets_stage(ns, &velero, &workloads))?;
+        }
+        stage!(
+            "logs and downloads",
+            self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
+        )?;
+
+        self.progress.finish();
+        run.scope = std::mem::take(&mut self.scope);
         let (path, manifest) = self.writer.finish(run)?;
         Ok(CollectOutcome { path, manifest })
+    }
+
+    /// A signal stopped the run after the first stage: DownloadRequests are cleaned up as after a normal run,
+    /// the bundle is finished with what was collected and marked interrupted, and the spool is removed.
+    async fn finish_interrupted(
+        mut self,
+        mut run: RunInfo,
+        signal: Signal,
+        stage: &'static str,
+    ) -> Result<CollectOutcome, CollectError> {
+        tracing::warn!(signal = signal.name, stage, "collection interrupted");
+        self.delete_created_requests().await;
+        self.progress.finish();
+        run.scope = std::mem::take(&mut self.scope);
+        run.interrupted = Some(Interruption {
+            signal: signal.name.to_string(),
+            stage: stage.to_string(),
+        });
+        let spool_dir = self.spool_dir.path().to_path_buf();
+        let (path, manifest) = self.writer.finish(run)?;
+        remove_spool(self.spool_dir);
+        debug_assert!(!spool_dir.exists());
+        Ok(CollectOutcome { path, manifest })
+    }
+
+    /// The DownloadRequests created and not yet deleted when the run stopped: deleted (for a bounded time)
+    /// with `--delete-download-requests`, else left for Velero to expire as after a normal run.
+    async fn delete_created_requests(&mut self) {
+        let created: Vec<String> = match self.created_requests.lock() {
+            Ok(mut created) => std::mem::take(&mut *created).into_iter().collect(),
+            Err(_) => return,
+        };
+        if created.is_empty() || !self.options.delete_download_requests {
+            return;
+        }
+        let api = self.api.clone();
+        let deletions = futures::future::join_all(created.iter().map(|path| api.delete(path)));
+        match tokio::time::timeout(REQUEST_CLEANUP_TIMEOUT, deletions).await {
+            Ok(results) => {
+                for (path, result) in created.iter().zip(results) {
+                    if let Err(failure) = result
+                        && !failure.is_not_found()
+                    {
+                        tracing::warn!(
+                            request = path,
+                            "cannot delete the DownloadRequest (Velero removes it when it expires): {}",
+                            failure.message
+                        );
+                    }
+                }
+            }
+            Err(_) => tracing::warn!(
+                requests = created.len(),
+                "the DownloadRequests were not all deleted in time (Velero removes them when they expire)"
+            ),
+        }
     }
 
     // ---- writing ----
@@ -1074,6 +1187,7 @@ impl<'o> Run<'o> {
         let limit = self.options.max_log_bytes;
         let download_timeout = Duration::from_secs(self.options.download_timeout);
         let keep_requests = !self.options.delete_download_requests;
+        let created_requests = self.created_requests.clone();
         let dir = self.spool_dir.path().to_path_buf();
         let api = self.api.clone();
         let mut log_results = futures::stream::iter(targets.into_iter().enumerate())
@@ -1083,10 +1197,10 @@ impl<'o> Run<'o> {
                 let entry = target.entry.clone();
                 // Spawned: logs keep streaming on the runtime's workers while this task compresses the
                 // finished ones into the zip (the writer takes one entry at a time).
-                let fetch = tokio::spawn(async move {
+                let fetch = AbortOnDrop(tokio::spawn(async move {
                     let stem = format!("log-{index}");
                     logs::fetch(&api, &target, since_seconds, limit, &dir, &stem).await
-                });
+                }));
                 async move { (entry, fetch.await) }
             })
             .buffer_unordered(DEFAULT_CONCURRENCY);
@@ -1095,7 +1209,8 @@ impl<'o> Run<'o> {
                 return Vec::new();
             };
             let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
-                .keeping_requests(keep_requests);
+                .keeping_requests(keep_requests)
+                .tracking(created_requests);
             let mut plan = download_plan.iter().enumerate();
             // The first goes alone: when creating DownloadRequests is refused, or Velero processes none, the
             // rest are skipped before they start instead of failing many at once.
@@ -1146,6 +1261,26 @@ impl<'o> Run<'o> {
             self.progress.step(&entry);
         }
         Ok(())
+    }
+}
+
+/// A spawned task aborted when its handle is dropped: an interrupted run stops its log fetches rather than
+/// leaving them writing into a spool folder being removed.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 

@@ -90,6 +90,14 @@ async fn answer(lab: &SharedLab, request: Request) -> Result<Response, ApiError>
         tokio::time::sleep(Duration::from_millis(lab.faults.latency_ms)).await;
     }
     let path = request.uri().path().to_string();
+    if let Some(slow) = lab
+        .faults
+        .slow_answers
+        .iter()
+        .find(|slow| slow.applies_to(request.method().as_str(), &path))
+    {
+        tokio::time::sleep(Duration::from_millis(slow.ms)).await;
+    }
     check_bursts(lab, &path)?;
     let params: HashMap<String, String> =
         url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())

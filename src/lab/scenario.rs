@@ -66,6 +66,31 @@ pub struct Faults {
     /// compacts between two pages of a list.
     #[serde(default)]
     pub expired_continue_tokens: u32,
+    /// API requests that are answered only after a pause of their own (a list that takes minutes, a
+    /// DownloadRequest Velero is slow to process): a run can be caught in a chosen stage.
+    #[serde(default)]
+    pub slow_answers: Vec<SlowAnswer>,
+}
+
+/// API requests whose path contains `path_contains` (and whose method is `method`, when given) are answered
+/// after `ms` milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlowAnswer {
+    pub path_contains: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    pub ms: u64,
+}
+
+impl SlowAnswer {
+    pub fn applies_to(&self, method: &str, path: &str) -> bool {
+        path.contains(&self.path_contains)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
 }
 
 /// 403 for these verbs (all when none are listed) on a resource: `secrets`, `backups.velero.io`, `pods/log`.
