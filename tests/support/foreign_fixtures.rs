@@ -36,7 +36,7 @@ use snapdoc::lab::Scenario;
 
 /// One file or link of a fixture.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     File(Vec<u8>),
     /// A symbolic link with this (relative) target.
     Link(String),
@@ -46,7 +46,7 @@ pub enum Node {
 
 /// A fixture's files by path, and the modification time every entry gets.
 #[derive(Debug, Clone, Default)]
-pub struct Tree {
+pub(crate) struct Tree {
     pub nodes: BTreeMap<String, Node>,
     pub mtime: u64,
     /// Write a tar entry for every folder before its files (crashd's archiver does; troubleshoot's does not).
@@ -54,19 +54,19 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
+    pub(crate) fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
         self.nodes.insert(path.into(), Node::File(data.into()));
     }
-    pub fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+    pub(crate) fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
         self.nodes.insert(path.into(), Node::Link(target.into()));
     }
-    pub fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+    pub(crate) fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
         self.nodes
             .insert(path.into(), Node::HardLink(target.into()));
     }
 
     /// Writes a gzip-compressed tar: files and symlinks, folder entries when `folders` is set.
-    pub fn write_tar_gz(&self, out: &Path) {
+    pub(crate) fn write_tar_gz(&self, out: &Path) {
         let file = std::fs::File::create(out).unwrap();
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
         let mut tar = tar::Builder::new(gz);
@@ -123,7 +123,7 @@ impl Tree {
     }
 
     /// Writes the tree under `out` (an extracted bundle), links as symlinks, times as recorded.
-    pub fn write_dir(&self, out: &Path) {
+    pub(crate) fn write_dir(&self, out: &Path) {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.mtime);
         for (path, node) in &self.nodes {
             let full = out.join(path);
@@ -150,13 +150,13 @@ impl Tree {
 
 /// Writes a snapdoc bundle of a lab scenario as the collector would: objects as Lists by resource and
 /// namespace, velero/node-agent and kotsadm pod logs, backup logs from the object store.
-pub fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
+pub(crate) fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
     write_snapdoc_bundle(scenario, out, false)
 }
 
 /// As [`snapdoc_bundle_from_scenario`], with the scenario's secrets as the collector's metadata-only
 /// `secrets-metadata` entries (name, resourceVersion, creation time, uid, key names; never a value).
-pub fn snapdoc_bundle_with_secrets_metadata(scenario: &Scenario, out: &Path) {
+pub(crate) fn snapdoc_bundle_with_secrets_metadata(scenario: &Scenario, out: &Path) {
     write_snapdoc_bundle(scenario, out, true)
 }
 
@@ -296,7 +296,7 @@ fn as_list(items: Vec<Value>) -> Value {
 
 /// Path variants troubleshoot has written over its releases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TroubleshootStyle {
+pub(crate) enum TroubleshootStyle {
     /// v0.7x and later: logs under cluster-resources/pods/logs with collector symlinks (KOTS's `velero`
     /// collector), List JSON beside YAML for custom resources.
     Current,
@@ -358,7 +358,7 @@ fn pod_namespaces(bundle: &mut Bundle) -> BTreeMap<String, String> {
 
 /// A troubleshoot support bundle holding what `bundle` holds (minus what troubleshoot never collects:
 /// backup logs and results, secrets metadata).
-pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree {
+pub(crate) fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree {
     let mtime = created_seconds(bundle);
     let stamp = jiff::Timestamp::from_second(mtime as i64)
         .unwrap()
@@ -491,7 +491,7 @@ pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree 
 
 /// Object layouts crash-diagnostics writes (k8s/object_writer.go of each release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VeleroDebugStyle {
+pub(crate) enum VeleroDebugStyle {
     /// v0.3.7 (and v0.3.4), what every `velero debug` since Velero 1.7 runs: one List per resource and
     /// version, `printers.JSONPrinter` (4-space indent), `<resource>-<200601021504.0000>.json`.
     Crashd037,
@@ -503,7 +503,7 @@ pub enum VeleroDebugStyle {
 }
 
 impl VeleroDebugStyle {
-    pub const ALL: [VeleroDebugStyle; 3] = [
+    pub(crate) const ALL: [VeleroDebugStyle; 3] = [
         VeleroDebugStyle::Crashd037,
         VeleroDebugStyle::Crashd041Yaml,
         VeleroDebugStyle::Crashd041Objects,
@@ -531,10 +531,10 @@ fn go_json_indent(value: &Value) -> Vec<u8> {
 }
 
 /// What `velero backup logs NAME` prints when the log is not in the object store.
-pub const CLI_LOG_NOT_FOUND: &str = "An error occurred: file not found\n";
+pub(crate) const CLI_LOG_NOT_FOUND: &str = "An error occurred: file not found\n";
 
 /// A `velero debug --backup <backup>` bundle of what `bundle` holds in the Velero namespace.
-pub fn velero_debug_tree(
+pub(crate) fn velero_debug_tree(
     bundle: &mut Bundle,
     style: VeleroDebugStyle,
     backup: Option<&str>,
@@ -694,7 +694,7 @@ pub fn velero_debug_tree(
 }
 
 /// An OADP must-gather of the same cluster as `bundle` (see the module doc for the source of each path).
-pub fn must_gather_tree(bundle: &mut Bundle) -> Tree {
+pub(crate) fn must_gather_tree(bundle: &mut Bundle) -> Tree {
     let mtime = created_seconds(bundle);
     let gather = "must-gather.local.5204114413935116049/registry-redhat-io-oadp-oadp-mustgather-rhel9-sha256-3f2a/must-gather/";
     let root = format!("{gather}clusters/8c1e0a3f/");
