@@ -6,8 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use snapdoc::analyze::RuleSet;
 use snapdoc::analyze::analyze_open_bundle;
-use snapdoc::analyze::rules::RuleSet;
 use snapdoc::bundle::{Bundle, BundleFormat, LogFile, LogSource};
 use snapdoc::lab::Scenario;
 

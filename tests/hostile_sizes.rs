@@ -3,7 +3,7 @@
 //! (BENCHMARKS.md, "Hostile inputs"); these tests check the outcome only, at sizes that run in a moment.
 use std::path::Path;
 
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
 
 /// A log rule whose regex is `pattern`, firing on `sample`, as `dir/<id>-<name>.yaml`.
 fn write_log_rule(dir: &Path, id: &str, name: &str, pattern: &str, sample: &str) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, Options, Parser};
 use serde_json::Value;
-use snapdoc::analyze::findings::Severity;
+use snapdoc::analyze::Severity;
 use snapdoc::analyze::{Analysis, Evidence};
 use snapdoc::report::{
     ReportError, ReportFormat, render, render_many, terminal_summary, write_report,

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use snapdoc::analyze::Analysis;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
 use snapdoc::lab::Scenario;
 use snapdoc::lab::scale::{ScaleSpec, generate};
 use snapdoc::report::{MARKDOWN_LIMIT, ReportFormat, render};

@@ -429,8 +429,7 @@ async fn without_velero_the_bundle_has_the_cluster_and_a_finding_says_so() {
     assert!(bundle.objects("backups.velero.io").unwrap().is_empty());
     assert!(!bundle.entries().iter().any(|e| e.starts_with("velero/")));
 
-    let analysis =
-        snapdoc::analyze::run::analyze_bundle(&outcome.path, &Default::default()).unwrap();
+    let analysis = snapdoc::analyze::analyze_bundle(&outcome.path, &Default::default()).unwrap();
     let finding = analysis
         .findings
         .iter()

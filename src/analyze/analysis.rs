@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::findings::{Finding, ObjectRef, Verdict};
 use super::readiness::Readiness;
 use super::status::Status;
-pub use crate::bundle::manifest::CollectorError;
+pub(crate) use crate::bundle::manifest::CollectorError;
 
 /// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;

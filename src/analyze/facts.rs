@@ -44,9 +44,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-pub use cron::{CronExpr, Schedule};
+pub use cron::Schedule;
 pub(crate) use health::go_duration_seconds;
-pub use kots::KotsSnapshotSettings;
+pub(crate) use kots::KotsSnapshotSettings;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
@@ -58,12 +58,12 @@ use crate::bundle::Bundle;
 use inventory::Inventory;
 use json::{i64_at, str_at};
 
-pub const FACTS_CLUSTER: &str = "facts.cluster";
-pub const FACTS_SCHEDULES: &str = "facts.schedules";
-pub const FACTS_VOLUMES: &str = "facts.volumes";
-pub const FACTS_COMPONENTS: &str = "facts.components";
-pub const FACTS_COLLECTION: &str = "facts.collection";
-pub const FACTS_KOTS: &str = "facts.kots";
+pub(crate) const FACTS_CLUSTER: &str = "facts.cluster";
+pub(crate) const FACTS_SCHEDULES: &str = "facts.schedules";
+pub(crate) const FACTS_VOLUMES: &str = "facts.volumes";
+pub(crate) const FACTS_COMPONENTS: &str = "facts.components";
+pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
+pub(crate) const FACTS_KOTS: &str = "facts.kots";
 
 #[derive(Debug, Clone)]
 pub struct BundleFacts {

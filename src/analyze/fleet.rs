@@ -17,7 +17,7 @@ use super::{Analysis, AnalyzeError};
 use crate::bundle::{Bundle, BundleError};
 
 /// Bumped on any incompatible change of a line's shape (docs/report-schema.json, `$defs/fleetLine`).
-pub const FLEET_SCHEMA_VERSION: u32 = 1;
+pub(crate) const FLEET_SCHEMA_VERSION: u32 = 1;
 
 /// One bundle of the fleet, as one JSON line.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -3,12 +3,13 @@
 //! field carries markup meant to break out of its context.
 #![allow(dead_code)]
 
-use snapdoc::analyze::analysis::{
-    ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, CollectorError, ComponentInfo, Environment,
-    NodeInfo, RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
+use snapdoc::analyze::{
+    ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, ComponentInfo, Environment, NodeInfo,
+    RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
-use snapdoc::analyze::findings::{Evidence, Finding, ObjectRef, Severity, Verdict};
 use snapdoc::analyze::{Analysis, Status};
+use snapdoc::analyze::{Evidence, Finding, ObjectRef, Severity, Verdict};
+use snapdoc::bundle::CollectorError;
 
 /// Every fixture, by the name used for artifacts (report-<name>.png).
 pub(crate) fn all() -> Vec<(&'static str, Analysis)> {

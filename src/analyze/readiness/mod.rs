@@ -28,7 +28,7 @@ use super::facts::inventory::Inventory;
 use super::versions;
 
 /// What the rules read: `facts.readiness`, one object.
-pub const FACTS_READINESS: &str = "facts.readiness";
+pub(crate) const FACTS_READINESS: &str = "facts.readiness";
 
 /// A backup expiring sooner than this is no safe restore point to count on.
 const EXPIRY_WARNING_SECONDS: i64 = 7 * 24 * 3600;
@@ -334,7 +334,7 @@ fn summary(readiness: &Readiness) -> String {
 }
 
 /// `6 h`, `29 d`, `45 min`: the unit a person would say.
-pub fn span(seconds: i64) -> String {
+pub(crate) fn span(seconds: i64) -> String {
     let s = seconds.abs();
     match s {
         0..3600 => format!("{} min", s / 60),

@@ -3,11 +3,11 @@
 //! Built-in rules come from `crate::embedded::ANALYZERS` (every file under analyzers/); `--rules DIR` adds a
 //! user's. Loading validates everything it can before any bundle is read, and reports every problem with the
 //! file and line it comes from.
-pub mod explain;
+pub(crate) mod explain;
 mod load;
-pub mod predicate;
+pub(crate) mod predicate;
 mod spec;
-pub mod template;
+pub(crate) mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,10 +18,10 @@ use serde_json::Value;
 use super::error::AnalyzeError;
 use super::findings::{Role, Severity};
 use crate::bundle::LogSource;
-pub use predicate::{FieldPath, Predicate, Test};
+pub(crate) use predicate::{FieldPath, Predicate, Test};
 
 /// Closed list of categories (docs/rules.md).
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "storage-location",
     "credentials",
     "certificates",
@@ -41,7 +41,7 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 /// Fact kinds the engine computes (docs/rules.md "Facts").
-pub const FACT_KINDS: &[&str] = &[
+pub(crate) const FACT_KINDS: &[&str] = &[
     "facts.cluster",
     "facts.schedules",
     "facts.volumes",
@@ -52,7 +52,7 @@ pub const FACT_KINDS: &[&str] = &[
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).
-pub const COMPONENTS: &[&str] = &[
+pub(crate) const COMPONENTS: &[&str] = &[
     "kubernetes",
     "velero",
     "node-agent",
