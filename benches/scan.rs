@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use snapdoc::analyze::{EngineContext, run_engine};
 use snapdoc::analyze::{Matcher, RuleSet};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 
 /// Error signatures of real Velero / plugin / kopia log lines (from public issue reports), used as rule regexes.

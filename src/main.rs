@@ -122,7 +122,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let runtime = runtime()?;
     match cli.command {
         Command::Verify(args) => {
-            let report = snapdoc::bundle::verify::verify(&args.bundle)
+            let report = snapdoc::bundle::verify(&args.bundle)
                 .with_context(|| format!("cannot verify {}", args.bundle.display()))?;
             for problem in &report.problems {
                 writeln!(out, "{problem}")?;

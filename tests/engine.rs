@@ -9,7 +9,7 @@ use snapdoc::analyze::{
 };
 use snapdoc::analyze::{Evidence, Finding, ObjectRef, Severity};
 use snapdoc::analyze::{RuleError, RuleSet};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 
 const CREATED: &str = "2026-11-25T12:00:00Z";
@@ -991,7 +991,7 @@ fn a_resource_file_that_does_not_parse_leaves_only_its_rules_unrun() {
 #[test]
 fn logs_scanned_apart_and_added_in_order_aggregate_as_one_scan() {
     use snapdoc::analyze::LogRun;
-    use snapdoc::bundle::reader::classify_log;
+    use snapdoc::bundle::classify_log;
 
     let rules = all_rules();
     let logs: Vec<(snapdoc::bundle::LogFile, String)> = [

@@ -130,8 +130,8 @@ fn zip_of_tiny_logs(path: &Path, count: usize) {
 /// mechanism, shown here at 1,000 so that the test writes a small zip.
 #[test]
 fn an_archive_of_more_entries_than_the_limit_is_refused_naming_the_entry() {
+    use snapdoc::bundle::ArchiveLimits;
     use snapdoc::bundle::Bundle;
-    use snapdoc::bundle::limits::ArchiveLimits;
 
     assert_eq!(ArchiveLimits::default().max_entries, 100_000);
     let dir = tempfile::tempdir().unwrap();

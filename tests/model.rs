@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use snapdoc::analyze::BackupSummary;
 use snapdoc::analyze::BundleFacts;
 use snapdoc::analyze::{Finding, ObjectRef, Severity};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter, CollectorError};
 
 const CREATED: &str = "2026-11-26T04:00:00Z";

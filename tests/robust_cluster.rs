@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use snapdoc::bundle::ClusterInfo;
 use snapdoc::bundle::Manifest;
-use snapdoc::bundle::manifest::ClusterInfo;
 use snapdoc::collect::collect;
 use snapdoc::collect::{ClusterOptions, CollectOptions};
 use snapdoc::lab::scenario::Faults;
@@ -87,7 +87,7 @@ async fn collect_with(scenario: Scenario, options: &CollectOptions) -> Collected
     let elapsed = started.elapsed();
     let requests = lab.request_log();
     lab.shutdown().await;
-    let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+    let report = snapdoc::bundle::verify(&outcome.path).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&outcome.path).unwrap()).unwrap();
     let mut entries = BTreeMap::new();

@@ -11,7 +11,7 @@ use snapdoc::analyze::Analysis;
 use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::analyze_bundle;
 use snapdoc::analyze::{Evidence, Finding};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{ArchiveLimits, Bundle, BundleError, BundleWriter};
 use zip::write::SimpleFileOptions;
 
@@ -220,7 +220,7 @@ fn corrupt_entry_data_fails_when_read_naming_the_entry() {
         bundle.objects("backups.velero.io").unwrap()[0]["metadata"]["name"],
         "nightly"
     );
-    let report = snapdoc::bundle::verify::verify(&path).unwrap();
+    let report = snapdoc::bundle::verify(&path).unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(
         report.problems[0].starts_with(VELERO_LOG),
@@ -581,7 +581,7 @@ fn a_bundle_never_replaces_a_file_without_force() {
     let mut writer = BundleWriter::create(&target, true).unwrap();
     writer.add_bytes(VELERO_LOG, b"line\n").unwrap();
     finished_bundle(writer).unwrap();
-    assert!(snapdoc::bundle::verify::verify(&target).unwrap().is_ok());
+    assert!(snapdoc::bundle::verify(&target).unwrap().is_ok());
     assert_eq!(files_in(dir.path()), vec![target]);
 }
 

@@ -15,7 +15,7 @@ use snapdoc::analyze::AnalysisOptions;
 use snapdoc::analyze::BackupSummary;
 use snapdoc::analyze::{Analysis, analyze_bundle};
 use snapdoc::analyze::{Finding, ObjectRef, Severity, TargetDetail};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{BundleWriter, CollectorError};
 use snapdoc::lab::Scenario;
 use snapdoc::report::{ReportFormat, render};
@@ -804,7 +804,7 @@ fn linked_bundle(path: &Path) {
     let add = |writer: &mut BundleWriter, resource: &str, namespace: &str, items: Vec<Value>| {
         writer
             .add_json(
-                &snapdoc::bundle::layout::objects_path(resource, Some(namespace)),
+                &snapdoc::bundle::objects_path(resource, Some(namespace)),
                 &list(items),
             )
             .unwrap();
@@ -1076,7 +1076,7 @@ fn linked_bundle(path: &Path) {
     // `velero`.
     writer
         .add_json(
-            &snapdoc::bundle::layout::backup_results_path("b-repo"),
+            &snapdoc::bundle::backup_results_path("b-repo"),
             &json!({"errors": {
                 "velero": ["name: /cart-0 error: /pod volume backup failed: repository not ready"],
                 "cluster": ["error backing up item persistentvolumes/pvc-1f2e: timed out"],

@@ -3,22 +3,26 @@
 //! and presents it in that same layout, so the analyzer reads every format alike.
 pub(crate) mod archive;
 pub(crate) mod dating;
-pub mod layout;
-pub mod limits;
-pub mod manifest;
-pub mod merge;
-pub mod must_gather;
-pub mod reader;
-pub mod troubleshoot;
-pub mod velero_debug;
-pub mod verify;
-pub mod writer;
+pub(crate) mod layout;
+pub(crate) mod limits;
+pub(crate) mod manifest;
+pub(crate) mod merge;
+pub(crate) mod must_gather;
+pub(crate) mod reader;
+pub(crate) mod troubleshoot;
+pub(crate) mod velero_debug;
+pub(crate) mod verify;
+pub(crate) mod writer;
 
-pub use layout::LogSource;
+pub use layout::{
+    LogSource, SECRETS_METADATA, backup_log_path, backup_results_path, objects_path, pod_log_path,
+    restore_log_path, restore_results_path,
+};
 pub use limits::ArchiveLimits;
-pub use manifest::{CollectorError, FileEntry, Manifest};
-pub use reader::{Bundle, BundleFormat, LogFile};
-pub use writer::BundleWriter;
+pub use manifest::{ClusterInfo, CollectorError, FileEntry, Manifest};
+pub use reader::{Bundle, BundleFormat, LogFile, classify_log};
+pub use verify::{verify, verify_open};
+pub use writer::{BundleWriter, RunInfo};
 
 use std::path::PathBuf;
 

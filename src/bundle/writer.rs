@@ -288,7 +288,7 @@ impl Write for EntryWriter<'_> {
 /// Stores `analysis.json` in a finished bundle (replacing an earlier one). The archive is rebuilt under a
 /// temporary name — entries copied as they are stored, without recompression — and renamed over the
 /// original, so an interruption leaves the original bundle intact.
-pub fn append_analysis<T: Serialize + ?Sized>(
+pub(crate) fn append_analysis<T: Serialize + ?Sized>(
     path: &Path,
     analysis: &T,
 ) -> Result<(), BundleError> {

@@ -30,7 +30,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 use snapdoc::lab::Scenario;
 
@@ -186,7 +186,7 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
                 lists
                     .entry(format!(
                         "{}/{namespace}.json",
-                        snapdoc::bundle::layout::SECRETS_METADATA
+                        snapdoc::bundle::SECRETS_METADATA
                     ))
                     .or_default()
                     .push(entry);
@@ -197,12 +197,11 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
             ("", "namespaces") => "cluster/namespaces.json".to_string(),
             ("apiextensions.k8s.io", _) => continue,
             ("" | "apps" | "storage.k8s.io" | "batch", plural) => {
-                snapdoc::bundle::layout::objects_path(plural, object.namespace())
+                snapdoc::bundle::objects_path(plural, object.namespace())
             }
-            (group, plural) => snapdoc::bundle::layout::objects_path(
-                &format!("{plural}.{group}"),
-                object.namespace(),
-            ),
+            (group, plural) => {
+                snapdoc::bundle::objects_path(&format!("{plural}.{group}"), object.namespace())
+            }
         };
         lists.entry(path).or_default().push(object.value.clone());
     }
@@ -267,18 +266,15 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
         } else {
             continue;
         };
-        let path =
-            snapdoc::bundle::layout::pod_log_path(root, &log.pod, &log.container, log.previous);
+        let path = snapdoc::bundle::pod_log_path(root, &log.pod, &log.container, log.previous);
         writer.add_bytes(&path, log.text.as_bytes()).unwrap();
     }
     for (path, text) in &scenario.store {
         let target = match path.split('/').collect::<Vec<_>>()[..] {
-            ["backups", name, "backup.log"] => snapdoc::bundle::layout::backup_log_path(name),
-            ["backups", name, "results.json"] => snapdoc::bundle::layout::backup_results_path(name),
-            ["restores", name, "restore.log"] => snapdoc::bundle::layout::restore_log_path(name),
-            ["restores", name, "results.json"] => {
-                snapdoc::bundle::layout::restore_results_path(name)
-            }
+            ["backups", name, "backup.log"] => snapdoc::bundle::backup_log_path(name),
+            ["backups", name, "results.json"] => snapdoc::bundle::backup_results_path(name),
+            ["restores", name, "restore.log"] => snapdoc::bundle::restore_log_path(name),
+            ["restores", name, "results.json"] => snapdoc::bundle::restore_results_path(name),
             _ => continue,
         };
         writer.add_bytes(&target, text.as_bytes()).unwrap();
@@ -667,7 +663,7 @@ pub(crate) fn velero_debug_tree(
         format!("Client:\n\tVersion: {server_version}\n\tGit commit: -\nServer:\n\tVersion: {server_version}\n"),
     );
     if let Some(backup) = backup {
-        let log = snapdoc::bundle::layout::backup_log_path(backup);
+        let log = snapdoc::bundle::backup_log_path(backup);
         // capture_local writes what `velero backup logs` printed, stderr included: without a log in the
         // object store that is the CLI's error (velero pkg/cmd/errors.go, pkg/cmd/util/downloadrequest).
         let data = if bundle.has(&log) {
@@ -744,7 +740,7 @@ pub(crate) fn must_gather_tree(bundle: &mut Bundle) -> Tree {
             .as_str()
             .unwrap_or("openshift-adp");
         let folder = format!("{root}namespaces/{ns}/velero.io/backups");
-        let log = snapdoc::bundle::layout::backup_log_path(&name);
+        let log = snapdoc::bundle::backup_log_path(&name);
         // ReplaceBackupsSection writes the log only when the DownloadRequest streamed it.
         if bundle.has(&log) {
             tree.file(format!("{folder}/{name}.log"), read_entry(bundle, &log));
