@@ -223,7 +223,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(outcome.exit)
         }
         Command::Lab(LabCommand::Scale(args)) => {
-            let spec = snapdoc::lab::scale::ScaleSpec {
+            let spec = snapdoc::lab::ScaleSpec {
                 backups: args.backups,
                 pod_volume_backups: args.pod_volume_backups,
                 pods: args.pods,
@@ -233,7 +233,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 backup_log_bytes: args.backup_log_size,
                 seed: args.seed,
             };
-            let summary = snapdoc::lab::scale::generate(&spec, &args.out, jiff::Timestamp::now())?;
+            let summary = snapdoc::lab::generate_scale(&spec, &args.out, jiff::Timestamp::now())?;
             writeln!(
                 out,
                 "{}: {} objects, {} container logs ({} bytes, {} lines), {} store files ({} bytes), {} signature lines planted (planted.json)",

@@ -313,7 +313,7 @@ fn lab_basics_with(edit: impl FnOnce(&mut Scenario)) -> Scenario {
 }
 
 fn forbid(scenario: &mut Scenario, resource: &str, verbs: &[&str]) {
-    let forbidden: snapdoc::lab::scenario::Forbidden = serde_json::from_value(serde_json::json!({
+    let forbidden: snapdoc::lab::Forbidden = serde_json::from_value(serde_json::json!({
         "resource": resource, "verbs": verbs
     }))
     .unwrap();

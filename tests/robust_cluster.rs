@@ -15,7 +15,7 @@ use snapdoc::bundle::ClusterInfo;
 use snapdoc::bundle::Manifest;
 use snapdoc::collect::collect;
 use snapdoc::collect::{ClusterOptions, CollectOptions};
-use snapdoc::lab::scenario::Faults;
+use snapdoc::lab::Faults;
 use snapdoc::lab::{LabCluster, RequestRecord, Scenario};
 
 const VELERO_POD: &str = "velero-7d9f8c6b5d-x2x4z";

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::error::LabError;
 
-pub const VELERO_NAMESPACE: &str = "velero";
+pub(crate) const VELERO_NAMESPACE: &str = "velero";
 const VELERO_VERSION: &str = "v1.12.3";
 const BUCKET: &str = "acme-prod-snapshots";
 const REGION: &str = "us-east-2";
@@ -81,7 +81,7 @@ pub struct ScaleSummary {
 }
 
 /// Parses a size: `1073741824`, `64MiB`, `1GiB`, `512KiB` (also KB/MB/GB, decimal).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())

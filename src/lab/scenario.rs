@@ -167,7 +167,7 @@ pub struct ContainerLog {
 
 /// Files under logs/ and store/ larger than this stay on disk and are streamed when served, so a scenario
 /// with gigabytes of logs (src/lab/scale.rs) loads in little memory.
-pub const LARGE_FILE_BYTES: u64 = 8 << 20;
+pub(crate) const LARGE_FILE_BYTES: u64 = 8 << 20;
 
 /// A loaded, checked scenario.
 #[derive(Debug, Clone)]
@@ -481,7 +481,7 @@ impl Scenario {
 }
 
 /// Names of a pod's containers, init containers included.
-pub fn container_names(pod: &Value) -> Vec<String> {
+pub(crate) fn container_names(pod: &Value) -> Vec<String> {
     ["containers", "initContainers", "ephemeralContainers"]
         .iter()
         .filter_map(|key| pod["spec"][key].as_array())
@@ -596,7 +596,7 @@ fn parse_log_path(file: &str, rest: &str, text: &str) -> Result<ContainerLog, La
 }
 
 /// Splits a multi-document YAML file and parses each document; `kind: List` documents are expanded.
-pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+pub(crate) fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
     let mut objects = Vec::new();
     for (start_line, document) in split_documents(text) {
         let meaningful = document
@@ -643,7 +643,7 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, La
 }
 
 /// One JSON object or List per file (generated scenarios: JSON parses far faster than YAML).
-pub fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+pub(crate) fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|error| LabError::scenario(file, error.line(), error.to_string()))?;
     let is_list = value["kind"]
