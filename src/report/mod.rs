@@ -11,7 +11,7 @@ mod escape;
 mod fit;
 mod fleet;
 mod junit;
-pub mod prometheus;
+pub(crate) mod prometheus;
 mod readiness_view;
 mod templates;
 mod terminal;
