@@ -12,20 +12,16 @@
 pub mod analyze;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod bundle;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod check;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod cli;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod collect;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod diff;
 pub mod embedded;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod lab;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod pipeline;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod redact;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod report;

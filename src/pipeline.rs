@@ -12,21 +12,30 @@ use crate::collect::{self, ClusterOptions, CollectError, CollectOptions};
 use crate::lab::{LabCluster, Scenario};
 use crate::report::{self, ReportError, ReportFormat};
 
+/// Why `snapdoc run` or `snapdoc demo` stopped, by stage.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The collection stopped.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// The analysis could not run.
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
+    /// The bundle could not be read back.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The demo's lab cluster did not start.
     #[error("lab cluster: {0}")]
     Lab(#[from] crate::lab::LabError),
+    /// The run's folder or a file in it could not be written.
     #[error("{path}: {source}", path = path.display())]
     Io {
+        /// The file or folder concerned.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -55,10 +64,15 @@ pub struct DemoOptions {
 /// What a run wrote, and what it found.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// The folder this run made (`snapdoc-<cluster>-<time>/`), holding the rest.
     pub folder: PathBuf,
+    /// The collected bundle inside it.
     pub bundle: PathBuf,
+    /// `report.html`, the report to open in a browser.
     pub html_report: PathBuf,
+    /// `report.md`, the report to paste into an issue.
     pub markdown_report: PathBuf,
+    /// The analysis both reports render.
     pub analysis: Analysis,
     /// Per --fail-on, and 2 when the analysis is incomplete.
     pub exit: Exit,
