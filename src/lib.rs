@@ -10,7 +10,6 @@
 #![warn(missing_docs)]
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod analyze;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod bundle;
 pub mod check;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last

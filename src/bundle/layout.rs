@@ -9,6 +9,7 @@ pub(crate) const CLUSTER_NAMESPACES: &str = "cluster/namespaces.json";
 pub(crate) const CLUSTER_CRDS: &str = "cluster/crds.json";
 pub(crate) const CLUSTER_RESOURCES: &str = "cluster-resources";
 pub(crate) const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
+/// The Secrets listed by name, type and keys only: their values are never collected.
 pub const SECRETS_METADATA: &str = "cluster-resources/secrets-metadata";
 pub(crate) const VELERO_LOGS: &str = "velero/logs";
 pub(crate) const KOTS_LOGS: &str = "kots/logs";
@@ -50,15 +51,19 @@ pub fn pod_log_path(root: &str, pod: &str, container: &str, previous: bool) -> S
     }
 }
 
+/// Where a backup's log (`velero backup logs`, through a DownloadRequest) is in the bundle.
 pub fn backup_log_path(backup: &str) -> String {
     format!("{BACKUPS}/{backup}/backup.log")
 }
+/// Where a backup's results (warnings and errors per namespace) are in the bundle.
 pub fn backup_results_path(backup: &str) -> String {
     format!("{BACKUPS}/{backup}/results.json")
 }
+/// Where a restore's log is in the bundle.
 pub fn restore_log_path(restore: &str) -> String {
     format!("{RESTORES}/{restore}/restore.log")
 }
+/// Where a restore's results (warnings and errors per namespace) are in the bundle.
 pub fn restore_results_path(restore: &str) -> String {
     format!("{RESTORES}/{restore}/results.json")
 }
@@ -67,15 +72,22 @@ pub fn restore_results_path(restore: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogSource {
+    /// The Velero server's pod log.
     VeleroServer,
+    /// A node-agent (or restic, before Velero 1.10) pod log: file-system backups and data movement.
     NodeAgent,
+    /// A backup's own log, downloaded from the object store.
     BackupLog,
+    /// A restore's own log, downloaded from the object store.
     RestoreLog,
+    /// The KOTS admin console's pod log (snapshots made from the KOTS UI).
     Kotsadm,
+    /// Any other log (a plugin's init container, an unrecognised container).
     Other,
 }
 
 impl LogSource {
+    /// The kebab-case name rules use in `sources:` (`velero-server`, `node-agent` …).
     pub fn as_str(self) -> &'static str {
         match self {
             LogSource::VeleroServer => "velero-server",

@@ -16,6 +16,7 @@ use super::BundleError;
 use super::layout::{self, MANIFEST};
 use super::manifest::{ClusterInfo, CollectorError, FORMAT_VERSION, FileEntry, Manifest, ToolInfo};
 
+/// Writes a snapdoc bundle: entries into a temporary zip, then the manifest, then renamed into place by [`BundleWriter::finish`].
 pub struct BundleWriter {
     // Some until finished: `finish` takes it to close the archive.
     zip: Option<ZipWriter<BufWriter<File>>>,
@@ -31,8 +32,11 @@ pub struct BundleWriter {
 /// What the manifest says about the run, given at [`BundleWriter::finish`].
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
+    /// RFC 3339 time of the collection; `None`: now.
     pub created: Option<String>,
+    /// The cluster collected from.
     pub cluster: ClusterInfo,
+    /// What was asked for (namespaces, `--since` …), the manifest's `scope`.
     pub scope: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -83,6 +87,7 @@ impl BundleWriter {
         self.zip.as_mut().expect("bundle writer used after finish")
     }
 
+    /// The bundle's final path (where [`BundleWriter::finish`] puts it).
     pub fn path(&self) -> &Path {
         &self.final_path
     }
@@ -119,6 +124,7 @@ impl BundleWriter {
         })
     }
 
+    /// Adds an entry holding `data`; a name already written is an error.
     pub fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BundleError> {
         let mut entry = self.entry(name)?;
         entry
@@ -128,6 +134,7 @@ impl BundleWriter {
         Ok(())
     }
 
+    /// Adds an entry holding `value` as pretty-printed JSON.
     pub fn add_json<T: Serialize + ?Sized>(
         &mut self,
         name: &str,
@@ -150,14 +157,17 @@ impl BundleWriter {
         Ok(entry.finish())
     }
 
+    /// Records a source the collector could not read, for the manifest's `collectorErrors`.
     pub fn record_error(&mut self, error: CollectorError) {
         self.errors.push(error);
     }
 
+    /// The collector errors recorded so far.
     pub fn errors(&self) -> &[CollectorError] {
         &self.errors
     }
 
+    /// Adds redaction counts (by rule name) to the manifest's `redactions`.
     pub fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
         for (rule, n) in counts {
             *self.redactions.entry(rule.clone()).or_default() += n;
