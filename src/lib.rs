@@ -15,12 +15,10 @@ pub mod check;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod cli;
 pub mod collect;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod diff;
 pub mod embedded;
 #[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod lab;
 pub mod pipeline;
 pub mod redact;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod report;
