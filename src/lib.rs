@@ -17,7 +17,6 @@ pub mod cli;
 pub mod collect;
 pub mod diff;
 pub mod embedded;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod lab;
 pub mod pipeline;
 pub mod redact;

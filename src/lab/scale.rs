@@ -27,10 +27,13 @@ const APP_NAMESPACES: usize = 10;
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScaleSpec {
+    /// Backups in the cluster, spread over schedules and phases.
     pub backups: usize,
+    /// PodVolumeBackups, spread over the backups.
     pub pod_volume_backups: usize,
     /// Every pod of the cluster: the velero server, one node-agent per node, the rest application pods.
     pub pods: usize,
+    /// Nodes, each with a node-agent pod.
     pub nodes: usize,
     /// Velero server and node-agent container logs, in all.
     pub log_bytes: u64,
@@ -38,6 +41,7 @@ pub struct ScaleSpec {
     pub backup_logs: usize,
     /// Size of each backup log.
     pub backup_log_bytes: u64,
+    /// Seed of the generator: the same spec and seed give the same files.
     pub seed: u64,
 }
 
