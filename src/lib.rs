@@ -8,7 +8,6 @@
 //! everything else is `pub(crate)`, and `unreachable_pub` keeps it so.
 #![warn(unreachable_pub)]
 #![warn(missing_docs)]
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod analyze;
 pub mod bundle;
 pub mod check;

@@ -65,6 +65,7 @@ pub(crate) const FACTS_COMPONENTS: &str = "facts.components";
 pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
 pub(crate) const FACTS_KOTS: &str = "facts.kots";
 
+/// What the analysis derives from a bundle before the rules run: its age, facts, versions, backups.
 #[derive(Debug, Clone)]
 pub struct BundleFacts {
     /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
@@ -75,12 +76,14 @@ pub struct BundleFacts {
     pub kinds: BTreeMap<String, Vec<Value>>,
     /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
     pub versions: BTreeMap<String, String>,
+    /// The environment table of the report.
     pub environment: Environment,
     /// Where Velero runs: the collector's scope, else the velero Deployment's namespace, else the namespace of
     /// its storage locations / backups. For backups named without a namespace (`backup=name`, a log's owner).
     pub velero_namespace: Option<String>,
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
+    /// Volumes of pods in backed-up namespaces that no backup covers.
     pub volumes_not_backed_up: Vec<VolumeRef>,
     /// The KOTS Admin Console's snapshot settings and license, when the bundle carries them (a KOTS support
     /// bundle); `facts.kots` is derived from them.

@@ -28,6 +28,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The lowercase word the JSON and the reports use.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Failed => "failed",
@@ -126,10 +127,14 @@ pub enum Exit {
     Error,
     /// 130 / 143 (128 + the signal, as shells report it): stopped by SIGINT (Ctrl-C) or SIGTERM (a CronJob's
     /// deadline, `kubectl delete pod`) before it finished; nothing half-written is left.
-    Interrupted { signal: u8 },
+    Interrupted {
+        /// The signal's number (2 or 15).
+        signal: u8,
+    },
 }
 
 impl Exit {
+    /// The process exit code.
     pub fn code(self) -> u8 {
         match self {
             Exit::Clean => 0,

@@ -30,6 +30,7 @@ const MAX_REMEMBERED_LINES: usize = 100_000;
 /// Shown text is cut to this many characters.
 const MAX_TEXT_CHARS: usize = 600;
 
+/// Builds the timelines of the failed backups in `backups` (the first few), reading their logs from `bundle`.
 pub fn timelines(
     bundle: &mut Bundle,
     backups: &[BackupSummary],

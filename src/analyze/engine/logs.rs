@@ -96,6 +96,7 @@ impl<'r> LogRun<'r> {
         }
     }
 
+    /// Another block size for the log scan (tests put lines across block boundaries with small ones).
     pub fn with_block_size(mut self, block_size: usize) -> Self {
         self.block_size = Some(block_size);
         self

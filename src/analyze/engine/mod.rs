@@ -35,6 +35,7 @@ pub struct EngineContext<'a> {
     pub velero_namespace: Option<&'a str>,
 }
 
+/// What one run of the rules over a bundle gives.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOutput {
     /// Sorted: severity (fail first), match kind (log, object, compat), count (most first), rule id.

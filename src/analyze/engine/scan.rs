@@ -78,6 +78,7 @@ pub struct ScanStats {
     pub lines: u64,
 }
 
+/// All log rules' patterns compiled into one automaton, so each log is read once for every rule.
 #[derive(Debug)]
 pub struct LogScanner {
     automaton: meta::Regex,
@@ -120,10 +121,12 @@ impl LogScanner {
         self
     }
 
+    /// The size of the blocks a log is read in.
     pub fn block_size(&self) -> usize {
         self.block_size
     }
 
+    /// How many patterns were compiled together.
     pub fn pattern_count(&self) -> usize {
         self.automaton.pattern_len()
     }

@@ -78,8 +78,11 @@ pub struct RuleOrigin {
 /// One problem in one rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
+    /// The rule file.
     pub file: String,
+    /// The line in it (0 when not known).
     pub line: usize,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -134,10 +137,14 @@ impl Rule {
     }
 }
 
+/// What a rule matches: log lines, objects, or versions against a compatibility table.
 #[derive(Debug, Clone)]
 pub enum Matcher {
+    /// Patterns over log lines.
     Log(LogMatcher),
+    /// A predicate over objects of one kind.
     Object(ObjectMatcher),
+    /// A compatibility table of versions.
     Compat(CompatMatcher),
 }
 
@@ -266,18 +273,22 @@ impl RuleSet {
         load::from_files(files)
     }
 
+    /// The rules, in id order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
+    /// The rule with id `id`, case-insensitive.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
     }
 
+    /// How many rules there are.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether there are no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
