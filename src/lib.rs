@@ -11,7 +11,6 @@
 pub mod analyze;
 pub mod bundle;
 pub mod check;
-#[allow(missing_docs)] // documented module by module (issue #23), the allow goes with the last
 pub mod cli;
 pub mod collect;
 pub mod diff;
