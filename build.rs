@@ -24,6 +24,11 @@ fn main() {
             walk(&base, &mut files);
         }
         files.sort();
+        writeln!(
+            out,
+            "/// The files of `{dir}/` built into the binary: (path relative to `{dir}/`, contents), sorted by path."
+        )
+        .unwrap();
         writeln!(out, "pub static {table}: &[(&str, &str)] = &[").unwrap();
         for file in files {
             println!("cargo:rerun-if-changed={}", file.display());

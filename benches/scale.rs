@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use snapdoc::analyze::engine::scan::LogScanner;
-use snapdoc::analyze::rules::{Matcher, RuleSet};
+use snapdoc::analyze::LogScanner;
+use snapdoc::analyze::{Matcher, RuleSet};
 
 fn main() -> ExitCode {
     // `cargo bench` passes `--bench`; the harness puts its own arguments after `--`.

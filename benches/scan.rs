@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
-use snapdoc::analyze::engine::{self, EngineContext};
-use snapdoc::analyze::rules::{Matcher, RuleSet};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::analyze::{EngineContext, run_engine};
+use snapdoc::analyze::{Matcher, RuleSet};
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 
 /// Error signatures of real Velero / plugin / kopia log lines (from public issue reports), used as rule regexes.
@@ -213,7 +213,7 @@ fn main() {
         let time_engine = |path: &std::path::Path| {
             let mut bundle = Bundle::open(path).expect("open");
             let start = Instant::now();
-            let output = engine::run(&mut bundle, &rules, &context).expect("run");
+            let output = run_engine(&mut bundle, &rules, &context).expect("run");
             let elapsed = start.elapsed();
             let hits: u64 = output.findings.iter().map(|f| f.count).sum();
             (elapsed, hits)

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use snapdoc::analyze::engine::LogRun;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::LogRun;
+use snapdoc::analyze::RuleSet;
 use snapdoc::bundle::{LogFile, LogSource};
 
 fn main() -> ExitCode {

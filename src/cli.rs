@@ -21,6 +21,7 @@ pub const EXIT_CODES: &str = "Exit codes:
      that does not match its manifest or has a newer format
   130/143  collect or run stopped by SIGINT (Ctrl-C) / SIGTERM: partial bundle and temporary files removed";
 
+/// The command line: global flags and the subcommand (its help text is `about` and `after_help` below).
 #[derive(Debug, Parser)]
 #[command(
     name = "snapdoc",
@@ -39,10 +40,14 @@ pub struct Cli {
     /// How log lines on stderr look: text for a person, json (one object per line) for a log collector.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--color`: when the terminal output is coloured.
+// The values are undocumented on purpose: a doc comment on one would print a line per value in --help.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
     #[default]
@@ -62,6 +67,7 @@ impl ColorChoice {
     }
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Gather Velero, KOTS and cluster state into one zip support bundle.
@@ -92,11 +98,15 @@ pub enum Command {
     Man(ManArgs),
 }
 
+/// `snapdoc completions SHELL`.
 #[derive(Debug, Args, Clone)]
 pub struct CompletionsArgs {
+    // A doc comment here would become the argument's help text, which has none.
+    #[allow(missing_docs)]
     pub shell: clap_complete::Shell,
 }
 
+/// `snapdoc man [SUBCOMMAND…]`.
 #[derive(Debug, Args, Clone)]
 pub struct ManArgs {
     /// Write every page (snapdoc.1, snapdoc-check.1, …) into this directory instead of printing one page.
@@ -120,6 +130,7 @@ pub struct ClusterArgs {
     /// Namespace Velero runs in (default: found by the velero deployment's labels).
     #[arg(long, short = 'n', visible_alias = "namespace")]
     pub velero_namespace: Option<String>,
+    /// Proxy, TLS and timeout flags of the connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -177,6 +188,7 @@ impl ConnectionArgs {
 /// ([`CollectOptions::default`]).
 #[derive(Debug, Args, Clone)]
 pub struct CollectFlags {
+    /// How to reach the cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Only logs and backups newer than this (e.g. 24h, 7d, 1h30m).
@@ -231,8 +243,10 @@ impl CollectFlags {
     }
 }
 
+/// `snapdoc collect`.
 #[derive(Debug, Args, Clone)]
 pub struct CollectArgs {
+    /// The collection flags.
     #[command(flatten)]
     pub options: CollectFlags,
     /// Where to write the bundle (default: snapdoc-<cluster>-<timestamp>.zip in the current directory).
@@ -240,6 +254,7 @@ pub struct CollectArgs {
     pub output: Option<PathBuf>,
 }
 
+/// `--log-format`: how log lines on stderr look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     /// Human-readable lines, coloured only when stderr is a terminal.
@@ -249,6 +264,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// `analyze --format`: the report format.
+// The values are undocumented on purpose: a doc comment on one would print a line per value in --help.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
     /// The terminal summary (`summary` names it as `check --format` does).
@@ -274,6 +292,7 @@ impl OutputFormat {
     }
 }
 
+/// `--fail-on`: the severity from which findings fail the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FailOn {
     /// Exit 1 when any warn or fail finding is present.
@@ -321,11 +340,14 @@ impl AnalysisFlags {
     }
 }
 
+/// `snapdoc analyze BUNDLE…`.
 #[derive(Debug, Args, Clone)]
 pub struct AnalyzeArgs {
     /// Bundle files or directories.
     #[arg(required = true)]
     pub bundles: Vec<PathBuf>,
+    // A doc comment here would become `--format`'s help text, which has none (the values say it).
+    #[allow(missing_docs)]
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Write the report here instead of stdout (never overwrites without --force).
@@ -349,16 +371,21 @@ pub struct AnalyzeArgs {
     /// With --summary: bundles analysed at once (0: one per core; never more than the cores).
     #[arg(long, value_name = "N", default_value_t = 0, requires = "summary")]
     pub jobs: usize,
+    /// The rules, templates and `--fail-on`.
     #[command(flatten)]
     pub analysis: AnalysisFlags,
 }
 
+/// `analyze --summary`: the fleet summary's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
     /// JSON Lines: one JSON object per bundle and line (docs/report-schema.json `$defs/fleetLine`).
     Jsonl,
 }
 
+/// `diff --format`: the diff's format.
+// The values are undocumented on purpose: a doc comment on one would print a line per value in --help.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum DiffFormat {
     #[default]
@@ -380,12 +407,15 @@ impl DiffFormat {
     }
 }
 
+/// `snapdoc diff OLD NEW`.
 #[derive(Debug, Args, Clone)]
 pub struct DiffArgs {
     /// The earlier bundle (any format `analyze` reads).
     pub old: PathBuf,
     /// The later bundle of the same cluster.
     pub new: PathBuf,
+    // A doc comment here would become `--format`'s help text, which has none (the values say it).
+    #[allow(missing_docs)]
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
     /// Write the diff here instead of stdout (never overwrites without --force).
@@ -402,10 +432,13 @@ pub struct DiffArgs {
     pub templates: Option<PathBuf>,
 }
 
+/// `snapdoc run`.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
+    /// The collection flags.
     #[command(flatten)]
     pub collect: CollectFlags,
+    /// The rules, templates and `--fail-on`.
     #[command(flatten)]
     pub analysis: AnalysisFlags,
     /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
@@ -424,6 +457,7 @@ impl RunArgs {
     }
 }
 
+/// `check --format`: what a check prints on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum CheckFormat {
     /// The whole analysis as JSON (the report's versioned schema): for a CronJob's log and for automation.
@@ -443,10 +477,13 @@ impl From<CheckFormat> for crate::check::CheckFormat {
     }
 }
 
+/// `snapdoc check`.
 #[derive(Debug, Args, Clone)]
 pub struct CheckArgs {
+    /// The collection flags.
     #[command(flatten)]
     pub collect: CollectFlags,
+    /// The rules, templates and `--fail-on`.
     #[command(flatten)]
     pub analysis: AnalysisFlags,
     /// Keep the collected bundle at FILE (default: a temporary file, removed after the analysis). A bundle
@@ -456,6 +493,8 @@ pub struct CheckArgs {
     /// With --bundle: how many bundles to keep, the newest included (1: each run replaces the last).
     #[arg(long, value_name = "N", default_value_t = crate::check::DEFAULT_KEEP_BUNDLES, requires = "bundle")]
     pub keep_bundles: usize,
+    // A doc comment here would become `--format`'s help text, which has none (the values say it).
+    #[allow(missing_docs)]
     #[arg(long, value_enum, default_value_t = CheckFormat::Json)]
     pub format: CheckFormat,
     /// Write Prometheus text-format metrics to FILE (replaced atomically; for node-exporter's textfile
@@ -488,6 +527,7 @@ impl CheckArgs {
     }
 }
 
+/// `snapdoc demo`.
 #[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
     /// Built-in scenario to run against.
@@ -508,30 +548,45 @@ impl DemoArgs {
     }
 }
 
+/// `snapdoc verify BUNDLE`.
 #[derive(Debug, Args, Clone)]
 pub struct VerifyArgs {
+    // A doc comment here would become the argument's help text, which has none.
+    #[allow(missing_docs)]
     pub bundle: PathBuf,
 }
 
+/// `snapdoc rules …`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// List the rules (built-in and --rules).
     List {
+        // A doc comment here would become `--rules`' help text, which has none.
+        #[allow(missing_docs)]
         #[arg(long = "rules", value_name = "DIR")]
         rules_dirs: Vec<PathBuf>,
     },
     /// Show one rule in full.
     Explain {
+        // A doc comment here would become the argument's help text, which has none.
+        #[allow(missing_docs)]
         id: String,
+        // A doc comment here would become `--rules`' help text, which has none.
+        #[allow(missing_docs)]
         #[arg(long = "rules", value_name = "DIR")]
         rules_dirs: Vec<PathBuf>,
     },
     /// Validate a rules directory (schema, regexes, unique ids).
+    // `dir`: a doc comment would become the argument's help text, which has none.
+    #[allow(missing_docs)]
     Lint { dir: PathBuf },
     /// Run the match / no_match samples of every rule in a directory.
+    // `dir`: a doc comment would become the argument's help text, which has none.
+    #[allow(missing_docs)]
     Test { dir: PathBuf },
 }
 
+/// `snapdoc lab …`.
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Serve a scenario, or a bundle read-only, on loopback and write a kubeconfig for kubectl.
@@ -540,6 +595,7 @@ pub enum LabCommand {
     Scale(LabScaleArgs),
 }
 
+/// `snapdoc lab scale`.
 #[derive(Debug, Args, Clone)]
 pub struct LabScaleArgs {
     /// The scenario folder to create (must be empty or absent); serve it with `lab serve --scenario DIR`.
@@ -548,13 +604,19 @@ pub struct LabScaleArgs {
     /// Velero server and node-agent logs in all (e.g. 64MiB, 256MiB, 1GiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     pub log_size: u64,
+    // A doc comment here would become `--backups`' help text, which has none.
+    #[allow(missing_docs)]
     #[arg(long, default_value_t = 5_000)]
     pub backups: usize,
+    // A doc comment here would become `--pod-volume-backups`' help text, which has none.
+    #[allow(missing_docs)]
     #[arg(long, default_value_t = 20_000)]
     pub pod_volume_backups: usize,
     /// Pods in the cluster: the velero server, one node-agent per node, the rest applications.
     #[arg(long, default_value_t = 200)]
     pub pods: usize,
+    // A doc comment here would become `--nodes`' help text, which has none.
+    #[allow(missing_docs)]
     #[arg(long, default_value_t = 20)]
     pub nodes: usize,
     /// Backups (the newest) with a log and results in the object store.
@@ -568,6 +630,7 @@ pub struct LabScaleArgs {
     pub seed: u64,
 }
 
+/// `snapdoc lab serve`.
 #[derive(Debug, Args, Clone)]
 #[command(group(clap::ArgGroup::new("source").required(true)))]
 pub struct LabServeArgs {

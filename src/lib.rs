@@ -7,6 +7,7 @@
 //! An item is `pub` only when something outside the crate (the binary, the tests, the benchmarks) reaches it;
 //! everything else is `pub(crate)`, and `unreachable_pub` keeps it so.
 #![warn(unreachable_pub)]
+#![warn(missing_docs)]
 pub mod analyze;
 pub mod bundle;
 pub mod check;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use snapdoc::analyze::Exit;
-use snapdoc::analyze::engine::samples::run_samples;
-use snapdoc::analyze::rules::{RuleSet, explain};
+use snapdoc::analyze::run_samples;
+use snapdoc::analyze::{RuleSet, explain_rule, rules_table};
 use snapdoc::cli::{AnalyzeArgs, Cli, Command, DiffArgs, LabCommand, LogFormat, RulesCommand};
 use snapdoc::pipeline::{self, RunOutcome};
 use snapdoc::report::{self, ReportFormat};
@@ -48,9 +48,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes joined by `: `, each said once (`snapdoc::analyze::error::causes_once`).
+/// The error and its causes joined by `: `, each said once (`snapdoc::analyze::causes_once`).
 fn causes_once(error: &anyhow::Error) -> String {
-    snapdoc::analyze::error::causes_once(error.as_ref())
+    snapdoc::analyze::causes_once(error.as_ref())
 }
 
 /// One async runtime for every command that talks to a cluster.
@@ -143,7 +143,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let runtime = runtime()?;
     match cli.command {
         Command::Verify(args) => {
-            let report = snapdoc::bundle::verify::verify(&args.bundle)
+            let report = snapdoc::bundle::verify(&args.bundle)
                 .with_context(|| format!("cannot verify {}", args.bundle.display()))?;
             for problem in &report.problems {
                 writeln!(out, "{problem}")?;
@@ -278,7 +278,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(outcome.exit)
         }
         Command::Lab(LabCommand::Scale(args)) => {
-            let spec = snapdoc::lab::scale::ScaleSpec {
+            let spec = snapdoc::lab::ScaleSpec {
                 backups: args.backups,
                 pod_volume_backups: args.pod_volume_backups,
                 pods: args.pods,
@@ -288,7 +288,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 backup_log_bytes: args.backup_log_size,
                 seed: args.seed,
             };
-            let summary = snapdoc::lab::scale::generate(&spec, &args.out, jiff::Timestamp::now())?;
+            let summary = snapdoc::lab::generate_scale(&spec, &args.out, jiff::Timestamp::now())?;
             writeln!(
                 out,
                 "{}: {} objects, {} container logs ({} bytes, {} lines), {} store files ({} bytes), {} signature lines planted (planted.json)",
@@ -367,7 +367,7 @@ fn rules_command(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<E
     match command {
         RulesCommand::List { rules_dirs } => {
             let rules = RuleSet::load(&rules_dirs).context("cannot load the rules")?;
-            write!(out, "{}", explain::list_table(rules.rules()))?;
+            write!(out, "{}", rules_table(rules.rules()))?;
             Ok(Exit::Clean)
         }
         RulesCommand::Explain { id, rules_dirs } => {
@@ -375,7 +375,7 @@ fn rules_command(command: RulesCommand, out: &mut dyn Write) -> anyhow::Result<E
             let rule = rules
                 .get(&id)
                 .with_context(|| format!("no rule {id} (`snapdoc rules list` shows them all)"))?;
-            write!(out, "{}", explain::explain(rule))?;
+            write!(out, "{}", explain_rule(rule))?;
             Ok(Exit::Clean)
         }
         RulesCommand::Lint { dir } => match RuleSet::lint_dir(&dir) {
@@ -501,7 +501,6 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
 /// `snapdoc analyze --summary jsonl DIR…`: one line per bundle, on stdout or `-o`, and the fleet report.
 /// Outputs are checked before any bundle is read, so an existing file fails at once, not after the fleet.
 fn fleet_command(args: &AnalyzeArgs, rules: &RuleSet, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    use snapdoc::analyze::fleet;
     let report_format = match &args.fleet_report {
         Some(path) => match ReportFormat::from_extension(path) {
             Some(format @ (ReportFormat::Markdown | ReportFormat::Html)) => Some((path, format)),
@@ -521,14 +520,14 @@ fn fleet_command(args: &AnalyzeArgs, rules: &RuleSet, out: &mut dyn Write) -> an
             );
         }
     }
-    let bundles = fleet::expand_inputs(&args.bundles);
+    let bundles = snapdoc::analyze::expand_fleet_inputs(&args.bundles);
     let exits = std::sync::Mutex::new(Vec::new());
     let record = |analysis: &snapdoc::analyze::Analysis| {
         let exit = Exit::of_analysis(analysis, args.analysis.fail_on.into());
         exits.lock().expect("no panic while recording").push(exit);
     };
     let started = std::time::Instant::now();
-    let lines = fleet::summarize(&bundles, rules, args.jobs, &record);
+    let lines = snapdoc::analyze::summarize_fleet(&bundles, rules, args.jobs, &record);
     let mut text = String::new();
     for line in &lines {
         text.push_str(&serde_json::to_string(line).context("cannot write a summary line")?);

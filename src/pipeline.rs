@@ -12,21 +12,30 @@ use crate::collect::{self, ClusterOptions, CollectError, CollectOptions};
 use crate::lab::{LabCluster, Scenario};
 use crate::report::{self, ReportError, ReportFormat};
 
+/// Why `snapdoc run` or `snapdoc demo` stopped, by stage.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The collection stopped.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// The analysis could not run.
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
+    /// The bundle could not be read back.
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The demo's lab cluster did not start.
     #[error("lab cluster: {0}")]
     Lab(#[from] crate::lab::LabError),
+    /// The run's folder or a file in it could not be written.
     #[error("{path}: {source}", path = path.display())]
     Io {
+        /// The file or folder concerned.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -55,13 +64,17 @@ pub struct DemoOptions {
 /// What a run wrote, and what it found.
 #[derive(Debug)]
 pub struct RunOutcome {
+    /// The folder this run made (`snapdoc-<cluster>-<time>/`), holding the rest.
     pub folder: PathBuf,
+    /// The collected bundle inside it.
     pub bundle: PathBuf,
-    /// The reports written: none when its format failed (said in `report_errors`).
+    /// `report.html`, the report to open in a browser: none when its format failed (said in `report_errors`).
     pub html_report: Option<PathBuf>,
+    /// `report.md`, the report to paste into an issue: none when its format failed.
     pub markdown_report: Option<PathBuf>,
     /// Why a report was not written.
     pub report_errors: Vec<ReportError>,
+    /// The analysis the reports render.
     pub analysis: Analysis,
     /// Per --fail-on, and 2 when the analysis is incomplete or a report could not be written.
     pub exit: Exit,

@@ -2,8 +2,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use snapdoc::bundle::verify::verify;
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
+use snapdoc::bundle::verify;
 use snapdoc::bundle::{Bundle, BundleWriter, CollectorError, LogSource};
 
 fn write_sample(path: &Path) {
@@ -159,7 +159,7 @@ fn a_hash_budget_still_catches_a_truncated_entry_by_its_size() {
         .extract(&out)
         .unwrap();
     let mut bundle = Bundle::open(&out).unwrap();
-    let intact = snapdoc::bundle::verify::verify_open(&mut bundle, 0);
+    let intact = snapdoc::bundle::verify_open(&mut bundle, 0);
     assert!(intact.is_ok(), "{:?}", intact.problems);
     assert_eq!(intact.checked, 0);
     assert!(intact.size_checked > 0);
@@ -168,7 +168,7 @@ fn a_hash_budget_still_catches_a_truncated_entry_by_its_size() {
     let bytes = std::fs::read(&log).unwrap();
     std::fs::write(&log, &bytes[..bytes.len() - 10]).unwrap();
     let mut bundle = Bundle::open(&out).unwrap();
-    let report = snapdoc::bundle::verify::verify_open(&mut bundle, 0);
+    let report = snapdoc::bundle::verify_open(&mut bundle, 0);
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(
         report.problems[0].starts_with("velero/logs/velero-7d9/velero.log: size"),

@@ -71,10 +71,7 @@ fn as_kubectl_snapdoc_the_usage_says_kubectl_snapdoc() {
 #[test]
 fn version_names_the_commit_the_rules_and_the_bundle_format() {
     let text = stdout(&snapdoc(&["--version"]));
-    let rules = snapdoc::analyze::rules::RuleSet::load(&[])
-        .unwrap()
-        .rules()
-        .len();
+    let rules = snapdoc::analyze::RuleSet::load(&[]).unwrap().rules().len();
     assert!(
         text.contains(&format!("built-in rules: {rules}\n")),
         "{text}"

@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use snapdoc::bundle::ClusterInfo;
 use snapdoc::bundle::Manifest;
-use snapdoc::bundle::manifest::ClusterInfo;
 use snapdoc::collect::CollectOptions;
 use snapdoc::collect::{CollectOutcome, collect};
 use snapdoc::lab::{LabCluster, Scenario};
@@ -251,7 +251,7 @@ async fn lab_basics_bundle_holds_every_source() {
     let mut listed_sorted = listed.clone();
     listed_sorted.sort();
     assert_eq!(listed_sorted, held);
-    let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+    let report = snapdoc::bundle::verify(&outcome.path).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     lab.shutdown().await;
 }
@@ -313,7 +313,7 @@ fn lab_basics_with(edit: impl FnOnce(&mut Scenario)) -> Scenario {
 }
 
 fn forbid(scenario: &mut Scenario, resource: &str, verbs: &[&str]) {
-    let forbidden: snapdoc::lab::scenario::Forbidden = serde_json::from_value(serde_json::json!({
+    let forbidden: snapdoc::lab::Forbidden = serde_json::from_value(serde_json::json!({
         "resource": resource, "verbs": verbs
     }))
     .unwrap();
@@ -810,7 +810,7 @@ async fn every_scenario_yields_a_consistent_bundle() {
                 _ => {}
             }
         }
-        let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+        let report = snapdoc::bundle::verify(&outcome.path).unwrap();
         assert!(report.is_ok(), "{name}: {:?}", report.problems);
         assert!(
             bundle.entries.contains_key("cluster/version.json")

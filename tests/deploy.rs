@@ -517,7 +517,7 @@ fn check_cronjob(objects: &[Value], namespace: &str, origin: &str) -> Value {
     assert_eq!(job["spec"]["concurrencyPolicy"], "Forbid", "{origin}");
     let schedule = job["spec"]["schedule"].as_str().expect("a schedule");
     assert!(
-        snapdoc::analyze::facts::Schedule::parse(schedule).is_ok(),
+        snapdoc::analyze::Schedule::parse(schedule).is_ok(),
         "{origin}: schedule {schedule:?} does not parse"
     );
     let pod = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"];

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
 use snapdoc::diff::{Area, BundleDiff, Change, ChangeKind, diff_bundles};
 use snapdoc::lab::Scenario;
 use snapdoc::report::{ReportFormat, render_diff};

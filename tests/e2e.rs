@@ -196,7 +196,7 @@ fn the_demo_command_writes_reports_and_keeps_earlier_runs() {
             .find(|p| p.extension().is_some_and(|x| x == "zip"))
             .unwrap();
         // The bundle still verifies after analysis.json was added to it.
-        let report = snapdoc::bundle::verify::verify(&bundle).unwrap();
+        let report = snapdoc::bundle::verify(&bundle).unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
         let mut opened = snapdoc::bundle::Bundle::open(&bundle).unwrap();
         assert!(opened.read_json("analysis.json").unwrap().is_some());

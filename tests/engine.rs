@@ -3,10 +3,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use snapdoc::analyze::engine::{self, EngineContext, EngineOutput, LogScanner};
-use snapdoc::analyze::findings::{Evidence, Finding, ObjectRef, Severity};
-use snapdoc::analyze::rules::{RuleError, RuleSet};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::analyze::{
+    BLOCK_SIZE, EngineContext, EngineOutput, LogScanner, run_engine_with, run_samples,
+    sort_findings,
+};
+use snapdoc::analyze::{Evidence, Finding, ObjectRef, Severity};
+use snapdoc::analyze::{RuleError, RuleSet};
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 
 const CREATED: &str = "2026-11-25T12:00:00Z";
@@ -235,7 +238,7 @@ impl Facts {
 
 fn run(path: &Path, rules: &RuleSet, facts: &Facts, block: Option<usize>) -> EngineOutput {
     let mut bundle = Bundle::open(path).unwrap();
-    engine::run_with(&mut bundle, rules, &facts.context(), block).unwrap()
+    run_engine_with(&mut bundle, rules, &facts.context(), block).unwrap()
 }
 
 fn finding<'a>(output: &'a EngineOutput, id: &str) -> &'a Finding {
@@ -321,7 +324,7 @@ fn signature_lines_among_thousands_are_found_with_exact_lines_at_any_block_size(
 fn a_line_longer_than_the_block_is_scanned_whole_and_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.zip");
-    let block = engine::BLOCK_SIZE;
+    let block = BLOCK_SIZE;
     let mut log = server_log(3, &[]);
     // Line 4: 2.5 blocks long, the signature at its very end and again in the middle (one hit for the line).
     let filler = "x".repeat(block + block / 4);
@@ -569,7 +572,7 @@ fn object_fact_and_compat_rules() {
 
 #[test]
 fn every_sample_of_the_test_rules_behaves() {
-    let report = engine::samples::run_samples(&all_rules());
+    let report = run_samples(&all_rules());
     assert_eq!(report.rules, 6);
     assert_eq!(report.samples, 12);
     assert!(report.passed(), "{:#?}", report.failures);
@@ -583,7 +586,7 @@ fn a_sample_that_misbehaves_is_reported_with_file_and_index() {
         "  no_match:\n    - 'error=\"NoSuchBucket: The specified bucket does not exist\"'\n",
     );
     let rules = RuleSet::from_files(&[(path, text)]).unwrap();
-    let report = engine::samples::run_samples(&rules);
+    let report = run_samples(&rules);
     assert_eq!(report.failures.len(), 1);
     let failure = report.failures[0].to_string();
     assert!(
@@ -841,13 +844,13 @@ fn analyze_bundle_assembles_findings_verdicts_and_passed_checks() {
             .all(|f| analysis.checks_passed.iter().all(|r| r.id != f.rule_id))
     );
     let mut sorted = analysis.findings.clone();
-    engine::sort_findings(&mut sorted);
+    sort_findings(&mut sorted);
     assert_eq!(sorted, analysis.findings);
-    assert!(snapdoc::analyze::status::fails(
+    assert!(snapdoc::analyze::fails(
         &analysis.findings,
         snapdoc::analyze::FailOn::Fail
     ));
-    assert!(!snapdoc::analyze::status::fails(
+    assert!(!snapdoc::analyze::fails(
         &analysis.findings,
         snapdoc::analyze::FailOn::Never
     ));
@@ -999,8 +1002,8 @@ fn a_resource_file_that_does_not_parse_leaves_only_its_rules_unrun() {
 /// each backup's own details.
 #[test]
 fn logs_scanned_apart_and_added_in_order_aggregate_as_one_scan() {
-    use snapdoc::analyze::engine::LogRun;
-    use snapdoc::bundle::reader::classify_log;
+    use snapdoc::analyze::LogRun;
+    use snapdoc::bundle::classify_log;
 
     let rules = all_rules();
     let logs: Vec<(snapdoc::bundle::LogFile, String)> = [

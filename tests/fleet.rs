@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use snapdoc::analyze::fleet::{FleetLine, line_of};
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
+use snapdoc::analyze::{FleetLine, fleet_line};
 use snapdoc::lab::Scenario;
 
 #[path = "support/foreign_fixtures.rs"]
@@ -144,7 +144,7 @@ fn a_fleet_gives_one_line_per_bundle_and_a_report_of_causes_and_versions() {
     for line in lines.iter().take(BUNDLES) {
         let mut bundle = snapdoc::bundle::Bundle::open(Path::new(&line.bundle)).unwrap();
         let analysis = snapdoc::analyze::analyze_open_bundle(&mut bundle, &rules).unwrap();
-        let alone = line_of(
+        let alone = fleet_line(
             &analysis,
             line.cluster.context.clone(),
             line.cluster.uid.clone(),

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use snapdoc::analyze::RuleSet;
 use snapdoc::analyze::analyze_open_bundle;
-use snapdoc::analyze::rules::RuleSet;
 use snapdoc::bundle::{Bundle, BundleFormat, LogFile, LogSource};
 use snapdoc::lab::Scenario;
 
@@ -242,7 +242,7 @@ fn assert_same_as_zip_for_velero_debug(
     for log in &current {
         assert_eq!(text(zip, &log.path), text(foreign, &log.path), "{label}");
     }
-    let backup_log = snapdoc::bundle::layout::backup_log_path(backup);
+    let backup_log = snapdoc::bundle::backup_log_path(backup);
     if zip.has(&backup_log) {
         assert_eq!(
             text(zip, &backup_log),
@@ -299,7 +299,7 @@ fn failed_backup(zip: &mut Bundle) -> String {
         .chain(backups.iter())
         .filter(|b| {
             let name = b["metadata"]["name"].as_str().unwrap_or_default();
-            zip.has(&snapdoc::bundle::layout::backup_log_path(name))
+            zip.has(&snapdoc::bundle::backup_log_path(name))
         })
         .find_map(|b| b["metadata"]["name"].as_str().map(str::to_string))
         .or_else(|| {
@@ -699,10 +699,7 @@ fn verify_refuses_foreign_bundles() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("sb.tar.gz");
     tree_of(&[("version.yaml", VERSION_YAML)]).write_tar_gz(&archive);
-    let message = snapdoc::bundle::verify::verify(&archive)
-        .err()
-        .unwrap()
-        .to_string();
+    let message = snapdoc::bundle::verify(&archive).err().unwrap().to_string();
     assert!(message.contains("no checksums"), "{message}");
     assert!(message.contains("cannot be verified"), "{message}");
     assert!(
@@ -714,7 +711,7 @@ fn verify_refuses_foreign_bundles() {
 /// A bundle the real collector made from the lab cluster reads the same in each foreign form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collected_bundle_reads_the_same_in_every_form() {
-    use snapdoc::bundle::manifest::ClusterInfo;
+    use snapdoc::bundle::ClusterInfo;
     use snapdoc::collect::CollectOptions;
 
     let lab = snapdoc::lab::LabCluster::start(Scenario::builtin("failed-bsl").unwrap())

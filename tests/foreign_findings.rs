@@ -63,7 +63,7 @@ fn velero_debug_carries(evidence: &Evidence, ns: &str, backup: &str) -> bool {
     match evidence {
         Evidence::LogLine { file, .. } => {
             (file.starts_with("velero/logs/") && !file.ends_with("-previous.log"))
-                || *file == snapdoc::bundle::layout::backup_log_path(backup)
+                || *file == snapdoc::bundle::backup_log_path(backup)
         }
         Evidence::Object { object, .. } => {
             object.kind.ends_with(".velero.io")

@@ -3,7 +3,7 @@
 //! (BENCHMARKS.md, "Hostile inputs"); these tests check the outcome only, at sizes that run in a moment.
 use std::path::Path;
 
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
 
 /// A log rule whose regex is `pattern`, firing on `sample`, as `dir/<id>-<name>.yaml`.
 fn write_log_rule(dir: &Path, id: &str, name: &str, pattern: &str, sample: &str) {
@@ -130,8 +130,8 @@ fn zip_of_tiny_logs(path: &Path, count: usize) {
 /// mechanism, shown here at 1,000 so that the test writes a small zip.
 #[test]
 fn an_archive_of_more_entries_than_the_limit_is_refused_naming_the_entry() {
+    use snapdoc::bundle::ArchiveLimits;
     use snapdoc::bundle::Bundle;
-    use snapdoc::bundle::limits::ArchiveLimits;
 
     assert_eq!(ArchiveLimits::default().max_entries, 100_000);
     let dir = tempfile::tempdir().unwrap();
@@ -190,8 +190,8 @@ fn folder_of_tiny_logs(root: &Path, count: usize, manifest: bool) {
 /// snapdoc's folder) or not (tried as a foreign bundle first).
 #[test]
 fn a_folder_of_more_files_than_the_entry_limit_is_refused_naming_the_folder() {
+    use snapdoc::bundle::ArchiveLimits;
     use snapdoc::bundle::Bundle;
-    use snapdoc::bundle::limits::ArchiveLimits;
 
     let limits = ArchiveLimits {
         max_entries: 1_000,

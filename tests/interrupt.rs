@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use snapdoc::lab::scenario::Faults;
+use snapdoc::lab::Faults;
 use snapdoc::lab::{LabCluster, RequestRecord, Scenario};
 
 /// The built-in lab-basics scenario with only `faults`.

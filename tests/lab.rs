@@ -10,8 +10,8 @@ use kube::api::{
     WatchEvent, WatchParams,
 };
 use serde_json::json;
-use snapdoc::lab::scenario::DownloadRequestMode;
-use snapdoc::lab::{LabCluster, Scenario, timeshift};
+use snapdoc::lab::DownloadRequestMode;
+use snapdoc::lab::{LabCluster, Scenario, shift_log};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const VELERO_POD: &str = "velero-7d9f8c6b5d-x2x4z";
@@ -255,7 +255,7 @@ async fn pod_logs_follow_the_kubelet_options() {
     )
     .unwrap();
     let lab = LabCluster::start(scenario).await.unwrap();
-    let shift_of_lab = |text: &str| timeshift::shift_log(text, lab.time_shift());
+    let shift_of_lab = |text: &str| shift_log(text, lab.time_shift());
     let pods: Api<Pod> = Api::namespaced(lab.client().await.unwrap(), "velero");
     let velero = |extra: LogParams| LogParams {
         container: Some("velero".to_string()),
@@ -425,13 +425,13 @@ async fn download_request_flow_end_to_end() {
         (
             "BackupLog",
             "daily-20261124020000",
-            timeshift::shift_log(&store_log, lab.time_shift()),
+            shift_log(&store_log, lab.time_shift()),
         ),
         ("BackupResults", "daily-20261124020000", store_results),
         (
             "RestoreLog",
             "restore-daily-20261123",
-            timeshift::shift_log(&restore_log, lab.time_shift()),
+            shift_log(&restore_log, lab.time_shift()),
         ),
     ] {
         let name = create_download_request(&requests, kind, target).await;

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use snapdoc::lab::{Scenario, timeshift};
+use snapdoc::lab::{Scenario, shift_log};
 
 #[path = "support/background_lab.rs"]
 mod background_lab;
@@ -252,11 +252,11 @@ fn logs_of_the_velero_deployment_current_and_previous() {
     let shift = lab.lab().time_shift();
     assert_eq!(
         lab.ok(&["logs", "-n", "velero", "deploy/velero"]),
-        timeshift::shift_log(&current, shift)
+        shift_log(&current, shift)
     );
     assert_eq!(
         lab.ok(&["logs", "-n", "velero", "deploy/velero", "--previous"]),
-        timeshift::shift_log(&previous, shift)
+        shift_log(&previous, shift)
     );
     let tail = lab.ok(&[
         "logs",
@@ -270,13 +270,7 @@ fn logs_of_the_velero_deployment_current_and_previous() {
     ]);
     assert_eq!(
         tail,
-        format!(
-            "{}\n",
-            timeshift::shift_log(&current, shift)
-                .lines()
-                .last()
-                .unwrap()
-        )
+        format!("{}\n", shift_log(&current, shift).lines().last().unwrap())
     );
     // kubectl found the pod through the deployment's selector.
     assert!(

@@ -3,12 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use snapdoc::analyze::analysis::BackupSummary;
-use snapdoc::analyze::facts::{self, BundleFacts};
-use snapdoc::analyze::findings::{Finding, ObjectRef, Severity};
-use snapdoc::analyze::timeline::{self, MAX_ENTRIES};
-use snapdoc::analyze::verdicts;
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::analyze::BackupSummary;
+use snapdoc::analyze::BundleFacts;
+use snapdoc::analyze::{Finding, ObjectRef, Severity};
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter, CollectorError};
 
 const CREATED: &str = "2026-11-26T04:00:00Z";
@@ -63,7 +61,7 @@ fn write_dir(dir: &Path, files: Vec<(&str, Content)>) -> PathBuf {
 
 fn gather(path: &Path) -> (Bundle, BundleFacts) {
     let mut bundle = Bundle::open(path).unwrap();
-    let facts = facts::gather(&mut bundle).unwrap();
+    let facts = snapdoc::analyze::gather_facts(&mut bundle).unwrap();
     (bundle, facts)
 }
 
@@ -960,7 +958,7 @@ fn kots_on_kurl_backups_table_and_unavailable() {
 fn kots_on_kurl_timeline_merges_log_server_transfers_and_events() {
     let dir = tempfile::tempdir().unwrap();
     let (mut bundle, facts) = gather(&kots_kurl_bundle(dir.path()));
-    let timelines = timeline::timelines(&mut bundle, &facts.backups).unwrap();
+    let timelines = snapdoc::analyze::timelines(&mut bundle, &facts.backups).unwrap();
     // Failed / PartiallyFailed backups only (FailedValidation never ran), newest first.
     let targets: Vec<&str> = timelines.iter().map(|t| t.target.name.as_str()).collect();
     assert_eq!(
@@ -1261,7 +1259,7 @@ fn velero_1_6_restic_era() {
         "backup logs: the bundle holds none (collected without DownloadRequest access, or a foreign bundle)".to_string(),
     ]);
 
-    let timelines = timeline::timelines(&mut bundle, &facts.backups).unwrap();
+    let timelines = snapdoc::analyze::timelines(&mut bundle, &facts.backups).unwrap();
     assert_eq!(timelines.len(), 1);
     let texts: Vec<&str> = timelines[0]
         .entries
@@ -1532,9 +1530,9 @@ fn velero_1_14_data_mover_era() {
             .contains("hostPath")
     );
 
-    let timelines = timeline::timelines(&mut bundle, &facts.backups).unwrap();
+    let timelines = snapdoc::analyze::timelines(&mut bundle, &facts.backups).unwrap();
     let entries = &timelines[0].entries;
-    assert_eq!(entries.len(), MAX_ENTRIES);
+    assert_eq!(entries.len(), snapdoc::analyze::MAX_TIMELINE_ENTRIES);
     let note = entries.last().unwrap();
     assert_eq!(note.source, "snapdoc");
     // 1 start + 1 end + 2×2 DataUpload + 400 warnings + 1 error + first/last lines (first is a warning, last
@@ -1721,10 +1719,10 @@ fn wrong_typed_fields_do_not_panic() {
     assert_eq!(schedules[0]["periodSeconds"], Value::Null);
     assert_eq!(schedules[0]["parseError"], json!("no spec.schedule"));
     // Nothing failed by phase, so no verdicts and no timelines, but the log is still safe to read.
-    assert!(verdicts::verdicts(&[], &facts.backups).is_empty());
+    assert!(snapdoc::analyze::verdicts(&[], &facts.backups).is_empty());
     let mut failed = facts.backups.clone();
     failed[0].phase = Some("Failed".into());
-    let timelines = timeline::timelines(&mut bundle, &failed).unwrap();
+    let timelines = snapdoc::analyze::timelines(&mut bundle, &failed).unwrap();
     assert_eq!(timelines.len(), 1);
     assert!(
         timelines[0]
@@ -1816,7 +1814,7 @@ fn verdicts_pick_the_most_specific_finding() {
         summary("backup", "b1", "PartiallyFailed"),
         summary("backup", "ok", "Completed"),
     ];
-    let verdicts = verdicts::verdicts(&findings, &backups);
+    let verdicts = snapdoc::analyze::verdicts(&findings, &backups);
     assert_eq!(verdicts.len(), 1);
     let v = &verdicts[0];
     assert_eq!(v.target, b1);
@@ -1841,7 +1839,7 @@ fn verdicts_fall_back_to_the_objects_own_account() {
     partial.warnings = Some(1);
     partial.log_available = true;
     let silent = summary("backup", "s", "Failed");
-    let verdicts = verdicts::verdicts(&[], &[failed, invalid, partial, silent]);
+    let verdicts = snapdoc::analyze::verdicts(&[], &[failed, invalid, partial, silent]);
     let summaries: Vec<&str> = verdicts.iter().map(|v| v.summary.as_str()).collect();
     assert_eq!(
         summaries,
@@ -1871,7 +1869,7 @@ fn verdicts_cover_the_ten_most_recent_failures() {
             )
         })
         .collect();
-    let verdicts = verdicts::verdicts(&[], &backups);
+    let verdicts = snapdoc::analyze::verdicts(&[], &backups);
     let names: Vec<&str> = verdicts.iter().map(|v| v.target.name.as_str()).collect();
     assert_eq!(
         names,
@@ -1936,15 +1934,22 @@ fn every_field_of_a_real_bundle_may_have_the_wrong_type() {
             }
         }
         let mut bundle = Bundle::open(&root).unwrap();
-        let facts = facts::gather(&mut bundle).unwrap();
+        let facts = snapdoc::analyze::gather_facts(&mut bundle).unwrap();
         assert_eq!(kind(&facts, "facts.cluster").len(), 1);
         let mut backups = facts.backups.clone();
         for b in &mut backups {
             b.phase = Some("Failed".into());
         }
-        let verdicts = verdicts::verdicts(&[], &backups);
-        assert_eq!(verdicts.len(), backups.len().min(verdicts::MAX_VERDICTS));
-        let timelines = timeline::timelines(&mut bundle, &backups).unwrap();
-        assert!(timelines.iter().all(|t| t.entries.len() <= MAX_ENTRIES));
+        let verdicts = snapdoc::analyze::verdicts(&[], &backups);
+        assert_eq!(
+            verdicts.len(),
+            backups.len().min(snapdoc::analyze::MAX_VERDICTS)
+        );
+        let timelines = snapdoc::analyze::timelines(&mut bundle, &backups).unwrap();
+        assert!(
+            timelines
+                .iter()
+                .all(|t| t.entries.len() <= snapdoc::analyze::MAX_TIMELINE_ENTRIES)
+        );
     }
 }

@@ -7,8 +7,8 @@ mod report_fixtures;
 
 use std::collections::BTreeMap;
 
-use snapdoc::analyze::engine::samples::run_samples;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
+use snapdoc::analyze::run_samples;
 use snapdoc::report::{ReportFormat, render};
 
 #[test]

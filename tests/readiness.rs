@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use snapdoc::analyze::AnalysisOptions;
-use snapdoc::analyze::readiness::{Readiness, Restorable};
 use snapdoc::analyze::{Analysis, Severity, analyze_bundle};
+use snapdoc::analyze::{Readiness, Restorable};
 use snapdoc::lab::Scenario;
 
 #[path = "support/foreign_fixtures.rs"]
@@ -333,7 +333,7 @@ fn ca_cert_until(until: (i32, u8, u8)) -> String {
 
 /// The healthy scenario (bundle made 2026-11-25) whose location trusts `ca_cert`: its analysis and the
 /// certificate predictions.
-fn with_location_ca(ca_cert: String) -> (Analysis, Vec<snapdoc::analyze::readiness::Prediction>) {
+fn with_location_ca(ca_cert: String) -> (Analysis, Vec<snapdoc::analyze::Prediction>) {
     let mut scenario = Scenario::builtin("healthy").unwrap();
     let location = scenario
         .objects

@@ -201,7 +201,7 @@ fn kots_admin_console_bundle_gives_its_snapshot_settings() {
         "{backups:?}"
     );
     let mut bundle = Bundle::open(&real_bundle("kots-v1.121.0-admin-console.tar.gz")).unwrap();
-    let facts = snapdoc::analyze::facts::gather(&mut bundle).unwrap();
+    let facts = snapdoc::analyze::gather_facts(&mut bundle).unwrap();
     let settings = facts
         .kots_snapshots
         .expect("app-info.json and license.yaml");

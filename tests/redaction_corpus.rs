@@ -434,8 +434,8 @@ fn every_report(analysis: &snapdoc::analyze::Analysis) -> Vec<(String, String)> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collected_through_the_lab_no_shape_reaches_the_bundle_or_a_report() {
-    use snapdoc::bundle::manifest::ClusterInfo;
-    use snapdoc::lab::scenario::ScenarioObject;
+    use snapdoc::bundle::ClusterInfo;
+    use snapdoc::lab::ScenarioObject;
     use snapdoc::lab::{LabCluster, Scenario};
     use std::io::Read;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use pulldown_cmark::{Event, Options, Parser};
 use serde_json::Value;
-use snapdoc::analyze::findings::Severity;
+use snapdoc::analyze::Severity;
 use snapdoc::analyze::{Analysis, Evidence};
 use snapdoc::report::{
     ReportError, ReportFormat, render, render_many, terminal_summary, write_report,
@@ -1131,7 +1131,7 @@ fn long_evidence_line() -> (Analysis, String) {
         line: 9,
         excerpt: excerpt.clone(),
         time: None,
-        span: Some(snapdoc::analyze::findings::MatchSpan {
+        span: Some(snapdoc::analyze::MatchSpan {
             start,
             end: start + matched.len(),
         }),
@@ -1243,7 +1243,7 @@ fn the_collection_section_gives_byte_counts_as_sizes() {
     let mut analysis = report_fixtures::failed_bsl();
     analysis
         .collector_errors
-        .push(snapdoc::analyze::analysis::CollectorError {
+        .push(snapdoc::bundle::CollectorError {
             source: "logs".to_string(),
             target: Some("velero-6d4/velero".to_string()),
             namespace: Some("velero".to_string()),

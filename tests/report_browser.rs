@@ -19,7 +19,7 @@ use headless_chrome::protocol::cdp::{Emulation, Log, Network, Page, Runtime};
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::{Value, json};
 use snapdoc::analyze::Analysis;
-use snapdoc::analyze::findings::Severity;
+use snapdoc::analyze::Severity;
 use snapdoc::report::{ReportFormat, render};
 
 const TIMEOUT: Duration = Duration::from_secs(30);

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use snapdoc::analyze::Analysis;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
 use snapdoc::lab::Scenario;
-use snapdoc::lab::scale::{ScaleSpec, generate};
+use snapdoc::lab::{ScaleSpec, generate_scale};
 use snapdoc::report::{MARKDOWN_LIMIT, ReportFormat, render};
 
 #[path = "support/foreign_fixtures.rs"]
@@ -30,7 +30,7 @@ fn scale_analysis(dir: &Path, edit: impl FnOnce(&mut Scenario)) -> Analysis {
     };
     let scenario_dir = dir.join("scenario");
     let now = "2026-12-01T00:00:00Z".parse().unwrap();
-    generate(&spec, &scenario_dir, now).unwrap();
+    generate_scale(&spec, &scenario_dir, now).unwrap();
     let mut scenario = Scenario::load(&scenario_dir).unwrap();
     edit(&mut scenario);
     let bundle = dir.join("bundle.zip");

@@ -11,11 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use snapdoc::bundle::ClusterInfo;
 use snapdoc::bundle::Manifest;
-use snapdoc::bundle::manifest::ClusterInfo;
 use snapdoc::collect::collect;
 use snapdoc::collect::{ClusterOptions, CollectOptions};
-use snapdoc::lab::scenario::Faults;
+use snapdoc::lab::Faults;
 use snapdoc::lab::{LabCluster, RequestRecord, Scenario};
 
 const VELERO_POD: &str = "velero-7d9f8c6b5d-x2x4z";
@@ -87,7 +87,7 @@ async fn collect_with(scenario: Scenario, options: &CollectOptions) -> Collected
     let elapsed = started.elapsed();
     let requests = lab.request_log();
     lab.shutdown().await;
-    let report = snapdoc::bundle::verify::verify(&outcome.path).unwrap();
+    let report = snapdoc::bundle::verify(&outcome.path).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&outcome.path).unwrap()).unwrap();
     let mut entries = BTreeMap::new();
@@ -429,8 +429,7 @@ async fn without_velero_the_bundle_has_the_cluster_and_a_finding_says_so() {
     assert!(bundle.objects("backups.velero.io").unwrap().is_empty());
     assert!(!bundle.entries().iter().any(|e| e.starts_with("velero/")));
 
-    let analysis =
-        snapdoc::analyze::run::analyze_bundle(&outcome.path, &Default::default()).unwrap();
+    let analysis = snapdoc::analyze::analyze_bundle(&outcome.path, &Default::default()).unwrap();
     let finding = analysis
         .findings
         .iter()

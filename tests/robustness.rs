@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use snapdoc::analyze::Analysis;
 use snapdoc::analyze::AnalysisOptions;
-use snapdoc::analyze::analysis::Analysis;
-use snapdoc::analyze::run::analyze_bundle;
+use snapdoc::analyze::analyze_bundle;
 use snapdoc::analyze::{Evidence, Finding};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{ArchiveLimits, Bundle, BundleError, BundleWriter};
 use zip::write::SimpleFileOptions;
 
@@ -220,7 +220,7 @@ fn corrupt_entry_data_fails_when_read_naming_the_entry() {
         bundle.objects("backups.velero.io").unwrap()[0]["metadata"]["name"],
         "nightly"
     );
-    let report = snapdoc::bundle::verify::verify(&path).unwrap();
+    let report = snapdoc::bundle::verify(&path).unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(
         report.problems[0].starts_with(VELERO_LOG),
@@ -581,7 +581,7 @@ fn a_bundle_never_replaces_a_file_without_force() {
     let mut writer = BundleWriter::create(&target, true).unwrap();
     writer.add_bytes(VELERO_LOG, b"line\n").unwrap();
     finished_bundle(writer).unwrap();
-    assert!(snapdoc::bundle::verify::verify(&target).unwrap().is_ok());
+    assert!(snapdoc::bundle::verify(&target).unwrap().is_ok());
     assert_eq!(files_in(dir.path()), vec![target]);
 }
 
@@ -921,7 +921,7 @@ fn log_rule(id: &str, name: &str, regex: &str, matching: &str, not_matching: &st
 }
 
 fn rule_errors(file: &str, text: &str) -> Vec<String> {
-    match snapdoc::analyze::rules::RuleSet::from_files(&[(file.to_string(), text.to_string())]) {
+    match snapdoc::analyze::RuleSet::from_files(&[(file.to_string(), text.to_string())]) {
         Ok(_) => panic!("{file} loaded"),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
     }
@@ -1024,7 +1024,7 @@ fn yaml_bombs_and_odd_files_are_refused_naming_the_file() {
     let bomb = object_rule_with_sample(&format!("{{status: {{phase: Unavailable}}, {laughs}}}"));
     let started = std::time::Instant::now();
     let (result, peak) = peak_memory_of(|| {
-        snapdoc::analyze::rules::RuleSet::from_files(&[(file.to_string(), bomb.clone())])
+        snapdoc::analyze::RuleSet::from_files(&[(file.to_string(), bomb.clone())])
     });
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
     assert!(peak < 256 * 1024 * 1024, "{} MiB", peak >> 20);
@@ -1067,13 +1067,13 @@ fn unreadable_rule_files_and_directories_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("SD976-latin1.yaml");
     std::fs::write(&file, b"id: SD976\nname: caf\xe9\n").unwrap();
-    let error = snapdoc::analyze::rules::RuleSet::load(&[dir.path().to_path_buf()])
+    let error = snapdoc::analyze::RuleSet::load(&[dir.path().to_path_buf()])
         .unwrap_err()
         .to_string();
     assert!(error.contains("SD976-latin1.yaml"), "{error}");
 
     let missing = dir.path().join("no-such-rules");
-    let error = snapdoc::analyze::rules::RuleSet::load(std::slice::from_ref(&missing))
+    let error = snapdoc::analyze::RuleSet::load(std::slice::from_ref(&missing))
         .unwrap_err()
         .to_string();
     assert!(error.contains("no-such-rules"), "{error}");

@@ -2,8 +2,8 @@
 //! unique, and every rule's samples behave. Also the on-disk path `rules lint` / `rules test` take.
 use std::path::Path;
 
-use snapdoc::analyze::engine::samples::run_samples;
-use snapdoc::analyze::rules::RuleSet;
+use snapdoc::analyze::RuleSet;
+use snapdoc::analyze::run_samples;
 
 #[test]
 fn the_builtin_catalog_loads_and_every_sample_behaves() {

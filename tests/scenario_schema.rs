@@ -1255,10 +1255,10 @@ fn the_lab_loads_every_realistic_scenario_from_disk_and_from_the_binary() {
         let dir = support::scenario::repo_root()
             .join("tests/scenarios")
             .join(name);
-        if let Err(e) = snapdoc::lab::scenario::Scenario::load(&dir) {
+        if let Err(e) = snapdoc::lab::Scenario::load(&dir) {
             panic!("the lab cannot load {name} from {}: {e}", dir.display());
         }
-        if let Err(e) = snapdoc::lab::scenario::Scenario::builtin(name) {
+        if let Err(e) = snapdoc::lab::Scenario::builtin(name) {
             panic!("the lab cannot load the built-in {name}: {e}");
         }
     }

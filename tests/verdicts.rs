@@ -12,10 +12,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use snapdoc::analyze::AnalysisOptions;
-use snapdoc::analyze::analysis::BackupSummary;
-use snapdoc::analyze::findings::{Finding, ObjectRef, Severity, TargetDetail};
-use snapdoc::analyze::{Analysis, analyze_bundle, verdicts};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::analyze::BackupSummary;
+use snapdoc::analyze::{Analysis, analyze_bundle};
+use snapdoc::analyze::{Finding, ObjectRef, Severity, TargetDetail};
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{BundleWriter, CollectorError};
 use snapdoc::lab::Scenario;
 use snapdoc::report::{ReportFormat, render};
@@ -299,7 +299,7 @@ fn the_cause_chain_runs_from_the_backup_to_its_location_to_the_store() {
         backup("b3", "PartiallyFailed", Some("primary")),
         backup("b4", "Failed", None),
     ];
-    let verdicts = verdicts::verdicts(&findings, &backups);
+    let verdicts = snapdoc::analyze::verdicts(&findings, &backups);
     assert_eq!(verdicts.len(), 4);
 
     // b1: its location's log signature leads; its own object finding, the store-wide failure follow.
@@ -324,7 +324,7 @@ fn a_finding_without_details_still_concerns_the_backups_it_relates_to() {
     let b1 = object("backups.velero.io", "b1");
     let mut old = finding_of("SD505", Severity::Fail, "log", "resources", vec![]);
     old.related = vec![b1];
-    let verdicts = verdicts::verdicts(&[old], &[backup("b1", "PartiallyFailed", None)]);
+    let verdicts = snapdoc::analyze::verdicts(&[old], &[backup("b1", "PartiallyFailed", None)]);
     assert_eq!(verdicts[0].finding_ids, ["SD505"]);
     assert_eq!(verdicts[0].summary, "first hit of SD505");
 }
@@ -568,7 +568,7 @@ fn pod_volume_backup_of_b1_failed(count: u64) -> Finding {
 }
 
 fn symptom(mut finding: Finding) -> Finding {
-    finding.role = snapdoc::analyze::findings::Role::Symptom;
+    finding.role = snapdoc::analyze::Role::Symptom;
     finding
 }
 
@@ -603,13 +603,14 @@ fn location_evidence_counts_only_inside_the_backups_window() {
         unavailable_now.clone(),
         pvb_failed.clone(),
     ];
-    let verdict = &verdicts::verdicts_at(&findings, std::slice::from_ref(&b1), Some(now))[0];
+    let verdict =
+        &snapdoc::analyze::verdicts_at(&findings, std::slice::from_ref(&b1), Some(now))[0];
     assert_eq!(verdict.finding_ids, ["SD352"], "{verdict:?}");
     assert_eq!(verdict.summary, "b1: its pod volume failed");
 
     // The same bucket error within 15 minutes of the backup's end does explain it, and leads over the state.
     let bucket_during = bucket_gone_since("2026-11-23T02:30:00Z");
-    let verdict = &verdicts::verdicts_at(
+    let verdict = &snapdoc::analyze::verdicts_at(
         &[pvb_failed.clone(), bucket_during],
         std::slice::from_ref(&b1),
         Some(now),
@@ -620,7 +621,7 @@ fn location_evidence_counts_only_inside_the_backups_window() {
     // A backup still running at the bundle's time sees the location's state now.
     let mut running = backup("b2", "Failed", Some("default"));
     running.started = Some("2026-11-25T11:50:00Z".into());
-    let verdict = &verdicts::verdicts_at(&[unavailable_now], &[running], Some(now))[0];
+    let verdict = &snapdoc::analyze::verdicts_at(&[unavailable_now], &[running], Some(now))[0];
     assert_eq!(verdict.finding_ids, ["SD150"], "{verdict:?}");
 }
 
@@ -646,7 +647,8 @@ fn a_linked_specific_cause_leads_over_generic_states_whatever_the_severity() {
         vec![detail(object(BACKUP, "b1"), "b1 partially failed", 1)],
     ));
     let pvb_failed = pod_volume_backup_of_b1_failed(3);
-    let verdict = &verdicts::verdicts(&[partially_failed, pvb_failed, unreadable_files], &[b1])[0];
+    let verdict =
+        &snapdoc::analyze::verdicts(&[partially_failed, pvb_failed, unreadable_files], &[b1])[0];
     assert_eq!(verdict.finding_ids, ["SD309", "SD352", "SD802"]);
     assert_eq!(verdict.summary, "restic could not read files");
 }
@@ -812,7 +814,7 @@ fn linked_bundle(path: &Path) {
     let add = |writer: &mut BundleWriter, resource: &str, namespace: &str, items: Vec<Value>| {
         writer
             .add_json(
-                &snapdoc::bundle::layout::objects_path(resource, Some(namespace)),
+                &snapdoc::bundle::objects_path(resource, Some(namespace)),
                 &list(items),
             )
             .unwrap();
@@ -1094,7 +1096,7 @@ fn linked_bundle(path: &Path) {
     // `velero`.
     writer
         .add_json(
-            &snapdoc::bundle::layout::backup_results_path("b-repo"),
+            &snapdoc::bundle::backup_results_path("b-repo"),
             &json!({"errors": {
                 "velero": ["name: /cart-0 error: /pod volume backup failed: repository not ready"],
                 "cluster": ["error backing up item persistentvolumes/pvc-1f2e: timed out"],
@@ -1264,7 +1266,7 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
     assert_eq!(
         killed.lost.volumes,
         [
-            snapdoc::analyze::findings::LostVolume {
+            snapdoc::analyze::LostVolume {
                 namespace: Some("app".into()),
                 pod: Some("db-0".into()),
                 volume: Some("data".into()),
@@ -1274,7 +1276,7 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
                 phase: Some("Failed".into()),
                 reason: Some("data path backup failed: uploader exited unexpectedly".into()),
             },
-            snapdoc::analyze::findings::LostVolume {
+            snapdoc::analyze::LostVolume {
                 namespace: Some("app".into()),
                 pod: Some("db-0".into()),
                 volume: Some("logs".into()),
@@ -1412,7 +1414,7 @@ fn without_the_bundle_s_objects_velero_s_default_timeouts_tell_stuck_backups() {
         running("five-hours", "2026-11-25T07:00:00Z"),
         restore,
     ];
-    let verdicts = verdicts::verdicts_at(&[], &backups, Some(now));
+    let verdicts = snapdoc::analyze::verdicts_at(&[], &backups, Some(now));
     let names: Vec<&str> = verdicts.iter().map(|v| v.target.name.as_str()).collect();
     assert_eq!(
         names,
@@ -1433,5 +1435,5 @@ fn without_the_bundle_s_objects_velero_s_default_timeouts_tell_stuck_backups() {
         verdicts[1]
     );
     // Without the bundle's time nothing can be called stuck.
-    assert!(verdicts::verdicts(&[], &backups).is_empty());
+    assert!(snapdoc::analyze::verdicts(&[], &backups).is_empty());
 }

@@ -4,19 +4,24 @@ use serde::{Deserialize, Serialize};
 use super::findings::{Finding, ObjectRef, Verdict};
 use super::readiness::Readiness;
 use super::status::Status;
-pub use crate::bundle::manifest::CollectorError;
+pub(crate) use crate::bundle::manifest::CollectorError;
 
 /// Bumped on any incompatible change of the JSON shape (docs/report-schema.json).
 pub const ANALYSIS_SCHEMA_VERSION: u32 = 1;
 
+/// The whole result of analysing one bundle: the conclusion, verdicts, findings and what they were read against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Analysis {
+    /// The JSON shape's version ([`ANALYSIS_SCHEMA_VERSION`]).
     pub schema_version: u32,
+    /// The snapdoc version that made the analysis.
     pub tool_version: String,
     /// RFC 3339, when the analysis ran.
     pub generated: String,
+    /// Which bundle was read, its format and age.
     pub bundle: BundleInfo,
+    /// The cluster, Velero and its plugins, node-agent, KOTS and the storage locations.
     pub environment: Environment,
     /// failed | partial | attention | incomplete | healthy: the conclusion every report and exit code reads
     /// (analyze/status.rs).
@@ -28,6 +33,7 @@ pub struct Analysis {
     pub not_seen: Vec<String>,
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
+    /// "Backup X failed because …", one per failed, partially failed, invalid or stuck backup or restore.
     pub verdicts: Vec<Verdict>,
     /// Sorted by severity (fail first), then rule id.
     pub findings: Vec<Finding>,
@@ -42,6 +48,7 @@ pub struct Analysis {
     /// For the failed backups: their log lines, server lines naming them, PVB/DataUpload transitions, events.
     #[serde(default)]
     pub timelines: Vec<Timeline>,
+    /// The sources the collector could not read, from the manifest.
     #[serde(default)]
     pub collector_errors: Vec<CollectorError>,
     /// What this bundle does not hold (e.g. backup logs in a troubleshoot bundle), said, never silent.
@@ -49,9 +56,11 @@ pub struct Analysis {
     pub unavailable: Vec<String>,
 }
 
+/// The bundle an analysis read.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleInfo {
+    /// The bundle's path as given.
     pub path: String,
     /// snapdoc | troubleshoot | velero-debug | directory
     pub format: String,
@@ -63,6 +72,7 @@ pub struct BundleInfo {
     /// are not its age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_from: Option<String>,
+    /// The API server it was collected from, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_server: Option<String>,
     /// The kubeconfig context the bundle was collected through: what the user calls the cluster.
@@ -97,17 +107,25 @@ pub struct AlsoReadInfo {
     pub reason: String,
 }
 
+/// What the findings are read against: versions, nodes, components and storage locations.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
+    /// The API server's version (`v1.29.4`), when the bundle carries it.
     pub kubernetes_version: Option<String>,
+    /// The cluster's nodes.
     pub nodes: Vec<NodeInfo>,
+    /// The Velero server.
     pub velero: Option<ComponentInfo>,
+    /// The Velero plugins (init containers of the server).
     pub plugins: Vec<ComponentInfo>,
+    /// The node-agent (or restic) DaemonSet.
     pub node_agent: Option<ComponentInfo>,
+    /// The KOTS Admin Console, on a KOTS install.
     pub kots: Option<ComponentInfo>,
     /// kurl | embedded-cluster | existing
     pub install_kind: Option<String>,
+    /// The BackupStorageLocations.
     pub storage_locations: Vec<StorageLocationInfo>,
     /// restic | kopia: the file-system backup uploaders in use (pod volume backups, repositories, data
     /// uploads, the server's default), sorted.
@@ -118,56 +136,89 @@ pub struct Environment {
     pub server_uploader_type: Option<String>,
 }
 
+/// One node and what backups depend on of it (OS, kernel, runtime, readiness).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
+    /// The node's name.
     pub name: String,
+    /// `status.nodeInfo.osImage`.
     pub os_image: Option<String>,
+    /// `status.nodeInfo.kernelVersion`.
     pub kernel_version: Option<String>,
+    /// `status.nodeInfo.containerRuntimeVersion`.
     pub container_runtime: Option<String>,
+    /// `status.nodeInfo.kubeletVersion`.
     pub kubelet_version: Option<String>,
+    /// `status.nodeInfo.architecture`.
     pub architecture: Option<String>,
+    /// The Ready condition, when the node reports one.
     pub ready: Option<bool>,
 }
 
+/// A Velero, plugin, node-agent or KOTS container and its version.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentInfo {
+    /// The component: `velero`, `node-agent`, `kotsadm`, or the plugin's name.
     pub name: String,
+    /// The version read from the image tag, when it is one.
     pub version: Option<String>,
+    /// The image reference.
     pub image: Option<String>,
+    /// The namespace it runs in.
     pub namespace: Option<String>,
     /// e.g. "2/3 ready, 4 restarts, last terminated OOMKilled"
     pub status: Option<String>,
 }
 
+/// A BackupStorageLocation: where backups go, and whether Velero can reach it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageLocationInfo {
+    /// The location's name.
     pub name: String,
+    /// Its namespace (Velero's).
     pub namespace: Option<String>,
+    /// The object store plugin (`aws`, `gcp`, `azure` …).
     pub provider: Option<String>,
+    /// `spec.objectStorage.bucket`.
     pub bucket: Option<String>,
+    /// `spec.objectStorage.prefix`.
     pub prefix: Option<String>,
+    /// `status.phase`: Available or Unavailable.
     pub phase: Option<String>,
+    /// `status.lastValidationTime`.
     pub last_validation: Option<String>,
+    /// `status.message`: why it is unavailable.
     pub message: Option<String>,
+    /// Whether it is the default location (`spec.default`).
     pub default: bool,
 }
 
+/// A backup or restore as the report's table lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupSummary {
     /// backup | restore
     pub kind: String,
+    /// The object's name.
     pub name: String,
+    /// Its namespace (Velero's).
     pub namespace: Option<String>,
+    /// `status.phase` (Completed, PartiallyFailed, Failed, InProgress …).
     pub phase: Option<String>,
+    /// `status.startTimestamp`.
     pub started: Option<String>,
+    /// `status.completionTimestamp`.
     pub completed: Option<String>,
+    /// From start to completion, when both are known.
     pub duration_seconds: Option<i64>,
+    /// `status.errors`: how many items Velero recorded errors for.
     pub errors: Option<i64>,
+    /// `status.warnings`.
     pub warnings: Option<i64>,
+    /// The BackupStorageLocation a backup went to.
     pub storage_location: Option<String>,
     /// For a restore, the backup it restores.
     pub backup_name: Option<String>,
@@ -177,44 +228,64 @@ pub struct BackupSummary {
     pub schedule: Option<String>,
     /// KOTS: instance (full) | app (partial) | none
     pub kots_backup_type: Option<String>,
+    /// `status.failureReason`, Velero's own words.
     pub failure_reason: Option<String>,
+    /// Whether the bundle holds the object's log.
     pub log_available: bool,
 }
 
+/// A volume of a pod in a backed-up namespace that no backup covers.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeRef {
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod.
     pub pod: String,
+    /// The volume's name in the pod spec.
     pub volume: String,
+    /// The volume source (`persistentVolumeClaim`, `hostPath`, `emptyDir` …).
     pub volume_type: String,
+    /// The claim, for a persistentVolumeClaim volume.
     pub claim_name: Option<String>,
+    /// Why no backup takes it, in words.
     pub reason: String,
 }
 
+/// What happened to one failed backup, merged by time from its log, the server's, PVBs, DataUploads and events.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timeline {
+    /// The backup or restore.
     pub target: ObjectRef,
+    /// Its events, oldest first.
     pub entries: Vec<TimelineEntry>,
 }
 
+/// One line of a timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
+    /// When it happened (RFC 3339), when the line says.
     pub time: Option<String>,
     /// backup-log | velero-server | node-agent | podvolumebackup | dataupload | event
     pub source: String,
+    /// The line or event, shortened.
     pub text: String,
     /// file:line or kind namespace/name
     pub location: String,
 }
 
+/// A rule named in a report without its findings (checks passed, not run).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleRef {
+    /// The rule's id (`SD106`).
     pub id: String,
+    /// The rule's kebab-case name.
     pub name: String,
+    /// The rule's title.
     pub title: String,
+    /// The rule's category (`storage`, `node-agent` …).
     pub category: String,
 }

@@ -5,26 +5,22 @@ use crate::bundle::BundleError;
 /// Errors of the analyze stage: a bundle that cannot be read, or rules that cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
+    /// The bundle could not be opened or an entry read.
     #[error(transparent)]
     Bundle(#[from] BundleError),
     /// A rule file that does not load: `file:line: message`.
     #[error("{file}:{line}: {message}", file = file.display())]
     Rule {
+        /// The rule file.
         file: PathBuf,
+        /// The line in it.
         line: usize,
+        /// What is wrong.
         message: String,
     },
     /// Several rule files failed; each line is one `file:line: message`.
     #[error("{} rule error(s):\n{}", .0.len(), .0.join("\n"))]
     Rules(Vec<String>),
-    #[error("{path}: {source}", path = path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 /// The error and its causes joined by `: `, each said once: a cause its parent's message already quotes

@@ -44,9 +44,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-pub use cron::{CronExpr, Schedule};
+pub use cron::Schedule;
 pub(crate) use health::go_duration_seconds;
-pub use kots::KotsSnapshotSettings;
+pub(crate) use kots::KotsSnapshotSettings;
 
 use super::analysis::{BackupSummary, Environment, VolumeRef};
 use super::environment;
@@ -58,13 +58,14 @@ use crate::bundle::Bundle;
 use inventory::Inventory;
 use json::{i64_at, str_at};
 
-pub const FACTS_CLUSTER: &str = "facts.cluster";
-pub const FACTS_SCHEDULES: &str = "facts.schedules";
-pub const FACTS_VOLUMES: &str = "facts.volumes";
-pub const FACTS_COMPONENTS: &str = "facts.components";
-pub const FACTS_COLLECTION: &str = "facts.collection";
-pub const FACTS_KOTS: &str = "facts.kots";
+pub(crate) const FACTS_CLUSTER: &str = "facts.cluster";
+pub(crate) const FACTS_SCHEDULES: &str = "facts.schedules";
+pub(crate) const FACTS_VOLUMES: &str = "facts.volumes";
+pub(crate) const FACTS_COMPONENTS: &str = "facts.components";
+pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
+pub(crate) const FACTS_KOTS: &str = "facts.kots";
 
+/// What the analysis derives from a bundle before the rules run: its age, facts, versions, backups.
 #[derive(Debug, Clone)]
 pub struct BundleFacts {
     /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
@@ -75,12 +76,14 @@ pub struct BundleFacts {
     pub kinds: BTreeMap<String, Vec<Value>>,
     /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
     pub versions: BTreeMap<String, String>,
+    /// The environment table of the report.
     pub environment: Environment,
     /// Where Velero runs: the collector's scope, else the velero Deployment's namespace, else the namespace of
     /// its storage locations / backups. For backups named without a namespace (`backup=name`, a log's owner).
     pub velero_namespace: Option<String>,
     /// Backups and restores, newest first.
     pub backups: Vec<BackupSummary>,
+    /// Volumes of pods in backed-up namespaces that no backup covers.
     pub volumes_not_backed_up: Vec<VolumeRef>,
     /// The KOTS Admin Console's snapshot settings and license, when the bundle carries them (a KOTS support
     /// bundle); `facts.kots` is derived from them.

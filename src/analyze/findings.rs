@@ -6,12 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// For information: nothing to fix.
     Info,
+    /// Worth fixing: backups may fail or lose data.
     Warn,
+    /// Backups or restores fail.
     Fail,
 }
 
 impl Severity {
+    /// `info`, `warn` or `fail`, as the JSON and `--fail-on` spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -29,8 +33,10 @@ impl Severity {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// A specific cause: the verdict names it.
     #[default]
     Cause,
+    /// A generic state that a cause linked to the same backup leads over.
     Symptom,
 }
 
@@ -44,9 +50,12 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
+    /// The resource plural (`backups.velero.io`, `pods`).
     pub kind: String,
+    /// The namespace, for a namespaced object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The name.
     pub name: String,
 }
 
@@ -58,30 +67,43 @@ pub enum Evidence {
     /// around the match, `…` marking each cut); `match` where the rule's pattern matched in `excerpt`.
     #[serde(rename_all = "camelCase")]
     LogLine {
+        /// The bundle entry path.
         file: String,
+        /// The 1-based line number.
         line: u64,
+        /// The line, possibly shortened (redacted).
         excerpt: String,
+        /// The line's own time, when it has one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time: Option<String>,
+        /// Where the rule's pattern matched in `excerpt`.
         #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
         span: Option<MatchSpan>,
     },
     /// An object and, where the rule tested one, the path and the value found there.
     #[serde(rename_all = "camelCase")]
     Object {
+        /// The object.
         object: ObjectRef,
+        /// The field tested (`status.phase`), when the rule tested one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         path: Option<String>,
+        /// The value found there (redacted).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<String>,
     },
     /// Versions compared by a compatibility rule.
     #[serde(rename_all = "camelCase")]
     Versions {
+        /// The component checked (`velero-plugin-for-aws`).
         subject: String,
+        /// Its version.
         subject_version: String,
+        /// The component it is checked against (`velero`).
         against: String,
+        /// That component's version.
         against_version: String,
+        /// The versions the compatibility table supports, in words.
         supported: String,
     },
 }
@@ -89,21 +111,23 @@ pub enum Evidence {
 /// Where a rule's pattern matched in an excerpt: offsets in characters (Unicode scalar values), `end` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchSpan {
+    /// The match's first character.
     pub start: usize,
+    /// The character after the match's last.
     pub end: usize,
 }
 
 /// A window of a text around a match: `before` and `after` start / end with `…` where the text was cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    pub before: String,
-    pub matched: String,
-    pub after: String,
+pub(crate) struct Window {
+    pub(crate) before: String,
+    pub(crate) matched: String,
+    pub(crate) after: String,
 }
 
 impl Window {
     /// The window as one text, and where the match is in it.
-    pub fn joined(&self) -> (String, MatchSpan) {
+    pub(crate) fn joined(&self) -> (String, MatchSpan) {
         let start = self.before.chars().count();
         let end = start + self.matched.chars().count();
         (
@@ -116,7 +140,7 @@ impl Window {
 /// At most `max` characters of `text` (besides the `…` of each cut) around `span` (character offsets, clamped to
 /// the text): the match always shown (its first `max` characters when it is longer), the context split evenly on
 /// both sides and what one side does not use given to the other.
-pub fn window(text: &str, span: MatchSpan, max: usize) -> Window {
+pub(crate) fn window(text: &str, span: MatchSpan, max: usize) -> Window {
     // Byte offset of every character boundary, the text's end included.
     let bounds: Vec<usize> = text
         .char_indices()
@@ -152,30 +176,42 @@ pub fn window(text: &str, span: MatchSpan, max: usize) -> Window {
     }
 }
 
+/// What one rule found in the bundle: its hits, what they mean and how to fix it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
+    /// The rule's id (`SD106`).
     pub rule_id: String,
+    /// The rule's kebab-case name.
     pub rule_name: String,
     /// log | object | compat: the kind of evidence; a log signature names a cause more precisely than a phase.
     pub match_kind: String,
+    /// How bad it is.
     pub severity: Severity,
     /// `symptom` for a generic state; absent for a cause.
     #[serde(default, skip_serializing_if = "Role::is_cause")]
     pub role: Role,
+    /// The rule's category (`storage`, `node-agent` …).
     pub category: String,
+    /// The rule's title.
     pub title: String,
     /// The rule's message rendered with the first hit's variables.
     pub message: String,
+    /// Why this happens.
     pub cause: String,
+    /// What to do about it.
     pub fix: String,
+    /// Links to the Velero / KOTS documentation or issues on it.
     #[serde(default)]
     pub docs: Vec<String>,
     /// A few examples (the first ones found); `count` says how many hits there were in all.
     pub evidence: Vec<Evidence>,
+    /// How many hits there were in all.
     pub count: u64,
+    /// The earliest hit's time, when the hits have times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// The latest hit's time, when the hits have times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
     /// Backups / restores this finding concerns.
@@ -192,11 +228,16 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetDetail {
+    /// The backup, restore, location, container or repository.
     pub target: ObjectRef,
+    /// The rule's message rendered with the first hit concerning it.
     pub message: String,
+    /// How many hits concern it.
     pub count: u64,
+    /// The earliest of those hits' times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// The latest of those hits' times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
 }
@@ -205,12 +246,15 @@ pub struct TargetDetail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
+    /// The backup or restore.
     pub target: ObjectRef,
+    /// Its phase (`Failed`, `PartiallyFailed`, `InProgress` for a stuck one …).
     pub phase: String,
     /// One sentence: the most specific finding's message, or the object's own failure reason.
     pub summary: String,
     /// Findings that concern the target, most specific first.
     pub finding_ids: Vec<String>,
+    /// The leading finding's fix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
     /// What the failure cost: volumes and namespaces without a restorable copy from this backup.
@@ -256,18 +300,24 @@ impl Lost {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LostVolume {
+    /// The pod's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The pod whose volume it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The volume's name in the pod spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume: Option<String>,
+    /// The PersistentVolumeClaim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// The node the transfer ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     /// fs-backup (a PodVolumeBackup / PodVolumeRestore) | data-mover (a DataUpload / DataDownload)
     pub method: String,
+    /// The PodVolumeBackup / DataUpload's phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// Its status.message.

@@ -17,25 +17,31 @@ use super::{Analysis, AnalyzeError};
 use crate::bundle::{Bundle, BundleError};
 
 /// Bumped on any incompatible change of a line's shape (docs/report-schema.json, `$defs/fleetLine`).
-pub const FLEET_SCHEMA_VERSION: u32 = 1;
+pub(crate) const FLEET_SCHEMA_VERSION: u32 = 1;
 
 /// One bundle of the fleet, as one JSON line.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetLine {
+    /// The line's schema version.
     pub schema_version: u32,
+    /// The bundle's path as found.
     pub bundle: String,
     /// failed | partial | attention | incomplete | healthy, or `unreadable` (then `error` says why).
     pub status: String,
+    /// Why the bundle could not be read, when `status` is `unreadable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// snapdoc, or the foreign tool that made it (`troubleshoot v0.107.2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// When the bundle was collected (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The cluster it was collected from.
     #[serde(default)]
     pub cluster: FleetCluster,
+    /// The Kubernetes, Velero and KOTS versions.
     #[serde(default)]
     pub versions: FleetVersions,
     /// Backups (not restores) in the bundle, and how many failed or partially failed.

@@ -12,7 +12,7 @@ const MAX_THREADS: usize = 4;
 /// [`MAX_THREADS`]); returns what `first` gave and the jobs' results in the order of `jobs`. The calling thread
 /// runs `first` while the others take jobs, then takes jobs too. A bundle that cannot be read twice at once (a
 /// foreign archive) is read on this thread alone.
-pub fn map_jobs<J, R, F>(
+pub(crate) fn map_jobs<J, R, F>(
     bundle: &mut Bundle,
     jobs: &[J],
     size: impl Fn(&J) -> u64,

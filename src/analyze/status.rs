@@ -8,7 +8,7 @@ use super::FailOn;
 use super::findings::{Evidence, Finding, Severity, Verdict};
 
 /// The category of the rules that report what the collector could not read (SD860–SD869).
-pub const COLLECTION_CATEGORY: &str = "collection";
+pub(crate) const COLLECTION_CATEGORY: &str = "collection";
 
 /// What the analysis concludes, ordered from the worst news to the best. `Incomplete` is not a kind of
 /// healthy: nothing failed that snapdoc could see, but it could not see everything the checks need.
@@ -28,6 +28,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The lowercase word the JSON and the reports use.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Failed => "failed",
@@ -70,7 +71,7 @@ impl Default for Status {
 /// The state of one analysis, and what could not be seen (each a short phrase: `backups.velero.io`, "whether
 /// Velero is installed (…)"). `not_seen` non-empty means the analysis is incomplete whatever its status.
 /// `velero_absent`: the cluster proved Velero is not installed, which is never healthy (no backup can run).
-pub fn status(
+pub(crate) fn status(
     findings: &[Finding],
     verdicts: &[Verdict],
     not_seen: &[String],
@@ -96,7 +97,7 @@ pub fn status(
 /// What the collection findings at `severity` say could not be read: the objects their evidence names. At
 /// warn these leave the analysis incomplete; at info (credential key names, download requests) they are said
 /// but do not.
-pub fn not_read(findings: &[Finding], severity: Severity) -> Vec<String> {
+pub(crate) fn not_read(findings: &[Finding], severity: Severity) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for finding in findings
         .iter()
@@ -126,10 +127,14 @@ pub enum Exit {
     Error,
     /// 130 / 143 (128 + the signal, as shells report it): stopped by SIGINT (Ctrl-C) or SIGTERM (a CronJob's
     /// deadline, `kubectl delete pod`) before it finished; nothing half-written is left.
-    Interrupted { signal: u8 },
+    Interrupted {
+        /// The signal's number (2 or 15).
+        signal: u8,
+    },
 }
 
 impl Exit {
+    /// The process exit code.
     pub fn code(self) -> u8 {
         match self {
             Exit::Clean => 0,

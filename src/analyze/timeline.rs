@@ -18,18 +18,19 @@ use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
 /// The events timelines show (besides the object lists the facts read).
-pub const EVENTS: &str = "events";
+pub(crate) const EVENTS: &str = "events";
 /// Timelines are built for this many of the most recent failed / partially failed backups.
-pub const MAX_TIMELINES: usize = 3;
+pub(crate) const MAX_TIMELINES: usize = 3;
 /// Entries one timeline holds, including the note saying how many were left out.
 pub const MAX_ENTRIES: usize = 200;
 /// Longer log lines are cut to this many bytes.
-pub const MAX_LINE_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
 /// Backup-log lines remembered to spot their copies in the server log; past this, copies may show twice.
 const MAX_REMEMBERED_LINES: usize = 100_000;
 /// Shown text is cut to this many characters.
 const MAX_TEXT_CHARS: usize = 600;
 
+/// Builds the timelines of the failed backups in `backups` (the first few), reading their logs from `bundle`.
 pub fn timelines(
     bundle: &mut Bundle,
     backups: &[BackupSummary],
@@ -48,14 +49,14 @@ pub fn timelines(
 /// Timelines being built: what the objects and the backups' own logs say is in; the server and node-agent
 /// logs are read next, each on its own ([`TimelinePlan::scan_pod_log`], any thread), and added in the
 /// bundle's log order ([`TimelinePlan::absorb`]), which gives what reading them in that order would.
-pub struct TimelinePlan {
+pub(crate) struct TimelinePlan {
     builders: Vec<Builder>,
     /// Matches a line naming a target backup or one of its transfers; `None`: nothing to look for.
     named: Option<regex::bytes::Regex>,
 }
 
 /// What one server or node-agent log adds to each timeline.
-pub struct PodLogScan {
+pub(crate) struct PodLogScan {
     /// Per builder: its entries from this log, numbered from 1 in the order they were met.
     per_builder: Vec<[Bounded; 3]>,
 }
@@ -72,7 +73,7 @@ impl PodLogScan {
 
 impl TimelinePlan {
     /// `None` when no backup failed (no timeline to build).
-    pub fn new(bundle: &mut Bundle, backups: &[BackupSummary]) -> Option<TimelinePlan> {
+    pub(crate) fn new(bundle: &mut Bundle, backups: &[BackupSummary]) -> Option<TimelinePlan> {
         let targets: Vec<&BackupSummary> = backups
             .iter()
             .filter(|b| b.kind == "backup")
@@ -131,7 +132,7 @@ impl TimelinePlan {
     }
 
     /// The server and node-agent logs, in the order their entries are added.
-    pub fn pod_logs(&self, bundle: &Bundle) -> Vec<LogFile> {
+    pub(crate) fn pod_logs(&self, bundle: &Bundle) -> Vec<LogFile> {
         if self.named.is_none() {
             return Vec::new();
         }
@@ -144,7 +145,7 @@ impl TimelinePlan {
 
     /// Reads one of [`TimelinePlan::pod_logs`] with `bundle` (the plan's bundle or a reopened reader of it).
     /// A log that cannot be read adds nothing; one that breaks off adds what was read before.
-    pub fn scan_pod_log(&self, bundle: &mut Bundle, log: &LogFile) -> PodLogScan {
+    pub(crate) fn scan_pod_log(&self, bundle: &mut Bundle, log: &LogFile) -> PodLogScan {
         let Some(mut lines) = PodLogLines::new(self, log) else {
             return PodLogScan::new(self.builders.len());
         };
@@ -161,7 +162,7 @@ impl TimelinePlan {
     }
 
     /// Adds one log's entries after those of the logs before it.
-    pub fn absorb(&mut self, scan: PodLogScan) {
+    pub(crate) fn absorb(&mut self, scan: PodLogScan) {
         for (builder, classes) in self.builders.iter_mut().zip(scan.per_builder) {
             let base = builder.seq;
             let mut met = 0;
@@ -173,7 +174,7 @@ impl TimelinePlan {
         }
     }
 
-    pub fn finish(self) -> Vec<Timeline> {
+    pub(crate) fn finish(self) -> Vec<Timeline> {
         self.builders
             .into_iter()
             .map(|b| {
@@ -728,7 +729,7 @@ fn names_searched(builders: &[Builder]) -> Option<regex::bytes::Regex> {
 /// the targets (or, for the node agent, one of their PodVolumeBackups / DataUploads). Lines are those
 /// [`LineReader`] gives (cut to [`MAX_LINE_BYTES`], without their ending), so the entries are the same whoever
 /// reads the log: this plan alone ([`TimelinePlan::scan_pod_log`]) or the log rules' scan ([`TeeReader`]).
-pub struct PodLogLines<'p> {
+pub(crate) struct PodLogLines<'p> {
     builders: &'p [Builder],
     named: &'p regex::bytes::Regex,
     path: &'p str,
@@ -747,7 +748,7 @@ pub struct PodLogLines<'p> {
 
 impl<'p> PodLogLines<'p> {
     /// Reads for `plan`; `None` when the plan looks for nothing.
-    pub fn new(plan: &'p TimelinePlan, log: &'p LogFile) -> Option<PodLogLines<'p>> {
+    pub(crate) fn new(plan: &'p TimelinePlan, log: &'p LogFile) -> Option<PodLogLines<'p>> {
         Some(PodLogLines {
             builders: &plan.builders,
             named: plan.named.as_ref()?,
@@ -763,7 +764,7 @@ impl<'p> PodLogLines<'p> {
     }
 
     /// The next piece of the log.
-    pub fn feed(&mut self, mut piece: &[u8]) {
+    pub(crate) fn feed(&mut self, mut piece: &[u8]) {
         if self.in_line {
             // The line begun in an earlier piece: a match may straddle the cut, so it is checked whole.
             let Some(newline) = piece.iter().position(|&b| b == b'\n') else {
@@ -836,7 +837,7 @@ impl<'p> PodLogLines<'p> {
     }
 
     /// The log ended (not cut short by an error): its last line, if it has no newline, is a line too.
-    pub fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         if self.in_line {
             let line = std::mem::take(&mut self.carry);
             if self.named.is_match(&line) {
@@ -847,7 +848,7 @@ impl<'p> PodLogLines<'p> {
         }
     }
 
-    pub fn finish(self) -> PodLogScan {
+    pub(crate) fn finish(self) -> PodLogScan {
         self.scan
     }
 
@@ -931,13 +932,13 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 
 /// Passes a reader's bytes through, showing each piece read to a [`PodLogLines`] on the way: the log rules'
 /// scan and a timeline read a log with one decompression.
-pub struct TeeReader<'l, 'p, R> {
+pub(crate) struct TeeReader<'l, 'p, R> {
     inner: R,
     lines: &'l mut PodLogLines<'p>,
 }
 
 impl<'l, 'p, R: Read> TeeReader<'l, 'p, R> {
-    pub fn new(inner: R, lines: &'l mut PodLogLines<'p>) -> Self {
+    pub(crate) fn new(inner: R, lines: &'l mut PodLogLines<'p>) -> Self {
         TeeReader { inner, lines }
     }
 }

@@ -6,7 +6,7 @@
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
+pub(crate) struct ImageRef {
     pub registry: Option<String>,
     /// Path without registry, tag or digest: `velero/velero`, `replicated/local-volume-provider`.
     pub repository: String,
@@ -16,7 +16,7 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// Parses `[registry/]path[:tag][@digest]`. `None` for an empty or whitespace-holding reference.
-    pub fn parse(image: &str) -> Option<ImageRef> {
+    pub(crate) fn parse(image: &str) -> Option<ImageRef> {
         let image = image.trim();
         if image.is_empty() || image.contains(char::is_whitespace) {
             return None;
@@ -54,7 +54,7 @@ impl ImageRef {
     }
 
     /// The last path segment: `velero`, `velero-plugin-for-aws`, `local-volume-provider`, `kotsadm`.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.repository
             .rsplit('/')
             .next()
@@ -62,7 +62,7 @@ impl ImageRef {
     }
 
     /// The version the tag names (`v1.12.3` → `1.12.3`), if it names one.
-    pub fn version(&self) -> Option<String> {
+    pub(crate) fn version(&self) -> Option<String> {
         self.tag.as_deref().and_then(version_from_tag)
     }
 }
@@ -79,7 +79,7 @@ const KNOWN_PLUGINS: [&str; 6] = [
 
 /// A plugin image's name as compat tables know it: mirrors and vendor builds prefix it
 /// (`ec-velero-plugin-for-aws`, `bitnami-velero-plugin-for-aws`); other names pass through.
-pub fn canonical_plugin_name(image_name: &str) -> &str {
+pub(crate) fn canonical_plugin_name(image_name: &str) -> &str {
     KNOWN_PLUGINS
         .into_iter()
         .find(|known| image_name.ends_with(known))
@@ -87,7 +87,7 @@ pub fn canonical_plugin_name(image_name: &str) -> &str {
 }
 
 /// `v1.12.3` → `1.12.3`; `1.12.3-debian-11-r5` stays; `latest`, `main`, `sha-abc` → `None`.
-pub fn version_from_tag(tag: &str) -> Option<String> {
+pub(crate) fn version_from_tag(tag: &str) -> Option<String> {
     let trimmed = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
     let core_end = trimmed
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -103,7 +103,7 @@ pub fn version_from_tag(tag: &str) -> Option<String> {
 }
 
 /// The `major.minor.patch` core of a version, padded (`1.12` → `1.12.0`): what compat tables compare.
-pub fn core_version(version: &str) -> Option<String> {
+pub(crate) fn core_version(version: &str) -> Option<String> {
     let version = version_from_tag(version.trim())?;
     let core_end = version
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -117,12 +117,12 @@ pub fn core_version(version: &str) -> Option<String> {
 }
 
 /// The Kubernetes version of a `gitVersion`: `v1.27.4+k3s1` → `1.27.4`, `v1.28.3-eks-4f4795d` → `1.28.3`.
-pub fn kubernetes_version(git_version: &str) -> Option<String> {
+pub(crate) fn kubernetes_version(git_version: &str) -> Option<String> {
     core_version(git_version)
 }
 
 /// Compares two versions by their numeric core; `None` when either is not a version.
-pub fn compare(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+pub(crate) fn compare(a: &str, b: &str) -> Option<std::cmp::Ordering> {
     let parse = |v: &str| -> Option<semver::Version> { core_version(v)?.parse().ok() };
     Some(parse(a)?.cmp(&parse(b)?))
 }

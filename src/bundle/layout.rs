@@ -1,25 +1,26 @@
 //! Where things live in a bundle (docs/bundle-format.md), in one place for writers and readers.
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST: &str = "manifest.json";
-pub const ANALYSIS: &str = "analysis.json";
-pub const CLUSTER_VERSION: &str = "cluster/version.json";
-pub const CLUSTER_NODES: &str = "cluster/nodes.json";
-pub const CLUSTER_NAMESPACES: &str = "cluster/namespaces.json";
-pub const CLUSTER_CRDS: &str = "cluster/crds.json";
-pub const CLUSTER_RESOURCES: &str = "cluster-resources";
-pub const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const ANALYSIS: &str = "analysis.json";
+pub(crate) const CLUSTER_VERSION: &str = "cluster/version.json";
+pub(crate) const CLUSTER_NODES: &str = "cluster/nodes.json";
+pub(crate) const CLUSTER_NAMESPACES: &str = "cluster/namespaces.json";
+pub(crate) const CLUSTER_CRDS: &str = "cluster/crds.json";
+pub(crate) const CLUSTER_RESOURCES: &str = "cluster-resources";
+pub(crate) const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
+/// The Secrets listed by name, type and keys only: their values are never collected.
 pub const SECRETS_METADATA: &str = "cluster-resources/secrets-metadata";
-pub const VELERO_LOGS: &str = "velero/logs";
-pub const KOTS_LOGS: &str = "kots/logs";
+pub(crate) const VELERO_LOGS: &str = "velero/logs";
+pub(crate) const KOTS_LOGS: &str = "kots/logs";
 /// The KOTS Admin Console's app info (snapshot settings), from a KOTS support bundle.
-pub const KOTS_APP_INFO: &str = "kots/app-info.json";
+pub(crate) const KOTS_APP_INFO: &str = "kots/app-info.json";
 /// The application's KOTS license (YAML), from a KOTS support bundle.
-pub const KOTS_LICENSE: &str = "kots/license.yaml";
-pub const BACKUPS: &str = "velero/backups";
-pub const RESTORES: &str = "velero/restores";
+pub(crate) const KOTS_LICENSE: &str = "kots/license.yaml";
+pub(crate) const BACKUPS: &str = "velero/backups";
+pub(crate) const RESTORES: &str = "velero/restores";
 /// File name used for cluster-scoped objects under `cluster-resources/<resource>/`.
-pub const CLUSTER_SCOPED_FILE: &str = "_cluster";
+pub(crate) const CLUSTER_SCOPED_FILE: &str = "_cluster";
 
 /// `cluster-resources/<resource>/<namespace>.json`, or `custom-resources/<plural>.<group>/…` for CRD kinds.
 /// `resource` is a core plural (`pods`) or `<plural>.<group>` (`backups.velero.io`).
@@ -33,7 +34,7 @@ pub fn objects_path(resource: &str, namespace: Option<&str>) -> String {
 }
 
 /// Folder holding every namespace file of one resource.
-pub fn objects_dir(resource: &str) -> String {
+pub(crate) fn objects_dir(resource: &str) -> String {
     if resource.contains('.') {
         format!("{CUSTOM_RESOURCES}/{resource}/")
     } else {
@@ -50,15 +51,19 @@ pub fn pod_log_path(root: &str, pod: &str, container: &str, previous: bool) -> S
     }
 }
 
+/// Where a backup's log (`velero backup logs`, through a DownloadRequest) is in the bundle.
 pub fn backup_log_path(backup: &str) -> String {
     format!("{BACKUPS}/{backup}/backup.log")
 }
+/// Where a backup's results (warnings and errors per namespace) are in the bundle.
 pub fn backup_results_path(backup: &str) -> String {
     format!("{BACKUPS}/{backup}/results.json")
 }
+/// Where a restore's log is in the bundle.
 pub fn restore_log_path(restore: &str) -> String {
     format!("{RESTORES}/{restore}/restore.log")
 }
+/// Where a restore's results (warnings and errors per namespace) are in the bundle.
 pub fn restore_results_path(restore: &str) -> String {
     format!("{RESTORES}/{restore}/results.json")
 }
@@ -67,15 +72,22 @@ pub fn restore_results_path(restore: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogSource {
+    /// The Velero server's pod log.
     VeleroServer,
+    /// A node-agent (or restic, before Velero 1.10) pod log: file-system backups and data movement.
     NodeAgent,
+    /// A backup's own log, downloaded from the object store.
     BackupLog,
+    /// A restore's own log, downloaded from the object store.
     RestoreLog,
+    /// The KOTS admin console's pod log (snapshots made from the KOTS UI).
     Kotsadm,
+    /// Any other log (a plugin's init container, an unrecognised container).
     Other,
 }
 
 impl LogSource {
+    /// The kebab-case name rules use in `sources:` (`velero-server`, `node-agent` …).
     pub fn as_str(self) -> &'static str {
         match self {
             LogSource::VeleroServer => "velero-server",
@@ -118,7 +130,7 @@ impl std::str::FromStr for LogSource {
 }
 
 /// Checks an entry name is a plain relative path: no `..`, no absolute path, no backslash, no empty segment.
-pub fn check_entry_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_entry_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("empty name".into());
     }

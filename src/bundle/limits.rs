@@ -116,7 +116,7 @@ impl ArchiveLimits {
 
 /// The running total of an archive's declared sizes, checked entry by entry as it is indexed.
 #[derive(Debug, Clone)]
-pub struct Budget {
+pub(crate) struct Budget {
     limits: ArchiveLimits,
     archive_bytes: u64,
     declared_total: u64,
@@ -126,7 +126,7 @@ pub struct Budget {
 impl Budget {
     /// `archive_bytes`: the size of the archive file. Entries whose compressed data overlap (a
     /// non-recursive zip bomb) each look modest; only the total against the file size tells.
-    pub fn new(limits: ArchiveLimits, archive_bytes: u64) -> Self {
+    pub(crate) fn new(limits: ArchiveLimits, archive_bytes: u64) -> Self {
         Budget {
             limits,
             archive_bytes,
@@ -135,12 +135,8 @@ impl Budget {
         }
     }
 
-    pub fn limits(&self) -> ArchiveLimits {
-        self.limits
-    }
-
     /// Admits an entry declaring `size` decompressed bytes stored in `compressed` bytes.
-    pub fn admit(&mut self, size: u64, compressed: u64) -> Result<(), LimitError> {
+    pub(crate) fn admit(&mut self, size: u64, compressed: u64) -> Result<(), LimitError> {
         self.limits.check_entry(size, compressed)?;
         self.entries += 1;
         if self.entries > self.limits.max_entries {
@@ -169,7 +165,7 @@ impl Budget {
 
 /// Counts the bytes a decompressing reader produces and fails (an `InvalidData` error whose message
 /// names the entry) once they exceed the declared size, the per-entry limit or the ratio.
-pub struct LimitedReader<R> {
+pub(crate) struct LimitedReader<R> {
     inner: R,
     entry: String,
     limits: ArchiveLimits,
@@ -181,7 +177,7 @@ pub struct LimitedReader<R> {
 impl<R: Read> LimitedReader<R> {
     /// `compressed`: the bytes the data occupies in the archive; `declared`: the decompressed size
     /// the archive announced, when it did (a zip does, a gzip stream does not reliably).
-    pub fn new(
+    pub(crate) fn new(
         inner: R,
         entry: impl Into<String>,
         limits: ArchiveLimits,
@@ -199,7 +195,8 @@ impl<R: Read> LimitedReader<R> {
     }
 
     /// Bytes produced so far.
-    pub fn produced(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn produced(&self) -> u64 {
         self.produced
     }
 

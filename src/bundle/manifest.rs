@@ -3,12 +3,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
+/// manifest.json: what the bundle holds, when and from which cluster it was collected.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
+    /// The manifest's schema version, raised when a field changes meaning.
     pub format_version: u32,
+    /// The program and version that wrote the bundle.
     pub tool: ToolInfo,
     /// RFC 3339; the analyzer's "now" for age conditions, so a bundle reads the same every day.
     pub created: String,
@@ -16,11 +19,15 @@ pub struct Manifest {
     /// whose collector wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_from: Option<String>,
+    /// The API server and kubeconfig context collected from.
     #[serde(default)]
     pub cluster: ClusterInfo,
+    /// What was asked for (namespaces, `--since`, backup names), as the flags gave it.
     #[serde(default)]
     pub scope: serde_json::Map<String, serde_json::Value>,
+    /// Every file in the bundle with its size and SHA-256, for `snapdoc verify`.
     pub files: Vec<FileEntry>,
+    /// The sources the collector could not read (RBAC, timeouts, missing APIs).
     #[serde(default)]
     pub collector_errors: Vec<CollectorError>,
     /// Redactions made, by redaction rule name. Never the values.
@@ -90,21 +97,27 @@ impl Default for ToolInfo {
     }
 }
 
+/// Which cluster a bundle was collected from.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterInfo {
     /// Host and port of the API server only: never a URL with credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The kubeconfig context used, when one was named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
 }
 
+/// One file of the bundle as the manifest records it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FileEntry {
+    /// The path inside the bundle.
     pub path: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// The SHA-256 of its content, hex.
     pub sha256: String,
     /// Why the content is incomplete (log limit reached, stream dropped), if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,10 +133,12 @@ pub struct CollectorError {
     /// What it tried to read: a resource, a pod/container, a backup name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The namespace of the target, when it is namespaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// HTTP status of the API answer, when there was one (403, 404, 429, 500 …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// What went wrong, as the API server or the transport said it (redacted).
     pub message: String,
 }

@@ -16,13 +16,13 @@ use super::{BundleError, layout};
 
 /// What tells a bundle's cluster apart, read once per bundle.
 #[derive(Debug, Clone, Default)]
-pub struct ClusterIdentity {
+pub(crate) struct ClusterIdentity {
     kube_system_uid: Option<String>,
     backup_uids: BTreeSet<String>,
 }
 
 impl ClusterIdentity {
-    pub fn of(bundle: &mut Bundle) -> ClusterIdentity {
+    pub(crate) fn of(bundle: &mut Bundle) -> ClusterIdentity {
         let kube_system_uid = bundle
             .objects("namespaces")
             .ok()
@@ -45,7 +45,7 @@ impl ClusterIdentity {
 
     /// Why `self` and `other` are the same cluster, in words; `None` when nothing shows it. Two different
     /// `kube-system` uids are two clusters, whatever else they share (a restore copies Backup objects).
-    pub fn same_cluster(&self, other: &ClusterIdentity) -> Option<String> {
+    pub(crate) fn same_cluster(&self, other: &ClusterIdentity) -> Option<String> {
         match (&self.kube_system_uid, &other.kube_system_uid) {
             (Some(a), Some(b)) if a == b => return Some(format!("kube-system namespace uid {a}")),
             (Some(_), Some(_)) => return None,
@@ -61,7 +61,7 @@ fn uid(object: &Value) -> Option<String> {
 }
 
 /// Which of a case's bundles leads: the most complete format first.
-pub fn completeness(format: BundleFormat) -> u8 {
+pub(crate) fn completeness(format: BundleFormat) -> u8 {
     match format {
         BundleFormat::SnapdocZip | BundleFormat::Directory => 3,
         BundleFormat::Troubleshoot => 2,
@@ -81,7 +81,7 @@ pub struct AlsoRead {
 /// `lead` with the entries only `others` hold. The lead's manifest stands (its collector errors describe its
 /// own reads; another bundle's refusals of what the lead did read would be false alarms), and a line of
 /// "not available" stays only when no bundle of the case supplies what it is about.
-pub fn merge(lead: Bundle, others: Vec<(Bundle, String)>) -> Result<Bundle, BundleError> {
+pub(crate) fn merge(lead: Bundle, others: Vec<(Bundle, String)>) -> Result<Bundle, BundleError> {
     let path = lead.path().to_path_buf();
     let format = lead.format();
     let mut entries: BTreeSet<String> = lead.entries().iter().cloned().collect();
@@ -121,7 +121,7 @@ pub fn merge(lead: Bundle, others: Vec<(Bundle, String)>) -> Result<Bundle, Bund
     Ok(bundle)
 }
 
-pub fn made_by(bundle: &Bundle) -> String {
+pub(crate) fn made_by(bundle: &Bundle) -> String {
     match bundle.manifest() {
         Some(m) => format!("{} {}", m.tool.name, m.tool.version),
         None => bundle.format().as_str().to_string(),

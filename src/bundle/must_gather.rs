@@ -26,7 +26,7 @@ use super::manifest::Manifest;
 const SUMMARY: &str = "oadp-must-gather-summary.md";
 
 /// What the reader expects, for the error that names the formats tried.
-pub const EXPECTED: &str = "an OADP must-gather (`clusters/<id>/oadp-must-gather-summary.md`, \
+pub(crate) const EXPECTED: &str = "an OADP must-gather (`clusters/<id>/oadp-must-gather-summary.md`, \
                             `namespaces/<ns>/velero.io/…`)";
 
 /// The folder holding `namespaces/` and `oadp-must-gather-summary.md` (`…/clusters/<id>/`), if the tree is an

@@ -29,6 +29,7 @@ pub enum BundleFormat {
 }
 
 impl BundleFormat {
+    /// The name the report and `--summary jsonl` give the format (`snapdoc`, `troubleshoot` …).
     pub fn as_str(self) -> &'static str {
         match self {
             BundleFormat::SnapdocZip => "snapdoc",
@@ -68,15 +69,21 @@ pub trait BundleSource: Send {
 /// A log in the bundle, and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFile {
+    /// The path inside the bundle.
     pub path: String,
+    /// Which program wrote it: rules choose their logs by it.
     pub source: LogSource,
+    /// The pod, for a pod log.
     pub pod: Option<String>,
+    /// The container, for a pod log.
     pub container: Option<String>,
+    /// The previous container's log (`kubectl logs --previous`): the run before a restart.
     pub previous: bool,
     /// For backup-log / restore-log: the backup or restore it belongs to.
     pub owner: Option<String>,
 }
 
+/// An opened bundle of any supported format (snapdoc's zip or directory, troubleshoot, velero debug, must-gather), read entry by entry.
 pub struct Bundle {
     path: PathBuf,
     format: BundleFormat,
@@ -222,12 +229,15 @@ impl Bundle {
         self.also_read = also;
     }
 
+    /// Where the bundle was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
+    /// What kind of bundle it is.
     pub fn format(&self) -> BundleFormat {
         self.format
     }
+    /// The manifest; for a foreign bundle, the one made up while translating it.
     pub fn manifest(&self) -> Option<&Manifest> {
         self.manifest.as_ref()
     }
@@ -235,9 +245,11 @@ impl Bundle {
     pub fn unavailable(&self) -> &[String] {
         &self.unavailable
     }
+    /// Every entry path, sorted.
     pub fn entries(&self) -> &[String] {
         self.source.entries()
     }
+    /// Whether the bundle holds entry `entry` (a path, not a folder).
     pub fn has(&self, entry: &str) -> bool {
         self.source
             .entries()

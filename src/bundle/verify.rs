@@ -22,6 +22,7 @@ impl VerifyReport {
     }
 }
 
+/// Checks every file of the bundle at `path` against the manifest's sizes and SHA-256 sums.
 pub fn verify(path: &Path) -> Result<VerifyReport, BundleError> {
     let mut bundle = Bundle::open(path)?;
     if matches!(

@@ -18,6 +18,7 @@ use super::manifest::{
     ClusterInfo, CollectorError, FORMAT_VERSION, FileEntry, Interruption, Manifest, ToolInfo,
 };
 
+/// Writes a snapdoc bundle: entries into a temporary zip, then the manifest, then renamed into place by [`BundleWriter::finish`].
 pub struct BundleWriter {
     // Some until finished: `finish` takes it to close the archive.
     zip: Option<ZipWriter<BufWriter<File>>>,
@@ -33,8 +34,11 @@ pub struct BundleWriter {
 /// What the manifest says about the run, given at [`BundleWriter::finish`].
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
+    /// RFC 3339 time of the collection; `None`: now.
     pub created: Option<String>,
+    /// The cluster collected from.
     pub cluster: ClusterInfo,
+    /// What was asked for (namespaces, `--since` …), the manifest's `scope`.
     pub scope: serde_json::Map<String, serde_json::Value>,
     /// Set when a signal stopped the run: the bundle is finished with what was collected.
     pub interrupted: Option<Interruption>,
@@ -87,6 +91,7 @@ impl BundleWriter {
         self.zip.as_mut().expect("bundle writer used after finish")
     }
 
+    /// The bundle's final path (where [`BundleWriter::finish`] puts it).
     pub fn path(&self) -> &Path {
         &self.final_path
     }
@@ -123,6 +128,7 @@ impl BundleWriter {
         })
     }
 
+    /// Adds an entry holding `data`; a name already written is an error.
     pub fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BundleError> {
         let mut entry = self.entry(name)?;
         entry
@@ -132,6 +138,7 @@ impl BundleWriter {
         Ok(())
     }
 
+    /// Adds an entry holding `value` as pretty-printed JSON.
     pub fn add_json<T: Serialize + ?Sized>(
         &mut self,
         name: &str,
@@ -154,14 +161,17 @@ impl BundleWriter {
         Ok(entry.finish())
     }
 
+    /// Records a source the collector could not read, for the manifest's `collectorErrors`.
     pub fn record_error(&mut self, error: CollectorError) {
         self.errors.push(error);
     }
 
+    /// The collector errors recorded so far.
     pub fn errors(&self) -> &[CollectorError] {
         &self.errors
     }
 
+    /// Adds redaction counts (by rule name) to the manifest's `redactions`.
     pub fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
         for (rule, n) in counts {
             *self.redactions.entry(rule.clone()).or_default() += n;
@@ -293,7 +303,7 @@ impl Write for EntryWriter<'_> {
 /// Stores `analysis.json` in a finished bundle (replacing an earlier one). The archive is rebuilt under a
 /// temporary name — entries copied as they are stored, without recompression — and renamed over the
 /// original, so an interruption leaves the original bundle intact.
-pub fn append_analysis<T: Serialize + ?Sized>(
+pub(crate) fn append_analysis<T: Serialize + ?Sized>(
     path: &Path,
     analysis: &T,
 ) -> Result<(), BundleError> {

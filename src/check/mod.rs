@@ -77,31 +77,43 @@ pub enum CheckFormat {
 /// What `bundle.path` says in the output when the collected bundle was not kept.
 pub const BUNDLE_NOT_KEPT: &str = "(not kept: --bundle FILE keeps it)";
 
+/// Why `snapdoc check` could not give a result; [`CheckError::reason`] names the kind in the metrics.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The scratch directory for the bundle could not be made.
     #[error("cannot create a temporary directory for the collected data: {0}")]
     TempDir(#[source] std::io::Error),
     /// `--bundle FILE`: the earlier bundles could not be moved aside, or the new one into place.
     #[error(transparent)]
     Rotate(rotation::RotateError),
+    /// The collection stopped (the cluster unreachable, unauthorized, a bad flag…).
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// The bundle just collected could not be read back.
     #[error("cannot read the collected bundle: {0}")]
     Bundle(#[from] BundleError),
+    /// The analysis could not run (rule files, an unreadable bundle entry).
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
+    /// The JSON result or the summary could not be rendered.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The Prometheus text file or the Pushgateway push failed.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
     /// Neither Velero's objects nor any workload could be read: judging health from nothing would report a
     /// healthy cluster.
     #[error("nothing was read from the cluster ({reasons})")]
-    NothingCollected { reasons: String },
+    NothingCollected {
+        /// What was tried and why each read failed.
+        reasons: String,
+    },
     /// The check failed, and writing the metrics that say so failed too.
     #[error("{error} (and the metrics file could not say so: {metrics})")]
     FailedAndMetrics {
+        /// Why the check failed.
         error: Box<CheckError>,
+        /// Why the metrics saying so were not written.
         metrics: MetricsError,
     },
 }
@@ -109,11 +121,13 @@ pub enum CheckError {
 /// A check that ran to the end.
 #[derive(Debug)]
 pub struct CheckOutcome {
+    /// The analysis of the collected bundle.
     pub analysis: Analysis,
     /// The JSON document or the summary, ready to print.
     pub output: String,
     /// Per `--fail-on`, and never clean when Velero was not found or could not be read.
     pub exit: Exit,
+    /// How long collection and analysis took (the `snapdoc_check_duration_seconds` gauge).
     pub duration: Duration,
 }
 
@@ -145,6 +159,7 @@ impl CheckError {
 /// CronJob's log or a script reading `--format json` sees a result either way.
 #[derive(Debug)]
 pub struct CheckFailure {
+    /// Why the check did not run to the end.
     pub error: CheckError,
     /// With `--format json`: `{"check": {"success": false, "reason": …, "error": …, …}}`; the summary format
     /// prints nothing (the error goes to stderr). A check that ran but could not write its metrics has its

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// How many bundles `check --bundle` keeps by default: the newest and four before it.
 pub const DEFAULT_KEEP_BUNDLES: usize = 5;
 
+/// Moving the kept bundles one number up (or the new one into place) failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot rotate the kept bundles at {path}: {source}", path = path.display())]
 pub struct RotateError {

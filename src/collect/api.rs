@@ -54,7 +54,9 @@ impl Accept {
 /// Why a request failed: what the manifest records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiFailure {
+    /// The HTTP status, when the API server answered at all.
     pub status: Option<u16>,
+    /// The API server's message, or the transport error.
     pub message: String,
 }
 
@@ -66,10 +68,12 @@ impl ApiFailure {
         }
     }
 
+    /// A 404: the resource or its API group is not served (Velero not installed, an old version).
     pub fn is_not_found(&self) -> bool {
         self.status == Some(404)
     }
 
+    /// A 401 or 403: the credentials lack the permission (RBAC), not a fault of the cluster.
     pub fn is_forbidden(&self) -> bool {
         self.status == Some(401) || self.status == Some(403)
     }

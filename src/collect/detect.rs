@@ -125,10 +125,15 @@ pub(super) fn pick_namespace(
 pub struct Component {
     /// velero, node-agent, restic, plugin, kotsadm
     pub component: String,
+    /// The namespace the workload runs in.
     pub namespace: String,
+    /// The Deployment or DaemonSet name.
     pub workload: String,
+    /// The container in the pod template whose image names the version.
     pub container: String,
+    /// The image reference as the pod spec gives it.
     pub image: String,
+    /// The version read from the image tag, when it is one (`v1.14.0`, not `latest` or a digest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
@@ -194,12 +199,15 @@ pub(super) fn components(workloads: &[Value]) -> Vec<Component> {
 pub enum BackupScope {
     /// Some backup includes every namespace (`*` or no includedNamespaces).
     All {
+        /// Namespaces every such backup leaves out (`excludedNamespaces`).
         excluded: BTreeSet<String>,
     },
+    /// Only these namespaces, the union of the includedNamespaces lists.
     Only(BTreeSet<String>),
 }
 
 impl BackupScope {
+    /// Whether some backup or schedule takes namespace `ns`, so its workloads' volumes are worth reading.
     pub fn includes(&self, ns: &str) -> bool {
         match self {
             BackupScope::All { excluded } => !excluded.contains(ns),

@@ -9,15 +9,19 @@ use tokio::sync::watch;
 /// A signal that stops the run: its number (for the exit code, 128 + it) and its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signal {
+    /// The signal's number (2, 15).
     pub number: u8,
+    /// Its name as shells print it (`SIGINT`).
     pub name: &'static str,
 }
 
 impl Signal {
+    /// Ctrl-C.
     pub const INT: Signal = Signal {
         number: 2,
         name: "SIGINT",
     };
+    /// What Kubernetes sends a pod (a CronJob's check) that must stop.
     pub const TERM: Signal = Signal {
         number: 15,
         name: "SIGTERM",

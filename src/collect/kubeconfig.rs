@@ -81,6 +81,7 @@ pub(super) fn server_host(uri: &http::Uri) -> Option<String> {
     })
 }
 
+/// A Kubernetes client for the cluster `args` names (kubeconfig, context, timeouts), and what the manifest records of it.
 pub async fn client_from(
     args: &ClusterOptions,
 ) -> Result<(kube::Client, ClusterInfo), CollectError> {

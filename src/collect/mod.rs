@@ -39,7 +39,9 @@ use crate::bundle::manifest::ClusterInfo;
 /// A finished collection: where the bundle is and what its manifest says.
 #[derive(Debug, Clone)]
 pub struct CollectOutcome {
+    /// The bundle written (a `.zip`, or the directory with `--no-archive`).
     pub path: PathBuf,
+    /// The bundle's manifest: the cluster, the scope, each collected file and each collector error.
     pub manifest: Manifest,
 }
 
@@ -178,9 +180,11 @@ pub struct Since {
 }
 
 impl Since {
+    /// The span as a duration, to subtract from now.
     pub fn duration(&self) -> jiff::SignedDuration {
         self.duration
     }
+    /// The text the user gave (`24h`), as the bundle's scope records it.
     pub fn as_str(&self) -> &str {
         &self.text
     }

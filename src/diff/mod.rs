@@ -24,22 +24,36 @@ pub const DIFF_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Area {
+    /// Velero's own version (the server image).
     Velero,
+    /// The plugins: added, removed or upgraded init containers.
     Plugins,
+    /// A BackupStorageLocation: bucket, prefix, provider, config.
     StorageLocation,
+    /// The Secrets' metadata (type, keys, version): what the bundle holds of them, never a value.
     Credentials,
+    /// The node-agent DaemonSet (file-system backups, data movement).
     NodeAgent,
+    /// A VolumeSnapshotLocation.
     SnapshotLocation,
+    /// The Velero server's arguments and the ConfigMaps it reads.
     ServerConfig,
+    /// KOTS and its snapshot settings.
     Kots,
+    /// CSI drivers, VolumeSnapshotClasses and StorageClasses.
     Csi,
+    /// Requests and limits of the Velero, node-agent and KOTS containers.
     Resources,
+    /// The Kubernetes version.
     Kubernetes,
+    /// Backup schedules.
     Schedules,
+    /// The cluster's nodes.
     Nodes,
 }
 
 impl Area {
+    /// The area in words, as the report's table heads it.
     pub fn label(self) -> &'static str {
         match self {
             Area::Velero => "Velero version",
@@ -112,8 +126,11 @@ impl Area {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
+    /// In NEW only.
     Added,
+    /// In OLD only.
     Removed,
+    /// In both, with another value.
     Changed,
 }
 
@@ -121,10 +138,14 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiffSide {
+    /// The bundle's path as given.
     pub path: String,
+    /// Its format (`snapdoc`, `troubleshoot` …).
     pub format: String,
+    /// When it was collected (RFC 3339), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The API server it was collected from, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_server: Option<String>,
     /// The analysis' status of this bundle (failed … healthy).
@@ -137,7 +158,9 @@ pub struct DiffSide {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleLink {
+    /// The rule's id (`SD106`).
     pub id: String,
+    /// The rule's title.
     pub title: String,
     /// A warn / fail finding of this rule is in NEW.
     pub fired_in_new: bool,
@@ -145,20 +168,26 @@ pub struct RuleLink {
     pub new_since_old: bool,
 }
 
+/// One difference between the two bundles, with the rules it may explain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// 1 = the most likely to matter.
     pub rank: usize,
+    /// What the change touches, the ranking's first key.
     pub area: Area,
+    /// The area in words ([`Area::label`]), for the JSON's readers.
     pub area_label: String,
     /// What changed: "BackupStorageLocation velero/default", "plugin velero-plugin-for-aws".
     pub subject: String,
     /// The field within it (`objectStorage.bucket`); empty when the whole subject was added or removed.
     pub field: String,
+    /// Added, removed or changed.
     pub kind: ChangeKind,
+    /// The value in OLD (redacted), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
+    /// The value in NEW (redacted), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
     /// Rules whose findings this change may explain: those that fired in NEW and not OLD first.
@@ -171,13 +200,19 @@ impl Change {
     }
 }
 
+/// What `snapdoc diff` found: both bundles, the ranked changes, and what could not be compared.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleDiff {
+    /// The diff JSON's schema version ([`DIFF_SCHEMA_VERSION`]).
     pub schema_version: u32,
+    /// The snapdoc version that made the diff.
     pub tool_version: String,
+    /// When the diff was made (RFC 3339).
     pub generated: String,
+    /// The earlier bundle.
     pub old: DiffSide,
+    /// The later bundle.
     pub new: DiffSide,
     /// Ranked: changes that may explain a finding new in NEW first, then by area (see [`Area`]).
     pub changes: Vec<Change>,
@@ -192,8 +227,11 @@ pub struct BundleDiff {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read the {which} bundle {path}: {source}", path = path.display())]
 pub struct DiffError {
+    /// `old` or `new`: which of the two bundles.
     pub which: &'static str,
+    /// The bundle's path as given.
     pub path: PathBuf,
+    /// Why it could not be read or analysed.
     #[source]
     pub source: Box<AnalyzeError>,
 }

@@ -50,6 +50,7 @@ impl LabCluster {
         LabCluster::start_with(scenario, LabOptions::default()).await
     }
 
+    /// Starts the lab for `scenario` with `options` (a fixed API port).
     pub async fn start_with(
         scenario: Scenario,
         options: LabOptions,
@@ -176,6 +177,7 @@ impl LabCluster {
         format!("http://{}", self.store_address)
     }
 
+    /// The bearer token the lab's API accepts.
     pub fn token(&self) -> &str {
         &self.lab.token
     }
@@ -185,6 +187,7 @@ impl LabCluster {
         &self.ca_pem
     }
 
+    /// The name of the scenario served.
     pub fn scenario_name(&self) -> &str {
         &self.scenario_name
     }
@@ -204,6 +207,7 @@ impl LabCluster {
         )
     }
 
+    /// Writes [`LabCluster::kubeconfig_yaml`] to `path`, for kubectl or `snapdoc --kubeconfig`.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), LabError> {
         std::fs::write(path, self.kubeconfig_yaml()).map_err(|source| LabError::Io {
             path: path.to_path_buf(),
@@ -229,6 +233,7 @@ impl LabCluster {
         Ok(config)
     }
 
+    /// A kube-rs client for the lab, built from [`LabCluster::kube_config`].
     pub async fn client(&self) -> Result<kube::Client, LabError> {
         kube::Client::try_from(self.kube_config()?).map_err(LabError::Client)
     }

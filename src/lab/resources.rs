@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 /// The verbs the lab implements on every resource (discovery advertises exactly these).
-pub const VERBS: [&str; 5] = ["create", "delete", "get", "list", "watch"];
+pub(crate) const VERBS: [&str; 5] = ["create", "delete", "get", "list", "watch"];
 
 /// A printer column of a CRD version (`additionalPrinterColumns`), served in Table answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -465,7 +465,7 @@ fn group_entry(group: &str, versions: &[String], with_type: bool) -> Value {
 }
 
 /// `velero.io/v1` → (`velero.io`, `v1`); `v1` → (``, `v1`).
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
     match api_version.rsplit_once('/') {
         Some((group, version)) => (group, version),
         None => ("", api_version),
@@ -473,7 +473,7 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 }
 
 /// Kubernetes version priority: GA before beta before alpha, higher numbers first, others last by name.
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     fn rank(version: &str) -> (u8, i64, i64, String) {
         let parsed = version.strip_prefix('v').and_then(|rest| {
             let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -517,7 +517,7 @@ fn strings_at(value: &Value, path: &[&str]) -> Vec<String> {
 }
 
 /// The served resources of one CustomResourceDefinition (apiextensions v1, or v1beta1's older shape).
-pub fn resources_of_crd(crd: &Value) -> Result<Vec<ResourceDef>, String> {
+pub(crate) fn resources_of_crd(crd: &Value) -> Result<Vec<ResourceDef>, String> {
     let name = text_at(crd, &["metadata", "name"]).unwrap_or("<unnamed>");
     let need = |path: &[&str]| {
         text_at(crd, path).map(str::to_string).ok_or_else(|| {

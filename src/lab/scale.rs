@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::error::LabError;
 
-pub const VELERO_NAMESPACE: &str = "velero";
+pub(crate) const VELERO_NAMESPACE: &str = "velero";
 const VELERO_VERSION: &str = "v1.12.3";
 const BUCKET: &str = "acme-prod-snapshots";
 const REGION: &str = "us-east-2";
@@ -27,10 +27,13 @@ const APP_NAMESPACES: usize = 10;
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScaleSpec {
+    /// Backups in the cluster, spread over schedules and phases.
     pub backups: usize,
+    /// PodVolumeBackups, spread over the backups.
     pub pod_volume_backups: usize,
     /// Every pod of the cluster: the velero server, one node-agent per node, the rest application pods.
     pub pods: usize,
+    /// Nodes, each with a node-agent pod.
     pub nodes: usize,
     /// Velero server and node-agent container logs, in all.
     pub log_bytes: u64,
@@ -38,6 +41,7 @@ pub struct ScaleSpec {
     pub backup_logs: usize,
     /// Size of each backup log.
     pub backup_log_bytes: u64,
+    /// Seed of the generator: the same spec and seed give the same files.
     pub seed: u64,
 }
 
@@ -81,7 +85,7 @@ pub struct ScaleSummary {
 }
 
 /// Parses a size: `1073741824`, `64MiB`, `1GiB`, `512KiB` (also KB/MB/GB, decimal).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())

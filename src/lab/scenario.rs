@@ -52,14 +52,19 @@ impl Default for KubernetesVersion {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Faults {
+    /// Resources (and verbs) answered 403.
     #[serde(default)]
     pub forbidden: Vec<Forbidden>,
+    /// Delay added to every API answer, in milliseconds.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Requests answered with an error status a number of times first (429, 500 …).
     #[serde(default)]
     pub error_bursts: Vec<ErrorBurst>,
+    /// Container log streams cut short, as when a pod restarts while its log is read.
     #[serde(default)]
     pub dropped_log_streams: Vec<DroppedLogStream>,
+    /// How the lab's Velero answers DownloadRequests.
     #[serde(default)]
     pub download_requests: DownloadRequestMode,
     /// The first `n` list requests carrying a continue token find it expired (410), as when etcd
@@ -97,7 +102,9 @@ impl SlowAnswer {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Forbidden {
+    /// The resource: `secrets`, `backups.velero.io`, `pods/log`.
     pub resource: String,
+    /// The verbs refused (`list`, `get` …); empty: all.
     #[serde(default)]
     pub verbs: Vec<String>,
 }
@@ -146,30 +153,40 @@ impl DroppedLogStream {
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum DownloadRequestMode {
+    /// A URL to the lab's object store, as a working Velero sets.
     #[default]
     Processed,
+    /// No controller: the DownloadRequest never gets a status, as when Velero's server is down.
     NeverProcessed,
+    /// A URL nothing listens on, as when the object store is not reachable from where snapdoc runs.
     UnreachableUrl,
 }
 
 /// One object of objects/*.yaml, with where it was written.
 #[derive(Debug, Clone)]
 pub struct ScenarioObject {
+    /// The scenario file (`objects/backups.yaml`).
     pub file: String,
+    /// The line its document starts on.
     pub line: usize,
+    /// The object.
     pub value: Value,
 }
 
 impl ScenarioObject {
+    /// The object's `apiVersion` (empty when absent).
     pub fn api_version(&self) -> &str {
         self.value["apiVersion"].as_str().unwrap_or_default()
     }
+    /// The object's `kind` (empty when absent).
     pub fn kind(&self) -> &str {
         self.value["kind"].as_str().unwrap_or_default()
     }
+    /// The object's `metadata.name` (empty when absent).
     pub fn name(&self) -> &str {
         self.value["metadata"]["name"].as_str().unwrap_or_default()
     }
+    /// The object's `metadata.namespace`, when it has one.
     pub fn namespace(&self) -> Option<&str> {
         self.value["metadata"]["namespace"].as_str()
     }
@@ -192,21 +209,28 @@ pub struct ContainerLog {
 
 /// Files under logs/ and store/ larger than this stay on disk and are streamed when served, so a scenario
 /// with gigabytes of logs (src/lab/scale.rs) loads in little memory.
-pub const LARGE_FILE_BYTES: u64 = 8 << 20;
+pub(crate) const LARGE_FILE_BYTES: u64 = 8 << 20;
 
 /// A loaded, checked scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The scenario's name (`snapdoc lab list` names the built-in ones).
     pub name: String,
     /// Where it came from: a directory path or `built-in:<name>`, for messages.
     pub origin: String,
+    /// What the scenario shows, one sentence (`snapdoc lab list` prints it).
     pub description: String,
+    /// The version the lab's /version answers.
     pub kubernetes: KubernetesVersion,
+    /// The time the scenario's timestamps were written for; the lab shifts them to now.
     pub reference_time: Option<Timestamp>,
+    /// Whether Velero's CRDs are installed (false: a cluster without Velero).
     pub velero_crds: bool,
+    /// The misbehaviour played on purpose.
     pub faults: Faults,
     /// Objects of objects/*.yaml in file order (Velero's CRDs, when installed, are not among them).
     pub objects: Vec<ScenarioObject>,
+    /// Container logs under logs/, by namespace, pod and container.
     pub logs: Vec<ContainerLog>,
     /// Object store content by path under store/ (`backups/<name>/backup.log`).
     pub store: BTreeMap<String, String>,
@@ -506,7 +530,7 @@ impl Scenario {
 }
 
 /// Names of a pod's containers, init containers included.
-pub fn container_names(pod: &Value) -> Vec<String> {
+pub(crate) fn container_names(pod: &Value) -> Vec<String> {
     ["containers", "initContainers", "ephemeralContainers"]
         .iter()
         .filter_map(|key| pod["spec"][key].as_array())
@@ -621,7 +645,7 @@ fn parse_log_path(file: &str, rest: &str, text: &str) -> Result<ContainerLog, La
 }
 
 /// Splits a multi-document YAML file and parses each document; `kind: List` documents are expanded.
-pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+pub(crate) fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
     let mut objects = Vec::new();
     for (start_line, document) in split_documents(text) {
         let meaningful = document
@@ -668,7 +692,7 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<ScenarioObject>, La
 }
 
 /// One JSON object or List per file (generated scenarios: JSON parses far faster than YAML).
-pub fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
+pub(crate) fn parse_json_objects(file: &str, text: &str) -> Result<Vec<ScenarioObject>, LabError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|error| LabError::scenario(file, error.line(), error.to_string()))?;
     let is_list = value["kind"]

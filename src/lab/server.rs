@@ -19,12 +19,15 @@ use super::state::ObjectState;
 /// One request the API answered, for tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// The HTTP method.
     pub method: String,
+    /// The request's path.
     pub path: String,
     /// The raw query string ("" when none).
     pub query: String,
     /// The Accept header as sent ("" when none): tells a metadata-only request from a full read.
     pub accept: String,
+    /// The status answered.
     pub status: u16,
     /// Who the client asked to act as (`Impersonate-User`, then each `Impersonate-Group`), as kubectl's
     /// `--as` / `--as-group` send them; empty when it did not ask.

@@ -24,12 +24,12 @@ static LOG_TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The whole seconds between a scenario's reference time and the moment it is served.
-pub fn shift_between(reference: Timestamp, now: Timestamp) -> SignedDuration {
+pub(crate) fn shift_between(reference: Timestamp, now: Timestamp) -> SignedDuration {
     SignedDuration::from_secs(now.duration_since(reference).as_secs())
 }
 
 /// Shifts every RFC 3339 timestamp found in the strings of `value` (keys are left alone).
-pub fn shift_json(value: &mut Value, shift: SignedDuration) {
+pub(crate) fn shift_json(value: &mut Value, shift: SignedDuration) {
     if shift.is_zero() {
         return;
     }
@@ -85,7 +85,7 @@ pub fn shift_log(text: &str, shift: SignedDuration) -> String {
 }
 
 /// The instant a log line was written, when the line says so in one of the forms of [`LOG_TIMESTAMP`].
-pub fn log_line_time(line: &str) -> Option<Timestamp> {
+pub(crate) fn log_line_time(line: &str) -> Option<Timestamp> {
     let caps = LOG_TIMESTAMP.captures(line)?;
     if let Some(found) = caps
         .name("lead")
@@ -99,7 +99,7 @@ pub fn log_line_time(line: &str) -> Option<Timestamp> {
 }
 
 /// Parses one RFC 3339 timestamp in any of the shapes [`RFC3339`] accepts.
-pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     let normalized = text.replacen([' ', 't'], "T", 1).replace('z', "Z");
     normalized.parse().ok()
 }

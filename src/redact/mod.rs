@@ -45,6 +45,7 @@ impl Default for Redactor {
 }
 
 impl Redactor {
+    /// Compiles the rules; costly, so prefer [`Redactor::global`].
     pub fn new() -> Self {
         Redactor {
             rules: rules::Rules::compile(),
@@ -212,6 +213,7 @@ impl LineRedactor<'_> {
         }
     }
 
+    /// Redactions made so far, by rule name.
     pub fn counts(&self) -> &RedactionCounts {
         &self.counts
     }
@@ -221,6 +223,7 @@ impl LineRedactor<'_> {
         self.rules.safe_cut(piece, cut)
     }
 
+    /// The redactions made, by rule name, when the stream is done.
     pub fn into_counts(self) -> RedactionCounts {
         self.counts
     }

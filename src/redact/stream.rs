@@ -20,6 +20,7 @@ pub struct LineBuffer<'r> {
 }
 
 impl<'r> LineBuffer<'r> {
+    /// An empty buffer redacting with `redactor`'s rules.
     pub fn new(redactor: &'r Redactor) -> Self {
         LineBuffer {
             lines: redactor.lines(),
@@ -59,10 +60,12 @@ impl<'r> LineBuffer<'r> {
         }
     }
 
+    /// Redactions made so far, by rule name.
     pub fn counts(&self) -> &RedactionCounts {
         self.lines.counts()
     }
 
+    /// The redactions made, by rule name, when the stream is done.
     pub fn into_counts(self) -> RedactionCounts {
         self.lines.into_counts()
     }
@@ -77,6 +80,7 @@ pub struct RedactingWriter<'r, W: Write> {
 }
 
 impl<'r, W: Write> RedactingWriter<'r, W> {
+    /// A writer redacting into `inner` with `redactor`'s rules.
     pub fn new(redactor: &'r Redactor, inner: W) -> Self {
         RedactingWriter {
             inner,

@@ -11,7 +11,7 @@ mod escape;
 mod fit;
 mod fleet;
 mod junit;
-pub mod prometheus;
+pub(crate) mod prometheus;
 mod readiness_view;
 mod templates;
 mod terminal;
@@ -39,7 +39,10 @@ pub enum ReportFormat {
     /// JUnit XML: one testcase per rule, for CI dashboards.
     Junit,
     /// A short summary for a terminal; `color` adds ANSI colours (decided by the caller: TTY, NO_COLOR).
-    Terminal { color: bool },
+    Terminal {
+        /// ANSI colours on.
+        color: bool,
+    },
 }
 
 impl ReportFormat {
@@ -73,36 +76,55 @@ pub enum ReportError {
     /// A template that does not parse; `file` is where it came from (embedded path or the override file).
     #[error("template {file}: {source}")]
     Template {
+        /// The template's path (embedded or under `--templates`).
         file: String,
+        /// What the template parser said.
         #[source]
         source: Box<handlebars::TemplateError>,
     },
+    /// A template that parses but fails on this analysis (a missing helper, a bad path).
     #[error("rendering {template}: {source}")]
     Render {
+        /// The template's name.
         template: String,
+        /// What handlebars said.
         #[source]
         source: Box<handlebars::RenderError>,
     },
+    /// A template name that is neither embedded nor in `--templates`.
     #[error("no template {0} (neither built in nor in --templates)")]
     MissingTemplate(String),
+    /// The `--templates` directory could not be read.
     #[error("templates directory {path}: {source}", path = path.display())]
     TemplatesDir {
+        /// The directory given.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The analysis could not be serialized as JSON.
     #[error("serializing the analysis: {0}")]
     Json(#[source] serde_json::Error),
+    /// The report file exists and `--force` was not given.
     #[error("{path} already exists (use --force to overwrite it)", path = path.display())]
-    Exists { path: PathBuf },
+    Exists {
+        /// The report's path.
+        path: PathBuf,
+    },
+    /// A report file could not be written.
     #[error("writing {path}: {source}", path = path.display())]
     Write {
+        /// The report's path.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// No analysis to render (an empty list of bundles).
     #[error("nothing to render: no analysis given")]
     Empty,
+    /// A format the document has no form in (a diff or a fleet as JUnit): what was asked, in words.
     #[error("{0}")]
     Unsupported(&'static str),
 }

@@ -39,7 +39,7 @@ pub struct ScheduleStatus {
 
 /// The phases of a Velero Backup (`status.phase`'s enum in velero.io_backups.yaml, Velero 1.17), each written
 /// even at 0.
-pub const BACKUP_PHASES: [&str; 13] = [
+pub(crate) const BACKUP_PHASES: [&str; 13] = [
     "New",
     "Queued",
     "ReadyToStart",
@@ -60,7 +60,7 @@ pub const BACKUP_PHASES: [&str; 13] = [
 /// series: Prometheus attaches target labels at scrape or push time, and an alert joins the info metric
 /// (`* on() group_left(cluster) snapdoc_info`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CheckIdentity {
+pub(crate) struct CheckIdentity {
     /// The cluster's name: `--cluster-name`, else the kubeconfig context, else the API server's host.
     pub cluster: String,
     /// The Velero server's version, when the check read it.
@@ -69,7 +69,7 @@ pub struct CheckIdentity {
 
 /// Everything one successful check reports.
 #[derive(Debug, Clone)]
-pub struct CheckMetrics<'a> {
+pub(crate) struct CheckMetrics<'a> {
     pub analysis: &'a Analysis,
     pub schedules: &'a [ScheduleStatus],
     /// Age of the newest Completed backup of any schedule or none (`facts.cluster`).
@@ -258,7 +258,7 @@ fn run_metadata(
 }
 
 /// The metrics of a check that ran to the end.
-pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
+pub(crate) fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     let analysis = metrics.analysis;
     let mut out = Families::default();
     run_metadata(
@@ -490,7 +490,7 @@ pub fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
 
 /// The metrics of a check that could not run: success 0, why (`reason`, one of a few fixed words), when and how
 /// long, nothing about the cluster: the last run's findings would be stale, and an alert must not see them.
-pub fn render_failure_metrics(
+pub(crate) fn render_failure_metrics(
     identity: &CheckIdentity,
     duration: Duration,
     finished: Timestamp,
@@ -510,7 +510,7 @@ pub fn render_failure_metrics(
 
 /// Replaces `path` with `text` atomically: written to a hidden temporary file in the same directory (which the
 /// textfile collector ignores, as it reads only `*.prom`), synced, made world-readable, then renamed over it.
-pub fn write_textfile(path: &Path, text: &str) -> Result<(), MetricsError> {
+pub(crate) fn write_textfile(path: &Path, text: &str) -> Result<(), MetricsError> {
     let error = |source| MetricsError::Write {
         path: path.to_path_buf(),
         source,

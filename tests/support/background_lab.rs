@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use snapdoc::lab::{LabCluster, Scenario};
 
-pub struct BackgroundLab {
+pub(crate) struct BackgroundLab {
     lab: Option<LabCluster>,
     runtime: tokio::runtime::Runtime,
     dir: tempfile::TempDir,
@@ -12,13 +12,13 @@ pub struct BackgroundLab {
 
 impl BackgroundLab {
     /// Starts `scenario` and writes its kubeconfig into a fresh temporary folder (see [`Self::path`]).
-    pub fn start(scenario: Scenario) -> BackgroundLab {
+    pub(crate) fn start(scenario: Scenario) -> BackgroundLab {
         BackgroundLab::start_lab(LabCluster::start(scenario))
     }
 
     /// Serves the bundle at `path` read-only (`snapdoc lab serve --bundle`), as [`Self::start`] does a scenario.
     #[allow(dead_code)] // only the test crates serving bundles use it
-    pub fn serve_bundle(path: &std::path::Path) -> BackgroundLab {
+    pub(crate) fn serve_bundle(path: &std::path::Path) -> BackgroundLab {
         let bundle = snapdoc::bundle::Bundle::open(path).expect("the bundle opens");
         BackgroundLab::start_lab(LabCluster::serve_bundle(bundle, Default::default()))
     }
@@ -43,20 +43,20 @@ impl BackgroundLab {
     }
 
     /// `name` in the lab's temporary folder (`kubeconfig` is there).
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn kubeconfig(&self) -> PathBuf {
+    pub(crate) fn kubeconfig(&self) -> PathBuf {
         self.path("kubeconfig")
     }
 
-    pub fn lab(&self) -> &LabCluster {
+    pub(crate) fn lab(&self) -> &LabCluster {
         self.lab.as_ref().expect("the lab runs until stopped")
     }
 
     /// Shuts the server down; the kubeconfig stays, pointing at a port nobody answers.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(lab) = self.lab.take() {
             self.runtime.block_on(lab.shutdown());
         }

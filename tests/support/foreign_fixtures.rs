@@ -30,13 +30,13 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
-use snapdoc::bundle::writer::RunInfo;
+use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 use snapdoc::lab::Scenario;
 
 /// One file or link of a fixture.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     File(Vec<u8>),
     /// A symbolic link with this (relative) target.
     Link(String),
@@ -46,7 +46,7 @@ pub enum Node {
 
 /// A fixture's files by path, and the modification time every entry gets.
 #[derive(Debug, Clone, Default)]
-pub struct Tree {
+pub(crate) struct Tree {
     pub nodes: BTreeMap<String, Node>,
     pub mtime: u64,
     /// Write a tar entry for every folder before its files (crashd's archiver does; troubleshoot's does not).
@@ -54,19 +54,19 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
+    pub(crate) fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
         self.nodes.insert(path.into(), Node::File(data.into()));
     }
-    pub fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+    pub(crate) fn link(&mut self, path: impl Into<String>, target: impl Into<String>) {
         self.nodes.insert(path.into(), Node::Link(target.into()));
     }
-    pub fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
+    pub(crate) fn hard_link(&mut self, path: impl Into<String>, target: impl Into<String>) {
         self.nodes
             .insert(path.into(), Node::HardLink(target.into()));
     }
 
     /// Writes a gzip-compressed tar: files and symlinks, folder entries when `folders` is set.
-    pub fn write_tar_gz(&self, out: &Path) {
+    pub(crate) fn write_tar_gz(&self, out: &Path) {
         let file = std::fs::File::create(out).unwrap();
         let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
         let mut tar = tar::Builder::new(gz);
@@ -123,7 +123,7 @@ impl Tree {
     }
 
     /// Writes the tree under `out` (an extracted bundle), links as symlinks, times as recorded.
-    pub fn write_dir(&self, out: &Path) {
+    pub(crate) fn write_dir(&self, out: &Path) {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.mtime);
         for (path, node) in &self.nodes {
             let full = out.join(path);
@@ -150,13 +150,13 @@ impl Tree {
 
 /// Writes a snapdoc bundle of a lab scenario as the collector would: objects as Lists by resource and
 /// namespace, velero/node-agent and kotsadm pod logs, backup logs from the object store.
-pub fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
+pub(crate) fn snapdoc_bundle_from_scenario(scenario: &Scenario, out: &Path) {
     write_snapdoc_bundle(scenario, out, false)
 }
 
 /// As [`snapdoc_bundle_from_scenario`], with the scenario's secrets as the collector's metadata-only
 /// `secrets-metadata` entries (name, resourceVersion, creation time, uid, key names; never a value).
-pub fn snapdoc_bundle_with_secrets_metadata(scenario: &Scenario, out: &Path) {
+pub(crate) fn snapdoc_bundle_with_secrets_metadata(scenario: &Scenario, out: &Path) {
     write_snapdoc_bundle(scenario, out, true)
 }
 
@@ -186,7 +186,7 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
                 lists
                     .entry(format!(
                         "{}/{namespace}.json",
-                        snapdoc::bundle::layout::SECRETS_METADATA
+                        snapdoc::bundle::SECRETS_METADATA
                     ))
                     .or_default()
                     .push(entry);
@@ -197,12 +197,11 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
             ("", "namespaces") => "cluster/namespaces.json".to_string(),
             ("apiextensions.k8s.io", _) => continue,
             ("" | "apps" | "storage.k8s.io" | "batch", plural) => {
-                snapdoc::bundle::layout::objects_path(plural, object.namespace())
+                snapdoc::bundle::objects_path(plural, object.namespace())
             }
-            (group, plural) => snapdoc::bundle::layout::objects_path(
-                &format!("{plural}.{group}"),
-                object.namespace(),
-            ),
+            (group, plural) => {
+                snapdoc::bundle::objects_path(&format!("{plural}.{group}"), object.namespace())
+            }
         };
         lists.entry(path).or_default().push(object.value.clone());
     }
@@ -267,18 +266,15 @@ fn write_snapdoc_bundle(scenario: &Scenario, out: &Path, secrets_metadata: bool)
         } else {
             continue;
         };
-        let path =
-            snapdoc::bundle::layout::pod_log_path(root, &log.pod, &log.container, log.previous);
+        let path = snapdoc::bundle::pod_log_path(root, &log.pod, &log.container, log.previous);
         writer.add_bytes(&path, log.text.as_bytes()).unwrap();
     }
     for (path, text) in &scenario.store {
         let target = match path.split('/').collect::<Vec<_>>()[..] {
-            ["backups", name, "backup.log"] => snapdoc::bundle::layout::backup_log_path(name),
-            ["backups", name, "results.json"] => snapdoc::bundle::layout::backup_results_path(name),
-            ["restores", name, "restore.log"] => snapdoc::bundle::layout::restore_log_path(name),
-            ["restores", name, "results.json"] => {
-                snapdoc::bundle::layout::restore_results_path(name)
-            }
+            ["backups", name, "backup.log"] => snapdoc::bundle::backup_log_path(name),
+            ["backups", name, "results.json"] => snapdoc::bundle::backup_results_path(name),
+            ["restores", name, "restore.log"] => snapdoc::bundle::restore_log_path(name),
+            ["restores", name, "results.json"] => snapdoc::bundle::restore_results_path(name),
             _ => continue,
         };
         writer.add_bytes(&target, text.as_bytes()).unwrap();
@@ -296,7 +292,7 @@ fn as_list(items: Vec<Value>) -> Value {
 
 /// Path variants troubleshoot has written over its releases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TroubleshootStyle {
+pub(crate) enum TroubleshootStyle {
     /// v0.7x and later: logs under cluster-resources/pods/logs with collector symlinks (KOTS's `velero`
     /// collector), List JSON beside YAML for custom resources.
     Current,
@@ -358,7 +354,7 @@ fn pod_namespaces(bundle: &mut Bundle) -> BTreeMap<String, String> {
 
 /// A troubleshoot support bundle holding what `bundle` holds (minus what troubleshoot never collects:
 /// backup logs and results, secrets metadata).
-pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree {
+pub(crate) fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree {
     let mtime = created_seconds(bundle);
     let stamp = jiff::Timestamp::from_second(mtime as i64)
         .unwrap()
@@ -491,7 +487,7 @@ pub fn troubleshoot_tree(bundle: &mut Bundle, style: TroubleshootStyle) -> Tree 
 
 /// Object layouts crash-diagnostics writes (k8s/object_writer.go of each release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VeleroDebugStyle {
+pub(crate) enum VeleroDebugStyle {
     /// v0.3.7 (and v0.3.4), what every `velero debug` since Velero 1.7 runs: one List per resource and
     /// version, `printers.JSONPrinter` (4-space indent), `<resource>-<200601021504.0000>.json`.
     Crashd037,
@@ -503,7 +499,7 @@ pub enum VeleroDebugStyle {
 }
 
 impl VeleroDebugStyle {
-    pub const ALL: [VeleroDebugStyle; 3] = [
+    pub(crate) const ALL: [VeleroDebugStyle; 3] = [
         VeleroDebugStyle::Crashd037,
         VeleroDebugStyle::Crashd041Yaml,
         VeleroDebugStyle::Crashd041Objects,
@@ -531,10 +527,10 @@ fn go_json_indent(value: &Value) -> Vec<u8> {
 }
 
 /// What `velero backup logs NAME` prints when the log is not in the object store.
-pub const CLI_LOG_NOT_FOUND: &str = "An error occurred: file not found\n";
+pub(crate) const CLI_LOG_NOT_FOUND: &str = "An error occurred: file not found\n";
 
 /// A `velero debug --backup <backup>` bundle of what `bundle` holds in the Velero namespace.
-pub fn velero_debug_tree(
+pub(crate) fn velero_debug_tree(
     bundle: &mut Bundle,
     style: VeleroDebugStyle,
     backup: Option<&str>,
@@ -667,7 +663,7 @@ pub fn velero_debug_tree(
         format!("Client:\n\tVersion: {server_version}\n\tGit commit: -\nServer:\n\tVersion: {server_version}\n"),
     );
     if let Some(backup) = backup {
-        let log = snapdoc::bundle::layout::backup_log_path(backup);
+        let log = snapdoc::bundle::backup_log_path(backup);
         // capture_local writes what `velero backup logs` printed, stderr included: without a log in the
         // object store that is the CLI's error (velero pkg/cmd/errors.go, pkg/cmd/util/downloadrequest).
         let data = if bundle.has(&log) {
@@ -694,7 +690,7 @@ pub fn velero_debug_tree(
 }
 
 /// An OADP must-gather of the same cluster as `bundle` (see the module doc for the source of each path).
-pub fn must_gather_tree(bundle: &mut Bundle) -> Tree {
+pub(crate) fn must_gather_tree(bundle: &mut Bundle) -> Tree {
     let mtime = created_seconds(bundle);
     let gather = "must-gather.local.5204114413935116049/registry-redhat-io-oadp-oadp-mustgather-rhel9-sha256-3f2a/must-gather/";
     let root = format!("{gather}clusters/8c1e0a3f/");
@@ -744,7 +740,7 @@ pub fn must_gather_tree(bundle: &mut Bundle) -> Tree {
             .as_str()
             .unwrap_or("openshift-adp");
         let folder = format!("{root}namespaces/{ns}/velero.io/backups");
-        let log = snapdoc::bundle::layout::backup_log_path(&name);
+        let log = snapdoc::bundle::backup_log_path(&name);
         // ReplaceBackupsSection writes the log only when the DownloadRequest streamed it.
         if bundle.has(&log) {
             tree.file(format!("{folder}/{name}.log"), read_entry(bundle, &log));

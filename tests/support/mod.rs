@@ -1,3 +1,3 @@
 //! Helpers shared by the integration tests that read the lab scenarios.
-pub mod openapi;
-pub mod scenario;
+pub(crate) mod openapi;
+pub(crate) mod scenario;

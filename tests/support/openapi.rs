@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// One way a value breaks its schema, at a JSON path such as `.spec.objectStorage.bucket`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Violation {
+pub(crate) struct Violation {
     pub path: String,
     pub message: String,
 }
@@ -59,7 +59,7 @@ const KNOWN_KEYWORDS: &[&str] = &[
 ];
 
 /// Validates `value` against `schema`; returns every violation found (empty when the value fits).
-pub fn validate(schema: &Value, value: &Value) -> Vec<Violation> {
+pub(crate) fn validate(schema: &Value, value: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     check(schema, value, "", &mut out);
     out
@@ -67,7 +67,7 @@ pub fn validate(schema: &Value, value: &Value) -> Vec<Violation> {
 
 /// Validates a whole resource against its CRD's openAPIV3Schema. `metadata` is left out: it is ObjectMeta, which the
 /// API server validates itself whatever the CRD says about it.
-pub fn validate_resource(schema: &Value, resource: &Value) -> Vec<Violation> {
+pub(crate) fn validate_resource(schema: &Value, resource: &Value) -> Vec<Violation> {
     let mut without_meta = resource.clone();
     if let Some(map) = without_meta.as_object_mut() {
         map.remove("metadata");

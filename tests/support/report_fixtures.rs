@@ -3,15 +3,16 @@
 //! field carries markup meant to break out of its context.
 #![allow(dead_code)]
 
-use snapdoc::analyze::analysis::{
-    ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, CollectorError, ComponentInfo, Environment,
-    NodeInfo, RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
+use snapdoc::analyze::{
+    ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, ComponentInfo, Environment, NodeInfo,
+    RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
-use snapdoc::analyze::findings::{Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict};
 use snapdoc::analyze::{Analysis, Status};
+use snapdoc::analyze::{Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict};
+use snapdoc::bundle::CollectorError;
 
 /// Every fixture, by the name used for artifacts (report-<name>.png).
-pub fn all() -> Vec<(&'static str, Analysis)> {
+pub(crate) fn all() -> Vec<(&'static str, Analysis)> {
     vec![
         ("failed-bsl", failed_bsl()),
         ("partially-failed-fsb", partially_failed_fsb()),
@@ -22,9 +23,9 @@ pub fn all() -> Vec<(&'static str, Analysis)> {
 
 /// Markup planted in the hostile fixture: a script, a `</details>` that would close the evidence early, a
 /// table pipe, backticks, a CDATA end, an event-handler image, and a terminal escape that sets the title.
-pub const PAYLOAD: &str = "<script>alert(1)</script> </details> | `tick` ``` ]]> <img src=x onerror=alert(2)> \u{1b}]0;pwned\u{7}";
+pub(crate) const PAYLOAD: &str = "<script>alert(1)</script> </details> | `tick` ``` ]]> <img src=x onerror=alert(2)> \u{1b}]0;pwned\u{7}";
 
-pub fn object(kind: &str, namespace: &str, name: &str) -> ObjectRef {
+pub(crate) fn object(kind: &str, namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {
         kind: kind.to_string(),
         namespace: Some(namespace.to_string()),
@@ -288,7 +289,7 @@ const VELERO_LOG_BSL: &str = "velero/logs/velero-7d9c5b7c9-x2lqz/velero.log";
 
 /// KOTS on kURL, Velero 1.12 with the AWS plugin; the bucket behind the default location was deleted, so the
 /// location is Unavailable and the nightly instance snapshot failed.
-pub fn failed_bsl() -> Analysis {
+pub(crate) fn failed_bsl() -> Analysis {
     let no_such_bucket = "rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist\n\tstatus code: 404, request id: 17F3A6B1C2D3E4F5, host id: dd9025bab4ad464b049177c95eb6ebf374d3b3fd1af9251148b658df7ac2e3e8";
     let mut failed = backup(
         "instance-4bk2p",
@@ -498,7 +499,7 @@ const NODE_AGENT_POD: &str = "node-agent-x7k2p";
 
 /// Embedded Cluster with KOTS 1.117 and Velero 1.13 (Kopia file-system backup): node-agent hit its 1Gi memory
 /// limit while uploading the postgres volume, so the instance snapshot is PartiallyFailed.
-pub fn partially_failed_fsb() -> Analysis {
+pub(crate) fn partially_failed_fsb() -> Analysis {
     let oom_excerpt = "time=\"2026-11-25T03:41:17Z\" level=error msg=\"Error backing up item\" backup=velero/instance-7lq8w error=\"pod volume backup failed: data path backup failed: error running kopia backup: signal: killed\" logSource=\"pkg/backup/backup.go:448\" name=postgres-0";
     let mut partial = backup(
         "instance-7lq8w",
@@ -744,7 +745,7 @@ pub fn partially_failed_fsb() -> Analysis {
 }
 
 /// GKE with Velero 1.14 and the GCP plugin, KOTS 1.121 on an existing cluster: every backup completed.
-pub fn healthy() -> Analysis {
+pub(crate) fn healthy() -> Analysis {
     Analysis {
         schema_version: ANALYSIS_SCHEMA_VERSION,
         status: Status::Healthy,
@@ -863,7 +864,7 @@ pub fn healthy() -> Analysis {
 }
 
 /// The failed-bsl case with markup planted in every kind of text a bundle supplies.
-pub fn hostile() -> Analysis {
+pub(crate) fn hostile() -> Analysis {
     let mut analysis = failed_bsl();
     let name = format!("evil{PAYLOAD}");
     analysis.bundle.path = format!("/tmp/{PAYLOAD}.zip");

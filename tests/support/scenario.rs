@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every scenario folder under tests/scenarios, sorted by name.
-pub fn scenario_dirs() -> Vec<PathBuf> {
+pub(crate) fn scenario_dirs() -> Vec<PathBuf> {
     let root = repo_root().join("tests/scenarios");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()))
@@ -24,40 +24,40 @@ pub fn scenario_dirs() -> Vec<PathBuf> {
 
 /// One object of a scenario and where it was written.
 #[derive(Debug, Clone)]
-pub struct Object {
+pub(crate) struct Object {
     pub file: String,
     pub doc: usize,
     pub value: Value,
 }
 
 impl Object {
-    pub fn str_at(&self, pointer: &str) -> Option<&str> {
+    pub(crate) fn str_at(&self, pointer: &str) -> Option<&str> {
         self.value.pointer(pointer).and_then(Value::as_str)
     }
-    pub fn api_version(&self) -> &str {
+    pub(crate) fn api_version(&self) -> &str {
         self.str_at("/apiVersion").unwrap_or("")
     }
-    pub fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         self.str_at("/kind").unwrap_or("")
     }
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.str_at("/metadata/name").unwrap_or("")
     }
-    pub fn namespace(&self) -> Option<&str> {
+    pub(crate) fn namespace(&self) -> Option<&str> {
         self.str_at("/metadata/namespace")
     }
-    pub fn uid(&self) -> &str {
+    pub(crate) fn uid(&self) -> &str {
         self.str_at("/metadata/uid").unwrap_or("")
     }
     /// API group ("" for the core group) and version of `apiVersion`.
-    pub fn group_version(&self) -> (&str, &str) {
+    pub(crate) fn group_version(&self) -> (&str, &str) {
         match self.api_version().split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", self.api_version()),
         }
     }
     /// Where the object is, for messages: `objects/30-backups.yaml#4 Backup velero/instance-x`.
-    pub fn at(&self) -> String {
+    pub(crate) fn at(&self) -> String {
         let ns = self
             .namespace()
             .map(|n| format!("{n}/"))
@@ -73,7 +73,7 @@ impl Object {
 }
 
 #[derive(Debug, Clone)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     pub namespace: String,
     pub pod: String,
     pub container: String,
@@ -82,7 +82,7 @@ pub struct LogFile {
 }
 
 #[derive(Debug)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: String,
     pub dir: PathBuf,
     pub manifest: Value,
@@ -93,7 +93,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    pub fn load(dir: &Path) -> Result<Scenario, String> {
+    pub(crate) fn load(dir: &Path) -> Result<Scenario, String> {
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -180,21 +180,21 @@ impl Scenario {
         })
     }
 
-    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
+    pub(crate) fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
         self.objects.iter().filter(move |o| o.kind() == kind)
     }
 
-    pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Object> {
+    pub(crate) fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Object> {
         self.objects
             .iter()
             .find(|o| o.kind() == kind && o.namespace() == namespace && o.name() == name)
     }
 
-    pub fn reference_time(&self) -> Option<jiff::Timestamp> {
+    pub(crate) fn reference_time(&self) -> Option<jiff::Timestamp> {
         self.manifest.get("referenceTime")?.as_str()?.parse().ok()
     }
 
-    pub fn read_store(&self, rel: &str) -> Result<String, String> {
+    pub(crate) fn read_store(&self, rel: &str) -> Result<String, String> {
         read(&self.dir.join("store").join(rel))
     }
 }
@@ -202,7 +202,7 @@ impl Scenario {
 /// CRD schemas by (group, kind, version): the Velero CRDs under crds/velero, then the scenario's own CRDs (a
 /// scenario's CRD replaces the shipped one for the same kind, as an older Velero's would).
 /// `velero_crds` false (scenario.yaml `veleroCrds: false`) leaves the shipped ones out.
-pub fn crd_schemas(
+pub(crate) fn crd_schemas(
     scenario_crds: &[&Object],
     velero_crds: bool,
 ) -> Result<BTreeMap<(String, String, String), Value>, String> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-pub fn assert_matches_def(def: &str, instance: &Value) {
+pub(crate) fn assert_matches_def(def: &str, instance: &Value) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json");
     let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let root = schema.as_object_mut().unwrap();

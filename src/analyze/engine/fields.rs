@@ -6,12 +6,12 @@ use serde_json::Value;
 
 /// The parsed fields of a line, in the order written; the first occurrence of a key wins on lookup.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineFields {
+pub(crate) struct LineFields {
     pairs: Vec<(String, String)>,
 }
 
 impl LineFields {
-    pub fn parse(line: &str) -> LineFields {
+    pub(crate) fn parse(line: &str) -> LineFields {
         let trimmed = line.trim_start();
         if trimmed.starts_with('{')
             && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed.trim_end())
@@ -35,29 +35,30 @@ impl LineFields {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The `level` field, lowercased.
-    pub fn level(&self) -> Option<String> {
+    pub(crate) fn level(&self) -> Option<String> {
         self.get("level").map(str::to_ascii_lowercase)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
 
     /// The line's time: its `time` / `ts` / `timestamp` field, else a leading RFC 3339 token (kubectl
     /// `--timestamps`). Numbers (zap's epoch seconds) are read too.
-    pub fn time(&self, line: &str) -> Option<jiff::Timestamp> {
+    pub(crate) fn time(&self, line: &str) -> Option<jiff::Timestamp> {
         for key in ["time", "ts", "timestamp", "@timestamp"] {
             if let Some(value) = self.get(key) {
                 if let Ok(t) = value.parse::<jiff::Timestamp>() {

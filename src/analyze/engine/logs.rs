@@ -11,18 +11,19 @@ use crate::analyze::rules::{FieldFilter, LogMatcher, Matcher, Rule};
 use crate::bundle::{LogFile, LogSource};
 
 /// Examples kept per finding; `count` says how many hits there were in all.
-pub const MAX_EXAMPLES: usize = 5;
+pub(crate) const MAX_EXAMPLES: usize = 5;
 /// Longest excerpt of a line kept as evidence, in characters.
-pub const MAX_EXCERPT_CHARS: usize = 2000;
+pub(crate) const MAX_EXCERPT_CHARS: usize = 2000;
 
-pub const BACKUP_KIND: &str = "backups.velero.io";
-pub const RESTORE_KIND: &str = "restores.velero.io";
-pub const LOCATION_KIND: &str = "backupstoragelocations.velero.io";
+pub(crate) const BACKUP_KIND: &str = "backups.velero.io";
+pub(crate) const RESTORE_KIND: &str = "restores.velero.io";
+pub(crate) const LOCATION_KIND: &str = "backupstoragelocations.velero.io";
 
 /// Fields (and named captures) that name a backup storage location in Velero's logs: `backupLocation` (backup
 /// sync, repository ensurer, BSL validation before 1.6), `backup-storage-location` (the BSL controller since 1.6),
 /// and `location` (a rule's capture of `BackupStorageLocation "default" is unavailable`).
-pub const LOCATION_FIELDS: [&str; 3] = ["backupLocation", "backup-storage-location", "location"];
+pub(crate) const LOCATION_FIELDS: [&str; 3] =
+    ["backupLocation", "backup-storage-location", "location"];
 
 /// What one log rule saw concerning one backup, restore or storage location.
 #[derive(Debug, Clone)]
@@ -95,6 +96,7 @@ impl<'r> LogRun<'r> {
         }
     }
 
+    /// Another block size for the log scan (tests put lines across block boundaries with small ones).
     pub fn with_block_size(mut self, block_size: usize) -> Self {
         self.block_size = Some(block_size);
         self
@@ -393,11 +395,11 @@ fn object_ref(kind: &str, value: &str, default_namespace: Option<&str>) -> Optio
 }
 
 /// Cuts an over-long excerpt on a character boundary.
-pub fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     excerpt_chars(text, MAX_EXCERPT_CHARS)
 }
 
-pub fn excerpt_chars(text: &str, max: usize) -> String {
+pub(crate) fn excerpt_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
@@ -408,7 +410,7 @@ pub fn excerpt_chars(text: &str, max: usize) -> String {
 /// [`MAX_EXCERPT_CHARS`], a longer one cut around the match (so that a match past the first 2,000 characters is
 /// still shown). A line the regex does not match again (a window of a very long line) is cut at the start and
 /// has no span.
-pub fn excerpt_around_match(
+pub(crate) fn excerpt_around_match(
     text: &str,
     regex: &regex::bytes::Regex,
 ) -> (String, Option<MatchSpan>) {
@@ -648,7 +650,7 @@ fn add_location_variables(
 }
 
 /// The variables a storage location object lends a hit naming it.
-pub fn location_variables(object: &Value) -> Map<String, Value> {
+pub(crate) fn location_variables(object: &Value) -> Map<String, Value> {
     let mut variables = Map::new();
     for (key, pointer) in [
         ("bucket", "/spec/objectStorage/bucket"),
@@ -667,7 +669,7 @@ pub fn location_variables(object: &Value) -> Map<String, Value> {
 }
 
 /// A hit's message variables: every field of the line, then the named captures (which win), then where it is.
-pub fn line_variables(
+pub(crate) fn line_variables(
     matcher: &LogMatcher,
     line: &[u8],
     fields: &LineFields,

@@ -1,11 +1,11 @@
 //! Runs a rule set over a bundle: one pass per log for all the log rules of its source, object predicates over
 //! the bundle's objects and the fact kinds, compatibility tables over the component versions.
-pub mod fields;
-pub mod logs;
-pub mod objects;
-pub mod places;
-pub mod samples;
-pub mod scan;
+pub(crate) mod fields;
+pub(crate) mod logs;
+pub(crate) mod objects;
+pub(crate) mod places;
+pub(crate) mod samples;
+pub(crate) mod scan;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +18,8 @@ use super::rules::predicate::lenient_version;
 use super::rules::{CompatMatcher, Matcher, ObjectMatcher, Rule, RuleSet};
 use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, LogFile};
-pub use logs::{LogRun, LogScan};
+pub use logs::LogRun;
+pub(crate) use logs::LogScan;
 pub use scan::{BLOCK_SIZE, LogScanner};
 
 /// What the rules are read against besides the bundle's own objects and logs (from `facts::gather`).
@@ -34,6 +35,7 @@ pub struct EngineContext<'a> {
     pub velero_namespace: Option<&'a str>,
 }
 
+/// What one run of the rules over a bundle gives.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOutput {
     /// Sorted: severity (fail first), match kind (log, object, compat), count (most first), rule id.
@@ -46,7 +48,7 @@ pub struct EngineOutput {
     pub problems: Vec<String>,
 }
 
-pub fn rule_ref(rule: &Rule) -> RuleRef {
+pub(crate) fn rule_ref(rule: &Rule) -> RuleRef {
     RuleRef {
         id: rule.id.clone(),
         name: rule.name.clone(),
@@ -86,7 +88,7 @@ pub fn run_with(
 
 /// The log rules' part: every log scanned once, each on its own ([`LogPass::scan`], any thread), the results
 /// added in the bundle's log order ([`finish`]).
-pub struct LogPass<'r> {
+pub(crate) struct LogPass<'r> {
     log_run: LogRun<'r>,
     logs: Vec<LogFile>,
     locations: SharedObjects,
@@ -96,7 +98,7 @@ pub struct LogPass<'r> {
 
 impl<'r> LogPass<'r> {
     /// Reads the storage locations (the log rules name them) and builds the scanners of the bundle's logs.
-    pub fn new(
+    pub(crate) fn new(
         bundle: &mut Bundle,
         rules: &'r RuleSet,
         context: &EngineContext<'_>,
@@ -121,12 +123,12 @@ impl<'r> LogPass<'r> {
     }
 
     /// The logs to scan, in the order their results are added.
-    pub fn logs(&self) -> &[LogFile] {
+    pub(crate) fn logs(&self) -> &[LogFile] {
         &self.logs
     }
 
     /// The logs with their sizes, largest scanned first (unknown sizes count as 0).
-    pub fn jobs(&self, bundle: &Bundle) -> Vec<(&LogFile, u64)> {
+    pub(crate) fn jobs(&self, bundle: &Bundle) -> Vec<(&LogFile, u64)> {
         self.logs
             .iter()
             .map(|log| (log, bundle.entry_size(&log.path).unwrap_or(0)))
@@ -134,7 +136,7 @@ impl<'r> LogPass<'r> {
     }
 
     /// Scans one of [`LogPass::logs`] with `bundle` (this pass's bundle or a reopened reader of it).
-    pub fn scan(&self, bundle: &mut Bundle, log: &LogFile) -> LogScan {
+    pub(crate) fn scan(&self, bundle: &mut Bundle, log: &LogFile) -> LogScan {
         match bundle.open_entry(&log.path) {
             Ok(reader) => self.scan_reader(log, reader),
             Err(e) => LogScan::failed(e.to_string()),
@@ -142,18 +144,18 @@ impl<'r> LogPass<'r> {
     }
 
     /// Scans one of [`LogPass::logs`], read from `reader`.
-    pub fn scan_reader(&self, log: &LogFile, reader: impl std::io::Read) -> LogScan {
+    pub(crate) fn scan_reader(&self, log: &LogFile, reader: impl std::io::Read) -> LogScan {
         self.log_run.scan_alone(log, reader)
     }
 
     /// Whether [`LogPass::scan`] reads this log (some rule applies to its source).
-    pub fn reads(&self, log: &LogFile) -> bool {
+    pub(crate) fn reads(&self, log: &LogFile) -> bool {
         self.log_run.reads(log.source)
     }
 }
 
 /// The object and compatibility rules' part; reads only the bundle's object lists.
-pub struct ObjectPass<'r> {
+pub(crate) struct ObjectPass<'r> {
     outcomes: Vec<(&'r Rule, Option<Finding>, bool)>,
     /// Error text in object fields, for the log rules ([`places`]).
     places: Vec<places::PlaceText>,
@@ -162,7 +164,7 @@ pub struct ObjectPass<'r> {
 
 impl<'r> ObjectPass<'r> {
     /// Evaluates every object and compat rule; the storage locations are those `logs` read.
-    pub fn run(
+    pub(crate) fn run(
         bundle: &mut Bundle,
         rules: &'r RuleSet,
         context: &EngineContext<'_>,
@@ -224,7 +226,7 @@ impl<'r> ObjectPass<'r> {
 
 /// The engine's output from the log pass (with `scans`, one a log, in the order of [`LogPass::logs`]) and
 /// the object pass.
-pub fn finish<'r>(
+pub(crate) fn finish<'r>(
     rules: &'r RuleSet,
     pass: LogPass<'r>,
     scans: Vec<LogScan>,
@@ -351,7 +353,7 @@ const OWN_DETAIL_KINDS: [&str; 3] = [
 
 /// One finding listing every matching object, or None. Each backup, restore or storage location a matching
 /// object concerns gets its own detail, rendered with the captures of the first matching object concerning it.
-pub fn object_finding(
+pub(crate) fn object_finding(
     rules: &RuleSet,
     rule: &Rule,
     matcher: &ObjectMatcher,
@@ -411,7 +413,7 @@ pub fn object_finding(
 }
 
 /// The compat verdict on two versions: Some(variables) when the rule fires.
-pub fn compat_fires(
+pub(crate) fn compat_fires(
     matcher: &CompatMatcher,
     subject: &str,
     against: &str,

@@ -8,7 +8,7 @@ use crate::analyze::rules::{ObjectMatcher, Predicate, Test};
 
 const MAX_VALUE_CHARS: usize = 300;
 
-pub fn evaluate(predicate: &Predicate, object: &Value, now: jiff::Timestamp) -> bool {
+pub(crate) fn evaluate(predicate: &Predicate, object: &Value, now: jiff::Timestamp) -> bool {
     match predicate {
         Predicate::All(items) => items.iter().all(|p| evaluate(p, object, now)),
         Predicate::Any(items) => items.iter().any(|p| evaluate(p, object, now)),
@@ -60,7 +60,7 @@ fn age_seconds(value: &Value, now: jiff::Timestamp) -> Option<i64> {
 }
 
 /// An object's name for evidence: metadata for Kubernetes objects; for fact objects their own fields.
-pub fn object_ref(kind: &str, object: &Value) -> ObjectRef {
+pub(crate) fn object_ref(kind: &str, object: &Value) -> ObjectRef {
     let text = |path: &[&str]| -> Option<String> {
         let mut v = object;
         for key in path {
@@ -89,7 +89,7 @@ pub fn object_ref(kind: &str, object: &Value) -> ObjectRef {
 /// The backup / restore an object concerns: itself, or the one its `velero.io/backup-name` /
 /// `velero.io/restore-name` label names (PodVolumeBackup, DataUpload, …); and the Velero object an operation
 /// pod's label names (its DataUpload / DataDownload / PodVolumeBackup / PodVolumeRestore / BackupRepository).
-pub fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<ObjectRef> {
+pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<ObjectRef> {
     if kind == BACKUP_KIND || kind == RESTORE_KIND {
         return vec![reference.clone()];
     }
@@ -123,7 +123,7 @@ pub fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<ObjectR
 }
 
 /// The value shown as evidence for a path: a scalar's text, or compact JSON; several values joined.
-pub fn display_values(values: &[&Value]) -> Option<String> {
+pub(crate) fn display_values(values: &[&Value]) -> Option<String> {
     if values.is_empty() {
         return None;
     }
@@ -135,7 +135,7 @@ pub fn display_values(values: &[&Value]) -> Option<String> {
     Some(super::logs::excerpt_chars(&joined, MAX_VALUE_CHARS))
 }
 
-pub fn evidence(matcher: &ObjectMatcher, object: &Value, reference: &ObjectRef) -> Evidence {
+pub(crate) fn evidence(matcher: &ObjectMatcher, object: &Value, reference: &ObjectRef) -> Evidence {
     let path = matcher.when.first_path();
     Evidence::Object {
         object: reference.clone(),
@@ -145,7 +145,7 @@ pub fn evidence(matcher: &ObjectMatcher, object: &Value, reference: &ObjectRef) 
 }
 
 /// The message variables of a matching object: its captures, then kind / name / namespace.
-pub fn variables(
+pub(crate) fn variables(
     matcher: &ObjectMatcher,
     object: &Value,
     reference: &ObjectRef,

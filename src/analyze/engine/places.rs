@@ -8,7 +8,7 @@ use crate::analyze::findings::{Evidence, ObjectRef};
 use crate::analyze::rules::FieldPath;
 
 /// The object fields where Velero writes error text, per kind (docs/rules.md "Places").
-pub const PLACES: &[(&str, &[&str])] = &[
+pub(crate) const PLACES: &[(&str, &[&str])] = &[
     (
         "backups.velero.io",
         &["status.failureReason", "status.validationErrors[*]"],
@@ -50,7 +50,7 @@ pub struct PlaceText {
 }
 
 /// Every non-empty text of `kind`'s places in `objects`.
-pub fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceText> {
+pub(crate) fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceText> {
     let parsed: Vec<(FieldPath, &str)> = paths
         .iter()
         .filter_map(|p| FieldPath::parse(p).ok().map(|parsed| (parsed, *p)))

@@ -49,6 +49,7 @@ impl SampleReport {
     }
 }
 
+/// Runs every rule's `tests:` samples (docs/rules.md): `snapdoc rules test` and the rule catalog's test.
 pub fn run_samples(rules: &RuleSet) -> SampleReport {
     let mut report = SampleReport::default();
     for rule in rules.rules() {

@@ -20,16 +20,16 @@ pub const BLOCK_SIZE: usize = 1 << 20;
 const MAX_OVERLAP: usize = 8 << 10;
 
 /// Longest pattern text a rule may have (the 68 built-in log rules' longest is under 1 KiB).
-pub const MAX_PATTERN_LEN: usize = 64 << 10;
+pub(crate) const MAX_PATTERN_LEN: usize = 64 << 10;
 /// Compiled size (Thompson NFA, the scanner's own syntax) one pattern may have.
-pub const PATTERN_SIZE_LIMIT: usize = 2 << 20;
+pub(crate) const PATTERN_SIZE_LIMIT: usize = 2 << 20;
 
 /// Whether `pattern` fits the limits the scanner compiles it under. Rules are checked with it as they load,
 /// for `rules lint` and for analysis alike (one loader), so a rule lint passes is one analysis compiles. The
 /// regex crate's own `size_limit` does not refuse a huge alternation of literals (it searches one with
 /// Aho-Corasick and never builds the automaton the limit applies to), but the scanner's multi-pattern
 /// automaton and `RegexSet` do build it: a rule of 200,000 literals passed and then took 6 GiB.
-pub fn check_pattern_size(pattern: &str) -> Result<(), String> {
+pub(crate) fn check_pattern_size(pattern: &str) -> Result<(), String> {
     if pattern.len() > MAX_PATTERN_LEN {
         return Err(format!(
             "is {} bytes long; a pattern may be at most {} KiB",
@@ -78,6 +78,7 @@ pub struct ScanStats {
     pub lines: u64,
 }
 
+/// All log rules' patterns compiled into one automaton, so each log is read once for every rule.
 #[derive(Debug)]
 pub struct LogScanner {
     automaton: meta::Regex,
@@ -120,10 +121,12 @@ impl LogScanner {
         self
     }
 
+    /// The size of the blocks a log is read in.
     pub fn block_size(&self) -> usize {
         self.block_size
     }
 
+    /// How many patterns were compiled together.
     pub fn pattern_count(&self) -> usize {
         self.automaton.pattern_len()
     }

@@ -7,9 +7,15 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
+/// A Velero schedule's expression, parsed for its period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
-    Every { seconds: i64 },
+    /// `@every <duration>`: a fixed period.
+    Every {
+        /// The period in seconds.
+        seconds: i64,
+    },
+    /// A cron expression (five fields or a descriptor such as `@daily`).
     Cron(CronExpr),
 }
 
@@ -28,6 +34,7 @@ pub struct CronExpr {
 const MINUTES_PER_DAY: i64 = 24 * 60;
 
 impl Schedule {
+    /// Parses a schedule as Velero does (`0 2 * * *`, `@every 6h`, `CRON_TZ=… …`); the error says why not.
     pub fn parse(text: &str) -> Result<Schedule, String> {
         let mut text = text.trim();
         if let Some(rest) = text

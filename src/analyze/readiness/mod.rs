@@ -28,11 +28,12 @@ use super::facts::inventory::Inventory;
 use super::versions;
 
 /// What the rules read: `facts.readiness`, one object.
-pub const FACTS_READINESS: &str = "facts.readiness";
+pub(crate) const FACTS_READINESS: &str = "facts.readiness";
 
 /// A backup expiring sooner than this is no safe restore point to count on.
 const EXPIRY_WARNING_SECONDS: i64 = 7 * 24 * 3600;
 
+/// Can this cluster be restored, what is not protected, what will fail next.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Readiness {
@@ -40,11 +41,13 @@ pub struct Readiness {
     pub known: bool,
     /// One sentence leading the report when no backup failed ("Newest restorable full backup: …").
     pub summary: String,
+    /// The newest backup that restores this cluster to a new one, if any.
     pub newest_restorable: Option<RestorePoint>,
     /// Newest first.
     pub backups: Vec<BackupReadiness>,
     /// Unprotected first.
     pub volumes: Vec<VolumeProtection>,
+    /// Each schedule's newest successful backup against its period.
     pub schedules: Vec<ScheduleFreshness>,
     /// Most severe first.
     pub predictions: Vec<Prediction>,
@@ -64,14 +67,19 @@ pub struct RestorePoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Restorable {
+    /// Restores nothing that can be counted on (it failed, or its location cannot serve it).
     #[default]
     Not,
+    /// Restores some namespaces or volumes, not all.
     Partial,
+    /// Restores into this cluster only, not after its loss (stored inside the cluster, an application-only snapshot).
     InPlace,
+    /// Restores the cluster after its loss, to a new one.
     NewCluster,
 }
 
 impl Restorable {
+    /// The words the report prints (`RESTORABLE to a new cluster`, `NOT restorable` …).
     pub fn label(self) -> &'static str {
         match self {
             Restorable::Not => "NOT restorable",
@@ -162,6 +170,7 @@ impl ScheduleFreshness {
     }
 }
 
+/// What will fail next, before it does: a location, a component, a trend.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Prediction {
@@ -172,6 +181,7 @@ pub struct Prediction {
     pub severity: String,
     /// What it concerns: a location, node, repository, schedule or component.
     pub subject: String,
+    /// One sentence: what will happen and why.
     pub text: String,
     /// For a duration trend, the runs left before the timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,7 +344,7 @@ fn summary(readiness: &Readiness) -> String {
 }
 
 /// `6 h`, `29 d`, `45 min`: the unit a person would say.
-pub fn span(seconds: i64) -> String {
+pub(crate) fn span(seconds: i64) -> String {
     let s = seconds.abs();
     match s {
         0..3600 => format!("{} min", s / 60),

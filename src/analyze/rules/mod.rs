@@ -3,11 +3,11 @@
 //! Built-in rules come from `crate::embedded::ANALYZERS` (every file under analyzers/); `--rules DIR` adds a
 //! user's. Loading validates everything it can before any bundle is read, and reports every problem with the
 //! file and line it comes from.
-pub mod explain;
+pub(crate) mod explain;
 mod load;
-pub mod predicate;
+pub(crate) mod predicate;
 mod spec;
-pub mod template;
+pub(crate) mod template;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,10 +18,10 @@ use serde_json::Value;
 use super::error::AnalyzeError;
 use super::findings::{Role, Severity};
 use crate::bundle::LogSource;
-pub use predicate::{FieldPath, Predicate, Test};
+pub(crate) use predicate::{FieldPath, Predicate, Test};
 
 /// Closed list of categories (docs/rules.md).
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "storage-location",
     "credentials",
     "certificates",
@@ -41,7 +41,7 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 /// Fact kinds the engine computes (docs/rules.md "Facts").
-pub const FACT_KINDS: &[&str] = &[
+pub(crate) const FACT_KINDS: &[&str] = &[
     "facts.cluster",
     "facts.schedules",
     "facts.volumes",
@@ -52,7 +52,7 @@ pub const FACT_KINDS: &[&str] = &[
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).
-pub const COMPONENTS: &[&str] = &[
+pub(crate) const COMPONENTS: &[&str] = &[
     "kubernetes",
     "velero",
     "node-agent",
@@ -78,8 +78,11 @@ pub struct RuleOrigin {
 /// One problem in one rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
+    /// The rule file.
     pub file: String,
+    /// The line in it (0 when not known).
     pub line: usize,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -134,10 +137,14 @@ impl Rule {
     }
 }
 
+/// What a rule matches: log lines, objects, or versions against a compatibility table.
 #[derive(Debug, Clone)]
 pub enum Matcher {
+    /// Patterns over log lines.
     Log(LogMatcher),
+    /// A predicate over objects of one kind.
     Object(ObjectMatcher),
+    /// A compatibility table of versions.
     Compat(CompatMatcher),
 }
 
@@ -266,18 +273,22 @@ impl RuleSet {
         load::from_files(files)
     }
 
+    /// The rules, in id order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
+    /// The rule with id `id`, case-insensitive.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
     }
 
+    /// How many rules there are.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether there are no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

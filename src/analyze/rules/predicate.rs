@@ -251,7 +251,7 @@ impl fmt::Display for Predicate {
 }
 
 /// `48h`, `30m`, `7d`, `2w`, `90s`, `1h30m`: a sum of numbers with units.
-pub fn parse_duration(text: &str) -> Result<Seconds, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Seconds, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("empty duration".into());
@@ -297,7 +297,7 @@ pub fn parse_duration(text: &str) -> Result<Seconds, String> {
 
 /// Reads a version leniently: a leading `v`, a `-suffix` and `+build` are ignored, missing minor / patch are 0
 /// (`v1.12.3-rc.1` → 1.12.3, `1.29` → 1.29.0). An image reference's tag is read too (`velero/velero:v1.12.3`).
-pub fn lenient_version(text: &str) -> Option<semver::Version> {
+pub(crate) fn lenient_version(text: &str) -> Option<semver::Version> {
     let mut s = text.trim();
     if let Some((repo, tag)) = s.rsplit_once(':')
         && !tag.contains('/')
@@ -328,14 +328,14 @@ pub fn lenient_version(text: &str) -> Option<semver::Version> {
 }
 
 /// Parses a semver range as rules write it: `">=1.10, <1.12"`, `"<1.9"`, `"=1.2.3"`, `"*"`.
-pub fn parse_range(text: &str) -> Result<semver::VersionReq, String> {
+pub(crate) fn parse_range(text: &str) -> Result<semver::VersionReq, String> {
     semver::VersionReq::parse(text.trim())
         .map_err(|e| format!("semver range {text:?}: {e} (write e.g. \">=1.10.0, <1.12.0\")"))
 }
 
 /// A number from a JSON value: a number, or a string holding a number or a Kubernetes quantity
 /// (`512Mi`, `1Gi`, `500m`, `2k`).
-pub fn numeric_value(value: &Value) -> Option<f64> {
+pub(crate) fn numeric_value(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => parse_quantity(s),
@@ -367,7 +367,7 @@ fn parse_quantity(text: &str) -> Option<f64> {
 }
 
 /// A scalar as text, for `matches` and for evidence: strings as they are, numbers and booleans as JSON writes them.
-pub fn scalar_text(value: &Value) -> Option<String> {
+pub(crate) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -11,18 +11,18 @@ const BUILTIN_HELPERS: &[&str] = &[
 
 /// The names a template uses, outside `each` / `with` blocks (whose context is not the rule's variables).
 #[derive(Debug, Default)]
-pub struct TemplateUse {
+pub(crate) struct TemplateUse {
     pub variables: Vec<String>,
     pub unknown_helpers: Vec<String>,
 }
 
 /// Compiles `source`; on error returns (line within the template, message).
-pub fn compile(source: &str) -> Result<Template, (usize, String)> {
+pub(crate) fn compile(source: &str) -> Result<Template, (usize, String)> {
     Template::compile(source)
         .map_err(|e| (e.pos().map_or(1, |(line, _)| line), e.reason().to_string()))
 }
 
-pub fn uses(template: &Template) -> TemplateUse {
+pub(crate) fn uses(template: &Template) -> TemplateUse {
     let mut found = TemplateUse::default();
     walk(template, &mut found);
     found.variables.sort();

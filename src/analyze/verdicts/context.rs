@@ -16,12 +16,12 @@ use crate::analyze::facts::json::{self, array_at, str_at, string_at, time_at};
 use crate::bundle::{Bundle, CollectorError, layout};
 
 /// Velero's default `--fs-backup-timeout` (`--restic-timeout` before 1.10) and `spec.itemOperationTimeout`.
-pub const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours(4);
+pub(crate) const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours(4);
 
-pub const PVB_KIND: &str = "podvolumebackups.velero.io";
-pub const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
-pub const PVR_KIND: &str = "podvolumerestores.velero.io";
-pub const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
+pub(crate) const PVB_KIND: &str = "podvolumebackups.velero.io";
+pub(crate) const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
+pub(crate) const PVR_KIND: &str = "podvolumerestores.velero.io";
+pub(crate) const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
 
 /// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
 /// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).

@@ -5,7 +5,7 @@
 //! - `links`: findings linked to a backup by what their evidence names
 //! - `stuck`: backups and restores past the time Velero allows their phase
 //! - `lost`: the volumes and namespaces a failure cost
-pub mod context;
+pub(crate) mod context;
 mod links;
 mod lost;
 mod stuck;
@@ -16,7 +16,7 @@ use super::analysis::BackupSummary;
 use super::engine::logs::LOCATION_KIND;
 use super::environment::is_failed;
 use super::findings::{Finding, ObjectRef, Role, Severity, TargetDetail, Verdict};
-pub use context::VerdictContext;
+pub(crate) use context::VerdictContext;
 use jiff::{SignedDuration, Timestamp};
 use links::{Link, Subjects, Told};
 
@@ -24,7 +24,7 @@ use links::{Link, Subjects, Told};
 pub const MAX_VERDICTS: usize = 10;
 
 /// The Kubernetes resource a summary's kind names.
-pub fn resource_of(summary: &BackupSummary) -> &'static str {
+pub(crate) fn resource_of(summary: &BackupSummary) -> &'static str {
     match summary.kind.as_str() {
         "restore" => "restores.velero.io",
         _ => "backups.velero.io",
@@ -32,7 +32,7 @@ pub fn resource_of(summary: &BackupSummary) -> &'static str {
 }
 
 /// The object a backup / restore summary stands for.
-pub fn object_ref(summary: &BackupSummary) -> ObjectRef {
+pub(crate) fn object_ref(summary: &BackupSummary) -> ObjectRef {
     ObjectRef {
         kind: resource_of(summary).to_string(),
         namespace: summary.namespace.clone(),
@@ -43,7 +43,7 @@ pub fn object_ref(summary: &BackupSummary) -> ObjectRef {
 /// How far before a backup's start and after its completion evidence that does not name the backup (its
 /// storage location's, store-wide) still counts for it: Velero validates a location every minute and retries a
 /// failing call for a few minutes, so the lines of one failure spread that far around the backup they broke.
-pub const TIME_SLACK: SignedDuration = SignedDuration::from_mins(15);
+pub(crate) const TIME_SLACK: SignedDuration = SignedDuration::from_mins(15);
 
 /// One verdict per failed, partially failed or invalid backup / restore (the `MAX_VERDICTS` most recent),
 /// newest first. `backups` is newest first, as [`super::facts::BundleFacts::backups`] is. Without the bundle's
@@ -68,7 +68,7 @@ pub fn verdicts_at(
 /// nodes, its repositories, or a velero / node-agent container that ran it in its window is linked to it;
 /// backups and restores stuck past their phase's timeout at `now` get a verdict too; each verdict says what
 /// was lost and, when nothing explains the failure, what is missing to know why.
-pub fn verdicts_in(
+pub(crate) fn verdicts_in(
     findings: &[Finding],
     backups: &[BackupSummary],
     now: Option<Timestamp>,
@@ -141,7 +141,7 @@ impl Window {
 
 /// Categories of findings that break every backup written through the affected store: a backup that Failed is
 /// read against them even when their hits name no backup (a server log line, a storage location's state).
-pub const BACKUP_BREAKING_CATEGORIES: [&str; 4] = [
+pub(crate) const BACKUP_BREAKING_CATEGORIES: [&str; 4] = [
     "storage-location",
     "bucket-endpoint",
     "credentials",
