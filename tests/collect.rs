@@ -974,6 +974,65 @@ async fn a_narrow_role_asks_for_no_secret_and_deletes_no_download_request() {
     );
 }
 
+/// (API group, resource, verb) of every rule of the ClusterRole and Role docs/rbac.md documents (the optional
+/// secrets rule included; named resources compared by kind: tests/deploy.rs checks the names).
+fn shipped_grants() -> std::collections::BTreeSet<(String, String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rbac.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yaml = text
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/rbac.md holds the roles as a yaml block");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for doc in docs
+        .iter()
+        .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+    {
+        for rule in doc["rules"].as_array().unwrap() {
+            let list = |key: &str| -> Vec<String> {
+                rule[key]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            for group in list("apiGroups") {
+                for resource in list("resources") {
+                    for verb in list("verbs") {
+                        out.insert((group.clone(), resource.clone(), verb));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The (API group, resource[/subresource]) a request path addresses; None for discovery and /version.
+fn group_resource(path: &str) -> Option<(String, String)> {
+    let path = path.split('?').next().unwrap_or(path);
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", _version, rest @ ..] => (String::new(), rest),
+        ["apis", group, _version, rest @ ..] => (group.to_string(), rest),
+        _ => return None,
+    };
+    let rest = match rest {
+        ["namespaces", _ns, rest @ ..] if !rest.is_empty() => rest,
+        other => other,
+    };
+    match rest {
+        [] => None,
+        [resource] | [resource, _] => Some((group, resource.to_string())),
+        [resource, _, sub, ..] => Some((group, format!("{resource}/{sub}"))),
+    }
+}
+
 /// The lab's request log proves least privilege: no request could return a Secret's data (secrets are looked
 /// up only as `PartialObjectMetadata`), and the only verbs used are get / list / watch and create on
 /// downloadrequests, so the documented read-only role suffices.
@@ -1021,6 +1080,24 @@ async fn the_request_log_shows_no_secret_data_read_and_only_read_verbs_and_one_c
         secret_lookups.len()
     );
     assert!(verbs.get("create").copied().unwrap_or_default() >= 1);
+
+    // Every resource request is one the documented roles grant (docs/rbac.md; tests/deploy.rs holds deploy/ and
+    // the chart to the same grants, less the optional secrets rule): code, docs and deploy agree.
+    let granted = shipped_grants();
+    let mut outside = Vec::new();
+    for request in &requests {
+        if let Some((group, resource)) = group_resource(&request.path)
+            && ![resource.as_str(), "*"].iter().any(|r| {
+                granted.contains(&(group.clone(), r.to_string(), request.verb().to_string()))
+            })
+        {
+            outside.push(format!("{} {group}/{resource} ({request})", request.verb()));
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "requests the role does not grant: {outside:#?}"
+    );
 
     // The bundle names the credentials secret with the key its references name, and holds nothing else of it.
     let secrets = bundle.json("cluster-resources/secrets-metadata/velero.json");
@@ -1137,4 +1214,50 @@ async fn maintenance_oom_bundle_holds_the_maintenance_jobs_their_pods_events_and
         bundle.manifest.collector_errors
     );
     lab.shutdown().await;
+}
+
+/// #15: Velero's ConfigMaps (here the repository maintenance job's, as Velero 1.16's docs create it:
+/// site/content/docs/v1.16/repository-maintenance.md at vmware-tanzu/velero d30d389b) are in the bundle, whole;
+/// the CSI snapshot API, which this cluster does not serve (no snapshot CRDs), is skipped without an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn velero_s_configmaps_are_collected_and_unserved_snapshot_apis_skipped() {
+    let mut scenario = Scenario::load(&scenarios_dir().join("healthy")).unwrap();
+    let settings = r#"{"global": {"podResources": {"cpuRequest": "100m", "cpuLimit": "200m", "memoryRequest": "100Mi", "memoryLimit": "200Mi"}}}"#;
+    scenario.objects.push(snapdoc::lab::ScenarioObject {
+        file: "tests/collect.rs".into(),
+        line: 0,
+        value: serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "repo-maintenance-job-config", "namespace": "velero",
+                         "creationTimestamp": "2026-11-20T10:00:00Z"},
+            "data": {"repo-maintenance-job-config.json": settings},
+        }),
+    });
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let configmaps = bundle.json("cluster-resources/configmaps/velero.json");
+    let kept = configmaps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metadata"]["name"] == "repo-maintenance-job-config")
+        .unwrap_or_else(|| panic!("{configmaps}"));
+    assert_eq!(kept["data"]["repo-maintenance-job-config.json"], settings);
+    let snapshot_lists: Vec<_> = lab
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/apis/snapshot.storage.k8s.io/"))
+        .collect();
+    assert_eq!(snapshot_lists.len(), 3, "{snapshot_lists:?}");
+    assert!(
+        !bundle
+            .entries
+            .keys()
+            .any(|e| e.contains("snapshot.storage.k8s.io")),
+        "an API not served leaves no entry"
+    );
+    assert!(
+        outcome.manifest.collector_errors.is_empty(),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
 }

@@ -378,7 +378,16 @@ fn expected_cluster_grants() -> BTreeSet<(String, String, String, String)> {
     );
     read("apps", &["deployments", "daemonsets"]);
     read("batch", &["jobs"]);
-    read("storage.k8s.io", &["storageclasses"]);
+    read("storage.k8s.io", &["storageclasses", "csidrivers"]);
+    read("scheduling.k8s.io", &["priorityclasses"]);
+    read(
+        "snapshot.storage.k8s.io",
+        &[
+            "volumesnapshotclasses",
+            "volumesnapshotcontents",
+            "volumesnapshots",
+        ],
+    );
     read("apiextensions.k8s.io", &["customresourcedefinitions"]);
     out.insert(("".into(), "pods/log".into(), String::new(), "get".into()));
     out.insert((
@@ -425,6 +434,10 @@ fn expected_velero_grants() -> BTreeSet<(String, String, String, String)> {
         String::new(),
         "create".into(),
     ));
+    // Velero's ConfigMaps (node-agent, maintenance, repository and backup PVC settings).
+    for verb in READ {
+        out.insert(("".into(), "configmaps".into(), String::new(), verb.into()));
+    }
     out
 }
 

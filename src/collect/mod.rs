@@ -5,6 +5,7 @@
 //! bound. A source that cannot be read becomes a `CollectorError` in the manifest and the run goes on;
 //! only a bundle that cannot be written stops it. Everything is redacted before it is written.
 mod api;
+mod configuration;
 mod connection;
 mod detect;
 mod downloads;

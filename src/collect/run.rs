@@ -66,12 +66,18 @@ async fn fetch_download(
     (download.kind.entry(&download.name), spooled, errors)
 }
 
-/// `/api/v1/…` or `/apis/<group>/<version>/…` for a core/apps/storage resource.
+/// `/api/v1/…` or `/apis/<group>/<version>/…` for a built-in resource (core, apps, batch, storage, scheduling)
+/// or a CSI snapshot one.
 pub(super) fn resource_path(resource: &str, namespace: Option<&str>) -> String {
     let prefix = match resource {
         "deployments" | "daemonsets" | "statefulsets" | "replicasets" => "/apis/apps/v1",
         "storageclasses" => "/apis/storage.k8s.io/v1",
         "jobs" => "/apis/batch/v1",
+        "csidrivers" => "/apis/storage.k8s.io/v1",
+        "priorityclasses" => "/apis/scheduling.k8s.io/v1",
+        "volumesnapshotclasses" | "volumesnapshotcontents" | "volumesnapshots" => {
+            "/apis/snapshot.storage.k8s.io/v1"
+        }
         _ => "/api/v1",
     };
     match namespace {
@@ -314,6 +320,10 @@ impl<'o> Run<'o> {
             self.namespace_stage(velero_ns.as_deref(), kots_ns.as_deref())
         )?;
         stage!("jobs", self.jobs_stage(velero_ns.as_deref()))?;
+        stage!(
+            "configuration",
+            self.configuration_stage(velero_ns.as_deref())
+        )?;
         stage!("install", self.install_stage(&facts))?;
         self.components(&workloads);
         stage!(
@@ -464,7 +474,7 @@ impl<'o> Run<'o> {
 
     /// Writes a spooled list as one entry per namespace (`resource`'s entries), as the list's route grouped
     /// it. Entries already written (another stage's) are left as they are.
-    fn write_list_by_namespace(
+    pub(super) fn write_list_by_namespace(
         &mut self,
         resource: &str,
         list: &SpooledList,
