@@ -69,6 +69,18 @@ impl Unzipped {
             .collect()
     }
 
+    /// The item of a List entry with this name.
+    fn item(&self, entry: &str, name: &str) -> Value {
+        let list = self.json(entry);
+        list["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{entry} is not a List"))
+            .iter()
+            .find(|i| i["metadata"]["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {entry}: {list}"))
+    }
+
     fn has_error(&self, target_contains: &str, status: Option<u16>) -> bool {
         self.manifest.collector_errors.iter().any(|e| {
             e.target
@@ -1100,13 +1112,10 @@ async fn the_request_log_shows_no_secret_data_read_and_only_read_verbs_and_one_c
     );
 
     // The bundle names the credentials secret with the key its references name, and holds nothing else of it.
-    let secrets = bundle.json("cluster-resources/secrets-metadata/velero.json");
-    let cloud = secrets["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["metadata"]["name"] == "cloud-credentials")
-        .unwrap_or_else(|| panic!("{secrets}"));
+    let cloud = bundle.item(
+        "cluster-resources/secrets-metadata/velero.json",
+        "cloud-credentials",
+    );
     assert_eq!(cloud["exists"], true, "{cloud}");
     assert!(cloud.get("data").is_none() && cloud["metadata"].get("annotations").is_none());
     // What tells a rotation (`snapdoc diff`), from the metadata-only lookup.
@@ -1234,13 +1243,10 @@ async fn velero_s_configmaps_are_collected_and_unserved_snapshot_apis_skipped() 
         }),
     });
     let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
-    let configmaps = bundle.json("cluster-resources/configmaps/velero.json");
-    let kept = configmaps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["metadata"]["name"] == "repo-maintenance-job-config")
-        .unwrap_or_else(|| panic!("{configmaps}"));
+    let kept = bundle.item(
+        "cluster-resources/configmaps/velero.json",
+        "repo-maintenance-job-config",
+    );
     assert_eq!(kept["data"]["repo-maintenance-job-config.json"], settings);
     let snapshot_lists: Vec<_> = lab
         .request_log()

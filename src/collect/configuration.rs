@@ -27,7 +27,52 @@ const CLUSTER_LISTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Where a listed resource goes in the bundle.
+pub(super) enum Entry<'a> {
+    /// One entry, `objects_path(resource, namespace)`.
+    One(&'a str),
+    /// One entry per namespace of the items (`resource`'s entries).
+    PerNamespace(&'a str),
+}
+
 impl Run<'_> {
+    /// Lists `api_resource` (in `namespace`, or cluster-wide) into the bundle. An API the cluster does not
+    /// serve (404) leaves no entry; any other failure is recorded under `source`.
+    pub(super) async fn list_into_bundle(
+        &mut self,
+        source: &str,
+        api_resource: &str,
+        namespace: Option<&str>,
+        entry: Entry<'_>,
+    ) -> Result<(), CollectError> {
+        let route = match entry {
+            Entry::One(_) => ListSpool::whole(),
+            Entry::PerNamespace(_) => ListSpool::by_namespace(|_| true),
+        };
+        let path = resource_path(api_resource, namespace);
+        let result = spool_list(
+            &self.api,
+            self.spool_dir.path(),
+            &path,
+            route,
+            Keep::Nothing,
+        )
+        .await;
+        match (result, entry) {
+            (Ok(list), Entry::One(resource)) => {
+                self.write_list(&objects_path(resource, namespace), &list)
+            }
+            (Ok(list), Entry::PerNamespace(resource)) => {
+                self.write_list_by_namespace(resource, &list)
+            }
+            (Err(f), _) if f.is_not_found() => Ok(()),
+            (Err(f), _) => {
+                self.record_failure(source, api_resource, namespace, &f);
+                Ok(())
+            }
+        }
+    }
+
     // ---- stage 3d: Velero's configuration and the CSI snapshot objects ----
 
     pub(super) async fn configuration_stage(
@@ -37,56 +82,23 @@ impl Run<'_> {
         self.progress
             .stage("configuration", CLUSTER_LISTS.len() + 2);
         if let Some(ns) = velero_ns {
-            let path = resource_path("configmaps", Some(ns));
-            let result = spool_list(
-                &self.api,
-                self.spool_dir.path(),
-                &path,
-                ListSpool::whole(),
-                Keep::Nothing,
-            )
-            .await;
-            match result {
-                Ok(list) => self.write_list(&objects_path("configmaps", Some(ns)), &list)?,
-                Err(f) if f.is_not_found() => {}
-                Err(f) => self.record_failure("velero", "configmaps", Some(ns), &f),
-            }
+            self.list_into_bundle("velero", "configmaps", Some(ns), Entry::One("configmaps"))
+                .await?;
         }
         self.progress.step("configmaps");
         for (resource, entry) in CLUSTER_LISTS {
-            let path = resource_path(resource, None);
-            let result = spool_list(
-                &self.api,
-                self.spool_dir.path(),
-                &path,
-                ListSpool::whole(),
-                Keep::Nothing,
-            )
-            .await;
-            match result {
-                Ok(list) => self.write_list(&objects_path(entry, None), &list)?,
-                Err(f) if f.is_not_found() => {}
-                Err(f) => self.record_failure("cluster", resource, None, &f),
-            }
+            self.list_into_bundle("cluster", resource, None, Entry::One(entry))
+                .await?;
             self.progress.step(resource);
         }
         // VolumeSnapshots live in the applications' namespaces: one entry per namespace, as pods are kept.
-        let path = resource_path("volumesnapshots", None);
-        let result = spool_list(
-            &self.api,
-            self.spool_dir.path(),
-            &path,
-            ListSpool::by_namespace(|_| true),
-            Keep::Nothing,
+        self.list_into_bundle(
+            "cluster",
+            "volumesnapshots",
+            None,
+            Entry::PerNamespace("volumesnapshots.snapshot.storage.k8s.io"),
         )
-        .await;
-        match result {
-            Ok(list) => {
-                self.write_list_by_namespace("volumesnapshots.snapshot.storage.k8s.io", &list)?
-            }
-            Err(f) if f.is_not_found() => {}
-            Err(f) => self.record_failure("cluster", "volumesnapshots", None, &f),
-        }
+        .await?;
         self.progress.step("volumesnapshots");
         Ok(())
     }

@@ -10,11 +10,11 @@
 //! and pkg/repository/maintenance/maintenance.go (`RepositoryNameLabel`).
 use serde_json::Value;
 
+use super::configuration::Entry;
 use super::detect::items;
-use super::lists::{Keep, ListSpool};
 use super::logs::{LogTarget, targets_of};
-use super::run::{Run, resource_path, spool_list};
-use crate::bundle::layout::{VELERO_LOGS, objects_path};
+use super::run::Run;
+use crate::bundle::layout::VELERO_LOGS;
 use crate::collect::CollectError;
 
 /// The labels that mark a pod Velero created for one operation (the value names the object it serves).
@@ -67,19 +67,8 @@ impl Run<'_> {
             return Ok(());
         };
         self.progress.stage("jobs", 1);
-        let path = resource_path("jobs", Some(ns));
-        let result = spool_list(
-            &self.api,
-            self.spool_dir.path(),
-            &path,
-            ListSpool::whole(),
-            Keep::Nothing,
-        )
-        .await;
-        match result {
-            Ok(list) => self.write_list(&objects_path("jobs", Some(ns)), &list)?,
-            Err(f) => self.record_failure("velero", "jobs", Some(ns), &f),
-        }
+        self.list_into_bundle("velero", "jobs", Some(ns), Entry::One("jobs"))
+            .await?;
         self.progress.step("jobs");
         Ok(())
     }
