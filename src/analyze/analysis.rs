@@ -203,7 +203,8 @@ pub struct Timeline {
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
     pub time: Option<String>,
-    /// backup-log | velero-server | node-agent | podvolumebackup | dataupload | event
+    /// backup | backup-log | velero-server | node-agent | podvolumebackup | dataupload | event | storage-location |
+    /// container (a velero / node-agent restart) | snapdoc
     pub source: String,
     pub text: String,
     /// file:line or kind namespace/name
