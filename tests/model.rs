@@ -984,12 +984,15 @@ fn kots_on_kurl_timeline_merges_log_server_transfers_and_events() {
         "2026-11-25T02:00:01Z backup-log info: Setting up backup temp file",
         "2026-11-25T02:00:05Z backup-log warning: Volume data is not backed up: emptyDir not opted in namespace=app name=web-7c9",
         "2026-11-25T02:01:00Z podvolumebackup PodVolumeBackup nightly-20261125020000-x7k2p started for volume data of pod app/db-0 on node node-1 (kopia)",
+        // The pod's lastState.terminated: node-agent OOMKilled inside the backup's window.
+        "2026-11-25T02:03:08Z container Container node-agent of node-agent pod velero/node-agent-4xq7z restarted: its last run ended OOMKilled (exit code 137); 4 restarts in all",
         "2026-11-25T02:03:09Z node-agent error: Error backing up volume: exit status 3",
         "2026-11-25T02:03:10Z podvolumebackup PodVolumeBackup nightly-20261125020000-x7k2p Failed after 1.0 MiB of 4.0 MiB: error running restic",
         "2026-11-25T02:03:10Z event Warning event Failed: restic exited with status 3 (×2)",
         "2026-11-25T02:03:10Z backup-log error: pod volume backup failed: error running restic backup",
-        "2026-11-25T02:03:11Z backup Backup nightly-20261125020000 ended PartiallyFailed (2 errors, 1 warning)",
+        // Within one second the backup's own end comes last.
         "2026-11-25T02:03:11Z backup-log info: Backup completed",
+        "2026-11-25T02:03:11Z backup Backup nightly-20261125020000 ended PartiallyFailed (2 errors, 1 warning)",
         "2026-11-25T02:03:12Z velero-server error: Error uploading log file: rpc error: code = Unknown desc = AccessDenied",
     ];
     assert_eq!(lines.len(), expected_prefixes.len(), "{lines:#?}");

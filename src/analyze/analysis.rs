@@ -268,7 +268,8 @@ pub struct Timeline {
 pub struct TimelineEntry {
     /// When it happened (RFC 3339), when the line says.
     pub time: Option<String>,
-    /// backup-log | velero-server | node-agent | podvolumebackup | dataupload | event
+    /// backup | backup-log | velero-server | node-agent | podvolumebackup | dataupload | event | storage-location |
+    /// container (a velero / node-agent restart) | snapdoc
     pub source: String,
     /// The line or event, shortened.
     pub text: String,

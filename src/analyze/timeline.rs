@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::analysis::{BackupSummary, Timeline, TimelineEntry};
 use super::engine::fields::LineFields;
 use super::error::AnalyzeError;
+use super::facts::components::component_of_pod;
 use super::facts::json::{self, i64_at, str_at, time_at};
 use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
@@ -118,6 +119,26 @@ impl TimelinePlan {
         for builder in &mut builders {
             for event in events.iter() {
                 builder.add_event(event);
+            }
+        }
+        // The storage location each backup wrote to becoming Unavailable, and velero / node-agent containers
+        // that restarted around it: causes the objects tell, which logs often do not.
+        let locations = bundle
+            .shared_objects("backupstoragelocations.velero.io")
+            .unwrap_or_default();
+        let pods = bundle.shared_objects("pods").unwrap_or_default();
+        for (builder, summary) in builders.iter_mut().zip(&targets) {
+            let location = summary.storage_location.as_deref().unwrap_or("default");
+            for object in locations.iter().filter(|l| {
+                json::name(l) == Some(location)
+                    && (summary.namespace.is_none()
+                        || json::namespace(l) == summary.namespace.as_deref())
+            }) {
+                builder.add_location_state(object);
+            }
+            let window = Window::of(summary);
+            for pod in pods.iter() {
+                builder.add_container_restarts(pod, &window);
             }
         }
 
@@ -485,6 +506,65 @@ impl Builder {
         self.add(Class::Key, time, "event", text, location);
     }
 
+    /// A storage location whose last validation found it Unavailable, at that validation's time.
+    fn add_location_state(&mut self, object: &Value) {
+        let Some(name) = json::name(object) else {
+            return;
+        };
+        if str_at(object, &["status", "phase"]) != Some("Unavailable") {
+            return;
+        }
+        let time = time_at(object, &["status", "lastValidationTime"]);
+        let mut text = format!("BackupStorageLocation {name} Unavailable at its last validation");
+        if let Some(message) = str_at(object, &["status", "message"]).filter(|m| !m.is_empty()) {
+            text.push_str(&format!(": {message}"));
+        }
+        let location = format!(
+            "backupstoragelocations.velero.io {}",
+            qualified(json::namespace(object), name)
+        );
+        self.add(Class::Key, time, "storage-location", text, location);
+    }
+
+    /// The velero and node-agent containers of `pod` whose last run ended (`lastState.terminated`) inside the
+    /// backup's window: a restart, at the time the run ended, with why.
+    fn add_container_restarts(&mut self, pod: &Value, window: &Window) {
+        let Some(component) = component_of_pod(pod).filter(|c| *c != "kotsadm") else {
+            return;
+        };
+        let Some(pod_name) = json::name(pod) else {
+            return;
+        };
+        for status in json::array_at(pod, &["status", "containerStatuses"]) {
+            let Some(ended) = time_at(status, &["lastState", "terminated", "finishedAt"]) else {
+                continue;
+            };
+            if !window.holds(ended) {
+                continue;
+            }
+            let container = str_at(status, &["name"]).unwrap_or(component);
+            let reason = str_at(status, &["lastState", "terminated", "reason"]).unwrap_or("ended");
+            let mut text = format!(
+                "Container {container} of {component} pod {} restarted: its last run ended {reason}",
+                qualified(json::namespace(pod), pod_name)
+            );
+            if let Some(code) = i64_at(status, &["lastState", "terminated", "exitCode"]) {
+                text.push_str(&format!(" (exit code {code})"));
+            }
+            if let Some(restarts) = i64_at(status, &["restartCount"]).filter(|n| *n > 0) {
+                text.push_str(&format!(
+                    "; {restarts} restart{} in all",
+                    if restarts == 1 { "" } else { "s" }
+                ));
+            }
+            if let Some(node) = str_at(pod, &["spec", "nodeName"]) {
+                text.push_str(&format!(", node {node}"));
+            }
+            let location = format!("pods {}", qualified(json::namespace(pod), pod_name));
+            self.add(Class::Key, Some(ended), "container", text, location);
+        }
+    }
+
     fn finish(self) -> Vec<TimelineEntry> {
         let seen: usize = self.classes.iter().map(|c| c.seen).sum();
         let mut kept: Vec<Pending> = Vec::new();
@@ -500,12 +580,18 @@ impl Builder {
             kept.extend(class.take(n));
         }
         kept.sort_by(|a, b| {
-            // Untimed entries (no time in file order either) go last.
-            (a.sort_time.is_none(), a.sort_time, a.seq).cmp(&(
-                b.sort_time.is_none(),
-                b.sort_time,
-                b.seq,
-            ))
+            // Untimed entries (no time in file order either) go last. Within one second (object times have
+            // no finer precision) the cause comes first and the backup's end last.
+            let key = |p: &Pending| {
+                (
+                    p.sort_time.is_none(),
+                    p.sort_time.map(|t| t.as_second()),
+                    cause_rank(&p.entry),
+                    p.sort_time,
+                    p.seq,
+                )
+            };
+            key(a).cmp(&key(b))
         });
         let dropped = seen - kept.len();
         let mut entries: Vec<TimelineEntry> = kept.into_iter().map(|p| p.entry).collect();
@@ -522,6 +608,58 @@ impl Builder {
             });
         }
         entries
+    }
+}
+
+/// Where an entry sorts among those of the same second: 0 a cause (an error, a kill, a restart, a location
+/// Unavailable, a failed transfer), 2 the backup's own end, 1 the rest.
+fn cause_rank(entry: &TimelineEntry) -> u8 {
+    if entry.source == "backup" && entry.text.contains(" ended ") {
+        return 2;
+    }
+    let lower = entry.text.to_lowercase();
+    let cause = matches!(entry.source.as_str(), "container" | "storage-location")
+        || [
+            "level=error",
+            "level=fatal",
+            "\"level\":\"error\"",
+            "failed",
+            "oomkilled",
+            "signal: killed",
+            "error:",
+        ]
+        .iter()
+        .any(|word| lower.contains(word));
+    if cause { 0 } else { 1 }
+}
+
+/// The time around a backup in which what happened can concern it: its start to its completion, widened by
+/// the verdicts' slack (a validation or a restart a few minutes off still explains it); open-ended where a
+/// time is unknown.
+struct Window {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+impl Window {
+    fn of(summary: &BackupSummary) -> Window {
+        let slack = super::verdicts::TIME_SLACK;
+        Window {
+            from: summary
+                .started
+                .as_deref()
+                .and_then(json::parse_time)
+                .and_then(|t| t.checked_sub(slack).ok()),
+            to: summary
+                .completed
+                .as_deref()
+                .and_then(json::parse_time)
+                .and_then(|t| t.checked_add(slack).ok()),
+        }
+    }
+
+    fn holds(&self, time: Timestamp) -> bool {
+        self.from.is_none_or(|from| time >= from) && self.to.is_none_or(|to| time <= to)
     }
 }
 
@@ -965,6 +1103,87 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn within_one_second_the_cause_comes_first_and_the_backups_end_last() {
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "b".into(),
+            namespace: Some("velero".into()),
+            ..BackupSummary::default()
+        };
+        let mut builder = Builder::new(&summary);
+        let second: Timestamp = "2026-11-25T02:03:11Z".parse().unwrap();
+        let later: Timestamp = "2026-11-25T02:03:11.500Z".parse().unwrap();
+        let at = |time: Timestamp, source: &str, text: &str| {
+            (time, source.to_string(), text.to_string())
+        };
+        for (time, source, text) in [
+            at(second, "backup", "Backup b ended Failed"),
+            at(second, "backup-log", "info: Backup completed"),
+            at(later, "velero-server", "info: later in the same second"),
+            at(
+                second,
+                "container",
+                "Container velero of velero pod velero/v restarted",
+            ),
+            at(later, "backup-log", "level=error msg=\"the cause\""),
+        ] {
+            builder.add(Class::Key, Some(time), &source, text, String::new());
+        }
+        let texts: Vec<String> = builder.finish().into_iter().map(|e| e.text).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "Container velero of velero pod velero/v restarted",
+                "level=error msg=\"the cause\"",
+                "info: Backup completed",
+                "info: later in the same second",
+                "Backup b ended Failed",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unavailable_location_and_restarts_in_the_window_are_entries() {
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "b".into(),
+            started: Some("2026-11-25T02:00:00Z".into()),
+            completed: Some("2026-11-25T02:10:00Z".into()),
+            ..BackupSummary::default()
+        };
+        let mut builder = Builder::new(&summary);
+        builder.add_location_state(&serde_json::json!({
+            "metadata": {"name": "default", "namespace": "velero"},
+            "status": {"phase": "Unavailable", "lastValidationTime": "2026-11-25T02:09:00Z",
+                       "message": "NoSuchBucket"}}));
+        // Available: nothing to say.
+        builder.add_location_state(&serde_json::json!({
+            "metadata": {"name": "other"}, "status": {"phase": "Available"}}));
+        let pod = |name: &str, ended: &str| {
+            serde_json::json!({
+                "metadata": {"name": name, "namespace": "velero"},
+                "spec": {"nodeName": "n1", "containers": [{"name": "velero"}]},
+                "status": {"containerStatuses": [{"name": "velero", "restartCount": 1,
+                    "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": ended}}}]}})
+        };
+        let window = Window::of(&summary);
+        builder.add_container_restarts(&pod("velero-in", "2026-11-25T02:05:00Z"), &window);
+        // An hour after the backup: not about it.
+        builder.add_container_restarts(&pod("velero-out", "2026-11-25T03:10:00Z"), &window);
+        let entries = builder.finish();
+        let texts: Vec<&str> = entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "Container velero of velero pod velero/velero-in restarted: its last run ended Error (exit code 1); 1 restart in all, node n1",
+                "BackupStorageLocation default Unavailable at its last validation: NoSuchBucket",
+            ]
+        );
+        assert_eq!(entries[0].source, "container");
+        assert_eq!(entries[1].source, "storage-location");
+    }
 
     #[test]
     fn long_lines_are_cut_not_loaded() {

@@ -494,29 +494,26 @@ fn with_names(
     if let Some(namespace) = target.namespace.as_deref().filter(|ns| *ns != "velero") {
         text = text.replace("kubectl -n velero ", &format!("kubectl -n {namespace} "));
     }
-    let Some(location) = location else {
-        return text;
-    };
-    text = text
-        .replace("<location>", &location.name)
-        .replace("bsl default", &format!("bsl {}", location.name));
-    let facts = context.locations.get(&location.name);
-    let fields = facts.map(|f| {
-        [
-            ("<bucket>", &f.bucket),
-            ("<prefix>", &f.prefix),
-            ("<region>", &f.region),
-            ("<s3Url>", &f.s3_url),
-            ("<url>", &f.s3_url),
-        ]
-    });
-    for (placeholder, value) in fields.into_iter().flatten() {
-        if let Some(value) = value {
-            text = text.replace(placeholder, value);
+    // Only a location the bundle holds: a backup that names none is taken as on `default`, which may not exist.
+    let facts = location.and_then(|l| Some((l, context.locations.get(&l.name)?)));
+    if let Some((location, facts)) = facts {
+        text = text
+            .replace("<location>", &location.name)
+            .replace("bsl default", &format!("bsl {}", location.name));
+        for (placeholder, value) in [
+            ("<bucket>", &facts.bucket),
+            ("<prefix>", &facts.prefix),
+            ("<region>", &facts.region),
+            ("<s3Url>", &facts.s3_url),
+            ("<url>", &facts.s3_url),
+        ] {
+            if let Some(value) = value {
+                text = text.replace(placeholder, value);
+            }
         }
     }
     let secret = facts
-        .and_then(|f| f.credential.as_ref())
+        .and_then(|(_, f)| f.credential.as_ref())
         .or(context.server_credentials.as_ref());
     if let Some(secret) = secret {
         for (default, real) in [
@@ -646,10 +643,21 @@ mod fix_tests {
             fix.contains("secret velero-creds -o jsonpath='{.data.cloud}'"),
             "{fix}"
         );
-        // No location known: only the backup's name.
+        // A location the bundle does not hold is not guessed.
+        let fix = with_names(
+            FIX,
+            &backup("velero", "b"),
+            Some(&location("gone")),
+            &context,
+        );
+        assert!(
+            fix.contains("bsl default") && fix.contains("<location>"),
+            "{fix}"
+        );
+        // No location known: the backup's name and the server's secret.
         let fix = with_names(FIX, &backup("velero", "b"), None, &context);
         assert!(
-            fix.contains("<bucket>") && fix.contains("secret cloud-credentials"),
+            fix.contains("<bucket>") && fix.contains("secret velero-creds"),
             "{fix}"
         );
     }
