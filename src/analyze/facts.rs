@@ -223,7 +223,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         kots::kots_facts(kots_snapshots.as_ref(), &inv, now),
     );
 
-    let unavailable = environment::unavailable(bundle, &inv, &backups);
+    let mut unavailable = environment::unavailable(bundle, &inv, &backups);
     let mut verdict_context = VerdictContext::from_inventory(
         &inv,
         velero.as_ref(),
@@ -234,6 +234,15 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     );
     verdict_context.item_errors =
         crate::analyze::verdicts::context::read_item_errors(bundle, &backups);
+    if verdict_context.volume_operations_left_out > 0 {
+        unavailable.push(format!(
+            "the pod volume backups / restores and data uploads / downloads of completed backups and restores \
+             beyond the first {}: {} of them were counted but not kept for the verdicts (only failed, partially \
+             failed or running ones get a verdict)",
+            crate::analyze::verdicts::context::MAX_VOLUME_OPERATIONS,
+            verdict_context.volume_operations_left_out
+        ));
+    }
     Ok(BundleFacts {
         verdict_context,
         now,

@@ -43,6 +43,9 @@ pub(super) enum Keep {
     NewestPerLabel {
         label: &'static str,
         fields: &'static [&'static str],
+        /// At most this many label values (backups) are kept, the ones with the newest items: a million
+        /// backups' pod volume backups kept one per backup were a million projections.
+        limit: usize,
     },
     /// The `limit` newest items (by [`detect::created`], then name) as `fields`, and the distinct values of
     /// `distinct` over all items. A million backups kept as projections were gigabytes; the stages that
@@ -172,7 +175,7 @@ impl ListSpool {
     }
 
     fn keep(&mut self, item: &Value) {
-        if let Keep::NewestPerLabel { label, .. } = self.keep {
+        if let Keep::NewestPerLabel { label, limit, .. } = self.keep {
             let Some(value) = item
                 .pointer("/metadata/labels")
                 .and_then(|labels| labels.get(label))
@@ -193,6 +196,10 @@ impl ListSpool {
                         self.kept_by_label
                             .insert(value.to_string(), self.kept.len());
                         self.kept.push(slim);
+                    }
+                    // Trimmed when twice the limit: sorting is amortised over `limit` labels.
+                    if self.kept.len() >= limit.saturating_mul(2).max(1) {
+                        self.trim_labels_to_newest(label, limit);
                     }
                 }
             }
@@ -218,6 +225,21 @@ impl ListSpool {
         } else if let Some(slim) = self.keep.apply(item) {
             self.kept.push(slim);
         }
+    }
+
+    /// [`Keep::NewestPerLabel`]'s `kept` reduced to the `limit` label values with the newest items; the
+    /// labels dropped are counted in `left_out` (one dropped and seen again later may be counted twice).
+    fn trim_labels_to_newest(&mut self, label: &str, limit: usize) {
+        self.trim_to_newest(limit);
+        self.kept_by_label = self
+            .kept
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slim)| {
+                let value = slim.pointer("/metadata/labels")?.get(label)?.as_str()?;
+                Some((value.to_string(), index))
+            })
+            .collect();
     }
 
     /// `kept` reduced to its `limit` newest, newest first (undated last, then by name: `choose_recent`'s order).
@@ -263,6 +285,11 @@ impl ListSpool {
         if let Keep::Newest { limit, .. } = self.keep {
             self.trim_to_newest(limit);
             self.kept.append(&mut self.distinct);
+        }
+        if let Keep::NewestPerLabel { label, limit, .. } = self.keep
+            && self.kept.len() > limit
+        {
+            self.trim_labels_to_newest(label, limit);
         }
         Ok(SpooledList {
             path: self.path,
@@ -311,7 +338,8 @@ pub(super) struct SpooledList {
     /// What [`Keep`] kept of each item, in the list's order ([`Keep::Newest`]: the newest first, then the
     /// distinct projections).
     pub kept: Vec<Value>,
-    /// Items [`Keep::Newest`] left out as older than its limit.
+    /// Items [`Keep::Newest`] left out as older than its limit; for [`Keep::NewestPerLabel`], label values
+    /// (backups, restores) left out.
     pub left_out: u64,
     pub redactions: RedactionCounts,
 }
@@ -549,6 +577,7 @@ mod tests {
                 "/metadata/labels/velero.io~1backup-name",
                 "/metadata/creationTimestamp",
             ],
+            limit: 10,
         };
         let mut spool = ListSpool::new(dir.path(), ListSpool::nowhere(), keep);
         for (backup, created) in [
@@ -634,6 +663,53 @@ mod tests {
         };
         assert_eq!(scope(&bounded), scope(&all));
         assert!(scope(&bounded).contains("ns-4000"), "{}", scope(&bounded));
+    }
+
+    #[test]
+    fn parts_of_many_backups_are_kept_for_the_newest_backups_only_and_the_rest_counted() {
+        // The bound on a million backups' pod volume backups, at a size a test runs in a moment: one
+        // projection for each of the `limit` backups with the newest parts, the others counted.
+        let dir = tempfile::tempdir().unwrap();
+        let fields: &[&str] = &[
+            "/metadata/labels/velero.io~1backup-name",
+            "/metadata/creationTimestamp",
+        ];
+        let label = "velero.io/backup-name";
+        let keep = Keep::NewestPerLabel {
+            label,
+            fields,
+            limit: 50,
+        };
+        let mut bounded = ListSpool::new(dir.path(), ListSpool::nowhere(), keep);
+        let start: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        // Two parts a backup, in name order as the API lists them (not time order).
+        for i in (0..5_000u32).map(|i| (i * 2_237) % 5_000) {
+            for part in 0..2 {
+                let created = start + jiff::SignedDuration::from_secs(i64::from(i) * 60 + part);
+                bounded
+                    .item(json!({"metadata": {"name": format!("b-{i:05}-{part}"),
+                        "labels": {label: format!("b-{i:05}")},
+                        "creationTimestamp": created.to_string()}}))
+                    .unwrap();
+            }
+        }
+        let mut bounded = bounded.finish(Map::new()).unwrap();
+        assert_eq!(bounded.kept.len(), 50);
+        assert!(bounded.left_out >= 4_950, "{}", bounded.left_out);
+        let list = bounded.kept_list();
+        let newest = detect::names_seen_elsewhere(&[&list], label, &[], 10);
+        let expected: Vec<String> = (4_990..5_000).rev().map(|i| format!("b-{i:05}")).collect();
+        let mut sorted = newest.clone();
+        sorted.sort();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        assert_eq!(sorted, expected_sorted);
+        // Each kept projection is its backup's newest part.
+        assert!(list["items"].as_array().unwrap().iter().all(|p| {
+            p["metadata"]["creationTimestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with(":01Z"))
+        }));
     }
 
     fn items_named(list: &Value) -> Vec<&str> {

@@ -165,10 +165,12 @@ fn velero_keep(plural: &str, recent: usize) -> Keep {
         "podvolumebackups" | "datauploads" => Keep::NewestPerLabel {
             label: "velero.io/backup-name",
             fields: BACKUP_PART_FIELDS,
+            limit,
         },
         "podvolumerestores" | "datadownloads" => Keep::NewestPerLabel {
             label: "velero.io/restore-name",
             fields: RESTORE_PART_FIELDS,
+            limit,
         },
         "schedules" | "backupstoragelocations" | "volumesnapshotlocations" => Keep::Whole,
         _ => Keep::Nothing,
@@ -750,14 +752,21 @@ impl<'o> Run<'o> {
                         None => self.write_list_by_namespace(&resource, &list)?,
                     }
                     if list.left_out > 0 {
-                        self.scope.insert(
-                            format!("{plural}NotConsidered"),
-                            json!(format!(
-                                "{} older {plural} (only the newest {} are considered for logs)",
-                                list.left_out,
-                                NEWEST_KEPT.max(self.options.recent)
-                            )),
-                        );
+                        let kept = NEWEST_KEPT.max(self.options.recent);
+                        let note = match plural.as_str() {
+                            "backups" | "restores" => format!(
+                                "{} older {plural} (only the newest {kept} are considered for logs)",
+                                list.left_out
+                            ),
+                            // Pod volume backups / data uploads (restores / downloads): one kept per backup.
+                            _ => format!(
+                                "{plural} of about {} older backups or restores (only those of the newest {kept} are \
+                                 considered for logs; all are in the bundle)",
+                                list.left_out
+                            ),
+                        };
+                        self.scope
+                            .insert(format!("{plural}NotConsidered"), json!(note));
                     }
                     objects.insert(plural.clone(), list.kept_list());
                 }

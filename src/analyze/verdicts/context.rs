@@ -22,6 +22,10 @@ pub(crate) const PVB_KIND: &str = "podvolumebackups.velero.io";
 pub(crate) const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
 pub(crate) const PVR_KIND: &str = "podvolumerestores.velero.io";
 pub(crate) const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
+/// Volume operations kept for the verdicts. Past it, those of backups / restores that completed are left
+/// out, the oldest first (a verdict is only ever about one that failed, partially failed or is in progress);
+/// how many is said in the report. A million pod volume backups held as operations were hundreds of MB.
+pub(crate) const MAX_VOLUME_OPERATIONS: usize = 100_000;
 
 /// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
 /// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).
@@ -149,6 +153,8 @@ fn server_credentials(velero: &Workload<'_>) -> Option<SecretKey> {
 #[derive(Debug, Clone)]
 pub struct VerdictContext {
     pub volume_operations: Vec<VolumeOperation>,
+    /// Volume operations past [`MAX_VOLUME_OPERATIONS`] left out (all of completed backups / restores).
+    pub volume_operations_left_out: usize,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
     /// Backups by name (`backup/<name>`, `restore/<name>`).
@@ -175,6 +181,7 @@ impl Default for VerdictContext {
     fn default() -> VerdictContext {
         VerdictContext {
             volume_operations: Vec::new(),
+            volume_operations_left_out: 0,
             repositories: Vec::new(),
             containers: Vec::new(),
             specs: BTreeMap::new(),
@@ -229,19 +236,23 @@ impl VerdictContext {
             }
         }
         let (log_errors, logs_not_tried) = log_errors(collector_errors);
+        let volume_operations: Vec<VolumeOperation> = inv
+            .pod_volume_backups
+            .iter()
+            .filter_map(|pvb| pod_volume_backup(pvb, inv))
+            .chain(inv.data_uploads.iter().filter_map(data_upload))
+            .chain(
+                inv.pod_volume_restores
+                    .iter()
+                    .filter_map(|pvr| pod_volume_restore(pvr, inv)),
+            )
+            .chain(inv.data_downloads.iter().filter_map(data_download))
+            .collect();
+        let (volume_operations, volume_operations_left_out) =
+            bounded_operations(volume_operations, inv, MAX_VOLUME_OPERATIONS);
         VerdictContext {
-            volume_operations: inv
-                .pod_volume_backups
-                .iter()
-                .filter_map(|pvb| pod_volume_backup(pvb, inv))
-                .chain(inv.data_uploads.iter().filter_map(data_upload))
-                .chain(
-                    inv.pod_volume_restores
-                        .iter()
-                        .filter_map(|pvr| pod_volume_restore(pvr, inv)),
-                )
-                .chain(inv.data_downloads.iter().filter_map(data_download))
-                .collect(),
+            volume_operations,
+            volume_operations_left_out,
             repositories: inv
                 .backup_repositories
                 .iter()
@@ -324,6 +335,51 @@ fn spec(object: &Value) -> Spec {
             .map(SignedDuration::from_secs)
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT),
     }
+}
+
+/// At most `max` operations: when there are more, those of completed backups / restores are left out, the
+/// ones owned by the oldest first (by the owner's creation time, then name). Returns what is kept and how
+/// many were left out.
+pub(crate) fn bounded_operations(
+    mut operations: Vec<VolumeOperation>,
+    inv: &Inventory,
+    max: usize,
+) -> (Vec<VolumeOperation>, usize) {
+    if operations.len() <= max {
+        return (operations, 0);
+    }
+    // Owner → (completed, created): what decides which go first.
+    let mut owners: std::collections::HashMap<String, (bool, Option<String>)> =
+        std::collections::HashMap::new();
+    for (kind, objects) in [("backup", &inv.backups), ("restore", &inv.restores)] {
+        for object in objects.iter() {
+            if let Some(name) = json::name(object) {
+                let completed = str_at(object, &["status", "phase"]) == Some("Completed");
+                let created =
+                    str_at(object, &["metadata", "creationTimestamp"]).map(str::to_string);
+                owners.insert(format!("{kind}/{name}"), (completed, created));
+            }
+        }
+    }
+    // Completed owners' operations, oldest owner first, are the ones to leave out.
+    let key = |op: &VolumeOperation| -> (bool, Option<String>, String) {
+        let (completed, created) = owners.get(&op.owner).cloned().unwrap_or((false, None));
+        // Not completed sorts last (kept); among completed, the oldest first.
+        (!completed, created, op.owner.clone())
+    };
+    operations.sort_by_cached_key(key);
+    let excess = operations.len() - max;
+    let removable = operations
+        .iter()
+        .take_while(|op| {
+            owners
+                .get(&op.owner)
+                .is_some_and(|(completed, _)| *completed)
+        })
+        .count();
+    let left_out = excess.min(removable);
+    operations.drain(..left_out);
+    (operations, left_out)
 }
 
 fn pod_volume_backup(pvb: &Value, inv: &Inventory) -> Option<VolumeOperation> {
@@ -555,5 +611,59 @@ mod credential_tests {
                 key: Some("cloud".into())
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::reader::SharedObjects;
+    use serde_json::json;
+
+    fn operation(owner: &str, name: &str) -> VolumeOperation {
+        VolumeOperation {
+            kind: PVB_KIND.to_string(),
+            name: name.to_string(),
+            owner: owner.to_string(),
+            ..VolumeOperation::default()
+        }
+    }
+
+    #[test]
+    fn past_the_bound_the_operations_of_the_oldest_completed_backups_are_left_out_and_counted() {
+        let backup = |name: &str, phase: &str, created: &str| json!({"metadata": {"name": name, "creationTimestamp": created}, "status": {"phase": phase}});
+        let inv = Inventory {
+            backups: SharedObjects::new(vec![
+                backup("old", "Completed", "2026-01-01T00:00:00Z"),
+                backup("mid", "Completed", "2026-02-01T00:00:00Z"),
+                backup("failed", "Failed", "2025-01-01T00:00:00Z"),
+                backup("new", "Completed", "2026-03-01T00:00:00Z"),
+            ]),
+            ..Inventory::default()
+        };
+        let operations: Vec<VolumeOperation> = ["new", "failed", "old", "mid"]
+            .iter()
+            .flat_map(|b| {
+                (0..3).map(move |i| operation(&format!("backup/{b}"), &format!("{b}-{i}")))
+            })
+            .collect();
+        // Within the bound: all, in their order.
+        let (kept, left_out) = bounded_operations(operations.clone(), &inv, 12);
+        assert_eq!((kept, left_out), (operations.clone(), 0));
+        // Over it: the oldest completed backup's first, never the failed one's.
+        let (kept, left_out) = bounded_operations(operations.clone(), &inv, 7);
+        assert_eq!(left_out, 5);
+        let owners: BTreeMap<&str, usize> = kept.iter().fold(BTreeMap::new(), |mut m, op| {
+            *m.entry(op.owner.as_str()).or_default() += 1;
+            m
+        });
+        assert_eq!(
+            owners,
+            BTreeMap::from([("backup/failed", 3), ("backup/mid", 1), ("backup/new", 3)])
+        );
+        // Only completed ones are left out, even if the bound is not reached then.
+        let (kept, left_out) = bounded_operations(operations, &inv, 1);
+        assert_eq!(left_out, 9);
+        assert!(kept.iter().all(|op| op.owner == "backup/failed"));
     }
 }
