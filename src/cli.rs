@@ -1,4 +1,7 @@
 //! Every command and flag of snapdoc, in one place (also the source of shell completions and the man page).
+// A flag's doc comment is its --help text, written for a terminal: `<cluster>` there is a placeholder, not an
+// HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +60,7 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Decided once for the whole run: `auto` colours a terminal unless NO_COLOR is set (https://no-color.org).
+    /// Decided once for the whole run: `auto` colours a terminal unless NO_COLOR is set (<https://no-color.org>).
     pub fn enabled(self, stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
         match self {
             ColorChoice::Always => true,

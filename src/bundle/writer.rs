@@ -97,7 +97,7 @@ impl BundleWriter {
         self.files.iter().any(|f| f.path == entry)
     }
 
-    /// Opens an entry for streaming; write to it, then call [`EntryWriter::finish`].
+    /// Opens an entry for streaming; write to it, then call its `finish`.
     pub fn entry(&mut self, name: &str) -> Result<EntryWriter<'_>, BundleError> {
         layout::check_entry_name(name).map_err(|message| BundleError::InvalidEntryName {
             entry: name.to_string(),

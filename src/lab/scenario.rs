@@ -1,4 +1,4 @@
-//! Scenarios: the folders (tests/scenarios/<name>/, or built into the binary) the lab serves.
+//! Scenarios: the folders (`tests/scenarios/<name>/`, or built into the binary) the lab serves.
 //! Format: docs/scenarios.md.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -209,7 +209,7 @@ pub struct Scenario {
     pub logs: Vec<ContainerLog>,
     /// Object store content by path under store/ (`backups/<name>/backup.log`).
     pub store: BTreeMap<String, String>,
-    /// Object store files larger than [`LARGE_FILE_BYTES`], by path under store/: streamed from disk.
+    /// Object store files larger than `LARGE_FILE_BYTES` (8 MiB), by path under store/: streamed from disk.
     pub store_files: BTreeMap<String, PathBuf>,
     pub(super) registry: Registry,
     pub(super) crds: Vec<Value>,

@@ -242,7 +242,7 @@ impl<'r> LogRun<'r> {
         scan.result
     }
 
-    /// Tries every rule's regex on the error text of object fields ([`super::places`]). A rule's `fields` filters
+    /// Tries every rule's regex on the error text of object fields (`engine/places.rs`). A rule's `fields` filters
     /// are for log lines (an object field has no level); every other part of the rule applies as to a line.
     pub fn absorb_places(&mut self, places: &[super::places::PlaceText]) {
         for (i, (_, matcher)) in self.rules.iter().enumerate() {
