@@ -168,7 +168,7 @@ impl BundleWriter {
     }
 
     /// Adds redaction counts (by rule name) to the manifest's `redactions`.
-    pub fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
+    pub(crate) fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
         for (rule, n) in counts {
             *self.redactions.entry(rule.clone()).or_default() += n;
         }
@@ -257,7 +257,7 @@ pub struct EntryWriter<'a> {
 
 impl EntryWriter<'_> {
     /// Marks the content as incomplete, with the reason (recorded in the manifest).
-    pub fn mark_truncated(&mut self, reason: impl Into<String>) {
+    pub(crate) fn mark_truncated(&mut self, reason: impl Into<String>) {
         self.truncated = Some(reason.into());
     }
 

@@ -69,12 +69,12 @@ impl ApiFailure {
     }
 
     /// A 404: the resource or its API group is not served (Velero not installed, an old version).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.status == Some(404)
     }
 
     /// A 401 or 403: the credentials lack the permission (RBAC), not a fault of the cluster.
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         self.status == Some(401) || self.status == Some(403)
     }
 
@@ -427,7 +427,7 @@ impl ApiClient {
 }
 
 /// Where [`ApiClient::list_into`] puts a list's items.
-pub trait ListSink {
+pub(crate) trait ListSink {
     /// Takes one item (already given its `apiVersion` and `kind`).
     fn item(&mut self, item: Value) -> std::io::Result<()>;
     /// The list starts over (its continue token expired): the items taken so far are to be forgotten.

@@ -13,11 +13,11 @@ pub struct ConnectionOverrides {
     /// A bearer token used instead of the kubeconfig user's credentials (`--token`).
     pub token: Option<String>,
     /// The user to act as (`--as`).
-    pub impersonate_user: Option<String>,
+    pub(crate) impersonate_user: Option<String>,
     /// The groups to act as (`--as-group`, repeatable).
-    pub impersonate_groups: Vec<String>,
+    pub(crate) impersonate_groups: Vec<String>,
     /// Accept any server certificate (`--insecure-skip-tls-verify`).
-    pub insecure_skip_tls_verify: bool,
+    pub(crate) insecure_skip_tls_verify: bool,
     /// How long one request may take (`--request-timeout`); `None` keeps the client's own timeouts.
     pub request_timeout: Option<Duration>,
 }

@@ -276,7 +276,7 @@ pub(super) fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScop
 /// name. The keys come from the references alone, so the secret itself is never read for them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct SecretReference {
-    pub referenced_by: BTreeSet<String>,
+    pub(crate) referenced_by: BTreeSet<String>,
     pub keys: BTreeSet<String>,
 }
 

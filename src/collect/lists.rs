@@ -312,7 +312,7 @@ pub(super) struct SpooledList {
     /// distinct projections).
     pub kept: Vec<Value>,
     /// Items [`Keep::Newest`] left out as older than its limit.
-    pub left_out: u64,
+    pub(crate) left_out: u64,
     pub redactions: RedactionCounts,
 }
 

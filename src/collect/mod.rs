@@ -62,7 +62,7 @@ pub async fn collect(
 
 /// What must hold before anything is written: the API server answers and takes the credentials, and the
 /// backups and restores named by `--backup` / `--restore` exist. `run` calls it before making its folder.
-pub async fn check_before_collecting(
+pub(crate) async fn check_before_collecting(
     client: &kube::Client,
     cluster: &ClusterInfo,
     options: &CollectOptions,
@@ -97,7 +97,7 @@ fn host_only(server: &str) -> String {
 }
 
 /// `snapdoc-<cluster host or context>-<UTC yyyymmddThhmmssZ>.zip`.
-pub fn default_output_name(cluster: &ClusterInfo, now: jiff::Timestamp) -> String {
+pub(crate) fn default_output_name(cluster: &ClusterInfo, now: jiff::Timestamp) -> String {
     let host = cluster
         .server
         .as_deref()
@@ -149,7 +149,7 @@ impl std::str::FromStr for Since {
 }
 
 /// Parses `--since`: a sum of `<n><unit>` with units s, m, h, d, w (`72h`, `7d`, `1h30m`).
-pub fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
+pub(crate) fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
     let invalid = |why: &str| {
         CollectError::InvalidFlag(format!(
             "--since {text:?}: {why} (expected e.g. 30m, 24h, 7d, 1h30m)"

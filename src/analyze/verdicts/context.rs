@@ -26,7 +26,7 @@ pub(crate) const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
 /// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
 /// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct VolumeOperation {
+pub(crate) struct VolumeOperation {
     /// One of [`PVB_KIND`], [`DATA_UPLOAD_KIND`], [`PVR_KIND`], [`DATA_DOWNLOAD_KIND`].
     pub kind: String,
     pub namespace: Option<String>,
@@ -37,7 +37,7 @@ pub struct VolumeOperation {
     pub node: Option<String>,
     /// The namespace of the volume (its pod's, a DataUpload's `spec.sourceNamespace`, a DataDownload's target's):
     /// its repository's `volumeNamespace`.
-    pub volume_namespace: Option<String>,
+    pub(crate) volume_namespace: Option<String>,
     pub pod: Option<String>,
     pub volume: Option<String>,
     /// A data mover's PVC; for a PVB / PVR, the pod's claim for the volume when the bundle holds the pod.
@@ -48,18 +48,18 @@ pub struct VolumeOperation {
 
 /// A BackupRepository (ResticRepository before 1.10): one per volume namespace, storage location and type.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Repository {
+pub(crate) struct Repository {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    pub volume_namespace: Option<String>,
+    pub(crate) volume_namespace: Option<String>,
     pub location: Option<String>,
     pub phase: Option<String>,
 }
 
 /// A velero or node-agent container as the pod's status tells it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContainerState {
+pub(crate) struct ContainerState {
     /// velero | node-agent | restic
     pub component: String,
     pub namespace: Option<String>,
@@ -67,39 +67,39 @@ pub struct ContainerState {
     pub container: String,
     pub node: Option<String>,
     /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
-    pub last_terminated_at: Option<Timestamp>,
+    pub(crate) last_terminated_at: Option<Timestamp>,
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub created: Option<Timestamp>,
     /// `spec.includedNamespaces`; empty or `*` means every namespace.
-    pub included_namespaces: Vec<String>,
+    pub(crate) included_namespaces: Vec<String>,
     /// `spec.itemOperationTimeout`, Velero's default when unset.
-    pub item_operation_timeout: SignedDuration,
+    pub(crate) item_operation_timeout: SignedDuration,
 }
 
 /// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing but Velero's
 /// default timeouts (every link but a backup's own and its location's is then unknown).
 #[derive(Debug, Clone)]
-pub struct VerdictContext {
-    pub volume_operations: Vec<VolumeOperation>,
+pub(crate) struct VerdictContext {
+    pub(crate) volume_operations: Vec<VolumeOperation>,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
     /// Backups by name (`backup/<name>`, `restore/<name>`).
     pub specs: BTreeMap<String, Spec>,
     /// The server's `--fs-backup-timeout`: how long a pod volume backup may run.
-    pub fs_backup_timeout: SignedDuration,
+    pub(crate) fs_backup_timeout: SignedDuration,
     /// Why the collector could not download a backup's / restore's log (`backup/<name>` → reason).
-    pub log_errors: BTreeMap<String, String>,
+    pub(crate) log_errors: BTreeMap<String, String>,
     /// Logs the collector did not try to download, and why (a refusal before them).
-    pub logs_not_tried: Option<String>,
+    pub(crate) logs_not_tried: Option<String>,
     /// snapdoc | troubleshoot | velero-debug | directory: a foreign bundle never downloads backup logs.
-    pub bundle_format: Option<String>,
+    pub(crate) bundle_format: Option<String>,
     /// The item errors of each failed backup's / restore's results (`backup/<name>` →
     /// `namespace: error` or `cluster: error`), as Velero recorded them.
-    pub item_errors: BTreeMap<String, Vec<String>>,
+    pub(crate) item_errors: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for VerdictContext {
@@ -119,12 +119,12 @@ impl Default for VerdictContext {
 }
 
 impl VerdictContext {
-    pub fn spec(&self, kind: &str, name: &str) -> Option<&Spec> {
+    pub(crate) fn spec(&self, kind: &str, name: &str) -> Option<&Spec> {
         self.specs.get(&format!("{kind}/{name}"))
     }
 
     /// The volume operations of a backup / restore (`kind`: backup | restore).
-    pub fn volumes_of<'c>(
+    pub(crate) fn volumes_of<'c>(
         &'c self,
         kind: &str,
         name: &str,
