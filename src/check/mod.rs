@@ -23,8 +23,8 @@ mod pushgateway;
 mod rotation;
 
 use crate::report::{self, ReportError, ReportFormat};
-pub use pushgateway::group_url;
-pub use rotation::{DEFAULT_KEEP_BUNDLES, RotateError, rotated_name};
+pub(crate) use rotation::DEFAULT_KEEP_BUNDLES;
+pub use rotation::RotateError;
 
 /// What a check collects, where it keeps the bundle, and what it prints.
 #[derive(Debug, Clone)]

@@ -14,9 +14,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::bundle::CollectorError;
 
 /// At most this many API requests (log streams included) in flight.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
 /// Items asked for per list page.
-pub const PAGE_SIZE: usize = 500;
+pub(crate) const PAGE_SIZE: usize = 500;
 /// A list whose continue token expired (410 Gone) is restarted at most this many times.
 const MAX_LIST_RESTARTS: usize = 3;
 /// Attempts of one request when the server answers 429 / 5xx or the connection fails.

@@ -58,7 +58,7 @@ impl ConnectionOverrides {
 
 /// Parses kubectl's `--request-timeout`: a bare number of seconds or a duration with units (`1s`, `2m`,
 /// `1h30m`). Zero means no timeout, as in kubectl: see [`request_timeout`].
-pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_request_timeout(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: u64 = text
@@ -75,7 +75,7 @@ pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
 }
 
 /// kubectl's `--request-timeout` value as an override: zero is no limit.
-pub fn request_timeout(flag: Option<Duration>) -> Option<Duration> {
+pub(crate) fn request_timeout(flag: Option<Duration>) -> Option<Duration> {
     flag.filter(|timeout| !timeout.is_zero())
 }
 

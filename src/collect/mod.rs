@@ -21,15 +21,14 @@ mod transient;
 
 use std::path::{Path, PathBuf};
 
-pub use api::{ApiFailure, DEFAULT_CONCURRENCY, PAGE_SIZE};
-pub use connection::{ConnectionOverrides, parse_request_timeout, request_timeout};
-pub use detect::{BackupScope, Component, image_tag};
+pub use api::ApiFailure;
+pub use connection::ConnectionOverrides;
+pub(crate) use connection::{parse_request_timeout, request_timeout};
+pub use detect::{BackupScope, Component};
 pub use error::CollectError;
 pub use kubeconfig::client_from;
-pub use options::{
-    ClusterOptions, CollectOptions, DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES,
-    DEFAULT_RECENT, DEFAULT_SINCE,
-};
+pub use options::{ClusterOptions, CollectOptions, DEFAULT_SINCE};
+pub(crate) use options::{DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES, DEFAULT_RECENT};
 
 use crate::bundle::Manifest;
 use crate::bundle::manifest::ClusterInfo;

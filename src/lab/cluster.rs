@@ -19,7 +19,7 @@ use super::{api, blobs, bundle_source, tls};
 use crate::bundle::Bundle;
 
 /// The identity the lab's token stands for (403 messages name it).
-pub const LAB_USER: &str = "system:serviceaccount:default:snapdoc";
+pub(crate) const LAB_USER: &str = "system:serviceaccount:default:snapdoc";
 
 /// Namespaces every cluster has.
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];

@@ -15,7 +15,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-pub use rules::RULE_NAMES;
 pub use stream::{LineBuffer, RedactingWriter};
 
 /// What a redacted value is replaced with.
