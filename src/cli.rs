@@ -1,4 +1,7 @@
 //! Every command and flag of snapdoc, in one place (also the source of shell completions and the man page).
+// A flag's doc comment is its --help text, written for a terminal: `<cluster>` there is a placeholder, not an
+// HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +15,7 @@ use crate::pipeline::{DemoOptions, RunOptions};
 use crate::report::ReportFormat;
 
 /// The exit codes every command shares (`analyze::Exit`), as `--help` shows them.
-pub const EXIT_CODES: &str = "Exit codes:
+pub(crate) const EXIT_CODES: &str = "Exit codes:
   0  the analysis is complete and nothing reaches --fail-on (verify: the bundle matches its manifest)
   1  findings at or above --fail-on, or a cluster that proves Velero is not installed (not under never)
   2  snapdoc could not see or could not run: an incomplete analysis (Velero's objects refused, whether
@@ -57,7 +60,7 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Decided once for the whole run: `auto` colours a terminal unless NO_COLOR is set (https://no-color.org).
+    /// Decided once for the whole run: `auto` colours a terminal unless NO_COLOR is set (<https://no-color.org>).
     pub fn enabled(self, stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
         match self {
             ColorChoice::Always => true,
@@ -158,13 +161,13 @@ pub struct ConnectionArgs {
     pub token: Option<String>,
     /// Username to impersonate for the operation.
     #[arg(long = "as", value_name = "USER")]
-    pub impersonate_user: Option<String>,
+    pub(crate) impersonate_user: Option<String>,
     /// Group to impersonate for the operation (repeat for several groups).
     #[arg(long = "as-group", value_name = "GROUP")]
-    pub impersonate_groups: Vec<String>,
+    pub(crate) impersonate_groups: Vec<String>,
     /// Do not check the server's certificate: the connection can then be intercepted.
     #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
+    pub(crate) insecure_skip_tls_verify: bool,
     /// How long to wait for one server request (e.g. 30s, 2m; a bare number is seconds; 0: no limit).
     #[arg(long, value_name = "DURATION", value_parser = crate::collect::parse_request_timeout)]
     pub request_timeout: Option<std::time::Duration>,
@@ -222,7 +225,7 @@ pub struct CollectFlags {
     pub delete_download_requests: bool,
     /// Leave DownloadRequests to Velero: the default, accepted for earlier command lines.
     #[arg(long, hide = true, conflicts_with = "delete_download_requests")]
-    pub keep_download_requests: bool,
+    pub(crate) keep_download_requests: bool,
 }
 
 impl CollectFlags {
@@ -492,7 +495,7 @@ pub struct CheckArgs {
     pub bundle: Option<PathBuf>,
     /// With --bundle: how many bundles to keep, the newest included (1: each run replaces the last).
     #[arg(long, value_name = "N", default_value_t = crate::check::DEFAULT_KEEP_BUNDLES, requires = "bundle")]
-    pub keep_bundles: usize,
+    pub(crate) keep_bundles: usize,
     // A doc comment here would become `--format`'s help text, which has none (the values say it).
     #[allow(missing_docs)]
     #[arg(long, value_enum, default_value_t = CheckFormat::Json)]
@@ -500,7 +503,7 @@ pub struct CheckArgs {
     /// Write Prometheus text-format metrics to FILE (replaced atomically; for node-exporter's textfile
     /// collector, name it *.prom in its directory).
     #[arg(long, value_name = "FILE")]
-    pub prometheus_textfile: Option<PathBuf>,
+    pub(crate) prometheus_textfile: Option<PathBuf>,
     /// Push the same metrics to a Prometheus Pushgateway (its base URL, e.g. http://pushgateway:9091), as the
     /// group job="snapdoc", cluster="<--cluster-name>"; each push replaces that cluster's last one.
     #[arg(long, value_name = "URL")]
@@ -508,7 +511,7 @@ pub struct CheckArgs {
     /// The cluster's name in the metrics (snapdoc_info's cluster label, the Pushgateway group) (default: the
     /// kubeconfig context, else the API server's host). Set it in-cluster and in fleets.
     #[arg(long, value_name = "NAME")]
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
 }
 
 impl CheckArgs {
@@ -650,11 +653,11 @@ pub struct LabServeArgs {
 }
 
 /// The file name kubectl looks for on PATH to run `kubectl snapdoc`.
-pub const KUBECTL_PLUGIN_NAME: &str = "kubectl-snapdoc";
+pub(crate) const KUBECTL_PLUGIN_NAME: &str = "kubectl-snapdoc";
 
 /// How the program names itself in usage, help and completions: `kubectl snapdoc` when run as the kubectl
 /// plugin (a binary or link named `kubectl-snapdoc`), `snapdoc` otherwise.
-pub fn program_name(argv0: Option<&OsString>) -> &'static str {
+pub(crate) fn program_name(argv0: Option<&OsString>) -> &'static str {
     let stem = argv0.and_then(|arg| Path::new(arg).file_stem());
     if stem.is_some_and(|stem| stem == KUBECTL_PLUGIN_NAME) {
         "kubectl snapdoc"
@@ -664,7 +667,7 @@ pub fn program_name(argv0: Option<&OsString>) -> &'static str {
 }
 
 /// `-V`: the version and the commit.
-pub const SHORT_VERSION: &str = concat!(
+pub(crate) const SHORT_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("SNAPDOC_COMMIT"),
@@ -672,7 +675,7 @@ pub const SHORT_VERSION: &str = concat!(
 );
 
 /// `--version`: the commit, the built-in rules and the bundle format.
-pub fn long_version() -> String {
+pub(crate) fn long_version() -> String {
     let rules = crate::analyze::rules::RuleSet::load(&[])
         .map(|rules| rules.rules().len().to_string())
         .unwrap_or_else(|error| format!("cannot be loaded ({error})"));
@@ -684,7 +687,7 @@ pub fn long_version() -> String {
 
 /// The clap command as this process presents itself (see [`program_name`]); the version text, which loads
 /// the rules, only when `--version` is asked for.
-pub fn command_for(args: &[OsString]) -> clap::Command {
+pub(crate) fn command_for(args: &[OsString]) -> clap::Command {
     let name = program_name(args.first());
     let command = Cli::command()
         .bin_name(name)

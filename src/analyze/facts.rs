@@ -71,7 +71,7 @@ pub struct BundleFacts {
     /// The bundle's creation time (manifest.created), else the latest timestamp in its objects, else now.
     pub now: Timestamp,
     /// What `now` was told from, in words, for the report ("the folder name support-bundle-…").
-    pub dated_from: String,
+    pub(crate) dated_from: String,
     /// `facts.cluster` (exactly one object), `facts.schedules`, `facts.volumes`, `facts.components`.
     pub kinds: BTreeMap<String, Vec<Value>>,
     /// Component → version core (`1.12.3`), for compat rules; only components whose version is known.
@@ -91,7 +91,7 @@ pub struct BundleFacts {
     /// Disaster-recovery readiness (analyze/readiness), also `facts.readiness` for the rules.
     pub readiness: Readiness,
     /// The objects around each backup the verdicts link findings through (analyze/verdicts/context.rs).
-    pub verdict_context: VerdictContext,
+    pub(crate) verdict_context: VerdictContext,
     /// What this bundle lacks, in words.
     pub unavailable: Vec<String>,
     /// What the bundle does not let snapdoc see that the checks need (whether Velero is installed, its
@@ -341,7 +341,7 @@ fn known(found: bool, looked: bool) -> Value {
 /// The file-system backup uploaders (restic, kopia) the bundle shows in use, and the server's default.
 pub(crate) struct Uploaders {
     /// Sorted, restic and kopia only.
-    pub in_use: Vec<String>,
+    pub(crate) in_use: Vec<String>,
     /// The server's `--uploader-type`: what new file-system backups use.
     pub server: Option<String>,
 }

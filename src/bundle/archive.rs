@@ -604,10 +604,10 @@ pub(crate) enum Produce {
 /// A foreign bundle mapped onto snapdoc's layout.
 #[derive(Debug, Default)]
 pub(crate) struct Translation {
-    pub produce: BTreeMap<String, Produce>,
+    pub(crate) produce: BTreeMap<String, Produce>,
     /// The times the format itself wrote (a folder name, capture stamps), most trustworthy first, each with
     /// what it is in words; bundle/dating.rs dates the manifest from them, then from names and file times.
-    pub own_dates: Vec<(Option<String>, String)>,
+    pub(crate) own_dates: Vec<(Option<String>, String)>,
     /// Stands in for manifest.json: who made the bundle, when, what its collectors could not read.
     pub manifest: Option<Manifest>,
     /// What this format does not carry, in words for the report.
@@ -733,7 +733,7 @@ pub(crate) struct FoundLog {
     /// The regular file holding it (links resolved).
     pub raw: String,
     /// Found under a folder a Velero logs collector writes to (`velero/`, `kots/velero/`, `velero/logs/`).
-    pub velero_folder: bool,
+    pub(crate) velero_folder: bool,
 }
 
 /// Pod logs gathered from a foreign bundle, placed where snapdoc's layout keeps them: pods running a

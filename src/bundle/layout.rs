@@ -100,7 +100,7 @@ impl LogSource {
     }
 
     /// A pod log's source, told by its container name (the same in every Velero and KOTS release).
-    pub fn of_container(container: &str) -> LogSource {
+    pub(crate) fn of_container(container: &str) -> LogSource {
         match container {
             "velero" => LogSource::VeleroServer,
             "node-agent" | "restic" => LogSource::NodeAgent,

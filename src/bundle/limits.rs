@@ -43,7 +43,7 @@ impl Default for ArchiveLimits {
 
 /// Why an archive or one of its entries was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LimitError {
+pub(crate) enum LimitError {
     #[error("decompresses to more than {limit} bytes (the per-entry limit)")]
     EntryTooLarge { limit: u64 },
     #[error(
@@ -80,7 +80,7 @@ pub enum LimitError {
 
 impl ArchiveLimits {
     /// Checks one entry's sizes (declared or counted so far) against the per-entry limit and ratio.
-    pub fn check_entry(&self, decompressed: u64, compressed: u64) -> Result<(), LimitError> {
+    pub(crate) fn check_entry(&self, decompressed: u64, compressed: u64) -> Result<(), LimitError> {
         if decompressed > self.max_entry_bytes {
             return Err(LimitError::EntryTooLarge {
                 limit: self.max_entry_bytes,
@@ -91,7 +91,7 @@ impl ArchiveLimits {
 
     /// A folder read as a bundle (an extracted zip or support bundle) may hold as many files as an archive
     /// entries: `files` is the count so far, checked as each is found, so a walk stops at the limit.
-    pub fn check_folder_files(&self, files: u64) -> Result<(), LimitError> {
+    pub(crate) fn check_folder_files(&self, files: u64) -> Result<(), LimitError> {
         if files > self.max_entries {
             return Err(LimitError::TooManyFiles {
                 limit: self.max_entries,

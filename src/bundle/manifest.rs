@@ -10,7 +10,7 @@ pub(crate) const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     /// The manifest's schema version, raised when a field changes meaning.
-    pub format_version: u32,
+    pub(crate) format_version: u32,
     /// The program and version that wrote the bundle.
     pub tool: ToolInfo,
     /// RFC 3339; the analyzer's "now" for age conditions, so a bundle reads the same every day.

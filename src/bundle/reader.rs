@@ -42,7 +42,7 @@ impl BundleFormat {
 }
 
 /// Where entries come from. Every source answers in snapdoc's layout; a foreign format translates its paths.
-pub trait BundleSource: Send {
+pub(crate) trait BundleSource: Send {
     /// Every file entry, `/`-separated, relative to the bundle root, sorted.
     fn entries(&self) -> &[String];
     fn open(&mut self, entry: &str) -> Result<Box<dyn Read + '_>, BundleError>;
@@ -98,10 +98,10 @@ pub struct Bundle {
 
 /// An object list parsed once and read by several parts of the analysis (facts, rules, timelines).
 #[derive(Debug, Clone, Default)]
-pub struct SharedObjects(Arc<Vec<Value>>);
+pub(crate) struct SharedObjects(Arc<Vec<Value>>);
 
 impl SharedObjects {
-    pub fn new(objects: Vec<Value>) -> SharedObjects {
+    pub(crate) fn new(objects: Vec<Value>) -> SharedObjects {
         SharedObjects(Arc::new(objects))
     }
 }
@@ -196,7 +196,7 @@ impl Bundle {
     }
 
     /// Wraps a source (used by readers of foreign formats, which translate into snapdoc's layout).
-    pub fn from_source(
+    pub(crate) fn from_source(
         path: PathBuf,
         format: BundleFormat,
         source: Box<dyn BundleSource>,
@@ -258,13 +258,13 @@ impl Bundle {
     }
 
     /// The entry's decompressed size, when known without reading it.
-    pub fn entry_size(&self, entry: &str) -> Option<u64> {
+    pub(crate) fn entry_size(&self, entry: &str) -> Option<u64> {
         self.source.entry_size(entry)
     }
 
     /// A second reader of the same bundle, independent of this one (another thread may read with it).
     /// `None` when the bundle's format cannot be read twice at once.
-    pub fn reopen(&self) -> Option<Result<Bundle, BundleError>> {
+    pub(crate) fn reopen(&self) -> Option<Result<Bundle, BundleError>> {
         let source = match self.source.reopen()? {
             Ok(source) => source,
             Err(e) => return Some(Err(e)),
@@ -327,7 +327,7 @@ impl Bundle {
 
     /// [`Bundle::objects`], parsed once: later calls for the same resource share the first one's list until
     /// [`Bundle::release_shared_objects`]. A list that cannot be read is not kept (each call says why).
-    pub fn shared_objects(&mut self, resource: &str) -> Result<SharedObjects, BundleError> {
+    pub(crate) fn shared_objects(&mut self, resource: &str) -> Result<SharedObjects, BundleError> {
         if let Some(objects) = self.shared.get(resource) {
             return Ok(objects.clone());
         }
@@ -338,18 +338,18 @@ impl Bundle {
 
     /// Keeps `objects`, read by another reader of this bundle ([`Bundle::reopen`]), as the resource's list for
     /// [`Bundle::shared_objects`].
-    pub fn share_objects(&mut self, resource: &str, objects: Vec<Value>) {
+    pub(crate) fn share_objects(&mut self, resource: &str, objects: Vec<Value>) {
         self.shared
             .insert(resource.to_string(), SharedObjects::new(objects));
     }
 
     /// Forgets the lists [`Bundle::shared_objects`] kept (their memory is freed once no one holds them).
-    pub fn release_shared_objects(&mut self) {
+    pub(crate) fn release_shared_objects(&mut self) {
         self.shared.clear();
     }
 
     /// The entries holding a resource's objects.
-    pub fn object_files(&self, resource: &str) -> Vec<String> {
+    pub(crate) fn object_files(&self, resource: &str) -> Vec<String> {
         match resource {
             "nodes" => vec![layout::CLUSTER_NODES.to_string()],
             "namespaces" => vec![layout::CLUSTER_NAMESPACES.to_string()],

@@ -101,7 +101,7 @@ impl BundleWriter {
         self.files.iter().any(|f| f.path == entry)
     }
 
-    /// Opens an entry for streaming; write to it, then call [`EntryWriter::finish`].
+    /// Opens an entry for streaming; write to it, then call its `finish`.
     pub fn entry(&mut self, name: &str) -> Result<EntryWriter<'_>, BundleError> {
         layout::check_entry_name(name).map_err(|message| BundleError::InvalidEntryName {
             entry: name.to_string(),
@@ -172,7 +172,7 @@ impl BundleWriter {
     }
 
     /// Adds redaction counts (by rule name) to the manifest's `redactions`.
-    pub fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
+    pub(crate) fn count_redactions(&mut self, counts: &BTreeMap<String, u64>) {
         for (rule, n) in counts {
             *self.redactions.entry(rule.clone()).or_default() += n;
         }
@@ -262,7 +262,7 @@ pub struct EntryWriter<'a> {
 
 impl EntryWriter<'_> {
     /// Marks the content as incomplete, with the reason (recorded in the manifest).
-    pub fn mark_truncated(&mut self, reason: impl Into<String>) {
+    pub(crate) fn mark_truncated(&mut self, reason: impl Into<String>) {
         self.truncated = Some(reason.into());
     }
 

@@ -23,8 +23,8 @@ mod pushgateway;
 mod rotation;
 
 use crate::report::{self, ReportError, ReportFormat};
-pub use pushgateway::group_url;
-pub use rotation::{DEFAULT_KEEP_BUNDLES, RotateError, rotated_name};
+pub(crate) use rotation::DEFAULT_KEEP_BUNDLES;
+pub use rotation::RotateError;
 
 /// What a check collects, where it keeps the bundle, and what it prints.
 #[derive(Debug, Clone)]
@@ -37,16 +37,16 @@ pub struct CheckOptions {
     pub bundle: Option<PathBuf>,
     /// With `bundle`: how many bundles are kept, the newest at `bundle`, older ones rotated to `NAME.1.zip`,
     /// `NAME.2.zip` … (0 is read as 1).
-    pub keep_bundles: usize,
+    pub(crate) keep_bundles: usize,
     /// What the check prints.
     pub format: CheckFormat,
     /// Write Prometheus metrics here (replaced atomically), for node-exporter's textfile collector.
-    pub prometheus_textfile: Option<PathBuf>,
+    pub(crate) prometheus_textfile: Option<PathBuf>,
     /// Push the metrics to this Prometheus Pushgateway (its base URL).
     pub pushgateway: Option<String>,
     /// The cluster's name in the metrics (`snapdoc_info`, the Pushgateway group); `None`: the kubeconfig
     /// context, else the API server's host.
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
 }
 
 impl Default for CheckOptions {
@@ -426,7 +426,7 @@ fn ensure_something_collected(bundle: &Bundle) -> Result<(), CheckError> {
 }
 
 /// A `facts.schedules` object as the metrics see it; ages from the future (clock skew) read as unknown.
-pub fn schedule_status(fact: &Value) -> Option<ScheduleStatus> {
+pub(crate) fn schedule_status(fact: &Value) -> Option<ScheduleStatus> {
     let seconds = |key: &str| fact[key].as_i64().and_then(|v| u64::try_from(v).ok());
     Some(ScheduleStatus {
         name: fact["name"].as_str()?.to_string(),

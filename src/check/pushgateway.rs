@@ -19,7 +19,7 @@ use crate::report::prometheus::MetricsError;
 const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The URL of the group this cluster's metrics go to, below the Pushgateway's base URL.
-pub fn group_url(base: &str, cluster: &str) -> String {
+pub(crate) fn group_url(base: &str, cluster: &str) -> String {
     let encoded = if cluster.is_empty() {
         // The Pushgateway's spelling of an empty value in base64 form.
         "=".to_string()

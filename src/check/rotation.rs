@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 /// How many bundles `check --bundle` keeps by default: the newest and four before it.
-pub const DEFAULT_KEEP_BUNDLES: usize = 5;
+pub(crate) const DEFAULT_KEEP_BUNDLES: usize = 5;
 
 /// Moving the kept bundles one number up (or the new one into place) failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub(super) fn parent_dir(path: &Path) -> PathBuf {
 }
 
 /// The name of the `n`-th older bundle: `check.zip` → `check.1.zip`, `check` → `check.1`.
-pub fn rotated_name(path: &Path, n: usize) -> PathBuf {
+pub(crate) fn rotated_name(path: &Path, n: usize) -> PathBuf {
     let name = match (path.file_stem(), path.extension()) {
         (Some(stem), Some(extension)) => format!(
             "{}.{n}.{}",

@@ -14,9 +14,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::bundle::CollectorError;
 
 /// At most this many API requests (log streams included) in flight.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 8;
 /// Items asked for per list page.
-pub const PAGE_SIZE: usize = 500;
+pub(crate) const PAGE_SIZE: usize = 500;
 /// A list whose continue token expired (410 Gone) is restarted at most this many times.
 const MAX_LIST_RESTARTS: usize = 3;
 /// Attempts of one request when the server answers 429 / 5xx or the connection fails.
@@ -69,12 +69,12 @@ impl ApiFailure {
     }
 
     /// A 404: the resource or its API group is not served (Velero not installed, an old version).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.status == Some(404)
     }
 
     /// A 401 or 403: the credentials lack the permission (RBAC), not a fault of the cluster.
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         self.status == Some(401) || self.status == Some(403)
     }
 
@@ -427,7 +427,7 @@ impl ApiClient {
 }
 
 /// Where [`ApiClient::list_into`] puts a list's items.
-pub trait ListSink {
+pub(crate) trait ListSink {
     /// Takes one item (already given its `apiVersion` and `kind`).
     fn item(&mut self, item: Value) -> std::io::Result<()>;
     /// The list starts over (its continue token expired): the items taken so far are to be forgotten.

@@ -13,11 +13,11 @@ pub struct ConnectionOverrides {
     /// A bearer token used instead of the kubeconfig user's credentials (`--token`).
     pub token: Option<String>,
     /// The user to act as (`--as`).
-    pub impersonate_user: Option<String>,
+    pub(crate) impersonate_user: Option<String>,
     /// The groups to act as (`--as-group`, repeatable).
-    pub impersonate_groups: Vec<String>,
+    pub(crate) impersonate_groups: Vec<String>,
     /// Accept any server certificate (`--insecure-skip-tls-verify`).
-    pub insecure_skip_tls_verify: bool,
+    pub(crate) insecure_skip_tls_verify: bool,
     /// How long one request may take (`--request-timeout`); `None` keeps the client's own timeouts.
     pub request_timeout: Option<Duration>,
 }
@@ -58,7 +58,7 @@ impl ConnectionOverrides {
 
 /// Parses kubectl's `--request-timeout`: a bare number of seconds or a duration with units (`1s`, `2m`,
 /// `1h30m`). Zero means no timeout, as in kubectl: see [`request_timeout`].
-pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_request_timeout(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let duration = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: u64 = text
@@ -75,7 +75,7 @@ pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
 }
 
 /// kubectl's `--request-timeout` value as an override: zero is no limit.
-pub fn request_timeout(flag: Option<Duration>) -> Option<Duration> {
+pub(crate) fn request_timeout(flag: Option<Duration>) -> Option<Duration> {
     flag.filter(|timeout| !timeout.is_zero())
 }
 

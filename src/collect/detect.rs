@@ -55,7 +55,7 @@ fn containers<'v>(object: &'v Value, field: &str) -> &'v [Value] {
 }
 
 /// The tag of an image reference (`velero/velero:v1.12.0@sha256:…` → `v1.12.0`), if it has one.
-pub fn image_tag(image: &str) -> Option<&str> {
+pub(crate) fn image_tag(image: &str) -> Option<&str> {
     let without_digest = image.split('@').next().unwrap_or(image);
     let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
     let (_, tag) = last_segment.split_once(':')?;
@@ -276,7 +276,7 @@ pub(super) fn backup_scope(backups: &[Value], schedules: &[Value]) -> BackupScop
 /// name. The keys come from the references alone, so the secret itself is never read for them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct SecretReference {
-    pub referenced_by: BTreeSet<String>,
+    pub(crate) referenced_by: BTreeSet<String>,
     pub keys: BTreeSet<String>,
 }
 

@@ -125,7 +125,7 @@ pub(super) struct VeleroObjects {
     /// location → insecureSkipTLSVerify
     location_insecure: BTreeMap<String, bool>,
     /// caCert of every location (PEM), to trust the object store's certificate.
-    pub ca_certs: Vec<Vec<u8>>,
+    pub(crate) ca_certs: Vec<Vec<u8>>,
 }
 
 impl VeleroObjects {
@@ -337,7 +337,7 @@ pub(super) struct DownloadContext<'a> {
     pub store: &'a ObjectStoreClient,
     pub namespace: &'a str,
     pub timeout: Duration,
-    pub log_limit: u64,
+    pub(crate) log_limit: u64,
     pub dir: &'a Path,
     /// Leave each DownloadRequest for Velero to expire rather than deleting it.
     keep_requests: bool,

@@ -340,7 +340,7 @@ pub(super) struct SpooledList {
     pub kept: Vec<Value>,
     /// Items [`Keep::Newest`] left out as older than its limit; for [`Keep::NewestPerLabel`], label values
     /// (backups, restores) left out.
-    pub left_out: u64,
+    pub(crate) left_out: u64,
     pub redactions: RedactionCounts,
 }
 

@@ -23,16 +23,15 @@ mod transient;
 
 use std::path::{Path, PathBuf};
 
-pub use api::{ApiFailure, DEFAULT_CONCURRENCY, PAGE_SIZE};
-pub use connection::{ConnectionOverrides, parse_request_timeout, request_timeout};
-pub use detect::{BackupScope, Component, image_tag};
+pub use api::ApiFailure;
+pub use connection::ConnectionOverrides;
+pub(crate) use connection::{parse_request_timeout, request_timeout};
+pub use detect::{BackupScope, Component};
 pub use error::CollectError;
 pub use interrupt::{Interrupt, Interrupter, Signal};
 pub use kubeconfig::client_from;
-pub use options::{
-    ClusterOptions, CollectOptions, DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES,
-    DEFAULT_RECENT, DEFAULT_SINCE,
-};
+pub use options::{ClusterOptions, CollectOptions, DEFAULT_SINCE};
+pub(crate) use options::{DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES, DEFAULT_RECENT};
 
 use crate::bundle::Manifest;
 use crate::bundle::manifest::ClusterInfo;
@@ -84,7 +83,7 @@ pub async fn collect_until(
 
 /// What must hold before anything is written: the API server answers and takes the credentials, and the
 /// backups and restores named by `--backup` / `--restore` exist. `run` calls it before making its folder.
-pub async fn check_before_collecting(
+pub(crate) async fn check_before_collecting(
     client: &kube::Client,
     cluster: &ClusterInfo,
     options: &CollectOptions,
@@ -202,7 +201,7 @@ impl std::str::FromStr for Since {
 }
 
 /// Parses `--since`: a sum of `<n><unit>` with units s, m, h, d, w (`72h`, `7d`, `1h30m`).
-pub fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
+pub(crate) fn parse_since(text: &str) -> Result<jiff::SignedDuration, CollectError> {
     let invalid = |why: &str| {
         CollectError::InvalidFlag(format!(
             "--since {text:?}: {why} (expected e.g. 30m, 24h, 7d, 1h30m)"

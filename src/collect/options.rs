@@ -9,11 +9,11 @@ use super::{ConnectionOverrides, Since};
 /// `--since`'s default: logs and backups of the last three days.
 pub const DEFAULT_SINCE: &str = "72h";
 /// `--max-log-bytes`' default: the newest 20 MiB of each container log.
-pub const DEFAULT_MAX_LOG_BYTES: u64 = 20 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_LOG_BYTES: u64 = 20 * 1024 * 1024;
 /// `--recent`'s default: how many of the newest backups and restores get their logs besides failed ones.
-pub const DEFAULT_RECENT: usize = 10;
+pub(crate) const DEFAULT_RECENT: usize = 10;
 /// `--download-timeout`'s default, in seconds: how long Velero gets to process a DownloadRequest.
-pub const DEFAULT_DOWNLOAD_TIMEOUT_SECONDS: u64 = 30;
+pub(crate) const DEFAULT_DOWNLOAD_TIMEOUT_SECONDS: u64 = 30;
 
 /// How to reach the cluster, as kubectl does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Pods and Jobs that exist only while Velero works: the data mover pods (one per DataUpload / DataDownload,
 //! Velero 1.15+), the file-system-backup pods (one per PodVolumeBackup / PodVolumeRestore, 1.17+) and the
 //! repository maintenance Jobs (`<repo>-maintain-job-<ms>`, 1.14+) with their pods. The pods are in the Velero
-//! namespace's pod list already (cluster-resources/pods/<ns>.json, with their container termination reasons);
+//! namespace's pod list already (`cluster-resources/pods/<ns>.json`, with their container termination reasons);
 //! this stage adds the namespace's batch/v1 Jobs and picks the pods whose logs are wanted. Their events are in
 //! the namespace's event list.
 //!

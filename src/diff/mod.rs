@@ -17,7 +17,7 @@ use crate::bundle::Bundle;
 use snapshot::{Fields, Key, Snapshot};
 
 /// Bumped on any incompatible change of the diff's JSON (docs/report-schema.json, `$defs/diff`).
-pub const DIFF_SCHEMA_VERSION: u32 = 1;
+pub(crate) const DIFF_SCHEMA_VERSION: u32 = 1;
 
 /// What a change touches. The order is the ranking: Velero and plugin upgrades, then the storage location
 /// and its credentials break backups most often in support cases; node and schedule edits least often.
@@ -163,7 +163,7 @@ pub struct RuleLink {
     /// The rule's title.
     pub title: String,
     /// A warn / fail finding of this rule is in NEW.
-    pub fired_in_new: bool,
+    pub(crate) fired_in_new: bool,
     /// … and was not in OLD: the change is a candidate cause of a new problem.
     pub new_since_old: bool,
 }
@@ -177,7 +177,7 @@ pub struct Change {
     /// What the change touches, the ranking's first key.
     pub area: Area,
     /// The area in words ([`Area::label`]), for the JSON's readers.
-    pub area_label: String,
+    pub(crate) area_label: String,
     /// What changed: "BackupStorageLocation velero/default", "plugin velero-plugin-for-aws".
     pub subject: String,
     /// The field within it (`objectStorage.bucket`); empty when the whole subject was added or removed.
@@ -204,7 +204,7 @@ impl Change {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleDiff {
-    /// The diff JSON's schema version ([`DIFF_SCHEMA_VERSION`]).
+    /// The diff JSON's schema version, bumped on any incompatible change.
     pub schema_version: u32,
     /// The snapdoc version that made the diff.
     pub tool_version: String,
@@ -220,7 +220,7 @@ pub struct BundleDiff {
     /// removed or unchanged.
     pub not_compared: Vec<String>,
     /// Rules firing in NEW and not in OLD that no change links to: their cause is not in what was compared.
-    pub unexplained_new_rules: Vec<String>,
+    pub(crate) unexplained_new_rules: Vec<String>,
 }
 
 /// A bundle that could not be read or analysed, named.
@@ -435,7 +435,7 @@ fn links(
 }
 
 /// Counts of changes by area, in ranking order, for the reports' overview.
-pub fn counts_by_area(diff: &BundleDiff) -> Vec<(Area, usize)> {
+pub(crate) fn counts_by_area(diff: &BundleDiff) -> Vec<(Area, usize)> {
     let mut counts: BTreeMap<Area, usize> = BTreeMap::new();
     for change in &diff.changes {
         *counts.entry(change.area).or_default() += 1;

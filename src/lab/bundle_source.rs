@@ -20,7 +20,7 @@ const CRDS: &str = "customresourcedefinitions";
 
 /// Marks a pod the bundle holds logs of but not the pod itself (a logs collector without the pod list):
 /// the lab needs a pod to answer `kubectl logs`, and whoever reads the pod must know it was not collected.
-pub const LOGS_ONLY_ANNOTATION: &str = "snapdoc.io/logs-only";
+pub(crate) const LOGS_ONLY_ANNOTATION: &str = "snapdoc.io/logs-only";
 
 /// The scenario serving `bundle`: every object list it holds, its CRDs (Velero's built-in ones where it has
 /// none), and its pod logs, left in the bundle until asked for.

@@ -19,7 +19,7 @@ use super::{api, blobs, bundle_source, tls};
 use crate::bundle::Bundle;
 
 /// The identity the lab's token stands for (403 messages name it).
-pub const LAB_USER: &str = "system:serviceaccount:default:snapdoc";
+pub(crate) const LAB_USER: &str = "system:serviceaccount:default:snapdoc";
 
 /// Namespaces every cluster has.
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -28,7 +28,7 @@ const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LabOptions {
     /// API port on 127.0.0.1 (0: any free port).
-    pub api_port: u16,
+    pub(crate) api_port: u16,
 }
 
 /// A running lab cluster. Dropping it without [`LabCluster::shutdown`] leaves its tasks to end with the
@@ -51,7 +51,7 @@ impl LabCluster {
     }
 
     /// Starts the lab for `scenario` with `options` (a fixed API port).
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         scenario: Scenario,
         options: LabOptions,
     ) -> Result<LabCluster, LabError> {
@@ -188,7 +188,7 @@ impl LabCluster {
     }
 
     /// The name of the scenario served.
-    pub fn scenario_name(&self) -> &str {
+    pub(crate) fn scenario_name(&self) -> &str {
         &self.scenario_name
     }
 
@@ -198,7 +198,7 @@ impl LabCluster {
     }
 
     /// A kubeconfig with one cluster, user and context, all named `lab`, the context current.
-    pub fn kubeconfig_yaml(&self) -> String {
+    pub(crate) fn kubeconfig_yaml(&self) -> String {
         let ca = base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes());
         format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: lab\n  user:\n    token: {token}\ncontexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n    namespace: default\ncurrent-context: lab\npreferences: {{}}\n",
@@ -207,7 +207,8 @@ impl LabCluster {
         )
     }
 
-    /// Writes [`LabCluster::kubeconfig_yaml`] to `path`, for kubectl or `snapdoc --kubeconfig`.
+    /// Writes a kubeconfig for the lab (cluster, user and context all named `lab`) to `path`, for kubectl or
+    /// `snapdoc --kubeconfig`.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), LabError> {
         std::fs::write(path, self.kubeconfig_yaml()).map_err(|source| LabError::Io {
             path: path.to_path_buf(),

@@ -22,8 +22,7 @@ pub(crate) mod timeshift;
 mod tls;
 mod velero;
 
-pub use bundle_source::LOGS_ONLY_ANNOTATION;
-pub use cluster::{LAB_USER, LabCluster, LabOptions};
+pub use cluster::{LabCluster, LabOptions};
 pub use error::LabError;
 pub use scale::{ScaleSpec, generate as generate_scale};
 pub use scenario::{DownloadRequestMode, Faults, Forbidden, Scenario, ScenarioObject};

@@ -7,13 +7,13 @@ pub(crate) const VERBS: [&str; 5] = ["create", "delete", "get", "list", "watch"]
 
 /// A printer column of a CRD version (`additionalPrinterColumns`), served in Table answers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PrinterColumn {
+pub(crate) struct PrinterColumn {
     pub name: String,
-    pub column_type: String,
+    pub(crate) column_type: String,
     pub format: String,
     pub description: String,
-    pub priority: i64,
-    pub json_path: String,
+    pub(crate) priority: i64,
+    pub(crate) json_path: String,
 }
 
 /// One served resource at one group version.
@@ -24,15 +24,15 @@ pub struct ResourceDef {
     pub plural: String,
     pub singular: String,
     pub kind: String,
-    pub list_kind: String,
+    pub(crate) list_kind: String,
     pub namespaced: bool,
-    pub short_names: Vec<String>,
-    pub categories: Vec<String>,
+    pub(crate) short_names: Vec<String>,
+    pub(crate) categories: Vec<String>,
     /// Field paths a fieldSelector may use besides metadata.name and metadata.namespace.
-    pub selectable_fields: Vec<String>,
+    pub(crate) selectable_fields: Vec<String>,
     /// `Some` for custom resources (their printer columns, possibly none); `None` for built-in kinds.
-    pub printer_columns: Option<Vec<PrinterColumn>>,
-    pub subresources: Vec<String>,
+    pub(crate) printer_columns: Option<Vec<PrinterColumn>>,
+    pub(crate) subresources: Vec<String>,
 }
 
 impl ResourceDef {
@@ -45,7 +45,7 @@ impl ResourceDef {
     }
 
     /// `pods`, `deployments.apps`, `backups.velero.io`: the name RBAC messages and the lab's storage use.
-    pub fn group_resource(&self) -> String {
+    pub(crate) fn group_resource(&self) -> String {
         if self.group.is_empty() {
             self.plural.clone()
         } else {
@@ -53,12 +53,12 @@ impl ResourceDef {
         }
     }
 
-    pub fn is_custom(&self) -> bool {
+    pub(crate) fn is_custom(&self) -> bool {
         self.printer_columns.is_some()
     }
 
     /// The path prefix of this resource's group version: `/api/v1` or `/apis/<group>/<version>`.
-    pub fn group_version_path(&self) -> String {
+    pub(crate) fn group_version_path(&self) -> String {
         if self.group.is_empty() {
             format!("/api/{}", self.version)
         } else {
@@ -326,7 +326,7 @@ impl Registry {
     }
 
     /// The resource serving objects of `apiVersion` + `kind`.
-    pub fn for_kind(&self, api_version: &str, kind: &str) -> Option<&ResourceDef> {
+    pub(crate) fn for_kind(&self, api_version: &str, kind: &str) -> Option<&ResourceDef> {
         let (group, version) = split_api_version(api_version);
         self.resources
             .iter()
@@ -334,7 +334,7 @@ impl Registry {
     }
 
     /// The versions served for a group/kind, for error messages.
-    pub fn versions_of_kind(&self, group: &str, kind: &str) -> Vec<String> {
+    pub(crate) fn versions_of_kind(&self, group: &str, kind: &str) -> Vec<String> {
         self.resources
             .iter()
             .filter(|def| def.group == group && def.kind == kind)
@@ -379,14 +379,14 @@ impl Registry {
         builtin
     }
 
-    pub fn serves_group_version(&self, group: &str, version: &str) -> bool {
+    pub(crate) fn serves_group_version(&self, group: &str, version: &str) -> bool {
         self.resources
             .iter()
             .any(|def| def.group == group && def.version == version)
     }
 
     /// The APIResourceList of one group version.
-    pub fn resource_list(&self, group: &str, version: &str) -> Value {
+    pub(crate) fn resource_list(&self, group: &str, version: &str) -> Value {
         let group_version = if group.is_empty() {
             version.to_string()
         } else {
@@ -431,13 +431,13 @@ impl Registry {
     }
 
     /// The APIGroup document of one group.
-    pub fn group_document(&self, group: &str) -> Option<Value> {
+    pub(crate) fn group_document(&self, group: &str) -> Option<Value> {
         let (_, versions) = self.groups().into_iter().find(|(name, _)| name == group)?;
         Some(group_entry(group, &versions, true))
     }
 
     /// The APIGroupList of /apis.
-    pub fn group_list(&self) -> Value {
+    pub(crate) fn group_list(&self) -> Value {
         let groups: Vec<Value> = self
             .groups()
             .iter()

@@ -1,4 +1,4 @@
-//! Scenarios: the folders (tests/scenarios/<name>/, or built into the binary) the lab serves.
+//! Scenarios: the folders (`tests/scenarios/<name>/`, or built into the binary) the lab serves.
 //! Format: docs/scenarios.md.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,7 +63,7 @@ pub struct Faults {
     pub error_bursts: Vec<ErrorBurst>,
     /// Container log streams cut short, as when a pod restarts while its log is read.
     #[serde(default)]
-    pub dropped_log_streams: Vec<DroppedLogStream>,
+    pub(crate) dropped_log_streams: Vec<DroppedLogStream>,
     /// How the lab's Velero answers DownloadRequests.
     #[serde(default)]
     pub download_requests: DownloadRequestMode,
@@ -113,12 +113,12 @@ pub struct Forbidden {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ErrorBurst {
-    pub path_contains: String,
+    pub(crate) path_contains: String,
     pub status: u16,
     pub count: u32,
     /// The Retry-After of a 429 (seconds).
     #[serde(default = "one_second")]
-    pub retry_after_seconds: u32,
+    pub(crate) retry_after_seconds: u32,
 }
 
 fn one_second() -> u32 {
@@ -129,16 +129,16 @@ fn one_second() -> u32 {
 /// container means every container of the pod.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DroppedLogStream {
+pub(crate) struct DroppedLogStream {
     pub namespace: String,
     pub pod: String,
     #[serde(default)]
     pub container: Option<String>,
-    pub after_bytes: u64,
+    pub(crate) after_bytes: u64,
 }
 
 impl DroppedLogStream {
-    pub fn applies_to(&self, namespace: &str, pod: &str, container: &str) -> bool {
+    pub(crate) fn applies_to(&self, namespace: &str, pod: &str, container: &str) -> bool {
         let pod_matches = match self.pod.strip_suffix('*') {
             Some(prefix) => pod.starts_with(prefix),
             None => self.pod == pod,
@@ -234,7 +234,7 @@ pub struct Scenario {
     pub logs: Vec<ContainerLog>,
     /// Object store content by path under store/ (`backups/<name>/backup.log`).
     pub store: BTreeMap<String, String>,
-    /// Object store files larger than [`LARGE_FILE_BYTES`], by path under store/: streamed from disk.
+    /// Object store files larger than `LARGE_FILE_BYTES` (8 MiB), by path under store/: streamed from disk.
     pub store_files: BTreeMap<String, PathBuf>,
     pub(super) registry: Registry,
     pub(super) crds: Vec<Value>,
@@ -283,7 +283,7 @@ impl Scenario {
     }
 
     /// A directory path when `spec` names an existing directory, else a built-in scenario name.
-    pub fn from_spec(spec: &str) -> Result<Scenario, LabError> {
+    pub(crate) fn from_spec(spec: &str) -> Result<Scenario, LabError> {
         let path = Path::new(spec);
         if path.is_dir() {
             Scenario::load(path)
@@ -421,7 +421,7 @@ impl Scenario {
     }
 
     /// The shift that makes the scenario's reference time `now`.
-    pub fn shift_to(&self, now: Timestamp) -> jiff::SignedDuration {
+    pub(crate) fn shift_to(&self, now: Timestamp) -> jiff::SignedDuration {
         match self.reference_time {
             Some(reference) => timeshift::shift_between(reference, now),
             None => jiff::SignedDuration::ZERO,

@@ -122,9 +122,9 @@ pub(super) struct Lab {
     pub store_files: BTreeMap<String, PathBuf>,
     pub faults: Faults,
     /// How many requests each error burst has failed so far.
-    pub burst_counts: Mutex<Vec<u32>>,
+    pub(crate) burst_counts: Mutex<Vec<u32>>,
     /// How many continue tokens `faults.expiredContinueTokens` has expired so far.
-    pub continues_expired: std::sync::atomic::AtomicU32,
+    pub(crate) continues_expired: std::sync::atomic::AtomicU32,
     pub token: String,
     /// Random per lab: continue tokens and OpenAPI hashes of another lab do not apply here.
     pub instance: String,
@@ -133,11 +133,11 @@ pub(super) struct Lab {
     pub version: KubernetesVersion,
     pub request_log: Mutex<Vec<RequestRecord>>,
     /// Signs and checks the object store's URLs.
-    pub signing_key: String,
-    pub store_base_url: String,
+    pub(crate) signing_key: String,
+    pub(crate) store_base_url: String,
     /// A loopback URL where nothing listens, for `downloadRequests: unreachable-url`.
-    pub unreachable_base_url: String,
-    pub download_mode: DownloadRequestMode,
+    pub(crate) unreachable_base_url: String,
+    pub(crate) download_mode: DownloadRequestMode,
     pub shift: SignedDuration,
     pub started: Timestamp,
     pub shutdown: watch::Receiver<bool>,

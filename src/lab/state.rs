@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 pub(super) struct WatchEvent {
     /// The storage key of the object's resource (`pods`, `backups.velero.io`).
     pub resource: String,
-    pub event_type: &'static str,
+    pub(crate) event_type: &'static str,
     pub object: Value,
 }
 

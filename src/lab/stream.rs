@@ -144,11 +144,11 @@ fn count_lines(text: &[u8]) -> u64 {
 pub(super) struct StreamedLog<'a> {
     pub options: &'a LogOptions,
     /// The time of lines before the first timed one.
-    pub fallback: Timestamp,
+    pub(crate) fallback: Timestamp,
     pub now: Timestamp,
     pub shift: SignedDuration,
     /// droppedLogStreams: the stream is cut (with an error) after this many bytes.
-    pub cut_after: Option<u64>,
+    pub(crate) cut_after: Option<u64>,
 }
 
 impl StreamedLog<'_> {

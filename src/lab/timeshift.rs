@@ -53,7 +53,7 @@ fn shift_all_in(text: &str, shift: SignedDuration) -> String {
         .into_owned()
 }
 
-/// Shifts the timestamps of log lines (see [`LOG_TIMESTAMP`] for the forms); other text is untouched.
+/// Shifts the timestamps of log lines (see `LOG_TIMESTAMP` for the forms); other text is untouched.
 pub fn shift_log(text: &str, shift: SignedDuration) -> String {
     if shift.is_zero() {
         return text.to_string();

@@ -10,8 +10,8 @@ use super::LabError;
 
 pub(super) struct LabTls {
     pub ca_pem: String,
-    pub ca_der: Vec<u8>,
-    pub acceptor: TlsAcceptor,
+    pub(crate) ca_der: Vec<u8>,
+    pub(crate) acceptor: TlsAcceptor,
 }
 
 pub(super) fn make() -> Result<LabTls, LabError> {

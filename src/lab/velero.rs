@@ -23,8 +23,8 @@ const PROCESSING_DELAY: Duration = Duration::from_millis(100);
 pub(super) struct TargetKind {
     pub kind: &'static str,
     pub folder: &'static str,
-    pub scenario_file: &'static str,
-    pub bucket_file: &'static str,
+    pub(crate) scenario_file: &'static str,
+    pub(crate) bucket_file: &'static str,
 }
 
 pub(super) const TARGET_KINDS: &[TargetKind] = &[

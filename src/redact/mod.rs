@@ -15,7 +15,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-pub use rules::RULE_NAMES;
 pub use stream::{LineBuffer, RedactingWriter};
 
 /// What a redacted value is replaced with.
@@ -25,7 +24,7 @@ pub const PLACEHOLDER: &str = "***REDACTED***";
 pub type RedactionCounts = BTreeMap<String, u64>;
 
 /// Adds `more` into `total`.
-pub fn merge_counts(total: &mut RedactionCounts, more: &RedactionCounts) {
+pub(crate) fn merge_counts(total: &mut RedactionCounts, more: &RedactionCounts) {
     for (rule, n) in more {
         *total.entry(rule.clone()).or_default() += n;
     }
@@ -77,7 +76,7 @@ impl Redactor {
 
     /// Redacts a value quoted from an object at `path` (`spec.containers[0].env[1].value`): replaced whole
     /// when the path's last name says secret, else redacted as text.
-    pub fn redact_quoted_value(
+    pub(crate) fn redact_quoted_value(
         &self,
         path: &str,
         value: &str,
@@ -161,7 +160,7 @@ const MAX_PEM_LINES: usize = 200;
 
 impl LineRedactor<'_> {
     /// Redacts one line (without or with its trailing newline).
-    pub fn redact_line<'l>(&mut self, line: &'l [u8]) -> Cow<'l, [u8]> {
+    pub(crate) fn redact_line<'l>(&mut self, line: &'l [u8]) -> Cow<'l, [u8]> {
         let (line, pem_done) = self.redact_open_pem(line);
         if !pem_done {
             return line;
@@ -224,7 +223,7 @@ impl LineRedactor<'_> {
     }
 
     /// The redactions made, by rule name, when the stream is done.
-    pub fn into_counts(self) -> RedactionCounts {
+    pub(crate) fn into_counts(self) -> RedactionCounts {
         self.counts
     }
 

@@ -138,7 +138,7 @@ fn rule_sources() -> Vec<(&'static str, String)> {
 }
 
 /// Every rule name, as counted in the manifest.
-pub const RULE_NAMES: &[&str] = &[
+pub(crate) const RULE_NAMES: &[&str] = &[
     "gcp-service-account-key",
     PEM_RULE,
     "presigned-url-signature",

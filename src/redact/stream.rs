@@ -66,7 +66,7 @@ impl<'r> LineBuffer<'r> {
     }
 
     /// The redactions made, by rule name, when the stream is done.
-    pub fn into_counts(self) -> RedactionCounts {
+    pub(crate) fn into_counts(self) -> RedactionCounts {
         self.lines.into_counts()
     }
 }

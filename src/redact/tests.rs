@@ -2,6 +2,7 @@ use std::io::Write;
 
 use serde_json::json;
 
+use super::rules::RULE_NAMES;
 use super::*;
 
 fn redact(line: &str) -> (String, RedactionCounts) {

@@ -237,7 +237,7 @@ fn pin_scripts(mut html: String) -> String {
 }
 
 /// Placeholder in report.html.hbs for the script hashes of its Content-Security-Policy.
-pub const CSP_SCRIPT_MARKER: &str = "__SNAPDOC_SCRIPT_HASHES__";
+pub(crate) const CSP_SCRIPT_MARKER: &str = "__SNAPDOC_SCRIPT_HASHES__";
 
 /// Writes a report atomically: a temporary file in the target's directory, then a rename. Without `force` an
 /// existing file is never replaced (the final step fails instead, even if the file appeared meanwhile).

@@ -25,11 +25,11 @@ use crate::analyze::status::Status;
 
 /// What the metrics say about one Velero Schedule (from `facts.schedules`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ScheduleStatus {
+pub(crate) struct ScheduleStatus {
     pub name: String,
     pub namespace: Option<String>,
     /// Seconds between the end of the schedule's newest Completed backup and the check; none completed: `None`.
-    pub last_completed_age_seconds: Option<u64>,
+    pub(crate) last_completed_age_seconds: Option<u64>,
     /// Seconds between two runs of the schedule's cron expression, when it parses.
     pub period_seconds: Option<u64>,
     /// No Completed backup within twice the period.
@@ -64,7 +64,7 @@ pub(crate) struct CheckIdentity {
     /// The cluster's name: `--cluster-name`, else the kubeconfig context, else the API server's host.
     pub cluster: String,
     /// The Velero server's version, when the check read it.
-    pub velero_version: Option<String>,
+    pub(crate) velero_version: Option<String>,
 }
 
 /// Everything one successful check reports.
@@ -73,12 +73,12 @@ pub(crate) struct CheckMetrics<'a> {
     pub analysis: &'a Analysis,
     pub schedules: &'a [ScheduleStatus],
     /// Age of the newest Completed backup of any schedule or none (`facts.cluster`).
-    pub last_completed_backup_age_seconds: Option<u64>,
+    pub(crate) last_completed_backup_age_seconds: Option<u64>,
     /// Collection and analysis together.
     pub duration: Duration,
     pub finished: Timestamp,
     /// The labels of `snapdoc_info`.
-    pub identity: &'a CheckIdentity,
+    pub(crate) identity: &'a CheckIdentity,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -24,16 +24,16 @@ pub(super) struct ReadinessView {
 pub(super) struct BackupRow {
     pub name: String,
     pub namespace: Option<String>,
-    pub kind_label: &'static str,
+    pub(crate) kind_label: &'static str,
     pub phase: Option<String>,
     /// ok (new cluster) | info (in place) | warn (partial) | fail (not)
-    pub tone: &'static str,
+    pub(crate) tone: &'static str,
     pub label: String,
     /// What limits it, the most limiting first.
     pub limits: Vec<String>,
     /// Conditions of a restore from it (same OS, install method, expiry).
     pub notes: Vec<String>,
-    pub expires_in: Option<String>,
+    pub(crate) expires_in: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -43,8 +43,8 @@ pub(super) struct VolumeRow {
     pub pod: Option<String>,
     pub volume: Option<String>,
     pub claim_name: Option<String>,
-    pub protection_label: &'static str,
-    pub tone: &'static str,
+    pub(crate) protection_label: &'static str,
+    pub(crate) tone: &'static str,
     pub newest_backup: Option<String>,
     pub reason: Option<String>,
 }
@@ -53,14 +53,14 @@ pub(super) struct VolumeRow {
 #[serde(rename_all = "camelCase")]
 pub(super) struct ScheduleRow {
     pub name: String,
-    pub source_label: &'static str,
-    pub cadence: Option<String>,
+    pub(crate) source_label: &'static str,
+    pub(crate) cadence: Option<String>,
     pub state: String,
-    pub tone: &'static str,
+    pub(crate) tone: &'static str,
     pub last_backup: Option<String>,
-    pub last_backup_phase: Option<String>,
-    pub last_completed_ago: Option<String>,
-    pub last_skipped: Option<String>,
+    pub(crate) last_backup_phase: Option<String>,
+    pub(crate) last_completed_ago: Option<String>,
+    pub(crate) last_skipped: Option<String>,
     pub detail: String,
 }
 

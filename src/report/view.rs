@@ -38,11 +38,11 @@ pub(super) struct ReportView {
     /// findings) | incomplete (no verdict, no fail finding, but what the checks need could not all be read) |
     /// healthy
     pub status: &'static str,
-    pub headline: String,
+    pub(crate) headline: String,
     pub detail: String,
     pub counts: Counts,
     pub verdicts: Vec<VerdictView>,
-    pub severity_groups: Vec<SeverityGroup>,
+    pub(crate) severity_groups: Vec<SeverityGroup>,
     pub findings: Vec<FindingView>,
     pub environment: EnvironmentView,
     pub backups: Vec<BackupView>,
@@ -63,11 +63,11 @@ pub(super) struct ReportView {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Folded {
     /// Where the full text is, said once at the top when anything was folded.
-    pub full_text: Option<String>,
+    pub(crate) full_text: Option<String>,
     pub backups: Option<String>,
     pub restorable: Option<String>,
     pub volumes: Option<String>,
-    pub not_backed_up: Option<String>,
+    pub(crate) not_backed_up: Option<String>,
     pub timelines: Option<String>,
     pub verdicts: Option<String>,
 }
@@ -89,11 +89,11 @@ pub(super) struct Counts {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct VerdictView {
-    pub kind_label: String,
+    pub(crate) kind_label: String,
     pub target: String,
     pub phase: String,
     /// fail | warn: Failed and anything unknown is a failure; PartiallyFailed a warning.
-    pub tone: &'static str,
+    pub(crate) tone: &'static str,
     pub summary: String,
     pub fix: Option<String>,
     pub findings: Vec<FindingLink>,
@@ -148,7 +148,7 @@ pub(super) struct FindingView {
     pub more: u64,
     /// What the finding says about each backup, restore or storage location, when it concerns more than one
     /// (with one, `message` already says it).
-    pub per_target: Vec<TargetView>,
+    pub(crate) per_target: Vec<TargetView>,
     /// Objects of `related` / `per_target` left out of the Markdown (report/fit.rs).
     pub folded: Option<String>,
 }
@@ -217,7 +217,7 @@ pub(super) struct ComponentRow {
     pub role: String,
     pub name: String,
     /// The name says more than the role (`velero-plugin-for-aws` under "Velero plugin", not `velero` under "Velero").
-    pub show_name: bool,
+    pub(crate) show_name: bool,
     pub version: Option<String>,
     pub image: Option<String>,
     pub namespace: Option<String>,
@@ -227,12 +227,12 @@ pub(super) struct ComponentRow {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct BackupView {
-    pub kind_label: &'static str,
+    pub(crate) kind_label: &'static str,
     pub name: String,
     pub namespace: Option<String>,
     pub phase: Option<String>,
     /// ok | fail | warn | info | none
-    pub tone: &'static str,
+    pub(crate) tone: &'static str,
     pub started: Option<String>,
     pub completed: Option<String>,
     pub duration_seconds: Option<i64>,
@@ -241,7 +241,7 @@ pub(super) struct BackupView {
     pub storage_location: Option<String>,
     pub backup_name: Option<String>,
     pub schedule: Option<String>,
-    pub kots_label: Option<&'static str>,
+    pub(crate) kots_label: Option<&'static str>,
     pub failure_reason: Option<String>,
     pub log_available: bool,
 }
@@ -264,7 +264,7 @@ pub(super) struct TimelineEntryView {
     pub text: String,
     pub location: String,
     /// The entry reads as an error (error level, a failure, a kill): marked so the eye finds the turn.
-    pub alarming: bool,
+    pub(crate) alarming: bool,
 }
 
 pub(super) fn document(analyses: &[Analysis]) -> Result<Document, ReportError> {
@@ -376,7 +376,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
 /// The report's verdict line: `status` (see [`ReportView::status`]), a headline and a sentence of detail.
 pub(super) struct StatusWording {
     pub status: &'static str,
-    pub headline: String,
+    pub(crate) headline: String,
     pub detail: String,
 }
 

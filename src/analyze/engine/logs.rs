@@ -103,7 +103,7 @@ impl<'r> LogRun<'r> {
     }
 
     /// The bundle's BackupStorageLocation objects, for the variables of hits that name one.
-    pub fn with_storage_locations(mut self, locations: &[Value]) -> Self {
+    pub(crate) fn with_storage_locations(mut self, locations: &[Value]) -> Self {
         self.locations = locations
             .iter()
             .filter_map(|object| {
@@ -242,9 +242,9 @@ impl<'r> LogRun<'r> {
         scan.result
     }
 
-    /// Tries every rule's regex on the error text of object fields ([`super::places`]). A rule's `fields` filters
+    /// Tries every rule's regex on the error text of object fields (`engine/places.rs`). A rule's `fields` filters
     /// are for log lines (an object field has no level); every other part of the rule applies as to a line.
-    pub fn absorb_places(&mut self, places: &[super::places::PlaceText]) {
+    pub(crate) fn absorb_places(&mut self, places: &[super::places::PlaceText]) {
         for (i, (_, matcher)) in self.rules.iter().enumerate() {
             let aggregate = &mut self.aggregates[i];
             for place in places {

@@ -39,7 +39,7 @@ pub(crate) const PLACES: &[(&str, &[&str])] = &[
 
 /// One field's text: where it is, and the backups / restores / storage location it concerns.
 #[derive(Debug, Clone)]
-pub struct PlaceText {
+pub(crate) struct PlaceText {
     pub object: ObjectRef,
     pub path: String,
     pub text: String,
@@ -100,7 +100,7 @@ pub(crate) fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceT
 
 impl PlaceText {
     /// The evidence a hit in this text shows: the object and its field.
-    pub fn evidence(&self) -> Evidence {
+    pub(crate) fn evidence(&self) -> Evidence {
         Evidence::Object {
             object: self.object.clone(),
             path: Some(self.path.clone()),

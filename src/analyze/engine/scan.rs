@@ -121,16 +121,6 @@ impl LogScanner {
         self
     }
 
-    /// The size of the blocks a log is read in.
-    pub fn block_size(&self) -> usize {
-        self.block_size
-    }
-
-    /// How many patterns were compiled together.
-    pub fn pattern_count(&self) -> usize {
-        self.automaton.pattern_len()
-    }
-
     /// Reads `reader` to its end and calls `on_line` for every line some pattern matches, in order.
     pub fn scan(
         &self,

@@ -20,12 +20,12 @@ const DEFAULT_VALIDATION_FREQUENCY_SECONDS: i64 = 60;
 const MIN_VALIDATION_GRACE_SECONDS: i64 = 3600;
 
 pub(crate) struct HealthInputs<'a> {
-    pub inv: &'a Inventory,
+    pub(crate) inv: &'a Inventory,
     pub now: Timestamp,
     pub velero: Option<&'a Workload<'a>>,
     pub velero_namespace: Option<&'a str>,
     pub node_agent: Option<&'a Workload<'a>>,
-    pub volume_facts: &'a [Value],
+    pub(crate) volume_facts: &'a [Value],
 }
 
 /// Adds the health fields to the `facts.cluster` object.

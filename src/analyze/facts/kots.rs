@@ -30,11 +30,11 @@ pub struct KotsSnapshotSettings {
     pub full_ttl: Option<String>,
     /// `snapshot_partial_schedule`: the cron of application (partial) snapshots.
     pub partial_schedule: Option<String>,
-    pub partial_ttl: Option<String>,
+    pub(crate) partial_ttl: Option<String>,
     /// The license's `spec.isSnapshotSupported`; `None` without a license in the bundle.
     pub snapshots_allowed: Option<bool>,
     /// The bundle carried app-info.json (without it, the schedules are unknown rather than off).
-    pub has_app_info: bool,
+    pub(crate) has_app_info: bool,
 }
 
 impl KotsSnapshotSettings {

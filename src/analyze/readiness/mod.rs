@@ -59,8 +59,8 @@ pub struct Readiness {
 pub struct RestorePoint {
     pub name: String,
     pub namespace: Option<String>,
-    pub age_seconds: Option<i64>,
-    pub expires_in_seconds: Option<i64>,
+    pub(crate) age_seconds: Option<i64>,
+    pub(crate) expires_in_seconds: Option<i64>,
 }
 
 /// How far a backup restores: ordered worst first, so the least of its reasons decides.
@@ -104,8 +104,8 @@ pub struct BackupReadiness {
     pub label: String,
     /// Every reason, the one that limits it most first; notes (`limits: None`) say what a restore needs.
     pub reasons: Vec<Reason>,
-    pub expires_in_seconds: Option<i64>,
-    pub items_backed_up: Option<i64>,
+    pub(crate) expires_in_seconds: Option<i64>,
+    pub(crate) items_backed_up: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,14 +141,14 @@ pub struct ScheduleFreshness {
     /// velero | kots-instance | kots-app
     pub source: String,
     /// The cron expression, or for KOTS the cadence read from its backups ("every 24 h").
-    pub cadence: Option<String>,
+    pub(crate) cadence: Option<String>,
     pub period_seconds: Option<i64>,
     pub paused: bool,
     pub last_backup: Option<String>,
-    pub last_backup_phase: Option<String>,
-    pub last_completed: Option<String>,
-    pub last_completed_age_seconds: Option<i64>,
-    pub last_skipped: Option<String>,
+    pub(crate) last_backup_phase: Option<String>,
+    pub(crate) last_completed: Option<String>,
+    pub(crate) last_completed_age_seconds: Option<i64>,
+    pub(crate) last_skipped: Option<String>,
     /// on-time | overdue | paused | never-ran | last-failed | deleted | invalid
     pub state: String,
     pub detail: String,
@@ -158,7 +158,7 @@ impl ScheduleFreshness {
     /// No Completed backup within twice the period. A schedule whose last backup failed is shown as
     /// `last-failed` (the more specific news), yet it is overdue all the same when nothing completed in time:
     /// the metric and the readiness count must agree with `snapdoc_schedule_overdue`.
-    pub fn is_overdue(&self) -> bool {
+    pub(crate) fn is_overdue(&self) -> bool {
         match self.state.as_str() {
             "overdue" | "never-ran" => true,
             "last-failed" => self.period_seconds.is_some_and(|period| {
@@ -189,18 +189,18 @@ pub struct Prediction {
 }
 
 pub(crate) struct ReadinessInputs<'a> {
-    pub inv: &'a Inventory,
+    pub(crate) inv: &'a Inventory,
     pub now: Timestamp,
     pub environment: &'a Environment,
     pub velero: Option<&'a Workload<'a>>,
     pub node_agent: Option<&'a Workload<'a>>,
-    pub volume_facts: &'a [Value],
-    pub schedule_facts: &'a [Value],
+    pub(crate) volume_facts: &'a [Value],
+    pub(crate) schedule_facts: &'a [Value],
     /// `facts.cluster`, for what the health facts already derived (nodes without a node agent).
     pub cluster: &'a Value,
     /// KOTS's own snapshot settings (`kots/app-info.json` of a KOTS support bundle); without them the cadence
     /// is told from the backups alone.
-    pub kots_settings: Option<&'a KotsSnapshotSettings>,
+    pub(crate) kots_settings: Option<&'a KotsSnapshotSettings>,
 }
 
 impl ReadinessInputs<'_> {

@@ -152,7 +152,7 @@ pub enum Matcher {
 pub struct LogMatcher {
     /// Empty when `any`.
     pub sources: Vec<LogSource>,
-    pub any_source: bool,
+    pub(crate) any_source: bool,
     /// The pattern as written.
     pub pattern: String,
     /// Compiled for one line (bytes: a log need not be valid UTF-8).
@@ -161,19 +161,19 @@ pub struct LogMatcher {
 }
 
 impl LogMatcher {
-    pub fn applies_to(&self, source: LogSource) -> bool {
+    pub(crate) fn applies_to(&self, source: LogSource) -> bool {
         self.any_source || self.sources.contains(&source)
     }
 
     /// The source a sample line is scanned as when it names none.
-    pub fn default_source(&self) -> LogSource {
+    pub(crate) fn default_source(&self) -> LogSource {
         self.sources
             .first()
             .copied()
             .unwrap_or(LogSource::VeleroServer)
     }
 
-    pub fn capture_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn capture_names(&self) -> impl Iterator<Item = &str> {
         self.regex.capture_names().flatten()
     }
 }
@@ -206,7 +206,7 @@ pub struct CompatRow {
     pub subject: semver::VersionReq,
     pub supported: semver::VersionReq,
     /// `supported` as written, for messages and evidence.
-    pub supported_text: String,
+    pub(crate) supported_text: String,
 }
 
 impl CompatMatcher {
@@ -295,7 +295,7 @@ impl RuleSet {
 
     /// Renders a rule's message. Variables a hit does not provide render empty. A template that fails at
     /// render time (a helper given the wrong type) falls back to the message as written: a finding is never lost.
-    pub fn render_message(&self, rule: &Rule, variables: &Value) -> String {
+    pub(crate) fn render_message(&self, rule: &Rule, variables: &Value) -> String {
         match self.templates.render(&rule.id, variables) {
             Ok(text) => text.trim().to_string(),
             Err(error) => {
@@ -306,7 +306,11 @@ impl RuleSet {
     }
 
     /// Like [`render_message`](Self::render_message) but reporting the render error (for `rules test`).
-    pub fn try_render_message(&self, rule: &Rule, variables: &Value) -> Result<String, String> {
+    pub(crate) fn try_render_message(
+        &self,
+        rule: &Rule,
+        variables: &Value,
+    ) -> Result<String, String> {
         self.templates
             .render(&rule.id, variables)
             .map(|t| t.trim().to_string())

@@ -203,7 +203,7 @@ pub struct Seconds(pub i64);
 
 impl Predicate {
     /// The first path tested, depth first: its value is what an object's evidence shows.
-    pub fn first_path(&self) -> Option<&FieldPath> {
+    pub(crate) fn first_path(&self) -> Option<&FieldPath> {
         match self {
             Predicate::Test { path, .. } => Some(path),
             Predicate::Not(inner) => inner.first_path(),

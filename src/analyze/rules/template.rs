@@ -13,7 +13,7 @@ const BUILTIN_HELPERS: &[&str] = &[
 #[derive(Debug, Default)]
 pub(crate) struct TemplateUse {
     pub variables: Vec<String>,
-    pub unknown_helpers: Vec<String>,
+    pub(crate) unknown_helpers: Vec<String>,
 }
 
 /// Compiles `source`; on error returns (line within the template, message).

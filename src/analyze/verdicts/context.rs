@@ -30,7 +30,7 @@ pub(crate) const MAX_VOLUME_OPERATIONS: usize = 100_000;
 /// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
 /// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct VolumeOperation {
+pub(crate) struct VolumeOperation {
     /// One of [`PVB_KIND`], [`DATA_UPLOAD_KIND`], [`PVR_KIND`], [`DATA_DOWNLOAD_KIND`].
     pub kind: String,
     pub namespace: Option<String>,
@@ -41,7 +41,7 @@ pub struct VolumeOperation {
     pub node: Option<String>,
     /// The namespace of the volume (its pod's, a DataUpload's `spec.sourceNamespace`, a DataDownload's target's):
     /// its repository's `volumeNamespace`.
-    pub volume_namespace: Option<String>,
+    pub(crate) volume_namespace: Option<String>,
     pub pod: Option<String>,
     pub volume: Option<String>,
     /// A data mover's PVC; for a PVB / PVR, the pod's claim for the volume when the bundle holds the pod.
@@ -52,18 +52,18 @@ pub struct VolumeOperation {
 
 /// A BackupRepository (ResticRepository before 1.10): one per volume namespace, storage location and type.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Repository {
+pub(crate) struct Repository {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    pub volume_namespace: Option<String>,
+    pub(crate) volume_namespace: Option<String>,
     pub location: Option<String>,
     pub phase: Option<String>,
 }
 
 /// A velero or node-agent container as the pod's status tells it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContainerState {
+pub(crate) struct ContainerState {
     /// velero | node-agent | restic
     pub component: String,
     pub namespace: Option<String>,
@@ -71,38 +71,38 @@ pub struct ContainerState {
     pub container: String,
     pub node: Option<String>,
     /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
-    pub last_terminated_at: Option<Timestamp>,
+    pub(crate) last_terminated_at: Option<Timestamp>,
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub created: Option<Timestamp>,
     /// `spec.includedNamespaces`; empty or `*` means every namespace.
-    pub included_namespaces: Vec<String>,
+    pub(crate) included_namespaces: Vec<String>,
     /// `spec.itemOperationTimeout`, Velero's default when unset.
-    pub item_operation_timeout: SignedDuration,
+    pub(crate) item_operation_timeout: SignedDuration,
 }
 
 /// What a fix command needs of a backup storage location: where it writes and with which credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LocationFacts {
-    pub bucket: Option<String>,
-    pub prefix: Option<String>,
+pub(crate) struct LocationFacts {
+    pub(crate) bucket: Option<String>,
+    pub(crate) prefix: Option<String>,
     /// `spec.config.region`.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `spec.config.s3Url`: the endpoint of an S3-compatible store.
-    pub s3_url: Option<String>,
+    pub(crate) s3_url: Option<String>,
     /// `spec.credential`: the secret (and its key) this location reads instead of the server's.
-    pub credential: Option<SecretKey>,
+    pub(crate) credential: Option<SecretKey>,
 }
 
 /// A key of a secret: what `kubectl get secret NAME -o jsonpath='{.data.KEY}'` reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretKey {
-    pub name: String,
+pub(crate) struct SecretKey {
+    pub(crate) name: String,
     /// Unknown when only the secret's volume is known and no credentials-file variable names a file in it.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 fn location_facts(object: &Value) -> LocationFacts {
@@ -151,30 +151,30 @@ fn server_credentials(velero: &Workload<'_>) -> Option<SecretKey> {
 /// Everything the verdicts read besides the findings; [`VerdictContext::default`] knows nothing but Velero's
 /// default timeouts (every link but a backup's own and its location's is then unknown).
 #[derive(Debug, Clone)]
-pub struct VerdictContext {
-    pub volume_operations: Vec<VolumeOperation>,
+pub(crate) struct VerdictContext {
+    pub(crate) volume_operations: Vec<VolumeOperation>,
     /// Volume operations past [`MAX_VOLUME_OPERATIONS`] left out (all of completed backups / restores).
-    pub volume_operations_left_out: usize,
+    pub(crate) volume_operations_left_out: usize,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
     /// Backups by name (`backup/<name>`, `restore/<name>`).
     pub specs: BTreeMap<String, Spec>,
     /// The server's `--fs-backup-timeout`: how long a pod volume backup may run.
-    pub fs_backup_timeout: SignedDuration,
+    pub(crate) fs_backup_timeout: SignedDuration,
     /// Why the collector could not download a backup's / restore's log (`backup/<name>` → reason).
-    pub log_errors: BTreeMap<String, String>,
+    pub(crate) log_errors: BTreeMap<String, String>,
     /// Logs the collector did not try to download, and why (a refusal before them).
-    pub logs_not_tried: Option<String>,
+    pub(crate) logs_not_tried: Option<String>,
     /// snapdoc | troubleshoot | velero-debug | directory: a foreign bundle never downloads backup logs.
-    pub bundle_format: Option<String>,
+    pub(crate) bundle_format: Option<String>,
     /// The item errors of each failed backup's / restore's results (`backup/<name>` →
     /// `namespace: error` or `cluster: error`), as Velero recorded them.
-    pub item_errors: BTreeMap<String, Vec<String>>,
+    pub(crate) item_errors: BTreeMap<String, Vec<String>>,
     /// Backup storage locations by name, for the fix commands.
-    pub locations: BTreeMap<String, LocationFacts>,
+    pub(crate) locations: BTreeMap<String, LocationFacts>,
     /// The secret the velero server reads its cloud credentials from (a location without `spec.credential`
     /// uses it).
-    pub server_credentials: Option<SecretKey>,
+    pub(crate) server_credentials: Option<SecretKey>,
 }
 
 impl Default for VerdictContext {
@@ -197,12 +197,12 @@ impl Default for VerdictContext {
 }
 
 impl VerdictContext {
-    pub fn spec(&self, kind: &str, name: &str) -> Option<&Spec> {
+    pub(crate) fn spec(&self, kind: &str, name: &str) -> Option<&Spec> {
         self.specs.get(&format!("{kind}/{name}"))
     }
 
     /// The volume operations of a backup / restore (`kind`: backup | restore).
-    pub fn volumes_of<'c>(
+    pub(crate) fn volumes_of<'c>(
         &'c self,
         kind: &str,
         name: &str,

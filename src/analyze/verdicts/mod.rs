@@ -53,7 +53,7 @@ pub fn verdicts(findings: &[Finding], backups: &[BackupSummary]) -> Vec<Verdict>
 }
 
 /// [`verdicts`], with `now` the bundle's creation time: evidence that does not name a backup counts for it only
-/// inside [start − slack, completion + slack] ([`TIME_SLACK`]); an object's state without a time of its own
+/// inside [start − slack, completion + slack] (`TIME_SLACK`); an object's state without a time of its own
 /// (a location Unavailable now) is the state at `now`. An error that began after a backup finished never explains
 /// it.
 pub fn verdicts_at(
