@@ -52,12 +52,12 @@ pub enum CollectError {
         source: kube::Error,
     },
     /// The API server accepted the connection but sent no answer within `--request-timeout`.
-    #[error("the Kubernetes API server {server} did not answer within {seconds}s")]
+    #[error("the Kubernetes API server {server} did not answer within {}", waited(*millis))]
     NoAnswer {
         /// The API server's host and port.
         server: String,
-        /// The timeout waited, in seconds.
-        seconds: u64,
+        /// The time waited, in milliseconds.
+        millis: u64,
     },
     /// 401: the kubeconfig's credentials (token, client certificate) were rejected; RBAC is not the cause.
     #[error(
@@ -94,4 +94,15 @@ pub enum CollectError {
         /// The nearest names that do exist, as a suggestion (empty when none is close).
         nearest: String,
     },
+}
+
+/// A wait as the user gave it: `300ms`, `20s`, `1.5s`.
+fn waited(millis: u64) -> String {
+    if millis < 1000 {
+        format!("{millis}ms")
+    } else if millis % 1000 == 0 {
+        format!("{}s", millis / 1000)
+    } else {
+        format!("{:.1}s", millis as f64 / 1000.0)
+    }
 }

@@ -39,7 +39,7 @@ pub(super) async fn reach(
     let server = server.to_string();
     let no_answer = |server| CollectError::NoAnswer {
         server,
-        seconds: timeout.as_millis().div_ceil(1000) as u64,
+        millis: timeout.as_millis() as u64,
     };
     match get(client, "/version", timeout).await {
         Ok(_) => Ok(()),
