@@ -100,7 +100,7 @@ pub enum CollectError {
 fn waited(millis: u64) -> String {
     if millis < 1000 {
         format!("{millis}ms")
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{:.1}s", millis as f64 / 1000.0)
