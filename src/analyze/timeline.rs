@@ -617,20 +617,26 @@ fn cause_rank(entry: &TimelineEntry) -> u8 {
     if entry.source == "backup" && entry.text.contains(" ended ") {
         return 2;
     }
-    let lower = entry.text.to_lowercase();
     let cause = matches!(entry.source.as_str(), "container" | "storage-location")
-        || [
-            "level=error",
-            "level=fatal",
-            "\"level\":\"error\"",
-            "failed",
-            "oomkilled",
-            "signal: killed",
-            "error:",
-        ]
-        .iter()
-        .any(|word| lower.contains(word));
+        || is_alarming(&entry.text);
     if cause { 0 } else { 1 }
+}
+
+/// Whether an entry's text tells of a failure (an error or fatal line, a failed step, a kill): the timeline puts
+/// it first within its second and the report marks it.
+pub(crate) fn is_alarming(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "level=error",
+        "level=fatal",
+        "\"level\":\"error\"",
+        "failed",
+        "oomkilled",
+        "signal: killed",
+        "error:",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 /// The time around a backup in which what happened can concern it: its start to its completion, widened by

@@ -14,6 +14,7 @@ use crate::analyze::findings::{
     Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict, window,
 };
 use crate::analyze::status::{Status, not_read};
+use crate::analyze::timeline::is_alarming;
 
 use super::ReportError;
 use super::readiness_view::{ReadinessView, readiness_view};
@@ -977,21 +978,6 @@ fn timeline_view(report_id: &str, index: usize, timeline: &Timeline) -> Timeline
             .collect(),
         folded: None,
     }
-}
-
-fn is_alarming(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    [
-        "level=error",
-        "level=fatal",
-        "\"level\":\"error\"",
-        "failed",
-        "oomkilled",
-        "signal: killed",
-        "error:",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
 }
 
 fn to_value<T: Serialize>(value: &T) -> Result<Value, ReportError> {
