@@ -312,13 +312,7 @@ impl RawTree {
                     skipped.push(format!("`{rel}` (a device, pipe or socket)"));
                     continue;
                 };
-                limits
-                    .check_folder_files(entries.len() as u64 + 1)
-                    .map_err(|limit| BundleError::Entry {
-                        path: root.to_path_buf(),
-                        entry: rel.clone(),
-                        message: limit.to_string(),
-                    })?;
+                limits.check_folder_files(entries.len() as u64 + 1, root, &rel)?;
                 entries.push(RawEntry {
                     path: rel,
                     kind,

@@ -6,6 +6,9 @@
 //! directory) before anything is read, and [`LimitedReader`] counts what decompression actually
 //! *produces*, because declared sizes can lie.
 use std::io::{self, Read};
+use std::path::Path;
+
+use super::BundleError;
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
@@ -90,11 +93,22 @@ impl ArchiveLimits {
     }
 
     /// A folder read as a bundle (an extracted zip or support bundle) may hold as many files as an archive
-    /// entries: `files` is the count so far, checked as each is found, so a walk stops at the limit.
-    pub(crate) fn check_folder_files(&self, files: u64) -> Result<(), LimitError> {
+    /// entries: `files` is the count so far, checked as each is found, so a walk stops at the limit. The
+    /// error names the folder and `file`, the one that crossed it.
+    pub(crate) fn check_folder_files(
+        &self,
+        files: u64,
+        folder: &Path,
+        file: &str,
+    ) -> Result<(), BundleError> {
         if files > self.max_entries {
-            return Err(LimitError::TooManyFiles {
-                limit: self.max_entries,
+            return Err(BundleError::Entry {
+                path: folder.to_path_buf(),
+                entry: file.to_string(),
+                message: LimitError::TooManyFiles {
+                    limit: self.max_entries,
+                }
+                .to_string(),
             });
         }
         Ok(())

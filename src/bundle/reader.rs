@@ -744,13 +744,7 @@ impl DirectorySource {
                         .map(|p| p.to_string_lossy().replace('\\', "/"))
                         .unwrap_or_default();
                     if !rel.is_empty() {
-                        limits
-                            .check_folder_files(entries.len() as u64 + 1)
-                            .map_err(|limit| BundleError::Entry {
-                                path: root.to_path_buf(),
-                                entry: rel.clone(),
-                                message: limit.to_string(),
-                            })?;
+                        limits.check_folder_files(entries.len() as u64 + 1, root, &rel)?;
                         entries.push(rel);
                     }
                 }
