@@ -58,9 +58,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("cannot start the async runtime")
 }
 
-const SIGINT: u8 = 2;
-const SIGTERM: u8 = 15;
-
 /// Runs `work` until it ends or SIGINT / SIGTERM arrives. Without this the process would die at once and leave
 /// its `.partial` bundle behind; here the future is dropped instead, so every writer cleans up after itself
 /// (BundleWriter removes its partial zip, spooled list pages live in unnamed files, an empty run folder is
@@ -71,20 +68,19 @@ fn until_interrupted<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<Result<T, Exit>> {
     runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("cannot listen for SIGTERM")?;
+        let interrupt = interrupt_on_signals()?;
         let signal = tokio::select! {
             result = work => return result.map(Ok),
-            _ = tokio::signal::ctrl_c() => SIGINT,
-            _ = terminate.recv() => SIGTERM,
+            signal = interrupt.wait() => signal,
         };
-        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
         eprintln!(
-            "snapdoc: interrupted by {name}: {what} stopped; its partial bundle and temporary files were removed \
-             (DownloadRequests it created are left for Velero to garbage-collect)"
+            "snapdoc: interrupted by {}: {what} stopped; its partial bundle and temporary files were removed \
+             (DownloadRequests it created are left for Velero to garbage-collect)",
+            signal.name
         );
-        Ok(Err(Exit::Interrupted { signal }))
+        Ok(Err(Exit::Interrupted {
+            signal: signal.number,
+        }))
     })
 }
 
@@ -207,12 +203,11 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         "DownloadRequests it created are left for Velero to expire (--delete-download-requests deletes them)"
                     }
                 );
-                let signal = if interrupted.signal == "SIGTERM" {
-                    SIGTERM
-                } else {
-                    SIGINT
-                };
-                return Ok(Exit::Interrupted { signal });
+                let signal = snapdoc::collect::Signal::named(&interrupted.signal)
+                    .unwrap_or(snapdoc::collect::Signal::INT);
+                return Ok(Exit::Interrupted {
+                    signal: signal.number,
+                });
             }
             for error in &manifest.collector_errors {
                 eprintln!(

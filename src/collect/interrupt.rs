@@ -26,6 +26,13 @@ impl Signal {
         number: 15,
         name: "SIGTERM",
     };
+
+    /// The signal of this name (`SIGINT`, `SIGTERM`), as a bundle's manifest records it.
+    pub fn named(name: &str) -> Option<Signal> {
+        [Signal::INT, Signal::TERM]
+            .into_iter()
+            .find(|signal| signal.name == name)
+    }
 }
 
 /// What a run watches: resolves once a signal has been delivered.

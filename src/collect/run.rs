@@ -362,10 +362,8 @@ impl<'o> Run<'o> {
             signal: signal.name.to_string(),
             stage: stage.to_string(),
         });
-        let spool_dir = self.spool_dir.path().to_path_buf();
         let (path, manifest) = self.writer.finish(run)?;
         remove_spool(self.spool_dir);
-        debug_assert!(!spool_dir.exists());
         Ok(CollectOutcome { path, manifest })
     }
 
