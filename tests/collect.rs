@@ -1,6 +1,6 @@
 //! `snapdoc collect` against the lab cluster: every scenario yields a bundle holding what the bundle
 //! format promises; forbidden sources are recorded, not fatal; no planted credential reaches the bundle.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -1265,5 +1265,160 @@ async fn velero_s_configmaps_are_collected_and_unserved_snapshot_apis_skipped() 
         outcome.manifest.collector_errors.is_empty(),
         "{:?}",
         outcome.manifest.collector_errors
+    );
+}
+
+/// The DownloadRequests left in the lab (snapdoc leaves them for Velero to expire), as (kind, name).
+async fn download_request_targets(lab: &LabCluster) -> Vec<(String, String)> {
+    let client = lab.client().await.unwrap();
+    let resource = kube::api::ApiResource {
+        group: "velero.io".into(),
+        version: "v1".into(),
+        api_version: "velero.io/v1".into(),
+        kind: "DownloadRequest".into(),
+        plural: "downloadrequests".into(),
+    };
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, "velero", &resource);
+    let mut targets: Vec<(String, String)> = api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|r| {
+            let target = &r.data["spec"]["target"];
+            (
+                target["kind"].as_str().unwrap_or_default().to_string(),
+                target["name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    targets.sort();
+    targets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn velero_s_other_files_of_a_failed_backup_come_through_download_requests() {
+    // lab-basics runs Velero 1.16; its store holds the partially failed backup's volume info and
+    // resource list, as Velero writes them, and none of its other detail files.
+    let scenario = Scenario::load(&scenarios_dir().join("lab-basics")).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let failed = "daily-20261124020000";
+    let info = bundle.json(&format!("velero/backups/{failed}/volumeinfo.json"));
+    assert_eq!(info[0]["result"], "failed");
+    assert_eq!(info[0]["pvbInfo"]["podName"], "app-db-0");
+    assert_eq!(
+        info[1]["skippedReason"],
+        "podvolume: opted out due to annotation in pod app-web-0;"
+    );
+    let resources = bundle.json(&format!("velero/backups/{failed}/resource-list.json"));
+    assert_eq!(resources["v1/Pod"][0], "app/app-db-0");
+
+    // What the store does not hold is noted, not counted as a failure to collect.
+    let downloads = &outcome.manifest.scope["downloads"];
+    let absent: Vec<(&str, &str)> = downloads["notInStore"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["name"].as_str().unwrap()))
+        .collect();
+    assert!(
+        absent.contains(&("BackupItemOperations", failed)),
+        "{absent:?}"
+    );
+    assert!(
+        !absent.contains(&("BackupVolumeInfos", failed)),
+        "{absent:?}"
+    );
+    assert!(
+        !outcome.manifest.collector_errors.iter().any(|e| e
+            .target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("BackupItemOperations"))),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+    // A 1.16 server still writes every kind: none was left out.
+    assert_eq!(downloads["skippedKinds"], serde_json::json!([]));
+    // Details are asked for the failed backups and the newest, not for every backup whose log is fetched.
+    let targets = download_request_targets(&lab).await;
+    let detailed: BTreeSet<&str> = targets
+        .iter()
+        .filter(|(kind, _)| kind == "BackupVolumeInfos")
+        .map(|(_, name)| name.as_str())
+        .collect();
+    let logged: BTreeSet<&str> = targets
+        .iter()
+        .filter(|(kind, _)| kind == "BackupLog")
+        .map(|(_, name)| name.as_str())
+        .collect();
+    assert!(detailed.contains(failed) && detailed.contains("daily-20261122020000"));
+    assert!(detailed.len() < logged.len(), "{detailed:?} of {logged:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_the_installed_crd_does_not_list_are_skipped_and_said() {
+    // Helm does not upgrade CRDs: a 1.16 server whose DownloadRequest CRD is still v1.12's. The API server
+    // refuses BackupVolumeInfos and RestoreVolumeInfo; snapdoc reads the CRD and does not ask.
+    let old_crd = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/crds/velero-v1.12.0-downloadrequests.yaml"),
+    )
+    .unwrap();
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    files.push(("objects/zz-downloadrequests-crd.yaml".into(), old_crd));
+    let scenario = Scenario::from_files("lab-basics", "test:old-crd", files).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let skipped = &outcome.manifest.scope["downloads"]["skippedKinds"];
+    let skipped: Vec<(&str, &str)> = skipped
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["why"].as_str().unwrap()))
+        .collect();
+    let crd_why = "the server's DownloadRequest CRD does not list it";
+    assert_eq!(
+        skipped,
+        [
+            ("BackupVolumeInfos", crd_why),
+            ("RestoreVolumeInfo", crd_why)
+        ]
+    );
+    assert!(
+        !bundle
+            .entries
+            .contains_key("velero/backups/daily-20261124020000/volumeinfo.json")
+    );
+    assert!(
+        bundle
+            .entries
+            .contains_key("velero/backups/daily-20261124020000/resource-list.json")
+    );
+    let targets = download_request_targets(&lab).await;
+    assert!(
+        !targets
+            .iter()
+            .any(|(kind, _)| kind.ends_with("VolumeInfos"))
+    );
+
+    // The lab refuses the kind as the API server does, in its words.
+    let client = lab.client().await.unwrap();
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("velero.io", "v1", "DownloadRequest"),
+        "downloadrequests",
+    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, "velero", &resource);
+    let mut request = kube::api::DynamicObject::new("by-hand", &resource);
+    request.data =
+        serde_json::json!({"spec": {"target": {"kind": "BackupVolumeInfos", "name": "x"}}});
+    let refused = api.create(&Default::default(), &request).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains(
+            "spec.target.kind: Unsupported value: \"BackupVolumeInfos\": supported values: \"BackupLog\""
+        ),
+        "{message}"
     );
 }

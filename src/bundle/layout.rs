@@ -59,6 +59,15 @@ pub fn backup_log_path(backup: &str) -> String {
 pub fn backup_results_path(backup: &str) -> String {
     format!("{BACKUPS}/{backup}/results.json")
 }
+/// Where one of the other files Velero keeps of a backup in the object store (`volumeinfo.json`,
+/// `itemoperations.json` …, named as [`crate::collect`] fetches them) is in the bundle.
+pub(crate) fn backup_file_path(backup: &str, file: &str) -> String {
+    format!("{BACKUPS}/{backup}/{file}")
+}
+/// Where one of the other files Velero keeps of a restore in the object store is in the bundle.
+pub(crate) fn restore_file_path(restore: &str, file: &str) -> String {
+    format!("{RESTORES}/{restore}/{file}")
+}
 /// Where a restore's log is in the bundle.
 pub fn restore_log_path(restore: &str) -> String {
     format!("{RESTORES}/{restore}/restore.log")

@@ -34,13 +34,41 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Results are JSON: cut, they would not parse. They are small; this only bounds a broken store.
 pub(super) const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum DownloadKind {
     BackupLog,
     BackupResults,
+    BackupVolumeInfos,
+    BackupItemOperations,
+    BackupResourceList,
+    BackupVolumeSnapshots,
+    CSIBackupVolumeSnapshots,
+    CSIBackupVolumeSnapshotContents,
     RestoreLog,
     RestoreResults,
+    RestoreVolumeInfo,
+    RestoreItemOperations,
+    RestoreResourceList,
 }
+
+/// A Velero release as (major, minor).
+pub(super) type Release = (u64, u64);
+
+/// The kinds fetched besides logs and results, for the backups and restores a diagnosis looks at closely.
+pub(super) const BACKUP_DETAILS: &[DownloadKind] = &[
+    DownloadKind::BackupVolumeInfos,
+    DownloadKind::BackupItemOperations,
+    DownloadKind::BackupResourceList,
+    DownloadKind::BackupVolumeSnapshots,
+    DownloadKind::CSIBackupVolumeSnapshots,
+    DownloadKind::CSIBackupVolumeSnapshotContents,
+];
+/// [`BACKUP_DETAILS`] for restores.
+pub(super) const RESTORE_DETAILS: &[DownloadKind] = &[
+    DownloadKind::RestoreVolumeInfo,
+    DownloadKind::RestoreItemOperations,
+    DownloadKind::RestoreResourceList,
+];
 
 impl DownloadKind {
     /// The DownloadRequest target kind.
@@ -48,15 +76,46 @@ impl DownloadKind {
         match self {
             DownloadKind::BackupLog => "BackupLog",
             DownloadKind::BackupResults => "BackupResults",
+            DownloadKind::BackupVolumeInfos => "BackupVolumeInfos",
+            DownloadKind::BackupItemOperations => "BackupItemOperations",
+            DownloadKind::BackupResourceList => "BackupResourceList",
+            DownloadKind::BackupVolumeSnapshots => "BackupVolumeSnapshots",
+            DownloadKind::CSIBackupVolumeSnapshots => "CSIBackupVolumeSnapshots",
+            DownloadKind::CSIBackupVolumeSnapshotContents => "CSIBackupVolumeSnapshotContents",
             DownloadKind::RestoreLog => "RestoreLog",
             DownloadKind::RestoreResults => "RestoreResults",
+            DownloadKind::RestoreVolumeInfo => "RestoreVolumeInfo",
+            DownloadKind::RestoreItemOperations => "RestoreItemOperations",
+            DownloadKind::RestoreResourceList => "RestoreResourceList",
+        }
+    }
+
+    /// The file's name in the bundle, beside the backup's (restore's) log; also the DownloadRequest's
+    /// name part.
+    fn file(self) -> &'static str {
+        match self {
+            DownloadKind::BackupLog => "backup.log",
+            DownloadKind::RestoreLog => "restore.log",
+            DownloadKind::BackupResults | DownloadKind::RestoreResults => "results.json",
+            DownloadKind::BackupVolumeInfos | DownloadKind::RestoreVolumeInfo => "volumeinfo.json",
+            DownloadKind::BackupItemOperations | DownloadKind::RestoreItemOperations => {
+                "itemoperations.json"
+            }
+            DownloadKind::BackupResourceList | DownloadKind::RestoreResourceList => {
+                "resource-list.json"
+            }
+            DownloadKind::BackupVolumeSnapshots => "volumesnapshots.json",
+            DownloadKind::CSIBackupVolumeSnapshots => "csi-volumesnapshots.json",
+            DownloadKind::CSIBackupVolumeSnapshotContents => "csi-volumesnapshotcontents.json",
         }
     }
 
     fn short(self) -> &'static str {
-        match self {
-            DownloadKind::BackupLog | DownloadKind::RestoreLog => "log",
-            DownloadKind::BackupResults | DownloadKind::RestoreResults => "results",
+        let file = self.file();
+        match file.split_once('.') {
+            Some(("backup" | "restore", _)) => "log",
+            Some((stem, _)) => stem,
+            None => file,
         }
     }
 
@@ -64,14 +123,124 @@ impl DownloadKind {
         matches!(self, DownloadKind::BackupLog | DownloadKind::RestoreLog)
     }
 
+    /// Logs and results are asked for every backup chosen; without them there is no diagnosis, so a
+    /// missing one is a failure to report. The other files are details, absent for many a backup.
+    fn is_detail(self) -> bool {
+        !matches!(
+            self,
+            DownloadKind::BackupLog
+                | DownloadKind::BackupResults
+                | DownloadKind::RestoreLog
+                | DownloadKind::RestoreResults
+        )
+    }
+
+    fn of_restore(self) -> bool {
+        matches!(
+            self,
+            DownloadKind::RestoreLog
+                | DownloadKind::RestoreResults
+                | DownloadKind::RestoreVolumeInfo
+                | DownloadKind::RestoreItemOperations
+                | DownloadKind::RestoreResourceList
+        )
+    }
+
     pub(super) fn entry(self, name: &str) -> String {
-        match self {
-            DownloadKind::BackupLog => layout::backup_log_path(name),
-            DownloadKind::BackupResults => layout::backup_results_path(name),
-            DownloadKind::RestoreLog => layout::restore_log_path(name),
-            DownloadKind::RestoreResults => layout::restore_results_path(name),
+        if self.of_restore() {
+            layout::restore_file_path(name, self.file())
+        } else {
+            layout::backup_file_path(name, self.file())
         }
     }
+
+    /// The first Velero release whose DownloadRequest CRD accepts the kind, and the last one that still
+    /// writes its file, when it stopped. From vmware-tanzu/velero's history of
+    /// pkg/apis/velero/v1/download_request_types.go and pkg/persistence/object_store.go: BackupResourceList
+    /// 11bfe8234 (v1.6.0), CSI snapshots 735d506a7 (v1.10.0) until 8ce07eb94 removed them from the upload
+    /// (v1.17.0), item operations 70b423801 and RestoreResourceList eb4ecd376 (v1.11.0), BackupVolumeInfos
+    /// 7f5232177 (v1.13.0), RestoreVolumeInfo 0a280e578 (v1.14.0).
+    fn releases(self) -> (Release, Option<Release>) {
+        match self {
+            DownloadKind::BackupResourceList => ((1, 6), None),
+            DownloadKind::CSIBackupVolumeSnapshots
+            | DownloadKind::CSIBackupVolumeSnapshotContents => ((1, 10), Some((1, 16))),
+            DownloadKind::BackupItemOperations
+            | DownloadKind::RestoreItemOperations
+            | DownloadKind::RestoreResourceList => ((1, 11), None),
+            DownloadKind::BackupVolumeInfos => ((1, 13), None),
+            DownloadKind::RestoreVolumeInfo => ((1, 14), None),
+            _ => ((0, 0), None),
+        }
+    }
+}
+
+/// Which DownloadRequest kinds the Velero server takes: its CRD's enum of `spec.target.kind` when the
+/// CRD was read (the API server refuses any other), else what its release is known to take.
+#[derive(Debug, Default, Clone)]
+pub(super) struct ServerKinds {
+    /// The enum of the installed DownloadRequest CRD.
+    pub(super) accepted: Option<BTreeSet<String>>,
+    /// The server's release, from its image tag.
+    pub(super) release: Option<Release>,
+}
+
+impl ServerKinds {
+    /// Why the kind is not asked for, if it is not.
+    fn refuses(&self, kind: DownloadKind) -> Option<String> {
+        if let Some(accepted) = &self.accepted
+            && !accepted.contains(kind.as_str())
+        {
+            return Some("the server's DownloadRequest CRD does not list it".into());
+        }
+        let release = self.release?;
+        let ((major, minor), last) = kind.releases();
+        // Checked even when the CRD lists the kind: CRDs upgraded ahead of the server take requests its
+        // controller cannot process, which would wait out the timeout.
+        if release < (major, minor) {
+            return Some(format!("Velero v{major}.{minor} added it"));
+        }
+        match last {
+            Some(last) if release > last => Some(format!(
+                "Velero stopped writing it after v{}.{}",
+                last.0, last.1
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A kind left out of the plan, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(super) struct SkippedKind {
+    pub kind: &'static str,
+    pub why: String,
+}
+
+/// "v1.14.2" → (1, 14).
+pub(super) fn release_of(version: &str) -> Option<Release> {
+    let mut parts = version.trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.split(['-', '+']).next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// The enum of `spec.target.kind` in a DownloadRequest CRD (any served version).
+pub(super) fn accepted_kinds(crd: &Value) -> Option<BTreeSet<String>> {
+    let versions = crd.pointer("/spec/versions")?.as_array()?;
+    let kinds: BTreeSet<String> = versions
+        .iter()
+        .filter_map(|v| {
+            v.pointer(
+                "/schema/openAPIV3Schema/properties/spec/properties/target/properties/kind/enum",
+            )
+        })
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    (!kinds.is_empty()).then_some(kinds)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,36 +252,86 @@ pub(super) struct Download {
     pub insecure: bool,
 }
 
-/// Log and results of each backup and restore, with the TLS setting of the location each is stored in.
+/// At most this many backups (and as many restores) get the detail files: the failed ones, newest first,
+/// and the newest of all. Each is up to six more requests; a fleet of failed backups would otherwise
+/// multiply the collection's time.
+pub(super) const MAX_DETAILED: usize = 10;
+
+/// Log and results of each backup and restore, with the TLS setting of the location each is stored in;
+/// the detail files ([`BACKUP_DETAILS`], [`RESTORE_DETAILS`]) of the failed ones and of the newest, in the
+/// kinds the server takes. `backups` and `restores` are newest first. Returns the plan and the kinds left
+/// out.
 pub(super) fn plan(
     backups: &[String],
     restores: &[String],
     velero_objects: &VeleroObjects,
-) -> Vec<Download> {
+    server: &ServerKinds,
+) -> (Vec<Download>, Vec<SkippedKind>) {
     let mut out = Vec::new();
+    let mut skipped: Vec<SkippedKind> = Vec::new();
+    let mut details = |all: &[DownloadKind]| -> Vec<DownloadKind> {
+        all.iter()
+            .copied()
+            .filter(|kind| match server.refuses(*kind) {
+                Some(why) => {
+                    skipped.push(SkippedKind {
+                        kind: kind.as_str(),
+                        why,
+                    });
+                    false
+                }
+                None => true,
+            })
+            .collect()
+    };
+    let backup_details = details(BACKUP_DETAILS);
+    let restore_details = details(RESTORE_DETAILS);
+    let detailed = |names: &[String], phases: &BTreeMap<String, String>| -> BTreeSet<String> {
+        let failed = names.iter().filter(|n| {
+            matches!(
+                phases.get(*n).map(String::as_str),
+                Some("Failed" | "PartiallyFailed")
+            )
+        });
+        names
+            .first()
+            .into_iter()
+            .chain(failed)
+            .take(MAX_DETAILED)
+            .cloned()
+            .collect()
+    };
+    let detailed_backups = detailed(backups, &velero_objects.backup_phase);
+    let detailed_restores = detailed(restores, &velero_objects.restore_phase);
+    // Details go last: logs and results matter most, and come first when time runs short.
+    let mut details_planned = Vec::new();
+    let push = |into: &mut Vec<Download>, kinds: &[DownloadKind], name: &String, insecure: bool| {
+        into.extend(kinds.iter().map(|kind| Download {
+            kind: *kind,
+            name: name.clone(),
+            insecure,
+        }));
+    };
     for name in backups {
         let insecure = velero_objects.backup_insecure(name);
-        for kind in [DownloadKind::BackupLog, DownloadKind::BackupResults] {
-            out.push(Download {
-                kind,
-                name: name.clone(),
-                insecure,
-            });
+        let essential = [DownloadKind::BackupLog, DownloadKind::BackupResults];
+        push(&mut out, &essential, name, insecure);
+        if detailed_backups.contains(name) {
+            push(&mut details_planned, &backup_details, name, insecure);
         }
     }
     for name in restores {
         let insecure = velero_objects
             .restore_backup(name)
             .is_some_and(|b| velero_objects.backup_insecure(b));
-        for kind in [DownloadKind::RestoreLog, DownloadKind::RestoreResults] {
-            out.push(Download {
-                kind,
-                name: name.clone(),
-                insecure,
-            });
+        let essential = [DownloadKind::RestoreLog, DownloadKind::RestoreResults];
+        push(&mut out, &essential, name, insecure);
+        if detailed_restores.contains(name) {
+            push(&mut details_planned, &restore_details, name, insecure);
         }
     }
-    out
+    out.extend(details_planned);
+    (out, skipped)
 }
 
 /// What the download plan needs to know of the Velero objects read.
@@ -122,6 +341,10 @@ pub(super) struct VeleroObjects {
     backup_location: BTreeMap<String, String>,
     /// restore → its backup
     restore_backup: BTreeMap<String, String>,
+    /// backup → status.phase
+    backup_phase: BTreeMap<String, String>,
+    /// restore → status.phase
+    restore_phase: BTreeMap<String, String>,
     /// location → insecureSkipTLSVerify
     location_insecure: BTreeMap<String, bool>,
     /// caCert of every location (PEM), to trust the object store's certificate.
@@ -136,7 +359,15 @@ impl VeleroObjects {
                 .map(str::to_string)
         };
         let mut objects = VeleroObjects::default();
+        let phase = |o: &Value| {
+            o.pointer("/status/phase")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         for backup in items(backups) {
+            if let (Some(n), Some(phase)) = (name(backup), phase(backup)) {
+                objects.backup_phase.insert(n, phase);
+            }
             if let (Some(n), Some(location)) = (
                 name(backup),
                 backup
@@ -147,6 +378,9 @@ impl VeleroObjects {
             }
         }
         for restore in items(restores) {
+            if let (Some(n), Some(phase)) = (name(restore), phase(restore)) {
+                objects.restore_phase.insert(n, phase);
+            }
             if let (Some(n), Some(backup)) = (
                 name(restore),
                 restore.pointer("/spec/backupName").and_then(Value::as_str),
@@ -345,6 +579,12 @@ pub(super) struct DownloadContext<'a> {
     /// the rest are skipped rather than each failing alike.
     gave_up: Mutex<Option<String>>,
     skipped: AtomicUsize,
+    /// Kinds the API server refused to create a DownloadRequest for (its CRD does not list them), and its
+    /// words: later requests of the kind are not tried.
+    refused_kinds: Mutex<BTreeMap<&'static str, String>>,
+    /// Detail files the object store does not hold (Velero writes several only when there is something in
+    /// them, or only since some release): (kind, backup or restore).
+    absent: Mutex<Vec<(&'static str, String)>>,
     /// Paths of the DownloadRequests created (or being created) and not yet deleted, for a run that is
     /// interrupted to delete them (`--delete-download-requests`).
     created: Arc<Mutex<BTreeSet<String>>>,
@@ -369,6 +609,8 @@ impl<'a> DownloadContext<'a> {
             keep_requests: false,
             gave_up: Mutex::new(None),
             skipped: AtomicUsize::new(0),
+            refused_kinds: Mutex::default(),
+            absent: Mutex::default(),
             created: Arc::default(),
         }
     }
@@ -417,6 +659,36 @@ impl<'a> DownloadContext<'a> {
         })
     }
 
+    /// The kinds the API server refused, with its words.
+    pub(super) fn refused_kinds(&self) -> Vec<SkippedKind> {
+        self.refused_kinds
+            .lock()
+            .map(|refused| {
+                refused
+                    .iter()
+                    .map(|(kind, why)| SkippedKind {
+                        kind,
+                        why: why.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The detail files the object store does not hold: (kind, backup or restore).
+    pub(super) fn absent(&self) -> Vec<(&'static str, String)> {
+        let mut absent = self.absent.lock().map(|a| a.clone()).unwrap_or_default();
+        absent.sort();
+        absent
+    }
+
+    fn kind_refused(&self, kind: DownloadKind) -> bool {
+        self.refused_kinds
+            .lock()
+            .map(|r| r.contains_key(kind.as_str()))
+            .unwrap_or(false)
+    }
+
     fn error(&self, download: &Download, status: Option<u16>, message: String) -> CollectorError {
         CollectorError {
             source: "downloads".into(),
@@ -441,6 +713,9 @@ impl<'a> DownloadContext<'a> {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             return (None, Vec::new());
         }
+        if self.kind_refused(download.kind) {
+            return (None, Vec::new());
+        }
         let name = request_name(download);
         let path = format!("{collection}/{name}");
         // Tracked before it exists: a run interrupted while the create is on its way still deletes it.
@@ -453,22 +728,38 @@ impl<'a> DownloadContext<'a> {
             )
             .await
         {
+            self.track(&path, false);
+            if failure.status == Some(422) {
+                // The CRD's enum of target kinds is older than this kind: the server's release does not
+                // know it, and no other request of the kind can succeed.
+                if let Ok(mut refused) = self.refused_kinds.lock() {
+                    refused
+                        .entry(download.kind.as_str())
+                        .or_insert_with(|| failure.message.clone());
+                }
+                return (None, Vec::new());
+            }
             if failure.is_forbidden() {
                 self.give_up("creating DownloadRequests is forbidden".into());
             } else if failure.is_not_found() {
                 self.give_up("the cluster serves no DownloadRequests".into());
             }
-            self.track(&path, false);
             let message = format!("cannot create a DownloadRequest: {}", failure.message);
             return (None, vec![self.error(download, failure.status, message)]);
         }
         let mut errors = Vec::new();
-        let fetched = match self.wait_for_url(&collection, &name).await {
+        let fetched = match self.wait_for_url(&collection, &name, download.kind).await {
             Ok(url) => self.download(download, &url, stem).await,
             Err(error) => Err(error),
         };
         let spooled = match fetched {
             Ok(spooled) => Some(spooled),
+            Err((Some(404), _)) if download.kind.is_detail() => {
+                if let Ok(mut absent) = self.absent.lock() {
+                    absent.push((download.kind.as_str(), download.name.clone()));
+                }
+                None
+            }
             Err((status, message)) => {
                 errors.push(self.error(download, status, message));
                 None
@@ -498,6 +789,7 @@ impl<'a> DownloadContext<'a> {
         &self,
         collection: &str,
         name: &str,
+        kind: DownloadKind,
     ) -> Result<String, (Option<u16>, String)> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut pause = Duration::from_millis(100);
@@ -522,6 +814,17 @@ impl<'a> DownloadContext<'a> {
                 Err(failure) => {
                     tracing::debug!(%name, %failure, "polling the DownloadRequest");
                 }
+            }
+            // A detail file left unprocessed says little of Velero: the server may not know the kind.
+            if tokio::time::Instant::now() + pause > deadline && kind.is_detail() {
+                return Err((
+                    None,
+                    format!(
+                        "Velero did not process DownloadRequest {name} within {}s (its release may not hand out {} files)",
+                        self.timeout.as_secs(),
+                        kind.as_str()
+                    ),
+                ));
             }
             if tokio::time::Instant::now() + pause > deadline {
                 self.give_up(format!(
@@ -798,7 +1101,16 @@ mod tests {
                 {"metadata": {"name": "default"}, "spec": {"objectStorage": {"caCert": ca}}}
             ]}),
         );
-        let plan = plan(&["b1".into(), "b2".into()], &["r1".into()], &objects);
+        let server = ServerKinds {
+            accepted: None,
+            release: Some((1, 12)),
+        };
+        let (plan, skipped) = plan(
+            &["b1".into(), "b2".into()],
+            &["r1".into()],
+            &objects,
+            &server,
+        );
         let summary: Vec<(&str, &str, bool)> = plan
             .iter()
             .map(|d| (d.kind.as_str(), d.name.as_str(), d.insecure))
@@ -812,8 +1124,18 @@ mod tests {
                 ("BackupResults", "b2", false),
                 ("RestoreLog", "r1", true),
                 ("RestoreResults", "r1", true),
+                // Details of the newest only (none failed), in the kinds a v1.12 server knows.
+                ("BackupItemOperations", "b1", true),
+                ("BackupResourceList", "b1", true),
+                ("BackupVolumeSnapshots", "b1", true),
+                ("CSIBackupVolumeSnapshots", "b1", true),
+                ("CSIBackupVolumeSnapshotContents", "b1", true),
+                ("RestoreItemOperations", "r1", true),
+                ("RestoreResourceList", "r1", true),
             ]
         );
+        let skipped: Vec<&str> = skipped.iter().map(|s| s.kind).collect();
+        assert_eq!(skipped, ["BackupVolumeInfos", "RestoreVolumeInfo"]);
         assert_eq!(objects.ca_certs.len(), 1);
         assert_eq!(
             DownloadKind::RestoreResults.entry("r1"),
@@ -825,5 +1147,97 @@ mod tests {
             .read_to_string(&mut pem)
             .unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn details_go_to_failed_backups_and_the_newest_within_the_bound() {
+        let names: Vec<String> = (0..30).map(|i| format!("b{i:02}")).collect();
+        let backups: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let phase = if i % 2 == 1 {
+                    "PartiallyFailed"
+                } else {
+                    "Completed"
+                };
+                json!({"metadata": {"name": n}, "status": {"phase": phase}})
+            })
+            .collect();
+        let objects = VeleroObjects::new(
+            &json!({"items": backups}),
+            &json!({"items": []}),
+            &json!({"items": []}),
+        );
+        let server = ServerKinds {
+            accepted: None,
+            release: Some((1, 18)),
+        };
+        let (plan, skipped) = plan(&names, &[], &objects, &server);
+        let detailed: BTreeSet<&str> = plan
+            .iter()
+            .filter(|d| d.kind == DownloadKind::BackupVolumeInfos)
+            .map(|d| d.name.as_str())
+            .collect();
+        // The newest (b00, Completed) and the nine newest failed ones.
+        let expected: BTreeSet<&str> = [
+            "b00", "b01", "b03", "b05", "b07", "b09", "b11", "b13", "b15", "b17",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(detailed, expected);
+        // A v1.18 server no longer writes the CSI snapshot lists.
+        let skipped: Vec<(&str, &str)> = skipped.iter().map(|s| (s.kind, s.why.as_str())).collect();
+        assert_eq!(
+            skipped,
+            [
+                (
+                    "CSIBackupVolumeSnapshots",
+                    "Velero stopped writing it after v1.16"
+                ),
+                (
+                    "CSIBackupVolumeSnapshotContents",
+                    "Velero stopped writing it after v1.16"
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn the_crd_enum_and_the_release_each_rule_out_kinds() {
+        let crd = json!({"spec": {"versions": [{"name": "v1", "schema": {"openAPIV3Schema": {"properties": {
+            "spec": {"properties": {"target": {"properties": {"kind": {"enum": [
+                "BackupLog", "BackupResults", "RestoreLog", "RestoreResults", "BackupResourceList"
+            ]}}}}}
+        }}}}]}});
+        let accepted = accepted_kinds(&crd).unwrap();
+        assert!(accepted.contains("BackupResourceList"));
+        let by_crd = ServerKinds {
+            accepted: Some(accepted),
+            release: None,
+        };
+        assert_eq!(by_crd.refuses(DownloadKind::BackupResourceList), None);
+        assert!(
+            by_crd
+                .refuses(DownloadKind::BackupVolumeInfos)
+                .unwrap()
+                .contains("CRD")
+        );
+        // CRDs upgraded ahead of a v1.12 server: the server's release still rules.
+        let ahead = ServerKinds {
+            accepted: accepted_kinds(
+                &json!({"spec": {"versions": [{"schema": {"openAPIV3Schema": {"properties": {
+                    "spec": {"properties": {"target": {"properties": {"kind": {"enum": ["BackupVolumeInfos"]}}}}}
+                }}}}]}}),
+            ),
+            release: release_of("v1.12.3"),
+        };
+        assert_eq!(
+            ahead.refuses(DownloadKind::BackupVolumeInfos).as_deref(),
+            Some("Velero v1.13 added it")
+        );
+        assert_eq!(release_of("v1.14.0-rc.1"), Some((1, 14)));
+        assert_eq!(release_of("latest"), None);
+        assert_eq!(accepted_kinds(&json!({})), None);
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
 use super::detect::{self, BackupScope, items};
-use super::downloads::{self, DownloadContext, ObjectStoreClient, VeleroObjects};
+use super::downloads::{self, DownloadContext, ObjectStoreClient, ServerKinds, VeleroObjects};
 use super::interrupt::{Interrupt, Signal};
 use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
@@ -214,6 +214,13 @@ struct ClusterFacts {
     deployments: Option<Value>,
     /// (version, plural) of every Velero kind served.
     velero_resources: Vec<(String, String)>,
+    /// The DownloadRequest target kinds the installed CRD takes, when it was read.
+    download_kinds: Option<BTreeSet<String>>,
+}
+
+/// The DownloadRequest CRD: its enum of target kinds says which files the server can hand out.
+fn is_download_requests_crd(crd: &Value) -> bool {
+    crd.pointer("/metadata/name").and_then(Value::as_str) == Some("downloadrequests.velero.io")
 }
 
 pub(super) struct Run<'o> {
@@ -337,7 +344,13 @@ impl<'o> Run<'o> {
         }
         stage!(
             "logs and downloads",
-            self.logs_and_downloads_stage(velero_ns.as_deref(), &velero, &workloads, started)
+            self.logs_and_downloads_stage(
+                velero_ns.as_deref(),
+                &velero,
+                &workloads,
+                &facts,
+                started
+            )
         )?;
 
         self.progress.finish();
@@ -531,7 +544,7 @@ impl<'o> Run<'o> {
                 &dir,
                 "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
                 velero_crds,
-                Keep::Nothing
+                Keep::Matching(is_download_requests_crd)
             ),
             spool_list(
                 &api,
@@ -582,6 +595,7 @@ impl<'o> Run<'o> {
                 // Written with an empty List's metadata, like the lists split by namespace: it is a
                 // selection of what the API answered.
                 self.writer.count_redactions(&list.redactions);
+                facts.download_kinds = list.kept.iter().find_map(downloads::accepted_kinds);
                 let result = list.copy_group_into(&mut self.writer, layout::CLUSTER_CRDS, "");
                 self.bundle_result(result)?;
             }
@@ -872,13 +886,7 @@ impl<'o> Run<'o> {
     }
 
     fn components(&mut self, workloads: &Workloads) {
-        let all: Vec<Value> = workloads
-            .lists
-            .iter()
-            .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
-            .flat_map(|(_, list)| items(list).to_vec())
-            .collect();
-        let components = detect::components(&all);
+        let components = detect::components(&workloads.deployments_and_daemonsets());
         self.scope.insert("components".into(), json!(components));
     }
 
@@ -1092,6 +1100,7 @@ impl<'o> Run<'o> {
         velero_ns: Option<&str>,
         velero: &BTreeMap<String, Value>,
         workloads: &Workloads,
+        facts: &ClusterFacts,
         now: jiff::Timestamp,
     ) -> Result<(), CollectError> {
         let mut targets: Vec<LogTarget> = Vec::new();
@@ -1167,17 +1176,23 @@ impl<'o> Run<'o> {
                 self.options.recent,
             );
         }
-        let download_plan = match velero_ns {
+        let server = ServerKinds {
+            accepted: facts.download_kinds.clone(),
+            release: workloads.velero_release(),
+        };
+        let (download_plan, mut skipped_kinds) = match velero_ns {
             Some(_) => downloads::plan(
                 &chosen_backups,
                 &chosen_restores,
                 &VeleroObjects::new(backups, restores, locations),
+                &server,
             ),
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
+        // Written now as well: an interrupted run still says what was chosen.
         self.scope.insert(
             "downloads".into(),
-            json!({"backups": chosen_backups, "restores": chosen_restores}),
+            json!({"backups": chosen_backups, "restores": chosen_restores, "skippedKinds": skipped_kinds}),
         );
         let store = if download_plan.is_empty() {
             None
@@ -1223,7 +1238,7 @@ impl<'o> Run<'o> {
             .buffer_unordered(DEFAULT_CONCURRENCY);
         let download_jobs = async {
             let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
-                return Vec::new();
+                return (Vec::new(), Vec::new(), Vec::new());
             };
             let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
                 .keeping_requests(keep_requests)
@@ -1245,7 +1260,7 @@ impl<'o> Run<'o> {
             if let Some(summary) = context.skipped_summary() {
                 results.push((String::new(), None, vec![summary]));
             }
-            results
+            (results, context.refused_kinds(), context.absent())
         };
         // Logs are written as they finish, in the order they finish.
         let write_logs = async {
@@ -1265,8 +1280,23 @@ impl<'o> Run<'o> {
             }
             Ok::<(), CollectError>(())
         };
-        let (written, mut download_results) = futures::join!(write_logs, download_jobs);
+        let (written, (mut download_results, refused_kinds, absent)) =
+            futures::join!(write_logs, download_jobs);
         written?;
+        skipped_kinds.extend(refused_kinds);
+        let absent: Vec<Value> = absent
+            .into_iter()
+            .map(|(kind, name)| json!({"kind": kind, "name": name}))
+            .collect();
+        self.scope.insert(
+            "downloads".into(),
+            json!({
+                "backups": chosen_backups,
+                "restores": chosen_restores,
+                "skippedKinds": skipped_kinds,
+                "notInStore": absent,
+            }),
+        );
         download_results.sort_by(|a, b| a.0.cmp(&b.0));
         for (entry, spooled, errors) in download_results {
             if let Some(spooled) = spooled {
@@ -1318,6 +1348,26 @@ struct Workloads {
     velero_ns: Option<String>,
     kots_ns: Option<String>,
     lists: BTreeMap<(&'static str, String), Value>,
+}
+
+impl Workloads {
+    fn deployments_and_daemonsets(&self) -> Vec<Value> {
+        self.lists
+            .iter()
+            .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
+            .flat_map(|(_, list)| items(list).to_vec())
+            .collect()
+    }
+
+    /// The Velero server's release, from its image tag.
+    fn velero_release(&self) -> Option<downloads::Release> {
+        detect::components(&self.deployments_and_daemonsets())
+            .into_iter()
+            .find(|c| c.component == "velero")?
+            .version
+            .as_deref()
+            .and_then(downloads::release_of)
+    }
 }
 
 /// What the bundle says of one credentials secret: its name, the keys its references name, who references

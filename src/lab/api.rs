@@ -678,6 +678,22 @@ fn create(
         .state
         .lock()
         .map_err(|_| ApiError::internal("the lab's state is unavailable"))?;
+    if let Some(crd) = state.get(
+        "customresourcedefinitions.apiextensions.k8s.io",
+        "",
+        &def.group_resource(),
+    ) && let Some(schema) = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == def.version.as_str())
+        .map(|v| &v["schema"]["openAPIV3Schema"])
+        && let Some((field, value, supported)) = enum_violation(schema, &object, "")
+    {
+        return Err(ApiError::unsupported_value(
+            def, &name, &field, &value, &supported,
+        ));
+    }
     if let Some(namespace) = &target.namespace
         && state.get("namespaces", "", namespace).is_none()
     {
@@ -711,6 +727,51 @@ fn create(
         StatusCode::CREATED,
         &present(def, &stored, false),
     ))
+}
+
+/// The first string the CRD's schema restricts to an enum that is not in it, as (field path, value, the
+/// enum): the one structural check the lab makes, because which kinds a Velero release's CRD lists is what
+/// a client must cope with.
+fn enum_violation(
+    schema: &Value,
+    value: &Value,
+    path: &str,
+) -> Option<(String, String, Vec<String>)> {
+    if let (Some(allowed), Some(text)) = (schema["enum"].as_array(), value.as_str())
+        && !allowed.iter().any(|a| a.as_str() == Some(text))
+    {
+        let allowed = allowed
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        return Some((path.to_string(), text.to_string(), allowed));
+    }
+    if let (Some(properties), Some(fields)) = (schema["properties"].as_object(), value.as_object())
+    {
+        for (key, field) in fields {
+            if let Some(field_schema) = properties.get(key) {
+                let field_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if let Some(found) = enum_violation(field_schema, field, &field_path) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    if let Some(entries) = value.as_array() {
+        for (index, entry) in entries.iter().enumerate() {
+            if let Some(found) =
+                enum_violation(&schema["items"], entry, &format!("{path}[{index}]"))
+            {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 fn delete(lab: &SharedLab, target: &Target) -> Result<Response, ApiError> {

@@ -144,6 +144,35 @@ impl ApiError {
         }))
     }
 
+    /// A field holding a value its CRD's enum does not list, worded as the API server's field validation
+    /// (k8s.io/apimachinery field.NotSupported).
+    pub(super) fn unsupported_value(
+        def: &ResourceDef,
+        name: &str,
+        field: &str,
+        value: &str,
+        supported: &[String],
+    ) -> ApiError {
+        let supported = supported
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let why = format!("Unsupported value: \"{value}\": supported values: {supported}");
+        ApiError::new(
+            422,
+            "Invalid",
+            format!(
+                "{} \"{name}\" is invalid: {field}: {why}",
+                qualified_kind(def)
+            ),
+        )
+        .with_details(json!({
+            "name": name, "group": def.group, "kind": def.kind,
+            "causes": [{"reason": "FieldValueNotSupported", "message": why, "field": field}],
+        }))
+    }
+
     pub(super) fn method_not_allowed() -> ApiError {
         ApiError::new(
             405,
