@@ -130,18 +130,7 @@ impl ApiError {
     }
 
     pub(super) fn invalid(def: &ResourceDef, name: &str, field: &str, why: &str) -> ApiError {
-        ApiError::new(
-            422,
-            "Invalid",
-            format!(
-                "{} \"{name}\" is invalid: {field}: {why}",
-                qualified_kind(def)
-            ),
-        )
-        .with_details(json!({
-            "name": name, "group": def.group, "kind": def.kind,
-            "causes": [{"reason": "FieldValueRequired", "message": why, "field": field}],
-        }))
+        ApiError::invalid_because(def, name, field, why, "FieldValueRequired")
     }
 
     /// A field holding a value its CRD's enum does not list, worded as the API server's field validation
@@ -159,6 +148,16 @@ impl ApiError {
             .collect::<Vec<_>>()
             .join(", ");
         let why = format!("Unsupported value: \"{value}\": supported values: {supported}");
+        ApiError::invalid_because(def, name, field, &why, "FieldValueNotSupported")
+    }
+
+    fn invalid_because(
+        def: &ResourceDef,
+        name: &str,
+        field: &str,
+        why: &str,
+        reason: &str,
+    ) -> ApiError {
         ApiError::new(
             422,
             "Invalid",
@@ -169,7 +168,7 @@ impl ApiError {
         )
         .with_details(json!({
             "name": name, "group": def.group, "kind": def.kind,
-            "causes": [{"reason": "FieldValueNotSupported", "message": why, "field": field}],
+            "causes": [{"reason": reason, "message": why, "field": field}],
         }))
     }
 
