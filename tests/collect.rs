@@ -1355,6 +1355,29 @@ async fn velero_s_other_files_of_a_failed_backup_come_through_download_requests(
         .collect();
     assert!(detailed.contains(failed) && detailed.contains("daily-20261122020000"));
     assert!(detailed.len() < logged.len(), "{detailed:?} of {logged:?}");
+
+    // The verdict of the partially failed backup names the volume Velero skipped, from its volume info.
+    let analysis = snapdoc::analyze::analyze_bundle(
+        &outcome.path,
+        &snapdoc::analyze::AnalysisOptions::default(),
+    )
+    .unwrap();
+    let verdict = analysis
+        .verdicts
+        .iter()
+        .find(|v| v.target.name == failed)
+        .unwrap();
+    let skipped = verdict
+        .lost
+        .volumes
+        .iter()
+        .find(|v| v.claim.as_deref() == Some("cache-app-web-0"))
+        .unwrap_or_else(|| panic!("{:?}", verdict.lost));
+    assert_eq!(skipped.phase.as_deref(), Some("Skipped"));
+    assert_eq!(
+        skipped.reason.as_deref(),
+        Some("Velero skipped it: podvolume: opted out due to annotation in pod app-web-0")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1104,6 +1104,30 @@ fn linked_bundle(path: &Path) {
             }, "warnings": {}}),
         )
         .unwrap();
+    // Velero's own record of b-oom's volumes (Velero 1.13+, BackupVolumeInfo): the failed volume the PVB
+    // already tells, a native snapshot that failed and a volume skipped on its pod's opt-out annotation
+    // (pkg/backup/item_backupper.go at d30d389b: "opted out due to annotation in pod %s"). Composed.
+    writer
+        .add_json(
+            "velero/backups/b-oom/volumeinfo.json",
+            &json!([
+                {"pvcName": "data-db-0", "pvcNamespace": "app", "pvName": "pvc-a1", "backupMethod": "PodVolumeBackup",
+                 "snapshotDataMoved": false, "preserveLocalSnapshot": false, "skipped": false, "result": "failed",
+                 "pvbInfo": {"uploaderType": "kopia", "volumeName": "data", "podName": "db-0", "podNamespace": "app",
+                             "nodeName": "node-b", "Phase": "Failed"}},
+                {"pvcName": "wal-db-0", "pvcNamespace": "app", "pvName": "pvc-a2", "backupMethod": "NativeSnapshot",
+                 "snapshotDataMoved": false, "preserveLocalSnapshot": false, "skipped": false, "result": "failed",
+                 "nativeSnapshotInfo": {"snapshotHandle": "", "volumeType": "gp3", "volumeAZ": "us-east-1a", "iops": "", "Phase": "Failed"}},
+                {"pvcName": "cache-web-0", "pvcNamespace": "app", "pvName": "pvc-a3", "snapshotDataMoved": false,
+                 "preserveLocalSnapshot": false, "skipped": true,
+                 "skippedReason": "podvolume: opted out due to annotation in pod web-0;"},
+                {"pvcName": "media", "pvcNamespace": "app", "pvName": "pvc-a4", "backupMethod": "PodVolumeBackup",
+                 "snapshotDataMoved": false, "preserveLocalSnapshot": false, "skipped": false, "result": "succeeded",
+                 "pvbInfo": {"uploaderType": "kopia", "volumeName": "media", "podName": "web-0", "podNamespace": "app",
+                             "nodeName": "node-a", "Phase": "Completed"}}
+            ]),
+        )
+        .unwrap();
     writer.record_error(CollectorError {
         source: "downloads".into(),
         target: Some("BackupLog b-nolog".into()),
@@ -1285,7 +1309,31 @@ fn verdicts_say_what_was_lost_and_what_is_missing() {
                 method: "fs-backup".into(),
                 phase: Some("InProgress".into()),
                 reason: None,
-            }
+            },
+            // From Velero's volume info: what no volume operation tells (the failed PVB is not repeated, the
+            // succeeded volume is not lost).
+            snapdoc::analyze::LostVolume {
+                namespace: Some("app".into()),
+                pod: None,
+                volume: None,
+                claim: Some("wal-db-0".into()),
+                node: None,
+                method: "native-snapshot".into(),
+                phase: Some("Failed".into()),
+                reason: Some("Velero's volume info records it as failed".into()),
+            },
+            snapdoc::analyze::LostVolume {
+                namespace: Some("app".into()),
+                pod: None,
+                volume: None,
+                claim: Some("cache-web-0".into()),
+                node: None,
+                method: "none".into(),
+                phase: Some("Skipped".into()),
+                reason: Some(
+                    "Velero skipped it: podvolume: opted out due to annotation in pod web-0".into()
+                ),
+            },
         ]
     );
     assert!(killed.missing.is_empty(), "its cause is known: {killed:?}");

@@ -234,6 +234,8 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     );
     verdict_context.item_errors =
         crate::analyze::verdicts::context::read_item_errors(bundle, &backups);
+    verdict_context.volume_infos =
+        crate::analyze::verdicts::context::read_volume_infos(bundle, &backups);
     if verdict_context.volume_operations_left_out > 0 {
         unavailable.push(format!(
             "the pod volume backups / restores and data uploads / downloads of completed backups and restores \

@@ -315,7 +315,8 @@ pub struct LostVolume {
     /// The node the transfer ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
-    /// fs-backup (a PodVolumeBackup / PodVolumeRestore) | data-mover (a DataUpload / DataDownload)
+    /// fs-backup (a PodVolumeBackup / PodVolumeRestore) | data-mover (a DataUpload / DataDownload) |
+    /// csi-snapshot | native-snapshot | none (skipped), the last three from Velero's volume info.
     pub method: String,
     /// The PodVolumeBackup / DataUpload's phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]

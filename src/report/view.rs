@@ -644,10 +644,16 @@ pub(super) fn lost_lines(verdict: &Verdict) -> Vec<String> {
         if let Some(node) = &volume.node {
             place.push(format!("node {node}"));
         }
-        place.push(match volume.method.as_str() {
-            "data-mover" => "data mover".to_string(),
-            _ => "file-system backup".to_string(),
-        });
+        place.push(
+            match volume.method.as_str() {
+                "data-mover" => "data mover",
+                "csi-snapshot" => "CSI snapshot",
+                "native-snapshot" => "volume snapshot",
+                "none" => "not backed up",
+                _ => "file-system backup",
+            }
+            .to_string(),
+        );
         if let Some(phase) = volume.phase.as_deref().filter(|p| *p != "Failed") {
             place.push(phase.to_string());
         }

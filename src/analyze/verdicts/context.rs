@@ -50,6 +50,87 @@ pub(crate) struct VolumeOperation {
     pub message: Option<String>,
 }
 
+/// One entry of Velero's `volumeinfo.json` (internal/volume/volumes_information.go, BackupVolumeInfo and
+/// RestoreVolumeInfo): how the volume was backed up or restored, whether Velero skipped it and why, and the
+/// result, as Velero itself recorded it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct VolumeInfo {
+    pub(crate) claim_namespace: Option<String>,
+    pub(crate) claim: Option<String>,
+    /// PodVolumeBackup | CSISnapshot | NativeSnapshot | PodVolumeRestore (empty when skipped).
+    pub(crate) method: Option<String>,
+    /// A CSI snapshot whose data a data mover moved.
+    pub(crate) data_moved: bool,
+    pub(crate) skipped: bool,
+    /// `<approach>: <reason>;` for each approach that skipped it (pkg/backup/pv_skip_tracker.go).
+    pub(crate) skipped_reason: Option<String>,
+    /// succeeded | failed (backups only).
+    pub(crate) result: Option<String>,
+    /// For a file-system backup / restore: the pod, its volume and the node.
+    pub(crate) pod_namespace: Option<String>,
+    pub(crate) pod: Option<String>,
+    pub(crate) volume: Option<String>,
+    pub(crate) node: Option<String>,
+    /// The PodVolumeBackup's or DataUpload's phase as recorded.
+    pub(crate) phase: Option<String>,
+}
+
+impl VolumeInfo {
+    fn from_json(entry: &Value) -> VolumeInfo {
+        let text = |path: &[&str]| {
+            str_at(entry, path)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let pod_volume = if entry.get("pvbInfo").is_some() {
+            "pvbInfo"
+        } else {
+            "pvrInfo"
+        };
+        VolumeInfo {
+            claim_namespace: text(&["pvcNamespace"]),
+            claim: text(&["pvcName"]),
+            method: text(&["backupMethod"]).or_else(|| text(&["restoreMethod"])),
+            data_moved: entry["snapshotDataMoved"] == Value::Bool(true),
+            skipped: entry["skipped"] == Value::Bool(true),
+            skipped_reason: text(&["skippedReason"]),
+            result: text(&["result"]),
+            pod_namespace: text(&[pod_volume, "podNamespace"]),
+            pod: text(&[pod_volume, "podName"]),
+            volume: text(&[pod_volume, "volumeName"]),
+            node: text(&[pod_volume, "nodeName"]),
+            // Go's field names: the Phase of PodVolumeInfo, NativeSnapshotInfo and SnapshotDataMovementInfo
+            // carries no JSON tag.
+            phase: text(&[pod_volume, "Phase"])
+                .or_else(|| text(&["nativeSnapshotInfo", "Phase"]))
+                .or_else(|| text(&["snapshotDataMovementInfo", "Phase"])),
+        }
+    }
+}
+
+/// Velero's `volumeinfo.json` of each failed backup and restore the bundle holds it for. A file that does
+/// not parse as Velero writes it is left out, as if absent: the verdict then rests on the objects alone.
+pub(crate) fn read_volume_infos(
+    bundle: &mut Bundle,
+    summaries: &[BackupSummary],
+) -> BTreeMap<String, Vec<VolumeInfo>> {
+    let mut infos = BTreeMap::new();
+    for summary in summaries.iter().filter(|s| is_failed(s.phase.as_deref())) {
+        let path = match summary.kind.as_str() {
+            "restore" => layout::restore_file_path(&summary.name, "volumeinfo.json"),
+            _ => layout::backup_file_path(&summary.name, "volumeinfo.json"),
+        };
+        let Ok(Some(Value::Array(entries))) = bundle.read_json(&path) else {
+            continue;
+        };
+        infos.insert(
+            format!("{}/{}", summary.kind, summary.name),
+            entries.iter().map(VolumeInfo::from_json).collect(),
+        );
+    }
+    infos
+}
+
 /// A BackupRepository (ResticRepository before 1.10): one per volume namespace, storage location and type.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Repository {
@@ -170,6 +251,9 @@ pub(crate) struct VerdictContext {
     /// The item errors of each failed backup's / restore's results (`backup/<name>` →
     /// `namespace: error` or `cluster: error`), as Velero recorded them.
     pub(crate) item_errors: BTreeMap<String, Vec<String>>,
+    /// Velero's own record of each volume of a failed backup / restore (`backup/<name>` → its
+    /// `volumeinfo.json`, Velero 1.13+ for backups, 1.14+ for restores), when the bundle holds it.
+    pub(crate) volume_infos: BTreeMap<String, Vec<VolumeInfo>>,
     /// Backup storage locations by name, for the fix commands.
     pub(crate) locations: BTreeMap<String, LocationFacts>,
     /// The secret the velero server reads its cloud credentials from (a location without `spec.credential`
@@ -190,6 +274,7 @@ impl Default for VerdictContext {
             logs_not_tried: None,
             bundle_format: None,
             item_errors: BTreeMap::new(),
+            volume_infos: BTreeMap::new(),
             locations: BTreeMap::new(),
             server_credentials: None,
         }
@@ -271,6 +356,7 @@ impl VerdictContext {
             logs_not_tried,
             bundle_format: Some(bundle_format.to_string()),
             item_errors: BTreeMap::new(),
+            volume_infos: BTreeMap::new(),
             locations: inv
                 .storage_locations
                 .iter()
