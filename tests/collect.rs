@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use snapdoc::bundle::ClusterInfo;
 use snapdoc::bundle::Manifest;
 use snapdoc::collect::CollectOptions;
@@ -1221,6 +1221,161 @@ async fn maintenance_oom_bundle_holds_the_maintenance_jobs_their_pods_events_and
         !bundle.has_error("jobs", None),
         "{:?}",
         bundle.manifest.collector_errors
+    );
+    lab.shutdown().await;
+}
+
+/// data-mover-pending (#15): what tells why a data mover pod never ran is all in the bundle, each read for what
+/// it says: the Pending backup pods (no toleration for the nodes' taints) and their FailedScheduling events,
+/// the nodes' taints, the node-agent DaemonSet's tolerations, the timed-out DataUploads and the node agent's
+/// diagnosis of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_mover_pending_bundle_holds_the_pending_pods_their_events_the_taints_and_tolerations()
+{
+    let scenario = Scenario::load(&scenarios_dir().join("data-mover-pending")).unwrap();
+    let (lab, _outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let scheduler_says = "0/3 nodes are available: 1 node(s) had untolerated taint \
+        {node-role.kubernetes.io/control-plane: }, 2 node(s) had untolerated taint {dedicated: app}.";
+
+    let pods = bundle.json("cluster-resources/pods/velero.json");
+    let movers: Vec<&Value> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["velero.io/exposer-pod-group"] == "snapshot-exposer")
+        .collect();
+    assert_eq!(movers.len(), 2, "{movers:?}");
+    for pod in &movers {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        assert_eq!(pod["metadata"]["labels"]["velero.io/data-upload"], name);
+        assert_eq!(pod["status"]["phase"], "Pending");
+        let scheduled = &pod["status"]["conditions"][0];
+        assert_eq!(
+            (&scheduled["type"], &scheduled["reason"]),
+            (&json!("PodScheduled"), &json!("Unschedulable"))
+        );
+        assert!(
+            scheduled["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(scheduler_says)
+        );
+        // Only the API server's not-ready / unreachable tolerations: nothing for `dedicated`.
+        let keys: Vec<&str> = pod["spec"]["tolerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "node.kubernetes.io/not-ready",
+                "node.kubernetes.io/unreachable"
+            ]
+        );
+        // A pod that never started has no log to collect, and none was asked for.
+        assert!(
+            !bundle
+                .entries
+                .keys()
+                .any(|e| e.starts_with(&format!("velero/logs/{name}/")))
+        );
+    }
+
+    let events = bundle.json("cluster-resources/events/velero.json");
+    let failed_scheduling: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "FailedScheduling")
+        .collect();
+    assert_eq!(failed_scheduling.len(), 2);
+    for event in failed_scheduling {
+        assert_eq!(event["involvedObject"]["kind"], "Pod");
+        assert!(
+            movers
+                .iter()
+                .any(|p| p["metadata"]["name"] == event["involvedObject"]["name"])
+        );
+        assert!(
+            event["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(scheduler_says)
+        );
+        assert_eq!(event["source"]["component"], "default-scheduler");
+    }
+
+    let nodes = bundle.json("cluster/nodes.json");
+    let taints: Vec<(String, String)> = nodes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| {
+            n["spec"]["taints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |t| {
+                    (
+                        n["metadata"]["name"].as_str().unwrap().to_string(),
+                        format!(
+                            "{}={}:{}",
+                            t["key"].as_str().unwrap(),
+                            t["value"].as_str().unwrap_or(""),
+                            t["effect"].as_str().unwrap()
+                        ),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(
+        taints,
+        [
+            (
+                "cp-1".to_string(),
+                "node-role.kubernetes.io/control-plane=:NoSchedule".to_string()
+            ),
+            (
+                "worker-1".to_string(),
+                "dedicated=app:NoSchedule".to_string()
+            ),
+            (
+                "worker-2".to_string(),
+                "dedicated=app:NoSchedule".to_string()
+            ),
+        ]
+    );
+
+    let daemonsets = bundle.json("cluster-resources/daemonsets/velero.json");
+    let agent = &daemonsets["items"][0];
+    assert_eq!(agent["metadata"]["name"], "node-agent");
+    assert_eq!(
+        agent["spec"]["template"]["spec"]["tolerations"],
+        json!([{"key": "dedicated", "operator": "Equal", "value": "app", "effect": "NoSchedule"}])
+    );
+
+    let uploads =
+        bundle.json("cluster-resources/custom-resources/datauploads.velero.io/velero.json");
+    let timed_out: Vec<&str> = uploads["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"]["message"] == "timeout on preparing data upload")
+        .map(|u| u["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        timed_out,
+        ["daily-20261125020000-7x2kq", "daily-20261125020000-m4p9z"]
+    );
+    let agent_log = bundle.text("velero/logs/node-agent-h5k8q/node-agent.log");
+    assert!(
+        agent_log.contains("Timeout happened for preparing dataupload")
+            && agent_log.contains(&format!(
+                "[Diagnose DU expose]Pod condition PodScheduled, status False, reason Unschedulable, message {scheduler_says}"
+            )),
+        "{agent_log}"
     );
     lab.shutdown().await;
 }

@@ -242,3 +242,40 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
         oom.targets
     );
 }
+
+/// data-mover-pending (#15): tonight's DataUploads timed out preparing; the verdict names the untolerated
+/// taints that kept their pods off every node, not the generic prepare timeout (SD451, a symptom).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_mover_pending_verdict_names_the_untolerated_taint() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("data-mover-pending", out.path()).await;
+    let analysis = &outcome.analysis;
+    let taint = finding(analysis, "SD455");
+    // Two timed-out DataUploads of tonight's backup, two Pending ones of the backup started by hand.
+    assert_eq!(taint.count, 4, "{taint:?}");
+    assert_eq!(analysis.verdicts.len(), 1, "{:?}", analysis.verdicts);
+    let verdict = &analysis.verdicts[0];
+    assert_eq!(verdict.target.name, "daily-20261125020000");
+    assert_eq!(verdict.phase, "PartiallyFailed");
+    assert_eq!(verdict.finding_ids[0], "SD455", "{verdict:?}");
+    assert!(verdict.finding_ids.contains(&"SD451".to_string()));
+    for part in [
+        "DataUpload daily-20261125020000-",
+        "timed out preparing after the node-agent's 30m0s --data-mover-prepare-timeout",
+        "node worker-1 has taint dedicated=app:NoSchedule",
+        "node cp-1 has taint node-role.kubernetes.io/control-plane:NoSchedule",
+        "a data mover pod of Velero 1.16.0 does not tolerate",
+        "the node-agent DaemonSet tolerates dedicated=app:NoSchedule",
+    ] {
+        assert!(
+            verdict.summary.contains(part),
+            "{part}: {}",
+            verdict.summary
+        );
+    }
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("loadAffinity") && fix.contains("kubectl taint nodes"),
+        "{fix}"
+    );
+}

@@ -51,6 +51,7 @@ const REALISTIC: &[&str] = &[
     "embedded-cluster",
     "velero-119-restic",
     "maintenance-oom",
+    "data-mover-pending",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[
@@ -488,7 +489,14 @@ fn check_pods(s: &Scenario, problems: &mut Vec<String>) {
     for p in s.of_kind("Pod") {
         let spec_names = names(p.value.pointer("/spec/containers"));
         let status_names = names(p.value.pointer("/status/containerStatuses"));
-        if spec_names != status_names {
+        // The kubelet writes container statuses once the pod is bound to its node: a pod the scheduler could
+        // not place (PodScheduled False) has none.
+        let unscheduled = p.value["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "PodScheduled" && c["status"] == "False");
+        if spec_names != status_names && !(unscheduled && status_names.is_empty()) {
             problems.push(format!(
                 "{}: containerStatuses {status_names:?} do not match containers {spec_names:?}",
                 p.at()

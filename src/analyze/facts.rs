@@ -26,6 +26,8 @@
 //!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
 //!   node-agent pod). Null where the bundle cannot tell.
 //! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
+//! - `facts.scheduling` (facts/scheduling.rs): the node-agent DaemonSet and each data mover pod that timed out
+//!   preparing or is Pending, with the nodes' taints it does not tolerate.
 //! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
 //!   whether the license allows snapshots) and whether a KOTS schedule is overdue; none without them.
 mod collection;
@@ -37,6 +39,7 @@ pub(crate) mod json;
 mod kots;
 mod presence;
 mod schedules;
+mod scheduling;
 mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +67,7 @@ pub(crate) const FACTS_VOLUMES: &str = "facts.volumes";
 pub(crate) const FACTS_COMPONENTS: &str = "facts.components";
 pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
 pub(crate) const FACTS_KOTS: &str = "facts.kots";
+pub(crate) const FACTS_SCHEDULING: &str = "facts.scheduling";
 
 /// What the analysis derives from a bundle before the rules run: its age, facts, versions, backups.
 #[derive(Debug, Clone)]
@@ -222,8 +226,25 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         FACTS_KOTS.to_string(),
         kots::kots_facts(kots_snapshots.as_ref(), &inv, now),
     );
+    // Events are read here and by the timelines (one parse, shared); a broken events file only leaves the
+    // scheduler's message out.
+    let (events, events_unreadable) = match bundle.shared_objects(crate::analyze::timeline::EVENTS)
+    {
+        Ok(events) => (events, None),
+        Err(e) => (Default::default(), Some(format!("events: {e}"))),
+    };
+    kinds.insert(
+        FACTS_SCHEDULING.to_string(),
+        scheduling::scheduling_facts(&scheduling::SchedulingInputs {
+            inv: &inv,
+            events: &events,
+            velero: velero.as_ref(),
+            node_agent: node_agent.as_ref(),
+        }),
+    );
 
     let mut unavailable = environment::unavailable(bundle, &inv, &backups);
+    unavailable.extend(events_unreadable);
     let mut verdict_context = VerdictContext::from_inventory(
         &inv,
         velero.as_ref(),

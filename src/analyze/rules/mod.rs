@@ -49,6 +49,7 @@ pub(crate) const FACT_KINDS: &[&str] = &[
     "facts.collection",
     "facts.kots",
     "facts.readiness",
+    "facts.scheduling",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).
