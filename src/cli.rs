@@ -99,6 +99,74 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write the man pages: snapdoc(1) and one per subcommand, such as snapdoc-check(1).
     Man(ManArgs),
+    /// Prove a backup storage location works: list its prefix as Velero does, write, read back and delete a 1 KiB
+    /// object, write with the AWS plugin's checksum headers, measure clock skew and latency; each failure named by
+    /// its catalog rule. Exit 1 when a check fails.
+    Probe(ProbeArgs),
+}
+
+/// `snapdoc probe`.
+#[derive(Debug, Args, Clone)]
+pub struct ProbeArgs {
+    /// Run the checks from this machine with the credentials of --credentials-file (snapdoc never reads the
+    /// location's secret). Required: the in-cluster probe Job is not available yet.
+    #[arg(long, required = true)]
+    pub from_here: bool,
+    /// Take provider, bucket, prefix and config from this BackupStorageLocation (its spec only); the flags
+    /// below override its s3Url, region, caCert and checksumAlgorithm, e.g. with an address reachable from here.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
+    pub bsl: Option<String>,
+    /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The bucket (spec.objectStorage.bucket).
+    #[arg(long, required_unless_present = "bsl")]
+    pub bucket: Option<String>,
+    /// The prefix (spec.objectStorage.prefix).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// config.region (default us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// config.s3Url: the endpoint of an S3-compatible store.
+    #[arg(long, value_name = "URL")]
+    pub s3_url: Option<String>,
+    /// config.s3ForcePathStyle.
+    #[arg(long)]
+    pub s3_force_path_style: bool,
+    /// config.insecureSkipTLSVerify: the store's certificate is not verified (the flags without `s3-` are the
+    /// Kubernetes API's).
+    #[arg(long)]
+    pub s3_insecure_skip_tls_verify: bool,
+    /// A PEM file to trust besides the system's roots for the store (the decoded spec.objectStorage.caCert).
+    #[arg(long, value_name = "FILE")]
+    pub s3_ca_cert: Option<PathBuf>,
+    /// config.checksumAlgorithm: absent means the plugin's default since 1.9.1 (CRC32); "" means none.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub checksum_algorithm: Option<String>,
+    /// An AWS shared credentials file, the format of the `cloud` key of Velero's credentials secret.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub credentials_file: PathBuf,
+    /// The profile (section) of the credentials file (default: the location's config.profile, then
+    /// `default`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// terminal text or the JSON result.
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    pub format: ProbeFormat,
+    /// How to reach the cluster (for --bsl only).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `probe --format`.
+// The values are undocumented on purpose: a doc comment on one would print a line per value in --help.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProbeFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// `snapdoc completions SHELL`.

@@ -17,5 +17,6 @@ pub mod diff;
 pub mod embedded;
 pub mod lab;
 pub mod pipeline;
+pub mod probe;
 pub mod redact;
 pub mod report;

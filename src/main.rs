@@ -9,7 +9,10 @@ use anyhow::Context;
 use snapdoc::analyze::Exit;
 use snapdoc::analyze::run_samples;
 use snapdoc::analyze::{RuleSet, explain_rule, rules_table};
-use snapdoc::cli::{AnalyzeArgs, Cli, Command, DiffArgs, LabCommand, LogFormat, RulesCommand};
+use snapdoc::cli::{
+    AnalyzeArgs, Cli, Command, DiffArgs, LabCommand, LogFormat, ProbeArgs, ProbeFormat,
+    RulesCommand,
+};
 use snapdoc::pipeline::{self, RunOutcome};
 use snapdoc::report::{self, ReportFormat};
 
@@ -333,6 +336,7 @@ fn run(cli: Cli, color: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Clean)
         }
+        Command::Probe(args) => probe_command(&runtime, &args, out),
         Command::Demo(args) => {
             let outcome = runtime.block_on(pipeline::demo(&args.options()))?;
             print_run_outcome(&outcome, color, out)?;
@@ -601,4 +605,65 @@ fn print_run_outcome(outcome: &RunOutcome, color: bool, out: &mut dyn Write) -> 
     )?;
     writeln!(out, "bundle: {}", outcome.bundle.display())?;
     Ok(())
+}
+
+/// `snapdoc probe --from-here`: the location from the flags or from a BSL's spec, the credentials from the file
+/// the user names; exit 1 when a check fails.
+fn probe_command(
+    runtime: &tokio::runtime::Runtime,
+    args: &ProbeArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    use snapdoc::probe::{Agent, Credentials, S3Location};
+    let (mut location, bsl_profile) = match &args.bsl {
+        Some(name) => runtime.block_on(async {
+            let (client, _) = snapdoc::collect::client_from(&args.cluster.options()).await?;
+            let found =
+                snapdoc::probe::read_bsl(client, args.cluster.velero_namespace.as_deref(), name)
+                    .await?;
+            Ok::<_, anyhow::Error>((found.location, found.profile))
+        })?,
+        None => (
+            S3Location {
+                provider: args.provider.clone().unwrap_or_else(|| "aws".to_string()),
+                bucket: args.bucket.clone().unwrap_or_default(),
+                prefix: args.prefix.clone().unwrap_or_default(),
+                ..S3Location::default()
+            },
+            None,
+        ),
+    };
+    if let Some(url) = &args.s3_url {
+        location.s3_url = Some(url.clone());
+    }
+    if let Some(region) = &args.region {
+        location.region = Some(region.clone());
+    }
+    if let Some(algorithm) = &args.checksum_algorithm {
+        location.checksum_algorithm = Some(algorithm.clone());
+    }
+    location.s3_force_path_style |= args.s3_force_path_style;
+    location.insecure_skip_tls_verify |= args.s3_insecure_skip_tls_verify;
+    if let Some(path) = &args.s3_ca_cert {
+        location.ca_cert = Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --s3-ca-cert {}", path.display()))?,
+        );
+    }
+    let profile = args.profile.as_deref().or(bsl_profile.as_deref());
+    let credentials = Credentials::from_file(&args.credentials_file, profile)?;
+    let result = runtime.block_on(snapdoc::probe::probe_s3(
+        &location,
+        &credentials,
+        Agent::FromHere,
+    ))?;
+    match args.format {
+        ProbeFormat::Text => write!(out, "{}", result.to_terminal())?,
+        ProbeFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?,
+    }
+    Ok(if result.passed() {
+        Exit::Clean
+    } else {
+        Exit::Findings
+    })
 }

@@ -1,0 +1,490 @@
+//! The probe agent: what Velero does with a location, done once on purpose, each failure named.
+
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::error::ProbeError;
+use super::location::{Credentials, S3Location};
+use super::outcome::{
+    CERTIFICATE_RULE, Check, FOREIGN_DIRS_RULE, ProbeResult, ProbedLocation, SKEW_RULE, Status,
+    Step, VELERO_DIRS, rule_for_code,
+};
+use super::s3::{Answer, S3Client, Unanswered, error_code, query, xml_text};
+
+/// The size of the probe object.
+const PROBE_BYTES: usize = 1024;
+/// AWS's limit (the MaxAllowedSkewMilliseconds of a RequestTimeTooSkewed answer: 900000).
+const MAX_SKEW_SECONDS: i64 = 15 * 60;
+/// The plugin's default since 1.9.1: `o.checksumAlg = string(types.ChecksumAlgorithmCrc32)` in
+/// velero-plugin-for-aws/object_store.go (v1.9.1, cc4024b675b34661a5122dbb0c467486c6673872).
+const PLUGIN_DEFAULT_CHECKSUM: &str = "CRC32";
+
+/// Where the agent runs, as the result records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    /// The user's machine, with credentials passed explicitly.
+    FromHere,
+    /// A Job in Velero's namespace, with the location's secret mounted.
+    InCluster,
+}
+
+impl Agent {
+    fn name(self) -> &'static str {
+        match self {
+            Agent::FromHere => "from-here",
+            Agent::InCluster => "in-cluster",
+        }
+    }
+}
+
+/// Probes one S3 / S3-compatible location. Errors only for input it cannot use; every failing check is in the
+/// result. The probe object is deleted whenever it was written.
+pub async fn probe_s3(
+    location: &S3Location,
+    credentials: &Credentials,
+    agent: Agent,
+) -> Result<ProbeResult, ProbeError> {
+    location.validate()?;
+    let client = S3Client::new(location, credentials)?;
+    let root = location.root_prefix();
+    let probe_key = format!("{root}snapdoc-probe/{}", uuid::Uuid::new_v4());
+    let mut run = Run {
+        client: &client,
+        bucket: &location.bucket,
+        checks: Vec::new(),
+        latencies: Vec::new(),
+        skew: None,
+    };
+
+    let listing = run.list(&root).await;
+    let mut top_level_dirs = Vec::new();
+    let go_on = match listing {
+        Ok(dirs) => {
+            top_level_dirs = dirs;
+            run.top_level_dirs(&root, &top_level_dirs);
+            true
+        }
+        // Listing and writing are separate permissions: a denied list says nothing of PutObject.
+        Err(Some(code)) if code == "AccessDenied" => {
+            run.skip(Step::TopLevelDirs, "the listing was denied");
+            true
+        }
+        Err(_) => false,
+    };
+    if go_on {
+        run.write_read_delete(&probe_key).await;
+        run.put_with_checksum(&probe_key, location.checksum_algorithm.as_deref())
+            .await;
+    } else {
+        for step in [
+            Step::TopLevelDirs,
+            Step::Put,
+            Step::Get,
+            Step::Delete,
+            Step::PutWithChecksum,
+        ] {
+            run.skip(
+                step,
+                "the listing failed: every request would fail the same way",
+            );
+        }
+    }
+    run.clock_skew();
+
+    let endpoint = client.endpoint();
+    let mut latencies = run.latencies.clone();
+    latencies.sort_unstable();
+    Ok(ProbeResult {
+        agent: agent.name().to_string(),
+        location: ProbedLocation {
+            provider: location.provider.clone(),
+            bucket: location.bucket.clone(),
+            prefix: root,
+            endpoint: endpoint.display(),
+            region: location.signing_region().to_string(),
+            path_style: location.s3_force_path_style,
+            ca_cert: location.ca_cert.is_some(),
+            insecure_skip_tls_verify: location.insecure_skip_tls_verify,
+        },
+        probe_key,
+        checks: run.checks,
+        top_level_dirs,
+        clock_skew_seconds: run.skew,
+        round_trip_ms: latencies.get(latencies.len() / 2).copied(),
+    })
+}
+
+struct Run<'a> {
+    client: &'a S3Client,
+    bucket: &'a str,
+    checks: Vec<Check>,
+    latencies: Vec<u64>,
+    skew: Option<i64>,
+}
+
+/// A request's outcome as a check would record it: the answer, or the failed check.
+type Sent = Result<Answer, Check>;
+
+impl Run<'_> {
+    async fn request(
+        &mut self,
+        step: Step,
+        method: &str,
+        key: Option<&str>,
+        query: &str,
+        body: Bytes,
+        headers: &[(&str, String)],
+    ) -> Sent {
+        match self
+            .client
+            .send(method, self.bucket, key, query, body, headers)
+            .await
+        {
+            Ok(answer) => {
+                let ms = u64::try_from(answer.elapsed.as_millis()).unwrap_or(u64::MAX);
+                self.latencies.push(ms);
+                if self.skew.is_none()
+                    && let Some(date) = answer.date
+                {
+                    self.skew = Some(date.duration_since(answer.local_midpoint).as_secs());
+                }
+                if answer.is_success() {
+                    Ok(answer)
+                } else {
+                    Err(failure(step, &answer))
+                }
+            }
+            Err(Unanswered::Certificate(problem)) => Err(Check {
+                step,
+                status: Status::Failed,
+                rule: Some(CERTIFICATE_RULE.to_string()),
+                error_code: None,
+                http_status: None,
+                detail: format!("x509: {problem}"),
+                latency_ms: None,
+            }),
+            Err(Unanswered::Transport(message)) => Err(Check {
+                step,
+                status: Status::Failed,
+                rule: None,
+                error_code: None,
+                http_status: None,
+                detail: message,
+                latency_ms: None,
+            }),
+        }
+    }
+
+    fn passed(&mut self, step: Step, detail: String, answer: Option<&Answer>) {
+        self.checks.push(Check {
+            step,
+            status: Status::Passed,
+            rule: None,
+            error_code: None,
+            http_status: answer.map(|a| a.status),
+            detail,
+            latency_ms: answer.map(|a| u64::try_from(a.elapsed.as_millis()).unwrap_or(u64::MAX)),
+        });
+    }
+
+    fn skip(&mut self, step: Step, why: &str) {
+        self.checks.push(Check {
+            step,
+            status: Status::Skipped,
+            rule: None,
+            error_code: None,
+            http_status: None,
+            detail: why.to_string(),
+            latency_ms: None,
+        });
+    }
+
+    /// ListObjectsV2 with delimiter `/`, every page, as the plugin's ListCommonPrefixes does. `Err` carries
+    /// the store's error code, if it answered with one.
+    async fn list(&mut self, root: &str) -> Result<Vec<String>, Option<String>> {
+        let mut dirs = Vec::new();
+        let mut token: Option<String> = None;
+        let mut first: Option<Answer> = None;
+        loop {
+            let mut pairs = vec![("list-type", "2"), ("prefix", root), ("delimiter", "/")];
+            if let Some(token) = token.as_deref() {
+                pairs.push(("continuation-token", token));
+            }
+            let answer = match self
+                .request(Step::List, "GET", None, &query(&pairs), Bytes::new(), &[])
+                .await
+            {
+                Ok(answer) => answer,
+                Err(check) => {
+                    let code = check.error_code.clone();
+                    self.checks.push(check);
+                    return Err(code);
+                }
+            };
+            let prefixes = xml_text(&answer.body, "Prefix").unwrap_or_default();
+            // <Prefix> is also the echoed request prefix; CommonPrefixes are the ones below it.
+            dirs.extend(prefixes.into_iter().filter(|p| p.len() > root.len()));
+            token = xml_text(&answer.body, "NextContinuationToken")
+                .and_then(|t| t.into_iter().next())
+                .filter(|t| !t.is_empty());
+            first.get_or_insert(answer);
+            if token.is_none() {
+                break;
+            }
+        }
+        let detail = format!(
+            "{} director{} under the prefix",
+            dirs.len(),
+            if dirs.len() == 1 { "y" } else { "ies" }
+        );
+        self.passed(Step::List, detail, first.as_ref());
+        Ok(dirs)
+    }
+
+    /// Velero's IsValid: every top-level directory must be one of its own.
+    fn top_level_dirs(&mut self, root: &str, dirs: &[String]) {
+        let foreign: Vec<&str> = dirs
+            .iter()
+            .map(|d| d[root.len()..].trim_end_matches('/'))
+            .filter(|d| !VELERO_DIRS.contains(d))
+            .collect();
+        if foreign.is_empty() {
+            self.passed(
+                Step::TopLevelDirs,
+                "only Velero's directories".to_string(),
+                None,
+            );
+        } else {
+            self.checks.push(Check {
+                step: Step::TopLevelDirs,
+                status: Status::Failed,
+                rule: Some(FOREIGN_DIRS_RULE.to_string()),
+                error_code: None,
+                http_status: None,
+                detail: format!(
+                    "Backup store contains invalid top-level directories: {foreign:?} (Velero marks the location Unavailable)"
+                ),
+                latency_ms: None,
+            });
+        }
+    }
+
+    async fn write_read_delete(&mut self, key: &str) {
+        let body = probe_body(key);
+        match self
+            .request(Step::Put, "PUT", Some(key), "", body.clone(), &[])
+            .await
+        {
+            Ok(answer) => self.passed(
+                Step::Put,
+                format!("{PROBE_BYTES} bytes to {key}"),
+                Some(&answer),
+            ),
+            Err(check) => {
+                self.checks.push(check);
+                self.skip(Step::Get, "nothing was written");
+                self.skip(Step::Delete, "nothing was written");
+                return;
+            }
+        }
+        match self
+            .request(Step::Get, "GET", Some(key), "", Bytes::new(), &[])
+            .await
+        {
+            Ok(answer) if answer.body == body => self.passed(
+                Step::Get,
+                "the same bytes came back".to_string(),
+                Some(&answer),
+            ),
+            Ok(answer) => {
+                let detail = format!(
+                    "{} bytes came back, not the {PROBE_BYTES} written (a proxy or the store altered the object)",
+                    answer.body.len()
+                );
+                self.checks.push(Check {
+                    step: Step::Get,
+                    status: Status::Failed,
+                    rule: None,
+                    error_code: None,
+                    http_status: Some(answer.status),
+                    detail,
+                    latency_ms: Some(u64::try_from(answer.elapsed.as_millis()).unwrap_or(u64::MAX)),
+                });
+            }
+            Err(check) => self.checks.push(check),
+        }
+        // Always after a successful put: a probe directory left behind would itself make the location invalid.
+        match self
+            .request(Step::Delete, "DELETE", Some(key), "", Bytes::new(), &[])
+            .await
+        {
+            Ok(answer) => self.passed(Step::Delete, "removed".to_string(), Some(&answer)),
+            Err(check) => self.checks.push(check),
+        }
+    }
+
+    async fn put_with_checksum(&mut self, key: &str, configured: Option<&str>) {
+        if self
+            .checks
+            .iter()
+            .any(|c| c.step == Step::Put && c.status == Status::Failed)
+        {
+            self.skip(Step::PutWithChecksum, "the plain put already failed");
+            return;
+        }
+        let algorithm = match configured {
+            None => PLUGIN_DEFAULT_CHECKSUM,
+            Some("") => {
+                self.skip(
+                    Step::PutWithChecksum,
+                    "checksumAlgorithm is \"\": the plugin (1.9.2+) sends no checksum header",
+                );
+                return;
+            }
+            Some(other) => other,
+        };
+        let body = probe_body(key);
+        let Some((header, value)) = checksum_header(algorithm, &body) else {
+            self.skip(
+                Step::PutWithChecksum,
+                &format!("checksumAlgorithm {algorithm}: the probe sends CRC32 or SHA256 only"),
+            );
+            return;
+        };
+        let headers = [
+            ("x-amz-sdk-checksum-algorithm", algorithm.to_string()),
+            (header, value),
+        ];
+        match self
+            .request(Step::PutWithChecksum, "PUT", Some(key), "", body, &headers)
+            .await
+        {
+            Ok(answer) => {
+                let removed = self
+                    .request(
+                        Step::PutWithChecksum,
+                        "DELETE",
+                        Some(key),
+                        "",
+                        Bytes::new(),
+                        &[],
+                    )
+                    .await;
+                match removed {
+                    Ok(_) => self.passed(
+                        Step::PutWithChecksum,
+                        format!("accepted x-amz-sdk-checksum-algorithm: {algorithm}"),
+                        Some(&answer),
+                    ),
+                    Err(mut check) => {
+                        check.detail = format!("put accepted, delete failed: {}", check.detail);
+                        self.checks.push(check);
+                    }
+                }
+            }
+            Err(check) => self.checks.push(check),
+        }
+    }
+
+    fn clock_skew(&mut self) {
+        match self.skew {
+            None => self.skip(Step::ClockSkew, "no answer carried a Date header"),
+            Some(seconds) if seconds.abs() > MAX_SKEW_SECONDS => self.checks.push(Check {
+                step: Step::ClockSkew,
+                status: Status::Failed,
+                rule: Some(SKEW_RULE.to_string()),
+                error_code: None,
+                http_status: None,
+                detail: format!(
+                    "the store's clock is {seconds:+} s from this machine's (signed requests allow {MAX_SKEW_SECONDS} s)"
+                ),
+                latency_ms: None,
+            }),
+            Some(seconds) => self.passed(
+                Step::ClockSkew,
+                format!("{seconds:+} s from the store's Date"),
+                None,
+            ),
+        }
+    }
+}
+
+/// A failed check from an error answer: its code and the rule for it.
+fn failure(step: Step, answer: &Answer) -> Check {
+    let parsed = error_code(&answer.body);
+    let (code, message) = match &parsed {
+        Some((code, message)) => (Some(code.clone()), message.clone()),
+        None => (
+            None,
+            String::from_utf8_lossy(&answer.body)
+                .chars()
+                .take(200)
+                .collect(),
+        ),
+    };
+    let detail = match &code {
+        Some(code) if message.is_empty() => format!("{code} (HTTP {})", answer.status),
+        Some(code) => format!("{code}: {message} (HTTP {})", answer.status),
+        None => format!("HTTP {}: {message}", answer.status),
+    };
+    Check {
+        step,
+        status: Status::Failed,
+        rule: code
+            .as_deref()
+            .and_then(|c| rule_for_code(step, c))
+            .map(str::to_string),
+        error_code: code,
+        http_status: Some(answer.status),
+        detail,
+        latency_ms: Some(u64::try_from(answer.elapsed.as_millis()).unwrap_or(u64::MAX)),
+    }
+}
+
+/// 1 KiB that names itself, so an object left behind by an interrupted probe says what it is.
+fn probe_body(key: &str) -> Bytes {
+    let line = format!("snapdoc probe object {key}; safe to delete\n");
+    let bytes: Vec<u8> = line.bytes().cycle().take(PROBE_BYTES).collect();
+    Bytes::from(bytes)
+}
+
+/// The flexible-checksum header for `algorithm` (base64 of the big-endian digest, as S3 defines it).
+fn checksum_header(algorithm: &str, body: &[u8]) -> Option<(&'static str, String)> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match algorithm.to_ascii_uppercase().as_str() {
+        "CRC32" => Some((
+            "x-amz-checksum-crc32",
+            b64.encode(crc32fast::hash(body).to_be_bytes()),
+        )),
+        "SHA256" => {
+            use sha2::Digest as _;
+            Some((
+                "x-amz-checksum-sha256",
+                b64.encode(sha2::Sha256::digest(body)),
+            ))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_header_is_s3_s_encoding() {
+        // The CRC32 (IEEE) of "hello world" is 0x0D4A1185; S3 wants its 4 big-endian bytes in base64.
+        assert_eq!(
+            checksum_header("CRC32", b"hello world"),
+            Some(("x-amz-checksum-crc32", "DUoRhQ==".to_string()))
+        );
+        assert_eq!(checksum_header("CRC32C", b"x"), None);
+    }
+
+    #[test]
+    fn probe_body_is_one_kib_naming_its_key() {
+        let body = probe_body("p/snapdoc-probe/1");
+        assert_eq!(body.len(), PROBE_BYTES);
+        assert!(body.starts_with(b"snapdoc probe object p/snapdoc-probe/1;"));
+    }
+}

@@ -1,0 +1,35 @@
+//! Why the probe could not start. A check that fails is not an error: it is part of the result.
+
+use std::path::PathBuf;
+
+/// The probe was given something it cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// Only the AWS plugin's locations (S3 and S3-compatible) are probed so far.
+    #[error(
+        "provider {0:?}: the probe handles S3 and S3-compatible locations (provider aws or velero.io/aws)"
+    )]
+    Provider(String),
+    /// A setting of the location is unusable.
+    #[error("location config: {0}")]
+    Config(String),
+    /// The credentials file is missing or lacks the profile's keys.
+    #[error("credentials file {path}: {message}")]
+    CredentialsFile {
+        /// The file given with --credentials-file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The caCert holds no certificate rustls accepts.
+    #[error("caCert: {0}")]
+    CaCert(String),
+    /// Reading the BackupStorageLocation from the cluster failed.
+    #[error("backup storage location {name}: {message}")]
+    Location {
+        /// The BSL's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+}

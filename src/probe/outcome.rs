@@ -1,0 +1,252 @@
+//! The probe's result: one entry per check, each failure joined to the catalog rule whose log signature names the
+//! same cause, so a report can say "the probe reproduced SD101".
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// The steps, in the order the agent runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// ListObjectsV2 of the prefix with delimiter `/`: Velero's own validation.
+    List,
+    /// The top-level directories under the prefix are all Velero's.
+    TopLevelDirs,
+    /// PutObject of 1 KiB without checksum headers.
+    Put,
+    /// GetObject of it, compared byte for byte.
+    Get,
+    /// DeleteObject of it.
+    Delete,
+    /// PutObject with the flexible-checksum headers of velero-plugin-for-aws 1.9.1+, then its DeleteObject.
+    PutWithChecksum,
+    /// The server's Date against this machine's clock.
+    ClockSkew,
+}
+
+impl Step {
+    /// The name the terminal output uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::List => "list prefix",
+            Step::TopLevelDirs => "top-level dirs",
+            Step::Put => "put object",
+            Step::Get => "read back",
+            Step::Delete => "delete object",
+            Step::PutWithChecksum => "put with checksum",
+            Step::ClockSkew => "clock skew",
+        }
+    }
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// It worked.
+    Passed,
+    /// It did not; `rule` says which catalog rule describes the cause, when one does.
+    Failed,
+    /// Not run; `detail` says why (an earlier failure, or the location's config).
+    Skipped,
+}
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// Which step.
+    pub step: Step,
+    /// Its outcome.
+    pub status: Status,
+    /// The catalog rule (analyzers/*.yaml) whose signature matches this failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The store's error code (`NoSuchBucket`, `AccessDenied`, …) when it answered with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The HTTP status of the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What happened, in words.
+    pub detail: String,
+    /// Round trip of the step's request(s), in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+/// The location as probed (no credentials, no CA bundle: only whether one was given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbedLocation {
+    /// spec.provider.
+    pub provider: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The prefix, as Velero's layout uses it (with a trailing slash, or empty).
+    pub prefix: String,
+    /// The endpoint requests went to.
+    pub endpoint: String,
+    /// The region requests were signed for.
+    pub region: String,
+    /// Whether the bucket was in the path.
+    pub path_style: bool,
+    /// Whether a caCert was trusted besides the system's roots.
+    pub ca_cert: bool,
+    /// Whether certificate verification was off (insecureSkipTLSVerify).
+    #[serde(rename = "insecureSkipTLSVerify")]
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// Everything the probe found for one location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeResult {
+    /// Where the probe ran: `from-here` (the user's machine) or `in-cluster`.
+    pub agent: String,
+    /// The location.
+    pub location: ProbedLocation,
+    /// The key the probe wrote (and deleted): `<prefix>snapdoc-probe/<uuid>`.
+    pub probe_key: String,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// The directories the listing found under the prefix.
+    pub top_level_dirs: Vec<String>,
+    /// Server clock minus this machine's, in seconds (1 s resolution: the Date header's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew_seconds: Option<i64>,
+    /// The median round trip of the probe's requests, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_ms: Option<u64>,
+}
+
+impl ProbeResult {
+    /// No check failed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.status != Status::Failed)
+    }
+
+    /// The rule ids of the failed checks, each once, in check order.
+    pub fn failed_rules(&self) -> Vec<&str> {
+        let mut rules: Vec<&str> = Vec::new();
+        for rule in self.checks.iter().filter_map(|c| c.rule.as_deref()) {
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+        rules
+    }
+
+    /// The check of `step`, if it was recorded.
+    pub fn check(&self, step: Step) -> Option<&Check> {
+        self.checks.iter().find(|c| c.step == step)
+    }
+
+    /// The terminal rendering: one line per check, the failures' rules named.
+    pub fn to_terminal(&self) -> String {
+        let mut out = String::new();
+        let l = &self.location;
+        let _ = writeln!(
+            out,
+            "Probe of s3://{}/{} at {} ({}, region {}{})",
+            l.bucket,
+            l.prefix,
+            l.endpoint,
+            self.agent,
+            l.region,
+            if l.path_style { ", path style" } else { "" }
+        );
+        for check in &self.checks {
+            let mark = match check.status {
+                Status::Passed => "ok  ",
+                Status::Failed => "FAIL",
+                Status::Skipped => "skip",
+            };
+            let latency = check
+                .latency_ms
+                .map(|ms| format!(" ({ms} ms)"))
+                .unwrap_or_default();
+            let rule = check
+                .rule
+                .as_deref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {mark} {:<18} {}{latency}{rule}",
+                check.step.label(),
+                check.detail
+            );
+        }
+        if let Some(ms) = self.round_trip_ms {
+            let _ = writeln!(out, "  round trip (median): {ms} ms");
+        }
+        let rules = self.failed_rules();
+        if rules.is_empty() && self.passed() {
+            let _ = writeln!(
+                out,
+                "The location works from here: Velero can list, write, read and delete."
+            );
+        } else if !rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "Reproduced: {} (`snapdoc rules explain ID` for cause and fix).",
+                rules.join(", ")
+            );
+        }
+        out
+    }
+}
+
+/// The catalog rule for an S3 error `code` answered to `step`. The ids are those whose log signatures match
+/// the same code in Velero's logs (tests/probe.rs checks each against the catalog).
+pub(crate) fn rule_for_code(step: Step, code: &str) -> Option<&'static str> {
+    match code {
+        "NoSuchBucket" => Some("SD101"),
+        "InvalidAccessKeyId" => Some("SD201"),
+        "SignatureDoesNotMatch" => Some("SD202"),
+        "AccessDenied" | "AllAccessDisabled" => Some("SD203"),
+        "RequestTimeTooSkewed" => Some("SD210"),
+        // What stores answered the 1.9.1 plugin's checksum headers (velero#7534, #8152, #8203, #9804). The same
+        // codes on a plain PutObject have other causes, so only the checksum step maps them.
+        "XAmzContentSHA256Mismatch" | "InvalidArgument" | "NotImplemented"
+            if step == Step::PutWithChecksum =>
+        {
+            Some("SD111")
+        }
+        _ => None,
+    }
+}
+
+/// Velero's own top-level directories (pkg/persistence/object_store_layout.go); anything else makes
+/// `IsValid` fail and the location Unavailable.
+pub(crate) const VELERO_DIRS: [&str; 6] = [
+    "backups", "restores", "restic", "metadata", "plugins", "kopia",
+];
+
+/// The rule for directories Velero does not own under the prefix.
+pub(crate) const FOREIGN_DIRS_RULE: &str = "SD102";
+/// The rule for a TLS certificate the location does not trust.
+pub(crate) const CERTIFICATE_RULE: &str = "SD206";
+/// The rule for a clock too far from the store's.
+pub(crate) const SKEW_RULE: &str = "SD210";
+
+/// All ids the probe can name, for the test that each exists in the catalog.
+pub fn rule_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = [
+        "NoSuchBucket",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "RequestTimeTooSkewed",
+        "XAmzContentSHA256Mismatch",
+    ]
+    .iter()
+    .filter_map(|code| rule_for_code(Step::PutWithChecksum, code))
+    .collect();
+    ids.extend([FOREIGN_DIRS_RULE, CERTIFICATE_RULE, SKEW_RULE]);
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
