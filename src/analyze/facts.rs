@@ -266,6 +266,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             verdict_context.volume_operations_left_out
         ));
     }
+    unavailable.extend(objects_left_out(bundle));
     Ok(BundleFacts {
         verdict_context,
         now,
@@ -281,6 +282,23 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         unavailable,
         not_seen: presence::not_seen(&presence, &inv),
     })
+}
+
+/// The lists kept only in part ([`crate::bundle::reader::MAX_OBJECTS_OF_A_KIND`]), in words: counts, findings
+/// and verdicts read only the newest objects of those kinds.
+fn objects_left_out(bundle: &Bundle) -> Vec<String> {
+    let max = crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
+    bundle
+        .objects_left_out()
+        .iter()
+        .map(|(resource, total)| {
+            format!(
+                "{resource}: {max} of {total} analysed, the newest by creation time; the {} oldest were left \
+                 out (at most {max} objects of a kind are kept, so that memory stays bounded)",
+                total - max
+            )
+        })
+        .collect()
 }
 
 /// Without the API server's version, the kubelets' (the lowest, as upgrades go control plane first).

@@ -10,8 +10,10 @@ use super::error::AnalyzeError;
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
 use super::{facts, parallel, status, timeline, verdicts};
+use crate::bundle::list::Keep;
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
+use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
 use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
 use crate::redact::{RedactionCounts, Redactor};
 
@@ -402,7 +404,11 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
         &jobs,
         |(_, size)| *size,
         |_| (),
-        |reader, (resource, _)| reader.objects(resource).ok(),
+        |reader, (resource, _)| {
+            reader
+                .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
+                .ok()
+        },
     );
     for ((resource, _), objects) in jobs.iter().zip(parsed) {
         if let Some(objects) = objects {

@@ -5,6 +5,7 @@ pub(crate) mod archive;
 pub(crate) mod dating;
 pub(crate) mod layout;
 pub(crate) mod limits;
+pub(crate) mod list;
 pub(crate) mod manifest;
 pub(crate) mod merge;
 pub(crate) mod must_gather;

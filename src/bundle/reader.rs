@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
+use super::list::{self, Keep, Kept, ListError};
 use super::manifest::Manifest;
 use super::{archive, dating, must_gather, troubleshoot, velero_debug};
 
@@ -92,9 +93,15 @@ pub struct Bundle {
     unavailable: Vec<String>,
     /// Object lists already parsed by [`Bundle::shared_objects`], by resource.
     shared: std::collections::HashMap<String, SharedObjects>,
+    /// Resources whose lists held more than [`MAX_OBJECTS_OF_A_KIND`]: how many objects each had.
+    left_out: std::collections::BTreeMap<String, usize>,
     /// The other bundles of the same cluster read into this one (bundle/merge.rs).
     also_read: Vec<super::merge::AlsoRead>,
 }
+
+/// The most objects of one resource an analysis keeps (the newest by creation time): past it, memory would
+/// grow with the list (a million Backups took 6.9 GiB). Those left out are counted, and the report says so.
+pub(crate) const MAX_OBJECTS_OF_A_KIND: usize = 20_000;
 
 /// An object list parsed once and read by several parts of the analysis (facts, rules, timelines).
 #[derive(Debug, Clone, Default)]
@@ -209,6 +216,7 @@ impl Bundle {
             manifest: None,
             unavailable,
             shared: Default::default(),
+            left_out: Default::default(),
             also_read: Vec::new(),
         };
         if bundle.has(layout::MANIFEST) {
@@ -276,6 +284,7 @@ impl Bundle {
             manifest: self.manifest.clone(),
             unavailable: self.unavailable.clone(),
             shared: Default::default(),
+            left_out: Default::default(),
             also_read: self.also_read.clone(),
         }))
     }
@@ -325,22 +334,33 @@ impl Bundle {
         })
     }
 
-    /// [`Bundle::objects`], parsed once: later calls for the same resource share the first one's list until
-    /// [`Bundle::release_shared_objects`]. A list that cannot be read is not kept (each call says why).
+    /// A resource's objects for the analysis, parsed once: later calls for the same resource share the first
+    /// one's list until [`Bundle::release_shared_objects`]. At most [`MAX_OBJECTS_OF_A_KIND`], the newest; the
+    /// rest are counted ([`Bundle::objects_left_out`]). A list that cannot be read is not kept (each call says
+    /// why).
     pub(crate) fn shared_objects(&mut self, resource: &str) -> Result<SharedObjects, BundleError> {
         if let Some(objects) = self.shared.get(resource) {
             return Ok(objects.clone());
         }
-        let objects = SharedObjects::new(self.objects(resource)?);
-        self.shared.insert(resource.to_string(), objects.clone());
-        Ok(objects)
+        let kept = self.kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))?;
+        Ok(self.share_objects(resource, kept))
     }
 
-    /// Keeps `objects`, read by another reader of this bundle ([`Bundle::reopen`]), as the resource's list for
-    /// [`Bundle::shared_objects`].
-    pub(crate) fn share_objects(&mut self, resource: &str, objects: Vec<Value>) {
-        self.shared
-            .insert(resource.to_string(), SharedObjects::new(objects));
+    /// Keeps `kept`, read by another reader of this bundle ([`Bundle::reopen`]) with
+    /// `Keep::Newest(MAX_OBJECTS_OF_A_KIND)`, as the resource's list for [`Bundle::shared_objects`].
+    pub(crate) fn share_objects(&mut self, resource: &str, kept: Kept) -> SharedObjects {
+        if kept.left_out() > 0 {
+            self.left_out.insert(resource.to_string(), kept.total);
+        }
+        let objects = SharedObjects::new(kept.into_items());
+        self.shared.insert(resource.to_string(), objects.clone());
+        objects
+    }
+
+    /// The resources whose lists the analysis did not keep whole, with how many objects each had: it kept the
+    /// newest [`MAX_OBJECTS_OF_A_KIND`].
+    pub(crate) fn objects_left_out(&self) -> &std::collections::BTreeMap<String, usize> {
+        &self.left_out
     }
 
     /// Forgets the lists [`Bundle::shared_objects`] kept (their memory is freed once no one holds them).
@@ -372,43 +392,33 @@ impl Bundle {
     /// Every object of a resource, all namespaces: `pods`, `deployments`, `backups.velero.io`, `nodes` …
     /// Accepts a Kubernetes List (`items` may be null), a bare array, or a single object.
     pub fn objects(&mut self, resource: &str) -> Result<Vec<Value>, BundleError> {
-        let files = self.object_files(resource);
-        let mut objects = Vec::new();
-        for file in files {
-            let Some(value) = self.read_json(&file)? else {
+        Ok(self.kept_objects(resource, Keep::All)?.into_items())
+    }
+
+    /// A resource's objects as they stream from the bundle, one at a time, kept as `keep` says.
+    pub(crate) fn kept_objects(&mut self, resource: &str, keep: Keep) -> Result<Kept, BundleError> {
+        let mut kept = Kept::default();
+        for file in self.object_files(resource) {
+            if !self.has(&file) {
                 continue;
-            };
-            match value {
-                Value::Object(mut map) => match map.remove("items") {
-                    Some(Value::Array(items)) => objects.extend(items),
-                    Some(Value::Null) => {}
-                    Some(other) => {
-                        return Err(self.entry_error(
-                            &file,
-                            format!("`items` is {}, expected an array", json_type(&other)),
-                        ));
-                    }
-                    None if map.contains_key("kind") || map.contains_key("metadata") => {
-                        objects.push(Value::Object(map))
-                    }
-                    None => {
-                        return Err(self.entry_error(
-                            &file,
-                            "expected a Kubernetes List, an array or an object",
-                        ));
-                    }
-                },
-                Value::Array(items) => objects.extend(items),
-                Value::Null => {}
-                other => {
-                    return Err(self.entry_error(
-                        &file,
-                        format!("expected a Kubernetes List, found {}", json_type(&other)),
-                    ));
-                }
             }
+            let size = self.source.entry_size(&file);
+            let read = list::read_list(self.source.open(&file)?, size, keep, &mut kept);
+            read.map_err(|e| {
+                let message = match e {
+                    ListError::Read(e) => format!("could not be read: {e}"),
+                    ListError::Json(e) if e.is_io() => format!("could not be read: {e}"),
+                    ListError::Json(e) => format!(
+                        "invalid JSON at line {} column {}: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                    ListError::Shape(message) => message,
+                };
+                self.entry_error(&file, message)
+            })?;
         }
-        Ok(objects)
+        Ok(kept)
     }
 
     /// Every log in the bundle: pod logs, backup and restore logs.
@@ -480,17 +490,6 @@ fn open_foreign(path: &Path, limits: ArchiveLimits) -> Result<Option<Bundle>, Bu
     dating::date(&mut translation, &tree, path);
     let source = archive::ForeignSource::new(tree, translation);
     Bundle::from_source(path.to_path_buf(), format, Box::new(source)).map(Some)
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Tells what a bundle path holds if it is a log in snapdoc's layout.

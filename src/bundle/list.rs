@@ -1,0 +1,307 @@
+//! Object lists read as they stream from the bundle, one item at a time, and kept within a bound.
+//!
+//! A List of a million Backups is 631 MB of JSON; parsed whole into `serde_json::Value`s it took 6.9 GiB
+//! (BENCHMARKS.md, "Hostile inputs"). Here the text is never held whole (past [`SLICE_LIMIT`]), each item is
+//! parsed on its own, stripped of what no analysis reads, and only the newest [`Keep::Newest`] of a resource are
+//! kept: the rest are counted, and the report says how many were left out.
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::io::Read;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Entries up to this size are read whole and parsed from memory (serde_json parses a slice several times
+/// faster than a reader); larger ones are parsed as they are read, so their text is never held whole.
+pub(crate) const SLICE_LIMIT: u64 = 8 << 20;
+
+/// How many items of a list to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every item, as written (diff, merge and the tests read lists whole).
+    All,
+    /// At most this many, the newest by creation time; items lose `metadata.managedFields`, which no analysis
+    /// reads and which is often the larger part of an object.
+    Newest(usize),
+}
+
+/// The items kept of one or more list files, and how many there were.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    items: BinaryHeap<Reverse<Aged>>,
+    /// Items seen, kept or not.
+    pub(crate) total: usize,
+}
+
+/// An item and what orders it: its creation time (RFC 3339 text sorts as time when written alike, as the API
+/// server writes it), then its place in the bundle (the later of two equal times is kept).
+#[derive(Debug)]
+struct Aged {
+    created: String,
+    place: usize,
+    item: Value,
+}
+
+impl PartialEq for Aged {
+    fn eq(&self, other: &Aged) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Aged {}
+impl PartialOrd for Aged {
+    fn partial_cmp(&self, other: &Aged) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Aged {
+    fn cmp(&self, other: &Aged) -> std::cmp::Ordering {
+        (&self.created, self.place).cmp(&(&other.created, other.place))
+    }
+}
+
+impl Kept {
+    fn push(&mut self, keep: Keep, mut item: Value) {
+        let place = self.total;
+        self.total += 1;
+        let created = match keep {
+            Keep::All => String::new(),
+            Keep::Newest(max) => {
+                if max == 0 {
+                    return;
+                }
+                slim(&mut item);
+                let created = created(&item);
+                if self.items.len() >= max {
+                    // Full: the item replaces the oldest kept, if it is newer.
+                    let oldest = self
+                        .items
+                        .peek()
+                        .map(|Reverse(a)| (a.created.as_str(), a.place));
+                    if oldest.is_some_and(|oldest| (created.as_str(), place) < oldest) {
+                        return;
+                    }
+                    self.items.pop();
+                }
+                created
+            }
+        };
+        self.items.push(Reverse(Aged {
+            created,
+            place,
+            item,
+        }));
+    }
+
+    /// The items kept, in the order the bundle holds them.
+    pub(crate) fn into_items(self) -> Vec<Value> {
+        let mut aged: Vec<Aged> = self.items.into_iter().map(|Reverse(a)| a).collect();
+        aged.sort_unstable_by_key(|a| a.place);
+        aged.into_iter().map(|a| a.item).collect()
+    }
+
+    /// Items seen but not kept.
+    pub(crate) fn left_out(&self) -> usize {
+        self.total - self.items.len()
+    }
+}
+
+fn created(item: &Value) -> String {
+    ["creationTimestamp"]
+        .iter()
+        .find_map(|key| item.get("metadata")?.get(key)?.as_str())
+        .or_else(|| item.get("status")?.get("startTimestamp")?.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn slim(item: &mut Value) {
+    if let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.shift_remove("managedFields");
+    }
+}
+
+/// Why a list file could not be read: invalid JSON (with its place), or JSON of the wrong shape.
+#[derive(Debug)]
+pub(crate) enum ListError {
+    Read(std::io::Error),
+    Json(serde_json::Error),
+    Shape(String),
+}
+
+/// Reads one list file's items into `kept`: a Kubernetes List (`items` may be null), a bare array, a single
+/// object, or null.
+pub(crate) fn read_list(
+    mut reader: impl Read,
+    size: Option<u64>,
+    keep: Keep,
+    kept: &mut Kept,
+) -> Result<(), ListError> {
+    let mut shape = None;
+    let seed = Document {
+        keep,
+        kept,
+        shape: &mut shape,
+    };
+    let result = if size.is_some_and(|size| size <= SLICE_LIMIT) {
+        let mut text = Vec::with_capacity(size.unwrap_or(0) as usize);
+        reader.read_to_end(&mut text).map_err(ListError::Read)?;
+        let mut de = serde_json::Deserializer::from_slice(&text);
+        seed.deserialize(&mut de).and_then(|()| de.end())
+    } else {
+        let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+            256 << 10,
+            reader,
+        ));
+        seed.deserialize(&mut de).and_then(|()| de.end())
+    };
+    match (result, shape) {
+        (_, Some(shape)) => Err(ListError::Shape(shape)),
+        (Err(e), None) => Err(ListError::Json(e)),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+/// The whole document: what it is decides where the items are.
+struct Document<'k> {
+    keep: Keep,
+    kept: &'k mut Kept,
+    /// Set when the JSON is valid but not a list: the error then says so in words, not serde's.
+    shape: &'k mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Document<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes List")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Items {
+            keep: self.keep,
+            kept: self.kept,
+            shape: self.shape,
+        }
+        .visit_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = Map::new();
+        let mut listed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" && !listed {
+                listed = true;
+                map.next_value_seed(Items {
+                    keep: self.keep,
+                    kept: self.kept,
+                    shape: self.shape,
+                })?;
+            } else {
+                let value: Value = map.next_value()?;
+                rest.insert(key, value);
+            }
+        }
+        if listed {
+            return Ok(());
+        }
+        if rest.contains_key("kind") || rest.contains_key("metadata") {
+            self.kept.push(self.keep, Value::Object(rest));
+            return Ok(());
+        }
+        Err(self.shape_error("expected a Kubernetes List, an array or an object".into()))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.found("a boolean"))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.found("a number"))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.found("a number"))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.found("a number"))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.found("a string"))
+    }
+}
+
+impl Document<'_> {
+    fn found<E: serde::de::Error>(self, what: &str) -> E {
+        self.shape_error(format!("expected a Kubernetes List, found {what}"))
+    }
+    fn shape_error<E: serde::de::Error>(self, message: String) -> E {
+        *self.shape = Some(message.clone());
+        E::custom(message)
+    }
+}
+
+/// The `items` of a List (or a bare array): each parsed, then kept or counted, before the next is read.
+struct Items<'k> {
+    keep: Keep,
+    kept: &'k mut Kept,
+    shape: &'k mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Value>()? {
+            self.kept.push(self.keep, item);
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Read to its end so that the message is the shape's, not a syntax error's.
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Err(self.not_an_array("an object"))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.not_an_array("a boolean"))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.not_an_array("a number"))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.not_an_array("a number"))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.not_an_array("a number"))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(self.not_an_array("a string"))
+    }
+}
+
+impl Items<'_> {
+    fn not_an_array<E: serde::de::Error>(self, what: &str) -> E {
+        let message = format!("`items` is {what}, expected an array");
+        *self.shape = Some(message.clone());
+        E::custom(message)
+    }
+}
