@@ -262,10 +262,12 @@ pub struct CollectFlags {
     /// How to reach the cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Only logs and backups newer than this (e.g. 24h, 7d, 1h30m).
+    /// Only logs and backups newer than this (e.g. 24h, 7d, 1h30m); log lines of a failed backup's or
+    /// restore's time window are kept even when older.
     #[arg(long, default_value = crate::collect::DEFAULT_SINCE)]
     pub since: Since,
-    /// Most bytes kept of each container log (the newest are kept).
+    /// Most bytes kept of each container log (the newest are kept); the lines of failed backups' and
+    /// restores' time windows are kept besides, up to as many bytes again.
     #[arg(long, default_value_t = crate::collect::DEFAULT_MAX_LOG_BYTES)]
     pub max_log_bytes: u64,
     /// Focus on these backups (their logs and results are always fetched).

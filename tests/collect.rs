@@ -1600,3 +1600,69 @@ async fn kinds_the_installed_crd_does_not_list_are_skipped_and_said() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_log_keeps_the_lines_of_the_failed_backups_windows() {
+    // lab-basics' node agent, with a line a minute after the partially failed backup until the scenario's
+    // present (composed filler in the node agent's wording): 8 KiB and one hour would keep only the last
+    // minutes, and nothing of the failure at 2026-11-24T02:14.
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    let log = files
+        .iter_mut()
+        .find(|(path, _)| path.ends_with("node-agent-q8w2k/node-agent.log"))
+        .unwrap();
+    let start: jiff::Timestamp = "2026-11-24T03:00:00Z".parse().unwrap();
+    for minute in 0..(33 * 60) {
+        let at = start + jiff::SignedDuration::from_mins(minute);
+        log.1.push_str(&format!(
+            "time=\"{at}\" level=info msg=\"Reconciling PodVolumeBackup\" controller=podvolumebackup logSource=\"pkg/controller/pod_volume_backup_controller.go:95\"\n"
+        ));
+    }
+    // Without lab-basics' dropped node-agent stream: this log is to come whole.
+    let settings = files
+        .iter_mut()
+        .find(|(path, _)| path == "scenario.yaml")
+        .unwrap();
+    settings.1 = settings
+        .1
+        .lines()
+        .filter(|l| !l.contains("droppedLogStreams") && !l.contains("afterBytes"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let scenario = Scenario::from_files("lab-basics", "test:long-node-agent-log", files).unwrap();
+    let options = CollectOptions {
+        max_log_bytes: 8192,
+        since: "1h".parse().unwrap(),
+        ..options()
+    };
+    let (_lab, outcome, bundle, _out) = run_against(scenario, &options).await;
+    let entry = "velero/logs/node-agent-q8w2k/node-agent.log";
+    let text = String::from_utf8(bundle.entries[entry].clone()).unwrap();
+    let first_lines: Vec<&str> = text.lines().take(3).collect();
+    assert!(
+        first_lines[0].contains("PodVolumeBackup starting")
+            && first_lines[1].contains("Error running kopia backup")
+            && first_lines[2].contains("PodVolumeBackup finished"),
+        "{first_lines:?}"
+    );
+    // Then the newest lines, within --since: nothing between.
+    assert!(text.lines().nth(3).unwrap().contains("Reconciling"));
+    assert!(text.len() < 2 * 8192 + 1024, "{}", text.len());
+    let windows = &outcome.manifest.scope["logWindows"];
+    assert!(
+        windows
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["target"] == "backup/daily-20261124020000"),
+        "{windows}"
+    );
+    let file = outcome
+        .manifest
+        .files
+        .iter()
+        .find(|f| f.path == entry)
+        .unwrap();
+    let why = file.truncated.as_deref().unwrap();
+    assert!(why.contains("windows of failed backups"), "{why}");
+}

@@ -1,13 +1,16 @@
 //! Pod logs: velero server, node-agent / restic, kotsadm. Each container's log (and the previous
 //! container's, when it restarted) streams into a spool concurrently with the others.
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::api::{ApiClient, query_value};
 use super::detect::items;
-use super::spool::{Spool, Spooled};
+use super::spool::{LineFilter, Spool, Spooled};
+use super::windows::LogWindows;
 use crate::bundle::CollectorError;
 use crate::bundle::layout::{KOTS_LOGS, VELERO_LOGS, pod_log_path};
 
@@ -126,14 +129,34 @@ pub(super) fn log_path(target: &LogTarget, since_seconds: Option<u64>) -> String
 }
 
 /// Streams one log into a spool in `dir`. A stream that breaks keeps what came, marked truncated.
+/// What of each log is kept: the newest `limit` bytes (`--max-log-bytes`) of the current container's last
+/// `since_seconds` (`--since`), and the lines in `windows`.
+#[derive(Debug, Clone)]
+pub(super) struct LogSelection {
+    pub(super) since_seconds: Option<u64>,
+    pub(super) windows: Arc<LogWindows>,
+    /// The run's start, which `--since` counts back from.
+    pub(super) now: Timestamp,
+    pub(super) limit: u64,
+}
+
+/// Lines in the selection's windows are kept besides the newest bytes; for the current container, the stream
+/// is asked from the earliest window when `--since` would start after it, and lines before `--since` outside
+/// the windows are left out again.
 pub(super) async fn fetch(
     api: &ApiClient,
     target: &LogTarget,
-    since_seconds: Option<u64>,
-    limit: u64,
+    selection: &LogSelection,
     dir: &Path,
     stem: &str,
 ) -> Result<Spooled, CollectorError> {
+    let LogSelection {
+        since_seconds,
+        windows,
+        now,
+        limit,
+    } = selection;
+    let (now, limit) = (*now, *limit);
     let record = |status: Option<u16>, message: String| CollectorError {
         source: target.source.to_string(),
         target: Some(format!(
@@ -146,11 +169,28 @@ pub(super) async fn fetch(
         status,
         message,
     };
+    let mut since_seconds = *since_seconds;
+    let mut since_cutoff = None;
+    if let (Some(seconds), Some(earliest)) = (since_seconds, windows.earliest())
+        && !target.previous
+    {
+        let reach = u64::try_from(now.duration_since(earliest).as_secs()).unwrap_or(0);
+        if reach > seconds {
+            since_seconds = Some(reach);
+            since_cutoff = now
+                .checked_sub(jiff::SignedDuration::from_secs(seconds as i64))
+                .ok();
+        }
+    }
+    let filter = (!windows.is_empty()).then(|| LineFilter {
+        windows: windows.clone(),
+        since_cutoff,
+    });
     let mut stream = api
         .stream(&log_path(target, since_seconds))
         .await
         .map_err(|f| record(f.status, f.message))?;
-    let mut spool = Spool::new(dir, stem, limit);
+    let mut spool = Spool::new(dir, stem, limit).keeping_windows(filter);
     let io_error = |e: std::io::Error| record(None, format!("cannot spool the log: {e}"));
     loop {
         match tokio::time::timeout(IDLE_TIMEOUT, stream.next_chunk()).await {

@@ -20,6 +20,7 @@ mod progress;
 mod run;
 mod spool;
 mod transient;
+mod windows;
 
 use std::path::{Path, PathBuf};
 

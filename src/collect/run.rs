@@ -21,6 +21,7 @@ use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
 use super::transient;
+use super::windows::LogWindows;
 use super::{CollectError, CollectOutcome};
 use crate::bundle::layout::{self, objects_path};
 use crate::bundle::manifest::{ClusterInfo, Interruption};
@@ -118,6 +119,7 @@ const BACKUP_FIELDS: &[&str] = &[
     "/spec/storageLocation",
     "/status/phase",
     "/status/startTimestamp",
+    "/status/completionTimestamp",
 ];
 /// What `backup_scope` reads of every backup: kept once per distinct value, however many backups.
 const BACKUP_SCOPE_FIELDS: &[&str] = &["/spec/includedNamespaces", "/spec/excludedNamespaces"];
@@ -133,6 +135,7 @@ const RESTORE_FIELDS: &[&str] = &[
     "/spec/backupName",
     "/status/phase",
     "/status/startTimestamp",
+    "/status/completionTimestamp",
 ];
 /// Of pod volume backups and data uploads: the backup they belong to and when (`names_seen_elsewhere`, which
 /// reads only the newest of each backup's).
@@ -1217,6 +1220,18 @@ impl<'o> Run<'o> {
             .stage("logs and downloads", targets.len() + download_plan.len());
         let since_seconds = u64::try_from(self.since.as_secs()).ok();
         let limit = self.options.max_log_bytes;
+        let mut windows = LogWindows::default();
+        windows.add("backup", items(backups), &chosen_backups, now);
+        windows.add("restore", items(restores), &chosen_restores, now);
+        if !windows.is_empty() {
+            self.scope.insert("logWindows".into(), windows.to_json());
+        }
+        let selection = logs::LogSelection {
+            since_seconds,
+            windows: Arc::new(windows),
+            now,
+            limit,
+        };
         let download_timeout = Duration::from_secs(self.options.download_timeout);
         let keep_requests = !self.options.delete_download_requests;
         let created_requests = self.created_requests.clone();
@@ -1229,9 +1244,10 @@ impl<'o> Run<'o> {
                 let entry = target.entry.clone();
                 // Spawned: logs keep streaming on the runtime's workers while this task compresses the
                 // finished ones into the zip (the writer takes one entry at a time).
+                let selection = selection.clone();
                 let fetch = AbortOnDrop(tokio::spawn(async move {
                     let stem = format!("log-{index}");
-                    logs::fetch(&api, &target, since_seconds, limit, &dir, &stem).await
+                    logs::fetch(&api, &target, &selection, &dir, &stem).await
                 }));
                 async move { (entry, fetch.await) }
             })

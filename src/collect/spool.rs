@@ -7,9 +7,53 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use jiff::Timestamp;
+
+use super::windows::{LogWindows, MAX_LINE_HEAD, line_time};
 use crate::bundle::{BundleError, BundleWriter};
 use crate::redact::{LineBuffer, RedactionCounts, Redactor};
+
+/// Which lines of a log are kept besides its newest `limit` bytes: those in the windows of failed backups and
+/// restores (kept up to `limit` bytes more), and, with a `--since` cutoff, which older lines are not kept.
+#[derive(Debug, Clone)]
+pub(super) struct LineFilter {
+    pub(super) windows: Arc<LogWindows>,
+    /// Lines older than this are dropped from the tail (the API was asked for more only to reach a window).
+    pub(super) since_cutoff: Option<Timestamp>,
+}
+
+/// Where the current line goes.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    tail: bool,
+    window: bool,
+}
+
+/// The lines of a log kept for the windows: a file of them, and for those also in the tail the tail offset
+/// they began at, so that at the end the ones the tail still holds are not kept twice.
+struct WindowKeeper {
+    filter: LineFilter,
+    /// The start of the current line, until its route is decided.
+    head: Vec<u8>,
+    route: Option<Route>,
+    /// The time of the last line that had one: a line without one goes with it.
+    last_time: Option<Timestamp>,
+    file: Option<(PathBuf, BufWriter<File>)>,
+    written: u64,
+    limit: u64,
+    /// Window lines stopped at `limit`.
+    full: bool,
+    /// (window file position, tail offset) of each window line that went to the tail as well.
+    in_tail: Vec<(u64, u64)>,
+    /// Bytes of lines before the --since cutoff that no window holds.
+    dropped_before_since: u64,
+}
+
+/// Window lines also in the tail are indexed up to this many (16 bytes each): past it no more window lines
+/// are kept, so the index stays within 16 MiB whatever the line lengths.
+const MAX_INDEXED_LINES: usize = 1 << 20;
 
 struct Segment {
     path: PathBuf,
@@ -30,15 +74,16 @@ pub(super) struct Spool {
     cut_reason: Option<String>,
     redaction: LineBuffer<'static>,
     scratch: Vec<u8>,
+    keeper: Option<WindowKeeper>,
 }
 
 /// A finished spool: what to copy into the bundle.
 pub(super) struct Spooled {
+    /// Older lines kept for the windows of failed backups: (file, bytes), copied before the tail.
+    windowed: Option<(PathBuf, u64)>,
     segments: Vec<(PathBuf, u64)>,
-    /// Bytes of the first segment before the kept window.
+    /// Bytes of the segments before the kept tail, at a line boundary when older lines were dropped.
     skip: u64,
-    /// Whether the copy starts at a line boundary found after `skip` (older lines were dropped).
-    align_to_line: bool,
     pub total: u64,
     pub truncated: Option<String>,
     pub redactions: RedactionCounts,
@@ -59,7 +104,26 @@ impl Spool {
             cut_reason: None,
             redaction: LineBuffer::new(Redactor::global()),
             scratch: Vec::new(),
+            keeper: None,
         }
+    }
+
+    /// Also keeps the lines in `filter`'s windows that the newest `limit` bytes do not hold, and drops those
+    /// before its cutoff that no window holds.
+    pub(super) fn keeping_windows(mut self, filter: Option<LineFilter>) -> Spool {
+        self.keeper = filter.map(|filter| WindowKeeper {
+            filter,
+            head: Vec::new(),
+            route: None,
+            last_time: None,
+            file: None,
+            written: 0,
+            limit: self.limit,
+            full: false,
+            in_tail: Vec::new(),
+            dropped_before_since: 0,
+        });
+        self
     }
 
     /// Redacts and stores a chunk of the raw stream.
@@ -67,9 +131,92 @@ impl Spool {
         let mut redacted = std::mem::take(&mut self.scratch);
         redacted.clear();
         self.redaction.push(chunk, &mut redacted);
-        let result = self.store(&redacted);
+        let result = self.route(&redacted);
         self.scratch = redacted;
         result
+    }
+
+    /// Sends redacted bytes to the tail, and line by line to the windows when there are any.
+    fn route(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let Some(mut keeper) = self.keeper.take() else {
+            return self.store(data);
+        };
+        let result = (|| {
+            while !data.is_empty() {
+                let newline = data.iter().position(|b| *b == b'\n');
+                match keeper.route {
+                    None => {
+                        let room = MAX_LINE_HEAD - keeper.head.len();
+                        let take = match newline {
+                            Some(at) if at < room => at + 1,
+                            _ => room.min(data.len()),
+                        };
+                        keeper.head.extend_from_slice(&data[..take]);
+                        data = &data[take..];
+                        if keeper.head.ends_with(b"\n") || keeper.head.len() >= MAX_LINE_HEAD {
+                            self.start_line(&mut keeper)?;
+                        }
+                    }
+                    Some(route) => {
+                        let end = newline.map_or(data.len(), |at| at + 1);
+                        self.emit(&mut keeper, route, &data[..end])?;
+                        data = &data[end..];
+                        if newline.is_some() {
+                            keeper.route = None;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.keeper = Some(keeper);
+        result
+    }
+
+    /// Decides the route of the line whose head is held, and sends the head.
+    fn start_line(&mut self, keeper: &mut WindowKeeper) -> io::Result<()> {
+        let head = std::mem::take(&mut keeper.head);
+        if let Some(time) = line_time(&head) {
+            keeper.last_time = Some(time);
+        }
+        let time = keeper.last_time;
+        let tail = match (keeper.filter.since_cutoff, time) {
+            (Some(cutoff), Some(time)) => time >= cutoff,
+            _ => true,
+        };
+        let window = !keeper.full && time.is_some_and(|t| keeper.filter.windows.contains(t));
+        if window && (keeper.written >= keeper.limit || keeper.in_tail.len() >= MAX_INDEXED_LINES) {
+            keeper.full = true;
+        }
+        let route = Route {
+            tail,
+            window: window && !keeper.full,
+        };
+        if route.window && route.tail {
+            keeper.in_tail.push((keeper.written, self.total));
+        }
+        keeper.route = (!head.ends_with(b"\n")).then_some(route);
+        self.emit(keeper, route, &head)
+    }
+
+    fn emit(&mut self, keeper: &mut WindowKeeper, route: Route, bytes: &[u8]) -> io::Result<()> {
+        if route.window {
+            if keeper.file.is_none() {
+                let path = self.dir.join(format!("{}.windows", self.stem));
+                let file = BufWriter::new(File::create(&path)?);
+                keeper.file = Some((path, file));
+            }
+            if let Some((_, file)) = keeper.file.as_mut() {
+                file.write_all(bytes)?;
+                keeper.written += bytes.len() as u64;
+            }
+        } else if !route.tail {
+            keeper.dropped_before_since += bytes.len() as u64;
+        }
+        if route.tail {
+            self.store(bytes)?;
+        }
+        Ok(())
     }
 
     /// The stream ended before its end (dropped connection, timeout): keep what came, say why.
@@ -131,7 +278,13 @@ impl Spool {
     pub(super) fn finish(mut self) -> io::Result<Spooled> {
         let mut tail = Vec::new();
         self.redaction.finish(&mut tail);
-        self.store(&tail)?;
+        self.route(&tail)?;
+        if let Some(mut keeper) = self.keeper.take() {
+            if !keeper.head.is_empty() {
+                self.start_line(&mut keeper)?;
+            }
+            self.keeper = Some(keeper);
+        }
         let mut segments = Vec::new();
         if let Some((path, len)) = self.previous.take() {
             segments.push((path, len));
@@ -141,8 +294,11 @@ impl Spool {
             segments.push((segment.path, segment.len));
         }
         let held: u64 = segments.iter().map(|(_, len)| len).sum();
-        let skip = held.saturating_sub(self.limit);
+        let mut skip = held.saturating_sub(self.limit);
         let dropped = self.dropped || skip > 0;
+        if dropped {
+            skip = aligned_to_line(&segments, skip)?;
+        }
         let mut reasons = Vec::new();
         if let Some(reason) = self.cut_reason.take() {
             reasons.push(reason);
@@ -154,15 +310,81 @@ impl Spool {
                 self.total
             ));
         }
+        let mut windowed = None;
+        if let Some(keeper) = self.keeper.take() {
+            // The tail begins at this offset of everything it was sent: window lines from there on are in it.
+            let tail_start = self.total - (held - skip);
+            let kept = keeper
+                .in_tail
+                .iter()
+                .find(|(_, offset)| *offset >= tail_start)
+                .map_or(keeper.written, |(position, _)| *position);
+            if let Some((path, mut file)) = keeper.file {
+                file.flush()?;
+                drop(file);
+                if kept > 0 {
+                    windowed = Some((path, kept));
+                    reasons.push(format!(
+                        "and, before them, {kept} bytes of older lines in the windows of failed backups and \
+                         restores (scope.logWindows){}",
+                        if keeper.full {
+                            "; more window lines were not kept"
+                        } else {
+                            ""
+                        }
+                    ));
+                } else {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            if keeper.dropped_before_since > 0 {
+                reasons.push(format!(
+                    "left out {} bytes of lines before --since that no window holds",
+                    keeper.dropped_before_since
+                ));
+            }
+        }
         Ok(Spooled {
+            windowed,
             segments,
             skip,
-            align_to_line: dropped,
             total: self.total,
             truncated: (!reasons.is_empty()).then(|| reasons.join("; ")),
             redactions: self.redaction.into_counts(),
         })
     }
+}
+
+/// `skip` moved past the partial line it falls in, unless the rest is that one line.
+fn aligned_to_line(segments: &[(PathBuf, u64)], skip: u64) -> io::Result<u64> {
+    let window: u64 = segments.iter().map(|(_, len)| len).sum::<u64>() - skip;
+    let mut partial = Vec::new();
+    let read = io::BufRead::read_until(
+        &mut BufReader::new(window_of(segments, skip)?),
+        b'\n',
+        &mut partial,
+    )? as u64;
+    Ok(if partial.ends_with(b"\n") && read < window {
+        skip + read
+    } else {
+        skip
+    })
+}
+
+/// The bytes of `segments` from `skip` on.
+fn window_of(segments: &[(PathBuf, u64)], mut skip: u64) -> io::Result<Box<dyn Read>> {
+    let mut chain: Box<dyn Read> = Box::new(io::empty());
+    for (path, len) in segments {
+        if skip >= *len {
+            skip -= len;
+            continue;
+        }
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(skip))?;
+        chain = Box::new(chain.chain(BufReader::new(file).take(len - skip)));
+        skip = 0;
+    }
+    Ok(chain)
 }
 
 impl Write for Spool {
@@ -176,39 +398,13 @@ impl Write for Spool {
 }
 
 impl Spooled {
-    /// A reader over the kept bytes, starting at a line boundary when older lines were dropped.
+    /// A reader over the kept bytes: the window lines, then the tail from a line boundary.
     pub(super) fn reader(&self) -> io::Result<impl Read + use<>> {
-        let mut skip = self.skip;
-        if self.align_to_line {
-            // Drop the partial line the window begins in, unless the whole window is one line.
-            let window: u64 = self.segments.iter().map(|(_, len)| len).sum::<u64>() - skip;
-            let mut partial = Vec::new();
-            let read = io::BufRead::read_until(
-                &mut BufReader::new(self.window(skip)?),
-                b'\n',
-                &mut partial,
-            )? as u64;
-            if partial.ends_with(b"\n") && read < window {
-                skip += read;
-            }
-        }
-        self.window(skip)
-    }
-
-    /// The kept bytes from `skip` on, across segments.
-    fn window(&self, mut skip: u64) -> io::Result<Box<dyn Read>> {
-        let mut chain: Box<dyn Read> = Box::new(io::empty());
-        for (path, len) in &self.segments {
-            if skip >= *len {
-                skip -= len;
-                continue;
-            }
-            let mut file = File::open(path)?;
-            file.seek(SeekFrom::Start(skip))?;
-            chain = Box::new(chain.chain(BufReader::new(file).take(len - skip)));
-            skip = 0;
-        }
-        Ok(chain)
+        let windowed: Box<dyn Read> = match &self.windowed {
+            Some((path, len)) => Box::new(BufReader::new(File::open(path)?).take(*len)),
+            None => Box::new(io::empty()),
+        };
+        Ok(windowed.chain(window_of(&self.segments, self.skip)?))
     }
 
     /// Copies the kept bytes into a new bundle entry, marking it truncated when it is.
@@ -234,7 +430,7 @@ impl Spooled {
 
     /// Deletes the segment files (also done when the temp dir goes).
     pub(super) fn remove(self) {
-        for (path, _) in self.segments {
+        for (path, _) in self.segments.into_iter().chain(self.windowed) {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -243,6 +439,7 @@ impl Spooled {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::windows::LogWindows;
 
     fn spooled_text(limit: u64, chunks: &[&[u8]]) -> (String, Spooled) {
         let dir = tempfile::tempdir().unwrap();
@@ -303,5 +500,106 @@ mod tests {
         let (text, spooled) = spooled_text(0, &[b"abc\n"]);
         assert_eq!(text, "");
         assert!(spooled.truncated.is_some());
+    }
+
+    fn windowed_text(
+        limit: u64,
+        since_cutoff: Option<&str>,
+        chunk: usize,
+        log: &str,
+    ) -> (String, Spooled) {
+        let mut windows = LogWindows::default();
+        let failed = serde_json::json!({"metadata": {"name": "bad"}, "status": {"phase": "Failed",
+            "startTimestamp": "2026-11-24T02:10:00Z", "completionTimestamp": "2026-11-24T02:20:00Z"}});
+        windows.add(
+            "backup",
+            &[failed],
+            &["bad".to_string()],
+            "2026-11-25T00:00:00Z".parse().unwrap(),
+        );
+        let filter = LineFilter {
+            windows: Arc::new(windows),
+            since_cutoff: since_cutoff.map(|c| c.parse().unwrap()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(dir.path(), "log", limit).keeping_windows(Some(filter));
+        for piece in log.as_bytes().chunks(chunk) {
+            spool.push(piece).unwrap();
+        }
+        let spooled = spool.finish().unwrap();
+        let mut text = String::new();
+        spooled.reader().unwrap().read_to_string(&mut text).unwrap();
+        (text, spooled)
+    }
+
+    /// One logrus line a minute from 02:00 to 03:59, a stack trace (no time) after 02:15's.
+    fn hours_of_log() -> String {
+        let mut log = String::new();
+        for minute in 0..120 {
+            log.push_str(&format!(
+                "time=\"2026-11-24T{:02}:{:02}:00Z\" level=info msg=\"tick {minute:03}\"\n",
+                2 + minute / 60,
+                minute % 60
+            ));
+            if minute == 15 {
+                log.push_str("goroutine 1 [running]:\n");
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn lines_in_a_failed_backup_s_window_are_kept_before_the_tail_once() {
+        let log = hours_of_log();
+        for chunk in [1, 7, 4096] {
+            let (text, spooled) = windowed_text(1400, None, chunk, &log);
+            let lines: Vec<&str> = text.lines().collect();
+            // 02:05 to 02:25 (the window with its five minutes' slack), the untimed line with its own, then
+            // the newest lines.
+            assert!(lines[0].contains("tick 005"), "{chunk}: {lines:?}");
+            assert_eq!(lines[11], "goroutine 1 [running]:");
+            assert!(lines[21].contains("tick 025"), "{chunk}: {lines:?}");
+            assert!(lines[22].contains("tick 09"), "{chunk}: {lines:?}");
+            assert!(text.ends_with("tick 119\"\n"));
+            assert_eq!(text.matches("tick 010").count(), 1);
+            let reason = spooled.truncated.unwrap();
+            assert!(reason.contains("kept the newest"), "{reason}");
+            assert!(reason.contains("windows of failed backups"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn window_lines_the_tail_holds_are_not_repeated() {
+        let (text, spooled) = windowed_text(1 << 20, None, 64, &hours_of_log());
+        assert_eq!(text, hours_of_log());
+        assert_eq!(spooled.truncated, None);
+    }
+
+    #[test]
+    fn lines_before_since_are_left_out_unless_a_window_holds_them() {
+        let (text, spooled) =
+            windowed_text(1 << 20, Some("2026-11-24T03:30:00Z"), 13, &hours_of_log());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("tick 005"), "{lines:?}");
+        assert!(lines[21].contains("tick 025"), "{lines:?}");
+        assert!(lines[22].contains("tick 090"), "{lines:?}");
+        assert_eq!(lines.len(), 22 + 30);
+        let reason = spooled.truncated.unwrap();
+        assert!(reason.contains("before --since"), "{reason}");
+    }
+
+    #[test]
+    fn window_lines_stop_at_the_limit_and_say_so() {
+        let (text, spooled) = windowed_text(400, None, 4096, &hours_of_log());
+        // As many bytes as the tail, whole lines: the window's first ones.
+        let window: Vec<&str> = text.lines().take_while(|l| !l.contains("tick 1")).collect();
+        assert!(window[0].contains("tick 005"), "{window:?}");
+        assert!(window.iter().map(|l| l.len() + 1).sum::<usize>() <= 400 + 60);
+        assert!(
+            spooled
+                .truncated
+                .unwrap()
+                .contains("more window lines were not kept")
+        );
     }
 }
