@@ -4,6 +4,7 @@
 //! Only the newest `limit` bytes are kept, with bounded disk and memory: data goes to a segment file; when
 //! it reaches `limit`, the older segment is deleted and a new one begun. At the end the last two segments
 //! hold at least the newest `limit` bytes; the copy starts at the first line boundary of that window.
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -45,15 +46,16 @@ struct WindowKeeper {
     limit: u64,
     /// Window lines stopped at `limit`.
     full: bool,
-    /// (window file position, tail offset) of each window line that went to the tail as well.
-    in_tail: Vec<(u64, u64)>,
+    /// (window file position, tail offset) of each window line that went to the tail as well, from the
+    /// oldest the tail may still hold (it holds at most two segments of `limit` bytes).
+    in_tail: VecDeque<(u64, u64)>,
     /// Bytes of lines before the --since cutoff that no window holds.
     dropped_before_since: u64,
 }
 
-/// Window lines also in the tail are indexed up to this many (16 bytes each): past it no more window lines
-/// are kept, so the index stays within 16 MiB whatever the line lengths.
-const MAX_INDEXED_LINES: usize = 1 << 20;
+/// Window lines the tail may still hold are indexed up to this many (16 bytes each, 1 MiB a log): past it no
+/// more window lines are kept (and the manifest says so), whatever the line lengths.
+const MAX_INDEXED_LINES: usize = 1 << 16;
 
 struct Segment {
     path: PathBuf,
@@ -120,7 +122,7 @@ impl Spool {
             written: 0,
             limit: self.limit,
             full: false,
-            in_tail: Vec::new(),
+            in_tail: VecDeque::new(),
             dropped_before_since: 0,
         });
         self
@@ -193,7 +195,16 @@ impl Spool {
             window: window && !keeper.full,
         };
         if route.window && route.tail {
-            keeper.in_tail.push((keeper.written, self.total));
+            // What the tail no longer holds cannot be a duplicate: its index entry can go.
+            let oldest_held = self.total.saturating_sub(2 * self.limit);
+            while keeper
+                .in_tail
+                .front()
+                .is_some_and(|(_, offset)| *offset < oldest_held)
+            {
+                keeper.in_tail.pop_front();
+            }
+            keeper.in_tail.push_back((keeper.written, self.total));
         }
         keeper.route = (!head.ends_with(b"\n")).then_some(route);
         self.emit(keeper, route, &head)
