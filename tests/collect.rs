@@ -1666,3 +1666,118 @@ async fn a_cut_log_keeps_the_lines_of_the_failed_backups_windows() {
     let why = file.truncated.as_deref().unwrap();
     assert!(why.contains("windows of failed backups"), "{why}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_cluster_object_store_s_pods_claims_events_and_logs_are_collected() {
+    // The healthy scenario with its location moved to kURL's in-cluster MinIO (`http://minio.minio`, as the
+    // kURL velero add-on configures it): a MinIO Deployment's pod, its claim and an event in namespace minio.
+    // The objects and the log line are composed for the collector; no rule reads them here.
+    let mut files = scenario_files(&scenarios_dir().join("healthy"));
+    let config = files
+        .iter_mut()
+        .find(|(path, _)| path.ends_with("20-velero-config.yaml"))
+        .unwrap();
+    config.1 = config.1.replacen(
+        "    region: us-east-2\n",
+        "    region: us-east-1\n    s3ForcePathStyle: 'true'\n    s3Url: http://minio.minio\n",
+        1,
+    );
+    files.push((
+        "objects/60-minio.yaml".into(),
+        r#"---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: minio-6b8f9c7d5-k2x9q
+  namespace: minio
+  labels: {app: minio}
+spec:
+  containers:
+    - name: minio
+      image: minio/minio:RELEASE.2023-05-04T21-44-30Z
+      volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: minio-pv-claim}
+status:
+  phase: Running
+  containerStatuses:
+    - name: minio
+      ready: true
+      restartCount: 2
+      lastState: {terminated: {reason: Error, exitCode: 1, finishedAt: '2026-11-25T02:00:40Z'}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: unrelated-0
+  namespace: minio
+spec:
+  containers: [{name: sidecar, image: busybox}]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: minio-pv-claim
+  namespace: minio
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Gi}}
+status:
+  phase: Bound
+  capacity: {storage: 10Gi}
+---
+apiVersion: v1
+kind: Event
+metadata:
+  name: minio-6b8f9c7d5-k2x9q.17a1b2c3d4e5f607
+  namespace: minio
+involvedObject: {kind: Pod, namespace: minio, name: minio-6b8f9c7d5-k2x9q}
+reason: BackOff
+message: Back-off restarting failed container minio in pod minio-6b8f9c7d5-k2x9q_minio
+type: Warning
+lastTimestamp: '2026-11-25T02:00:41Z'
+"#
+        .into(),
+    ));
+    files.push((
+        "logs/minio/minio-6b8f9c7d5-k2x9q/minio.log".into(),
+        "Status:         1 Online, 0 Offline.\nAPI: http://10.32.0.12:9000  http://127.0.0.1:9000\n".into(),
+    ));
+    let scenario = Scenario::from_files("healthy", "test:kurl-minio", files).unwrap();
+    let (_lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let log = String::from_utf8(
+        bundle.entries["object-store/logs/minio-6b8f9c7d5-k2x9q/minio.log"].clone(),
+    )
+    .unwrap();
+    assert!(log.starts_with("Status:         1 Online"), "{log}");
+    // The restarted container's previous log was asked for too (the lab has none: recorded, not fatal).
+    assert!(
+        !bundle
+            .entries
+            .contains_key("object-store/logs/unrelated-0/sidecar.log")
+    );
+    let pods = bundle.json("cluster-resources/pods/minio.json");
+    assert!(
+        pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["metadata"]["name"] == "minio-6b8f9c7d5-k2x9q")
+    );
+    let claims = bundle.json("cluster-resources/persistentvolumeclaims/minio.json");
+    assert_eq!(claims["items"][0]["status"]["capacity"]["storage"], "10Gi");
+    let events = bundle.json("cluster-resources/events/minio.json");
+    assert_eq!(events["items"][0]["reason"], "BackOff");
+    assert_eq!(
+        outcome.manifest.scope["inClusterObjectStores"],
+        serde_json::json!([{"location": "default", "namespace": "minio", "service": "minio"}])
+    );
+    // The file name says which program wrote it: the analysis reads it as the object store's log.
+    assert_eq!(
+        snapdoc::bundle::classify_log("object-store/logs/minio-6b8f9c7d5-k2x9q/minio.log")
+            .unwrap()
+            .source,
+        snapdoc::bundle::LogSource::ObjectStore
+    );
+}

@@ -13,6 +13,8 @@ pub(crate) const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
 pub const SECRETS_METADATA: &str = "cluster-resources/secrets-metadata";
 pub(crate) const VELERO_LOGS: &str = "velero/logs";
 pub(crate) const KOTS_LOGS: &str = "kots/logs";
+/// Logs of the pods of an object store that runs in the cluster (MinIO, Ceph RGW).
+pub(crate) const OBJECT_STORE_LOGS: &str = "object-store/logs";
 /// The KOTS Admin Console's app info (snapshot settings), from a KOTS support bundle.
 pub(crate) const KOTS_APP_INFO: &str = "kots/app-info.json";
 /// The application's KOTS license (YAML), from a KOTS support bundle.
@@ -91,6 +93,9 @@ pub enum LogSource {
     RestoreLog,
     /// The KOTS admin console's pod log (snapshots made from the KOTS UI).
     Kotsadm,
+    /// A pod log of an object store running in the cluster that a storage location points at (MinIO, Ceph
+    /// RGW).
+    ObjectStore,
     /// Any other log (a plugin's init container, an unrecognised container).
     Other,
 }
@@ -104,6 +109,7 @@ impl LogSource {
             LogSource::BackupLog => "backup-log",
             LogSource::RestoreLog => "restore-log",
             LogSource::Kotsadm => "kotsadm",
+            LogSource::ObjectStore => "object-store",
             LogSource::Other => "other",
         }
     }
@@ -128,10 +134,11 @@ impl std::str::FromStr for LogSource {
             "backup-log" => LogSource::BackupLog,
             "restore-log" => LogSource::RestoreLog,
             "kotsadm" => LogSource::Kotsadm,
+            "object-store" => LogSource::ObjectStore,
             "other" => LogSource::Other,
             _ => {
                 return Err(format!(
-                    "unknown log source {s:?} (expected velero-server, node-agent, backup-log, restore-log, kotsadm)"
+                    "unknown log source {s:?} (expected velero-server, node-agent, backup-log, restore-log, kotsadm, object-store, other)"
                 ));
             }
         })

@@ -512,7 +512,12 @@ pub fn classify_log(path: &str) -> Option<LogFile> {
             previous: false,
             owner: Some(name.to_string()),
         }),
-        [root @ ("velero" | "kots"), "logs", pod, file] if file.ends_with(".log") => {
+        [
+            root @ ("velero" | "kots" | "object-store"),
+            "logs",
+            pod,
+            file,
+        ] if file.ends_with(".log") => {
             let stem = &file[..file.len() - 4];
             let (container, previous) = match stem.strip_suffix("-previous") {
                 Some(c) => (c, true),
@@ -521,6 +526,9 @@ pub fn classify_log(path: &str) -> Option<LogFile> {
             let mut source = LogSource::of_container(container);
             if *root == "kots" && source == LogSource::Other && container.starts_with("kotsadm") {
                 source = LogSource::Kotsadm;
+            }
+            if *root == "object-store" {
+                source = LogSource::ObjectStore;
             }
             Some(LogFile {
                 path: path.to_string(),

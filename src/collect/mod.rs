@@ -10,6 +10,7 @@ mod connection;
 mod detect;
 mod downloads;
 mod error;
+mod in_cluster_store;
 mod interrupt;
 mod kubeconfig;
 mod lists;

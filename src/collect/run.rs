@@ -15,6 +15,7 @@ use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
 use super::detect::{self, BackupScope, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, ServerKinds, VeleroObjects};
+use super::in_cluster_store;
 use super::interrupt::{Interrupt, Signal};
 use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
@@ -233,7 +234,7 @@ pub(super) struct Run<'o> {
     writer: BundleWriter,
     pub(super) spool_dir: tempfile::TempDir,
     pub(super) progress: Progress,
-    scope: Map<String, Value>,
+    pub(super) scope: Map<String, Value>,
     interrupt: Interrupt,
     /// Paths of the DownloadRequests created and not yet deleted.
     created_requests: Arc<Mutex<BTreeSet<String>>>,
@@ -338,6 +339,20 @@ impl<'o> Run<'o> {
         )?;
         stage!("install", self.install_stage(&facts))?;
         self.components(&workloads);
+        let stores = match velero_ns.as_deref() {
+            Some(ns) => in_cluster_store::store_services(
+                velero
+                    .get("backupstoragelocations")
+                    .unwrap_or(&empty_list()),
+                ns,
+                &facts.namespaces,
+            ),
+            None => Vec::new(),
+        };
+        let store_logs = stage!(
+            "in-cluster object store",
+            self.in_cluster_store_stage(&stores)
+        )?;
         stage!(
             "backed-up workloads",
             self.backup_workloads_stage(&facts, &velero, &workloads)
@@ -352,6 +367,7 @@ impl<'o> Run<'o> {
                 &velero,
                 &workloads,
                 &facts,
+                store_logs,
                 started
             )
         )?;
@@ -463,7 +479,7 @@ impl<'o> Run<'o> {
         }
     }
 
-    fn write_json(&mut self, entry: &str, mut value: Value) -> Result<(), CollectError> {
+    pub(super) fn write_json(&mut self, entry: &str, mut value: Value) -> Result<(), CollectError> {
         if self.writer.contains(entry) {
             return Ok(());
         }
@@ -1104,6 +1120,7 @@ impl<'o> Run<'o> {
         velero: &BTreeMap<String, Value>,
         workloads: &Workloads,
         facts: &ClusterFacts,
+        store_logs: Vec<LogTarget>,
         now: jiff::Timestamp,
     ) -> Result<(), CollectError> {
         let mut targets: Vec<LogTarget> = Vec::new();
@@ -1132,6 +1149,17 @@ impl<'o> Run<'o> {
             targets.extend(kots);
         }
 
+        // A store in Velero's or kotsadm's namespace: its pods' logs are not already among the targets (those
+        // are Velero's and kotsadm's own containers), but a pod is never fetched twice.
+        let store_logs: Vec<LogTarget> = store_logs
+            .into_iter()
+            .filter(|t| {
+                !targets
+                    .iter()
+                    .any(|v| v.pod == t.pod && v.container == t.container)
+            })
+            .collect();
+        targets.extend(store_logs);
         let empty = empty_list();
         let backups = velero.get("backups").unwrap_or(&empty);
         let restores = velero.get("restores").unwrap_or(&empty);

@@ -244,6 +244,12 @@ fn sample_log(source: LogSource) -> LogFile {
             Some("kotsadm-sample"),
             Some("kotsadm"),
         ),
+        LogSource::ObjectStore => (
+            "object-store/logs/minio-sample/minio.log",
+            None,
+            Some("minio-sample"),
+            Some("minio"),
+        ),
         LogSource::Other => (
             "velero/logs/velero-sample/other.log",
             None,
