@@ -278,4 +278,32 @@ async fn data_mover_pending_verdict_names_the_untolerated_taint() {
         fix.contains("loadAffinity") && fix.contains("kubectl taint nodes"),
         "{fix}"
     );
+    // The server's and node agent's flags, as their args set them or Velero 1.16's defaults, in the
+    // environment section of both reports.
+    let settings: Vec<(&str, Option<&str>, bool)> = analysis
+        .environment
+        .settings
+        .iter()
+        .map(|s| (s.flag.as_str(), s.value.as_deref(), s.is_default))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("--uploader-type", Some("kopia"), false),
+            ("--fs-backup-timeout", Some("4h"), false),
+            ("--default-item-operation-timeout", Some("4h"), false),
+            ("--default-repo-maintain-frequency", Some("24h"), false),
+            ("--data-mover-prepare-timeout", Some("30m0s"), true),
+        ]
+    );
+    let markdown = std::fs::read_to_string(outcome.markdown_report.as_ref().unwrap()).unwrap();
+    assert!(
+        markdown.contains(
+            "Server and node-agent settings: `--uploader-type` `kopia` (velero), `--fs-backup-timeout` `4h` \
+             (velero),"
+        ) && markdown.contains("`--data-mover-prepare-timeout` `30m0s` (node-agent, default)."),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(outcome.html_report.as_ref().unwrap()).unwrap();
+    assert!(html.contains("<p class=\"settings\">Server and node-agent settings: <span class=\"mono\">--uploader-type</span>"));
 }

@@ -20,6 +20,8 @@ use serde_json::{Map, Value, json};
 use super::components::Workload;
 use super::inventory::Inventory;
 use super::json::{self, array_at, str_at};
+use super::settings;
+use crate::analyze::analysis::ServerSetting;
 use crate::analyze::versions;
 
 /// A taint as `kubectl describe node` writes it: `key=value:Effect`, `key:Effect` without a value.
@@ -227,6 +229,8 @@ pub(crate) struct SchedulingInputs<'a> {
     pub(crate) events: &'a [Value],
     pub(crate) velero: Option<&'a Workload<'a>>,
     pub(crate) node_agent: Option<&'a Workload<'a>>,
+    /// The server's and node agent's flags (facts/settings.rs).
+    pub(crate) settings: &'a [ServerSetting],
 }
 
 /// The node-agent DaemonSet's object, then one per data mover operation that timed out preparing or whose
@@ -237,6 +241,7 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
         events,
         velero,
         node_agent,
+        settings,
     } = *input;
     let nodes: &[Value] = &inv.nodes;
     if nodes.is_empty() {
@@ -274,12 +279,7 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
     let version = velero
         .and_then(Workload::version)
         .or_else(|| node_agent.and_then(Workload::version));
-    let prepare_timeout = node_agent.and_then(|n| n.flag("--data-mover-prepare-timeout"));
-    let prepare_timeout_default = prepare_timeout.is_none()
-        && version
-            .as_deref()
-            .and_then(|v| versions::compare(v, "1.12.0"))
-            .is_some_and(|o| o.is_ge());
+    let prepare_timeout = settings::setting(settings, "--data-mover-prepare-timeout");
     let operations = inv
         .data_uploads
         .iter()
@@ -348,8 +348,8 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
             "phase": phase,
             "message": message,
             "prepareTimedOut": timed_out,
-            "prepareTimeout": prepare_timeout.clone().or_else(|| prepare_timeout_default.then(|| "30m0s".to_string())),
-            "prepareTimeoutIsDefault": prepare_timeout_default,
+            "prepareTimeout": prepare_timeout.and_then(|s| s.value.as_deref()),
+            "prepareTimeoutIsDefault": prepare_timeout.map(|s| s.is_default),
             "pod": name,
             "podFound": pod.is_some(),
             "podPhase": pod_phase,

@@ -175,6 +175,9 @@ pub(crate) struct VerdictContext {
     /// The secret the velero server reads its cloud credentials from (a location without `spec.credential`
     /// uses it).
     pub(crate) server_credentials: Option<SecretKey>,
+    /// The server's and node agent's flags (facts/settings.rs): a verdict whose cause is a timeout says which
+    /// one, and how long it was.
+    pub(crate) settings: Vec<crate::analyze::analysis::ServerSetting>,
 }
 
 impl Default for VerdictContext {
@@ -192,6 +195,7 @@ impl Default for VerdictContext {
             item_errors: BTreeMap::new(),
             locations: BTreeMap::new(),
             server_credentials: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -279,6 +283,7 @@ impl VerdictContext {
                 })
                 .collect(),
             server_credentials: velero.and_then(server_credentials),
+            settings: Vec::new(),
         }
     }
 }
