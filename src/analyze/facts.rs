@@ -24,8 +24,8 @@
 //!   (KOTS full snapshots); `newestCompletedBackupName`, `newestCompletedBackupExpiration`,
 //!   `newestCompletedBackupExpiresInSeconds` (negative once expired); `storageLocationsNotValidated`
 //!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
-//!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
-//!   node-agent pod). Null where the bundle cannot tell.
+//!   `nodesWithoutNodeAgent` ([{node, pods, podList, untoleratedTaints, untoleratedTaintList}]: nodes running pods
+//!   with file-system-backed-up volumes and no node-agent pod, and the node's taints the DaemonSet does not tolerate). Null where the bundle cannot tell.
 //! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
 //! - `facts.scheduling` (facts/scheduling.rs): the node-agent DaemonSet and each data mover pod that timed out
 //!   preparing or is Pending, with the nodes' taints it does not tolerate.
@@ -40,7 +40,7 @@ pub(crate) mod json;
 mod kots;
 mod presence;
 mod schedules;
-mod scheduling;
+pub(crate) mod scheduling;
 pub(crate) mod settings;
 mod volumes;
 

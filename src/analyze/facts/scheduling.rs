@@ -83,6 +83,15 @@ struct Fit {
     fitting: usize,
 }
 
+/// The NoSchedule / NoExecute taints of `node` that `tolerations` leave untolerated, as text.
+pub(crate) fn untolerated_taints(node: &Value, tolerations: &[Value]) -> Vec<String> {
+    array_at(node, &["spec", "taints"])
+        .iter()
+        .filter(|t| repels(t) && !tolerations.iter().any(|tol| tolerates(tol, t)))
+        .filter_map(taint_text)
+        .collect()
+}
+
 fn fit(nodes: &[Value], tolerations: &[Value]) -> Fit {
     let mut untolerated = Vec::new();
     let mut fitting = 0;
@@ -90,11 +99,7 @@ fn fit(nodes: &[Value], tolerations: &[Value]) -> Fit {
         let Some(name) = json::name(node) else {
             continue;
         };
-        let taints: Vec<String> = array_at(node, &["spec", "taints"])
-            .iter()
-            .filter(|t| repels(t) && !tolerations.iter().any(|tol| tolerates(tol, t)))
-            .filter_map(taint_text)
-            .collect();
+        let taints = untolerated_taints(node, tolerations);
         let cordoned = json::bool_at(node, &["spec", "unschedulable"]) == Some(true);
         if taints.is_empty() && !cordoned {
             fitting += 1;
@@ -425,6 +430,21 @@ mod tests {
         );
         let tolerating = [json!({"key": "dedicated", "operator": "Exists"})];
         assert_eq!(fit_count(&nodes, &tolerating), 2);
+    }
+
+    #[test]
+    fn a_node_s_untolerated_taints_are_its_repelling_ones_not_tolerated() {
+        let node = node(
+            "gpu-1",
+            json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+                   {"key": "spot", "effect": "PreferNoSchedule"},
+                   {"key": "dedicated", "value": "ml", "effect": "NoExecute"}]),
+        );
+        assert_eq!(
+            untolerated_taints(&node, &[json!({"key": "dedicated", "operator": "Exists"})]),
+            ["nvidia.com/gpu=present:NoSchedule"]
+        );
+        assert!(untolerated_taints(&node, &[json!({"operator": "Exists"})]).is_empty());
     }
 
     fn fit_count(nodes: &[Value], tolerations: &[Value]) -> usize {
