@@ -307,3 +307,42 @@ async fn data_mover_pending_verdict_names_the_untolerated_taint() {
     let html = std::fs::read_to_string(outcome.html_report.as_ref().unwrap()).unwrap();
     assert!(html.contains("<p class=\"settings\">Server and node-agent settings: <span class=\"mono\">--uploader-type</span>"));
 }
+
+/// restore-wait-failed (#15): the restore's verdict names Pod Security admission refusing the restored pod for
+/// Velero's restore-wait init container, not the generic PartiallyFailed state (SD650).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_wait_failed_verdict_names_the_pod_security_refusal() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("restore-wait-failed", out.path()).await;
+    let analysis = &outcome.analysis;
+    assert_eq!(analysis.verdicts.len(), 1, "{:?}", analysis.verdicts);
+    let verdict = &analysis.verdicts[0];
+    assert_eq!(verdict.target.name, "restore-app-20261125110000");
+    assert_eq!(verdict.phase, "PartiallyFailed");
+    assert_eq!(verdict.finding_ids[0], "SD614", "{verdict:?}");
+    assert!(verdict.finding_ids.contains(&"SD650".to_string()));
+    for part in [
+        "could not create pod app-restore/db-0",
+        "namespace app-restore enforces Pod Security \"restricted\"",
+        "restore-wait init container",
+    ] {
+        assert!(
+            verdict.summary.contains(part),
+            "{part}: {}",
+            verdict.summary
+        );
+    }
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("1.15.1") && fix.contains("fs-restore-action-config"),
+        "{fix}"
+    );
+    // What it cost, from the restore's results: the refused pod.
+    assert!(
+        verdict.lost.items.iter().any(|l| l.starts_with(
+            "app-restore: error restoring pods/app-restore/db-0: pods \"db-0\" is forbidden: violates PodSecurity"
+        )),
+        "{:?}",
+        verdict.lost
+    );
+}

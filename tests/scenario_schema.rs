@@ -52,6 +52,7 @@ const REALISTIC: &[&str] = &[
     "velero-119-restic",
     "maintenance-oom",
     "data-mover-pending",
+    "restore-wait-failed",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[
