@@ -1380,6 +1380,58 @@ async fn data_mover_pending_bundle_holds_the_pending_pods_their_events_the_taint
     lab.shutdown().await;
 }
 
+/// restore-wait-failed (#15): the restored namespace's Pod Security labels and the restore's own account of the
+/// refused pod (its log and results) are in the bundle, each read for what it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_wait_failed_bundle_holds_the_pod_security_labels_and_the_refusal() {
+    let scenario = Scenario::load(&scenarios_dir().join("restore-wait-failed")).unwrap();
+    let (lab, _outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let namespaces = bundle.json("cluster/namespaces.json");
+    let restored = namespaces["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["metadata"]["name"] == "app-restore")
+        .expect("the restored namespace");
+    let labels = &restored["metadata"]["labels"];
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+    assert_eq!(
+        labels["pod-security.kubernetes.io/enforce-version"],
+        "latest"
+    );
+    assert_eq!(
+        labels["velero.io/restore-name"],
+        "restore-app-20261125110000"
+    );
+
+    let refusal = "error restoring pods/app-restore/db-0: pods \"db-0\" is forbidden: violates PodSecurity \
+        \"restricted:latest\": allowPrivilegeEscalation != false (container \"restore-wait\" must set \
+        securityContext.allowPrivilegeEscalation=false)";
+    let results = bundle.json("velero/restores/restore-app-20261125110000/results.json");
+    let errors = results["errors"]["namespaces"]["app-restore"]
+        .as_array()
+        .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].as_str().unwrap().starts_with(refusal),
+        "{errors:?}"
+    );
+    let log = bundle.text("velero/restores/restore-app-20261125110000/restore.log");
+    assert!(
+        log.contains(
+            "Namespace app-restore, resource restore error: error restoring pods/app-restore/db-0"
+        ) && log
+            .contains("container \\\"restore-wait\\\" must set securityContext.runAsNonRoot=true"),
+        "{log}"
+    );
+    // The pod the StatefulSet created instead, without restore-wait.
+    let pods = bundle.json("cluster-resources/pods/app-restore.json");
+    let db = &pods["items"][0];
+    assert_eq!(db["metadata"]["name"], "db-0");
+    assert!(db["spec"].get("initContainers").is_none());
+    lab.shutdown().await;
+}
+
 /// #15: Velero's ConfigMaps (here the repository maintenance job's, as Velero 1.16's docs create it:
 /// site/content/docs/v1.16/repository-maintenance.md at vmware-tanzu/velero d30d389b) are in the bundle, whole;
 /// the CSI snapshot API, which this cluster does not serve (no snapshot CRDs), is skipped without an error.

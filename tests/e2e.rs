@@ -243,6 +243,33 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
     );
 }
 
+/// The analysis's only verdict: on `target` in `phase`, led by the cause `lead` with the generic `symptom` after
+/// it, its summary saying each of `parts`.
+fn the_one_verdict<'a>(
+    analysis: &'a Analysis,
+    (target, phase): (&str, &str),
+    (lead, symptom): (&str, &str),
+    parts: &[&str],
+) -> &'a snapdoc::analyze::Verdict {
+    assert_eq!(analysis.verdicts.len(), 1, "{:?}", analysis.verdicts);
+    let verdict = &analysis.verdicts[0];
+    assert_eq!(verdict.target.name, target);
+    assert_eq!(verdict.phase, phase);
+    assert_eq!(verdict.finding_ids[0], lead, "{verdict:?}");
+    assert!(
+        verdict.finding_ids.iter().any(|id| id == symptom),
+        "{verdict:?}"
+    );
+    for part in parts {
+        assert!(
+            verdict.summary.contains(part),
+            "{part}: {}",
+            verdict.summary
+        );
+    }
+    verdict
+}
+
 /// data-mover-pending (#15): tonight's DataUploads timed out preparing; the verdict names the untolerated
 /// taints that kept their pods off every node, not the generic prepare timeout (SD451, a symptom).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,29 +280,82 @@ async fn data_mover_pending_verdict_names_the_untolerated_taint() {
     let taint = finding(analysis, "SD455");
     // Two timed-out DataUploads of tonight's backup, two Pending ones of the backup started by hand.
     assert_eq!(taint.count, 4, "{taint:?}");
-    assert_eq!(analysis.verdicts.len(), 1, "{:?}", analysis.verdicts);
-    let verdict = &analysis.verdicts[0];
-    assert_eq!(verdict.target.name, "daily-20261125020000");
-    assert_eq!(verdict.phase, "PartiallyFailed");
-    assert_eq!(verdict.finding_ids[0], "SD455", "{verdict:?}");
-    assert!(verdict.finding_ids.contains(&"SD451".to_string()));
-    for part in [
-        "DataUpload daily-20261125020000-",
-        "timed out preparing after the node-agent's 30m0s --data-mover-prepare-timeout",
-        "node worker-1 has taint dedicated=app:NoSchedule",
-        "node cp-1 has taint node-role.kubernetes.io/control-plane:NoSchedule",
-        "a data mover pod of Velero 1.16.0 does not tolerate",
-        "the node-agent DaemonSet tolerates dedicated=app:NoSchedule",
-    ] {
-        assert!(
-            verdict.summary.contains(part),
-            "{part}: {}",
-            verdict.summary
-        );
-    }
+    let verdict = the_one_verdict(
+        analysis,
+        ("daily-20261125020000", "PartiallyFailed"),
+        ("SD455", "SD451"),
+        &[
+            "DataUpload daily-20261125020000-",
+            "timed out preparing after the node-agent's 30m0s --data-mover-prepare-timeout",
+            "node worker-1 has taint dedicated=app:NoSchedule",
+            "node cp-1 has taint node-role.kubernetes.io/control-plane:NoSchedule",
+            "a data mover pod of Velero 1.16.0 does not tolerate",
+            "the node-agent DaemonSet tolerates dedicated=app:NoSchedule",
+        ],
+    );
     let fix = verdict.fix.as_deref().unwrap_or_default();
     assert!(
         fix.contains("loadAffinity") && fix.contains("kubectl taint nodes"),
         "{fix}"
+    );
+    // The server's and node agent's flags, as their args set them or Velero 1.16's defaults, in the
+    // environment section of both reports.
+    let settings: Vec<(&str, Option<&str>, bool)> = analysis
+        .environment
+        .settings
+        .iter()
+        .map(|s| (s.flag.as_str(), s.value.as_deref(), s.is_default))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("--uploader-type", Some("kopia"), false),
+            ("--fs-backup-timeout", Some("4h"), false),
+            ("--default-item-operation-timeout", Some("4h"), false),
+            ("--default-repo-maintain-frequency", Some("24h"), false),
+            ("--data-mover-prepare-timeout", Some("30m0s"), true),
+        ]
+    );
+    let markdown = std::fs::read_to_string(outcome.markdown_report.as_ref().unwrap()).unwrap();
+    assert!(
+        markdown.contains(
+            "Server and node-agent settings: `--uploader-type` `kopia` (velero), `--fs-backup-timeout` `4h` \
+             (velero),"
+        ) && markdown.contains("`--data-mover-prepare-timeout` `30m0s` (node-agent, default)."),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(outcome.html_report.as_ref().unwrap()).unwrap();
+    assert!(html.contains("<p class=\"settings\">Server and node-agent settings: <span class=\"mono\">--uploader-type</span>"));
+}
+
+/// restore-wait-failed (#15): the restore's verdict names Pod Security admission refusing the restored pod for
+/// Velero's restore-wait init container, not the generic PartiallyFailed state (SD650).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_wait_failed_verdict_names_the_pod_security_refusal() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("restore-wait-failed", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("restore-app-20261125110000", "PartiallyFailed"),
+        ("SD614", "SD650"),
+        &[
+            "could not create pod app-restore/db-0",
+            "namespace app-restore enforces Pod Security \"restricted\"",
+            "restore-wait init container",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("1.15.1") && fix.contains("fs-restore-action-config"),
+        "{fix}"
+    );
+    // What it cost, from the restore's results: the refused pod.
+    assert!(
+        verdict.lost.items.iter().any(|l| l.starts_with(
+            "app-restore: error restoring pods/app-restore/db-0: pods \"db-0\" is forbidden: violates PodSecurity"
+        )),
+        "{:?}",
+        verdict.lost
     );
 }

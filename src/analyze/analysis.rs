@@ -134,6 +134,25 @@ pub struct Environment {
     /// The velero server's `--uploader-type`: what new file-system backups use.
     #[serde(default)]
     pub server_uploader_type: Option<String>,
+    /// The velero server's and node agent's flags that bound how long work may take and how it is done
+    /// (uploader type, timeouts, maintenance frequency), as set in their args or Velero's defaults.
+    #[serde(default)]
+    pub settings: Vec<ServerSetting>,
+}
+
+/// One flag of the velero server or the node agent, as its container args set it or, unset, Velero's default.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerSetting {
+    /// `velero` (the server's Deployment) or `node-agent` (its DaemonSet).
+    pub component: String,
+    /// The flag, `--fs-backup-timeout`.
+    pub flag: String,
+    /// Its value as written (`4h`), Velero's default when unset (`4h0m0s`), or none when the default depends on
+    /// more than the version (the maintenance frequency is each repository type's own).
+    pub value: Option<String>,
+    /// Whether the args leave it unset.
+    pub is_default: bool,
 }
 
 /// One node and what backups depend on of it (OS, kernel, runtime, readiness).

@@ -64,6 +64,7 @@ pub(crate) fn environment(
         storage_locations: storage_locations(inv),
         uploaders,
         server_uploader_type,
+        settings: super::facts::settings::server_settings(velero, node_agent),
     }
 }
 

@@ -9,7 +9,8 @@
 //!   `veleroServerDefaultVolumesToFsBackup`, `serverUploaderType` (`--uploader-type`), `failedBackupCount`,
 //!   `restoreCount`, `scheduleCount`, `storageLocationCount`, `snapshotLocationCount`, `podVolumeBackupCount`,
 //!   `dataUploadCount`, `backupRepositoriesNotReady`, `nodeAgentDesired`, `nodeAgentReady`,
-//!   `kubernetesGitVersion`, `readyNodeCount`. `nodeAgentInstalled` and `kotsInstalled` are null
+//!   `kubernetesGitVersion`, `readyNodeCount`, `serverSettings` (flag → value of the server's and node agent's
+//!   timeouts, uploader type and maintenance frequency: facts/settings.rs). `nodeAgentInstalled` and `kotsInstalled` are null
 //!   (unknown) when the bundle holds neither the workloads nor the pods to look in; `veleroInstalled` is false
 //!   only when the cluster proved it, else null when unknown (facts/presence.rs).
 //! - `facts.schedules`: `phase`, `validationErrors`, `parseError`, `lastCompletedBackupName`;
@@ -23,8 +24,8 @@
 //!   (KOTS full snapshots); `newestCompletedBackupName`, `newestCompletedBackupExpiration`,
 //!   `newestCompletedBackupExpiresInSeconds` (negative once expired); `storageLocationsNotValidated`
 //!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
-//!   `nodesWithoutNodeAgent` ([{node, pods, podList}]: nodes running pods with file-system-backed-up volumes and no
-//!   node-agent pod). Null where the bundle cannot tell.
+//!   `nodesWithoutNodeAgent` ([{node, pods, podList, untoleratedTaints, untoleratedTaintList}]: nodes running pods
+//!   with file-system-backed-up volumes and no node-agent pod, and the node's taints the DaemonSet does not tolerate). Null where the bundle cannot tell.
 //! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
 //! - `facts.scheduling` (facts/scheduling.rs): the node-agent DaemonSet and each data mover pod that timed out
 //!   preparing or is Pending, with the nodes' taints it does not tolerate.
@@ -39,7 +40,8 @@ pub(crate) mod json;
 mod kots;
 mod presence;
 mod schedules;
-mod scheduling;
+pub(crate) mod scheduling;
+pub(crate) mod settings;
 mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,6 +181,15 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
         volume_facts: &volume_facts,
         presence: &presence,
     });
+    // The flags as rules read them: `serverSettings["--fs-backup-timeout"]` (null: a default that depends on
+    // more than the version).
+    cluster["serverSettings"] = Value::Object(
+        environment
+            .settings
+            .iter()
+            .map(|s| (s.flag.clone(), json!(s.value)))
+            .collect(),
+    );
     health::extend_cluster_fact(
         &mut cluster,
         &health::HealthInputs {
@@ -240,6 +251,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             events: &events,
             velero: velero.as_ref(),
             node_agent: node_agent.as_ref(),
+            settings: &environment.settings,
         }),
     );
 
@@ -253,6 +265,7 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             .map_or(&[][..], |m| m.collector_errors.as_slice()),
         bundle.format().as_str(),
     );
+    verdict_context.settings = environment.settings.clone();
     verdict_context.item_errors =
         crate::analyze::verdicts::context::read_item_errors(bundle, &backups);
     verdict_context.volume_infos =

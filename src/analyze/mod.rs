@@ -29,7 +29,7 @@ pub(crate) mod versions;
 
 pub use analysis::{
     ANALYSIS_SCHEMA_VERSION, Analysis, BackupSummary, BundleInfo, ComponentInfo, Environment,
-    NodeInfo, RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
+    NodeInfo, RuleRef, ServerSetting, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
 pub use engine::samples::run_samples;
 pub use engine::{

@@ -215,6 +215,26 @@ impl BackupScope {
         }
     }
 
+    /// Adds the namespaces restores write into under another name (`spec.namespaceMapping`'s values): a
+    /// restored pod's state (a restore-wait init container, a Pod Security refusal's consequences) is there,
+    /// not in the backed-up namespace.
+    pub(super) fn add_restore_targets(&mut self, restores: &[Value]) {
+        let targets = restores
+            .iter()
+            .filter_map(|r| r.pointer("/spec/namespaceMapping")?.as_object())
+            .flat_map(|mapping| mapping.values().filter_map(Value::as_str));
+        for target in targets {
+            match self {
+                BackupScope::All { excluded } => {
+                    excluded.remove(target);
+                }
+                BackupScope::Only(set) => {
+                    set.insert(target.to_string());
+                }
+            }
+        }
+    }
+
     /// For the manifest's scope: `["*"]` or the names.
     pub fn describe(&self) -> Vec<String> {
         match self {
@@ -649,6 +669,23 @@ mod tests {
         assert!(!all.includes("kube-system"));
         assert!(all.includes("tmp"));
         assert_eq!(backup_scope(&[], &[]), BackupScope::Only(BTreeSet::new()));
+    }
+
+    #[test]
+    fn restores_into_other_namespaces_widen_the_scope() {
+        let restores = [
+            json!({"spec": {"backupName": "b", "namespaceMapping": {"app": "app-restore"}}}),
+            json!({"spec": {"backupName": "b"}}),
+        ];
+        let mut only = backup_scope(&[json!({"spec": {"includedNamespaces": ["app"]}})], &[]);
+        only.add_restore_targets(&restores);
+        assert_eq!(only.describe(), ["app", "app-restore"]);
+        let mut all = backup_scope(
+            &[json!({"spec": {"excludedNamespaces": ["app-restore", "tmp"]}})],
+            &[],
+        );
+        all.add_restore_targets(&restores);
+        assert!(all.includes("app-restore") && !all.includes("tmp"));
     }
 
     #[test]

@@ -128,12 +128,14 @@ const BACKUP_SCOPE_FIELDS: &[&str] = &["/spec/includedNamespaces", "/spec/exclud
 /// them get their logs. Bounds memory whatever the count (1,000,000 backups as projections were 5.6 GiB;
 /// 10,000 are about 30 MB); the manifest's scope says how many were left out.
 pub(super) const NEWEST_KEPT: usize = 10_000;
-/// Of restores: `choose_recent` and the backup each restores (the download plan).
+/// Of restores: `choose_recent`, the backup each restores (the download plan) and the namespaces it maps
+/// into (the workloads' scope).
 const RESTORE_FIELDS: &[&str] = &[
     "/metadata/name",
     "/metadata/namespace",
     "/metadata/creationTimestamp",
     "/spec/backupName",
+    "/spec/namespaceMapping",
     "/status/phase",
     "/status/startTimestamp",
     "/status/completionTimestamp",
@@ -918,10 +920,11 @@ impl<'o> Run<'o> {
         workloads: &Workloads,
     ) -> Result<(), CollectError> {
         let empty = empty_list();
-        let scope = detect::backup_scope(
+        let mut scope = detect::backup_scope(
             items(velero.get("backups").unwrap_or(&empty)),
             items(velero.get("schedules").unwrap_or(&empty)),
         );
+        scope.add_restore_targets(items(velero.get("restores").unwrap_or(&empty)));
         self.scope
             .insert("backupNamespaces".into(), json!(scope.describe()));
         let resources = ["pods", "persistentvolumeclaims", "events"];

@@ -210,6 +210,7 @@ pub(super) struct EnvironmentView {
     pub known: bool,
     pub uploaders: Vec<String>,
     pub server_uploader_type: Option<String>,
+    pub settings: Vec<crate::analyze::ServerSetting>,
 }
 
 #[derive(Serialize)]
@@ -907,6 +908,7 @@ fn environment_view(analysis: &Analysis) -> Result<EnvironmentView, ReportError>
         storage_locations: to_value(&env.storage_locations)?,
         uploaders: env.uploaders.clone(),
         server_uploader_type: env.server_uploader_type.clone(),
+        settings: env.settings.clone(),
     })
 }
 

@@ -5,7 +5,7 @@
 
 use snapdoc::analyze::{
     ANALYSIS_SCHEMA_VERSION, BackupSummary, BundleInfo, ComponentInfo, Environment, NodeInfo,
-    RuleRef, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
+    RuleRef, ServerSetting, StorageLocationInfo, Timeline, TimelineEntry, VolumeRef,
 };
 use snapdoc::analyze::{Analysis, Status};
 use snapdoc::analyze::{Evidence, Finding, MatchSpan, ObjectRef, Severity, Verdict};
@@ -362,6 +362,7 @@ pub(crate) fn failed_bsl() -> Analysis {
             }],
             uploaders: Vec::new(),
             server_uploader_type: None,
+            settings: vec![],
         },
         backups: vec![
             failed,
@@ -589,6 +590,20 @@ pub(crate) fn partially_failed_fsb() -> Analysis {
             }],
             uploaders: vec!["kopia".to_string()],
             server_uploader_type: some("kopia"),
+            settings: vec![
+                ServerSetting {
+                    component: "velero".to_string(),
+                    flag: "--uploader-type".to_string(),
+                    value: some("kopia"),
+                    is_default: false,
+                },
+                ServerSetting {
+                    component: "velero".to_string(),
+                    flag: "--fs-backup-timeout".to_string(),
+                    value: some("4h0m0s"),
+                    is_default: true,
+                },
+            ],
         },
         backups: vec![
             partial,
@@ -816,6 +831,7 @@ pub(crate) fn healthy() -> Analysis {
             }],
             uploaders: Vec::new(),
             server_uploader_type: None,
+            settings: vec![],
         },
         backups: vec![
             backup(

@@ -270,6 +270,11 @@ fn nodes_without_node_agent(input: &HealthInputs<'_>) -> Value {
                 .insert(format!("{namespace}/{pod}"));
         }
     }
+    // What keeps the DaemonSet's pod off the node, when it is a taint: the usual reason.
+    let agent_tolerations = input
+        .node_agent
+        .map(|n| json::array_at(n.pod_spec, &["tolerations"]))
+        .unwrap_or_default();
     Value::Array(
         missing
             .into_iter()
@@ -279,7 +284,16 @@ fn nodes_without_node_agent(input: &HealthInputs<'_>) -> Value {
                     .map(String::as_str)
                     .collect::<Vec<_>>()
                     .join(", ");
-                json!({"node": node, "pods": pods, "podList": pod_list})
+                let taints: Vec<String> = input
+                    .inv
+                    .nodes
+                    .iter()
+                    .find(|n| json::name(n) == Some(node))
+                    .map(|n| super::scheduling::untolerated_taints(n, agent_tolerations))
+                    .unwrap_or_default();
+                let taint_list = (!taints.is_empty()).then(|| taints.join(", "));
+                json!({"node": node, "pods": pods, "podList": pod_list,
+                       "untoleratedTaints": taints, "untoleratedTaintList": taint_list})
             })
             .collect(),
     )

@@ -20,6 +20,8 @@ use serde_json::{Map, Value, json};
 use super::components::Workload;
 use super::inventory::Inventory;
 use super::json::{self, array_at, str_at};
+use super::settings;
+use crate::analyze::analysis::ServerSetting;
 use crate::analyze::versions;
 
 /// A taint as `kubectl describe node` writes it: `key=value:Effect`, `key:Effect` without a value.
@@ -81,6 +83,15 @@ struct Fit {
     fitting: usize,
 }
 
+/// The NoSchedule / NoExecute taints of `node` that `tolerations` leave untolerated, as text.
+pub(crate) fn untolerated_taints(node: &Value, tolerations: &[Value]) -> Vec<String> {
+    array_at(node, &["spec", "taints"])
+        .iter()
+        .filter(|t| repels(t) && !tolerations.iter().any(|tol| tolerates(tol, t)))
+        .filter_map(taint_text)
+        .collect()
+}
+
 fn fit(nodes: &[Value], tolerations: &[Value]) -> Fit {
     let mut untolerated = Vec::new();
     let mut fitting = 0;
@@ -88,11 +99,7 @@ fn fit(nodes: &[Value], tolerations: &[Value]) -> Fit {
         let Some(name) = json::name(node) else {
             continue;
         };
-        let taints: Vec<String> = array_at(node, &["spec", "taints"])
-            .iter()
-            .filter(|t| repels(t) && !tolerations.iter().any(|tol| tolerates(tol, t)))
-            .filter_map(taint_text)
-            .collect();
+        let taints = untolerated_taints(node, tolerations);
         let cordoned = json::bool_at(node, &["spec", "unschedulable"]) == Some(true);
         if taints.is_empty() && !cordoned {
             fitting += 1;
@@ -227,6 +234,8 @@ pub(crate) struct SchedulingInputs<'a> {
     pub(crate) events: &'a [Value],
     pub(crate) velero: Option<&'a Workload<'a>>,
     pub(crate) node_agent: Option<&'a Workload<'a>>,
+    /// The server's and node agent's flags (facts/settings.rs).
+    pub(crate) settings: &'a [ServerSetting],
 }
 
 /// The node-agent DaemonSet's object, then one per data mover operation that timed out preparing or whose
@@ -237,6 +246,7 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
         events,
         velero,
         node_agent,
+        settings,
     } = *input;
     let nodes: &[Value] = &inv.nodes;
     if nodes.is_empty() {
@@ -274,12 +284,7 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
     let version = velero
         .and_then(Workload::version)
         .or_else(|| node_agent.and_then(Workload::version));
-    let prepare_timeout = node_agent.and_then(|n| n.flag("--data-mover-prepare-timeout"));
-    let prepare_timeout_default = prepare_timeout.is_none()
-        && version
-            .as_deref()
-            .and_then(|v| versions::compare(v, "1.12.0"))
-            .is_some_and(|o| o.is_ge());
+    let prepare_timeout = settings::setting(settings, "--data-mover-prepare-timeout");
     let operations = inv
         .data_uploads
         .iter()
@@ -348,8 +353,8 @@ pub(crate) fn scheduling_facts(input: &SchedulingInputs<'_>) -> Vec<Value> {
             "phase": phase,
             "message": message,
             "prepareTimedOut": timed_out,
-            "prepareTimeout": prepare_timeout.clone().or_else(|| prepare_timeout_default.then(|| "30m0s".to_string())),
-            "prepareTimeoutIsDefault": prepare_timeout_default,
+            "prepareTimeout": prepare_timeout.and_then(|s| s.value.as_deref()),
+            "prepareTimeoutIsDefault": prepare_timeout.map(|s| s.is_default),
             "pod": name,
             "podFound": pod.is_some(),
             "podPhase": pod_phase,
@@ -425,6 +430,21 @@ mod tests {
         );
         let tolerating = [json!({"key": "dedicated", "operator": "Exists"})];
         assert_eq!(fit_count(&nodes, &tolerating), 2);
+    }
+
+    #[test]
+    fn a_node_s_untolerated_taints_are_its_repelling_ones_not_tolerated() {
+        let node = node(
+            "gpu-1",
+            json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+                   {"key": "spot", "effect": "PreferNoSchedule"},
+                   {"key": "dedicated", "value": "ml", "effect": "NoExecute"}]),
+        );
+        assert_eq!(
+            untolerated_taints(&node, &[json!({"key": "dedicated", "operator": "Exists"})]),
+            ["nvidia.com/gpu=present:NoSchedule"]
+        );
+        assert!(untolerated_taints(&node, &[json!({"operator": "Exists"})]).is_empty());
     }
 
     fn fit_count(nodes: &[Value], tolerations: &[Value]) -> usize {

@@ -259,6 +259,9 @@ pub(crate) struct VerdictContext {
     /// The secret the velero server reads its cloud credentials from (a location without `spec.credential`
     /// uses it).
     pub(crate) server_credentials: Option<SecretKey>,
+    /// The server's and node agent's flags (facts/settings.rs): a verdict whose cause is a timeout says which
+    /// one, and how long it was.
+    pub(crate) settings: Vec<crate::analyze::analysis::ServerSetting>,
 }
 
 impl Default for VerdictContext {
@@ -277,6 +280,7 @@ impl Default for VerdictContext {
             volume_infos: BTreeMap::new(),
             locations: BTreeMap::new(),
             server_credentials: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -365,6 +369,7 @@ impl VerdictContext {
                 })
                 .collect(),
             server_credentials: velero.and_then(server_credentials),
+            settings: Vec::new(),
         }
     }
 }

@@ -250,7 +250,7 @@ fn verdict(
             summary: match &stuck {
                 Some(stuck) => format!("{stuck} {}", top.message),
                 None => top.message.to_string(),
-            },
+            } + &timeout_told(top, context),
             fix: Some(with_names(
                 &top.finding.fix,
                 &target,
@@ -277,6 +277,43 @@ fn verdict(
             lost,
         },
     }
+}
+
+/// Rules whose finding is a timeout, and the flag that set it: a verdict they lead says how long that was.
+const TIMEOUT_FLAGS: [(&str, &str); 3] = [
+    ("SD501", "--fs-backup-timeout"),
+    ("SD502", "--fs-backup-timeout"),
+    ("SD451", "--data-mover-prepare-timeout"),
+];
+
+/// " It timed out after the server's 4h --fs-backup-timeout.", when the leading finding is a timeout whose
+/// flag the bundle tells (and its message does not already name it); else nothing.
+fn timeout_told(top: &Candidate<'_>, context: &VerdictContext) -> String {
+    let Some((_, flag)) = TIMEOUT_FLAGS
+        .iter()
+        .find(|(rule, _)| *rule == top.finding.rule_id)
+    else {
+        return String::new();
+    };
+    let Some(setting) = crate::analyze::facts::settings::setting(&context.settings, flag) else {
+        return String::new();
+    };
+    let Some(value) = setting.value.as_deref() else {
+        return String::new();
+    };
+    if top.message.contains(flag) {
+        return String::new();
+    }
+    let whose = match setting.component.as_str() {
+        "velero" => "the server's",
+        _ => "the node-agent's",
+    };
+    let default = if setting.is_default {
+        " (Velero's default)"
+    } else {
+        ""
+    };
+    format!(" It timed out after {whose} {value} {flag}{default}.")
 }
 
 /// What snapdoc would need to tell why a backup / restore that no cause explains failed.
@@ -660,5 +697,122 @@ mod fix_tests {
             fix.contains("<bucket>") && fix.contains("secret velero-creds"),
             "{fix}"
         );
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+    use crate::analyze::analysis::ServerSetting;
+
+    /// composed: SD501's finding on one PartiallyFailed backup (its message as the rule renders it).
+    fn timed_out(rule: &str, message: &str) -> (Finding, BackupSummary) {
+        let target = ObjectRef {
+            kind: "backups.velero.io".into(),
+            namespace: Some("velero".into()),
+            name: "daily-1".into(),
+        };
+        let finding = Finding {
+            rule_id: rule.into(),
+            rule_name: "timeout".into(),
+            match_kind: "log".into(),
+            severity: Severity::Fail,
+            role: Role::Cause,
+            category: "hooks-timeouts".into(),
+            title: "t".into(),
+            message: message.into(),
+            cause: "c".into(),
+            fix: "f".into(),
+            docs: vec![],
+            evidence: vec![],
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            related: vec![target.clone()],
+            targets: vec![TargetDetail {
+                target,
+                message: message.into(),
+                count: 1,
+                first_seen: None,
+                last_seen: None,
+            }],
+        };
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "daily-1".into(),
+            namespace: Some("velero".into()),
+            phase: Some("PartiallyFailed".into()),
+            ..BackupSummary::default()
+        };
+        (finding, summary)
+    }
+
+    fn setting(component: &str, flag: &str, value: &str, is_default: bool) -> ServerSetting {
+        ServerSetting {
+            component: component.into(),
+            flag: flag.into(),
+            value: Some(value.into()),
+            is_default,
+        }
+    }
+
+    #[test]
+    fn a_timeout_verdict_says_which_flag_and_how_long() {
+        let (finding, summary) = timed_out(
+            "SD501",
+            "Backup daily-1 gave up waiting for its pod volume backups.",
+        );
+        let one = |context: &VerdictContext| {
+            verdicts_in(
+                std::slice::from_ref(&finding),
+                std::slice::from_ref(&summary),
+                None,
+                context,
+            )
+        };
+        let context = VerdictContext {
+            settings: vec![setting("velero", "--fs-backup-timeout", "4h", false)],
+            ..VerdictContext::default()
+        };
+        let verdicts = one(&context);
+        assert_eq!(
+            verdicts[0].summary,
+            "Backup daily-1 gave up waiting for its pod volume backups. It timed out after the server's 4h \
+             --fs-backup-timeout."
+        );
+        let context = VerdictContext {
+            settings: vec![setting("velero", "--fs-backup-timeout", "4h0m0s", true)],
+            ..VerdictContext::default()
+        };
+        let verdicts = one(&context);
+        assert!(
+            verdicts[0]
+                .summary
+                .ends_with("after the server's 4h0m0s --fs-backup-timeout (Velero's default)."),
+            "{}",
+            verdicts[0].summary
+        );
+        // Unknown: nothing is guessed.
+        let verdicts = one(&VerdictContext::default());
+        assert!(!verdicts[0].summary.contains("timed out after"));
+    }
+
+    #[test]
+    fn a_message_that_names_its_flag_is_not_told_it_again() {
+        let (finding, summary) = timed_out(
+            "SD451",
+            "DataUpload d timed out preparing after the node-agent's 30m0s --data-mover-prepare-timeout.",
+        );
+        let context = VerdictContext {
+            settings: vec![setting(
+                "node-agent",
+                "--data-mover-prepare-timeout",
+                "30m0s",
+                true,
+            )],
+            ..VerdictContext::default()
+        };
+        let verdicts = verdicts_in(std::slice::from_ref(&finding), &[summary], None, &context);
+        assert_eq!(verdicts[0].summary, finding.message);
     }
 }
