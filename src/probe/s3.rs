@@ -328,13 +328,7 @@ fn roots(ca_cert: Option<&[u8]>) -> Result<rustls::RootCertStore, ProbeError> {
 fn describe(error: hyper_util::client::legacy::Error) -> Unanswered {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(current) = source {
-        let tls = current.downcast_ref::<rustls::Error>().or_else(|| {
-            current
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(problem)) = tls {
+        if let Some(rustls::Error::InvalidCertificate(problem)) = tls_error(current) {
             return Unanswered::Certificate(x509_wording(problem));
         }
         source = current.source();
@@ -347,6 +341,18 @@ fn describe(error: hyper_util::client::legacy::Error) -> Unanswered {
         source = current.source();
     }
     Unanswered::Transport(text)
+}
+
+/// The rustls error inside `error`: hyper-rustls wraps tokio-rustls's io::Error (which holds rustls's) in another
+/// io::Error, and io::Error's `source()` skips what it holds, so walking `source()` alone never reaches it.
+fn tls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        return io.get_ref().and_then(|inner| tls_error(inner));
+    }
+    None
 }
 
 fn x509_wording(problem: &rustls::CertificateError) -> String {

@@ -1,0 +1,505 @@
+//! `snapdoc probe` against a real S3 server: moto's server mode (PyPI `moto[server]`, installed by
+//! scripts/install-test-deps), started by each test on a free loopback port with IAM authentication on
+//! (tests/probe/moto_setup.py). Each fault is produced by the server itself where moto can (unknown key, wrong
+//! secret, missing bucket, a user allowed to list but not to put, a foreign top-level directory), and by a small
+//! proxy in front of it where moto cannot: moto accepts the flexible-checksum headers and never rejects a skewed
+//! clock, and serves plain HTTP here. Every failure must carry the catalog rule whose log signature matches the
+//! line Velero's AWS plugin would log for the same answer.
+use std::convert::Infallible;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use snapdoc::analyze::{Matcher, RuleSet};
+use snapdoc::probe::{Agent, Credentials, ProbeResult, S3Location, Status, Step, probe_s3};
+
+/// A moto server, killed when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+    /// user name → (access key, secret), from moto_setup.py.
+    keys: serde_json::Value,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn credentials(&self, user: &str) -> Credentials {
+        Credentials {
+            access_key_id: self.keys[user][0].as_str().unwrap().to_string(),
+            secret_access_key: self.keys[user][1].as_str().unwrap().to_string(),
+            session_token: None,
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts and fills a moto server; `None` (and a loud note) when moto is not installed.
+fn moto() -> Option<Moto> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe");
+    let importable = Command::new("python3")
+        .args(["-c", "import moto.server, boto3, flask"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !importable {
+        eprintln!(
+            "\n!!!!!!!! moto[server] is not installed (scripts/install-test-deps): SKIPPING the probe test !!!!!!!!\n"
+        );
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("python3")
+        .arg(here.join("moto_server.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut moto = Moto {
+        child,
+        port,
+        keys: serde_json::Value::Null,
+    };
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let setup = Command::new("python3")
+        .arg(here.join("moto_setup.py"))
+        .arg(moto.endpoint())
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "moto_setup.py: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    moto.keys = serde_json::from_slice(&setup.stdout).unwrap();
+    Some(moto)
+}
+
+fn location(endpoint: &str, bucket: &str, prefix: &str) -> S3Location {
+    S3Location {
+        provider: "aws".to_string(),
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        region: Some("us-east-1".to_string()),
+        s3_url: Some(endpoint.to_string()),
+        s3_force_path_style: true,
+        ..S3Location::default()
+    }
+}
+
+async fn probe(location: &S3Location, credentials: &Credentials) -> ProbeResult {
+    probe_s3(location, credentials, Agent::FromHere)
+        .await
+        .unwrap()
+}
+
+/// The check of `step` failed with `rule`, the rule is in the catalog, and its log signature matches the line
+/// velero-plugin-for-aws (aws-sdk-go-v2) logs for the same answer: "operation error S3: <op>, https response
+/// error StatusCode: <status>, RequestID: , HostID: , api error <code>: <message>" (the SD101 and SD111 samples).
+fn assert_reproduces(result: &ProbeResult, step: Step, rule: &str) {
+    let check = result
+        .check(step)
+        .unwrap_or_else(|| panic!("no {step:?} check: {result:#?}"));
+    assert_eq!(check.status, Status::Failed, "{result:#?}");
+    assert_eq!(check.rule.as_deref(), Some(rule), "{result:#?}");
+    assert!(!result.passed());
+    let rules = RuleSet::builtin().unwrap();
+    let catalog = rules
+        .get(rule)
+        .unwrap_or_else(|| panic!("{rule} is not in the catalog"));
+    let line = match (&check.error_code, check.http_status) {
+        (Some(_), Some(status)) => format!(
+            "operation error S3: PutObject, https response error StatusCode: {status}, RequestID: , HostID: , api error {}",
+            check.detail
+        ),
+        _ => check.detail.clone(),
+    };
+    if let Matcher::Log(log) = &catalog.matcher
+        && check.step != Step::ClockSkew
+        && check.step != Step::TopLevelDirs
+    {
+        assert!(
+            log.regex.is_match(line.as_bytes()),
+            "{rule}'s signature {:?} does not match the probe's {line:?}",
+            log.pattern
+        );
+    }
+}
+
+fn all_passed(result: &ProbeResult) {
+    let failed: Vec<_> = result
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Passed)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// The happy path, the probe object gone afterwards, and every fault moto itself produces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_s_own_faults_are_named_by_their_rules() {
+    let Some(moto) = moto() else { return };
+    let endpoint = moto.endpoint();
+    let velero = moto.credentials("velero");
+
+    let good = location(&endpoint, "velero", "cluster-a");
+    let result = probe(&good, &velero).await;
+    all_passed(&result);
+    assert_eq!(
+        result.top_level_dirs,
+        ["cluster-a/backups/", "cluster-a/kopia/"]
+    );
+    assert!(result.probe_key.starts_with("cluster-a/snapdoc-probe/"));
+    assert_eq!(
+        result.clock_skew_seconds.map(i64::abs).map(|s| s <= 2),
+        Some(true)
+    );
+    assert!(result.round_trip_ms.is_some());
+    // Nothing left behind: a second probe lists only Velero's directories again (no snapdoc-probe/).
+    let again = probe(&good, &velero).await;
+    assert_eq!(again.top_level_dirs, result.top_level_dirs);
+    assert_ne!(again.probe_key, result.probe_key);
+
+    // A key the store does not know, and a known key with the wrong secret.
+    let unknown = Credentials {
+        access_key_id: "AKIAUNKNOWNKEY000000".to_string(),
+        ..velero.clone()
+    };
+    let result = probe(&good, &unknown).await;
+    assert_reproduces(&result, Step::List, "SD201");
+    assert_eq!(result.check(Step::Put).unwrap().status, Status::Skipped);
+    let wrong_secret = Credentials {
+        secret_access_key: "not-the-secret".to_string(),
+        ..velero.clone()
+    };
+    assert_reproduces(&probe(&good, &wrong_secret).await, Step::List, "SD202");
+
+    // A bucket that does not exist.
+    let missing = location(&endpoint, "velero-backups-typo", "cluster-a");
+    assert_reproduces(&probe(&missing, &velero).await, Step::List, "SD101");
+
+    // Listing allowed, writing denied: Velero shows the location Available, every backup fails.
+    let result = probe(&good, &moto.credentials("lister")).await;
+    assert_eq!(result.check(Step::List).unwrap().status, Status::Passed);
+    assert_reproduces(&result, Step::Put, "SD203");
+
+    // A directory Velero does not own under the prefix: Velero's IsValid fails.
+    let result = probe(&location(&endpoint, "velero", "cluster-b"), &velero).await;
+    assert_reproduces(&result, Step::TopLevelDirs, "SD102");
+    assert!(
+        result
+            .check(Step::TopLevelDirs)
+            .unwrap()
+            .detail
+            .contains("old-app-dumps"),
+        "{result:#?}"
+    );
+    assert_eq!(result.check(Step::Put).unwrap().status, Status::Passed);
+}
+
+/// What the proxy does besides forwarding.
+#[derive(Clone, Copy)]
+enum Fault {
+    None,
+    /// Answers a PutObject carrying x-amz-sdk-checksum-algorithm as Backblaze B2 did (velero#7534).
+    RejectChecksum,
+    /// Rewrites the Date header: a store whose clock is this many seconds ahead.
+    ShiftDate(i64),
+}
+
+/// B2's answer to velero-plugin-for-aws 1.9.1's PutObject, as velero#7534 logs it ("api error InvalidArgument:
+/// Unsupported header 'x-amz-sdk-checksum-algorithm' received for this API call.", HTTP 400); the XML envelope
+/// is S3's error format.
+const B2_CHECKSUM_REJECTION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidArgument</Code>\
+<Message>Unsupported header 'x-amz-sdk-checksum-algorithm' received for this API call.</Message></Error>";
+
+/// A forwarding proxy to moto on `upstream`, with `fault`, over TLS when `tls` is given. Returns its port.
+async fn proxy(upstream: u16, fault: Fault, tls: Option<tokio_rustls::TlsAcceptor>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let client = client.clone();
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    forward(client.clone(), upstream, fault, request)
+                });
+                let http = hyper::server::conn::http1::Builder::new();
+                match tls {
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(tcp).await {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn forward(
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: u16,
+    fault: Fault,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if matches!(fault, Fault::RejectChecksum)
+        && request
+            .headers()
+            .contains_key("x-amz-sdk-checksum-algorithm")
+    {
+        return Ok(Response::builder()
+            .status(400)
+            .header("content-type", "application/xml")
+            .body(Full::new(Bytes::from_static(
+                B2_CHECKSUM_REJECTION.as_bytes(),
+            )))
+            .unwrap());
+    }
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    // The Host header goes through unchanged: moto checks the signature the client computed over it.
+    let mut forwarded = Request::builder()
+        .method(parts.method)
+        .uri(format!("http://127.0.0.1:{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        forwarded = forwarded.header(name, value);
+    }
+    let response = client
+        .request(forwarded.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
+    let (mut parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    if let Fault::ShiftDate(seconds) = fault {
+        let ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds);
+        let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&ahead)
+            .unwrap();
+        parts
+            .headers
+            .insert(http::header::DATE, date.parse().unwrap());
+    }
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// A certificate for 127.0.0.1 from a CA of its own (a self-signed MinIO's situation): the acceptor and the CA's
+/// PEM.
+fn private_ca_tls() -> (tokio_rustls::TlsAcceptor, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        ca_cert.pem(),
+    )
+}
+
+/// The faults moto cannot produce, made by a proxy in front of it: a store that rejects the checksum headers,
+/// a store whose clock is 20 minutes ahead, a certificate from a CA the location does not trust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxied_faults_are_named_by_their_rules() {
+    let Some(moto) = moto() else { return };
+    let velero = moto.credentials("velero");
+
+    let rejecting = proxy(moto.port, Fault::RejectChecksum, None).await;
+    let mut store = location(
+        &format!("http://127.0.0.1:{rejecting}"),
+        "velero",
+        "cluster-a",
+    );
+    let result = probe(&store, &velero).await;
+    // Listing and plain writes work: the location looks Available, yet every plugin 1.9.1+ upload fails.
+    assert_eq!(result.check(Step::Put).unwrap().status, Status::Passed);
+    assert_eq!(result.check(Step::Delete).unwrap().status, Status::Passed);
+    assert_reproduces(&result, Step::PutWithChecksum, "SD111");
+    assert_eq!(
+        result
+            .check(Step::PutWithChecksum)
+            .unwrap()
+            .error_code
+            .as_deref(),
+        Some("InvalidArgument")
+    );
+    // The fix SD111 gives (checksumAlgorithm: ""): the plugin sends no checksum, and the probe says so.
+    store.checksum_algorithm = Some(String::new());
+    let fixed = probe(&store, &velero).await;
+    assert!(fixed.passed(), "{fixed:#?}");
+    assert_eq!(
+        fixed.check(Step::PutWithChecksum).unwrap().status,
+        Status::Skipped
+    );
+
+    let skewed = proxy(moto.port, Fault::ShiftDate(20 * 60), None).await;
+    let result = probe(
+        &location(&format!("http://127.0.0.1:{skewed}"), "velero", "cluster-a"),
+        &velero,
+    )
+    .await;
+    assert_reproduces(&result, Step::ClockSkew, "SD210");
+    let skew = result.clock_skew_seconds.unwrap();
+    assert!((1195..=1205).contains(&skew), "{skew}");
+
+    let plain = proxy(moto.port, Fault::None, None).await;
+    all_passed(
+        &probe(
+            &location(&format!("http://127.0.0.1:{plain}"), "velero", "cluster-a"),
+            &velero,
+        )
+        .await,
+    );
+
+    let (acceptor, ca_pem) = private_ca_tls();
+    let tls = proxy(moto.port, Fault::None, Some(acceptor)).await;
+    let mut store = location(&format!("https://127.0.0.1:{tls}"), "velero", "cluster-a");
+    let result = probe(&store, &velero).await;
+    assert_reproduces(&result, Step::List, "SD206");
+    assert_eq!(
+        result.check(Step::List).unwrap().detail,
+        "x509: certificate signed by unknown authority"
+    );
+    // The location's caCert makes it trusted; insecureSkipTLSVerify skips the check (as Velero does).
+    store.ca_cert = Some(ca_pem.into_bytes());
+    all_passed(&probe(&store, &velero).await);
+    store.ca_cert = None;
+    store.insecure_skip_tls_verify = true;
+    all_passed(&probe(&store, &velero).await);
+}
+
+/// The ids the probe names are all in the catalog.
+#[test]
+fn every_rule_the_probe_names_is_in_the_catalog() {
+    let rules = RuleSet::builtin().unwrap();
+    for id in snapdoc::probe::rule_ids() {
+        assert!(rules.get(id).is_some(), "{id} is not in the catalog");
+    }
+}
+
+/// The command: credentials from an AWS credentials file, the JSON result, exit 1 on a failed check.
+#[test]
+fn the_command_probes_from_here_with_a_credentials_file() {
+    let Some(moto) = moto() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, user: &str| {
+        let path = dir.path().join(name);
+        let c = moto.credentials(user);
+        std::fs::write(
+            &path,
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                c.access_key_id, c.secret_access_key
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run = |credentials: &Path, format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+            .args([
+                "probe",
+                "--from-here",
+                "--bucket",
+                "velero",
+                "--prefix",
+                "cluster-a",
+            ])
+            .args(["--s3-url", &moto.endpoint(), "--s3-force-path-style"])
+            .arg("--credentials-file")
+            .arg(credentials)
+            .args(["--format", format])
+            .output()
+            .unwrap()
+    };
+    let good = run(&write("velero", "velero"), "json");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let result: ProbeResult = serde_json::from_slice(&good.stdout).unwrap();
+    all_passed(&result);
+    assert_eq!(result.agent, "from-here");
+
+    let denied = run(&write("lister", "lister"), "text");
+    assert_eq!(denied.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&denied.stdout);
+    assert!(
+        text.contains("FAIL put object") && text.contains("[SD203]"),
+        "{text}"
+    );
+    assert!(text.contains("Reproduced: SD203"), "{text}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["probe", "--from-here", "--bucket", "velero"])
+        .arg("--credentials-file")
+        .arg(dir.path().join("absent"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("credentials file") && stderr.contains("absent"),
+        "{stderr}"
+    );
+}
