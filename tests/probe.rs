@@ -20,7 +20,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use snapdoc::analyze::{Matcher, RuleSet};
+use snapdoc::lab::Scenario;
 use snapdoc::probe::{Agent, Credentials, ProbeResult, S3Location, Status, Step, probe_s3};
+
+#[path = "support/background_lab.rs"]
+mod background_lab;
+use background_lab::BackgroundLab;
 
 /// A moto server, killed when dropped.
 struct Moto {
@@ -490,6 +495,65 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     );
     assert!(text.contains("Reproduced: SD203"), "{text}");
 
+    // The in-cluster agent's arguments, as the Job passes them (only the credentials file is local): one JSON
+    // line, agent "in-cluster".
+    let agent_args = snapdoc::probe::agent_args(
+        &location(&moto.endpoint(), "velero", "cluster-a"),
+        None,
+        write("agent", "velero").to_str().unwrap(),
+    );
+    let agent = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(&agent_args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        agent.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&agent.stderr)
+    );
+    let stdout = String::from_utf8(agent.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let result: ProbeResult = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result.agent, "in-cluster");
+    all_passed(&result);
+
+    // --bsl: bucket, prefix and region from the lab's BackupStorageLocation "default" (bucket
+    // acme-myapp-snapshots, which moto does not have), the endpoint overridden with one reachable from here.
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let from_bsl = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args([
+            "probe",
+            "--from-here",
+            "--bsl",
+            "default",
+            "--format",
+            "json",
+        ])
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .args(["--s3-url", &moto.endpoint(), "--s3-force-path-style"])
+        .arg("--credentials-file")
+        .arg(write("bsl", "velero"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        from_bsl.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&from_bsl.stderr)
+    );
+    let result: ProbeResult = serde_json::from_slice(&from_bsl.stdout).unwrap();
+    assert_eq!(
+        (
+            result.location.bucket.as_str(),
+            result.location.prefix.as_str(),
+            result.location.region.as_str()
+        ),
+        ("acme-myapp-snapshots", "prod/", "us-east-2")
+    );
+    assert_reproduces(&result, Step::List, "SD101");
+
     let missing = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
         .args(["probe", "--from-here", "--bucket", "velero"])
         .arg("--credentials-file")
@@ -501,5 +565,147 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     assert!(
         stderr.contains("credentials file") && stderr.contains("absent"),
         "{stderr}"
+    );
+}
+
+/// One (apiGroup, resource, verb) per grant of a Role's rules.
+fn grants(rules: &serde_json::Value) -> std::collections::BTreeSet<(String, String, String)> {
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not a list: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for rule in rules.as_array().unwrap() {
+        assert!(rule.get("resourceNames").is_none() && rule.get("nonResourceURLs").is_none());
+        for group in strings(&rule["apiGroups"]) {
+            for resource in strings(&rule["resources"]) {
+                for verb in strings(&rule["verbs"]) {
+                    out.insert((group.clone(), resource.clone(), verb));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The shipped Role and the one docs/rbac.md shows grant exactly what the in-cluster flow does with the API
+/// (snapdoc::probe::PROBE_ACCESS), in Velero's namespace, and nothing on secrets.
+#[test]
+fn the_probe_role_grants_exactly_what_the_job_flow_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("deploy/manifests/snapdoc-probe-role.yaml")).unwrap();
+    let role: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let typed: k8s_openapi::api::rbac::v1::Role = serde_json::from_value(role.clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        role,
+        "a field the Role type does not know"
+    );
+    assert_eq!(role["metadata"]["namespace"], "velero");
+    let needed: std::collections::BTreeSet<(String, String, String)> = snapdoc::probe::PROBE_ACCESS
+        .iter()
+        .flat_map(|(group, resource, verbs)| {
+            verbs
+                .iter()
+                .map(|verb| (group.to_string(), resource.to_string(), verb.to_string()))
+        })
+        .collect();
+    assert_eq!(grants(&role["rules"]), needed);
+
+    let docs = std::fs::read_to_string(root.join("docs/rbac.md")).unwrap();
+    let section = &docs[docs
+        .find("## The probe")
+        .expect("docs/rbac.md has a probe section")..];
+    let block = section
+        .split("```yaml")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let shown: serde_json::Value = serde_saphyr::from_str(block).unwrap();
+    assert_eq!(
+        grants(&shown["rules"]),
+        needed,
+        "docs/rbac.md shows other rules"
+    );
+}
+
+/// `--dry-run --bsl default` against the lab: the Job in Velero's namespace, snapdoc's image, the server's
+/// cloud-credentials mounted where Velero mounts them, the location's config as arguments the agent accepts.
+#[test]
+fn dry_run_prints_the_job_that_would_probe_the_location() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["probe", "--dry-run", "--bsl", "default"])
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let job: serde_json::Value =
+        serde_saphyr::from_str(std::str::from_utf8(&output.stdout).unwrap()).unwrap();
+    let typed: k8s_openapi::api::batch::v1::Job = serde_json::from_value(job.clone()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        job,
+        "a field the Job type does not know"
+    );
+    assert_eq!(job["metadata"]["namespace"], "velero");
+    assert!(
+        job["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapdoc-probe-default-")
+    );
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "cloud-credentials"
+    );
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        concat!("snapdoc:", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(container["volumeMounts"][0]["mountPath"], "/credentials");
+    let args: Vec<std::ffi::OsString> = std::iter::once("snapdoc".into())
+        .chain(
+            container["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().into()),
+        )
+        .collect();
+    let snapdoc::cli::Command::Probe(probe) = snapdoc::cli::parse_from(args).command else {
+        panic!("the Job's args are not a probe command: {container}");
+    };
+    assert!(probe.agent && !probe.from_here && !probe.dry_run);
+    assert_eq!(
+        (
+            probe.bucket.as_deref(),
+            probe.prefix.as_deref(),
+            probe.region.as_deref()
+        ),
+        (
+            Some("acme-myapp-snapshots"),
+            Some("prod"),
+            Some("us-east-2")
+        )
+    );
+    assert_eq!(
+        probe.credentials_file.as_deref(),
+        Some(Path::new("/credentials/cloud"))
     );
 }
