@@ -686,7 +686,35 @@ fn probe_command(
     } else {
         Agent::FromHere
     };
-    let result = runtime.block_on(snapdoc::probe::probe_s3(&location, &credentials, agent))?;
+    let probed = runtime.block_on(async {
+        let interrupt = interrupt_on_signals()?;
+        let stop = interrupt.wait();
+        Ok::<_, anyhow::Error>(
+            snapdoc::probe::probe_s3_until(&location, &credentials, agent, stop).await?,
+        )
+    })?;
+    let result = match probed {
+        snapdoc::probe::Probed::Finished(result) => result,
+        snapdoc::probe::Probed::Stopped {
+            by,
+            probe_key,
+            removed,
+        } => {
+            if removed {
+                eprintln!(
+                    "snapdoc: interrupted by {}: probe stopped; its object {probe_key} was deleted",
+                    by.name
+                );
+            } else {
+                eprintln!(
+                    "snapdoc: interrupted by {}: probe stopped, and deleting its object {probe_key} failed: \
+                     delete it, or Velero will find a foreign top-level directory",
+                    by.name
+                );
+            }
+            return Ok(Exit::Interrupted { signal: by.number });
+        }
+    };
     if args.agent {
         let line = serde_json::to_string(&result)?;
         writeln!(out, "{line}")?;

@@ -236,9 +236,11 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
 }
 
 /// What the proxy does besides forwarding.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Fault {
     None,
+    /// Holds the read-back of the probe object for a minute, after saying so: a probe to interrupt.
+    StallReadBack(Arc<tokio::sync::Notify>),
     /// Answers a PutObject carrying x-amz-sdk-checksum-algorithm as Backblaze B2 did (velero#7534).
     RejectChecksum,
     /// Rewrites the Date header: a store whose clock is this many seconds ahead.
@@ -261,9 +263,10 @@ async fn proxy(upstream: u16, fault: Fault, tls: Option<tokio_rustls::TlsAccepto
         while let Ok((tcp, _)) = listener.accept().await {
             let client = client.clone();
             let tls = tls.clone();
+            let fault = fault.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    forward(client.clone(), upstream, fault, request)
+                    forward(client.clone(), upstream, fault.clone(), request)
                 });
                 let http = hyper::server::conn::http1::Builder::new();
                 match tls {
@@ -300,6 +303,13 @@ async fn forward(
                 B2_CHECKSUM_REJECTION.as_bytes(),
             )))
             .unwrap());
+    }
+    if let Fault::StallReadBack(reached) = &fault
+        && request.method() == hyper::Method::GET
+        && request.uri().path().contains("/snapdoc-probe/")
+    {
+        reached.notify_one();
+        tokio::time::sleep(Duration::from_secs(60)).await;
     }
     let (parts, body) = request.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
@@ -707,5 +717,69 @@ fn dry_run_prints_the_job_that_would_probe_the_location() {
     assert_eq!(
         probe.credentials_file.as_deref(),
         Some(Path::new("/credentials/cloud"))
+    );
+}
+
+/// Ctrl-C while the probe object exists (written, its read-back held by the proxy): the command ends with 130 at
+/// once and deletes the object, so no snapdoc-probe/ directory is left for Velero's validation to trip on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_removes_the_probe_object() {
+    let Some(moto) = moto() else { return };
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let stalling = proxy(moto.port, Fault::StallReadBack(reached.clone()), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    let velero = moto.credentials("velero");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id={}\naws_secret_access_key={}\n",
+            velero.access_key_id, velero.secret_access_key
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args([
+            "probe",
+            "--from-here",
+            "--bucket",
+            "velero",
+            "--prefix",
+            "cluster-a",
+        ])
+        .args([
+            "--s3-url",
+            &format!("http://127.0.0.1:{stalling}"),
+            "--s3-force-path-style",
+        ])
+        .arg("--credentials-file")
+        .arg(&credentials)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), reached.notified())
+        .await
+        .expect("the probe reads its object back");
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
+        "{stderr}"
+    );
+    let after = probe(&location(&moto.endpoint(), "velero", "cluster-a"), &velero).await;
+    assert_eq!(
+        after.top_level_dirs,
+        ["cluster-a/backups/", "cluster-a/kopia/"]
     );
 }

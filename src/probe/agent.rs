@@ -44,10 +44,67 @@ pub async fn probe_s3(
     credentials: &Credentials,
     agent: Agent,
 ) -> Result<ProbeResult, ProbeError> {
+    let never = std::future::pending::<std::convert::Infallible>();
+    match probe_s3_until(location, credentials, agent, never).await? {
+        Probed::Finished(result) => Ok(result),
+        Probed::Stopped { by, .. } => match by {},
+    }
+}
+
+/// How [`probe_s3_until`] ended.
+#[derive(Debug)]
+pub enum Probed<T> {
+    /// Every check ran.
+    Finished(ProbeResult),
+    /// `stop` came first; the probe object was deleted unless `removed` is false.
+    Stopped {
+        /// What `stop` gave (the signal).
+        by: T,
+        /// The object the probe may have written.
+        probe_key: String,
+        /// Whether the DELETE of `probe_key` succeeded (S3 answers 204 for a key that was never written).
+        removed: bool,
+    },
+}
+
+/// Time for the cleanup after a stop: a Ctrl-C should end the command promptly.
+const CLEANUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`probe_s3`] until `stop` completes (Ctrl-C): then the checks are abandoned and the probe object is deleted, so
+/// no `snapdoc-probe/` directory is left to make Velero's validation fail.
+pub async fn probe_s3_until<T>(
+    location: &S3Location,
+    credentials: &Credentials,
+    agent: Agent,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<Probed<T>, ProbeError> {
     location.validate()?;
     let client = S3Client::new(location, credentials)?;
+    let probe_key = format!(
+        "{}snapdoc-probe/{}",
+        location.root_prefix(),
+        uuid::Uuid::new_v4()
+    );
+    tokio::select! {
+        result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(result)),
+        by = stop => {
+            let delete = client.send("DELETE", &location.bucket, Some(&probe_key), "", Bytes::new(), &[]);
+            let removed = matches!(
+                tokio::time::timeout(CLEANUP_TIMEOUT, delete).await,
+                Ok(Ok(answer)) if answer.is_success()
+            );
+            Ok(Probed::Stopped { by, probe_key, removed })
+        }
+    }
+}
+
+async fn checks(
+    client: &S3Client,
+    location: &S3Location,
+    probe_key: &str,
+    agent: Agent,
+) -> ProbeResult {
     let root = location.root_prefix();
-    let probe_key = format!("{root}snapdoc-probe/{}", uuid::Uuid::new_v4());
     let mut run = Run {
         client: &client,
         bucket: &location.bucket,
@@ -72,8 +129,8 @@ pub async fn probe_s3(
         Err(_) => false,
     };
     if go_on {
-        run.write_read_delete(&probe_key).await;
-        run.put_with_checksum(&probe_key, location.checksum_algorithm.as_deref())
+        run.write_read_delete(probe_key).await;
+        run.put_with_checksum(probe_key, location.checksum_algorithm.as_deref())
             .await;
     } else {
         for step in [
@@ -94,7 +151,7 @@ pub async fn probe_s3(
     let endpoint = client.endpoint();
     let mut latencies = run.latencies.clone();
     latencies.sort_unstable();
-    Ok(ProbeResult {
+    ProbeResult {
         agent: agent.name().to_string(),
         location: ProbedLocation {
             provider: location.provider.clone(),
@@ -106,12 +163,12 @@ pub async fn probe_s3(
             ca_cert: location.ca_cert.is_some(),
             insecure_skip_tls_verify: location.insecure_skip_tls_verify,
         },
-        probe_key,
+        probe_key: probe_key.to_string(),
         checks: run.checks,
         top_level_dirs,
         clock_skew_seconds: run.skew,
         round_trip_ms: latencies.get(latencies.len() / 2).copied(),
-    })
+    }
 }
 
 struct Run<'a> {

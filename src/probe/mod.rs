@@ -14,7 +14,7 @@ mod location;
 mod outcome;
 mod s3;
 
-pub use agent::{Agent, probe_s3};
+pub use agent::{Agent, Probed, probe_s3, probe_s3_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
 pub use job::{PROBE_ACCESS, SERVER_CREDENTIALS_SECRET, agent_args, probe_job};
