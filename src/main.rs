@@ -694,7 +694,7 @@ fn probe_command(
         )
     })?;
     let result = match probed {
-        snapdoc::probe::Probed::Finished(result) => result,
+        snapdoc::probe::Probed::Finished(result) => *result,
         snapdoc::probe::Probed::Stopped {
             by,
             probe_key,

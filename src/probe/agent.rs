@@ -46,7 +46,7 @@ pub async fn probe_s3(
 ) -> Result<ProbeResult, ProbeError> {
     let never = std::future::pending::<std::convert::Infallible>();
     match probe_s3_until(location, credentials, agent, never).await? {
-        Probed::Finished(result) => Ok(result),
+        Probed::Finished(result) => Ok(*result),
         Probed::Stopped { by, .. } => match by {},
     }
 }
@@ -55,7 +55,7 @@ pub async fn probe_s3(
 #[derive(Debug)]
 pub enum Probed<T> {
     /// Every check ran.
-    Finished(ProbeResult),
+    Finished(Box<ProbeResult>),
     /// `stop` came first; the probe object was deleted unless `removed` is false.
     Stopped {
         /// What `stop` gave (the signal).
@@ -86,7 +86,7 @@ pub async fn probe_s3_until<T>(
         uuid::Uuid::new_v4()
     );
     tokio::select! {
-        result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(result)),
+        result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(Box::new(result))),
         by = stop => {
             let delete = client.send("DELETE", &location.bucket, Some(&probe_key), "", Bytes::new(), &[]);
             let removed = matches!(
@@ -106,7 +106,7 @@ async fn checks(
 ) -> ProbeResult {
     let root = location.root_prefix();
     let mut run = Run {
-        client: &client,
+        client,
         bucket: &location.bucket,
         checks: Vec::new(),
         latencies: Vec::new(),
