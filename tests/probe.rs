@@ -47,6 +47,21 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `user`'s keys as an AWS credentials file in `dir`, the format of Velero's cloud-credentials.
+    fn credentials_file(&self, dir: &Path, user: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("credentials-{user}"));
+        let c = self.credentials(user);
+        std::fs::write(
+            &path,
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                c.access_key_id, c.secret_access_key
+            ),
+        )
+        .unwrap();
+        path
+    }
+
     fn credentials(&self, user: &str) -> Credentials {
         Credentials {
             access_key_id: self.keys[user][0].as_str().unwrap().to_string(),
@@ -54,6 +69,30 @@ impl Moto {
             session_token: None,
         }
     }
+}
+
+/// `snapdoc probe --from-here` of velero/cluster-a at `endpoint` (path style) with `credentials`.
+fn probe_from_here(endpoint: &str, credentials: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapdoc"));
+    command
+        .args(["probe", "--from-here", "--bucket", "velero"])
+        .args(["--prefix", "cluster-a", "--s3-url", endpoint])
+        .arg("--s3-force-path-style")
+        .arg("--credentials-file")
+        .arg(credentials);
+    command
+}
+
+/// The JSON result of a probe command that exited with `code`.
+fn result_of(output: &std::process::Output, code: i32) -> ProbeResult {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a probe result ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 fn free_port() -> u16 {
@@ -455,48 +494,17 @@ fn every_rule_the_probe_names_is_in_the_catalog() {
 fn the_command_probes_from_here_with_a_credentials_file() {
     let Some(moto) = moto() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, user: &str| {
-        let path = dir.path().join(name);
-        let c = moto.credentials(user);
-        std::fs::write(
-            &path,
-            format!(
-                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-                c.access_key_id, c.secret_access_key
-            ),
-        )
-        .unwrap();
-        path
-    };
-    let run = |credentials: &Path, format: &str| {
-        Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-            .args([
-                "probe",
-                "--from-here",
-                "--bucket",
-                "velero",
-                "--prefix",
-                "cluster-a",
-            ])
-            .args(["--s3-url", &moto.endpoint(), "--s3-force-path-style"])
-            .arg("--credentials-file")
-            .arg(credentials)
+    let run = |user: &str, format: &str| {
+        probe_from_here(&moto.endpoint(), &moto.credentials_file(dir.path(), user))
             .args(["--format", format])
             .output()
             .unwrap()
     };
-    let good = run(&write("velero", "velero"), "json");
-    assert_eq!(
-        good.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&good.stderr)
-    );
-    let result: ProbeResult = serde_json::from_slice(&good.stdout).unwrap();
+    let result = result_of(&run("velero", "json"), 0);
     all_passed(&result);
     assert_eq!(result.agent, "from-here");
 
-    let denied = run(&write("lister", "lister"), "text");
+    let denied = run("lister", "text");
     assert_eq!(denied.status.code(), Some(1));
     let text = String::from_utf8_lossy(&denied.stdout);
     assert!(
@@ -510,21 +518,20 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     let agent_args = snapdoc::probe::agent_args(
         &location(&moto.endpoint(), "velero", "cluster-a"),
         None,
-        write("agent", "velero").to_str().unwrap(),
+        moto.credentials_file(dir.path(), "velero")
+            .to_str()
+            .unwrap(),
     );
     let agent = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
         .args(&agent_args)
         .output()
         .unwrap();
+    let result = result_of(&agent, 0);
     assert_eq!(
-        agent.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&agent.stderr)
+        agent.stdout.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "one line"
     );
-    let stdout = String::from_utf8(agent.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let result: ProbeResult = serde_json::from_str(&stdout).unwrap();
     assert_eq!(result.agent, "in-cluster");
     all_passed(&result);
 
@@ -544,16 +551,10 @@ fn the_command_probes_from_here_with_a_credentials_file() {
         .arg(lab.kubeconfig())
         .args(["--s3-url", &moto.endpoint(), "--s3-force-path-style"])
         .arg("--credentials-file")
-        .arg(write("bsl", "velero"))
+        .arg(moto.credentials_file(dir.path(), "velero"))
         .output()
         .unwrap();
-    assert_eq!(
-        from_bsl.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&from_bsl.stderr)
-    );
-    let result: ProbeResult = serde_json::from_slice(&from_bsl.stdout).unwrap();
+    let result = result_of(&from_bsl, 1);
     assert_eq!(
         (
             result.location.bucket.as_str(),
@@ -728,32 +729,8 @@ async fn ctrl_c_removes_the_probe_object() {
     let reached = Arc::new(tokio::sync::Notify::new());
     let stalling = proxy(moto.port, Fault::StallReadBack(reached.clone()), None).await;
     let dir = tempfile::tempdir().unwrap();
-    let credentials = dir.path().join("credentials");
-    let velero = moto.credentials("velero");
-    std::fs::write(
-        &credentials,
-        format!(
-            "[default]\naws_access_key_id={}\naws_secret_access_key={}\n",
-            velero.access_key_id, velero.secret_access_key
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args([
-            "probe",
-            "--from-here",
-            "--bucket",
-            "velero",
-            "--prefix",
-            "cluster-a",
-        ])
-        .args([
-            "--s3-url",
-            &format!("http://127.0.0.1:{stalling}"),
-            "--s3-force-path-style",
-        ])
-        .arg("--credentials-file")
-        .arg(&credentials)
+    let credentials = moto.credentials_file(dir.path(), "velero");
+    let child = probe_from_here(&format!("http://127.0.0.1:{stalling}"), &credentials)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -777,6 +754,7 @@ async fn ctrl_c_removes_the_probe_object() {
         stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
         "{stderr}"
     );
+    let velero = moto.credentials("velero");
     let after = probe(&location(&moto.endpoint(), "velero", "cluster-a"), &velero).await;
     assert_eq!(
         after.top_level_dirs,
