@@ -62,6 +62,36 @@ impl Moto {
         path
     }
 
+    /// How many versions and delete markers `bucket` holds under `prefix` (boto3's ListObjectVersions).
+    fn versions(&self, bucket: &str, prefix: &str) -> usize {
+        let velero = self.credentials("velero");
+        let script = "import boto3, sys\n\
+            c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                             aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])\n\
+            r = c.list_object_versions(Bucket=sys.argv[4], Prefix=sys.argv[5])\n\
+            print(len(r.get('Versions', [])) + len(r.get('DeleteMarkers', [])))\n";
+        let output = Command::new("python3")
+            .args(["-c", script, &self.endpoint()])
+            .args([
+                &velero.access_key_id,
+                &velero.secret_access_key,
+                bucket,
+                prefix,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     fn credentials(&self, user: &str) -> Credentials {
         Credentials {
             access_key_id: self.keys[user][0].as_str().unwrap().to_string(),
@@ -232,10 +262,26 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         Some(true)
     );
     assert!(result.round_trip_ms.is_some());
+    assert_eq!(
+        (result.versioning.as_deref(), result.object_lock),
+        (Some("Disabled"), Some(false))
+    );
     // Nothing left behind: a second probe lists only Velero's directories again (no snapdoc-probe/).
     let again = probe(&good, &velero).await;
     assert_eq!(again.top_level_dirs, result.top_level_dirs);
     assert_ne!(again.probe_key, result.probe_key);
+
+    // Object lock, so versioning: the probe deletes the versions it created, not only the current object.
+    let locked = probe(&location(&endpoint, "velero-locked", "cluster-a"), &velero).await;
+    all_passed(&locked);
+    assert_eq!(
+        (locked.versioning.as_deref(), locked.object_lock),
+        (Some("Enabled"), Some(true))
+    );
+    assert_eq!(
+        moto.versions("velero-locked", "cluster-a/snapdoc-probe/"),
+        0
+    );
 
     // A key the store does not know, and a known key with the wrong secret.
     let unknown = Credentials {

@@ -115,10 +115,12 @@ async fn checks(
 
     let listing = run.list(&root).await;
     let mut top_level_dirs = Vec::new();
+    let mut settings = (None, None);
     let go_on = match listing {
         Ok(dirs) => {
             top_level_dirs = dirs;
             run.top_level_dirs(&root, &top_level_dirs);
+            settings = run.bucket_settings().await;
             true
         }
         // Listing and writing are separate permissions: a denied list says nothing of PutObject.
@@ -167,6 +169,8 @@ async fn checks(
         checks: run.checks,
         top_level_dirs,
         clock_skew_seconds: run.skew,
+        versioning: settings.0,
+        object_lock: settings.1,
         round_trip_ms: latencies.get(latencies.len() / 2).copied(),
     }
 }
@@ -328,22 +332,25 @@ impl Run<'_> {
 
     async fn write_read_delete(&mut self, key: &str) {
         let body = probe_body(key);
-        match self
+        let version = match self
             .request(Step::Put, "PUT", Some(key), "", body.clone(), &[])
             .await
         {
-            Ok(answer) => self.passed(
-                Step::Put,
-                format!("{PROBE_BYTES} bytes to {key}"),
-                Some(&answer),
-            ),
+            Ok(answer) => {
+                self.passed(
+                    Step::Put,
+                    format!("{PROBE_BYTES} bytes to {key}"),
+                    Some(&answer),
+                );
+                answer.version_id
+            }
             Err(check) => {
                 self.checks.push(check);
                 self.skip(Step::Get, "nothing was written");
                 self.skip(Step::Delete, "nothing was written");
                 return;
             }
-        }
+        };
         match self
             .request(Step::Get, "GET", Some(key), "", Bytes::new(), &[])
             .await
@@ -371,13 +378,52 @@ impl Run<'_> {
             Err(check) => self.checks.push(check),
         }
         // Always after a successful put: a probe directory left behind would itself make the location invalid.
-        match self
-            .request(Step::Delete, "DELETE", Some(key), "", Bytes::new(), &[])
-            .await
-        {
-            Ok(answer) => self.passed(Step::Delete, "removed".to_string(), Some(&answer)),
+        match self.remove(Step::Delete, key, version.as_deref()).await {
+            Ok(answer) => self.passed(Step::Delete, removed(version.as_deref()), Some(&answer)),
             Err(check) => self.checks.push(check),
         }
+    }
+
+    /// DELETE of `key`, of the version the put created in a versioned bucket: a plain DELETE there only adds a
+    /// delete marker and keeps the probe's bytes.
+    async fn remove(&mut self, step: Step, key: &str, version: Option<&str>) -> Sent {
+        let query = version
+            .map(|v| query(&[("versionId", v)]))
+            .unwrap_or_default();
+        self.request(step, "DELETE", Some(key), &query, Bytes::new(), &[])
+            .await
+    }
+
+    /// Versioning and object lock, as the bucket's sub-resources say; `None` where the store does not answer
+    /// (the permissions Velero needs do not include reading them).
+    async fn bucket_settings(&mut self) -> (Option<String>, Option<bool>) {
+        let ask = |sub: &'static str| {
+            self.client
+                .send("GET", self.bucket, None, sub, Bytes::new(), &[])
+        };
+        let versioning = match ask("versioning=").await {
+            Ok(answer) if answer.is_success() => Some(
+                xml_text(&answer.body, "Status")
+                    .and_then(|s| s.into_iter().next())
+                    .unwrap_or_else(|| "Disabled".to_string()),
+            ),
+            _ => None,
+        };
+        let object_lock = match ask("object-lock=").await {
+            Ok(answer) if answer.is_success() => Some(
+                xml_text(&answer.body, "ObjectLockEnabled")
+                    .and_then(|s| s.into_iter().next())
+                    .is_some_and(|s| s == "Enabled"),
+            ),
+            Ok(answer)
+                if error_code(&answer.body)
+                    .is_some_and(|(code, _)| code == "ObjectLockConfigurationNotFoundError") =>
+            {
+                Some(false)
+            }
+            _ => None,
+        };
+        (versioning, object_lock)
     }
 
     async fn put_with_checksum(&mut self, key: &str, configured: Option<&str>) {
@@ -417,17 +463,8 @@ impl Run<'_> {
             .await
         {
             Ok(answer) => {
-                let removed = self
-                    .request(
-                        Step::PutWithChecksum,
-                        "DELETE",
-                        Some(key),
-                        "",
-                        Bytes::new(),
-                        &[],
-                    )
-                    .await;
-                match removed {
+                let version = answer.version_id.as_deref();
+                match self.remove(Step::PutWithChecksum, key, version).await {
                     Ok(_) => self.passed(
                         Step::PutWithChecksum,
                         format!("accepted x-amz-sdk-checksum-algorithm: {algorithm}"),
@@ -463,6 +500,13 @@ impl Run<'_> {
                 None,
             ),
         }
+    }
+}
+
+fn removed(version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("removed, version {version} included"),
+        None => "removed".to_string(),
     }
 }
 

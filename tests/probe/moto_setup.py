@@ -1,6 +1,7 @@
 """Fills a fresh moto server for tests/probe.rs, then turns its authentication on.
 
-Bucket "velero" with two clusters' prefixes (cluster-b also holds a directory Velero does not own), and two IAM
+Bucket "velero" with two clusters' prefixes (cluster-b also holds a directory Velero does not own), bucket
+"velero-locked" with object lock (and so versioning) on, and two IAM
 users: "velero" allowed s3:* (the plugin README's policy, widened to every bucket so that a missing bucket answers
 NoSuchBucket rather than AccessDenied) and "lister" allowed only s3:ListBucket and s3:GetObject (list allowed, put
 denied). Prints {"velero": [key, secret], "lister": [key, secret]}.
@@ -22,6 +23,9 @@ s3.create_bucket(Bucket="velero")
 for key in ["cluster-a/backups/b1/velero-backup.json", "cluster-a/kopia/default/kopia.repository",
             "cluster-b/backups/b1/velero-backup.json", "cluster-b/old-app-dumps/db.sql"]:
     s3.put_object(Bucket="velero", Key=key, Body=b"{}")
+# A bucket with object lock (immutable backups), hence versioning: a plain DELETE there keeps the probe's bytes.
+s3.create_bucket(Bucket="velero-locked", ObjectLockEnabledForBucket=True)
+s3.put_object(Bucket="velero-locked", Key="cluster-a/backups/b1/velero-backup.json", Body=b"{}")
 users = [
     ("velero", ["s3:*"], ["*"]),
     ("lister", ["s3:ListBucket", "s3:GetObject"], ["arn:aws:s3:::velero", "arn:aws:s3:::velero/*"]),
