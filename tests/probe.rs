@@ -101,11 +101,11 @@ impl Moto {
     }
 }
 
-/// `snapdoc probe --from-here` of velero/cluster-a at `endpoint` (path style) with `credentials`.
-fn probe_from_here(endpoint: &str, credentials: &Path) -> Command {
+/// `snapdoc probe --from-here` of `bucket`/cluster-a at `endpoint` (path style) with `credentials`.
+fn probe_from_here(endpoint: &str, bucket: &str, credentials: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_snapdoc"));
     command
-        .args(["probe", "--from-here", "--bucket", "velero"])
+        .args(["probe", "--from-here", "--bucket", bucket])
         .args(["--prefix", "cluster-a", "--s3-url", endpoint])
         .arg("--s3-force-path-style")
         .arg("--credentials-file")
@@ -541,10 +541,14 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     let Some(moto) = moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     let run = |user: &str, format: &str| {
-        probe_from_here(&moto.endpoint(), &moto.credentials_file(dir.path(), user))
-            .args(["--format", format])
-            .output()
-            .unwrap()
+        probe_from_here(
+            &moto.endpoint(),
+            "velero",
+            &moto.credentials_file(dir.path(), user),
+        )
+        .args(["--format", format])
+        .output()
+        .unwrap()
     };
     let result = result_of(&run("velero", "json"), 0);
     all_passed(&result);
@@ -776,34 +780,49 @@ async fn ctrl_c_removes_the_probe_object() {
     let stalling = proxy(moto.port, Fault::StallReadBack(reached.clone()), None).await;
     let dir = tempfile::tempdir().unwrap();
     let credentials = moto.credentials_file(dir.path(), "velero");
-    let child = probe_from_here(&format!("http://127.0.0.1:{stalling}"), &credentials)
+    let velero = moto.credentials("velero");
+    // The second bucket is versioned: the interrupted probe's versions must go too.
+    for bucket in ["velero", "velero-locked"] {
+        let child = probe_from_here(
+            &format!("http://127.0.0.1:{stalling}"),
+            bucket,
+            &credentials,
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(30), reached.notified())
-        .await
-        .expect("the probe reads its object back");
-    let started = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(130), "{output:?}");
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
-        "{stderr}"
-    );
-    let velero = moto.credentials("velero");
-    let after = probe(&location(&moto.endpoint(), "velero", "cluster-a"), &velero).await;
-    assert_eq!(
-        after.top_level_dirs,
-        ["cluster-a/backups/", "cluster-a/kopia/"]
-    );
+        tokio::time::timeout(Duration::from_secs(30), reached.notified())
+            .await
+            .expect("the probe reads its object back");
+        let started = Instant::now();
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
+            "{stderr}"
+        );
+        let after = probe(&location(&moto.endpoint(), bucket, "cluster-a"), &velero).await;
+        assert!(
+            !after
+                .top_level_dirs
+                .iter()
+                .any(|d| d.contains("snapdoc-probe")),
+            "{after:#?}"
+        );
+        assert_eq!(
+            moto.versions(bucket, "cluster-a/snapdoc-probe/"),
+            0,
+            "{bucket}"
+        );
+    }
 }

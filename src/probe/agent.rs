@@ -62,7 +62,8 @@ pub enum Probed<T> {
         by: T,
         /// The object the probe may have written.
         probe_key: String,
-        /// Whether the DELETE of `probe_key` succeeded (S3 answers 204 for a key that was never written).
+        /// Whether the DELETEs of `probe_key` (and of its versions) succeeded (S3 answers 204 for a key that
+        /// was never written).
         removed: bool,
     },
 }
@@ -88,14 +89,47 @@ pub async fn probe_s3_until<T>(
     tokio::select! {
         result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(Box::new(result))),
         by = stop => {
-            let delete = client.send("DELETE", &location.bucket, Some(&probe_key), "", Bytes::new(), &[]);
-            let removed = matches!(
-                tokio::time::timeout(CLEANUP_TIMEOUT, delete).await,
-                Ok(Ok(answer)) if answer.is_success()
-            );
+            let cleanup = remove_every_version(&client, &location.bucket, &probe_key);
+            let removed = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await.unwrap_or(false);
             Ok(Probed::Stopped { by, probe_key, removed })
         }
     }
+}
+
+/// Deletes `key` after an interruption, when it is unknown which puts completed: the object, and in a versioned
+/// bucket every version and delete marker of it (ListObjectVersions of the key itself, then DELETE by versionId).
+async fn remove_every_version(client: &S3Client, bucket: &str, key: &str) -> bool {
+    let delete = |query: String| async move {
+        client
+            .send("DELETE", bucket, Some(key), &query, Bytes::new(), &[])
+            .await
+            .is_ok_and(|answer| answer.is_success())
+    };
+    if !delete(String::new()).await {
+        return false;
+    }
+    let listing = client
+        .send(
+            "GET",
+            bucket,
+            None,
+            &query(&[("versions", ""), ("prefix", key)]),
+            Bytes::new(),
+            &[],
+        )
+        .await;
+    let versions = match listing {
+        Ok(answer) if answer.is_success() => {
+            xml_text(&answer.body, "VersionId").unwrap_or_default()
+        }
+        // A store without versioning support: the plain DELETE was all there was to do.
+        _ => Vec::new(),
+    };
+    let mut removed = true;
+    for version in versions.iter().filter(|v| v.as_str() != "null") {
+        removed &= delete(query(&[("versionId", version)])).await;
+    }
+    removed
 }
 
 async fn checks(
