@@ -340,7 +340,7 @@ impl Run<'_> {
     fn top_level_dirs(&mut self, root: &str, dirs: &[String]) {
         let foreign: Vec<&str> = dirs
             .iter()
-            .map(|d| d[root.len()..].trim_end_matches('/'))
+            .map(|d| d.strip_prefix(root).unwrap_or(d).trim_end_matches('/'))
             .filter(|d| !VELERO_DIRS.contains(d))
             .collect();
         if foreign.is_empty() {
