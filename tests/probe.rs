@@ -283,6 +283,29 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         0
     );
 
+    // The other algorithms the plugin accepts (moto 5.2 stores the value without checking it: the values are
+    // checked by the unit test in src/probe/agent.rs); and one the plugin refuses.
+    for algorithm in ["CRC32C", "SHA1", "SHA256"] {
+        let mut store = good.clone();
+        store.checksum_algorithm = Some(algorithm.to_string());
+        let result = probe(&store, &velero).await;
+        all_passed(&result);
+        let detail = &result.check(Step::PutWithChecksum).unwrap().detail;
+        assert!(detail.ends_with(algorithm), "{detail}");
+    }
+    let mut store = good.clone();
+    store.checksum_algorithm = Some("crc32".to_string());
+    let result = probe(&store, &velero).await;
+    let check = result.check(Step::PutWithChecksum).unwrap();
+    assert_eq!(
+        (check.status, check.rule.as_deref()),
+        (Status::Failed, None)
+    );
+    assert!(
+        check.detail.contains("invalid checksum algorithm"),
+        "{check:?}"
+    );
+
     // A key the store does not know, and a known key with the wrong secret.
     let unknown = Credentials {
         access_key_id: "AKIAUNKNOWNKEY000000".to_string(),

@@ -482,10 +482,20 @@ impl Run<'_> {
         };
         let body = probe_body(key);
         let Some((header, value)) = checksum_header(algorithm, &body) else {
-            self.skip(
-                Step::PutWithChecksum,
-                &format!("checksumAlgorithm {algorithm}: the probe sends CRC32 or SHA256 only"),
-            );
+            // velero-plugin-for-aws's validChecksumAlg (object_store.go, v1.9.2) accepts CRC32, CRC32C, SHA1,
+            // SHA256 and "": any other value fails its Init, so no upload can work.
+            self.checks.push(Check {
+                step: Step::PutWithChecksum,
+                status: Status::Failed,
+                rule: None,
+                error_code: None,
+                http_status: None,
+                detail: format!(
+                    "checksumAlgorithm {algorithm:?} is not one the plugin accepts (CRC32, CRC32C, SHA1, SHA256 or \"\"): \
+                     it fails with \"invalid checksum algorithm\""
+                ),
+                latency_ms: None,
+            });
             return;
         };
         let headers = [
@@ -586,11 +596,20 @@ fn probe_body(key: &str) -> Bytes {
 /// The flexible-checksum header for `algorithm` (base64 of the big-endian digest, as S3 defines it).
 fn checksum_header(algorithm: &str, body: &[u8]) -> Option<(&'static str, String)> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    match algorithm.to_ascii_uppercase().as_str() {
+    // Exact names: the plugin compares them as written ("crc32" is invalid there).
+    match algorithm {
         "CRC32" => Some((
             "x-amz-checksum-crc32",
             b64.encode(crc32fast::hash(body).to_be_bytes()),
         )),
+        "CRC32C" => Some((
+            "x-amz-checksum-crc32c",
+            b64.encode(crc32c::crc32c(body).to_be_bytes()),
+        )),
+        "SHA1" => {
+            use sha1::Digest as _;
+            Some(("x-amz-checksum-sha1", b64.encode(sha1::Sha1::digest(body))))
+        }
         "SHA256" => {
             use sha2::Digest as _;
             Some((
@@ -613,7 +632,19 @@ mod tests {
             checksum_header("CRC32", b"hello world"),
             Some(("x-amz-checksum-crc32", "DUoRhQ==".to_string()))
         );
-        assert_eq!(checksum_header("CRC32C", b"x"), None);
+        // Computed independently for "hello world" (Python's hashlib, and a bitwise CRC32C).
+        assert_eq!(
+            checksum_header("CRC32C", b"hello world"),
+            Some(("x-amz-checksum-crc32c", "yZRlqg==".to_string()))
+        );
+        assert_eq!(
+            checksum_header("SHA1", b"hello world"),
+            Some((
+                "x-amz-checksum-sha1",
+                "Kq5sNclPz7QV2+lfQIuc6R7oRu0=".to_string()
+            ))
+        );
+        assert_eq!(checksum_header("MD5", b"x"), None);
     }
 
     #[test]
