@@ -107,11 +107,22 @@ pub enum Command {
 
 /// `snapdoc probe`.
 #[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["from_here", "dry_run", "agent"])))]
 pub struct ProbeArgs {
     /// Run the checks from this machine with the credentials of --credentials-file (snapdoc never reads the
-    /// location's secret). Required: the in-cluster probe Job is not available yet.
-    #[arg(long, required = true)]
+    /// location's secret).
+    #[arg(long)]
     pub from_here: bool,
+    /// Print the Job that would probe --bsl inside the cluster (in Velero's namespace, snapdoc's image, the
+    /// location's credentials mounted as Velero mounts them) instead of probing.
+    #[arg(long, requires = "bsl")]
+    pub dry_run: bool,
+    /// The image of that Job.
+    #[arg(long, default_value = concat!("snapdoc:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// Run as the in-cluster agent: the result as one JSON line on stdout and in the termination message.
+    #[arg(long, hide = true)]
+    pub agent: bool,
     /// Take provider, bucket, prefix and config from this BackupStorageLocation (its spec only); the flags
     /// below override its s3Url, region, caCert and checksumAlgorithm, e.g. with an address reachable from here.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
@@ -141,12 +152,20 @@ pub struct ProbeArgs {
     /// A PEM file to trust besides the system's roots for the store (the decoded spec.objectStorage.caCert).
     #[arg(long, value_name = "FILE")]
     pub s3_ca_cert: Option<PathBuf>,
+    /// The same PEM, base64-encoded as spec.objectStorage.caCert holds it (how the in-cluster Job passes it).
+    #[arg(
+        long,
+        value_name = "BASE64",
+        hide = true,
+        conflicts_with = "s3_ca_cert"
+    )]
+    pub s3_ca_cert_base64: Option<String>,
     /// config.checksumAlgorithm: absent means the plugin's default since 1.9.1 (CRC32); "" means none.
     #[arg(long, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
     /// An AWS shared credentials file, the format of the `cloud` key of Velero's credentials secret.
-    #[arg(long, value_name = "FILE", required = true)]
-    pub credentials_file: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "dry_run")]
+    pub credentials_file: Option<PathBuf>,
     /// The profile (section) of the credentials file (default: the location's config.profile, then
     /// `default`).
     #[arg(long)]

@@ -607,31 +607,33 @@ fn print_run_outcome(outcome: &RunOutcome, color: bool, out: &mut dyn Write) -> 
     Ok(())
 }
 
-/// `snapdoc probe --from-here`: the location from the flags or from a BSL's spec, the credentials from the file
-/// the user names; exit 1 when a check fails.
+/// `snapdoc probe`: the location from the flags or from a BSL's spec; `--dry-run` prints the in-cluster Job,
+/// `--from-here` and `--agent` probe with the credentials file given; exit 1 when a check fails.
 fn probe_command(
     runtime: &tokio::runtime::Runtime,
     args: &ProbeArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    use snapdoc::probe::{Agent, Credentials, S3Location};
-    let (mut location, bsl_profile) = match &args.bsl {
-        Some(name) => runtime.block_on(async {
+    use base64::Engine as _;
+    use snapdoc::probe::{Agent, BslLocation, Credentials, S3Location};
+    let bsl: Option<BslLocation> = match &args.bsl {
+        Some(name) => Some(runtime.block_on(async {
             let (client, _) = snapdoc::collect::client_from(&args.cluster.options()).await?;
             let found =
                 snapdoc::probe::read_bsl(client, args.cluster.velero_namespace.as_deref(), name)
                     .await?;
-            Ok::<_, anyhow::Error>((found.location, found.profile))
-        })?,
-        None => (
-            S3Location {
-                provider: args.provider.clone().unwrap_or_else(|| "aws".to_string()),
-                bucket: args.bucket.clone().unwrap_or_default(),
-                prefix: args.prefix.clone().unwrap_or_default(),
-                ..S3Location::default()
-            },
-            None,
-        ),
+            Ok::<_, anyhow::Error>(found)
+        })?),
+        None => None,
+    };
+    let mut location = match &bsl {
+        Some(found) => found.location.clone(),
+        None => S3Location {
+            provider: args.provider.clone().unwrap_or_else(|| "aws".to_string()),
+            bucket: args.bucket.clone().unwrap_or_default(),
+            prefix: args.prefix.clone().unwrap_or_default(),
+            ..S3Location::default()
+        },
     };
     if let Some(url) = &args.s3_url {
         location.s3_url = Some(url.clone());
@@ -650,16 +652,83 @@ fn probe_command(
                 .with_context(|| format!("cannot read --s3-ca-cert {}", path.display()))?,
         );
     }
-    let profile = args.profile.as_deref().or(bsl_profile.as_deref());
-    let credentials = Credentials::from_file(&args.credentials_file, profile)?;
-    let result = runtime.block_on(snapdoc::probe::probe_s3(
-        &location,
-        &credentials,
-        Agent::FromHere,
-    ))?;
-    match args.format {
-        ProbeFormat::Text => write!(out, "{}", result.to_terminal())?,
-        ProbeFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?,
+    if let Some(b64) = &args.s3_ca_cert_base64 {
+        location.ca_cert = Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .context("--s3-ca-cert-base64 is not base64")?,
+        );
+    }
+    if args.dry_run {
+        // `requires = "bsl"`: clap refuses --dry-run without it.
+        let Some(mut found) = bsl else {
+            anyhow::bail!("--dry-run needs --bsl NAME");
+        };
+        found.location = location;
+        if let Some(profile) = &args.profile {
+            found.profile = Some(profile.clone());
+        }
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let job = snapdoc::probe::probe_job(&found, &args.image, &suffix);
+        write!(out, "{}", serde_saphyr::to_string(&job)?)?;
+        return Ok(Exit::Clean);
+    }
+    let Some(credentials_file) = &args.credentials_file else {
+        anyhow::bail!("--credentials-file is required to probe");
+    };
+    let profile = args
+        .profile
+        .as_deref()
+        .or(bsl.as_ref().and_then(|b| b.profile.as_deref()));
+    let credentials = Credentials::from_file(credentials_file, profile)?;
+    let agent = if args.agent {
+        Agent::InCluster
+    } else {
+        Agent::FromHere
+    };
+    let probed = runtime.block_on(async {
+        let interrupt = interrupt_on_signals()?;
+        let stop = interrupt.wait();
+        Ok::<_, anyhow::Error>(
+            snapdoc::probe::probe_s3_until(&location, &credentials, agent, stop).await?,
+        )
+    })?;
+    let result = match probed {
+        snapdoc::probe::Probed::Finished(result) => *result,
+        snapdoc::probe::Probed::Stopped {
+            by,
+            probe_key,
+            removed,
+        } => {
+            if removed {
+                eprintln!(
+                    "snapdoc: interrupted by {}: probe stopped; its object {probe_key} was deleted",
+                    by.name
+                );
+            } else {
+                eprintln!(
+                    "snapdoc: interrupted by {}: probe stopped, and deleting its object {probe_key} failed: \
+                     delete it, or Velero will find a foreign top-level directory",
+                    by.name
+                );
+            }
+            return Ok(Exit::Interrupted { signal: by.number });
+        }
+    };
+    if args.agent {
+        let line = serde_json::to_string(&result)?;
+        writeln!(out, "{line}")?;
+        // Kubernetes' default terminationMessagePath; absent outside a pod, where there is nothing to write.
+        let termination = std::path::Path::new("/dev/termination-log");
+        if termination.exists() {
+            std::fs::write(termination, &line)
+                .with_context(|| format!("cannot write {}", termination.display()))?;
+        }
+    } else {
+        match args.format {
+            ProbeFormat::Text => write!(out, "{}", result.to_terminal())?,
+            ProbeFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?,
+        }
     }
     Ok(if result.passed() {
         Exit::Clean

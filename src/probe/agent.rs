@@ -44,12 +44,103 @@ pub async fn probe_s3(
     credentials: &Credentials,
     agent: Agent,
 ) -> Result<ProbeResult, ProbeError> {
+    let never = std::future::pending::<std::convert::Infallible>();
+    match probe_s3_until(location, credentials, agent, never).await? {
+        Probed::Finished(result) => Ok(*result),
+        Probed::Stopped { by, .. } => match by {},
+    }
+}
+
+/// How [`probe_s3_until`] ended.
+#[derive(Debug)]
+pub enum Probed<T> {
+    /// Every check ran.
+    Finished(Box<ProbeResult>),
+    /// `stop` came first; the probe object was deleted unless `removed` is false.
+    Stopped {
+        /// What `stop` gave (the signal).
+        by: T,
+        /// The object the probe may have written.
+        probe_key: String,
+        /// Whether the DELETEs of `probe_key` (and of its versions) succeeded (S3 answers 204 for a key that
+        /// was never written).
+        removed: bool,
+    },
+}
+
+/// Time for the cleanup after a stop: a Ctrl-C should end the command promptly.
+const CLEANUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`probe_s3`] until `stop` completes (Ctrl-C): then the checks are abandoned and the probe object is deleted, so
+/// no `snapdoc-probe/` directory is left to make Velero's validation fail.
+pub async fn probe_s3_until<T>(
+    location: &S3Location,
+    credentials: &Credentials,
+    agent: Agent,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<Probed<T>, ProbeError> {
     location.validate()?;
     let client = S3Client::new(location, credentials)?;
+    let probe_key = format!(
+        "{}snapdoc-probe/{}",
+        location.root_prefix(),
+        uuid::Uuid::new_v4()
+    );
+    tokio::select! {
+        result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(Box::new(result))),
+        by = stop => {
+            let cleanup = remove_every_version(&client, &location.bucket, &probe_key);
+            let removed = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await.unwrap_or(false);
+            Ok(Probed::Stopped { by, probe_key, removed })
+        }
+    }
+}
+
+/// Deletes `key` after an interruption, when it is unknown which puts completed: the object, and in a versioned
+/// bucket every version and delete marker of it (ListObjectVersions of the key itself, then DELETE by versionId).
+async fn remove_every_version(client: &S3Client, bucket: &str, key: &str) -> bool {
+    let delete = |query: String| async move {
+        client
+            .send("DELETE", bucket, Some(key), &query, Bytes::new(), &[])
+            .await
+            .is_ok_and(|answer| answer.is_success())
+    };
+    if !delete(String::new()).await {
+        return false;
+    }
+    let listing = client
+        .send(
+            "GET",
+            bucket,
+            None,
+            &query(&[("versions", ""), ("prefix", key)]),
+            Bytes::new(),
+            &[],
+        )
+        .await;
+    let versions = match listing {
+        Ok(answer) if answer.is_success() => {
+            xml_text(&answer.body, "VersionId").unwrap_or_default()
+        }
+        // A store without versioning support: the plain DELETE was all there was to do.
+        _ => Vec::new(),
+    };
+    let mut removed = true;
+    for version in versions.iter().filter(|v| v.as_str() != "null") {
+        removed &= delete(query(&[("versionId", version)])).await;
+    }
+    removed
+}
+
+async fn checks(
+    client: &S3Client,
+    location: &S3Location,
+    probe_key: &str,
+    agent: Agent,
+) -> ProbeResult {
     let root = location.root_prefix();
-    let probe_key = format!("{root}snapdoc-probe/{}", uuid::Uuid::new_v4());
     let mut run = Run {
-        client: &client,
+        client,
         bucket: &location.bucket,
         checks: Vec::new(),
         latencies: Vec::new(),
@@ -58,10 +149,12 @@ pub async fn probe_s3(
 
     let listing = run.list(&root).await;
     let mut top_level_dirs = Vec::new();
+    let mut settings = (None, None);
     let go_on = match listing {
         Ok(dirs) => {
             top_level_dirs = dirs;
             run.top_level_dirs(&root, &top_level_dirs);
+            settings = run.bucket_settings().await;
             true
         }
         // Listing and writing are separate permissions: a denied list says nothing of PutObject.
@@ -72,8 +165,8 @@ pub async fn probe_s3(
         Err(_) => false,
     };
     if go_on {
-        run.write_read_delete(&probe_key).await;
-        run.put_with_checksum(&probe_key, location.checksum_algorithm.as_deref())
+        run.write_read_delete(probe_key).await;
+        run.put_with_checksum(probe_key, location.checksum_algorithm.as_deref())
             .await;
     } else {
         for step in [
@@ -94,7 +187,7 @@ pub async fn probe_s3(
     let endpoint = client.endpoint();
     let mut latencies = run.latencies.clone();
     latencies.sort_unstable();
-    Ok(ProbeResult {
+    ProbeResult {
         agent: agent.name().to_string(),
         location: ProbedLocation {
             provider: location.provider.clone(),
@@ -106,12 +199,14 @@ pub async fn probe_s3(
             ca_cert: location.ca_cert.is_some(),
             insecure_skip_tls_verify: location.insecure_skip_tls_verify,
         },
-        probe_key,
+        probe_key: probe_key.to_string(),
         checks: run.checks,
         top_level_dirs,
         clock_skew_seconds: run.skew,
+        versioning: settings.0,
+        object_lock: settings.1,
         round_trip_ms: latencies.get(latencies.len() / 2).copied(),
-    })
+    }
 }
 
 struct Run<'a> {
@@ -245,7 +340,7 @@ impl Run<'_> {
     fn top_level_dirs(&mut self, root: &str, dirs: &[String]) {
         let foreign: Vec<&str> = dirs
             .iter()
-            .map(|d| d[root.len()..].trim_end_matches('/'))
+            .map(|d| d.strip_prefix(root).unwrap_or(d).trim_end_matches('/'))
             .filter(|d| !VELERO_DIRS.contains(d))
             .collect();
         if foreign.is_empty() {
@@ -271,22 +366,25 @@ impl Run<'_> {
 
     async fn write_read_delete(&mut self, key: &str) {
         let body = probe_body(key);
-        match self
+        let version = match self
             .request(Step::Put, "PUT", Some(key), "", body.clone(), &[])
             .await
         {
-            Ok(answer) => self.passed(
-                Step::Put,
-                format!("{PROBE_BYTES} bytes to {key}"),
-                Some(&answer),
-            ),
+            Ok(answer) => {
+                self.passed(
+                    Step::Put,
+                    format!("{PROBE_BYTES} bytes to {key}"),
+                    Some(&answer),
+                );
+                answer.version_id
+            }
             Err(check) => {
                 self.checks.push(check);
                 self.skip(Step::Get, "nothing was written");
                 self.skip(Step::Delete, "nothing was written");
                 return;
             }
-        }
+        };
         match self
             .request(Step::Get, "GET", Some(key), "", Bytes::new(), &[])
             .await
@@ -314,13 +412,52 @@ impl Run<'_> {
             Err(check) => self.checks.push(check),
         }
         // Always after a successful put: a probe directory left behind would itself make the location invalid.
-        match self
-            .request(Step::Delete, "DELETE", Some(key), "", Bytes::new(), &[])
-            .await
-        {
-            Ok(answer) => self.passed(Step::Delete, "removed".to_string(), Some(&answer)),
+        match self.remove(Step::Delete, key, version.as_deref()).await {
+            Ok(answer) => self.passed(Step::Delete, removed(version.as_deref()), Some(&answer)),
             Err(check) => self.checks.push(check),
         }
+    }
+
+    /// DELETE of `key`, of the version the put created in a versioned bucket: a plain DELETE there only adds a
+    /// delete marker and keeps the probe's bytes.
+    async fn remove(&mut self, step: Step, key: &str, version: Option<&str>) -> Sent {
+        let query = version
+            .map(|v| query(&[("versionId", v)]))
+            .unwrap_or_default();
+        self.request(step, "DELETE", Some(key), &query, Bytes::new(), &[])
+            .await
+    }
+
+    /// Versioning and object lock, as the bucket's sub-resources say; `None` where the store does not answer
+    /// (the permissions Velero needs do not include reading them).
+    async fn bucket_settings(&mut self) -> (Option<String>, Option<bool>) {
+        let ask = |sub: &'static str| {
+            self.client
+                .send("GET", self.bucket, None, sub, Bytes::new(), &[])
+        };
+        let versioning = match ask("versioning=").await {
+            Ok(answer) if answer.is_success() => Some(
+                xml_text(&answer.body, "Status")
+                    .and_then(|s| s.into_iter().next())
+                    .unwrap_or_else(|| "Disabled".to_string()),
+            ),
+            _ => None,
+        };
+        let object_lock = match ask("object-lock=").await {
+            Ok(answer) if answer.is_success() => Some(
+                xml_text(&answer.body, "ObjectLockEnabled")
+                    .and_then(|s| s.into_iter().next())
+                    .is_some_and(|s| s == "Enabled"),
+            ),
+            Ok(answer)
+                if error_code(&answer.body)
+                    .is_some_and(|(code, _)| code == "ObjectLockConfigurationNotFoundError") =>
+            {
+                Some(false)
+            }
+            _ => None,
+        };
+        (versioning, object_lock)
     }
 
     async fn put_with_checksum(&mut self, key: &str, configured: Option<&str>) {
@@ -345,10 +482,20 @@ impl Run<'_> {
         };
         let body = probe_body(key);
         let Some((header, value)) = checksum_header(algorithm, &body) else {
-            self.skip(
-                Step::PutWithChecksum,
-                &format!("checksumAlgorithm {algorithm}: the probe sends CRC32 or SHA256 only"),
-            );
+            // velero-plugin-for-aws's validChecksumAlg (object_store.go, v1.9.2) accepts CRC32, CRC32C, SHA1,
+            // SHA256 and "": any other value fails its Init, so no upload can work.
+            self.checks.push(Check {
+                step: Step::PutWithChecksum,
+                status: Status::Failed,
+                rule: None,
+                error_code: None,
+                http_status: None,
+                detail: format!(
+                    "checksumAlgorithm {algorithm:?} is not one the plugin accepts (CRC32, CRC32C, SHA1, SHA256 or \"\"): \
+                     it fails with \"invalid checksum algorithm\""
+                ),
+                latency_ms: None,
+            });
             return;
         };
         let headers = [
@@ -360,17 +507,8 @@ impl Run<'_> {
             .await
         {
             Ok(answer) => {
-                let removed = self
-                    .request(
-                        Step::PutWithChecksum,
-                        "DELETE",
-                        Some(key),
-                        "",
-                        Bytes::new(),
-                        &[],
-                    )
-                    .await;
-                match removed {
+                let version = answer.version_id.as_deref();
+                match self.remove(Step::PutWithChecksum, key, version).await {
                     Ok(_) => self.passed(
                         Step::PutWithChecksum,
                         format!("accepted x-amz-sdk-checksum-algorithm: {algorithm}"),
@@ -406,6 +544,13 @@ impl Run<'_> {
                 None,
             ),
         }
+    }
+}
+
+fn removed(version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("removed, version {version} included"),
+        None => "removed".to_string(),
     }
 }
 
@@ -451,11 +596,20 @@ fn probe_body(key: &str) -> Bytes {
 /// The flexible-checksum header for `algorithm` (base64 of the big-endian digest, as S3 defines it).
 fn checksum_header(algorithm: &str, body: &[u8]) -> Option<(&'static str, String)> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    match algorithm.to_ascii_uppercase().as_str() {
+    // Exact names: the plugin compares them as written ("crc32" is invalid there).
+    match algorithm {
         "CRC32" => Some((
             "x-amz-checksum-crc32",
             b64.encode(crc32fast::hash(body).to_be_bytes()),
         )),
+        "CRC32C" => Some((
+            "x-amz-checksum-crc32c",
+            b64.encode(crc32c::crc32c(body).to_be_bytes()),
+        )),
+        "SHA1" => {
+            use sha1::Digest as _;
+            Some(("x-amz-checksum-sha1", b64.encode(sha1::Sha1::digest(body))))
+        }
         "SHA256" => {
             use sha2::Digest as _;
             Some((
@@ -478,7 +632,19 @@ mod tests {
             checksum_header("CRC32", b"hello world"),
             Some(("x-amz-checksum-crc32", "DUoRhQ==".to_string()))
         );
-        assert_eq!(checksum_header("CRC32C", b"x"), None);
+        // Computed independently for "hello world" (Python's hashlib, and a bitwise CRC32C).
+        assert_eq!(
+            checksum_header("CRC32C", b"hello world"),
+            Some(("x-amz-checksum-crc32c", "yZRlqg==".to_string()))
+        );
+        assert_eq!(
+            checksum_header("SHA1", b"hello world"),
+            Some((
+                "x-amz-checksum-sha1",
+                "Kq5sNclPz7QV2+lfQIuc6R7oRu0=".to_string()
+            ))
+        );
+        assert_eq!(checksum_header("MD5", b"x"), None);
     }
 
     #[test]

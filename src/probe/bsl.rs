@@ -17,6 +17,10 @@ pub struct BslLocation {
     pub profile: Option<String>,
     /// The namespace the location lives in (Velero's).
     pub namespace: String,
+    /// The BSL's own name.
+    pub name: String,
+    /// spec.credential (secret name, key); `None`: the server's cloud credentials.
+    pub credential: Option<(String, String)>,
 }
 
 /// Reads BackupStorageLocation `name` from `namespace`, or, without one, from whichever namespace holds the only
@@ -67,10 +71,18 @@ pub async fn read_bsl(
     };
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
     let (location, profile) = from_spec(&object.data).map_err(failed)?;
+    let credential = object.data.pointer("/spec/credential").and_then(|c| {
+        Some((
+            c.get("name")?.as_str()?.to_string(),
+            c.get("key")?.as_str()?.to_string(),
+        ))
+    });
     Ok(BslLocation {
         location,
         profile,
         namespace,
+        name: name.to_string(),
+        credential,
     })
 }
 

@@ -116,6 +116,12 @@ pub struct ProbeResult {
     /// Server clock minus this machine's, in seconds (1 s resolution: the Date header's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew_seconds: Option<i64>,
+    /// The bucket's versioning (`Enabled`, `Suspended`, `Disabled`: never enabled), when the store says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
+    /// Whether the bucket has object lock (immutable backups), when the store says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<bool>,
     /// The median round trip of the probe's requests, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub round_trip_ms: Option<u64>,
@@ -178,6 +184,14 @@ impl ProbeResult {
                 check.step.label(),
                 check.detail
             );
+        }
+        if let Some(versioning) = &self.versioning {
+            let lock = match self.object_lock {
+                Some(true) => ", object lock on",
+                Some(false) => ", object lock off",
+                None => "",
+            };
+            let _ = writeln!(out, "  bucket versioning: {versioning}{lock}");
         }
         if let Some(ms) = self.round_trip_ms {
             let _ = writeln!(out, "  round trip (median): {ms} ms");

@@ -129,6 +129,8 @@ pub(crate) struct Answer {
     /// Our clock halfway through the request, to compare `date` with.
     pub(crate) local_midpoint: jiff::Timestamp,
     pub(crate) body: Bytes,
+    /// x-amz-version-id: the version a PUT created in a versioned bucket.
+    pub(crate) version_id: Option<String>,
     pub(crate) elapsed: Duration,
 }
 
@@ -238,19 +240,25 @@ impl S3Client {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
                 .map(|z| z.timestamp());
+            let version_id = response
+                .headers()
+                .get("x-amz-version-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && *v != "null")
+                .map(str::to_string);
             let body = response
                 .into_body()
                 .collect()
                 .await
                 .map_err(|e| Unanswered::Transport(format!("reading the answer: {e}")))?
                 .to_bytes();
-            Ok((status, date, body))
+            Ok((status, date, body, version_id))
         })
         .await
         .map_err(|_| {
             Unanswered::Transport(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))
         })?;
-        let (status, date, body) = answer?;
+        let (status, date, body, version_id) = answer?;
         let elapsed = started.elapsed();
         let half = jiff::SignedDuration::try_from(elapsed / 2).unwrap_or_default();
         Ok(Answer {
@@ -258,6 +266,7 @@ impl S3Client {
             date,
             local_midpoint: sent_at.checked_add(half).unwrap_or(sent_at),
             body,
+            version_id,
             elapsed,
         })
     }
@@ -328,13 +337,7 @@ fn roots(ca_cert: Option<&[u8]>) -> Result<rustls::RootCertStore, ProbeError> {
 fn describe(error: hyper_util::client::legacy::Error) -> Unanswered {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(current) = source {
-        let tls = current.downcast_ref::<rustls::Error>().or_else(|| {
-            current
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(problem)) = tls {
+        if let Some(rustls::Error::InvalidCertificate(problem)) = tls_error(current) {
             return Unanswered::Certificate(x509_wording(problem));
         }
         source = current.source();
@@ -347,6 +350,18 @@ fn describe(error: hyper_util::client::legacy::Error) -> Unanswered {
         source = current.source();
     }
     Unanswered::Transport(text)
+}
+
+/// The rustls error inside `error`: hyper-rustls wraps tokio-rustls's io::Error (which holds rustls's) in another
+/// io::Error, and io::Error's `source()` skips what it holds, so walking `source()` alone never reaches it.
+fn tls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        return io.get_ref().and_then(|inner| tls_error(inner));
+    }
+    None
 }
 
 fn x509_wording(problem: &rustls::CertificateError) -> String {

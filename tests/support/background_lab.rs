@@ -51,6 +51,7 @@ impl BackgroundLab {
         self.path("kubeconfig")
     }
 
+    #[allow(dead_code)] // only the test crates that inspect the lab's state use it
     pub(crate) fn lab(&self) -> &LabCluster {
         self.lab.as_ref().expect("the lab runs until stopped")
     }

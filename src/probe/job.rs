@@ -1,0 +1,209 @@
+//! The in-cluster probe: the Job that runs the agent in Velero's namespace with the location's credentials mounted
+//! the way Velero mounts them, and the API access the flow around it needs (the Role in
+//! deploy/manifests/snapdoc-probe-role.yaml, tested against [`PROBE_ACCESS`]).
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::bsl::BslLocation;
+use super::location::S3Location;
+
+/// The secret `velero install` and KOTS create and the server mounts at /credentials (pkg/install/deployment.go,
+/// velero d30d389b56068eebd675d9953492183cb7b58a78): what a location without spec.credential uses.
+pub const SERVER_CREDENTIALS_SECRET: &str = "cloud-credentials";
+/// Where the server's deployment mounts it, and the file AWS_SHARED_CREDENTIALS_FILE names.
+const SERVER_CREDENTIALS_DIR: &str = "/credentials";
+/// Velero writes a location's spec.credential key to `<TMPDIR>/credentials/<namespace>/<secret>-<key>`
+/// (internal/credentials/file_store.go, local.go) and hands that path to the plugin as credentialsFile.
+const LOCATION_CREDENTIALS_ROOT: &str = "/tmp/credentials";
+/// How long the agent may run: seven requests with a 15 s budget each, and the pod's start.
+const ACTIVE_DEADLINE_SECONDS: i64 = 180;
+/// The cluster removes a finished Job after this even if snapdoc, interrupted, could not.
+const TTL_AFTER_FINISHED_SECONDS: i64 = 600;
+
+/// What the in-cluster flow does with the Kubernetes API, in Velero's namespace only: create the Job, wait on it,
+/// find its pod (by the job-name label, hence list), read the result from the pod's log, delete the Job (its pod
+/// goes with it through the garbage collector). (API group, resource, verbs.)
+pub const PROBE_ACCESS: [(&str, &str, &[&str]); 3] = [
+    ("batch", "jobs", &["create", "get", "delete"]),
+    ("", "pods", &["get", "list"]),
+    ("", "pods/log", &["get"]),
+];
+
+/// The agent's arguments for `location`: `snapdoc probe --agent` with the location's config as flags.
+pub fn agent_args(
+    location: &S3Location,
+    profile: Option<&str>,
+    credentials_file: &str,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec!["probe".into(), "--agent".into()];
+    let mut flag = |name: &str, value: &str| {
+        args.push(format!("--{name}={value}"));
+    };
+    flag("provider", &location.provider);
+    flag("bucket", &location.bucket);
+    if !location.prefix.is_empty() {
+        flag("prefix", &location.prefix);
+    }
+    if let Some(region) = location.region.as_deref().filter(|r| !r.is_empty()) {
+        flag("region", region);
+    }
+    if let Some(url) = location.s3_url.as_deref().filter(|u| !u.is_empty()) {
+        flag("s3-url", url);
+    }
+    if let Some(algorithm) = &location.checksum_algorithm {
+        flag("checksum-algorithm", algorithm);
+    }
+    if let Some(pem) = &location.ca_cert {
+        flag(
+            "s3-ca-cert-base64",
+            &base64::engine::general_purpose::STANDARD.encode(pem),
+        );
+    }
+    flag("credentials-file", credentials_file);
+    if let Some(profile) = profile {
+        flag("profile", profile);
+    }
+    if location.s3_force_path_style {
+        args.push("--s3-force-path-style".into());
+    }
+    if location.insecure_skip_tls_verify {
+        args.push("--s3-insecure-skip-tls-verify".into());
+    }
+    args
+}
+
+/// The Job probing `bsl` with snapdoc's `image`; `suffix` makes its name unique.
+pub fn probe_job(bsl: &BslLocation, image: &str, suffix: &str) -> Value {
+    let (volume, mount_path, credentials_file) = match &bsl.credential {
+        None => (
+            json!({"name": "credentials", "secret": {"secretName": SERVER_CREDENTIALS_SECRET, "defaultMode": 0o444}}),
+            SERVER_CREDENTIALS_DIR.to_string(),
+            format!("{SERVER_CREDENTIALS_DIR}/cloud"),
+        ),
+        Some((secret, key)) => {
+            let dir = format!("{LOCATION_CREDENTIALS_ROOT}/{}", bsl.namespace);
+            let file = format!("{secret}-{key}");
+            (
+                json!({"name": "credentials", "secret": {"secretName": secret, "defaultMode": 0o444,
+                        "items": [{"key": key, "path": file}]}}),
+                dir.clone(),
+                format!("{dir}/{file}"),
+            )
+        }
+    };
+    let labels = json!({
+        "app.kubernetes.io/name": "snapdoc",
+        "app.kubernetes.io/component": "probe",
+    });
+    let restricted = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+        "capabilities": {"drop": ["ALL"]},
+    });
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(&bsl.name, suffix),
+            "namespace": bsl.namespace,
+            "labels": labels,
+            "annotations": {"snapdoc.io/backup-storage-location": bsl.name},
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
+            "ttlSecondsAfterFinished": TTL_AFTER_FINISHED_SECONDS,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    // The agent talks to the object store only.
+                    "automountServiceAccountToken": false,
+                    "securityContext": {
+                        "runAsNonRoot": true,
+                        "runAsUser": 65532,
+                        "runAsGroup": 65532,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [{
+                        "name": "probe",
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": agent_args(&bsl.location, bsl.profile.as_deref(), &credentials_file),
+                        // The result is also the termination message: readable from the pod's status.
+                        "terminationMessagePolicy": "File",
+                        "resources": {
+                            "requests": {"cpu": "10m", "memory": "32Mi"},
+                            "limits": {"memory": "128Mi"},
+                        },
+                        "securityContext": restricted,
+                        "volumeMounts": [{"name": "credentials", "mountPath": mount_path, "readOnly": true}],
+                    }],
+                    "volumes": [volume],
+                },
+            },
+        },
+    })
+}
+
+/// `snapdoc-probe-<bsl>-<suffix>`, cut to the 63 characters of a label value (the pods' job-name label).
+fn job_name(bsl: &str, suffix: &str) -> String {
+    let room = 63 - "snapdoc-probe--".len() - suffix.len();
+    let bsl: String = bsl.chars().take(room).collect();
+    format!(
+        "snapdoc-probe-{}-{suffix}",
+        bsl.trim_end_matches(['-', '.'])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_fit_a_label_value() {
+        assert_eq!(
+            job_name("default", "1a2b3c4d"),
+            "snapdoc-probe-default-1a2b3c4d"
+        );
+        let long = job_name(&"a".repeat(100), "1a2b3c4d");
+        assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn a_location_s_own_credential_is_mounted_where_velero_writes_it() {
+        let bsl = BslLocation {
+            location: S3Location {
+                provider: "aws".into(),
+                bucket: "b".into(),
+                ca_cert: Some(b"PEM".to_vec()),
+                ..Default::default()
+            },
+            profile: Some("backups".into()),
+            namespace: "velero".into(),
+            name: "secondary".into(),
+            credential: Some(("bsl-secondary".into(), "cloud".into())),
+        };
+        let job = probe_job(&bsl, "snapdoc:test", "00000000");
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["volumes"][0]["secret"]["items"],
+            json!([{"key": "cloud", "path": "bsl-secondary-cloud"}])
+        );
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"][0]["mountPath"],
+            "/tmp/credentials/velero"
+        );
+        let args: Vec<&str> = pod["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(args.contains(&"--credentials-file=/tmp/credentials/velero/bsl-secondary-cloud"));
+        assert!(args.contains(&"--profile=backups"));
+        assert!(args.contains(&"--s3-ca-cert-base64=UEVN"));
+    }
+}
