@@ -1140,29 +1140,11 @@ impl<'o> Run<'o> {
         if let Some(ns) = &workloads.kots_ns
             && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
         {
-            let kots: Vec<LogTarget> = logs::kots_targets(pods)
-                .into_iter()
-                // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
-                .filter(|t| {
-                    !targets
-                        .iter()
-                        .any(|v| v.pod == t.pod && v.container == t.container)
-                })
-                .collect();
-            targets.extend(kots);
+            // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
+            add_new_containers(&mut targets, logs::kots_targets(pods));
         }
-
-        // A store in Velero's or kotsadm's namespace: its pods' logs are not already among the targets (those
-        // are Velero's and kotsadm's own containers), but a pod is never fetched twice.
-        let store_logs: Vec<LogTarget> = store_logs
-            .into_iter()
-            .filter(|t| {
-                !targets
-                    .iter()
-                    .any(|v| v.pod == t.pod && v.container == t.container)
-            })
-            .collect();
-        targets.extend(store_logs);
+        // A store in Velero's or kotsadm's namespace: a pod is never fetched twice.
+        add_new_containers(&mut targets, store_logs);
         let empty = empty_list();
         let backups = velero.get("backups").unwrap_or(&empty);
         let restores = velero.get("restores").unwrap_or(&empty);
@@ -1355,6 +1337,17 @@ impl<'o> Run<'o> {
             self.progress.step(&entry);
         }
         Ok(())
+    }
+}
+
+/// Adds the targets whose container log (current or previous) no target already names.
+fn add_new_containers(targets: &mut Vec<LogTarget>, more: Vec<LogTarget>) {
+    for target in more {
+        if !targets.iter().any(|t| {
+            t.pod == target.pod && t.container == target.container && t.previous == target.previous
+        }) {
+            targets.push(target);
+        }
     }
 }
 
