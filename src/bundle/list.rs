@@ -119,6 +119,28 @@ fn slim(item: &mut Value) {
     if let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.shift_remove("managedFields");
     }
+    *item = compact(std::mem::take(item));
+}
+
+/// The value with every map and array at its exact size. Parsing grows them by doubling: a kept
+/// PodVolumeBackup's ~45 fields held a third more than they need.
+fn compact(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut exact = Map::with_capacity(map.len());
+            for (key, value) in map {
+                exact.insert(key, compact(value));
+            }
+            Value::Object(exact)
+        }
+        Value::Array(items) => {
+            // Not `collect`: collected in place, the vector would keep its grown allocation.
+            let mut exact = Vec::with_capacity(items.len());
+            exact.extend(items.into_iter().map(compact));
+            Value::Array(exact)
+        }
+        other => other,
+    }
 }
 
 /// Why a list file could not be read: invalid JSON (with its place), or JSON of the wrong shape.
