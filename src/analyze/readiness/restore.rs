@@ -53,7 +53,7 @@ fn of_backup<'a>(by_backup: &HashMap<&str, Vec<&'a Value>>, name: &str) -> Vec<&
 }
 
 /// The objects of each backup (label `velero.io/backup-name`), in the list's order.
-fn by_backup<'a>(objects: &'a [Value]) -> HashMap<&'a str, Vec<&'a Value>> {
+fn by_backup(objects: &[Value]) -> HashMap<&str, Vec<&Value>> {
     let mut by_backup: HashMap<&str, Vec<&Value>> = HashMap::new();
     for object in objects {
         if let Some(name) = json::label(object, "velero.io/backup-name") {
