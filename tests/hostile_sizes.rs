@@ -1,6 +1,7 @@
 //! Inputs sized to exhaust memory (issue #21): each ends in success or in a clear error naming what was too
 //! large, never in gigabytes. The peak RSS of the full-size cases is measured by hand with `/usr/bin/time -v`
-//! (BENCHMARKS.md, "Hostile inputs"); these tests check the outcome only, at sizes that run in a moment.
+//! (BENCHMARKS.md, "Hostile inputs"); these tests check the outcome at sizes that run in a moment, and one
+//! compares the peak RSS of the debug binary at two object counts.
 use std::path::Path;
 
 use snapdoc::analyze::RuleSet;
