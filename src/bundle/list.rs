@@ -74,10 +74,7 @@ impl Kept {
                 let created = created(&item);
                 if self.items.len() >= max {
                     // Full: the item replaces the oldest kept, if it is newer.
-                    let oldest = self
-                        .items
-                        .peek()
-                        .map(|Reverse(a)| (a.created, a.place));
+                    let oldest = self.items.peek().map(|Reverse(a)| (a.created, a.place));
                     if oldest.is_some_and(|oldest| (created, place) < oldest) {
                         return;
                     }
