@@ -359,3 +359,65 @@ async fn restore_wait_failed_verdict_names_the_pod_security_refusal() {
         verdict.lost
     );
 }
+
+/// kurl-minio-full (#15): kURL's in-cluster MinIO ran out of space; tonight's snapshot is Failed and its log is not
+/// in the store. The verdict names the full store and its claim, not the missing log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kurl_minio_full_verdict_names_the_full_in_cluster_store() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("kurl-minio-full", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("instance-9wc4h", "Failed"),
+        ("SD118", "SD801"),
+        &[
+            "full or over quota (XMinioStorageFull)",
+            "The object store of location default runs in the cluster: Service minio in namespace minio, on claim \
+             minio/minio-pv-claim (10Gi, storage class local).",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("kubectl -n minio exec deploy/minio -- df -h /data"),
+        "{fix}"
+    );
+    // The store refused the log, so the verdict has a cause and asks for nothing more.
+    assert!(verdict.missing.is_empty(), "{:?}", verdict.missing);
+    // From the backup's failureReason and the server's "Error uploading log file" and "backup failed" lines.
+    assert_eq!(finding(analysis, "SD118").count, 3);
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let claims = bundle
+        .read_json("cluster-resources/persistentvolumeclaims/minio.json")
+        .unwrap()
+        .expect("the store's claims");
+    assert_eq!(
+        claims["items"][0]["status"]["capacity"]["storage"], "10Gi",
+        "{claims}"
+    );
+    let events = bundle
+        .read_json("cluster-resources/events/minio.json")
+        .unwrap()
+        .expect("the store's events");
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "Killing"
+                && e["involvedObject"]["name"] == "minio-6b8f9c7d5-k2x9q"),
+        "{events}"
+    );
+    let mut log = String::new();
+    std::io::Read::read_to_string(
+        &mut bundle
+            .open_entry("object-store/logs/minio-6b8f9c7d5-r7t4m/minio.log")
+            .unwrap(),
+        &mut log,
+    )
+    .unwrap();
+    assert!(
+        log.contains("MINIO_ACCESS_KEY and MINIO_SECRET_KEY are deprecated"),
+        "{log}"
+    );
+}
