@@ -153,6 +153,8 @@ pub(crate) struct ContainerState {
     pub node: Option<String>,
     /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
     pub(crate) last_terminated_at: Option<Timestamp>,
+    /// `ready` in its status: a velero server that is not ready processes no backup.
+    pub(crate) ready: bool,
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
@@ -715,6 +717,10 @@ fn containers(pod: &Value) -> Vec<ContainerState> {
                 container: string_at(status, &["name"])?,
                 node: node.clone(),
                 last_terminated_at: time_at(status, &["lastState", "terminated", "finishedAt"]),
+                ready: status
+                    .get("ready")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             })
         })
         .collect()

@@ -12,6 +12,7 @@ use super::context::{
 };
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Evidence, Finding, ObjectRef};
+use crate::bundle::layout::VELERO_LOGS;
 
 const COMPONENTS_KIND: &str = "facts.components";
 
@@ -141,7 +142,40 @@ impl<'c> Subjects<'c> {
         if finding.evidence.iter().any(|e| self.names_a_node(e)) {
             return Some((Link::Named, None));
         }
+        if component.is_none()
+            && finding
+                .evidence
+                .iter()
+                .any(|e| self.is_from_a_down_server(e))
+        {
+            let link = Link::Component(Told::Now);
+            if in_window(&link) {
+                return Some((link, None));
+            }
+        }
         component
+    }
+
+    /// A line of the log of a velero server container that is not ready now (crash-looping, refusing to start):
+    /// it tells why no backup is processed, whichever backup it names or not.
+    fn is_from_a_down_server(&self, evidence: &Evidence) -> bool {
+        let Evidence::LogLine { file, .. } = evidence else {
+            return false;
+        };
+        let Some((pod, container)) = file
+            .strip_prefix(VELERO_LOGS)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return false;
+        };
+        let container = container
+            .strip_suffix("-previous.log")
+            .or_else(|| container.strip_suffix(".log"))
+            .unwrap_or(container);
+        self.containers.iter().any(|c| {
+            c.component == "velero" && !c.ready && c.pod == pod && c.container == container
+        })
     }
 
     fn object_link(&self, object: &ObjectRef, told: Option<Kind>) -> Option<Link> {
