@@ -659,16 +659,11 @@ fn check_logs(s: &Scenario, realistic: bool, problems: &mut Vec<String>) {
             continue;
         }
         if log.previous {
-            let restarted = pod
-                .value
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|c| {
-                    c.get("name").and_then(Value::as_str) == Some(&log.container)
-                        && c.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
-                });
+            let restarted = named(&pod.value, "/status/containerStatuses", &log.container)
+                .and_then(|c| c.get("restartCount"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                > 0;
             if !restarted {
                 problems.push(format!(
                     "{at}.previous.log: the container never restarted, so it has no previous log"
@@ -684,18 +679,10 @@ fn check_logs(s: &Scenario, realistic: bool, problems: &mut Vec<String>) {
         };
         // MinIO's console lines carry no time of their own (minio/minio@22d2dbc4, RELEASE.2023-09-30T07-02-29Z,
         // internal/logger/console.go infoMsg.pretty prints the message alone).
-        let untimed = pod
-            .value
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| {
-                c.get("name").and_then(Value::as_str) == Some(&log.container)
-                    && c.get("image")
-                        .and_then(Value::as_str)
-                        .is_some_and(|i| i.starts_with("minio/minio:"))
-            });
+        let untimed = named(&pod.value, "/spec/containers", &log.container)
+            .and_then(|c| c.get("image"))
+            .and_then(Value::as_str)
+            .is_some_and(|i| i.starts_with("minio/minio:"));
         if !untimed {
             check_log_times(&at, &text, reference, problems);
         }
@@ -730,6 +717,15 @@ fn check_logs(s: &Scenario, realistic: bool, problems: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// The entry named `name` of the list at `pointer` (a pod's containers or container statuses).
+fn named<'v>(pod: &'v Value, pointer: &str, name: &str) -> Option<&'v Value> {
+    pod.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
 }
 
 fn check_log_times(

@@ -412,6 +412,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_most_restorable_backup_is_a_finished_one_among_equals() {
+        let backup = |name: &str, completed: Option<&str>| BackupReadiness {
+            name: name.into(),
+            restorable: Restorable::Not,
+            completed: completed.map(str::to_string),
+            ..BackupReadiness::default()
+        };
+        // Newest first, as the readiness lists them: the one still New is not the best of equals.
+        let readiness = Readiness {
+            backups: vec![
+                backup("new", None),
+                backup("last-night", Some("2026-11-24T02:34:10Z")),
+                backup("older", Some("2026-11-23T02:34:10Z")),
+            ],
+            ..Readiness::default()
+        };
+        assert_eq!(most_restorable(&readiness).unwrap().name, "last-night");
+    }
+
+    #[test]
     fn spans_read_in_the_unit_a_person_says() {
         assert_eq!(span(6 * 3600 + 59), "6 h");
         assert_eq!(span(29 * 86_400 + 3), "29 d");

@@ -269,3 +269,69 @@ enum Kind {
     Termination,
     Current,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(ready: bool) -> ContainerState {
+        ContainerState {
+            component: "velero".into(),
+            namespace: Some("velero".into()),
+            pod: "velero-6d9c7b5f48-x4k7p".into(),
+            container: "velero".into(),
+            node: None,
+            last_terminated_at: None,
+            ready,
+        }
+    }
+
+    fn line(file: &str) -> Evidence {
+        Evidence::LogLine {
+            file: file.into(),
+            line: 4,
+            excerpt: "An error occurred: invalid uploader type 'restic', valid type: 'kopia'"
+                .into(),
+            time: None,
+            span: None,
+        }
+    }
+
+    #[test]
+    fn a_line_of_a_server_that_is_not_ready_concerns_every_backup() {
+        for (ready, file, expected) in [
+            (
+                false,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
+                true,
+            ),
+            (
+                false,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero-previous.log",
+                true,
+            ),
+            // A running server's lines say nothing of a backup they do not name.
+            (
+                true,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
+                false,
+            ),
+            (false, "velero/logs/node-agent-k8d2w/node-agent.log", false),
+            (false, "kots/logs/velero-6d9c7b5f48-x4k7p/velero.log", false),
+        ] {
+            let containers = [server(ready)];
+            let subjects = Subjects {
+                volumes: Vec::new(),
+                pods: BTreeSet::new(),
+                nodes: BTreeSet::new(),
+                repositories: Vec::new(),
+                containers: &containers,
+            };
+            assert_eq!(
+                subjects.is_from_a_down_server(&line(file)),
+                expected,
+                "{ready} {file}"
+            );
+        }
+    }
+}
