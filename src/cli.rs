@@ -107,7 +107,9 @@ pub enum Command {
 
 /// `snapdoc probe`.
 #[derive(Debug, Args, Clone)]
-#[command(group(clap::ArgGroup::new("mode").required(true).args(["from_here", "dry_run", "agent"])))]
+/// Without --from-here, --dry-run or --agent: a Job in Velero's namespace probes --bsl with the location's own
+/// credentials (the Role in deploy/manifests/snapdoc-probe-role.yaml), and is deleted afterwards.
+#[command(group(clap::ArgGroup::new("mode").args(["from_here", "dry_run", "agent"])))]
 pub struct ProbeArgs {
     /// Run the checks from this machine with the credentials of --credentials-file (snapdoc never reads the
     /// location's secret).
@@ -164,7 +166,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
     /// An AWS shared credentials file, the format of the `cloud` key of Velero's credentials secret.
-    #[arg(long, value_name = "FILE", required_unless_present = "dry_run")]
+    #[arg(long, value_name = "FILE", required_if_eq_any = [("from_here", "true"), ("agent", "true")])]
     pub credentials_file: Option<PathBuf>,
     /// The profile (section) of the credentials file (default: the location's config.profile, then
     /// `default`).

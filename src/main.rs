@@ -673,6 +673,23 @@ fn probe_command(
         write!(out, "{}", serde_saphyr::to_string(&job)?)?;
         return Ok(Exit::Clean);
     }
+    if !args.from_here && !args.agent {
+        let Some(mut found) = bsl else {
+            anyhow::bail!(
+                "the in-cluster probe needs --bsl NAME (or probe from this machine with --from-here)"
+            );
+        };
+        if args.credentials_file.is_some() {
+            anyhow::bail!(
+                "--credentials-file is for --from-here: in the cluster the Job mounts the location's own secret"
+            );
+        }
+        found.location = location;
+        if let Some(profile) = &args.profile {
+            found.profile = Some(profile.clone());
+        }
+        return probe_in_cluster(runtime, args, &found, out);
+    }
     let Some(credentials_file) = &args.credentials_file else {
         anyhow::bail!("--credentials-file is required to probe");
     };
@@ -724,15 +741,65 @@ fn probe_command(
             std::fs::write(termination, &line)
                 .with_context(|| format!("cannot write {}", termination.display()))?;
         }
+        Ok(probe_exit(&result))
     } else {
-        match args.format {
-            ProbeFormat::Text => write!(out, "{}", result.to_terminal())?,
-            ProbeFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&result)?)?,
-        }
+        print_probe(args.format, &result, out)
     }
-    Ok(if result.passed() {
+}
+
+fn probe_exit(result: &snapdoc::probe::ProbeResult) -> Exit {
+    if result.passed() {
         Exit::Clean
     } else {
         Exit::Findings
-    })
+    }
+}
+
+fn print_probe(
+    format: ProbeFormat,
+    result: &snapdoc::probe::ProbeResult,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    match format {
+        ProbeFormat::Text => write!(out, "{}", result.to_terminal())?,
+        ProbeFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(result)?)?,
+    }
+    Ok(probe_exit(result))
+}
+
+/// `snapdoc probe --bsl NAME`: the Job in Velero's namespace, its result, the Job deleted (also on Ctrl-C).
+fn probe_in_cluster(
+    runtime: &tokio::runtime::Runtime,
+    args: &ProbeArgs,
+    bsl: &snapdoc::probe::BslLocation,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    use snapdoc::probe::InCluster;
+    let ran = runtime.block_on(async {
+        let (client, _) = snapdoc::collect::client_from(&args.cluster.options()).await?;
+        let interrupt = interrupt_on_signals()?;
+        let stop = interrupt.wait();
+        Ok::<_, anyhow::Error>(
+            snapdoc::probe::probe_in_cluster(client, bsl, &args.image, stop).await?,
+        )
+    })?;
+    match ran {
+        InCluster::Finished(result) => print_probe(args.format, &result, out),
+        InCluster::Stopped { by, job, deleted } => {
+            if deleted {
+                eprintln!(
+                    "snapdoc: interrupted by {}: probe Job {}/{job} deleted with its pod (the agent deletes its \
+                     object when stopped)",
+                    by.name, bsl.namespace
+                );
+            } else {
+                eprintln!(
+                    "snapdoc: interrupted by {}: deleting probe Job {}/{job} failed: its ttlSecondsAfterFinished \
+                     removes it once it ends, or `kubectl delete job -n {} {job}`",
+                    by.name, bsl.namespace, bsl.namespace
+                );
+            }
+            Ok(Exit::Interrupted { signal: by.number })
+        }
+    }
 }

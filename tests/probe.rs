@@ -854,3 +854,225 @@ async fn ctrl_c_removes_the_probe_object() {
         );
     }
 }
+
+/// The "healthy" scenario plus, per (name, bucket, endpoint, credentials), a BackupStorageLocation in velero at
+/// that endpoint whose spec.credential names a secret of its own holding `credentials` as an AWS credentials file.
+fn scenario_with_locations(locations: &[(&str, &str, String, Credentials)]) -> Scenario {
+    use base64::Engine as _;
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    for (name, bucket, endpoint, credentials) in locations {
+        let file = format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            credentials.access_key_id, credentials.secret_access_key
+        );
+        let secret = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("probe-{name}"), "namespace": "velero"},
+            "data": {"cloud": base64::engine::general_purpose::STANDARD.encode(file)},
+        });
+        let bsl = serde_json::json!({
+            "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+            "metadata": {"name": name, "namespace": "velero"},
+            "spec": {
+                "provider": "aws",
+                "objectStorage": {"bucket": bucket, "prefix": "cluster-a"},
+                "config": {"region": "us-east-1", "s3Url": endpoint, "s3ForcePathStyle": "true"},
+                "credential": {"name": format!("probe-{name}"), "key": "cloud"},
+            },
+        });
+        for value in [secret, bsl] {
+            scenario.objects.push(snapdoc::lab::ScenarioObject {
+                file: "composed by tests/probe.rs".to_string(),
+                line: 1,
+                value,
+            });
+        }
+    }
+    scenario
+}
+
+/// `snapdoc probe --bsl NAME` (in-cluster) against `lab`, with `extra` arguments.
+fn probe_in_cluster(lab: &BackgroundLab, bsl: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapdoc"));
+    command
+        .args(["probe", "--bsl", bsl, "--format", "json"])
+        .arg("--kubeconfig")
+        .arg(lab.kubeconfig())
+        .args(extra);
+    command
+}
+
+/// No probe Job and no pod of one is left in the lab.
+fn nothing_left_in(lab: &BackgroundLab) {
+    let jobs = lab.lab().objects("jobs.batch");
+    assert!(jobs.is_empty(), "{jobs:#?}");
+    let pods: Vec<_> = lab
+        .lab()
+        .objects("pods")
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
+        .collect();
+    assert!(pods.is_empty(), "{pods:#?}");
+}
+
+/// The in-cluster flow: the lab plays the node for snapdoc's Job, running the agent in-process with the secret
+/// the Job mounts; each fault the from-here test covers is found with the same rule; the Job and its pod are
+/// gone afterwards; snapdoc used only the probe Role's verbs and never read a secret.
+#[test]
+fn in_cluster_probe_runs_a_job_and_finds_each_fault() {
+    let Some(moto) = moto() else { return };
+    let endpoint = moto.endpoint();
+    let velero = moto.credentials("velero");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let rejecting = runtime.block_on(proxy(moto.port, Fault::RejectChecksum, None));
+    let wrong_secret = Credentials {
+        secret_access_key: "not-the-secret".to_string(),
+        ..velero.clone()
+    };
+    let lab = BackgroundLab::start(scenario_with_locations(&[
+        ("moto", "velero", endpoint.clone(), velero.clone()),
+        (
+            "typo",
+            "velero-backups-typo",
+            endpoint.clone(),
+            velero.clone(),
+        ),
+        (
+            "lister",
+            "velero",
+            endpoint.clone(),
+            moto.credentials("lister"),
+        ),
+        ("wrong-secret", "velero", endpoint.clone(), wrong_secret),
+        (
+            "b2",
+            "velero",
+            format!("http://127.0.0.1:{rejecting}"),
+            velero.clone(),
+        ),
+    ]));
+
+    let result = result_of(&probe_in_cluster(&lab, "moto", &[]).output().unwrap(), 0);
+    all_passed(&result);
+    assert_eq!(result.agent, "in-cluster");
+    assert_eq!(
+        result.top_level_dirs,
+        ["cluster-a/backups/", "cluster-a/kopia/"]
+    );
+    nothing_left_in(&lab);
+
+    // "default" mounts the server's cloud-credentials, whose key moto does not know.
+    let unknown_key = probe_in_cluster(&lab, "default", &["--s3-url", &endpoint])
+        .arg("--s3-force-path-style")
+        .output()
+        .unwrap();
+    assert_reproduces(&result_of(&unknown_key, 1), Step::List, "SD201");
+    for (bsl, step, rule) in [
+        ("wrong-secret", Step::List, "SD202"),
+        ("typo", Step::List, "SD101"),
+        ("lister", Step::Put, "SD203"),
+        ("b2", Step::PutWithChecksum, "SD111"),
+    ] {
+        let output = probe_in_cluster(&lab, bsl, &[]).output().unwrap();
+        let result = result_of(&output, 1);
+        assert_eq!(result.agent, "in-cluster", "{bsl}");
+        assert_reproduces(&result, step, rule);
+        nothing_left_in(&lab);
+    }
+    // The probe object of every run is gone from the bucket.
+    let after = runtime.block_on(probe(&location(&endpoint, "velero", "cluster-a"), &velero));
+    assert_eq!(after.top_level_dirs, result.top_level_dirs);
+
+    // Beyond reading the location (the reader roles), only the probe Role's verbs, and no secret read.
+    let log = lab.lab().request_log();
+    assert!(
+        log.iter().all(|r| !r.reads_secret_data()),
+        "a secret was read"
+    );
+    let mut used = std::collections::BTreeSet::new();
+    for record in log.iter().filter(|r| r.path.starts_with("/api")) {
+        let segments: Vec<&str> = record.path.split('/').collect();
+        let Some(at) = segments.iter().position(|s| *s == "namespaces") else {
+            continue;
+        };
+        let resource = segments[at + 2..]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+            .join("/");
+        if resource != "backupstoragelocations" {
+            used.insert((resource, record.verb()));
+        }
+    }
+    let granted: std::collections::BTreeSet<(String, &str)> = snapdoc::probe::PROBE_ACCESS
+        .iter()
+        .flat_map(|(_, resource, verbs)| verbs.iter().map(|v| (resource.to_string(), *v)))
+        .collect();
+    assert!(used.is_subset(&granted), "{used:?} ⊄ {granted:?}");
+    assert!(
+        used.contains(&("jobs".to_string(), "create"))
+            && used.contains(&("jobs".to_string(), "delete"))
+    );
+}
+
+/// SIGINT while the in-cluster agent holds its probe object (the read-back stalled by the proxy): snapdoc ends
+/// with 130, deletes the Job with its pod, and the agent, stopped by its pod's deletion, deletes the object.
+#[test]
+fn ctrl_c_removes_the_probe_job_and_its_object() {
+    let Some(moto) = moto() else { return };
+    let velero = moto.credentials("velero");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let stalling = runtime.block_on(proxy(
+        moto.port,
+        Fault::StallReadBack(reached.clone()),
+        None,
+    ));
+    let lab = BackgroundLab::start(scenario_with_locations(&[(
+        "stalled",
+        "velero",
+        format!("http://127.0.0.1:{stalling}"),
+        velero.clone(),
+    )]));
+    let child = probe_in_cluster(&lab, "stalled", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(30), reached.notified()).await })
+        .expect("the agent reads its object back");
+    assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
+    assert_eq!(
+        moto.versions("velero", "cluster-a/snapdoc-probe/"),
+        1,
+        "the probe object exists while the agent runs"
+    );
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("probe Job velero/snapdoc-probe-stalled-") && stderr.contains("deleted"),
+        "{stderr}"
+    );
+    nothing_left_in(&lab);
+    // The agent's cleanup runs once it sees its pod gone (a 50 ms poll, a DELETE to moto).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = moto.versions("velero", "cluster-a/snapdoc-probe/");
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} probe object(s) left");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

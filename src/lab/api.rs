@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
+use super::kubelet;
 use super::logs;
 use super::openapi;
 use super::resources::ResourceDef;
@@ -319,7 +320,14 @@ async fn resource_request(
                 })?;
             create(lab, &target, params, &body)
         }
-        "delete" => delete(lab, &target),
+        "delete" => {
+            let body = axum::body::to_bytes(request.into_body(), 1024 * 1024)
+                .await
+                .map_err(|error| {
+                    ApiError::bad_request(format!("cannot read the request body: {error}"))
+                })?;
+            delete(lab, &target, params, &body)
+        }
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -723,6 +731,9 @@ fn create(
             name.clone(),
         );
     }
+    if def.group == "batch" && def.plural == "jobs" {
+        kubelet::on_job_created(lab.clone(), stored.clone());
+    }
     Ok(json_response(
         StatusCode::CREATED,
         &present(def, &stored, false),
@@ -774,7 +785,14 @@ fn enum_violation(
     None
 }
 
-fn delete(lab: &SharedLab, target: &Target) -> Result<Response, ApiError> {
+/// DELETE of one object; for a Job, its pods too when the client asks for Background or Foreground
+/// propagation (query parameter or DeleteOptions body), as the garbage collector would.
+fn delete(
+    lab: &SharedLab,
+    target: &Target,
+    params: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let def = target.def;
     let name = target.name.as_deref().unwrap_or_default();
     let removed = lab
@@ -787,6 +805,17 @@ fn delete(lab: &SharedLab, target: &Target) -> Result<Response, ApiError> {
             name,
         )
         .ok_or_else(|| ApiError::not_found(def, name))?;
+    let options: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let propagation = params
+        .get("propagationPolicy")
+        .map(String::as_str)
+        .or(options["propagationPolicy"].as_str());
+    if def.group == "batch"
+        && def.plural == "jobs"
+        && matches!(propagation, Some("Background" | "Foreground"))
+    {
+        kubelet::delete_owned_pods(lab, &removed);
+    }
     Ok(json_response(
         StatusCode::OK,
         &present(def, &removed, false),

@@ -121,6 +121,7 @@ impl LabCluster {
             registry: scenario.registry().clone(),
             state: Mutex::new(state),
             logs,
+            produced_logs: Mutex::new(HashMap::new()),
             store,
             store_files: scenario.store_files.clone(),
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),

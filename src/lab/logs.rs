@@ -85,8 +85,14 @@ pub(super) async fn pod_log(
         container.clone(),
         previous,
     );
+    let produced = lab
+        .produced_logs
+        .lock()
+        .ok()
+        .and_then(|logs| logs.get(&key).cloned());
     let source = match lab.logs.get(&key) {
         Some(source) => Some(source),
+        None if produced.is_some() => None,
         None if previous => {
             return Err(ApiError::bad_request(format!(
                 "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
@@ -140,7 +146,7 @@ pub(super) async fn pod_log(
     }
     let text = match source {
         Some(LogSource::Text(text)) => text.as_str(),
-        _ => "",
+        _ => produced.as_deref().unwrap_or_default(),
     };
     let mut output = options.apply(text, fallback_time, Timestamp::now());
     let body = match dropped {

@@ -6,6 +6,7 @@ mod blobs;
 mod bundle_source;
 mod cluster;
 mod error;
+mod kubelet;
 mod logs;
 mod openapi;
 pub(crate) mod resources;

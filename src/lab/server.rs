@@ -116,6 +116,8 @@ pub(super) struct Lab {
     pub registry: Registry,
     pub state: Mutex<ObjectState>,
     pub logs: HashMap<LogKey, LogSource>,
+    /// Logs of containers the lab ran itself (the probe Jobs' pods, kubelet.rs).
+    pub produced_logs: Mutex<HashMap<LogKey, String>>,
     /// Object store content by path under store/ (already time-shifted).
     pub store: BTreeMap<String, String>,
     /// Large object store files on disk, by path under store/ (.log files time-shifted as they stream).

@@ -32,4 +32,12 @@ pub enum ProbeError {
         /// What went wrong.
         message: String,
     },
+    /// Creating, reading or deleting the probe Job failed, or its pod reported nothing.
+    #[error("probe Job in namespace {namespace}: {message}")]
+    Job {
+        /// Velero's namespace.
+        namespace: String,
+        /// What went wrong.
+        message: String,
+    },
 }

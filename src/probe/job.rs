@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::bsl::BslLocation;
+use super::error::ProbeError;
 use super::location::S3Location;
 
 /// The secret `velero install` and KOTS create and the server mounts at /credentials (pkg/install/deployment.go,
@@ -17,7 +18,7 @@ const SERVER_CREDENTIALS_DIR: &str = "/credentials";
 /// (internal/credentials/file_store.go, local.go) and hands that path to the plugin as credentialsFile.
 const LOCATION_CREDENTIALS_ROOT: &str = "/tmp/credentials";
 /// How long the agent may run: seven requests with a 15 s budget each, and the pod's start.
-const ACTIVE_DEADLINE_SECONDS: i64 = 180;
+pub(crate) const ACTIVE_DEADLINE_SECONDS: i64 = 180;
 /// The cluster removes a finished Job after this even if snapdoc, interrupted, could not.
 const TTL_AFTER_FINISHED_SECONDS: i64 = 600;
 
@@ -71,6 +72,58 @@ pub fn agent_args(
         args.push("--s3-insecure-skip-tls-verify".into());
     }
     args
+}
+
+/// What a probe Job's container arguments ask the agent to do: the inverse of [`agent_args`], for the lab, which
+/// runs the agent in-process for the Jobs it plays the kubelet of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentInvocation {
+    /// The location the arguments name.
+    pub location: S3Location,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--credentials-file`: where the mounted secret's key is in the pod.
+    pub credentials_file: String,
+}
+
+/// Reads the arguments [`agent_args`] writes (`probe --agent --name=value …`).
+pub fn parse_agent_args(args: &[String]) -> Result<AgentInvocation, ProbeError> {
+    let bad = |message: String| ProbeError::Config(format!("the agent's arguments: {message}"));
+    let rest = match args {
+        [probe, agent, rest @ ..] if probe == "probe" && agent == "--agent" => rest,
+        _ => return Err(bad(format!("{args:?} does not start with probe --agent"))),
+    };
+    let mut location = S3Location::default();
+    let (mut profile, mut credentials_file) = (None, None);
+    for arg in rest {
+        let (name, value) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+        let value = value.to_string();
+        match name {
+            "--provider" => location.provider = value,
+            "--bucket" => location.bucket = value,
+            "--prefix" => location.prefix = value,
+            "--region" => location.region = Some(value),
+            "--s3-url" => location.s3_url = Some(value),
+            "--checksum-algorithm" => location.checksum_algorithm = Some(value),
+            "--s3-ca-cert-base64" => {
+                location.ca_cert = Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(value.trim())
+                        .map_err(|e| bad(format!("--s3-ca-cert-base64: {e}")))?,
+                );
+            }
+            "--credentials-file" => credentials_file = Some(value),
+            "--profile" => profile = Some(value),
+            "--s3-force-path-style" => location.s3_force_path_style = true,
+            "--s3-insecure-skip-tls-verify" => location.insecure_skip_tls_verify = true,
+            other => return Err(bad(format!("unknown argument {other}"))),
+        }
+    }
+    Ok(AgentInvocation {
+        location,
+        profile,
+        credentials_file: credentials_file.ok_or_else(|| bad("no --credentials-file".into()))?,
+    })
 }
 
 /// The Job probing `bsl` with snapdoc's `image`; `suffix` makes its name unique.
@@ -205,5 +258,14 @@ mod tests {
         assert!(args.contains(&"--credentials-file=/tmp/credentials/velero/bsl-secondary-cloud"));
         assert!(args.contains(&"--profile=backups"));
         assert!(args.contains(&"--s3-ca-cert-base64=UEVN"));
+        let strings: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let parsed = parse_agent_args(&strings).unwrap();
+        assert_eq!(parsed.location, bsl.location);
+        assert_eq!(parsed.profile.as_deref(), Some("backups"));
+        assert_eq!(
+            parsed.credentials_file,
+            "/tmp/credentials/velero/bsl-secondary-cloud"
+        );
+        assert!(parse_agent_args(&strings[1..]).is_err());
     }
 }

@@ -109,7 +109,8 @@ impl Credentials {
         })
     }
 
-    fn parse(text: &str, profile: Option<&str>) -> Result<Self, String> {
+    /// The credentials of `profile` in the text of a credentials file.
+    pub(crate) fn parse(text: &str, profile: Option<&str>) -> Result<Self, String> {
         let wanted = profile.unwrap_or("default");
         let mut section: Option<String> = None;
         let (mut key, mut secret, mut token) = (None, None, None);

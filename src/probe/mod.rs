@@ -4,11 +4,12 @@
 //!
 //! The agent is library code so that the same checks run from the user's machine (`--from-here`, credentials
 //! passed explicitly) and inside a Job in Velero's namespace with the location's secret mounted (`--dry-run`
-//! prints that Job; creating it and reading its result is not done yet).
+//! prints that Job; without it the Job is created, its result read from the pod, and the Job deleted).
 
 mod agent;
 mod bsl;
 mod error;
+mod in_cluster;
 mod job;
 mod location;
 mod outcome;
@@ -17,6 +18,10 @@ mod s3;
 pub use agent::{Agent, Probed, probe_s3, probe_s3_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
-pub use job::{PROBE_ACCESS, SERVER_CREDENTIALS_SECRET, agent_args, probe_job};
+pub use in_cluster::{InCluster, probe_in_cluster};
+pub use job::{
+    AgentInvocation, PROBE_ACCESS, SERVER_CREDENTIALS_SECRET, agent_args, parse_agent_args,
+    probe_job,
+};
 pub use location::{Credentials, S3Location};
 pub use outcome::{Check, ProbeResult, ProbedLocation, Status, Step, rule_ids};

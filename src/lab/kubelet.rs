@@ -1,0 +1,309 @@
+//! The lab's kubelet and Job controller, for snapdoc's own probe Jobs only (issue #22): when such a Job is created,
+//! its pod is created, the probe agent runs in-process with the container's arguments against the object store
+//! they name, with the credentials of the secret the pod mounts read from the lab's state (the cluster, not
+//! snapdoc, holds them), and the pod and Job end as a real node would end them: the result in the container's log
+//! and termination message, phase Succeeded (exit 0) or Failed (exit 1: a check failed; 2: the agent could not
+//! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it.
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::server::{LogKey, SharedLab};
+use super::state::random_hex;
+use crate::probe::{Agent, Credentials, Probed, parse_agent_args, probe_s3_until};
+
+const JOBS: &str = "jobs.batch";
+const PODS: &str = "pods";
+/// How often the running agent looks whether its pod was deleted (the kubelet's SIGTERM).
+const POD_GONE_POLL: Duration = Duration::from_millis(50);
+
+/// Whether `image` is snapdoc's: the repository's last path segment is `snapdoc` (any registry, tag or digest).
+fn is_snapdoc_image(image: &str) -> bool {
+    let without_digest = image.split('@').next().unwrap_or_default();
+    let last = without_digest.rsplit('/').next().unwrap_or_default();
+    last.split(':').next() == Some("snapdoc")
+}
+
+/// Plays the node for a Job just created in the lab, if it runs snapdoc's image.
+pub(super) fn on_job_created(lab: SharedLab, job: Value) {
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    if !container["image"].as_str().is_some_and(is_snapdoc_image) {
+        return;
+    }
+    let namespace = job["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let job_name = job["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let container_name = container["name"].as_str().unwrap_or("probe").to_string();
+    let pod_name = format!("{job_name}-{}", &random_hex(3)[..5]);
+    let mut labels = job["spec"]["template"]["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    let uid = job["metadata"]["uid"].clone();
+    labels["job-name"] = json!(job_name);
+    labels["batch.kubernetes.io/job-name"] = json!(job_name);
+    labels["controller-uid"] = uid.clone();
+    labels["batch.kubernetes.io/controller-uid"] = uid.clone();
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": pod_name,
+            "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": job_name, "uid": uid,
+                                 "controller": true, "blockOwnerDeletion": true}],
+        },
+        "spec": job["spec"]["template"]["spec"].clone(),
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [{"name": container_name, "ready": false, "restartCount": 0,
+                                   "image": container["image"], "state": {"waiting": {"reason": "ContainerCreating"}}}],
+        },
+    });
+    let now = lab.now_text();
+    let Ok(mut state) = lab.state.lock() else {
+        return;
+    };
+    if state.create(PODS, pod.clone(), &now).is_err() {
+        return;
+    }
+    state.update(JOBS, &namespace, &job_name, |job| {
+        job["status"] = json!({"active": 1, "startTime": now, "ready": 0});
+    });
+    drop(state);
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    tokio::spawn(async move {
+        let run = Run {
+            lab,
+            namespace,
+            job_name,
+            pod_name,
+            container_name,
+        };
+        run.agent(&pod, &args).await;
+    });
+}
+
+/// One pod of a probe Job.
+struct Run {
+    lab: SharedLab,
+    namespace: String,
+    job_name: String,
+    pod_name: String,
+    container_name: String,
+}
+
+impl Run {
+    /// What the container does: `snapdoc probe --agent …`, ended early when the pod is deleted.
+    async fn agent(&self, pod: &Value, args: &[String]) {
+        let started = self.lab.now_text();
+        self.lab.state.lock().ok().map(|mut state| {
+            state.update(PODS, &self.namespace, &self.pod_name, |pod| {
+                pod["status"]["phase"] = json!("Running");
+                pod["status"]["startTime"] = json!(started);
+                pod["status"]["containerStatuses"][0]["state"] =
+                    json!({"running": {"startedAt": started}});
+            })
+        });
+        let invocation = match parse_agent_args(args) {
+            Ok(invocation) => invocation,
+            Err(error) => return self.end(2, &format!("Error: {error}\n"), None, &started),
+        };
+        let credentials = match self.mounted_credentials(pod, &invocation.credentials_file) {
+            Ok(text) => Credentials::parse(&text, invocation.profile.as_deref()),
+            Err(message) => Err(message),
+        };
+        let credentials = match credentials {
+            Ok(credentials) => credentials,
+            Err(message) => {
+                let line = format!(
+                    "Error: credentials file {}: {message}\n",
+                    invocation.credentials_file
+                );
+                return self.end(2, &line, None, &started);
+            }
+        };
+        let mut shutdown = self.lab.shutdown.clone();
+        let stop = async {
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(POD_GONE_POLL) => {}
+                }
+                let gone = self.lab.state.lock().map_or(true, |s| {
+                    s.get(PODS, &self.namespace, &self.pod_name).is_none()
+                });
+                if gone {
+                    return;
+                }
+            }
+        };
+        match probe_s3_until(&invocation.location, &credentials, Agent::InCluster, stop).await {
+            Ok(Probed::Finished(result)) => {
+                let line = serde_json::to_string(&result).unwrap_or_default();
+                let code = if result.passed() { 0 } else { 1 };
+                self.end(code, &format!("{line}\n"), Some(&line), &started);
+            }
+            // The pod is gone: nothing is left to report to.
+            Ok(Probed::Stopped { .. }) => {}
+            Err(error) => self.end(2, &format!("Error: {error}\n"), None, &started),
+        }
+    }
+
+    /// The text of the file `path` of the pod's secret volumes: the key the mount's items map to that file, or
+    /// the file's own name without items, as the kubelet lays a secret volume out.
+    fn mounted_credentials(&self, pod: &Value, path: &str) -> Result<String, String> {
+        let spec = &pod["spec"];
+        let mounts = spec["containers"][0]["volumeMounts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let (mount, file) = mounts
+            .iter()
+            .find_map(|m| {
+                let dir = m["mountPath"].as_str()?.trim_end_matches('/');
+                let file = path.strip_prefix(dir)?.strip_prefix('/')?;
+                Some((m, file.to_string()))
+            })
+            .ok_or("no such file: no volume is mounted there")?;
+        let volume = spec["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == mount["name"])
+            .ok_or("no such file: its volume is not in the pod")?;
+        let secret_name = volume["secret"]["secretName"]
+            .as_str()
+            .ok_or("no such file: its volume is not a secret")?;
+        let key = match volume["secret"]["items"].as_array() {
+            Some(items) => items
+                .iter()
+                .find(|item| item["path"].as_str() == Some(file.as_str()))
+                .and_then(|item| item["key"].as_str())
+                .ok_or("no such file: no item of the secret volume has that path")?
+                .to_string(),
+            None => file,
+        };
+        let state = self
+            .lab
+            .state
+            .lock()
+            .map_err(|_| "the lab's state is unavailable")?;
+        let secret = state
+            .get("secrets", &self.namespace, secret_name)
+            .ok_or_else(|| format!("no such file: secret {secret_name} does not exist"))?;
+        if let Some(text) = secret["stringData"][&key].as_str() {
+            return Ok(text.to_string());
+        }
+        let encoded = secret["data"][&key]
+            .as_str()
+            .ok_or_else(|| format!("no such file: secret {secret_name} has no key {key}"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| format!("secret {secret_name} key {key} is not base64: {e}"))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The container exited with `code`, having written `log` and, on a result, the termination message.
+    fn end(&self, code: i32, log: &str, message: Option<&str>, started: &str) {
+        let finished = self.lab.now_text();
+        if let Ok(mut logs) = self.lab.produced_logs.lock() {
+            let key: LogKey = (
+                self.namespace.clone(),
+                self.pod_name.clone(),
+                self.container_name.clone(),
+                false,
+            );
+            logs.insert(key, log.to_string());
+        }
+        let Ok(mut state) = self.lab.state.lock() else {
+            return;
+        };
+        let mut terminated = json!({
+            "exitCode": code,
+            "reason": if code == 0 { "Completed" } else { "Error" },
+            "startedAt": started,
+            "finishedAt": finished,
+        });
+        if let Some(message) = message {
+            terminated["message"] = json!(message);
+        }
+        let updated = state.update(PODS, &self.namespace, &self.pod_name, |pod| {
+            pod["status"]["phase"] = json!(if code == 0 { "Succeeded" } else { "Failed" });
+            pod["status"]["containerStatuses"][0]["state"] = json!({"terminated": terminated});
+        });
+        if updated.is_none() {
+            return;
+        }
+        state.update(JOBS, &self.namespace, &self.job_name, |job| {
+            let (counter, condition, reason) = if code == 0 {
+                ("succeeded", "Complete", "CompletionsReached")
+            } else {
+                ("failed", "Failed", "BackoffLimitExceeded")
+            };
+            job["status"] = json!({
+                counter: 1,
+                "ready": 0,
+                "startTime": started,
+                "conditions": [{"type": condition, "status": "True", "reason": reason,
+                                "lastProbeTime": finished, "lastTransitionTime": finished}],
+            });
+            if code == 0 {
+                job["status"]["completionTime"] = json!(finished);
+            }
+        });
+    }
+}
+
+/// The pods `job` owns, deleted with it when the client asked for Background or Foreground propagation (the
+/// garbage collector's work; batch/v1 Jobs default to orphaning them).
+pub(super) fn delete_owned_pods(lab: &SharedLab, job: &Value) {
+    let Some(uid) = job["metadata"]["uid"].as_str() else {
+        return;
+    };
+    let namespace = job["metadata"]["namespace"].as_str().unwrap_or_default();
+    let Ok(mut state) = lab.state.lock() else {
+        return;
+    };
+    let owned: Vec<String> = state
+        .list(PODS, Some(namespace), None)
+        .into_iter()
+        .filter(|(_, pod)| {
+            pod["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|owner| owner["uid"] == uid)
+        })
+        .map(|((_, name), _)| name)
+        .collect();
+    for name in owned {
+        state.delete(PODS, namespace, &name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_snapdoc_s_image_is_run() {
+        assert!(is_snapdoc_image("snapdoc:0.1.0"));
+        assert!(is_snapdoc_image("ghcr.io/acme/snapdoc@sha256:abc"));
+        assert!(is_snapdoc_image("registry:5000/snapdoc"));
+        assert!(!is_snapdoc_image("velero/velero:v1.16.0"));
+        assert!(!is_snapdoc_image("snapdoc-other:1"));
+    }
+}

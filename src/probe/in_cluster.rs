@@ -1,0 +1,158 @@
+//! The in-cluster flow: create the probe Job in Velero's namespace, wait for its pod to end, read the agent's
+//! result from the pod's termination message (its log when the message is empty), delete the Job. Only the verbs
+//! of [`super::PROBE_ACCESS`]: no watch (polling `get`), and never a secret: the Job mounts it.
+
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
+
+use super::bsl::BslLocation;
+use super::error::ProbeError;
+use super::job::{ACTIVE_DEADLINE_SECONDS, probe_job};
+use super::outcome::ProbeResult;
+
+/// How often the Job is looked at: an agent run against a reachable store takes well under a second.
+const POLL: Duration = Duration::from_millis(200);
+/// Past the Job's activeDeadlineSeconds the cluster has failed it; this much more covers a slow API.
+const WAIT_GRACE: Duration = Duration::from_secs(30);
+
+/// How [`probe_in_cluster`] ended.
+#[derive(Debug)]
+pub enum InCluster<T> {
+    /// The agent ran and reported.
+    Finished(Box<ProbeResult>),
+    /// `stop` came first; the Job was deleted (with its pod) unless `deleted` is false.
+    Stopped {
+        /// What `stop` gave (the signal).
+        by: T,
+        /// The Job's name.
+        job: String,
+        /// Whether the DELETE of the Job succeeded.
+        deleted: bool,
+    },
+}
+
+/// Runs the probe of `bsl` as a Job of `image` in the location's namespace and returns the agent's result. The
+/// Job is deleted afterwards, propagation Background so its pod goes too, whether the agent finished, failed to
+/// report, or `stop` (Ctrl-C) came first.
+pub async fn probe_in_cluster<T>(
+    client: kube::Client,
+    bsl: &BslLocation,
+    image: &str,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<InCluster<T>, ProbeError> {
+    bsl.location.validate()?;
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let manifest = probe_job(bsl, image, &suffix);
+    let failed = |message: String| ProbeError::Job {
+        namespace: bsl.namespace.clone(),
+        message,
+    };
+    let job: Job = serde_json::from_value(manifest).map_err(|e| failed(e.to_string()))?;
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &bsl.namespace);
+    let pods: Api<Pod> = Api::namespaced(client, &bsl.namespace);
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .map_err(|e| failed(format!("cannot create Job {name}: {e}")))?;
+    let outcome = tokio::select! {
+        result = wait_for_result(&jobs, &pods, &name) => Ok(result),
+        by = stop => Err(by),
+    };
+    let deleted = jobs
+        .delete(
+            &name,
+            &DeleteParams {
+                propagation_policy: Some(PropagationPolicy::Background),
+                ..DeleteParams::default()
+            },
+        )
+        .await
+        .is_ok();
+    match outcome {
+        Ok(result) => {
+            let result = result.map_err(|message| failed(format!("Job {name}: {message}")))?;
+            if !deleted {
+                tracing::warn!(job = %name, "the probe Job could not be deleted; its ttlSecondsAfterFinished removes it");
+            }
+            Ok(InCluster::Finished(Box::new(result)))
+        }
+        Err(by) => Ok(InCluster::Stopped {
+            by,
+            job: name,
+            deleted,
+        }),
+    }
+}
+
+/// Polls the Job until it has succeeded or failed, then reads the result its pod left.
+async fn wait_for_result(
+    jobs: &Api<Job>,
+    pods: &Api<Pod>,
+    name: &str,
+) -> Result<ProbeResult, String> {
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_secs(ACTIVE_DEADLINE_SECONDS.unsigned_abs())
+        + WAIT_GRACE;
+    loop {
+        let job = jobs
+            .get(name)
+            .await
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        let status = job.status.unwrap_or_default();
+        let ended = status.succeeded.unwrap_or(0) > 0 || status.failed.unwrap_or(0) > 0;
+        if ended {
+            return read_result(pods, name).await;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "its pod did not end within {ACTIVE_DEADLINE_SECONDS} s (image not pulled? secret missing? \
+                 `kubectl describe pod -l job-name={name}`)"
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The result of the Job's pod: the termination message, or the last line of its log.
+async fn read_result(pods: &Api<Pod>, job: &str) -> Result<ProbeResult, String> {
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await
+        .map_err(|e| format!("cannot list its pods: {e}"))?;
+    let pod = listed
+        .items
+        .into_iter()
+        .next()
+        .ok_or("it ended without a pod")?;
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let terminated = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.terminated.clone());
+    if let Some(message) = terminated.as_ref().and_then(|t| t.message.as_deref())
+        && let Ok(result) = serde_json::from_str::<ProbeResult>(message.trim())
+    {
+        return Ok(result);
+    }
+    let log = pods
+        .logs(&pod_name, &LogParams::default())
+        .await
+        .map_err(|e| format!("cannot read the log of pod {pod_name}: {e}"))?;
+    match log.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(line) => serde_json::from_str(line).map_err(|e| {
+            format!("pod {pod_name} did not report a probe result ({e}); its log ends: {line}")
+        }),
+        None => {
+            let why = terminated
+                .and_then(|t| t.reason)
+                .unwrap_or_else(|| "no reason given".to_string());
+            Err(format!("pod {pod_name} ended ({why}) without a result"))
+        }
+    }
+}
