@@ -395,6 +395,21 @@ async fn kurl_minio_full_verdict_names_the_full_in_cluster_store() {
         claims["items"][0]["status"]["capacity"]["storage"], "10Gi",
         "{claims}"
     );
+    // Why the backup's log is not in the bundle: MinIO never took it (NoSuchKey).
+    let manifest = bundle.read_json("manifest.json").unwrap().unwrap();
+    assert!(
+        manifest["collectorErrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target"] == "BackupLog instance-9wc4h"
+                && e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("NoSuchKey")),
+        "{}",
+        manifest["collectorErrors"]
+    );
     let events = bundle
         .read_json("cluster-resources/events/minio.json")
         .unwrap()
