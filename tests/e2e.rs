@@ -243,6 +243,22 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
     );
 }
 
+/// A JSON entry of a collected bundle, which must be there.
+fn entry_json(bundle: &mut snapdoc::bundle::Bundle, entry: &str) -> serde_json::Value {
+    bundle
+        .read_json(entry)
+        .unwrap_or_else(|e| panic!("{entry}: {e}"))
+        .unwrap_or_else(|| panic!("{entry}: not in the bundle"))
+}
+
+/// A text entry of a collected bundle.
+fn entry_text(bundle: &mut snapdoc::bundle::Bundle, entry: &str) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut bundle.open_entry(entry).unwrap(), &mut text)
+        .unwrap_or_else(|e| panic!("{entry}: {e}"));
+    text
+}
+
 /// The analysis's only verdict: on `target` in `phase`, led by the cause `lead` with the generic `symptom` after
 /// it, its summary saying each of `parts`.
 fn the_one_verdict<'a>(
@@ -387,35 +403,41 @@ async fn kurl_minio_full_verdict_names_the_full_in_cluster_store() {
     // From the backup's failureReason and the server's "Error uploading log file" and "backup failed" lines.
     assert_eq!(finding(analysis, "SD118").count, 3);
     let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
-    let claims = bundle
-        .read_json("cluster-resources/persistentvolumeclaims/minio.json")
-        .unwrap()
-        .expect("the store's claims");
+    let claims = entry_json(
+        &mut bundle,
+        "cluster-resources/persistentvolumeclaims/minio.json",
+    );
     assert_eq!(
         claims["items"][0]["status"]["capacity"]["storage"], "10Gi",
         "{claims}"
     );
-    let events = bundle
-        .read_json("cluster-resources/events/minio.json")
-        .unwrap()
-        .expect("the store's events");
+    // Why the backup's log is not in the bundle: MinIO never took it (NoSuchKey).
+    let manifest = entry_json(&mut bundle, "manifest.json");
+    let errors = &manifest["collectorErrors"];
     assert!(
-        events["items"]
+        errors
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["reason"] == "Killing"
-                && e["involvedObject"]["name"] == "minio-6b8f9c7d5-k2x9q"),
+            .any(|e| e["target"] == "BackupLog instance-9wc4h"
+                && e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("NoSuchKey")),
+        "{errors}"
+    );
+    let events = entry_json(&mut bundle, "cluster-resources/events/minio.json");
+    let killed = |e: &serde_json::Value| {
+        e["reason"] == "Killing" && e["involvedObject"]["name"] == "minio-6b8f9c7d5-k2x9q"
+    };
+    assert!(
+        events["items"].as_array().unwrap().iter().any(killed),
         "{events}"
     );
-    let mut log = String::new();
-    std::io::Read::read_to_string(
-        &mut bundle
-            .open_entry("object-store/logs/minio-6b8f9c7d5-r7t4m/minio.log")
-            .unwrap(),
-        &mut log,
-    )
-    .unwrap();
+    let log = entry_text(
+        &mut bundle,
+        "object-store/logs/minio-6b8f9c7d5-r7t4m/minio.log",
+    );
     assert!(
         log.contains("MINIO_ACCESS_KEY and MINIO_SECRET_KEY are deprecated"),
         "{log}"
@@ -473,8 +495,7 @@ async fn kots_velero_117_upgrade_verdict_names_the_refused_restic_uploader() {
         "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
         "velero/logs/velero-6d9c7b5f48-x4k7p/velero-previous.log",
     ] {
-        let mut log = String::new();
-        std::io::Read::read_to_string(&mut bundle.open_entry(entry).unwrap(), &mut log).unwrap();
+        let log = entry_text(&mut bundle, entry);
         assert!(
             log.contains("Starting Velero server v1.17.2")
                 && log.ends_with(
