@@ -642,6 +642,12 @@ kind: ConfigMap
 metadata: {name: kurl-config, namespace: kube-system}
 data: {kurl_url: "https://kurl.sh", installer_id: "abc123"}
 ---
+# KOTS's host-path snapshot store (replicatedhq/kots pkg/snapshot/filesystem_lvp.go at 370ae903).
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kotsadm-fs-lvp, namespace: default}
+data: {HOSTPATH: /var/lib/snapshots}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -711,6 +717,10 @@ async fn kots_kurl_and_backed_up_workloads_are_collected() {
     let scope = &outcome.manifest.scope;
     assert_eq!(scope["kotsNamespace"], "default");
     assert_eq!(scope["install"]["kurl"], true);
+    assert_eq!(
+        scope["kotsSnapshotStore"]["data"]["HOSTPATH"],
+        "/var/lib/snapshots"
+    );
     assert_eq!(scope["install"]["kurlConfig"], true);
     assert_eq!(scope["backupNamespaces"], serde_json::json!(["*"]));
     let kotsadm = scope["components"]
@@ -733,6 +743,10 @@ async fn kots_kurl_and_backed_up_workloads_are_collected() {
     assert_eq!(
         bundle.names("cluster-resources/configmaps/kube-system.json"),
         vec!["kurl-config"]
+    );
+    assert_eq!(
+        bundle.names("cluster-resources/configmaps/default.json"),
+        vec!["kotsadm-fs-lvp"]
     );
     // Backups include every namespace: the app's pods (volumes, annotations) and PVCs are there.
     let pods = bundle.json("cluster-resources/pods/app.json");

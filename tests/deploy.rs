@@ -390,12 +390,9 @@ fn expected_cluster_grants() -> BTreeSet<(String, String, String, String)> {
     );
     read("apiextensions.k8s.io", &["customresourcedefinitions"]);
     out.insert(("".into(), "pods/log".into(), String::new(), "get".into()));
-    out.insert((
-        "".into(),
-        "configmaps".into(),
-        "kurl-config".into(),
-        "get".into(),
-    ));
+    for name in ["kurl-config", "kotsadm-fs-lvp"] {
+        out.insert(("".into(), "configmaps".into(), name.into(), "get".into()));
+    }
     out
 }
 
