@@ -922,10 +922,20 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     );
     let written_failed = families(&textfile);
 
+    let probed = lab_probing_its_own_store();
+    let textfile = probed.path("probed.prom");
+    probed.check(&[
+        "--probe",
+        "--prometheus-textfile",
+        &textfile.display().to_string(),
+    ]);
+    let written_probed = families(&textfile);
+
     let written: std::collections::BTreeSet<String> = written_healthy
         .iter()
         .chain(&written_schedules)
         .chain(&written_failed)
+        .chain(&written_probed)
         .cloned()
         .collect();
     assert_eq!(
@@ -935,6 +945,7 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     // What a healthy cluster's check always writes, so absence alerts never mistake health for silence.
     for family in &documented {
         let conditional = family.starts_with("snapdoc_schedule_")
+            || family.starts_with("snapdoc_probe_")
             || family == "snapdoc_check_failure"
             || family == "snapdoc_finding_hits";
         if !conditional {
@@ -944,6 +955,104 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
             );
         }
     }
+}
+
+/// The healthy scenario with its location "default" pointed at the lab's own object store (s3Url, path style):
+/// there the probe's header-signed requests are answered 403 AccessDenied, as the lab's store accepts only its
+/// pre-signed URLs, so `--probe` stays on loopback and finds a location that lists and writes nothing.
+fn lab_probing_its_own_store() -> BackgroundLab {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let store = lab.lab().store_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = lab.lab().client().await.unwrap();
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("velero.io", "v1", "BackupStorageLocation"),
+            "backupstoragelocations",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client, "velero", &resource);
+        let mut bsl = api.get("default").await.unwrap();
+        api.delete("default", &Default::default()).await.unwrap();
+        bsl.metadata.resource_version = None;
+        bsl.metadata.uid = None;
+        bsl.data["spec"]["config"]["s3Url"] = Value::String(store);
+        bsl.data["spec"]["config"]["s3ForcePathStyle"] = Value::String("true".into());
+        api.create(&PostParams::default(), &bsl).await.unwrap();
+    });
+    lab
+}
+
+/// `check --probe`: the location's probe in the JSON (the report schema's `probes`), the rule it reproduced,
+/// and the probe's metrics; the Job and its pod gone afterwards.
+#[test]
+fn check_probe_reports_each_location_s_probe() {
+    let lab = lab_probing_its_own_store();
+    let textfile = lab.path("probe.prom");
+    let output = lab.check(&[
+        "--probe",
+        "--prometheus-textfile",
+        &textfile.display().to_string(),
+    ]);
+    let json = json_of(&output);
+    let probes = json["probes"].as_array().expect("a probes array");
+    assert_eq!(probes.len(), 1, "{probes:#?}");
+    assert_eq!(probes[0]["name"], "default");
+    let result = &probes[0]["result"];
+    assert_eq!(result["agent"], "in-cluster");
+    let list = &result["checks"][0];
+    assert_eq!(
+        (
+            &list["step"],
+            &list["status"],
+            &list["rule"],
+            &list["errorCode"]
+        ),
+        (
+            &Value::from("list"),
+            &Value::from("failed"),
+            &Value::from("SD203"),
+            &Value::from("AccessDenied")
+        ),
+        "{result:#}"
+    );
+    let metrics = metrics(&textfile);
+    let sample = |name: &str, labels: &[(&str, &str)]| {
+        metrics
+            .iter()
+            .find(|m| m.name == name)?
+            .samples
+            .iter()
+            .find(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|l| l.key == *k && l.value == *v))
+            })
+            .map(|s| s.value.value.as_f64())
+    };
+    let at = [("namespace", "velero"), ("location", "default")];
+    assert_eq!(sample("snapdoc_probe_success", &at), Some(0.0));
+    assert_eq!(
+        sample(
+            "snapdoc_probe_reproduced",
+            &[at[0], at[1], ("rule", "SD203")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample("snapdoc_probe_check", &[at[0], at[1], ("check", "put")]),
+        Some(0.0)
+    );
+    assert!(lab.lab().objects("jobs.batch").is_empty());
+    assert!(
+        lab.lab()
+            .objects("pods")
+            .iter()
+            .all(|p| p["metadata"]["labels"]["job-name"].is_null())
+    );
 }
 
 /// An alert the shipped rules must raise for one series of the check's metrics.

@@ -1076,3 +1076,50 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `snapdoc run --probe`: each storage location probed in-cluster and the result in the reports it writes. The
+/// scenario's own location (AWS itself, unreachable from a test) is replaced by one at moto whose bucket is
+/// missing.
+#[test]
+fn run_probe_puts_each_location_s_probe_in_the_reports() {
+    let Some(moto) = moto() else { return };
+    let mut scenario = scenario_with_locations(&[(
+        "default",
+        "velero-backups-typo",
+        moto.endpoint(),
+        moto.credentials("velero"),
+    )]);
+    let first_default = scenario
+        .objects
+        .iter()
+        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
+        .unwrap();
+    scenario.objects.remove(first_default);
+    let lab = BackgroundLab::start(scenario);
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["run", "--probe", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .arg("--out-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reproduced = "the probe reproduced NoSuchBucket on list prefix (SD101)";
+    assert!(stdout.contains(reproduced), "{stdout}\n{stderr}");
+    let folder = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Storage probe") && md.contains(reproduced),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains(reproduced));
+    nothing_left_in(&lab);
+}

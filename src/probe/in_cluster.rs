@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, Propagatio
 use super::bsl::BslLocation;
 use super::error::ProbeError;
 use super::job::{ACTIVE_DEADLINE_SECONDS, probe_job};
-use super::outcome::ProbeResult;
+use super::outcome::{LocationProbe, ProbeResult};
 
 /// How often the Job is looked at: an agent run against a reachable store takes well under a second.
 const POLL: Duration = Duration::from_millis(200);
@@ -155,4 +155,47 @@ async fn read_result(pods: &Api<Pod>, job: &str) -> Result<ProbeResult, String> 
             Err(format!("pod {pod_name} ended ({why}) without a result"))
         }
     }
+}
+
+/// The in-cluster probe of each of `locations` (namespace, name), one after another, for a report: a location
+/// that cannot be probed (another provider, a Job refused) carries why instead of a result.
+pub async fn probe_locations(
+    client: kube::Client,
+    locations: &[(String, String)],
+    image: &str,
+) -> Vec<LocationProbe> {
+    let mut probes = Vec::new();
+    for (namespace, name) in locations {
+        let never = std::future::pending::<std::convert::Infallible>();
+        let outcome = match super::bsl::read_bsl(client.clone(), Some(namespace), name).await {
+            Ok(bsl) => probe_in_cluster(client.clone(), &bsl, image, never).await,
+            Err(error) => Err(error),
+        };
+        let (result, error) = match outcome {
+            Ok(InCluster::Finished(result)) => (Some(*result), None),
+            Ok(InCluster::Stopped { by, .. }) => match by {},
+            Err(error) => (None, Some(error.to_string())),
+        };
+        probes.push(LocationProbe {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            result,
+            error,
+        });
+    }
+    probes
+}
+
+/// The storage locations an analysis found, as (namespace, name) for [`probe_locations`].
+pub(crate) fn locations_of(analysis: &crate::analyze::Analysis) -> Vec<(String, String)> {
+    analysis
+        .environment
+        .storage_locations
+        .iter()
+        .map(|l| {
+            // Velero's default namespace, where a bundle did not record the location's own.
+            let namespace = l.namespace.clone().unwrap_or_else(|| "velero".to_string());
+            (namespace, l.name.clone())
+        })
+        .collect()
 }
