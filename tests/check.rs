@@ -922,7 +922,7 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     );
     let written_failed = families(&textfile);
 
-    let probed = lab_probing_its_own_store();
+    let probed = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
     let textfile = probed.path("probed.prom");
     probed.check(&[
         "--probe",
@@ -960,9 +960,9 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
 /// The healthy scenario with its location "default" pointed at the lab's own object store (s3Url, path style):
 /// there the probe's header-signed requests are answered 403 AccessDenied, as the lab's store accepts only its
 /// pre-signed URLs, so `--probe` stays on loopback and finds a location that lists and writes nothing.
-fn lab_probing_its_own_store() -> BackgroundLab {
+fn lab_probing_its_own_store(scenario: Scenario) -> BackgroundLab {
     use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
-    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let lab = BackgroundLab::start(scenario);
     let store = lab.lab().store_url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -990,7 +990,7 @@ fn lab_probing_its_own_store() -> BackgroundLab {
 /// and the probe's metrics; the Job and its pod gone afterwards.
 #[test]
 fn check_probe_reports_each_location_s_probe() {
-    let lab = lab_probing_its_own_store();
+    let lab = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
     let textfile = lab.path("probe.prom");
     let output = lab.check(&[
         "--probe",
@@ -1053,6 +1053,28 @@ fn check_probe_reports_each_location_s_probe() {
             .iter()
             .all(|p| p["metadata"]["labels"]["job-name"].is_null())
     );
+}
+
+/// `check --probe` by someone without the probe Role: each location says why it was not probed, and the check
+/// is otherwise the same (its exit code, its findings).
+#[test]
+fn check_probe_without_the_probe_role_says_so() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario.faults.forbidden.push(snapdoc::lab::Forbidden {
+        resource: "jobs.batch".to_string(),
+        verbs: vec!["create".to_string()],
+    });
+    let lab = lab_probing_its_own_store(scenario);
+    let with_probe = lab.check(&["--probe"]);
+    let without = lab.check(&[]);
+    assert_eq!(exit_code(&with_probe), exit_code(&without));
+    let json = json_of(&with_probe);
+    let error = json["probes"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot create Job snapdoc-probe-default-") && error.contains("forbidden"),
+        "{json:#}"
+    );
+    assert_eq!(json["findings"], json_of(&without)["findings"]);
 }
 
 /// An alert the shipped rules must raise for one series of the check's metrics.
