@@ -1123,3 +1123,52 @@ fn run_probe_puts_each_location_s_probe_in_the_reports() {
     assert!(html.contains(reproduced));
     nothing_left_in(&lab);
 }
+
+/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating (the
+/// lab's node says why in a FailedMount event); SIGTERM ends the wait with 143 and removes the Job and its pod.
+#[test]
+fn sigterm_while_the_pod_cannot_start_removes_the_job() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario
+        .objects
+        .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
+    let lab = BackgroundLab::start(scenario);
+    let child = probe_in_cluster(&lab, "default", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let found = lab
+            .lab()
+            .objects("events")
+            .into_iter()
+            .find(|e| e["reason"] == "FailedMount");
+        if let Some(event) = found {
+            break event;
+        }
+        assert!(Instant::now() < deadline, "no FailedMount event");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        event["message"],
+        "MountVolume.SetUp failed for volume \"credentials\" : secret \"cloud-credentials\" not found"
+    );
+    let pods: Vec<_> = lab
+        .lab()
+        .objects("pods")
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
+        .collect();
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["status"]["phase"], "Pending");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{output:?}");
+    nothing_left_in(&lab);
+}
