@@ -1172,3 +1172,57 @@ fn sigterm_while_the_pod_cannot_start_removes_the_job() {
     assert_eq!(output.status.code(), Some(143), "{output:?}");
     nothing_left_in(&lab);
 }
+
+/// `run --probe` interrupted while a location's probe runs (its read-back stalled): the run's whole future is
+/// dropped on SIGINT, and dropping the flow deletes its Job with the pod, whose agent then deletes its object.
+#[test]
+fn ctrl_c_during_run_probe_leaves_no_job() {
+    let Some(moto) = moto() else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let stalling = runtime.block_on(proxy(
+        moto.port,
+        Fault::StallReadBack(reached.clone()),
+        None,
+    ));
+    let mut scenario = scenario_with_locations(&[(
+        "default",
+        "velero",
+        format!("http://127.0.0.1:{stalling}"),
+        moto.credentials("velero"),
+    )]);
+    let first_default = scenario
+        .objects
+        .iter()
+        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
+        .unwrap();
+    scenario.objects.remove(first_default);
+    let lab = BackgroundLab::start(scenario);
+    let out = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["run", "--probe", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .arg("--out-dir")
+        .arg(out.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(60), reached.notified()).await })
+        .expect("the agent reads its object back");
+    assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    nothing_left_in(&lab);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while moto.versions("velero", "cluster-a/snapdoc-probe/") > 0 {
+        assert!(Instant::now() < deadline, "the probe object is left");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

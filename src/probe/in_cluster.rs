@@ -57,20 +57,17 @@ pub async fn probe_in_cluster<T>(
     jobs.create(&PostParams::default(), &job)
         .await
         .map_err(|e| failed(format!("cannot create Job {name}: {e}")))?;
+    let mut guard = JobGuard {
+        jobs: jobs.clone(),
+        name: name.clone(),
+        armed: true,
+    };
     let outcome = tokio::select! {
         result = wait_for_result(&jobs, &pods, &name) => Ok(result),
         by = stop => Err(by),
     };
-    let deleted = jobs
-        .delete(
-            &name,
-            &DeleteParams {
-                propagation_policy: Some(PropagationPolicy::Background),
-                ..DeleteParams::default()
-            },
-        )
-        .await
-        .is_ok();
+    let deleted = delete_job(&jobs, &name).await;
+    guard.armed = false;
     match outcome {
         Ok(result) => {
             let result = result.map_err(|message| failed(format!("Job {name}: {message}")))?;
@@ -84,6 +81,47 @@ pub async fn probe_in_cluster<T>(
             job: name,
             deleted,
         }),
+    }
+}
+
+/// DELETE of the Job, propagation Background so the garbage collector removes its pod too (batch/v1 Jobs
+/// otherwise orphan it).
+async fn delete_job(jobs: &Api<Job>, name: &str) -> bool {
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    tokio::time::timeout(DROP_DELETE_TIMEOUT, jobs.delete(name, &params))
+        .await
+        .is_ok_and(|r| r.is_ok())
+}
+
+/// How long the Job's DELETE may take (it is also what a dropped flow waits for).
+const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Deletes the Job when the flow is dropped before it could (`run --probe` / `check --probe` interrupted by a
+/// signal drop their whole future): nothing is left in the cluster for ttlSecondsAfterFinished to remove minutes
+/// later.
+struct JobGuard {
+    jobs: Api<Job>,
+    name: String,
+    armed: bool,
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A spawned task would die with the runtime the caller is about to drop: wait here instead, which only a
+        // multi-threaded runtime allows (snapdoc's is).
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            let (jobs, name) = (self.jobs.clone(), self.name.clone());
+            tokio::task::block_in_place(|| handle.block_on(delete_job(&jobs, &name)));
+        }
     }
 }
 
