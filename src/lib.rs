@@ -20,3 +20,4 @@ pub mod pipeline;
 pub mod probe;
 pub mod redact;
 pub mod report;
+pub(crate) mod tls;

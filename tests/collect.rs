@@ -1833,3 +1833,57 @@ lastTimestamp: '2026-11-25T02:00:41Z'
         snapdoc::bundle::LogSource::ObjectStore
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_pod_held_by_restore_wait_gives_the_helper_s_logs() {
+    // restore-wait-failed's restore maps app into app-restore. Here the restored pod was admitted and is
+    // held by Velero's restore helper, which keeps failing (the pod is composed; the log line is the helper's
+    // own, cmd/velero-restore-helper/velero-restore-helper.go:70 at d30d389b); the collector fetches the
+    // helper's current and previous logs.
+    let mut files = scenario_files(&scenarios_dir().join("restore-wait-failed"));
+    files.push((
+        "objects/zz-restored-pod.yaml".into(),
+        r#"---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db-restored-0
+  namespace: app-restore
+spec:
+  initContainers:
+    - name: restore-wait
+      image: velero/velero-restore-helper:v1.15.0
+  containers:
+    - name: db
+      image: postgres:16
+status:
+  phase: Pending
+  initContainerStatuses:
+    - name: restore-wait
+      ready: false
+      restartCount: 3
+      state: {waiting: {reason: CrashLoopBackOff}}
+      lastState: {terminated: {reason: Error, exitCode: 1}}
+"#
+        .into(),
+    ));
+    files.push((
+        "logs/app-restore/db-restored-0/restore-wait.log".into(),
+        "The filesystem restore done file /restores/data/.velero/3f1c2a4b-0d5e-4c1f-9a8b-2e7d6c5b4a39 is not found yet. Retry later.\n".into(),
+    ));
+    let scenario = Scenario::from_files("restore-wait-failed", "test:restore-wait", files).unwrap();
+    let (_lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let log =
+        String::from_utf8(bundle.entries["velero/logs/db-restored-0/restore-wait.log"].clone())
+            .unwrap();
+    assert!(log.contains("is not found yet. Retry later."), "{log}");
+    // The previous container's log was asked for: the lab has none, and says so as a kubelet would.
+    assert!(
+        outcome.manifest.collector_errors.iter().any(|e| e
+            .target
+            .as_deref()
+            .is_some_and(|t| t == "db-restored-0/restore-wait (previous)")),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+}

@@ -243,6 +243,22 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
     );
 }
 
+/// A JSON entry of a collected bundle, which must be there.
+fn entry_json(bundle: &mut snapdoc::bundle::Bundle, entry: &str) -> serde_json::Value {
+    bundle
+        .read_json(entry)
+        .unwrap_or_else(|e| panic!("{entry}: {e}"))
+        .unwrap_or_else(|| panic!("{entry}: not in the bundle"))
+}
+
+/// A text entry of a collected bundle.
+fn entry_text(bundle: &mut snapdoc::bundle::Bundle, entry: &str) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut bundle.open_entry(entry).unwrap(), &mut text)
+        .unwrap_or_else(|e| panic!("{entry}: {e}"));
+    text
+}
+
 /// The analysis's only verdict: on `target` in `phase`, led by the cause `lead` with the generic `symptom` after
 /// it, its summary saying each of `parts`.
 fn the_one_verdict<'a>(
@@ -358,4 +374,134 @@ async fn restore_wait_failed_verdict_names_the_pod_security_refusal() {
         "{:?}",
         verdict.lost
     );
+}
+
+/// kurl-minio-full (#15): kURL's in-cluster MinIO ran out of space; tonight's snapshot is Failed and its log is not
+/// in the store. The verdict names the full store and its claim, not the missing log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kurl_minio_full_verdict_names_the_full_in_cluster_store() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("kurl-minio-full", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("instance-9wc4h", "Failed"),
+        ("SD118", "SD801"),
+        &[
+            "full or over quota (XMinioStorageFull)",
+            "The object store of location default runs in the cluster: Service minio in namespace minio, on claim \
+             minio/minio-pv-claim (10Gi, storage class local).",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("kubectl -n minio exec deploy/minio -- df -h /data"),
+        "{fix}"
+    );
+    // The store refused the log, so the verdict has a cause and asks for nothing more.
+    assert!(verdict.missing.is_empty(), "{:?}", verdict.missing);
+    // From the backup's failureReason and the server's "Error uploading log file" and "backup failed" lines.
+    assert_eq!(finding(analysis, "SD118").count, 3);
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let claims = entry_json(
+        &mut bundle,
+        "cluster-resources/persistentvolumeclaims/minio.json",
+    );
+    assert_eq!(
+        claims["items"][0]["status"]["capacity"]["storage"], "10Gi",
+        "{claims}"
+    );
+    // Why the backup's log is not in the bundle: MinIO never took it (NoSuchKey).
+    let manifest = entry_json(&mut bundle, "manifest.json");
+    let errors = &manifest["collectorErrors"];
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target"] == "BackupLog instance-9wc4h"
+                && e["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("NoSuchKey")),
+        "{errors}"
+    );
+    let events = entry_json(&mut bundle, "cluster-resources/events/minio.json");
+    let killed = |e: &serde_json::Value| {
+        e["reason"] == "Killing" && e["involvedObject"]["name"] == "minio-6b8f9c7d5-k2x9q"
+    };
+    assert!(
+        events["items"].as_array().unwrap().iter().any(killed),
+        "{events}"
+    );
+    let log = entry_text(
+        &mut bundle,
+        "object-store/logs/minio-6b8f9c7d5-r7t4m/minio.log",
+    );
+    assert!(
+        log.contains("MINIO_ACCESS_KEY and MINIO_SECRET_KEY are deprecated"),
+        "{log}"
+    );
+}
+
+/// kots-velero-117-upgrade (#15): Velero moved to 1.17.2 by hand under KOTS restic snapshots on a
+/// local-volume-provider host path. The stuck snapshot's verdict names the refused restic uploader; readiness names
+/// the host-path location 1.17 cannot use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kots_velero_117_upgrade_verdict_names_the_refused_restic_uploader() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("kots-velero-117-upgrade", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("instance-9wc4h", "New"),
+        ("SD911", "SD810"),
+        &[
+            "has been New for 9 hours",
+            "Velero refused uploader type 'restic': from 1.17 Kopia is the only file-system backup uploader.",
+        ],
+    );
+    assert!(
+        verdict
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--uploader-type=restic"),
+        "{verdict:?}"
+    );
+    // The upgrade's other breakages: the host-path location, the restic backups, KOTS's supported range.
+    let ids = ids_at_least(analysis, Severity::Warn);
+    for id in ["SD906", "SD907", "SD901", "SD835"] {
+        assert!(ids.contains(id), "{id}: {ids:?}");
+    }
+    assert!(
+        finding(analysis, "SD906").message.contains("Velero 1.17.2"),
+        "{:?}",
+        finding(analysis, "SD906")
+    );
+    let readiness = &analysis.readiness;
+    assert!(readiness.newest_restorable.is_none());
+    assert!(
+        readiness.summary.contains(
+            "best: instance-7qpjj NOT restorable, its location uses local-volume-provider \
+             (replicated.com/hostpath), which does not work from Velero 1.17"
+        ),
+        "{}",
+        readiness.summary
+    );
+    // The server's current and previous runs, each ending in the refusal.
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    for entry in [
+        "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
+        "velero/logs/velero-6d9c7b5f48-x4k7p/velero-previous.log",
+    ] {
+        let log = entry_text(&mut bundle, entry);
+        assert!(
+            log.contains("Starting Velero server v1.17.2")
+                && log.ends_with(
+                    "An error occurred: invalid uploader type 'restic', valid type: 'kopia'\n"
+                ),
+            "{entry}: {log}"
+        );
+    }
 }

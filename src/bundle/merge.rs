@@ -30,9 +30,14 @@ impl ClusterIdentity {
             .flatten()
             .find(|ns| ns["metadata"]["name"] == "kube-system")
             .and_then(|ns| uid(&ns));
+        // The newest backups, as the analysis keeps them: a million would otherwise be held here at once.
         let backup_uids = bundle
-            .objects("backups.velero.io")
+            .kept_objects(
+                "backups.velero.io",
+                super::list::Keep::Newest(super::reader::MAX_OBJECTS_OF_A_KIND),
+            )
             .ok()
+            .map(super::list::Kept::into_items)
             .into_iter()
             .flatten()
             .filter_map(|b| uid(&b))

@@ -19,16 +19,16 @@ use crate::collect::error::CollectError;
 
 /// A cluster Service a storage location's `s3Url` points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct StoreService {
+pub(crate) struct StoreService {
     /// The BackupStorageLocation.
-    pub(super) location: String,
-    pub(super) namespace: String,
-    pub(super) service: String,
+    pub(crate) location: String,
+    pub(crate) namespace: String,
+    pub(crate) service: String,
 }
 
 /// The Services the locations' `s3Url`s name, in namespaces that exist: `svc` (Velero's namespace), `svc.ns`,
 /// `svc.ns.svc` and `svc.ns.svc.<cluster domain>`. A public host (`s3.amazonaws.com`) names no namespace.
-pub(super) fn store_services(
+pub(crate) fn store_services(
     locations: &Value,
     velero_namespace: &str,
     namespaces: &[String],
@@ -72,7 +72,7 @@ pub(super) fn store_services(
 }
 
 /// Whether a pod serves the Service: named after it, or labelled with its name.
-fn serves(pod: &Value, service: &str) -> bool {
+pub(crate) fn serves(pod: &Value, service: &str) -> bool {
     let named = pod
         .pointer("/metadata/name")
         .and_then(Value::as_str)

@@ -97,6 +97,69 @@ pub(super) fn velero_targets(pods: &Value) -> Vec<LogTarget> {
     out
 }
 
+/// The init containers Velero adds to a pod it restores with file-system restores: `restore-wait` (Velero
+/// 1.10+, pkg/restorehelper), `restic-wait` before. Until every volume's data is in place the pod does not
+/// start; a helper that fails or loops is why a restored application never comes up.
+const RESTORE_HELPERS: &[&str] = &["restore-wait", "restic-wait"];
+
+/// A restored pod still held by (or failing in) its restore helper: it has one and is not Running or
+/// Succeeded. Only these pods of the backed-up and restored namespaces are kept in memory while listing.
+pub(super) fn awaits_restore(pod: &Value) -> bool {
+    let has_helper = pod
+        .pointer("/spec/initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .any(|name| RESTORE_HELPERS.contains(&name));
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str);
+    has_helper && !matches!(phase, Some("Running" | "Succeeded"))
+}
+
+/// The restore helper's log of a pod [`awaits_restore`] keeps (and its previous one when it restarted), under
+/// `velero/logs/<pod>/<helper>.log`: the helper is Velero's container.
+pub(super) fn restore_helper_targets(pod: &Value) -> Vec<LogTarget> {
+    let (Some(name), Some(namespace)) = (
+        pod.pointer("/metadata/name").and_then(Value::as_str),
+        pod.pointer("/metadata/namespace").and_then(Value::as_str),
+    ) else {
+        return Vec::new();
+    };
+    let statuses = pod
+        .pointer("/status/initContainerStatuses")
+        .and_then(Value::as_array);
+    let mut out = Vec::new();
+    for helper in RESTORE_HELPERS {
+        let declared = pod
+            .pointer("/spec/initContainers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c.get("name").and_then(Value::as_str) == Some(helper));
+        if !declared {
+            continue;
+        }
+        let restarted = statuses.into_iter().flatten().any(|s| {
+            s.get("name").and_then(Value::as_str) == Some(helper)
+                && s.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
+        });
+        for previous in [false, true] {
+            if previous && !restarted {
+                continue;
+            }
+            out.push(LogTarget {
+                namespace: namespace.to_string(),
+                pod: name.to_string(),
+                container: helper.to_string(),
+                previous,
+                entry: pod_log_path(VELERO_LOGS, name, helper, previous),
+                source: "logs",
+            });
+        }
+    }
+    out
+}
+
 /// Logs of the kotsadm pods.
 pub(super) fn kots_targets(pods: &Value) -> Vec<LogTarget> {
     let mut out = Vec::new();
@@ -273,5 +336,34 @@ mod tests {
             log_path(&targets[1], Some(3600)),
             "/api/v1/namespaces/velero/pods/velero-7d8-abc/log?container=velero&previous=true"
         );
+    }
+
+    #[test]
+    fn a_restored_pod_held_by_its_restore_helper_gives_the_helper_s_logs() {
+        let waiting = json!({
+            "metadata": {"name": "db-0", "namespace": "app-restore"},
+            "spec": {"initContainers": [{"name": "restore-wait"}], "containers": [{"name": "db"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [{"name": "restore-wait", "restartCount": 4}]}
+        });
+        assert!(awaits_restore(&waiting));
+        let entries: Vec<String> = restore_helper_targets(&waiting)
+            .into_iter()
+            .map(|t| t.entry)
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "velero/logs/db-0/restore-wait.log",
+                "velero/logs/db-0/restore-wait-previous.log"
+            ]
+        );
+        let running = json!({
+            "metadata": {"name": "db-1", "namespace": "app-restore"},
+            "spec": {"initContainers": [{"name": "restore-wait"}]},
+            "status": {"phase": "Running"}
+        });
+        assert!(!awaits_restore(&running));
+        let plain = json!({"metadata": {"name": "web-0", "namespace": "app"}, "status": {"phase": "Pending"}});
+        assert!(!awaits_restore(&plain));
     }
 }

@@ -30,6 +30,7 @@ pub use connection::ConnectionOverrides;
 pub(crate) use connection::{parse_request_timeout, request_timeout};
 pub use detect::{BackupScope, Component};
 pub use error::CollectError;
+pub(crate) use in_cluster_store::{serves, store_services};
 pub use interrupt::{Interrupt, Interrupter, Signal};
 pub use kubeconfig::client_from;
 pub use options::{ClusterOptions, CollectOptions, DEFAULT_SINCE};

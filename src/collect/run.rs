@@ -355,7 +355,7 @@ impl<'o> Run<'o> {
             "in-cluster object store",
             self.in_cluster_store_stage(&stores)
         )?;
-        stage!(
+        let restore_helper_logs = stage!(
             "backed-up workloads",
             self.backup_workloads_stage(&facts, &velero, &workloads)
         )?;
@@ -369,7 +369,7 @@ impl<'o> Run<'o> {
                 &velero,
                 &workloads,
                 &facts,
-                store_logs,
+                [store_logs, restore_helper_logs].concat(),
                 started
             )
         )?;
@@ -918,8 +918,17 @@ impl<'o> Run<'o> {
         facts: &ClusterFacts,
         velero: &BTreeMap<String, Value>,
         workloads: &Workloads,
-    ) -> Result<(), CollectError> {
+    ) -> Result<Vec<LogTarget>, CollectError> {
         let empty = empty_list();
+        let mut restore_helpers: Vec<LogTarget> = Vec::new();
+        // Of pods only the restored ones held by Velero's restore helper are kept (for its logs).
+        let keep = |resource: &str| {
+            if resource == "pods" {
+                Keep::Matching(logs::awaits_restore)
+            } else {
+                Keep::Nothing
+            }
+        };
         let mut scope = detect::backup_scope(
             items(velero.get("backups").unwrap_or(&empty)),
             items(velero.get("schedules").unwrap_or(&empty)),
@@ -952,7 +961,8 @@ impl<'o> Run<'o> {
                         scope.includes(ns) && !read_before.contains(ns)
                     });
                     let (api, dir) = (&api, &dir);
-                    async move { spool_list(api, dir, &path, route, Keep::Nothing).await }
+                    let keep = keep(resource);
+                    async move { spool_list(api, dir, &path, route, keep).await }
                 }))
                 .await;
                 let mut fallback = false;
@@ -960,6 +970,8 @@ impl<'o> Run<'o> {
                     match result {
                         Ok(list) => {
                             self.write_list_by_namespace(resource, &list)?;
+                            restore_helpers
+                                .extend(list.kept.iter().flat_map(logs::restore_helper_targets));
                         }
                         Err(f) => {
                             fallback |= f.is_forbidden();
@@ -969,7 +981,7 @@ impl<'o> Run<'o> {
                     self.progress.step(resource);
                 }
                 if !fallback {
-                    return Ok(());
+                    return Ok(restore_helpers);
                 }
                 facts
                     .namespaces
@@ -991,10 +1003,10 @@ impl<'o> Run<'o> {
             .map(|(resource, ns)| {
                 let api = api.clone();
                 let dir = dir.clone();
+                let keep = keep(resource);
                 async move {
                     let path = resource_path(resource, Some(&ns));
-                    let result =
-                        spool_list(&api, &dir, &path, ListSpool::whole(), Keep::Nothing).await;
+                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
                     (resource, ns, result)
                 }
             })
@@ -1005,12 +1017,13 @@ impl<'o> Run<'o> {
             match result {
                 Ok(list) => {
                     self.write_list(&objects_path(resource, Some(&ns)), &list)?;
+                    restore_helpers.extend(list.kept.iter().flat_map(logs::restore_helper_targets));
                 }
                 Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
             }
             self.progress.step(resource);
         }
-        Ok(())
+        Ok(restore_helpers)
     }
 
     /// The secrets Velero's locations and pods reference, with the key names those references give. A
@@ -1123,7 +1136,7 @@ impl<'o> Run<'o> {
         velero: &BTreeMap<String, Value>,
         workloads: &Workloads,
         facts: &ClusterFacts,
-        store_logs: Vec<LogTarget>,
+        more_logs: Vec<LogTarget>,
         now: jiff::Timestamp,
     ) -> Result<(), CollectError> {
         let mut targets: Vec<LogTarget> = Vec::new();
@@ -1140,29 +1153,11 @@ impl<'o> Run<'o> {
         if let Some(ns) = &workloads.kots_ns
             && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
         {
-            let kots: Vec<LogTarget> = logs::kots_targets(pods)
-                .into_iter()
-                // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
-                .filter(|t| {
-                    !targets
-                        .iter()
-                        .any(|v| v.pod == t.pod && v.container == t.container)
-                })
-                .collect();
-            targets.extend(kots);
+            // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
+            add_new_containers(&mut targets, logs::kots_targets(pods));
         }
-
-        // A store in Velero's or kotsadm's namespace: its pods' logs are not already among the targets (those
-        // are Velero's and kotsadm's own containers), but a pod is never fetched twice.
-        let store_logs: Vec<LogTarget> = store_logs
-            .into_iter()
-            .filter(|t| {
-                !targets
-                    .iter()
-                    .any(|v| v.pod == t.pod && v.container == t.container)
-            })
-            .collect();
-        targets.extend(store_logs);
+        // An object store's pods, restored pods' restore helpers: a pod is never fetched twice.
+        add_new_containers(&mut targets, more_logs);
         let empty = empty_list();
         let backups = velero.get("backups").unwrap_or(&empty);
         let restores = velero.get("restores").unwrap_or(&empty);
@@ -1355,6 +1350,17 @@ impl<'o> Run<'o> {
             self.progress.step(&entry);
         }
         Ok(())
+    }
+}
+
+/// Adds the targets whose container log (current or previous) no target already names.
+fn add_new_containers(targets: &mut Vec<LogTarget>, more: Vec<LogTarget>) {
+    for target in more {
+        if !targets.iter().any(|t| {
+            t.pod == target.pod && t.container == target.container && t.previous == target.previous
+        }) {
+            targets.push(target);
+        }
     }
 }
 

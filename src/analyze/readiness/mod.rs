@@ -267,6 +267,16 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
     readiness
 }
 
+/// The most restorable backup, newest first among equals; one that has finished before one still new or running
+/// (whose "records no phase" says less than why the finished ones fall short).
+fn most_restorable(readiness: &Readiness) -> Option<&BackupReadiness> {
+    readiness
+        .backups
+        .iter()
+        .rev()
+        .max_by_key(|b| (b.restorable, b.completed.is_some()))
+}
+
 /// "Newest restorable full backup: NAME, 6 h old, expires in 29 d; 2 volumes unprotected; schedule on time".
 fn summary(readiness: &Readiness) -> String {
     let mut parts = Vec::new();
@@ -286,12 +296,7 @@ fn summary(readiness: &Readiness) -> String {
         None => parts.push(match readiness.backups.first() {
             None => "No backup exists to restore from".to_string(),
             Some(best) => {
-                let best = readiness
-                    .backups
-                    .iter()
-                    .rev()
-                    .max_by_key(|b| b.restorable)
-                    .unwrap_or(best);
+                let best = most_restorable(readiness).unwrap_or(best);
                 let why = best
                     .reasons
                     .iter()
@@ -381,8 +386,8 @@ pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSet
         "newestRestorableBackupName": readiness.newest_restorable.as_ref().map(|p| &p.name),
         "newestRestorableAgeSeconds": readiness.newest_restorable.as_ref().and_then(|p| p.age_seconds),
         // Why the most restorable backup is not restorable to a new cluster, for the rules' messages.
-        "bestBackupName": readiness.backups.iter().rev().max_by_key(|b| b.restorable).map(|b| &b.name),
-        "bestBackupReason": readiness.backups.iter().rev().max_by_key(|b| b.restorable)
+        "bestBackupName": most_restorable(readiness).map(|b| &b.name),
+        "bestBackupReason": most_restorable(readiness)
             .and_then(|b| b.reasons.iter().find(|r| r.limits.is_some())).map(|r| &r.text),
         "unprotectedVolumeCount": readiness.volumes.iter().filter(|v| !v.protected).count(),
         "overdueScheduleCount": readiness.schedules.iter().filter(|s| s.is_overdue()).count(),
@@ -405,6 +410,26 @@ pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSet
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_most_restorable_backup_is_a_finished_one_among_equals() {
+        let backup = |name: &str, completed: Option<&str>| BackupReadiness {
+            name: name.into(),
+            restorable: Restorable::Not,
+            completed: completed.map(str::to_string),
+            ..BackupReadiness::default()
+        };
+        // Newest first, as the readiness lists them: the one still New is not the best of equals.
+        let readiness = Readiness {
+            backups: vec![
+                backup("new", None),
+                backup("last-night", Some("2026-11-24T02:34:10Z")),
+                backup("older", Some("2026-11-23T02:34:10Z")),
+            ],
+            ..Readiness::default()
+        };
+        assert_eq!(most_restorable(&readiness).unwrap().name, "last-night");
+    }
 
     #[test]
     fn spans_read_in_the_unit_a_person_says() {

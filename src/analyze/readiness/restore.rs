@@ -11,7 +11,7 @@
 //!   pkg/kotsadmsnapshot/backup.go `CreateApplicationBackup`;
 //! - `kots.io/embedded-cluster: "true"`: pkg/kotsadmsnapshot/types/types.go `BackupIsECAnnotation`;
 //! - storage providers `replicated.com/hostpath|nfs|pvc`: pkg/snapshot/store.go.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -31,10 +31,36 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
     backups.sort_by_key(|b| {
         std::cmp::Reverse(time_at(b, &["status", "startTimestamp"]).or_else(|| json::created(b)))
     });
+    let operations = Operations {
+        pod_volume_backups: by_backup(&input.inv.pod_volume_backups),
+        data_uploads: by_backup(&input.inv.data_uploads),
+    };
     backups
         .into_iter()
-        .filter_map(|b| backup_readiness(input, b))
+        .filter_map(|b| backup_readiness(input, &operations, b))
         .collect()
+}
+
+/// A backup's volume operations, found by its name rather than searched for: searching every list for each
+/// backup took 90 s for 5,000 backups and 20,000 PodVolumeBackups.
+struct Operations<'a> {
+    pod_volume_backups: HashMap<&'a str, Vec<&'a Value>>,
+    data_uploads: HashMap<&'a str, Vec<&'a Value>>,
+}
+
+fn of_backup<'a>(by_backup: &HashMap<&str, Vec<&'a Value>>, name: &str) -> Vec<&'a Value> {
+    by_backup.get(name).cloned().unwrap_or_default()
+}
+
+/// The objects of each backup (label `velero.io/backup-name`), in the list's order.
+fn by_backup(objects: &[Value]) -> HashMap<&str, Vec<&Value>> {
+    let mut by_backup: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for object in objects {
+        if let Some(name) = json::label(object, "velero.io/backup-name") {
+            by_backup.entry(name).or_default().push(object);
+        }
+    }
+    by_backup
 }
 
 pub(super) fn kind_of(backup: &Value) -> &'static str {
@@ -68,7 +94,11 @@ impl Reasons {
     }
 }
 
-fn backup_readiness(input: &ReadinessInputs<'_>, backup: &Value) -> Option<BackupReadiness> {
+fn backup_readiness(
+    input: &ReadinessInputs<'_>,
+    operations: &Operations<'_>,
+    backup: &Value,
+) -> Option<BackupReadiness> {
     let name = json::name(backup)?;
     let phase = str_at(backup, &["status", "phase"]);
     let kind = kind_of(backup);
@@ -97,7 +127,7 @@ fn backup_readiness(input: &ReadinessInputs<'_>, backup: &Value) -> Option<Backu
         )),
         _ => {}
     }
-    volume_reasons(input, &mut reasons, backup, name);
+    volume_reasons(input, operations, &mut reasons, backup, name);
     location_reasons(input, &mut reasons, backup);
     kots_reasons(input, &mut reasons, backup, kind);
 
@@ -154,14 +184,14 @@ fn phase_reasons(reasons: &mut Reasons, backup: &Value, phase: Option<&str>) {
     }
 }
 
-fn volume_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value, name: &str) {
-    let of_backup = |o: &&Value| json::label(o, "velero.io/backup-name") == Some(name);
-    let pvbs: Vec<&Value> = input
-        .inv
-        .pod_volume_backups
-        .iter()
-        .filter(of_backup)
-        .collect();
+fn volume_reasons(
+    input: &ReadinessInputs<'_>,
+    operations: &Operations<'_>,
+    reasons: &mut Reasons,
+    backup: &Value,
+    name: &str,
+) {
+    let pvbs = of_backup(&operations.pod_volume_backups, name);
     let unfinished: Vec<String> = pvbs
         .iter()
         .filter(|p| str_at(p, &["status", "phase"]) != Some("Completed"))
@@ -184,11 +214,8 @@ fn volume_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &V
             ),
         );
     }
-    let uploads: Vec<String> = input
-        .inv
-        .data_uploads
+    let uploads: Vec<String> = of_backup(&operations.data_uploads, name)
         .iter()
-        .filter(of_backup)
         .filter(|d| str_at(d, &["status", "phase"]) != Some("Completed"))
         .map(|d| {
             format!(

@@ -153,6 +153,8 @@ pub(crate) struct ContainerState {
     pub node: Option<String>,
     /// `lastState.terminated.finishedAt`: when the previous run of the container ended.
     pub(crate) last_terminated_at: Option<Timestamp>,
+    /// `ready` in its status: a velero server that is not ready processes no backup.
+    pub(crate) ready: bool,
 }
 
 /// What a backup / restore object says beyond its summary: when it was made, what it was to hold, its timeout.
@@ -176,6 +178,109 @@ pub(crate) struct LocationFacts {
     pub(crate) s3_url: Option<String>,
     /// `spec.credential`: the secret (and its key) this location reads instead of the server's.
     pub(crate) credential: Option<SecretKey>,
+    /// The object store inside the cluster its `s3Url` names (kURL's MinIO, Rook's RGW): a store that refuses
+    /// writes for want of space is full on one of its claims.
+    pub(crate) store: Option<InClusterStore>,
+}
+
+/// An object store that runs in the cluster, behind the Service a location's `s3Url` names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct InClusterStore {
+    pub(crate) namespace: String,
+    pub(crate) service: String,
+    /// The claims the store's pods mount (all of its namespace's when no pod of it is known).
+    pub(crate) claims: Vec<StoreClaim>,
+}
+
+/// A PersistentVolumeClaim of an in-cluster store: how much room the store has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoreClaim {
+    pub(crate) name: String,
+    /// `status.capacity.storage`, else `spec.resources.requests.storage`.
+    pub(crate) capacity: Option<String>,
+    pub(crate) storage_class: Option<String>,
+}
+
+impl InClusterStore {
+    /// The store, and its claims, in words: "Service minio in namespace minio, on claim minio/minio-pv-claim
+    /// (10Gi, storage class local)".
+    pub(crate) fn describe(&self) -> String {
+        let mut text = format!("Service {} in namespace {}", self.service, self.namespace);
+        let claims: Vec<String> = self
+            .claims
+            .iter()
+            .map(|c| {
+                let details: Vec<String> = c
+                    .capacity
+                    .iter()
+                    .cloned()
+                    .chain(c.storage_class.iter().map(|s| format!("storage class {s}")))
+                    .collect();
+                match details.is_empty() {
+                    true => format!("{}/{}", self.namespace, c.name),
+                    false => format!("{}/{} ({})", self.namespace, c.name, details.join(", ")),
+                }
+            })
+            .collect();
+        match claims.len() {
+            0 => {}
+            1 => text += &format!(", on claim {}", claims[0]),
+            _ => text += &format!(", on claims {}", claims.join(", ")),
+        }
+        text
+    }
+}
+
+/// The in-cluster store behind each location whose `s3Url` names a Service of a namespace the bundle holds.
+fn in_cluster_stores(inv: &Inventory) -> BTreeMap<String, InClusterStore> {
+    let namespaces: Vec<String> = inv
+        .namespaces
+        .iter()
+        .filter_map(json::name)
+        .map(str::to_string)
+        .collect();
+    let mut stores = BTreeMap::new();
+    for location in inv.storage_locations.iter() {
+        let velero_namespace = json::namespace(location).unwrap_or("velero");
+        let list = serde_json::json!({ "items": [location] });
+        for service in crate::collect::store_services(&list, velero_namespace, &namespaces) {
+            let in_namespace = |o: &&Value| json::namespace(o) == Some(service.namespace.as_str());
+            let mounted: Vec<&str> = inv
+                .pods
+                .iter()
+                .filter(in_namespace)
+                .filter(|pod| crate::collect::serves(pod, &service.service))
+                .flat_map(|pod| array_at(pod, &["spec", "volumes"]))
+                .filter_map(|v| str_at(v, &["persistentVolumeClaim", "claimName"]))
+                .collect();
+            let claims = inv
+                .persistent_volume_claims
+                .iter()
+                .filter(in_namespace)
+                .filter(|c| {
+                    mounted.is_empty() || json::name(c).is_some_and(|n| mounted.contains(&n))
+                })
+                .filter_map(|c| {
+                    Some(StoreClaim {
+                        name: json::name(c)?.to_string(),
+                        capacity: string_at(c, &["status", "capacity", "storage"]).or_else(|| {
+                            string_at(c, &["spec", "resources", "requests", "storage"])
+                        }),
+                        storage_class: string_at(c, &["spec", "storageClassName"]),
+                    })
+                })
+                .collect();
+            stores.insert(
+                service.location.clone(),
+                InClusterStore {
+                    namespace: service.namespace,
+                    service: service.service,
+                    claims,
+                },
+            );
+        }
+    }
+    stores
 }
 
 /// A key of a secret: what `kubectl get secret NAME -o jsonpath='{.data.KEY}'` reads.
@@ -197,6 +302,7 @@ fn location_facts(object: &Value) -> LocationFacts {
             name,
             key: text(&["spec", "credential", "key"]),
         }),
+        store: None,
     }
 }
 
@@ -361,13 +467,18 @@ impl VerdictContext {
             bundle_format: Some(bundle_format.to_string()),
             item_errors: BTreeMap::new(),
             volume_infos: BTreeMap::new(),
-            locations: inv
-                .storage_locations
-                .iter()
-                .filter_map(|object| {
-                    Some((json::name(object)?.to_string(), location_facts(object)))
-                })
-                .collect(),
+            locations: {
+                let mut stores = in_cluster_stores(inv);
+                inv.storage_locations
+                    .iter()
+                    .filter_map(|object| {
+                        let name = json::name(object)?.to_string();
+                        let mut facts = location_facts(object);
+                        facts.store = stores.remove(&name);
+                        Some((name, facts))
+                    })
+                    .collect()
+            },
             server_credentials: velero.and_then(server_credentials),
             settings: Vec::new(),
         }
@@ -606,6 +717,10 @@ fn containers(pod: &Value) -> Vec<ContainerState> {
                 container: string_at(status, &["name"])?,
                 node: node.clone(),
                 last_terminated_at: time_at(status, &["lastState", "terminated", "finishedAt"]),
+                ready: status
+                    .get("ready")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             })
         })
         .collect()
@@ -718,6 +833,40 @@ mod tests {
             owner: owner.to_string(),
             ..VolumeOperation::default()
         }
+    }
+
+    #[test]
+    fn a_location_on_an_in_cluster_service_gets_the_claims_its_store_pods_mount() {
+        let bsl = |name: &str, url: &str| {
+            json!({"metadata": {"name": name, "namespace": "velero"},
+            "spec": {"provider": "aws", "config": {"s3Url": url}}})
+        };
+        let claim = |name: &str| {
+            json!({"metadata": {"name": name, "namespace": "minio"},
+            "spec": {"storageClassName": "local", "resources": {"requests": {"storage": "5Gi"}}},
+            "status": {"capacity": {"storage": "10Gi"}}})
+        };
+        let inv = Inventory {
+            storage_locations: SharedObjects::new(vec![
+                bsl("default", "http://minio.minio"),
+                bsl("aws", "https://s3.us-east-1.amazonaws.com"),
+            ]),
+            namespaces: SharedObjects::new(vec![json!({"metadata": {"name": "minio"}})]),
+            pods: SharedObjects::new(vec![json!({"metadata": {"name": "minio-6b8f9c7d5-r7t4m",
+                "namespace": "minio"}, "spec": {"volumes": [
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "minio-pv-claim"}}]}})]),
+            persistent_volume_claims: SharedObjects::new(vec![
+                claim("minio-pv-claim"),
+                claim("other"),
+            ]),
+            ..Inventory::default()
+        };
+        let stores = in_cluster_stores(&inv);
+        assert_eq!(stores.keys().collect::<Vec<_>>(), ["default"]);
+        assert_eq!(
+            stores["default"].describe(),
+            "Service minio in namespace minio, on claim minio/minio-pv-claim (10Gi, storage class local)"
+        );
     }
 
     #[test]

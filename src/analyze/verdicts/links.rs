@@ -12,6 +12,7 @@ use super::context::{
 };
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::findings::{Evidence, Finding, ObjectRef};
+use crate::bundle::layout::VELERO_LOGS;
 
 const COMPONENTS_KIND: &str = "facts.components";
 
@@ -141,7 +142,40 @@ impl<'c> Subjects<'c> {
         if finding.evidence.iter().any(|e| self.names_a_node(e)) {
             return Some((Link::Named, None));
         }
+        if component.is_none()
+            && finding
+                .evidence
+                .iter()
+                .any(|e| self.is_from_a_down_server(e))
+        {
+            let link = Link::Component(Told::Now);
+            if in_window(&link) {
+                return Some((link, None));
+            }
+        }
         component
+    }
+
+    /// A line of the log of a velero server container that is not ready now (crash-looping, refusing to start):
+    /// it tells why no backup is processed, whichever backup it names or not.
+    fn is_from_a_down_server(&self, evidence: &Evidence) -> bool {
+        let Evidence::LogLine { file, .. } = evidence else {
+            return false;
+        };
+        let Some((pod, container)) = file
+            .strip_prefix(VELERO_LOGS)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return false;
+        };
+        let container = container
+            .strip_suffix("-previous.log")
+            .or_else(|| container.strip_suffix(".log"))
+            .unwrap_or(container);
+        self.containers.iter().any(|c| {
+            c.component == "velero" && !c.ready && c.pod == pod && c.container == container
+        })
     }
 
     fn object_link(&self, object: &ObjectRef, told: Option<Kind>) -> Option<Link> {
@@ -234,4 +268,70 @@ impl<'c> Subjects<'c> {
 enum Kind {
     Termination,
     Current,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(ready: bool) -> ContainerState {
+        ContainerState {
+            component: "velero".into(),
+            namespace: Some("velero".into()),
+            pod: "velero-6d9c7b5f48-x4k7p".into(),
+            container: "velero".into(),
+            node: None,
+            last_terminated_at: None,
+            ready,
+        }
+    }
+
+    fn line(file: &str) -> Evidence {
+        Evidence::LogLine {
+            file: file.into(),
+            line: 4,
+            excerpt: "An error occurred: invalid uploader type 'restic', valid type: 'kopia'"
+                .into(),
+            time: None,
+            span: None,
+        }
+    }
+
+    #[test]
+    fn a_line_of_a_server_that_is_not_ready_concerns_every_backup() {
+        for (ready, file, expected) in [
+            (
+                false,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
+                true,
+            ),
+            (
+                false,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero-previous.log",
+                true,
+            ),
+            // A running server's lines say nothing of a backup they do not name.
+            (
+                true,
+                "velero/logs/velero-6d9c7b5f48-x4k7p/velero.log",
+                false,
+            ),
+            (false, "velero/logs/node-agent-k8d2w/node-agent.log", false),
+            (false, "kots/logs/velero-6d9c7b5f48-x4k7p/velero.log", false),
+        ] {
+            let containers = [server(ready)];
+            let subjects = Subjects {
+                volumes: Vec::new(),
+                pods: BTreeSet::new(),
+                nodes: BTreeSet::new(),
+                repositories: Vec::new(),
+                containers: &containers,
+            };
+            assert_eq!(
+                subjects.is_from_a_down_server(&line(file)),
+                expected,
+                "{ready} {file}"
+            );
+        }
+    }
 }

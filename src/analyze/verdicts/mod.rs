@@ -250,10 +250,11 @@ fn verdict(
             summary: match &stuck {
                 Some(stuck) => format!("{stuck} {}", top.message),
                 None => top.message.to_string(),
-            } + &timeout_told(top, context),
-            fix: Some(with_names(
-                &top.finding.fix,
-                &target,
+            } + &timeout_told(top, context)
+                + &store_told(top, location.as_ref(), context),
+            fix: Some(with_store(
+                with_names(&top.finding.fix, &target, location.as_ref(), context),
+                top,
                 location.as_ref(),
                 context,
             ))
@@ -314,6 +315,53 @@ fn timeout_told(top: &Candidate<'_>, context: &VerdictContext) -> String {
         ""
     };
     format!(" It timed out after {whose} {value} {flag}{default}.")
+}
+
+/// Rules whose finding is an object store out of space: a verdict they lead names the in-cluster store and the
+/// claim it fills, when the location's store runs in the cluster.
+const STORE_FULL_RULES: [&str; 1] = ["SD118"];
+
+/// The in-cluster store of the verdict's location, when the leading finding says a store is full.
+fn full_store<'c>(
+    top: &Candidate<'_>,
+    location: Option<&ObjectRef>,
+    context: &'c VerdictContext,
+) -> Option<&'c context::InClusterStore> {
+    if !STORE_FULL_RULES.contains(&top.finding.rule_id.as_str()) {
+        return None;
+    }
+    context.locations.get(&location?.name)?.store.as_ref()
+}
+
+/// " The location's object store runs in the cluster: Service minio in namespace minio, on claim
+/// minio/minio-pv-claim (10Gi, storage class local).", when the leading finding is a full store and the
+/// location's store is one of the cluster's; else nothing.
+fn store_told(
+    top: &Candidate<'_>,
+    location: Option<&ObjectRef>,
+    context: &VerdictContext,
+) -> String {
+    let (Some(store), Some(location)) = (full_store(top, location, context), location) else {
+        return String::new();
+    };
+    format!(
+        " The object store of location {} runs in the cluster: {}.",
+        location.name,
+        store.describe()
+    )
+}
+
+/// The fix with the in-cluster store's namespace for `<ns>`, when [`full_store`] knows it.
+fn with_store(
+    fix: String,
+    top: &Candidate<'_>,
+    location: Option<&ObjectRef>,
+    context: &VerdictContext,
+) -> String {
+    match full_store(top, location, context) {
+        Some(store) => fix.replace("<ns>", &store.namespace),
+        None => fix,
+    }
 }
 
 /// What snapdoc would need to tell why a backup / restore that no cause explains failed.
@@ -629,6 +677,7 @@ mod fix_tests {
                     name: "bsl-creds".into(),
                     key: Some("aws".into()),
                 }),
+                store: None,
             },
         );
         let fix = with_names(

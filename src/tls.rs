@@ -1,0 +1,61 @@
+//! TLS as Velero's object store clients do it, shared by the clients snapdoc opens to object stores (the
+//! download URLs of DownloadRequests, the storage probe).
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+/// A location's `insecureSkipTLSVerify`: any certificate is accepted, its signatures still checked (what Go's
+/// `InsecureSkipVerify` does).
+#[derive(Debug)]
+pub(crate) struct SkipVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl SkipVerify {
+    pub(crate) fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> SkipVerify {
+        SkipVerify(provider)
+    }
+}
+
+impl rustls::client::danger::ServerCertVerifier for SkipVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
