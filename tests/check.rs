@@ -1265,6 +1265,24 @@ fn the_shipped_alerts_fire_on_the_metrics_of_each_kind_of_trouble() {
             );
         }
     }
+    // `check --probe` at a location that answers AccessDenied to everything.
+    let probed = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
+    let textfile = probed.path("probed.prom");
+    probed.check(&[
+        "--probe",
+        "--prometheus-textfile",
+        &textfile.display().to_string(),
+    ]);
+    promtool_alerts(
+        &textfile,
+        true,
+        "30m",
+        &[Firing {
+            alert: "SnapdocStorageProbeFailing",
+            metric: "snapdoc_probe_success",
+            labels: &[("location", "default")],
+        }],
+    );
     // A check that cannot reach its cluster.
     let dir = tempfile::tempdir().unwrap();
     let textfile = dir.path().join("unreachable.prom");
