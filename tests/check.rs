@@ -922,13 +922,7 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     );
     let written_failed = families(&textfile);
 
-    let probed = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
-    let textfile = probed.path("probed.prom");
-    probed.check(&[
-        "--probe",
-        "--prometheus-textfile",
-        &textfile.display().to_string(),
-    ]);
+    let (_probed, textfile, _) = check_probe_metrics();
     let written_probed = families(&textfile);
 
     let written: std::collections::BTreeSet<String> = written_healthy
@@ -986,17 +980,23 @@ fn lab_probing_its_own_store(scenario: Scenario) -> BackgroundLab {
     lab
 }
 
-/// `check --probe`: the location's probe in the JSON (the report schema's `probes`), the rule it reproduced,
-/// and the probe's metrics; the Job and its pod gone afterwards.
-#[test]
-fn check_probe_reports_each_location_s_probe() {
+/// `check --probe --prometheus-textfile` on [`lab_probing_its_own_store`]: the lab (kept running) and the file.
+fn check_probe_metrics() -> (BackgroundLab, std::path::PathBuf, Output) {
     let lab = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
-    let textfile = lab.path("probe.prom");
+    let textfile = lab.path("probed.prom");
     let output = lab.check(&[
         "--probe",
         "--prometheus-textfile",
         &textfile.display().to_string(),
     ]);
+    (lab, textfile, output)
+}
+
+/// `check --probe`: the location's probe in the JSON (the report schema's `probes`), the rule it reproduced,
+/// and the probe's metrics; the Job and its pod gone afterwards.
+#[test]
+fn check_probe_reports_each_location_s_probe() {
+    let (lab, textfile, output) = check_probe_metrics();
     let json = json_of(&output);
     let probes = json["probes"].as_array().expect("a probes array");
     assert_eq!(probes.len(), 1, "{probes:#?}");
@@ -1266,13 +1266,7 @@ fn the_shipped_alerts_fire_on_the_metrics_of_each_kind_of_trouble() {
         }
     }
     // `check --probe` at a location that answers AccessDenied to everything.
-    let probed = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
-    let textfile = probed.path("probed.prom");
-    probed.check(&[
-        "--probe",
-        "--prometheus-textfile",
-        &textfile.display().to_string(),
-    ]);
+    let (_probed, textfile, _) = check_probe_metrics();
     promtool_alerts(
         &textfile,
         true,

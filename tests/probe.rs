@@ -1077,33 +1077,43 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
     }
 }
 
+/// The healthy scenario with its one location "default" (AWS itself, unreachable from a test) replaced by one
+/// at `endpoint` in `bucket`.
+fn only_location(bucket: &str, endpoint: String, credentials: Credentials) -> Scenario {
+    let mut scenario = scenario_with_locations(&[("default", bucket, endpoint, credentials)]);
+    let scenario_s_own = scenario
+        .objects
+        .iter()
+        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
+        .unwrap();
+    scenario.objects.remove(scenario_s_own);
+    scenario
+}
+
+/// `snapdoc run --probe` against `lab`, its folder made under `out`.
+fn run_probe(lab: &BackgroundLab, out: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapdoc"));
+    command
+        .args(["run", "--probe", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .arg("--out-dir")
+        .arg(out);
+    command
+}
+
 /// `snapdoc run --probe`: each storage location probed in-cluster and the result in the reports it writes. The
 /// scenario's own location (AWS itself, unreachable from a test) is replaced by one at moto whose bucket is
 /// missing.
 #[test]
 fn run_probe_puts_each_location_s_probe_in_the_reports() {
     let Some(moto) = moto() else { return };
-    let mut scenario = scenario_with_locations(&[(
-        "default",
+    let lab = BackgroundLab::start(only_location(
         "velero-backups-typo",
         moto.endpoint(),
         moto.credentials("velero"),
-    )]);
-    let first_default = scenario
-        .objects
-        .iter()
-        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
-        .unwrap();
-    scenario.objects.remove(first_default);
-    let lab = BackgroundLab::start(scenario);
+    ));
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["run", "--probe", "--kubeconfig"])
-        .arg(lab.kubeconfig())
-        .arg("--out-dir")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let output = run_probe(&lab, out.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let reproduced = "the probe reproduced NoSuchBucket on list prefix (SD101)";
@@ -1185,25 +1195,13 @@ fn ctrl_c_during_run_probe_leaves_no_job() {
         Fault::StallReadBack(reached.clone()),
         None,
     ));
-    let mut scenario = scenario_with_locations(&[(
-        "default",
+    let lab = BackgroundLab::start(only_location(
         "velero",
         format!("http://127.0.0.1:{stalling}"),
         moto.credentials("velero"),
-    )]);
-    let first_default = scenario
-        .objects
-        .iter()
-        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
-        .unwrap();
-    scenario.objects.remove(first_default);
-    let lab = BackgroundLab::start(scenario);
+    ));
     let out = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["run", "--probe", "--kubeconfig"])
-        .arg(lab.kubeconfig())
-        .arg("--out-dir")
-        .arg(out.path())
+    let child = run_probe(&lab, out.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
