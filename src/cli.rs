@@ -538,6 +538,28 @@ pub struct RunArgs {
     /// Directory under which the run makes its own folder: bundle, report.html, report.md (default: current directory).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// The storage locations' probe.
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+}
+
+/// `--probe` of `run` and `check`.
+#[derive(Debug, Args, Clone)]
+pub struct ProbeFlags {
+    /// Also probe each storage location from inside the cluster (`snapdoc probe --bsl NAME` for each: a Job in
+    /// Velero's namespace, deleted afterwards; the Role in deploy/manifests/snapdoc-probe-role.yaml) and put
+    /// the results in the reports and metrics.
+    #[arg(long)]
+    pub probe: bool,
+    /// The image of the probe's Jobs.
+    #[arg(long, value_name = "IMAGE", default_value = concat!("snapdoc:", env!("CARGO_PKG_VERSION")), requires = "probe")]
+    pub probe_image: String,
+}
+
+impl ProbeFlags {
+    fn image(&self) -> Option<String> {
+        self.probe.then(|| self.probe_image.clone())
+    }
 }
 
 impl RunArgs {
@@ -547,6 +569,7 @@ impl RunArgs {
             collect: self.collect.options(),
             analysis: self.analysis.options(),
             out_dir: self.out_dir.clone(),
+            probe_image: self.probe.image(),
         }
     }
 }
@@ -603,6 +626,9 @@ pub struct CheckArgs {
     /// kubeconfig context, else the API server's host). Set it in-cluster and in fleets.
     #[arg(long, value_name = "NAME")]
     pub(crate) cluster_name: Option<String>,
+    /// The storage locations' probe.
+    #[command(flatten)]
+    pub probe: ProbeFlags,
 }
 
 impl CheckArgs {
@@ -617,6 +643,7 @@ impl CheckArgs {
             prometheus_textfile: self.prometheus_textfile.clone(),
             pushgateway: self.pushgateway.clone(),
             cluster_name: self.cluster_name.clone(),
+            probe_image: self.probe.image(),
         }
     }
 }

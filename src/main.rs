@@ -659,21 +659,8 @@ fn probe_command(
                 .context("--s3-ca-cert-base64 is not base64")?,
         );
     }
-    if args.dry_run {
-        // `requires = "bsl"`: clap refuses --dry-run without it.
-        let Some(mut found) = bsl else {
-            anyhow::bail!("--dry-run needs --bsl NAME");
-        };
-        found.location = location;
-        if let Some(profile) = &args.profile {
-            found.profile = Some(profile.clone());
-        }
-        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let job = snapdoc::probe::probe_job(&found, &args.image, &suffix);
-        write!(out, "{}", serde_saphyr::to_string(&job)?)?;
-        return Ok(Exit::Clean);
-    }
-    if !args.from_here && !args.agent {
+    if args.dry_run || (!args.from_here && !args.agent) {
+        // The Job's location: the BSL's spec with the flags' overrides.
         let Some(mut found) = bsl else {
             anyhow::bail!(
                 "the in-cluster probe needs --bsl NAME (or probe from this machine with --from-here)"
@@ -688,7 +675,13 @@ fn probe_command(
         if let Some(profile) = &args.profile {
             found.profile = Some(profile.clone());
         }
-        return probe_in_cluster(runtime, args, &found, out);
+        if !args.dry_run {
+            return probe_in_cluster(runtime, args, &found, out);
+        }
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let job = snapdoc::probe::probe_job(&found, &args.image, &suffix);
+        write!(out, "{}", serde_saphyr::to_string(&job)?)?;
+        return Ok(Exit::Clean);
     }
     let Some(credentials_file) = &args.credentials_file else {
         anyhow::bail!("--credentials-file is required to probe");

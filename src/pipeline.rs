@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub analysis: AnalysisOptions,
     /// The directory under which the run makes its own folder; `None`: the current directory.
     pub out_dir: Option<PathBuf>,
+    /// `--probe`: probe each storage location in the cluster with a Job of this image (snapdoc's).
+    pub probe_image: Option<String>,
 }
 
 /// What `snapdoc demo` runs against and where it writes.
@@ -93,8 +95,11 @@ pub async fn run(args: &RunOptions) -> Result<RunOutcome, PipelineError> {
         &args.collect,
         &args.analysis,
         &rules,
-        &out_dir,
-        &stem,
+        RunFolder {
+            parent: &out_dir,
+            stem: &stem,
+        },
+        args.probe_image.as_deref(),
     )
     .await
 }
@@ -127,8 +132,11 @@ pub async fn demo(args: &DemoOptions) -> Result<RunOutcome, PipelineError> {
         &collect_options,
         &AnalysisOptions::default(),
         &rules,
-        &args.out_dir,
-        &stem,
+        RunFolder {
+            parent: &args.out_dir,
+            stem: &stem,
+        },
+        None,
     )
     .await;
     lab.shutdown().await;
@@ -141,20 +149,30 @@ async fn collect_and_report(
     collect_options: &CollectOptions,
     analysis_options: &AnalysisOptions,
     rules: &RuleSet,
-    out_dir: &Path,
-    stem: &str,
+    folder: RunFolder<'_>,
+    probe_image: Option<&str>,
 ) -> Result<RunOutcome, PipelineError> {
+    let RunFolder {
+        parent: out_dir,
+        stem,
+    } = folder;
     // Before the folder: a cluster that cannot be reached leaves nothing behind.
     collect::check_before_collecting(&client, &cluster, collect_options).await?;
     let folder = new_run_folder(out_dir, stem)?;
     let unfinished = RemoveIfEmpty(Some(folder.clone()));
     let bundle_path = folder.join(format!("{stem}.zip"));
-    let collected = collect::collect(client, cluster, collect_options, &bundle_path).await?;
+    let collected =
+        collect::collect(client.clone(), cluster, collect_options, &bundle_path).await?;
     unfinished.keep();
-    let analysis = {
+    let mut analysis = {
         let mut bundle = Bundle::open(&collected.path)?;
         analyze_open_bundle(&mut bundle, rules)?
     };
+    if let Some(image) = probe_image {
+        analysis.probes =
+            crate::probe::probe_locations(client, &crate::probe::locations_of(&analysis), image)
+                .await;
+    }
     crate::bundle::writer::append_analysis(&collected.path, &analysis)?;
     let templates = analysis_options.templates.as_deref();
     // Each format on its own: one that fails (a broken template override, a full disk) leaves the other, and
@@ -191,6 +209,12 @@ async fn collect_and_report(
         analysis,
         exit,
     })
+}
+
+/// Where a run makes its folder: `parent/stem/`, holding `stem.zip`.
+struct RunFolder<'a> {
+    parent: &'a Path,
+    stem: &'a str,
 }
 
 /// A new folder for one run. Two runs in the same second get `-2`, `-3` … rather than sharing a folder.

@@ -922,10 +922,14 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     );
     let written_failed = families(&textfile);
 
+    let (_probed, textfile, _) = check_probe_metrics();
+    let written_probed = families(&textfile);
+
     let written: std::collections::BTreeSet<String> = written_healthy
         .iter()
         .chain(&written_schedules)
         .chain(&written_failed)
+        .chain(&written_probed)
         .cloned()
         .collect();
     assert_eq!(
@@ -935,6 +939,7 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
     // What a healthy cluster's check always writes, so absence alerts never mistake health for silence.
     for family in &documented {
         let conditional = family.starts_with("snapdoc_schedule_")
+            || family.starts_with("snapdoc_probe_")
             || family == "snapdoc_check_failure"
             || family == "snapdoc_finding_hits";
         if !conditional {
@@ -944,6 +949,132 @@ fn every_documented_series_is_written_and_every_written_one_documented() {
             );
         }
     }
+}
+
+/// The healthy scenario with its location "default" pointed at the lab's own object store (s3Url, path style):
+/// there the probe's header-signed requests are answered 403 AccessDenied, as the lab's store accepts only its
+/// pre-signed URLs, so `--probe` stays on loopback and finds a location that lists and writes nothing.
+fn lab_probing_its_own_store(scenario: Scenario) -> BackgroundLab {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+    let lab = BackgroundLab::start(scenario);
+    let store = lab.lab().store_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = lab.lab().client().await.unwrap();
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("velero.io", "v1", "BackupStorageLocation"),
+            "backupstoragelocations",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(client, "velero", &resource);
+        let mut bsl = api.get("default").await.unwrap();
+        api.delete("default", &Default::default()).await.unwrap();
+        bsl.metadata.resource_version = None;
+        bsl.metadata.uid = None;
+        bsl.data["spec"]["config"]["s3Url"] = Value::String(store);
+        bsl.data["spec"]["config"]["s3ForcePathStyle"] = Value::String("true".into());
+        api.create(&PostParams::default(), &bsl).await.unwrap();
+    });
+    lab
+}
+
+/// `check --probe --prometheus-textfile` on [`lab_probing_its_own_store`]: the lab (kept running) and the file.
+fn check_probe_metrics() -> (BackgroundLab, std::path::PathBuf, Output) {
+    let lab = lab_probing_its_own_store(Scenario::builtin("healthy").unwrap());
+    let textfile = lab.path("probed.prom");
+    let output = lab.check(&[
+        "--probe",
+        "--prometheus-textfile",
+        &textfile.display().to_string(),
+    ]);
+    (lab, textfile, output)
+}
+
+/// `check --probe`: the location's probe in the JSON (the report schema's `probes`), the rule it reproduced,
+/// and the probe's metrics; the Job and its pod gone afterwards.
+#[test]
+fn check_probe_reports_each_location_s_probe() {
+    let (lab, textfile, output) = check_probe_metrics();
+    let json = json_of(&output);
+    let probes = json["probes"].as_array().expect("a probes array");
+    assert_eq!(probes.len(), 1, "{probes:#?}");
+    assert_eq!(probes[0]["name"], "default");
+    let result = &probes[0]["result"];
+    assert_eq!(result["agent"], "in-cluster");
+    let list = &result["checks"][0];
+    assert_eq!(
+        (
+            &list["step"],
+            &list["status"],
+            &list["rule"],
+            &list["errorCode"]
+        ),
+        (
+            &Value::from("list"),
+            &Value::from("failed"),
+            &Value::from("SD203"),
+            &Value::from("AccessDenied")
+        ),
+        "{result:#}"
+    );
+    let metrics = metrics(&textfile);
+    let sample = |name: &str, labels: &[(&str, &str)]| {
+        metrics
+            .iter()
+            .find(|m| m.name == name)?
+            .samples
+            .iter()
+            .find(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|l| l.key == *k && l.value == *v))
+            })
+            .map(|s| s.value.value.as_f64())
+    };
+    let at = [("namespace", "velero"), ("location", "default")];
+    assert_eq!(sample("snapdoc_probe_success", &at), Some(0.0));
+    assert_eq!(
+        sample(
+            "snapdoc_probe_reproduced",
+            &[at[0], at[1], ("rule", "SD203")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample("snapdoc_probe_check", &[at[0], at[1], ("check", "put")]),
+        Some(0.0)
+    );
+    assert!(lab.lab().objects("jobs.batch").is_empty());
+    assert!(
+        lab.lab()
+            .objects("pods")
+            .iter()
+            .all(|p| p["metadata"]["labels"]["job-name"].is_null())
+    );
+}
+
+/// `check --probe` by someone without the probe Role: each location says why it was not probed, and the check
+/// is otherwise the same (its exit code, its findings).
+#[test]
+fn check_probe_without_the_probe_role_says_so() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario.faults.forbidden.push(snapdoc::lab::Forbidden {
+        resource: "jobs.batch".to_string(),
+        verbs: vec!["create".to_string()],
+    });
+    let lab = lab_probing_its_own_store(scenario);
+    let with_probe = lab.check(&["--probe"]);
+    let without = lab.check(&[]);
+    assert_eq!(exit_code(&with_probe), exit_code(&without));
+    let json = json_of(&with_probe);
+    let error = json["probes"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot create Job snapdoc-probe-default-") && error.contains("forbidden"),
+        "{json:#}"
+    );
+    assert_eq!(json["findings"], json_of(&without)["findings"]);
 }
 
 /// An alert the shipped rules must raise for one series of the check's metrics.
@@ -1134,6 +1265,18 @@ fn the_shipped_alerts_fire_on_the_metrics_of_each_kind_of_trouble() {
             );
         }
     }
+    // `check --probe` at a location that answers AccessDenied to everything.
+    let (_probed, textfile, _) = check_probe_metrics();
+    promtool_alerts(
+        &textfile,
+        true,
+        "30m",
+        &[Firing {
+            alert: "SnapdocStorageProbeFailing",
+            metric: "snapdoc_probe_success",
+            labels: &[("location", "default")],
+        }],
+    );
     // A check that cannot reach its cluster.
     let dir = tempfile::tempdir().unwrap();
     let textfile = dir.path().join("unreachable.prom");

@@ -902,16 +902,77 @@ fn probe_in_cluster(lab: &BackgroundLab, bsl: &str, extra: &[&str]) -> Command {
     command
 }
 
+/// A proxy to moto that holds the read-back of the probe object (notifying `reached`), on a runtime of its own
+/// that the caller keeps: (runtime, reached, port).
+fn stalling_proxy(moto: &Moto) -> (tokio::runtime::Runtime, Arc<tokio::sync::Notify>, u16) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let port = runtime.block_on(proxy(
+        moto.port,
+        Fault::StallReadBack(reached.clone()),
+        None,
+    ));
+    (runtime, reached, port)
+}
+
+/// Starts `command` and returns once the in-cluster agent it set off is held in its read-back by the stalling
+/// proxy (which notifies `reached`), its probe object written.
+fn spawn_until_stalled(
+    mut command: Command,
+    runtime: &tokio::runtime::Runtime,
+    reached: &tokio::sync::Notify,
+) -> std::process::Child {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(60), reached.notified()).await })
+        .expect("the agent reads its object back");
+    child
+}
+
+/// Sends `signal` (INT, TERM) to `child` and waits for it to exit with `code`.
+fn stop_with(child: std::process::Child, signal: &str, code: i32) -> std::process::Output {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(code), "{output:?}");
+    output
+}
+
+/// The in-cluster agent, stopped by its pod's deletion (a 50 ms poll, then a DELETE to moto), removes its object
+/// from the bucket "velero" within seconds.
+fn no_probe_object_left(moto: &Moto) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = moto.versions("velero", "cluster-a/snapdoc-probe/");
+        if left == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{left} probe object(s) left");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The pods of Jobs in the lab.
+fn job_pods(lab: &BackgroundLab) -> Vec<serde_json::Value> {
+    lab.lab()
+        .objects("pods")
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
+        .collect()
+}
+
 /// No probe Job and no pod of one is left in the lab.
 fn nothing_left_in(lab: &BackgroundLab) {
     let jobs = lab.lab().objects("jobs.batch");
     assert!(jobs.is_empty(), "{jobs:#?}");
-    let pods: Vec<_> = lab
-        .lab()
-        .objects("pods")
-        .into_iter()
-        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
-        .collect();
+    let pods = job_pods(lab);
     assert!(pods.is_empty(), "{pods:#?}");
 }
 
@@ -1023,27 +1084,14 @@ fn in_cluster_probe_runs_a_job_and_finds_each_fault() {
 fn ctrl_c_removes_the_probe_job_and_its_object() {
     let Some(moto) = moto() else { return };
     let velero = moto.credentials("velero");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let reached = Arc::new(tokio::sync::Notify::new());
-    let stalling = runtime.block_on(proxy(
-        moto.port,
-        Fault::StallReadBack(reached.clone()),
-        None,
-    ));
+    let (runtime, reached, stalling) = stalling_proxy(&moto);
     let lab = BackgroundLab::start(scenario_with_locations(&[(
         "stalled",
         "velero",
         format!("http://127.0.0.1:{stalling}"),
         velero.clone(),
     )]));
-    let child = probe_in_cluster(&lab, "stalled", &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    runtime
-        .block_on(async { tokio::time::timeout(Duration::from_secs(30), reached.notified()).await })
-        .expect("the agent reads its object back");
+    let child = spawn_until_stalled(probe_in_cluster(&lab, "stalled", &[]), &runtime, &reached);
     assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
     assert_eq!(
         moto.versions("velero", "cluster-a/snapdoc-probe/"),
@@ -1051,13 +1099,7 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
         "the probe object exists while the agent runs"
     );
     let started = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let output = stop_with(child, "INT", 130);
     assert!(started.elapsed() < Duration::from_secs(10));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -1065,14 +1107,119 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
         "{stderr}"
     );
     nothing_left_in(&lab);
-    // The agent's cleanup runs once it sees its pod gone (a 50 ms poll, a DELETE to moto).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = moto.versions("velero", "cluster-a/snapdoc-probe/");
-        if left == 0 {
-            break;
+    no_probe_object_left(&moto);
+}
+
+/// The healthy scenario with its one location "default" (AWS itself, unreachable from a test) replaced by one
+/// at `endpoint` in `bucket`.
+fn only_location(bucket: &str, endpoint: String, credentials: Credentials) -> Scenario {
+    let mut scenario = scenario_with_locations(&[("default", bucket, endpoint, credentials)]);
+    let scenario_s_own = scenario
+        .objects
+        .iter()
+        .position(|o| o.kind() == "BackupStorageLocation" && o.name() == "default")
+        .unwrap();
+    scenario.objects.remove(scenario_s_own);
+    scenario
+}
+
+/// `snapdoc run --probe` against `lab`, its folder made under `out`.
+fn run_probe(lab: &BackgroundLab, out: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snapdoc"));
+    command
+        .args(["run", "--probe", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .arg("--out-dir")
+        .arg(out);
+    command
+}
+
+/// `snapdoc run --probe`: each storage location probed in-cluster and the result in the reports it writes. The
+/// scenario's own location (AWS itself, unreachable from a test) is replaced by one at moto whose bucket is
+/// missing.
+#[test]
+fn run_probe_puts_each_location_s_probe_in_the_reports() {
+    let Some(moto) = moto() else { return };
+    let lab = BackgroundLab::start(only_location(
+        "velero-backups-typo",
+        moto.endpoint(),
+        moto.credentials("velero"),
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let output = run_probe(&lab, out.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reproduced = "the probe reproduced NoSuchBucket on list prefix (SD101)";
+    assert!(stdout.contains(reproduced), "{stdout}\n{stderr}");
+    let folder = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Storage probe") && md.contains(reproduced),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains(reproduced));
+    nothing_left_in(&lab);
+}
+
+/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating (the
+/// lab's node says why in a FailedMount event); SIGTERM ends the wait with 143 and removes the Job and its pod.
+#[test]
+fn sigterm_while_the_pod_cannot_start_removes_the_job() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario
+        .objects
+        .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
+    let lab = BackgroundLab::start(scenario);
+    let child = probe_in_cluster(&lab, "default", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let found = lab
+            .lab()
+            .objects("events")
+            .into_iter()
+            .find(|e| e["reason"] == "FailedMount");
+        if let Some(event) = found {
+            break event;
         }
-        assert!(Instant::now() < deadline, "{left} probe object(s) left");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        assert!(Instant::now() < deadline, "no FailedMount event");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        event["message"],
+        "MountVolume.SetUp failed for volume \"credentials\" : secret \"cloud-credentials\" not found"
+    );
+    let pods = job_pods(&lab);
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["status"]["phase"], "Pending");
+    stop_with(child, "TERM", 143);
+    nothing_left_in(&lab);
+}
+
+/// `run --probe` interrupted while a location's probe runs (its read-back stalled): the run's whole future is
+/// dropped on SIGINT, and dropping the flow deletes its Job with the pod, whose agent then deletes its object.
+#[test]
+fn ctrl_c_during_run_probe_leaves_no_job() {
+    let Some(moto) = moto() else { return };
+    let (runtime, reached, stalling) = stalling_proxy(&moto);
+    let lab = BackgroundLab::start(only_location(
+        "velero",
+        format!("http://127.0.0.1:{stalling}"),
+        moto.credentials("velero"),
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let child = spawn_until_stalled(run_probe(&lab, out.path()), &runtime, &reached);
+    assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
+    stop_with(child, "INT", 130);
+    nothing_left_in(&lab);
+    no_probe_object_left(&moto);
 }

@@ -1265,3 +1265,149 @@ fn the_collection_section_gives_byte_counts_as_sizes() {
     let json = render(&analysis, ReportFormat::Json, None).unwrap();
     assert!(json.contains("52428800 of 98765432 bytes"));
 }
+
+// ---------- the storage probe (`--probe`) ----------
+
+/// failed_bsl's location as `run --probe` would find it: the bucket missing (the list answered NoSuchBucket, the
+/// wording moto's server gives, composed here), and a second location the probe cannot handle.
+fn probed_failed_bsl() -> Analysis {
+    use snapdoc::probe::{
+        Check, LocationProbe, ProbeResult, ProbedLocation, Status as CheckStatus, Step,
+    };
+    let mut analysis = report_fixtures::failed_bsl();
+    let skipped = |step| Check {
+        step,
+        status: CheckStatus::Skipped,
+        rule: None,
+        error_code: None,
+        http_status: None,
+        detail: "the listing failed: every request would fail the same way".to_string(),
+        latency_ms: None,
+    };
+    let result = ProbeResult {
+        agent: "in-cluster".to_string(),
+        location: ProbedLocation {
+            provider: "aws".to_string(),
+            bucket: "acme-myapp-snapshots".to_string(),
+            prefix: "prod/".to_string(),
+            endpoint: "https://s3.us-east-2.amazonaws.com".to_string(),
+            region: "us-east-2".to_string(),
+            path_style: false,
+            ca_cert: false,
+            insecure_skip_tls_verify: false,
+        },
+        probe_key: "prod/snapdoc-probe/6f1c2a4e-0d3b-4c55-9a57-2f4b1d9e8c10".to_string(),
+        checks: vec![
+            Check {
+                step: Step::List,
+                status: CheckStatus::Failed,
+                rule: Some("SD101".to_string()),
+                error_code: Some("NoSuchBucket".to_string()),
+                http_status: Some(404),
+                detail: "NoSuchBucket: The specified bucket does not exist (HTTP 404)".to_string(),
+                latency_ms: Some(41),
+            },
+            skipped(Step::TopLevelDirs),
+            skipped(Step::Put),
+            skipped(Step::Get),
+            skipped(Step::Delete),
+            skipped(Step::PutWithChecksum),
+            Check {
+                step: Step::ClockSkew,
+                status: CheckStatus::Passed,
+                rule: None,
+                error_code: None,
+                http_status: None,
+                detail: "+0 s from the store's Date".to_string(),
+                latency_ms: None,
+            },
+        ],
+        top_level_dirs: vec![],
+        clock_skew_seconds: Some(0),
+        versioning: None,
+        object_lock: None,
+        round_trip_ms: Some(41),
+    };
+    analysis.probes = vec![
+        LocationProbe {
+            namespace: "velero".to_string(),
+            name: "default".to_string(),
+            result: Some(result),
+            error: None,
+        },
+        LocationProbe {
+            namespace: "velero".to_string(),
+            name: "azure-dr".to_string(),
+            result: None,
+            error: Some(
+                "provider \"azure\": the probe handles S3 and S3-compatible locations (provider aws or velero.io/aws)"
+                    .to_string(),
+            ),
+        },
+    ];
+    analysis
+}
+
+const REPRODUCED: &str = "the probe reproduced NoSuchBucket on list prefix (SD101)";
+
+#[test]
+fn the_probe_s_result_is_in_every_format() {
+    let analysis = probed_failed_bsl();
+    let page = visible_text(&html(&analysis));
+    assert!(page.contains("Storage probe"), "{page}");
+    assert!(page.contains(REPRODUCED), "{page}");
+    assert!(
+        page.contains("The probe could not run: provider \"azure\""),
+        "{page}"
+    );
+
+    let md = markdown(&analysis);
+    assert!(md.contains("## Storage probe"), "{md}");
+    assert!(md.contains(&format!("- **{REPRODUCED}**")), "{md}");
+    assert!(md.contains("| list prefix | ✖ failed |"), "{md}");
+
+    let terminal = render(&analysis, ReportFormat::Terminal { color: false }, None).unwrap();
+    assert!(
+        terminal.contains("FAIL probe of velero/default: list prefix failed"),
+        "{terminal}"
+    );
+    assert!(terminal.contains(REPRODUCED), "{terminal}");
+    assert!(
+        terminal.contains("WARN probe of velero/azure-dr could not run"),
+        "{terminal}"
+    );
+
+    let json: Value =
+        serde_json::from_str(&render(&analysis, ReportFormat::Json, None).unwrap()).unwrap();
+    assert_valid(&schema(), "probed failed-bsl", &json);
+    assert_eq!(json["probes"][0]["result"]["checks"][0]["rule"], "SD101");
+    // Without --probe the key is absent, as the schema says.
+    let plain: Value = serde_json::from_str(
+        &render(&report_fixtures::failed_bsl(), ReportFormat::Json, None).unwrap(),
+    )
+    .unwrap();
+    assert!(plain.get("probes").is_none());
+
+    let xml = render(&analysis, ReportFormat::Junit, None).unwrap();
+    // quick-junit's reader refuses the XSD's zone-less suite timestamp (see junit_reads_back_as_ci_systems_see_it).
+    let xml = xml.replace(r#" timestamp="2026-11-25T12:05:40""#, "");
+    let report =
+        quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let suite = report
+        .test_suites
+        .iter()
+        .find(|s| s.name.as_str() == "probe")
+        .expect("a probe suite");
+    assert_eq!(suite.test_cases.len(), 2);
+    let case = &suite.test_cases[0];
+    assert_eq!(
+        case.name.as_str(),
+        "storage location velero/default works from the cluster"
+    );
+    match &case.status {
+        quick_junit::TestCaseStatus::NonSuccess { description, .. } => {
+            assert_eq!(description.as_ref().map(|d| d.as_str()), Some(REPRODUCED));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -54,6 +54,9 @@ pub struct Analysis {
     /// What this bundle does not hold (e.g. backup logs in a troubleshoot bundle), said, never silent.
     #[serde(default)]
     pub unavailable: Vec<String>,
+    /// The in-cluster probe of each storage location (`run --probe`, `check --probe`); empty when not asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<crate::probe::LocationProbe>,
 }
 
 /// The bundle an analysis read.

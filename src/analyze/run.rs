@@ -313,6 +313,7 @@ fn analyze_with_shared_objects(
             .map(|m| m.collector_errors.clone())
             .unwrap_or_default(),
         unavailable,
+        probes: Vec::new(),
     };
     if not_redacted {
         redact_quotes(&mut analysis);

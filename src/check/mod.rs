@@ -47,6 +47,8 @@ pub struct CheckOptions {
     /// The cluster's name in the metrics (`snapdoc_info`, the Pushgateway group); `None`: the kubeconfig
     /// context, else the API server's host.
     pub(crate) cluster_name: Option<String>,
+    /// `--probe`: probe each storage location in the cluster with a Job of this image (snapdoc's).
+    pub probe_image: Option<String>,
 }
 
 impl Default for CheckOptions {
@@ -60,6 +62,7 @@ impl Default for CheckOptions {
             prometheus_textfile: None,
             pushgateway: None,
             cluster_name: None,
+            probe_image: None,
         }
     }
 }
@@ -274,7 +277,7 @@ async fn collect_and_analyse(
             .or_else(|| cluster.server.clone())
             .unwrap_or_default();
     }
-    collect::collect(client, cluster, &args.collect, &collected).await?;
+    collect::collect(client.clone(), cluster, &args.collect, &collected).await?;
     let bundle_path = match &args.bundle {
         Some(path) => {
             rotation::rotate(path, args.keep_bundles).map_err(CheckError::Rotate)?;
@@ -300,6 +303,11 @@ async fn collect_and_analyse(
     }
     // The scratch bundle goes as soon as it is read.
     drop(scratch);
+    if let Some(image) = &args.probe_image {
+        analysis.probes =
+            crate::probe::probe_locations(client, &crate::probe::locations_of(&analysis), image)
+                .await;
+    }
 
     let format = match args.format {
         CheckFormat::Json => ReportFormat::Json,

@@ -108,24 +108,21 @@ struct Run {
 impl Run {
     /// What the container does: `snapdoc probe --agent …`, ended early when the pod is deleted.
     async fn agent(&self, pod: &Value, args: &[String]) {
-        let started = self.lab.now_text();
-        self.lab.state.lock().ok().map(|mut state| {
-            state.update(PODS, &self.namespace, &self.pod_name, |pod| {
-                pod["status"]["phase"] = json!("Running");
-                pod["status"]["startTime"] = json!(started);
-                pod["status"]["containerStatuses"][0]["state"] =
-                    json!({"running": {"startedAt": started}});
-            })
-        });
         let invocation = match parse_agent_args(args) {
             Ok(invocation) => invocation,
-            Err(error) => return self.end(2, &format!("Error: {error}\n"), None, &started),
+            Err(error) => {
+                let started = self.running();
+                return self.end(2, &format!("Error: {error}\n"), None, &started);
+            }
         };
-        let credentials = match self.mounted_credentials(pod, &invocation.credentials_file) {
-            Ok(text) => Credentials::parse(&text, invocation.profile.as_deref()),
-            Err(message) => Err(message),
+        // A volume that cannot be mounted keeps the container from starting: the pod stays ContainerCreating,
+        // as a node leaves it (the Job's activeDeadlineSeconds ends it there).
+        let text = match self.mounted_credentials(pod, &invocation.credentials_file) {
+            Ok(text) => text,
+            Err(why) => return self.failed_mount(&why),
         };
-        let credentials = match credentials {
+        let started = self.running();
+        let credentials = match Credentials::parse(&text, invocation.profile.as_deref()) {
             Ok(credentials) => credentials,
             Err(message) => {
                 let line = format!(
@@ -160,6 +157,42 @@ impl Run {
             Ok(Probed::Stopped { .. }) => {}
             Err(error) => self.end(2, &format!("Error: {error}\n"), None, &started),
         }
+    }
+
+    /// The kubelet's Warning event for a secret volume it cannot set up (the wording of its MountVolume.SetUp
+    /// failures, `kubectl describe pod` shows it); the pod stays ContainerCreating.
+    fn failed_mount(&self, why: &str) {
+        let now = self.lab.now_text();
+        let event = json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": format!("{}.{}", self.pod_name, random_hex(8)), "namespace": self.namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod_name, "namespace": self.namespace},
+            "reason": "FailedMount",
+            "message": format!("MountVolume.SetUp failed for volume \"credentials\" : {why}"),
+            "type": "Warning",
+            "source": {"component": "kubelet"},
+            "count": 1,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+        });
+        if let Ok(mut state) = self.lab.state.lock() {
+            let _ = state.create("events", event, &now);
+        }
+    }
+
+    /// The container started: phase Running. Returns the start time.
+    fn running(&self) -> String {
+        let started = self.lab.now_text();
+        if let Ok(mut state) = self.lab.state.lock() {
+            state.update(PODS, &self.namespace, &self.pod_name, |pod| {
+                pod["status"]["phase"] = json!("Running");
+                pod["status"]["startTime"] = json!(started);
+                pod["status"]["containerStatuses"][0]["state"] =
+                    json!({"running": {"startedAt": started}});
+            });
+        }
+        started
     }
 
     /// The text of the file `path` of the pod's secret volumes: the key the mount's items map to that file, or
@@ -203,13 +236,13 @@ impl Run {
             .map_err(|_| "the lab's state is unavailable")?;
         let secret = state
             .get("secrets", &self.namespace, secret_name)
-            .ok_or_else(|| format!("no such file: secret {secret_name} does not exist"))?;
+            .ok_or_else(|| format!("secret \"{secret_name}\" not found"))?;
         if let Some(text) = secret["stringData"][&key].as_str() {
             return Ok(text.to_string());
         }
         let encoded = secret["data"][&key]
             .as_str()
-            .ok_or_else(|| format!("no such file: secret {secret_name} has no key {key}"))?;
+            .ok_or_else(|| format!("references non-existent secret key: {key}"))?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map_err(|e| format!("secret {secret_name} key {key} is not base64: {e}"))?;

@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, Propagatio
 use super::bsl::BslLocation;
 use super::error::ProbeError;
 use super::job::{ACTIVE_DEADLINE_SECONDS, probe_job};
-use super::outcome::ProbeResult;
+use super::outcome::{LocationProbe, ProbeResult};
 
 /// How often the Job is looked at: an agent run against a reachable store takes well under a second.
 const POLL: Duration = Duration::from_millis(200);
@@ -57,20 +57,17 @@ pub async fn probe_in_cluster<T>(
     jobs.create(&PostParams::default(), &job)
         .await
         .map_err(|e| failed(format!("cannot create Job {name}: {e}")))?;
+    let mut guard = JobGuard {
+        jobs: jobs.clone(),
+        name: name.clone(),
+        armed: true,
+    };
     let outcome = tokio::select! {
         result = wait_for_result(&jobs, &pods, &name) => Ok(result),
         by = stop => Err(by),
     };
-    let deleted = jobs
-        .delete(
-            &name,
-            &DeleteParams {
-                propagation_policy: Some(PropagationPolicy::Background),
-                ..DeleteParams::default()
-            },
-        )
-        .await
-        .is_ok();
+    let deleted = delete_job(&jobs, &name).await;
+    guard.armed = false;
     match outcome {
         Ok(result) => {
             let result = result.map_err(|message| failed(format!("Job {name}: {message}")))?;
@@ -84,6 +81,47 @@ pub async fn probe_in_cluster<T>(
             job: name,
             deleted,
         }),
+    }
+}
+
+/// DELETE of the Job, propagation Background so the garbage collector removes its pod too (batch/v1 Jobs
+/// otherwise orphan it).
+async fn delete_job(jobs: &Api<Job>, name: &str) -> bool {
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    tokio::time::timeout(DROP_DELETE_TIMEOUT, jobs.delete(name, &params))
+        .await
+        .is_ok_and(|r| r.is_ok())
+}
+
+/// How long the Job's DELETE may take (it is also what a dropped flow waits for).
+const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Deletes the Job when the flow is dropped before it could (`run --probe` / `check --probe` interrupted by a
+/// signal drop their whole future): nothing is left in the cluster for ttlSecondsAfterFinished to remove minutes
+/// later.
+struct JobGuard {
+    jobs: Api<Job>,
+    name: String,
+    armed: bool,
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A spawned task would die with the runtime the caller is about to drop: wait here instead, which only a
+        // multi-threaded runtime allows (snapdoc's is).
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            let (jobs, name) = (self.jobs.clone(), self.name.clone());
+            tokio::task::block_in_place(|| handle.block_on(delete_job(&jobs, &name)));
+        }
     }
 }
 
@@ -155,4 +193,47 @@ async fn read_result(pods: &Api<Pod>, job: &str) -> Result<ProbeResult, String> 
             Err(format!("pod {pod_name} ended ({why}) without a result"))
         }
     }
+}
+
+/// The in-cluster probe of each of `locations` (namespace, name), one after another, for a report: a location
+/// that cannot be probed (another provider, a Job refused) carries why instead of a result.
+pub async fn probe_locations(
+    client: kube::Client,
+    locations: &[(String, String)],
+    image: &str,
+) -> Vec<LocationProbe> {
+    let mut probes = Vec::new();
+    for (namespace, name) in locations {
+        let never = std::future::pending::<std::convert::Infallible>();
+        let outcome = match super::bsl::read_bsl(client.clone(), Some(namespace), name).await {
+            Ok(bsl) => probe_in_cluster(client.clone(), &bsl, image, never).await,
+            Err(error) => Err(error),
+        };
+        let (result, error) = match outcome {
+            Ok(InCluster::Finished(result)) => (Some(*result), None),
+            Ok(InCluster::Stopped { by, .. }) => match by {},
+            Err(error) => (None, Some(error.to_string())),
+        };
+        probes.push(LocationProbe {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            result,
+            error,
+        });
+    }
+    probes
+}
+
+/// The storage locations an analysis found, as (namespace, name) for [`probe_locations`].
+pub(crate) fn locations_of(analysis: &crate::analyze::Analysis) -> Vec<(String, String)> {
+    analysis
+        .environment
+        .storage_locations
+        .iter()
+        .map(|l| {
+            // Velero's default namespace, where a bundle did not record the location's own.
+            let namespace = l.namespace.clone().unwrap_or_else(|| "velero".to_string());
+            (namespace, l.name.clone())
+        })
+        .collect()
 }

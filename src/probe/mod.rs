@@ -18,10 +18,11 @@ mod s3;
 pub use agent::{Agent, Probed, probe_s3, probe_s3_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
-pub use in_cluster::{InCluster, probe_in_cluster};
+pub(crate) use in_cluster::locations_of;
+pub use in_cluster::{InCluster, probe_in_cluster, probe_locations};
 pub use job::{
     AgentInvocation, PROBE_ACCESS, SERVER_CREDENTIALS_SECRET, agent_args, parse_agent_args,
     probe_job,
 };
 pub use location::{Credentials, S3Location};
-pub use outcome::{Check, ProbeResult, ProbedLocation, Status, Step, rule_ids};
+pub use outcome::{Check, LocationProbe, ProbeResult, ProbedLocation, Status, Step, rule_ids};

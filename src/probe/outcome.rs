@@ -26,6 +26,19 @@ pub enum Step {
 }
 
 impl Step {
+    /// The name the JSON result and the metrics' `check` label use (`put-with-checksum`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Step::List => "list",
+            Step::TopLevelDirs => "top-level-dirs",
+            Step::Put => "put",
+            Step::Get => "get",
+            Step::Delete => "delete",
+            Step::PutWithChecksum => "put-with-checksum",
+            Step::ClockSkew => "clock-skew",
+        }
+    }
+
     /// The name the terminal output uses.
     pub fn label(self) -> &'static str {
         match self {
@@ -263,4 +276,60 @@ pub fn rule_ids() -> Vec<&'static str> {
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// One location's in-cluster probe as a report carries it (`run --probe`, `check --probe`): the result, or why
+/// the probe could not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationProbe {
+    /// The BackupStorageLocation's namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// What the agent found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ProbeResult>,
+    /// Why there is no result (a provider the probe does not handle, a Job that could not be created …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LocationProbe {
+    /// `namespace/name`.
+    pub fn location(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// One sentence per failed check that a catalog rule describes: "the probe reproduced NoSuchBucket on list
+    /// prefix (SD101)"; the step's detail where the store gave no error code (skew, certificate, directories).
+    pub fn reproduced(&self) -> Vec<String> {
+        let Some(result) = &self.result else {
+            return Vec::new();
+        };
+        result
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Failed)
+            .filter_map(|check| {
+                let rule = check.rule.as_deref()?;
+                Some(match &check.error_code {
+                    Some(code) => format!(
+                        "the probe reproduced {code} on {} ({rule})",
+                        check.step.label()
+                    ),
+                    None => format!(
+                        "the probe reproduced it on {}: {} ({rule})",
+                        check.step.label(),
+                        check.detail
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    /// Every check passed.
+    pub fn passed(&self) -> bool {
+        self.result.as_ref().is_some_and(ProbeResult::passed)
+    }
 }

@@ -9,7 +9,9 @@
 //! `severity` property: Jenkins, GitLab and Azure DevOps show a test's standard output on its page, while
 //! `<skipped>` (the other common choice) would misreport a rule that did run as not run. Collector errors go to
 //! the suite's `<system-err>`. An incomplete analysis (snapdoc could not see what the rules need) is one
-//! `<error>` testcase, `analysis is complete`, so a CI system never counts "could not see" as passing.
+//! `<error>` testcase, `analysis is complete`, so a CI system never counts "could not see" as passing. With
+//! `--probe`, `<testsuite name="probe">` has a testcase per storage location, failing with what the probe
+//! reproduced (its rule ids).
 //!
 //! The XML is written by quick-junit (nextest's writer): its escaping, its counts (`tests`, `failures`, `errors`
 //! summed from the testcases, so they cannot disagree with them) and its element order. Text goes through
@@ -37,6 +39,9 @@ pub(super) fn render(analyses: &[Analysis]) -> String {
     }
     for analysis in analyses.iter().filter(|a| a.readiness.known) {
         report.add_test_suite(ReadinessSuite::new(analysis, several).build());
+    }
+    for analysis in analyses.iter().filter(|a| !a.probes.is_empty()) {
+        report.add_test_suite(ReadinessSuite::probes(analysis, several).build());
     }
     report
         .to_string()
@@ -263,6 +268,8 @@ struct ReadinessCase {
 
 struct ReadinessSuite {
     name: String,
+    /// The failures' `type`: readiness, or probe.
+    kind: &'static str,
     cases: Vec<ReadinessCase>,
 }
 
@@ -343,7 +350,51 @@ impl ReadinessSuite {
         } else {
             "readiness".to_string()
         };
-        ReadinessSuite { name, cases }
+        ReadinessSuite {
+            name,
+            kind: "readiness",
+            cases,
+        }
+    }
+
+    /// The in-cluster probe (`--probe`): a testcase per location, failing with what the probe reproduced (the
+    /// rule ids), or with why it could not run; the probe's checks as its output.
+    fn probes(analysis: &Analysis, several: bool) -> Self {
+        let cases = analysis
+            .probes
+            .iter()
+            .map(|probe| {
+                let reproduced = probe.reproduced();
+                let failure = match (&probe.error, &probe.result) {
+                    (Some(error), _) => Some(format!("the probe could not run: {error}")),
+                    (None, Some(result)) if !result.passed() => Some(if reproduced.is_empty() {
+                        "a check failed".to_string()
+                    } else {
+                        reproduced.join("\n")
+                    }),
+                    _ => None,
+                };
+                ReadinessCase {
+                    classname: "snapdoc.probe",
+                    name: format!(
+                        "storage location {} works from the cluster",
+                        probe.location()
+                    ),
+                    failure,
+                    note: probe.result.as_ref().map(|r| r.to_terminal()),
+                }
+            })
+            .collect();
+        let name = if several {
+            format!("probe {}", analysis.bundle.path)
+        } else {
+            "probe".to_string()
+        };
+        ReadinessSuite {
+            name,
+            kind: "probe",
+            cases,
+        }
     }
 
     fn build(self) -> TestSuite {
@@ -352,7 +403,7 @@ impl ReadinessSuite {
         for case in self.cases {
             let status = match &case.failure {
                 Some(failure) => {
-                    non_success(NonSuccessKind::Failure, &case.name, "readiness", failure)
+                    non_success(NonSuccessKind::Failure, &case.name, self.kind, failure)
                 }
                 None => TestCaseStatus::success(),
             };

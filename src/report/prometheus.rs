@@ -485,7 +485,58 @@ pub(crate) fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     }
     available.write_to(&mut out);
     validation_age.write_to(&mut out);
+    probe_families(&analysis.probes, &mut out);
     out.encode()
+}
+
+/// `--probe`: per location whether the probe passed, each check's outcome, the rules it reproduced.
+fn probe_families(probes: &[crate::probe::LocationProbe], out: &mut Families) {
+    use crate::probe::Status as CheckStatus;
+    let mut success = Family::new(
+        "snapdoc_probe_success",
+        "1 when every check of the in-cluster probe of the storage location passed (0 also when it could not run).",
+    );
+    let mut checks = Family::new(
+        "snapdoc_probe_check",
+        "1 when the probe's check passed, 0 when it failed (skipped checks have no sample).",
+    );
+    let mut reproduced = Family::new(
+        "snapdoc_probe_reproduced",
+        "1 for each catalog rule whose cause the probe reproduced at the storage location.",
+    );
+    let mut round_trip = Family::new(
+        "snapdoc_probe_round_trip_seconds",
+        "Median round trip of the probe's requests to the object store.",
+    );
+    for probe in probes {
+        let location = [
+            ("namespace", probe.namespace.as_str()),
+            ("location", probe.name.as_str()),
+        ];
+        success.push(&location, probe.passed());
+        let Some(result) = &probe.result else {
+            continue;
+        };
+        for check in &result.checks {
+            let passed = match check.status {
+                CheckStatus::Passed => true,
+                CheckStatus::Failed => false,
+                CheckStatus::Skipped => continue,
+            };
+            let labels = [location[0], location[1], ("check", check.step.id())];
+            checks.push(&labels, passed);
+        }
+        for rule in result.failed_rules() {
+            reproduced.push(&[location[0], location[1], ("rule", rule)], 1u64);
+        }
+        if let Some(ms) = result.round_trip_ms {
+            round_trip.push(&location, ms as f64 / 1000.0);
+        }
+    }
+    success.write_to(out);
+    checks.write_to(out);
+    reproduced.write_to(out);
+    round_trip.write_to(out);
 }
 
 /// The metrics of a check that could not run: success 0, why (`reason`, one of a few fixed words), when and how
@@ -641,6 +692,7 @@ mod tests {
                 message: "forbidden".into(),
             }],
             unavailable: vec![],
+            probes: vec![],
         }
     }
 

@@ -260,6 +260,7 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style, full: &str) {
     }
 
     write_readiness(out, analysis, style);
+    write_probes(out, analysis, style);
     if !analysis.findings.is_empty() {
         out.push('\n');
         for finding in &analysis.findings {
@@ -331,6 +332,44 @@ fn write_one(out: &mut String, analysis: &Analysis, style: &Style, full: &str) {
 
 /// Readiness in a few lines: the summary (unless the headline already was it), how far the backups restore, and
 /// the predictions that are not mere information.
+/// One line per probed location (`--probe`), then what it reproduced, each with its rule.
+fn write_probes(out: &mut String, analysis: &Analysis, style: &Style) {
+    for probe in &analysis.probes {
+        let location = clean(&probe.location());
+        if let Some(error) = &probe.error {
+            let _ = writeln!(
+                out,
+                "{} probe of {location} could not run: {}",
+                style.badge(Severity::Warn),
+                clean(error)
+            );
+        } else if probe.passed() {
+            let _ = writeln!(
+                out,
+                "{} probe of {location}: Velero can list, write, read and delete",
+                style.paint("1;32", "OK  ")
+            );
+        } else {
+            let view = super::view::probe_view(probe);
+            let failed: Vec<String> = view
+                .checks
+                .iter()
+                .filter(|c| c.status == "failed")
+                .map(|c| c.label.to_string())
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} probe of {location}: {} failed",
+                style.badge(Severity::Fail),
+                failed.join(", ")
+            );
+            for sentence in view.reproduced {
+                let _ = writeln!(out, "     {}", clean(&sentence));
+            }
+        }
+    }
+}
+
 fn write_readiness(out: &mut String, analysis: &Analysis, style: &Style) {
     let readiness = &analysis.readiness;
     let headline_was_it =

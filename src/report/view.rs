@@ -5,7 +5,8 @@
 //!
 //! Shape (camelCase keys): `{toolVersion, multiple, reports: [report…]}`; a report is
 //! `{id, title, bundle, generated, status, headline, detail, counts, verdicts, severityGroups, findings,
-//! environment, backups, readiness, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, analysis}`.
+//! environment, backups, readiness, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, probes,
+//! analysis}`.
 use serde::Serialize;
 use serde_json::Value;
 
@@ -54,6 +55,8 @@ pub(super) struct ReportView {
     pub collector_errors: Value,
     pub unavailable: Vec<String>,
     pub checks_passed: Value,
+    /// The in-cluster probe of each storage location (`--probe`); empty when not asked.
+    pub probes: Vec<ProbeView>,
     pub analysis: Value,
     /// What the Markdown report folded to fit a ticket (report/fit.rs); nothing in the HTML.
     pub folded: Folded,
@@ -362,6 +365,7 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
             .map(|line| human_byte_counts(line))
             .collect(),
         checks_passed: to_value(&analysis.checks_passed)?,
+        probes: analysis.probes.iter().map(probe_view).collect(),
         bundle: to_value(&analysis.bundle)?,
         generated: analysis.generated.clone(),
         analysis: to_value(analysis)?,
@@ -373,6 +377,87 @@ fn report_view(analysis: &Analysis, number: usize) -> Result<ReportView, ReportE
         title,
         id,
     })
+}
+
+/// One location's probe as the reports show it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ProbeView {
+    /// `namespace/name` of the BackupStorageLocation.
+    pub location: String,
+    /// `s3://bucket/prefix at endpoint`, when the agent ran.
+    pub target: Option<String>,
+    /// ok (every check passed) | fail (a check failed, or the probe could not run)
+    pub(crate) tone: &'static str,
+    /// Why the probe could not run.
+    pub error: Option<String>,
+    /// "the probe reproduced NoSuchBucket on list prefix (SD101)", one per failed check a rule describes.
+    pub reproduced: Vec<String>,
+    pub checks: Vec<ProbeCheckView>,
+    /// Bucket versioning and object lock, clock skew, median round trip, as far as measured.
+    pub(crate) measured: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ProbeCheckView {
+    pub label: &'static str,
+    /// passed | failed | skipped
+    pub status: &'static str,
+    pub detail: String,
+    pub rule: Option<String>,
+}
+
+pub(super) fn probe_view(probe: &crate::probe::LocationProbe) -> ProbeView {
+    use crate::probe::Status as CheckStatus;
+    let result = probe.result.as_ref();
+    let mut measured = Vec::new();
+    if let Some(result) = result {
+        if let Some(versioning) = &result.versioning {
+            let lock = match result.object_lock {
+                Some(true) => ", object lock on",
+                Some(false) => ", object lock off",
+                None => "",
+            };
+            measured.push(format!("bucket versioning {versioning}{lock}"));
+        }
+        if let Some(skew) = result.clock_skew_seconds {
+            measured.push(format!("clock skew {skew:+} s"));
+        }
+        if let Some(ms) = result.round_trip_ms {
+            measured.push(format!("round trip {ms} ms (median)"));
+        }
+    }
+    ProbeView {
+        location: probe.location(),
+        target: result.map(|r| {
+            format!(
+                "s3://{}/{} at {}",
+                r.location.bucket, r.location.prefix, r.location.endpoint
+            )
+        }),
+        tone: if probe.passed() { "ok" } else { "fail" },
+        error: probe.error.clone(),
+        reproduced: probe.reproduced(),
+        checks: result
+            .map(|r| {
+                r.checks
+                    .iter()
+                    .map(|c| ProbeCheckView {
+                        label: c.step.label(),
+                        status: match c.status {
+                            CheckStatus::Passed => "passed",
+                            CheckStatus::Failed => "failed",
+                            CheckStatus::Skipped => "skipped",
+                        },
+                        detail: c.detail.clone(),
+                        rule: c.rule.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        measured,
+    }
 }
 
 /// The report's verdict line: `status` (see [`ReportView::status`]), a headline and a sentence of detail.

@@ -492,6 +492,7 @@ pub(crate) fn failed_bsl() -> Analysis {
         unavailable: vec![
             "backup log of instance-4bk2p: Velero never uploaded it (the bucket does not exist)".to_string(),
         ],
+        probes: vec![],
     }
 }
 
@@ -756,6 +757,7 @@ pub(crate) fn partially_failed_fsb() -> Analysis {
         unavailable: vec![
             "previous log of velero/node-agent-x7k2p: the kubelet no longer holds it".to_string(),
         ],
+        probes: vec![],
     }
 }
 
@@ -876,6 +878,7 @@ pub(crate) fn healthy() -> Analysis {
         timelines: vec![],
         collector_errors: vec![],
         unavailable: vec![],
+        probes: vec![],
     }
 }
 
