@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::windows::{LogWindows, MAX_LINE_HEAD, line_time};
+use super::windows::{LineTimes, LogWindows, MAX_LINE_HEAD};
 use crate::bundle::{BundleError, BundleWriter};
 use crate::redact::{LineBuffer, RedactionCounts, Redactor};
 
@@ -26,7 +26,7 @@ pub(super) struct LineFilter {
 }
 
 /// Where the current line goes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Route {
     tail: bool,
     window: bool,
@@ -41,6 +41,7 @@ struct WindowKeeper {
     route: Option<Route>,
     /// The time of the last line that had one: a line without one goes with it.
     last_time: Option<Timestamp>,
+    times: LineTimes,
     file: Option<(PathBuf, BufWriter<File>)>,
     written: u64,
     limit: u64,
@@ -118,6 +119,7 @@ impl Spool {
             head: Vec::new(),
             route: None,
             last_time: None,
+            times: LineTimes::default(),
             file: None,
             written: 0,
             limit: self.limit,
@@ -139,46 +141,104 @@ impl Spool {
     }
 
     /// Sends redacted bytes to the tail, and line by line to the windows when there are any.
-    fn route(&mut self, mut data: &[u8]) -> io::Result<()> {
+    fn route(&mut self, data: &[u8]) -> io::Result<()> {
         let Some(mut keeper) = self.keeper.take() else {
             return self.store(data);
         };
-        let result = (|| {
-            while !data.is_empty() {
-                let newline = data.iter().position(|b| *b == b'\n');
-                match keeper.route {
-                    None => {
-                        let room = MAX_LINE_HEAD - keeper.head.len();
-                        let take = match newline {
-                            Some(at) if at < room => at + 1,
-                            _ => room.min(data.len()),
-                        };
-                        keeper.head.extend_from_slice(&data[..take]);
-                        data = &data[take..];
-                        if keeper.head.ends_with(b"\n") || keeper.head.len() >= MAX_LINE_HEAD {
-                            self.start_line(&mut keeper)?;
-                        }
-                    }
-                    Some(route) => {
-                        let end = newline.map_or(data.len(), |at| at + 1);
-                        self.emit(&mut keeper, route, &data[..end])?;
-                        data = &data[end..];
-                        if newline.is_some() {
-                            keeper.route = None;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })();
+        let result = self.route_lines(&mut keeper, data);
         self.keeper = Some(keeper);
         result
     }
 
-    /// Decides the route of the line whose head is held, and sends the head.
-    fn start_line(&mut self, keeper: &mut WindowKeeper) -> io::Result<()> {
+    fn route_lines(&mut self, keeper: &mut WindowKeeper, mut data: &[u8]) -> io::Result<()> {
+        // First the line an earlier chunk began: its head still held, or its route decided.
+        while !keeper.head.is_empty() || keeper.route.is_some() {
+            if data.is_empty() {
+                return Ok(());
+            }
+            let newline = memchr::memchr(b'\n', data);
+            match keeper.route {
+                Some(route) => {
+                    let end = newline.map_or(data.len(), |at| at + 1);
+                    self.emit(keeper, route, &data[..end])?;
+                    data = &data[end..];
+                    if newline.is_some() {
+                        keeper.route = None;
+                    }
+                }
+                None => {
+                    let room = MAX_LINE_HEAD - keeper.head.len();
+                    let take = match newline {
+                        Some(at) if at < room => at + 1,
+                        _ => room.min(data.len()),
+                    };
+                    keeper.head.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                    if keeper.head.ends_with(b"\n") || keeper.head.len() >= MAX_LINE_HEAD {
+                        self.start_held_line(keeper)?;
+                    }
+                }
+            }
+        }
+        // Then whole lines, read in place: consecutive lines of one route go out as one run.
+        let mut run: Option<(Route, usize)> = None;
+        let mut at = 0;
+        while at < data.len() {
+            let newline = memchr::memchr(b'\n', &data[at..]).map(|n| at + n);
+            let head_end = newline
+                .map_or(data.len(), |n| n + 1)
+                .min(at + MAX_LINE_HEAD);
+            if newline.is_none() && head_end - at < MAX_LINE_HEAD {
+                // The head goes on in the next chunk.
+                if let Some((route, start)) = run.take() {
+                    self.emit(keeper, route, &data[start..at])?;
+                }
+                keeper.head.extend_from_slice(&data[at..]);
+                return Ok(());
+            }
+            let pending = run.map(|(route, start)| (route, (at - start) as u64));
+            let route = self.decide(keeper, &data[at..head_end], pending);
+            match run {
+                Some((current, _)) if current == route => {}
+                _ => {
+                    if let Some((current, start)) = run.take() {
+                        self.emit(keeper, current, &data[start..at])?;
+                    }
+                    run = Some((route, at));
+                }
+            }
+            match newline {
+                Some(n) => at = n + 1,
+                None => {
+                    // The line goes on in the next chunk, on the route decided.
+                    keeper.route = Some(route);
+                    at = data.len();
+                }
+            }
+        }
+        if let Some((route, start)) = run {
+            self.emit(keeper, route, &data[start..])?;
+        }
+        Ok(())
+    }
+
+    /// Decides the route of the line whose head was held across chunks, and sends the head.
+    fn start_held_line(&mut self, keeper: &mut WindowKeeper) -> io::Result<()> {
         let head = std::mem::take(&mut keeper.head);
-        if let Some(time) = line_time(&head) {
+        let route = self.decide(keeper, &head, None);
+        keeper.route = (!head.ends_with(b"\n")).then_some(route);
+        self.emit(keeper, route, &head)
+    }
+
+    /// The route of the line that begins with `head`; `pending` is the run of earlier lines not yet sent
+    /// (its route and length), which the offsets of this line's start count.
+    fn decide(
+        &mut self,
+        keeper: &mut WindowKeeper,
+        head: &[u8],
+        pending: Option<(Route, u64)>,
+    ) -> Route {
+        if let Some(time) = keeper.times.time_of(head) {
             keeper.last_time = Some(time);
         }
         let time = keeper.last_time;
@@ -186,8 +246,16 @@ impl Spool {
             (Some(cutoff), Some(time)) => time >= cutoff,
             _ => true,
         };
+        let (tail_pending, window_pending) = match pending {
+            Some((route, bytes)) => (
+                if route.tail { bytes } else { 0 },
+                if route.window { bytes } else { 0 },
+            ),
+            None => (0, 0),
+        };
+        let written = keeper.written + window_pending;
         let window = !keeper.full && time.is_some_and(|t| keeper.filter.windows.contains(t));
-        if window && (keeper.written >= keeper.limit || keeper.in_tail.len() >= MAX_INDEXED_LINES) {
+        if window && (written >= keeper.limit || keeper.in_tail.len() >= MAX_INDEXED_LINES) {
             keeper.full = true;
         }
         let route = Route {
@@ -195,19 +263,19 @@ impl Spool {
             window: window && !keeper.full,
         };
         if route.window && route.tail {
+            let offset = self.total + tail_pending;
             // What the tail no longer holds cannot be a duplicate: its index entry can go.
-            let oldest_held = self.total.saturating_sub(2 * self.limit);
+            let oldest_held = offset.saturating_sub(2 * self.limit);
             while keeper
                 .in_tail
                 .front()
-                .is_some_and(|(_, offset)| *offset < oldest_held)
+                .is_some_and(|(_, at)| *at < oldest_held)
             {
                 keeper.in_tail.pop_front();
             }
-            keeper.in_tail.push_back((keeper.written, self.total));
+            keeper.in_tail.push_back((written, offset));
         }
-        keeper.route = (!head.ends_with(b"\n")).then_some(route);
-        self.emit(keeper, route, &head)
+        route
     }
 
     fn emit(&mut self, keeper: &mut WindowKeeper, route: Route, bytes: &[u8]) -> io::Result<()> {
@@ -292,7 +360,7 @@ impl Spool {
         self.route(&tail)?;
         if let Some(mut keeper) = self.keeper.take() {
             if !keeper.head.is_empty() {
-                self.start_line(&mut keeper)?;
+                self.start_held_line(&mut keeper)?;
             }
             self.keeper = Some(keeper);
         }

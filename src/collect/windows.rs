@@ -95,13 +95,38 @@ impl LogWindows {
     }
 }
 
-/// The first RFC 3339 time in the head of a log line: logrus' `time="…"` (Velero, its node agent, restic), a
-/// JSON log's `"time":"…"` / `"ts":"…"`, or a leading stamp. A line without one is `None` and goes with the
-/// line before it (a Go panic's stack, a multi-line message).
-pub(super) fn line_time(head: &[u8]) -> Option<Timestamp> {
+/// The times of log lines, the last stamp remembered: a log writes many lines a second, and the same stamp
+/// text is parsed once.
+#[derive(Debug, Default)]
+pub(super) struct LineTimes {
+    last: Option<(Vec<u8>, Timestamp)>,
+}
+
+impl LineTimes {
+    /// The first RFC 3339 time in the head of a log line: logrus' `time="…"` (Velero, its node agent, restic), a
+    /// JSON log's `"time":"…"` / `"ts":"…"`, or a leading stamp. A line without one is `None` and goes with the
+    /// line before it (a Go panic's stack, a multi-line message).
+    pub(super) fn time_of(&mut self, head: &[u8]) -> Option<Timestamp> {
+        let (start, end) = stamp_span(head)?;
+        let stamp = &head[start..end];
+        if let Some((text, time)) = &self.last
+            && text.as_slice() == stamp
+        {
+            return Some(*time);
+        }
+        let time = parse_stamp(stamp)?;
+        self.last = Some((stamp.to_vec(), time));
+        Some(time)
+    }
+}
+
+/// "YYYY-MM-DDTHH:MM:SS": digits and separators at fixed places.
+const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+
+/// Where the first stamp of the head's first [`MAX_LINE_HEAD`] bytes is, to the first character no RFC 3339
+/// time holds.
+fn stamp_span(head: &[u8]) -> Option<(usize, usize)> {
     let head = &head[..head.len().min(MAX_LINE_HEAD)];
-    // "YYYY-MM-DDTHH:MM:SS": digits and separators at fixed places.
-    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
     let fits = |at: usize| {
         SHAPE
             .iter()
@@ -113,12 +138,15 @@ pub(super) fn line_time(head: &[u8]) -> Option<Timestamp> {
             })
     };
     let start = (0..head.len().saturating_sub(SHAPE.len() - 1)).find(|&at| fits(at))?;
-    // The stamp runs to the first character no RFC 3339 time holds.
     let end = head[start..]
         .iter()
         .position(|b| !(b.is_ascii_digit() || b".:-+TZ".contains(b)))
         .map_or(head.len(), |n| start + n);
-    let text = std::str::from_utf8(&head[start..end]).ok()?;
+    Some((start, end))
+}
+
+fn parse_stamp(stamp: &[u8]) -> Option<Timestamp> {
+    let text = std::str::from_utf8(stamp).ok()?;
     text.parse::<Timestamp>().ok().or_else(|| {
         // A stamp without a zone (klog's, kubectl's --timestamps without Z) is taken as UTC.
         format!("{}Z", &text[..SHAPE.len()])
@@ -130,6 +158,10 @@ pub(super) fn line_time(head: &[u8]) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line_time(head: &[u8]) -> Option<Timestamp> {
+        LineTimes::default().time_of(head)
+    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
