@@ -642,6 +642,27 @@ kind: ConfigMap
 metadata: {name: kurl-config, namespace: kube-system}
 data: {kurl_url: "https://kurl.sh", installer_id: "abc123"}
 ---
+# The kubelet's event when it starts evicting (kubernetes pkg/kubelet/eviction/eviction_manager.go:
+# "Attempting to reclaim %s"), recorded in default about the node; and a pod's event there, which is not one.
+apiVersion: v1
+kind: Event
+metadata: {name: worker-1.17a1b2c3d4e5f607, namespace: default}
+involvedObject: {kind: Node, name: worker-1, uid: worker-1}
+reason: EvictionThresholdMet
+message: Attempting to reclaim ephemeral-storage
+type: Warning
+source: {component: kubelet, host: worker-1}
+lastTimestamp: '2026-11-25T02:10:00Z'
+---
+apiVersion: v1
+kind: Event
+metadata: {name: kotsadm-6c9d8f7b5-abcde.17a1b2c3d4e5f608, namespace: default}
+involvedObject: {kind: Pod, name: kotsadm-6c9d8f7b5-abcde, namespace: default}
+reason: Pulled
+message: Container image "kotsadm/kotsadm:v1.109.3" already present on machine
+type: Normal
+lastTimestamp: '2026-11-25T02:10:00Z'
+---
 # KOTS's host-path snapshot store (replicatedhq/kots pkg/snapshot/filesystem_lvp.go at 370ae903).
 apiVersion: v1
 kind: ConfigMap
@@ -748,6 +769,15 @@ async fn kots_kurl_and_backed_up_workloads_are_collected() {
         bundle.names("cluster-resources/configmaps/default.json"),
         vec!["kotsadm-fs-lvp"]
     );
+    // The node's event, not the pod's.
+    let node_events = bundle.json("cluster/node-events.json");
+    let reasons: Vec<&str> = node_events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["EvictionThresholdMet"]);
     // Backups include every namespace: the app's pods (volumes, annotations) and PVCs are there.
     let pods = bundle.json("cluster-resources/pods/app.json");
     let db = &pods["items"][0];

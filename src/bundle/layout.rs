@@ -7,6 +7,9 @@ pub(crate) const CLUSTER_VERSION: &str = "cluster/version.json";
 pub(crate) const CLUSTER_NODES: &str = "cluster/nodes.json";
 pub(crate) const CLUSTER_NAMESPACES: &str = "cluster/namespaces.json";
 pub(crate) const CLUSTER_CRDS: &str = "cluster/crds.json";
+/// Events about nodes (the kubelet's: EvictionThresholdMet, NodeHasDiskPressure, FreeDiskSpaceFailed …),
+/// whatever namespace they were recorded in.
+pub(crate) const CLUSTER_NODE_EVENTS: &str = "cluster/node-events.json";
 pub(crate) const CLUSTER_RESOURCES: &str = "cluster-resources";
 pub(crate) const CUSTOM_RESOURCES: &str = "cluster-resources/custom-resources";
 /// The Secrets listed by name, type and keys only: their values are never collected.

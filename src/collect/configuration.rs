@@ -10,6 +10,7 @@
 //! not see.
 use super::lists::{Keep, ListSpool};
 use super::run::{Run, resource_path, spool_list};
+use crate::bundle::layout::CLUSTER_NODE_EVENTS;
 use crate::bundle::objects_path;
 use crate::collect::error::CollectError;
 
@@ -80,7 +81,7 @@ impl Run<'_> {
         velero_ns: Option<&str>,
     ) -> Result<(), CollectError> {
         self.progress
-            .stage("configuration", CLUSTER_LISTS.len() + 2);
+            .stage("configuration", CLUSTER_LISTS.len() + 3);
         if let Some(ns) = velero_ns {
             self.list_into_bundle("velero", "configmaps", Some(ns), Entry::One("configmaps"))
                 .await?;
@@ -100,6 +101,33 @@ impl Run<'_> {
         )
         .await?;
         self.progress.step("volumesnapshots");
+        self.node_events().await?;
+        self.progress.step("node events");
         Ok(())
+    }
+
+    /// The kubelets' events about their nodes (disk or memory pressure, evictions, image garbage collection
+    /// failing), which kill or refuse the node agent and data mover pods: recorded in the `default` namespace,
+    /// which no other stage reads unless backups include it.
+    async fn node_events(&mut self) -> Result<(), CollectError> {
+        let path = format!(
+            "{}?fieldSelector=involvedObject.kind%3DNode",
+            resource_path("events", None)
+        );
+        let listed = spool_list(
+            &self.api,
+            self.spool_dir.path(),
+            &path,
+            ListSpool::whole(),
+            Keep::Nothing,
+        )
+        .await;
+        match listed {
+            Ok(list) => self.write_list(CLUSTER_NODE_EVENTS, &list),
+            Err(f) => {
+                self.record_failure("cluster", "events (involvedObject.kind=Node)", None, &f);
+                Ok(())
+            }
+        }
     }
 }
