@@ -36,13 +36,17 @@ fn fleet() -> Fleet {
     let names = Scenario::builtin_names();
     let versions = ["v1.12.3", "v1.14.1", "v1.16.2"];
     let mut bundles = Vec::new();
+    // The versions go round the scenarios that run v1.12.3, however many scenarios there are.
+    let mut retagged = 0;
     for index in 0..BUNDLES {
         let name = &names[index % names.len()];
         let mut scenario = Scenario::builtin(name).unwrap();
-        let version = versions[index % versions.len()];
+        let version = versions[retagged % versions.len()];
+        let mut changed = false;
         for object in &mut scenario.objects {
-            retag(&mut object.value, "velero/velero:v1.12.3", version);
+            changed |= retag(&mut object.value, "velero/velero:v1.12.3", version);
         }
+        retagged += usize::from(changed);
         let zip = folder.join(format!("{index:03}-{name}.zip"));
         snapdoc_bundle_from_scenario(&scenario, &zip);
         if index % 4 == 3 {
@@ -72,12 +76,20 @@ fn fleet() -> Fleet {
     }
 }
 
-fn retag(value: &mut Value, from: &str, to: &str) {
+/// Replaces the image `from` with its `to` tag wherever it appears; whether it appeared.
+fn retag(value: &mut Value, from: &str, to: &str) -> bool {
     match value {
-        Value::String(text) if text == from => *text = from.replace("v1.12.3", to),
-        Value::Array(items) => items.iter_mut().for_each(|i| retag(i, from, to)),
-        Value::Object(map) => map.values_mut().for_each(|v| retag(v, from, to)),
-        _ => {}
+        Value::String(text) if text == from => {
+            *text = from.replace("v1.12.3", to);
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, i| retag(i, from, to) || found),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |found, v| retag(v, from, to) || found),
+        _ => false,
     }
 }
 
