@@ -83,12 +83,15 @@ fn retag(value: &mut Value, from: &str, to: &str) -> bool {
             *text = from.replace("v1.12.3", to);
             true
         }
+        // Every occurrence is replaced: no short-circuit.
         Value::Array(items) => items
             .iter_mut()
-            .fold(false, |found, i| retag(i, from, to) || found),
+            .map(|i| retag(i, from, to))
+            .fold(false, |a, b| a | b),
         Value::Object(map) => map
             .values_mut()
-            .fold(false, |found, v| retag(v, from, to) || found),
+            .map(|v| retag(v, from, to))
+            .fold(false, |a, b| a | b),
         _ => false,
     }
 }
