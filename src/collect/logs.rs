@@ -41,12 +41,12 @@ fn container_names(pod: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// Whether the container ran before its current instance (so `previous=true` has a log to give).
+/// Whether the container (or init container) ran before its current instance (so `previous=true` has a log
+/// to give).
 fn restarted(pod: &Value, container: &str) -> bool {
-    pod.get("status")
-        .and_then(|s| s.get("containerStatuses"))
-        .and_then(Value::as_array)
-        .into_iter()
+    ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .filter_map(|list| pod.get("status")?.get(*list)?.as_array())
         .flatten()
         .filter(|s| s.get("name").and_then(Value::as_str) == Some(container))
         .any(|s| {
@@ -58,26 +58,37 @@ fn restarted(pod: &Value, container: &str) -> bool {
 }
 
 pub(super) fn targets_of(pod: &Value, root: &str, source: &'static str, out: &mut Vec<LogTarget>) {
+    for container in container_names(pod) {
+        container_targets(pod, container, root, source, out);
+    }
+}
+
+/// The current log of one container of the pod, and the previous one when it restarted.
+fn container_targets(
+    pod: &Value,
+    container: &str,
+    root: &str,
+    source: &'static str,
+    out: &mut Vec<LogTarget>,
+) {
     let (Some(name), Some(namespace)) = (
         pod.pointer("/metadata/name").and_then(Value::as_str),
         pod.pointer("/metadata/namespace").and_then(Value::as_str),
     ) else {
         return;
     };
-    for container in container_names(pod) {
-        for previous in [false, true] {
-            if previous && !restarted(pod, container) {
-                continue;
-            }
-            out.push(LogTarget {
-                namespace: namespace.to_string(),
-                pod: name.to_string(),
-                container: container.to_string(),
-                previous,
-                entry: pod_log_path(root, name, container, previous),
-                source,
-            });
+    for previous in [false, true] {
+        if previous && !restarted(pod, container) {
+            continue;
         }
+        out.push(LogTarget {
+            namespace: namespace.to_string(),
+            pod: name.to_string(),
+            container: container.to_string(),
+            previous,
+            entry: pod_log_path(root, name, container, previous),
+            source,
+        });
     }
 }
 
@@ -119,43 +130,15 @@ pub(super) fn awaits_restore(pod: &Value) -> bool {
 /// The restore helper's log of a pod [`awaits_restore`] keeps (and its previous one when it restarted), under
 /// `velero/logs/<pod>/<helper>.log`: the helper is Velero's container.
 pub(super) fn restore_helper_targets(pod: &Value) -> Vec<LogTarget> {
-    let (Some(name), Some(namespace)) = (
-        pod.pointer("/metadata/name").and_then(Value::as_str),
-        pod.pointer("/metadata/namespace").and_then(Value::as_str),
-    ) else {
-        return Vec::new();
-    };
-    let statuses = pod
-        .pointer("/status/initContainerStatuses")
-        .and_then(Value::as_array);
     let mut out = Vec::new();
-    for helper in RESTORE_HELPERS {
-        let declared = pod
-            .pointer("/spec/initContainers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| c.get("name").and_then(Value::as_str) == Some(helper));
-        if !declared {
-            continue;
-        }
-        let restarted = statuses.into_iter().flatten().any(|s| {
-            s.get("name").and_then(Value::as_str) == Some(helper)
-                && s.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
-        });
-        for previous in [false, true] {
-            if previous && !restarted {
-                continue;
-            }
-            out.push(LogTarget {
-                namespace: namespace.to_string(),
-                pod: name.to_string(),
-                container: helper.to_string(),
-                previous,
-                entry: pod_log_path(VELERO_LOGS, name, helper, previous),
-                source: "logs",
-            });
-        }
+    let declared = pod
+        .pointer("/spec/initContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str));
+    for helper in declared.filter(|name| RESTORE_HELPERS.contains(name)) {
+        container_targets(pod, helper, VELERO_LOGS, "logs", &mut out);
     }
     out
 }

@@ -1242,13 +1242,9 @@ impl<'o> Run<'o> {
             accepted: facts.download_kinds.clone(),
             release: workloads.velero_release(),
         };
+        let velero_objects = VeleroObjects::new(backups, restores, locations);
         let (download_plan, mut skipped_kinds) = match velero_ns {
-            Some(_) => downloads::plan(
-                &chosen_backups,
-                &chosen_restores,
-                &VeleroObjects::new(backups, restores, locations),
-                &server,
-            ),
+            Some(_) => downloads::plan(&chosen_backups, &chosen_restores, &velero_objects, &server),
             None => (Vec::new(), Vec::new()),
         };
         // Written now as well: an interrupted run still says what was chosen.
@@ -1259,8 +1255,7 @@ impl<'o> Run<'o> {
         let store = if download_plan.is_empty() {
             None
         } else {
-            match ObjectStoreClient::new(&VeleroObjects::new(backups, restores, locations).ca_certs)
-            {
+            match ObjectStoreClient::new(&velero_objects.ca_certs) {
                 Ok(store) => Some(store),
                 Err(message) => {
                     self.record(CollectorError {
