@@ -4,7 +4,8 @@
 //!   `rg` and snapdoc search for the same patterns. Named groups become plain groups: rg joins the patterns
 //!   into one regex, where two rules' `(?P<location>…)` would collide; what matches is the same.
 //! - `scan PATTERNS FILE…`: the engine's log scanner alone (one multi-pattern pass per file, one thread) over
-//!   uncompressed files; prints bytes, seconds, MiB/s and the lines that matched.
+//!   uncompressed files; prints bytes, seconds, MiB/s and the lines that matched. `scan-dfa` does the same
+//!   without the literal prefilter (every byte through the automaton), for the comparison.
 //! - `rules N BUNDLE`: the whole analysis of a bundle (facts, engine, verdicts, timelines) with a catalog of
 //!   exactly N rules: the built-in rules in id order, then generated log rules once those run out.
 //!   Prints rules, log rules, seconds, findings.
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
         .collect();
     let result = match args.first().map(String::as_str) {
         Some("patterns") if args.len() == 2 => write_patterns(&PathBuf::from(&args[1])),
-        Some("scan") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..]),
+        Some("scan") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], true),
+        Some("scan-dfa") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], false),
         Some("rules") if args.len() == 3 => match args[1].parse() {
             Ok(count) => analyse_with(count, &PathBuf::from(&args[2])),
             Err(_) => Err(format!("rules: {:?} is not a number of rules", args[1])),
@@ -33,7 +35,7 @@ fn main() -> ExitCode {
         // Plain `cargo bench` runs every bench target: nothing to do without arguments.
         None => {
             eprintln!(
-                "usage: scale patterns OUT | scale scan PATTERNS FILE... | scale rules N BUNDLE (see scripts/bench)"
+                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale rules N BUNDLE (see scripts/bench)"
             );
             return ExitCode::SUCCESS;
         }
@@ -77,11 +79,14 @@ fn write_patterns(out: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn scan(patterns_file: &std::path::Path, files: &[String]) -> Result<(), String> {
+fn scan(patterns_file: &std::path::Path, files: &[String], prefilter: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(patterns_file)
         .map_err(|e| format!("{}: {e}", patterns_file.display()))?;
     let patterns: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-    let scanner = LogScanner::new(&patterns)?;
+    let mut scanner = LogScanner::new(&patterns)?;
+    if !prefilter {
+        scanner = scanner.without_prefilter();
+    }
     let started = Instant::now();
     let (mut bytes, mut hits) = (0u64, 0u64);
     for file in files {

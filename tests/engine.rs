@@ -8,7 +8,7 @@ use snapdoc::analyze::{
     sort_findings,
 };
 use snapdoc::analyze::{Evidence, Finding, ObjectRef, Severity};
-use snapdoc::analyze::{RuleError, RuleSet};
+use snapdoc::analyze::{Matcher, RuleError, RuleSet, SampleInput};
 use snapdoc::bundle::RunInfo;
 use snapdoc::bundle::{Bundle, BundleWriter};
 
@@ -1062,5 +1062,99 @@ fn a_capture_may_not_be_named_count() {
         lint.iter()
             .any(|e| e.message.contains("`count` is the engine's own variable")),
         "{lint:?}"
+    );
+}
+
+/// Every sample line of the built-in log rules, each between lines of ordinary server output, and a line longer
+/// than the block: the literal prefilter must report exactly the lines (and patterns) the automaton does, at
+/// every block size.
+#[test]
+fn the_literal_prefilter_reports_what_the_automaton_reports() {
+    let rules = RuleSet::builtin().unwrap();
+    let patterns: Vec<String> = rules
+        .rules()
+        .iter()
+        .filter_map(|rule| match &rule.matcher {
+            Matcher::Log(log) => Some(log.pattern.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut log = String::new();
+    let samples = rules.rules().iter().flat_map(|rule| {
+        rule.tests
+            .matching
+            .iter()
+            .chain(&rule.tests.no_match)
+            .filter_map(|sample| match &sample.input {
+                SampleInput::LogLine { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+    });
+    for (n, sample) in samples.enumerate() {
+        log.push_str(&format!(
+            "time=\"2026-11-25T09:00:{:02}Z\" level=info msg=\"Backed up {n} items\" backup=velero/daily-{n}\n",
+            n % 60
+        ));
+        // Samples hold `\n` escapes, not newlines; a real newline would make two lines of both scans alike.
+        log.push_str(&sample);
+        log.push('\n');
+        if n % 37 == 0 {
+            log.push_str(&format!("{} {sample}\n", "x".repeat(5000)));
+        }
+    }
+    let with = LogScanner::new(&patterns).unwrap();
+    assert!(
+        with.has_prefilter(),
+        "every built-in log rule has a certain phrase of 3 bytes or more"
+    );
+    let scan = |scanner: &LogScanner| {
+        let mut seen = Vec::new();
+        let stats = scanner
+            .scan(log.as_bytes(), &mut |line| {
+                seen.push((
+                    line.number,
+                    line.patterns.to_vec(),
+                    line.partial,
+                    line.text.to_vec(),
+                ))
+            })
+            .unwrap();
+        (stats, seen)
+    };
+    for block in [64, 257, 4096, 1 << 20] {
+        let fast = scan(&LogScanner::new(&patterns).unwrap().with_block_size(block));
+        let slow = scan(
+            &LogScanner::new(&patterns)
+                .unwrap()
+                .without_prefilter()
+                .with_block_size(block),
+        );
+        assert!(!slow.1.is_empty());
+        assert_eq!(fast, slow, "block size {block}");
+    }
+}
+
+#[test]
+fn a_pattern_without_a_certain_phrase_turns_the_prefilter_off() {
+    assert!(
+        LogScanner::new(&["NoSuchBucket", "timed out"])
+            .unwrap()
+            .has_prefilter()
+    );
+    // `\w+` holds no literal (`\w+ failed` does: " failed"); `ab` is too short to be worth searching for.
+    assert!(
+        LogScanner::new(&["NoSuchBucket", r"\w+ failed"])
+            .unwrap()
+            .has_prefilter()
+    );
+    assert!(
+        !LogScanner::new(&["NoSuchBucket", r"\w+"])
+            .unwrap()
+            .has_prefilter()
+    );
+    assert!(
+        !LogScanner::new(&["NoSuchBucket", "ab"])
+            .unwrap()
+            .has_prefilter()
     );
 }

@@ -48,7 +48,7 @@ pub use fleet::{
 pub use options::{AnalysisOptions, FailOn};
 pub use readiness::{Prediction, Readiness, Restorable};
 pub use rules::explain::{explain as explain_rule, list_table as rules_table};
-pub use rules::{Matcher, RuleError, RuleSet};
+pub use rules::{Matcher, RuleError, RuleSet, SampleInput};
 pub use run::{analyze_bundle, analyze_cases, analyze_open_bundle};
 pub use status::{Exit, Status, fails};
 pub use timeline::{MAX_ENTRIES as MAX_TIMELINE_ENTRIES, timelines};

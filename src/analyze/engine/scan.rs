@@ -1,10 +1,12 @@
 //! One pass over a log for every rule that applies to it.
 //!
 //! The log is read in blocks of whole lines (a block is cut after its last newline; the rest is carried into the
-//! next). One multi-pattern automaton (`meta::Regex::new_many`, multi-line mode) searches the whole block for
-//! the leftmost match of any pattern. Only then is the line around that match located, and a `RegexSet` of the
-//! same patterns says which of them match *that line*; the search resumes at the next line. Because the search
-//! is leftmost, no line holding a match can be skipped: a hit that spans lines (a pattern with `\s`) only costs
+//! next). When every pattern has phrases one of which each of its matches must hold (engine::literals), an
+//! Aho-Corasick search for those phrases finds the next line worth checking; otherwise one multi-pattern
+//! automaton (`meta::Regex::new_many`, multi-line mode) searches the whole block for the leftmost match of any
+//! pattern. Only then is the line around that match located, and a `RegexSet` of the
+//! same patterns says which of them match *that line*; the search resumes at the next line. Because either
+//! search is leftmost, no line holding a match can be skipped: a hit that spans lines (a pattern with `\s`) only costs
 //! one line's check. Memory is one block, whatever the log's size; a line longer than a block is scanned in
 //! overlapping windows, all reported under its one line number.
 use std::io::{self, Read};
@@ -82,6 +84,9 @@ pub struct ScanStats {
 #[derive(Debug)]
 pub struct LogScanner {
     automaton: meta::Regex,
+    /// The phrases one of which every match holds (engine::literals), when every pattern has one: the blocks
+    /// are searched for them instead of with the automaton, and only the lines holding one are checked.
+    prefilter: Option<aho_corasick::AhoCorasick>,
     per_line: regex::bytes::RegexSet,
     block_size: usize,
     /// Lazy-DFA caches of earlier scans. The automaton's DFA states are built as the text needs them and live
@@ -107,12 +112,31 @@ impl LogScanner {
             .dfa_size_limit(16 << 20)
             .build()
             .map_err(|e| format!("log patterns do not compile together: {e}"))?;
+        let prefilter =
+            super::literals::prefilter_literals(patterns, &scanner_syntax()).and_then(|required| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(required.case_insensitive)
+                    .build(&required.literals)
+                    .ok()
+            });
         Ok(LogScanner {
             automaton,
+            prefilter,
             per_line,
             block_size: BLOCK_SIZE,
             caches: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The same scanner searching every byte with the automaton (benchmarks and tests compare the two).
+    pub fn without_prefilter(mut self) -> LogScanner {
+        self.prefilter = None;
+        self
+    }
+
+    /// Whether the literal prefilter is in use (every pattern has a phrase its matches must hold).
+    pub fn has_prefilter(&self) -> bool {
+        self.prefilter.is_some()
     }
 
     /// Another block size (tests use small ones to put lines across block boundaries). At least 64 bytes.
@@ -169,7 +193,7 @@ impl LogScanner {
             let cut = if eof {
                 filled
             } else {
-                match buffer[..filled].iter().rposition(|&b| b == b'\n') {
+                match memchr::memrchr(b'\n', &buffer[..filled]) {
                     Some(newline) => newline + 1,
                     None => 0,
                 }
@@ -224,24 +248,36 @@ struct Block<'s, 'c> {
 }
 
 impl Block<'_, '_> {
+    /// Where the next line worth checking has something: a prefilter phrase, or without a prefilter the start
+    /// of the automaton's leftmost match.
+    fn next_candidate(&mut self, text: &[u8], cursor: usize) -> Option<usize> {
+        match &self.scanner.prefilter {
+            Some(phrases) => phrases
+                .find(aho_corasick::Input::new(text).span(cursor..text.len()))
+                .map(|hit| hit.start()),
+            None => {
+                let input = Input::new(text).span(cursor..text.len());
+                self.scanner
+                    .automaton
+                    .search_with(self.cache, &input)
+                    .map(|hit| hit.start())
+            }
+        }
+    }
+
     /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
     fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
         let mut cursor = 0;
         let mut line = self.line;
         while cursor < text.len() {
-            let input = Input::new(text).span(cursor..text.len());
-            let Some(hit) = self.scanner.automaton.search_with(self.cache, &input) else {
+            let Some(hit_start) = self.next_candidate(text, cursor) else {
                 break;
             };
-            let start = text[cursor..hit.start()]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(cursor, |i| cursor + i + 1);
+            let start =
+                memchr::memrchr(b'\n', &text[cursor..hit_start]).map_or(cursor, |i| cursor + i + 1);
             line += count_newlines(&text[cursor..start]);
-            let end = text[hit.start()..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(text.len(), |i| hit.start() + i);
+            let end =
+                memchr::memchr(b'\n', &text[hit_start..]).map_or(text.len(), |i| hit_start + i);
             let mut body = &text[start..end];
             if let Some(stripped) = body.strip_suffix(b"\r") {
                 body = stripped;
@@ -268,7 +304,7 @@ impl Block<'_, '_> {
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// Reads until `buffer` is full or the reader ends; returns (bytes read, reached the end).

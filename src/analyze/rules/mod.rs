@@ -237,11 +237,25 @@ pub struct Sample {
     pub input: SampleInput,
 }
 
+/// What one rule sample gives the rule to match.
 #[derive(Debug, Clone)]
 pub enum SampleInput {
-    LogLine { text: String, source: LogSource },
+    /// A log line, as read from a log of `source`.
+    LogLine {
+        /// The line, without its newline.
+        text: String,
+        /// The log it is read from: the sample's `source`, or the rule's default source.
+        source: LogSource,
+    },
+    /// An object of the rule's kind.
     Object(Value),
-    Versions { subject: String, against: String },
+    /// A version pair for a compatibility rule.
+    Versions {
+        /// The version the table's rows are looked up by.
+        subject: String,
+        /// The version checked against the row.
+        against: String,
+    },
 }
 
 /// A validated set of rules with their compiled messages.
