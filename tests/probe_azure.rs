@@ -7,10 +7,8 @@
 //! with a Shared Key signer of its own, so the probe's signer is tested against Azurite, not against itself.
 //! From here (the library and the command) and in-cluster (the lab plays the node for snapdoc's Job), and through
 //! `check --probe` into the JSON and the metrics.
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use snapdoc::lab::Scenario;
 use snapdoc::probe::{
@@ -21,6 +19,9 @@ use snapdoc::probe::{
 #[path = "support/background_lab.rs"]
 mod background_lab;
 use background_lab::BackgroundLab;
+#[path = "support/probe_servers.rs"]
+mod probe_servers;
+use probe_servers::{Server, free_port, nothing_left_in, wait_listening};
 
 /// Azurite's development account and key (its README, "Default Storage Account").
 const ACCOUNT: &str = "devstoreaccount1";
@@ -33,16 +34,9 @@ const KEY_VAR: &str = "AZURE_STORAGE_ACCOUNT_ACCESS_KEY";
 
 /// An Azurite blob service, killed when dropped.
 struct Azurite {
-    child: Child,
+    _server: Server,
     port: u16,
     _workspace: tempfile::TempDir,
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Azurite {
@@ -78,14 +72,6 @@ fn setup_script(endpoint: &str, args: &[&str]) -> std::process::Output {
     output
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts and fills Azurite; `None` (and a loud note) when it is not installed.
 fn azurite() -> Option<Azurite> {
     let installed = Command::new("azurite-blob")
@@ -117,18 +103,11 @@ fn azurite() -> Option<Azurite> {
         .spawn()
         .unwrap();
     let azurite = Azurite {
-        child,
+        _server: Server(child),
         port,
         _workspace: workspace,
     };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "azurite did not listen on {port} within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port, "azurite");
     setup_script(&azurite.account_uri(), &["setup"]);
     Some(azurite)
 }
@@ -389,19 +368,6 @@ fn azure_scenario(azurite: &Azurite, locations: &[(&str, &str, String)]) -> Scen
         }
     }
     scenario
-}
-
-/// No probe Job and no pod of one is left in the lab.
-fn nothing_left_in(lab: &BackgroundLab) {
-    let jobs = lab.lab().objects("jobs.batch");
-    assert!(jobs.is_empty(), "{jobs:#?}");
-    let pods: Vec<_> = lab
-        .lab()
-        .objects("pods")
-        .into_iter()
-        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
-        .collect();
-    assert!(pods.is_empty(), "{pods:#?}");
 }
 
 /// In-cluster: the lab plays the node for snapdoc's Job, running the agent with the secret the Job mounts (the

@@ -22,7 +22,7 @@ use super::error::ProbeError;
 use super::location::{AzureCredentials, AzureLocation};
 use super::outcome::{Step, azure_rule_for_code};
 use super::s3::error_code;
-use super::transport::{Answer, Transport, Unanswered};
+use super::transport::{Answer, Transport, Unanswered, percent_encode as encode};
 
 /// The x-ms-version the probe speaks: one every Azure region and Azurite 3.x accept.
 const API_VERSION: &str = "2021-12-02";
@@ -320,22 +320,6 @@ fn blob_suffix(cloud: &str) -> Result<&'static str, ProbeError> {
         "AZUREUSGOVERNMENT" | "AZUREUSGOVERNMENTCLOUD" => Ok("core.usgovcloudapi.net"),
         _ => Err(ProbeError::Config(format!("unknown cloud: {cloud}"))),
     }
-}
-
-/// Percent-encoding of a container or blob name in the URL path (`/` kept in a blob name), or of a query value.
-fn encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && byte == b'/')
-        {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The `<Name>` of every `<BlobPrefix>` in a List Blobs answer (a `<Blob>` has a `<Name>` too: not a directory).

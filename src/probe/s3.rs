@@ -23,8 +23,8 @@ use super::agent::Store;
 use super::error::ProbeError;
 use super::location::{Credentials, S3Location};
 use super::outcome::{Step, rule_for_code};
-use super::transport::Transport;
 pub(crate) use super::transport::{Answer, Unanswered};
+use super::transport::{Transport, percent_encode as uri_encode};
 
 /// Where requests go: the scheme and authority, and whether the bucket is in the path or the host name.
 #[derive(Debug, Clone)]
@@ -81,22 +81,6 @@ impl Endpoint {
     pub(crate) fn display(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
-}
-
-/// S3's URI encoding: everything but the unreserved characters, and `/` in a path.
-fn uri_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && byte == b'/')
-        {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 fn uri_encode_path(key: &str) -> String {

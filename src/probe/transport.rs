@@ -215,3 +215,20 @@ fn x509_wording(problem: &rustls::CertificateError) -> String {
         other => format!("certificate rejected ({other:?})"),
     }
 }
+
+/// The URI encoding S3's SigV4 and Azure's Shared Key both sign: everything but the unreserved characters
+/// percent-encoded, and `/` kept in a path.
+pub(crate) fn percent_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && byte == b'/')
+        {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
