@@ -64,7 +64,7 @@ pub async fn probe_until<T>(
             };
             until(checks, stop, probe_key.clone(), cleanup).await
         }
-        (Location::Gcs(_), _) => Err(ProbeError::Provider(location.provider().to_string())),
+        (Location::Gcs(_), _) => Err(ProbeError::NotProbed(location.provider().to_string())),
         (_, _) => Err(ProbeError::Config(format!(
             "credentials of another provider than {}",
             location.provider()
@@ -117,11 +117,12 @@ pub async fn probe_s3(
     credentials: &Credentials,
     agent: Agent,
 ) -> Result<ProbeResult, ProbeError> {
-    let never = std::future::pending::<std::convert::Infallible>();
-    match probe_s3_until(location, credentials, agent, never).await? {
-        Probed::Finished(result) => Ok(*result),
-        Probed::Stopped { by, .. } => match by {},
-    }
+    probe(
+        &Location::S3(location.clone()),
+        &StoreCredentials::Aws(credentials.clone()),
+        agent,
+    )
+    .await
 }
 
 /// How [`probe_s3_until`] ended.

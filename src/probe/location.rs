@@ -169,7 +169,8 @@ impl Location {
         match self {
             Location::S3(l) => l.validate(),
             Location::Azure(l) => l.validate(),
-            Location::Gcs(_) => Ok(()),
+            // Refused before a Job is created for it.
+            Location::Gcs(l) => Err(ProbeError::NotProbed(l.provider.clone())),
         }
     }
 
@@ -672,5 +673,23 @@ mod tests {
         assert!(external.contains("external_account"), "{external}");
         let no_email = GcpCredentials::parse(r#"{"type": "service_account", "private_key": "k"}"#);
         assert!(no_email.unwrap_err().contains("email"));
+    }
+
+    #[test]
+    fn a_gcs_location_is_refused_before_any_job_or_request() {
+        let (location, _) = Location::from_config(
+            "velero.io/gcp",
+            "b",
+            "",
+            &BTreeMap::from([(
+                "storeEndpoint".to_string(),
+                "http://127.0.0.1:1".to_string(),
+            )]),
+            None,
+        )
+        .unwrap();
+        let refused = location.validate().unwrap_err();
+        assert!(matches!(&refused, ProbeError::NotProbed(p) if p == "velero.io/gcp"));
+        assert!(refused.to_string().contains("not probed yet"), "{refused}");
     }
 }
