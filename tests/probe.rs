@@ -6,9 +6,8 @@
 //! clock, and serves plain HTTP here. Every failure must carry the catalog rule whose log signature matches the
 //! line Velero's AWS plugin would log for the same answer.
 use std::convert::Infallible;
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,20 +25,16 @@ use snapdoc::probe::{Agent, Credentials, ProbeResult, S3Location, Status, Step, 
 #[path = "support/background_lab.rs"]
 mod background_lab;
 use background_lab::BackgroundLab;
+#[path = "support/probe_servers.rs"]
+mod probe_servers;
+use probe_servers::{Server, free_port, job_pods, nothing_left_in, wait_listening};
 
 /// A moto server, killed when dropped.
 struct Moto {
-    child: Child,
+    _server: Server,
     port: u16,
     /// user name → (access key, secret), from moto_setup.py.
     keys: serde_json::Value,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Moto {
@@ -125,14 +120,6 @@ fn result_of(output: &std::process::Output, code: i32) -> ProbeResult {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts and fills a moto server; `None` (and a loud note) when moto is not installed.
 fn moto() -> Option<Moto> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe");
@@ -161,18 +148,11 @@ fn moto() -> Option<Moto> {
         .spawn()
         .unwrap();
     let mut moto = Moto {
-        child,
+        _server: Server(child),
         port,
         keys: serde_json::Value::Null,
     };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not listen on {port} within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port, "moto");
     let setup = Command::new("python3")
         .arg(here.join("moto_setup.py"))
         .arg(moto.endpoint())
@@ -594,7 +574,7 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     // The in-cluster agent's arguments, as the Job passes them (only the credentials file is local): one JSON
     // line, agent "in-cluster".
     let agent_args = snapdoc::probe::agent_args(
-        &location(&moto.endpoint(), "velero", "cluster-a"),
+        &snapdoc::probe::Location::S3(location(&moto.endpoint(), "velero", "cluster-a")),
         None,
         moto.credentials_file(dir.path(), "velero")
             .to_str()
@@ -957,23 +937,6 @@ fn no_probe_object_left(moto: &Moto) {
         assert!(Instant::now() < deadline, "{left} probe object(s) left");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// The pods of Jobs in the lab.
-fn job_pods(lab: &BackgroundLab) -> Vec<serde_json::Value> {
-    lab.lab()
-        .objects("pods")
-        .into_iter()
-        .filter(|p| p["metadata"]["labels"]["job-name"].is_string())
-        .collect()
-}
-
-/// No probe Job and no pod of one is left in the lab.
-fn nothing_left_in(lab: &BackgroundLab) {
-    let jobs = lab.lab().objects("jobs.batch");
-    assert!(jobs.is_empty(), "{jobs:#?}");
-    let pods = job_pods(lab);
-    assert!(pods.is_empty(), "{pods:#?}");
 }
 
 /// The in-cluster flow: the lab plays the node for snapdoc's Job, running the agent in-process with the secret
