@@ -1167,40 +1167,76 @@ fn run_probe_puts_each_location_s_probe_in_the_reports() {
     nothing_left_in(&lab);
 }
 
-/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating (the
-/// lab's node says why in a FailedMount event); SIGTERM ends the wait with 143 and removes the Job and its pod.
+/// `snapdoc probe --bsl default` against `lab`, expected to fail at once because the Job's pod cannot start: the
+/// error it prints, after checking it came well before the Job's deadline and left nothing behind.
+fn probe_fails_at_once(lab: &BackgroundLab, extra: &[&str]) -> String {
+    let started = Instant::now();
+    let output = probe_in_cluster(lab, "default", extra).output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    nothing_left_in(lab);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating, the
+/// lab's node says why in a FailedMount event, and the probe ends at once with that reason, its Job deleted.
 #[test]
-fn sigterm_while_the_pod_cannot_start_removes_the_job() {
+fn a_secret_that_cannot_be_mounted_ends_the_probe_at_once() {
     let mut scenario = Scenario::builtin("healthy").unwrap();
     scenario
         .objects
         .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
     let lab = BackgroundLab::start(scenario);
-    let child = probe_in_cluster(&lab, "default", &[])
+    let stderr = probe_fails_at_once(&lab, &[]);
+    assert!(
+        stderr.contains(
+            "cannot start: a volume cannot be mounted (FailedMount): MountVolume.SetUp failed for volume \
+             \"credentials\" : secret \"cloud-credentials\" not found"
+        ),
+        "{stderr}"
+    );
+}
+
+/// An image the node cannot pull (the lab fails any reference containing `does-not-exist`): the probe ends at
+/// once with the container's ErrImagePull and the runtime's error, its Job deleted.
+#[test]
+fn an_image_that_cannot_be_pulled_ends_the_probe_at_once() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let stderr = probe_fails_at_once(
+        &lab,
+        &["--image", "registry.example/snapdoc:does-not-exist"],
+    );
+    assert!(
+        stderr.contains(
+            "cannot start: container probe is waiting: ErrImagePull: rpc error: code = NotFound desc = failed to \
+             pull and unpack image \"registry.example/snapdoc:does-not-exist\""
+        ),
+        "{stderr}"
+    );
+}
+
+/// A Job whose pod nobody creates (the lab's node runs only snapdoc's image): no reason to stop early, so the
+/// flow waits; SIGTERM ends the wait with 143 and removes the Job.
+#[test]
+fn sigterm_while_the_pod_does_not_start_removes_the_job() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let child = probe_in_cluster(&lab, "default", &["--image", "velero/velero:v1.16.0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let event = loop {
-        let found = lab
-            .lab()
-            .objects("events")
-            .into_iter()
-            .find(|e| e["reason"] == "FailedMount");
-        if let Some(event) = found {
-            break event;
-        }
-        assert!(Instant::now() < deadline, "no FailedMount event");
+    while lab.lab().objects("jobs.batch").is_empty() {
+        assert!(Instant::now() < deadline, "no Job created");
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(
-        event["message"],
-        "MountVolume.SetUp failed for volume \"credentials\" : secret \"cloud-credentials\" not found"
-    );
-    let pods = job_pods(&lab);
-    assert_eq!(pods.len(), 1);
-    assert_eq!(pods[0]["status"]["phase"], "Pending");
+    }
+    // A few polls of the Job, none of which finds a reason to stop.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
     stop_with(child, "TERM", 143);
     nothing_left_in(&lab);
 }

@@ -3,7 +3,8 @@
 //! they name, with the credentials of the secret the pod mounts read from the lab's state (the cluster, not
 //! snapdoc, holds them), and the pod and Job end as a real node would end them: the result in the container's log
 //! and termination message, phase Succeeded (exit 0) or Failed (exit 1: a check failed; 2: the agent could not
-//! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it.
+//! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it; one whose image
+//! reference contains `does-not-exist` gets a pod whose image cannot be pulled.
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -78,6 +79,10 @@ pub(super) fn on_job_created(lab: SharedLab, job: Value) {
         job["status"] = json!({"active": 1, "startTime": now, "ready": 0});
     });
     drop(state);
+    let image = container["image"].as_str().unwrap_or_default();
+    if image.contains(UNPULLABLE) {
+        return image_not_pulled(&lab, &namespace, &pod_name, image);
+    }
     let args: Vec<String> = container["args"]
         .as_array()
         .into_iter()
@@ -94,6 +99,41 @@ pub(super) fn on_job_created(lab: SharedLab, job: Value) {
         };
         run.agent(&pod, &args).await;
     });
+}
+
+/// An image reference containing this cannot be pulled in the lab.
+const UNPULLABLE: &str = "does-not-exist";
+
+/// The node fails to pull `image` for the pod: the container waits in `ErrImagePull` with the runtime's error, and
+/// the kubelet records its `Failed` event (pkg/kubelet/images/image_manager.go, `Failed to pull image %q: %v`).
+/// The runtime's error is composed in containerd's wording for a tag the registry does not have.
+fn image_not_pulled(lab: &SharedLab, namespace: &str, pod_name: &str, image: &str) {
+    let error = format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve \
+         reference \"{image}\": {image}: not found"
+    );
+    let now = lab.now_text();
+    let Ok(mut state) = lab.state.lock() else {
+        return;
+    };
+    state.update(PODS, namespace, pod_name, |pod| {
+        pod["status"]["containerStatuses"][0]["state"] =
+            json!({"waiting": {"reason": "ErrImagePull", "message": error}});
+    });
+    let event = json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{pod_name}.{}", random_hex(8)), "namespace": namespace},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "namespace": namespace},
+        "reason": "Failed",
+        "message": format!("Failed to pull image \"{image}\": {error}"),
+        "type": "Warning",
+        "source": {"component": "kubelet"},
+        "count": 1,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+    });
+    let _ = state.create("events", event, &now);
 }
 
 /// One pod of a probe Job.

@@ -13,6 +13,7 @@ mod in_cluster;
 mod job;
 mod location;
 mod outcome;
+mod pod_start;
 mod s3;
 
 pub use agent::{Agent, Probed, probe_s3, probe_s3_until};
