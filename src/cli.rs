@@ -129,9 +129,15 @@ pub struct ProbeArgs {
     /// below override its s3Url, region, caCert and checksumAlgorithm, e.g. with an address reachable from here.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
-    /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores).
+    /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
+    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws.
     #[arg(long)]
     pub provider: Option<String>,
+    /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or
+    /// storageAccountURI=https://acct.blob.core.windows.net (Azure), storeEndpoint=URL (GCP); with --bsl it
+    /// overrides the location's own. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
     /// The bucket (spec.objectStorage.bucket).
     #[arg(long, required_unless_present = "bsl")]
     pub bucket: Option<String>,
@@ -151,7 +157,8 @@ pub struct ProbeArgs {
     /// Kubernetes API's).
     #[arg(long)]
     pub s3_insecure_skip_tls_verify: bool,
-    /// A PEM file to trust besides the system's roots for the store (the decoded spec.objectStorage.caCert).
+    /// A PEM file to trust besides the system's roots for the store (the decoded spec.objectStorage.caCert; S3
+    /// and Azure: the GCP plugin reads none).
     #[arg(long, value_name = "FILE")]
     pub s3_ca_cert: Option<PathBuf>,
     /// The same PEM, base64-encoded as spec.objectStorage.caCert holds it (how the in-cluster Job passes it).
@@ -165,7 +172,8 @@ pub struct ProbeArgs {
     /// config.checksumAlgorithm: absent means the plugin's default since 1.9.1 (CRC32); "" means none.
     #[arg(long, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
-    /// An AWS shared credentials file, the format of the `cloud` key of Velero's credentials secret.
+    /// The credentials file of the location's plugin, the format of the `cloud` key of Velero's credentials
+    /// secret: an AWS shared credentials file, the Azure plugin's KEY=VALUE file, or a GCP service-account key.
     #[arg(long, value_name = "FILE", required_if_eq_any = [("from_here", "true"), ("agent", "true")])]
     pub credentials_file: Option<PathBuf>,
     /// The profile (section) of the credentials file (default: the location's config.profile, then

@@ -615,7 +615,7 @@ fn probe_command(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     use base64::Engine as _;
-    use snapdoc::probe::{Agent, BslLocation, Credentials, S3Location};
+    use snapdoc::probe::{Agent, BslLocation, Location};
     let bsl: Option<BslLocation> = match &args.bsl {
         Some(name) => Some(runtime.block_on(async {
             let (client, _) = snapdoc::collect::client_from(&args.cluster.options()).await?;
@@ -626,38 +626,64 @@ fn probe_command(
         })?),
         None => None,
     };
+    let mut config = std::collections::BTreeMap::new();
+    for pair in &args.config {
+        let Some((key, value)) = pair.split_once('=') else {
+            anyhow::bail!("--config {pair:?} is not KEY=VALUE");
+        };
+        config.insert(key.to_string(), value.to_string());
+    }
     let mut location = match &bsl {
-        Some(found) => found.location.clone(),
-        None => S3Location {
-            provider: args.provider.clone().unwrap_or_else(|| "aws".to_string()),
-            bucket: args.bucket.clone().unwrap_or_default(),
-            prefix: args.prefix.clone().unwrap_or_default(),
-            ..S3Location::default()
-        },
+        Some(found) => {
+            let mut location = found.location.clone();
+            for (key, value) in &config {
+                location.set_config(key, value)?;
+            }
+            location
+        }
+        None => {
+            let provider = args.provider.as_deref().unwrap_or("aws");
+            let bucket = args.bucket.as_deref().unwrap_or_default();
+            let prefix = args.prefix.as_deref().unwrap_or_default();
+            Location::from_config(provider, bucket, prefix, &config, None)?.0
+        }
     };
-    if let Some(url) = &args.s3_url {
-        location.s3_url = Some(url.clone());
-    }
-    if let Some(region) = &args.region {
-        location.region = Some(region.clone());
-    }
-    if let Some(algorithm) = &args.checksum_algorithm {
-        location.checksum_algorithm = Some(algorithm.clone());
-    }
-    location.s3_force_path_style |= args.s3_force_path_style;
-    location.insecure_skip_tls_verify |= args.s3_insecure_skip_tls_verify;
-    if let Some(path) = &args.s3_ca_cert {
-        location.ca_cert = Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --s3-ca-cert {}", path.display()))?,
+    if let Location::S3(s3) = &mut location {
+        if let Some(url) = &args.s3_url {
+            s3.s3_url = Some(url.clone());
+        }
+        if let Some(region) = &args.region {
+            s3.region = Some(region.clone());
+        }
+        if let Some(algorithm) = &args.checksum_algorithm {
+            s3.checksum_algorithm = Some(algorithm.clone());
+        }
+        s3.s3_force_path_style |= args.s3_force_path_style;
+        s3.insecure_skip_tls_verify |= args.s3_insecure_skip_tls_verify;
+    } else if args.s3_url.is_some()
+        || args.region.is_some()
+        || args.checksum_algorithm.is_some()
+        || args.s3_force_path_style
+        || args.s3_insecure_skip_tls_verify
+    {
+        anyhow::bail!(
+            "--s3-url, --region, --checksum-algorithm, --s3-force-path-style and --s3-insecure-skip-tls-verify \
+             are the AWS plugin's settings; provider {} takes its own with --config KEY=VALUE",
+            location.provider()
         );
     }
+    if let Some(path) = &args.s3_ca_cert {
+        location.set_ca_cert(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --s3-ca-cert {}", path.display()))?,
+        )?;
+    }
     if let Some(b64) = &args.s3_ca_cert_base64 {
-        location.ca_cert = Some(
+        location.set_ca_cert(
             base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
                 .context("--s3-ca-cert-base64 is not base64")?,
-        );
+        )?;
     }
     if args.dry_run || (!args.from_here && !args.agent) {
         // The Job's location: the BSL's spec with the flags' overrides.
@@ -690,7 +716,7 @@ fn probe_command(
         .profile
         .as_deref()
         .or(bsl.as_ref().and_then(|b| b.profile.as_deref()));
-    let credentials = Credentials::from_file(credentials_file, profile)?;
+    let credentials = location.credentials_from_file(credentials_file, profile)?;
     let agent = if args.agent {
         Agent::InCluster
     } else {
@@ -700,7 +726,7 @@ fn probe_command(
         let interrupt = interrupt_on_signals()?;
         let stop = interrupt.wait();
         Ok::<_, anyhow::Error>(
-            snapdoc::probe::probe_s3_until(&location, &credentials, agent, stop).await?,
+            snapdoc::probe::probe_until(&location, &credentials, agent, stop).await?,
         )
     })?;
     let result = match probed {

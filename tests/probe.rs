@@ -594,7 +594,7 @@ fn the_command_probes_from_here_with_a_credentials_file() {
     // The in-cluster agent's arguments, as the Job passes them (only the credentials file is local): one JSON
     // line, agent "in-cluster".
     let agent_args = snapdoc::probe::agent_args(
-        &location(&moto.endpoint(), "velero", "cluster-a"),
+        &snapdoc::probe::Location::S3(location(&moto.endpoint(), "velero", "cluster-a")),
         None,
         moto.credentials_file(dir.path(), "velero")
             .to_str()

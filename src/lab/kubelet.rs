@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::server::{LogKey, SharedLab};
 use super::state::random_hex;
-use crate::probe::{Agent, Credentials, Probed, parse_agent_args, probe_s3_until};
+use crate::probe::{Agent, Probed, parse_agent_args, probe_until};
 
 const JOBS: &str = "jobs.batch";
 const PODS: &str = "pods";
@@ -162,7 +162,10 @@ impl Run {
             Err(why) => return self.failed_mount(&why),
         };
         let started = self.running();
-        let credentials = match Credentials::parse(&text, invocation.profile.as_deref()) {
+        let credentials = match invocation
+            .location
+            .read_credentials(&text, invocation.profile.as_deref())
+        {
             Ok(credentials) => credentials,
             Err(message) => {
                 let line = format!(
@@ -187,7 +190,7 @@ impl Run {
                 }
             }
         };
-        match probe_s3_until(&invocation.location, &credentials, Agent::InCluster, stop).await {
+        match probe_until(&invocation.location, &credentials, Agent::InCluster, stop).await {
             Ok(Probed::Finished(result)) => {
                 let line = serde_json::to_string(&result).unwrap_or_default();
                 let code = if result.passed() { 0 } else { 1 };

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::error::ProbeError;
-use super::location::{Credentials, S3Location};
+use super::location::{Credentials, Location, S3Location, StoreCredentials};
 use super::outcome::{
     CERTIFICATE_RULE, Check, FOREIGN_DIRS_RULE, ProbeResult, ProbedLocation, SKEW_RULE, Status,
     Step, VELERO_DIRS, rule_for_code,
@@ -34,6 +34,29 @@ impl Agent {
             Agent::FromHere => "from-here",
             Agent::InCluster => "in-cluster",
         }
+    }
+}
+
+/// Probes `location` with `credentials` (of its provider's format) until `stop` completes: the provider's checks,
+/// the probe object deleted whenever it was written.
+pub async fn probe_until<T>(
+    location: &Location,
+    credentials: &StoreCredentials,
+    agent: Agent,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<Probed<T>, ProbeError> {
+    location.validate()?;
+    match (location, credentials) {
+        (Location::S3(location), StoreCredentials::Aws(credentials)) => {
+            probe_s3_until(location, credentials, agent, stop).await
+        }
+        (Location::Azure(_) | Location::Gcs(_), _) => {
+            Err(ProbeError::Provider(location.provider().to_string()))
+        }
+        (_, _) => Err(ProbeError::Config(format!(
+            "credentials of another provider than {}",
+            location.provider()
+        ))),
     }
 }
 

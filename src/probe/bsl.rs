@@ -6,13 +6,15 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
 use super::error::ProbeError;
-use super::location::S3Location;
+use std::collections::BTreeMap;
+
+use super::location::Location;
 
 /// A location read from the cluster: its settings and the credentials profile its config names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BslLocation {
     /// Where it is and how to reach it.
-    pub location: S3Location,
+    pub location: Location,
     /// config.profile: the section of the credentials file the plugin reads (default `default`).
     pub profile: Option<String>,
     /// The namespace the location lives in (Velero's).
@@ -70,7 +72,7 @@ pub async fn read_bsl(
         }
     };
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
-    let (location, profile) = from_spec(&object.data).map_err(failed)?;
+    let (location, profile) = from_spec(&object.data).map_err(|e| failed(e.to_string()))?;
     let credential = object.data.pointer("/spec/credential").and_then(|c| {
         Some((
             c.get("name")?.as_str()?.to_string(),
@@ -86,44 +88,38 @@ pub async fn read_bsl(
     })
 }
 
-/// The probe's input from a BSL object's JSON (`spec.provider`, `spec.objectStorage`, `spec.config`).
-pub(crate) fn from_spec(object: &Value) -> Result<(S3Location, Option<String>), String> {
-    let spec = object.get("spec").ok_or("it has no spec")?;
+/// The probe's input from a BSL object's JSON (`spec.provider`, `spec.objectStorage`, `spec.config`), the config
+/// read as the provider's plugin reads it ([`Location::from_config`]).
+pub(crate) fn from_spec(object: &Value) -> Result<(Location, Option<String>), ProbeError> {
+    let bad = |message: &str| ProbeError::Config(message.to_string());
+    let spec = object.get("spec").ok_or_else(|| bad("it has no spec"))?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let storage = spec
         .get("objectStorage")
-        .ok_or("it has no spec.objectStorage")?;
-    let config = spec.get("config");
-    let key = |k: &str| text(config.and_then(|c| c.get(k)));
-    let flag = |k: &str| -> Result<bool, String> {
-        // The plugin parses these with strconv.ParseBool: 1, t, T, TRUE, true, True and their false forms.
-        match key(k).as_deref() {
-            None | Some("") => Ok(false),
-            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(true),
-            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(false),
-            Some(other) => Err(format!("config.{k} is {other:?}, not a boolean")),
-        }
-    };
+        .ok_or_else(|| bad("it has no spec.objectStorage"))?;
+    // Velero hands the plugin spec.config as a map of strings.
+    let config: BTreeMap<String, String> = spec
+        .get("config")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
     let ca_cert = match text(storage.get("caCert")) {
         None => None,
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
-                .map_err(|e| format!("spec.objectStorage.caCert is not base64: {e}"))?,
+                .map_err(|e| {
+                    ProbeError::Config(format!("spec.objectStorage.caCert is not base64: {e}"))
+                })?,
         ),
     };
-    let location = S3Location {
-        provider: text(spec.get("provider")).ok_or("it has no spec.provider")?,
-        bucket: text(storage.get("bucket")).ok_or("it has no spec.objectStorage.bucket")?,
-        prefix: text(storage.get("prefix")).unwrap_or_default(),
-        region: key("region"),
-        s3_url: key("s3Url"),
-        s3_force_path_style: flag("s3ForcePathStyle")?,
-        insecure_skip_tls_verify: flag("insecureSkipTLSVerify")?,
-        ca_cert,
-        checksum_algorithm: key("checksumAlgorithm"),
-    };
-    Ok((location, key("profile").filter(|p| !p.is_empty())))
+    let provider = text(spec.get("provider")).ok_or_else(|| bad("it has no spec.provider"))?;
+    let bucket =
+        text(storage.get("bucket")).ok_or_else(|| bad("it has no spec.objectStorage.bucket"))?;
+    let prefix = text(storage.get("prefix")).unwrap_or_default();
+    Location::from_config(&provider, &bucket, &prefix, &config, ca_cert)
 }
 
 #[cfg(test)]
@@ -143,6 +139,9 @@ mod tests {
             }
         });
         let (location, profile) = from_spec(&object).unwrap();
+        let Location::S3(location) = location else {
+            panic!("{location:?}")
+        };
         assert_eq!(location.bucket, "velero");
         assert_eq!(location.root_prefix(), "cluster-a/");
         assert!(location.s3_force_path_style && !location.insecure_skip_tls_verify);
@@ -152,6 +151,62 @@ mod tests {
 
         let bad = serde_json::json!({"spec": {"provider": "aws", "objectStorage": {"bucket": "b"},
                                                "config": {"s3ForcePathStyle": "yes"}}});
-        assert!(from_spec(&bad).unwrap_err().contains("s3ForcePathStyle"));
+        assert!(
+            from_spec(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("s3ForcePathStyle")
+        );
+    }
+
+    #[test]
+    fn reads_azure_and_gcp_specs_as_their_plugins_do() {
+        // The sample of velero-plugin-for-microsoft-azure's backupstoragelocation.md
+        // (1b682ce13010adb7da68f185f8ae44fd678b1003), its config keys as written there.
+        let azure = serde_json::json!({"spec": {
+            "provider": "velero.io/azure",
+            "objectStorage": {"bucket": "my-bucket", "prefix": "my-prefix"},
+            "config": {"resourceGroup": "my-backup-resource-group", "storageAccount": "my-backup-storage-account",
+                       "storageAccountKeyEnvVar": "MY_BACKUP_STORAGE_ACCOUNT_KEY_ENV_VAR",
+                       "subscriptionId": "my-subscription", "storageAccountURI": "https://my-sa.blob.core.windows.net",
+                       "useAAD": "true", "blockSizeInBytes": "1048576"}
+        }});
+        let (Location::Azure(location), None) = from_spec(&azure).unwrap() else {
+            panic!("not an Azure location")
+        };
+        assert_eq!(
+            (
+                location.container.as_str(),
+                location.storage_account.as_str()
+            ),
+            ("my-bucket", "my-backup-storage-account")
+        );
+        assert_eq!(
+            location.storage_account_key_env_var.as_deref(),
+            Some("MY_BACKUP_STORAGE_ACCOUNT_KEY_ENV_VAR")
+        );
+        assert!(location.use_aad);
+
+        // composed: the keys velero-plugin-for-gcp's object_store.go Init accepts (2cb9bfc3).
+        let gcp = serde_json::json!({"spec": {
+            "provider": "gcp",
+            "objectStorage": {"bucket": "velero-backups"},
+            "config": {"kmsKeyName": "projects/p/locations/global/keyRings/r/cryptoKeys/k",
+                       "storeEndpoint": "http://127.0.0.1:9023"}
+        }});
+        let (Location::Gcs(location), None) = from_spec(&gcp).unwrap() else {
+            panic!("not a GCS location")
+        };
+        assert_eq!(
+            location.store_endpoint.as_deref(),
+            Some("http://127.0.0.1:9023")
+        );
+        assert!(location.kms_key_name.is_some());
+
+        let other = serde_json::json!({"spec": {"provider": "velero.io/alibabacloud",
+                                                 "objectStorage": {"bucket": "b"}}});
+        assert!(
+            matches!(from_spec(&other), Err(ProbeError::Provider(p)) if p == "velero.io/alibabacloud")
+        );
     }
 }

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 /// The probe was given something it cannot use.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// Only the AWS plugin's locations (S3 and S3-compatible) are probed so far.
+    /// A provider whose plugin the probe does not know.
     #[error(
-        "provider {0:?}: the probe handles S3 and S3-compatible locations (provider aws or velero.io/aws)"
+        "provider {0:?}: the probe handles the locations of the AWS (aws, velero.io/aws: S3 and S3-compatible), \
+         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins"
     )]
     Provider(String),
     /// A setting of the location is unusable.

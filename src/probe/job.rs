@@ -7,15 +7,21 @@ use serde_json::{Value, json};
 
 use super::bsl::BslLocation;
 use super::error::ProbeError;
-use super::location::S3Location;
+use std::collections::BTreeMap;
+
+use super::location::Location;
 
 /// The secret `velero install` and KOTS create and the server mounts at /credentials (pkg/install/deployment.go,
-/// velero d30d389b56068eebd675d9953492183cb7b58a78): what a location without spec.credential uses.
+/// velero d30d389b56068eebd675d9953492183cb7b58a78): what a location without spec.credential uses. The server's
+/// AWS_SHARED_CREDENTIALS_FILE, AZURE_CREDENTIALS_FILE and GOOGLE_APPLICATION_CREDENTIALS all name its `cloud`
+/// key, /credentials/cloud, so one mount serves every provider; the agent is given that path explicitly.
 pub const SERVER_CREDENTIALS_SECRET: &str = "cloud-credentials";
 /// Where the server's deployment mounts it, and the file AWS_SHARED_CREDENTIALS_FILE names.
 const SERVER_CREDENTIALS_DIR: &str = "/credentials";
 /// Velero writes a location's spec.credential key to `<TMPDIR>/credentials/<namespace>/<secret>-<key>`
-/// (internal/credentials/file_store.go, local.go) and hands that path to the plugin as credentialsFile.
+/// (internal/credentials/file_store.go, local.go) and hands that path to the plugin as config credentialsFile
+/// (pkg/persistence/object_store.go), which the AWS, Azure (pkg/util/azure/util.go LoadCredentials) and GCP
+/// (object_store.go Init) plugins each prefer to the server's file.
 const LOCATION_CREDENTIALS_ROOT: &str = "/tmp/credentials";
 /// How long the agent may run: seven requests with a 15 s budget each, and the pod's start.
 pub(crate) const ACTIVE_DEADLINE_SECONDS: i64 = 180;
@@ -33,9 +39,10 @@ pub const PROBE_ACCESS: [(&str, &str, &[&str]); 4] = [
     ("", "events", &["list"]),
 ];
 
-/// The agent's arguments for `location`: `snapdoc probe --agent` with the location's config as flags.
+/// The agent's arguments for `location`: `snapdoc probe --agent` with the location's config as flags (the AWS
+/// plugin's keys by their own flags, Azure's and GCP's as `--config=KEY=VALUE`).
 pub fn agent_args(
-    location: &S3Location,
+    location: &Location,
     profile: Option<&str>,
     credentials_file: &str,
 ) -> Vec<String> {
@@ -43,21 +50,26 @@ pub fn agent_args(
     let mut flag = |name: &str, value: &str| {
         args.push(format!("--{name}={value}"));
     };
-    flag("provider", &location.provider);
-    flag("bucket", &location.bucket);
-    if !location.prefix.is_empty() {
-        flag("prefix", &location.prefix);
+    flag("provider", location.provider());
+    flag("bucket", location.bucket());
+    if !location.prefix().is_empty() {
+        flag("prefix", location.prefix());
     }
-    if let Some(region) = location.region.as_deref().filter(|r| !r.is_empty()) {
-        flag("region", region);
+    if let Location::S3(s3) = location {
+        if let Some(region) = s3.region.as_deref().filter(|r| !r.is_empty()) {
+            flag("region", region);
+        }
+        if let Some(url) = s3.s3_url.as_deref().filter(|u| !u.is_empty()) {
+            flag("s3-url", url);
+        }
+        if let Some(algorithm) = &s3.checksum_algorithm {
+            flag("checksum-algorithm", algorithm);
+        }
     }
-    if let Some(url) = location.s3_url.as_deref().filter(|u| !u.is_empty()) {
-        flag("s3-url", url);
+    for (key, value) in location.config_pairs() {
+        flag("config", &format!("{key}={value}"));
     }
-    if let Some(algorithm) = &location.checksum_algorithm {
-        flag("checksum-algorithm", algorithm);
-    }
-    if let Some(pem) = &location.ca_cert {
+    if let Some(pem) = location.ca_cert() {
         flag(
             "s3-ca-cert-base64",
             &base64::engine::general_purpose::STANDARD.encode(pem),
@@ -67,11 +79,13 @@ pub fn agent_args(
     if let Some(profile) = profile {
         flag("profile", profile);
     }
-    if location.s3_force_path_style {
-        args.push("--s3-force-path-style".into());
-    }
-    if location.insecure_skip_tls_verify {
-        args.push("--s3-insecure-skip-tls-verify".into());
+    if let Location::S3(s3) = location {
+        if s3.s3_force_path_style {
+            args.push("--s3-force-path-style".into());
+        }
+        if s3.insecure_skip_tls_verify {
+            args.push("--s3-insecure-skip-tls-verify".into());
+        }
     }
     args
 }
@@ -81,7 +95,7 @@ pub fn agent_args(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentInvocation {
     /// The location the arguments name.
-    pub location: S3Location,
+    pub location: Location,
     /// `--profile`.
     pub profile: Option<String>,
     /// `--credentials-file`: where the mounted secret's key is in the pod.
@@ -95,20 +109,32 @@ pub fn parse_agent_args(args: &[String]) -> Result<AgentInvocation, ProbeError> 
         [probe, agent, rest @ ..] if probe == "probe" && agent == "--agent" => rest,
         _ => return Err(bad(format!("{args:?} does not start with probe --agent"))),
     };
-    let mut location = S3Location::default();
+    // The flags back into the config map they came from, read as the BSL's would be.
+    let (mut provider, mut bucket, mut prefix) = (String::new(), String::new(), String::new());
+    let mut config = BTreeMap::new();
+    let mut ca_cert = None;
     let (mut profile, mut credentials_file) = (None, None);
     for arg in rest {
         let (name, value) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
         let value = value.to_string();
+        let mut set = |key: &str, value: String| config.insert(key.to_string(), value);
         match name {
-            "--provider" => location.provider = value,
-            "--bucket" => location.bucket = value,
-            "--prefix" => location.prefix = value,
-            "--region" => location.region = Some(value),
-            "--s3-url" => location.s3_url = Some(value),
-            "--checksum-algorithm" => location.checksum_algorithm = Some(value),
+            "--provider" => provider = value,
+            "--bucket" => bucket = value,
+            "--prefix" => prefix = value,
+            "--region" => _ = set("region", value),
+            "--s3-url" => _ = set("s3Url", value),
+            "--checksum-algorithm" => _ = set("checksumAlgorithm", value),
+            "--s3-force-path-style" => _ = set("s3ForcePathStyle", "true".into()),
+            "--s3-insecure-skip-tls-verify" => _ = set("insecureSkipTLSVerify", "true".into()),
+            "--config" => {
+                let (key, value) = value
+                    .split_once('=')
+                    .ok_or_else(|| bad(format!("--config={value} is not KEY=VALUE")))?;
+                set(key, value.to_string());
+            }
             "--s3-ca-cert-base64" => {
-                location.ca_cert = Some(
+                ca_cert = Some(
                     base64::engine::general_purpose::STANDARD
                         .decode(value.trim())
                         .map_err(|e| bad(format!("--s3-ca-cert-base64: {e}")))?,
@@ -116,11 +142,10 @@ pub fn parse_agent_args(args: &[String]) -> Result<AgentInvocation, ProbeError> 
             }
             "--credentials-file" => credentials_file = Some(value),
             "--profile" => profile = Some(value),
-            "--s3-force-path-style" => location.s3_force_path_style = true,
-            "--s3-insecure-skip-tls-verify" => location.insecure_skip_tls_verify = true,
             other => return Err(bad(format!("unknown argument {other}"))),
         }
     }
+    let (location, _) = Location::from_config(&provider, &bucket, &prefix, &config, ca_cert)?;
     Ok(AgentInvocation {
         location,
         profile,
@@ -215,6 +240,7 @@ fn job_name(bsl: &str, suffix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::location::{AzureLocation, S3Location};
     use super::*;
 
     #[test]
@@ -230,12 +256,12 @@ mod tests {
     #[test]
     fn a_location_s_own_credential_is_mounted_where_velero_writes_it() {
         let bsl = BslLocation {
-            location: S3Location {
+            location: Location::S3(S3Location {
                 provider: "aws".into(),
                 bucket: "b".into(),
                 ca_cert: Some(b"PEM".to_vec()),
                 ..Default::default()
-            },
+            }),
             profile: Some("backups".into()),
             namespace: "velero".into(),
             name: "secondary".into(),
@@ -269,5 +295,29 @@ mod tests {
             "/tmp/credentials/velero/bsl-secondary-cloud"
         );
         assert!(parse_agent_args(&strings[1..]).is_err());
+    }
+
+    #[test]
+    fn an_azure_location_s_config_goes_to_the_agent_as_config_pairs() {
+        let location = Location::Azure(AzureLocation {
+            provider: "azure".into(),
+            container: "velero".into(),
+            prefix: "cluster-a".into(),
+            storage_account: "devstoreaccount1".into(),
+            storage_account_key_env_var: Some("AZURE_STORAGE_ACCOUNT_ACCESS_KEY".into()),
+            storage_account_uri: Some("http://127.0.0.1:10000/devstoreaccount1".into()),
+            ca_cert: Some(b"PEM".to_vec()),
+            ..Default::default()
+        });
+        let args = agent_args(&location, None, "/credentials/cloud");
+        assert!(
+            args.contains(
+                &"--config=storageAccountURI=http://127.0.0.1:10000/devstoreaccount1".to_string()
+            ),
+            "{args:?}"
+        );
+        let parsed = parse_agent_args(&args).unwrap();
+        assert_eq!(parsed.location, location);
+        assert_eq!(parsed.credentials_file, "/credentials/cloud");
     }
 }

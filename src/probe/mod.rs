@@ -16,7 +16,7 @@ mod outcome;
 mod pod_start;
 mod s3;
 
-pub use agent::{Agent, Probed, probe_s3, probe_s3_until};
+pub use agent::{Agent, Probed, probe_s3, probe_s3_until, probe_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
 pub(crate) use in_cluster::locations_of;
@@ -25,5 +25,8 @@ pub use job::{
     AgentInvocation, PROBE_ACCESS, SERVER_CREDENTIALS_SECRET, agent_args, parse_agent_args,
     probe_job,
 };
-pub use location::{Credentials, S3Location};
+pub use location::{
+    AzureCredentials, AzureLocation, Credentials, GcpCredentials, GcsLocation, Location,
+    S3Location, StoreCredentials,
+};
 pub use outcome::{Check, LocationProbe, ProbeResult, ProbedLocation, Status, Step, rule_ids};
