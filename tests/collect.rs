@@ -393,7 +393,7 @@ async fn a_download_request_never_processed_or_an_unreachable_url_is_recorded() 
         ("never-processed", "did not process DownloadRequest"),
         (
             "unreachable-url",
-            "is not reachable from here: cannot connect to 127.0.0.1 (tcp connect error",
+            "is not reachable from here: the connection to 127.0.0.1 failed (tcp connect error",
         ),
         (
             "unresolvable-url",

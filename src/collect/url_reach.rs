@@ -139,7 +139,10 @@ pub(super) fn classify(error: &(dyn std::error::Error + 'static), host: &str) ->
             format!("{host} does not resolve here ({detail})"),
         )
     } else if tls || has("certificate") || has("InvalidContentType") || has("tls handshake") {
-        (Reach::Tls, format!("TLS with {host} failed ({detail})"))
+        (
+            Reach::Tls,
+            format!("the TLS handshake with {host} failed ({detail})"),
+        )
     } else if has("timed out") {
         (
             Reach::Timeout,
@@ -148,7 +151,7 @@ pub(super) fn classify(error: &(dyn std::error::Error + 'static), host: &str) ->
     } else {
         (
             Reach::Connect,
-            format!("cannot connect to {host} ({detail})"),
+            format!("the connection to {host} failed ({detail})"),
         )
     }
 }
