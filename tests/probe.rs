@@ -261,7 +261,11 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         result.top_level_dirs,
         ["cluster-a/backups/", "cluster-a/kopia/"]
     );
-    assert!(result.probe_key.starts_with("cluster-a/snapdoc-probe/"));
+    assert!(
+        result
+            .probe_key
+            .starts_with("cluster-a/backups/snapdoc-probe-")
+    );
     assert_eq!(
         result.clock_skew_seconds.map(i64::abs).map(|s| s <= 2),
         Some(true)
@@ -271,7 +275,11 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         (result.versioning.as_deref(), result.object_lock),
         (Some("Disabled"), Some(false))
     );
-    // Nothing left behind: a second probe lists only Velero's directories again (no snapdoc-probe/).
+    // Nothing left behind: no probe object in backups/, and a second probe lists only Velero's directories.
+    assert_eq!(
+        moto.versions("velero", "cluster-a/backups/snapdoc-probe-"),
+        0
+    );
     let again = probe(&good, &velero).await;
     assert_eq!(again.top_level_dirs, result.top_level_dirs);
     assert_ne!(again.probe_key, result.probe_key);
@@ -284,7 +292,7 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         (Some("Enabled"), Some(true))
     );
     assert_eq!(
-        moto.versions("velero-locked", "cluster-a/snapdoc-probe/"),
+        moto.versions("velero-locked", "cluster-a/backups/snapdoc-probe-"),
         0
     );
 
@@ -419,7 +427,7 @@ async fn forward(
     }
     if let Fault::StallReadBack(reached) = &fault
         && request.method() == hyper::Method::GET
-        && request.uri().path().contains("/snapdoc-probe/")
+        && request.uri().path().contains("/snapdoc-probe-")
     {
         reached.notify_one();
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -800,7 +808,7 @@ fn dry_run_prints_the_job_that_would_probe_the_location() {
 }
 
 /// Ctrl-C while the probe object exists (written, its read-back held by the proxy): the command ends with 130 at
-/// once and deletes the object, so no snapdoc-probe/ directory is left for Velero's validation to trip on.
+/// once and deletes the object, so nothing of snapdoc's is left in the bucket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_removes_the_probe_object() {
     let Some(moto) = moto() else { return };
@@ -836,7 +844,7 @@ async fn ctrl_c_removes_the_probe_object() {
         assert!(started.elapsed() < Duration::from_secs(10));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
-            stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
+            stderr.contains("cluster-a/backups/snapdoc-probe-") && stderr.contains("was deleted"),
             "{stderr}"
         );
         let after = probe(&location(&moto.endpoint(), bucket, "cluster-a"), &velero).await;
@@ -848,7 +856,7 @@ async fn ctrl_c_removes_the_probe_object() {
             "{after:#?}"
         );
         assert_eq!(
-            moto.versions(bucket, "cluster-a/snapdoc-probe/"),
+            moto.versions(bucket, "cluster-a/backups/snapdoc-probe-"),
             0,
             "{bucket}"
         );
@@ -950,7 +958,7 @@ fn stop_with(child: std::process::Child, signal: &str, code: i32) -> std::proces
 fn no_probe_object_left(moto: &Moto) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = moto.versions("velero", "cluster-a/snapdoc-probe/");
+        let left = moto.versions("velero", "cluster-a/backups/snapdoc-probe-");
         if left == 0 {
             return;
         }
@@ -1094,7 +1102,7 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
     let child = spawn_until_stalled(probe_in_cluster(&lab, "stalled", &[]), &runtime, &reached);
     assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
     assert_eq!(
-        moto.versions("velero", "cluster-a/snapdoc-probe/"),
+        moto.versions("velero", "cluster-a/backups/snapdoc-probe-"),
         1,
         "the probe object exists while the agent runs"
     );
