@@ -120,20 +120,32 @@ fn image_not_pulled(lab: &SharedLab, namespace: &str, pod_name: &str, image: &st
         pod["status"]["containerStatuses"][0]["state"] =
             json!({"waiting": {"reason": "ErrImagePull", "message": error}});
     });
-    let event = json!({
+    let message = format!("Failed to pull image \"{image}\": {error}");
+    let event = kubelet_warning(namespace, pod_name, "Failed", &message, &now);
+    let _ = state.create("events", event, &now);
+}
+
+/// A Warning event of the kubelet about pod `pod_name`, as `kubectl describe pod` lists them.
+fn kubelet_warning(
+    namespace: &str,
+    pod_name: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) -> Value {
+    json!({
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": format!("{pod_name}.{}", random_hex(8)), "namespace": namespace},
         "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "namespace": namespace},
-        "reason": "Failed",
-        "message": format!("Failed to pull image \"{image}\": {error}"),
+        "reason": reason,
+        "message": message,
         "type": "Warning",
         "source": {"component": "kubelet"},
         "count": 1,
         "firstTimestamp": now,
         "lastTimestamp": now,
-    });
-    let _ = state.create("events", event, &now);
+    })
 }
 
 /// One pod of a probe Job.
@@ -206,19 +218,14 @@ impl Run {
     /// failures, `kubectl describe pod` shows it); the pod stays ContainerCreating.
     fn failed_mount(&self, why: &str) {
         let now = self.lab.now_text();
-        let event = json!({
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": format!("{}.{}", self.pod_name, random_hex(8)), "namespace": self.namespace},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod_name, "namespace": self.namespace},
-            "reason": "FailedMount",
-            "message": format!("MountVolume.SetUp failed for volume \"credentials\" : {why}"),
-            "type": "Warning",
-            "source": {"component": "kubelet"},
-            "count": 1,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-        });
+        let message = format!("MountVolume.SetUp failed for volume \"credentials\" : {why}");
+        let event = kubelet_warning(
+            &self.namespace,
+            &self.pod_name,
+            "FailedMount",
+            &message,
+            &now,
+        );
         if let Ok(mut state) = self.lab.state.lock() {
             let _ = state.create("events", event, &now);
         }
