@@ -1209,6 +1209,41 @@ fn a_secret_that_cannot_be_mounted_ends_the_probe_at_once() {
     );
 }
 
+/// A probe Role from before events were listed: the same unmountable secret gives no early reason, and the flow
+/// waits as it used to (rather than failing on the refused list) until SIGTERM ends it and removes the Job.
+#[test]
+fn without_events_the_wait_goes_on_until_stopped() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario
+        .objects
+        .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
+    scenario.faults.forbidden.push(snapdoc::lab::Forbidden {
+        resource: "events".to_string(),
+        verbs: vec!["list".to_string()],
+    });
+    let lab = BackgroundLab::start(scenario);
+    let mut child = probe_in_cluster(&lab, "default", &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while job_pods(&lab).is_empty() {
+        assert!(Instant::now() < deadline, "no pod");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "the probe ended early");
+    let refused = lab
+        .lab()
+        .request_log()
+        .iter()
+        .any(|r| r.path.contains("/events") && r.status == 403);
+    assert!(refused, "the flow asked for the pod's events");
+    stop_with(child, "TERM", 143);
+    nothing_left_in(&lab);
+}
+
 /// An image the node cannot pull (the lab fails any reference containing `does-not-exist`): the probe ends at
 /// once with the container's ErrImagePull and the runtime's error, its Job deleted.
 #[test]

@@ -177,12 +177,16 @@ async fn cannot_start(
         let stuck = match stuck_in_status(pod) {
             Some(why) => Some(why),
             None if pending(pod) => {
+                // A Role from before events were needed (or one that leaves them out) only loses the early
+                // FailedMount: the wait goes on to the Job's deadline as it used to.
                 let about_pod = format!("involvedObject.kind=Pod,involvedObject.name={pod_name}");
-                let listed = events
-                    .list(&ListParams::default().fields(&about_pod))
-                    .await
-                    .map_err(|e| format!("cannot list the events of pod {pod_name}: {e}"))?;
-                stuck_in_events(&listed.items)
+                match events.list(&ListParams::default().fields(&about_pod)).await {
+                    Ok(listed) => stuck_in_events(&listed.items),
+                    Err(error) => {
+                        tracing::debug!(pod = %pod_name, %error, "cannot list the pod's events");
+                        None
+                    }
+                }
             }
             None => None,
         };
