@@ -3,13 +3,15 @@
 use base64::Engine as _;
 use bytes::Bytes;
 
+use super::azure::AzureClient;
 use super::error::ProbeError;
-use super::location::{Credentials, Location, S3Location, StoreCredentials};
+use super::location::{AzureLocation, Credentials, Location, S3Location, StoreCredentials};
 use super::outcome::{
     CERTIFICATE_RULE, Check, FOREIGN_DIRS_RULE, ProbeResult, ProbedLocation, SKEW_RULE, Status,
-    Step, VELERO_DIRS, rule_for_code,
+    Step, VELERO_DIRS,
 };
-use super::s3::{Answer, S3Client, Unanswered, error_code, query, xml_text};
+use super::s3::{S3Client, error_code, query, xml_text};
+use super::transport::{Answer, Unanswered};
 
 /// The size of the probe object.
 const PROBE_BYTES: usize = 1024;
@@ -50,13 +52,69 @@ pub async fn probe_until<T>(
         (Location::S3(location), StoreCredentials::Aws(credentials)) => {
             probe_s3_until(location, credentials, agent, stop).await
         }
-        (Location::Azure(_) | Location::Gcs(_), _) => {
-            Err(ProbeError::Provider(location.provider().to_string()))
+        (Location::Azure(location), StoreCredentials::Azure(credentials)) => {
+            let client = AzureClient::new(location, credentials)?;
+            let probe_key = new_probe_key(&location.prefix);
+            let checks = azure_checks(&client, location, &probe_key, agent);
+            let cleanup = async {
+                client
+                    .delete(&probe_key, None)
+                    .await
+                    .is_ok_and(|answer| answer.is_success() || answer.status == 404)
+            };
+            until(checks, stop, probe_key.clone(), cleanup).await
         }
+        (Location::Gcs(_), _) => Err(ProbeError::Provider(location.provider().to_string())),
         (_, _) => Err(ProbeError::Config(format!(
             "credentials of another provider than {}",
             location.provider()
         ))),
+    }
+}
+
+/// [`probe_until`] to the end: every check runs.
+pub async fn probe(
+    location: &Location,
+    credentials: &StoreCredentials,
+    agent: Agent,
+) -> Result<ProbeResult, ProbeError> {
+    let never = std::future::pending::<std::convert::Infallible>();
+    match probe_until(location, credentials, agent, never).await? {
+        Probed::Finished(result) => Ok(*result),
+        Probed::Stopped { by, .. } => match by {},
+    }
+}
+
+/// `<prefix>backups/snapdoc-probe-<uuid>`: an object directly in Velero's `backups/`, where Velero never sees it.
+/// Its validation lists only the top-level common prefixes under the prefix (`backups/` is one of its own), the
+/// backup sync lists only the common prefixes under `backups/` (an object there is none), and a backup's deletion
+/// lists `backups/<name>/` (velero pkg/persistence/object_store.go IsValid, ListBackups, DeleteBackup and
+/// object_store_layout.go, d30d389b56068eebd675d9953492183cb7b58a78). Every plugin's ListCommonPrefixes returns
+/// prefixes only: velero-plugin-for-aws object_store.go 800bcfb14d8e446ddd9aff91a36e551cbf79414d (CommonPrefixes),
+/// -microsoft-azure 1b682ce13010adb7da68f185f8ae44fd678b1003 (BlobPrefixes), -gcp
+/// 2cb9bfc32bf159602a230378124396107c9fa145 (`obj.Prefix`). A `<prefix>snapdoc-probe/` key, as before, was a
+/// foreign top-level directory to a validation that ran during the probe's milliseconds.
+fn new_probe_key(prefix: &str) -> String {
+    format!(
+        "{}backups/snapdoc-probe-{}",
+        super::location::root_prefix(prefix),
+        uuid::Uuid::new_v4()
+    )
+}
+
+/// Runs `checks` until `stop`; on a stop, `cleanup` (bounded by [`CLEANUP_TIMEOUT`]) deletes the probe object.
+async fn until<T>(
+    checks: impl std::future::Future<Output = ProbeResult>,
+    stop: impl std::future::Future<Output = T>,
+    probe_key: String,
+    cleanup: impl std::future::Future<Output = bool>,
+) -> Result<Probed<T>, ProbeError> {
+    tokio::select! {
+        result = checks => Ok(Probed::Finished(Box::new(result))),
+        by = stop => {
+            let removed = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await.unwrap_or(false);
+            Ok(Probed::Stopped { by, probe_key, removed })
+        }
     }
 }
 
@@ -96,15 +154,6 @@ const CLEANUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// [`probe_s3`] until `stop` completes (Ctrl-C): then the checks are abandoned and the probe object is deleted, so
 /// nothing of snapdoc's is left in the bucket.
-///
-/// The probe object is `<prefix>backups/snapdoc-probe-<uuid>`: an object directly in Velero's `backups/`, where
-/// Velero never sees it. Its validation lists only the top-level common prefixes under the prefix (`backups/` is
-/// one of its own), the backup sync lists only the common prefixes under `backups/` (an object there is none),
-/// and a backup's deletion lists `backups/<name>/` (velero pkg/persistence/object_store.go IsValid, ListBackups,
-/// DeleteBackup and object_store_layout.go, d30d389b56068eebd675d9953492183cb7b58a78; the plugins'
-/// ListCommonPrefixes return only prefixes, velero-plugin-for-aws object_store.go
-/// 800bcfb14d8e446ddd9aff91a36e551cbf79414d). A `<prefix>snapdoc-probe/` key, as before, was a foreign top-level
-/// directory to a validation that ran during the probe's milliseconds.
 pub async fn probe_s3_until<T>(
     location: &S3Location,
     credentials: &Credentials,
@@ -113,19 +162,10 @@ pub async fn probe_s3_until<T>(
 ) -> Result<Probed<T>, ProbeError> {
     location.validate()?;
     let client = S3Client::new(location, credentials)?;
-    let probe_key = format!(
-        "{}backups/snapdoc-probe-{}",
-        location.root_prefix(),
-        uuid::Uuid::new_v4()
-    );
-    tokio::select! {
-        result = checks(&client, location, &probe_key, agent) => Ok(Probed::Finished(Box::new(result))),
-        by = stop => {
-            let cleanup = remove_every_version(&client, &location.bucket, &probe_key);
-            let removed = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await.unwrap_or(false);
-            Ok(Probed::Stopped { by, probe_key, removed })
-        }
-    }
+    let probe_key = new_probe_key(&location.prefix);
+    let checks = s3_checks(&client, location, &probe_key, agent);
+    let cleanup = remove_every_version(&client, &location.bucket, &probe_key);
+    until(checks, stop, probe_key.clone(), cleanup).await
 }
 
 /// Deletes `key` after an interruption, when it is unknown which puts completed: the object, and in a versioned
@@ -164,86 +204,121 @@ async fn remove_every_version(client: &S3Client, bucket: &str, key: &str) -> boo
     removed
 }
 
-async fn checks(
+/// How the listing went, which decides what the checks after it can tell.
+enum Listing {
+    /// The directories under the prefix.
+    Listed(Vec<String>),
+    /// Refused, but writing is a separate permission: worth trying.
+    Denied,
+    /// Failed: every other request would fail the same way.
+    Failed,
+}
+
+/// The checks every provider runs, in order: list the prefix as Velero's validation does, its top-level
+/// directories, then put, read back and delete the probe object.
+async fn common_checks<S: Store>(run: &mut Run<'_, S>, root: &str, probe_key: &str) -> Listing {
+    let listing = match run.list(root).await {
+        Ok(dirs) => {
+            run.top_level_dirs(root, &dirs);
+            Listing::Listed(dirs)
+        }
+        // Listing and writing are separate permissions: a denied list says nothing of a write.
+        Err(Some(code)) if run.store.listing_denied(&code) => {
+            run.skip(Step::TopLevelDirs, "the listing was denied");
+            Listing::Denied
+        }
+        Err(_) => Listing::Failed,
+    };
+    if matches!(listing, Listing::Failed) {
+        for step in [Step::TopLevelDirs, Step::Put, Step::Get, Step::Delete] {
+            run.skip(step, LISTING_FAILED);
+        }
+    } else {
+        run.write_read_delete(probe_key).await;
+    }
+    listing
+}
+
+/// Why a check after a failed listing did not run.
+const LISTING_FAILED: &str = "the listing failed: every request would fail the same way";
+
+async fn s3_checks(
     client: &S3Client,
     location: &S3Location,
     probe_key: &str,
     agent: Agent,
 ) -> ProbeResult {
     let root = location.root_prefix();
-    let mut run = Run {
-        client,
-        bucket: &location.bucket,
-        checks: Vec::new(),
-        latencies: Vec::new(),
-        skew: None,
-    };
-
-    let listing = run.list(&root).await;
-    let mut top_level_dirs = Vec::new();
+    let mut run = Run::new(client);
+    let listing = common_checks(&mut run, &root, probe_key).await;
     let mut settings = (None, None);
-    let go_on = match listing {
-        Ok(dirs) => {
-            top_level_dirs = dirs;
-            run.top_level_dirs(&root, &top_level_dirs);
-            settings = run.bucket_settings().await;
-            true
-        }
-        // Listing and writing are separate permissions: a denied list says nothing of PutObject.
-        Err(Some(code)) if code == "AccessDenied" => {
-            run.skip(Step::TopLevelDirs, "the listing was denied");
-            true
-        }
-        Err(_) => false,
-    };
-    if go_on {
-        run.write_read_delete(probe_key).await;
+    if let Listing::Listed(_) = &listing {
+        settings = run.bucket_settings().await;
+    }
+    if matches!(listing, Listing::Failed) {
+        run.skip(Step::PutWithChecksum, LISTING_FAILED);
+    } else {
         run.put_with_checksum(probe_key, location.checksum_algorithm.as_deref())
             .await;
-    } else {
-        for step in [
-            Step::TopLevelDirs,
-            Step::Put,
-            Step::Get,
-            Step::Delete,
-            Step::PutWithChecksum,
-        ] {
-            run.skip(
-                step,
-                "the listing failed: every request would fail the same way",
-            );
-        }
     }
-    run.clock_skew();
-
-    let endpoint = client.endpoint();
-    let mut latencies = run.latencies.clone();
-    latencies.sort_unstable();
-    ProbeResult {
-        agent: agent.name().to_string(),
-        location: ProbedLocation {
-            provider: location.provider.clone(),
-            bucket: location.bucket.clone(),
-            prefix: root,
-            endpoint: endpoint.display(),
-            region: location.signing_region().to_string(),
-            path_style: location.s3_force_path_style,
-            ca_cert: location.ca_cert.is_some(),
-            insecure_skip_tls_verify: location.insecure_skip_tls_verify,
-        },
-        probe_key: probe_key.to_string(),
-        checks: run.checks,
-        top_level_dirs,
-        clock_skew_seconds: run.skew,
-        versioning: settings.0,
-        object_lock: settings.1,
-        round_trip_ms: latencies.get(latencies.len() / 2).copied(),
-    }
+    let probed = ProbedLocation {
+        provider: location.provider.clone(),
+        bucket: location.bucket.clone(),
+        prefix: root,
+        endpoint: client.endpoint().display(),
+        region: location.signing_region().to_string(),
+        path_style: location.s3_force_path_style,
+        ca_cert: location.ca_cert.is_some(),
+        insecure_skip_tls_verify: location.insecure_skip_tls_verify,
+    };
+    run.finish(agent, probed, probe_key, listing, settings)
 }
 
-struct Run<'a> {
-    client: &'a S3Client,
-    bucket: &'a str,
+async fn azure_checks(
+    client: &AzureClient,
+    location: &AzureLocation,
+    probe_key: &str,
+    agent: Agent,
+) -> ProbeResult {
+    let root = super::location::root_prefix(&location.prefix);
+    let mut run = Run::new(client);
+    let listing = common_checks(&mut run, &root, probe_key).await;
+    let probed = ProbedLocation {
+        provider: location.provider.clone(),
+        bucket: location.container.clone(),
+        prefix: root,
+        endpoint: client.endpoint(),
+        region: String::new(),
+        // The container is always in the path: https://<account>.blob.core.windows.net/<container>/<blob>.
+        path_style: true,
+        ca_cert: location.ca_cert.is_some(),
+        insecure_skip_tls_verify: false,
+    };
+    run.finish(agent, probed, probe_key, listing, (None, None))
+}
+
+/// One provider's requests, as the checks make them; every answer comes back as the store gave it.
+pub(crate) trait Store {
+    /// One page of the listing of `prefix` with delimiter `/`, from `marker` on.
+    async fn list_page(&self, prefix: &str, marker: Option<&str>) -> Result<Answer, Unanswered>;
+    /// The directories (common prefixes) of a listing page, and the marker of the next page.
+    fn listed(&self, prefix: &str, body: &[u8]) -> (Vec<String>, Option<String>);
+    /// Writes `body` to `key` as the provider's plugin writes an object.
+    async fn put(&self, key: &str, body: Bytes) -> Result<Answer, Unanswered>;
+    /// Reads `key`.
+    async fn get(&self, key: &str) -> Result<Answer, Unanswered>;
+    /// Deletes `key`, and `version` of it in a versioned bucket.
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<Answer, Unanswered>;
+    /// The store's error code and message in a failed answer.
+    fn error(&self, answer: &Answer) -> Option<(String, String)>;
+    /// The catalog rule whose log signature names error `code` answered to `step`.
+    fn rule(&self, step: Step, code: &str) -> Option<&'static str>;
+    /// Whether a listing refused with `code` still leaves the writes worth trying.
+    fn listing_denied(&self, code: &str) -> bool;
+}
+
+struct Run<'a, S> {
+    store: &'a S,
     checks: Vec<Check>,
     latencies: Vec<u64>,
     skew: Option<i64>,
@@ -252,21 +327,47 @@ struct Run<'a> {
 /// A request's outcome as a check would record it: the answer, or the failed check.
 type Sent = Result<Answer, Check>;
 
-impl Run<'_> {
-    async fn request(
-        &mut self,
-        step: Step,
-        method: &str,
-        key: Option<&str>,
-        query: &str,
-        body: Bytes,
-        headers: &[(&str, String)],
-    ) -> Sent {
-        match self
-            .client
-            .send(method, self.bucket, key, query, body, headers)
-            .await
-        {
+impl<'a, S: Store> Run<'a, S> {
+    fn new(store: &'a S) -> Self {
+        Run {
+            store,
+            checks: Vec::new(),
+            latencies: Vec::new(),
+            skew: None,
+        }
+    }
+
+    /// The result: the checks so far and the clock skew's, the median latency.
+    fn finish(
+        mut self,
+        agent: Agent,
+        location: ProbedLocation,
+        probe_key: &str,
+        listing: Listing,
+        settings: (Option<String>, Option<bool>),
+    ) -> ProbeResult {
+        self.clock_skew();
+        let mut latencies = self.latencies.clone();
+        latencies.sort_unstable();
+        ProbeResult {
+            agent: agent.name().to_string(),
+            location,
+            probe_key: probe_key.to_string(),
+            checks: self.checks,
+            top_level_dirs: match listing {
+                Listing::Listed(dirs) => dirs,
+                Listing::Denied | Listing::Failed => Vec::new(),
+            },
+            clock_skew_seconds: self.skew,
+            versioning: settings.0,
+            object_lock: settings.1,
+            round_trip_ms: latencies.get(latencies.len() / 2).copied(),
+        }
+    }
+
+    /// Records one request's latency and the store's clock, and turns an error answer into a failed check.
+    fn record(&mut self, step: Step, sent: Result<Answer, Unanswered>) -> Sent {
+        match sent {
             Ok(answer) => {
                 let ms = u64::try_from(answer.elapsed.as_millis()).unwrap_or(u64::MAX);
                 self.latencies.push(ms);
@@ -278,7 +379,7 @@ impl Run<'_> {
                 if answer.is_success() {
                     Ok(answer)
                 } else {
-                    Err(failure(step, &answer))
+                    Err(failure(step, &answer, self.store))
                 }
             }
             Err(Unanswered::Certificate(problem)) => Err(Check {
@@ -326,21 +427,15 @@ impl Run<'_> {
         });
     }
 
-    /// ListObjectsV2 with delimiter `/`, every page, as the plugin's ListCommonPrefixes does. `Err` carries
-    /// the store's error code, if it answered with one.
+    /// The listing with delimiter `/`, every page, as the plugins' ListCommonPrefixes does. `Err` carries the
+    /// store's error code, if it answered with one.
     async fn list(&mut self, root: &str) -> Result<Vec<String>, Option<String>> {
         let mut dirs = Vec::new();
-        let mut token: Option<String> = None;
+        let mut marker: Option<String> = None;
         let mut first: Option<Answer> = None;
         loop {
-            let mut pairs = vec![("list-type", "2"), ("prefix", root), ("delimiter", "/")];
-            if let Some(token) = token.as_deref() {
-                pairs.push(("continuation-token", token));
-            }
-            let answer = match self
-                .request(Step::List, "GET", None, &query(&pairs), Bytes::new(), &[])
-                .await
-            {
+            let sent = self.store.list_page(root, marker.as_deref()).await;
+            let answer = match self.record(Step::List, sent) {
                 Ok(answer) => answer,
                 Err(check) => {
                     let code = check.error_code.clone();
@@ -348,14 +443,11 @@ impl Run<'_> {
                     return Err(code);
                 }
             };
-            let prefixes = xml_text(&answer.body, "Prefix").unwrap_or_default();
-            // <Prefix> is also the echoed request prefix; CommonPrefixes are the ones below it.
-            dirs.extend(prefixes.into_iter().filter(|p| p.len() > root.len()));
-            token = xml_text(&answer.body, "NextContinuationToken")
-                .and_then(|t| t.into_iter().next())
-                .filter(|t| !t.is_empty());
+            let (found, next) = self.store.listed(root, &answer.body);
+            dirs.extend(found);
+            marker = next.filter(|m| !m.is_empty());
             first.get_or_insert(answer);
-            if token.is_none() {
+            if marker.is_none() {
                 break;
             }
         }
@@ -398,10 +490,8 @@ impl Run<'_> {
 
     async fn write_read_delete(&mut self, key: &str) {
         let body = probe_body(key);
-        let version = match self
-            .request(Step::Put, "PUT", Some(key), "", body.clone(), &[])
-            .await
-        {
+        let sent = self.store.put(key, body.clone()).await;
+        let version = match self.record(Step::Put, sent) {
             Ok(answer) => {
                 self.passed(
                     Step::Put,
@@ -417,10 +507,8 @@ impl Run<'_> {
                 return;
             }
         };
-        match self
-            .request(Step::Get, "GET", Some(key), "", Bytes::new(), &[])
-            .await
-        {
+        let sent = self.store.get(key).await;
+        match self.record(Step::Get, sent) {
             Ok(answer) if answer.body == body => self.passed(
                 Step::Get,
                 "the same bytes came back".to_string(),
@@ -450,22 +538,44 @@ impl Run<'_> {
         }
     }
 
-    /// DELETE of `key`, of the version the put created in a versioned bucket: a plain DELETE there only adds a
-    /// delete marker and keeps the probe's bytes.
+    /// The delete of `key`, of the version the put created in a versioned bucket: a plain delete there only keeps
+    /// the probe's bytes as an older version.
     async fn remove(&mut self, step: Step, key: &str, version: Option<&str>) -> Sent {
-        let query = version
-            .map(|v| query(&[("versionId", v)]))
-            .unwrap_or_default();
-        self.request(step, "DELETE", Some(key), &query, Bytes::new(), &[])
-            .await
+        let sent = self.store.delete(key, version).await;
+        self.record(step, sent)
     }
 
+    fn clock_skew(&mut self) {
+        match self.skew {
+            None => self.skip(Step::ClockSkew, "no answer carried a Date header"),
+            Some(seconds) if seconds.abs() > MAX_SKEW_SECONDS => self.checks.push(Check {
+                step: Step::ClockSkew,
+                status: Status::Failed,
+                rule: Some(SKEW_RULE.to_string()),
+                error_code: None,
+                http_status: None,
+                detail: format!(
+                    "the store's clock is {seconds:+} s from this machine's (signed requests allow {MAX_SKEW_SECONDS} s)"
+                ),
+                latency_ms: None,
+            }),
+            Some(seconds) => self.passed(
+                Step::ClockSkew,
+                format!("{seconds:+} s from the store's Date"),
+                None,
+            ),
+        }
+    }
+}
+
+/// What only S3 has: the bucket's versioning and object lock, and the AWS plugin's checksum headers.
+impl Run<'_, S3Client> {
     /// Versioning and object lock, as the bucket's sub-resources say; `None` where the store does not answer
     /// (the permissions Velero needs do not include reading them).
     async fn bucket_settings(&mut self) -> (Option<String>, Option<bool>) {
         let ask = |sub: &'static str| {
-            self.client
-                .send("GET", self.bucket, None, sub, Bytes::new(), &[])
+            self.store
+                .send("GET", self.store.bucket(), None, sub, Bytes::new(), &[])
         };
         let versioning = match ask("versioning=").await {
             Ok(answer) if answer.is_success() => Some(
@@ -534,10 +644,8 @@ impl Run<'_> {
             ("x-amz-sdk-checksum-algorithm", algorithm.to_string()),
             (header, value),
         ];
-        match self
-            .request(Step::PutWithChecksum, "PUT", Some(key), "", body, &headers)
-            .await
-        {
+        let sent = self.store.put_with(key, body, &headers).await;
+        match self.record(Step::PutWithChecksum, sent) {
             Ok(answer) => {
                 let version = answer.version_id.as_deref();
                 match self.remove(Step::PutWithChecksum, key, version).await {
@@ -555,28 +663,6 @@ impl Run<'_> {
             Err(check) => self.checks.push(check),
         }
     }
-
-    fn clock_skew(&mut self) {
-        match self.skew {
-            None => self.skip(Step::ClockSkew, "no answer carried a Date header"),
-            Some(seconds) if seconds.abs() > MAX_SKEW_SECONDS => self.checks.push(Check {
-                step: Step::ClockSkew,
-                status: Status::Failed,
-                rule: Some(SKEW_RULE.to_string()),
-                error_code: None,
-                http_status: None,
-                detail: format!(
-                    "the store's clock is {seconds:+} s from this machine's (signed requests allow {MAX_SKEW_SECONDS} s)"
-                ),
-                latency_ms: None,
-            }),
-            Some(seconds) => self.passed(
-                Step::ClockSkew,
-                format!("{seconds:+} s from the store's Date"),
-                None,
-            ),
-        }
-    }
 }
 
 fn removed(version: Option<&str>) -> String {
@@ -587,8 +673,8 @@ fn removed(version: Option<&str>) -> String {
 }
 
 /// A failed check from an error answer: its code and the rule for it.
-fn failure(step: Step, answer: &Answer) -> Check {
-    let parsed = error_code(&answer.body);
+fn failure(step: Step, answer: &Answer, store: &impl Store) -> Check {
+    let parsed = store.error(answer);
     let (code, message) = match &parsed {
         Some((code, message)) => (Some(code.clone()), message.clone()),
         None => (
@@ -609,7 +695,7 @@ fn failure(step: Step, answer: &Answer) -> Check {
         status: Status::Failed,
         rule: code
             .as_deref()
-            .and_then(|c| rule_for_code(step, c))
+            .and_then(|c| store.rule(step, c))
             .map(str::to_string),
         error_code: code,
         http_status: Some(answer.status),

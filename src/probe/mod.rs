@@ -1,12 +1,14 @@
 //! `snapdoc probe`: proves a backup storage location works by doing what Velero does with it (list the prefix,
-//! write, read back, delete, write with the AWS plugin's checksum headers) and naming each failure by the catalog
-//! rule whose log signature describes the same cause.
+//! write, read back, delete, and for S3 write with the AWS plugin's checksum headers) and naming each failure by
+//! the catalog rule whose log signature describes the same cause. Providers: S3 and S3-compatible (src/probe/s3.rs),
+//! Azure Blob (azure.rs), each a [`agent::Store`] on the shared transport (transport.rs).
 //!
 //! The agent is library code so that the same checks run from the user's machine (`--from-here`, credentials
 //! passed explicitly) and inside a Job in Velero's namespace with the location's secret mounted (`--dry-run`
 //! prints that Job; without it the Job is created, its result read from the pod, and the Job deleted).
 
 mod agent;
+mod azure;
 mod bsl;
 mod error;
 mod in_cluster;
@@ -15,8 +17,9 @@ mod location;
 mod outcome;
 mod pod_start;
 mod s3;
+mod transport;
 
-pub use agent::{Agent, Probed, probe_s3, probe_s3_until, probe_until};
+pub use agent::{Agent, Probed, probe, probe_s3, probe_s3_until, probe_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
 pub(crate) use in_cluster::locations_of;

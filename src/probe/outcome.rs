@@ -101,7 +101,8 @@ pub struct ProbedLocation {
     pub prefix: String,
     /// The endpoint requests went to.
     pub endpoint: String,
-    /// The region requests were signed for.
+    /// The region requests were signed for (S3 only: empty, and absent from the JSON, for other providers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub region: String,
     /// Whether the bucket was in the path.
     pub path_style: bool,
@@ -166,15 +167,28 @@ impl ProbeResult {
     pub fn to_terminal(&self) -> String {
         let mut out = String::new();
         let l = &self.location;
+        let scheme = match l.provider.as_str() {
+            "azure" | "velero.io/azure" => "azure",
+            "gcp" | "velero.io/gcp" => "gs",
+            _ => "s3",
+        };
+        let region = if l.region.is_empty() {
+            String::new()
+        } else {
+            format!(", region {}", l.region)
+        };
         let _ = writeln!(
             out,
-            "Probe of s3://{}/{} at {} ({}, region {}{})",
+            "Probe of {scheme}://{}/{} at {} ({}{region}{})",
             l.bucket,
             l.prefix,
             l.endpoint,
             self.agent,
-            l.region,
-            if l.path_style { ", path style" } else { "" }
+            if l.path_style && scheme == "s3" {
+                ", path style"
+            } else {
+                ""
+            }
         );
         for check in &self.checks {
             let mark = match check.status {
@@ -246,6 +260,19 @@ pub(crate) fn rule_for_code(step: Step, code: &str) -> Option<&'static str> {
     }
 }
 
+/// The catalog rule for an Azure Blob error `code` (the Blob service's error codes, as the plugin's SDK logs them:
+/// `ERROR CODE: <code>`, or `ErrorCode=<code>` in the older SDK).
+pub(crate) fn azure_rule_for_code(_step: Step, code: &str) -> Option<&'static str> {
+    match code {
+        "ContainerNotFound" => Some("SD101"),
+        // A wrong account key (the signature does not verify), and a principal without the data-plane role.
+        "AuthenticationFailed" | "AuthorizationPermissionMismatch" | "AuthorizationFailure" => {
+            Some("SD207")
+        }
+        _ => None,
+    }
+}
+
 /// Velero's own top-level directories (pkg/persistence/object_store_layout.go); anything else makes
 /// `IsValid` fail and the location Unavailable.
 pub(crate) const VELERO_DIRS: [&str; 6] = [
@@ -272,6 +299,11 @@ pub fn rule_ids() -> Vec<&'static str> {
     .iter()
     .filter_map(|code| rule_for_code(Step::PutWithChecksum, code))
     .collect();
+    ids.extend(
+        ["ContainerNotFound", "AuthenticationFailed"]
+            .iter()
+            .filter_map(|code| azure_rule_for_code(Step::List, code)),
+    );
     ids.extend([FOREIGN_DIRS_RULE, CERTIFICATE_RULE, SKEW_RULE]);
     ids.sort_unstable();
     ids.dedup();

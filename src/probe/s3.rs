@@ -9,8 +9,7 @@
 //! and the TLS client is the rustls one the collector already uses (caCert added to the roots,
 //! insecureSkipTLSVerify as Velero applies it).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use aws_sigv4::http_request::{
     PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
@@ -18,19 +17,14 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
+use http_body_util::Full;
 
+use super::agent::Store;
 use super::error::ProbeError;
 use super::location::{Credentials, S3Location};
-
-/// One request's budget: a store that answers slower than this is not usable for backups either.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+use super::outcome::{Step, rule_for_code};
+use super::transport::Transport;
+pub(crate) use super::transport::{Answer, Unanswered};
 
 /// Where requests go: the scheme and authority, and whether the bucket is in the path or the host name.
 #[derive(Debug, Clone)]
@@ -120,45 +114,13 @@ pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// What the store answered.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    /// The Date header, parsed.
-    pub(crate) date: Option<jiff::Timestamp>,
-    /// Our clock halfway through the request, to compare `date` with.
-    pub(crate) local_midpoint: jiff::Timestamp,
-    pub(crate) body: Bytes,
-    /// x-amz-version-id: the version a PUT created in a versioned bucket.
-    pub(crate) version_id: Option<String>,
-    pub(crate) elapsed: Duration,
-}
-
-impl Answer {
-    pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
-
-/// The request did not get an answer.
-#[derive(Debug)]
-pub(crate) enum Unanswered {
-    /// TLS verification failed; the text is Go's x509 wording, as Velero would log it.
-    Certificate(String),
-    /// Connection refused, DNS, timeout, TLS handshake other than the certificate.
-    Transport(String),
-}
-
 /// A signed-request client for one location.
 pub(crate) struct S3Client {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    transport: Transport,
+    bucket: String,
     endpoint: Endpoint,
     region: String,
     identity: aws_smithy_runtime_api::client::identity::Identity,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 impl S3Client {
@@ -167,27 +129,10 @@ impl S3Client {
         credentials: &Credentials,
     ) -> Result<Self, ProbeError> {
         let endpoint = Endpoint::of(location)?;
-        let builder = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ProbeError::Config(e.to_string()))?;
-        let tls = if location.insecure_skip_tls_verify {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(crate::tls::SkipVerify::new(provider())))
-                .with_no_client_auth()
-        } else {
-            builder
-                .with_root_certificates(roots(location.ca_cert.as_deref())?)
-                .with_no_client_auth()
-        };
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(REQUEST_TIMEOUT));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let transport = Transport::new(
+            location.ca_cert.as_deref(),
+            location.insecure_skip_tls_verify,
+        )?;
         let identity = aws_credential_types::Credentials::new(
             credentials.access_key_id.clone(),
             credentials.secret_access_key.clone(),
@@ -197,11 +142,28 @@ impl S3Client {
         )
         .into();
         Ok(S3Client {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            transport,
+            bucket: location.bucket.clone(),
             endpoint,
             region: location.signing_region().to_string(),
             identity,
         })
+    }
+
+    /// The location's bucket.
+    pub(crate) fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// PutObject of `key` with `headers` besides the signature's.
+    pub(crate) async fn put_with(
+        &self,
+        key: &str,
+        body: Bytes,
+        headers: &[(&str, String)],
+    ) -> Result<Answer, Unanswered> {
+        self.send("PUT", &self.bucket, Some(key), "", body, headers)
+            .await
     }
 
     pub(crate) fn endpoint(&self) -> &Endpoint {
@@ -229,46 +191,7 @@ impl S3Client {
             .body(Full::new(body.clone()))
             .map_err(|e| Unanswered::Transport(format!("request {url}: {e}")))?;
         self.sign(&mut request, &body)?;
-        let started = Instant::now();
-        let sent_at = jiff::Timestamp::now();
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let response = self.http.request(request).await.map_err(describe)?;
-            let status = response.status().as_u16();
-            let date = response
-                .headers()
-                .get(http::header::DATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
-                .map(|z| z.timestamp());
-            let version_id = response
-                .headers()
-                .get("x-amz-version-id")
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty() && *v != "null")
-                .map(str::to_string);
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| Unanswered::Transport(format!("reading the answer: {e}")))?
-                .to_bytes();
-            Ok((status, date, body, version_id))
-        })
-        .await
-        .map_err(|_| {
-            Unanswered::Transport(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))
-        })?;
-        let (status, date, body, version_id) = answer?;
-        let elapsed = started.elapsed();
-        let half = jiff::SignedDuration::try_from(elapsed / 2).unwrap_or_default();
-        Ok(Answer {
-            status,
-            date,
-            local_midpoint: sent_at.checked_add(half).unwrap_or(sent_at),
-            body,
-            version_id,
-            elapsed,
-        })
+        self.transport.send(request).await
     }
 
     fn sign(
@@ -310,71 +233,55 @@ impl S3Client {
     }
 }
 
-/// The system's roots plus the location's caCert, as the AWS plugin builds its pool.
-fn roots(ca_cert: Option<&[u8]>) -> Result<rustls::RootCertStore, ProbeError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        // A system certificate rustls cannot use is skipped, as every client does.
-        let _ = roots.add(cert);
-    }
-    if let Some(pem) = ca_cert {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| ProbeError::CaCert(e.to_string()))?;
-            roots
-                .add(cert)
-                .map_err(|e| ProbeError::CaCert(e.to_string()))?;
-            added += 1;
+impl Store for S3Client {
+    /// ListObjectsV2 (list-type=2), as the plugin's ListCommonPrefixes.
+    async fn list_page(&self, prefix: &str, marker: Option<&str>) -> Result<Answer, Unanswered> {
+        let mut pairs = vec![("list-type", "2"), ("prefix", prefix), ("delimiter", "/")];
+        if let Some(token) = marker {
+            pairs.push(("continuation-token", token));
         }
-        if added == 0 {
-            return Err(ProbeError::CaCert("no PEM certificate in it".to_string()));
-        }
+        self.send("GET", &self.bucket, None, &query(&pairs), Bytes::new(), &[])
+            .await
     }
-    Ok(roots)
-}
 
-/// Names the failure the way Go's crypto/x509 does, so the text is the one the catalog's signatures know.
-fn describe(error: hyper_util::client::legacy::Error) -> Unanswered {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(current) = source {
-        if let Some(rustls::Error::InvalidCertificate(problem)) = tls_error(current) {
-            return Unanswered::Certificate(x509_wording(problem));
-        }
-        source = current.source();
+    fn listed(&self, prefix: &str, body: &[u8]) -> (Vec<String>, Option<String>) {
+        // <Prefix> is also the echoed request prefix; CommonPrefixes are the ones below it.
+        let dirs = xml_text(body, "Prefix")
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.len() > prefix.len())
+            .collect();
+        let next = xml_text(body, "NextContinuationToken").and_then(|t| t.into_iter().next());
+        (dirs, next)
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(current) = source {
-        text.push_str(": ");
-        text.push_str(&current.to_string());
-        source = current.source();
-    }
-    Unanswered::Transport(text)
-}
 
-/// The rustls error inside `error`: hyper-rustls wraps tokio-rustls's io::Error (which holds rustls's) in another
-/// io::Error, and io::Error's `source()` skips what it holds, so walking `source()` alone never reaches it.
-fn tls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
-    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
-        return Some(tls);
+    async fn put(&self, key: &str, body: Bytes) -> Result<Answer, Unanswered> {
+        self.put_with(key, body, &[]).await
     }
-    if let Some(io) = error.downcast_ref::<std::io::Error>() {
-        return io.get_ref().and_then(|inner| tls_error(inner));
-    }
-    None
-}
 
-fn x509_wording(problem: &rustls::CertificateError) -> String {
-    use rustls::CertificateError as E;
-    match problem {
-        E::UnknownIssuer => "certificate signed by unknown authority".to_string(),
-        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
-            format!("certificate has expired or is not yet valid ({problem:?})")
-        }
-        E::NotValidForName | E::NotValidForNameContext { .. } => {
-            format!("certificate is valid for other names, not this host ({problem:?})")
-        }
-        other => format!("certificate rejected ({other:?})"),
+    async fn get(&self, key: &str) -> Result<Answer, Unanswered> {
+        self.send("GET", &self.bucket, Some(key), "", Bytes::new(), &[])
+            .await
+    }
+
+    async fn delete(&self, key: &str, version: Option<&str>) -> Result<Answer, Unanswered> {
+        let query = version
+            .map(|v| query(&[("versionId", v)]))
+            .unwrap_or_default();
+        self.send("DELETE", &self.bucket, Some(key), &query, Bytes::new(), &[])
+            .await
+    }
+
+    fn error(&self, answer: &Answer) -> Option<(String, String)> {
+        error_code(&answer.body)
+    }
+
+    fn rule(&self, step: Step, code: &str) -> Option<&'static str> {
+        rule_for_code(step, code)
+    }
+
+    fn listing_denied(&self, code: &str) -> bool {
+        code == "AccessDenied"
     }
 }
 
