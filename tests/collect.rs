@@ -391,7 +391,14 @@ async fn a_download_request_never_processed_or_an_unreachable_url_is_recorded() 
     quick.restores = vec!["restore-daily-20261123".into()];
     for (mode, expected) in [
         ("never-processed", "did not process DownloadRequest"),
-        ("unreachable-url", "cannot reach the object store"),
+        (
+            "unreachable-url",
+            "is not reachable from here: the connection to 127.0.0.1 failed (tcp connect error",
+        ),
+        (
+            "unresolvable-url",
+            "is not reachable from here: minio.minio.invalid does not resolve here (dns error",
+        ),
     ] {
         let scenario = lab_basics_with(|s| {
             s.faults.download_requests =
@@ -426,8 +433,61 @@ async fn a_download_request_never_processed_or_an_unreachable_url_is_recorded() 
             lab.objects("downloadrequests.velero.io").is_empty(),
             "{mode}"
         );
+        if mode != "never-processed" {
+            a_signed_url_not_reached_is_recorded_and_named(&outcome, mode);
+        }
         lab.shutdown().await;
     }
+}
+
+/// Each signed URL followed is in the manifest's scope.downloads.urls, its query redacted, with how far this
+/// machine got; the analysis names the endpoint not reached (SD865).
+fn a_signed_url_not_reached_is_recorded_and_named(outcome: &CollectOutcome, mode: &str) {
+    let urls = outcome.manifest.scope["downloads"]["urls"]
+        .as_array()
+        .unwrap();
+    assert!(!urls.is_empty(), "{mode}");
+    let (reach, endpoint) = match mode {
+        "unreachable-url" => ("connect", "http://127.0.0.1:"),
+        _ => ("dns", "http://minio.minio.invalid:9000"),
+    };
+    for url in urls {
+        assert_eq!(url["reached"], false, "{mode}: {url}");
+        assert_eq!(url["reach"], reach, "{mode}: {url}");
+        assert!(
+            url["endpoint"].as_str().unwrap().starts_with(endpoint),
+            "{url}"
+        );
+        let text = url["url"].as_str().unwrap();
+        assert!(
+            text.ends_with("?<signed query redacted>") && !text.contains("X-Amz"),
+            "{text}"
+        );
+    }
+    // The first URL of the endpoint was tried; the rest were not, for the same reason.
+    assert!(
+        urls.iter()
+            .filter(|u| u["why"].as_str().unwrap().contains("not tried again"))
+            .count()
+            < urls.len()
+    );
+    let analysis = snapdoc::analyze::analyze_bundle(
+        &outcome.path,
+        &snapdoc::analyze::AnalysisOptions::default(),
+    )
+    .unwrap();
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "SD865")
+        .unwrap_or_else(|| panic!("{mode}: no SD865"));
+    assert!(
+        finding
+            .message
+            .contains(&format!("Velero's signed URLs point at {endpoint}")),
+        "{}",
+        finding.message
+    );
 }
 
 /// Credential shapes planted in logs, downloads and objects. Each value is unique so a leak is found

@@ -788,6 +788,104 @@ fn the_chart_renders_every_option() {
     );
 }
 
+/// Whether `object` belongs to the in-cluster probe (its component label).
+fn is_probe(object: &Value) -> bool {
+    object["metadata"]["labels"]["app.kubernetes.io/component"] == "probe"
+}
+
+/// The probe Role's grants as the flow needs them (snapdoc::probe::PROBE_ACCESS).
+fn probe_access() -> BTreeSet<(String, String, String, String)> {
+    snapdoc::probe::PROBE_ACCESS
+        .iter()
+        .flat_map(|(group, resource, verbs)| {
+            verbs.iter().map(|verb| {
+                (
+                    group.to_string(),
+                    resource.to_string(),
+                    String::new(),
+                    verb.to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `binding` binds `role` (a Role in the same namespace) to `subject`.
+fn binds(binding: &Value, role: &Value, subject: &Value, origin: &str) {
+    assert_eq!(
+        binding["metadata"]["namespace"], role["metadata"]["namespace"],
+        "{origin}"
+    );
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}),
+        "{origin}"
+    );
+    assert_eq!(binding["subjects"], json!([subject]), "{origin}");
+}
+
+/// `probe.enabled` adds the probe Role (the same rules as deploy/manifests/snapdoc-probe-role.yaml, exactly what
+/// the flow needs) bound to the CronJob's account in Velero's namespace, and `--probe` with the chart's own image
+/// for the probe's Jobs; by default neither. The plain manifest's opt-in binding binds the same Role to the plain
+/// manifest's account.
+#[test]
+fn the_probe_is_opt_in_and_binds_exactly_the_probe_role() {
+    let defaults = chart_objects(json!({}));
+    assert!(!defaults.iter().any(is_probe), "probe objects by default");
+    let args = strings(&check_cronjob(&defaults, "monitoring", "chart (defaults)")["args"]);
+    assert!(!args.iter().any(|a| a.starts_with("--probe")), "{args:?}");
+
+    let objects = chart_objects(json!({
+        "probe": {"enabled": true},
+        "veleroNamespace": "backup-system",
+        "image": {"repository": "registry.example/snapdoc", "tag": "1.2.3"},
+    }));
+    for object in &objects {
+        schema_check(object, "chart (probe)");
+    }
+    let (probe, rest): (Vec<Value>, Vec<Value>) = objects.into_iter().partition(is_probe);
+    // Everything else is as without the probe.
+    check_rbac(&rest, "monitoring", "backup-system", "chart (probe)");
+    let container = check_cronjob(&rest, "monitoring", "chart (probe)");
+    let args = strings(&container["args"]);
+    assert!(
+        args.contains(&"--probe".to_string())
+            && args.contains(&"--probe-image=registry.example/snapdoc:1.2.3".to_string()),
+        "{args:?}"
+    );
+    let role = of_kind(&probe, "Role")[0];
+    assert_eq!(role["metadata"]["namespace"], "backup-system");
+    assert_eq!(grants(role), probe_access(), "chart probe Role");
+    let account = json!({"kind": "ServiceAccount", "name": of_kind(&rest, "ServiceAccount")[0]["metadata"]["name"],
+                         "namespace": "monitoring"});
+    binds(
+        of_kind(&probe, "RoleBinding")[0],
+        role,
+        &account,
+        "chart probe RoleBinding",
+    );
+    assert_eq!(probe.len(), 2, "{probe:#?}");
+
+    // The plain manifests: the probe Role as the chart's, bound by the opt-in binding to snapdoc-check.yaml's account.
+    let path = "deploy/manifests/snapdoc-probe-role.yaml";
+    let manifest_role = documents(&read(&root().join(path)), path).remove(0);
+    assert_eq!(grants(&manifest_role), probe_access(), "{path}");
+    let path = "deploy/manifests/snapdoc-check-probe.yaml";
+    let binding = documents(&read(&root().join(path)), path);
+    assert_eq!(binding.len(), 1, "{path}");
+    schema_check(&binding[0], path);
+    let check = manifest_objects();
+    let account = of_kind(&check, "ServiceAccount")[0];
+    let subject = json!({"kind": "ServiceAccount", "name": account["metadata"]["name"],
+                         "namespace": account["metadata"]["namespace"]});
+    binds(&binding[0], &manifest_role, &subject, path);
+    assert_eq!(
+        manifest_role["metadata"]["namespace"],
+        of_kind(&check, "Role")[0]["metadata"]["namespace"],
+        "the probe Role is in Velero's namespace, as the readers' Role"
+    );
+}
+
 #[test]
 fn metrics_without_a_claim_are_refused_at_render_time() {
     let error = render_chart(json!({"metrics": {"enabled": true}}), "monitoring").unwrap_err();
@@ -942,6 +1040,9 @@ fn kubectl_apply_dry_run_accepts_the_manifest_and_the_rendered_chart() {
             "chart-metrics.yaml",
             json!({"metrics": {"enabled": true, "existingClaim": "textfiles"}, "extraArgs": ["--since=24h"]}),
         ),
+        chart_file("chart-probe.yaml", json!({"probe": {"enabled": true}})),
+        root().join("deploy/manifests/snapdoc-probe-role.yaml"),
+        root().join("deploy/manifests/snapdoc-check-probe.yaml"),
     ];
     for input in &inputs {
         let expected = documents(&read(input), &input.display().to_string()).len();

@@ -72,7 +72,8 @@ fn the_probe_s_terminal_output() {
             ca_cert: false,
             insecure_skip_tls_verify: false,
         },
-        probe_key: "cluster-b/snapdoc-probe/0f8e4c1a-5b7d-4c8e-9a51-2d3c4b5a6978".to_string(),
+        probe_key: "cluster-b/backups/snapdoc-probe-0f8e4c1a-5b7d-4c8e-9a51-2d3c4b5a6978"
+            .to_string(),
         checks: vec![
             check(
                 Step::List,
@@ -92,7 +93,7 @@ fn the_probe_s_terminal_output() {
                 Step::Put,
                 Status::Passed,
                 None,
-                "1024 bytes to cluster-b/snapdoc-probe/0f8e4c1a-5b7d-4c8e-9a51-2d3c4b5a6978",
+                "1024 bytes to cluster-b/backups/snapdoc-probe-0f8e4c1a-5b7d-4c8e-9a51-2d3c4b5a6978",
                 Some(63),
             ),
             check(

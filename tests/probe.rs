@@ -241,7 +241,11 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         result.top_level_dirs,
         ["cluster-a/backups/", "cluster-a/kopia/"]
     );
-    assert!(result.probe_key.starts_with("cluster-a/snapdoc-probe/"));
+    assert!(
+        result
+            .probe_key
+            .starts_with("cluster-a/backups/snapdoc-probe-")
+    );
     assert_eq!(
         result.clock_skew_seconds.map(i64::abs).map(|s| s <= 2),
         Some(true)
@@ -251,7 +255,11 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         (result.versioning.as_deref(), result.object_lock),
         (Some("Disabled"), Some(false))
     );
-    // Nothing left behind: a second probe lists only Velero's directories again (no snapdoc-probe/).
+    // Nothing left behind: no probe object in backups/, and a second probe lists only Velero's directories.
+    assert_eq!(
+        moto.versions("velero", "cluster-a/backups/snapdoc-probe-"),
+        0
+    );
     let again = probe(&good, &velero).await;
     assert_eq!(again.top_level_dirs, result.top_level_dirs);
     assert_ne!(again.probe_key, result.probe_key);
@@ -264,7 +272,7 @@ async fn moto_s_own_faults_are_named_by_their_rules() {
         (Some("Enabled"), Some(true))
     );
     assert_eq!(
-        moto.versions("velero-locked", "cluster-a/snapdoc-probe/"),
+        moto.versions("velero-locked", "cluster-a/backups/snapdoc-probe-"),
         0
     );
 
@@ -399,7 +407,7 @@ async fn forward(
     }
     if let Fault::StallReadBack(reached) = &fault
         && request.method() == hyper::Method::GET
-        && request.uri().path().contains("/snapdoc-probe/")
+        && request.uri().path().contains("/snapdoc-probe-")
     {
         reached.notify_one();
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -780,7 +788,7 @@ fn dry_run_prints_the_job_that_would_probe_the_location() {
 }
 
 /// Ctrl-C while the probe object exists (written, its read-back held by the proxy): the command ends with 130 at
-/// once and deletes the object, so no snapdoc-probe/ directory is left for Velero's validation to trip on.
+/// once and deletes the object, so nothing of snapdoc's is left in the bucket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_removes_the_probe_object() {
     let Some(moto) = moto() else { return };
@@ -816,7 +824,7 @@ async fn ctrl_c_removes_the_probe_object() {
         assert!(started.elapsed() < Duration::from_secs(10));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
-            stderr.contains("cluster-a/snapdoc-probe/") && stderr.contains("was deleted"),
+            stderr.contains("cluster-a/backups/snapdoc-probe-") && stderr.contains("was deleted"),
             "{stderr}"
         );
         let after = probe(&location(&moto.endpoint(), bucket, "cluster-a"), &velero).await;
@@ -828,7 +836,7 @@ async fn ctrl_c_removes_the_probe_object() {
             "{after:#?}"
         );
         assert_eq!(
-            moto.versions(bucket, "cluster-a/snapdoc-probe/"),
+            moto.versions(bucket, "cluster-a/backups/snapdoc-probe-"),
             0,
             "{bucket}"
         );
@@ -930,7 +938,7 @@ fn stop_with(child: std::process::Child, signal: &str, code: i32) -> std::proces
 fn no_probe_object_left(moto: &Moto) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = moto.versions("velero", "cluster-a/snapdoc-probe/");
+        let left = moto.versions("velero", "cluster-a/backups/snapdoc-probe-");
         if left == 0 {
             return;
         }
@@ -1057,7 +1065,7 @@ fn ctrl_c_removes_the_probe_job_and_its_object() {
     let child = spawn_until_stalled(probe_in_cluster(&lab, "stalled", &[]), &runtime, &reached);
     assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
     assert_eq!(
-        moto.versions("velero", "cluster-a/snapdoc-probe/"),
+        moto.versions("velero", "cluster-a/backups/snapdoc-probe-"),
         1,
         "the probe object exists while the agent runs"
     );
@@ -1130,40 +1138,111 @@ fn run_probe_puts_each_location_s_probe_in_the_reports() {
     nothing_left_in(&lab);
 }
 
-/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating (the
-/// lab's node says why in a FailedMount event); SIGTERM ends the wait with 143 and removes the Job and its pod.
+/// `snapdoc probe --bsl default` against `lab`, expected to fail at once because the Job's pod cannot start: the
+/// error it prints, after checking it came well before the Job's deadline and left nothing behind.
+fn probe_fails_at_once(lab: &BackgroundLab, extra: &[&str]) -> String {
+    let started = Instant::now();
+    let output = probe_in_cluster(lab, "default", extra).output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    nothing_left_in(lab);
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A location whose credential secret does not exist: the pod cannot mount it and stays ContainerCreating, the
+/// lab's node says why in a FailedMount event, and the probe ends at once with that reason, its Job deleted.
 #[test]
-fn sigterm_while_the_pod_cannot_start_removes_the_job() {
+fn a_secret_that_cannot_be_mounted_ends_the_probe_at_once() {
     let mut scenario = Scenario::builtin("healthy").unwrap();
     scenario
         .objects
         .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
     let lab = BackgroundLab::start(scenario);
-    let child = probe_in_cluster(&lab, "default", &[])
+    let stderr = probe_fails_at_once(&lab, &[]);
+    assert!(
+        stderr.contains(
+            "cannot start: a volume cannot be mounted (FailedMount): MountVolume.SetUp failed for volume \
+             \"credentials\" : secret \"cloud-credentials\" not found"
+        ),
+        "{stderr}"
+    );
+}
+
+/// A probe Role from before events were listed: the same unmountable secret gives no early reason, and the flow
+/// waits as it used to (rather than failing on the refused list) until SIGTERM ends it and removes the Job.
+#[test]
+fn without_events_the_wait_goes_on_until_stopped() {
+    let mut scenario = Scenario::builtin("healthy").unwrap();
+    scenario
+        .objects
+        .retain(|o| o.kind() != "Secret" || o.name() != "cloud-credentials");
+    scenario.faults.forbidden.push(snapdoc::lab::Forbidden {
+        resource: "events".to_string(),
+        verbs: vec!["list".to_string()],
+    });
+    let lab = BackgroundLab::start(scenario);
+    let mut child = probe_in_cluster(&lab, "default", &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let event = loop {
-        let found = lab
-            .lab()
-            .objects("events")
-            .into_iter()
-            .find(|e| e["reason"] == "FailedMount");
-        if let Some(event) = found {
-            break event;
-        }
-        assert!(Instant::now() < deadline, "no FailedMount event");
+    while job_pods(&lab).is_empty() {
+        assert!(Instant::now() < deadline, "no pod");
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(
-        event["message"],
-        "MountVolume.SetUp failed for volume \"credentials\" : secret \"cloud-credentials\" not found"
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "the probe ended early");
+    let refused = lab
+        .lab()
+        .request_log()
+        .iter()
+        .any(|r| r.path.contains("/events") && r.status == 403);
+    assert!(refused, "the flow asked for the pod's events");
+    stop_with(child, "TERM", 143);
+    nothing_left_in(&lab);
+}
+
+/// An image the node cannot pull (the lab fails any reference containing `does-not-exist`): the probe ends at
+/// once with the container's ErrImagePull and the runtime's error, its Job deleted.
+#[test]
+fn an_image_that_cannot_be_pulled_ends_the_probe_at_once() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let stderr = probe_fails_at_once(
+        &lab,
+        &["--image", "registry.example/snapdoc:does-not-exist"],
     );
-    let pods = job_pods(&lab);
-    assert_eq!(pods.len(), 1);
-    assert_eq!(pods[0]["status"]["phase"], "Pending");
+    assert!(
+        stderr.contains(
+            "cannot start: container probe is waiting: ErrImagePull: rpc error: code = NotFound desc = failed to \
+             pull and unpack image \"registry.example/snapdoc:does-not-exist\""
+        ),
+        "{stderr}"
+    );
+}
+
+/// A Job whose pod nobody creates (the lab's node runs only snapdoc's image): no reason to stop early, so the
+/// flow waits; SIGTERM ends the wait with 143 and removes the Job.
+#[test]
+fn sigterm_while_the_pod_does_not_start_removes_the_job() {
+    let lab = BackgroundLab::start(Scenario::builtin("healthy").unwrap());
+    let child = probe_in_cluster(&lab, "default", &["--image", "velero/velero:v1.16.0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lab.lab().objects("jobs.batch").is_empty() {
+        assert!(Instant::now() < deadline, "no Job created");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A few polls of the Job, none of which finds a reason to stop.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lab.lab().objects("jobs.batch").len(), 1);
     stop_with(child, "TERM", 143);
     nothing_left_in(&lab);
 }

@@ -188,7 +188,11 @@ async fn azurite_s_own_faults_are_named_by_their_rules() {
     .await
     .unwrap();
     all_passed(&result);
-    assert!(result.probe_key.starts_with("cluster-a/snapdoc-probe/"));
+    assert!(
+        result
+            .probe_key
+            .starts_with("cluster-a/backups/snapdoc-probe-")
+    );
     assert_eq!(result.location.endpoint, azurite.account_uri());
     assert!(result.clock_skew_seconds.is_some_and(|s| s.abs() < 60));
     assert_eq!(
@@ -239,7 +243,10 @@ async fn azurite_s_own_faults_are_named_by_their_rules() {
         foreign.check(Step::Delete).map(|c| c.status),
         Some(Status::Passed)
     );
-    assert_eq!(azurite.blobs("velero", "cluster-b/snapdoc-probe/"), 0);
+    assert_eq!(
+        azurite.blobs("velero", "cluster-b/backups/snapdoc-probe-"),
+        0
+    );
 
     let Location::Azure(mut aad) = location(&azurite, "velero", "cluster-a") else {
         unreachable!()

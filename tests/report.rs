@@ -1296,7 +1296,7 @@ fn probed_failed_bsl() -> Analysis {
             ca_cert: false,
             insecure_skip_tls_verify: false,
         },
-        probe_key: "prod/snapdoc-probe/6f1c2a4e-0d3b-4c55-9a57-2f4b1d9e8c10".to_string(),
+        probe_key: "prod/backups/snapdoc-probe-6f1c2a4e-0d3b-4c55-9a57-2f4b1d9e8c10".to_string(),
         checks: vec![
             Check {
                 step: Step::List,

@@ -267,10 +267,15 @@ fn check_manifest(s: &Scenario, problems: &mut Vec<String>) {
                 }
             }
             "downloadRequests" => {
-                if !["processed", "never-processed", "unreachable-url"]
-                    .contains(&value.as_str().unwrap_or(""))
+                if ![
+                    "processed",
+                    "never-processed",
+                    "unreachable-url",
+                    "unresolvable-url",
+                ]
+                .contains(&value.as_str().unwrap_or(""))
                 {
-                    problems.push(format!("scenario.yaml: faults.downloadRequests {value} is not processed | never-processed | unreachable-url"));
+                    problems.push(format!("scenario.yaml: faults.downloadRequests {value} is not processed | never-processed | unreachable-url | unresolvable-url"));
                 }
             }
             other => problems.push(format!(

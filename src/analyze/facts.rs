@@ -26,7 +26,8 @@
 //!   ([{name, namespace, phase, lastValidationTime, ageSeconds, validationFrequencySeconds, reason}]);
 //!   `nodesWithoutNodeAgent` ([{node, pods, podList, untoleratedTaints, untoleratedTaintList}]: nodes running pods
 //!   with file-system-backed-up volumes and no node-agent pod, and the node's taints the DaemonSet does not tolerate). Null where the bundle cannot tell.
-//! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest.
+//! - `facts.collection` (facts/collection.rs): one object per collector error of the manifest; a download whose
+//!   signed URL was not reached from where snapdoc ran also carries `url`, `endpoint`, `reach` and `why`.
 //! - `facts.scheduling` (facts/scheduling.rs): the node-agent DaemonSet and each data mover pod that timed out
 //!   preparing or is Pending, with the nodes' taints it does not tolerate.
 //! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
@@ -230,6 +231,10 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             bundle
                 .manifest()
                 .map_or(&[][..], |m| m.collector_errors.as_slice()),
+            bundle
+                .manifest()
+                .and_then(|m| m.scope.get("downloads")?.get("urls")?.as_array())
+                .map_or(&[][..], Vec::as_slice),
         ),
     );
 

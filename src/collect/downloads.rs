@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use super::api::ApiClient;
 use super::detect::items;
 use super::spool::{Spool, Spooled};
+use super::url_reach::{self, Reach, UrlReach};
 use crate::bundle::CollectorError;
 use crate::bundle::layout;
 
@@ -539,6 +540,8 @@ pub(super) struct DownloadContext<'a> {
     /// Paths of the DownloadRequests created (or being created) and not yet deleted, for a run that is
     /// interrupted to delete them (`--delete-download-requests`).
     created: Arc<Mutex<BTreeSet<String>>>,
+    /// Each signed URL followed, and how far this machine got with it.
+    urls: Mutex<Vec<UrlReach>>,
 }
 
 impl<'a> DownloadContext<'a> {
@@ -563,6 +566,7 @@ impl<'a> DownloadContext<'a> {
             refused_kinds: Mutex::default(),
             absent: Mutex::default(),
             created: Arc::default(),
+            urls: Mutex::default(),
         }
     }
 
@@ -631,6 +635,27 @@ impl<'a> DownloadContext<'a> {
         let mut absent = self.absent.lock().map(|a| a.clone()).unwrap_or_default();
         absent.sort();
         absent
+    }
+
+    /// Each signed URL followed and how far this machine got with it, in the order of their targets.
+    pub(super) fn urls(&self) -> Vec<UrlReach> {
+        let mut urls = self.urls.lock().map(|u| u.clone()).unwrap_or_default();
+        urls.sort_by(|a, b| a.target.cmp(&b.target));
+        urls
+    }
+
+    /// The first URL of `endpoint` this machine did not reach, if one was not.
+    fn unreachable(&self, endpoint: &str) -> Option<UrlReach> {
+        let urls = self.urls.lock().ok()?;
+        urls.iter()
+            .find(|u| u.endpoint == endpoint && !u.reach.reached())
+            .cloned()
+    }
+
+    fn record_url(&self, reach: UrlReach) {
+        if let Ok(mut urls) = self.urls.lock() {
+            urls.push(reach);
+        }
     }
 
     fn kind_refused(&self, kind: DownloadKind) -> bool {
@@ -805,31 +830,55 @@ impl<'a> DownloadContext<'a> {
             .parse()
             .map_err(|e| (None, format!("the download URL is not a URL: {e}")))?;
         let host = uri.host().unwrap_or("?").to_string();
+        let mut reach = UrlReach {
+            target: format!("{} {}", download.kind.as_str(), download.name),
+            url: url_reach::redacted(&uri),
+            endpoint: url_reach::endpoint(&uri),
+            reach: Reach::Answered,
+            status: None,
+            why: None,
+        };
+        // An endpoint already found unreachable from here is not tried again: each try could wait out the
+        // timeout, and every URL Velero signs for a location points at the same endpoint.
+        if let Some(earlier) = self.unreachable(&reach.endpoint) {
+            reach.reach = earlier.reach;
+            reach.why = Some(format!(
+                "{} (found with {}; not tried again)",
+                earlier.why.as_deref().unwrap_or("not reached"),
+                earlier.target
+            ));
+            let message = reach.message();
+            self.record_url(reach);
+            return Err((None, message));
+        }
         let client = if download.insecure {
             &self.store.insecure
         } else {
             &self.store.verified
         };
-        let response = tokio::time::timeout(CONNECT_TIMEOUT, client.get(uri))
-            .await
-            .map_err(|_| {
-                (
-                    None,
-                    format!(
-                        "the object store at {host} did not answer within {}s",
-                        CONNECT_TIMEOUT.as_secs()
-                    ),
-                )
-            })?
-            .map_err(|e| {
-                (
-                    None,
-                    format!(
-                        "cannot reach the object store at {host}: {}",
-                        error_chain(&e)
-                    ),
-                )
-            })?;
+        let not_reached = |mut reach: UrlReach, how: Reach, why: String| {
+            reach.reach = how;
+            reach.why = Some(why);
+            let message = reach.message();
+            self.record_url(reach);
+            (None, message)
+        };
+        let response = match tokio::time::timeout(CONNECT_TIMEOUT, client.get(uri)).await {
+            Err(_) => {
+                let why = format!(
+                    "the object store at {host} did not answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                );
+                return Err(not_reached(reach, Reach::Timeout, why));
+            }
+            Ok(Err(e)) => {
+                let (how, why) = url_reach::classify(&e, &host);
+                return Err(not_reached(reach, how, why));
+            }
+            Ok(Ok(response)) => response,
+        };
+        reach.status = Some(response.status().as_u16());
+        self.record_url(reach);
         let status = response.status();
         let mut body = response.into_body();
         if !status.is_success() {
@@ -916,17 +965,6 @@ fn object_store_error(body: &str) -> String {
         }
         (None, _) => body.trim().chars().take(500).collect(),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(next) = source {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        source = next.source();
-    }
-    text
 }
 
 /// Gunzips what is gzip (Velero stores logs and results as .gz), passes anything else as it is.

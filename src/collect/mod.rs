@@ -21,6 +21,7 @@ mod progress;
 mod run;
 mod spool;
 mod transient;
+mod url_reach;
 mod windows;
 
 use std::path::{Path, PathBuf};

@@ -1308,7 +1308,7 @@ impl<'o> Run<'o> {
             .buffer_unordered(DEFAULT_CONCURRENCY);
         let download_jobs = async {
             let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
-                return (Vec::new(), Vec::new(), Vec::new());
+                return (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             };
             let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
                 .keeping_requests(keep_requests)
@@ -1330,7 +1330,12 @@ impl<'o> Run<'o> {
             if let Some(summary) = context.skipped_summary() {
                 results.push((String::new(), None, vec![summary]));
             }
-            (results, context.refused_kinds(), context.absent())
+            (
+                results,
+                context.refused_kinds(),
+                context.absent(),
+                context.urls(),
+            )
         };
         // Logs are written as they finish, in the order they finish.
         let write_logs = async {
@@ -1350,7 +1355,7 @@ impl<'o> Run<'o> {
             }
             Ok::<(), CollectError>(())
         };
-        let (written, (mut download_results, refused_kinds, absent)) =
+        let (written, (mut download_results, refused_kinds, absent, urls)) =
             futures::join!(write_logs, download_jobs);
         written?;
         skipped_kinds.extend(refused_kinds);
@@ -1365,6 +1370,7 @@ impl<'o> Run<'o> {
                 "restores": chosen_restores,
                 "skippedKinds": skipped_kinds,
                 "notInStore": absent,
+                "urls": urls.iter().map(|u| u.to_json()).collect::<Vec<_>>(),
             }),
         );
         download_results.sort_by(|a, b| a.0.cmp(&b.0));

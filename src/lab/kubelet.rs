@@ -3,7 +3,8 @@
 //! they name, with the credentials of the secret the pod mounts read from the lab's state (the cluster, not
 //! snapdoc, holds them), and the pod and Job end as a real node would end them: the result in the container's log
 //! and termination message, phase Succeeded (exit 0) or Failed (exit 1: a check failed; 2: the agent could not
-//! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it.
+//! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it; one whose image
+//! reference contains `does-not-exist` gets a pod whose image cannot be pulled.
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -78,6 +79,10 @@ pub(super) fn on_job_created(lab: SharedLab, job: Value) {
         job["status"] = json!({"active": 1, "startTime": now, "ready": 0});
     });
     drop(state);
+    let image = container["image"].as_str().unwrap_or_default();
+    if image.contains(UNPULLABLE) {
+        return image_not_pulled(&lab, &namespace, &pod_name, image);
+    }
     let args: Vec<String> = container["args"]
         .as_array()
         .into_iter()
@@ -94,6 +99,53 @@ pub(super) fn on_job_created(lab: SharedLab, job: Value) {
         };
         run.agent(&pod, &args).await;
     });
+}
+
+/// An image reference containing this cannot be pulled in the lab.
+const UNPULLABLE: &str = "does-not-exist";
+
+/// The node fails to pull `image` for the pod: the container waits in `ErrImagePull` with the runtime's error, and
+/// the kubelet records its `Failed` event (pkg/kubelet/images/image_manager.go, `Failed to pull image %q: %v`).
+/// The runtime's error is composed in containerd's wording for a tag the registry does not have.
+fn image_not_pulled(lab: &SharedLab, namespace: &str, pod_name: &str, image: &str) {
+    let error = format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve \
+         reference \"{image}\": {image}: not found"
+    );
+    let now = lab.now_text();
+    let Ok(mut state) = lab.state.lock() else {
+        return;
+    };
+    state.update(PODS, namespace, pod_name, |pod| {
+        pod["status"]["containerStatuses"][0]["state"] =
+            json!({"waiting": {"reason": "ErrImagePull", "message": error}});
+    });
+    let message = format!("Failed to pull image \"{image}\": {error}");
+    let event = kubelet_warning(namespace, pod_name, "Failed", &message, &now);
+    let _ = state.create("events", event, &now);
+}
+
+/// A Warning event of the kubelet about pod `pod_name`, as `kubectl describe pod` lists them.
+fn kubelet_warning(
+    namespace: &str,
+    pod_name: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{pod_name}.{}", random_hex(8)), "namespace": namespace},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "namespace": namespace},
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "source": {"component": "kubelet"},
+        "count": 1,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+    })
 }
 
 /// One pod of a probe Job.
@@ -166,19 +218,14 @@ impl Run {
     /// failures, `kubectl describe pod` shows it); the pod stays ContainerCreating.
     fn failed_mount(&self, why: &str) {
         let now = self.lab.now_text();
-        let event = json!({
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": format!("{}.{}", self.pod_name, random_hex(8)), "namespace": self.namespace},
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": self.pod_name, "namespace": self.namespace},
-            "reason": "FailedMount",
-            "message": format!("MountVolume.SetUp failed for volume \"credentials\" : {why}"),
-            "type": "Warning",
-            "source": {"component": "kubelet"},
-            "count": 1,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-        });
+        let message = format!("MountVolume.SetUp failed for volume \"credentials\" : {why}");
+        let event = kubelet_warning(
+            &self.namespace,
+            &self.pod_name,
+            "FailedMount",
+            &message,
+            &now,
+        );
         if let Ok(mut state) = self.lab.state.lock() {
             let _ = state.create("events", event, &now);
         }

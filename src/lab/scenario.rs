@@ -160,6 +160,8 @@ pub enum DownloadRequestMode {
     NeverProcessed,
     /// A URL nothing listens on, as when the object store is not reachable from where snapdoc runs.
     UnreachableUrl,
+    /// A URL whose host does not resolve, as an in-cluster store's Service name (`minio.minio`) from a laptop.
+    UnresolvableUrl,
 }
 
 /// One object of objects/*.yaml, with where it was written.

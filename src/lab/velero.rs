@@ -195,6 +195,9 @@ fn process(lab: &SharedLab, namespace: &str, name: &str) -> Option<Timestamp> {
     Some(expiration)
 }
 
+/// The in-cluster name of a MinIO Service, under `.invalid` (RFC 6761), which no resolver answers for.
+const UNRESOLVABLE_BASE_URL: &str = "http://minio.minio.invalid:9000";
+
 fn signed_url(
     lab: &SharedLab,
     location: &Value,
@@ -219,6 +222,7 @@ fn signed_url(
     };
     let base = match lab.download_mode {
         DownloadRequestMode::UnreachableUrl => &lab.unreachable_base_url,
+        DownloadRequestMode::UnresolvableUrl => UNRESOLVABLE_BASE_URL,
         _ => &lab.store_base_url,
     };
     blobs::presign(

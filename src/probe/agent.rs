@@ -85,10 +85,18 @@ pub async fn probe(
     }
 }
 
-/// `<prefix>/snapdoc-probe/<uuid>`: a key of its own under Velero's layout root.
+/// `<prefix>backups/snapdoc-probe-<uuid>`: an object directly in Velero's `backups/`, where Velero never sees it.
+/// Its validation lists only the top-level common prefixes under the prefix (`backups/` is one of its own), the
+/// backup sync lists only the common prefixes under `backups/` (an object there is none), and a backup's deletion
+/// lists `backups/<name>/` (velero pkg/persistence/object_store.go IsValid, ListBackups, DeleteBackup and
+/// object_store_layout.go, d30d389b56068eebd675d9953492183cb7b58a78). Every plugin's ListCommonPrefixes returns
+/// prefixes only: velero-plugin-for-aws object_store.go 800bcfb14d8e446ddd9aff91a36e551cbf79414d (CommonPrefixes),
+/// -microsoft-azure 1b682ce13010adb7da68f185f8ae44fd678b1003 (BlobPrefixes), -gcp
+/// 2cb9bfc32bf159602a230378124396107c9fa145 (`obj.Prefix`). A `<prefix>snapdoc-probe/` key, as before, was a
+/// foreign top-level directory to a validation that ran during the probe's milliseconds.
 fn new_probe_key(prefix: &str) -> String {
     format!(
-        "{}snapdoc-probe/{}",
+        "{}backups/snapdoc-probe-{}",
         super::location::root_prefix(prefix),
         uuid::Uuid::new_v4()
     )
@@ -146,7 +154,7 @@ pub enum Probed<T> {
 const CLEANUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// [`probe_s3`] until `stop` completes (Ctrl-C): then the checks are abandoned and the probe object is deleted, so
-/// no `snapdoc-probe/` directory is left to make Velero's validation fail.
+/// nothing of snapdoc's is left in the bucket.
 pub async fn probe_s3_until<T>(
     location: &S3Location,
     credentials: &Credentials,
@@ -760,8 +768,8 @@ mod tests {
 
     #[test]
     fn probe_body_is_one_kib_naming_its_key() {
-        let body = probe_body("p/snapdoc-probe/1");
+        let body = probe_body("p/backups/snapdoc-probe-1");
         assert_eq!(body.len(), PROBE_BYTES);
-        assert!(body.starts_with(b"snapdoc probe object p/snapdoc-probe/1;"));
+        assert!(body.starts_with(b"snapdoc probe object p/backups/snapdoc-probe-1;"));
     }
 }

@@ -5,13 +5,14 @@
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams, PropagationPolicy};
 
 use super::bsl::BslLocation;
 use super::error::ProbeError;
 use super::job::{ACTIVE_DEADLINE_SECONDS, probe_job};
 use super::outcome::{LocationProbe, ProbeResult};
+use super::pod_start::{pending, stuck_in_events, stuck_in_status};
 
 /// How often the Job is looked at: an agent run against a reachable store takes well under a second.
 const POLL: Duration = Duration::from_millis(200);
@@ -53,7 +54,8 @@ pub async fn probe_in_cluster<T>(
     let job: Job = serde_json::from_value(manifest).map_err(|e| failed(e.to_string()))?;
     let name = job.metadata.name.clone().unwrap_or_default();
     let jobs: Api<Job> = Api::namespaced(client.clone(), &bsl.namespace);
-    let pods: Api<Pod> = Api::namespaced(client, &bsl.namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &bsl.namespace);
+    let events: Api<Event> = Api::namespaced(client, &bsl.namespace);
     jobs.create(&PostParams::default(), &job)
         .await
         .map_err(|e| failed(format!("cannot create Job {name}: {e}")))?;
@@ -63,7 +65,7 @@ pub async fn probe_in_cluster<T>(
         armed: true,
     };
     let outcome = tokio::select! {
-        result = wait_for_result(&jobs, &pods, &name) => Ok(result),
+        result = wait_for_result(&jobs, &pods, &events, &name) => Ok(result),
         by = stop => Err(by),
     };
     let deleted = delete_job(&jobs, &name).await;
@@ -125,10 +127,12 @@ impl Drop for JobGuard {
     }
 }
 
-/// Polls the Job until it has succeeded or failed, then reads the result its pod left.
+/// Polls the Job until it has succeeded or failed, then reads the result its pod left; ends at once when its pod
+/// cannot start (image not pulled, secret not mounted, no node: [`super::pod_start`]).
 async fn wait_for_result(
     jobs: &Api<Job>,
     pods: &Api<Pod>,
+    events: &Api<Event>,
     name: &str,
 ) -> Result<ProbeResult, String> {
     let deadline = tokio::time::Instant::now()
@@ -144,14 +148,53 @@ async fn wait_for_result(
         if ended {
             return read_result(pods, name).await;
         }
+        if let Some(why) = cannot_start(pods, events, name).await? {
+            return Err(why);
+        }
         if tokio::time::Instant::now() > deadline {
             return Err(format!(
-                "its pod did not end within {ACTIVE_DEADLINE_SECONDS} s (image not pulled? secret missing? \
+                "its pod did not end within {ACTIVE_DEADLINE_SECONDS} s and gave no reason it cannot start (\
                  `kubectl describe pod -l job-name={name}`)"
             ));
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Why the pod of Job `job` cannot start, if it cannot: its status first, then, while it is Pending, the
+/// kubelet's events about it.
+async fn cannot_start(
+    pods: &Api<Pod>,
+    events: &Api<Event>,
+    job: &str,
+) -> Result<Option<String>, String> {
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await
+        .map_err(|e| format!("cannot list its pods: {e}"))?;
+    for pod in &listed.items {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let stuck = match stuck_in_status(pod) {
+            Some(why) => Some(why),
+            None if pending(pod) => {
+                // A Role from before events were needed (or one that leaves them out) only loses the early
+                // FailedMount: the wait goes on to the Job's deadline as it used to.
+                let about_pod = format!("involvedObject.kind=Pod,involvedObject.name={pod_name}");
+                match events.list(&ListParams::default().fields(&about_pod)).await {
+                    Ok(listed) => stuck_in_events(&listed.items),
+                    Err(error) => {
+                        tracing::debug!(pod = %pod_name, %error, "cannot list the pod's events");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some(why) = stuck {
+            return Ok(Some(format!("its pod {pod_name} cannot start: {why}")));
+        }
+    }
+    Ok(None)
 }
 
 /// The result of the Job's pod: the termination message, or the last line of its log.

@@ -29,12 +29,14 @@ pub(crate) const ACTIVE_DEADLINE_SECONDS: i64 = 180;
 const TTL_AFTER_FINISHED_SECONDS: i64 = 600;
 
 /// What the in-cluster flow does with the Kubernetes API, in Velero's namespace only: create the Job, wait on it,
-/// find its pod (by the job-name label, hence list), read the result from the pod's log, delete the Job (its pod
-/// goes with it through the garbage collector). (API group, resource, verbs.)
-pub const PROBE_ACCESS: [(&str, &str, &[&str]); 3] = [
+/// find its pod (by the job-name label, hence list), read the kubelet's events about a pod that does not start
+/// (FailedMount), read the result from the pod's log, delete the Job (its pod goes with it through the garbage
+/// collector). (API group, resource, verbs.)
+pub const PROBE_ACCESS: [(&str, &str, &[&str]); 4] = [
     ("batch", "jobs", &["create", "get", "delete"]),
     ("", "pods", &["get", "list"]),
     ("", "pods/log", &["get"]),
+    ("", "events", &["list"]),
 ];
 
 /// The agent's arguments for `location`: `snapdoc probe --agent` with the location's config as flags (the AWS

@@ -15,6 +15,7 @@ mod in_cluster;
 mod job;
 mod location;
 mod outcome;
+mod pod_start;
 mod s3;
 mod transport;
 

@@ -121,7 +121,7 @@ pub struct ProbeResult {
     pub agent: String,
     /// The location.
     pub location: ProbedLocation,
-    /// The key the probe wrote (and deleted): `<prefix>snapdoc-probe/<uuid>`.
+    /// The key the probe wrote (and deleted): `<prefix>backups/snapdoc-probe-<uuid>` (where Velero never lists).
     pub probe_key: String,
     /// The checks, in order.
     pub checks: Vec<Check>,
