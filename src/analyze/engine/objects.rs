@@ -94,6 +94,13 @@ pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<
         return vec![reference.clone()];
     }
     let labels = object.pointer("/metadata/labels");
+    // A fact about an object outside Velero's namespace (a restored pod) names the namespace its labels'
+    // Velero objects live in.
+    let namespace = object
+        .get("veleroNamespace")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| reference.namespace.clone());
     let mut out = Vec::new();
     // Velero labels the pods (and Jobs) it creates for one operation with the object they serve (v1.16.0
     // pkg/apis/velero/v1/labels_annotations.go, pkg/repository/maintenance/maintenance.go): a finding about
@@ -114,7 +121,7 @@ pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<
         if let Some(name) = labels.and_then(|l| l.get(label)).and_then(Value::as_str) {
             out.push(ObjectRef {
                 kind: target.to_string(),
-                namespace: reference.namespace.clone(),
+                namespace: namespace.clone(),
                 name: name.to_string(),
             });
         }
