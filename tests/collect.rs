@@ -1938,6 +1938,38 @@ lastTimestamp: '2026-11-25T02:00:41Z'
     );
 }
 
+/// restore-wait-looping (#15): the restored pod held by restore-wait, whose helper still waits for a volume's done
+/// file, and the PodVolumeRestore that failed, are both in the bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_restore_helper_s_log_and_its_failed_volume_restore_are_collected() {
+    let scenario = Scenario::load(&scenarios_dir().join("restore-wait-looping")).unwrap();
+    let (_lab, _outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let log =
+        String::from_utf8(bundle.entries["velero/logs/db-0/restore-wait.log"].clone()).unwrap();
+    assert_eq!(log.lines().count(), 1191);
+    assert!(log.ends_with(
+        "The filesystem restore done file /restores/data/.velero/3f5b7d9b-8ec0-4cef-d7a3-1e3a5c7e9a11 is not \
+         found yet. Retry later.\n"
+    ));
+    let restores: serde_json::Value = serde_json::from_slice(
+        &bundle.entries
+            [&snapdoc::bundle::objects_path("podvolumerestores.velero.io", Some("velero"))],
+    )
+    .unwrap();
+    let pvr = &restores["items"][0];
+    assert_eq!(pvr["spec"]["pod"]["name"], "db-0");
+    assert_eq!(pvr["status"]["phase"], "Failed");
+    // The node agent's log from before it was OOMKilled shows the restore it was running.
+    let previous = String::from_utf8(
+        bundle.entries["velero/logs/node-agent-x7v2d/node-agent-previous.log"].clone(),
+    )
+    .unwrap();
+    assert!(
+        previous.contains("restore-app-20261125110000-x8k2p"),
+        "{previous}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_pod_held_by_restore_wait_gives_the_helper_s_logs() {
     // restore-wait-failed's restore maps app into app-restore. Here the restored pod was admitted and is

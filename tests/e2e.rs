@@ -376,6 +376,40 @@ async fn restore_wait_failed_verdict_names_the_pod_security_refusal() {
     );
 }
 
+/// restore-wait-looping (#15, velero#8276): the node agent was OOMKilled during the restore's PodVolumeRestore,
+/// which the restarted agent marked Failed; the restored pod's restore-wait helper keeps printing that the done file
+/// is not found. The verdict leads with the helper that can never finish, naming the pod, the volume and the
+/// PodVolumeRestore's state, not the generic PartiallyFailed state (SD650) or the wrapper line (SD611).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_wait_looping_verdict_names_the_helper_waiting_on_a_failed_volume_restore() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("restore-wait-looping", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("restore-app-20261125110000", "PartiallyFailed"),
+        ("SD615", "SD652"),
+        &[
+            "Pod app-restore/db-0 of restore restore-app-20261125110000 cannot start",
+            "restore-wait init container keeps waiting for the done file \
+             /restores/data/.velero/3f5b7d9b-8ec0-4cef-d7a3-1e3a5c7e9a11 of volume data (1191",
+            "PodVolumeRestore restore-app-20261125110000-x8k2p is Failed: get a podvolumerestore with status \
+             \"InProgress\" during the server starting",
+            "The node agent on the pod's node node-1, pod node-agent-x7v2d, was last terminated OOMKilled at",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("Do not delete only the waiting pod") && fix.contains("OOMKilled"),
+        "{fix}"
+    );
+    // Why the node agent restarted is in the bundle too, and in the same verdict.
+    assert!(
+        verdict.finding_ids.iter().any(|id| id == "SD550"),
+        "{verdict:?}"
+    );
+}
+
 /// kurl-minio-full (#15): kURL's in-cluster MinIO ran out of space; tonight's snapshot is Failed and its log is not
 /// in the store. The verdict names the full store and its claim, not the missing log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,6 +53,7 @@ const REALISTIC: &[&str] = &[
     "maintenance-oom",
     "data-mover-pending",
     "restore-wait-failed",
+    "restore-wait-looping",
     "kurl-minio-full",
     "kots-velero-117-upgrade",
 ];
@@ -687,7 +688,11 @@ fn check_logs(s: &Scenario, realistic: bool, problems: &mut Vec<String>) {
         let untimed = named(&pod.value, "/spec/containers", &log.container)
             .and_then(|c| c.get("image"))
             .and_then(Value::as_str)
-            .is_some_and(|i| i.starts_with("minio/minio:"));
+            .is_some_and(|i| i.starts_with("minio/minio:"))
+            // Velero's restore helper prints with fmt, no time (cmd/velero-restore-helper/velero-restore-helper.go,
+            // vmware-tanzu/velero v1.15.2 804d73c4).
+            || (named(&pod.value, "/spec/initContainers", &log.container).is_some()
+                && matches!(log.container.as_str(), "restore-wait" | "restic-wait"));
         if !untimed {
             check_log_times(&at, &text, reference, problems);
         }

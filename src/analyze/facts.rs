@@ -30,6 +30,8 @@
 //!   signed URL was not reached from where snapdoc ran also carries `url`, `endpoint`, `reach` and `why`.
 //! - `facts.scheduling` (facts/scheduling.rs): the node-agent DaemonSet and each data mover pod that timed out
 //!   preparing or is Pending, with the nodes' taints it does not tolerate.
+//! - `facts.restoreWaits` (facts/restore_waits.rs): each restored pod whose restore helper log shows it still
+//!   waiting for a volume's done file, with that volume's PodVolumeRestore.
 //! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
 //!   whether the license allows snapshots) and whether a KOTS schedule is overdue; none without them.
 mod collection;
@@ -40,6 +42,7 @@ pub(crate) mod inventory;
 pub(crate) mod json;
 mod kots;
 mod presence;
+pub(crate) mod restore_waits;
 mod schedules;
 pub(crate) mod scheduling;
 pub(crate) mod settings;
@@ -71,6 +74,7 @@ pub(crate) const FACTS_COMPONENTS: &str = "facts.components";
 pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
 pub(crate) const FACTS_KOTS: &str = "facts.kots";
 pub(crate) const FACTS_SCHEDULING: &str = "facts.scheduling";
+pub(crate) const FACTS_RESTORE_WAITS: &str = "facts.restoreWaits";
 
 /// What the analysis derives from a bundle before the rules run: its age, facts, versions, backups.
 #[derive(Debug, Clone)]
@@ -258,6 +262,10 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
             node_agent: node_agent.as_ref(),
             settings: &environment.settings,
         }),
+    );
+    kinds.insert(
+        FACTS_RESTORE_WAITS.to_string(),
+        restore_waits::restore_wait_facts(&inv, &restore_waits::helper_logs(bundle)),
     );
 
     let mut unavailable = environment::unavailable(bundle, &inv, &backups);

@@ -30,6 +30,19 @@ pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
 const MAX_REMEMBERED_LINES: usize = 100_000;
 /// Shown text is cut to this many characters.
 const MAX_TEXT_CHARS: usize = 600;
+/// Reasons of the kubelet's events about its node that tell of a node in trouble, as the kubelet records them
+/// (kubernetes/kubernetes pkg/kubelet/events/event.go: `Rebooted`, `FreeDiskSpaceFailed`, `NodeNotReady`;
+/// pkg/kubelet/eviction/eviction_manager.go: `EvictionThresholdMet`; pkg/kubelet/nodestatus/setters.go:
+/// `NodeHasDiskPressure`, `NodeHasInsufficientMemory`; pkg/kubelet/oom/oom_watcher_linux.go: `SystemOOM`).
+const NODE_TROUBLE_REASONS: [&str; 7] = [
+    "EvictionThresholdMet",
+    "NodeHasDiskPressure",
+    "NodeHasInsufficientMemory",
+    "FreeDiskSpaceFailed",
+    "Rebooted",
+    "NodeNotReady",
+    "SystemOOM",
+];
 
 /// Builds the timelines of the failed backups in `backups` (the first few), reading their logs from `bundle`.
 pub fn timelines(
@@ -139,6 +152,16 @@ impl TimelinePlan {
             let window = Window::of(summary);
             for pod in pods.iter() {
                 builder.add_container_restarts(pod, &window);
+            }
+        }
+        // The kubelets' events about the nodes that ran each backup's volumes (disk pressure, evictions, OOM,
+        // reboots): a cause no Velero log names. Unreadable or absent (older bundles): none.
+        if let Ok(Some(node_events)) = bundle.read_json(layout::CLUSTER_NODE_EVENTS) {
+            for (builder, summary) in builders.iter_mut().zip(&targets) {
+                let window = Window::of(summary);
+                for event in json::array_at(&node_events, &["items"]) {
+                    builder.add_node_event(event, &window);
+                }
             }
         }
 
@@ -308,6 +331,8 @@ struct Builder {
     namespace: Option<String>,
     /// Names (and namespace/name) of its PodVolumeBackups and DataUploads, which node-agent lines name.
     transfers: HashSet<String>,
+    /// The nodes its PodVolumeBackups and DataUploads ran on: the kubelet's events about them join its timeline.
+    nodes: HashSet<String>,
     classes: [Bounded; 3],
     seq: u64,
     backup_log_read: bool,
@@ -323,6 +348,7 @@ impl Builder {
             name: summary.name.clone(),
             namespace: summary.namespace.clone(),
             transfers: HashSet::new(),
+            nodes: HashSet::new(),
             classes: [
                 Bounded::new(MAX_ENTRIES),
                 Bounded::new(MAX_ENTRIES),
@@ -439,6 +465,9 @@ impl Builder {
         };
         let node =
             str_at(object, &["status", "node"]).or_else(|| str_at(object, &["spec", "node"]));
+        if let Some(node) = node {
+            self.nodes.insert(node.to_string());
+        }
         let started = time_at(object, &["status", "startTimestamp"]);
         let completed = time_at(object, &["status", "completionTimestamp"]);
         if let Some(started) = started {
@@ -528,6 +557,50 @@ impl Builder {
 
     /// The velero and node-agent containers of `pod` whose last run ended (`lastState.terminated`) inside the
     /// backup's window: a restart, at the time the run ended, with why.
+    /// A kubelet event about a node that ran one of the backup's volumes, when it tells of a node in trouble and
+    /// concerns the backup's time: it began before the backup ended and lasted until at least the window's start.
+    /// One that began after the backup ended cannot have caused it and is left out.
+    fn add_node_event(&mut self, event: &Value, window: &Window) {
+        if str_at(event, &["involvedObject", "kind"]) != Some("Node") {
+            return;
+        }
+        let Some(node) = str_at(event, &["involvedObject", "name"]) else {
+            return;
+        };
+        let Some(reason) = str_at(event, &["reason"]) else {
+            return;
+        };
+        if !self.nodes.contains(node) || !NODE_TROUBLE_REASONS.contains(&reason) {
+            return;
+        }
+        let began = time_at(event, &["firstTimestamp"])
+            .or_else(|| time_at(event, &["eventTime"]))
+            .or_else(|| time_at(event, &["lastTimestamp"]))
+            .or_else(|| json::created(event));
+        let last = time_at(event, &["lastTimestamp"]).or(began);
+        let (Some(began), Some(last)) = (began, last) else {
+            return;
+        };
+        if !window.began_in_time(began, last) {
+            return;
+        }
+        let mut text = format!(
+            "{} event {} on node {node}: {}",
+            str_at(event, &["type"]).unwrap_or("Normal"),
+            reason,
+            str_at(event, &["message"]).unwrap_or("")
+        );
+        if let Some(count) = i64_at(event, &["count"]).filter(|c| *c > 1) {
+            text.push_str(&format!(" (×{count}, last at {last})"));
+        }
+        let location = format!(
+            "{} {}",
+            layout::CLUSTER_NODE_EVENTS,
+            qualified(json::namespace(event), json::name(event).unwrap_or("?"))
+        );
+        self.add(Class::Key, Some(began), "node-event", text, location);
+    }
+
     fn add_container_restarts(&mut self, pod: &Value, window: &Window) {
         let Some(component) = component_of_pod(pod).filter(|c| *c != "kotsadm") else {
             return;
@@ -645,6 +718,8 @@ pub(crate) fn is_alarming(text: &str) -> bool {
 struct Window {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
+    /// The backup's completion itself, without slack.
+    ended: Option<Timestamp>,
 }
 
 impl Window {
@@ -661,7 +736,14 @@ impl Window {
                 .as_deref()
                 .and_then(json::parse_time)
                 .and_then(|t| t.checked_add(slack).ok()),
+            ended: summary.completed.as_deref().and_then(json::parse_time),
         }
+    }
+
+    /// Whether something seen from `began` to `last` was under way while the backup ran: it began no later
+    /// than the backup ended, and was still seen at or after the window's start.
+    fn began_in_time(&self, began: Timestamp, last: Timestamp) -> bool {
+        self.ended.is_none_or(|ended| began <= ended) && self.from.is_none_or(|from| last >= from)
     }
 
     fn holds(&self, time: Timestamp) -> bool {
@@ -1148,6 +1230,85 @@ mod tests {
                 "Backup b ended Failed",
             ]
         );
+    }
+
+    #[test]
+    fn node_events_join_only_when_the_node_ran_the_backup_s_volumes_in_its_time() {
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "b".into(),
+            namespace: Some("velero".into()),
+            started: Some("2026-11-25T02:00:00Z".into()),
+            completed: Some("2026-11-25T02:10:00Z".into()),
+            ..BackupSummary::default()
+        };
+        let mut builder = Builder::new(&summary);
+        builder.add_transfer(
+            &serde_json::json!({"metadata": {"name": "b-x1", "namespace": "velero"},
+                    "spec": {"node": "node-1", "volume": "data", "pod": {"namespace": "app", "name": "db-0"}},
+                    "status": {"phase": "Failed"}}),
+            "podvolumebackup",
+        );
+        let window = Window::of(&summary);
+        // composed: the kubelet's eviction event (reason and wording of pkg/kubelet/eviction/eviction_manager.go)
+        let event = |node: &str, reason: &str, first: &str, last: &str| {
+            serde_json::json!({"metadata": {"name": format!("{node}.x"), "namespace": "default"},
+                   "involvedObject": {"kind": "Node", "name": node},
+                   "reason": reason, "type": "Warning",
+                   "message": "Attempting to reclaim ephemeral-storage",
+                   "firstTimestamp": first, "lastTimestamp": last, "count": 3})
+        };
+        for e in [
+            // during the backup, on its node: kept
+            event(
+                "node-1",
+                "EvictionThresholdMet",
+                "2026-11-25T02:04:00Z",
+                "2026-11-25T02:06:00Z",
+            ),
+            // began after the backup ended: left out, even within the slack
+            event(
+                "node-1",
+                "NodeHasDiskPressure",
+                "2026-11-25T02:12:00Z",
+                "2026-11-25T02:20:00Z",
+            ),
+            // another node
+            event(
+                "node-2",
+                "EvictionThresholdMet",
+                "2026-11-25T02:04:00Z",
+                "2026-11-25T02:06:00Z",
+            ),
+            // not a node in trouble
+            event(
+                "node-1",
+                "NodeReady",
+                "2026-11-25T02:04:00Z",
+                "2026-11-25T02:04:00Z",
+            ),
+            // over long before the backup
+            event(
+                "node-1",
+                "Rebooted",
+                "2026-11-24T20:00:00Z",
+                "2026-11-24T20:00:00Z",
+            ),
+        ] {
+            builder.add_node_event(&e, &window);
+        }
+        let entries: Vec<TimelineEntry> = builder
+            .finish()
+            .into_iter()
+            .filter(|e| e.source == "node-event")
+            .collect();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(
+            entries[0].text,
+            "Warning event EvictionThresholdMet on node node-1: Attempting to reclaim ephemeral-storage (×3, last \
+             at 2026-11-25T02:06:00Z)"
+        );
+        assert_eq!(entries[0].time.as_deref(), Some("2026-11-25T02:04:00Z"));
     }
 
     #[test]

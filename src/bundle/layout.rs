@@ -99,6 +99,9 @@ pub enum LogSource {
     /// A pod log of an object store running in the cluster that a storage location points at (MinIO, Ceph
     /// RGW).
     ObjectStore,
+    /// The restore helper init container of a restored pod (`restore-wait`, `restic-wait` before Velero 1.10):
+    /// the line it prints each second while a volume's done file is missing.
+    RestoreHelper,
     /// Any other log (a plugin's init container, an unrecognised container).
     Other,
 }
@@ -113,6 +116,7 @@ impl LogSource {
             LogSource::RestoreLog => "restore-log",
             LogSource::Kotsadm => "kotsadm",
             LogSource::ObjectStore => "object-store",
+            LogSource::RestoreHelper => "restore-helper",
             LogSource::Other => "other",
         }
     }
@@ -123,6 +127,7 @@ impl LogSource {
             "velero" => LogSource::VeleroServer,
             "node-agent" | "restic" => LogSource::NodeAgent,
             "kotsadm" => LogSource::Kotsadm,
+            "restore-wait" | "restic-wait" => LogSource::RestoreHelper,
             _ => LogSource::Other,
         }
     }
@@ -138,10 +143,11 @@ impl std::str::FromStr for LogSource {
             "restore-log" => LogSource::RestoreLog,
             "kotsadm" => LogSource::Kotsadm,
             "object-store" => LogSource::ObjectStore,
+            "restore-helper" => LogSource::RestoreHelper,
             "other" => LogSource::Other,
             _ => {
                 return Err(format!(
-                    "unknown log source {s:?} (expected velero-server, node-agent, backup-log, restore-log, kotsadm, object-store, other)"
+                    "unknown log source {s:?} (expected velero-server, node-agent, backup-log, restore-log, kotsadm, object-store, restore-helper, other)"
                 ));
             }
         })

@@ -94,6 +94,13 @@ pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<
         return vec![reference.clone()];
     }
     let labels = object.pointer("/metadata/labels");
+    // A fact about an object outside Velero's namespace (a restored pod) names the namespace its labels'
+    // Velero objects live in.
+    let namespace = object
+        .get("veleroNamespace")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| reference.namespace.clone());
     let mut out = Vec::new();
     // Velero labels the pods (and Jobs) it creates for one operation with the object they serve (v1.16.0
     // pkg/apis/velero/v1/labels_annotations.go, pkg/repository/maintenance/maintenance.go): a finding about
@@ -114,12 +121,42 @@ pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<
         if let Some(name) = labels.and_then(|l| l.get(label)).and_then(Value::as_str) {
             out.push(ObjectRef {
                 kind: target.to_string(),
-                namespace: reference.namespace.clone(),
+                namespace: namespace.clone(),
                 name: name.to_string(),
             });
         }
     }
+    if let Some(repository) = maintained_repository(object).filter(|_| out.is_empty()) {
+        out.push(ObjectRef {
+            kind: "backuprepositories.velero.io".to_string(),
+            namespace,
+            name: repository.to_string(),
+        });
+    }
     out
+}
+
+/// The repository a Velero 1.15 maintenance pod serves, told by its Job's name (`<repository>-maintain-job-<ms>`,
+/// pkg/repository/maintenance.go GenerateJobName at v1.15.2) when the pod lost its `velero.io/repo-name` label:
+/// 1.15 replaces the pod's labels with the velero server pod's whenever those have any
+/// (pkg/repository/manager/manager.go:461-463 at v1.15.2, 804d73c4). A name too long for that form
+/// (`repo-maintain-job-<ms>`) names no repository.
+fn maintained_repository(pod: &Value) -> Option<&str> {
+    let maintenance_container = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)?
+        .iter()
+        .any(|c| {
+            c.get("name").and_then(Value::as_str) == Some("velero-repo-maintenance-container")
+        });
+    let job = pod.pointer("/metadata/labels/job-name")?.as_str()?;
+    let (repository, ms) = job.rsplit_once("-maintain-job-")?;
+    (maintenance_container
+        && !repository.is_empty()
+        && repository != "repo"
+        && !ms.is_empty()
+        && ms.bytes().all(|b| b.is_ascii_digit()))
+    .then_some(repository)
 }
 
 /// The value shown as evidence for a path: a scalar's text, or compact JSON; several values joined.
@@ -252,6 +289,36 @@ mod tests {
         // A missing value satisfies no test but `absent` (and `not`).
         assert!(!holds(test("spec.missing", Test::Equals(json!(null)))));
         assert!(!holds(test("spec.missing", Test::LessThan(1.0))));
+    }
+
+    #[test]
+    fn a_velero_115_maintenance_pod_concerns_the_repository_its_job_names() {
+        let pod = |job: &str, container: &str| {
+            json!({"metadata": {"name": format!("{job}-x7k2p"), "namespace": "velero",
+                                "labels": {"component": "velero", "job-name": job}},
+                   "spec": {"containers": [{"name": container}]}})
+        };
+        let related_of = |pod: &Value| {
+            let reference = object_ref("pods", pod);
+            related("pods", pod, &reference)
+        };
+        let found = related_of(&pod(
+            "app-default-kopia-qd7mt-maintain-job-1795561200412",
+            "velero-repo-maintenance-container",
+        ));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, "backuprepositories.velero.io");
+        assert_eq!(found[0].name, "app-default-kopia-qd7mt");
+        assert_eq!(found[0].namespace.as_deref(), Some("velero"));
+        // The fallback name of a too long repository, and a Job that is not Velero's, name none.
+        assert!(
+            related_of(&pod(
+                "repo-maintain-job-1732665120000",
+                "velero-repo-maintenance-container"
+            ))
+            .is_empty()
+        );
+        assert!(related_of(&pod("db-maintain-job-17", "postgres")).is_empty());
     }
 
     #[test]

@@ -250,6 +250,12 @@ fn sample_log(source: LogSource) -> LogFile {
             Some("minio-sample"),
             Some("minio"),
         ),
+        LogSource::RestoreHelper => (
+            "velero/logs/db-sample-0/restore-wait.log",
+            None,
+            Some("db-sample-0"),
+            Some("restore-wait"),
+        ),
         LogSource::Other => (
             "velero/logs/velero-sample/other.log",
             None,

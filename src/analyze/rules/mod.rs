@@ -50,6 +50,7 @@ pub(crate) const FACT_KINDS: &[&str] = &[
     "facts.kots",
     "facts.readiness",
     "facts.scheduling",
+    "facts.restoreWaits",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).
