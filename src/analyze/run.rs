@@ -9,7 +9,7 @@ use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
-use super::{facts, parallel, status, timeline, verdicts};
+use super::{facts, parallel, status, timeline, unread, verdicts};
 use crate::bundle::list::Keep;
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
@@ -406,8 +406,9 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
         |(_, size)| *size,
         |_| (),
         |reader, (resource, _)| {
+            let unread = unread::unread_fields(resource, rules);
             reader
-                .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
+                .kept_objects_without(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND), unread)
                 .ok()
         },
     );
