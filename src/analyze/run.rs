@@ -9,7 +9,7 @@ use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
-use super::{facts, parallel, status, timeline, verdicts};
+use super::{facts, parallel, status, timeline, unread, verdicts};
 use crate::bundle::list::Keep;
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
@@ -193,24 +193,24 @@ fn analyze_with_shared_objects(
         versions: &facts.versions,
         velero_namespace: facts.velero_namespace.as_deref(),
     };
-    let log_pass = engine::LogPass::new(bundle, rules, &context, None);
+    let locations = engine::Locations::read(bundle);
+    let objects = engine::ObjectPass::run(bundle, rules, &context, locations.objects());
     let mut plan = timeline::TimelinePlan::new(bundle, &facts.backups);
     let timeline_logs = plan
         .as_ref()
         .map(|plan| plan.pod_logs(bundle))
         .unwrap_or_default();
+    // Everything that reads the object lists has read them. Freed before the log rules' automata are built
+    // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their
+    // sum (BENCHMARKS.md, "Analysis memory"). The object pass no longer overlaps the scans.
+    bundle.release_shared_objects();
+    let log_pass = engine::LogPass::with_locations(bundle, rules, &context, None, locations);
     let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
-    let (objects, results) = parallel::map_jobs(
+    let ((), results) = parallel::map_jobs(
         bundle,
         &jobs,
         |(_, size)| *size,
-        |bundle| {
-            let objects = engine::ObjectPass::run(bundle, rules, &context, &log_pass);
-            // Everything that reads the lists has read them: freeing them (slow for big lists) now overlaps
-            // the log scan on the other threads.
-            bundle.release_shared_objects();
-            objects
-        },
+        |_| (),
         |bundle, (job, _)| run_log_job(bundle, &log_pass, job),
     );
     drop(jobs);
@@ -406,8 +406,9 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
         |(_, size)| *size,
         |_| (),
         |reader, (resource, _)| {
+            let unread = unread::unread_fields(resource, rules);
             reader
-                .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
+                .kept_objects_without(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND), unread)
                 .ok()
         },
     );

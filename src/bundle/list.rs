@@ -8,6 +8,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 use std::io::Read;
+use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -32,6 +33,8 @@ pub(crate) struct Kept {
     items: BinaryHeap<Reverse<Aged>>,
     /// Items seen, kept or not.
     pub(crate) total: usize,
+    /// Fields dropped from each item [`Keep::Newest`] keeps.
+    unread: Option<Arc<Unread>>,
 }
 
 /// An item and what orders it: its creation time (none: oldest), then its place in the bundle (the later of
@@ -61,6 +64,14 @@ impl Ord for Aged {
 }
 
 impl Kept {
+    /// Kept items will lack the fields `unread` names.
+    pub(crate) fn without(unread: Option<Arc<Unread>>) -> Kept {
+        Kept {
+            unread,
+            ..Kept::default()
+        }
+    }
+
     fn push(&mut self, keep: Keep, mut item: Value) {
         let place = self.total;
         self.total += 1;
@@ -70,7 +81,7 @@ impl Kept {
                 if max == 0 {
                     return;
                 }
-                slim(&mut item);
+                slim(&mut item, self.unread.as_deref());
                 let created = created(&item);
                 if self.items.len() >= max {
                     // Full: the item replaces the oldest kept, if it is newer.
@@ -103,6 +114,54 @@ impl Kept {
     }
 }
 
+/// Fields dropped from every kept item: a tree of keys, in which a key without keys under it is dropped whole
+/// and arrays are walked through (`metadata.ownerReferences.uid` drops each reference's uid). The analysis
+/// decides which (analyze/unread.rs): what none of its readers reads.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Unread {
+    keys: std::collections::BTreeMap<String, Unread>,
+}
+
+impl Unread {
+    /// Drops `path` (and what lies under it).
+    pub(crate) fn add(&mut self, path: &[String]) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let below = self.keys.get(first);
+        // Already dropped whole: a field under it changes nothing.
+        if below.is_some_and(Unread::is_empty) {
+            return;
+        }
+        let below = self.keys.entry(first.clone()).or_default();
+        if rest.is_empty() {
+            below.keys.clear();
+        } else {
+            below.add(rest);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn drop_from(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, below) in &self.keys {
+                    if below.is_empty() {
+                        map.shift_remove(key);
+                    } else if let Some(value) = map.get_mut(key) {
+                        below.drop_from(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.drop_from(item)),
+            _ => {}
+        }
+    }
+}
+
 /// `metadata.creationTimestamp`, else `status.startTimestamp`.
 fn created(item: &Value) -> Option<jiff::Timestamp> {
     let text = item
@@ -113,9 +172,12 @@ fn created(item: &Value) -> Option<jiff::Timestamp> {
     text.parse().ok()
 }
 
-fn slim(item: &mut Value) {
+fn slim(item: &mut Value, unread: Option<&Unread>) {
     if let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.shift_remove("managedFields");
+    }
+    if let Some(unread) = unread {
+        unread.drop_from(item);
     }
     *item = compact(std::mem::take(item));
 }

@@ -397,7 +397,17 @@ impl Bundle {
 
     /// A resource's objects as they stream from the bundle, one at a time, kept as `keep` says.
     pub(crate) fn kept_objects(&mut self, resource: &str, keep: Keep) -> Result<Kept, BundleError> {
-        let mut kept = Kept::default();
+        self.kept_objects_without(resource, keep, None)
+    }
+
+    /// [`Bundle::kept_objects`], each object kept without the fields `unread` names.
+    pub(crate) fn kept_objects_without(
+        &mut self,
+        resource: &str,
+        keep: Keep,
+        unread: Option<Arc<list::Unread>>,
+    ) -> Result<Kept, BundleError> {
+        let mut kept = Kept::without(unread);
         for file in self.object_files(resource) {
             if !self.has(&file) {
                 continue;

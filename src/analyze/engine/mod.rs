@@ -80,7 +80,7 @@ pub fn run_with(
         bundle,
         &jobs,
         |(_, size)| *size,
-        |bundle| ObjectPass::run(bundle, rules, context, &logs),
+        |bundle| ObjectPass::run(bundle, rules, context, &logs.locations),
         |bundle, (log, _)| logs.scan(bundle, log),
     );
     drop(jobs);
@@ -97,6 +97,25 @@ pub(crate) struct LogPass<'r> {
     problems: Vec<String>,
 }
 
+/// The storage locations' list, read once for the log rules (which name them) and the object rules on storage
+/// locations: a list that cannot be read is one problem, said once.
+pub(crate) struct Locations {
+    objects: SharedObjects,
+    problems: Vec<String>,
+}
+
+impl Locations {
+    pub(crate) fn read(bundle: &mut Bundle) -> Locations {
+        let mut problems = Vec::new();
+        let objects = read_objects(bundle, logs::LOCATION_KIND, &mut problems);
+        Locations { objects, problems }
+    }
+
+    pub(crate) fn objects(&self) -> &SharedObjects {
+        &self.objects
+    }
+}
+
 impl<'r> LogPass<'r> {
     /// Reads the storage locations (the log rules name them) and builds the scanners of the bundle's logs.
     pub(crate) fn new(
@@ -105,9 +124,22 @@ impl<'r> LogPass<'r> {
         context: &EngineContext<'_>,
         block_size: Option<usize>,
     ) -> LogPass<'r> {
-        let mut problems = Vec::new();
-        // Read once: the object rules on storage locations take this list (or its absence) too.
-        let locations = read_objects(bundle, logs::LOCATION_KIND, &mut problems);
+        let locations = Locations::read(bundle);
+        Self::with_locations(bundle, rules, context, block_size, locations)
+    }
+
+    /// [`LogPass::new`] with the storage locations already read.
+    pub(crate) fn with_locations(
+        bundle: &mut Bundle,
+        rules: &'r RuleSet,
+        context: &EngineContext<'_>,
+        block_size: Option<usize>,
+        locations: Locations,
+    ) -> LogPass<'r> {
+        let Locations {
+            objects: locations,
+            problems,
+        } = locations;
         let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
             .with_storage_locations(&locations);
         if let Some(size) = block_size {
@@ -164,18 +196,18 @@ pub(crate) struct ObjectPass<'r> {
 }
 
 impl<'r> ObjectPass<'r> {
-    /// Evaluates every object and compat rule; the storage locations are those `logs` read.
+    /// Evaluates every object and compat rule; `locations` are the storage locations the log rules read.
     pub(crate) fn run(
         bundle: &mut Bundle,
         rules: &'r RuleSet,
         context: &EngineContext<'_>,
-        logs: &LogPass<'_>,
+        locations: &SharedObjects,
     ) -> ObjectPass<'r> {
         let mut outcomes = Vec::new();
         let mut problems = Vec::new();
         // Object rules read objects once per kind.
         let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
-        objects_by_kind.insert(logs::LOCATION_KIND.to_string(), logs.locations.clone());
+        objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations.clone());
         for rule in rules.rules() {
             let Matcher::Object(matcher) = &rule.matcher else {
                 continue;
