@@ -21,6 +21,9 @@ pub const BLOCK_SIZE: usize = 1 << 20;
 /// cut is still seen (a signature longer than this, inside a line longer than a block, could be missed).
 const MAX_OVERLAP: usize = 8 << 10;
 
+/// Largest literal prefilter kept (its DFA's memory); a larger one is dropped for the automaton alone.
+const MAX_PREFILTER_BYTES: usize = 32 << 20;
+
 /// Longest pattern text a rule may have (the 68 built-in log rules' longest is under 1 KiB).
 pub(crate) const MAX_PATTERN_LEN: usize = 64 << 10;
 /// Compiled size (Thompson NFA, the scanner's own syntax) one pattern may have.
@@ -114,10 +117,16 @@ impl LogScanner {
             .map_err(|e| format!("log patterns do not compile together: {e}"))?;
         let prefilter =
             super::literals::prefilter_literals(patterns, &scanner_syntax()).and_then(|required| {
+                // A full DFA: the default (a contiguous NFA for this many phrases) searched the scale logs at
+                // 280 MB/s, slower than the multi-pattern automaton; the DFA at 500 MB/s (3.7 MB for the
+                // built-in phrases).
                 aho_corasick::AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .ascii_case_insensitive(required.case_insensitive)
                     .build(&required.literals)
                     .ok()
+                    // Thousands of user rules could make the DFA large: past this, the automaton alone.
+                    .filter(|phrases| phrases.memory_usage() <= MAX_PREFILTER_BYTES)
             });
         Ok(LogScanner {
             automaton,
