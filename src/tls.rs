@@ -1,5 +1,5 @@
-//! TLS as Velero's object store clients do it, shared by the clients snapdoc opens to object stores (the
-//! download URLs of DownloadRequests, the storage probe).
+//! TLS as Velero's object store clients do it, and the HTTP client over it, shared by the clients snapdoc
+//! opens to object stores (the download URLs of DownloadRequests, the storage probe).
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -58,4 +58,29 @@ impl rustls::client::danger::ServerCertVerifier for SkipVerify {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// An HTTP/1 client over `config` that also speaks plain `http://` (S3-compatible stores inside a cluster often
+/// do), giving up a connection after `connect_timeout`: the object store clients of collect and the probe.
+pub(crate) fn object_store_client<B>(
+    config: rustls::ClientConfig,
+    connect_timeout: std::time::Duration,
+) -> hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    B,
+>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector)
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::analysis::{BackupSummary, Timeline, TimelineEntry};
 use super::engine::fields::LineFields;
+use super::engine::scan::count_newlines;
 use super::error::AnalyzeError;
 use super::facts::components::component_of_pod;
 use super::facts::json::{self, i64_at, str_at, time_at};
@@ -1150,10 +1151,6 @@ pub(crate) fn human_bytes(bytes: impl Into<i128>) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
-}
-
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Passes a reader's bytes through, showing each piece read to a [`PodLogLines`] on the way: the log rules'

@@ -16,7 +16,6 @@ use http_body_util::{BodyExt, Empty};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
@@ -428,15 +427,7 @@ pub(super) struct ObjectStoreClient {
 }
 
 fn https_client(config: rustls::ClientConfig) -> Https {
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    HttpClient::builder(TokioExecutor::new()).build(connector)
+    crate::tls::object_store_client(config, CONNECT_TIMEOUT)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

@@ -10,7 +10,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -81,16 +80,8 @@ impl Transport {
                 .with_root_certificates(roots(ca_cert)?)
                 .with_no_client_auth()
         };
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(REQUEST_TIMEOUT));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         Ok(Transport {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: crate::tls::object_store_client(tls, REQUEST_TIMEOUT),
         })
     }
 

@@ -312,7 +312,8 @@ impl Block<'_, '_> {
     }
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
+/// Newlines in `bytes` (the timeline counts its lines with it too).
+pub(crate) fn count_newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
