@@ -5,7 +5,10 @@ use bytes::Bytes;
 
 use super::azure::AzureClient;
 use super::error::ProbeError;
-use super::location::{AzureLocation, Credentials, Location, S3Location, StoreCredentials};
+use super::gcs::GcsClient;
+use super::location::{
+    AzureLocation, Credentials, GcsLocation, Location, S3Location, StoreCredentials,
+};
 use super::outcome::{
     CERTIFICATE_RULE, Check, FOREIGN_DIRS_RULE, ProbeResult, ProbedLocation, SKEW_RULE, Status,
     Step, VELERO_DIRS,
@@ -64,7 +67,18 @@ pub async fn probe_until<T>(
             };
             until(checks, stop, probe_key.clone(), cleanup).await
         }
-        (Location::Gcs(_), _) => Err(ProbeError::NotProbed(location.provider().to_string())),
+        (Location::Gcs(location), StoreCredentials::Gcp(credentials)) => {
+            let client = GcsClient::new(location, credentials)?;
+            let probe_key = new_probe_key(&location.prefix);
+            let checks = gcs_checks(&client, location, &probe_key, agent);
+            let cleanup = async {
+                client
+                    .delete(&probe_key, None)
+                    .await
+                    .is_ok_and(|answer| answer.is_success() || answer.status == 404)
+            };
+            until(checks, stop, probe_key.clone(), cleanup).await
+        }
         (_, _) => Err(ProbeError::Config(format!(
             "credentials of another provider than {}",
             location.provider()
@@ -293,6 +307,30 @@ async fn azure_checks(
         // The container is always in the path: https://<account>.blob.core.windows.net/<container>/<blob>.
         path_style: true,
         ca_cert: location.ca_cert.is_some(),
+        insecure_skip_tls_verify: false,
+    };
+    run.finish(agent, probed, probe_key, listing, (None, None))
+}
+
+async fn gcs_checks(
+    client: &GcsClient,
+    location: &GcsLocation,
+    probe_key: &str,
+    agent: Agent,
+) -> ProbeResult {
+    let root = super::location::root_prefix(&location.prefix);
+    let mut run = Run::new(client);
+    let listing = common_checks(&mut run, &root, probe_key).await;
+    let probed = ProbedLocation {
+        provider: location.provider.clone(),
+        bucket: location.bucket.clone(),
+        prefix: root,
+        endpoint: client.endpoint(),
+        region: String::new(),
+        // The JSON API names the bucket in the path: <api>b/<bucket>/o.
+        path_style: true,
+        // velero-plugin-for-gcp reads no caCert and has no insecureSkipTLSVerify.
+        ca_cert: false,
         insecure_skip_tls_verify: false,
     };
     run.finish(agent, probed, probe_key, listing, (None, None))
