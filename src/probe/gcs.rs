@@ -335,12 +335,13 @@ impl Store for GcsClient {
             .await
     }
 
+    /// The XML API's object URL, the key escaped whole as Go's url.PathEscape does (`/` as %2F).
     async fn get(&self, key: &str) -> Result<Answer, Unanswered> {
         let url = format!(
             "{}/{}/{}",
             self.origin,
             encode(&self.bucket, false),
-            encode(key, true)
+            encode(key, false)
         );
         self.send("GET", url, Bytes::new(), None).await
     }
@@ -478,6 +479,83 @@ mod tests {
         assert_eq!(client.rule(Step::List, &code), Some("SD101"));
         // …but on a read it is the object's, not the bucket's.
         assert_eq!(client.rule(Step::Get, &code), None);
+    }
+
+    /// Every request as a server sees it: method, path and query, Authorization.
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+    /// A server that answers any token request with a token and records every request.
+    async fn recording_server() -> (String, Seen) {
+        let seen: Seen = Default::default();
+        let recorded = seen.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let recorded = recorded.clone();
+            async move {
+                let header = |name: &str| {
+                    request
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                recorded.lock().unwrap().push((
+                    request.method().to_string(),
+                    request.uri().to_string(),
+                    header("authorization"),
+                ));
+                if request.uri().path() == "/token" {
+                    r#"{"access_token":"tok-1","expires_in":3599,"token_type":"Bearer"}"#
+                } else {
+                    r#"{"kind":"storage#objects","prefixes":["p/backups/"]}"#
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (origin, seen)
+    }
+
+    #[tokio::test]
+    async fn one_token_signs_every_request_to_the_plugin_s_urls() {
+        let (origin, seen) = recording_server().await;
+        let mut client = client();
+        client.api = format!("{origin}/storage/v1/");
+        client.origin = origin.clone();
+        client.signer.token_uri = format!("{origin}/token");
+        client.kms_key_name = Some("projects/p/locations/l/keyRings/r/cryptoKeys/k".into());
+        let key = "p/backups/snapdoc-probe-1";
+        client.list_page("p/", None).await.unwrap();
+        client.put(key, Bytes::from_static(b"x")).await.unwrap();
+        client.get(key).await.unwrap();
+        client.delete(key, None).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let requests: Vec<(&str, &str)> = seen
+            .iter()
+            .map(|(method, uri, _)| (method.as_str(), uri.as_str()))
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                ("POST", "/token"),
+                (
+                    "GET",
+                    "/storage/v1/b/b/o?alt=json&delimiter=%2F&prefix=p%2F&prettyPrint=false&projection=full&versions=false"
+                ),
+                (
+                    "POST",
+                    "/upload/storage/v1/b/b/o?uploadType=media&name=p%2Fbackups%2Fsnapdoc-probe-1&kmsKeyName=projects%2Fp%2Flocations%2Fl%2FkeyRings%2Fr%2FcryptoKeys%2Fk"
+                ),
+                ("GET", "/b/p%2Fbackups%2Fsnapdoc-probe-1"),
+                ("DELETE", "/storage/v1/b/b/o/p%2Fbackups%2Fsnapdoc-probe-1"),
+            ]
+        );
+        assert_eq!(seen[0].2, "", "the token request carries no token");
+        assert!(
+            seen[1..].iter().all(|(_, _, auth)| auth == "Bearer tok-1"),
+            "{seen:?}"
+        );
     }
 
     #[test]
