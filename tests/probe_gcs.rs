@@ -25,7 +25,13 @@ mod background_lab;
 use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
-use probe_servers::{Server, free_port, nothing_left_in, wait_listening};
+use probe_servers::{Server, free_port, installed, nothing_left_in, wait_listening};
+#[path = "support/probe_checks.rs"]
+mod probe_checks;
+use probe_checks::{
+    all_passed, assert_reproduces, check_probe_reports, dry_run_args,
+    missing_bucket_and_foreign_dir, probe_bsl, result_of, scenario_with,
+};
 
 /// The service account the test key belongs to.
 const ACCOUNT: &str = "velero@snapdoc-test.iam.gserviceaccount.com";
@@ -116,21 +122,7 @@ impl Emulator {
 /// Starts the emulator with Velero's layout under `cluster-a/` and a foreign directory under `cluster-b/`;
 /// `None` (and a loud note) when it is not installed.
 fn emulator() -> Option<Emulator> {
-    let installed = Command::new("gcp-storage-emulator")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        // In CI, .ci/run installs it: a missing emulator there is a broken setup, not a reason to pass.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "gcp-storage-emulator is not installed: scripts/install-test-deps installs it"
-        );
-        eprintln!(
-            "\n!!!!!!!! gcp-storage-emulator is not installed (scripts/install-test-deps): SKIPPING the GCS probe test !!!!!!!!\n"
-        );
+    if !installed("gcp-storage-emulator", &["--help"], "gcp-storage-emulator") {
         return None;
     }
     let port = free_port();
@@ -283,32 +275,6 @@ fn location(emulator: &Emulator, bucket: &str, prefix: &str) -> Location {
     })
 }
 
-fn assert_reproduces(result: &ProbeResult, step: Step, rule: &str, code: &str) {
-    let check = result
-        .check(step)
-        .unwrap_or_else(|| panic!("no {step:?} check: {result:#?}"));
-    assert_eq!(check.status, Status::Failed, "{result:#?}");
-    assert_eq!(check.rule.as_deref(), Some(rule), "{result:#?}");
-    if !code.is_empty() {
-        assert_eq!(check.error_code.as_deref(), Some(code), "{result:#?}");
-    }
-}
-
-fn all_passed(result: &ProbeResult) {
-    for step in [
-        Step::List,
-        Step::TopLevelDirs,
-        Step::Put,
-        Step::Get,
-        Step::Delete,
-        Step::ClockSkew,
-    ] {
-        let check = result.check(step).unwrap();
-        assert_eq!(check.status, Status::Passed, "{step:?}: {result:#?}");
-    }
-    assert!(result.passed());
-}
-
 /// From here, the library: the success path (one token for the whole run) leaves nothing behind; a key the token
 /// endpoint refuses is invalid_grant (SD211), a missing bucket notFound (SD101), a foreign directory SD102.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,32 +333,12 @@ async fn the_emulator_s_and_the_token_endpoint_s_faults_are_named_by_their_rules
         assert_eq!(wrong.check(step).map(|c| c.status), Some(Status::Skipped));
     }
 
-    let missing = probe(
-        &location(&emulator, "velero-typo", "cluster-a"),
+    missing_bucket_and_foreign_dir(
+        |bucket, prefix| location(&emulator, bucket, prefix),
         &good,
-        Agent::FromHere,
+        "notFound",
     )
-    .await
-    .unwrap();
-    assert_reproduces(&missing, Step::List, "SD101", "notFound");
-
-    let foreign = probe(
-        &location(&emulator, "velero", "cluster-b"),
-        &good,
-        Agent::FromHere,
-    )
-    .await
-    .unwrap();
-    assert_reproduces(&foreign, Step::TopLevelDirs, "SD102", "");
-    assert_eq!(
-        foreign.top_level_dirs,
-        vec!["cluster-b/foreign/".to_string()]
-    );
-    // The writes still ran and cleaned up after themselves.
-    assert_eq!(
-        foreign.check(Step::Delete).map(|c| c.status),
-        Some(Status::Passed)
-    );
+    .await;
     assert_eq!(
         emulator.objects("cluster-b/"),
         vec!["cluster-b/foreign/notes.txt".to_string()]
@@ -480,18 +426,15 @@ fn gcs_scenario(
     tokens: &TokenEndpoint,
     locations: &[(&str, &str, &str, &str)],
 ) -> Scenario {
-    let mut scenario = Scenario::builtin("healthy").unwrap();
-    scenario
-        .objects
-        .retain(|o| !(o.kind() == "BackupStorageLocation" && o.name() == "default"));
+    let mut objects = Vec::new();
     for (name, bucket, prefix, key) in locations {
-        let secret = serde_json::json!({
+        objects.push(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": format!("gcp-{name}"), "namespace": "velero"},
             "data": {"cloud": base64::engine::general_purpose::STANDARD.encode(key_file(key, &tokens.token_uri()))},
-        });
+        }));
         // The plugin's backupstoragelocation.md, with storeEndpoint at the emulator.
-        let bsl = serde_json::json!({
+        objects.push(serde_json::json!({
             "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
             "metadata": {"name": name, "namespace": "velero"},
             "spec": {
@@ -500,16 +443,9 @@ fn gcs_scenario(
                 "config": {"storeEndpoint": emulator.endpoint()},
                 "credential": {"name": format!("gcp-{name}"), "key": "cloud"},
             },
-        });
-        for value in [secret, bsl] {
-            scenario.objects.push(snapdoc::lab::ScenarioObject {
-                file: "composed by tests/probe_gcs.rs".to_string(),
-                line: 1,
-                value,
-            });
-        }
+        }));
     }
-    scenario
+    scenario_with("tests/probe_gcs.rs", objects)
 }
 
 /// In-cluster: the lab plays the node for snapdoc's Job, running the agent with the secret the Job mounts (the
@@ -533,24 +469,7 @@ fn in_cluster_probe_of_gcs_locations() {
             ),
         ],
     ));
-    let probe_bsl = |name: &str| {
-        Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-            .args(["probe", "--bsl", name, "--format", "json"])
-            .arg("--kubeconfig")
-            .arg(lab.kubeconfig())
-            .output()
-            .unwrap()
-    };
-    let result_of = |output: std::process::Output, code: i32| -> ProbeResult {
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    };
-    let ok = result_of(probe_bsl("gcp"), 0);
+    let ok = result_of(probe_bsl(&lab, "gcp"), 0);
     assert_eq!(ok.agent, "in-cluster");
     all_passed(&ok);
     nothing_left_in(&lab);
@@ -559,11 +478,11 @@ fn in_cluster_probe_of_gcs_locations() {
         vec!["cluster-a/backups/b1/velero-backup.json".to_string()]
     );
 
-    let typo = result_of(probe_bsl("gcp-typo"), 1);
+    let typo = result_of(probe_bsl(&lab, "gcp-typo"), 1);
     assert_reproduces(&typo, Step::List, "SD101", "notFound");
-    let foreign = result_of(probe_bsl("gcp-foreign"), 1);
+    let foreign = result_of(probe_bsl(&lab, "gcp-foreign"), 1);
     assert_reproduces(&foreign, Step::TopLevelDirs, "SD102", "");
-    let wrong = result_of(probe_bsl("gcp-wrong-key"), 1);
+    let wrong = result_of(probe_bsl(&lab, "gcp-wrong-key"), 1);
     assert_reproduces(&wrong, Step::List, "SD211", "invalid_grant");
     nothing_left_in(&lab);
     assert_eq!(
@@ -572,25 +491,16 @@ fn in_cluster_probe_of_gcs_locations() {
     );
 
     // The Job mounted the location's own secret where Velero writes it, and passed the config as --config.
-    let dry = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["probe", "--dry-run", "--bsl", "gcp"])
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .output()
-        .unwrap();
-    let job: serde_json::Value =
-        serde_saphyr::from_str(std::str::from_utf8(&dry.stdout).unwrap()).unwrap();
-    let args: Vec<&str> = job["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    assert!(args.contains(&"--provider=velero.io/gcp"), "{args:?}");
-    let endpoint = format!("--config=storeEndpoint={}", emulator.endpoint());
-    assert!(args.contains(&endpoint.as_str()), "{args:?}");
+    let args = dry_run_args(&lab, "gcp");
     assert!(
-        args.contains(&"--credentials-file=/tmp/credentials/velero/gcp-gcp-cloud"),
+        args.iter().any(|a| a == "--provider=velero.io/gcp"),
+        "{args:?}"
+    );
+    let endpoint = format!("--config=storeEndpoint={}", emulator.endpoint());
+    assert!(args.contains(&endpoint), "{args:?}");
+    assert!(
+        args.iter()
+            .any(|a| a == "--credentials-file=/tmp/credentials/velero/gcp-gcp-cloud"),
         "{args:?}"
     );
 }
@@ -605,56 +515,5 @@ fn check_probe_reports_a_gcs_failure_in_json_and_metrics() {
         &tokens,
         &[("default", "velero", "cluster-a", "unregistered-key.pem")],
     ));
-    let textfile = lab.path("probe.prom");
-    let tmp = lab.path("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .arg("check")
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .args(["--probe", "--prometheus-textfile"])
-        .arg(&textfile)
-        .env_remove("KUBECONFIG")
-        .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let probes = json["probes"].as_array().expect("a probes array");
-    assert_eq!(probes.len(), 1, "{json:#}");
-    let list = &probes[0]["result"]["checks"][0];
-    assert_eq!(
-        (&list["step"], &list["rule"], &list["errorCode"]),
-        (
-            &serde_json::json!("list"),
-            &serde_json::json!("SD211"),
-            &serde_json::json!("invalid_grant")
-        ),
-        "{json:#}"
-    );
-    assert_eq!(probes[0]["result"]["location"]["provider"], "velero.io/gcp");
-    let metrics = std::fs::read_to_string(&textfile).unwrap();
-    let has = |name: &str, labels: &[&str], value: &str| {
-        metrics.lines().any(|line| {
-            line.starts_with(name)
-                && labels.iter().all(|l| line.contains(l))
-                && line.ends_with(&format!(" {value}"))
-        })
-    };
-    let at = ["namespace=\"velero\"", "location=\"default\""];
-    assert!(has("snapdoc_probe_success{", &at, "0"), "{metrics}");
-    assert!(
-        has(
-            "snapdoc_probe_reproduced{",
-            &[at[0], at[1], "rule=\"SD211\""],
-            "1"
-        ),
-        "{metrics}"
-    );
-    nothing_left_in(&lab);
+    check_probe_reports(&lab, "velero.io/gcp", "SD211", "invalid_grant");
 }

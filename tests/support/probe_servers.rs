@@ -1,11 +1,34 @@
-//! What the probe tests (tests/probe.rs against moto, tests/probe_azure.rs against Azurite) share: the store's
+//! What the probe tests (tests/probe.rs against moto, tests/probe_azure.rs against Azurite, tests/probe_gcs.rs
+//! against gcp-storage-emulator) share: whether the store is installed (a test fails in CI without it), the store's
 //! process killed when the test ends, a free loopback port for it, waiting until it listens, and the lab checked
 //! for anything the in-cluster flow left behind.
 use std::net::TcpStream;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::background_lab::BackgroundLab;
+
+/// Whether `program args` runs and succeeds: the store `name` is installed. Without it the test is skipped with a
+/// loud note, except in CI, where .ci/run installs it (scripts/install-test-deps): missing there is a broken
+/// setup, not a reason to pass.
+pub(crate) fn installed(program: &str, args: &[&str], name: &str) -> bool {
+    let installed = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed: scripts/install-test-deps installs it"
+        );
+        eprintln!(
+            "\n!!!!!!!! {name} is not installed (scripts/install-test-deps): SKIPPING this probe test !!!!!!!!\n"
+        );
+    }
+    installed
+}
 
 /// A server process, killed when dropped.
 pub(crate) struct Server(pub(crate) Child);
