@@ -27,7 +27,9 @@ mod background_lab;
 use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
-use probe_servers::{Server, free_port, installed, job_pods, nothing_left_in, wait_listening};
+use probe_servers::{
+    Server, free_port, installed, interrupt_probe, job_pods, nothing_left_in, wait_listening,
+};
 
 /// A moto server, killed when dropped.
 struct Moto {
@@ -802,22 +804,7 @@ async fn ctrl_c_removes_the_probe_object() {
         tokio::time::timeout(Duration::from_secs(30), reached.notified())
             .await
             .expect("the probe reads its object back");
-        let started = Instant::now();
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(output.status.code(), Some(130), "{output:?}");
-        assert!(started.elapsed() < Duration::from_secs(10));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("cluster-a/backups/snapdoc-probe-") && stderr.contains("was deleted"),
-            "{stderr}"
-        );
+        interrupt_probe(child, "cluster-a/backups/snapdoc-probe-").await;
         let after = probe(&location(&moto.endpoint(), bucket, "cluster-a"), &velero).await;
         assert!(
             !after

@@ -6,7 +6,7 @@
 //! checks no token (it has no IAM), so the faults are: a key the token endpoint refuses (SD211), a missing bucket
 //! (the JSON API's 404, SD101), a directory Velero does not own (SD102). From here (the library and the command)
 //! and in-cluster (the lab plays the node for snapdoc's Job), and through `check --probe` into the JSON and the
-//! metrics; after each run no probe object in the bucket, no Job or pod in the lab.
+//! metrics; after each run, and after a Ctrl-C, no probe object in the bucket, no Job or pod in the lab.
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,9 @@ mod background_lab;
 use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
-use probe_servers::{Server, free_port, installed, nothing_left_in, wait_listening};
+use probe_servers::{
+    Server, free_port, installed, interrupt_probe, nothing_left_in, wait_listening,
+};
 #[path = "support/probe_checks.rs"]
 mod probe_checks;
 use probe_checks::{
@@ -58,29 +60,8 @@ impl Emulator {
         format!("http://127.0.0.1:{}/storage/v1/", self.port)
     }
 
-    /// One HTTP/1.0 request to the emulator: its status and body.
     fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n\
-             Content-Length: {}\r\n\r\n",
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).unwrap();
-        let split = answer
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("an HTTP answer");
-        let status = String::from_utf8_lossy(&answer[..split])
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        (status, answer[split + 4..].to_vec())
+        http(self.port, method, path, body)
     }
 
     fn put(&self, key: &str) {
@@ -117,6 +98,31 @@ impl Emulator {
             })
             .unwrap_or_default()
     }
+}
+
+/// One HTTP/1.0 request to the emulator on `port`: its status and body.
+fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let status = String::from_utf8_lossy(&answer[..split])
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (status, answer[split + 4..].to_vec())
 }
 
 /// Starts the emulator with Velero's layout under `cluster-a/` and a foreign directory under `cluster-b/`;
@@ -516,4 +522,72 @@ fn check_probe_reports_a_gcs_failure_in_json_and_metrics() {
         &[("default", "velero", "cluster-a", "unregistered-key.pem")],
     ));
     check_probe_reports(&lab, "velero.io/gcp", "SD211", "invalid_grant");
+}
+
+/// A proxy to the emulator on `upstream` that holds the read-back of the probe object for a minute, after saying
+/// so through `reached`: a probe to interrupt. Returns the JSON API's base URL through it.
+async fn stalling_proxy(upstream: u16, reached: Arc<tokio::sync::Notify>) -> String {
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let reached = reached.clone();
+        async move {
+            let method = request.method().to_string();
+            let path = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            if method == "GET" && path.contains("snapdoc-probe-") {
+                reached.notify_one();
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let (status, answer) =
+                tokio::task::spawn_blocking(move || http(upstream, &method, &path, &body))
+                    .await
+                    .unwrap();
+            (axum::http::StatusCode::from_u16(status).unwrap(), answer)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}/storage/v1/")
+}
+
+/// Ctrl-C while the probe object exists (written, its read-back held by the proxy): the command ends with 130 at
+/// once and deletes the object, so nothing of snapdoc's is left in the bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_removes_the_gcs_probe_object() {
+    let Some(emulator) = emulator() else { return };
+    let tokens = TokenEndpoint::start();
+    let reached = Arc::new(tokio::sync::Notify::new());
+    let endpoint = stalling_proxy(emulator.port, reached.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.json");
+    std::fs::write(&key, key_file("registered-key.pem", &tokens.token_uri())).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["probe", "--from-here", "--provider", "gcp"])
+        .args(["--bucket", "velero", "--prefix", "cluster-a"])
+        .args(["--config", &format!("storeEndpoint={endpoint}")])
+        .arg("--credentials-file")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), reached.notified())
+        .await
+        .expect("the probe reads its object back");
+    assert_eq!(
+        emulator.objects("cluster-a/backups/snapdoc-probe-").len(),
+        1,
+        "the probe object exists while its read-back is held"
+    );
+    interrupt_probe(child, "cluster-a/backups/snapdoc-probe-").await;
+    assert_eq!(
+        emulator.objects("cluster-a/"),
+        vec!["cluster-a/backups/b1/velero-backup.json".to_string()]
+    );
 }

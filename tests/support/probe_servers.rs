@@ -60,6 +60,28 @@ pub(crate) fn wait_listening(port: u16, name: &str) {
     }
 }
 
+/// Sends SIGINT to a `snapdoc probe` whose probe object exists under `key_prefix` and waits for it: it must end
+/// with 130 within 10 s and say it deleted the object.
+#[allow(dead_code)] // only the test crates with a Ctrl-C test use it
+pub(crate) async fn interrupt_probe(child: std::process::Child, key_prefix: &str) {
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(key_prefix) && stderr.contains("was deleted"),
+        "{stderr}"
+    );
+}
+
 /// The pods of Jobs in the lab.
 pub(crate) fn job_pods(lab: &BackgroundLab) -> Vec<serde_json::Value> {
     lab.lab()
