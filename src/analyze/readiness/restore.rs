@@ -34,6 +34,7 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
     let operations = Operations {
         pod_volume_backups: by_backup(&input.inv.pod_volume_backups),
         data_uploads: by_backup(&input.inv.data_uploads),
+        missing_volumes: missing_volumes(input),
     };
     backups
         .into_iter()
@@ -42,10 +43,19 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
 }
 
 /// A backup's volume operations, found by its name rather than searched for: searching every list for each
-/// backup took 90 s for 5,000 backups and 20,000 PodVolumeBackups.
+/// backup took 90 s for 5,000 backups and 20,000 PodVolumeBackups. The pods' opted-in volumes that do not exist
+/// are found once, not once per backup (50,000 backups × 2,000 pods took 300 s).
 struct Operations<'a> {
     pod_volume_backups: HashMap<&'a str, Vec<&'a Value>>,
     data_uploads: HashMap<&'a str, Vec<&'a Value>>,
+    missing_volumes: Vec<MissingVolume<'a>>,
+}
+
+/// A volume a pod opts in to file-system backup (`backup.velero.io/backup-volumes`) but does not have.
+struct MissingVolume<'a> {
+    namespace: &'a str,
+    /// `namespace/pod volume`.
+    text: String,
 }
 
 fn of_backup<'a>(by_backup: &HashMap<&str, Vec<&'a Value>>, name: &str) -> Vec<&'a Value> {
@@ -232,7 +242,7 @@ fn volume_reasons(
             format!("data uploads not Completed: {}", uploads.join(", ")),
         );
     }
-    let skipped = skipped_volumes(input, backup);
+    let skipped = skipped_volumes(operations, backup);
     if !skipped.is_empty() {
         reasons.limit(
             Restorable::Partial,
@@ -263,10 +273,20 @@ fn volume_reasons(
 }
 
 /// `pod/volume` for every volume a pod in the backup's namespaces opts in but does not have: Velero skips it.
-fn skipped_volumes(input: &ReadinessInputs<'_>, backup: &Value) -> Vec<String> {
+fn skipped_volumes(operations: &Operations<'_>, backup: &Value) -> Vec<String> {
     let included = json::strings_at(backup, &["spec", "includedNamespaces"]);
     let selects = |ns: &str| included.is_empty() || included.iter().any(|p| *p == "*" || *p == ns);
-    let mut skipped = Vec::new();
+    operations
+        .missing_volumes
+        .iter()
+        .filter(|m| selects(m.namespace))
+        .map(|m| m.text.clone())
+        .collect()
+}
+
+/// Every volume a pod opts in to but does not have, in the pods' order.
+fn missing_volumes<'a>(input: &ReadinessInputs<'a>) -> Vec<MissingVolume<'a>> {
+    let mut missing = Vec::new();
     for pod in &input.inv.pods {
         let (Some(namespace), Some(pod_name)) = (json::namespace(pod), json::name(pod)) else {
             continue;
@@ -274,20 +294,20 @@ fn skipped_volumes(input: &ReadinessInputs<'_>, backup: &Value) -> Vec<String> {
         let Some(opted) = json::annotation(pod, BACKUP_VOLUMES) else {
             continue;
         };
-        if !selects(namespace) {
-            continue;
-        }
         let has: BTreeSet<&str> = array_at(pod, &["spec", "volumes"])
             .iter()
             .filter_map(|v| str_at(v, &["name"]))
             .collect();
         for volume in json::comma_list(opted) {
             if !has.contains(volume) {
-                skipped.push(format!("{namespace}/{pod_name} {volume}"));
+                missing.push(MissingVolume {
+                    namespace,
+                    text: format!("{namespace}/{pod_name} {volume}"),
+                });
             }
         }
     }
-    skipped
+    missing
 }
 
 fn location_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value) {
