@@ -539,3 +539,79 @@ async fn kots_velero_117_upgrade_verdict_names_the_refused_restic_uploader() {
         );
     }
 }
+
+/// node-disk-pressure (#15): worker-2's kubelet evicted the node agent under disk pressure while it backed up
+/// db-0's volume; the new node agent marked the PodVolumeBackup Failed. The verdict leads with the node's events
+/// (SD552: the node, the disk pressure, the PodVolumeBackup it ran), not the generic failed pod volume backup
+/// (SD352) or PartiallyFailed state; the node's recovery after the backup (NodeHasNoDiskPressure) is no cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_disk_pressure_verdict_names_the_node_and_its_disk_pressure() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("node-disk-pressure", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("daily-20261125020000", "PartiallyFailed"),
+        ("SD552", "SD352"),
+        &[
+            "Node worker-2 was under disk pressure: its kubelet recorded NodeHasDiskPressure",
+            "The node ran PodVolumeBackup daily-20261125020000-x7k2p (backup daily-20261125020000).",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("kubectl describe node") && fix.contains("priorityClassName"),
+        "{fix}"
+    );
+    // Both trouble events of worker-2 are in the finding; the recovery is not.
+    let nodes = finding(analysis, "SD552");
+    assert_eq!(nodes.count, 2, "{nodes:?}");
+    assert!(
+        nodes
+            .targets
+            .iter()
+            .all(|t| t.target.kind == "nodes" && t.target.name == "worker-2"),
+        "{:?}",
+        nodes.targets
+    );
+    // The bundle holds what says so: the node's events, the evicted pod and the new agent's log.
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let node_events = entry_json(&mut bundle, "cluster/node-events.json");
+    let reasons: Vec<&str> = node_events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["involvedObject"]["name"] == "worker-2")
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "NodeHasDiskPressure",
+            "EvictionThresholdMet",
+            "NodeHasNoDiskPressure"
+        ]
+    );
+    let pods = entry_json(&mut bundle, "cluster-resources/pods/velero.json");
+    let evicted = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "node-agent-7mz4d")
+        .expect("the evicted node-agent pod");
+    assert_eq!(evicted["status"]["reason"], "Evicted");
+    assert!(
+        evicted["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The node was low on resource: ephemeral-storage."),
+        "{evicted}"
+    );
+    let agent = entry_text(&mut bundle, "velero/logs/node-agent-b9r6t/node-agent.log");
+    assert!(
+        agent.contains(
+            "found a podvolumebackup with status \\\"InProgress\\\" during the server starting"
+        ),
+        "{agent}"
+    );
+}

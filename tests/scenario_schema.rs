@@ -56,6 +56,7 @@ const REALISTIC: &[&str] = &[
     "restore-wait-looping",
     "kurl-minio-full",
     "kots-velero-117-upgrade",
+    "node-disk-pressure",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[
