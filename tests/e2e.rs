@@ -615,3 +615,80 @@ async fn node_disk_pressure_verdict_names_the_node_and_its_disk_pressure() {
         "{agent}"
     );
 }
+
+/// maintenance-oom-115 (#15): Velero 1.15.2's maintenance Job pods, OOMKilled, carry the server's labels (no
+/// `velero.io/repo-name`) and the repository has no recentMaintenance; the verdict still leads with the OOMKilled
+/// maintenance of repository app-default-kopia-qd7mt, told by the container and the Job's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_oom_115_verdict_blames_the_oom_killed_maintenance_of_the_repository() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("maintenance-oom-115", out.path()).await;
+    let analysis = &outcome.analysis;
+    let oom = finding(analysis, "SD320");
+    assert_eq!(oom.count, 3, "{oom:?}");
+    let verdict = the_one_verdict(
+        analysis,
+        ("daily-20261125020000", "PartiallyFailed"),
+        ("SD320", "SD501"),
+        &[
+            "(Job app-default-kopia-qd7mt-maintain-job-",
+            "was OOMKilled (memory limit 512Mi)",
+        ],
+    );
+    assert!(
+        verdict
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--maintenance-job-mem-limit"),
+        "{verdict:?}"
+    );
+    // Reached through the repository the Job's name carries, which gets its own detail.
+    assert!(
+        oom.targets
+            .iter()
+            .any(|t| t.target.kind == "backuprepositories.velero.io"
+                && t.target.name == "app-default-kopia-qd7mt"
+                && t.count == 3),
+        "{:?}",
+        oom.targets
+    );
+    // The bundle holds the 1.15 sources: the repository's message, the pods' logs, the server's wait error.
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let repositories = entry_json(
+        &mut bundle,
+        "cluster-resources/custom-resources/backuprepositories.velero.io/velero.json",
+    );
+    let repository = &repositories["items"][0];
+    assert!(repository["status"].get("recentMaintenance").is_none());
+    assert_eq!(
+        repository["status"]["message"],
+        "error to wait for maintenance job complete: maintenance job \
+         velero/app-default-kopia-qd7mt-maintain-job-1795568400291 failed"
+    );
+    for pod in [
+        "app-default-kopia-qd7mt-maintain-job-1795561200412-x7k2p",
+        "app-default-kopia-qd7mt-maintain-job-1795564800538-q9m4t",
+        "app-default-kopia-qd7mt-maintain-job-1795568400291-h3v8n",
+    ] {
+        let log = entry_text(
+            &mut bundle,
+            &format!("velero/logs/{pod}/velero-repo-maintenance-container.log"),
+        );
+        assert!(
+            log.contains("Succeeded to open repo for maintenance"),
+            "{pod}: {log}"
+        );
+    }
+    let server = entry_text(
+        &mut bundle,
+        "velero/logs/velero-7d9f8c6b5d-m4n7p/velero.log",
+    );
+    assert_eq!(
+        server
+            .matches("msg=\"Error to wait for maintenance job complete\"")
+            .count(),
+        3,
+        "{server}"
+    );
+}

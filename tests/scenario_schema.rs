@@ -57,6 +57,7 @@ const REALISTIC: &[&str] = &[
     "kurl-minio-full",
     "kots-velero-117-upgrade",
     "node-disk-pressure",
+    "maintenance-oom-115",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[
