@@ -2023,3 +2023,30 @@ status:
         outcome.manifest.collector_errors
     );
 }
+
+/// KOTS's snapshot settings as the API tells them (#15): the healthy scenario's full snapshots, eight scheduled
+/// a day apart and one taken by hand, each with KOTS's 30-day TTL. The cron schedule is KOTS's database's, and
+/// the scope says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kots_snapshot_ttl_and_interval_are_derived_from_its_backups() {
+    let scenario = Scenario::load(&scenarios_dir().join("healthy")).unwrap();
+    let (lab, outcome, _bundle, _out) = run_against(scenario, &options()).await;
+    let kots = &outcome.manifest.scope["kotsSnapshots"];
+    let instance = &kots["instance"];
+    assert_eq!(instance["backups"], 9, "{kots}");
+    assert_eq!(instance["scheduled"], 8);
+    assert_eq!(instance["manual"], 1);
+    assert_eq!(instance["ttl"], "720h0m0s");
+    assert_eq!(instance["ttlFrom"], "instance-9wc4h");
+    assert_eq!(instance["lastScheduled"], "instance-9wc4h");
+    assert_eq!(instance["scheduledIntervalSeconds"], 86_400);
+    assert!(kots["application"].is_null(), "{kots}");
+    assert!(
+        kots["from"]
+            .as_str()
+            .unwrap()
+            .contains("KOTS keeps the cron schedule in its database"),
+        "{kots}"
+    );
+    lab.shutdown().await;
+}
