@@ -80,10 +80,12 @@ fn trouble(reason: &str, message: Option<&str>) -> String {
     }
 }
 
+/// A volume operation a node ran: its kind, name and backup.
+type Operation<'a> = (&'a str, &'a str, Option<&'a str>);
+
 /// One fact per trouble event on a node that ran a PodVolumeBackup or DataUpload, newest last as listed.
 pub(crate) fn node_event_facts(inv: &Inventory, events: &[Value]) -> Vec<Value> {
-    // node → (kind, name, backup) of the volume operations it ran.
-    let mut ran: BTreeMap<&str, Vec<(&str, &str, Option<&str>)>> = BTreeMap::new();
+    let mut ran: BTreeMap<&str, Vec<Operation>> = BTreeMap::new();
     let operations = [
         (
             "PodVolumeBackup",
