@@ -2050,3 +2050,158 @@ async fn kots_snapshot_ttl_and_interval_are_derived_from_its_backups() {
     );
     lab.shutdown().await;
 }
+
+/// composed: the CSI snapshot API (external-snapshotter's snapshot.storage.k8s.io/v1 kinds), CSIDrivers and
+/// PriorityClasses, served to the lab as CustomResourceDefinitions of their real groups (the lab has no
+/// built-in kinds for them), with one object of each: a VolumeSnapshot that failed, its content and the class
+/// Velero selects by label, the class the node agent's priority setting names.
+const CSI_OBJECTS: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: volumesnapshotclasses.snapshot.storage.k8s.io}
+spec:
+  group: snapshot.storage.k8s.io
+  names: {plural: volumesnapshotclasses, singular: volumesnapshotclass, kind: VolumeSnapshotClass, listKind: VolumeSnapshotClassList}
+  scope: Cluster
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: volumesnapshotcontents.snapshot.storage.k8s.io}
+spec:
+  group: snapshot.storage.k8s.io
+  names: {plural: volumesnapshotcontents, singular: volumesnapshotcontent, kind: VolumeSnapshotContent, listKind: VolumeSnapshotContentList}
+  scope: Cluster
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: volumesnapshots.snapshot.storage.k8s.io}
+spec:
+  group: snapshot.storage.k8s.io
+  names: {plural: volumesnapshots, singular: volumesnapshot, kind: VolumeSnapshot, listKind: VolumeSnapshotList}
+  scope: Namespaced
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: csidrivers.storage.k8s.io}
+spec:
+  group: storage.k8s.io
+  names: {plural: csidrivers, singular: csidriver, kind: CSIDriver, listKind: CSIDriverList}
+  scope: Cluster
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: priorityclasses.scheduling.k8s.io}
+spec:
+  group: scheduling.k8s.io
+  names: {plural: priorityclasses, singular: priorityclass, kind: PriorityClass, listKind: PriorityClassList}
+  scope: Cluster
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata:
+  name: ebs-snapclass
+  labels: {velero.io/csi-volumesnapshot-class: "true"}
+driver: ebs.csi.aws.com
+deletionPolicy: Retain
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: snapcontent-6f1c2b7a-8d3f-4a6e-b1c9-7f2d4e6a8b01}
+spec:
+  deletionPolicy: Retain
+  driver: ebs.csi.aws.com
+  source: {volumeHandle: vol-0a1b2c3d4e5f67890}
+  volumeSnapshotClassName: ebs-snapclass
+  volumeSnapshotRef: {name: velero-data-db-0-x2k9p, namespace: velero}
+status:
+  readyToUse: false
+  error: {message: "Failed to check and update snapshot content: SnapshotCreationPerVolumeRateExceeded", time: "2026-11-24T02:05:00Z"}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: velero-data-db-0-x2k9p, namespace: velero, labels: {velero.io/backup-name: daily-20261124020000}}
+spec:
+  source: {persistentVolumeClaimName: data-db-0}
+  volumeSnapshotClassName: ebs-snapclass
+status:
+  boundVolumeSnapshotContentName: snapcontent-6f1c2b7a-8d3f-4a6e-b1c9-7f2d4e6a8b01
+  readyToUse: false
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata: {name: ebs.csi.aws.com}
+spec: {attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: [Persistent]}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: velero-critical}
+value: 100000
+globalDefault: false
+description: Velero's node agent and data movers
+"#;
+
+/// The CSI side of snapshots, CSIDrivers and PriorityClasses (#15): each list is in the bundle whole, under
+/// the entries bundle-format.md names, with what rules read (the class's Velero label, the snapshot's error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csi_snapshot_objects_csi_drivers_and_priority_classes_are_collected() {
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    files.push(("objects/csi.yaml".into(), CSI_OBJECTS.into()));
+    let scenario = Scenario::from_files("csi-lab", "test:csi-lab", files).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let classes = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshotclasses.snapshot.storage.k8s.io/_cluster.json",
+    );
+    assert_eq!(
+        classes["items"][0]["metadata"]["labels"]["velero.io/csi-volumesnapshot-class"],
+        "true"
+    );
+    assert_eq!(classes["items"][0]["driver"], "ebs.csi.aws.com");
+    let contents = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshotcontents.snapshot.storage.k8s.io/_cluster.json",
+    );
+    assert!(
+        contents["items"][0]["status"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SnapshotCreationPerVolumeRateExceeded"),
+        "{contents}"
+    );
+    let snapshots = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshots.snapshot.storage.k8s.io/velero.json",
+    );
+    assert_eq!(
+        snapshots["items"][0]["spec"]["source"]["persistentVolumeClaimName"],
+        "data-db-0"
+    );
+    assert_eq!(snapshots["items"][0]["status"]["readyToUse"], false);
+    let drivers = bundle.json("cluster-resources/csidrivers/_cluster.json");
+    assert_eq!(drivers["items"][0]["spec"]["attachRequired"], true);
+    let priorities = bundle.json("cluster-resources/priorityclasses/_cluster.json");
+    assert_eq!(
+        priorities["items"][0]["metadata"]["name"],
+        "velero-critical"
+    );
+    assert_eq!(priorities["items"][0]["value"], 100000);
+    // lab-basics' own refusals and missing store files aside, none of these lists failed.
+    assert!(
+        !outcome.manifest.collector_errors.iter().any(|e| e
+            .target
+            .as_deref()
+            .is_some_and(|t| t.contains("snapshot")
+                || t == "csidrivers"
+                || t == "priorityclasses")),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+    lab.shutdown().await;
+}

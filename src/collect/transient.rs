@@ -106,6 +106,14 @@ mod tests {
                           "labels": {"velero.io/data-upload": "daily-20261201-7xq2v"}},
              "spec": {"containers": [{"name": "daily-20261201-7xq2v"}]},
              "status": {"phase": "Pending"}},
+            // a file-system-backup pod of Velero 1.17, which ran: labelled with its PodVolumeBackup
+            // (pkg/controller/pod_volume_backup_controller.go:795 at v1.17.0, 3172d9f9), its container named after the
+            // PodVolumeBackup's UID (pkg/exposer/pod_volume.go:275)
+            {"metadata": {"name": "daily-20261201-x7k2p", "namespace": "velero",
+                          "labels": {"velero.io/pod-volume-backup": "daily-20261201-x7k2p"}},
+             "spec": {"containers": [{"name": "5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81"}]},
+             "status": {"containerStatuses": [{"name": "5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81",
+                "state": {"terminated": {"reason": "Error", "exitCode": 1}}}]}},
             {"metadata": {"name": "velero-7d8-abc", "namespace": "velero"},
              "spec": {"containers": [{"name": "velero"}]},
              "status": {"containerStatuses": [{"name": "velero", "state": {"running": {}}}]}}
@@ -114,7 +122,8 @@ mod tests {
         assert_eq!(
             entries,
             vec![
-                "velero/logs/default-kopia-maintain-job-1764912000123-x7k2p/velero-repo-maintenance-container.log"
+                "velero/logs/default-kopia-maintain-job-1764912000123-x7k2p/velero-repo-maintenance-container.log",
+                "velero/logs/daily-20261201-x7k2p/5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81.log"
             ]
         );
     }
