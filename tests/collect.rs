@@ -2205,3 +2205,35 @@ async fn csi_snapshot_objects_csi_drivers_and_priority_classes_are_collected() {
     );
     lab.shutdown().await;
 }
+
+/// failed-bsl (#15, "record why a backup's log cannot be had"): the location is Unavailable (NoSuchBucket), so
+/// the store has none of its backups' files; each download's error says the store's answer and the location's
+/// state in Velero's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_not_had_from_an_unavailable_location_says_the_location_s_state() {
+    let scenario = Scenario::load(&scenarios_dir().join("failed-bsl")).unwrap();
+    let (lab, outcome, _bundle, _out) = run_against(scenario, &options()).await;
+    let logs: Vec<&snapdoc::bundle::CollectorError> = outcome
+        .manifest
+        .collector_errors
+        .iter()
+        .filter(|e| {
+            e.target
+                .as_deref()
+                .is_some_and(|t| t.starts_with("BackupLog "))
+        })
+        .collect();
+    assert!(!logs.is_empty(), "{:?}", outcome.manifest.collector_errors);
+    for error in logs {
+        assert!(
+            error
+                .message
+                .contains("its storage location default was Unavailable at its last validation")
+                && error
+                    .message
+                    .contains("NoSuchBucket: The specified bucket does not exist"),
+            "{error:?}"
+        );
+    }
+    lab.shutdown().await;
+}
