@@ -2056,56 +2056,6 @@ async fn kots_snapshot_ttl_and_interval_are_derived_from_its_backups() {
 /// built-in kinds for them), with one object of each: a VolumeSnapshot that failed, its content and the class
 /// Velero selects by label, the class the node agent's priority setting names.
 const CSI_OBJECTS: &str = r#"
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: volumesnapshotclasses.snapshot.storage.k8s.io}
-spec:
-  group: snapshot.storage.k8s.io
-  names: {plural: volumesnapshotclasses, singular: volumesnapshotclass, kind: VolumeSnapshotClass, listKind: VolumeSnapshotClassList}
-  scope: Cluster
-  versions:
-    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: volumesnapshotcontents.snapshot.storage.k8s.io}
-spec:
-  group: snapshot.storage.k8s.io
-  names: {plural: volumesnapshotcontents, singular: volumesnapshotcontent, kind: VolumeSnapshotContent, listKind: VolumeSnapshotContentList}
-  scope: Cluster
-  versions:
-    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: volumesnapshots.snapshot.storage.k8s.io}
-spec:
-  group: snapshot.storage.k8s.io
-  names: {plural: volumesnapshots, singular: volumesnapshot, kind: VolumeSnapshot, listKind: VolumeSnapshotList}
-  scope: Namespaced
-  versions:
-    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: csidrivers.storage.k8s.io}
-spec:
-  group: storage.k8s.io
-  names: {plural: csidrivers, singular: csidriver, kind: CSIDriver, listKind: CSIDriverList}
-  scope: Cluster
-  versions:
-    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: priorityclasses.scheduling.k8s.io}
-spec:
-  group: scheduling.k8s.io
-  names: {plural: priorityclasses, singular: priorityclass, kind: PriorityClass, listKind: PriorityClassList}
-  scope: Cluster
-  versions:
-    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
----
 apiVersion: snapshot.storage.k8s.io/v1
 kind: VolumeSnapshotClass
 metadata:
@@ -2150,12 +2100,53 @@ globalDefault: false
 description: Velero's node agent and data movers
 "#;
 
+/// A CustomResourceDefinition serving `plural.group` v1 with any fields, as the lab reads one.
+fn open_crd(group: &str, plural: &str, kind: &str, scope: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {plural}.{group}}}\n\
+         spec:\n  group: {group}\n  names: {{plural: {plural}, singular: {singular}, kind: {kind}, listKind: {kind}List}}\n\
+         \x20 scope: {scope}\n  versions:\n    - {{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: \
+         {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}}}\n---\n",
+        singular = kind.to_lowercase()
+    )
+}
+
 /// The CSI side of snapshots, CSIDrivers and PriorityClasses (#15): each list is in the bundle whole, under
 /// the entries bundle-format.md names, with what rules read (the class's Velero label, the snapshot's error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csi_snapshot_objects_csi_drivers_and_priority_classes_are_collected() {
     let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
-    files.push(("objects/csi.yaml".into(), CSI_OBJECTS.into()));
+    let crds: String = [
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshotclasses",
+            "VolumeSnapshotClass",
+            "Cluster",
+        ),
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshotcontents",
+            "VolumeSnapshotContent",
+            "Cluster",
+        ),
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshots",
+            "VolumeSnapshot",
+            "Namespaced",
+        ),
+        ("storage.k8s.io", "csidrivers", "CSIDriver", "Cluster"),
+        (
+            "scheduling.k8s.io",
+            "priorityclasses",
+            "PriorityClass",
+            "Cluster",
+        ),
+    ]
+    .iter()
+    .map(|(group, plural, kind, scope)| open_crd(group, plural, kind, scope))
+    .collect();
+    files.push(("objects/csi.yaml".into(), crds + CSI_OBJECTS));
     let scenario = Scenario::from_files("csi-lab", "test:csi-lab", files).unwrap();
     let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
     let classes = bundle.json(

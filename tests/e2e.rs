@@ -233,14 +233,17 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
     // The finding reaches the backup through the repository the maintenance pods' label names (the backup's
     // volume namespace `app` on location `default`), and tells that repository its own detail.
     assert!(
-        oom.targets
-            .iter()
-            .any(|t| t.target.kind == "backuprepositories.velero.io"
-                && t.target.name == "app-default-kopia-qd7mt"
-                && t.count == 3),
+        has_repository_detail(oom, "app-default-kopia-qd7mt", 3),
         "{:?}",
         oom.targets
     );
+}
+
+/// Whether a finding has its own detail on BackupRepository `name`, counting `count` objects.
+fn has_repository_detail(finding: &snapdoc::analyze::Finding, name: &str, count: u64) -> bool {
+    finding.targets.iter().any(|t| {
+        t.target.kind == "backuprepositories.velero.io" && t.target.name == name && t.count == count
+    })
 }
 
 /// A JSON entry of a collected bundle, which must be there.
@@ -645,11 +648,7 @@ async fn maintenance_oom_115_verdict_blames_the_oom_killed_maintenance_of_the_re
     );
     // Reached through the repository the Job's name carries, which gets its own detail.
     assert!(
-        oom.targets
-            .iter()
-            .any(|t| t.target.kind == "backuprepositories.velero.io"
-                && t.target.name == "app-default-kopia-qd7mt"
-                && t.count == 3),
+        has_repository_detail(oom, "app-default-kopia-qd7mt", 3),
         "{:?}",
         oom.targets
     );
