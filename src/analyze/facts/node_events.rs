@@ -131,6 +131,8 @@ pub(crate) fn node_event_facts(inv: &Inventory, events: &[Value]) -> Vec<Value> 
             "type": str_at(event, &["type"]),
             "message": str_at(event, &["message"]),
             "count": i64_at(event, &["count"]).unwrap_or(1),
+            // For messages: how often, when more than once.
+            "repeated": i64_at(event, &["count"]).filter(|c| *c > 1),
             "firstSeen": began.to_string(),
             "lastSeen": last.to_string(),
             "volumeOperationCount": operations.len(),
