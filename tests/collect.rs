@@ -2023,3 +2023,208 @@ status:
         outcome.manifest.collector_errors
     );
 }
+
+/// KOTS's snapshot settings as the API tells them (#15): the healthy scenario's full snapshots, eight scheduled
+/// a day apart and one taken by hand, each with KOTS's 30-day TTL. The cron schedule is KOTS's database's, and
+/// the scope says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kots_snapshot_ttl_and_interval_are_derived_from_its_backups() {
+    let scenario = Scenario::load(&scenarios_dir().join("healthy")).unwrap();
+    let (lab, outcome, _bundle, _out) = run_against(scenario, &options()).await;
+    let kots = &outcome.manifest.scope["kotsSnapshots"];
+    let instance = &kots["instance"];
+    assert_eq!(instance["backups"], 9, "{kots}");
+    assert_eq!(instance["scheduled"], 8);
+    assert_eq!(instance["manual"], 1);
+    assert_eq!(instance["ttl"], "720h0m0s");
+    assert_eq!(instance["ttlFrom"], "instance-9wc4h");
+    assert_eq!(instance["lastScheduled"], "instance-9wc4h");
+    assert_eq!(instance["scheduledIntervalSeconds"], 86_400);
+    assert!(kots["application"].is_null(), "{kots}");
+    assert!(
+        kots["from"]
+            .as_str()
+            .unwrap()
+            .contains("KOTS keeps the cron schedule in its database"),
+        "{kots}"
+    );
+    lab.shutdown().await;
+}
+
+/// composed: the CSI snapshot API (external-snapshotter's snapshot.storage.k8s.io/v1 kinds), CSIDrivers and
+/// PriorityClasses, served to the lab as CustomResourceDefinitions of their real groups (the lab has no
+/// built-in kinds for them), with one object of each: a VolumeSnapshot that failed, its content and the class
+/// Velero selects by label, the class the node agent's priority setting names.
+const CSI_OBJECTS: &str = r#"
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata:
+  name: ebs-snapclass
+  labels: {velero.io/csi-volumesnapshot-class: "true"}
+driver: ebs.csi.aws.com
+deletionPolicy: Retain
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotContent
+metadata: {name: snapcontent-6f1c2b7a-8d3f-4a6e-b1c9-7f2d4e6a8b01}
+spec:
+  deletionPolicy: Retain
+  driver: ebs.csi.aws.com
+  source: {volumeHandle: vol-0a1b2c3d4e5f67890}
+  volumeSnapshotClassName: ebs-snapclass
+  volumeSnapshotRef: {name: velero-data-db-0-x2k9p, namespace: velero}
+status:
+  readyToUse: false
+  error: {message: "Failed to check and update snapshot content: SnapshotCreationPerVolumeRateExceeded", time: "2026-11-24T02:05:00Z"}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: velero-data-db-0-x2k9p, namespace: velero, labels: {velero.io/backup-name: daily-20261124020000}}
+spec:
+  source: {persistentVolumeClaimName: data-db-0}
+  volumeSnapshotClassName: ebs-snapclass
+status:
+  boundVolumeSnapshotContentName: snapcontent-6f1c2b7a-8d3f-4a6e-b1c9-7f2d4e6a8b01
+  readyToUse: false
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata: {name: ebs.csi.aws.com}
+spec: {attachRequired: true, podInfoOnMount: false, volumeLifecycleModes: [Persistent]}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: velero-critical}
+value: 100000
+globalDefault: false
+description: Velero's node agent and data movers
+"#;
+
+/// A CustomResourceDefinition serving `plural.group` v1 with any fields, as the lab reads one.
+fn open_crd(group: &str, plural: &str, kind: &str, scope: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {plural}.{group}}}\n\
+         spec:\n  group: {group}\n  names: {{plural: {plural}, singular: {singular}, kind: {kind}, listKind: {kind}List}}\n\
+         \x20 scope: {scope}\n  versions:\n    - {{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: \
+         {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}}}\n---\n",
+        singular = kind.to_lowercase()
+    )
+}
+
+/// The CSI side of snapshots, CSIDrivers and PriorityClasses (#15): each list is in the bundle whole, under
+/// the entries bundle-format.md names, with what rules read (the class's Velero label, the snapshot's error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csi_snapshot_objects_csi_drivers_and_priority_classes_are_collected() {
+    let mut files = scenario_files(&scenarios_dir().join("lab-basics"));
+    let crds: String = [
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshotclasses",
+            "VolumeSnapshotClass",
+            "Cluster",
+        ),
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshotcontents",
+            "VolumeSnapshotContent",
+            "Cluster",
+        ),
+        (
+            "snapshot.storage.k8s.io",
+            "volumesnapshots",
+            "VolumeSnapshot",
+            "Namespaced",
+        ),
+        ("storage.k8s.io", "csidrivers", "CSIDriver", "Cluster"),
+        (
+            "scheduling.k8s.io",
+            "priorityclasses",
+            "PriorityClass",
+            "Cluster",
+        ),
+    ]
+    .iter()
+    .map(|(group, plural, kind, scope)| open_crd(group, plural, kind, scope))
+    .collect();
+    files.push(("objects/csi.yaml".into(), crds + CSI_OBJECTS));
+    let scenario = Scenario::from_files("csi-lab", "test:csi-lab", files).unwrap();
+    let (lab, outcome, bundle, _out) = run_against(scenario, &options()).await;
+    let classes = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshotclasses.snapshot.storage.k8s.io/_cluster.json",
+    );
+    assert_eq!(
+        classes["items"][0]["metadata"]["labels"]["velero.io/csi-volumesnapshot-class"],
+        "true"
+    );
+    assert_eq!(classes["items"][0]["driver"], "ebs.csi.aws.com");
+    let contents = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshotcontents.snapshot.storage.k8s.io/_cluster.json",
+    );
+    assert!(
+        contents["items"][0]["status"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SnapshotCreationPerVolumeRateExceeded"),
+        "{contents}"
+    );
+    let snapshots = bundle.json(
+        "cluster-resources/custom-resources/volumesnapshots.snapshot.storage.k8s.io/velero.json",
+    );
+    assert_eq!(
+        snapshots["items"][0]["spec"]["source"]["persistentVolumeClaimName"],
+        "data-db-0"
+    );
+    assert_eq!(snapshots["items"][0]["status"]["readyToUse"], false);
+    let drivers = bundle.json("cluster-resources/csidrivers/_cluster.json");
+    assert_eq!(drivers["items"][0]["spec"]["attachRequired"], true);
+    let priorities = bundle.json("cluster-resources/priorityclasses/_cluster.json");
+    assert_eq!(
+        priorities["items"][0]["metadata"]["name"],
+        "velero-critical"
+    );
+    assert_eq!(priorities["items"][0]["value"], 100000);
+    // lab-basics' own refusals and missing store files aside, none of these lists failed.
+    assert!(
+        !outcome.manifest.collector_errors.iter().any(|e| e
+            .target
+            .as_deref()
+            .is_some_and(|t| t.contains("snapshot")
+                || t == "csidrivers"
+                || t == "priorityclasses")),
+        "{:?}",
+        outcome.manifest.collector_errors
+    );
+    lab.shutdown().await;
+}
+
+/// failed-bsl (#15, "record why a backup's log cannot be had"): the location is Unavailable (NoSuchBucket), so
+/// the store has none of its backups' files; each download's error says the store's answer and the location's
+/// state in Velero's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_not_had_from_an_unavailable_location_says_the_location_s_state() {
+    let scenario = Scenario::load(&scenarios_dir().join("failed-bsl")).unwrap();
+    let (lab, outcome, _bundle, _out) = run_against(scenario, &options()).await;
+    let logs: Vec<&snapdoc::bundle::CollectorError> = outcome
+        .manifest
+        .collector_errors
+        .iter()
+        .filter(|e| {
+            e.target
+                .as_deref()
+                .is_some_and(|t| t.starts_with("BackupLog "))
+        })
+        .collect();
+    assert!(!logs.is_empty(), "{:?}", outcome.manifest.collector_errors);
+    for error in logs {
+        assert!(
+            error
+                .message
+                .contains("its storage location default was Unavailable at its last validation")
+                && error
+                    .message
+                    .contains("NoSuchBucket: The specified bucket does not exist"),
+            "{error:?}"
+        );
+    }
+    lab.shutdown().await;
+}

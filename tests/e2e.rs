@@ -233,14 +233,17 @@ async fn maintenance_oom_verdict_blames_the_oom_killed_maintenance_jobs() {
     // The finding reaches the backup through the repository the maintenance pods' label names (the backup's
     // volume namespace `app` on location `default`), and tells that repository its own detail.
     assert!(
-        oom.targets
-            .iter()
-            .any(|t| t.target.kind == "backuprepositories.velero.io"
-                && t.target.name == "app-default-kopia-qd7mt"
-                && t.count == 3),
+        has_repository_detail(oom, "app-default-kopia-qd7mt", 3),
         "{:?}",
         oom.targets
     );
+}
+
+/// Whether a finding has its own detail on BackupRepository `name`, counting `count` objects.
+fn has_repository_detail(finding: &snapdoc::analyze::Finding, name: &str, count: u64) -> bool {
+    finding.targets.iter().any(|t| {
+        t.target.kind == "backuprepositories.velero.io" && t.target.name == name && t.count == count
+    })
 }
 
 /// A JSON entry of a collected bundle, which must be there.
@@ -538,4 +541,153 @@ async fn kots_velero_117_upgrade_verdict_names_the_refused_restic_uploader() {
             "{entry}: {log}"
         );
     }
+}
+
+/// node-disk-pressure (#15): worker-2's kubelet evicted the node agent under disk pressure while it backed up
+/// db-0's volume; the new node agent marked the PodVolumeBackup Failed. The verdict leads with the node's events
+/// (SD552: the node, the disk pressure, the PodVolumeBackup it ran), not the generic failed pod volume backup
+/// (SD352) or PartiallyFailed state; the node's recovery after the backup (NodeHasNoDiskPressure) is no cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_disk_pressure_verdict_names_the_node_and_its_disk_pressure() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("node-disk-pressure", out.path()).await;
+    let analysis = &outcome.analysis;
+    let verdict = the_one_verdict(
+        analysis,
+        ("daily-20261125020000", "PartiallyFailed"),
+        ("SD552", "SD352"),
+        &[
+            "Node worker-2 was under disk pressure: its kubelet recorded NodeHasDiskPressure",
+            "The node ran PodVolumeBackup daily-20261125020000-x7k2p (backup daily-20261125020000).",
+        ],
+    );
+    let fix = verdict.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("kubectl describe node") && fix.contains("priorityClassName"),
+        "{fix}"
+    );
+    // Both trouble events of worker-2 are in the finding; the recovery is not.
+    let nodes = finding(analysis, "SD552");
+    assert_eq!(nodes.count, 2, "{nodes:?}");
+    assert!(
+        nodes
+            .targets
+            .iter()
+            .all(|t| t.target.kind == "nodes" && t.target.name == "worker-2"),
+        "{:?}",
+        nodes.targets
+    );
+    // The bundle holds what says so: the node's events, the evicted pod and the new agent's log.
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let node_events = entry_json(&mut bundle, "cluster/node-events.json");
+    let reasons: Vec<&str> = node_events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["involvedObject"]["name"] == "worker-2")
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "NodeHasDiskPressure",
+            "EvictionThresholdMet",
+            "NodeHasNoDiskPressure"
+        ]
+    );
+    let pods = entry_json(&mut bundle, "cluster-resources/pods/velero.json");
+    let evicted = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "node-agent-7mz4d")
+        .expect("the evicted node-agent pod");
+    assert_eq!(evicted["status"]["reason"], "Evicted");
+    assert!(
+        evicted["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The node was low on resource: ephemeral-storage."),
+        "{evicted}"
+    );
+    let agent = entry_text(&mut bundle, "velero/logs/node-agent-b9r6t/node-agent.log");
+    assert!(
+        agent.contains(
+            "found a podvolumebackup with status \\\"InProgress\\\" during the server starting"
+        ),
+        "{agent}"
+    );
+}
+
+/// maintenance-oom-115 (#15): Velero 1.15.2's maintenance Job pods, OOMKilled, carry the server's labels (no
+/// `velero.io/repo-name`) and the repository has no recentMaintenance; the verdict still leads with the OOMKilled
+/// maintenance of repository app-default-kopia-qd7mt, told by the container and the Job's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_oom_115_verdict_blames_the_oom_killed_maintenance_of_the_repository() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = run_scenario("maintenance-oom-115", out.path()).await;
+    let analysis = &outcome.analysis;
+    let oom = finding(analysis, "SD320");
+    assert_eq!(oom.count, 3, "{oom:?}");
+    let verdict = the_one_verdict(
+        analysis,
+        ("daily-20261125020000", "PartiallyFailed"),
+        ("SD320", "SD501"),
+        &[
+            "(Job app-default-kopia-qd7mt-maintain-job-",
+            "was OOMKilled (memory limit 512Mi)",
+        ],
+    );
+    assert!(
+        verdict
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--maintenance-job-mem-limit"),
+        "{verdict:?}"
+    );
+    // Reached through the repository the Job's name carries, which gets its own detail.
+    assert!(
+        has_repository_detail(oom, "app-default-kopia-qd7mt", 3),
+        "{:?}",
+        oom.targets
+    );
+    // The bundle holds the 1.15 sources: the repository's message, the pods' logs, the server's wait error.
+    let mut bundle = snapdoc::bundle::Bundle::open(&outcome.bundle).unwrap();
+    let repositories = entry_json(
+        &mut bundle,
+        "cluster-resources/custom-resources/backuprepositories.velero.io/velero.json",
+    );
+    let repository = &repositories["items"][0];
+    assert!(repository["status"].get("recentMaintenance").is_none());
+    assert_eq!(
+        repository["status"]["message"],
+        "error to wait for maintenance job complete: maintenance job \
+         velero/app-default-kopia-qd7mt-maintain-job-1795568400291 failed"
+    );
+    for pod in [
+        "app-default-kopia-qd7mt-maintain-job-1795561200412-x7k2p",
+        "app-default-kopia-qd7mt-maintain-job-1795564800538-q9m4t",
+        "app-default-kopia-qd7mt-maintain-job-1795568400291-h3v8n",
+    ] {
+        let log = entry_text(
+            &mut bundle,
+            &format!("velero/logs/{pod}/velero-repo-maintenance-container.log"),
+        );
+        assert!(
+            log.contains("Succeeded to open repo for maintenance"),
+            "{pod}: {log}"
+        );
+    }
+    let server = entry_text(
+        &mut bundle,
+        "velero/logs/velero-7d9f8c6b5d-m4n7p/velero.log",
+    );
+    assert_eq!(
+        server
+            .matches("msg=\"Error to wait for maintenance job complete\"")
+            .count(),
+        3,
+        "{server}"
+    );
 }

@@ -56,6 +56,8 @@ const REALISTIC: &[&str] = &[
     "restore-wait-looping",
     "kurl-minio-full",
     "kots-velero-117-upgrade",
+    "node-disk-pressure",
+    "maintenance-oom-115",
 ];
 /// What the lab serves from store/ (docs/scenarios.md).
 const STORE_FILES_BACKUP: &[&str] = &[

@@ -32,6 +32,8 @@
 //!   preparing or is Pending, with the nodes' taints it does not tolerate.
 //! - `facts.restoreWaits` (facts/restore_waits.rs): each restored pod whose restore helper log shows it still
 //!   waiting for a volume's done file, with that volume's PodVolumeRestore.
+//! - `facts.nodeEvents` (facts/node_events.rs): each kubelet event telling of trouble (pressure, eviction,
+//!   OOM, reboot, NotReady) on a node that ran a PodVolumeBackup or DataUpload, with when it was seen.
 //! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
 //!   whether the license allows snapshots) and whether a KOTS schedule is overdue; none without them.
 mod collection;
@@ -41,6 +43,7 @@ mod health;
 pub(crate) mod inventory;
 pub(crate) mod json;
 mod kots;
+pub(crate) mod node_events;
 mod presence;
 pub(crate) mod restore_waits;
 mod schedules;
@@ -75,6 +78,7 @@ pub(crate) const FACTS_COLLECTION: &str = "facts.collection";
 pub(crate) const FACTS_KOTS: &str = "facts.kots";
 pub(crate) const FACTS_SCHEDULING: &str = "facts.scheduling";
 pub(crate) const FACTS_RESTORE_WAITS: &str = "facts.restoreWaits";
+pub(crate) const FACTS_NODE_EVENTS: &str = "facts.nodeEvents";
 
 /// What the analysis derives from a bundle before the rules run: its age, facts, versions, backups.
 #[derive(Debug, Clone)]
@@ -266,6 +270,16 @@ pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
     kinds.insert(
         FACTS_RESTORE_WAITS.to_string(),
         restore_waits::restore_wait_facts(&inv, &restore_waits::helper_logs(bundle)),
+    );
+    // Unreadable or absent (bundles before node events were collected): none.
+    let node_events = bundle
+        .read_json(crate::bundle::layout::CLUSTER_NODE_EVENTS)
+        .ok()
+        .flatten()
+        .unwrap_or(Value::Null);
+    kinds.insert(
+        FACTS_NODE_EVENTS.to_string(),
+        node_events::node_event_facts(&inv, json::array_at(&node_events, &["items"])),
     );
 
     let mut unavailable = environment::unavailable(bundle, &inv, &backups);

@@ -16,6 +16,7 @@ use super::engine::scan::count_newlines;
 use super::error::AnalyzeError;
 use super::facts::components::component_of_pod;
 use super::facts::json::{self, i64_at, str_at, time_at};
+use super::facts::node_events;
 use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
@@ -31,19 +32,6 @@ pub(crate) const MAX_LINE_BYTES: usize = 16 * 1024;
 const MAX_REMEMBERED_LINES: usize = 100_000;
 /// Shown text is cut to this many characters.
 const MAX_TEXT_CHARS: usize = 600;
-/// Reasons of the kubelet's events about its node that tell of a node in trouble, as the kubelet records them
-/// (kubernetes/kubernetes pkg/kubelet/events/event.go: `Rebooted`, `FreeDiskSpaceFailed`, `NodeNotReady`;
-/// pkg/kubelet/eviction/eviction_manager.go: `EvictionThresholdMet`; pkg/kubelet/nodestatus/setters.go:
-/// `NodeHasDiskPressure`, `NodeHasInsufficientMemory`; pkg/kubelet/oom/oom_watcher_linux.go: `SystemOOM`).
-const NODE_TROUBLE_REASONS: [&str; 7] = [
-    "EvictionThresholdMet",
-    "NodeHasDiskPressure",
-    "NodeHasInsufficientMemory",
-    "FreeDiskSpaceFailed",
-    "Rebooted",
-    "NodeNotReady",
-    "SystemOOM",
-];
 
 /// Builds the timelines of the failed backups in `backups` (the first few), reading their logs from `bundle`.
 pub fn timelines(
@@ -562,24 +550,13 @@ impl Builder {
     /// concerns the backup's time: it began before the backup ended and lasted until at least the window's start.
     /// One that began after the backup ended cannot have caused it and is left out.
     fn add_node_event(&mut self, event: &Value, window: &Window) {
-        if str_at(event, &["involvedObject", "kind"]) != Some("Node") {
-            return;
-        }
-        let Some(node) = str_at(event, &["involvedObject", "name"]) else {
+        let Some((node, reason)) = node_events::node_trouble(event) else {
             return;
         };
-        let Some(reason) = str_at(event, &["reason"]) else {
-            return;
-        };
-        if !self.nodes.contains(node) || !NODE_TROUBLE_REASONS.contains(&reason) {
+        if !self.nodes.contains(node) {
             return;
         }
-        let began = time_at(event, &["firstTimestamp"])
-            .or_else(|| time_at(event, &["eventTime"]))
-            .or_else(|| time_at(event, &["lastTimestamp"]))
-            .or_else(|| json::created(event));
-        let last = time_at(event, &["lastTimestamp"]).or(began);
-        let (Some(began), Some(last)) = (began, last) else {
+        let Some((began, last)) = node_events::event_span(event) else {
             return;
         };
         if !window.began_in_time(began, last) {

@@ -250,6 +250,9 @@ pub(super) struct Download {
     pub name: String,
     /// The object store's certificate is not checked (its location says insecureSkipTLSVerify).
     pub insecure: bool,
+    /// Why its storage location may not serve it: Unavailable at its last validation, in the location's words.
+    /// Added to the reason a download failed, so the report says the location, not only the symptom.
+    pub location_note: Option<String>,
 }
 
 /// At most this many backups (and as many restores) get the detail files: the failed ones, newest first,
@@ -305,29 +308,44 @@ pub(super) fn plan(
     let detailed_restores = detailed(restores, &velero_objects.restore_phase);
     // Details go last: logs and results matter most, and come first when time runs short.
     let mut details_planned = Vec::new();
-    let push = |into: &mut Vec<Download>, kinds: &[DownloadKind], name: &String, insecure: bool| {
+    let push = |into: &mut Vec<Download>,
+                kinds: &[DownloadKind],
+                name: &String,
+                (insecure, note): (bool, &Option<String>)| {
         into.extend(kinds.iter().map(|kind| Download {
             kind: *kind,
             name: name.clone(),
             insecure,
+            location_note: note.clone(),
         }));
     };
     for name in backups {
         let insecure = velero_objects.backup_insecure(name);
+        let note = velero_objects.backup_location_note(name);
         let essential = [DownloadKind::BackupLog, DownloadKind::BackupResults];
-        push(&mut out, &essential, name, insecure);
+        push(&mut out, &essential, name, (insecure, &note));
         if detailed_backups.contains(name) {
-            push(&mut details_planned, &backup_details, name, insecure);
+            push(
+                &mut details_planned,
+                &backup_details,
+                name,
+                (insecure, &note),
+            );
         }
     }
     for name in restores {
-        let insecure = velero_objects
-            .restore_backup(name)
-            .is_some_and(|b| velero_objects.backup_insecure(b));
+        let backup = velero_objects.restore_backup(name);
+        let insecure = backup.is_some_and(|b| velero_objects.backup_insecure(b));
+        let note = backup.and_then(|b| velero_objects.backup_location_note(b));
         let essential = [DownloadKind::RestoreLog, DownloadKind::RestoreResults];
-        push(&mut out, &essential, name, insecure);
+        push(&mut out, &essential, name, (insecure, &note));
         if detailed_restores.contains(name) {
-            push(&mut details_planned, &restore_details, name, insecure);
+            push(
+                &mut details_planned,
+                &restore_details,
+                name,
+                (insecure, &note),
+            );
         }
     }
     out.extend(details_planned);
@@ -347,6 +365,8 @@ pub(super) struct VeleroObjects {
     restore_phase: BTreeMap<String, String>,
     /// location → insecureSkipTLSVerify
     location_insecure: BTreeMap<String, bool>,
+    /// location → what its status says when its phase is Unavailable
+    location_unavailable: BTreeMap<String, String>,
     /// caCert of every location (PEM), to trust the object store's certificate.
     pub(crate) ca_certs: Vec<Vec<u8>>,
 }
@@ -393,6 +413,24 @@ impl VeleroObjects {
             let insecure = location
                 .pointer("/spec/config/insecureSkipTLSVerify")
                 .is_some_and(|v| v.as_str() == Some("true") || v.as_bool() == Some(true));
+            if location.pointer("/status/phase").and_then(Value::as_str) == Some("Unavailable") {
+                let mut note =
+                    format!("its storage location {n} was Unavailable at its last validation");
+                if let Some(at) = location
+                    .pointer("/status/lastValidationTime")
+                    .and_then(Value::as_str)
+                {
+                    note.push_str(&format!(" ({at})"));
+                }
+                if let Some(message) = location
+                    .pointer("/status/message")
+                    .and_then(Value::as_str)
+                    .filter(|m| !m.trim().is_empty())
+                {
+                    note.push_str(&format!(": {}", message.trim()));
+                }
+                objects.location_unavailable.insert(n.clone(), note);
+            }
             objects.location_insecure.insert(n, insecure);
             if let Some(ca) = location
                 .pointer("/spec/objectStorage/caCert")
@@ -411,6 +449,16 @@ impl VeleroObjects {
             .and_then(|l| self.location_insecure.get(l))
             .copied()
             .unwrap_or(false)
+    }
+
+    /// What makes the location of `backup` unlikely to serve its files (the default location when it names
+    /// none, as Velero does).
+    fn backup_location_note(&self, backup: &str) -> Option<String> {
+        let location = self
+            .backup_location
+            .get(backup)
+            .map_or("default", String::as_str);
+        self.location_unavailable.get(location).cloned()
     }
 
     fn restore_backup(&self, restore: &str) -> Option<&str> {
@@ -728,6 +776,10 @@ impl<'a> DownloadContext<'a> {
                 None
             }
             Err((status, message)) => {
+                let message = match &download.location_note {
+                    Some(note) => format!("{message}; {note}"),
+                    None => message,
+                };
                 errors.push(self.error(download, status, message));
                 None
             }
@@ -1055,6 +1107,7 @@ mod tests {
             kind: DownloadKind::BackupLog,
             name: "Daily_Backup-20240101".repeat(20),
             insecure: false,
+            location_note: None,
         };
         let a = request_name(&download);
         let b = request_name(&download);
@@ -1127,6 +1180,50 @@ mod tests {
             .read_to_string(&mut pem)
             .unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    /// The failed-bsl scenario's location (Velero's status.message for NoSuchBucket): every download of a
+    /// backup stored there, and of a restore of one, carries why the location may not serve it.
+    #[test]
+    fn downloads_of_a_backup_on_an_unavailable_location_say_so() {
+        let objects = VeleroObjects::new(
+            &json!({"items": [
+                {"metadata": {"name": "b1"}, "spec": {}},
+                {"metadata": {"name": "b2"}, "spec": {"storageLocation": "secondary"}}
+            ]}),
+            &json!({"items": [{"metadata": {"name": "r1"}, "spec": {"backupName": "b1"}}]}),
+            &json!({"items": [
+                {"metadata": {"name": "default"},
+                 "status": {"phase": "Unavailable", "lastValidationTime": "2026-11-25T11:59:19Z",
+                            "message": "BackupStorageLocation \"default\" is unavailable: rpc error: code = Unknown desc = NoSuchBucket: The specified bucket does not exist"}},
+                {"metadata": {"name": "secondary"}, "status": {"phase": "Available"}}
+            ]}),
+        );
+        let server = ServerKinds {
+            accepted: None,
+            release: Some((1, 12)),
+        };
+        let (plan, _) = plan(
+            &["b1".into(), "b2".into()],
+            &["r1".into()],
+            &objects,
+            &server,
+        );
+        let note = |kind: DownloadKind, name: &str| {
+            plan.iter()
+                .find(|d| d.kind == kind && d.name == name)
+                .and_then(|d| d.location_note.clone())
+        };
+        assert_eq!(
+            note(DownloadKind::BackupLog, "b1").as_deref(),
+            Some(
+                "its storage location default was Unavailable at its last validation (2026-11-25T11:59:19Z): \
+                 BackupStorageLocation \"default\" is unavailable: rpc error: code = Unknown desc = NoSuchBucket: \
+                 The specified bucket does not exist"
+            )
+        );
+        assert!(note(DownloadKind::RestoreLog, "r1").is_some());
+        assert_eq!(note(DownloadKind::BackupLog, "b2"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod downloads;
 mod error;
 mod in_cluster_store;
 mod interrupt;
+mod kots_snapshots;
 mod kubeconfig;
 mod lists;
 mod logs;

@@ -17,6 +17,7 @@ use super::detect::{self, BackupScope, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, ServerKinds, VeleroObjects};
 use super::in_cluster_store;
 use super::interrupt::{Interrupt, Signal};
+use super::kots_snapshots;
 use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::logs::{self, LogTarget};
 use super::progress::Progress;
@@ -123,6 +124,11 @@ const BACKUP_FIELDS: &[&str] = &[
     "/status/phase",
     "/status/startTimestamp",
     "/status/completionTimestamp",
+    // What tells KOTS's snapshot settings (kots_snapshots.rs).
+    "/metadata/annotations/kots.io~1instance",
+    "/metadata/annotations/kots.io~1snapshot-trigger",
+    "/metadata/annotations/kots.io~1app-id",
+    "/spec/ttl",
 ];
 /// What `backup_scope` reads of every backup: kept once per distinct value, however many backups.
 const BACKUP_SCOPE_FIELDS: &[&str] = &["/spec/includedNamespaces", "/spec/excludedNamespaces"];
@@ -342,6 +348,12 @@ impl<'o> Run<'o> {
             self.configuration_stage(velero_ns.as_deref())
         )?;
         stage!("install", self.install_stage(&facts, kots_ns.as_deref()))?;
+        if let Some(kots) = velero
+            .get("backups")
+            .and_then(kots_snapshots::kots_snapshots)
+        {
+            self.scope.insert("kotsSnapshots".into(), kots);
+        }
         self.components(&workloads);
         let stores = match velero_ns.as_deref() {
             Some(ns) => in_cluster_store::store_services(

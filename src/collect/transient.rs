@@ -26,11 +26,25 @@ pub(super) const OPERATION_POD_LABELS: [&str; 5] = [
     "velero.io/repo-name",
 ];
 
+/// The container of a repository maintenance Job's pod (Velero 1.14–1.16: pkg/repository/manager/manager.go:428
+/// at v1.15.2, 804d73c4).
+pub(super) const MAINTENANCE_CONTAINER: &str = "velero-repo-maintenance-container";
+
 /// Whether Velero created `pod` for one data upload / download, pod volume backup / restore or maintenance job.
+/// A Velero 1.15 maintenance pod carries the velero server pod's labels instead of `velero.io/repo-name`
+/// (manager.go:461-463 at v1.15.2 replaces them): it is told by its container.
 pub(super) fn is_operation_pod(pod: &Value) -> bool {
-    pod.pointer("/metadata/labels")
+    let labelled = pod
+        .pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .is_some_and(|labels| OPERATION_POD_LABELS.iter().any(|l| labels.contains_key(*l)))
+        .is_some_and(|labels| OPERATION_POD_LABELS.iter().any(|l| labels.contains_key(*l)));
+    labelled
+        || pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| c.get("name").and_then(Value::as_str) == Some(MAINTENANCE_CONTAINER))
 }
 
 /// The logs of the operation pods (each container, and its previous run when it restarted), under
@@ -92,6 +106,14 @@ mod tests {
                           "labels": {"velero.io/data-upload": "daily-20261201-7xq2v"}},
              "spec": {"containers": [{"name": "daily-20261201-7xq2v"}]},
              "status": {"phase": "Pending"}},
+            // a file-system-backup pod of Velero 1.17, which ran: labelled with its PodVolumeBackup
+            // (pkg/controller/pod_volume_backup_controller.go:795 at v1.17.0, 3172d9f9), its container named after the
+            // PodVolumeBackup's UID (pkg/exposer/pod_volume.go:275)
+            {"metadata": {"name": "daily-20261201-x7k2p", "namespace": "velero",
+                          "labels": {"velero.io/pod-volume-backup": "daily-20261201-x7k2p"}},
+             "spec": {"containers": [{"name": "5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81"}]},
+             "status": {"containerStatuses": [{"name": "5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81",
+                "state": {"terminated": {"reason": "Error", "exitCode": 1}}}]}},
             {"metadata": {"name": "velero-7d8-abc", "namespace": "velero"},
              "spec": {"containers": [{"name": "velero"}]},
              "status": {"containerStatuses": [{"name": "velero", "state": {"running": {}}}]}}
@@ -100,7 +122,30 @@ mod tests {
         assert_eq!(
             entries,
             vec![
-                "velero/logs/default-kopia-maintain-job-1764912000123-x7k2p/velero-repo-maintenance-container.log"
+                "velero/logs/default-kopia-maintain-job-1764912000123-x7k2p/velero-repo-maintenance-container.log",
+                "velero/logs/daily-20261201-x7k2p/5b2d8f4a-1c3e-4a5d-8b7f-6e9c0a2d4f81.log"
+            ]
+        );
+    }
+
+    /// composed: a Velero 1.15.2 maintenance pod, with the velero server pod's labels and the Job controller's,
+    /// not `velero.io/repo-name` (manager.go:461-463 at 804d73c4).
+    #[test]
+    fn a_velero_1_15_maintenance_pod_is_told_by_its_container() {
+        let pods = json!({"items": [
+            {"metadata": {"name": "app-default-kopia-qd7mt-maintain-job-1795561200412-x7k2p", "namespace": "velero",
+                          "labels": {"component": "velero", "deploy": "velero", "name": "velero",
+                                     "job-name": "app-default-kopia-qd7mt-maintain-job-1795561200412"}},
+             "spec": {"containers": [{"name": "velero-repo-maintenance-container"}]},
+             "status": {"containerStatuses": [{"name": "velero-repo-maintenance-container",
+                "state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}
+        ]});
+        assert!(is_operation_pod(&items(&pods)[0]));
+        let entries: Vec<String> = log_targets(&pods).into_iter().map(|t| t.entry).collect();
+        assert_eq!(
+            entries,
+            vec![
+                "velero/logs/app-default-kopia-qd7mt-maintain-job-1795561200412-x7k2p/velero-repo-maintenance-container.log"
             ]
         );
     }

@@ -21,6 +21,7 @@ use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, LogFile};
 pub use logs::LogRun;
 pub(crate) use logs::LogScan;
+use objects::Seen;
 pub use scan::{BLOCK_SIZE, LogScanner};
 
 /// What the rules are read against besides the bundle's own objects and logs (from `facts::gather`).
@@ -396,7 +397,7 @@ pub(crate) fn object_finding(
     let mut evidence = Vec::new();
     let mut related = Vec::new();
     let mut variables: Option<Map<String, Value>> = None;
-    let mut targets: Vec<(ObjectRef, u64, Map<String, Value>)> = Vec::new();
+    let mut targets: Vec<(ObjectRef, u64, Map<String, Value>, Seen)> = Vec::new();
     for object in objects {
         if !objects::evaluate(&matcher.when, object, now) {
             continue;
@@ -415,10 +416,16 @@ pub(crate) fn object_finding(
         let own_detail = (matcher.kind == logs::LOCATION_KIND
             || OWN_DETAIL_KINDS.contains(&matcher.kind.as_str()))
         .then(|| reference.clone());
+        // A fact that tells when it happened (a node's event) keeps its own detail per time, so that a verdict
+        // reads the one inside its backup's window, not a span joined from others.
+        let seen = objects::seen(object);
         for target in concerned.into_iter().chain(own_detail) {
-            match targets.iter_mut().find(|(t, _, _)| *t == target) {
-                Some((_, count, _)) => *count += 1,
-                None => targets.push((target, 1, own_variables.clone())),
+            match targets
+                .iter_mut()
+                .find(|(t, _, _, s)| *t == target && *s == seen)
+            {
+                Some((_, count, _, _)) => *count += 1,
+                None => targets.push((target, 1, own_variables.clone(), seen.clone())),
             }
         }
         evidence.push(objects::evidence(matcher, object, &reference));
@@ -431,14 +438,14 @@ pub(crate) fn object_finding(
     finding.related = related;
     finding.targets = targets
         .into_iter()
-        .map(|(target, count, mut variables)| {
+        .map(|(target, count, mut variables, (first_seen, last_seen))| {
             variables.insert("count".into(), Value::from(count));
             TargetDetail {
                 message: rules.render_message(rule, &Value::Object(variables)),
                 target,
                 count,
-                first_seen: None,
-                last_seen: None,
+                first_seen,
+                last_seen,
             }
         })
         .collect();

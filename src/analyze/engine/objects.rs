@@ -2,11 +2,14 @@
 use serde_json::{Map, Value};
 
 use super::logs::{BACKUP_KIND, RESTORE_KIND};
+use crate::analyze::facts::FACTS_NODE_EVENTS;
 use crate::analyze::findings::{Evidence, ObjectRef};
 use crate::analyze::rules::predicate::{lenient_version, numeric_value, scalar_text};
 use crate::analyze::rules::{ObjectMatcher, Predicate, Test};
 
 const MAX_VALUE_CHARS: usize = 300;
+/// The kind of the node a node's event concerns.
+pub(crate) const NODES_KIND: &str = "nodes";
 
 pub(crate) fn evaluate(predicate: &Predicate, object: &Value, now: jiff::Timestamp) -> bool {
     match predicate {
@@ -126,6 +129,17 @@ pub(crate) fn related(kind: &str, object: &Value, reference: &ObjectRef) -> Vec<
             });
         }
     }
+    // A node's event concerns the node (verdicts join it to the backups whose volumes that node moved, in their
+    // time: verdicts/links.rs).
+    if kind == FACTS_NODE_EVENTS
+        && let Some(node) = object.get("node").and_then(Value::as_str)
+    {
+        out.push(ObjectRef {
+            kind: NODES_KIND.to_string(),
+            namespace: None,
+            name: node.to_string(),
+        });
+    }
     if let Some(repository) = maintained_repository(object).filter(|_| out.is_empty()) {
         out.push(ObjectRef {
             kind: "backuprepositories.velero.io".to_string(),
@@ -157,6 +171,15 @@ fn maintained_repository(pod: &Value) -> Option<&str> {
         && !ms.is_empty()
         && ms.bytes().all(|b| b.is_ascii_digit()))
     .then_some(repository)
+}
+
+/// When a fact object says it was first and last seen (`firstSeen` / `lastSeen`: a node's event); none for
+/// objects, whose state is the bundle's.
+pub(crate) type Seen = (Option<String>, Option<String>);
+
+pub(crate) fn seen(object: &Value) -> Seen {
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    (text("firstSeen"), text("lastSeen"))
 }
 
 /// The value shown as evidence for a path: a scalar's text, or compact JSON; several values joined.

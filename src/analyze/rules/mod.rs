@@ -51,6 +51,7 @@ pub(crate) const FACT_KINDS: &[&str] = &[
     "facts.readiness",
     "facts.scheduling",
     "facts.restoreWaits",
+    "facts.nodeEvents",
 ];
 
 /// Components a compat rule may compare (the keys of `BundleFacts::versions`).

@@ -49,6 +49,9 @@ pub(super) enum Link {
     /// It names a velero container, or a node-agent container on a node that ran the backup's volumes: it
     /// counts only when what it says happened inside the backup's window.
     Component(Told),
+    /// It names a node that ran the backup's volumes (a node's event): it counts only through a detail of that
+    /// node seen while the backup ran (verdicts/mod.rs `Window::holds_node_event`), never whenever.
+    Node,
 }
 
 /// When what a component finding tells of its container happened.
@@ -197,7 +200,7 @@ impl<'c> Subjects<'c> {
             "nodes" => self
                 .nodes
                 .contains(object.name.as_str())
-                .then_some(Link::Named),
+                .then_some(Link::Node),
             "backuprepositories.velero.io" | "resticrepositories.velero.io" => self
                 .repositories
                 .iter()

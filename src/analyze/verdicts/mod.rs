@@ -93,7 +93,14 @@ struct Window {
     from: Timestamp,
     to: Option<Timestamp>,
     now: Option<Timestamp>,
+    /// Its start (or creation) and completion (or `now`), without slack.
+    start: Timestamp,
+    end: Option<Timestamp>,
 }
+
+/// How long before a backup's start a node's trouble still counts for it: a node under pressure for minutes
+/// before the node agent picked up its volumes is the node it ran on.
+pub(crate) const NODE_EVENT_LEAD: SignedDuration = SignedDuration::from_mins(5);
 
 impl Window {
     fn of(
@@ -102,14 +109,34 @@ impl Window {
         now: Option<Timestamp>,
     ) -> Option<Window> {
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<Timestamp>().ok());
-        let from = parse(&summary.started)
-            .or(created)?
-            .checked_sub(TIME_SLACK)
-            .ok()?;
-        let to = parse(&summary.completed)
-            .or(now)
-            .and_then(|t| t.checked_add(TIME_SLACK).ok());
-        Some(Window { from, to, now })
+        let start = parse(&summary.started).or(created)?;
+        let from = start.checked_sub(TIME_SLACK).ok()?;
+        let end = parse(&summary.completed).or(now);
+        let to = end.and_then(|t| t.checked_add(TIME_SLACK).ok());
+        Some(Window {
+            from,
+            to,
+            now,
+            start,
+            end,
+        })
+    }
+
+    /// Whether a node's event seen from `first` to `last` happened while the backup ran: inside [start −
+    /// `NODE_EVENT_LEAD`, completion], begun no later than the backup ended and still seen at or after that
+    /// start. An event without a time cannot be placed and never counts.
+    fn holds_node_event(&self, first: Option<&str>, last: Option<&str>) -> bool {
+        let parse = |t: Option<&str>| t.and_then(|t| t.parse::<Timestamp>().ok());
+        let (first, last) = match (parse(first), parse(last)) {
+            (Some(first), Some(last)) => (first, last),
+            (Some(one), None) | (None, Some(one)) => (one, one),
+            (None, None) => return false,
+        };
+        let lead = self
+            .start
+            .checked_sub(NODE_EVENT_LEAD)
+            .unwrap_or(self.start);
+        self.end.is_none_or(|end| first <= end) && last >= lead
     }
 
     /// Whether evidence seen from `first` to `last` (none: an object's state at `now`) overlaps the window.
@@ -130,7 +157,8 @@ impl Window {
     /// when: it does not), its state at the bundle's time when the window reaches it.
     fn holds_container(&self, link: &Link) -> bool {
         match *link {
-            Link::Named => true,
+            // A node's time is its detail's, read once the detail is chosen (`holds_node_event`).
+            Link::Named | Link::Node => true,
             Link::Component(Told::Ended(at)) => {
                 at.is_some_and(|at| at >= self.from && self.to.is_none_or(|to| at <= to))
             }
@@ -221,7 +249,19 @@ fn verdict(
         .iter()
         .filter_map(|finding| {
             candidate(finding, &target, location.as_ref(), failed_outright).or_else(|| {
-                let (_, object) = subjects.link(finding, in_window)?;
+                let (link, object) = subjects.link(finding, in_window)?;
+                if link == Link::Node {
+                    // Of the node's details (one per event), one seen while the backup ran; none: it does
+                    // not concern the backup, however bad it was.
+                    let node = object?;
+                    let detail = finding.targets.iter().find(|d| {
+                        d.target == *node
+                            && window.is_none_or(|w| {
+                                w.holds_node_event(d.first_seen.as_deref(), d.last_seen.as_deref())
+                            })
+                    })?;
+                    return Some(Candidate::of_detail(finding, Reach::Linked, detail));
+                }
                 let detail =
                     object.and_then(|object| finding.targets.iter().find(|d| d.target == *object));
                 Some(match detail {
@@ -863,5 +903,150 @@ mod timeout_tests {
         };
         let verdicts = verdicts_in(std::slice::from_ref(&finding), &[summary], None, &context);
         assert_eq!(verdicts[0].summary, finding.message);
+    }
+}
+
+#[cfg(test)]
+mod node_event_tests {
+    use super::context::{PVB_KIND, VolumeOperation};
+    use super::*;
+
+    fn node(name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: "nodes".into(),
+            namespace: None,
+            name: name.into(),
+        }
+    }
+
+    /// composed: a node-events finding with one detail per event on worker-2, each with its own time.
+    fn node_finding(events: &[(&str, &str)]) -> Finding {
+        let targets = events
+            .iter()
+            .map(|(first, last)| TargetDetail {
+                target: node("worker-2"),
+                message: format!(
+                    "Node worker-2 reported NodeHasDiskPressure from {first} to {last}."
+                ),
+                count: 1,
+                first_seen: Some((*first).into()),
+                last_seen: Some((*last).into()),
+            })
+            .collect();
+        Finding {
+            rule_id: "SD552".into(),
+            rule_name: "node-trouble-during-volume-backup".into(),
+            match_kind: "object".into(),
+            severity: Severity::Fail,
+            role: Role::Cause,
+            category: "resources".into(),
+            title: "t".into(),
+            message: "m".into(),
+            cause: "c".into(),
+            fix: "f".into(),
+            docs: vec![],
+            evidence: vec![],
+            count: events.len() as u64,
+            first_seen: None,
+            last_seen: None,
+            related: vec![node("worker-2")],
+            targets,
+        }
+    }
+
+    /// A backup that ran 02:00–02:40 with one pod volume backup on worker-2.
+    fn backup_on_worker_2() -> (BackupSummary, VerdictContext) {
+        let summary = BackupSummary {
+            kind: "backup".into(),
+            name: "daily-1".into(),
+            namespace: Some("velero".into()),
+            phase: Some("PartiallyFailed".into()),
+            started: Some("2026-11-25T02:00:00Z".into()),
+            completed: Some("2026-11-25T02:40:00Z".into()),
+            ..BackupSummary::default()
+        };
+        let context = VerdictContext {
+            volume_operations: vec![VolumeOperation {
+                kind: PVB_KIND.into(),
+                namespace: Some("velero".into()),
+                name: "daily-1-x7k2p".into(),
+                owner: "backup/daily-1".into(),
+                node: Some("worker-2".into()),
+                ..VolumeOperation::default()
+            }],
+            ..VerdictContext::default()
+        };
+        (summary, context)
+    }
+
+    fn lead(events: &[(&str, &str)]) -> Option<String> {
+        let (summary, context) = backup_on_worker_2();
+        let now = "2026-11-25T12:00:00Z".parse().ok();
+        let verdicts = verdicts_in(
+            &[node_finding(events)],
+            std::slice::from_ref(&summary),
+            now,
+            &context,
+        );
+        verdicts[0].finding_ids.first().cloned()
+    }
+
+    #[test]
+    fn a_node_event_after_the_backup_ended_never_leads() {
+        // Began a minute after completion, however long it lasted.
+        assert_eq!(
+            lead(&[("2026-11-25T02:41:00Z", "2026-11-25T05:00:00Z")]),
+            None
+        );
+        // Over more than five minutes before the backup started.
+        assert_eq!(
+            lead(&[("2026-11-25T01:00:00Z", "2026-11-25T01:54:59Z")]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_node_event_while_the_backup_ran_leads() {
+        assert_eq!(
+            lead(&[("2026-11-25T02:20:00Z", "2026-11-25T02:25:00Z")]).as_deref(),
+            Some("SD552")
+        );
+        // Begun before the start and still seen within five minutes of it.
+        assert_eq!(
+            lead(&[("2026-11-25T01:30:00Z", "2026-11-25T01:56:00Z")]).as_deref(),
+            Some("SD552")
+        );
+        // The detail read is the one in the window, not the first of the node's.
+        let (summary, context) = backup_on_worker_2();
+        let verdicts = verdicts_in(
+            &[node_finding(&[
+                ("2026-11-25T06:00:00Z", "2026-11-25T06:10:00Z"),
+                ("2026-11-25T02:20:00Z", "2026-11-25T02:25:00Z"),
+            ])],
+            std::slice::from_ref(&summary),
+            "2026-11-25T12:00:00Z".parse().ok(),
+            &context,
+        );
+        assert!(
+            verdicts[0].summary.contains("from 2026-11-25T02:20:00Z"),
+            "{}",
+            verdicts[0].summary
+        );
+    }
+
+    #[test]
+    fn a_node_that_ran_none_of_the_backup_s_volumes_does_not_lead() {
+        let (summary, mut context) = backup_on_worker_2();
+        context.volume_operations[0].node = Some("worker-1".into());
+        let verdicts = verdicts_in(
+            &[node_finding(&[(
+                "2026-11-25T02:20:00Z",
+                "2026-11-25T02:25:00Z",
+            )])],
+            std::slice::from_ref(&summary),
+            "2026-11-25T12:00:00Z".parse().ok(),
+            &context,
+        );
+        assert!(verdicts[0].finding_ids.is_empty(), "{:?}", verdicts[0]);
     }
 }
