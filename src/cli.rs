@@ -130,7 +130,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
     /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
-    /// (Azure Blob). Default aws. (gcp / velero.io/gcp locations are read but not probed yet.)
+    /// (Azure Blob), replicated.com/hostpath or replicated.com/nfs (local-volume-provider: in-cluster only, a pod on
+    /// each node). Default aws. (gcp / velero.io/gcp locations are read but not probed yet.)
     #[arg(long)]
     pub provider: Option<String>,
     /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or
@@ -173,8 +174,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
     /// The credentials file of the location's plugin, the format of the `cloud` key of Velero's credentials
-    /// secret: an AWS shared credentials file, the Azure plugin's KEY=VALUE file, or a GCP service-account key.
-    #[arg(long, value_name = "FILE", required_if_eq_any = [("from_here", "true"), ("agent", "true")])]
+    /// secret: an AWS shared credentials file, the Azure plugin's KEY=VALUE file, or a GCP service-account key
+    /// (required with --from-here; a host path / NFS location takes none and is probed in the cluster only).
+    #[arg(long, value_name = "FILE")]
     pub credentials_file: Option<PathBuf>,
     /// The profile (section) of the credentials file (default: the location's config.profile, then
     /// `default`).

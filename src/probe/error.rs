@@ -17,6 +17,13 @@ pub enum ProbeError {
          probed yet; the probe handles S3 and S3-compatible (aws) and Azure Blob (azure) locations"
     )]
     NotProbed(String),
+    /// A host path / NFS location asked to be probed from the user's machine.
+    #[error(
+        "provider {0:?}: a local-volume-provider location is a directory on the cluster's nodes (or an NFS export \
+         they mount), which this machine does not see: probe it in the cluster (`snapdoc probe --bsl NAME`), \
+         where a pod on each node mounts it as Velero does and writes as Velero's uid"
+    )]
+    LocalVolumeFromHere(String),
     /// A setting of the location is unusable.
     #[error("location config: {0}")]
     Config(String),
