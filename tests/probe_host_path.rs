@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use snapdoc::analyze::{Matcher, RuleSet};
 use snapdoc::lab::{Scenario, ScenarioObject};
-use snapdoc::probe::{LocationProbe, ProbeResult, Status, Step};
+use snapdoc::probe::{LOCAL_VOLUME_STEPS, LocationProbe, ProbeResult, Status, Step};
 use snapdoc::report::{ReportFormat, render};
 
 #[path = "support/background_lab.rs"]
@@ -26,7 +26,7 @@ use background_lab::BackgroundLab;
 mod probe_servers;
 #[path = "support/report_fixtures.rs"]
 mod report_fixtures;
-use probe_servers::nothing_left_in;
+use probe_servers::{nothing_left_in, result_of};
 
 const NODES: [&str; 3] = ["acme-prod-1", "acme-prod-2", "acme-prod-3"];
 const HOST_PATH: &str = "/tmp/hostpath-snaps";
@@ -111,17 +111,6 @@ fn probe(lab: &BackgroundLab, bsl: &str) -> Command {
         .args(["probe", "--bsl", bsl, "--format", "json", "--kubeconfig"])
         .arg(lab.kubeconfig());
     command
-}
-
-fn result_of(output: &std::process::Output, code: i32) -> ProbeResult {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "{stderr}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not a probe result ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
 }
 
 /// No `snapdoc-probe-*` file is left in `dir`.
@@ -210,14 +199,7 @@ fn a_writable_host_path_passes_on_every_node() {
             "{node:#?}"
         );
     }
-    for step in [
-        Step::Stat,
-        Step::Permissions,
-        Step::Put,
-        Step::Get,
-        Step::Delete,
-        Step::FreeSpace,
-    ] {
+    for step in LOCAL_VOLUME_STEPS {
         assert_eq!(
             result.check(step).unwrap().status,
             Status::Passed,

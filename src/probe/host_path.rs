@@ -42,6 +42,16 @@ pub(crate) const PATH_MISSING_RULE: &str = "SD707";
 /// The volume is full or almost full.
 pub(crate) const FULL_RULE: &str = "SD708";
 
+/// The checks of a local volume, in the order the agent runs them.
+pub const LOCAL_VOLUME_STEPS: [Step; 6] = [
+    Step::Stat,
+    Step::Permissions,
+    Step::Put,
+    Step::Get,
+    Step::Delete,
+    Step::FreeSpace,
+];
+
 /// Below this much free space the volume counts as almost full: one backup tarball of a small application, or a
 /// restic pack file's worth of headroom.
 const LOW_SPACE_BYTES: u64 = 1 << 30;
@@ -284,14 +294,8 @@ pub fn probe_local_volume(location: &LocalVolumeLocation, at: &Path, agent: Agen
     }
     let directory = stat.as_ref().ok().filter(|m| m.is_dir());
     let Some(meta) = directory else {
-        for step in [
-            Step::Permissions,
-            Step::Put,
-            Step::Get,
-            Step::Delete,
-            Step::FreeSpace,
-        ] {
-            checks.push(skipped(step, "the directory is not there"));
+        for step in &LOCAL_VOLUME_STEPS[1..] {
+            checks.push(skipped(*step, "the directory is not there"));
         }
         return result(location, agent, probe_key, checks, facts);
     };
@@ -546,14 +550,8 @@ pub(crate) fn unmountable(node: &str, message: &str) -> NodeProbe {
         missing.then_some(PATH_MISSING_RULE),
         message.to_string(),
     )];
-    for step in [
-        Step::Permissions,
-        Step::Put,
-        Step::Get,
-        Step::Delete,
-        Step::FreeSpace,
-    ] {
-        checks.push(skipped(step, "the volume could not be mounted"));
+    for step in &LOCAL_VOLUME_STEPS[1..] {
+        checks.push(skipped(*step, "the volume could not be mounted"));
     }
     NodeProbe {
         node: node.to_string(),
@@ -570,16 +568,8 @@ pub(crate) fn join_nodes(
     nodes: Vec<NodeProbe>,
     probe_key: String,
 ) -> ProbeResult {
-    let steps = [
-        Step::Stat,
-        Step::Permissions,
-        Step::Put,
-        Step::Get,
-        Step::Delete,
-        Step::FreeSpace,
-    ];
     let mut checks = Vec::new();
-    for step in steps {
+    for step in LOCAL_VOLUME_STEPS {
         let per_node: Vec<(&str, &Check)> = nodes
             .iter()
             .filter_map(|n| Some((n.node.as_str(), n.checks.iter().find(|c| c.step == step)?)))

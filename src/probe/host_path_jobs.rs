@@ -39,17 +39,8 @@ pub(super) async fn probe_on_nodes<T>(
     let (run_as, nodes) = plan(client.clone(), bsl, location).await?;
     let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
     let events: Api<Event> = Api::namespaced(client, namespace);
-    let suffix = new_suffix();
     let mut guards = Vec::new();
-    for (index, node) in nodes.iter().enumerate() {
-        let manifest = node_job(
-            bsl,
-            location,
-            image,
-            &format!("{suffix}-{index}"),
-            node,
-            &run_as,
-        );
+    for manifest in node_manifests(bsl, location, image, &nodes, &run_as) {
         let job: Job = serde_json::from_value(manifest).map_err(|e| failed(e.to_string()))?;
         let name = job.metadata.name.clone().unwrap_or_default();
         // A Job that cannot be created ends the probe; the guards of those already created delete them.
@@ -151,8 +142,19 @@ pub async fn node_jobs(
         return Ok(vec![probe_job(bsl, image, &new_suffix())]);
     };
     let (run_as, nodes) = plan(client, bsl, location).await?;
+    Ok(node_manifests(bsl, location, image, &nodes, &run_as))
+}
+
+/// One Job per node, their names sharing one random suffix.
+fn node_manifests(
+    bsl: &BslLocation,
+    location: &LocalVolumeLocation,
+    image: &str,
+    nodes: &[String],
+    run_as: &RunAs,
+) -> Vec<Value> {
     let suffix = new_suffix();
-    Ok(nodes
+    nodes
         .iter()
         .enumerate()
         .map(|(index, node)| {
@@ -162,10 +164,10 @@ pub async fn node_jobs(
                 image,
                 &format!("{suffix}-{index}"),
                 node,
-                &run_as,
+                run_as,
             )
         })
-        .collect())
+        .collect()
 }
 
 fn new_suffix() -> String {

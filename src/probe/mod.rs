@@ -26,7 +26,8 @@ pub use agent::{Agent, Probed, probe, probe_s3, probe_s3_until, probe_until};
 pub use bsl::{BslLocation, read_bsl};
 pub use error::ProbeError;
 pub use host_path::{
-    LocalVolumeReport, MOUNT_ROOT, NodeProbe, RunAs, VolumeFacts, probe_local_volume,
+    LOCAL_VOLUME_STEPS, LocalVolumeReport, MOUNT_ROOT, NodeProbe, RunAs, VolumeFacts,
+    probe_local_volume,
 };
 pub use host_path_jobs::node_jobs;
 pub(crate) use in_cluster::locations_of;
