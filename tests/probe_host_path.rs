@@ -422,3 +422,40 @@ fn run_probe_puts_each_node_in_every_report_format() {
     );
     nothing_left_in(&lab);
 }
+
+/// `--dry-run` prints the Job of each node that hosts the location, pinned there, mounting the directory as the
+/// plugin does and running as Velero's uid, and creates nothing.
+#[test]
+fn dry_run_prints_one_pinned_job_per_node() {
+    let root = host_root();
+    let lab = BackgroundLab::start(scenario(root.path()));
+    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["probe", "--bsl", "local", "--dry-run", "--kubeconfig"])
+        .arg(lab.kubeconfig())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let jobs: Vec<&str> = stdout.split("\n---\n").collect();
+    assert_eq!(jobs.len(), 3, "{stdout}");
+    for (job, node) in jobs
+        .iter()
+        .zip(["acme-prod-3", "acme-prod-1", "acme-prod-2"])
+    {
+        assert!(job.contains(&format!("nodeName: {node}")), "{job}");
+        assert!(
+            job.contains("runAsUser: 1001") && job.contains("fsGroup: 1001"),
+            "{job}"
+        );
+        assert!(
+            job.contains("mountPath: /var/velero-local-volume-provider/hostpath-snapshots"),
+            "{job}"
+        );
+        assert!(
+            job.contains(&format!("path: {HOST_PATH}")) && job.contains("type: Directory"),
+            "{job}"
+        );
+        assert!(!job.contains("credentials"), "{job}");
+    }
+    nothing_left_in(&lab);
+}
