@@ -604,6 +604,17 @@ pub(crate) fn join_nodes(
             .join("; ");
         checks.push(check(step, status, rule.as_deref(), detail));
     }
+    if run_as.uid.is_none() {
+        // The pods ran as snapdoc's image's user, not Velero's: the plugin's judgement of Velero's uid is unknown,
+        // and a pass here would say so falsely.
+        for check in checks.iter_mut().filter(|c| c.step == Step::Permissions) {
+            *check = skipped(
+                Step::Permissions,
+                "Velero runs as its image's USER, which the API does not show (no plugin ConfigMap or pod \
+                 securityContext sets it): set securityContextRunAsUser in the plugin's ConfigMap to probe as it",
+            );
+        }
+    }
     ProbeResult {
         agent: Agent::InCluster.name().to_string(),
         location: location.probed(),
@@ -685,6 +696,48 @@ mod tests {
         assert_eq!(
             io_failure(Step::Put, "write", "k", &full).rule.as_deref(),
             Some(FULL_RULE)
+        );
+    }
+
+    #[test]
+    fn without_velero_s_uid_the_permission_check_is_no_pass() {
+        let location = LocalVolumeLocation {
+            provider: HOSTPATH_PROVIDER.to_string(),
+            bucket: "b".to_string(),
+            path: "/srv/snapshots".to_string(),
+            ..LocalVolumeLocation::default()
+        };
+        let node = NodeProbe {
+            node: "n1".to_string(),
+            checks: vec![
+                passed(Step::Stat, "a directory".to_string()),
+                passed(Step::Permissions, "accepted".to_string()),
+            ],
+            volume: None,
+        };
+        let unknown = RunAs {
+            source: "nothing sets it".to_string(),
+            ..RunAs::default()
+        };
+        let result = join_nodes(&location, unknown, vec![node.clone()], String::new());
+        assert_eq!(
+            result.check(Step::Permissions).unwrap().status,
+            Status::Skipped
+        );
+        assert!(
+            result.to_terminal().contains("Velero's own is unknown"),
+            "{}",
+            result.to_terminal()
+        );
+        let known = RunAs {
+            uid: Some(1001),
+            ..RunAs::default()
+        };
+        let result = join_nodes(&location, known, vec![node], String::new());
+        let permissions = result.check(Step::Permissions).unwrap();
+        assert_eq!(
+            (permissions.status, permissions.detail.as_str()),
+            (Status::Passed, "node n1: accepted")
         );
     }
 

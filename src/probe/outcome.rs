@@ -284,10 +284,19 @@ impl ProbeResult {
             let _ = writeln!(out, "  {line}");
         }
         let rules = self.failed_rules();
-        if rules.is_empty() && self.passed() && self.local_volume.is_some() {
+        if rules.is_empty()
+            && self.passed()
+            && let Some(local) = &self.local_volume
+        {
+            let unknown_uid = local.run_as.as_ref().is_some_and(|r| r.uid.is_none());
             let _ = writeln!(
                 out,
-                "The directory works for Velero: it exists, the plugin accepts its owner and mode, and the probe wrote, read and deleted a file as Velero's uid."
+                "{}",
+                if unknown_uid {
+                    "The directory exists and takes writes, but only as snapdoc's uid: Velero's own is unknown."
+                } else {
+                    "The directory works for Velero: it exists, the plugin accepts its owner and mode, and the probe wrote, read and deleted a file as Velero's uid."
+                }
             );
         } else if rules.is_empty() && self.passed() {
             let _ = writeln!(
