@@ -459,3 +459,32 @@ fn dry_run_prints_one_pinned_job_per_node() {
     }
     nothing_left_in(&lab);
 }
+
+/// SIGINT while the node Jobs wait (an image no node runs: their pods never appear): snapdoc ends with 130 and
+/// deletes every one of them.
+#[test]
+fn ctrl_c_removes_every_node_s_job() {
+    let root = host_root();
+    let lab = BackgroundLab::start(scenario(root.path()));
+    let child = probe(&lab, "local")
+        .args(["--image", "registry.example/other:1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lab.lab().objects("jobs.batch").len() < 3 {
+        assert!(Instant::now() < deadline, "the three Jobs were not created");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("deleted"), "{stderr}");
+    nothing_left_in(&lab);
+}
