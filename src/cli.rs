@@ -108,7 +108,8 @@ pub enum Command {
 /// `snapdoc probe`.
 #[derive(Debug, Args, Clone)]
 /// Without --from-here, --dry-run or --agent: a Job in Velero's namespace probes --bsl with the location's own
-/// credentials (the Role in deploy/manifests/snapdoc-probe-role.yaml), and is deleted afterwards.
+/// credentials (the Role in deploy/manifests/snapdoc-probe-role.yaml), and is deleted afterwards. A host path / NFS
+/// location (replicated.com/hostpath, replicated.com/nfs) is probed that way only: one Job per node that hosts it.
 #[command(group(clap::ArgGroup::new("mode").args(["from_here", "dry_run", "agent"])))]
 pub struct ProbeArgs {
     /// Run the checks from this machine with the credentials of --credentials-file (snapdoc never reads the
@@ -130,8 +131,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
     /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
-    /// (Azure Blob), replicated.com/hostpath or replicated.com/nfs (local-volume-provider: in-cluster only, a pod on
-    /// each node). Default aws. (gcp / velero.io/gcp locations are read but not probed yet.)
+    /// (Azure Blob). Default aws. (gcp / velero.io/gcp locations are read but not probed yet.)
     #[arg(long)]
     pub provider: Option<String>,
     /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or
