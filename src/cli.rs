@@ -131,7 +131,7 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
     /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
-    /// (Azure Blob). Default aws. (gcp / velero.io/gcp locations are read but not probed yet.)
+    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws.
     #[arg(long)]
     pub provider: Option<String>,
     /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or

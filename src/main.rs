@@ -88,7 +88,8 @@ fn until_interrupted<T>(
 }
 
 /// Listens for SIGINT / SIGTERM for the rest of the process: the first one interrupts what watches the
-/// returned [`snapdoc::collect::Interrupt`], which finishes (or removes) its bundle and ends with 128 + it.
+/// returned [`snapdoc::collect::Interrupt`], which finishes (or removes) its bundle and ends with 128 + it; a
+/// second one ends the process at once.
 fn interrupt_on_signals() -> anyhow::Result<snapdoc::collect::Interrupt> {
     use snapdoc::collect::{Interrupt, Signal};
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -102,8 +103,20 @@ fn interrupt_on_signals() -> anyhow::Result<snapdoc::collect::Interrupt> {
             _ = terminate.recv() => Signal::TERM,
         };
         interrupter.interrupt(signal);
-        // Keep the sender: a dropped one would read as "no signal will come".
-        std::future::pending::<()>().await;
+        // Once a handler is installed the default action never comes back, so a second signal would be lost
+        // while the cleanup runs (a probe deleting its Job from an API server that stopped answering): the
+        // second one ends the process at once, as users who press Ctrl-C twice expect. The sender stays alive
+        // until then: a dropped one would read as "no signal will come".
+        let second = tokio::select! {
+            _ = interrupt.recv() => Signal::INT,
+            _ = terminate.recv() => Signal::TERM,
+        };
+        eprintln!(
+            "snapdoc: {} again: stopping without cleaning up (a .partial file or a snapdoc-probe Job may be left)",
+            second.name
+        );
+        drop(interrupter);
+        std::process::exit(128 + i32::from(second.number));
     });
     Ok(watched)
 }

@@ -61,7 +61,8 @@ impl rustls::client::danger::ServerCertVerifier for SkipVerify {
 }
 
 /// An HTTP/1 client over `config` that also speaks plain `http://` (S3-compatible stores inside a cluster often
-/// do), giving up a connection after `connect_timeout`: the object store clients of collect and the probe.
+/// do), giving up a connection after `connect_timeout`: the object store clients of collect and the probe, and
+/// the Pushgateway push of `check`.
 pub(crate) fn object_store_client<B>(
     config: rustls::ClientConfig,
     connect_timeout: std::time::Duration,

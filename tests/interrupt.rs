@@ -261,3 +261,63 @@ async fn a_signal_in_the_first_stage_writes_no_bundle_and_leaves_nothing() {
     run.assert_clean();
     run.lab.shutdown().await;
 }
+
+/// A cleanup that hangs (here the DownloadRequests' DELETEs wait a minute) does not hold the user hostage: a
+/// second signal ends the process at once with its own code, and says what may be left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_during_the_cleanup_ends_the_process_at_once() {
+    let faults = json!({"slowAnswers": [
+        {"pathContains": "/downloadrequests/", "method": "GET", "ms": 60_000},
+        {"pathContains": "/downloadrequests", "method": "DELETE", "ms": 60_000},
+    ]});
+    let lab = LabCluster::start(lab_basics(faults)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    lab.write_kubeconfig(&kubeconfig).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .current_dir(dir.path())
+        .args(["collect", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["-o", "bundle.zip", "--delete-download-requests"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !download_request_created(&lab.request_log()) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the signal"
+        );
+        assert!(Instant::now() < deadline, "the run never reached the stage");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let kill = |signal: &str| {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    kill("TERM");
+    // The cleanup is under way once it asked to delete; the DELETE is answered only after a minute, so the
+    // process is still cleaning up when the second signal comes (and a signal that came earlier ends it the
+    // same way).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill("INT");
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("SIGINT again: stopping without cleaning up"),
+        "{stderr}"
+    );
+    assert!(
+        !lab.request_log().iter().any(|r| r.method == "DELETE"),
+        "no DELETE was answered: the process did not wait for its cleanup"
+    );
+    lab.shutdown().await;
+}

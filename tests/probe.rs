@@ -27,7 +27,10 @@ mod background_lab;
 use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
-use probe_servers::{Server, free_port, job_pods, nothing_left_in, result_of, wait_listening};
+use probe_servers::{
+    Server, free_port, installed, interrupt_probe, job_pods, nothing_left_in, result_of,
+    wait_listening,
+};
 
 /// A moto server, killed when dropped.
 struct Moto {
@@ -111,20 +114,11 @@ fn probe_from_here(endpoint: &str, bucket: &str, credentials: &Path) -> Command 
 /// Starts and fills a moto server; `None` (and a loud note) when moto is not installed.
 fn moto() -> Option<Moto> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe");
-    let importable = Command::new("python3")
-        .args(["-c", "import moto.server, boto3, flask"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !importable {
-        // In CI, .ci/run installs moto: a missing moto there is a broken setup, not a reason to pass.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "moto[server] is not installed: scripts/install-test-deps installs it"
-        );
-        eprintln!(
-            "\n!!!!!!!! moto[server] is not installed (scripts/install-test-deps): SKIPPING the probe test !!!!!!!!\n"
-        );
+    if !installed(
+        "python3",
+        &["-c", "import moto.server, boto3, flask"],
+        "moto[server]",
+    ) {
         return None;
     }
     let port = free_port();
@@ -799,22 +793,7 @@ async fn ctrl_c_removes_the_probe_object() {
         tokio::time::timeout(Duration::from_secs(30), reached.notified())
             .await
             .expect("the probe reads its object back");
-        let started = Instant::now();
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(output.status.code(), Some(130), "{output:?}");
-        assert!(started.elapsed() < Duration::from_secs(10));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("cluster-a/backups/snapdoc-probe-") && stderr.contains("was deleted"),
-            "{stderr}"
-        );
+        interrupt_probe(child, "cluster-a/backups/snapdoc-probe-").await;
         let after = probe(&location(&moto.endpoint(), bucket, "cluster-a"), &velero).await;
         assert!(
             !after

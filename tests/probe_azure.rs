@@ -21,7 +21,13 @@ mod background_lab;
 use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
-use probe_servers::{Server, free_port, nothing_left_in, wait_listening};
+use probe_servers::{Server, free_port, installed, nothing_left_in, wait_listening};
+#[path = "support/probe_checks.rs"]
+mod probe_checks;
+use probe_checks::{
+    all_passed, assert_reproduces, check_probe_reports, dry_run_args,
+    missing_bucket_and_foreign_dir, probe_bsl, result_of, scenario_with,
+};
 
 /// Azurite's development account and key (its README, "Default Storage Account").
 const ACCOUNT: &str = "devstoreaccount1";
@@ -74,21 +80,7 @@ fn setup_script(endpoint: &str, args: &[&str]) -> std::process::Output {
 
 /// Starts and fills Azurite; `None` (and a loud note) when it is not installed.
 fn azurite() -> Option<Azurite> {
-    let installed = Command::new("azurite-blob")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        // In CI, .ci/run installs Azurite: a missing one there is a broken setup, not a reason to pass.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "azurite is not installed: scripts/install-test-deps installs it"
-        );
-        eprintln!(
-            "\n!!!!!!!! azurite is not installed (scripts/install-test-deps): SKIPPING the Azure probe test !!!!!!!!\n"
-        );
+    if !installed("azurite-blob", &["--version"], "azurite") {
         return None;
     }
     let workspace = tempfile::tempdir().unwrap();
@@ -147,32 +139,6 @@ fn wrong_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([7u8; 64])
 }
 
-fn assert_reproduces(result: &ProbeResult, step: Step, rule: &str, code: &str) {
-    let check = result
-        .check(step)
-        .unwrap_or_else(|| panic!("no {step:?} check: {result:#?}"));
-    assert_eq!(check.status, Status::Failed, "{result:#?}");
-    assert_eq!(check.rule.as_deref(), Some(rule), "{result:#?}");
-    if !code.is_empty() {
-        assert_eq!(check.error_code.as_deref(), Some(code), "{result:#?}");
-    }
-}
-
-fn all_passed(result: &ProbeResult) {
-    for step in [
-        Step::List,
-        Step::TopLevelDirs,
-        Step::Put,
-        Step::Get,
-        Step::Delete,
-        Step::ClockSkew,
-    ] {
-        let check = result.check(step).unwrap();
-        assert_eq!(check.status, Status::Passed, "{step:?}: {result:#?}");
-    }
-    assert!(result.passed());
-}
-
 /// From here, the library: the success path leaves nothing behind; a wrong key is SD207,
 /// a missing container ContainerNotFound (SD101), a foreign directory SD102; Azure AD is refused by name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,32 +183,12 @@ async fn azurite_s_own_faults_are_named_by_their_rules() {
         Some(Status::Skipped)
     );
 
-    let missing = probe(
-        &location(&azurite, "velero-typo", "cluster-a"),
+    missing_bucket_and_foreign_dir(
+        |bucket, prefix| location(&azurite, bucket, prefix),
         &good,
-        Agent::FromHere,
+        "ContainerNotFound",
     )
-    .await
-    .unwrap();
-    assert_reproduces(&missing, Step::List, "SD101", "ContainerNotFound");
-
-    let foreign = probe(
-        &location(&azurite, "velero", "cluster-b"),
-        &good,
-        Agent::FromHere,
-    )
-    .await
-    .unwrap();
-    assert_reproduces(&foreign, Step::TopLevelDirs, "SD102", "");
-    assert_eq!(
-        foreign.top_level_dirs,
-        vec!["cluster-b/foreign/".to_string()]
-    );
-    // The writes still ran and cleaned up after themselves.
-    assert_eq!(
-        foreign.check(Step::Delete).map(|c| c.status),
-        Some(Status::Passed)
-    );
+    .await;
     assert_eq!(
         azurite.blobs("velero", "cluster-b/backups/snapdoc-probe-"),
         0
@@ -344,18 +290,15 @@ fn the_command_probes_azure_from_here() {
 /// with that account key.
 fn azure_scenario(azurite: &Azurite, locations: &[(&str, &str, String)]) -> Scenario {
     use base64::Engine as _;
-    let mut scenario = Scenario::builtin("healthy").unwrap();
-    scenario
-        .objects
-        .retain(|o| !(o.kind() == "BackupStorageLocation" && o.name() == "default"));
+    let mut objects = Vec::new();
     for (name, container, key) in locations {
-        let secret = serde_json::json!({
+        objects.push(serde_json::json!({
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": format!("azure-{name}"), "namespace": "velero"},
             "data": {"cloud": base64::engine::general_purpose::STANDARD.encode(credentials_text(key))},
-        });
+        }));
         // The plugin README's BSL, for Azurite: storageAccountURI instead of the resource group lookup.
-        let bsl = serde_json::json!({
+        objects.push(serde_json::json!({
             "apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
             "metadata": {"name": name, "namespace": "velero"},
             "spec": {
@@ -365,16 +308,9 @@ fn azure_scenario(azurite: &Azurite, locations: &[(&str, &str, String)]) -> Scen
                            "storageAccountURI": azurite.account_uri(), "resourceGroup": "velero-rg"},
                 "credential": {"name": format!("azure-{name}"), "key": "cloud"},
             },
-        });
-        for value in [secret, bsl] {
-            scenario.objects.push(snapdoc::lab::ScenarioObject {
-                file: "composed by tests/probe_azure.rs".to_string(),
-                line: 1,
-                value,
-            });
-        }
+        }));
     }
-    scenario
+    scenario_with("tests/probe_azure.rs", objects)
 }
 
 /// In-cluster: the lab plays the node for snapdoc's Job, running the agent with the secret the Job mounts (the
@@ -390,51 +326,21 @@ fn in_cluster_probe_of_azure_locations() {
             ("azure-wrong-key", "velero", wrong_key()),
         ],
     ));
-    let probe_bsl = |name: &str| {
-        Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-            .args(["probe", "--bsl", name, "--format", "json"])
-            .arg("--kubeconfig")
-            .arg(lab.kubeconfig())
-            .output()
-            .unwrap()
-    };
-    let result_of = |output: std::process::Output, code: i32| -> ProbeResult {
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    };
-    let ok = result_of(probe_bsl("azure"), 0);
+    let ok = result_of(probe_bsl(&lab, "azure"), 0);
     assert_eq!(ok.agent, "in-cluster");
     all_passed(&ok);
     nothing_left_in(&lab);
     assert_eq!(azurite.blobs("velero", "cluster-a/"), 0);
 
-    let typo = result_of(probe_bsl("azure-typo"), 1);
+    let typo = result_of(probe_bsl(&lab, "azure-typo"), 1);
     assert_reproduces(&typo, Step::List, "SD101", "ContainerNotFound");
-    let wrong = result_of(probe_bsl("azure-wrong-key"), 1);
+    let wrong = result_of(probe_bsl(&lab, "azure-wrong-key"), 1);
     assert_reproduces(&wrong, Step::List, "SD207", WRONG_KEY_CODE);
     nothing_left_in(&lab);
 
     // The Job mounted the location's own secret where Velero writes it, and passed the config as --config.
-    let dry = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .args(["probe", "--dry-run", "--bsl", "azure"])
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .output()
-        .unwrap();
-    let job: serde_json::Value =
-        serde_saphyr::from_str(std::str::from_utf8(&dry.stdout).unwrap()).unwrap();
-    let container = &job["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<&str> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = dry_run_args(&lab, "azure");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(args.contains(&"--provider=velero.io/azure"), "{args:?}");
     assert!(
         args.contains(&"--config=storageAccountKeyEnvVar=AZURE_STORAGE_ACCOUNT_ACCESS_KEY"),
@@ -463,59 +369,5 @@ fn check_probe_reports_an_azure_failure_in_json_and_metrics() {
         &azurite,
         &[("default", "velero", wrong_key())],
     ));
-    let textfile = lab.path("probe.prom");
-    let tmp = lab.path("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_snapdoc"))
-        .arg("check")
-        .arg("--kubeconfig")
-        .arg(lab.kubeconfig())
-        .args(["--probe", "--prometheus-textfile"])
-        .arg(&textfile)
-        .env_remove("KUBECONFIG")
-        .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let probes = json["probes"].as_array().expect("a probes array");
-    assert_eq!(probes.len(), 1, "{json:#}");
-    let list = &probes[0]["result"]["checks"][0];
-    assert_eq!(
-        (&list["step"], &list["rule"], &list["errorCode"]),
-        (
-            &serde_json::json!("list"),
-            &serde_json::json!("SD207"),
-            &serde_json::json!(WRONG_KEY_CODE)
-        ),
-        "{json:#}"
-    );
-    assert_eq!(
-        probes[0]["result"]["location"]["provider"],
-        "velero.io/azure"
-    );
-    let metrics = std::fs::read_to_string(&textfile).unwrap();
-    let has = |name: &str, labels: &[&str], value: &str| {
-        metrics.lines().any(|line| {
-            line.starts_with(name)
-                && labels.iter().all(|l| line.contains(l))
-                && line.ends_with(&format!(" {value}"))
-        })
-    };
-    let at = ["namespace=\"velero\"", "location=\"default\""];
-    assert!(has("snapdoc_probe_success{", &at, "0"), "{metrics}");
-    assert!(
-        has(
-            "snapdoc_probe_reproduced{",
-            &[at[0], at[1], "rule=\"SD207\""],
-            "1"
-        ),
-        "{metrics}"
-    );
-    nothing_left_in(&lab);
+    check_probe_reports(&lab, "velero.io/azure", "SD207", WRONG_KEY_CODE);
 }

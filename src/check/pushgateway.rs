@@ -10,8 +10,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::report::prometheus::MetricsError;
 
@@ -52,12 +50,9 @@ pub(super) async fn push(base: &str, cluster: &str, text: &str) -> Result<(), Me
     .map_err(|e| failed(e.to_string()))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    // The object stores' client serves any HTTPS endpoint; its connect timeout is the push's, so a Pushgateway
+    // that drops SYNs fails as fast as one that does not answer.
+    let client = crate::tls::object_store_client::<Full<Bytes>>(tls, PUSH_TIMEOUT);
     let request = hyper::Request::put(uri)
         // The classic text format: the Pushgateway parses it (the trailing `# EOF` is a comment there).
         .header(hyper::header::CONTENT_TYPE, "text/plain; version=0.0.4")

@@ -5,7 +5,8 @@ use bytes::Bytes;
 
 use super::azure::AzureClient;
 use super::error::ProbeError;
-use super::location::{AzureLocation, Credentials, Location, S3Location, StoreCredentials};
+use super::gcs::GcsClient;
+use super::location::{Credentials, Location, S3Location, StoreCredentials};
 use super::outcome::{
     CERTIFICATE_RULE, Check, FOREIGN_DIRS_RULE, ProbeResult, ProbedLocation, SKEW_RULE, Status,
     Step, VELERO_DIRS,
@@ -54,17 +55,35 @@ pub async fn probe_until<T>(
         }
         (Location::Azure(location), StoreCredentials::Azure(credentials)) => {
             let client = AzureClient::new(location, credentials)?;
-            let probe_key = new_probe_key(&location.prefix);
-            let checks = azure_checks(&client, location, &probe_key, agent);
-            let cleanup = async {
-                client
-                    .delete(&probe_key, None)
-                    .await
-                    .is_ok_and(|answer| answer.is_success() || answer.status == 404)
+            let probed = ProbedLocation {
+                provider: location.provider.clone(),
+                bucket: location.container.clone(),
+                prefix: location.prefix.clone(),
+                endpoint: client.endpoint(),
+                region: String::new(),
+                // The container is always in the path: https://<account>.blob.core.windows.net/<container>/<blob>.
+                path_style: true,
+                ca_cert: location.ca_cert.is_some(),
+                insecure_skip_tls_verify: false,
             };
-            until(checks, stop, probe_key.clone(), cleanup).await
+            probe_common(&client, probed, agent, stop).await
         }
-        (Location::Gcs(_), _) => Err(ProbeError::NotProbed(location.provider().to_string())),
+        (Location::Gcs(location), StoreCredentials::Gcp(credentials)) => {
+            let client = GcsClient::new(location, credentials)?;
+            let probed = ProbedLocation {
+                provider: location.provider.clone(),
+                bucket: location.bucket.clone(),
+                prefix: location.prefix.clone(),
+                endpoint: client.endpoint(),
+                region: String::new(),
+                // The JSON API names the bucket in the path: <api>b/<bucket>/o.
+                path_style: true,
+                // velero-plugin-for-gcp reads no caCert and has no insecureSkipTLSVerify.
+                ca_cert: false,
+                insecure_skip_tls_verify: false,
+            };
+            probe_common(&client, probed, agent, stop).await
+        }
         (Location::LocalVolume(l), _) => Err(ProbeError::LocalVolumeFromHere(l.provider.clone())),
         (_, _) => Err(ProbeError::Config(format!(
             "credentials of another provider than {}",
@@ -276,27 +295,32 @@ async fn s3_checks(
     run.finish(agent, probed, probe_key, listing, settings)
 }
 
-async fn azure_checks(
-    client: &AzureClient,
-    location: &AzureLocation,
-    probe_key: &str,
+/// The probe of a provider that has only the common checks (Azure, GCS), of the location `probed` describes (its
+/// prefix as given): the probe object deleted on a stop.
+async fn probe_common<S: Store, T>(
+    client: &S,
+    probed: ProbedLocation,
     agent: Agent,
-) -> ProbeResult {
-    let root = super::location::root_prefix(&location.prefix);
-    let mut run = Run::new(client);
-    let listing = common_checks(&mut run, &root, probe_key).await;
-    let probed = ProbedLocation {
-        provider: location.provider.clone(),
-        bucket: location.container.clone(),
-        prefix: root,
-        endpoint: client.endpoint(),
-        region: String::new(),
-        // The container is always in the path: https://<account>.blob.core.windows.net/<container>/<blob>.
-        path_style: true,
-        ca_cert: location.ca_cert.is_some(),
-        insecure_skip_tls_verify: false,
+    stop: impl std::future::Future<Output = T>,
+) -> Result<Probed<T>, ProbeError> {
+    let probe_key = new_probe_key(&probed.prefix);
+    let checks = async {
+        let root = super::location::root_prefix(&probed.prefix);
+        let mut run = Run::new(client);
+        let listing = common_checks(&mut run, &root, &probe_key).await;
+        let probed = ProbedLocation {
+            prefix: root,
+            ..probed
+        };
+        run.finish(agent, probed, &probe_key, listing, (None, None))
     };
-    run.finish(agent, probed, probe_key, listing, (None, None))
+    let cleanup = async {
+        client
+            .delete(&probe_key, None)
+            .await
+            .is_ok_and(|answer| answer.is_success() || answer.status == 404)
+    };
+    until(checks, stop, probe_key.clone(), cleanup).await
 }
 
 /// One provider's requests, as the checks make them; every answer comes back as the store gave it.

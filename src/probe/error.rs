@@ -7,16 +7,10 @@ use std::path::PathBuf;
 pub enum ProbeError {
     /// A provider whose plugin the probe does not know.
     #[error(
-        "provider {0:?}: the probe handles the locations of the AWS (aws, velero.io/aws: S3 and S3-compatible) \
-         and Azure (azure, velero.io/azure) plugins"
+        "provider {0:?}: the probe handles the locations of the AWS (aws, velero.io/aws: S3 and S3-compatible), \
+         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins"
     )]
     Provider(String),
-    /// A provider the probe reads the location of but has no client for yet.
-    #[error(
-        "provider {0:?}: Google Cloud Storage locations are read (their config and service-account key) but not \
-         probed yet; the probe handles S3 and S3-compatible (aws) and Azure Blob (azure) locations"
-    )]
-    NotProbed(String),
     /// A host path / NFS location asked to be probed from the user's machine.
     #[error(
         "provider {0:?}: a local-volume-provider location is a directory on the cluster's nodes (or an NFS export \

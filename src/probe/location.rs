@@ -189,8 +189,8 @@ impl Location {
         match self {
             Location::S3(l) => l.validate(),
             Location::Azure(l) => l.validate(),
-            // Refused before a Job is created for it.
-            Location::Gcs(l) => Err(ProbeError::NotProbed(l.provider.clone())),
+            // The plugin's Init refuses nothing else before a request: the key file is checked when read.
+            Location::Gcs(_) => Ok(()),
             Location::LocalVolume(l) => l.validate(),
         }
     }
@@ -704,20 +704,35 @@ mod tests {
     }
 
     #[test]
-    fn a_gcs_location_is_refused_before_any_job_or_request() {
+    fn a_gcs_location_is_probed_with_its_plugin_s_config_keys() {
         let (location, _) = Location::from_config(
             "velero.io/gcp",
             "b",
             "",
-            &BTreeMap::from([(
-                "storeEndpoint".to_string(),
-                "http://127.0.0.1:1".to_string(),
-            )]),
+            &BTreeMap::from([
+                (
+                    "storeEndpoint".to_string(),
+                    "http://127.0.0.1:1/storage/v1/".to_string(),
+                ),
+                (
+                    "kmsKeyName".to_string(),
+                    "projects/p/locations/l/keyRings/r/cryptoKeys/k".to_string(),
+                ),
+            ]),
             None,
         )
         .unwrap();
-        let refused = location.validate().unwrap_err();
-        assert!(matches!(&refused, ProbeError::NotProbed(p) if p == "velero.io/gcp"));
-        assert!(refused.to_string().contains("not probed yet"), "{refused}");
+        location.validate().unwrap();
+        let Location::Gcs(gcs) = &location else {
+            panic!("{location:?}")
+        };
+        assert_eq!(
+            gcs.store_endpoint.as_deref(),
+            Some("http://127.0.0.1:1/storage/v1/")
+        );
+        assert_eq!(location.config_pairs().len(), 2);
+        // The plugin reads no caCert: one given is a mistake said as such.
+        let mut location = location;
+        assert!(location.set_ca_cert(b"pem".to_vec()).is_err());
     }
 }

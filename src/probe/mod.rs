@@ -1,8 +1,9 @@
 //! `snapdoc probe`: proves a backup storage location works by doing what Velero does with it (list the prefix,
 //! write, read back, delete, and for S3 write with the AWS plugin's checksum headers) and naming each failure by
 //! the catalog rule whose log signature describes the same cause. Providers: S3 and S3-compatible (src/probe/s3.rs),
-//! Azure Blob (azure.rs), each a [`agent::Store`] on the shared transport (transport.rs); and local-volume-provider's
-//! host path / NFS directories (host_path.rs), probed by a pod on each node that hosts them (host_path_jobs.rs).
+//! Azure Blob (azure.rs), Google Cloud Storage (gcs.rs), each a [`agent::Store`] on the shared transport
+//! (transport.rs); and local-volume-provider's host path / NFS directories (host_path.rs), probed by a pod on each
+//! node that hosts them (host_path_jobs.rs).
 //!
 //! The agent is library code so that the same checks run from the user's machine (`--from-here`, credentials
 //! passed explicitly) and inside a Job in Velero's namespace with the location's secret mounted (`--dry-run`
@@ -12,6 +13,7 @@ mod agent;
 mod azure;
 mod bsl;
 mod error;
+mod gcs;
 mod host_path;
 mod host_path_jobs;
 mod in_cluster;

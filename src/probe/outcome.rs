@@ -347,6 +347,21 @@ pub(crate) fn azure_rule_for_code(_step: Step, code: &str) -> Option<&'static st
     }
 }
 
+/// The catalog rule for a Google Cloud Storage error: the JSON API's `reason` (googleapi logs it last: "Error 403:
+/// <message>, forbidden") or the token endpoint's OAuth error.
+pub(crate) fn gcs_rule_for_code(step: Step, code: &str) -> Option<&'static str> {
+    match code {
+        // The list and the upload address the bucket (b/<bucket>/o): their 404 is the bucket's. The Go client
+        // turns it into ErrBucketNotExist ("storage: bucket doesn't exist"); a read's or delete's 404 is the object's.
+        "notFound" if matches!(step, Step::List | Step::Put) => Some("SD101"),
+        // "<account> does not have storage.objects.<action> access to …".
+        "forbidden" => Some("SD208"),
+        // The token endpoint refused the key's signed assertion: a deleted or disabled key, or another account's.
+        "invalid_grant" => Some("SD211"),
+        _ => None,
+    }
+}
+
 /// Velero's own top-level directories (pkg/persistence/object_store_layout.go); anything else makes
 /// `IsValid` fail and the location Unavailable.
 pub(crate) const VELERO_DIRS: [&str; 6] = [
@@ -377,6 +392,11 @@ pub fn rule_ids() -> Vec<&'static str> {
         ["ContainerNotFound", "AuthenticationFailed"]
             .iter()
             .filter_map(|code| azure_rule_for_code(Step::List, code)),
+    );
+    ids.extend(
+        ["notFound", "forbidden", "invalid_grant"]
+            .iter()
+            .filter_map(|code| gcs_rule_for_code(Step::List, code)),
     );
     ids.extend([FOREIGN_DIRS_RULE, CERTIFICATE_RULE, SKEW_RULE]);
     ids.extend(super::host_path::rule_ids());

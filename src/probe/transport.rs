@@ -22,7 +22,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const VERSION_HEADERS: [&str; 2] = ["x-amz-version-id", "x-ms-version-id"];
 
 /// What the store answered.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
     /// The Date header, parsed.

@@ -82,6 +82,21 @@ const CORPUS: &[(&str, &str, &str, &str)] = &[
         "gcp-service-account-key",
     ),
     (
+        // composed: the OAuth 2.0 token endpoint's answer to a service-account assertion (the GCS probe's
+        // exchange, src/probe/gcs.rs), with a token of Google's ya29. shape.
+        r#"{"access_token":"ya29.c.b0AXv0zTMtestonly0123456789abcdef","expires_in":3599,"token_type":"Bearer"}"#,
+        "ya29.c.b0AXv0zTMtestonly0123456789abcdef",
+        r#""expires_in":3599"#,
+        "token",
+    ),
+    (
+        // composed: the GCS JSON API request header the probe and the plugin send.
+        "Authorization: Bearer ya29.c.b0AXv0zTMtestonly0123456789abcdef",
+        "ya29.c.b0AXv0zTMtestonly0123456789abcdef",
+        "Authorization: Bearer ",
+        "bearer-token",
+    ),
+    (
         r#"cert: -----BEGIN RSA PRIVATE KEY-----MIIEpAIBAAKCAQEA7bq-----END RSA PRIVATE KEY----- ok"#,
         "MIIEpAIBAAKCAQEA7bq",
         "-----END RSA PRIVATE KEY----- ok",
