@@ -131,7 +131,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
     /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
-    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws.
+    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws. (replicated.com/hostpath and
+    /// replicated.com/nfs locations are probed in the cluster only, with --bsl.)
     #[arg(long)]
     pub provider: Option<String>,
     /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or

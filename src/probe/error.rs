@@ -8,7 +8,8 @@ pub enum ProbeError {
     /// A provider whose plugin the probe does not know.
     #[error(
         "provider {0:?}: the probe handles the locations of the AWS (aws, velero.io/aws: S3 and S3-compatible), \
-         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins"
+         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins, and local-volume-provider's host path \
+         and NFS locations (replicated.com/hostpath, replicated.com/nfs)"
     )]
     Provider(String),
     /// A host path / NFS location asked to be probed from the user's machine.
