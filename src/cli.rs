@@ -108,7 +108,8 @@ pub enum Command {
 /// `snapdoc probe`.
 #[derive(Debug, Args, Clone)]
 /// Without --from-here, --dry-run or --agent: a Job in Velero's namespace probes --bsl with the location's own
-/// credentials (the Role in deploy/manifests/snapdoc-probe-role.yaml), and is deleted afterwards.
+/// credentials (the Role in deploy/manifests/snapdoc-probe-role.yaml), and is deleted afterwards. A host path / NFS
+/// location (replicated.com/hostpath, replicated.com/nfs) is probed that way only: one Job per node that hosts it.
 #[command(group(clap::ArgGroup::new("mode").args(["from_here", "dry_run", "agent"])))]
 pub struct ProbeArgs {
     /// Run the checks from this machine with the credentials of --credentials-file (snapdoc never reads the
@@ -130,7 +131,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bucket", "prefix", "provider"])]
     pub bsl: Option<String>,
     /// The location's provider: aws or velero.io/aws (S3 and S3-compatible stores), azure or velero.io/azure
-    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws.
+    /// (Azure Blob), gcp or velero.io/gcp (Google Cloud Storage). Default aws. (replicated.com/hostpath and
+    /// replicated.com/nfs locations are probed in the cluster only, with --bsl.)
     #[arg(long)]
     pub provider: Option<String>,
     /// A spec.config key of the location, as its plugin reads it, e.g. storageAccount=acct or
@@ -173,8 +175,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "ALGORITHM")]
     pub checksum_algorithm: Option<String>,
     /// The credentials file of the location's plugin, the format of the `cloud` key of Velero's credentials
-    /// secret: an AWS shared credentials file, the Azure plugin's KEY=VALUE file, or a GCP service-account key.
-    #[arg(long, value_name = "FILE", required_if_eq_any = [("from_here", "true"), ("agent", "true")])]
+    /// secret: an AWS shared credentials file, the Azure plugin's KEY=VALUE file, or a GCP service-account key
+    /// (required with --from-here; a host path / NFS location takes none and is probed in the cluster only).
+    #[arg(long, value_name = "FILE")]
     pub credentials_file: Option<PathBuf>,
     /// The profile (section) of the credentials file (default: the location's config.profile, then
     /// `default`).

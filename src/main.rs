@@ -717,10 +717,33 @@ fn probe_command(
         if !args.dry_run {
             return probe_in_cluster(runtime, args, &found, out);
         }
-        let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let job = snapdoc::probe::probe_job(&found, &args.image, &suffix);
-        write!(out, "{}", serde_saphyr::to_string(&job)?)?;
+        // A host path / NFS location's Jobs depend on its nodes and Velero's uid, read from the cluster.
+        let jobs = runtime.block_on(async {
+            let (client, _) = snapdoc::collect::client_from(&args.cluster.options()).await?;
+            Ok::<_, anyhow::Error>(snapdoc::probe::node_jobs(client, &found, &args.image).await?)
+        })?;
+        for (index, job) in jobs.iter().enumerate() {
+            if index > 0 {
+                writeln!(out, "---")?;
+            }
+            write!(out, "{}", serde_saphyr::to_string(job)?)?;
+        }
         return Ok(Exit::Clean);
+    }
+    if let Location::LocalVolume(local) = &location {
+        if !args.agent {
+            return Err(
+                snapdoc::probe::ProbeError::LocalVolumeFromHere(local.provider.clone()).into(),
+            );
+        }
+        // In the probe's pod: the volume is mounted where the plugin mounts it in Velero's.
+        let mount = local.mount_path();
+        let result = snapdoc::probe::probe_local_volume(
+            local,
+            std::path::Path::new(&mount),
+            Agent::InCluster,
+        );
+        return report_agent_result(&result, out);
     }
     let Some(credentials_file) = &args.credentials_file else {
         anyhow::bail!("--credentials-file is required to probe");
@@ -765,18 +788,26 @@ fn probe_command(
         }
     };
     if args.agent {
-        let line = serde_json::to_string(&result)?;
-        writeln!(out, "{line}")?;
-        // Kubernetes' default terminationMessagePath; absent outside a pod, where there is nothing to write.
-        let termination = std::path::Path::new("/dev/termination-log");
-        if termination.exists() {
-            std::fs::write(termination, &line)
-                .with_context(|| format!("cannot write {}", termination.display()))?;
-        }
-        Ok(probe_exit(&result))
+        report_agent_result(&result, out)
     } else {
         print_probe(args.format, &result, out)
     }
+}
+
+/// The in-cluster agent's report: one JSON line on stdout and in the termination message.
+fn report_agent_result(
+    result: &snapdoc::probe::ProbeResult,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let line = serde_json::to_string(result)?;
+    writeln!(out, "{line}")?;
+    // Kubernetes' default terminationMessagePath; absent outside a pod, where there is nothing to write.
+    let termination = std::path::Path::new("/dev/termination-log");
+    if termination.exists() {
+        std::fs::write(termination, &line)
+            .with_context(|| format!("cannot write {}", termination.display()))?;
+    }
+    Ok(probe_exit(result))
 }
 
 fn probe_exit(result: &snapdoc::probe::ProbeResult) -> Exit {

@@ -127,6 +127,7 @@ fn the_probe_s_terminal_output() {
         versioning: Some("Disabled".to_string()),
         object_lock: Some(false),
         round_trip_ms: Some(40),
+        local_volume: None,
     };
     insta::with_settings!({snapshot_path => "snapshots/probe", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("probe-terminal", result.to_terminal());

@@ -28,7 +28,8 @@ use background_lab::BackgroundLab;
 #[path = "support/probe_servers.rs"]
 mod probe_servers;
 use probe_servers::{
-    Server, free_port, installed, interrupt_probe, job_pods, nothing_left_in, wait_listening,
+    Server, free_port, installed, interrupt_probe, job_pods, nothing_left_in, result_of,
+    wait_listening,
 };
 
 /// A moto server, killed when dropped.
@@ -108,18 +109,6 @@ fn probe_from_here(endpoint: &str, bucket: &str, credentials: &Path) -> Command 
         .arg("--credentials-file")
         .arg(credentials);
     command
-}
-
-/// The JSON result of a probe command that exited with `code`.
-fn result_of(output: &std::process::Output, code: i32) -> ProbeResult {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "{stderr}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not a probe result ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
 }
 
 /// Starts and fills a moto server; `None` (and a loud note) when moto is not installed.

@@ -1327,6 +1327,7 @@ fn probed_failed_bsl() -> Analysis {
         versioning: None,
         object_lock: None,
         round_trip_ms: Some(41),
+        local_volume: None,
     };
     analysis.probes = vec![
         LocationProbe {

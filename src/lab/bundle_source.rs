@@ -83,6 +83,7 @@ pub(super) fn scenario_from_bundle(bundle: &mut Bundle) -> Result<Scenario, LabE
         logs,
         store: BTreeMap::new(),
         store_files: BTreeMap::new(),
+        host_root: None,
         registry,
         crds,
     })

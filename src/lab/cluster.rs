@@ -127,6 +127,7 @@ impl LabCluster {
             burst_counts: Mutex::new(vec![0; scenario.faults.error_bursts.len()]),
             continues_expired: std::sync::atomic::AtomicU32::new(0),
             faults: scenario.faults.clone(),
+            host_root: scenario.host_root.clone(),
             token: random_hex(24),
             instance: instance.clone(),
             user: LAB_USER.to_string(),

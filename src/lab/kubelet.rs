@@ -5,6 +5,12 @@
 //! and termination message, phase Succeeded (exit 0) or Failed (exit 1: a check failed; 2: the agent could not
 //! start). A Job of any other image gets no pod, as on a cluster where nothing schedules it; one whose image
 //! reference contains `does-not-exist` gets a pod whose image cannot be pulled.
+//!
+//! A host path / NFS probe pod (src/probe/host_path.rs) mounts a directory of the lab's nodes
+//! (`Scenario::host_root`) and runs its agent as the pod's securityContext says: on a thread of its own whose uid,
+//! gid and groups are switched (per-thread setresuid / setresgid / setgroups, which needs the lab to run as root,
+//! as the tests do), so the kernel judges each access as it would for the container.
+use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -12,7 +18,9 @@ use serde_json::{Value, json};
 
 use super::server::{LogKey, SharedLab};
 use super::state::random_hex;
-use crate::probe::{Agent, Probed, parse_agent_args, probe_until};
+use crate::probe::{
+    Agent, LocalVolumeLocation, Location, Probed, parse_agent_args, probe_local_volume, probe_until,
+};
 
 const JOBS: &str = "jobs.batch";
 const PODS: &str = "pods";
@@ -167,11 +175,14 @@ impl Run {
                 return self.end(2, &format!("Error: {error}\n"), None, &started);
             }
         };
+        if let Location::LocalVolume(location) = &invocation.location {
+            return self.local_volume(pod, location).await;
+        }
         // A volume that cannot be mounted keeps the container from starting: the pod stays ContainerCreating,
         // as a node leaves it (the Job's activeDeadlineSeconds ends it there).
         let text = match self.mounted_credentials(pod, &invocation.credentials_file) {
             Ok(text) => text,
-            Err(why) => return self.failed_mount(&why),
+            Err(why) => return self.failed_mount("credentials", &why),
         };
         let started = self.running();
         let credentials = match invocation
@@ -214,11 +225,109 @@ impl Run {
         }
     }
 
-    /// The kubelet's Warning event for a secret volume it cannot set up (the wording of its MountVolume.SetUp
-    /// failures, `kubectl describe pod` shows it); the pod stays ContainerCreating.
-    fn failed_mount(&self, why: &str) {
+    /// A host path / NFS probe: the volume mounted from the lab's nodes, the agent run as the pod's uid.
+    async fn local_volume(&self, pod: &Value, location: &LocalVolumeLocation) {
+        let spec = &pod["spec"];
+        let mount = location.mount_path();
+        let volume = spec["containers"][0]["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["mountPath"].as_str() == Some(mount.as_str()))
+            .and_then(|m| {
+                spec["volumes"]
+                    .as_array()?
+                    .iter()
+                    .find(|v| v["name"] == m["name"])
+            });
+        let Some(volume) = volume else {
+            let started = self.running();
+            let line = format!("Error: nothing is mounted at {mount}\n");
+            return self.end(2, &line, None, &started);
+        };
+        let name = volume["name"].as_str().unwrap_or_default();
+        let node = spec["nodeName"].as_str().unwrap_or_default();
+        let dir = match self.node_directory(volume, node, pod) {
+            Ok(dir) => dir,
+            Err(why) => return self.failed_mount(name, &why),
+        };
+        let started = self.running();
+        let context = &spec["securityContext"];
+        let id = |v: &Value| v.as_u64().and_then(|v| u32::try_from(v).ok());
+        // The image's USER (deploy/Dockerfile: 65532:65532) unless the pod says otherwise; a runAsUser without a
+        // runAsGroup gets group 0, as the runtime gives a uid its image does not name.
+        let uid = id(&context["runAsUser"]).unwrap_or(SNAPDOC_IMAGE_ID);
+        let default_gid = if uid == SNAPDOC_IMAGE_ID {
+            SNAPDOC_IMAGE_ID
+        } else {
+            0
+        };
+        let gid = id(&context["runAsGroup"]).unwrap_or(default_gid);
+        let mut groups: Vec<u32> = context["supplementalGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(id)
+            .collect();
+        groups.extend(id(&context["fsGroup"]));
+        let location = location.clone();
+        let ran = as_identity(uid, gid, groups, move || {
+            probe_local_volume(&location, &dir, Agent::InCluster)
+        })
+        .await;
+        match ran {
+            Ok(result) => {
+                let line = serde_json::to_string(&result).unwrap_or_default();
+                let code = if result.passed() { 0 } else { 1 };
+                self.end(code, &format!("{line}\n"), Some(&line), &started);
+            }
+            Err(error) => self.end(2, &format!("Error: {error}\n"), None, &started),
+        }
+    }
+
+    /// The directory of the lab's node `node` that `volume` (the plugin's hostPath or nfs volume) mounts, or the
+    /// kubelet's reason it cannot: the hostPath type check's wording (pkg/volume/hostpath/host_path.go,
+    /// `hostPath type check failed: %s is not a directory`), or the mount of an export that does not exist
+    /// (composed: the kubelet's `mount failed: exit status 32` report around mount.nfs's own message).
+    fn node_directory(&self, volume: &Value, node: &str, pod: &Value) -> Result<PathBuf, String> {
+        let root = self.lab.host_root.clone().unwrap_or_default();
+        let relative = |path: &str| PathBuf::from(path.trim_start_matches('/'));
+        if let Some(path) = volume["hostPath"]["path"].as_str() {
+            let dir = root.join(node).join(relative(path));
+            if self.lab.host_root.is_none() || !dir.is_dir() {
+                return Err(format!(
+                    "hostPath type check failed: {path} is not a directory"
+                ));
+            }
+            return Ok(dir);
+        }
+        let (Some(server), Some(path)) = (
+            volume["nfs"]["server"].as_str(),
+            volume["nfs"]["path"].as_str(),
+        ) else {
+            return Err("the lab mounts hostPath and nfs volumes only".to_string());
+        };
+        let dir = root.join("nfs").join(server).join(relative(path));
+        if self.lab.host_root.is_none() || !dir.is_dir() {
+            let target = format!(
+                "/var/lib/kubelet/pods/{}/volumes/kubernetes.io~nfs/{}",
+                pod["metadata"]["uid"].as_str().unwrap_or_default(),
+                volume["name"].as_str().unwrap_or_default()
+            );
+            return Err(format!(
+                "mount failed: exit status 32\nMounting command: mount\nMounting arguments: -t nfs {server}:{path} \
+                 {target}\nOutput: mount.nfs: mounting {server}:{path} failed, reason given by server: No such file \
+                 or directory"
+            ));
+        }
+        Ok(dir)
+    }
+
+    /// The kubelet's Warning event for a volume it cannot set up (the wording of its MountVolume.SetUp failures,
+    /// `kubectl describe pod` shows it); the pod stays ContainerCreating.
+    fn failed_mount(&self, volume: &str, why: &str) {
         let now = self.lab.now_text();
-        let message = format!("MountVolume.SetUp failed for volume \"credentials\" : {why}");
+        let message = format!("MountVolume.SetUp failed for volume \"{volume}\" : {why}");
         let event = kubelet_warning(
             &self.namespace,
             &self.pod_name,
@@ -348,6 +457,43 @@ impl Run {
             }
         });
     }
+}
+
+/// The uid and gid of snapdoc's image (deploy/Dockerfile `USER 65532:65532`).
+const SNAPDOC_IMAGE_ID: u32 = 65532;
+
+/// Runs `work` on a thread of its own as `uid`, `gid` with supplementary `groups`, as a container runtime starts a
+/// pod's process: the thread's credentials only (the kernel's per-thread setresuid, setresgid and setgroups, not
+/// libc's process-wide ones), and the thread ends with the work, so nothing else of the lab changes identity.
+async fn as_identity<R: Send + 'static>(
+    uid: u32,
+    gid: u32,
+    groups: Vec<u32>,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    use rustix::process::{Gid, Uid};
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let groups: Vec<Gid> = groups.into_iter().map(Gid::from_raw).collect();
+        let (gid, uid) = (Gid::from_raw(gid), Uid::from_raw(uid));
+        // Groups first: once the uid is not 0 the thread may no longer change them.
+        let switched = set_thread_groups(&groups)
+            .and_then(|()| set_thread_res_gid(gid, gid, gid))
+            .and_then(|()| set_thread_res_uid(uid, uid, uid));
+        let outcome = match switched {
+            Ok(()) => Ok(work()),
+            Err(error) => Err(format!(
+                "the lab's kubelet cannot run the pod as uid {} gid {} ({error}): it must run as root",
+                uid.as_raw(),
+                gid.as_raw()
+            )),
+        };
+        let _ = done.send(outcome);
+    });
+    result
+        .await
+        .unwrap_or_else(|_| Err("the pod's thread ended without a result".to_string()))
 }
 
 /// The pods `job` owns, deleted with it when the client asked for Background or Foreground propagation (the

@@ -238,6 +238,10 @@ pub struct Scenario {
     pub store: BTreeMap<String, String>,
     /// Object store files larger than `LARGE_FILE_BYTES` (8 MiB), by path under store/: streamed from disk.
     pub store_files: BTreeMap<String, PathBuf>,
+    /// The nodes' file systems, for the probe's host path / NFS pods (kubelet.rs): a hostPath volume `/srv/x` on
+    /// node N is `<root>/N/srv/x`, an nfs volume `server:/export` is `<root>/nfs/server/export`. `None`: no
+    /// directory exists on any node. Set by tests; a scenario folder has none.
+    pub host_root: Option<PathBuf>,
     pub(super) registry: Registry,
     pub(super) crds: Vec<Value>,
 }
@@ -374,6 +378,7 @@ impl Scenario {
             logs,
             store,
             store_files,
+            host_root: None,
             registry,
             crds,
         };

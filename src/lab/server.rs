@@ -123,6 +123,8 @@ pub(super) struct Lab {
     /// Large object store files on disk, by path under store/ (.log files time-shifted as they stream).
     pub store_files: BTreeMap<String, PathBuf>,
     pub faults: Faults,
+    /// The nodes' file systems (`Scenario::host_root`).
+    pub host_root: Option<PathBuf>,
     /// How many requests each error burst has failed so far.
     pub(crate) burst_counts: Mutex<Vec<u32>>,
     /// How many continue tokens `faults.expiredContinueTokens` has expired so far.

@@ -32,7 +32,7 @@ pub enum Agent {
 }
 
 impl Agent {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Agent::FromHere => "from-here",
             Agent::InCluster => "in-cluster",
@@ -84,6 +84,7 @@ pub async fn probe_until<T>(
             };
             probe_common(&client, probed, agent, stop).await
         }
+        (Location::LocalVolume(l), _) => Err(ProbeError::LocalVolumeFromHere(l.provider.clone())),
         (_, _) => Err(ProbeError::Config(format!(
             "credentials of another provider than {}",
             location.provider()
@@ -387,6 +388,7 @@ impl<'a, S: Store> Run<'a, S> {
             versioning: settings.0,
             object_lock: settings.1,
             round_trip_ms: latencies.get(latencies.len() / 2).copied(),
+            local_volume: None,
         }
     }
 
@@ -730,7 +732,7 @@ fn failure(step: Step, answer: &Answer, store: &impl Store) -> Check {
 }
 
 /// 1 KiB that names itself, so an object left behind by an interrupted probe says what it is.
-fn probe_body(key: &str) -> Bytes {
+pub(super) fn probe_body(key: &str) -> Bytes {
     let line = format!("snapdoc probe object {key}; safe to delete\n");
     let bytes: Vec<u8> = line.bytes().cycle().take(PROBE_BYTES).collect();
     Bytes::from(bytes)

@@ -8,9 +8,17 @@ pub enum ProbeError {
     /// A provider whose plugin the probe does not know.
     #[error(
         "provider {0:?}: the probe handles the locations of the AWS (aws, velero.io/aws: S3 and S3-compatible), \
-         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins"
+         Azure (azure, velero.io/azure) and GCP (gcp, velero.io/gcp) plugins, and local-volume-provider's host path \
+         and NFS locations (replicated.com/hostpath, replicated.com/nfs)"
     )]
     Provider(String),
+    /// A host path / NFS location asked to be probed from the user's machine.
+    #[error(
+        "provider {0:?}: a local-volume-provider location is a directory on the cluster's nodes (or an NFS export \
+         they mount), which this machine does not see: probe it in the cluster (`snapdoc probe --bsl NAME`), \
+         where a pod on each node mounts it as Velero does and writes as Velero's uid"
+    )]
+    LocalVolumeFromHere(String),
     /// A setting of the location is unusable.
     #[error("location config: {0}")]
     Config(String),

@@ -45,6 +45,9 @@ pub async fn probe_in_cluster<T>(
     stop: impl std::future::Future<Output = T>,
 ) -> Result<InCluster<T>, ProbeError> {
     bsl.location.validate()?;
+    if let super::location::Location::LocalVolume(location) = &bsl.location {
+        return super::host_path_jobs::probe_on_nodes(client, bsl, location, image, stop).await;
+    }
     let suffix = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let manifest = probe_job(bsl, image, &suffix);
     let failed = |message: String| ProbeError::Job {
@@ -88,7 +91,7 @@ pub async fn probe_in_cluster<T>(
 
 /// DELETE of the Job, propagation Background so the garbage collector removes its pod too (batch/v1 Jobs
 /// otherwise orphan it).
-async fn delete_job(jobs: &Api<Job>, name: &str) -> bool {
+pub(super) async fn delete_job(jobs: &Api<Job>, name: &str) -> bool {
     let params = DeleteParams {
         propagation_policy: Some(PropagationPolicy::Background),
         ..DeleteParams::default()
@@ -104,10 +107,10 @@ const DROP_DELETE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Deletes the Job when the flow is dropped before it could (`run --probe` / `check --probe` interrupted by a
 /// signal drop their whole future): nothing is left in the cluster for ttlSecondsAfterFinished to remove minutes
 /// later.
-struct JobGuard {
-    jobs: Api<Job>,
-    name: String,
-    armed: bool,
+pub(super) struct JobGuard {
+    pub(super) jobs: Api<Job>,
+    pub(super) name: String,
+    pub(super) armed: bool,
 }
 
 impl Drop for JobGuard {
@@ -129,7 +132,7 @@ impl Drop for JobGuard {
 
 /// Polls the Job until it has succeeded or failed, then reads the result its pod left; ends at once when its pod
 /// cannot start (image not pulled, secret not mounted, no node: [`super::pod_start`]).
-async fn wait_for_result(
+pub(super) async fn wait_for_result(
     jobs: &Api<Job>,
     pods: &Api<Pod>,
     events: &Api<Event>,

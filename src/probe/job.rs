@@ -31,12 +31,15 @@ const TTL_AFTER_FINISHED_SECONDS: i64 = 600;
 /// What the in-cluster flow does with the Kubernetes API, in Velero's namespace only: create the Job, wait on it,
 /// find its pod (by the job-name label, hence list), read the kubelet's events about a pod that does not start
 /// (FailedMount), read the result from the pod's log, delete the Job (its pod goes with it through the garbage
-/// collector). (API group, resource, verbs.)
-pub const PROBE_ACCESS: [(&str, &str, &[&str]); 4] = [
+/// collector). For a host path / NFS location (host_path_jobs.rs) also the local-volume-provider plugin's
+/// ConfigMap, listed by its label as the plugin finds it, for the uid Velero runs as; its nodes come from the
+/// pods' list. (API group, resource, verbs.)
+pub const PROBE_ACCESS: [(&str, &str, &[&str]); 5] = [
     ("batch", "jobs", &["create", "get", "delete"]),
     ("", "pods", &["get", "list"]),
     ("", "pods/log", &["get"]),
     ("", "events", &["list"]),
+    ("", "configmaps", &["list"]),
 ];
 
 /// The agent's arguments for `location`: `snapdoc probe --agent` with the location's config as flags (the AWS
@@ -98,7 +101,8 @@ pub struct AgentInvocation {
     pub location: Location,
     /// `--profile`.
     pub profile: Option<String>,
-    /// `--credentials-file`: where the mounted secret's key is in the pod.
+    /// `--credentials-file`: where the mounted secret's key is in the pod (empty for a local-volume-provider
+    /// location, which takes none).
     pub credentials_file: String,
 }
 
@@ -146,10 +150,14 @@ pub fn parse_agent_args(args: &[String]) -> Result<AgentInvocation, ProbeError> 
         }
     }
     let (location, _) = Location::from_config(&provider, &bucket, &prefix, &config, ca_cert)?;
+    let credentials_file = match (&location, credentials_file) {
+        (Location::LocalVolume(_), file) => file.unwrap_or_default(),
+        (_, file) => file.ok_or_else(|| bad("no --credentials-file".into()))?,
+    };
     Ok(AgentInvocation {
         location,
         profile,
-        credentials_file: credentials_file.ok_or_else(|| bad("no --credentials-file".into()))?,
+        credentials_file,
     })
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::ProbeError;
+pub use super::host_path::LocalVolumeLocation;
 
 /// The provider names a BackupStorageLocation gives the AWS plugin (`aws`, or the plugin's full name).
 const AWS_PROVIDERS: [&str; 2] = ["aws", "velero.io/aws"];
@@ -27,6 +28,8 @@ pub enum Location {
     Azure(AzureLocation),
     /// velero-plugin-for-gcp: Google Cloud Storage.
     Gcs(GcsLocation),
+    /// local-volume-provider: a host path on the nodes, or an NFS export (src/probe/host_path.rs).
+    LocalVolume(LocalVolumeLocation),
 }
 
 impl Location {
@@ -63,6 +66,13 @@ impl Location {
                 bucket,
                 prefix,
                 ..GcsLocation::default()
+            })
+        } else if LocalVolumeLocation::handles(&provider) {
+            Location::LocalVolume(LocalVolumeLocation {
+                provider,
+                bucket,
+                prefix,
+                ..LocalVolumeLocation::default()
             })
         } else {
             return Err(ProbeError::Provider(provider));
@@ -106,6 +116,7 @@ impl Location {
                 "serviceAccount" => l.service_account = nonempty,
                 _ => {}
             },
+            Location::LocalVolume(l) => l.set_config(key, value),
         }
         Ok(())
     }
@@ -116,6 +127,7 @@ impl Location {
             Location::S3(l) => &l.provider,
             Location::Azure(l) => &l.provider,
             Location::Gcs(l) => &l.provider,
+            Location::LocalVolume(l) => &l.provider,
         }
     }
 
@@ -125,6 +137,7 @@ impl Location {
             Location::S3(l) => &l.bucket,
             Location::Azure(l) => &l.container,
             Location::Gcs(l) => &l.bucket,
+            Location::LocalVolume(l) => &l.bucket,
         }
     }
 
@@ -134,6 +147,7 @@ impl Location {
             Location::S3(l) => &l.prefix,
             Location::Azure(l) => &l.prefix,
             Location::Gcs(l) => &l.prefix,
+            Location::LocalVolume(l) => &l.prefix,
         }
     }
 
@@ -142,7 +156,7 @@ impl Location {
         match self {
             Location::S3(l) => l.ca_cert.as_deref(),
             Location::Azure(l) => l.ca_cert.as_deref(),
-            Location::Gcs(_) => None,
+            Location::Gcs(_) | Location::LocalVolume(_) => None,
         }
     }
 
@@ -154,6 +168,12 @@ impl Location {
             Location::Gcs(_) => {
                 return Err(ProbeError::Config(
                     "velero-plugin-for-gcp reads no caCert: it trusts the system's roots only"
+                        .to_string(),
+                ));
+            }
+            Location::LocalVolume(_) => {
+                return Err(ProbeError::Config(
+                    "local-volume-provider reads no caCert: its location is a directory"
                         .to_string(),
                 ));
             }
@@ -171,6 +191,7 @@ impl Location {
             Location::Azure(l) => l.validate(),
             // The plugin's Init refuses nothing else before a request: the key file is checked when read.
             Location::Gcs(_) => Ok(()),
+            Location::LocalVolume(l) => l.validate(),
         }
     }
 
@@ -206,6 +227,7 @@ impl Location {
                 add("kmsKeyName", &l.kms_key_name);
                 add("serviceAccount", &l.service_account);
             }
+            Location::LocalVolume(l) => pairs = l.config_pairs(),
         }
         pairs
     }
@@ -221,6 +243,12 @@ impl Location {
             Location::S3(_) => StoreCredentials::Aws(Credentials::parse(text, profile)?),
             Location::Azure(_) => StoreCredentials::Azure(AzureCredentials::parse(text)),
             Location::Gcs(_) => StoreCredentials::Gcp(GcpCredentials::parse(text)?),
+            Location::LocalVolume(l) => {
+                return Err(format!(
+                    "{}: a directory, reached without credentials",
+                    l.provider
+                ));
+            }
         })
     }
 

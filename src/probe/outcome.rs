@@ -23,6 +23,12 @@ pub enum Step {
     PutWithChecksum,
     /// The server's Date against this machine's clock.
     ClockSkew,
+    /// A local volume's directory exists (host_path.rs): its owner and mode.
+    Stat,
+    /// The owner and mode against the uid/gid Velero runs as, as the local-volume-provider plugin judges them.
+    Permissions,
+    /// The local volume's free space and inodes.
+    FreeSpace,
 }
 
 impl Step {
@@ -36,6 +42,9 @@ impl Step {
             Step::Delete => "delete",
             Step::PutWithChecksum => "put-with-checksum",
             Step::ClockSkew => "clock-skew",
+            Step::Stat => "stat",
+            Step::Permissions => "permissions",
+            Step::FreeSpace => "free-space",
         }
     }
 
@@ -49,6 +58,9 @@ impl Step {
             Step::Delete => "delete object",
             Step::PutWithChecksum => "put with checksum",
             Step::ClockSkew => "clock skew",
+            Step::Stat => "directory",
+            Step::Permissions => "owner and mode",
+            Step::FreeSpace => "free space",
         }
     }
 }
@@ -139,6 +151,9 @@ pub struct ProbeResult {
     /// The median round trip of the probe's requests, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub round_trip_ms: Option<u64>,
+    /// A host path / NFS location's findings: who Velero runs as, and each node's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_volume: Option<super::host_path::LocalVolumeReport>,
 }
 
 impl ProbeResult {
@@ -163,15 +178,59 @@ impl ProbeResult {
         self.checks.iter().find(|c| c.step == step)
     }
 
-    /// The terminal rendering: one line per check, the failures' rules named.
-    pub fn to_terminal(&self) -> String {
-        let mut out = String::new();
+    /// `s3://bucket/prefix at endpoint`; a local volume's `hostPath /srv/snapshots (bucket b)`.
+    pub fn target(&self) -> String {
         let l = &self.location;
         let scheme = match l.provider.as_str() {
             "azure" | "velero.io/azure" => "azure",
             "gcp" | "velero.io/gcp" => "gs",
+            _ if self.local_volume.is_some() => {
+                return format!("{} (bucket {})", l.endpoint, l.bucket);
+            }
             _ => "s3",
         };
+        format!("{scheme}://{}/{} at {}", l.bucket, l.prefix, l.endpoint)
+    }
+
+    /// Lines about a local volume: who Velero runs as and where that was read, each node's directory.
+    pub fn local_volume_lines(&self) -> Vec<String> {
+        let Some(local) = &self.local_volume else {
+            return Vec::new();
+        };
+        let mut lines = Vec::new();
+        if let Some(run_as) = &local.run_as {
+            let id =
+                |v: Option<u32>, unknown: &str| v.map_or(unknown.to_string(), |v| v.to_string());
+            lines.push(format!(
+                "Velero runs as uid {} gid {}{} ({})",
+                id(run_as.uid, "of its image (not in the API)"),
+                id(run_as.gid, "of its image"),
+                run_as
+                    .fs_group
+                    .map(|g| format!(" fsGroup {g}"))
+                    .unwrap_or_default(),
+                run_as.source
+            ));
+        }
+        if let Some(volume) = &local.volume {
+            lines.push(volume.summary());
+        }
+        for node in &local.nodes {
+            match &node.volume {
+                Some(volume) => lines.push(format!("node {}: {}", node.node, volume.summary())),
+                None => lines.push(format!(
+                    "node {}: the volume could not be mounted",
+                    node.node
+                )),
+            }
+        }
+        lines
+    }
+
+    /// The terminal rendering: one line per check, the failures' rules named.
+    pub fn to_terminal(&self) -> String {
+        let mut out = String::new();
+        let l = &self.location;
         let region = if l.region.is_empty() {
             String::new()
         } else {
@@ -179,12 +238,10 @@ impl ProbeResult {
         };
         let _ = writeln!(
             out,
-            "Probe of {scheme}://{}/{} at {} ({}{region}{})",
-            l.bucket,
-            l.prefix,
-            l.endpoint,
+            "Probe of {} ({}{region}{})",
+            self.target(),
             self.agent,
-            if l.path_style && scheme == "s3" {
+            if l.path_style && self.target().starts_with("s3:") {
                 ", path style"
             } else {
                 ""
@@ -223,8 +280,25 @@ impl ProbeResult {
         if let Some(ms) = self.round_trip_ms {
             let _ = writeln!(out, "  round trip (median): {ms} ms");
         }
+        for line in self.local_volume_lines() {
+            let _ = writeln!(out, "  {line}");
+        }
         let rules = self.failed_rules();
-        if rules.is_empty() && self.passed() {
+        if rules.is_empty()
+            && self.passed()
+            && let Some(local) = &self.local_volume
+        {
+            let unknown_uid = local.run_as.as_ref().is_some_and(|r| r.uid.is_none());
+            let _ = writeln!(
+                out,
+                "{}",
+                if unknown_uid {
+                    "The directory exists and takes writes, but only as snapdoc's uid: Velero's own is unknown."
+                } else {
+                    "The directory works for Velero: it exists, the plugin accepts its owner and mode, and the probe wrote, read and deleted a file as Velero's uid."
+                }
+            );
+        } else if rules.is_empty() && self.passed() {
             let _ = writeln!(
                 out,
                 "The location works from here: Velero can list, write, read and delete."
@@ -325,6 +399,7 @@ pub fn rule_ids() -> Vec<&'static str> {
             .filter_map(|code| gcs_rule_for_code(Step::List, code)),
     );
     ids.extend([FOREIGN_DIRS_RULE, CERTIFICATE_RULE, SKEW_RULE]);
+    ids.extend(super::host_path::rule_ids());
     ids.sort_unstable();
     ids.dedup();
     ids

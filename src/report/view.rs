@@ -427,15 +427,11 @@ pub(super) fn probe_view(probe: &crate::probe::LocationProbe) -> ProbeView {
         if let Some(ms) = result.round_trip_ms {
             measured.push(format!("round trip {ms} ms (median)"));
         }
+        measured.extend(result.local_volume_lines());
     }
     ProbeView {
         location: probe.location(),
-        target: result.map(|r| {
-            format!(
-                "s3://{}/{} at {}",
-                r.location.bucket, r.location.prefix, r.location.endpoint
-            )
-        }),
+        target: result.map(crate::probe::ProbeResult::target),
         tone: if probe.passed() { "ok" } else { "fail" },
         error: probe.error.clone(),
         reproduced: probe.reproduced(),

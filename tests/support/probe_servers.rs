@@ -98,3 +98,16 @@ pub(crate) fn nothing_left_in(lab: &BackgroundLab) {
     let pods = job_pods(lab);
     assert!(pods.is_empty(), "{pods:#?}");
 }
+
+/// The JSON result of a probe command that exited with `code`.
+#[allow(dead_code)] // tests/probe_azure.rs reads its results with a closure of its own
+pub(crate) fn result_of(output: &std::process::Output, code: i32) -> snapdoc::probe::ProbeResult {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a probe result ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
