@@ -106,6 +106,15 @@ pub(crate) fn from_spec(object: &Value) -> Result<(Location, Option<String>), Pr
         .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .collect();
     let ca_cert = match text(storage.get("caCert")) {
+        // Newer Velero may take the CA from a Secret (caCertRef, in ../shared/velero-crds). snapdoc never reads a Secret, and without that
+        // CA every TLS check would fail as an unknown CA where Velero succeeds: refused, not misjudged.
+        None if storage.get("caCertRef").is_some_and(|r| !r.is_null()) => {
+            return Err(ProbeError::Config(
+                "spec.objectStorage.caCertRef names a Secret holding the CA, which snapdoc does not read: \
+                 probe this location from here with --s3-ca-cert FILE (the CA's PEM)"
+                    .into(),
+            ));
+        }
         None => None,
         Some(b64) => Some(
             base64::engine::general_purpose::STANDARD
@@ -125,6 +134,16 @@ pub(crate) fn from_spec(object: &Value) -> Result<(Location, Option<String>), Pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_taken_from_a_secret_is_refused_by_name_not_misjudged() {
+        let bsl = serde_json::json!({"spec": {"provider": "aws",
+            "objectStorage": {"bucket": "velero", "caCertRef": {"name": "store-ca", "key": "ca.crt"}},
+            "config": {"region": "minio", "s3Url": "https://minio.example:9000"}}});
+        let refused = from_spec(&bsl).unwrap_err().to_string();
+        assert!(refused.contains("caCertRef"), "{refused}");
+        assert!(refused.contains("--s3-ca-cert"), "{refused}");
+    }
 
     #[test]
     fn reads_a_bsl_spec_as_the_plugin_does() {
