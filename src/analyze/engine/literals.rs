@@ -62,6 +62,18 @@ pub(crate) const COMMON_WORDS: &[&str] = &[
     "restic",
     "upload",
     "download",
+    // Velero's item backupper logs every item it backs up with its resource (`resource=configmaps`).
+    "configmaps",
+    "secrets",
+    "services",
+    "serviceaccounts",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "endpoints",
+    "persistentvolumeclaims",
+    "persistentvolumes",
 ];
 
 /// Bytes of `literal` outside every common word: how much of it is specific to what the pattern looks for.
