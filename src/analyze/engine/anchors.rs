@@ -11,9 +11,9 @@ use std::collections::HashMap;
 
 use super::literals::{COMMON_WORDS, Phrase};
 
-/// Most anchors, case variants counted: what aho-corasick's packed searcher takes (Teddy on AVX2 spreads
-/// them over 16 buckets; its own heuristics stop at 64, which rare anchors do not reach for the built-in
-/// rules' 229 phrases).
+/// Most anchors, case variants counted. The scanner searches for them with Teddy searchers of 64 each (past
+/// 64 one searcher slows down many times: engine::scan); the built-in rules' 229 phrases need 126 rare ones,
+/// two searchers.
 pub(crate) const MAX_ANCHORS: usize = 128;
 
 /// Length of an anchor: Teddy tells candidates apart by up to 4 leading bytes, so a 4-byte anchor's hits are

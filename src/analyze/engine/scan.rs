@@ -180,6 +180,7 @@ impl LogScanner {
         let overlap = MAX_OVERLAP.min(self.block_size / 4);
         let mut buffer = vec![0u8; self.block_size];
         let mut matched = Vec::new();
+        let mut hits = Vec::new();
         let mut filled = 0;
         // Number of the line that starts at buffer[0].
         let mut line = 1u64;
@@ -211,6 +212,7 @@ impl LogScanner {
                     scanner: self,
                     cache,
                     matched: &mut matched,
+                    hits: &mut hits,
                     line,
                     first_partial: true,
                 };
@@ -224,6 +226,7 @@ impl LogScanner {
                 scanner: self,
                 cache,
                 matched: &mut matched,
+                hits: &mut hits,
                 line,
                 first_partial: continuing,
             };
@@ -247,10 +250,10 @@ impl LogScanner {
 /// How the scanner finds the lines worth checking without running the automaton over every byte.
 #[derive(Debug)]
 enum Prefilter {
-    /// Teddy (SIMD) over a few short anchors covering every phrase (engine::anchors); a line it stops on is
-    /// then searched for the phrases themselves.
+    /// Teddy (SIMD) over a few short anchors covering every phrase (engine::anchors), in groups of at most
+    /// [`ANCHORS_PER_SEARCHER`]; a line one stops on is then searched for the phrases themselves.
     Anchored {
-        anchors: aho_corasick::packed::Searcher,
+        anchors: Vec<aho_corasick::packed::Searcher>,
         /// What `anchors` searches for (benchmarks print them).
         anchor_bytes: Vec<Vec<u8>>,
         phrases: aho_corasick::AhoCorasick,
@@ -272,11 +275,12 @@ impl Prefilter {
             .filter(|phrases| phrases.memory_usage() <= MAX_PREFILTER_BYTES)?;
         let anchors = super::anchors::anchors(phrases).and_then(|anchor_bytes| {
             let mut config = aho_corasick::packed::Config::new();
-            // Past 64 anchors aho-corasick would refuse Teddy; measured on the scale logs, 128 rare anchors
-            // still search far faster than the phrases' DFA (BENCHMARKS.md, "Log-scan throughput").
-            config.only_teddy(true).heuristic_pattern_limits(false);
-            let searcher = config.builder().extend(&anchor_bytes).build()?;
-            Some((searcher, anchor_bytes))
+            config.only_teddy(true);
+            let searchers = anchor_bytes
+                .chunks(ANCHORS_PER_SEARCHER)
+                .map(|group| config.builder().extend(group).build())
+                .collect::<Option<Vec<_>>>()?;
+            Some((searchers, anchor_bytes))
         });
         Some(match anchors {
             Some((anchors, anchor_bytes)) => Prefilter::Anchored {
@@ -289,7 +293,14 @@ impl Prefilter {
     }
 
     /// Where, at or after `cursor`, the next line holding a phrase has one (an anchor's start, with anchors).
-    fn next_candidate(&self, text: &[u8], mut cursor: usize) -> Option<usize> {
+    /// `hits` remembers each anchor searcher's next hit in `text`, so that a searcher whose next hit lies
+    /// further on does not search the same bytes again for every candidate another one finds.
+    fn next_candidate(
+        &self,
+        text: &[u8],
+        mut cursor: usize,
+        hits: &mut Vec<Option<SearcherHit>>,
+    ) -> Option<usize> {
         match self {
             Prefilter::Phrases(phrases) => phrases
                 .find(aho_corasick::Input::new(text).span(cursor..text.len()))
@@ -297,9 +308,29 @@ impl Prefilter {
             Prefilter::Anchored {
                 anchors, phrases, ..
             } => loop {
-                let hit = anchors
-                    .find_in(text, aho_corasick::Span::from(cursor..text.len()))?
-                    .start();
+                hits.resize(anchors.len(), None);
+                let mut next: Option<usize> = None;
+                for (searcher, known) in anchors.iter().zip(hits.iter_mut()) {
+                    let hit = match *known {
+                        Some(SearcherHit { from, at })
+                            if from <= cursor && at.is_none_or(|at| at >= cursor) =>
+                        {
+                            at
+                        }
+                        _ => {
+                            let at = searcher
+                                .find_in(text, aho_corasick::Span::from(cursor..text.len()))
+                                .map(|hit| hit.start());
+                            *known = Some(SearcherHit { from: cursor, at });
+                            at
+                        }
+                    };
+                    next = match (next, hit) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                let hit = next?;
                 let start =
                     memchr::memrchr(b'\n', &text[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
                 let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
@@ -315,10 +346,24 @@ impl Prefilter {
     }
 }
 
+/// Most anchors one Teddy searcher takes: past 64 patterns its verification dominates (aho-corasick's own
+/// heuristics refuse more); measured on 200 MB of the scale logs, one searcher of 64 of the built-in anchors
+/// ran at 2.8 GB/s, of 96 at 1.1 GB/s, of all 126 at 0.3 GB/s (BENCHMARKS.md, "Log-scan throughput").
+const ANCHORS_PER_SEARCHER: usize = 64;
+
+/// Where an anchor searcher found its next hit in a block's text, searching from `from` (`None`: nowhere).
+#[derive(Debug, Clone, Copy)]
+struct SearcherHit {
+    from: usize,
+    at: Option<usize>,
+}
+
 struct Block<'s, 'c> {
     scanner: &'s LogScanner,
     cache: &'c mut meta::Cache,
     matched: &'c mut Vec<usize>,
+    /// Each anchor searcher's next hit in the text being searched.
+    hits: &'c mut Vec<Option<SearcherHit>>,
     /// Number of the line starting at the block's first byte.
     line: u64,
     /// The block starts inside a line (the tail of an over-long line, or a window of one).
@@ -330,7 +375,7 @@ impl Block<'_, '_> {
     /// of the automaton's leftmost match.
     fn next_candidate(&mut self, text: &[u8], cursor: usize) -> Option<usize> {
         match &self.scanner.prefilter {
-            Some(prefilter) => prefilter.next_candidate(text, cursor),
+            Some(prefilter) => prefilter.next_candidate(text, cursor, self.hits),
             None => {
                 let input = Input::new(text).span(cursor..text.len());
                 self.scanner
@@ -343,6 +388,8 @@ impl Block<'_, '_> {
 
     /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
     fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
+        // The searchers' hits were in another block's text.
+        self.hits.clear();
         let mut cursor = 0;
         let mut line = self.line;
         while cursor < text.len() {
