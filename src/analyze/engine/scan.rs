@@ -348,7 +348,7 @@ impl Prefilter {
 
 /// Most anchors one Teddy searcher takes: past 64 patterns its verification dominates (aho-corasick's own
 /// heuristics refuse more); measured on 200 MB of the scale logs, one searcher of 64 of the built-in anchors
-/// ran at 2.8 GB/s, of 96 at 1.1 GB/s, of all 126 at 0.3 GB/s (BENCHMARKS.md, "Log-scan throughput").
+/// ran at 2.8 GB/s, of 96 at 1.1 GB/s, of all 126 at 0.3 GB/s (BENCHMARKS.md, Results, #20 third pass).
 const ANCHORS_PER_SEARCHER: usize = 64;
 
 /// Where an anchor searcher found its next hit in a block's text, searching from `from` (`None`: nowhere).
