@@ -111,7 +111,10 @@ impl Candidate {
 const ORDINARY_LINES: &str = include_str!("ordinary-lines.log");
 
 fn ordinary_lines() -> impl Iterator<Item = &'static [u8]> {
-    ORDINARY_LINES.lines().map(str::as_bytes)
+    ORDINARY_LINES
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::as_bytes)
 }
 
 /// The most frequent letter trigrams of English text (and so of log messages), lowercase: an anchor holding one
