@@ -1160,3 +1160,31 @@ fn a_pattern_without_a_certain_phrase_turns_the_prefilter_off() {
             .has_prefilter()
     );
 }
+
+/// A case-insensitive pattern's line in capitals or mixed case is found through the anchors (searched in every
+/// ASCII case), as the automaton finds it.
+#[test]
+fn anchors_find_a_case_insensitive_phrase_in_any_case() {
+    let patterns = ["(?i)InvalidAccessKeyId", "NoSuchBucket"];
+    let log = "time=\"2026-11-25T09:00:00Z\" level=info msg=\"Backed up 3 items\"\n\
+               level=error msg=\"INVALIDACCESSKEYID: key not found\"\n\
+               level=error msg=\"nosuchbucket in lower case is another bucket\"\n\
+               level=error msg=\"invalidAccessKEYid again\" then NoSuchBucket\n";
+    let scan = |scanner: LogScanner| {
+        let mut seen = Vec::new();
+        scanner
+            .scan(log.as_bytes(), &mut |line| {
+                seen.push((line.number, line.patterns.to_vec()))
+            })
+            .unwrap();
+        seen
+    };
+    let anchored = LogScanner::new(&patterns).unwrap();
+    assert!(anchored.anchors().is_some());
+    let expected = vec![(2, vec![0]), (4, vec![0, 1])];
+    assert_eq!(scan(anchored), expected);
+    assert_eq!(
+        scan(LogScanner::new(&patterns).unwrap().without_prefilter()),
+        expected
+    );
+}
