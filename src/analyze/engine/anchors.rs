@@ -182,6 +182,24 @@ fn byte_frequency(byte: u8) -> f64 {
 /// The anchors' byte strings (case variants spelled out) for `phrases`, at most [`MAX_ANCHORS`], or `None`
 /// when no such set covers every phrase (then the phrases are searched for directly).
 pub(crate) fn anchors(phrases: &[Phrase]) -> Option<Vec<Vec<u8>>> {
+    // Every analysis builds a scanner for each log source, a fleet one for each bundle, from the same few
+    // phrase sets: choosing them once per set saves the choice (measured: 10-15% of a fleet's CPU).
+    type Chosen = HashMap<Vec<Phrase>, Option<Vec<Vec<u8>>>>;
+    static CHOSEN: std::sync::OnceLock<std::sync::Mutex<Chosen>> = std::sync::OnceLock::new();
+    let chosen = CHOSEN.get_or_init(Default::default);
+    if let Some(known) = chosen.lock().ok().and_then(|c| c.get(phrases).cloned()) {
+        return known;
+    }
+    let anchors = choose(phrases);
+    if let Ok(mut chosen) = chosen.lock()
+        && chosen.len() < 64
+    {
+        chosen.insert(phrases.to_vec(), anchors.clone());
+    }
+    anchors
+}
+
+fn choose(phrases: &[Phrase]) -> Option<Vec<Vec<u8>>> {
     if phrases.is_empty() {
         return None;
     }

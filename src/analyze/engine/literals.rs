@@ -269,7 +269,7 @@ fn run_element(class: &Class) -> Option<(Vec<u8>, bool)> {
 
 /// A phrase of the prefilter: lowercased when `case_insensitive` (it came from a case-insensitive part of its
 /// pattern, and any ASCII case of it may be in the log).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Phrase {
     pub(crate) bytes: Vec<u8>,
     pub(crate) case_insensitive: bool,
