@@ -6,6 +6,8 @@
 //! - `scan PATTERNS FILE…`: the engine's log scanner alone (one multi-pattern pass per file, one thread) over
 //!   uncompressed files; prints bytes, seconds, MiB/s and the lines that matched. `scan-dfa` does the same
 //!   without the literal prefilter (every byte through the automaton), for the comparison.
+//! - `anchors PATTERNS [FILE…]`: the prefilter's anchors (engine::anchors), one a line, each with the lines of
+//!   the files holding it: how well they were chosen.
 //! - `rules N BUNDLE`: the whole analysis of a bundle (facts, engine, verdicts, timelines) with a catalog of
 //!   exactly N rules: the built-in rules in id order, then generated log rules once those run out.
 //!   Prints rules, log rules, seconds, findings.
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("patterns") if args.len() == 2 => write_patterns(&PathBuf::from(&args[1])),
         Some("scan") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], true),
         Some("scan-dfa") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], false),
+        Some("anchors") if args.len() >= 2 => anchors(&PathBuf::from(&args[1]), &args[2..]),
         Some("rules") if args.len() == 3 => match args[1].parse() {
             Ok(count) => analyse_with(count, &PathBuf::from(&args[2])),
             Err(_) => Err(format!("rules: {:?} is not a number of rules", args[1])),
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
         // Plain `cargo bench` runs every bench target: nothing to do without arguments.
         None => {
             eprintln!(
-                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale rules N BUNDLE (see scripts/bench)"
+                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale anchors PATTERNS [FILE...] | scale rules N BUNDLE (see scripts/bench)"
             );
             return ExitCode::SUCCESS;
         }
@@ -100,6 +103,42 @@ fn scan(patterns_file: &std::path::Path, files: &[String], prefilter: bool) -> R
     println!(
         "{bytes}\t{seconds:.3}\t{:.1}\t{hits}",
         bytes as f64 / 1048576.0 / seconds
+    );
+    Ok(())
+}
+
+fn anchors(patterns_file: &std::path::Path, files: &[String]) -> Result<(), String> {
+    let text = std::fs::read_to_string(patterns_file)
+        .map_err(|e| format!("{}: {e}", patterns_file.display()))?;
+    let patterns: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let scanner = LogScanner::new(&patterns)?;
+    let Some(anchors) = scanner.anchors() else {
+        println!("no anchors ({} patterns)", patterns.len());
+        return Ok(());
+    };
+    let mut lines_holding = vec![0u64; anchors.len()];
+    let (mut lines, mut lines_with_any) = (0u64, 0u64);
+    for file in files {
+        let content = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        for line in content.split(|&b| b == b'\n') {
+            lines += 1;
+            let mut any = false;
+            for (anchor, count) in anchors.iter().zip(&mut lines_holding) {
+                if memchr::memmem::find(line, anchor).is_some() {
+                    *count += 1;
+                    any = true;
+                }
+            }
+            lines_with_any += u64::from(any);
+        }
+    }
+    for (anchor, count) in anchors.iter().zip(&lines_holding) {
+        println!("{:?}\t{count}", String::from_utf8_lossy(anchor));
+    }
+    println!(
+        "{} anchors for {} patterns\t{lines_with_any} of {lines} lines hold one",
+        anchors.len(),
+        patterns.len()
     );
     Ok(())
 }

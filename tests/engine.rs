@@ -1066,8 +1066,8 @@ fn a_capture_may_not_be_named_count() {
 }
 
 /// Every sample line of the built-in log rules, each between lines of ordinary server output, and a line longer
-/// than the block: the literal prefilter must report exactly the lines (and patterns) the automaton does, at
-/// every block size.
+/// than the block: the literal prefilter (its anchors, then its phrases) must report exactly the lines (and
+/// patterns) the automaton does, at every block size.
 #[test]
 fn the_literal_prefilter_reports_what_the_automaton_reports() {
     let rules = RuleSet::builtin().unwrap();
@@ -1107,6 +1107,8 @@ fn the_literal_prefilter_reports_what_the_automaton_reports() {
         with.has_prefilter(),
         "every built-in log rule has a certain phrase of 3 bytes or more"
     );
+    // The phrases are covered by few enough anchors for Teddy: the path the scan of real logs takes.
+    assert!(with.anchors().is_some_and(|anchors| anchors.len() <= 128));
     let scan = |scanner: &LogScanner| {
         let mut seen = Vec::new();
         let stats = scanner
@@ -1156,5 +1158,33 @@ fn a_pattern_without_a_certain_phrase_turns_the_prefilter_off() {
         !LogScanner::new(&["NoSuchBucket", "ab"])
             .unwrap()
             .has_prefilter()
+    );
+}
+
+/// A case-insensitive pattern's line in capitals or mixed case is found through the anchors (searched in every
+/// ASCII case), as the automaton finds it.
+#[test]
+fn anchors_find_a_case_insensitive_phrase_in_any_case() {
+    let patterns = ["(?i)InvalidAccessKeyId", "NoSuchBucket"];
+    let log = "time=\"2026-11-25T09:00:00Z\" level=info msg=\"Backed up 3 items\"\n\
+               level=error msg=\"INVALIDACCESSKEYID: key not found\"\n\
+               level=error msg=\"nosuchbucket in lower case is another bucket\"\n\
+               level=error msg=\"invalidAccessKEYid again\" then NoSuchBucket\n";
+    let scan = |scanner: LogScanner| {
+        let mut seen = Vec::new();
+        scanner
+            .scan(log.as_bytes(), &mut |line| {
+                seen.push((line.number, line.patterns.to_vec()))
+            })
+            .unwrap();
+        seen
+    };
+    let anchored = LogScanner::new(&patterns).unwrap();
+    assert!(anchored.anchors().is_some());
+    let expected = vec![(2, vec![0]), (4, vec![0, 1])];
+    assert_eq!(scan(anchored), expected);
+    assert_eq!(
+        scan(LogScanner::new(&patterns).unwrap().without_prefilter()),
+        expected
     );
 }

@@ -28,7 +28,7 @@ pub(crate) struct Required {
 /// controller names `BackupStorageLocation`): a phrase made of them hits on too many lines to filter anything.
 /// Measured on the scale scenario's logs: `BackupStorageLocation` alone was on 7% of the lines, which made the
 /// prefiltered scan slower than the automaton.
-const COMMON_WORDS: &[&str] = &[
+pub(crate) const COMMON_WORDS: &[&str] = &[
     "backupstoragelocation",
     "backup-storage-location",
     "backup",
@@ -62,6 +62,18 @@ const COMMON_WORDS: &[&str] = &[
     "restic",
     "upload",
     "download",
+    // Velero's item backupper logs every item it backs up with its resource (`resource=configmaps`).
+    "configmaps",
+    "secrets",
+    "services",
+    "serviceaccounts",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "endpoints",
+    "persistentvolumeclaims",
+    "persistentvolumes",
 ];
 
 /// Bytes of `literal` outside every common word: how much of it is specific to what the pattern looks for.
@@ -221,72 +233,73 @@ fn extend_run(run: Option<&Required>, part: &Hir) -> Option<Required> {
 /// `(?i)` and `[Vv]` give), returned lowercased with `true`. A class with any other member (`(?i)k` also
 /// matches the Kelvin sign) is not one: the prefilter could miss a line that holds it.
 fn run_element(class: &Class) -> Option<(Vec<u8>, bool)> {
-    match class {
-        Class::Unicode(unicode) => {
-            let ranges = unicode.ranges();
-            match ranges {
-                [one] if one.start() == one.end() => {
-                    let mut buffer = [0u8; 4];
-                    Some((
-                        one.start().encode_utf8(&mut buffer).as_bytes().to_vec(),
-                        false,
-                    ))
-                }
-                [upper, lower]
-                    if upper.start() == upper.end()
-                        && lower.start() == lower.end()
-                        && upper.start().is_ascii_uppercase()
-                        && lower.start() == upper.start().to_ascii_lowercase() =>
-                {
-                    Some((vec![lower.start() as u8], true))
-                }
-                _ => None,
+    // Both kinds of class as (first, last) pairs of code points; a byte class's bytes are code points < 256.
+    let ranges: Vec<(u32, u32)> = match class {
+        Class::Unicode(unicode) => unicode
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+        Class::Bytes(bytes) => bytes
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+    };
+    match ranges.as_slice() {
+        [(start, end)] if start == end => match class {
+            Class::Unicode(_) => {
+                let mut buffer = [0u8; 4];
+                let one = char::from_u32(*start)?;
+                Some((one.encode_utf8(&mut buffer).as_bytes().to_vec(), false))
             }
+            Class::Bytes(_) => Some((vec![u8::try_from(*start).ok()?], false)),
+        },
+        [(upper, upper_end), (lower, lower_end)]
+            if upper == upper_end
+                && lower == lower_end
+                && u8::try_from(*upper).is_ok_and(|u| u.is_ascii_uppercase())
+                && *lower == u32::from(u8::try_from(*upper).ok()?.to_ascii_lowercase()) =>
+        {
+            Some((vec![u8::try_from(*lower).ok()?], true))
         }
-        Class::Bytes(bytes) => {
-            let ranges = bytes.ranges();
-            match ranges {
-                [one] if one.start() == one.end() => Some((vec![one.start()], false)),
-                [upper, lower]
-                    if upper.start() == upper.end()
-                        && lower.start() == lower.end()
-                        && upper.start().is_ascii_uppercase()
-                        && lower.start() == upper.start().to_ascii_lowercase() =>
-                {
-                    Some((vec![lower.start()], true))
-                }
-                _ => None,
-            }
-        }
+        _ => None,
     }
 }
 
-/// The literals of every pattern, or `None` when one pattern has no certain literal of [`MIN_USEFUL_LEN`] bytes
+/// A phrase of the prefilter: lowercased when `case_insensitive` (it came from a case-insensitive part of its
+/// pattern, and any ASCII case of it may be in the log).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Phrase {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) case_insensitive: bool,
+}
+
+/// The phrases of every pattern, or `None` when one pattern has no certain literal of [`MIN_USEFUL_LEN`] bytes
 /// (then every byte must go through the automaton anyway, and the prefilter would only add work).
 pub(crate) fn prefilter_literals(
     patterns: &[impl AsRef<str>],
     syntax: &regex_automata::util::syntax::Config,
-) -> Option<Required> {
-    let mut all = Required {
-        literals: Vec::new(),
-        case_insensitive: false,
-    };
+) -> Option<Vec<Phrase>> {
+    let mut all = Vec::new();
     for pattern in patterns {
         let hir = regex_automata::util::syntax::parse_with(pattern.as_ref(), syntax).ok()?;
-        let mut own = required(&hir)?;
+        let own = required(&hir)?;
         if own.shortest() < MIN_USEFUL_LEN {
             return None;
         }
-        if own.case_insensitive {
-            for literal in &mut own.literals {
-                literal.make_ascii_lowercase();
+        all.extend(own.literals.into_iter().map(|mut bytes| {
+            if own.case_insensitive {
+                bytes.make_ascii_lowercase();
             }
-        }
-        all.case_insensitive |= own.case_insensitive;
-        all.literals.extend(own.literals);
+            Phrase {
+                bytes,
+                case_insensitive: own.case_insensitive,
+            }
+        }));
     }
-    all.literals.sort();
-    all.literals.dedup();
+    all.sort();
+    all.dedup();
     Some(all)
 }
 

@@ -1,5 +1,6 @@
 //! Runs a rule set over a bundle: one pass per log for all the log rules of its source, object predicates over
 //! the bundle's objects and the fact kinds, compatibility tables over the component versions.
+mod anchors;
 pub(crate) mod fields;
 mod literals;
 pub(crate) mod logs;

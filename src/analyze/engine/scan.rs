@@ -89,7 +89,7 @@ pub struct LogScanner {
     automaton: meta::Regex,
     /// The phrases one of which every match holds (engine::literals), when every pattern has one: the blocks
     /// are searched for them instead of with the automaton, and only the lines holding one are checked.
-    prefilter: Option<aho_corasick::AhoCorasick>,
+    prefilter: Option<Prefilter>,
     per_line: regex::bytes::RegexSet,
     block_size: usize,
     /// Lazy-DFA caches of earlier scans. The automaton's DFA states are built as the text needs them and live
@@ -115,19 +115,8 @@ impl LogScanner {
             .dfa_size_limit(16 << 20)
             .build()
             .map_err(|e| format!("log patterns do not compile together: {e}"))?;
-        let prefilter =
-            super::literals::prefilter_literals(patterns, &scanner_syntax()).and_then(|required| {
-                // A full DFA: the default (a contiguous NFA for this many phrases) searched the scale logs at
-                // 280 MB/s, slower than the multi-pattern automaton; the DFA at 500 MB/s (3.7 MB for the
-                // built-in phrases).
-                aho_corasick::AhoCorasick::builder()
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .ascii_case_insensitive(required.case_insensitive)
-                    .build(&required.literals)
-                    .ok()
-                    // Thousands of user rules could make the DFA large: past this, the automaton alone.
-                    .filter(|phrases| phrases.memory_usage() <= MAX_PREFILTER_BYTES)
-            });
+        let prefilter = super::literals::prefilter_literals(patterns, &scanner_syntax())
+            .and_then(|phrases| Prefilter::new(&phrases));
         Ok(LogScanner {
             automaton,
             prefilter,
@@ -146,6 +135,15 @@ impl LogScanner {
     /// Whether the literal prefilter is in use (every pattern has a phrase its matches must hold).
     pub fn has_prefilter(&self) -> bool {
         self.prefilter.is_some()
+    }
+
+    /// The anchors the prefilter searches for with Teddy (engine::anchors), if it does (rather than for its
+    /// phrases).
+    pub fn anchors(&self) -> Option<&[Vec<u8>]> {
+        match &self.prefilter {
+            Some(Prefilter::Anchored { anchor_bytes, .. }) => Some(anchor_bytes),
+            _ => None,
+        }
     }
 
     /// Another block size (tests use small ones to put lines across block boundaries). At least 64 bytes.
@@ -182,6 +180,7 @@ impl LogScanner {
         let overlap = MAX_OVERLAP.min(self.block_size / 4);
         let mut buffer = vec![0u8; self.block_size];
         let mut matched = Vec::new();
+        let mut hits = Vec::new();
         let mut filled = 0;
         // Number of the line that starts at buffer[0].
         let mut line = 1u64;
@@ -213,6 +212,7 @@ impl LogScanner {
                     scanner: self,
                     cache,
                     matched: &mut matched,
+                    hits: &mut hits,
                     line,
                     first_partial: true,
                 };
@@ -226,6 +226,7 @@ impl LogScanner {
                 scanner: self,
                 cache,
                 matched: &mut matched,
+                hits: &mut hits,
                 line,
                 first_partial: continuing,
             };
@@ -246,10 +247,123 @@ impl LogScanner {
     }
 }
 
+/// How the scanner finds the lines worth checking without running the automaton over every byte.
+#[derive(Debug)]
+enum Prefilter {
+    /// Teddy (SIMD) over a few short anchors covering every phrase (engine::anchors), in groups of at most
+    /// [`ANCHORS_PER_SEARCHER`]; a line one stops on is then searched for the phrases themselves.
+    Anchored {
+        anchors: Vec<aho_corasick::packed::Searcher>,
+        /// What `anchors` searches for (benchmarks print them).
+        anchor_bytes: Vec<Vec<u8>>,
+        phrases: aho_corasick::AhoCorasick,
+    },
+    /// The phrases alone, when no small anchor set covers them (Aho-Corasick's DFA over every byte).
+    Phrases(aho_corasick::AhoCorasick),
+}
+
+impl Prefilter {
+    fn new(phrases: &[super::literals::Phrase]) -> Option<Prefilter> {
+        // A full DFA: the default (a contiguous NFA for this many phrases) searched the scale logs at 280 MB/s,
+        // slower than the multi-pattern automaton; the DFA at 500 MB/s (3.7 MB for the built-in phrases).
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .ascii_case_insensitive(phrases.iter().any(|p| p.case_insensitive))
+            .build(phrases.iter().map(|p| &p.bytes))
+            .ok()
+            // Thousands of user rules could make the DFA large: past this, the automaton alone.
+            .filter(|phrases| phrases.memory_usage() <= MAX_PREFILTER_BYTES)?;
+        let anchors = super::anchors::anchors(phrases).and_then(|anchor_bytes| {
+            let mut config = aho_corasick::packed::Config::new();
+            config.only_teddy(true);
+            let searchers = anchor_bytes
+                .chunks(ANCHORS_PER_SEARCHER)
+                .map(|group| config.builder().extend(group).build())
+                .collect::<Option<Vec<_>>>()?;
+            Some((searchers, anchor_bytes))
+        });
+        Some(match anchors {
+            Some((anchors, anchor_bytes)) => Prefilter::Anchored {
+                anchors,
+                anchor_bytes,
+                phrases: automaton,
+            },
+            None => Prefilter::Phrases(automaton),
+        })
+    }
+
+    /// Where, at or after `cursor`, the next line holding a phrase has one (an anchor's start, with anchors).
+    /// `hits` remembers each anchor searcher's next hit in `text`, so that a searcher whose next hit lies
+    /// further on does not search the same bytes again for every candidate another one finds.
+    fn next_candidate(
+        &self,
+        text: &[u8],
+        mut cursor: usize,
+        hits: &mut Vec<Option<SearcherHit>>,
+    ) -> Option<usize> {
+        match self {
+            Prefilter::Phrases(phrases) => phrases
+                .find(aho_corasick::Input::new(text).span(cursor..text.len()))
+                .map(|hit| hit.start()),
+            Prefilter::Anchored {
+                anchors, phrases, ..
+            } => loop {
+                hits.resize(anchors.len(), None);
+                let mut next: Option<usize> = None;
+                for (searcher, known) in anchors.iter().zip(hits.iter_mut()) {
+                    let hit = match *known {
+                        Some(SearcherHit { from, at })
+                            if from <= cursor && at.is_none_or(|at| at >= cursor) =>
+                        {
+                            at
+                        }
+                        _ => {
+                            let at = searcher
+                                .find_in(text, aho_corasick::Span::from(cursor..text.len()))
+                                .map(|hit| hit.start());
+                            *known = Some(SearcherHit { from: cursor, at });
+                            at
+                        }
+                    };
+                    next = match (next, hit) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                let hit = next?;
+                let start =
+                    memchr::memrchr(b'\n', &text[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
+                let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
+                if phrases.is_match(&text[start..end]) {
+                    return Some(hit);
+                }
+                if end == text.len() {
+                    return None;
+                }
+                cursor = end + 1;
+            },
+        }
+    }
+}
+
+/// Most anchors one Teddy searcher takes: past 64 patterns its verification dominates (aho-corasick's own
+/// heuristics refuse more); measured on 200 MB of the scale logs, one searcher of 64 of the built-in anchors
+/// ran at 2.8 GB/s, of 96 at 1.1 GB/s, of all 126 at 0.3 GB/s (BENCHMARKS.md, Results, #20 third pass).
+const ANCHORS_PER_SEARCHER: usize = 64;
+
+/// Where an anchor searcher found its next hit in a block's text, searching from `from` (`None`: nowhere).
+#[derive(Debug, Clone, Copy)]
+struct SearcherHit {
+    from: usize,
+    at: Option<usize>,
+}
+
 struct Block<'s, 'c> {
     scanner: &'s LogScanner,
     cache: &'c mut meta::Cache,
     matched: &'c mut Vec<usize>,
+    /// Each anchor searcher's next hit in the text being searched.
+    hits: &'c mut Vec<Option<SearcherHit>>,
     /// Number of the line starting at the block's first byte.
     line: u64,
     /// The block starts inside a line (the tail of an over-long line, or a window of one).
@@ -261,9 +375,7 @@ impl Block<'_, '_> {
     /// of the automaton's leftmost match.
     fn next_candidate(&mut self, text: &[u8], cursor: usize) -> Option<usize> {
         match &self.scanner.prefilter {
-            Some(phrases) => phrases
-                .find(aho_corasick::Input::new(text).span(cursor..text.len()))
-                .map(|hit| hit.start()),
+            Some(prefilter) => prefilter.next_candidate(text, cursor, self.hits),
             None => {
                 let input = Input::new(text).span(cursor..text.len());
                 self.scanner
@@ -276,6 +388,8 @@ impl Block<'_, '_> {
 
     /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
     fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
+        // The searchers' hits were in another block's text.
+        self.hits.clear();
         let mut cursor = 0;
         let mut line = self.line;
         while cursor < text.len() {
