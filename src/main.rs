@@ -98,19 +98,18 @@ fn interrupt_on_signals() -> anyhow::Result<snapdoc::collect::Interrupt> {
         .context("cannot listen for SIGINT")?;
     let (interrupter, watched) = Interrupt::channel();
     tokio::spawn(async move {
-        let signal = tokio::select! {
-            _ = interrupt.recv() => Signal::INT,
-            _ = terminate.recv() => Signal::TERM,
+        let mut next = async || {
+            tokio::select! {
+                _ = interrupt.recv() => Signal::INT,
+                _ = terminate.recv() => Signal::TERM,
+            }
         };
-        interrupter.interrupt(signal);
+        interrupter.interrupt(next().await);
         // Once a handler is installed the default action never comes back, so a second signal would be lost
         // while the cleanup runs (a probe deleting its Job from an API server that stopped answering): the
         // second one ends the process at once, as users who press Ctrl-C twice expect. The sender stays alive
         // until then: a dropped one would read as "no signal will come".
-        let second = tokio::select! {
-            _ = interrupt.recv() => Signal::INT,
-            _ = terminate.recv() => Signal::TERM,
-        };
+        let second = next().await;
         eprintln!(
             "snapdoc: {} again: stopping without cleaning up (a .partial file or a snapdoc-probe Job may be left)",
             second.name
