@@ -451,6 +451,7 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     if args.summary.is_some() {
         return fleet_command(args, &rules, out);
     }
+    refuse_existing_outputs(args.output.iter(), args.force)?;
     let mut analyses = Vec::new();
     let mut could_not_run = false;
     let mut report_error = |path: &std::path::Path, error: snapdoc::analyze::AnalyzeError| {
@@ -509,6 +510,21 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     })
 }
 
+/// An output that exists fails at once, before any bundle is read, not after a long analysis. Writing the
+/// report still refuses to overwrite (a file made meanwhile is not clobbered either).
+fn refuse_existing_outputs<'p>(
+    mut outputs: impl Iterator<Item = &'p std::path::PathBuf>,
+    force: bool,
+) -> anyhow::Result<()> {
+    match outputs.find(|path| !force && path.exists()) {
+        Some(path) => anyhow::bail!(
+            "{} already exists (use --force to overwrite it)",
+            path.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 /// `snapdoc analyze --summary jsonl DIR…`: one line per bundle, on stdout or `-o`, and the fleet report.
 /// Outputs are checked before any bundle is read, so an existing file fails at once, not after the fleet.
 fn fleet_command(args: &AnalyzeArgs, rules: &RuleSet, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -522,15 +538,10 @@ fn fleet_command(args: &AnalyzeArgs, rules: &RuleSet, out: &mut dyn Write) -> an
         },
         None => None,
     };
-    let outputs = args.output.iter().chain(args.fleet_report.iter());
-    for path in outputs.filter(|_| !args.force) {
-        if path.exists() {
-            anyhow::bail!(
-                "{} already exists (use --force to overwrite it)",
-                path.display()
-            );
-        }
-    }
+    refuse_existing_outputs(
+        args.output.iter().chain(args.fleet_report.iter()),
+        args.force,
+    )?;
     let bundles = snapdoc::analyze::expand_fleet_inputs(&args.bundles);
     let exits = std::sync::Mutex::new(Vec::new());
     let record = |analysis: &snapdoc::analyze::Analysis| {

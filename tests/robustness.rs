@@ -678,6 +678,26 @@ async fn collect_cli_refuses_an_existing_output_with_exit_code_2() {
     lab.shutdown().await;
 }
 
+/// The existing report is refused before any bundle is read: a long analysis is not run only to be thrown
+/// away. The bundle named does not even exist, so an error about it would mean it was read first.
+#[test]
+fn analyze_cli_refuses_an_existing_report_before_reading_the_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, b"an earlier report").unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_snapdoc"))
+        .args(["analyze", "--format", "json", "-o"])
+        .arg(&report)
+        .arg(dir.path().join("no-such-bundle.zip"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("report.json already exists"), "{stderr}");
+    assert!(!stderr.contains("no-such-bundle"), "{stderr}");
+    assert_eq!(std::fs::read(&report).unwrap(), b"an earlier report");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Through the whole analysis: huge lines, odd bytes, unreadable entries
 // ---------------------------------------------------------------------------------------------
