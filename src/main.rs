@@ -858,18 +858,30 @@ fn probe_in_cluster(
     })?;
     match ran {
         InCluster::Finished(result) => print_probe(args.format, &result, out),
-        InCluster::Stopped { by, job, deleted } => {
+        InCluster::Stopped { by, jobs, deleted } => {
+            let namespace = &bsl.namespace;
+            let named: Vec<String> = jobs
+                .iter()
+                .map(|job| format!("{namespace}/{job}"))
+                .collect();
+            let (noun, pods) = match jobs.len() {
+                1 => ("Job", "its pod"),
+                _ => ("Jobs", "their pods"),
+            };
             if deleted {
                 eprintln!(
-                    "snapdoc: interrupted by {}: probe Job {}/{job} deleted with its pod (the agent deletes its \
+                    "snapdoc: interrupted by {}: probe {noun} {} deleted with {pods} (the agent deletes its \
                      object when stopped)",
-                    by.name, bsl.namespace
+                    by.name,
+                    named.join(", ")
                 );
             } else {
                 eprintln!(
-                    "snapdoc: interrupted by {}: deleting probe Job {}/{job} failed: its ttlSecondsAfterFinished \
-                     removes it once it ends, or `kubectl delete job -n {} {job}`",
-                    by.name, bsl.namespace, bsl.namespace
+                    "snapdoc: interrupted by {}: deleting probe {noun} {} failed: their ttlSecondsAfterFinished \
+                     removes them once they end, or `kubectl delete job -n {namespace} {}`",
+                    by.name,
+                    named.join(", "),
+                    jobs.join(" ")
                 );
             }
             Ok(Exit::Interrupted { signal: by.number })

@@ -477,6 +477,18 @@ fn ctrl_c_removes_every_node_s_job() {
         assert!(Instant::now() < deadline, "the three Jobs were not created");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let jobs: Vec<String> = lab
+        .lab()
+        .objects("jobs.batch")
+        .iter()
+        .map(|job| {
+            format!(
+                "{}/{}",
+                job["metadata"]["namespace"].as_str().unwrap(),
+                job["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -485,6 +497,13 @@ fn ctrl_c_removes_every_node_s_job() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("deleted"), "{stderr}");
+    assert!(
+        stderr.contains("probe Jobs") && stderr.contains("deleted"),
+        "{stderr}"
+    );
+    // Each Job is named with its namespace, so the user can look for any of them.
+    for job in &jobs {
+        assert!(stderr.contains(job.as_str()), "{job} not named: {stderr}");
+    }
     nothing_left_in(&lab);
 }

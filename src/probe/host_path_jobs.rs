@@ -73,7 +73,7 @@ pub(super) async fn probe_on_nodes<T>(
         Err(by) => {
             return Ok(InCluster::Stopped {
                 by,
-                job: names.join(", "),
+                jobs: names,
                 deleted,
             });
         }

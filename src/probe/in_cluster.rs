@@ -28,8 +28,8 @@ pub enum InCluster<T> {
     Stopped {
         /// What `stop` gave (the signal).
         by: T,
-        /// The Job's name.
-        job: String,
+        /// The Jobs' names (one per node for a host path), all in the location's namespace.
+        jobs: Vec<String>,
         /// Whether the DELETE of the Job succeeded.
         deleted: bool,
     },
@@ -83,7 +83,7 @@ pub async fn probe_in_cluster<T>(
         }
         Err(by) => Ok(InCluster::Stopped {
             by,
-            job: name,
+            jobs: vec![name],
             deleted,
         }),
     }
