@@ -377,3 +377,34 @@ fn a_location_ca_certificate_that_expires_soon_or_expired_is_predicted() {
     );
     assert!(rule_ids(&analysis, Severity::Fail).contains("SD838"));
 }
+
+/// troubleshoot's layout (tests/fixtures/real-bundles): postgres-0's volume is held by the Completed backup
+/// instance-2k9dd; kotsadm's opted-in `backup` volume only by a pod volume backup of instance-q8rbx, which
+/// PartiallyFailed. "Every volume protected" would be green on paper: one volume is in no Completed backup.
+#[test]
+fn a_volume_set_up_for_backup_but_in_no_completed_backup_is_not_called_protected() {
+    let bundle = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-bundles/ts-v0.107.2-velero-logs.tar.gz");
+    let r = analyze_bundle(&bundle, &AnalysisOptions::default())
+        .unwrap()
+        .readiness;
+    let volume = |pod: &str| {
+        r.volumes
+            .iter()
+            .find(|v| v.pod.as_deref() == Some(pod))
+            .unwrap_or_else(|| panic!("no volume of {pod}: {:?}", r.volumes))
+    };
+    // The PVC's uid is not the one the pod volume backups' labels name: found by pod and volume instead.
+    let postgres = volume("postgres-0");
+    assert_eq!(postgres.newest_backup.as_deref(), Some("instance-2k9dd"));
+    assert!(!postgres.in_no_completed_backup);
+    let kotsadm = volume("kotsadm-6f9d8b7c4-qx7zt");
+    assert!(kotsadm.protected && kotsadm.in_no_completed_backup, "{kotsadm:?}");
+    assert!(
+        r.summary
+            .contains("1 volume set up for backup is in no Completed backup"),
+        "{}",
+        r.summary
+    );
+    assert!(!r.summary.contains("every volume protected"), "{}", r.summary);
+}

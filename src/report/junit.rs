@@ -310,14 +310,23 @@ impl ReadinessSuite {
             cases.push(ReadinessCase {
                 classname: "snapdoc.readiness.volume",
                 name: format!("{what} is protected"),
-                failure: (!volume.protected).then(|| {
-                    volume
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| "not protected".into())
-                }),
-                note: volume
-                    .protected
+                failure: if !volume.protected {
+                    Some(
+                        volume
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| "not protected".into()),
+                    )
+                } else if volume.in_no_completed_backup {
+                    Some(format!(
+                        "{}: {}",
+                        volume.protection,
+                        crate::analyze::readiness::VolumeProtection::IN_NO_COMPLETED_BACKUP
+                    ))
+                } else {
+                    None
+                },
+                note: (volume.protected && !volume.in_no_completed_backup)
                     .then(|| format!("protected by {}", volume.protection)),
             });
         }

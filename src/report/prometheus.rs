@@ -377,6 +377,19 @@ pub(crate) fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
         )
         .write_to(&mut out);
         Family::new(
+            "snapdoc_readiness_volumes_in_no_completed_backup",
+            "Pod volumes set up for backup that no Completed backup holds.",
+        )
+        .sample(
+            &[],
+            readiness
+                .volumes
+                .iter()
+                .filter(|v| v.in_no_completed_backup)
+                .count(),
+        )
+        .write_to(&mut out);
+        Family::new(
             "snapdoc_readiness_overdue_schedules",
             "Velero Schedules and KOTS scheduled snapshots that are overdue or never ran.",
         )

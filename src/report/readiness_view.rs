@@ -135,9 +135,17 @@ fn volume_row(volume: &VolumeProtection) -> VolumeRow {
             "native-snapshot" => "native snapshot",
             _ => "none",
         },
-        tone: if volume.protected { "ok" } else { "fail" },
+        tone: match (volume.protected, volume.in_no_completed_backup) {
+            (false, _) => "fail",
+            (true, true) => "warn",
+            (true, false) => "ok",
+        },
         newest_backup: volume.newest_backup.clone(),
-        reason: volume.reason.clone(),
+        reason: volume.reason.clone().or_else(|| {
+            volume
+                .in_no_completed_backup
+                .then(|| VolumeProtection::IN_NO_COMPLETED_BACKUP.to_string())
+        }),
     }
 }
 

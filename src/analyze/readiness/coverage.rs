@@ -40,6 +40,7 @@ pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
                 protection: protection.to_string(),
                 protected: protection != "none",
                 newest_backup,
+                in_no_completed_backup: false,
                 reason: fact["reason"].as_str().map(str::to_string),
             })
         })
@@ -64,6 +65,7 @@ pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
             protection: "none".into(),
             protected: false,
             newest_backup: None,
+            in_no_completed_backup: false,
             reason: Some(unlisted_claim_reason(input, namespace, name)),
         });
     }
@@ -196,11 +198,16 @@ fn newest_pod_volume_backup(
             .find(|c| json::namespace(c) == Some(namespace) && json::name(c) == Some(claim))
             .and_then(|c| str_at(c, &["metadata", "uid"]))
     });
-    let candidates = match claim_uid {
-        Some(uid) => holders.by_claim_uid.get(uid),
-        None => holders.by_pod_volume.get(&(namespace, pod, volume)),
-    };
-    newest_holding(holders, candidates)
+    // A claim uid no pod volume backup names (labels written by a Velero that did not set it, or a bundle whose
+    // PVC list was taken apart from its backups) is not proof that none holds the volume: then by pod and volume.
+    claim_uid
+        .and_then(|uid| newest_holding(holders, holders.by_claim_uid.get(uid)))
+        .or_else(|| {
+            newest_holding(
+                holders,
+                holders.by_pod_volume.get(&(namespace, pod, volume)),
+            )
+        })
 }
 
 /// The newest Completed backup whose Completed data upload moved this PVC's snapshot.

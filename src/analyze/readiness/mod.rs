@@ -130,7 +130,17 @@ pub struct VolumeProtection {
     pub protected: bool,
     /// The newest Completed backup that holds it, where the bundle tells (a pod volume backup or data upload).
     pub newest_backup: Option<String>,
+    /// Set up for backup (file-system backup or data mover), yet no Completed backup holds it, while the bundle
+    /// holds that kind of per-volume object and so could have told: protected on paper only.
+    #[serde(default)]
+    pub in_no_completed_backup: bool,
     pub reason: Option<String>,
+}
+
+impl VolumeProtection {
+    /// Why a volume set up for backup is not protected in fact, for the reports.
+    pub const IN_NO_COMPLETED_BACKUP: &'static str = "set up for backup, but no Completed backup holds it (its pod volume backups or data \
+         uploads failed or belong to backups that did not complete, or none was made)";
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -238,7 +248,8 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
         };
     }
     let backups = restore::backups(input);
-    let volumes = coverage::volumes(input);
+    let mut volumes = coverage::volumes(input);
+    mark_volumes_in_no_completed_backup(&mut volumes, input);
     let schedules = freshness::schedules(input);
     let predictions = predictions::predictions(input);
     let newest_restorable = backups
@@ -265,6 +276,23 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
     };
     readiness.summary = summary(&readiness);
     readiness
+}
+
+/// A volume whose method records what holds it (a pod volume backup, a data upload) but with no Completed one,
+/// where the bundle has objects of that kind: without any (a bundle that did not collect them) nothing is said.
+fn mark_volumes_in_no_completed_backup(
+    volumes: &mut [VolumeProtection],
+    input: &ReadinessInputs<'_>,
+) {
+    for volume in volumes.iter_mut() {
+        let could_tell = match volume.protection.as_str() {
+            "fs-backup-opt-in" | "fs-backup-default" => !input.inv.pod_volume_backups.is_empty(),
+            "data-mover" => !input.inv.data_uploads.is_empty(),
+            _ => false,
+        };
+        volume.in_no_completed_backup =
+            volume.protected && could_tell && volume.newest_backup.is_none();
+    }
 }
 
 /// The most restorable backup, newest first among equals; one that has finished before one still new or running
@@ -312,11 +340,23 @@ fn summary(readiness: &Readiness) -> String {
         }),
     }
     let unprotected = readiness.volumes.iter().filter(|v| !v.protected).count();
-    parts.push(match unprotected {
-        0 if readiness.volumes.is_empty() => "no volume to protect found".to_string(),
-        0 => "every volume protected".to_string(),
-        1 => "1 volume unprotected".to_string(),
-        n => format!("{n} volumes unprotected"),
+    let unheld = readiness
+        .volumes
+        .iter()
+        .filter(|v| v.in_no_completed_backup)
+        .count();
+    let unheld_text = match unheld {
+        1 => "1 volume set up for backup is in no Completed backup".to_string(),
+        n => format!("{n} volumes set up for backup are in no Completed backup"),
+    };
+    parts.push(match (unprotected, unheld) {
+        (0, 0) if readiness.volumes.is_empty() => "no volume to protect found".to_string(),
+        (0, 0) => "every volume protected".to_string(),
+        (0, _) => unheld_text,
+        (1, 0) => "1 volume unprotected".to_string(),
+        (n, 0) => format!("{n} volumes unprotected"),
+        (1, _) => format!("1 volume unprotected, {unheld_text}"),
+        (n, _) => format!("{n} volumes unprotected, {unheld_text}"),
     });
     let late: Vec<&ScheduleFreshness> = readiness
         .schedules
@@ -390,6 +430,7 @@ pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSet
         "bestBackupReason": most_restorable(readiness)
             .and_then(|b| b.reasons.iter().find(|r| r.limits.is_some())).map(|r| &r.text),
         "unprotectedVolumeCount": readiness.volumes.iter().filter(|v| !v.protected).count(),
+        "volumesInNoCompletedBackupCount": readiness.volumes.iter().filter(|v| v.in_no_completed_backup).count(),
         "overdueScheduleCount": readiness.schedules.iter().filter(|s| s.is_overdue()).count(),
         "predictions": readiness.predictions,
         "durationTrends": readiness.predictions.iter().filter(|p| p.kind == "duration-trend")
