@@ -399,12 +399,19 @@ fn a_volume_set_up_for_backup_but_in_no_completed_backup_is_not_called_protected
     assert_eq!(postgres.newest_backup.as_deref(), Some("instance-2k9dd"));
     assert!(!postgres.in_no_completed_backup);
     let kotsadm = volume("kotsadm-6f9d8b7c4-qx7zt");
-    assert!(kotsadm.protected && kotsadm.in_no_completed_backup, "{kotsadm:?}");
+    assert!(
+        kotsadm.protected && kotsadm.in_no_completed_backup,
+        "{kotsadm:?}"
+    );
     assert!(
         r.summary
             .contains("1 volume set up for backup is in no Completed backup"),
         "{}",
         r.summary
     );
-    assert!(!r.summary.contains("every volume protected"), "{}", r.summary);
+    assert!(
+        !r.summary.contains("every volume protected"),
+        "{}",
+        r.summary
+    );
 }

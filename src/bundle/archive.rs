@@ -140,7 +140,7 @@ impl RawTree {
                 let mut spool = tempfile::tempfile().map_err(|e| BundleError::io(path, e))?;
                 // The whole stream is one "entry" here: a gzip bomb would otherwise fill the disk.
                 let stream_limits = ArchiveLimits {
-                    max_entry_bytes: limits.max_total_bytes,
+                    max_entry_bytes: limits.max_spooled_bytes.min(limits.max_total_bytes),
                     ..limits
                 };
                 let mut gunzip = LimitedReader::new(
