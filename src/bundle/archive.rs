@@ -432,15 +432,19 @@ impl RawTree {
     /// Reads a small file whole (object lists, version files), as text.
     pub(crate) fn read_text(&mut self, path: &str) -> Result<String, BundleError> {
         let origin = self.origin.clone();
-        let mut text = String::new();
-        self.open_file(path)?
-            .read_to_string(&mut text)
-            .map_err(|e| BundleError::Entry {
-                path: origin,
-                entry: path.to_string(),
-                message: format!("unreadable: {e}"),
-            })?;
-        Ok(text)
+        let unreadable = |e: io::Error| BundleError::Entry {
+            path: origin.clone(),
+            entry: path.to_string(),
+            message: format!("unreadable: {e}"),
+        };
+        let mut bytes = Vec::new();
+        super::limits::read_whole(self.open_file(path)?, &mut bytes).map_err(unreadable)?;
+        String::from_utf8(bytes).map_err(|_| {
+            unreadable(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })
     }
 
     /// The newest modification time of the tree's files: when the bundle was made. Links are left out:

@@ -13,6 +13,26 @@ use super::BundleError;
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
+/// What one entry read whole (a JSON document, a foreign bundle's object list or version file) may hold: it is in
+/// memory at once. Logs are streamed and bounded by [`ArchiveLimits`] alone.
+pub(crate) const MAX_WHOLE_ENTRY_BYTES: u64 = 2 * GIB;
+
+/// Reads `reader` to its end into `out`, refusing past [`MAX_WHOLE_ENTRY_BYTES`] (an `InvalidData` error).
+pub(crate) fn read_whole(reader: impl Read, out: &mut Vec<u8>) -> io::Result<()> {
+    read_whole_up_to(reader, out, MAX_WHOLE_ENTRY_BYTES)
+}
+
+fn read_whole_up_to(reader: impl Read, out: &mut Vec<u8>, limit: u64) -> io::Result<()> {
+    reader.take(limit + 1).read_to_end(out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("more than {limit} bytes: too large to read whole"),
+        ));
+    }
+    Ok(())
+}
+
 /// How much an archive may decompress to. The defaults are far above any real support bundle
 /// (a busy cluster's bundle is tens to hundreds of MiB) and far below what a bomb produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +45,9 @@ pub struct ArchiveLimits {
     /// What a gzip stream (a `.tar.gz` bundle) may decompress to: unlike a zip's entries it is spooled into a
     /// temporary file, so this bounds the disk it takes.
     pub max_spooled_bytes: u64,
-    /// One entry, decompressed.
+    /// One entry, decompressed. A log entry is streamed, so like the total this bounds reading time (a log
+    /// collected with a raised `--max-log-bytes` may pass 2 GiB); an entry read whole is also held to
+    /// [`MAX_WHOLE_ENTRY_BYTES`].
     pub max_entry_bytes: u64,
     /// Decompressed size / compressed size. Real logs and JSON deflate 5–40:1; bombs 1000:1.
     pub max_ratio: u64,
@@ -43,7 +65,7 @@ impl Default for ArchiveLimits {
         ArchiveLimits {
             max_total_bytes: 64 * GIB,
             max_spooled_bytes: 4 * GIB,
-            max_entry_bytes: 2 * GIB,
+            max_entry_bytes: 64 * GIB,
             max_ratio: 200,
             ratio_floor_bytes: 8 * MIB,
             max_entries: 100_000,
@@ -290,6 +312,10 @@ mod tests {
                 .admit(10_737_465_109 / 202, 614_316_230 / 202)
                 .unwrap();
         }
+        // Its server log alone is 3.2 GB: an entry is streamed, so only the ratio and the total bound it.
+        Budget::new(ArchiveLimits::default(), 614_316_230)
+            .admit(3_221_225_542, 144_083_110)
+            .unwrap();
         // Past 64 GiB (a minute or more of reading) it stops, whatever the ratio.
         let mut budget = Budget::new(ArchiveLimits::default(), 64 * GIB);
         for _ in 0..64 {
@@ -299,6 +325,20 @@ mod tests {
             budget.admit(GIB, GIB / 10),
             Err(LimitError::TotalTooLarge { limit: 64 * GIB })
         );
+    }
+
+    #[test]
+    fn an_entry_read_whole_is_refused_past_its_own_bound() {
+        let mut out = Vec::new();
+        let error = read_whole_up_to(io::repeat(b' '), &mut out, 1000).expect_err("refused");
+        assert!(
+            error.to_string().contains("more than 1000 bytes"),
+            "{error}"
+        );
+        assert_eq!(out.len(), 1001, "it stops one byte past the bound");
+        let mut out = Vec::new();
+        read_whole_up_to(&b"{}"[..], &mut out, 1000).unwrap();
+        assert_eq!(out, b"{}");
     }
 
     #[test]

@@ -320,7 +320,7 @@ impl Bundle {
         const MAX_RESERVED: u64 = 256 << 20;
         let expected = self.source.entry_size(entry).unwrap_or(0).min(MAX_RESERVED);
         let mut text = Vec::with_capacity(expected as usize);
-        let read = self.source.open(entry)?.read_to_end(&mut text);
+        let read = super::limits::read_whole(self.source.open(entry)?, &mut text);
         read.map_err(|e| self.entry_error(entry, format!("could not be read: {e}")))?;
         serde_json::from_slice(&text).map_err(|e| {
             self.entry_error(
