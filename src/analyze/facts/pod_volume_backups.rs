@@ -111,8 +111,7 @@ impl PodVolumeBackups {
             return Ok((*shared).clone());
         }
         let (projections, total) = PodVolumeBackups::read(bundle)?;
-        let kept = projections.len();
-        bundle.share_projection(RESOURCE, Arc::new(projections.clone()), total, kept);
+        projections.clone().share(bundle, total);
         Ok(projections)
     }
 
@@ -136,7 +135,8 @@ impl PodVolumeBackups {
 
     /// Shares what [`PodVolumeBackups::read`] read (of `total` objects) as `bundle`'s.
     pub(crate) fn share(self, bundle: &mut Bundle, total: usize) {
-        let kept = self.len();
+        // Items that are not objects count as kept, as they do for a list of values.
+        let kept = self.kept_places().len();
         bundle.share_projection(RESOURCE, Arc::new(self), total, kept);
     }
 
@@ -270,6 +270,25 @@ mod tests {
         // A float without a fraction is an integer, as `i64_at` reads it; an empty message is none.
         assert_eq!((pvb.bytes_done, pvb.total_bytes), (Some(10), Some(20)));
         assert_eq!(pvb.message, None);
+    }
+
+    #[test]
+    fn a_list_read_whole_says_none_was_left_out_even_with_items_that_are_not_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir
+            .path()
+            .join(crate::bundle::layout::objects_dir(RESOURCE));
+        std::fs::create_dir_all(&folder).unwrap();
+        let list = json!({"kind": "List", "items": [
+            pod_volume_backup("a", "2026-11-20T12:00:01Z"), null, pod_volume_backup("b", "2026-11-20T12:00:02Z")]});
+        std::fs::write(folder.join("velero.json"), list.to_string()).unwrap();
+        let mut bundle = Bundle::open(dir.path()).unwrap();
+        let kept = PodVolumeBackups::of(&mut bundle).unwrap();
+        assert_eq!((kept.len(), kept.kept_places()), (2, &[0, 1, 2][..]));
+        assert!(bundle.objects_left_out().is_empty());
+        // Read once: the second call is the shared list.
+        let again = PodVolumeBackups::of(&mut bundle).unwrap();
+        assert!(Arc::ptr_eq(&kept.0, &again.0));
     }
 
     #[test]
