@@ -44,6 +44,7 @@ pub(crate) mod inventory;
 pub(crate) mod json;
 mod kots;
 pub(crate) mod node_events;
+pub(crate) mod pod_volume_backups;
 mod presence;
 pub(crate) mod restore_waits;
 mod schedules;
@@ -358,12 +359,15 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
         &inv.restores,
         &inv.schedules,
         &inv.storage_locations,
-        &inv.pod_volume_backups,
         &inv.data_uploads,
         &inv.pods,
         &inv.deployments,
         &inv.daemonsets,
     ];
+    let pod_volume_backups = inv
+        .pod_volume_backups
+        .iter()
+        .flat_map(|pvb| [pvb.created, pvb.started, pvb.completed]);
     let newest_in_objects = stamped
         .into_iter()
         .flatten()
@@ -376,6 +380,7 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
                 json::time_at(o, &["status", "lastBackup"]),
             ]
         })
+        .chain(pod_volume_backups)
         .flatten()
         .max();
     const IN_OBJECTS: &str = "the newest timestamp in its objects";
@@ -432,7 +437,7 @@ pub(crate) fn uploaders(inv: &Inventory, velero: Option<&components::Workload<'_
     let mut uploader_types = BTreeSet::new();
     for pvb in &inv.pod_volume_backups {
         // Before 1.10 restic was the only uploader and the field did not exist.
-        uploader_types.insert(str_at(pvb, &["spec", "uploaderType"]).unwrap_or("restic"));
+        uploader_types.insert(pvb.uploader.as_deref().unwrap_or("restic"));
     }
     for repo in &inv.backup_repositories {
         uploader_types.insert(str_at(repo, &["spec", "repositoryType"]).unwrap_or("restic"));

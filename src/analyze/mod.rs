@@ -24,7 +24,6 @@ pub(crate) mod rules;
 pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod timeline;
-mod unread;
 pub(crate) mod verdicts;
 pub(crate) mod versions;
 

@@ -7,10 +7,11 @@ use super::AnalysisOptions;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
 use super::engine::{self, EngineContext};
 use super::error::AnalyzeError;
+use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
-use super::{facts, parallel, status, timeline, unread, verdicts};
-use crate::bundle::list::Keep;
+use super::{facts, parallel, status, timeline, verdicts};
+use crate::bundle::list::{Keep, Kept};
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
 use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
@@ -204,6 +205,7 @@ fn analyze_with_shared_objects(
     // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their
     // sum (BENCHMARKS.md, "Analysis memory"). The object pass no longer overlaps the scans.
     bundle.release_shared_objects();
+    return_freed_memory();
     let log_pass = engine::LogPass::with_locations(bundle, rules, &context, None, locations);
     let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
     let ((), results) = parallel::map_jobs(
@@ -406,16 +408,41 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
         |(_, size)| *size,
         |_| (),
         |reader, (resource, _)| {
-            let unread = unread::unread_fields(resource, rules);
+            if *resource == pod_volume_backups::RESOURCE {
+                let (projections, total) = PodVolumeBackups::read(reader).ok()?;
+                return Some(Parsed::PodVolumeBackups(projections, total));
+            }
             reader
-                .kept_objects_without(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND), unread)
+                .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
                 .ok()
+                .map(Parsed::Objects)
         },
     );
-    for ((resource, _), objects) in jobs.iter().zip(parsed) {
-        if let Some(objects) = objects {
-            bundle.share_objects(resource, objects);
+    for ((resource, _), parsed) in jobs.iter().zip(parsed) {
+        match parsed {
+            Some(Parsed::Objects(objects)) => {
+                bundle.share_objects(resource, objects);
+            }
+            Some(Parsed::PodVolumeBackups(projections, total)) => projections.share(bundle, total),
+            None => {}
         }
+    }
+}
+
+/// A list read on some thread: as values, or as the analysis's projections (facts/pod_volume_backups.rs).
+enum Parsed {
+    Objects(Kept),
+    PodVolumeBackups(PodVolumeBackups, usize),
+}
+
+/// Gives the pages of memory freed so far back to the OS. The object lists were parsed on two threads, so
+/// their memory is free in two of glibc's arenas; the log scan's threads allocate from arenas of their own and
+/// would not reuse it, and the process would hold both (BENCHMARKS.md, "Analysis memory (#20)").
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of every arena (madvise); live allocations are untouched.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -17,6 +17,7 @@ use super::error::AnalyzeError;
 use super::facts::components::component_of_pod;
 use super::facts::json::{self, i64_at, str_at, time_at};
 use super::facts::node_events;
+use super::facts::pod_volume_backups::{PodVolumeBackup, PodVolumeBackups};
 use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
@@ -87,9 +88,7 @@ impl TimelinePlan {
             return None;
         }
         // Missing or unreadable object lists leave those entries out; the facts report them as unavailable.
-        let pod_volume_backups = bundle
-            .shared_objects("podvolumebackups.velero.io")
-            .unwrap_or_default();
+        let pod_volume_backups = PodVolumeBackups::of(bundle).unwrap_or_default();
         let data_uploads = bundle
             .shared_objects("datauploads.velero.io")
             .unwrap_or_default();
@@ -104,18 +103,16 @@ impl TimelinePlan {
             })
             .collect();
         // Each transfer's backup is looked up once, not once per timeline (tens of thousands of them).
-        for (transfers, source) in [
-            (&pod_volume_backups, "podvolumebackup"),
-            (&data_uploads, "dataupload"),
-        ] {
-            for transfer in transfers.iter() {
-                let (label, owners) = owning_backups(transfer);
-                for builder in builders
-                    .iter_mut()
-                    .filter(|b| label == Some(b.name.as_str()) || owners.contains(&b.name.as_str()))
-                {
-                    builder.add_transfer(transfer, source);
-                }
+        let transfers = pod_volume_backups
+            .iter()
+            .map(Transfer::of_pod_volume_backup)
+            .chain(data_uploads.iter().map(Transfer::of_data_upload));
+        for transfer in transfers {
+            for builder in builders.iter_mut().filter(|b| {
+                transfer.backup == Some(b.name.as_str())
+                    || transfer.owners.contains(&b.name.as_str())
+            }) {
+                builder.add_transfer(&transfer);
             }
         }
         for builder in &mut builders {
@@ -221,15 +218,90 @@ impl TimelinePlan {
     }
 }
 
-/// The backup a PodVolumeBackup / DataUpload names in its label, and the backups owning it: it belongs to each.
-fn owning_backups(object: &Value) -> (Option<&str>, Vec<&str>) {
-    let label = json::label(object, "velero.io/backup-name");
-    let owners = json::array_at(object, &["metadata", "ownerReferences"])
-        .iter()
-        .filter(|o| str_at(o, &["kind"]) == Some("Backup"))
-        .filter_map(|o| str_at(o, &["name"]))
-        .collect();
-    (label, owners)
+/// A volume transfer (a PodVolumeBackup or a DataUpload) as the timelines tell it.
+struct Transfer<'a> {
+    /// `PodVolumeBackup`, `DataUpload`.
+    kind: &'static str,
+    resource: &'static str,
+    /// The entries' source: `podvolumebackup`, `dataupload`.
+    source: &'static str,
+    name: Option<&'a str>,
+    namespace: Option<&'a str>,
+    /// The backup it names in its `velero.io/backup-name` label, and the Backups owning it: it belongs to each.
+    backup: Option<&'a str>,
+    owners: Vec<&'a str>,
+    /// What it moves: `volume <v> of pod <ns/pod>`, `PVC <ns/claim>`.
+    subject: String,
+    node: Option<&'a str>,
+    uploader: Option<&'a str>,
+    phase: Option<&'a str>,
+    started: Option<Timestamp>,
+    completed: Option<Timestamp>,
+    /// Bytes done and in all.
+    progress: (Option<i64>, Option<i64>),
+    message: Option<&'a str>,
+}
+
+impl<'a> Transfer<'a> {
+    fn of_pod_volume_backup(pvb: &'a PodVolumeBackup) -> Transfer<'a> {
+        Transfer {
+            kind: "PodVolumeBackup",
+            resource: "podvolumebackups.velero.io",
+            source: "podvolumebackup",
+            name: pvb.name.as_deref(),
+            namespace: pvb.namespace.as_deref(),
+            backup: pvb.backup.as_deref(),
+            owners: pvb.owning_backups.iter().map(|o| &**o).collect(),
+            subject: format!(
+                "volume {} of pod {}",
+                pvb.volume.as_deref().unwrap_or("?"),
+                qualified(
+                    pvb.pod_namespace.as_deref(),
+                    pvb.pod.as_deref().unwrap_or("?")
+                )
+            ),
+            node: pvb.status_node.as_deref().or(pvb.node.as_deref()),
+            uploader: pvb.uploader.as_deref(),
+            phase: pvb.phase.as_deref(),
+            started: pvb.started,
+            completed: pvb.completed,
+            progress: (pvb.bytes_done, pvb.total_bytes),
+            message: pvb.message.as_deref(),
+        }
+    }
+
+    fn of_data_upload(object: &'a Value) -> Transfer<'a> {
+        Transfer {
+            kind: "DataUpload",
+            resource: "datauploads.velero.io",
+            source: "dataupload",
+            name: json::name(object),
+            namespace: json::namespace(object),
+            backup: json::label(object, "velero.io/backup-name"),
+            owners: json::array_at(object, &["metadata", "ownerReferences"])
+                .iter()
+                .filter(|o| str_at(o, &["kind"]) == Some("Backup"))
+                .filter_map(|o| str_at(o, &["name"]))
+                .collect(),
+            subject: format!(
+                "PVC {}",
+                qualified(
+                    str_at(object, &["spec", "sourceNamespace"]),
+                    str_at(object, &["spec", "sourcePVC"]).unwrap_or("?")
+                )
+            ),
+            node: str_at(object, &["status", "node"]).or_else(|| str_at(object, &["spec", "node"])),
+            uploader: str_at(object, &["spec", "uploaderType"]),
+            phase: str_at(object, &["status", "phase"]),
+            started: time_at(object, &["status", "startTimestamp"]),
+            completed: time_at(object, &["status", "completionTimestamp"]),
+            progress: (
+                i64_at(object, &["status", "progress", "bytesDone"]),
+                i64_at(object, &["status", "progress", "totalBytes"]),
+            ),
+            message: str_at(object, &["status", "message"]),
+        }
+    }
 }
 
 /// How telling an entry is; the least telling are dropped first when a timeline is full.
@@ -423,67 +495,50 @@ impl Builder {
     }
 
     /// A PodVolumeBackup or DataUpload: when it started and how it ended.
-    fn add_transfer(&mut self, object: &Value, source: &str) {
-        let Some(name) = json::name(object) else {
+    fn add_transfer(&mut self, transfer: &Transfer<'_>) {
+        let Some(name) = transfer.name else {
             return;
         };
-        let namespace = json::namespace(object);
+        let Transfer {
+            kind,
+            resource,
+            source,
+            namespace,
+            node,
+            started,
+            completed,
+            ..
+        } = *transfer;
+        let subject = &transfer.subject;
         self.transfers.insert(name.to_string());
         self.transfers.insert(qualified(namespace, name));
-        let (kind, resource) = match source {
-            "dataupload" => ("DataUpload", "datauploads.velero.io"),
-            _ => ("PodVolumeBackup", "podvolumebackups.velero.io"),
-        };
         let location = format!("{resource} {}", qualified(namespace, name));
-        let subject = match source {
-            "dataupload" => format!(
-                "PVC {}",
-                qualified(
-                    str_at(object, &["spec", "sourceNamespace"]),
-                    str_at(object, &["spec", "sourcePVC"]).unwrap_or("?")
-                )
-            ),
-            _ => format!(
-                "volume {} of pod {}",
-                str_at(object, &["spec", "volume"]).unwrap_or("?"),
-                qualified(
-                    str_at(object, &["spec", "pod", "namespace"]),
-                    str_at(object, &["spec", "pod", "name"]).unwrap_or("?")
-                )
-            ),
-        };
-        let node =
-            str_at(object, &["status", "node"]).or_else(|| str_at(object, &["spec", "node"]));
         if let Some(node) = node {
             self.nodes.insert(node.to_string());
         }
-        let started = time_at(object, &["status", "startTimestamp"]);
-        let completed = time_at(object, &["status", "completionTimestamp"]);
         if let Some(started) = started {
             let mut text = format!("{kind} {name} started for {subject}");
             if let Some(node) = node {
                 text.push_str(&format!(" on node {node}"));
             }
-            if let Some(uploader) = str_at(object, &["spec", "uploaderType"]) {
+            if let Some(uploader) = transfer.uploader {
                 text.push_str(&format!(" ({uploader})"));
             }
             self.add(Class::Key, Some(started), source, text, location.clone());
         }
-        let phase = str_at(object, &["status", "phase"]).unwrap_or("no phase");
+        let phase = transfer.phase.unwrap_or("no phase");
         let mut text = format!("{kind} {name} {phase}");
         if started.is_none() {
             text.push_str(&format!(" for {subject}"));
         }
-        let done = i64_at(object, &["status", "progress", "bytesDone"]);
-        let total = i64_at(object, &["status", "progress", "totalBytes"]);
-        if let (Some(done), Some(total)) = (done, total) {
+        if let (Some(done), Some(total)) = transfer.progress {
             text.push_str(&format!(
                 " after {} of {}",
                 human_bytes(done),
                 human_bytes(total)
             ));
         }
-        if let Some(message) = str_at(object, &["status", "message"]) {
+        if let Some(message) = transfer.message {
             text.push_str(&format!(": {message}"));
         }
         // A transfer still running or never started sorts at its start, else at the end.
@@ -1217,12 +1272,11 @@ mod tests {
             ..BackupSummary::default()
         };
         let mut builder = Builder::new(&summary);
-        builder.add_transfer(
-            &serde_json::json!({"metadata": {"name": "b-x1", "namespace": "velero"},
-                    "spec": {"node": "node-1", "volume": "data", "pod": {"namespace": "app", "name": "db-0"}},
-                    "status": {"phase": "Failed"}}),
-            "podvolumebackup",
-        );
+        let pod_volume_backups = PodVolumeBackups::from_objects(&[serde_json::json!({
+            "metadata": {"name": "b-x1", "namespace": "velero"},
+            "spec": {"node": "node-1", "volume": "data", "pod": {"namespace": "app", "name": "db-0"}},
+            "status": {"phase": "Failed"}})]);
+        builder.add_transfer(&Transfer::of_pod_volume_backup(&pod_volume_backups[0]));
         let window = Window::of(&summary);
         // composed: the kubelet's eviction event (reason and wording of pkg/kubelet/eviction/eviction_manager.go)
         let event = |node: &str, reason: &str, first: &str, last: &str| {

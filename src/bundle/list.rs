@@ -8,7 +8,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -30,140 +29,141 @@ pub(crate) enum Keep {
 /// The items kept of one or more list files, and how many there were.
 #[derive(Debug, Default)]
 pub(crate) struct Kept {
-    items: BinaryHeap<Reverse<Aged>>,
+    newest: Newest<Value>,
     /// Items seen, kept or not.
     pub(crate) total: usize,
-    /// Fields dropped from each item [`Keep::Newest`] keeps.
-    unread: Option<Arc<Unread>>,
+}
+
+/// Where the items of a list go as they are read, one at a time: [`Kept`] keeps them as values; the analysis
+/// keeps typed projections of some resources instead, or evaluates rules on each and keeps only what matched.
+pub(crate) trait ListSink {
+    /// Whether the next item of the list is to be parsed and [`ListSink::push`]ed; one that is not is only
+    /// read past ([`ListSink::skip`]), never built as a value.
+    fn wants_next(&self) -> bool {
+        true
+    }
+    /// The next item was read past.
+    fn skip(&mut self) {}
+    fn push(&mut self, keep: Keep, item: Value);
+}
+
+/// At most `max` items, the newest by [`created`] (then the later in the bundle), each remembered with its place
+/// among every item offered.
+#[derive(Debug)]
+pub(crate) struct Newest<T> {
+    items: BinaryHeap<Reverse<Aged<T>>>,
+}
+
+impl<T> Default for Newest<T> {
+    fn default() -> Newest<T> {
+        Newest {
+            items: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<T> Newest<T> {
+    /// Offers the item at `place` (places grow as items are offered), made by `make` only when it is kept.
+    pub(crate) fn offer(
+        &mut self,
+        max: usize,
+        created: Option<jiff::Timestamp>,
+        place: usize,
+        make: impl FnOnce() -> T,
+    ) {
+        if max == 0 {
+            return;
+        }
+        if self.items.len() >= max {
+            // Full: the item replaces the oldest kept, if it is newer.
+            let oldest = self.items.peek().map(|Reverse(a)| (a.created, a.place));
+            if oldest.is_some_and(|oldest| (created, place) < oldest) {
+                return;
+            }
+            self.items.pop();
+        }
+        self.items.push(Reverse(Aged {
+            created,
+            place,
+            item: make(),
+        }));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The items kept with their places, in the order the bundle holds them.
+    pub(crate) fn into_placed(self) -> Vec<(usize, T)> {
+        let mut aged: Vec<Aged<T>> = self.items.into_iter().map(|Reverse(a)| a).collect();
+        aged.sort_unstable_by_key(|a| a.place);
+        aged.into_iter().map(|a| (a.place, a.item)).collect()
+    }
 }
 
 /// An item and what orders it: its creation time (none: oldest), then its place in the bundle (the later of
 /// two equal times is kept).
 #[derive(Debug)]
-struct Aged {
+struct Aged<T> {
     created: Option<jiff::Timestamp>,
     place: usize,
-    item: Value,
+    item: T,
 }
 
-impl PartialEq for Aged {
-    fn eq(&self, other: &Aged) -> bool {
+impl<T> PartialEq for Aged<T> {
+    fn eq(&self, other: &Aged<T>) -> bool {
         self.cmp(other) == std::cmp::Ordering::Equal
     }
 }
-impl Eq for Aged {}
-impl PartialOrd for Aged {
-    fn partial_cmp(&self, other: &Aged) -> Option<std::cmp::Ordering> {
+impl<T> Eq for Aged<T> {}
+impl<T> PartialOrd for Aged<T> {
+    fn partial_cmp(&self, other: &Aged<T>) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Aged {
-    fn cmp(&self, other: &Aged) -> std::cmp::Ordering {
+impl<T> Ord for Aged<T> {
+    fn cmp(&self, other: &Aged<T>) -> std::cmp::Ordering {
         (self.created, self.place).cmp(&(other.created, other.place))
     }
 }
 
 impl Kept {
-    /// Kept items will lack the fields `unread` names.
-    pub(crate) fn without(unread: Option<Arc<Unread>>) -> Kept {
-        Kept {
-            unread,
-            ..Kept::default()
-        }
-    }
-
-    fn push(&mut self, keep: Keep, mut item: Value) {
-        let place = self.total;
-        self.total += 1;
-        let created = match keep {
-            Keep::All => None,
-            Keep::Newest(max) => {
-                if max == 0 {
-                    return;
-                }
-                slim(&mut item, self.unread.as_deref());
-                let created = created(&item);
-                if self.items.len() >= max {
-                    // Full: the item replaces the oldest kept, if it is newer.
-                    let oldest = self.items.peek().map(|Reverse(a)| (a.created, a.place));
-                    if oldest.is_some_and(|oldest| (created, place) < oldest) {
-                        return;
-                    }
-                    self.items.pop();
-                }
-                created
-            }
-        };
-        self.items.push(Reverse(Aged {
-            created,
-            place,
-            item,
-        }));
-    }
-
     /// The items kept, in the order the bundle holds them.
     pub(crate) fn into_items(self) -> Vec<Value> {
-        let mut aged: Vec<Aged> = self.items.into_iter().map(|Reverse(a)| a).collect();
-        aged.sort_unstable_by_key(|a| a.place);
-        aged.into_iter().map(|a| a.item).collect()
+        self.newest
+            .into_placed()
+            .into_iter()
+            .map(|(_, item)| item)
+            .collect()
     }
 
     /// Items seen but not kept.
     pub(crate) fn left_out(&self) -> usize {
-        self.total - self.items.len()
+        self.total - self.newest.len()
     }
 }
 
-/// Fields dropped from every kept item: a tree of keys, in which a key without keys under it is dropped whole
-/// and arrays are walked through (`metadata.ownerReferences.uid` drops each reference's uid). The analysis
-/// decides which (analyze/unread.rs): what none of its readers reads.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Unread {
-    keys: std::collections::BTreeMap<String, Unread>,
-}
-
-impl Unread {
-    /// Drops `path` (and what lies under it).
-    pub(crate) fn add(&mut self, path: &[String]) {
-        let Some((first, rest)) = path.split_first() else {
-            return;
-        };
-        let below = self.keys.get(first);
-        // Already dropped whole: a field under it changes nothing.
-        if below.is_some_and(Unread::is_empty) {
-            return;
-        }
-        let below = self.keys.entry(first.clone()).or_default();
-        if rest.is_empty() {
-            below.keys.clear();
-        } else {
-            below.add(rest);
-        }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    fn drop_from(&self, value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                for (key, below) in &self.keys {
-                    if below.is_empty() {
-                        map.shift_remove(key);
-                    } else if let Some(value) = map.get_mut(key) {
-                        below.drop_from(value);
-                    }
+impl ListSink for Kept {
+    fn push(&mut self, keep: Keep, mut item: Value) {
+        let place = self.total;
+        self.total += 1;
+        match keep {
+            // Every item, in order: its place orders it.
+            Keep::All => self.newest.offer(usize::MAX, None, place, || item),
+            Keep::Newest(max) => {
+                if max == 0 {
+                    return;
                 }
+                slim(&mut item);
+                let created = created(&item);
+                self.newest.offer(max, created, place, || item);
             }
-            Value::Array(items) => items.iter_mut().for_each(|item| self.drop_from(item)),
-            _ => {}
         }
     }
 }
 
-/// `metadata.creationTimestamp`, else `status.startTimestamp`.
-fn created(item: &Value) -> Option<jiff::Timestamp> {
+/// `metadata.creationTimestamp`, else `status.startTimestamp`: what [`Keep::Newest`] orders items by.
+pub(crate) fn created(item: &Value) -> Option<jiff::Timestamp> {
     let text = item
         .get("metadata")
         .and_then(|m| m.get("creationTimestamp"))
@@ -172,13 +172,15 @@ fn created(item: &Value) -> Option<jiff::Timestamp> {
     text.parse().ok()
 }
 
-fn slim(item: &mut Value, unread: Option<&Unread>) {
+/// The item without `metadata.managedFields`, as [`Keep::Newest`] keeps it.
+pub(crate) fn drop_managed_fields(item: &mut Value) {
     if let Some(metadata) = item.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.shift_remove("managedFields");
     }
-    if let Some(unread) = unread {
-        unread.drop_from(item);
-    }
+}
+
+fn slim(item: &mut Value) {
+    drop_managed_fields(item);
     *item = compact(std::mem::take(item));
 }
 
@@ -217,7 +219,7 @@ pub(crate) fn read_list(
     mut reader: impl Read,
     size: Option<u64>,
     keep: Keep,
-    kept: &mut Kept,
+    kept: &mut dyn ListSink,
 ) -> Result<(), ListError> {
     let mut shape = None;
     let seed = Document {
@@ -247,7 +249,7 @@ pub(crate) fn read_list(
 /// The whole document: what it is decides where the items are.
 struct Document<'k> {
     keep: Keep,
-    kept: &'k mut Kept,
+    kept: &'k mut dyn ListSink,
     /// Set when the JSON is valid but not a list: the error then says so in words, not serde's.
     shape: &'k mut Option<String>,
 }
@@ -330,7 +332,7 @@ impl Document<'_> {
 /// The `items` of a List (or a bare array): each parsed, then kept or counted, before the next is read.
 struct Items<'k> {
     keep: Keep,
-    kept: &'k mut Kept,
+    kept: &'k mut dyn ListSink,
     shape: &'k mut Option<String>,
 }
 
@@ -350,10 +352,19 @@ impl<'de> Visitor<'de> for Items<'_> {
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<Value>()? {
-            self.kept.push(self.keep, item);
+        loop {
+            if self.kept.wants_next() {
+                let Some(item) = seq.next_element::<Value>()? else {
+                    return Ok(());
+                };
+                self.kept.push(self.keep, item);
+            } else {
+                let Some(serde::de::IgnoredAny) = seq.next_element()? else {
+                    return Ok(());
+                };
+                self.kept.skip();
+            }
         }
-        Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Read to its end so that the message is the shape's, not a syntax error's.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
-use super::list::{self, Keep, Kept, ListError};
+use super::list::{self, Keep, Kept, ListError, ListSink};
 use super::manifest::Manifest;
 use super::{archive, dating, must_gather, troubleshoot, velero_debug};
 
@@ -93,6 +93,8 @@ pub struct Bundle {
     unavailable: Vec<String>,
     /// Object lists already parsed by [`Bundle::shared_objects`], by resource.
     shared: std::collections::HashMap<String, SharedObjects>,
+    /// Resources the analysis keeps as typed projections instead ([`Bundle::shared_projection`]).
+    projections: std::collections::HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
     /// Resources whose lists held more than [`MAX_OBJECTS_OF_A_KIND`]: how many objects each had.
     left_out: std::collections::BTreeMap<String, usize>,
     /// The other bundles of the same cluster read into this one (bundle/merge.rs).
@@ -216,6 +218,7 @@ impl Bundle {
             manifest: None,
             unavailable,
             shared: Default::default(),
+            projections: Default::default(),
             left_out: Default::default(),
             also_read: Vec::new(),
         };
@@ -284,6 +287,7 @@ impl Bundle {
             manifest: self.manifest.clone(),
             unavailable: self.unavailable.clone(),
             shared: Default::default(),
+            projections: Default::default(),
             left_out: Default::default(),
             also_read: self.also_read.clone(),
         }))
@@ -366,6 +370,7 @@ impl Bundle {
     /// Forgets the lists [`Bundle::shared_objects`] kept (their memory is freed once no one holds them).
     pub(crate) fn release_shared_objects(&mut self) {
         self.shared.clear();
+        self.projections.clear();
     }
 
     /// The entries holding a resource's objects.
@@ -397,23 +402,24 @@ impl Bundle {
 
     /// A resource's objects as they stream from the bundle, one at a time, kept as `keep` says.
     pub(crate) fn kept_objects(&mut self, resource: &str, keep: Keep) -> Result<Kept, BundleError> {
-        self.kept_objects_without(resource, keep, None)
+        let mut kept = Kept::default();
+        self.stream_objects(resource, keep, &mut kept)?;
+        Ok(kept)
     }
 
-    /// [`Bundle::kept_objects`], each object kept without the fields `unread` names.
-    pub(crate) fn kept_objects_without(
+    /// Every object of a resource, handed to `sink` one at a time as its list files stream from the bundle.
+    pub(crate) fn stream_objects(
         &mut self,
         resource: &str,
         keep: Keep,
-        unread: Option<Arc<list::Unread>>,
-    ) -> Result<Kept, BundleError> {
-        let mut kept = Kept::without(unread);
+        sink: &mut dyn ListSink,
+    ) -> Result<(), BundleError> {
         for file in self.object_files(resource) {
             if !self.has(&file) {
                 continue;
             }
             let size = self.source.entry_size(&file);
-            let read = list::read_list(self.source.open(&file)?, size, keep, &mut kept);
+            let read = list::read_list(self.source.open(&file)?, size, keep, sink);
             read.map_err(|e| {
                 let message = match e {
                     ListError::Read(e) => format!("could not be read: {e}"),
@@ -428,7 +434,33 @@ impl Bundle {
                 self.entry_error(&file, message)
             })?;
         }
-        Ok(kept)
+        Ok(())
+    }
+
+    /// A resource the analysis keeps as its own projection rather than [`SharedObjects`] (the analysis's
+    /// type `T`), read once and shared like them; `None` until [`Bundle::share_projection`].
+    pub(crate) fn shared_projection<T: std::any::Any + Send + Sync>(
+        &self,
+        resource: &str,
+    ) -> Option<Arc<T>> {
+        self.projections
+            .get(resource)
+            .and_then(|p| Arc::clone(p).downcast::<T>().ok())
+    }
+
+    /// Keeps a projection of `resource`'s objects for [`Bundle::shared_projection`]: `total` objects were read,
+    /// `kept` of them projected (the newest [`MAX_OBJECTS_OF_A_KIND`]).
+    pub(crate) fn share_projection<T: std::any::Any + Send + Sync>(
+        &mut self,
+        resource: &str,
+        projection: Arc<T>,
+        total: usize,
+        kept: usize,
+    ) {
+        if total > kept {
+            self.left_out.insert(resource.to_string(), total);
+        }
+        self.projections.insert(resource.to_string(), projection);
     }
 
     /// Every log in the bundle: pod logs, backup and restore logs.

@@ -8,6 +8,7 @@ pub(crate) mod objects;
 pub(crate) mod places;
 pub(crate) mod samples;
 pub(crate) mod scan;
+mod streamed;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -207,6 +208,9 @@ impl<'r> ObjectPass<'r> {
     ) -> ObjectPass<'r> {
         let mut outcomes = Vec::new();
         let mut problems = Vec::new();
+        // The kinds kept as projections: their rules and places are tried on each object as it streams
+        // (engine/streamed.rs), in one read of the list when the first of them needs it.
+        let mut streamed: HashMap<String, Option<streamed::Streamed<'r>>> = HashMap::new();
         // Object rules read objects once per kind.
         let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
         objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations.clone());
@@ -214,6 +218,19 @@ impl<'r> ObjectPass<'r> {
             let Matcher::Object(matcher) = &rule.matcher else {
                 continue;
             };
+            if streamed::STREAMED_KINDS.contains(&matcher.kind.as_str()) {
+                let mut found = streamed::read_once(
+                    &mut streamed,
+                    bundle,
+                    &matcher.kind,
+                    rules,
+                    context.now,
+                    &mut problems,
+                );
+                let finding = found.as_mut().and_then(|found| found.take_finding(rule));
+                outcomes.push((rule, finding, found.is_some_and(|found| found.ran)));
+                continue;
+            }
             let objects: &[Value] = if matcher.kind.starts_with("facts.") {
                 context.facts.get(&matcher.kind).map_or(&[], Vec::as_slice)
             } else {
@@ -229,6 +246,20 @@ impl<'r> ObjectPass<'r> {
 
         let mut place_texts = Vec::new();
         for (kind, paths) in places::PLACES {
+            if streamed::STREAMED_KINDS.contains(kind) {
+                let found = streamed::read_once(
+                    &mut streamed,
+                    bundle,
+                    kind,
+                    rules,
+                    context.now,
+                    &mut problems,
+                );
+                if let Some(found) = found {
+                    place_texts.append(&mut found.places);
+                }
+                continue;
+            }
             let objects = match objects_by_kind.get(*kind) {
                 Some(objects) => objects.clone(),
                 None => read_objects(bundle, kind, &mut problems),
@@ -395,23 +426,51 @@ pub(crate) fn object_finding(
     objects: &[Value],
     now: jiff::Timestamp,
 ) -> Option<Finding> {
-    let mut evidence = Vec::new();
-    let mut related = Vec::new();
-    let mut variables: Option<Map<String, Value>> = None;
-    let mut targets: Vec<(ObjectRef, u64, Map<String, Value>, Seen)> = Vec::new();
+    let mut matches = ObjectMatches::new(matcher, now);
     for object in objects {
-        if !objects::evaluate(&matcher.when, object, now) {
-            continue;
+        matches.offer(object);
+    }
+    matches.finish(rules, rule)
+}
+
+/// What [`object_finding`] makes of the objects offered so far, one at a time: an object rule can read a list
+/// as it streams and keep only what its matches add, not the objects (engine/streamed.rs).
+pub(crate) struct ObjectMatches<'m> {
+    matcher: &'m ObjectMatcher,
+    now: jiff::Timestamp,
+    evidence: Vec<Evidence>,
+    related: Vec<ObjectRef>,
+    variables: Option<Map<String, Value>>,
+    targets: Vec<(ObjectRef, u64, Map<String, Value>, Seen)>,
+}
+
+impl<'m> ObjectMatches<'m> {
+    pub(crate) fn new(matcher: &'m ObjectMatcher, now: jiff::Timestamp) -> ObjectMatches<'m> {
+        ObjectMatches {
+            matcher,
+            now,
+            evidence: Vec::new(),
+            related: Vec::new(),
+            variables: None,
+            targets: Vec::new(),
+        }
+    }
+
+    /// The next object of the matcher's kind, in the bundle's order.
+    pub(crate) fn offer(&mut self, object: &Value) {
+        let matcher = self.matcher;
+        if !objects::evaluate(&matcher.when, object, self.now) {
+            return;
         }
         let reference = objects::object_ref(&matcher.kind, object);
         let own_variables = objects::variables(matcher, object, &reference);
-        if variables.is_none() {
-            variables = Some(own_variables.clone());
+        if self.variables.is_none() {
+            self.variables = Some(own_variables.clone());
         }
         let concerned = objects::related(&matcher.kind, object, &reference);
         for r in &concerned {
-            if !related.contains(r) {
-                related.push(r.clone());
+            if !self.related.contains(r) {
+                self.related.push(r.clone());
             }
         }
         let own_detail = (matcher.kind == logs::LOCATION_KIND
@@ -421,36 +480,46 @@ pub(crate) fn object_finding(
         // reads the one inside its backup's window, not a span joined from others.
         let seen = objects::seen(object);
         for target in concerned.into_iter().chain(own_detail) {
-            match targets
+            match self
+                .targets
                 .iter_mut()
                 .find(|(t, _, _, s)| *t == target && *s == seen)
             {
                 Some((_, count, _, _)) => *count += 1,
-                None => targets.push((target, 1, own_variables.clone(), seen.clone())),
+                None => self
+                    .targets
+                    .push((target, 1, own_variables.clone(), seen.clone())),
             }
         }
-        evidence.push(objects::evidence(matcher, object, &reference));
+        self.evidence
+            .push(objects::evidence(matcher, object, &reference));
     }
-    let mut variables = variables?;
-    variables.insert("count".into(), Value::from(evidence.len()));
-    let mut finding = new_finding(rules, rule, &Value::Object(variables));
-    finding.count = evidence.len() as u64;
-    finding.evidence = evidence;
-    finding.related = related;
-    finding.targets = targets
-        .into_iter()
-        .map(|(target, count, mut variables, (first_seen, last_seen))| {
-            variables.insert("count".into(), Value::from(count));
-            TargetDetail {
-                message: rules.render_message(rule, &Value::Object(variables)),
-                target,
-                count,
-                first_seen,
-                last_seen,
-            }
-        })
-        .collect();
-    Some(finding)
+
+    /// The finding, if an object matched.
+    pub(crate) fn finish(self, rules: &RuleSet, rule: &Rule) -> Option<Finding> {
+        let mut variables = self.variables?;
+        let evidence = self.evidence;
+        variables.insert("count".into(), Value::from(evidence.len()));
+        let mut finding = new_finding(rules, rule, &Value::Object(variables));
+        finding.count = evidence.len() as u64;
+        finding.evidence = evidence;
+        finding.related = self.related;
+        finding.targets = self
+            .targets
+            .into_iter()
+            .map(|(target, count, mut variables, (first_seen, last_seen))| {
+                variables.insert("count".into(), Value::from(count));
+                TargetDetail {
+                    message: rules.render_message(rule, &Value::Object(variables)),
+                    target,
+                    count,
+                    first_seen,
+                    last_seen,
+                }
+            })
+            .collect();
+        Some(finding)
+    }
 }
 
 /// The compat verdict on two versions: Some(variables) when the rule fires.

@@ -51,12 +51,32 @@ pub(crate) struct PlaceText {
 
 /// Every non-empty text of `kind`'s places in `objects`.
 pub(crate) fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceText> {
-    let parsed: Vec<(FieldPath, &str)> = paths
-        .iter()
-        .filter_map(|p| FieldPath::parse(p).ok().map(|parsed| (parsed, *p)))
-        .collect();
+    let places = Places::parse(kind, paths);
     let mut out = Vec::new();
     for object in objects {
+        places.texts_of(object, &mut out);
+    }
+    out
+}
+
+/// A kind's places, parsed once for all its objects.
+pub(crate) struct Places<'p> {
+    kind: &'p str,
+    parsed: Vec<(FieldPath, &'p str)>,
+}
+
+impl<'p> Places<'p> {
+    pub(crate) fn parse(kind: &'p str, paths: &[&'p str]) -> Places<'p> {
+        let parsed = paths
+            .iter()
+            .filter_map(|p| FieldPath::parse(p).ok().map(|parsed| (parsed, *p)))
+            .collect();
+        Places { kind, parsed }
+    }
+
+    /// The non-empty texts of one object's places, added to `out`.
+    pub(crate) fn texts_of(&self, object: &Value, out: &mut Vec<PlaceText>) {
+        let kind = self.kind;
         let reference = objects::object_ref(kind, object);
         let mut concerns = objects::related(kind, object, &reference);
         if kind == super::logs::LOCATION_KIND {
@@ -80,7 +100,7 @@ pub(crate) fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceT
                 .unwrap_or("default")
                 .to_string(),
         });
-        for (path, written) in &parsed {
+        for (path, written) in &self.parsed {
             for value in path.resolve(object) {
                 let Some(text) = value.as_str().filter(|t| !t.trim().is_empty()) else {
                     continue;
@@ -95,7 +115,6 @@ pub(crate) fn texts(kind: &str, paths: &[&str], objects: &[Value]) -> Vec<PlaceT
             }
         }
     }
-    out
 }
 
 impl PlaceText {

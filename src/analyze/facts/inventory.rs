@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::json;
+use super::pod_volume_backups::PodVolumeBackups;
 use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, layout};
 
@@ -13,7 +14,7 @@ pub(crate) struct Inventory {
     pub schedules: SharedObjects,
     pub storage_locations: SharedObjects,
     pub(crate) snapshot_locations: SharedObjects,
-    pub pod_volume_backups: SharedObjects,
+    pub(crate) pod_volume_backups: PodVolumeBackups,
     pub(crate) data_uploads: SharedObjects,
     pub(crate) pod_volume_restores: SharedObjects,
     pub(crate) data_downloads: SharedObjects,
@@ -70,7 +71,7 @@ impl Inventory {
     pub(crate) fn load(bundle: &mut Bundle) -> Inventory {
         let mut inv = Inventory::default();
         // Lists are shared with the rules and the timelines, which read them again (parsed once).
-        let mut load = |resource: &str, inv: &mut Inventory| -> SharedObjects {
+        let load = |bundle: &mut Bundle, resource: &str, inv: &mut Inventory| -> SharedObjects {
             match bundle.shared_objects(resource) {
                 Ok(objects) if objects.iter().all(Value::is_object) => objects,
                 Ok(objects) => {
@@ -82,26 +83,34 @@ impl Inventory {
                 }
             }
         };
-        inv.backups = load("backups.velero.io", &mut inv);
-        inv.restores = load("restores.velero.io", &mut inv);
-        inv.schedules = load("schedules.velero.io", &mut inv);
-        inv.storage_locations = load("backupstoragelocations.velero.io", &mut inv);
-        inv.snapshot_locations = load("volumesnapshotlocations.velero.io", &mut inv);
-        inv.pod_volume_backups = load("podvolumebackups.velero.io", &mut inv);
-        inv.data_uploads = load("datauploads.velero.io", &mut inv);
-        inv.pod_volume_restores = load("podvolumerestores.velero.io", &mut inv);
-        inv.data_downloads = load("datadownloads.velero.io", &mut inv);
-        inv.backup_repositories = load("backuprepositories.velero.io", &mut inv);
-        inv.restic_repositories = load("resticrepositories.velero.io", &mut inv);
-        inv.deployments = load("deployments", &mut inv);
-        inv.daemonsets = load("daemonsets", &mut inv);
-        inv.pods = load("pods", &mut inv);
-        inv.server_status_requests = load("serverstatusrequests.velero.io", &mut inv);
-        inv.nodes = load("nodes", &mut inv);
-        inv.namespaces = load("namespaces", &mut inv);
-        inv.configmaps = load("configmaps", &mut inv);
-        inv.persistent_volume_claims = load("persistentvolumeclaims", &mut inv);
-        inv.persistent_volumes = load("persistentvolumes", &mut inv);
+        inv.backups = load(bundle, "backups.velero.io", &mut inv);
+        inv.restores = load(bundle, "restores.velero.io", &mut inv);
+        inv.schedules = load(bundle, "schedules.velero.io", &mut inv);
+        inv.storage_locations = load(bundle, "backupstoragelocations.velero.io", &mut inv);
+        inv.snapshot_locations = load(bundle, "volumesnapshotlocations.velero.io", &mut inv);
+        // The most numerous objects: kept as typed projections (facts/pod_volume_backups.rs).
+        inv.pod_volume_backups = match PodVolumeBackups::of(bundle) {
+            Ok(projections) => projections,
+            Err(e) => {
+                let resource = super::pod_volume_backups::RESOURCE;
+                inv.unreadable.push(format!("{resource}: {e}"));
+                PodVolumeBackups::default()
+            }
+        };
+        inv.data_uploads = load(bundle, "datauploads.velero.io", &mut inv);
+        inv.pod_volume_restores = load(bundle, "podvolumerestores.velero.io", &mut inv);
+        inv.data_downloads = load(bundle, "datadownloads.velero.io", &mut inv);
+        inv.backup_repositories = load(bundle, "backuprepositories.velero.io", &mut inv);
+        inv.restic_repositories = load(bundle, "resticrepositories.velero.io", &mut inv);
+        inv.deployments = load(bundle, "deployments", &mut inv);
+        inv.daemonsets = load(bundle, "daemonsets", &mut inv);
+        inv.pods = load(bundle, "pods", &mut inv);
+        inv.server_status_requests = load(bundle, "serverstatusrequests.velero.io", &mut inv);
+        inv.nodes = load(bundle, "nodes", &mut inv);
+        inv.namespaces = load(bundle, "namespaces", &mut inv);
+        inv.configmaps = load(bundle, "configmaps", &mut inv);
+        inv.persistent_volume_claims = load(bundle, "persistentvolumeclaims", &mut inv);
+        inv.persistent_volumes = load(bundle, "persistentvolumes", &mut inv);
         match bundle.read_json(layout::CLUSTER_VERSION) {
             Ok(version) => inv.version = version.filter(Value::is_object),
             Err(e) => inv.unreadable.push(format!("Kubernetes version: {e}")),

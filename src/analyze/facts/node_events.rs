@@ -86,22 +86,24 @@ type Operation<'a> = (&'a str, &'a str, Option<&'a str>);
 /// One fact per trouble event on a node that ran a PodVolumeBackup or DataUpload, newest last as listed.
 pub(crate) fn node_event_facts(inv: &Inventory, events: &[Value]) -> Vec<Value> {
     let mut ran: BTreeMap<&str, Vec<Operation>> = BTreeMap::new();
-    let operations = [
-        (
-            "PodVolumeBackup",
-            &inv.pod_volume_backups,
-            &["spec", "node"],
-        ),
-        ("DataUpload", &inv.data_uploads, &["status", "node"]),
-    ];
-    for (kind, objects, node_path) in operations {
-        for object in objects.iter() {
-            let (Some(node), Some(name)) = (str_at(object, node_path), json::name(object)) else {
-                continue;
-            };
-            let backup = json::label(object, "velero.io/backup-name");
-            ran.entry(node).or_default().push((kind, name, backup));
-        }
+    for pvb in &inv.pod_volume_backups {
+        let (Some(node), Some(name)) = (pvb.node.as_deref(), pvb.name.as_deref()) else {
+            continue;
+        };
+        let backup = pvb.backup.as_deref();
+        ran.entry(node)
+            .or_default()
+            .push(("PodVolumeBackup", name, backup));
+    }
+    for object in inv.data_uploads.iter() {
+        let (Some(node), Some(name)) = (str_at(object, &["status", "node"]), json::name(object))
+        else {
+            continue;
+        };
+        let backup = json::label(object, "velero.io/backup-name");
+        ran.entry(node)
+            .or_default()
+            .push(("DataUpload", name, backup));
     }
     let mut out = Vec::new();
     for event in events {
@@ -145,7 +147,7 @@ pub(crate) fn node_event_facts(inv: &Inventory, events: &[Value]) -> Vec<Value> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::reader::SharedObjects;
+    use crate::analyze::facts::pod_volume_backups::PodVolumeBackups;
 
     fn event(node: &str, reason: &str, first: &str, last: &str) -> Value {
         json!({"metadata": {"name": format!("{node}.1"), "namespace": "default"},
@@ -157,7 +159,7 @@ mod tests {
     #[test]
     fn trouble_events_of_nodes_that_moved_volumes_become_facts() {
         let inv = Inventory {
-            pod_volume_backups: SharedObjects::new(vec![json!({
+            pod_volume_backups: PodVolumeBackups::from_objects(&[json!({
                 "metadata": {"name": "daily-1-x7k2p", "namespace": "velero",
                              "labels": {"velero.io/backup-name": "daily-1"}},
                 "spec": {"node": "worker-2"}})]),

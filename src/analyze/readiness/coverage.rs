@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{ReadinessInputs, VolumeProtection};
 use crate::analyze::facts::json::{self, array_at, str_at};
+use crate::analyze::facts::pod_volume_backups::PodVolumeBackup;
 
 pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
     let snapshot_kind = snapshot_kind(input);
@@ -126,11 +127,38 @@ fn snapshot_kind(input: &ReadinessInputs<'_>) -> &'static str {
 struct Holders<'a> {
     completed_backups: HashSet<&'a str>,
     /// Pod volume backups by their `velero.io/pvc-uid` label.
-    by_claim_uid: HashMap<&'a str, Vec<&'a Value>>,
+    by_claim_uid: HashMap<&'a str, Vec<Holding<'a>>>,
     /// Pod volume backups by (pod namespace, pod, volume).
-    by_pod_volume: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Value>>,
+    by_pod_volume: HashMap<(&'a str, &'a str, &'a str), Vec<Holding<'a>>>,
     /// Data uploads by (source namespace, source PVC).
-    uploads_by_claim: HashMap<(&'a str, &'a str), Vec<&'a Value>>,
+    uploads_by_claim: HashMap<(&'a str, &'a str), Vec<Holding<'a>>>,
+}
+
+/// What tells whether a per-volume object (a pod volume backup, a data upload) holds its volume's data.
+#[derive(Clone, Copy)]
+struct Holding<'a> {
+    completed: bool,
+    created: Option<jiff::Timestamp>,
+    /// Its `velero.io/backup-name` label.
+    backup: Option<&'a str>,
+}
+
+impl<'a> Holding<'a> {
+    fn of_pod_volume_backup(pvb: &'a PodVolumeBackup) -> Holding<'a> {
+        Holding {
+            completed: pvb.phase.as_deref() == Some("Completed"),
+            created: pvb.created,
+            backup: pvb.backup.as_deref(),
+        }
+    }
+
+    fn of_object(object: &'a Value) -> Holding<'a> {
+        Holding {
+            completed: str_at(object, &["status", "phase"]) == Some("Completed"),
+            created: json::created(object),
+            backup: json::label(object, "velero.io/backup-name"),
+        }
+    }
 }
 
 impl<'a> Holders<'a> {
@@ -142,24 +170,25 @@ impl<'a> Holders<'a> {
             .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
             .filter_map(json::name)
             .collect();
-        let mut by_claim_uid: HashMap<&str, Vec<&Value>> = HashMap::new();
-        let mut by_pod_volume: HashMap<(&str, &str, &str), Vec<&Value>> = HashMap::new();
+        let mut by_claim_uid: HashMap<&str, Vec<Holding>> = HashMap::new();
+        let mut by_pod_volume: HashMap<(&str, &str, &str), Vec<Holding>> = HashMap::new();
         for pvb in &input.inv.pod_volume_backups {
-            if let Some(uid) = json::label(pvb, "velero.io/pvc-uid") {
-                by_claim_uid.entry(uid).or_default().push(pvb);
+            let holding = Holding::of_pod_volume_backup(pvb);
+            if let Some(uid) = pvb.claim_uid.as_deref() {
+                by_claim_uid.entry(uid).or_default().push(holding);
             }
             if let (Some(namespace), Some(pod), Some(volume)) = (
-                str_at(pvb, &["spec", "pod", "namespace"]),
-                str_at(pvb, &["spec", "pod", "name"]),
-                str_at(pvb, &["spec", "volume"]),
+                pvb.pod_namespace.as_deref(),
+                pvb.pod.as_deref(),
+                pvb.volume.as_deref(),
             ) {
                 by_pod_volume
                     .entry((namespace, pod, volume))
                     .or_default()
-                    .push(pvb);
+                    .push(holding);
             }
         }
-        let mut uploads_by_claim: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
+        let mut uploads_by_claim: HashMap<(&str, &str), Vec<Holding>> = HashMap::new();
         for upload in &input.inv.data_uploads {
             if let (Some(namespace), Some(claim)) = (
                 str_at(upload, &["spec", "sourceNamespace"]),
@@ -168,7 +197,7 @@ impl<'a> Holders<'a> {
                 uploads_by_claim
                     .entry((namespace, claim))
                     .or_default()
-                    .push(upload);
+                    .push(Holding::of_object(upload));
             }
         }
         Holders {
@@ -217,11 +246,11 @@ fn newest_data_upload(holders: &Holders<'_>, namespace: &str, claim: &str) -> Op
 
 /// Of the Completed per-volume objects (pod volume backups, data uploads) that hold the volume, the newest whose
 /// own backup (its `velero.io/backup-name` label) Completed too.
-fn newest_holding(holders: &Holders<'_>, objects: Option<&Vec<&Value>>) -> Option<String> {
+fn newest_holding(holders: &Holders<'_>, objects: Option<&Vec<Holding>>) -> Option<String> {
     objects?
         .iter()
-        .filter(|o| str_at(o, &["status", "phase"]) == Some("Completed"))
-        .filter_map(|o| Some((json::created(o)?, json::label(o, "velero.io/backup-name")?)))
+        .filter(|o| o.completed)
+        .filter_map(|o| Some((o.created?, o.backup?)))
         .filter(|(_, backup)| holders.completed_backups.contains(backup))
         .max_by_key(|(time, _)| *time)
         .map(|(_, backup)| backup.to_string())

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::{BackupReadiness, EXPIRY_WARNING_SECONDS, ReadinessInputs, Reason, Restorable, span};
 use crate::analyze::facts::json::{self, array_at, i64_at, str_at, time_at};
+use crate::analyze::facts::pod_volume_backups::PodVolumeBackup;
 
 const INSTANCE: &str = "kots.io/instance";
 const DR_VERSION: &str = "replicated.com/disaster-recovery-version";
@@ -32,7 +33,7 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
         std::cmp::Reverse(time_at(b, &["status", "startTimestamp"]).or_else(|| json::created(b)))
     });
     let operations = Operations {
-        pod_volume_backups: by_backup(&input.inv.pod_volume_backups),
+        pod_volume_backups: pod_volume_backups_by_backup(&input.inv.pod_volume_backups),
         data_uploads: by_backup(&input.inv.data_uploads),
         missing_volumes: missing_volumes(input),
     };
@@ -46,7 +47,7 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
 /// backup took 90 s for 5,000 backups and 20,000 PodVolumeBackups. The pods' opted-in volumes that do not exist
 /// are found once, not once per backup (50,000 backups × 2,000 pods took 300 s).
 struct Operations<'a> {
-    pod_volume_backups: HashMap<&'a str, Vec<&'a Value>>,
+    pod_volume_backups: HashMap<&'a str, Vec<&'a PodVolumeBackup>>,
     data_uploads: HashMap<&'a str, Vec<&'a Value>>,
     missing_volumes: Vec<MissingVolume<'a>>,
 }
@@ -58,8 +59,21 @@ struct MissingVolume<'a> {
     text: String,
 }
 
-fn of_backup<'a>(by_backup: &HashMap<&str, Vec<&'a Value>>, name: &str) -> Vec<&'a Value> {
+fn of_backup<'a, T>(by_backup: &HashMap<&str, Vec<&'a T>>, name: &str) -> Vec<&'a T> {
     by_backup.get(name).cloned().unwrap_or_default()
+}
+
+/// The pod volume backups of each backup (label `velero.io/backup-name`), in the list's order.
+fn pod_volume_backups_by_backup(
+    pod_volume_backups: &[PodVolumeBackup],
+) -> HashMap<&str, Vec<&PodVolumeBackup>> {
+    let mut by_backup: HashMap<&str, Vec<&PodVolumeBackup>> = HashMap::new();
+    for pvb in pod_volume_backups {
+        if let Some(name) = pvb.backup.as_deref() {
+            by_backup.entry(name).or_default().push(pvb);
+        }
+    }
+    by_backup
 }
 
 /// The objects of each backup (label `velero.io/backup-name`), in the list's order.
@@ -204,14 +218,14 @@ fn volume_reasons(
     let pvbs = of_backup(&operations.pod_volume_backups, name);
     let unfinished: Vec<String> = pvbs
         .iter()
-        .filter(|p| str_at(p, &["status", "phase"]) != Some("Completed"))
+        .filter(|p| p.phase.as_deref() != Some("Completed"))
         .map(|p| {
             format!(
                 "{}/{} volume {} ({})",
-                str_at(p, &["spec", "pod", "namespace"]).unwrap_or("?"),
-                str_at(p, &["spec", "pod", "name"]).unwrap_or("?"),
-                str_at(p, &["spec", "volume"]).unwrap_or("?"),
-                str_at(p, &["status", "phase"]).unwrap_or("no phase")
+                p.pod_namespace.as_deref().unwrap_or("?"),
+                p.pod.as_deref().unwrap_or("?"),
+                p.volume.as_deref().unwrap_or("?"),
+                p.phase.as_deref().unwrap_or("no phase")
             )
         })
         .collect();
@@ -255,7 +269,7 @@ fn volume_reasons(
     // Before Velero 1.10 restic was the only uploader and the field did not exist.
     let restic = pvbs
         .iter()
-        .any(|p| str_at(p, &["spec", "uploaderType"]).is_none_or(|u| u == "restic"));
+        .any(|p| p.uploader.as_deref().is_none_or(|u| u == "restic"));
     if restic {
         match input.velero_at_least("1.19.0") {
             Some(true) => reasons.limit(

@@ -13,12 +13,13 @@ use crate::analyze::facts::components::{Workload, component_of_pod};
 use crate::analyze::facts::go_duration_seconds;
 use crate::analyze::facts::inventory::Inventory;
 use crate::analyze::facts::json::{self, array_at, str_at, string_at, time_at};
+use crate::analyze::facts::pod_volume_backups::{self, PodVolumeBackup};
 use crate::bundle::{Bundle, CollectorError, layout};
 
 /// Velero's default `--fs-backup-timeout` (`--restic-timeout` before 1.10) and `spec.itemOperationTimeout`.
 pub(crate) const DEFAULT_OPERATION_TIMEOUT: SignedDuration = SignedDuration::from_hours(4);
 
-pub(crate) const PVB_KIND: &str = "podvolumebackups.velero.io";
+pub(crate) const PVB_KIND: &str = pod_volume_backups::RESOURCE;
 pub(crate) const DATA_UPLOAD_KIND: &str = "datauploads.velero.io";
 pub(crate) const PVR_KIND: &str = "podvolumerestores.velero.io";
 pub(crate) const DATA_DOWNLOAD_KIND: &str = "datadownloads.velero.io";
@@ -444,8 +445,10 @@ impl VerdictContext {
             )
             .chain(inv.data_downloads.iter().filter_map(data_download))
             .collect();
-        let (volume_operations, volume_operations_left_out) =
+        let (mut volume_operations, volume_operations_left_out) =
             bounded_operations(volume_operations, inv, MAX_VOLUME_OPERATIONS);
+        // Collected from a chain, the vector grew by doubling: held through the log scan, at its size.
+        volume_operations.shrink_to_fit();
         VerdictContext {
             volume_operations,
             volume_operations_left_out,
@@ -606,26 +609,24 @@ impl<'a> Pods<'a> {
     }
 }
 
-fn pod_volume_backup(pvb: &Value, pods: &Pods<'_>) -> Option<VolumeOperation> {
-    let pod_namespace = string_at(pvb, &["spec", "pod", "namespace"]);
-    let pod = string_at(pvb, &["spec", "pod", "name"]);
-    let volume = string_at(pvb, &["spec", "volume"]);
+fn pod_volume_backup(pvb: &PodVolumeBackup, pods: &Pods<'_>) -> Option<VolumeOperation> {
+    let text = |s: Option<&str>| s.map(str::to_string);
     let claim = claim_of(
-        pods.get(pod_namespace.as_deref(), pod.as_deref()),
-        volume.as_deref(),
+        pods.get(pvb.pod_namespace.as_deref(), pvb.pod.as_deref()),
+        pvb.volume.as_deref(),
     );
     Some(VolumeOperation {
         kind: PVB_KIND.to_string(),
-        namespace: json::namespace(pvb).map(str::to_string),
-        name: json::name(pvb)?.to_string(),
-        owner: format!("backup/{}", json::label(pvb, "velero.io/backup-name")?),
-        node: string_at(pvb, &["spec", "node"]),
-        volume_namespace: pod_namespace,
-        pod,
-        volume,
+        namespace: text(pvb.namespace.as_deref()),
+        name: text(pvb.name.as_deref())?,
+        owner: format!("backup/{}", pvb.backup.as_deref()?),
+        node: text(pvb.node.as_deref()),
+        volume_namespace: text(pvb.pod_namespace.as_deref()),
+        pod: text(pvb.pod.as_deref()),
+        volume: text(pvb.volume.as_deref()),
         claim,
-        phase: string_at(pvb, &["status", "phase"]),
-        message: string_at(pvb, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+        phase: text(pvb.phase.as_deref()),
+        message: text(pvb.message.as_deref()).filter(|m| !m.trim().is_empty()),
     })
 }
 
