@@ -39,6 +39,9 @@ pub(crate) struct Inventory {
     pub(crate) has_nodes_file: bool,
     pub(crate) has_deployments_file: bool,
     pub(crate) has_daemonsets_file: bool,
+    /// Whether the Backup list held more than the analysis keeps (only the newest are read): counts over it are
+    /// lower bounds.
+    pub(crate) backups_kept_in_part: bool,
     /// Resource files that could not be read, in words.
     pub unreadable: Vec<String>,
 }
@@ -84,6 +87,7 @@ impl Inventory {
             }
         };
         inv.backups = load(bundle, "backups.velero.io", &mut inv);
+        inv.backups_kept_in_part = bundle.objects_left_out().contains_key("backups.velero.io");
         inv.restores = load(bundle, "restores.velero.io", &mut inv);
         inv.schedules = load(bundle, "schedules.velero.io", &mut inv);
         inv.storage_locations = load(bundle, "backupstoragelocations.velero.io", &mut inv);

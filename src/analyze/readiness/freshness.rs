@@ -136,7 +136,12 @@ fn deleted_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
                 last_skipped: None,
                 state: "deleted".into(),
                 detail: format!(
-                    "the Schedule no longer exists; {} of its backups remain and no new one will be made",
+                    "the Schedule no longer exists; {}{} of its backups remain and no new one will be made",
+                    if input.inv.backups_kept_in_part {
+                        "at least "
+                    } else {
+                        ""
+                    },
                     backups.len()
                 ),
             }
