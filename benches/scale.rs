@@ -11,6 +11,10 @@
 //! - `rules N BUNDLE`: the whole analysis of a bundle (facts, engine, verdicts, timelines) with a catalog of
 //!   exactly N rules: the built-in rules in id order, then generated log rules once those run out.
 //!   Prints rules, log rules, seconds, findings.
+//! - `redact [--without-fast-path] FILE…`: the log redaction alone (src/redact, as collection streams a log
+//!   through it in 64 KiB chunks, one thread) over uncompressed files; prints bytes, seconds, MB/s and the
+//!   redactions made. `--without-fast-path` runs every line through the rules' regexes, as before the
+//!   literal prefilter.
 //!
 //! Output is one tab-separated line, for the harness to collect.
 use std::path::PathBuf;
@@ -30,6 +34,12 @@ fn main() -> ExitCode {
         Some("patterns") if args.len() == 2 => write_patterns(&PathBuf::from(&args[1])),
         Some("scan") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], true),
         Some("scan-dfa") if args.len() >= 3 => scan(&PathBuf::from(&args[1]), &args[2..], false),
+        Some("redact") if args.len() >= 3 && args[1] == "--without-fast-path" => {
+            redact(&snapdoc::redact::Redactor::without_fast_path(), &args[2..])
+        }
+        Some("redact") if args.len() >= 2 => {
+            redact(snapdoc::redact::Redactor::global(), &args[1..])
+        }
         Some("anchors") if args.len() >= 2 => anchors(&PathBuf::from(&args[1]), &args[2..]),
         Some("rules") if args.len() == 3 => match args[1].parse() {
             Ok(count) => analyse_with(count, &PathBuf::from(&args[2])),
@@ -38,7 +48,7 @@ fn main() -> ExitCode {
         // Plain `cargo bench` runs every bench target: nothing to do without arguments.
         None => {
             eprintln!(
-                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale anchors PATTERNS [FILE...] | scale rules N BUNDLE (see scripts/bench)"
+                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale anchors PATTERNS [FILE...] | scale redact [--without-fast-path] FILE... | scale rules N BUNDLE (see scripts/bench)"
             );
             return ExitCode::SUCCESS;
         }
@@ -103,6 +113,37 @@ fn scan(patterns_file: &std::path::Path, files: &[String], prefilter: bool) -> R
     println!(
         "{bytes}\t{seconds:.3}\t{:.1}\t{hits}",
         bytes as f64 / 1048576.0 / seconds
+    );
+    Ok(())
+}
+
+fn redact(redactor: &snapdoc::redact::Redactor, files: &[String]) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let (mut bytes, mut redactions) = (0u64, 0u64);
+    let mut chunk = vec![0u8; 64 * 1024];
+    for file in files {
+        let mut reader = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
+        let mut writer = snapdoc::redact::RedactingWriter::new(redactor, std::io::sink());
+        loop {
+            let n = reader
+                .read(&mut chunk)
+                .map_err(|e| format!("{file}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            writer
+                .write_all(&chunk[..n])
+                .map_err(|e| format!("{file}: {e}"))?;
+        }
+        let (_, counts) = writer.finish().map_err(|e| format!("{file}: {e}"))?;
+        redactions += counts.values().sum::<u64>();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{bytes}\t{seconds:.3}\t{:.1}\t{redactions}",
+        bytes as f64 / 1e6 / seconds
     );
     Ok(())
 }

@@ -72,14 +72,6 @@ impl Keep {
     }
 }
 
-/// `item` reduced to the values at `pointers`, each at the same place (missing ones left out).
-/// `choose_recent`'s order: the newest first, undated last, then by name.
-fn newest_first(a: &Value, b: &Value) -> std::cmp::Ordering {
-    detect::created(b)
-        .cmp(&detect::created(a))
-        .then_with(|| detect::name(a).cmp(&detect::name(b)))
-}
-
 /// How many kept items trigger a trim back to `limit`: an eighth over it, so that memory stays near `limit`
 /// projections (at twice the limit, 20,000 kept Backups were a third of the peak collecting 50,000) while each
 /// trim's pass is spread over `limit / 8` items.
@@ -87,6 +79,7 @@ fn trim_at(limit: usize) -> usize {
     limit.saturating_add(limit / 8).max(1)
 }
 
+/// `item` reduced to the values at `pointers`, each at the same place (missing ones left out).
 pub(super) fn project(item: &Value, pointers: &[&str]) -> Value {
     let mut out = Value::Object(Map::new());
     for pointer in pointers {
@@ -109,6 +102,36 @@ pub(super) fn project(item: &Value, pointers: &[&str]) -> Value {
     out
 }
 
+/// A projection of a bounded kind ([`Keep::Newest`], [`Keep::NewestPerLabel`]) while its list streams: compact
+/// JSON text and what choosing the newest reads of it. As a `serde_json::Value` a Backup's 13 fields were about
+/// 2 KB (a map per object, a string per key and value); 11,250 of them while 50,000 Backups streamed were a
+/// fifth of the peak. The stages that decide get them back as values ([`SpooledList::kept_list`]).
+struct Slim {
+    created: Option<jiff::Timestamp>,
+    name: Option<Box<str>>,
+    /// For [`Keep::NewestPerLabel`]: the label's value.
+    label: Option<Box<str>>,
+    json: Box<str>,
+}
+
+impl Slim {
+    fn new(projection: &Value, label: Option<&str>) -> Slim {
+        Slim {
+            created: detect::created(projection),
+            name: detect::name(projection).map(Box::from),
+            label: label
+                .and_then(|label| projection.pointer("/metadata/labels")?.get(label)?.as_str())
+                .map(Box::from),
+            json: projection.to_string().into_boxed_str(),
+        }
+    }
+}
+
+/// `choose_recent`'s order: the newest first, undated last, then by name.
+fn newest_slim_first(a: &Slim, b: &Slim) -> std::cmp::Ordering {
+    b.created.cmp(&a.created).then_with(|| a.name.cmp(&b.name))
+}
+
 static SPOOL_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Clone, Copy)]
@@ -127,7 +150,9 @@ pub(super) struct ListSpool {
     groups: BTreeMap<String, u32>,
     stored: Vec<Stored>,
     kept: Vec<Value>,
-    /// For [`Keep::NewestPerLabel`]: label value → its projection in `kept`.
+    /// What [`Keep::Newest`] and [`Keep::NewestPerLabel`] keep (not `kept`).
+    slim: Vec<Slim>,
+    /// For [`Keep::NewestPerLabel`]: label value → its projection in `slim`.
     kept_by_label: HashMap<String, usize>,
     /// For [`Keep::Newest`]: the distinct projections (kept after `kept`), as JSON text and values.
     distinct_seen: HashSet<String>,
@@ -151,6 +176,7 @@ impl ListSpool {
             groups: BTreeMap::new(),
             stored: Vec::new(),
             kept: Vec::new(),
+            slim: Vec::new(),
             kept_by_label: HashMap::new(),
             distinct_seen: HashSet::new(),
             distinct: Vec::new(),
@@ -199,21 +225,21 @@ impl ListSpool {
             };
             match self.kept_by_label.get(value) {
                 Some(&index) => {
-                    if detect::created(item) > detect::created(&self.kept[index])
-                        && let Some(slim) = self.keep.apply(item)
+                    if detect::created(item) > self.slim[index].created
+                        && let Some(projection) = self.keep.apply(item)
                     {
-                        self.kept[index] = slim;
+                        self.slim[index] = Slim::new(&projection, Some(label));
                     }
                 }
                 None => {
-                    if let Some(slim) = self.keep.apply(item) {
+                    if let Some(projection) = self.keep.apply(item) {
                         self.kept_by_label
-                            .insert(value.to_string(), self.kept.len());
-                        self.kept.push(slim);
+                            .insert(value.to_string(), self.slim.len());
+                        self.slim.push(Slim::new(&projection, Some(label)));
                     }
-                    if self.kept.len() >= trim_at(limit) {
+                    if self.slim.len() >= trim_at(limit) {
                         self.drop_oldest(limit);
-                        self.index_labels(label);
+                        self.index_labels();
                     }
                 }
             }
@@ -229,10 +255,10 @@ impl ListSpool {
                     self.distinct.push(spec);
                 }
             }
-            if let Some(slim) = self.keep.apply(item) {
-                self.kept.push(slim);
+            if let Some(projection) = self.keep.apply(item) {
+                self.slim.push(Slim::new(&projection, None));
             }
-            if self.kept.len() >= trim_at(limit) {
+            if self.slim.len() >= trim_at(limit) {
                 self.drop_oldest(limit);
             }
         } else if let Some(slim) = self.keep.apply(item) {
@@ -242,39 +268,37 @@ impl ListSpool {
 
     /// [`Keep::NewestPerLabel`]'s `kept` reduced to the `limit` label values with the newest items; the
     /// labels dropped are counted in `left_out` (one dropped and seen again later may be counted twice).
-    fn trim_labels_to_newest(&mut self, label: &str, limit: usize) {
+    fn trim_labels_to_newest(&mut self, limit: usize) {
         self.trim_to_newest(limit);
-        self.index_labels(label);
+        self.index_labels();
     }
 
-    /// `kept_by_label` rebuilt after `kept` changed.
-    fn index_labels(&mut self, label: &str) {
+    /// `kept_by_label` rebuilt after `slim` changed.
+    fn index_labels(&mut self) {
         self.kept_by_label = self
-            .kept
+            .slim
             .iter()
             .enumerate()
-            .filter_map(|(index, slim)| {
-                let value = slim.pointer("/metadata/labels")?.get(label)?.as_str()?;
-                Some((value.to_string(), index))
-            })
+            .filter_map(|(index, slim)| Some((slim.label.as_deref()?.to_string(), index)))
             .collect();
     }
 
-    /// `kept` reduced to its `limit` newest, newest first (undated last, then by name: `choose_recent`'s order).
+    /// `slim` reduced to its `limit` newest, newest first (undated last, then by name: `choose_recent`'s order).
     fn trim_to_newest(&mut self, limit: usize) {
         self.drop_oldest(limit);
-        self.kept.sort_by(newest_first);
+        self.slim.sort_by(newest_slim_first);
     }
 
-    /// `kept` reduced to its `limit` newest, in no order: selecting them costs a pass over `kept`, where
+    /// `slim` reduced to its `limit` newest, in no order: selecting them costs a pass over `slim`, where
     /// sorting cost a sort, so the list can be trimmed often and held near `limit`.
     fn drop_oldest(&mut self, limit: usize) {
-        if self.kept.len() > limit {
+        if self.slim.len() > limit {
             if limit > 0 {
-                self.kept.select_nth_unstable_by(limit - 1, newest_first);
+                self.slim
+                    .select_nth_unstable_by(limit - 1, newest_slim_first);
             }
-            self.left_out += (self.kept.len() - limit) as u64;
-            self.kept.truncate(limit);
+            self.left_out += (self.slim.len() - limit) as u64;
+            self.slim.truncate(limit);
         }
     }
 
@@ -309,16 +333,17 @@ impl ListSpool {
             self.trim_to_newest(limit);
             self.kept.append(&mut self.distinct);
         }
-        if let Keep::NewestPerLabel { label, limit, .. } = self.keep
-            && self.kept.len() > limit
+        if let Keep::NewestPerLabel { limit, .. } = self.keep
+            && self.slim.len() > limit
         {
-            self.trim_labels_to_newest(label, limit);
+            self.trim_labels_to_newest(limit);
         }
         Ok(SpooledList {
             path: self.path,
             head,
             groups: self.groups,
             stored: self.stored,
+            slim: self.slim.into_iter().map(|slim| slim.json).collect(),
             kept: self.kept,
             left_out: self.left_out,
             redactions: self.redactions,
@@ -343,6 +368,7 @@ impl ListSink for ListSpool {
         self.groups.clear();
         self.stored.clear();
         self.kept.clear();
+        self.slim.clear();
         self.kept_by_label.clear();
         self.distinct_seen.clear();
         self.distinct.clear();
@@ -358,8 +384,11 @@ pub(super) struct SpooledList {
     head: Map<String, Value>,
     groups: BTreeMap<String, u32>,
     stored: Vec<Stored>,
-    /// What [`Keep`] kept of each item, in the list's order ([`Keep::Newest`]: the newest first, then the
-    /// distinct projections).
+    /// What [`Keep::Newest`] (the newest first) and [`Keep::NewestPerLabel`] kept, as compact JSON text;
+    /// they come before `kept` in [`SpooledList::kept_list`].
+    slim: Vec<Box<str>>,
+    /// What the other [`Keep`]s kept of each item, in the list's order ([`Keep::Newest`]: the distinct
+    /// projections).
     pub kept: Vec<Value>,
     /// Items [`Keep::Newest`] left out as older than its limit; for [`Keep::NewestPerLabel`], label values
     /// (backups, restores) left out.
@@ -373,10 +402,23 @@ impl SpooledList {
         self.groups.keys().map(String::as_str)
     }
 
+    /// How many projections were kept.
+    pub(super) fn kept_count(&self) -> usize {
+        self.slim.len() + self.kept.len()
+    }
+
     /// The kept projections as a List (`{"items": […]}`), the shape the deciding stages read.
     pub(super) fn kept_list(&mut self) -> Value {
+        let mut items = Vec::with_capacity(self.kept_count());
+        for text in std::mem::take(&mut self.slim) {
+            // Text serde_json wrote from a value a moment ago.
+            let value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("a kept projection does not read back: {e}"));
+            items.push(value);
+        }
+        items.append(&mut self.kept);
         let mut list = Map::new();
-        list.insert("items".into(), Value::Array(std::mem::take(&mut self.kept)));
+        list.insert("items".into(), Value::Array(items));
         Value::Object(list)
     }
 
@@ -668,7 +710,7 @@ mod tests {
         let mut all = all.finish(Map::new()).unwrap();
         assert_eq!(bounded.left_out, 4_950);
         // 50 newest and the 6 distinct namespace selections.
-        assert_eq!(bounded.kept.len(), 56);
+        assert_eq!(bounded.kept_count(), 56);
         let (bounded, all) = (bounded.kept_list(), all.kept_list());
         let now = start + jiff::SignedDuration::from_mins(5_000);
         let since = jiff::SignedDuration::from_mins(40);
@@ -717,7 +759,7 @@ mod tests {
             }
         }
         let mut bounded = bounded.finish(Map::new()).unwrap();
-        assert_eq!(bounded.kept.len(), 50);
+        assert_eq!(bounded.kept_count(), 50);
         assert!(bounded.left_out >= 4_950, "{}", bounded.left_out);
         let list = bounded.kept_list();
         let newest = detect::names_seen_elsewhere(&[&list], label, &[], 10);

@@ -8,6 +8,7 @@
 //! readable. Counts are kept per rule name, never the values. Foreign bundles are not redacted when read:
 //! the analysis redacts what it quotes from them (analyze/run.rs).
 mod json;
+mod literals;
 mod rules;
 mod stream;
 
@@ -48,6 +49,15 @@ impl Redactor {
     pub fn new() -> Self {
         Redactor {
             rules: rules::Rules::compile(),
+        }
+    }
+
+    /// The rules with every line through their regexes, none let through by the cheap checks: what the
+    /// fast path is compared with (the unit tests, `benches/scale.rs redact --without-fast-path`).
+    #[doc(hidden)]
+    pub fn without_fast_path() -> Self {
+        Redactor {
+            rules: rules::Rules::compile_without_fast_path(),
         }
     }
 
@@ -170,13 +180,11 @@ impl LineRedactor<'_> {
             Err(line) => line,
         };
         match self.rules.redact(&line, &mut self.counts) {
-            Some(changed) => {
-                let (changed, _) = self.open_pem_if_started(changed);
-                Cow::Owned(changed)
-            }
-            None => match self.open_pem_if_started(line.to_vec()) {
-                (owned, true) => Cow::Owned(owned),
-                (_, false) => line,
+            Some(changed) => Cow::Owned(self.open_pem_if_started(&changed).unwrap_or(changed)),
+            // A clean line is passed on as it came, not copied.
+            None => match self.open_pem_if_started(&line) {
+                Some(cut) => Cow::Owned(cut),
+                None => line,
             },
         }
     }
@@ -273,7 +281,9 @@ impl LineRedactor<'_> {
             }
             YamlState::Plain => {}
         }
-        if let Some(caps) = YAML_BLOCK_HEADER.captures(&line)
+        let fast = self.rules.has_fast_path();
+        if (!fast || literals::may_open_yaml_block(&line))
+            && let Some(caps) = YAML_BLOCK_HEADER.captures(&line)
             && let (Some(indent), Some(key)) = (caps.name("indent"), caps.name("key"))
             && YAML_SECRET_KEY_RE.is_match(key.as_bytes())
         {
@@ -281,7 +291,8 @@ impl LineRedactor<'_> {
             bump(&mut self.counts, YAML_RULE);
             return Ok(line);
         }
-        if let Some(caps) = YAML_NAME.captures(&line)
+        if (!fast || literals::may_be_yaml_name(&line))
+            && let Some(caps) = YAML_NAME.captures(&line)
             && let (Some(indent), Some(name)) = (caps.name("indent"), caps.name("name"))
             && json::secret_env(&String::from_utf8_lossy(name.as_bytes()))
         {
@@ -313,19 +324,15 @@ impl LineRedactor<'_> {
     }
 
     /// A BEGIN … PRIVATE KEY marker whose END is not on this line: cut the line after the marker and
-    /// redact the following lines. Returns whether the line changed.
-    fn open_pem_if_started(&mut self, line: Vec<u8>) -> (Vec<u8>, bool) {
-        match self.rules.unterminated_pem_begin(&line) {
-            Some(body_start) => {
-                self.pem = Some(0);
-                *self.counts.entry(rules::PEM_RULE.into()).or_default() += 1;
-                let mut out = line[..body_start].to_vec();
-                out.extend_from_slice(PLACEHOLDER.as_bytes());
-                out.extend_from_slice(line_ending(&line));
-                (out, true)
-            }
-            None => (line, false),
-        }
+    /// redact the following lines. Returns the cut line, `None` when the line stays as it is.
+    fn open_pem_if_started(&mut self, line: &[u8]) -> Option<Vec<u8>> {
+        let body_start = self.rules.unterminated_pem_begin(line)?;
+        self.pem = Some(0);
+        *self.counts.entry(rules::PEM_RULE.into()).or_default() += 1;
+        let mut out = line[..body_start].to_vec();
+        out.extend_from_slice(PLACEHOLDER.as_bytes());
+        out.extend_from_slice(line_ending(line));
+        Some(out)
     }
 }
 
@@ -344,7 +351,7 @@ fn line_ending(line: &[u8]) -> &[u8] {
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 #[cfg(test)]

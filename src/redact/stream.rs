@@ -30,7 +30,7 @@ impl<'r> LineBuffer<'r> {
 
     /// Redacts every complete line of `chunk` (with what was pending) into `out`; keeps the partial tail.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
-        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+        while let Some(newline) = memchr::memchr(b'\n', chunk) {
             let (line, rest) = chunk.split_at(newline + 1);
             if self.pending.is_empty() {
                 out.extend_from_slice(&self.lines.redact_line(line));

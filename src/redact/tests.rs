@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::rules::RULE_NAMES;
 use super::*;
+use super::{literals, rules};
 
 fn redact(line: &str) -> (String, RedactionCounts) {
     let mut counts = RedactionCounts::new();
@@ -535,4 +536,363 @@ fn yaml_plain_scalars_are_redacted_to_the_end_of_the_line() {
     // Not a YAML line: prose keeps its words after the redacted value.
     let (out, _) = redact("level=error msg=\"login failed\" password=hunter22 for user x");
     assert!(out.ends_with(" for user x"), "{out}");
+}
+
+// ---- The fast path (literals.rs) against every line through the regexes -------------------------------
+
+/// The rules with no line let through by the cheap checks, compiled once for the tests below.
+static WITHOUT_FAST_PATH: std::sync::LazyLock<Redactor> =
+    std::sync::LazyLock::new(Redactor::without_fast_path);
+
+/// Redacts `text` as one stream (so the PEM and YAML states carry across its lines) with and without the
+/// fast path, and asserts the same bytes and the same counts; returns the counts.
+fn same_with_and_without_fast_path(text: &str) -> RedactionCounts {
+    let (mut fast_counts, mut slow_counts) = (RedactionCounts::new(), RedactionCounts::new());
+    let fast = Redactor::global().redact_text(text, &mut fast_counts);
+    let slow = WITHOUT_FAST_PATH.redact_text(text, &mut slow_counts);
+    if let Some((fast_line, slow_line)) = fast.lines().zip(slow.lines()).find(|(f, s)| f != s) {
+        panic!("the fast path redacted otherwise:\n fast: {fast_line}\n rules: {slow_line}");
+    }
+    assert_eq!(fast, slow, "the fast path redacted otherwise");
+    assert_eq!(fast_counts, slow_counts, "the fast path counted otherwise");
+    fast_counts
+}
+
+#[test]
+fn only_the_kelvin_sign_and_the_long_s_fold_to_ascii() {
+    // The set of what `(?i)` matches for any ASCII character, as the regex crate builds it.
+    let hir = regex_syntax::Parser::new()
+        .parse(r"(?i)[\x00-\x7F]")
+        .unwrap();
+    let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) = hir.kind()
+    else {
+        panic!("not a Unicode class: {hir:?}");
+    };
+    let folded: Vec<char> = class
+        .iter()
+        .flat_map(|range| range.start()..=range.end())
+        .filter(|c| !c.is_ascii())
+        .collect();
+    let expected: Vec<char> = literals::FOLDS_TO_ASCII
+        .iter()
+        .flat_map(|s| s.chars())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(folded, expected);
+}
+
+#[test]
+fn base64_runs_are_found_where_the_regex_finds_them() {
+    let regex = regex::bytes::Regex::new(r"[A-Za-z0-9+/]{20,}={0,2}").unwrap();
+    let pieces: [&[u8]; 10] = [
+        b"A",
+        b"z",
+        b"0",
+        b"+",
+        b"/",
+        b"=",
+        b" ",
+        b".",
+        "é".as_bytes(),
+        b"Zm9v",
+    ];
+    let mut random = Random(0x5eed_cafe);
+    for _ in 0..5_000 {
+        let mut text = Vec::new();
+        for _ in 0..random.below(60) {
+            text.extend_from_slice(pieces[random.below(pieces.len())]);
+        }
+        let by_regex: Vec<_> = regex.find_iter(&text).map(|m| m.range()).collect();
+        let by_table: Vec<_> = literals::base64_runs(&text).collect();
+        assert_eq!(by_table, by_regex, "{:?}", String::from_utf8_lossy(&text));
+    }
+}
+
+#[test]
+fn every_redaction_sample_is_redacted_the_same_with_the_fast_path() {
+    for (input, ..) in CORPUS {
+        assert!(
+            !same_with_and_without_fast_path(input).is_empty(),
+            "{input}: nothing redacted"
+        );
+    }
+    // The samples of the analysis rules: error lines as Velero, restic, kopia and the cloud SDKs write
+    // them, which must reach the rules as they were (and any credential in them redacted alike).
+    let rules = crate::analyze::RuleSet::builtin().unwrap();
+    let mut lines = 0;
+    for rule in rules.rules() {
+        for sample in rule.tests.matching.iter().chain(&rule.tests.no_match) {
+            if let crate::analyze::SampleInput::LogLine { text, .. } = &sample.input {
+                same_with_and_without_fast_path(text);
+                lines += 1;
+            }
+        }
+    }
+    assert!(lines > 100, "only {lines} log samples");
+}
+
+#[test]
+fn the_scale_scenarios_logs_are_redacted_the_same_with_the_fast_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = crate::lab::scale::ScaleSpec {
+        backups: 40,
+        pod_volume_backups: 160,
+        pods: 30,
+        nodes: 3,
+        log_bytes: 3 << 20,
+        backup_logs: 4,
+        backup_log_bytes: 16 << 10,
+        seed: 11,
+    };
+    crate::lab::scale::generate(&spec, &dir.path().join("scenario"), jiff::Timestamp::now())
+        .unwrap();
+    let mut logs = Vec::new();
+    let mut folders = vec![dir.path().join("scenario/logs")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                logs.push(path);
+            }
+        }
+    }
+    assert!(logs.len() >= 4, "{logs:?}");
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap();
+        same_with_and_without_fast_path(&text);
+    }
+}
+
+/// Keywords of the rules (and near misses) in the cases and spellings a log may hold them in.
+const KEYWORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "pass",
+    "secret",
+    "token",
+    "api_key",
+    "apiKey",
+    "api-key",
+    "access_key",
+    "secretAccessKey",
+    "aws_secret_key",
+    "private_key",
+    "private_key_id",
+    "privateKey",
+    "AccountKey",
+    "AZURE_CLIENT_SECRET",
+    "client_secret",
+    "storage_account_key",
+    "credentials",
+    "credential",
+    "auth",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "X-Goog-Signature",
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "bearer",
+    "basic",
+    "encryption_key",
+    "signing-key",
+    "cert_key",
+    "certificate-key",
+    "key_data",
+    "tls.key",
+    "DB_PASSWORD",
+    "REPO_PASS",
+    "key",
+    "name",
+    "value",
+];
+
+const VALUES: &[&str] = &[
+    "hunter2hunter2",
+    "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+    "short",
+    "x",
+    "pa;ss,word",
+    "two words here",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAIOSFODNN7EXAMPLE",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+    "ünïcödé-wert",
+    "false",
+    "|",
+];
+
+/// Templates: `{k}` is a keyword, `{v}` a value.
+const TEMPLATES: &[&str] = &[
+    "{k}={v}",
+    "{k}: {v}",
+    "\"{k}\": \"{v}\"",
+    "\\\"{k}\\\":\\\"{v}\\\"",
+    "--{k} {v}",
+    "-{k} {v}",
+    "[\"--{k}\",\"{v}\"]",
+    "  {k}: {v}",
+    "- {k}: {v} # comment",
+    "{k}: |",
+    "  - name: {k}",
+    "    value: {v}",
+    "invalid {k} '{v}'",
+    "Authorization: {k} {v}",
+    "https://user:{v}@host.example.com/{k}",
+    "{\"name\": \"X_{k}\", \"value\": \"{v}\"}",
+    "mysql -uroot -p{v} {k}",
+    "redis-cli -a {v} BGSAVE",
+    "-----BEGIN {k} PRIVATE KEY-----{v}-----END {k} PRIVATE KEY-----",
+    "{k}",
+    "time=\"2026-12-04T20:23:33Z\" level=info msg=\"{k} {v}\" logSource=\"pkg/{k}.go:1\"",
+];
+
+/// A keyword's spellings: as written, lower and upper case, and with the non-ASCII letters `(?i)`
+/// equates with `k` and `s` (the Kelvin sign, the long s).
+fn spellings(keyword: &str) -> Vec<String> {
+    let unicode = |from: &[char], to: char| -> String {
+        keyword
+            .chars()
+            .map(|c| if from.contains(&c) { to } else { c })
+            .collect()
+    };
+    let mut spellings = vec![
+        keyword.to_string(),
+        keyword.to_lowercase(),
+        keyword.to_uppercase(),
+        unicode(&['k', 'K'], '\u{212A}'),
+        unicode(&['s', 'S'], '\u{17F}'),
+        unicode(&['k', 'K'], '\u{212A}').replace(['s', 'S'], "\u{17F}"),
+    ];
+    spellings.sort();
+    spellings.dedup();
+    spellings
+}
+
+#[test]
+fn keyword_lines_in_every_case_are_redacted_the_same_with_the_fast_path() {
+    use base64::Engine as _;
+    let mut text = String::new();
+    for keyword in KEYWORDS {
+        for spelling in spellings(keyword) {
+            for value in VALUES {
+                for template in TEMPLATES {
+                    let line = template.replace("{k}", &spelling).replace("{v}", value);
+                    text.push_str(&line);
+                    text.push('\n');
+                    // The same line base64-encoded, whole and cut short (a run that cannot decode).
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(&line);
+                    text.push_str(&format!(
+                        "data={encoded} cut={}\n",
+                        &encoded[..encoded.len() - 1]
+                    ));
+                }
+            }
+        }
+    }
+    // A PEM key over lines, and one whose END is lost, last (its lines are redacted up to a bound).
+    text.push_str(
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+    );
+    text.push_str("x -----BEGIN PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\npassword=hunter2\n");
+    let counts = same_with_and_without_fast_path(&text);
+    // The Unicode spellings are redacted, not only let through alike.
+    let mut kelvin = RedactionCounts::new();
+    Redactor::global().redact_text("api_\u{212A}ey=0123456789abcdef", &mut kelvin);
+    assert_eq!(kelvin.get("token"), Some(&1), "{kelvin:?}");
+    let mut long_s = RedactionCounts::new();
+    Redactor::global().redact_text("pa\u{17F}\u{17F}word=hunter2hunter2", &mut long_s);
+    assert_eq!(long_s.get("password"), Some(&1), "{long_s:?}");
+    for rule in rules::RULE_NAMES {
+        if !["secret-field", "configmap-secret-key", "secret-argument"].contains(rule) {
+            assert!(
+                counts.contains_key(*rule),
+                "no line redacted by {rule}: {counts:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn random_lines_are_redacted_the_same_with_the_fast_path() {
+    let mut pieces: Vec<String> = KEYWORDS.iter().flat_map(|k| spellings(k)).collect();
+    pieces.extend(VALUES.iter().map(|v| v.to_string()));
+    pieces.extend(
+        [
+            "=",
+            ": ",
+            ":",
+            "\"",
+            "'",
+            "\\\"",
+            " ",
+            "  ",
+            ",",
+            ";",
+            "&",
+            "://",
+            "@",
+            "/",
+            "-",
+            "--",
+            "\t",
+            "|",
+            ">",
+            "{",
+            "}",
+            "[",
+            "]",
+            "é",
+            "İ",
+            "ı",
+            "\u{a0}",
+            "\u{212A}",
+            "\u{17F}",
+            "\n",
+            "\n  ",
+            "- ",
+            "Zm9vYmFy",
+            "QUJD",
+            "==",
+            "AKIA",
+            "eyJ",
+            "mysql",
+            "redis-cli",
+            "-----BEGIN ",
+            "-----END ",
+            "PRIVATE KEY",
+            "RSA ",
+            "msg=",
+            "level=error",
+            "s3://bucket/path",
+        ]
+        .map(String::from),
+    );
+    let mut random = Random(0xfa57_9a7b);
+    let mut text = String::new();
+    for _ in 0..20_000 {
+        for _ in 0..1 + random.below(12) {
+            text.push_str(&pieces[random.below(pieces.len())]);
+        }
+        text.push('\n');
+    }
+    same_with_and_without_fast_path(&text);
+}
+
+/// xorshift64: the same lines on every run, no dependency.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
 }

@@ -1,0 +1,105 @@
+//! The cheap checks that let an ordinary log line through without running the redaction regexes: nearly
+//! no line holds a credential, and the rules' `RegexSet` (Unicode `\b` and `\w`, its lazy DFA giving up
+//! to the PikeVM) was a third of a collection's CPU. Each check only ever says "no rule can match";
+//! whenever it cannot say so, the rules decide as before, so the fast path never redacts less.
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+/// Non-ASCII letters that a `(?i)` rule matches in place of an ASCII letter. Rust's regex folds case by
+/// Unicode simple case folding, under which only these two equal ASCII letters: KELVIN SIGN (U+212A) is
+/// `k`, LATIN SMALL LETTER LONG S (U+017F) is `s` (the unit tests check this over every `char`).
+pub(super) const FOLDS_TO_ASCII: [&str; 2] = ["\u{212A}", "\u{17F}"];
+
+/// One pass over a line for every string some rule's match must hold.
+pub(super) struct RuleLiterals {
+    searcher: AhoCorasick,
+}
+
+impl RuleLiterals {
+    /// `needs`: each rule's strings, one of which every match of it holds (ASCII case aside).
+    pub(super) fn new<'a>(needs: impl IntoIterator<Item = &'a str>) -> RuleLiterals {
+        let mut literals: Vec<&str> = needs.into_iter().collect();
+        literals.extend(FOLDS_TO_ASCII);
+        literals.sort_unstable();
+        literals.dedup();
+        let searcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&literals)
+            .unwrap_or_else(|e| panic!("redaction literals do not build: {e}"));
+        RuleLiterals { searcher }
+    }
+
+    /// Whether some rule could match `text`: false only when `text` holds none of the strings.
+    pub(super) fn may_match(&self, text: &[u8]) -> bool {
+        self.searcher.is_match(text)
+    }
+}
+
+/// How long a run of base64 is before it is decoded and checked (`BASE64_RUN` in rules.rs).
+pub(super) const BASE64_MIN_RUN: usize = 20;
+
+const fn base64_table() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+        b += 1;
+    }
+    table
+}
+
+static IS_BASE64: [bool; 256] = base64_table();
+
+/// The runs `[A-Za-z0-9+/]{20,}={0,2}` finds, left to right, as `find_iter` would (a run is maximal,
+/// so the leftmost match starts where the run does and takes all of it and up to two `=`), found by a
+/// table lookup per byte instead of the regex's automaton.
+pub(super) fn base64_runs(text: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < text.len() {
+            if !IS_BASE64[usize::from(text[at])] {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < text.len() && IS_BASE64[usize::from(text[at])] {
+                at += 1;
+            }
+            if at - start >= BASE64_MIN_RUN {
+                let mut end = at;
+                while end < text.len() && end - at < 2 && text[end] == b'=' {
+                    end += 1;
+                }
+                at = end;
+                return Some(start..end);
+            }
+        }
+        None
+    })
+}
+
+/// Whether a line may be a YAML block scalar's header (`YAML_BLOCK_HEADER` in mod.rs): that regex needs
+/// a `|` or a `>`.
+pub(super) fn may_open_yaml_block(line: &[u8]) -> bool {
+    memchr::memchr2(b'|', b'>', line).is_some()
+}
+
+/// Whether a line may be `- name: X` (`YAML_NAME` in mod.rs): the regex's start, `^[ \t]*(?:-[ \t]+)?["']?name`,
+/// read by hand.
+pub(super) fn may_be_yaml_name(line: &[u8]) -> bool {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let skip_blanks = |text: &[u8]| -> usize { text.iter().take_while(|b| blank(b)).count() };
+    let mut rest = &line[skip_blanks(line)..];
+    if let Some(after_dash) = rest.strip_prefix(b"-") {
+        if !after_dash.first().is_some_and(blank) {
+            return false;
+        }
+        rest = &after_dash[skip_blanks(after_dash)..];
+    }
+    if let Some(unquoted) = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'")) {
+        rest = unquoted;
+    }
+    rest.starts_with(b"name")
+}
