@@ -63,8 +63,11 @@ type SourceScanner = (Arc<LogScanner>, Vec<usize>);
 /// pass). A scanner is immutable once built; what its scans change (lazy-DFA caches) it keeps per scan.
 #[derive(Default)]
 pub(crate) struct ScannerCache {
-    built: Mutex<HashMap<(Vec<String>, Option<usize>), Result<Arc<LogScanner>, String>>>,
+    built: Mutex<HashMap<ScannerKey, Result<Arc<LogScanner>, String>>>,
 }
+
+/// A scanner's patterns and block size.
+type ScannerKey = (Vec<String>, Option<usize>);
 
 impl ScannerCache {
     /// The scanner of `patterns`, built now if no earlier bundle needed it. Built outside the lock, so that
@@ -75,7 +78,7 @@ impl ScannerCache {
         patterns: &[&str],
         block_size: Option<usize>,
     ) -> Result<Arc<LogScanner>, String> {
-        let key = (patterns.iter().map(|p| p.to_string()).collect(), block_size);
+        let key: ScannerKey = (patterns.iter().map(|p| p.to_string()).collect(), block_size);
         if let Some(known) = self.built.lock().ok().and_then(|b| b.get(&key).cloned()) {
             return known;
         }
