@@ -773,3 +773,49 @@ pub(crate) fn line_variables(
     }
     variables
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::RuleSet;
+
+    fn server_scanner(run: &LogRun<'_>) -> Arc<LogScanner> {
+        match run.scanners.get(&LogSource::VeleroServer) {
+            Some(Ok(Some((scanner, _)))) => Arc::clone(scanner),
+            other => panic!("no server scanner built: {other:?}"),
+        }
+    }
+
+    /// A fleet's second bundle takes the scanner the first built; another block size or a copy of the rules
+    /// builds its own.
+    #[test]
+    fn runs_over_one_rule_set_share_its_scanners() {
+        let rules = RuleSet::builtin().unwrap();
+        let cache = rules.scanner_cache();
+        let mut first = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
+        first.ensure_scanner(LogSource::VeleroServer);
+        let mut second = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
+        second.ensure_scanner(LogSource::VeleroServer);
+        assert!(Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&second)
+        ));
+
+        let mut small_blocks = LogRun::new(rules.rules(), None)
+            .with_scanner_cache(cache)
+            .with_block_size(64);
+        small_blocks.ensure_scanner(LogSource::VeleroServer);
+        assert!(!Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&small_blocks)
+        ));
+
+        let copy = rules.clone();
+        let mut of_copy = LogRun::new(copy.rules(), None).with_scanner_cache(copy.scanner_cache());
+        of_copy.ensure_scanner(LogSource::VeleroServer);
+        assert!(!Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&of_copy)
+        ));
+    }
+}
