@@ -94,7 +94,7 @@ fn analyze_case(
         })
         .collect();
     let mut merged = merge::merge(lead, others)?;
-    let result = analyze_with_shared_objects(&mut merged, rules, |_| problems);
+    let result = analyze_with_shared_objects(&mut merged, rules, problems);
     merged.release_shared_objects();
     result
 }
@@ -162,7 +162,8 @@ fn cut_short(manifest: Option<&crate::bundle::manifest::Manifest>) -> Vec<String
 
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
-    let result = analyze_with_shared_objects(bundle, rules, bundle_problems);
+    let problems = bundle_problems(bundle);
+    let result = analyze_with_shared_objects(bundle, rules, problems);
     bundle.release_shared_objects();
     result
 }
@@ -179,14 +180,12 @@ enum LogJobResult {
     Timeline(usize, timeline::PodLogScan),
 }
 
-/// `bundle_problems` checks the bundle itself; it runs on this thread while the others parse the object lists
-/// (verifying hashes what the largest list's parse would otherwise leave a core idle for).
 fn analyze_with_shared_objects(
     bundle: &mut Bundle,
     rules: &RuleSet,
-    bundle_problems: impl FnOnce(&mut Bundle) -> Vec<String>,
+    bundle_problems: Vec<String>,
 ) -> Result<Analysis, AnalyzeError> {
-    let bundle_problems = preload_objects(bundle, rules, bundle_problems);
+    preload_objects(bundle, rules);
     let facts = facts::gather(bundle)?;
     let context = EngineContext {
         now: facts.now,
@@ -376,14 +375,9 @@ fn redact_strings(
     }
 }
 
-/// Parses the object lists the facts, the object rules and the timelines read, on every core, largest first,
-/// while this thread runs `first` before it takes lists too. A list that cannot be read is left for its
-/// reader, which says why.
-fn preload_objects<F>(
-    bundle: &mut Bundle,
-    rules: &RuleSet,
-    first: impl FnOnce(&mut Bundle) -> F,
-) -> F {
+/// Parses the object lists the facts, the object rules and the timelines read, on every core, largest first.
+/// A list that cannot be read is left for its reader, which says why.
+fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
     let mut resources: Vec<&str> = facts::inventory::RESOURCES.to_vec();
     resources.push(timeline::EVENTS);
     resources.extend(rules.rules().iter().filter_map(|rule| match &rule.matcher {
@@ -406,11 +400,11 @@ fn preload_objects<F>(
         })
         .filter(|(_, size)| *size > 0)
         .collect();
-    let (first, parsed) = parallel::map_jobs(
+    let ((), parsed) = parallel::map_jobs(
         bundle,
         &jobs,
         |(_, size)| *size,
-        first,
+        |_| (),
         |reader, (resource, _)| {
             let unread = unread::unread_fields(resource, rules);
             reader
@@ -423,7 +417,6 @@ fn preload_objects<F>(
             bundle.share_objects(resource, objects);
         }
     }
-    first
 }
 
 /// Every log the log rules or the timelines read, with its size. A log both read is read once.
