@@ -2,7 +2,8 @@
 //! line each, for loading into a database and for the fleet report.
 //!
 //! Bundles are analysed on at most one thread per core; each thread holds one bundle and its analysis at a
-//! time and keeps only the summary line, so memory grows with the cores, not with the number of bundles.
+//! time and keeps only the summary line, so memory grows with the cores, not with the number of bundles. The
+//! log scanners are built once for the fleet and shared (the rule set keeps them, engine/logs.rs).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

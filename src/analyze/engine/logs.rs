@@ -1,6 +1,7 @@
 //! Log rules: every log scanned once for all the rules of its source; hits aggregated per rule.
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -54,7 +55,66 @@ pub struct LogAggregate {
 }
 
 /// The scanner over the patterns of the rules that apply to one source, and those rules' indexes.
-type SourceScanner = (LogScanner, Vec<usize>);
+type SourceScanner = (Arc<LogScanner>, Vec<usize>);
+
+/// Scanners built for one rule set, by their patterns and block size: a fleet analyses hundreds of bundles
+/// with the same rules, and building a source's scanner (its regex NFA, the phrases' Aho-Corasick DFA, the
+/// Teddy searchers) for each bundle was most of a small bundle's analysis (BENCHMARKS.md, #20's wall-time
+/// pass). A scanner is immutable once built; what its scans change (lazy-DFA caches) it keeps per scan.
+#[derive(Default)]
+pub(crate) struct ScannerCache {
+    built: Mutex<HashMap<ScannerKey, Result<Arc<LogScanner>, String>>>,
+}
+
+/// A scanner's patterns and block size.
+type ScannerKey = (Vec<String>, Option<usize>);
+
+impl ScannerCache {
+    /// The scanner of `patterns`, built now if no earlier bundle needed it. Built outside the lock, so that
+    /// threads building different sources' scanners do not wait for each other (two building the same one
+    /// both build it; the first kept wins).
+    fn get_or_build(
+        &self,
+        patterns: &[&str],
+        block_size: Option<usize>,
+    ) -> Result<Arc<LogScanner>, String> {
+        let key: ScannerKey = (patterns.iter().map(|p| p.to_string()).collect(), block_size);
+        if let Some(known) = self.built.lock().ok().and_then(|b| b.get(&key).cloned()) {
+            return known;
+        }
+        let built = build_scanner(patterns, block_size);
+        match self.built.lock() {
+            Ok(mut cache) => cache.entry(key).or_insert(built).clone(),
+            Err(_) => built,
+        }
+    }
+}
+
+impl std::fmt::Debug for ScannerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built = self.built.lock().map_or(0, |b| b.len());
+        f.debug_struct("ScannerCache")
+            .field("built", &built)
+            .finish()
+    }
+}
+
+/// A copy of a rule set starts with no scanners of its own (they are rebuilt as needed, never shared by two
+/// sets that might then differ).
+impl Clone for ScannerCache {
+    fn clone(&self) -> Self {
+        ScannerCache::default()
+    }
+}
+
+fn build_scanner(patterns: &[&str], block_size: Option<usize>) -> Result<Arc<LogScanner>, String> {
+    LogScanner::new(patterns).map(|scanner| {
+        Arc::new(match block_size {
+            Some(size) => scanner.with_block_size(size),
+            None => scanner,
+        })
+    })
+}
 
 /// Scans logs for a fixed list of log rules.
 pub struct LogRun<'r> {
@@ -69,6 +129,8 @@ pub struct LogRun<'r> {
     locations: Vec<(ObjectRef, Map<String, Value>)>,
     /// Per rule: whether a log it applies to was scanned (otherwise it did not run).
     ran: Vec<bool>,
+    /// Where scanners built for the same rules are kept across bundles; `None`: built for this run alone.
+    cache: Option<&'r ScannerCache>,
 }
 
 impl<'r> LogRun<'r> {
@@ -93,7 +155,15 @@ impl<'r> LogRun<'r> {
             velero_namespace,
             locations: Vec::new(),
             ran: vec![false; n],
+            cache: None,
         }
+    }
+
+    /// Takes the scanners from `cache` (the rule set's, [`crate::analyze::RuleSet`]) and keeps those it
+    /// builds there.
+    pub(crate) fn with_scanner_cache(mut self, cache: &'r ScannerCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Another block size for the log scan (tests put lines across block boundaries with small ones).
@@ -136,13 +206,11 @@ impl<'r> LogRun<'r> {
                 .iter()
                 .map(|&i| self.rules[i].1.pattern.as_str())
                 .collect();
-            LogScanner::new(&patterns).map(|scanner| {
-                let scanner = match self.block_size {
-                    Some(size) => scanner.with_block_size(size),
-                    None => scanner,
-                };
-                Some((scanner, indexes))
-            })
+            match self.cache {
+                Some(cache) => cache.get_or_build(&patterns, self.block_size),
+                None => build_scanner(&patterns, self.block_size),
+            }
+            .map(|scanner| Some((scanner, indexes)))
         };
         self.scanners.insert(source, built);
     }
@@ -704,4 +772,50 @@ pub(crate) fn line_variables(
             .or_insert_with(|| Value::String(owner.clone()));
     }
     variables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::RuleSet;
+
+    fn server_scanner(run: &LogRun<'_>) -> Arc<LogScanner> {
+        match run.scanners.get(&LogSource::VeleroServer) {
+            Some(Ok(Some((scanner, _)))) => Arc::clone(scanner),
+            other => panic!("no server scanner built: {other:?}"),
+        }
+    }
+
+    /// A fleet's second bundle takes the scanner the first built; another block size or a copy of the rules
+    /// builds its own.
+    #[test]
+    fn runs_over_one_rule_set_share_its_scanners() {
+        let rules = RuleSet::builtin().unwrap();
+        let cache = rules.scanner_cache();
+        let mut first = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
+        first.ensure_scanner(LogSource::VeleroServer);
+        let mut second = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
+        second.ensure_scanner(LogSource::VeleroServer);
+        assert!(Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&second)
+        ));
+
+        let mut small_blocks = LogRun::new(rules.rules(), None)
+            .with_scanner_cache(cache)
+            .with_block_size(64);
+        small_blocks.ensure_scanner(LogSource::VeleroServer);
+        assert!(!Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&small_blocks)
+        ));
+
+        let copy = rules.clone();
+        let mut of_copy = LogRun::new(copy.rules(), None).with_scanner_cache(copy.scanner_cache());
+        of_copy.ensure_scanner(LogSource::VeleroServer);
+        assert!(!Arc::ptr_eq(
+            &server_scanner(&first),
+            &server_scanner(&of_copy)
+        ));
+    }
 }

@@ -23,6 +23,7 @@ use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, LogFile};
 pub use logs::LogRun;
 pub(crate) use logs::LogScan;
+pub(crate) use logs::ScannerCache;
 use objects::Seen;
 pub use scan::{BLOCK_SIZE, LogScanner};
 
@@ -144,7 +145,8 @@ impl<'r> LogPass<'r> {
             problems,
         } = locations;
         let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
-            .with_storage_locations(&locations);
+            .with_storage_locations(&locations)
+            .with_scanner_cache(rules.scanner_cache());
         if let Some(size) = block_size {
             log_run = log_run.with_block_size(size);
         }

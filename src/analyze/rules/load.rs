@@ -340,6 +340,7 @@ fn build(
     Ok(RuleSet {
         rules: keep,
         templates,
+        scanners: crate::analyze::engine::ScannerCache::default(),
     })
 }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde_json::Value;
 
+use super::engine::ScannerCache;
 use super::error::AnalyzeError;
 use super::findings::{Role, Severity};
 use crate::bundle::LogSource;
@@ -265,6 +266,8 @@ pub enum SampleInput {
 pub struct RuleSet {
     rules: Vec<Rule>,
     templates: Handlebars<'static>,
+    /// The log scanners built for these rules, kept for the next bundle a fleet analyses with them.
+    scanners: ScannerCache,
 }
 
 impl RuleSet {
@@ -293,6 +296,11 @@ impl RuleSet {
     /// The rules, in id order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The log scanners built for these rules so far (engine::logs).
+    pub(crate) fn scanner_cache(&self) -> &ScannerCache {
+        &self.scanners
     }
 
     /// The rule with id `id`, case-insensitive.
