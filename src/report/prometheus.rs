@@ -371,23 +371,13 @@ pub(crate) fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
             "snapdoc_readiness_unprotected_volumes",
             "Pod volumes and PVCs no backup protects.",
         )
-        .sample(
-            &[],
-            readiness.volumes.iter().filter(|v| !v.protected).count(),
-        )
+        .sample(&[], readiness.unprotected_volumes())
         .write_to(&mut out);
         Family::new(
             "snapdoc_readiness_volumes_in_no_completed_backup",
             "Pod volumes set up for backup that no Completed backup holds.",
         )
-        .sample(
-            &[],
-            readiness
-                .volumes
-                .iter()
-                .filter(|v| v.in_no_completed_backup)
-                .count(),
-        )
+        .sample(&[], readiness.volumes_in_no_completed_backup())
         .write_to(&mut out);
         Family::new(
             "snapdoc_readiness_overdue_schedules",

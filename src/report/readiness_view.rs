@@ -79,7 +79,7 @@ pub(super) fn readiness_view(readiness: &Readiness) -> ReadinessView {
         known: readiness.known,
         summary: readiness.summary.clone(),
         backups: readiness.backups.iter().map(backup_row).collect(),
-        unprotected: readiness.volumes.iter().filter(|v| !v.protected).count(),
+        unprotected: readiness.unprotected_volumes(),
         volumes: readiness.volumes.iter().map(volume_row).collect(),
         schedules: readiness.schedules.iter().map(schedule_row).collect(),
         predictions: readiness.predictions.iter().map(prediction_row).collect(),

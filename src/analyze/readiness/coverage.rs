@@ -25,12 +25,18 @@ pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
                 Some("snapshot") => snapshot_kind,
                 _ => "none",
             };
-            let newest_backup = match protection {
-                "fs-backup-opt-in" | "fs-backup-default" => {
-                    newest_pod_volume_backup(input, &holders, namespace, pod, volume, claim)
-                }
-                "data-mover" => claim.and_then(|c| newest_data_upload(&holders, namespace, c)),
-                _ => None,
+            // What holds it, and whether the bundle could tell: without any pod volume backup (data upload) in
+            // it (a bundle that did not collect them), a volume is not said to be in no Completed backup.
+            let (newest_backup, could_tell) = match protection {
+                "fs-backup-opt-in" | "fs-backup-default" => (
+                    newest_pod_volume_backup(input, &holders, namespace, pod, volume, claim),
+                    !input.inv.pod_volume_backups.is_empty(),
+                ),
+                "data-mover" => (
+                    claim.and_then(|c| newest_data_upload(&holders, namespace, c)),
+                    !input.inv.data_uploads.is_empty(),
+                ),
+                _ => (None, false),
             };
             Some(VolumeProtection {
                 namespace: namespace.to_string(),
@@ -40,8 +46,8 @@ pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
                 volume_type: fact["type"].as_str().map(str::to_string),
                 protection: protection.to_string(),
                 protected: protection != "none",
+                in_no_completed_backup: could_tell && newest_backup.is_none(),
                 newest_backup,
-                in_no_completed_backup: false,
                 reason: fact["reason"].as_str().map(str::to_string),
             })
         })

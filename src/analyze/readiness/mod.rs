@@ -137,6 +137,21 @@ pub struct VolumeProtection {
     pub reason: Option<String>,
 }
 
+impl Readiness {
+    /// Volumes no backup method covers.
+    pub fn unprotected_volumes(&self) -> usize {
+        self.volumes.iter().filter(|v| !v.protected).count()
+    }
+
+    /// Volumes set up for backup that no Completed backup holds.
+    pub fn volumes_in_no_completed_backup(&self) -> usize {
+        self.volumes
+            .iter()
+            .filter(|v| v.in_no_completed_backup)
+            .count()
+    }
+}
+
 impl VolumeProtection {
     /// Why a volume set up for backup is not protected in fact, for the reports.
     pub const IN_NO_COMPLETED_BACKUP: &'static str = "set up for backup, but no Completed backup holds it (its pod volume backups or data \
@@ -248,8 +263,7 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
         };
     }
     let backups = restore::backups(input);
-    let mut volumes = coverage::volumes(input);
-    mark_volumes_in_no_completed_backup(&mut volumes, input);
+    let volumes = coverage::volumes(input);
     let schedules = freshness::schedules(input);
     let predictions = predictions::predictions(input);
     let newest_restorable = backups
@@ -276,23 +290,6 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
     };
     readiness.summary = summary(&readiness);
     readiness
-}
-
-/// A volume whose method records what holds it (a pod volume backup, a data upload) but with no Completed one,
-/// where the bundle has objects of that kind: without any (a bundle that did not collect them) nothing is said.
-fn mark_volumes_in_no_completed_backup(
-    volumes: &mut [VolumeProtection],
-    input: &ReadinessInputs<'_>,
-) {
-    for volume in volumes.iter_mut() {
-        let could_tell = match volume.protection.as_str() {
-            "fs-backup-opt-in" | "fs-backup-default" => !input.inv.pod_volume_backups.is_empty(),
-            "data-mover" => !input.inv.data_uploads.is_empty(),
-            _ => false,
-        };
-        volume.in_no_completed_backup =
-            volume.protected && could_tell && volume.newest_backup.is_none();
-    }
 }
 
 /// The most restorable backup, newest first among equals; one that has finished before one still new or running
@@ -339,12 +336,8 @@ fn summary(readiness: &Readiness) -> String {
             }
         }),
     }
-    let unprotected = readiness.volumes.iter().filter(|v| !v.protected).count();
-    let unheld = readiness
-        .volumes
-        .iter()
-        .filter(|v| v.in_no_completed_backup)
-        .count();
+    let unprotected = readiness.unprotected_volumes();
+    let unheld = readiness.volumes_in_no_completed_backup();
     let unheld_text = match unheld {
         1 => "1 volume set up for backup is in no Completed backup".to_string(),
         n => format!("{n} volumes set up for backup are in no Completed backup"),
@@ -429,8 +422,8 @@ pub(crate) fn fact(readiness: &Readiness, kots_settings: Option<&KotsSnapshotSet
         "bestBackupName": most_restorable(readiness).map(|b| &b.name),
         "bestBackupReason": most_restorable(readiness)
             .and_then(|b| b.reasons.iter().find(|r| r.limits.is_some())).map(|r| &r.text),
-        "unprotectedVolumeCount": readiness.volumes.iter().filter(|v| !v.protected).count(),
-        "volumesInNoCompletedBackupCount": readiness.volumes.iter().filter(|v| v.in_no_completed_backup).count(),
+        "unprotectedVolumeCount": readiness.unprotected_volumes(),
+        "volumesInNoCompletedBackupCount": readiness.volumes_in_no_completed_backup(),
         "overdueScheduleCount": readiness.schedules.iter().filter(|s| s.is_overdue()).count(),
         "predictions": readiness.predictions,
         "durationTrends": readiness.predictions.iter().filter(|p| p.kind == "duration-trend")
