@@ -118,8 +118,33 @@ pub struct BundleFacts {
 /// Reads the bundle's objects once and derives everything the rules and the report need from them.
 /// Fails only when the bundle itself cannot be read; a broken resource file becomes an `unavailable` line.
 pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {
-    let mut inv = Inventory::load(bundle);
-    let (now, dated_from) = reference_time(bundle, &inv);
+    let (inv, reference) = ReferenceTime::read(bundle);
+    gather_from(bundle, inv, reference)
+}
+
+/// The time a bundle is read at, told before its facts are gathered: the object rules that read as objects
+/// stream need it (engine/streamed.rs), and read on another thread while the facts are gathered.
+pub(crate) struct ReferenceTime {
+    pub(crate) now: Timestamp,
+    dated_from: String,
+}
+
+impl ReferenceTime {
+    /// The bundle's inventory and the time it is read at.
+    pub(crate) fn read(bundle: &mut Bundle) -> (Inventory, ReferenceTime) {
+        let inv = Inventory::load(bundle);
+        let (now, dated_from) = reference_time(bundle, &inv);
+        (inv, ReferenceTime { now, dated_from })
+    }
+}
+
+/// [`gather`] with the inventory and time [`ReferenceTime::read`] gave.
+pub(crate) fn gather_from(
+    bundle: &mut Bundle,
+    mut inv: Inventory,
+    reference: ReferenceTime,
+) -> Result<BundleFacts, AnalyzeError> {
+    let ReferenceTime { now, dated_from } = reference;
     let kots_snapshots = KotsSnapshotSettings::read(bundle, &mut inv.unreadable);
     let velero_namespace_hint = bundle
         .manifest()

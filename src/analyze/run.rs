@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::AnalysisOptions;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
-use super::engine::{self, EngineContext};
+use super::engine::{self, EngineContext, streamed};
 use super::error::AnalyzeError;
 use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
@@ -186,21 +186,56 @@ fn analyze_with_shared_objects(
     rules: &RuleSet,
     bundle_problems: Vec<String>,
 ) -> Result<Analysis, AnalyzeError> {
+    let started = std::time::Instant::now();
     preload_objects(bundle, rules);
-    let facts = facts::gather(bundle)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "analysis: object lists read");
+    let (inventory, reference) = facts::ReferenceTime::read(bundle);
+    let now = reference.now;
+    // The kinds kept as projections are streamed once more for the object rules and places, which read any
+    // path (engine/streamed.rs): on a reader of its own, that read holds one object at a time and overlaps
+    // gathering the facts and the other kinds' rules, which are otherwise the analysis's longest stretch on
+    // one core. A bundle that cannot be read twice at once (a foreign archive) is read here, in turn.
+    let kept = streamed::KeptPlaces::of(bundle);
+    let second_reader = bundle.reopen().and_then(Result::ok);
+    let (facts, locations, objects, mut plan, timeline_logs) = std::thread::scope(
+        |scope| -> Result<_, AnalyzeError> {
+            let kept = &kept;
+            let streaming = second_reader.map(|mut reader| {
+                scope.spawn(move || streamed::StreamedKinds::read(&mut reader, kept, rules, now))
+            });
+            let facts = facts::gather_from(bundle, inventory, reference)?;
+            tracing::debug!(elapsed = ?started.elapsed(), "analysis: facts gathered");
+            let context = EngineContext {
+                now: facts.now,
+                facts: &facts.kinds,
+                versions: &facts.versions,
+                velero_namespace: facts.velero_namespace.as_deref(),
+            };
+            let locations = engine::Locations::read(bundle);
+            let pending = engine::ObjectPass::start(bundle, rules, &context, locations.objects());
+            let plan = timeline::TimelinePlan::new(bundle, &facts.backups);
+            let timeline_logs = plan
+                .as_ref()
+                .map(|plan| plan.pod_logs(bundle))
+                .unwrap_or_default();
+            let streamed = match streaming {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => streamed::StreamedKinds::read(bundle, kept, rules, now),
+            };
+            let objects = pending.complete(streamed);
+            tracing::debug!(elapsed = ?started.elapsed(), "analysis: object rules and timelines' objects read");
+            Ok((facts, locations, objects, plan, timeline_logs))
+        },
+    )?;
     let context = EngineContext {
         now: facts.now,
         facts: &facts.kinds,
         versions: &facts.versions,
         velero_namespace: facts.velero_namespace.as_deref(),
     };
-    let locations = engine::Locations::read(bundle);
-    let objects = engine::ObjectPass::run(bundle, rules, &context, locations.objects());
-    let mut plan = timeline::TimelinePlan::new(bundle, &facts.backups);
-    let timeline_logs = plan
-        .as_ref()
-        .map(|plan| plan.pod_logs(bundle))
-        .unwrap_or_default();
+    drop(kept);
     // Everything that reads the object lists has read them. Freed before the log rules' automata are built
     // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their
     // sum (BENCHMARKS.md, "Analysis memory"). The object pass no longer overlaps the scans.
@@ -237,6 +272,7 @@ fn analyze_with_shared_objects(
             plan.absorb(scan);
         }
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "analysis: logs scanned");
     let output = engine::finish(rules, log_pass, log_scans, objects);
     let verdicts = verdicts::verdicts_in(
         &output.findings,

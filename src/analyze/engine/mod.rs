@@ -8,7 +8,7 @@ pub(crate) mod objects;
 pub(crate) mod places;
 pub(crate) mod samples;
 pub(crate) mod scan;
-mod streamed;
+pub(crate) mod streamed;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -208,11 +208,29 @@ impl<'r> ObjectPass<'r> {
         context: &EngineContext<'_>,
         locations: &SharedObjects,
     ) -> ObjectPass<'r> {
+        let pending = ObjectPass::start(bundle, rules, context, locations);
+        let kept = streamed::KeptPlaces::of(bundle);
+        pending.complete(streamed::StreamedKinds::read(
+            bundle,
+            &kept,
+            rules,
+            context.now,
+        ))
+    }
+
+    /// [`ObjectPass::run`] but for the kinds read as they stream: their rules and places wait for
+    /// [`PendingObjectPass::complete`].
+    pub(crate) fn start(
+        bundle: &mut Bundle,
+        rules: &'r RuleSet,
+        context: &EngineContext<'_>,
+        locations: &SharedObjects,
+    ) -> PendingObjectPass<'r> {
         let mut outcomes = Vec::new();
         let mut problems = Vec::new();
-        // The kinds kept as projections: their rules and places are tried on each object as it streams
-        // (engine/streamed.rs), in one read of the list when the first of them needs it.
-        let mut streamed: HashMap<String, Option<streamed::Streamed<'r>>> = HashMap::new();
+        // Where the streamed kinds' outcomes go, and where their list's problem would have been said.
+        let mut streamed_outcomes = Vec::new();
+        let mut streamed_problems = Vec::new();
         // Object rules read objects once per kind.
         let mut objects_by_kind: HashMap<String, SharedObjects> = HashMap::new();
         objects_by_kind.insert(logs::LOCATION_KIND.to_string(), locations.clone());
@@ -221,16 +239,9 @@ impl<'r> ObjectPass<'r> {
                 continue;
             };
             if streamed::STREAMED_KINDS.contains(&matcher.kind.as_str()) {
-                let mut found = streamed::read_once(
-                    &mut streamed,
-                    bundle,
-                    &matcher.kind,
-                    rules,
-                    context.now,
-                    &mut problems,
-                );
-                let finding = found.as_mut().and_then(|found| found.take_finding(rule));
-                outcomes.push((rule, finding, found.is_some_and(|found| found.ran)));
+                streamed_outcomes.push(outcomes.len());
+                streamed_problems.push((matcher.kind.clone(), problems.len()));
+                outcomes.push((rule, None, false));
                 continue;
             }
             let objects: &[Value] = if matcher.kind.starts_with("facts.") {
@@ -246,27 +257,19 @@ impl<'r> ObjectPass<'r> {
             outcomes.push((rule, finding, !objects.is_empty()));
         }
 
+        // Each kind's texts in the order of the places; a streamed kind's come with its objects.
         let mut place_texts = Vec::new();
         for (kind, paths) in places::PLACES {
             if streamed::STREAMED_KINDS.contains(kind) {
-                let found = streamed::read_once(
-                    &mut streamed,
-                    bundle,
-                    kind,
-                    rules,
-                    context.now,
-                    &mut problems,
-                );
-                if let Some(found) = found {
-                    place_texts.append(&mut found.places);
-                }
+                streamed_problems.push((kind.to_string(), problems.len()));
+                place_texts.push(PlaceTexts::Streamed(kind));
                 continue;
             }
             let objects = match objects_by_kind.get(*kind) {
                 Some(objects) => objects.clone(),
                 None => read_objects(bundle, kind, &mut problems),
             };
-            place_texts.extend(places::texts(kind, paths, &objects));
+            place_texts.push(PlaceTexts::Read(places::texts(kind, paths, &objects)));
         }
 
         // Compat rules.
@@ -284,9 +287,75 @@ impl<'r> ObjectPass<'r> {
             let ran = lenient_version(subject).is_some() && lenient_version(against).is_some();
             outcomes.push((rule, finding, ran));
         }
+        PendingObjectPass {
+            outcomes,
+            streamed_outcomes,
+            place_texts,
+            problems,
+            streamed_problems,
+        }
+    }
+}
+
+/// An [`ObjectPass`] waiting for what the rules and places found in the streamed kinds.
+pub(crate) struct PendingObjectPass<'r> {
+    outcomes: Vec<(&'r Rule, Option<Finding>, bool)>,
+    /// Which of `outcomes` are a streamed kind's rule's, in the rules' order.
+    streamed_outcomes: Vec<usize>,
+    place_texts: Vec<PlaceTexts>,
+    problems: Vec<String>,
+    /// Each use of a streamed kind, in order, with how many problems were said before it.
+    streamed_problems: Vec<(String, usize)>,
+}
+
+enum PlaceTexts {
+    Read(Vec<places::PlaceText>),
+    Streamed(&'static str),
+}
+
+impl<'r> PendingObjectPass<'r> {
+    /// The pass as one reading every list in turn would have made it: the streamed kinds' findings, texts and
+    /// problems where they would have been.
+    pub(crate) fn complete(self, mut streamed: streamed::StreamedKinds<'r>) -> ObjectPass<'r> {
+        let PendingObjectPass {
+            mut outcomes,
+            streamed_outcomes,
+            place_texts,
+            problems: read_problems,
+            streamed_problems,
+        } = self;
+        let mut problems = Vec::new();
+        let mut said = 0;
+        for (kind, before) in &streamed_problems {
+            problems.extend(read_problems[said..*before].iter().cloned());
+            said = *before;
+            streamed.get(kind, &mut problems);
+        }
+        problems.extend(read_problems[said..].iter().cloned());
+        for index in streamed_outcomes {
+            let (rule, finding, ran) = &mut outcomes[index];
+            let Matcher::Object(matcher) = &rule.matcher else {
+                continue;
+            };
+            if let Some(found) = streamed.get(&matcher.kind, &mut Vec::new()) {
+                *finding = found.take_finding(rule);
+                *ran = found.ran;
+            }
+        }
+        let mut places = Vec::new();
+        for texts in place_texts {
+            match texts {
+                PlaceTexts::Read(mut texts) => places.append(&mut texts),
+                PlaceTexts::Streamed(kind) => {
+                    if let Some(found) = streamed.get(kind, &mut Vec::new()) {
+                        places.append(&mut found.places);
+                    }
+                }
+            }
+        }
         ObjectPass {
             outcomes,
-            places: place_texts,
+            places,
             problems,
         }
     }

@@ -1,7 +1,8 @@
 //! Object rules and places over the resources the analysis keeps as typed projections rather than values
 //! (PodVolumeBackups: facts/pod_volume_backups.rs). Rules read any path, so each object is read whole once more
 //! as its list streams from the bundle, every object rule of its kind and every place of the log rules is tried
-//! on it, and only what they found is kept: the object itself is dropped before the next is read.
+//! on it, and only what they found is kept: the object itself is dropped before the next is read. That second
+//! read runs on a reader of its own while the facts are gathered ([`StreamedKinds`]).
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -29,17 +30,15 @@ pub(crate) struct Streamed<'r> {
 }
 
 impl<'r> Streamed<'r> {
-    /// Reads `kind`'s objects, the same ones the analysis kept of it (the newest [`MAX_OBJECTS_OF_A_KIND`]).
+    /// Reads `kind`'s objects, the same ones the analysis kept of it (the newest [`MAX_OBJECTS_OF_A_KIND`],
+    /// at `kept`: their places in the list).
     pub(crate) fn read(
         bundle: &mut Bundle,
         kind: &str,
+        kept: &[usize],
         rules: &'r RuleSet,
         now: jiff::Timestamp,
     ) -> Result<Streamed<'r>, crate::bundle::BundleError> {
-        let kept = match kind {
-            pod_volume_backups::RESOURCE => PodVolumeBackups::of(bundle)?,
-            _ => unreachable!("only STREAMED_KINDS are streamed"),
-        };
         let mut matched = Vec::new();
         let mut all = Vec::new();
         for rule in rules.rules() {
@@ -55,7 +54,7 @@ impl<'r> Streamed<'r> {
             .find(|(k, _)| *k == kind)
             .map_or(&[][..], |(_, paths)| *paths);
         let mut sieve = Sieve {
-            kept: kept.kept_places(),
+            kept,
             next: 0,
             place: 0,
             matched,
@@ -71,31 +70,85 @@ impl<'r> Streamed<'r> {
                 .map(|(rule, matches)| (rule, matches.finish(rules, rule)))
                 .collect(),
             places: texts,
-            ran: !kept.kept_places().is_empty(),
+            ran: !kept.is_empty(),
         })
     }
 }
 
-/// The kind's [`Streamed`], read on the first call (a list that cannot be read is named in `problems` once,
-/// and its rules do not run, as for a list of values).
-pub(crate) fn read_once<'s, 'r>(
-    cache: &'s mut HashMap<String, Option<Streamed<'r>>>,
-    bundle: &mut Bundle,
-    kind: &str,
-    rules: &'r RuleSet,
-    now: jiff::Timestamp,
-    problems: &mut Vec<String>,
-) -> Option<&'s mut Streamed<'r>> {
-    cache
-        .entry(kind.to_string())
-        .or_insert_with(|| match Streamed::read(bundle, kind, rules, now) {
-            Ok(found) => Some(found),
-            Err(e) => {
-                problems.push(format!("{kind} not read: {e}"));
-                None
-            }
-        })
-        .as_mut()
+/// The objects the analysis kept of each streamed kind (their places in the list), taken from `bundle`'s
+/// projections, so that another reader of the bundle ([`Bundle::reopen`]) can stream them again.
+pub(crate) struct KeptPlaces(Vec<(&'static str, Result<PodVolumeBackups, String>)>);
+
+impl KeptPlaces {
+    pub(crate) fn of(bundle: &mut Bundle) -> KeptPlaces {
+        KeptPlaces(
+            STREAMED_KINDS
+                .iter()
+                .map(|&kind| {
+                    let kept = match kind {
+                        pod_volume_backups::RESOURCE => PodVolumeBackups::of(bundle),
+                        _ => unreachable!("only STREAMED_KINDS are streamed"),
+                    };
+                    (kind, kept.map_err(|e| e.to_string()))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Every streamed kind's [`Streamed`], or why its list could not be read. Read on a thread of its own while
+/// the facts are gathered and the other kinds' rules run (analyze/run.rs): it holds one object at a time.
+pub(crate) struct StreamedKinds<'r>(HashMap<&'static str, Outcome<'r>>);
+
+enum Outcome<'r> {
+    Read(Streamed<'r>),
+    Failed(String),
+    /// Failed, and said so in the problems already.
+    Said,
+}
+
+impl<'r> StreamedKinds<'r> {
+    pub(crate) fn read(
+        bundle: &mut Bundle,
+        kept: &KeptPlaces,
+        rules: &'r RuleSet,
+        now: jiff::Timestamp,
+    ) -> StreamedKinds<'r> {
+        StreamedKinds(
+            kept.0
+                .iter()
+                .map(|(kind, kept)| {
+                    let streamed = kept.clone().and_then(|kept| {
+                        Streamed::read(bundle, kind, kept.kept_places(), rules, now)
+                            .map_err(|e| e.to_string())
+                    });
+                    let outcome = match streamed {
+                        Ok(found) => Outcome::Read(found),
+                        Err(e) => Outcome::Failed(e),
+                    };
+                    (*kind, outcome)
+                })
+                .collect(),
+        )
+    }
+
+    /// The kind's [`Streamed`]; a list that could not be read is named in `problems` on the first call, and
+    /// its rules do not run, as for a list of values.
+    pub(crate) fn get(
+        &mut self,
+        kind: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<&mut Streamed<'r>> {
+        let outcome = self.0.get_mut(kind)?;
+        if let Outcome::Failed(e) = outcome {
+            problems.push(format!("{kind} not read: {e}"));
+            *outcome = Outcome::Said;
+        }
+        match outcome {
+            Outcome::Read(found) => Some(found),
+            Outcome::Failed(_) | Outcome::Said => None,
+        }
+    }
 }
 
 impl<'r> Streamed<'r> {
@@ -201,7 +254,7 @@ mod tests {
         assert_eq!((kept.len(), total), (3, 3));
         let rules = tag_rule();
         let now = "2026-11-21T00:00:00Z".parse().unwrap();
-        let mut found = Streamed::read(&mut bundle, PVB, &rules, now).unwrap();
+        let mut found = Streamed::read(&mut bundle, PVB, kept.kept_places(), &rules, now).unwrap();
         assert!(found.ran);
         let finding = found.take_finding(&rules.rules()[0]).unwrap();
         assert_eq!(finding.count, 3);
