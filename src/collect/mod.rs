@@ -21,6 +21,7 @@ mod preflight;
 mod progress;
 mod run;
 mod spool;
+mod stages;
 mod transient;
 mod url_reach;
 mod windows;
