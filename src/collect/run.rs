@@ -189,27 +189,9 @@ fn empty_list() -> Value {
     json!({"items": []})
 }
 
-/// Where the Velero namespace came from (recorded in the manifest's scope).
-#[derive(Debug, Clone, Copy)]
-enum NamespaceOrigin {
-    Flag,
-    Deployment,
-    NamespaceName,
-}
-
-impl NamespaceOrigin {
-    fn as_str(self) -> &'static str {
-        match self {
-            NamespaceOrigin::Flag => "--velero-namespace",
-            NamespaceOrigin::Deployment => "velero deployment",
-            NamespaceOrigin::NamespaceName => "namespace named velero",
-        }
-    }
-}
-
 pub(super) struct Run<'o> {
     pub(super) api: ApiClient,
-    options: &'o CollectOptions,
+    pub(super) options: &'o CollectOptions,
     since: jiff::SignedDuration,
     pub(super) writer: BundleWriter,
     pub(super) spool_dir: tempfile::TempDir,
@@ -518,72 +500,6 @@ impl<'o> Run<'o> {
         let result = spooled.copy_into(&mut self.writer, entry).map(drop);
         spooled.remove();
         self.bundle_result(result)
-    }
-
-    // ---- stage 2: where Velero and KOTS run ----
-
-    async fn velero_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
-        let chosen = if let Some(ns) = &self.options.cluster.velero_namespace {
-            Some((ns.clone(), NamespaceOrigin::Flag))
-        } else {
-            let from_deployments = match &facts.deployments {
-                Some(list) => {
-                    let (ns, candidates) =
-                        detect::pick_namespace(items(list), detect::is_velero_deployment, "velero");
-                    if candidates.len() > 1 {
-                        self.scope
-                            .insert("veleroNamespaceCandidates".into(), json!(candidates));
-                    }
-                    ns
-                }
-                // Cluster-wide deployments are not readable: try where `velero install` puts it.
-                None => match self
-                    .api
-                    .get(&format!(
-                        "{}/velero",
-                        resource_path("deployments", Some("velero"))
-                    ))
-                    .await
-                {
-                    Ok(d) if detect::is_velero_deployment(&d) => Some("velero".to_string()),
-                    _ => None,
-                },
-            };
-            match from_deployments {
-                Some(ns) => Some((ns, NamespaceOrigin::Deployment)),
-                None if facts.namespaces.iter().any(|n| n == "velero") => {
-                    Some(("velero".to_string(), NamespaceOrigin::NamespaceName))
-                }
-                None => None,
-            }
-        };
-        match &chosen {
-            Some((ns, origin)) => {
-                self.scope.insert("veleroNamespace".into(), json!(ns));
-                self.scope
-                    .insert("veleroNamespaceFrom".into(), json!(origin.as_str()));
-            }
-            None => {
-                self.scope.insert("veleroNamespace".into(), Value::Null);
-                self.record(CollectorError {
-                    source: "velero".into(),
-                    target: Some("deployment".into()),
-                    namespace: None,
-                    status: None,
-                    message: "no Velero deployment found in any namespace (labels component=velero or app.kubernetes.io/name=velero, or a deployment named velero running velero/velero); give --velero-namespace if it runs elsewhere".into(),
-                });
-            }
-        }
-        chosen.map(|(ns, _)| ns)
-    }
-
-    fn kots_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
-        let list = facts.deployments.as_ref()?;
-        let (ns, _) = detect::pick_namespace(items(list), detect::is_kotsadm_workload, "kotsadm");
-        if let Some(ns) = &ns {
-            self.scope.insert("kotsNamespace".into(), json!(ns));
-        }
-        ns
     }
 
     // ---- stage 3: Velero's objects ----

@@ -2,3 +2,4 @@
 //! stage and the helpers only it uses. `Run` (../run.rs) runs them in order, records what could not be read
 //! and writes the bundle's entries.
 pub(super) mod cluster;
+pub(super) mod velero_and_kots_namespaces;
