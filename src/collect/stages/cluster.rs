@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::velero_objects::VELERO_GROUP;
 use crate::bundle::CollectorError;
 use crate::bundle::layout::{self, objects_path};
 use crate::collect::CollectError;
@@ -13,7 +14,6 @@ use crate::collect::api::{ApiClient, ApiFailure};
 use crate::collect::detect;
 use crate::collect::downloads;
 use crate::collect::lists::{Keep, ListSpool, Route};
-use crate::collect::run::VELERO_GROUP;
 use crate::collect::run::{Run, resource_path, spool_list};
 
 /// Velero's kinds, for when discovery cannot be read: (version, plural).

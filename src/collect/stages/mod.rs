@@ -3,3 +3,4 @@
 //! and writes the bundle's entries.
 pub(super) mod cluster;
 pub(super) mod velero_and_kots_namespaces;
+pub(super) mod velero_objects;
