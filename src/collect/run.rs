@@ -23,6 +23,7 @@ use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
 use super::stages::cluster::ClusterFacts;
+use super::stages::workloads::Workloads;
 use super::transient;
 use super::windows::LogWindows;
 use super::{CollectError, CollectOutcome};
@@ -405,61 +406,6 @@ impl<'o> Run<'o> {
         self.bundle_result(result)
     }
 
-    // ---- stage 3b: workloads of the Velero and KOTS namespaces ----
-
-    async fn namespace_stage(
-        &mut self,
-        velero_ns: Option<&str>,
-        kots_ns: Option<&str>,
-    ) -> Result<Workloads, CollectError> {
-        let mut wanted: Vec<(&'static str, String, &'static str)> = Vec::new();
-        for (ns, source) in [(velero_ns, "velero"), (kots_ns, "kots")] {
-            let Some(ns) = ns else { continue };
-            for resource in ["deployments", "daemonsets", "pods", "events"] {
-                if !wanted.iter().any(|(r, n, _)| *r == resource && n == ns) {
-                    wanted.push((resource, ns.to_string(), source));
-                }
-            }
-        }
-        self.progress.stage("workloads", wanted.len());
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let results: Vec<_> = futures::stream::iter(wanted)
-            .map(|(resource, ns, source)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                async move {
-                    // Events are only written; the rest is read again to find logs, components and secrets.
-                    let keep = match resource {
-                        "events" => Keep::Nothing,
-                        _ => Keep::Whole,
-                    };
-                    let path = resource_path(resource, Some(&ns));
-                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
-                    (resource, ns, source, result)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        let mut workloads = Workloads {
-            velero_ns: velero_ns.map(str::to_string),
-            kots_ns: kots_ns.map(str::to_string),
-            ..Default::default()
-        };
-        for (resource, ns, source, result) in results {
-            match result {
-                Ok(mut list) => {
-                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
-                    workloads.lists.insert((resource, ns), list.kept_list());
-                }
-                Err(f) => self.record_failure(source, resource, Some(&ns), &f),
-            }
-            self.progress.step(resource);
-        }
-        Ok(workloads)
-    }
-
     /// kURL's configmap (kube-system/kurl-config); kURL and embedded-cluster hints in the scope.
     async fn install_stage(
         &mut self,
@@ -530,11 +476,6 @@ impl<'o> Run<'o> {
                 Ok(())
             }
         }
-    }
-
-    fn components(&mut self, workloads: &Workloads) {
-        let components = detect::components(&workloads.deployments_and_daemonsets());
-        self.scope.insert("components".into(), json!(components));
     }
 
     // ---- stage 4: what backups cover; Velero's secrets ----
@@ -1019,34 +960,6 @@ fn resource_static(resource: &str) -> &'static str {
         "deployments" => "deployments",
         "daemonsets" => "daemonsets",
         _ => "persistentvolumeclaims",
-    }
-}
-
-/// Lists read from the Velero and KOTS namespaces, by (resource, namespace).
-#[derive(Default)]
-struct Workloads {
-    velero_ns: Option<String>,
-    kots_ns: Option<String>,
-    lists: BTreeMap<(&'static str, String), Value>,
-}
-
-impl Workloads {
-    fn deployments_and_daemonsets(&self) -> Vec<Value> {
-        self.lists
-            .iter()
-            .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
-            .flat_map(|(_, list)| items(list).to_vec())
-            .collect()
-    }
-
-    /// The Velero server's release, from its image tag.
-    fn velero_release(&self) -> Option<downloads::Release> {
-        detect::components(&self.deployments_and_daemonsets())
-            .into_iter()
-            .find(|c| c.component == "velero")?
-            .version
-            .as_deref()
-            .and_then(downloads::release_of)
     }
 }
 

@@ -4,3 +4,4 @@
 pub(super) mod cluster;
 pub(super) mod velero_and_kots_namespaces;
 pub(super) mod velero_objects;
+pub(super) mod workloads;
