@@ -2,6 +2,7 @@
 //! stage and the helpers only it uses. `Run` (../run.rs) runs them in order, records what could not be read
 //! and writes the bundle's entries.
 pub(super) mod cluster;
+pub(super) mod install;
 pub(super) mod velero_and_kots_namespaces;
 pub(super) mod velero_objects;
 pub(super) mod workloads;
