@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
-use super::detect::{self, BackupScope, items};
+use super::detect::{self, items};
 use super::downloads::{self, DownloadContext, ObjectStoreClient, ServerKinds, VeleroObjects};
 use super::in_cluster_store;
 use super::interrupt::{Interrupt, Signal};
@@ -39,8 +39,6 @@ use crate::redact::{RedactionCounts, Redactor};
 const DOWNLOAD_CONCURRENCY: usize = 16;
 /// How long an interrupted run spends deleting the DownloadRequests it created (`--delete-download-requests`).
 const REQUEST_CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
-/// When a cluster-wide list is forbidden, at most this many namespaces are listed one by one instead.
-const MAX_NAMESPACE_FALLBACK: usize = 100;
 
 /// One download of the plan: (bundle entry, what was spooled, errors).
 async fn fetch_download(
@@ -87,7 +85,7 @@ pub(super) async fn spool_list(
         .map_err(|e| ApiFailure::new(None, format!("{path}: cannot spool the list: {e}")))
 }
 
-fn empty_list() -> Value {
+pub(super) fn empty_list() -> Value {
     json!({"items": []})
 }
 
@@ -405,119 +403,6 @@ impl<'o> Run<'o> {
     }
 
     // ---- stage 4: what backups cover; Velero's secrets ----
-
-    async fn backup_workloads_stage(
-        &mut self,
-        facts: &ClusterFacts,
-        velero: &BTreeMap<String, Value>,
-        workloads: &Workloads,
-    ) -> Result<Vec<LogTarget>, CollectError> {
-        let empty = empty_list();
-        let mut restore_helpers: Vec<LogTarget> = Vec::new();
-        // Of pods only the restored ones held by Velero's restore helper are kept (for its logs).
-        let keep = |resource: &str| {
-            if resource == "pods" {
-                Keep::Matching(logs::awaits_restore)
-            } else {
-                Keep::Nothing
-            }
-        };
-        let mut scope = detect::backup_scope(
-            items(velero.get("backups").unwrap_or(&empty)),
-            items(velero.get("schedules").unwrap_or(&empty)),
-        );
-        scope.add_restore_targets(items(velero.get("restores").unwrap_or(&empty)));
-        self.scope
-            .insert("backupNamespaces".into(), json!(scope.describe()));
-        let resources = ["pods", "persistentvolumeclaims", "events"];
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let already = |resource: &str, ns: &str| {
-            workloads
-                .lists
-                .contains_key(&(resource_static(resource), ns.to_string()))
-        };
-        let namespaces: Vec<String> = match &scope {
-            BackupScope::Only(set) => set.iter().cloned().collect(),
-            BackupScope::All { .. } => {
-                self.progress.stage("backed-up workloads", resources.len());
-                let results = futures::future::join_all(resources.iter().map(|resource| {
-                    let path = resource_path(resource, None);
-                    let scope = scope.clone();
-                    let read_before: BTreeSet<String> = workloads
-                        .lists
-                        .keys()
-                        .filter(|(r, _)| r == resource)
-                        .map(|(_, ns)| ns.clone())
-                        .collect();
-                    let route = ListSpool::by_namespace(move |ns| {
-                        scope.includes(ns) && !read_before.contains(ns)
-                    });
-                    let (api, dir) = (&api, &dir);
-                    let keep = keep(resource);
-                    async move { spool_list(api, dir, &path, route, keep).await }
-                }))
-                .await;
-                let mut fallback = false;
-                for (resource, result) in resources.iter().zip(results) {
-                    match result {
-                        Ok(list) => {
-                            self.write_list_by_namespace(resource, &list)?;
-                            restore_helpers
-                                .extend(list.kept.iter().flat_map(logs::restore_helper_targets));
-                        }
-                        Err(f) => {
-                            fallback |= f.is_forbidden();
-                            self.record_failure("workloads", resource, None, &f);
-                        }
-                    }
-                    self.progress.step(resource);
-                }
-                if !fallback {
-                    return Ok(restore_helpers);
-                }
-                facts
-                    .namespaces
-                    .iter()
-                    .filter(|ns| scope.includes(ns))
-                    .take(MAX_NAMESPACE_FALLBACK)
-                    .cloned()
-                    .collect()
-            }
-        };
-        let wanted: Vec<(&'static str, String)> = namespaces
-            .iter()
-            .flat_map(|ns| resources.iter().map(move |r| (*r, ns.clone())))
-            .filter(|(r, ns)| !already(r, ns))
-            .filter(|(r, ns)| !self.writer.contains(&objects_path(r, Some(ns))))
-            .collect();
-        self.progress.stage("backed-up workloads", wanted.len());
-        let results: Vec<_> = futures::stream::iter(wanted)
-            .map(|(resource, ns)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                let keep = keep(resource);
-                async move {
-                    let path = resource_path(resource, Some(&ns));
-                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
-                    (resource, ns, result)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        for (resource, ns, result) in results {
-            match result {
-                Ok(list) => {
-                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
-                    restore_helpers.extend(list.kept.iter().flat_map(logs::restore_helper_targets));
-                }
-                Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
-            }
-            self.progress.step(resource);
-        }
-        Ok(restore_helpers)
-    }
 
     /// The secrets Velero's locations and pods reference, with the key names those references give. A
     /// secret's data is never asked for: whether it exists is learnt from its metadata alone
@@ -875,17 +760,6 @@ impl<T> std::future::Future for AbortOnDrop<T> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-/// The `&'static str` for a resource name used as a map key.
-fn resource_static(resource: &str) -> &'static str {
-    match resource {
-        "pods" => "pods",
-        "events" => "events",
-        "deployments" => "deployments",
-        "daemonsets" => "daemonsets",
-        _ => "persistentvolumeclaims",
     }
 }
 
