@@ -4,6 +4,7 @@
 pub(super) mod backed_up_workloads;
 pub(super) mod cluster;
 pub(super) mod install;
+pub(super) mod logs_and_downloads;
 pub(super) mod secrets;
 pub(super) mod velero_and_kots_namespaces;
 pub(super) mod velero_objects;
