@@ -2,7 +2,8 @@
 //! redacted item by item, logs line by line) and writing them into the zip one entry at a time — object lists
 //! once the stage's lists are read, logs as each finishes. What later stages decide from is kept as small
 //! projections of the lists ([`Keep`]), never the lists themselves: memory stays flat however many objects
-//! and however much log the cluster has.
+//! and however much log the cluster has. The stages themselves are in `stages/`, one file each; here are the
+//! order they run in, the errors they record and the writing of entries.
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,12 +13,12 @@ use serde_json::{Map, Value, json};
 
 use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
-use super::in_cluster_store;
 use super::interrupt::{Interrupt, Signal};
 use super::kots_snapshots;
 use super::lists::{Keep, ListSpool, Route, SpooledList};
 use super::progress::Progress;
 use super::spool::Spooled;
+use super::stages::in_cluster_store;
 use super::{CollectError, CollectOutcome};
 use crate::bundle::layout::objects_path;
 use crate::bundle::manifest::{ClusterInfo, Interruption};

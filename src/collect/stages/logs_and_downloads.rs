@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::transient;
 use crate::bundle::CollectorError;
 use crate::collect::CollectError;
 use crate::collect::api::DEFAULT_CONCURRENCY;
@@ -22,7 +23,6 @@ use crate::collect::run::{Run, empty_list};
 use crate::collect::spool::Spooled;
 use crate::collect::stages::cluster::ClusterFacts;
 use crate::collect::stages::workloads::Workloads;
-use crate::collect::transient;
 use crate::collect::windows::LogWindows;
 
 /// DownloadRequests in progress at once. Each spends most of its time waiting for Velero to process it (polls

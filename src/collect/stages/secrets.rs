@@ -1,5 +1,6 @@
-//! Stage 4b: Velero's secrets. The credentials secrets Velero's storage locations and pods reference, written
-//! as the key names those references give and whether each exists; never a secret's data.
+//! Stage 4, after what backups cover: Velero's secrets. The credentials secrets Velero's storage locations and
+//! pods reference, written as the key names those references give and whether each exists; never a secret's
+//! data.
 use std::collections::BTreeMap;
 
 use futures::StreamExt;

@@ -8,11 +8,11 @@
 //! An API the cluster does not serve (no snapshot CRDs installed: 404) is not a failure: the bundle simply has
 //! no such entry. A refused list (403) is recorded, as every other stage does, so the report says what it could
 //! not see.
-use super::lists::{Keep, ListSpool};
-use super::run::{Run, resource_path, spool_list};
 use crate::bundle::layout::CLUSTER_NODE_EVENTS;
 use crate::bundle::objects_path;
 use crate::collect::error::CollectError;
+use crate::collect::lists::{Keep, ListSpool};
+use crate::collect::run::{Run, resource_path, spool_list};
 
 /// The cluster-scoped lists of this stage: (resource as the API names it, bundle resource name).
 const CLUSTER_LISTS: &[(&str, &str)] = &[
@@ -76,7 +76,7 @@ impl Run<'_> {
 
     // ---- stage 3d: Velero's configuration and the CSI snapshot objects ----
 
-    pub(super) async fn configuration_stage(
+    pub(in crate::collect) async fn configuration_stage(
         &mut self,
         velero_ns: Option<&str>,
     ) -> Result<(), CollectError> {
