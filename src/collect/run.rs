@@ -68,6 +68,14 @@ pub(super) fn empty_list() -> Value {
     json!({"items": []})
 }
 
+/// Where a listed resource goes in the bundle.
+pub(super) enum Entry<'a> {
+    /// One entry, `objects_path(resource, namespace)`.
+    One(&'a str),
+    /// One entry per namespace of the items (`resource`'s entries).
+    PerNamespace(&'a str),
+}
+
 pub(super) struct Run<'o> {
     pub(super) api: ApiClient,
     pub(super) options: &'o CollectOptions,
@@ -371,6 +379,43 @@ impl<'o> Run<'o> {
             self.bundle_result(result)?;
         }
         Ok(())
+    }
+
+    /// Lists `api_resource` (in `namespace`, or cluster-wide) into the bundle. An API the cluster does not
+    /// serve (404) leaves no entry; any other failure is recorded under `source`.
+    pub(super) async fn list_into_bundle(
+        &mut self,
+        source: &str,
+        api_resource: &str,
+        namespace: Option<&str>,
+        entry: Entry<'_>,
+    ) -> Result<(), CollectError> {
+        let route = match entry {
+            Entry::One(_) => ListSpool::whole(),
+            Entry::PerNamespace(_) => ListSpool::by_namespace(|_| true),
+        };
+        let path = resource_path(api_resource, namespace);
+        let result = spool_list(
+            &self.api,
+            self.spool_dir.path(),
+            &path,
+            route,
+            Keep::Nothing,
+        )
+        .await;
+        match (result, entry) {
+            (Ok(list), Entry::One(resource)) => {
+                self.write_list(&objects_path(resource, namespace), &list)
+            }
+            (Ok(list), Entry::PerNamespace(resource)) => {
+                self.write_list_by_namespace(resource, &list)
+            }
+            (Err(f), _) if f.is_not_found() => Ok(()),
+            (Err(f), _) => {
+                self.record_failure(source, api_resource, namespace, &f);
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn write_spooled(

@@ -9,13 +9,12 @@
 //! (`app`, `app.kubernetes.io/name`).
 use serde_json::{Value, json};
 
-use super::configuration::Entry;
 use crate::bundle::layout::OBJECT_STORE_LOGS;
 use crate::bundle::objects_path;
 use crate::collect::detect::items;
 use crate::collect::error::CollectError;
 use crate::collect::logs::{LogTarget, targets_of};
-use crate::collect::run::{Run, resource_path};
+use crate::collect::run::{Entry, Run, resource_path};
 
 /// A cluster Service a storage location's `s3Url` points at.
 #[derive(Debug, Clone, PartialEq, Eq)]

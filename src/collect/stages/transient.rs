@@ -10,12 +10,11 @@
 //! and pkg/repository/maintenance/maintenance.go (`RepositoryNameLabel`).
 use serde_json::Value;
 
-use super::configuration::Entry;
 use crate::bundle::layout::VELERO_LOGS;
 use crate::collect::CollectError;
 use crate::collect::detect::items;
 use crate::collect::logs::{LogTarget, targets_of};
-use crate::collect::run::Run;
+use crate::collect::run::{Entry, Run};
 
 /// The labels that mark a pod Velero created for one operation (the value names the object it serves).
 pub(super) const OPERATION_POD_LABELS: [&str; 5] = [
