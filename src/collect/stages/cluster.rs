@@ -43,13 +43,13 @@ fn velero_or_kotsadm(deployment: &Value) -> bool {
 pub(in crate::collect) struct ClusterFacts {
     pub(in crate::collect) namespaces: Vec<String>,
     /// The nodes' labels.
-    pub(in crate::collect) nodes: Value,
+    pub(super) nodes: Value,
     /// The velero and kotsadm deployments of all namespaces.
-    pub(in crate::collect) deployments: Option<Value>,
+    pub(super) deployments: Option<Value>,
     /// (version, plural) of every Velero kind served.
-    pub(in crate::collect) velero_resources: Vec<(String, String)>,
+    pub(super) velero_resources: Vec<(String, String)>,
     /// The DownloadRequest target kinds the installed CRD takes, when it was read.
-    pub(in crate::collect) download_kinds: Option<BTreeSet<String>>,
+    pub(super) download_kinds: Option<BTreeSet<String>>,
 }
 
 /// The DownloadRequest CRD: its enum of target kinds says which files the server can hand out.

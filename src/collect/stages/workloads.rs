@@ -77,13 +77,13 @@ impl Run<'_> {
 /// Lists read from the Velero and KOTS namespaces, by (resource, namespace).
 #[derive(Default)]
 pub(in crate::collect) struct Workloads {
-    pub(in crate::collect) velero_ns: Option<String>,
-    pub(in crate::collect) kots_ns: Option<String>,
-    pub(in crate::collect) lists: BTreeMap<(&'static str, String), Value>,
+    pub(super) velero_ns: Option<String>,
+    pub(super) kots_ns: Option<String>,
+    pub(super) lists: BTreeMap<(&'static str, String), Value>,
 }
 
 impl Workloads {
-    pub(in crate::collect) fn deployments_and_daemonsets(&self) -> Vec<Value> {
+    pub(super) fn deployments_and_daemonsets(&self) -> Vec<Value> {
         self.lists
             .iter()
             .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
@@ -92,7 +92,7 @@ impl Workloads {
     }
 
     /// The Velero server's release, from its image tag.
-    pub(in crate::collect) fn velero_release(&self) -> Option<downloads::Release> {
+    pub(super) fn velero_release(&self) -> Option<downloads::Release> {
         detect::components(&self.deployments_and_daemonsets())
             .into_iter()
             .find(|c| c.component == "velero")?
