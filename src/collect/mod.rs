@@ -4,13 +4,16 @@
 //! workloads, secrets' key names, logs and backup/restore downloads — with API calls concurrent under a
 //! bound. A source that cannot be read becomes a `CollectorError` in the manifest and the run goes on;
 //! only a bundle that cannot be written stops it. Everything is redacted before it is written.
+//!
+//! `run.rs` holds the run: the stages' order, the errors recorded and the writing. Each stage is its own file
+//! under `stages/`, named for the source it reads (`stages/mod.rs` lists them in order); the files beside
+//! `run.rs` are what stages share: the API client (`api.rs`), list spooling (`lists.rs`), log fetching
+//! (`logs.rs`, `spool.rs`, `windows.rs`), DownloadRequests (`downloads.rs`), detection (`detect.rs`).
 mod api;
-mod configuration;
 mod connection;
 mod detect;
 mod downloads;
 mod error;
-mod in_cluster_store;
 mod interrupt;
 mod kots_snapshots;
 mod kubeconfig;
@@ -21,7 +24,7 @@ mod preflight;
 mod progress;
 mod run;
 mod spool;
-mod transient;
+mod stages;
 mod url_reach;
 mod windows;
 
@@ -32,11 +35,11 @@ pub use connection::ConnectionOverrides;
 pub(crate) use connection::{parse_request_timeout, request_timeout};
 pub use detect::{BackupScope, Component};
 pub use error::CollectError;
-pub(crate) use in_cluster_store::{serves, store_services};
 pub use interrupt::{Interrupt, Interrupter, Signal};
 pub use kubeconfig::client_from;
 pub use options::{ClusterOptions, CollectOptions, DEFAULT_SINCE};
 pub(crate) use options::{DEFAULT_DOWNLOAD_TIMEOUT_SECONDS, DEFAULT_MAX_LOG_BYTES, DEFAULT_RECENT};
+pub(crate) use stages::in_cluster_store::{serves, store_services};
 
 use crate::bundle::Manifest;
 use crate::bundle::manifest::ClusterInfo;

@@ -2,74 +2,32 @@
 //! redacted item by item, logs line by line) and writing them into the zip one entry at a time — object lists
 //! once the stage's lists are read, logs as each finishes. What later stages decide from is kept as small
 //! projections of the lists ([`Keep`]), never the lists themselves: memory stays flat however many objects
-//! and however much log the cluster has.
-use std::collections::{BTreeMap, BTreeSet};
+//! and however much log the cluster has. The stages themselves are in `stages/`, one file each; here are the
+//! order they run in, the errors they record and the writing of entries.
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::CollectOptions;
 use super::api::{ApiClient, ApiFailure, DEFAULT_CONCURRENCY};
-use super::detect::{self, BackupScope, items};
-use super::downloads::{self, DownloadContext, ObjectStoreClient, ServerKinds, VeleroObjects};
-use super::in_cluster_store;
 use super::interrupt::{Interrupt, Signal};
 use super::kots_snapshots;
 use super::lists::{Keep, ListSpool, Route, SpooledList};
-use super::logs::{self, LogTarget};
 use super::progress::Progress;
 use super::spool::Spooled;
-use super::transient;
-use super::windows::LogWindows;
+use super::stages::in_cluster_store;
 use super::{CollectError, CollectOutcome};
-use crate::bundle::layout::{self, objects_path};
+use crate::bundle::layout::objects_path;
 use crate::bundle::manifest::{ClusterInfo, Interruption};
 use crate::bundle::writer::RunInfo;
 use crate::bundle::{BundleError, BundleWriter, CollectorError};
 use crate::redact::{RedactionCounts, Redactor};
 
-const VELERO_GROUP: &str = "velero.io";
-/// Velero's kinds, for when discovery cannot be read: (version, plural).
-const KNOWN_VELERO_RESOURCES: &[(&str, &str)] = &[
-    ("v1", "backups"),
-    ("v1", "restores"),
-    ("v1", "schedules"),
-    ("v1", "backupstoragelocations"),
-    ("v1", "volumesnapshotlocations"),
-    ("v1", "podvolumebackups"),
-    ("v1", "podvolumerestores"),
-    ("v1", "backuprepositories"),
-    ("v1", "resticrepositories"),
-    ("v1", "deletebackuprequests"),
-    ("v1", "serverstatusrequests"),
-    ("v2alpha1", "datauploads"),
-    ("v2alpha1", "datadownloads"),
-];
-/// Velero kinds not collected: DownloadRequests are transient and hold pre-signed URLs.
-const SKIPPED_VELERO_RESOURCES: &[&str] = &["downloadrequests"];
-/// DownloadRequests in progress at once. Each spends most of its time waiting for Velero to process it (polls
-/// 100 ms apart and more), holding no API request slot meanwhile: [`DEFAULT_CONCURRENCY`] still bounds the
-/// requests in flight. With 4, the 400 downloads of 200 backups were 10 s of waiting (BENCHMARKS.md).
-const DOWNLOAD_CONCURRENCY: usize = 16;
 /// How long an interrupted run spends deleting the DownloadRequests it created (`--delete-download-requests`).
 const REQUEST_CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
-/// KOTS's file-system (host path / NFS) snapshot store settings.
-const KOTS_FS_CONFIGMAP: &str = "kotsadm-fs-lvp";
-/// When a cluster-wide list is forbidden, at most this many namespaces are listed one by one instead.
-const MAX_NAMESPACE_FALLBACK: usize = 100;
-
-/// One download of the plan: (bundle entry, what was spooled, errors).
-async fn fetch_download(
-    context: &DownloadContext<'_>,
-    index: usize,
-    download: &downloads::Download,
-) -> (String, Option<Spooled>, Vec<CollectorError>) {
-    let (spooled, errors) = context.fetch(download, &format!("download-{index}")).await;
-    (download.kind.entry(&download.name), spooled, errors)
-}
 
 /// `/api/v1/…` or `/apis/<group>/<version>/…` for a built-in resource (core, apps, batch, storage, scheduling)
 /// or a CSI snapshot one.
@@ -91,13 +49,6 @@ pub(super) fn resource_path(resource: &str, namespace: Option<&str>) -> String {
     }
 }
 
-fn velero_path(version: &str, plural: &str, namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) => format!("/apis/{VELERO_GROUP}/{version}/namespaces/{ns}/{plural}"),
-        None => format!("/apis/{VELERO_GROUP}/{version}/{plural}"),
-    }
-}
-
 /// Lists `path` into a spool in `dir`: items routed to their entries by `route`, projected by `keep`.
 pub(super) async fn spool_list(
     api: &ApiClient,
@@ -113,150 +64,29 @@ pub(super) async fn spool_list(
         .map_err(|e| ApiFailure::new(None, format!("{path}: cannot spool the list: {e}")))
 }
 
-/// What the deciding stages read of backups: `choose_recent`, `backup_scope`, the download plan.
-const BACKUP_FIELDS: &[&str] = &[
-    "/metadata/name",
-    "/metadata/namespace",
-    "/metadata/creationTimestamp",
-    "/spec/includedNamespaces",
-    "/spec/excludedNamespaces",
-    "/spec/storageLocation",
-    "/status/phase",
-    "/status/startTimestamp",
-    "/status/completionTimestamp",
-    // What tells KOTS's snapshot settings (kots_snapshots.rs).
-    "/metadata/annotations/kots.io~1instance",
-    "/metadata/annotations/kots.io~1snapshot-trigger",
-    "/metadata/annotations/kots.io~1app-id",
-    "/spec/ttl",
-];
-/// What `backup_scope` reads of every backup: kept once per distinct value, however many backups.
-const BACKUP_SCOPE_FIELDS: &[&str] = &["/spec/includedNamespaces", "/spec/excludedNamespaces"];
-/// How many of the newest backups (restores) the deciding stages see: `--recent` and failed ones among
-/// them get their logs. Bounds memory whatever the count (1,000,000 backups as projections were 5.6 GiB;
-/// 10,000 are about 30 MB); the manifest's scope says how many were left out.
-pub(super) const NEWEST_KEPT: usize = 10_000;
-/// Of restores: `choose_recent`, the backup each restores (the download plan) and the namespaces it maps
-/// into (the workloads' scope).
-const RESTORE_FIELDS: &[&str] = &[
-    "/metadata/name",
-    "/metadata/namespace",
-    "/metadata/creationTimestamp",
-    "/spec/backupName",
-    "/spec/namespaceMapping",
-    "/status/phase",
-    "/status/startTimestamp",
-    "/status/completionTimestamp",
-];
-/// Of pod volume backups and data uploads: the backup they belong to and when (`names_seen_elsewhere`, which
-/// reads only the newest of each backup's).
-const BACKUP_PART_FIELDS: &[&str] = &[
-    "/metadata/creationTimestamp",
-    "/metadata/labels/velero.io~1backup-name",
-    "/status/startTimestamp",
-];
-const RESTORE_PART_FIELDS: &[&str] = &[
-    "/metadata/creationTimestamp",
-    "/metadata/labels/velero.io~1restore-name",
-    "/status/startTimestamp",
-];
-
-/// What is kept of each Velero kind for the stages that decide: the few, small kinds whole, the many
-/// (thousands of backups, tens of thousands of pod volume backups) as the fields read.
-fn velero_keep(plural: &str, recent: usize) -> Keep {
-    let limit = NEWEST_KEPT.max(recent);
-    match plural {
-        "backups" => Keep::Newest {
-            fields: BACKUP_FIELDS,
-            limit,
-            distinct: BACKUP_SCOPE_FIELDS,
-        },
-        "restores" => Keep::Newest {
-            fields: RESTORE_FIELDS,
-            limit,
-            distinct: &[],
-        },
-        "podvolumebackups" | "datauploads" => Keep::NewestPerLabel {
-            label: "velero.io/backup-name",
-            fields: BACKUP_PART_FIELDS,
-            limit,
-        },
-        "podvolumerestores" | "datadownloads" => Keep::NewestPerLabel {
-            label: "velero.io/restore-name",
-            fields: RESTORE_PART_FIELDS,
-            limit,
-        },
-        "schedules" | "backupstoragelocations" | "volumesnapshotlocations" => Keep::Whole,
-        _ => Keep::Nothing,
-    }
-}
-
-/// The kind whose items a kind's items are parts of (`velero.io/backup-name`, `velero.io/restore-name`).
-fn parts_of(plural: &str) -> Option<&'static str> {
-    match plural {
-        "podvolumebackups" | "datauploads" => Some("backups"),
-        "podvolumerestores" | "datadownloads" => Some("restores"),
-        _ => None,
-    }
-}
-
-/// A workload that may be Velero's or KOTS's: the only ones of all namespaces' deployments that are kept.
-fn velero_or_kotsadm(deployment: &Value) -> bool {
-    detect::is_velero_deployment(deployment) || detect::is_kotsadm_workload(deployment)
-}
-
-fn empty_list() -> Value {
+pub(super) fn empty_list() -> Value {
     json!({"items": []})
 }
 
-/// Where the Velero namespace came from (recorded in the manifest's scope).
-#[derive(Debug, Clone, Copy)]
-enum NamespaceOrigin {
-    Flag,
-    Deployment,
-    NamespaceName,
-}
-
-impl NamespaceOrigin {
-    fn as_str(self) -> &'static str {
-        match self {
-            NamespaceOrigin::Flag => "--velero-namespace",
-            NamespaceOrigin::Deployment => "velero deployment",
-            NamespaceOrigin::NamespaceName => "namespace named velero",
-        }
-    }
-}
-
-/// What the first stage read and later stages decide from.
-#[derive(Default)]
-struct ClusterFacts {
-    namespaces: Vec<String>,
-    /// The nodes' labels.
-    nodes: Value,
-    /// The velero and kotsadm deployments of all namespaces.
-    deployments: Option<Value>,
-    /// (version, plural) of every Velero kind served.
-    velero_resources: Vec<(String, String)>,
-    /// The DownloadRequest target kinds the installed CRD takes, when it was read.
-    download_kinds: Option<BTreeSet<String>>,
-}
-
-/// The DownloadRequest CRD: its enum of target kinds says which files the server can hand out.
-fn is_download_requests_crd(crd: &Value) -> bool {
-    crd.pointer("/metadata/name").and_then(Value::as_str) == Some("downloadrequests.velero.io")
+/// Where a listed resource goes in the bundle.
+pub(super) enum Entry<'a> {
+    /// One entry, `objects_path(resource, namespace)`.
+    One(&'a str),
+    /// One entry per namespace of the items (`resource`'s entries).
+    PerNamespace(&'a str),
 }
 
 pub(super) struct Run<'o> {
     pub(super) api: ApiClient,
-    options: &'o CollectOptions,
-    since: jiff::SignedDuration,
-    writer: BundleWriter,
+    pub(super) options: &'o CollectOptions,
+    pub(super) since: jiff::SignedDuration,
+    pub(super) writer: BundleWriter,
     pub(super) spool_dir: tempfile::TempDir,
     pub(super) progress: Progress,
     pub(super) scope: Map<String, Value>,
     interrupt: Interrupt,
     /// Paths of the DownloadRequests created and not yet deleted.
-    created_requests: Arc<Mutex<BTreeSet<String>>>,
+    pub(super) created_requests: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// Removes the spool folder. A fetch aborted a moment ago may still be creating a file in it; a second try
@@ -459,7 +289,7 @@ impl<'o> Run<'o> {
 
     // ---- writing ----
 
-    fn record(&mut self, mut error: CollectorError) {
+    pub(super) fn record(&mut self, mut error: CollectorError) {
         // Messages may quote what failed (a URL with its signature): redact them like everything else.
         let mut counts = RedactionCounts::new();
         error.message = Redactor::global()
@@ -487,7 +317,10 @@ impl<'o> Run<'o> {
     }
 
     /// A bundle problem stops the run unless it is only this entry's name.
-    fn bundle_result(&mut self, result: Result<(), BundleError>) -> Result<(), CollectError> {
+    pub(super) fn bundle_result(
+        &mut self,
+        result: Result<(), BundleError>,
+    ) -> Result<(), CollectError> {
         match result {
             Ok(()) => Ok(()),
             Err(BundleError::InvalidEntryName { entry, message }) => {
@@ -548,1050 +381,59 @@ impl<'o> Run<'o> {
         Ok(())
     }
 
-    fn write_spooled(&mut self, entry: &str, spooled: Spooled) -> Result<(), CollectError> {
+    /// Lists `api_resource` (in `namespace`, or cluster-wide) into the bundle. An API the cluster does not
+    /// serve (404) leaves no entry; any other failure is recorded under `source`.
+    pub(super) async fn list_into_bundle(
+        &mut self,
+        source: &str,
+        api_resource: &str,
+        namespace: Option<&str>,
+        entry: Entry<'_>,
+    ) -> Result<(), CollectError> {
+        let route = match entry {
+            Entry::One(_) => ListSpool::whole(),
+            Entry::PerNamespace(_) => ListSpool::by_namespace(|_| true),
+        };
+        let path = resource_path(api_resource, namespace);
+        let result = spool_list(
+            &self.api,
+            self.spool_dir.path(),
+            &path,
+            route,
+            Keep::Nothing,
+        )
+        .await;
+        match (result, entry) {
+            (Ok(list), Entry::One(resource)) => {
+                self.write_list(&objects_path(resource, namespace), &list)
+            }
+            (Ok(list), Entry::PerNamespace(resource)) => {
+                self.write_list_by_namespace(resource, &list)
+            }
+            (Err(f), _) if f.is_not_found() => Ok(()),
+            (Err(f), _) => {
+                self.record_failure(source, api_resource, namespace, &f);
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn write_spooled(
+        &mut self,
+        entry: &str,
+        spooled: Spooled,
+    ) -> Result<(), CollectError> {
         self.writer.count_redactions(&spooled.redactions);
         tracing::debug!(entry, received = spooled.total, "writing");
         let result = spooled.copy_into(&mut self.writer, entry).map(drop);
         spooled.remove();
         self.bundle_result(result)
     }
-
-    // ---- stage 1: the cluster ----
-
-    async fn cluster_stage(&mut self) -> Result<ClusterFacts, CollectError> {
-        self.progress.stage("cluster", 8);
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let storage_classes_path = resource_path("storageclasses", None);
-        let volumes_path = resource_path("persistentvolumes", None);
-        let velero_crds: Route = Box::new(|crd| {
-            (crd.pointer("/spec/group").and_then(Value::as_str) == Some(VELERO_GROUP)).then_some("")
-        });
-        let (version, nodes, namespaces, crds, deployments, storage_classes, volumes, discovery) = futures::join!(
-            api.get("/version"),
-            spool_list(
-                &api,
-                &dir,
-                "/api/v1/nodes",
-                ListSpool::whole(),
-                Keep::Fields(&["/metadata/labels"])
-            ),
-            spool_list(
-                &api,
-                &dir,
-                "/api/v1/namespaces",
-                ListSpool::whole(),
-                Keep::Fields(&["/metadata/name"])
-            ),
-            spool_list(
-                &api,
-                &dir,
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                velero_crds,
-                Keep::Matching(is_download_requests_crd)
-            ),
-            spool_list(
-                &api,
-                &dir,
-                "/apis/apps/v1/deployments",
-                ListSpool::nowhere(),
-                Keep::Matching(velero_or_kotsadm)
-            ),
-            spool_list(
-                &api,
-                &dir,
-                &storage_classes_path,
-                ListSpool::whole(),
-                Keep::Nothing
-            ),
-            spool_list(&api, &dir, &volumes_path, ListSpool::whole(), Keep::Nothing),
-            velero_discovery(&api),
-        );
-        let mut facts = ClusterFacts::default();
-        match version {
-            Ok(v) => self.write_json(layout::CLUSTER_VERSION, v)?,
-            Err(f) => self.record_failure("cluster", "/version", None, &f),
-        }
-        self.progress.step("version");
-        match nodes {
-            Ok(mut list) => {
-                self.write_list(layout::CLUSTER_NODES, &list)?;
-                facts.nodes = list.kept_list();
-            }
-            Err(f) => self.record_failure("cluster", "nodes", None, &f),
-        }
-        self.progress.step("nodes");
-        match namespaces {
-            Ok(list) => {
-                self.write_list(layout::CLUSTER_NAMESPACES, &list)?;
-                facts.namespaces = list
-                    .kept
-                    .iter()
-                    .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .collect();
-            }
-            Err(f) => self.record_failure("cluster", "namespaces", None, &f),
-        }
-        self.progress.step("namespaces");
-        match crds {
-            Ok(list) => {
-                // Written with an empty List's metadata, like the lists split by namespace: it is a
-                // selection of what the API answered.
-                self.writer.count_redactions(&list.redactions);
-                facts.download_kinds = list.kept.iter().find_map(downloads::accepted_kinds);
-                let result = list.copy_group_into(&mut self.writer, layout::CLUSTER_CRDS, "");
-                self.bundle_result(result)?;
-            }
-            Err(f) => self.record_failure(
-                "cluster",
-                "customresourcedefinitions.apiextensions.k8s.io",
-                None,
-                &f,
-            ),
-        }
-        self.progress.step("crds");
-        match deployments {
-            Ok(mut list) => facts.deployments = Some(list.kept_list()),
-            Err(f) => self.record_failure("velero", "deployments (all namespaces)", None, &f),
-        }
-        self.progress.step("deployments");
-        for (resource, result) in [
-            ("storageclasses", storage_classes),
-            ("persistentvolumes", volumes),
-        ] {
-            match result {
-                Ok(list) => {
-                    self.write_list(&objects_path(resource, None), &list)?;
-                }
-                Err(f) => self.record_failure("cluster", resource, None, &f),
-            }
-            self.progress.step(resource);
-        }
-        match discovery {
-            Ok(resources) => facts.velero_resources = resources,
-            Err(f) => {
-                if f.is_not_found() {
-                    self.record(CollectorError {
-                        source: "velero-objects".into(),
-                        target: Some(VELERO_GROUP.into()),
-                        namespace: None,
-                        status: f.status,
-                        message: "the cluster serves no velero.io API: Velero's CustomResourceDefinitions are not installed".into(),
-                    });
-                } else {
-                    self.record_failure("velero-objects", "velero.io discovery", None, &f);
-                    facts.velero_resources = KNOWN_VELERO_RESOURCES
-                        .iter()
-                        .map(|(v, p)| (v.to_string(), p.to_string()))
-                        .collect();
-                }
-            }
-        }
-        self.progress.step("velero.io discovery");
-        Ok(facts)
-    }
-
-    // ---- stage 2: where Velero and KOTS run ----
-
-    async fn velero_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
-        let chosen = if let Some(ns) = &self.options.cluster.velero_namespace {
-            Some((ns.clone(), NamespaceOrigin::Flag))
-        } else {
-            let from_deployments = match &facts.deployments {
-                Some(list) => {
-                    let (ns, candidates) =
-                        detect::pick_namespace(items(list), detect::is_velero_deployment, "velero");
-                    if candidates.len() > 1 {
-                        self.scope
-                            .insert("veleroNamespaceCandidates".into(), json!(candidates));
-                    }
-                    ns
-                }
-                // Cluster-wide deployments are not readable: try where `velero install` puts it.
-                None => match self
-                    .api
-                    .get(&format!(
-                        "{}/velero",
-                        resource_path("deployments", Some("velero"))
-                    ))
-                    .await
-                {
-                    Ok(d) if detect::is_velero_deployment(&d) => Some("velero".to_string()),
-                    _ => None,
-                },
-            };
-            match from_deployments {
-                Some(ns) => Some((ns, NamespaceOrigin::Deployment)),
-                None if facts.namespaces.iter().any(|n| n == "velero") => {
-                    Some(("velero".to_string(), NamespaceOrigin::NamespaceName))
-                }
-                None => None,
-            }
-        };
-        match &chosen {
-            Some((ns, origin)) => {
-                self.scope.insert("veleroNamespace".into(), json!(ns));
-                self.scope
-                    .insert("veleroNamespaceFrom".into(), json!(origin.as_str()));
-            }
-            None => {
-                self.scope.insert("veleroNamespace".into(), Value::Null);
-                self.record(CollectorError {
-                    source: "velero".into(),
-                    target: Some("deployment".into()),
-                    namespace: None,
-                    status: None,
-                    message: "no Velero deployment found in any namespace (labels component=velero or app.kubernetes.io/name=velero, or a deployment named velero running velero/velero); give --velero-namespace if it runs elsewhere".into(),
-                });
-            }
-        }
-        chosen.map(|(ns, _)| ns)
-    }
-
-    fn kots_namespace(&mut self, facts: &ClusterFacts) -> Option<String> {
-        let list = facts.deployments.as_ref()?;
-        let (ns, _) = detect::pick_namespace(items(list), detect::is_kotsadm_workload, "kotsadm");
-        if let Some(ns) = &ns {
-            self.scope.insert("kotsNamespace".into(), json!(ns));
-        }
-        ns
-    }
-
-    // ---- stage 3: Velero's objects ----
-
-    async fn velero_stage(
-        &mut self,
-        facts: &ClusterFacts,
-        namespace: Option<&str>,
-    ) -> Result<BTreeMap<String, Value>, CollectError> {
-        let mut wanted: Vec<(String, String)> = Vec::new();
-        let mut seen = BTreeSet::new();
-        // v1 first: a kind served in two versions is read in v1.
-        let mut resources = facts.velero_resources.clone();
-        resources.sort_by_key(|(v, _)| v != "v1");
-        for (version, plural) in resources {
-            if SKIPPED_VELERO_RESOURCES.contains(&plural.as_str()) || !seen.insert(plural.clone()) {
-                continue;
-            }
-            wanted.push((version, plural));
-        }
-        self.progress.stage("velero objects", wanted.len());
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let recent = self.options.recent;
-        let results: Vec<_> = futures::stream::iter(wanted.iter().cloned())
-            .map(|(version, plural)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                async move {
-                    let route = match namespace {
-                        Some(_) => ListSpool::whole(),
-                        None => ListSpool::by_namespace(|_| true),
-                    };
-                    let path = velero_path(&version, &plural, namespace);
-                    let result =
-                        spool_list(&api, &dir, &path, route, velero_keep(&plural, recent)).await;
-                    (plural, result)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        let mut objects = BTreeMap::new();
-        // Pod volume backups, data uploads and their restore counterparts are read only when the backups
-        // (restores) they name could not be listed (`names_seen_elsewhere`): their 10,000 projections each
-        // are read back as values only then (at 10× scale they were a third of the peak heap otherwise).
-        let mut parts = Vec::new();
-        for (plural, result) in results {
-            let resource = format!("{plural}.{VELERO_GROUP}");
-            match result {
-                Ok(mut list) => {
-                    match namespace {
-                        Some(ns) => self.write_list(&objects_path(&resource, Some(ns)), &list)?,
-                        None => self.write_list_by_namespace(&resource, &list)?,
-                    }
-                    if list.left_out > 0 {
-                        let kept = NEWEST_KEPT.max(self.options.recent);
-                        let note = match plural.as_str() {
-                            "backups" | "restores" => format!(
-                                "{} older {plural} (only the newest {kept} are considered for logs)",
-                                list.left_out
-                            ),
-                            // Pod volume backups / data uploads (restores / downloads): one kept per backup.
-                            _ => format!(
-                                "{plural} of about {} older backups or restores (only those of the newest {kept} are \
-                                 considered for logs; all are in the bundle)",
-                                list.left_out
-                            ),
-                        };
-                        self.scope
-                            .insert(format!("{plural}NotConsidered"), json!(note));
-                    }
-                    match parts_of(&plural) {
-                        Some(whole) => parts.push((plural.clone(), whole, list)),
-                        None => {
-                            objects.insert(plural.clone(), list.kept_list());
-                        }
-                    }
-                }
-                Err(f) => self.record_failure("velero-objects", &resource, namespace, &f),
-            }
-            self.progress.step(&resource);
-        }
-        for (plural, whole, mut list) in parts {
-            if !objects.contains_key(whole) {
-                objects.insert(plural, list.kept_list());
-            }
-        }
-        Ok(objects)
-    }
-
-    // ---- stage 3b: workloads of the Velero and KOTS namespaces ----
-
-    async fn namespace_stage(
-        &mut self,
-        velero_ns: Option<&str>,
-        kots_ns: Option<&str>,
-    ) -> Result<Workloads, CollectError> {
-        let mut wanted: Vec<(&'static str, String, &'static str)> = Vec::new();
-        for (ns, source) in [(velero_ns, "velero"), (kots_ns, "kots")] {
-            let Some(ns) = ns else { continue };
-            for resource in ["deployments", "daemonsets", "pods", "events"] {
-                if !wanted.iter().any(|(r, n, _)| *r == resource && n == ns) {
-                    wanted.push((resource, ns.to_string(), source));
-                }
-            }
-        }
-        self.progress.stage("workloads", wanted.len());
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let results: Vec<_> = futures::stream::iter(wanted)
-            .map(|(resource, ns, source)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                async move {
-                    // Events are only written; the rest is read again to find logs, components and secrets.
-                    let keep = match resource {
-                        "events" => Keep::Nothing,
-                        _ => Keep::Whole,
-                    };
-                    let path = resource_path(resource, Some(&ns));
-                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
-                    (resource, ns, source, result)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        let mut workloads = Workloads {
-            velero_ns: velero_ns.map(str::to_string),
-            kots_ns: kots_ns.map(str::to_string),
-            ..Default::default()
-        };
-        for (resource, ns, source, result) in results {
-            match result {
-                Ok(mut list) => {
-                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
-                    workloads.lists.insert((resource, ns), list.kept_list());
-                }
-                Err(f) => self.record_failure(source, resource, Some(&ns), &f),
-            }
-            self.progress.step(resource);
-        }
-        Ok(workloads)
-    }
-
-    /// kURL's configmap (kube-system/kurl-config); kURL and embedded-cluster hints in the scope.
-    async fn install_stage(
-        &mut self,
-        facts: &ClusterFacts,
-        kots_ns: Option<&str>,
-    ) -> Result<(), CollectError> {
-        if let Some(namespace) = kots_ns {
-            self.kots_snapshot_store(namespace).await?;
-        }
-        let kurl_config = match self
-            .api
-            .get("/api/v1/namespaces/kube-system/configmaps/kurl-config")
-            .await
-        {
-            Ok(configmap) => {
-                let list = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [configmap]});
-                self.write_json(&objects_path("configmaps", Some("kube-system")), list)?;
-                true
-            }
-            Err(f) if f.is_not_found() => false,
-            Err(f) => {
-                self.record_failure("kots", "configmaps/kurl-config", Some("kube-system"), &f);
-                false
-            }
-        };
-        let node_labels: Vec<&Map<String, Value>> = items(&facts.nodes)
-            .iter()
-            .filter_map(|n| n.pointer("/metadata/labels").and_then(Value::as_object))
-            .collect();
-        let kurl = kurl_config
-            || facts.namespaces.iter().any(|n| n == "kurl")
-            || node_labels
-                .iter()
-                .any(|l| l.contains_key("kurl.sh/cluster"));
-        let embedded = facts.namespaces.iter().any(|n| n == "embedded-cluster")
-            || node_labels.iter().any(|l| {
-                l.keys().any(|k| {
-                    k.starts_with("kots.io/embedded-cluster")
-                        || k.starts_with("node.k0sproject.io/")
-                })
-            });
-        self.scope.insert(
-            "install".into(),
-            json!({"kurl": kurl, "kurlConfig": kurl_config, "embeddedCluster": embedded}),
-        );
-        Ok(())
-    }
-
-    /// KOTS's file-system snapshot store, the one snapshot setting KOTS keeps in the API rather than in its
-    /// database: the `kotsadm-fs-lvp` ConfigMap in kotsadm's namespace (replicatedhq/kots
-    /// pkg/snapshot/filesystem_lvp.go at 370ae903: `HOSTPATH`, or `NFS_PATH` and `NFS_SERVER`), which KOTS
-    /// writes when a host path or NFS share is chosen as the snapshot destination. Absent otherwise.
-    async fn kots_snapshot_store(&mut self, namespace: &str) -> Result<(), CollectError> {
-        let path = format!("/api/v1/namespaces/{namespace}/configmaps/{KOTS_FS_CONFIGMAP}");
-        match self.api.get(&path).await {
-            Ok(configmap) => {
-                self.scope.insert(
-                    "kotsSnapshotStore".into(),
-                    json!({"configMap": format!("{namespace}/{KOTS_FS_CONFIGMAP}"), "data": configmap.get("data")}),
-                );
-                let list = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [configmap]});
-                self.write_json(&objects_path("configmaps", Some(namespace)), list)
-            }
-            Err(f) if f.is_not_found() => Ok(()),
-            Err(f) => {
-                let target = format!("configmaps/{KOTS_FS_CONFIGMAP}");
-                self.record_failure("kots", &target, Some(namespace), &f);
-                Ok(())
-            }
-        }
-    }
-
-    fn components(&mut self, workloads: &Workloads) {
-        let components = detect::components(&workloads.deployments_and_daemonsets());
-        self.scope.insert("components".into(), json!(components));
-    }
-
-    // ---- stage 4: what backups cover; Velero's secrets ----
-
-    async fn backup_workloads_stage(
-        &mut self,
-        facts: &ClusterFacts,
-        velero: &BTreeMap<String, Value>,
-        workloads: &Workloads,
-    ) -> Result<Vec<LogTarget>, CollectError> {
-        let empty = empty_list();
-        let mut restore_helpers: Vec<LogTarget> = Vec::new();
-        // Of pods only the restored ones held by Velero's restore helper are kept (for its logs).
-        let keep = |resource: &str| {
-            if resource == "pods" {
-                Keep::Matching(logs::awaits_restore)
-            } else {
-                Keep::Nothing
-            }
-        };
-        let mut scope = detect::backup_scope(
-            items(velero.get("backups").unwrap_or(&empty)),
-            items(velero.get("schedules").unwrap_or(&empty)),
-        );
-        scope.add_restore_targets(items(velero.get("restores").unwrap_or(&empty)));
-        self.scope
-            .insert("backupNamespaces".into(), json!(scope.describe()));
-        let resources = ["pods", "persistentvolumeclaims", "events"];
-        let api = self.api.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let already = |resource: &str, ns: &str| {
-            workloads
-                .lists
-                .contains_key(&(resource_static(resource), ns.to_string()))
-        };
-        let namespaces: Vec<String> = match &scope {
-            BackupScope::Only(set) => set.iter().cloned().collect(),
-            BackupScope::All { .. } => {
-                self.progress.stage("backed-up workloads", resources.len());
-                let results = futures::future::join_all(resources.iter().map(|resource| {
-                    let path = resource_path(resource, None);
-                    let scope = scope.clone();
-                    let read_before: BTreeSet<String> = workloads
-                        .lists
-                        .keys()
-                        .filter(|(r, _)| r == resource)
-                        .map(|(_, ns)| ns.clone())
-                        .collect();
-                    let route = ListSpool::by_namespace(move |ns| {
-                        scope.includes(ns) && !read_before.contains(ns)
-                    });
-                    let (api, dir) = (&api, &dir);
-                    let keep = keep(resource);
-                    async move { spool_list(api, dir, &path, route, keep).await }
-                }))
-                .await;
-                let mut fallback = false;
-                for (resource, result) in resources.iter().zip(results) {
-                    match result {
-                        Ok(list) => {
-                            self.write_list_by_namespace(resource, &list)?;
-                            restore_helpers
-                                .extend(list.kept.iter().flat_map(logs::restore_helper_targets));
-                        }
-                        Err(f) => {
-                            fallback |= f.is_forbidden();
-                            self.record_failure("workloads", resource, None, &f);
-                        }
-                    }
-                    self.progress.step(resource);
-                }
-                if !fallback {
-                    return Ok(restore_helpers);
-                }
-                facts
-                    .namespaces
-                    .iter()
-                    .filter(|ns| scope.includes(ns))
-                    .take(MAX_NAMESPACE_FALLBACK)
-                    .cloned()
-                    .collect()
-            }
-        };
-        let wanted: Vec<(&'static str, String)> = namespaces
-            .iter()
-            .flat_map(|ns| resources.iter().map(move |r| (*r, ns.clone())))
-            .filter(|(r, ns)| !already(r, ns))
-            .filter(|(r, ns)| !self.writer.contains(&objects_path(r, Some(ns))))
-            .collect();
-        self.progress.stage("backed-up workloads", wanted.len());
-        let results: Vec<_> = futures::stream::iter(wanted)
-            .map(|(resource, ns)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                let keep = keep(resource);
-                async move {
-                    let path = resource_path(resource, Some(&ns));
-                    let result = spool_list(&api, &dir, &path, ListSpool::whole(), keep).await;
-                    (resource, ns, result)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        for (resource, ns, result) in results {
-            match result {
-                Ok(list) => {
-                    self.write_list(&objects_path(resource, Some(&ns)), &list)?;
-                    restore_helpers.extend(list.kept.iter().flat_map(logs::restore_helper_targets));
-                }
-                Err(f) => self.record_failure("workloads", resource, Some(&ns), &f),
-            }
-            self.progress.step(resource);
-        }
-        Ok(restore_helpers)
-    }
-
-    /// The secrets Velero's locations and pods reference, with the key names those references give. A
-    /// secret's data is never asked for: whether it exists is learnt from its metadata alone
-    /// (`PartialObjectMetadata`), and not at all with `--skip-secrets`.
-    async fn secrets_stage(
-        &mut self,
-        namespace: &str,
-        velero: &BTreeMap<String, Value>,
-        workloads: &Workloads,
-    ) -> Result<(), CollectError> {
-        let locations: Vec<Value> = ["backupstoragelocations", "volumesnapshotlocations"]
-            .iter()
-            .filter_map(|p| velero.get(*p))
-            .flat_map(|list| items(list).to_vec())
-            .collect();
-        let pod_templates: Vec<Value> = ["deployments", "daemonsets"]
-            .iter()
-            .filter_map(|r| workloads.lists.get(&(*r, namespace.to_string())))
-            .flat_map(|list| items(list).to_vec())
-            .filter(|w| {
-                detect::is_velero_deployment(w)
-                    || matches!(
-                        w.pointer("/metadata/name").and_then(Value::as_str),
-                        Some("node-agent" | "restic")
-                    )
-            })
-            .collect();
-        let mut references = detect::secret_references(&locations, &pod_templates);
-        let look_up = !self.options.skip_secrets;
-        // `velero install`'s default, looked up even when nothing names it: its absence explains a lot.
-        let implicit = look_up && !references.contains_key("cloud-credentials");
-        if implicit {
-            references.entry("cloud-credentials".into()).or_default();
-        }
-        self.progress.stage("secrets (metadata)", references.len());
-        let api = self.api.clone();
-        let results: Vec<_> = futures::stream::iter(references)
-            .map(|(name, reference)| {
-                let api = api.clone();
-                async move {
-                    let path = format!("/api/v1/namespaces/{namespace}/secrets/{name}");
-                    let found = if look_up {
-                        Some(api.get_metadata(&path).await)
-                    } else {
-                        None
-                    };
-                    (name, reference, found)
-                }
-            })
-            .buffered(DEFAULT_CONCURRENCY)
-            .collect()
-            .await;
-        let mut found = Vec::new();
-        for (name, reference, lookup) in results {
-            let mut metadata = None;
-            let exists = match lookup {
-                None => None,
-                Some(Ok(found)) => {
-                    metadata = Some(found);
-                    Some(true)
-                }
-                Some(Err(f)) if f.is_not_found() && implicit && name == "cloud-credentials" => {
-                    continue;
-                }
-                Some(Err(f)) if f.is_not_found() => {
-                    self.record(CollectorError {
-                        source: "secrets".into(),
-                        target: Some(format!("secrets/{name}")),
-                        namespace: Some(namespace.to_string()),
-                        status: f.status,
-                        message: format!(
-                            "secret {name} does not exist; referenced by {}",
-                            reference
-                                .referenced_by
-                                .iter()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    });
-                    Some(false)
-                }
-                Some(Err(f)) => {
-                    self.record_failure("secrets", &format!("secrets/{name}"), Some(namespace), &f);
-                    None
-                }
-            };
-            found.push(secret_entry(
-                namespace,
-                &name,
-                &reference,
-                exists,
-                metadata.as_ref(),
-            ));
-            self.progress.step("secret");
-        }
-        let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": found});
-        self.write_json(
-            &format!("{}/{namespace}.json", layout::SECRETS_METADATA),
-            list,
-        )
-    }
-
-    // ---- stage 5: logs and backup/restore downloads ----
-
-    async fn logs_and_downloads_stage(
-        &mut self,
-        velero_ns: Option<&str>,
-        velero: &BTreeMap<String, Value>,
-        workloads: &Workloads,
-        facts: &ClusterFacts,
-        more_logs: Vec<LogTarget>,
-        now: jiff::Timestamp,
-    ) -> Result<(), CollectError> {
-        let mut targets: Vec<LogTarget> = Vec::new();
-        if let Some(ns) = &workloads.velero_ns
-            && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
-        {
-            targets.extend(logs::velero_targets(pods));
-            let transient: Vec<LogTarget> = transient::log_targets(pods)
-                .into_iter()
-                .filter(|t| !targets.contains(t))
-                .collect();
-            targets.extend(transient);
-        }
-        if let Some(ns) = &workloads.kots_ns
-            && let Some(pods) = workloads.lists.get(&("pods", ns.clone()))
-        {
-            // A kotsadm pod in Velero's namespace is already under velero/logs if it matched there.
-            add_new_containers(&mut targets, logs::kots_targets(pods));
-        }
-        // An object store's pods, restored pods' restore helpers: a pod is never fetched twice.
-        add_new_containers(&mut targets, more_logs);
-        let empty = empty_list();
-        let backups = velero.get("backups").unwrap_or(&empty);
-        let restores = velero.get("restores").unwrap_or(&empty);
-        let locations = velero.get("backupstoragelocations").unwrap_or(&empty);
-        let mut chosen_backups = detect::choose_recent(
-            items(backups),
-            &self.options.backups,
-            self.options.recent,
-            self.since,
-            now,
-        );
-        let mut chosen_restores = detect::choose_recent(
-            items(restores),
-            &self.options.restores,
-            self.options.recent,
-            self.since,
-            now,
-        );
-        // Backups (restores) that could not be listed may still have logs Velero can hand out: ask for the
-        // ones other objects name.
-        let lists = |plurals: &[&str]| -> Vec<&Value> {
-            plurals.iter().filter_map(|p| velero.get(*p)).collect()
-        };
-        if velero_ns.is_some() && !velero.contains_key("backups") && self.options.backups.is_empty()
-        {
-            chosen_backups = detect::names_seen_elsewhere(
-                &lists(&["podvolumebackups", "datauploads"]),
-                "velero.io/backup-name",
-                items(velero.get("schedules").unwrap_or(&empty)),
-                self.options.recent,
-            );
-            self.scope.insert(
-                "backupsFrom".into(),
-                json!("labels of pod volume backups / data uploads, schedules"),
-            );
-        }
-        if velero_ns.is_some()
-            && !velero.contains_key("restores")
-            && self.options.restores.is_empty()
-        {
-            chosen_restores = detect::names_seen_elsewhere(
-                &lists(&["podvolumerestores", "datadownloads"]),
-                "velero.io/restore-name",
-                &[],
-                self.options.recent,
-            );
-        }
-        let server = ServerKinds {
-            accepted: facts.download_kinds.clone(),
-            release: workloads.velero_release(),
-        };
-        let velero_objects = VeleroObjects::new(backups, restores, locations);
-        let (download_plan, mut skipped_kinds) = match velero_ns {
-            Some(_) => downloads::plan(&chosen_backups, &chosen_restores, &velero_objects, &server),
-            None => (Vec::new(), Vec::new()),
-        };
-        // Written now as well: an interrupted run still says what was chosen.
-        self.scope.insert(
-            "downloads".into(),
-            json!({"backups": chosen_backups, "restores": chosen_restores, "skippedKinds": skipped_kinds}),
-        );
-        let store = if download_plan.is_empty() {
-            None
-        } else {
-            match ObjectStoreClient::new(&velero_objects.ca_certs) {
-                Ok(store) => Some(store),
-                Err(message) => {
-                    self.record(CollectorError {
-                        source: "downloads".into(),
-                        target: Some("object store client".into()),
-                        namespace: None,
-                        status: None,
-                        message: format!("cannot set up the HTTPS client: {message}"),
-                    });
-                    None
-                }
-            }
-        };
-
-        self.progress
-            .stage("logs and downloads", targets.len() + download_plan.len());
-        let since_seconds = u64::try_from(self.since.as_secs()).ok();
-        let limit = self.options.max_log_bytes;
-        let mut windows = LogWindows::default();
-        windows.add("backup", items(backups), &chosen_backups, now);
-        windows.add("restore", items(restores), &chosen_restores, now);
-        if !windows.is_empty() {
-            self.scope.insert("logWindows".into(), windows.to_json());
-        }
-        let selection = logs::LogSelection {
-            since_seconds,
-            windows: Arc::new(windows),
-            now,
-            limit,
-        };
-        let download_timeout = Duration::from_secs(self.options.download_timeout);
-        let keep_requests = !self.options.delete_download_requests;
-        let created_requests = self.created_requests.clone();
-        let dir = self.spool_dir.path().to_path_buf();
-        let api = self.api.clone();
-        let mut log_results = futures::stream::iter(targets.into_iter().enumerate())
-            .map(|(index, target)| {
-                let api = api.clone();
-                let dir = dir.clone();
-                let entry = target.entry.clone();
-                // Spawned: logs keep streaming on the runtime's workers while this task compresses the
-                // finished ones into the zip (the writer takes one entry at a time).
-                let selection = selection.clone();
-                let fetch = AbortOnDrop(tokio::spawn(async move {
-                    let stem = format!("log-{index}");
-                    logs::fetch(&api, &target, &selection, &dir, &stem).await
-                }));
-                async move { (entry, fetch.await) }
-            })
-            .buffer_unordered(DEFAULT_CONCURRENCY);
-        let download_jobs = async {
-            let (Some(store), Some(ns)) = (store.as_ref(), velero_ns) else {
-                return (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            };
-            let context = DownloadContext::new(&api, store, ns, download_timeout, limit, &dir)
-                .keeping_requests(keep_requests)
-                .tracking(created_requests);
-            let mut plan = download_plan.iter().enumerate();
-            // The first goes alone: when creating DownloadRequests is refused, or Velero processes none, the
-            // rest are skipped before they start instead of failing many at once.
-            let mut results = Vec::new();
-            if let Some((index, download)) = plan.next() {
-                results.push(fetch_download(&context, index, download).await);
-            }
-            results.extend(
-                futures::stream::iter(plan)
-                    .map(|(index, download)| fetch_download(&context, index, download))
-                    .buffer_unordered(DOWNLOAD_CONCURRENCY)
-                    .collect::<Vec<_>>()
-                    .await,
-            );
-            if let Some(summary) = context.skipped_summary() {
-                results.push((String::new(), None, vec![summary]));
-            }
-            (
-                results,
-                context.refused_kinds(),
-                context.absent(),
-                context.urls(),
-            )
-        };
-        // Logs are written as they finish, in the order they finish.
-        let write_logs = async {
-            while let Some((entry, fetched)) = log_results.next().await {
-                match fetched {
-                    Ok(Ok(spooled)) => self.write_spooled(&entry, spooled)?,
-                    Ok(Err(error)) => self.record(error),
-                    Err(failure) => self.record(CollectorError {
-                        source: "logs".into(),
-                        target: Some(entry.clone()),
-                        namespace: None,
-                        status: None,
-                        message: format!("the log could not be fetched: {failure}"),
-                    }),
-                }
-                self.progress.step(&entry);
-            }
-            Ok::<(), CollectError>(())
-        };
-        let (written, (mut download_results, refused_kinds, absent, urls)) =
-            futures::join!(write_logs, download_jobs);
-        written?;
-        skipped_kinds.extend(refused_kinds);
-        let absent: Vec<Value> = absent
-            .into_iter()
-            .map(|(kind, name)| json!({"kind": kind, "name": name}))
-            .collect();
-        self.scope.insert(
-            "downloads".into(),
-            json!({
-                "backups": chosen_backups,
-                "restores": chosen_restores,
-                "skippedKinds": skipped_kinds,
-                "notInStore": absent,
-                "urls": urls.iter().map(|u| u.to_json()).collect::<Vec<_>>(),
-            }),
-        );
-        download_results.sort_by(|a, b| a.0.cmp(&b.0));
-        for (entry, spooled, errors) in download_results {
-            if let Some(spooled) = spooled {
-                self.write_spooled(&entry, spooled)?;
-            }
-            for error in errors {
-                self.record(error);
-            }
-            self.progress.step(&entry);
-        }
-        Ok(())
-    }
-}
-
-/// Adds the targets whose container log (current or previous) no target already names.
-fn add_new_containers(targets: &mut Vec<LogTarget>, more: Vec<LogTarget>) {
-    for target in more {
-        if !targets.iter().any(|t| {
-            t.pod == target.pod && t.container == target.container && t.previous == target.previous
-        }) {
-            targets.push(target);
-        }
-    }
-}
-
-/// A spawned task aborted when its handle is dropped: an interrupted run stops its log fetches rather than
-/// leaving them writing into a spool folder being removed.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-/// The `&'static str` for a resource name used as a map key.
-fn resource_static(resource: &str) -> &'static str {
-    match resource {
-        "pods" => "pods",
-        "events" => "events",
-        "deployments" => "deployments",
-        "daemonsets" => "daemonsets",
-        _ => "persistentvolumeclaims",
-    }
-}
-
-/// Lists read from the Velero and KOTS namespaces, by (resource, namespace).
-#[derive(Default)]
-struct Workloads {
-    velero_ns: Option<String>,
-    kots_ns: Option<String>,
-    lists: BTreeMap<(&'static str, String), Value>,
-}
-
-impl Workloads {
-    fn deployments_and_daemonsets(&self) -> Vec<Value> {
-        self.lists
-            .iter()
-            .filter(|((resource, _), _)| matches!(*resource, "deployments" | "daemonsets"))
-            .flat_map(|(_, list)| items(list).to_vec())
-            .collect()
-    }
-
-    /// The Velero server's release, from its image tag.
-    fn velero_release(&self) -> Option<downloads::Release> {
-        detect::components(&self.deployments_and_daemonsets())
-            .into_iter()
-            .find(|c| c.component == "velero")?
-            .version
-            .as_deref()
-            .and_then(downloads::release_of)
-    }
-}
-
-/// What the bundle says of one credentials secret: its name, the keys its references name, who references
-/// it, and whether it exists (null when not looked up or refused). Nothing of the secret's own content.
-fn secret_entry(
-    namespace: &str,
-    name: &str,
-    reference: &detect::SecretReference,
-    exists: Option<bool>,
-    found: Option<&Value>,
-) -> Value {
-    // What tells a rotation (`snapdoc diff`): the metadata-only answer's version, creation time and uid.
-    let mut metadata = json!({"name": name, "namespace": namespace});
-    for field in ["resourceVersion", "creationTimestamp", "uid"] {
-        if let Some(value) = found.and_then(|f| f.pointer(&format!("/metadata/{field}"))) {
-            metadata[field] = value.clone();
-        }
-    }
-    json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "keys": reference.keys,
-        "referencedBy": reference.referenced_by,
-        "exists": exists,
-    })
-}
-
-/// Discovery of the velero.io group: (version, plural) of every kind it serves (no subresources).
-async fn velero_discovery(api: &ApiClient) -> Result<Vec<(String, String)>, ApiFailure> {
-    let group = api.get(&format!("/apis/{VELERO_GROUP}")).await?;
-    let versions: Vec<String> = group
-        .get("versions")
-        .and_then(Value::as_array)
-        .map(|vs| {
-            vs.iter()
-                .filter_map(|v| v.get("version").and_then(Value::as_str))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for version in versions {
-        let list = api.get(&format!("/apis/{VELERO_GROUP}/{version}")).await?;
-        for resource in list
-            .get("resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(name) = resource.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            if !name.contains('/') {
-                out.push((version.clone(), name.to_string()));
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_secret_entry_holds_what_references_say_and_nothing_of_the_secret() {
-        let reference = detect::SecretReference {
-            referenced_by: ["BackupStorageLocation/default spec.credential".to_string()].into(),
-            keys: ["cloud".to_string()].into(),
-        };
-        // The metadata-only answer: its version, time and uid are kept, never its data (it has none, and
-        // anything else in it is dropped).
-        let found = json!({"metadata": {"name": "cloud-credentials", "resourceVersion": "42",
-            "creationTimestamp": "2026-01-01T00:00:00Z", "uid": "u1", "annotations": {"a": "b"}},
-            "data": {"cloud": "c2VjcmV0"}});
-        assert_eq!(
-            secret_entry(
-                "velero",
-                "cloud-credentials",
-                &reference,
-                Some(true),
-                Some(&found)
-            ),
-            json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "cloud-credentials", "namespace": "velero", "resourceVersion": "42",
-                    "creationTimestamp": "2026-01-01T00:00:00Z", "uid": "u1"},
-                "keys": ["cloud"],
-                "referencedBy": ["BackupStorageLocation/default spec.credential"],
-                "exists": true})
-        );
-        assert_eq!(
-            secret_entry(
-                "velero",
-                "x",
-                &detect::SecretReference::default(),
-                None,
-                None
-            )["exists"],
-            Value::Null
-        );
-    }
 
     #[test]
     fn paths_of_resources() {
@@ -1600,9 +442,5 @@ mod tests {
             "/apis/apps/v1/namespaces/velero/deployments"
         );
         assert_eq!(resource_path("pods", None), "/api/v1/pods");
-        assert_eq!(
-            velero_path("v2alpha1", "datauploads", Some("velero")),
-            "/apis/velero.io/v2alpha1/namespaces/velero/datauploads"
-        );
     }
 }

@@ -10,12 +10,11 @@
 //! and pkg/repository/maintenance/maintenance.go (`RepositoryNameLabel`).
 use serde_json::Value;
 
-use super::configuration::Entry;
-use super::detect::items;
-use super::logs::{LogTarget, targets_of};
-use super::run::Run;
 use crate::bundle::layout::VELERO_LOGS;
 use crate::collect::CollectError;
+use crate::collect::detect::items;
+use crate::collect::logs::{LogTarget, targets_of};
+use crate::collect::run::{Entry, Run};
 
 /// The labels that mark a pod Velero created for one operation (the value names the object it serves).
 pub(super) const OPERATION_POD_LABELS: [&str; 5] = [
@@ -76,7 +75,10 @@ impl Run<'_> {
 
     /// The batch/v1 Jobs of Velero's namespace, whole (status, conditions: BackoffLimitExceeded), to
     /// cluster-resources/jobs/<ns>.json.
-    pub(super) async fn jobs_stage(&mut self, velero_ns: Option<&str>) -> Result<(), CollectError> {
+    pub(in crate::collect) async fn jobs_stage(
+        &mut self,
+        velero_ns: Option<&str>,
+    ) -> Result<(), CollectError> {
         let Some(ns) = velero_ns else {
             return Ok(());
         };

@@ -8,11 +8,10 @@
 //! An API the cluster does not serve (no snapshot CRDs installed: 404) is not a failure: the bundle simply has
 //! no such entry. A refused list (403) is recorded, as every other stage does, so the report says what it could
 //! not see.
-use super::lists::{Keep, ListSpool};
-use super::run::{Run, resource_path, spool_list};
 use crate::bundle::layout::CLUSTER_NODE_EVENTS;
-use crate::bundle::objects_path;
 use crate::collect::error::CollectError;
+use crate::collect::lists::{Keep, ListSpool};
+use crate::collect::run::{Entry, Run, resource_path, spool_list};
 
 /// The cluster-scoped lists of this stage: (resource as the API names it, bundle resource name).
 const CLUSTER_LISTS: &[(&str, &str)] = &[
@@ -28,55 +27,10 @@ const CLUSTER_LISTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Where a listed resource goes in the bundle.
-pub(super) enum Entry<'a> {
-    /// One entry, `objects_path(resource, namespace)`.
-    One(&'a str),
-    /// One entry per namespace of the items (`resource`'s entries).
-    PerNamespace(&'a str),
-}
-
 impl Run<'_> {
-    /// Lists `api_resource` (in `namespace`, or cluster-wide) into the bundle. An API the cluster does not
-    /// serve (404) leaves no entry; any other failure is recorded under `source`.
-    pub(super) async fn list_into_bundle(
-        &mut self,
-        source: &str,
-        api_resource: &str,
-        namespace: Option<&str>,
-        entry: Entry<'_>,
-    ) -> Result<(), CollectError> {
-        let route = match entry {
-            Entry::One(_) => ListSpool::whole(),
-            Entry::PerNamespace(_) => ListSpool::by_namespace(|_| true),
-        };
-        let path = resource_path(api_resource, namespace);
-        let result = spool_list(
-            &self.api,
-            self.spool_dir.path(),
-            &path,
-            route,
-            Keep::Nothing,
-        )
-        .await;
-        match (result, entry) {
-            (Ok(list), Entry::One(resource)) => {
-                self.write_list(&objects_path(resource, namespace), &list)
-            }
-            (Ok(list), Entry::PerNamespace(resource)) => {
-                self.write_list_by_namespace(resource, &list)
-            }
-            (Err(f), _) if f.is_not_found() => Ok(()),
-            (Err(f), _) => {
-                self.record_failure(source, api_resource, namespace, &f);
-                Ok(())
-            }
-        }
-    }
-
     // ---- stage 3d: Velero's configuration and the CSI snapshot objects ----
 
-    pub(super) async fn configuration_stage(
+    pub(in crate::collect) async fn configuration_stage(
         &mut self,
         velero_ns: Option<&str>,
     ) -> Result<(), CollectError> {

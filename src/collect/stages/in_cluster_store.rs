@@ -9,13 +9,12 @@
 //! (`app`, `app.kubernetes.io/name`).
 use serde_json::{Value, json};
 
-use super::configuration::Entry;
-use super::detect::items;
-use super::logs::{LogTarget, targets_of};
-use super::run::{Run, resource_path};
 use crate::bundle::layout::OBJECT_STORE_LOGS;
 use crate::bundle::objects_path;
+use crate::collect::detect::items;
 use crate::collect::error::CollectError;
+use crate::collect::logs::{LogTarget, targets_of};
+use crate::collect::run::{Entry, Run, resource_path};
 
 /// A cluster Service a storage location's `s3Url` points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +88,7 @@ pub(crate) fn serves(pod: &Value, service: &str) -> bool {
 impl Run<'_> {
     /// Reads the namespaces of in-cluster object stores into the bundle and returns the store pods' log
     /// targets, fetched with the other logs.
-    pub(super) async fn in_cluster_store_stage(
+    pub(in crate::collect) async fn in_cluster_store_stage(
         &mut self,
         stores: &[StoreService],
     ) -> Result<Vec<LogTarget>, CollectError> {
