@@ -48,10 +48,8 @@ impl Run<'_> {
         let resources = ["pods", "persistentvolumeclaims", "events"];
         let api = self.api.clone();
         let dir = self.spool_dir.path().to_path_buf();
-        let already = |resource: &str, ns: &str| {
-            workloads
-                .lists
-                .contains_key(&(resource_static(resource), ns.to_string()))
+        let already = |resource: &'static str, ns: &str| {
+            workloads.lists.contains_key(&(resource, ns.to_string()))
         };
         let namespaces: Vec<String> = match &scope {
             BackupScope::Only(set) => set.iter().cloned().collect(),
@@ -133,16 +131,5 @@ impl Run<'_> {
             self.progress.step(resource);
         }
         Ok(restore_helpers)
-    }
-}
-
-/// The `&'static str` for a resource name used as a map key.
-fn resource_static(resource: &str) -> &'static str {
-    match resource {
-        "pods" => "pods",
-        "events" => "events",
-        "deployments" => "deployments",
-        "daemonsets" => "daemonsets",
-        _ => "persistentvolumeclaims",
     }
 }
