@@ -163,7 +163,9 @@ fn cut_short(manifest: Option<&crate::bundle::manifest::Manifest>) -> Vec<String
 
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
+    let started = std::time::Instant::now();
     let problems = bundle_problems(bundle);
+    tracing::debug!(elapsed = ?started.elapsed(), "analysis: bundle checked against its manifest");
     let result = analyze_with_shared_objects(bundle, rules, problems);
     bundle.release_shared_objects();
     result
@@ -242,6 +244,7 @@ fn analyze_with_shared_objects(
     bundle.release_shared_objects();
     return_freed_memory();
     let log_pass = engine::LogPass::with_locations(bundle, rules, &context, None, locations);
+    tracing::debug!(elapsed = ?started.elapsed(), "analysis: log scanners ready");
     let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
     let ((), results) = parallel::map_jobs(
         bundle,
