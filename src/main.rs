@@ -495,10 +495,20 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     }
     let color = args.output.is_none() && color;
     let format = args.format.report_format(color);
-    let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
-    match &args.output {
-        Some(path) => report::write_report(path, &text, args.force)?,
-        None => out.write_all(text.as_bytes())?,
+    if matches!(format, report::ReportFormat::Json) {
+        // Written as serialised, not held as one text beside the analyses (report::write_json).
+        match &args.output {
+            Some(path) => report::write_report_with(path, args.force, |file| {
+                report::write_json(&analyses, file)
+            })?,
+            None => report::write_json(&analyses, out)?,
+        }
+    } else {
+        let text = report::render_many(&analyses, format, args.analysis.templates.as_deref())?;
+        match &args.output {
+            Some(path) => report::write_report(path, &text, args.force)?,
+            None => out.write_all(text.as_bytes())?,
+        }
     }
     let exits = analyses
         .iter()

@@ -40,6 +40,7 @@ mod collection;
 pub(crate) mod components;
 mod cron;
 mod health;
+pub(crate) mod interned;
 pub(crate) mod inventory;
 pub(crate) mod json;
 mod kots;

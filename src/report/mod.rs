@@ -17,7 +17,7 @@ mod templates;
 mod terminal;
 mod view;
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::analyze::Analysis;
@@ -152,27 +152,44 @@ pub fn render_many(
         ReportFormat::Html => render_template(analyses, templates::Flavor::Html, templates),
         ReportFormat::Markdown => render_template(analyses, templates::Flavor::Markdown, templates),
         ReportFormat::Json => {
-            // Always one object, so a reader finds `status` at the top whatever the number of bundles.
-            let mut text = if let [single] = analyses {
-                serde_json::to_string_pretty(single)
-            } else {
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "schemaVersion": analyses[0].schema_version,
-                    "status": crate::analyze::Status::worst(analyses.iter().map(|a| a.status)),
-                    "worstSeverity": analyses
-                        .iter()
-                        .flat_map(|a| a.findings.iter().map(|f| f.severity))
-                        .max(),
-                    "analyses": analyses,
-                }))
-            }
-            .map_err(ReportError::Json)?;
-            text.push('\n');
-            Ok(text)
+            let mut text = Vec::new();
+            write_json(analyses, &mut text)?;
+            Ok(String::from_utf8(text).expect("serde_json writes UTF-8"))
         }
         ReportFormat::Junit => Ok(junit::render(analyses)),
         ReportFormat::Terminal { color } => Ok(terminal_summary(analyses, color, &[])),
     }
+}
+
+/// Writes the JSON form of [`render_many`] to `out` as it is serialised: the report of a large bundle (4.4 MB on
+/// the 1 GiB scale bundle, 19 MB at ten times) is never held as a whole text beside the analyses, which the
+/// analysis's peak memory would otherwise include (BENCHMARKS.md, "Analysis memory (#20)").
+pub fn write_json(analyses: &[Analysis], out: &mut dyn Write) -> Result<(), ReportError> {
+    if analyses.is_empty() {
+        return Err(ReportError::Empty);
+    }
+    let mut out = std::io::BufWriter::new(out);
+    // Always one object, so a reader finds `status` at the top whatever the number of bundles.
+    if let [single] = analyses {
+        serde_json::to_writer_pretty(&mut out, single)
+    } else {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "schemaVersion": analyses[0].schema_version,
+                "status": crate::analyze::Status::worst(analyses.iter().map(|a| a.status)),
+                "worstSeverity": analyses
+                    .iter()
+                    .flat_map(|a| a.findings.iter().map(|f| f.severity))
+                    .max(),
+                "analyses": analyses,
+            }),
+        )
+    }
+    .map_err(ReportError::Json)?;
+    out.write_all(b"\n")
+        .and_then(|()| out.flush())
+        .map_err(|e| ReportError::Json(serde_json::Error::io(e)))
 }
 
 fn render_template(
@@ -242,6 +259,21 @@ pub(crate) const CSP_SCRIPT_MARKER: &str = "__SNAPDOC_SCRIPT_HASHES__";
 /// Writes a report atomically: a temporary file in the target's directory, then a rename. Without `force` an
 /// existing file is never replaced (the final step fails instead, even if the file appeared meanwhile).
 pub fn write_report(path: &Path, content: &str, force: bool) -> Result<(), ReportError> {
+    write_report_with(path, force, |out| {
+        out.write_all(content.as_bytes())
+            .map_err(|source| ReportError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
+    })
+}
+
+/// [`write_report`] of what `write` writes as it goes (a JSON report: [`write_json`]).
+pub fn write_report_with(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     let write_error = |source| ReportError::Write {
         path: path.to_path_buf(),
         source,
@@ -259,7 +291,7 @@ pub fn write_report(path: &Path, content: &str, force: bool) -> Result<(), Repor
         .prefix(".snapdoc-report-")
         .tempfile_in(dir)
         .map_err(write_error)?;
-    temp.write_all(content.as_bytes()).map_err(write_error)?;
+    write(temp.as_file_mut())?;
     temp.as_file().sync_all().map_err(write_error)?;
     #[cfg(unix)]
     {

@@ -10,12 +10,12 @@
 //!
 //! The object rules and the log rules' places read any path of a PodVolumeBackup: they are evaluated on each
 //! whole object as its list streams (engine/streamed.rs), and only what matched is kept.
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::interned::Strings;
 use super::json::{self, i64_at, str_at, time_at};
 use crate::bundle::list::{self, Keep, ListSink, Newest};
 use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
@@ -29,7 +29,8 @@ pub(crate) const RESOURCE: &str = "podvolumebackups.velero.io";
 /// field is missing, not a string, or empty.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PodVolumeBackup {
-    pub(crate) name: Option<Box<str>>,
+    /// Shared with the verdicts' volume operations, which are held through the log scan.
+    pub(crate) name: Option<Arc<str>>,
     pub(crate) namespace: Option<Arc<str>>,
     pub(crate) created: Option<Timestamp>,
     /// Label `velero.io/backup-name`: the backup it belongs to.
@@ -40,7 +41,8 @@ pub(crate) struct PodVolumeBackup {
     pub(crate) owning_backups: Box<[Arc<str>]>,
     /// `spec.pod.namespace`, `spec.pod.name`.
     pub(crate) pod_namespace: Option<Arc<str>>,
-    pub(crate) pod: Option<Box<str>>,
+    /// A pod's volumes are backed up by every backup that includes it: the name repeats.
+    pub(crate) pod: Option<Arc<str>>,
     pub(crate) volume: Option<Arc<str>>,
     /// `spec.node`: the node whose agent moves the data.
     pub(crate) node: Option<Arc<str>>,
@@ -71,15 +73,15 @@ impl PodVolumeBackup {
             status_node: shared(&["status", "node"]),
             uploader: shared(&["spec", "uploaderType"]),
             phase: shared(&["status", "phase"]),
+            pod: shared(&["spec", "pod", "name"]),
             owning_backups: json::array_at(object, &["metadata", "ownerReferences"])
                 .iter()
                 .filter(|o| str_at(o, &["kind"]) == Some("Backup"))
                 .filter_map(|o| str_at(o, &["name"]))
                 .map(|name| strings.share(name))
                 .collect(),
-            name: text(&["metadata", "name"]),
+            name: str_at(object, &["metadata", "name"]).map(Arc::from),
             claim_uid: text(&["metadata", "labels", "velero.io/pvc-uid"]),
-            pod: text(&["spec", "pod", "name"]),
             message: text(&["status", "message"]),
             created: json::created(object),
             started: time_at(object, &["status", "startTimestamp"]),
@@ -172,21 +174,6 @@ impl<'a> IntoIterator for &'a PodVolumeBackups {
     type IntoIter = std::slice::Iter<'a, PodVolumeBackup>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.items.iter()
-    }
-}
-
-/// Strings that repeat across a list's objects, held once.
-#[derive(Default)]
-struct Strings(HashSet<Arc<str>>);
-
-impl Strings {
-    fn share(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
-            return Arc::clone(shared);
-        }
-        let shared: Arc<str> = Arc::from(text);
-        self.0.insert(Arc::clone(&shared));
-        shared
     }
 }
 

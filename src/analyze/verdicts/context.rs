@@ -3,6 +3,7 @@
 //! node-agent containers that ran them, and why a log is missing. Findings name these objects, not backups;
 //! the verdicts link them through this.
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -11,6 +12,7 @@ use crate::analyze::analysis::BackupSummary;
 use crate::analyze::environment::is_failed;
 use crate::analyze::facts::components::{Workload, component_of_pod};
 use crate::analyze::facts::go_duration_seconds;
+use crate::analyze::facts::interned::Strings;
 use crate::analyze::facts::inventory::Inventory;
 use crate::analyze::facts::json::{self, array_at, str_at, string_at, time_at};
 use crate::analyze::facts::pod_volume_backups::{self, PodVolumeBackup};
@@ -30,25 +32,27 @@ pub(crate) const MAX_VOLUME_OPERATIONS: usize = 100_000;
 
 /// One volume's data moved for a backup or a restore: a PodVolumeOperation / PodVolumeRestore (file-system
 /// backup), a DataUpload / DataDownload (CSI data mover, Velero 1.12+).
+/// Its texts are shared (facts/interned.rs): the verdicts hold every operation through the log scan, 20,000 on
+/// the 1 GiB scale bundle, and most of their texts repeat (BENCHMARKS.md, "Analysis memory (#20)").
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct VolumeOperation {
     /// One of [`PVB_KIND`], [`DATA_UPLOAD_KIND`], [`PVR_KIND`], [`DATA_DOWNLOAD_KIND`].
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
+    pub kind: &'static str,
+    pub namespace: Option<Arc<str>>,
+    pub name: Arc<str>,
     /// `backup/<name>` or `restore/<name>`, from its `velero.io/backup-name` / `velero.io/restore-name` label.
-    pub owner: String,
+    pub owner: Arc<str>,
     /// The node that ran it: a PVB's `spec.node`, a data mover's `status.node`, a PVR's pod's node.
-    pub node: Option<String>,
+    pub node: Option<Arc<str>>,
     /// The namespace of the volume (its pod's, a DataUpload's `spec.sourceNamespace`, a DataDownload's target's):
     /// its repository's `volumeNamespace`.
-    pub(crate) volume_namespace: Option<String>,
-    pub pod: Option<String>,
-    pub volume: Option<String>,
+    pub(crate) volume_namespace: Option<Arc<str>>,
+    pub pod: Option<Arc<str>>,
+    pub volume: Option<Arc<str>>,
     /// A data mover's PVC; for a PVB / PVR, the pod's claim for the volume when the bundle holds the pod.
-    pub claim: Option<String>,
-    pub phase: Option<String>,
-    pub message: Option<String>,
+    pub claim: Option<Arc<str>>,
+    pub phase: Option<Arc<str>>,
+    pub message: Option<Arc<str>>,
 }
 
 /// One entry of Velero's `volumeinfo.json` (internal/volume/volumes_information.go, BackupVolumeInfo and
@@ -162,8 +166,9 @@ pub(crate) struct ContainerState {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Spec {
     pub created: Option<Timestamp>,
-    /// `spec.includedNamespaces`; empty or `*` means every namespace.
-    pub(crate) included_namespaces: Vec<String>,
+    /// `spec.includedNamespaces`; empty or `*` means every namespace. Shared: a schedule's backups name the
+    /// same ones, and the specs are held through the log scan.
+    pub(crate) included_namespaces: Box<[Arc<str>]>,
     /// `spec.itemOperationTimeout`, Velero's default when unset.
     pub(crate) item_operation_timeout: SignedDuration,
 }
@@ -406,7 +411,7 @@ impl VerdictContext {
         let owner = format!("{kind}/{name}");
         self.volume_operations
             .iter()
-            .filter(move |v| v.owner == owner)
+            .filter(move |v| *v.owner == *owner)
     }
 
     pub(crate) fn from_inventory(
@@ -423,31 +428,33 @@ impl VerdictContext {
             .and_then(|d| go_duration_seconds(&d))
             .map(SignedDuration::from_secs)
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
+        let mut strings = Strings::default();
         let mut specs = BTreeMap::new();
         for (kind, objects) in [("backup", &inv.backups), ("restore", &inv.restores)] {
             for object in objects.iter() {
                 if let Some(name) = json::name(object) {
-                    specs.insert(format!("{kind}/{name}"), spec(object));
+                    specs.insert(format!("{kind}/{name}"), spec(object, &mut strings));
                 }
             }
         }
         let (log_errors, logs_not_tried) = log_errors(collector_errors);
         let pods = Pods::index(inv);
-        let volume_operations: Vec<VolumeOperation> = inv
-            .pod_volume_backups
-            .iter()
-            .filter_map(|pvb| pod_volume_backup(pvb, &pods))
-            .chain(inv.data_uploads.iter().filter_map(data_upload))
-            .chain(
-                inv.pod_volume_restores
-                    .iter()
-                    .filter_map(|pvr| pod_volume_restore(pvr, &pods)),
-            )
-            .chain(inv.data_downloads.iter().filter_map(data_download))
-            .collect();
+        let mut volume_operations: Vec<VolumeOperation> = Vec::new();
+        for pvb in &inv.pod_volume_backups {
+            volume_operations.extend(pod_volume_backup(pvb, &pods, &mut strings));
+        }
+        for upload in inv.data_uploads.iter() {
+            volume_operations.extend(data_upload(upload, &mut strings));
+        }
+        for pvr in inv.pod_volume_restores.iter() {
+            volume_operations.extend(pod_volume_restore(pvr, &pods, &mut strings));
+        }
+        for download in inv.data_downloads.iter() {
+            volume_operations.extend(data_download(download, &mut strings));
+        }
         let (mut volume_operations, volume_operations_left_out) =
             bounded_operations(volume_operations, inv, MAX_VOLUME_OPERATIONS);
-        // Collected from a chain, the vector grew by doubling: held through the log scan, at its size.
+        // The vector grew by doubling: held through the log scan, at its size.
         volume_operations.shrink_to_fit();
         VerdictContext {
             volume_operations,
@@ -529,12 +536,12 @@ pub(crate) fn read_item_errors(
     errors
 }
 
-fn spec(object: &Value) -> Spec {
+fn spec(object: &Value, strings: &mut Strings) -> Spec {
     Spec {
         created: json::created(object),
         included_namespaces: json::strings_at(object, &["spec", "includedNamespaces"])
             .into_iter()
-            .map(str::to_string)
+            .map(|namespace| strings.share(namespace))
             .collect(),
         item_operation_timeout: str_at(object, &["spec", "itemOperationTimeout"])
             .and_then(go_duration_seconds)
@@ -568,8 +575,8 @@ pub(crate) fn bounded_operations(
         }
     }
     // Completed owners' operations, oldest owner first, are the ones to leave out.
-    let key = |op: &VolumeOperation| -> (bool, Option<String>, String) {
-        let (completed, created) = owners.get(&op.owner).cloned().unwrap_or((false, None));
+    let key = |op: &VolumeOperation| -> (bool, Option<String>, Arc<str>) {
+        let (completed, created) = owners.get(&*op.owner).cloned().unwrap_or((false, None));
         // Not completed sorts last (kept); among completed, the oldest first.
         (!completed, created, op.owner.clone())
     };
@@ -579,7 +586,7 @@ pub(crate) fn bounded_operations(
         .iter()
         .take_while(|op| {
             owners
-                .get(&op.owner)
+                .get(&*op.owner)
                 .is_some_and(|(completed, _)| *completed)
         })
         .count();
@@ -609,88 +616,122 @@ impl<'a> Pods<'a> {
     }
 }
 
-fn pod_volume_backup(pvb: &PodVolumeBackup, pods: &Pods<'_>) -> Option<VolumeOperation> {
-    let text = |s: Option<&str>| s.map(str::to_string);
+fn pod_volume_backup(
+    pvb: &PodVolumeBackup,
+    pods: &Pods<'_>,
+    strings: &mut Strings,
+) -> Option<VolumeOperation> {
+    // The projection's texts are shared already; adopted, equal texts of the other kinds share them too.
+    let mut adopt = |s: &Option<Arc<str>>| s.as_ref().map(|s| strings.adopt(s));
+    let namespace = adopt(&pvb.namespace);
+    let node = adopt(&pvb.node);
+    let volume_namespace = adopt(&pvb.pod_namespace);
+    let pod = adopt(&pvb.pod);
+    let volume = adopt(&pvb.volume);
+    let phase = adopt(&pvb.phase);
     let claim = claim_of(
         pods.get(pvb.pod_namespace.as_deref(), pvb.pod.as_deref()),
         pvb.volume.as_deref(),
     );
     Some(VolumeOperation {
-        kind: PVB_KIND.to_string(),
-        namespace: text(pvb.namespace.as_deref()),
-        name: text(pvb.name.as_deref())?,
-        owner: format!("backup/{}", pvb.backup.as_deref()?),
-        node: text(pvb.node.as_deref()),
-        volume_namespace: text(pvb.pod_namespace.as_deref()),
-        pod: text(pvb.pod.as_deref()),
-        volume: text(pvb.volume.as_deref()),
-        claim,
-        phase: text(pvb.phase.as_deref()),
-        message: text(pvb.message.as_deref()).filter(|m| !m.trim().is_empty()),
+        kind: PVB_KIND,
+        namespace,
+        name: pvb.name.clone()?,
+        owner: strings.share(&format!("backup/{}", pvb.backup.as_deref()?)),
+        node,
+        volume_namespace,
+        pod,
+        volume,
+        claim: claim.map(|c| strings.share(c)),
+        phase,
+        message: pvb
+            .message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(Arc::from),
     })
 }
 
 /// The claim behind a pod's volume, when the bundle holds the pod.
-fn claim_of(pod: Option<&Value>, volume: Option<&str>) -> Option<String> {
+fn claim_of<'p>(pod: Option<&'p Value>, volume: Option<&str>) -> Option<&'p str> {
     array_at(pod?, &["spec", "volumes"])
         .iter()
         .find(|v| str_at(v, &["name"]) == volume)
-        .and_then(|v| string_at(v, &["persistentVolumeClaim", "claimName"]))
+        .and_then(|v| str_at(v, &["persistentVolumeClaim", "claimName"]))
 }
 
-fn data_upload(upload: &Value) -> Option<VolumeOperation> {
+/// The text at `path` of `object`, shared through `strings`.
+fn shared_at(object: &Value, path: &[&str], strings: &mut Strings) -> Option<Arc<str>> {
+    str_at(object, path).map(|s| strings.share(s))
+}
+
+/// A message is the operation's own (not shared), and none when blank.
+fn message_at(object: &Value) -> Option<Arc<str>> {
+    str_at(object, &["status", "message"])
+        .filter(|m| !m.trim().is_empty())
+        .map(Arc::from)
+}
+
+fn data_upload(upload: &Value, strings: &mut Strings) -> Option<VolumeOperation> {
+    let owner = format!("backup/{}", json::label(upload, "velero.io/backup-name")?);
     Some(VolumeOperation {
-        kind: DATA_UPLOAD_KIND.to_string(),
-        namespace: json::namespace(upload).map(str::to_string),
-        name: json::name(upload)?.to_string(),
-        owner: format!("backup/{}", json::label(upload, "velero.io/backup-name")?),
-        node: string_at(upload, &["status", "node"]),
-        volume_namespace: string_at(upload, &["spec", "sourceNamespace"]),
+        kind: DATA_UPLOAD_KIND,
+        namespace: json::namespace(upload).map(|s| strings.share(s)),
+        name: Arc::from(json::name(upload)?),
+        owner: strings.share(&owner),
+        node: shared_at(upload, &["status", "node"], strings),
+        volume_namespace: shared_at(upload, &["spec", "sourceNamespace"], strings),
         pod: None,
         volume: None,
-        claim: string_at(upload, &["spec", "sourcePVC"]),
-        phase: string_at(upload, &["status", "phase"]),
-        message: string_at(upload, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+        claim: shared_at(upload, &["spec", "sourcePVC"], strings),
+        phase: shared_at(upload, &["status", "phase"], strings),
+        message: message_at(upload),
     })
 }
 
 /// A PVR names no node: the node agent next to the restored pod runs it.
-fn pod_volume_restore(pvr: &Value, pods: &Pods<'_>) -> Option<VolumeOperation> {
-    let pod_namespace = string_at(pvr, &["spec", "pod", "namespace"]);
-    let pod = string_at(pvr, &["spec", "pod", "name"]);
-    let volume = string_at(pvr, &["spec", "volume"]);
-    let restored_pod = pods.get(pod_namespace.as_deref(), pod.as_deref());
+fn pod_volume_restore(
+    pvr: &Value,
+    pods: &Pods<'_>,
+    strings: &mut Strings,
+) -> Option<VolumeOperation> {
+    let pod_namespace = str_at(pvr, &["spec", "pod", "namespace"]);
+    let pod = str_at(pvr, &["spec", "pod", "name"]);
+    let volume = str_at(pvr, &["spec", "volume"]);
+    let restored_pod = pods.get(pod_namespace, pod);
+    let owner = format!("restore/{}", json::label(pvr, "velero.io/restore-name")?);
     Some(VolumeOperation {
-        kind: PVR_KIND.to_string(),
-        namespace: json::namespace(pvr).map(str::to_string),
-        name: json::name(pvr)?.to_string(),
-        owner: format!("restore/{}", json::label(pvr, "velero.io/restore-name")?),
-        node: restored_pod.and_then(|p| string_at(p, &["spec", "nodeName"])),
-        claim: claim_of(restored_pod, volume.as_deref()),
-        volume_namespace: pod_namespace,
-        pod,
-        volume,
-        phase: string_at(pvr, &["status", "phase"]),
-        message: string_at(pvr, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+        kind: PVR_KIND,
+        namespace: json::namespace(pvr).map(|s| strings.share(s)),
+        name: Arc::from(json::name(pvr)?),
+        owner: strings.share(&owner),
+        node: restored_pod.and_then(|p| shared_at(p, &["spec", "nodeName"], strings)),
+        claim: claim_of(restored_pod, volume).map(|c| strings.share(c)),
+        volume_namespace: pod_namespace.map(|s| strings.share(s)),
+        pod: pod.map(|s| strings.share(s)),
+        volume: volume.map(|s| strings.share(s)),
+        phase: shared_at(pvr, &["status", "phase"], strings),
+        message: message_at(pvr),
     })
 }
 
-fn data_download(download: &Value) -> Option<VolumeOperation> {
+fn data_download(download: &Value, strings: &mut Strings) -> Option<VolumeOperation> {
+    let owner = format!(
+        "restore/{}",
+        json::label(download, "velero.io/restore-name")?
+    );
     Some(VolumeOperation {
-        kind: DATA_DOWNLOAD_KIND.to_string(),
-        namespace: json::namespace(download).map(str::to_string),
-        name: json::name(download)?.to_string(),
-        owner: format!(
-            "restore/{}",
-            json::label(download, "velero.io/restore-name")?
-        ),
-        node: string_at(download, &["status", "node"]),
-        volume_namespace: string_at(download, &["spec", "targetVolume", "namespace"]),
+        kind: DATA_DOWNLOAD_KIND,
+        namespace: json::namespace(download).map(|s| strings.share(s)),
+        name: Arc::from(json::name(download)?),
+        owner: strings.share(&owner),
+        node: shared_at(download, &["status", "node"], strings),
+        volume_namespace: shared_at(download, &["spec", "targetVolume", "namespace"], strings),
         pod: None,
         volume: None,
-        claim: string_at(download, &["spec", "targetVolume", "pvc"]),
-        phase: string_at(download, &["status", "phase"]),
-        message: string_at(download, &["status", "message"]).filter(|m| !m.trim().is_empty()),
+        claim: shared_at(download, &["spec", "targetVolume", "pvc"], strings),
+        phase: shared_at(download, &["status", "phase"], strings),
+        message: message_at(download),
     })
 }
 
@@ -833,9 +874,9 @@ mod tests {
 
     fn operation(owner: &str, name: &str) -> VolumeOperation {
         VolumeOperation {
-            kind: PVB_KIND.to_string(),
-            name: name.to_string(),
-            owner: owner.to_string(),
+            kind: PVB_KIND,
+            name: name.into(),
+            owner: owner.into(),
             ..VolumeOperation::default()
         }
     }
@@ -899,7 +940,7 @@ mod tests {
         let (kept, left_out) = bounded_operations(operations.clone(), &inv, 7);
         assert_eq!(left_out, 5);
         let owners: BTreeMap<&str, usize> = kept.iter().fold(BTreeMap::new(), |mut m, op| {
-            *m.entry(op.owner.as_str()).or_default() += 1;
+            *m.entry(&*op.owner).or_default() += 1;
             m
         });
         assert_eq!(
@@ -909,6 +950,6 @@ mod tests {
         // Only completed ones are left out, even if the bound is not reached then.
         let (kept, left_out) = bounded_operations(operations, &inv, 1);
         assert_eq!(left_out, 9);
-        assert!(kept.iter().all(|op| op.owner == "backup/failed"));
+        assert!(kept.iter().all(|op| &*op.owner == "backup/failed"));
     }
 }

@@ -190,7 +190,7 @@ impl<'c> Subjects<'c> {
                 .iter()
                 .any(|v| {
                     v.kind == kind
-                        && v.name == object.name
+                        && *v.name == *object.name
                         && same_namespace(v.namespace.as_deref())
                 })
                 .then_some(Link::Named),

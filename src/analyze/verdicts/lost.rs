@@ -84,10 +84,10 @@ pub(super) fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
             .spec(kind, &summary.name)
             .map(|s| s.included_namespaces.clone())
             .unwrap_or_default();
-        if included.is_empty() || included.iter().any(|n| n == ALL_NAMESPACES) {
+        if included.is_empty() || included.iter().any(|n| &**n == ALL_NAMESPACES) {
             vec![ALL_NAMESPACES.to_string()]
         } else {
-            included
+            included.iter().map(|n| n.to_string()).collect()
         }
     } else {
         Vec::new()
@@ -99,19 +99,19 @@ pub(super) fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
         // snapshot is not in the backup even if the upload finishes later).
         .filter(|v| v.phase.as_deref() != Some("Completed"))
         .map(|v| LostVolume {
-            namespace: v.volume_namespace.clone(),
-            pod: v.pod.clone(),
-            volume: v.volume.clone(),
-            claim: v.claim.clone(),
-            node: v.node.clone(),
+            namespace: v.volume_namespace.as_deref().map(str::to_string),
+            pod: v.pod.as_deref().map(str::to_string),
+            volume: v.volume.as_deref().map(str::to_string),
+            claim: v.claim.as_deref().map(str::to_string),
+            node: v.node.as_deref().map(str::to_string),
             method: if v.kind == PVB_KIND || v.kind == PVR_KIND {
                 "fs-backup"
             } else {
                 "data-mover"
             }
             .to_string(),
-            phase: v.phase.clone(),
-            reason: v.message.clone(),
+            phase: v.phase.as_deref().map(str::to_string),
+            reason: v.message.as_deref().map(str::to_string),
         })
         .collect();
     volumes.extend(recorded_only(summary, context, &volumes));

@@ -967,7 +967,7 @@ mod node_event_tests {
         };
         let context = VerdictContext {
             volume_operations: vec![VolumeOperation {
-                kind: PVB_KIND.into(),
+                kind: PVB_KIND,
                 namespace: Some("velero".into()),
                 name: "daily-1-x7k2p".into(),
                 owner: "backup/daily-1".into(),
