@@ -15,6 +15,9 @@
 //!   through it in 64 KiB chunks, one thread) over uncompressed files; prints bytes, seconds, MB/s and the
 //!   redactions made. `--without-fast-path` runs every line through the rules' regexes, as before the
 //!   literal prefilter.
+//! - `deflate LEVEL FILE…`: deflate alone (flate2 with the backend the zip crate writes bundles with, zlib-rs)
+//!   at LEVEL over uncompressed files, one thread; prints bytes in, bytes out, seconds, MB/s. `deflate sha256
+//!   FILE…` hashes the files instead (what each bundle entry also costs); bytes out is then 32.
 //!
 //! Output is one tab-separated line, for the harness to collect.
 use std::path::PathBuf;
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("redact") if args.len() >= 2 => {
             redact(snapdoc::redact::Redactor::global(), &args[1..])
         }
+        Some("deflate") if args.len() >= 3 => deflate(&args[1], &args[2..]),
         Some("anchors") if args.len() >= 2 => anchors(&PathBuf::from(&args[1]), &args[2..]),
         Some("rules") if args.len() == 3 => match args[1].parse() {
             Ok(count) => analyse_with(count, &PathBuf::from(&args[2])),
@@ -48,7 +52,7 @@ fn main() -> ExitCode {
         // Plain `cargo bench` runs every bench target: nothing to do without arguments.
         None => {
             eprintln!(
-                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale anchors PATTERNS [FILE...] | scale redact [--without-fast-path] FILE... | scale rules N BUNDLE (see scripts/bench)"
+                "usage: scale patterns OUT | scale scan[-dfa] PATTERNS FILE... | scale anchors PATTERNS [FILE...] | scale redact [--without-fast-path] FILE... | scale deflate LEVEL|sha256 FILE... | scale rules N BUNDLE (see scripts/bench)"
             );
             return ExitCode::SUCCESS;
         }
@@ -117,26 +121,85 @@ fn scan(patterns_file: &std::path::Path, files: &[String], prefilter: bool) -> R
     Ok(())
 }
 
+/// Reads `file` in 64 KiB chunks, as collection receives a log, handing each to `each`; returns the bytes.
+fn read_in_chunks(
+    file: &str,
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<u64, String> {
+    use std::io::Read;
+    let mut reader = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut bytes = 0;
+    loop {
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| format!("{file}: {e}"))?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        bytes += n as u64;
+        each(&chunk[..n]).map_err(|e| format!("{file}: {e}"))?;
+    }
+}
+
+/// Deflate (or sha256) throughput over files read in 64 KiB chunks, as a bundle entry is written.
+fn deflate(level: &str, files: &[String]) -> Result<(), String> {
+    use sha2::Digest as _;
+    use std::io::Write;
+    /// Counts what the encoder writes.
+    struct Counted(u64);
+    impl Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let hash_only = level == "sha256";
+    let level: u32 = if hash_only {
+        0
+    } else {
+        level
+            .parse()
+            .map_err(|_| format!("deflate: {level:?} is not a level (0-9) nor sha256"))?
+    };
+    let started = Instant::now();
+    let (mut bytes, mut written) = (0u64, 0u64);
+    for file in files {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Counted(0), flate2::Compression::new(level));
+        let mut hasher = sha2::Sha256::new();
+        bytes += read_in_chunks(file, |chunk| {
+            if hash_only {
+                hasher.update(chunk);
+                Ok(())
+            } else {
+                encoder.write_all(chunk)
+            }
+        })?;
+        if hash_only {
+            written += hasher.finalize().len() as u64;
+        } else {
+            written += encoder.finish().map_err(|e| format!("{file}: {e}"))?.0;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{bytes}\t{written}\t{seconds:.3}\t{:.1}",
+        bytes as f64 / 1e6 / seconds
+    );
+    Ok(())
+}
+
 fn redact(redactor: &snapdoc::redact::Redactor, files: &[String]) -> Result<(), String> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let started = Instant::now();
     let (mut bytes, mut redactions) = (0u64, 0u64);
-    let mut chunk = vec![0u8; 64 * 1024];
     for file in files {
-        let mut reader = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
         let mut writer = snapdoc::redact::RedactingWriter::new(redactor, std::io::sink());
-        loop {
-            let n = reader
-                .read(&mut chunk)
-                .map_err(|e| format!("{file}: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            writer
-                .write_all(&chunk[..n])
-                .map_err(|e| format!("{file}: {e}"))?;
-        }
+        bytes += read_in_chunks(file, |chunk| writer.write_all(chunk))?;
         let (_, counts) = writer.finish().map_err(|e| format!("{file}: {e}"))?;
         redactions += counts.values().sum::<u64>();
     }

@@ -23,7 +23,7 @@ pub use limits::ArchiveLimits;
 pub use manifest::{ClusterInfo, CollectorError, FileEntry, Manifest};
 pub use reader::{Bundle, BundleFormat, LogFile, classify_log};
 pub use verify::{verify, verify_open};
-pub use writer::{BundleWriter, RunInfo};
+pub use writer::{BundleWriter, Deflate, RunInfo};
 
 use std::path::PathBuf;
 

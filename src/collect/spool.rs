@@ -13,7 +13,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::windows::{LineTimes, LogWindows, MAX_LINE_HEAD};
-use crate::bundle::{BundleError, BundleWriter};
+use crate::bundle::{BundleError, BundleWriter, Deflate};
 use crate::redact::{LineBuffer, RedactionCounts, Redactor};
 
 /// Which lines of a log are kept besides its newest `limit` bytes: those in the windows of failed backups and
@@ -496,7 +496,12 @@ impl Spooled {
             path: entry.into(),
             source: e,
         })?;
-        let mut out = writer.entry(entry)?;
+        // Logs are deflated fast: they are most of a bundle's bytes. So are the small JSON downloads
+        // (a backup's results) written between a backup's logs: the zip crate keeps one encoder, for one
+        // level, and a level changed at every other entry made glibc keep ~60 MiB of freed encoder
+        // states (peak RSS 65 -> 125-130 MiB collecting the 1 GiB scale scenario; 65 MiB with
+        // MALLOC_MMAP_THRESHOLD_ fixed, BENCHMARKS.md).
+        let mut out = writer.entry_deflated(entry, Deflate::Fast)?;
         if let Some(reason) = &self.truncated {
             out.mark_truncated(reason.clone());
         }

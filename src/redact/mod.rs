@@ -73,6 +73,7 @@ impl Redactor {
             pem: None,
             yaml: YamlState::Plain,
             counts: RedactionCounts::new(),
+            lowered: Vec::new(),
         }
     }
 
@@ -112,7 +113,14 @@ pub struct LineRedactor<'r> {
     pem: Option<usize>,
     yaml: YamlState,
     counts: RedactionCounts,
+    /// The block of lines being redacted, ASCII-lowered for the rules' strings to be found in it at once
+    /// (kept between blocks so it is allocated once).
+    lowered: Vec<u8>,
 }
+
+/// How many bytes of lines are lowered and searched for the rules' strings at once: a few pages, so the
+/// copy stays in the cache while its lines are redacted.
+const LOWERED_BLOCK: usize = 64 * 1024;
 
 /// YAML printed over several lines, where a secret's key and its value are not on the same line.
 #[derive(Clone, Copy)]
@@ -171,6 +179,12 @@ const MAX_PEM_LINES: usize = 200;
 impl LineRedactor<'_> {
     /// Redacts one line (without or with its trailing newline).
     pub(crate) fn redact_line<'l>(&mut self, line: &'l [u8]) -> Cow<'l, [u8]> {
+        self.redact_line_knowing(line, false)
+    }
+
+    /// Redacts one line; `literal_free`: the fast path's search of the line's block found none of the
+    /// rules' strings in it (never set without the fast path).
+    fn redact_line_knowing<'l>(&mut self, line: &'l [u8], literal_free: bool) -> Cow<'l, [u8]> {
         let (line, pem_done) = self.redact_open_pem(line);
         if !pem_done {
             return line;
@@ -179,9 +193,14 @@ impl LineRedactor<'_> {
             Ok(done) => return done,
             Err(line) => line,
         };
-        match self.rules.redact(&line, &mut self.counts) {
+        // What the block's search said holds for the line as it came, not for one a PEM block's end
+        // has rewritten.
+        let literal_free = literal_free && matches!(line, Cow::Borrowed(_));
+        match self.rules.redact(&line, &mut self.counts, literal_free) {
             Some(changed) => Cow::Owned(self.open_pem_if_started(&changed).unwrap_or(changed)),
-            // A clean line is passed on as it came, not copied.
+            // A clean line is passed on as it came, not copied. A BEGIN marker is one of the rules'
+            // strings, so a line holding none of them opens no PEM block.
+            None if literal_free => line,
             None => match self.open_pem_if_started(&line) {
                 Some(cut) => Cow::Owned(cut),
                 None => line,
@@ -189,15 +208,77 @@ impl LineRedactor<'_> {
         }
     }
 
+    /// Redacts `text`'s lines in order, handing `emit` each line as it came and as redacted; the last
+    /// line may lack its newline. With the fast path, the rules' strings are searched for in blocks of
+    /// lines lowered to ASCII lower case, so the lines between two hits (nearly all) are known to hold
+    /// none without a search of their own.
+    pub(crate) fn redact_lines<'t>(
+        &mut self,
+        text: &'t [u8],
+        mut emit: impl FnMut(&'t [u8], Cow<'t, [u8]>),
+    ) {
+        let line_end =
+            |from: usize, to: usize| memchr_newline(&text[from..to]).map_or(to, |i| from + i + 1);
+        let rules = self.rules;
+        let Some(literals) = rules.fast_literals() else {
+            let mut start = 0;
+            while start < text.len() {
+                let end = line_end(start, text.len());
+                emit(&text[start..end], self.redact_line(&text[start..end]));
+                start = end;
+            }
+            return;
+        };
+        let mut lowered = std::mem::take(&mut self.lowered);
+        let mut block_start = 0;
+        while block_start < text.len() {
+            let limit = text.len().min(block_start + LOWERED_BLOCK);
+            let block_end = if limit == text.len() {
+                limit
+            } else {
+                match memchr::memrchr(b'\n', &text[block_start..limit]) {
+                    Some(i) => block_start + i + 1,
+                    None => {
+                        // One line longer than a block: searched on its own.
+                        let end = line_end(block_start, text.len());
+                        emit(
+                            &text[block_start..end],
+                            self.redact_line(&text[block_start..end]),
+                        );
+                        block_start = end;
+                        continue;
+                    }
+                }
+            };
+            lowered.clear();
+            lowered.extend_from_slice(&text[block_start..block_end]);
+            lowered.make_ascii_lowercase();
+            let mut next_hit = literals.next_in_lowered(&lowered, 0);
+            let mut start = block_start;
+            while start < block_end {
+                let end = line_end(start, block_end);
+                let literal_free = next_hit.is_none_or(|hit| block_start + hit >= end);
+                emit(
+                    &text[start..end],
+                    self.redact_line_knowing(&text[start..end], literal_free),
+                );
+                if !literal_free {
+                    next_hit = literals.next_in_lowered(&lowered, end - block_start);
+                }
+                start = end;
+            }
+            block_start = block_end;
+        }
+        self.lowered = lowered;
+    }
+
     /// Redacts a text made of lines, keeping the line structure.
     pub fn redact_text<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
         let mut out: Option<Vec<u8>> = None;
-        let mut start = 0;
         let bytes = text.as_bytes();
-        while start < bytes.len() {
-            let end = memchr_newline(&bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-            let line = &bytes[start..end];
-            match self.redact_line(line) {
+        let mut start = 0;
+        self.redact_lines(bytes, |line, redacted| {
+            match redacted {
                 Cow::Borrowed(_) => {
                     if let Some(out) = out.as_mut() {
                         out.extend_from_slice(line);
@@ -208,8 +289,8 @@ impl LineRedactor<'_> {
                     out.extend_from_slice(&changed);
                 }
             }
-            start = end;
-        }
+            start += line.len();
+        });
         match out {
             None => Cow::Borrowed(text),
             // Every replacement is ASCII placed at ASCII boundaries, so the text stays UTF-8.

@@ -339,9 +339,20 @@ impl Rules {
     }
 
     /// Applies every rule to a line, then replaces whole any base64 run whose decoded text holds a
-    /// credential. `None` when nothing was redacted.
-    pub(crate) fn redact(&self, line: &[u8], counts: &mut RedactionCounts) -> Option<Vec<u8>> {
-        let plain = self.redact_plain(line, counts);
+    /// credential. `None` when nothing was redacted. `literal_free`: the fast path already found none of
+    /// the rules' strings in the line (in its block), so no text rule can match it.
+    pub(crate) fn redact(
+        &self,
+        line: &[u8],
+        counts: &mut RedactionCounts,
+        literal_free: bool,
+    ) -> Option<Vec<u8>> {
+        debug_assert!(!literal_free || self.fast_path.is_some());
+        let plain = if literal_free {
+            None
+        } else {
+            self.redact_plain(line, counts)
+        };
         let text = plain.as_deref().unwrap_or(line);
         match self.redact_encoded(text, counts) {
             Some(changed) => Some(changed),
@@ -462,6 +473,11 @@ impl Rules {
     /// Whether the cheap checks may let lines through without the regexes.
     pub(crate) fn has_fast_path(&self) -> bool {
         self.fast_path.is_some()
+    }
+
+    /// The strings the fast path searches for, `None` without the fast path.
+    pub(super) fn fast_literals(&self) -> Option<&RuleLiterals> {
+        self.fast_path.as_ref()
     }
 
     /// Where the line's last BEGIN … PRIVATE KEY marker ends, if no END marker follows it.

@@ -30,18 +30,31 @@ impl<'r> LineBuffer<'r> {
 
     /// Redacts every complete line of `chunk` (with what was pending) into `out`; keeps the partial tail.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
-        while let Some(newline) = memchr::memchr(b'\n', chunk) {
-            let (line, rest) = chunk.split_at(newline + 1);
-            if self.pending.is_empty() {
-                out.extend_from_slice(&self.lines.redact_line(line));
-            } else {
-                self.pending.extend_from_slice(line);
-                let whole = std::mem::take(&mut self.pending);
-                out.extend_from_slice(&self.lines.redact_line(&whole));
-            }
+        if !self.pending.is_empty() {
+            // The line begun in an earlier chunk, once its end is here.
+            let Some(newline) = memchr::memchr(b'\n', chunk) else {
+                self.pending.extend_from_slice(chunk);
+                self.cut_overlong(out);
+                return;
+            };
+            let (line_end, rest) = chunk.split_at(newline + 1);
+            self.pending.extend_from_slice(line_end);
+            let whole = std::mem::take(&mut self.pending);
+            out.extend_from_slice(&self.lines.redact_line(&whole));
             chunk = rest;
         }
+        // Every complete line at once, so the fast path searches them as blocks.
+        let complete = memchr::memrchr(b'\n', chunk).map_or(0, |i| i + 1);
+        let (lines, tail) = chunk.split_at(complete);
+        self.lines
+            .redact_lines(lines, |_, redacted| out.extend_from_slice(&redacted));
+        chunk = tail;
         self.pending.extend_from_slice(chunk);
+        self.cut_overlong(out);
+    }
+
+    /// Passes on a pending line grown to [`MAX_LINE`] in pieces, each cut where no credential crosses.
+    fn cut_overlong(&mut self, out: &mut Vec<u8>) {
         while self.pending.len() >= MAX_LINE {
             let cut = self
                 .lines

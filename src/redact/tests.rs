@@ -555,6 +555,25 @@ fn same_with_and_without_fast_path(text: &str) -> RedactionCounts {
     }
     assert_eq!(fast, slow, "the fast path redacted otherwise");
     assert_eq!(fast_counts, slow_counts, "the fast path counted otherwise");
+    // As a collection streams a log: in chunks of any size, a line cut between two of them, the fast path
+    // searching the chunks' complete lines as blocks.
+    let mut random = Random(text.len() as u64 | 1);
+    let mut writer = RedactingWriter::new(Redactor::global(), Vec::new());
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        let size = rest.len().min(1 + random.below(96 * 1024));
+        writer.write_all(&rest[..size]).unwrap();
+        rest = &rest[size..];
+    }
+    let (streamed, streamed_counts) = writer.finish().unwrap();
+    assert!(
+        streamed == slow.as_bytes(),
+        "the fast path redacted otherwise when streamed"
+    );
+    assert_eq!(
+        streamed_counts, slow_counts,
+        "the fast path counted otherwise when streamed"
+    );
     fast_counts
 }
 
