@@ -106,6 +106,10 @@ pub enum ReportError {
     /// The analysis could not be serialized as JSON.
     #[error("serializing the analysis: {0}")]
     Json(#[source] serde_json::Error),
+    /// The report could not be written as it was made (to stdout; to a file it is [`ReportError::Write`]).
+    /// The I/O error is the source itself, so that a closed pipe (`| head`) is told apart.
+    #[error("writing the report: {0}")]
+    Output(#[source] std::io::Error),
     /// The report file exists and `--force` was not given.
     #[error("{path} already exists (use --force to overwrite it)", path = path.display())]
     Exists {
@@ -186,10 +190,16 @@ pub fn write_json(analyses: &[Analysis], out: &mut dyn Write) -> Result<(), Repo
             }),
         )
     }
-    .map_err(ReportError::Json)?;
+    .map_err(|e| {
+        if e.is_io() {
+            ReportError::Output(e.into())
+        } else {
+            ReportError::Json(e)
+        }
+    })?;
     out.write_all(b"\n")
         .and_then(|()| out.flush())
-        .map_err(|e| ReportError::Json(serde_json::Error::io(e)))
+        .map_err(ReportError::Output)
 }
 
 fn render_template(
@@ -291,7 +301,10 @@ pub fn write_report_with(
         .prefix(".snapdoc-report-")
         .tempfile_in(dir)
         .map_err(write_error)?;
-    write(temp.as_file_mut())?;
+    write(temp.as_file_mut()).map_err(|e| match e {
+        ReportError::Output(source) => write_error(source),
+        other => other,
+    })?;
     temp.as_file().sync_all().map_err(write_error)?;
     #[cfg(unix)]
     {
