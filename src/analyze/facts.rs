@@ -116,6 +116,18 @@ pub struct BundleFacts {
     pub not_seen: Vec<String>,
 }
 
+impl BundleFacts {
+    /// What the rules are read against, from these facts.
+    pub(crate) fn engine_context(&self) -> super::engine::EngineContext<'_> {
+        super::engine::EngineContext {
+            now: self.now,
+            facts: &self.kinds,
+            versions: &self.versions,
+            velero_namespace: self.velero_namespace.as_deref(),
+        }
+    }
+}
+
 /// Reads the bundle's objects once and derives everything the rules and the report need from them.
 /// Fails only when the bundle itself cannot be read; a broken resource file becomes an `unavailable` line.
 pub fn gather(bundle: &mut Bundle) -> Result<BundleFacts, AnalyzeError> {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::AnalysisOptions;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
-use super::engine::{self, EngineContext, streamed};
+use super::engine::{self, streamed};
 use super::error::AnalyzeError;
 use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
@@ -207,12 +207,7 @@ fn analyze_with_shared_objects(
             });
             let facts = facts::gather_from(bundle, inventory, reference)?;
             tracing::debug!(elapsed = ?started.elapsed(), "analysis: facts gathered");
-            let context = EngineContext {
-                now: facts.now,
-                facts: &facts.kinds,
-                versions: &facts.versions,
-                velero_namespace: facts.velero_namespace.as_deref(),
-            };
+            let context = facts.engine_context();
             let locations = engine::Locations::read(bundle);
             let pending = engine::ObjectPass::start(bundle, rules, &context, locations.objects());
             let plan = timeline::TimelinePlan::new(bundle, &facts.backups);
@@ -231,12 +226,8 @@ fn analyze_with_shared_objects(
             Ok((facts, locations, objects, plan, timeline_logs))
         },
     )?;
-    let context = EngineContext {
-        now: facts.now,
-        facts: &facts.kinds,
-        versions: &facts.versions,
-        velero_namespace: facts.velero_namespace.as_deref(),
-    };
+    let context = facts.engine_context();
+    // The projections' last holder besides the bundle: freed with its shared objects below.
     drop(kept);
     // Everything that reads the object lists has read them. Freed before the log rules' automata are built
     // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their

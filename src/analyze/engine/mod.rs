@@ -329,7 +329,7 @@ impl<'r> PendingObjectPass<'r> {
         for (kind, before) in &streamed_problems {
             problems.extend(read_problems[said..*before].iter().cloned());
             said = *before;
-            streamed.get(kind, &mut problems);
+            streamed.say_problem(kind, &mut problems);
         }
         problems.extend(read_problems[said..].iter().cloned());
         for index in streamed_outcomes {
@@ -337,7 +337,7 @@ impl<'r> PendingObjectPass<'r> {
             let Matcher::Object(matcher) = &rule.matcher else {
                 continue;
             };
-            if let Some(found) = streamed.get(&matcher.kind, &mut Vec::new()) {
+            if let Some(found) = streamed.found(&matcher.kind) {
                 *finding = found.take_finding(rule);
                 *ran = found.ran;
             }
@@ -347,7 +347,7 @@ impl<'r> PendingObjectPass<'r> {
             match texts {
                 PlaceTexts::Read(mut texts) => places.append(&mut texts),
                 PlaceTexts::Streamed(kind) => {
-                    if let Some(found) = streamed.get(kind, &mut Vec::new()) {
+                    if let Some(found) = streamed.found(kind) {
                         places.append(&mut found.places);
                     }
                 }

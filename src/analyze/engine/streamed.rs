@@ -132,19 +132,20 @@ impl<'r> StreamedKinds<'r> {
         )
     }
 
-    /// The kind's [`Streamed`]; a list that could not be read is named in `problems` on the first call, and
-    /// its rules do not run, as for a list of values.
-    pub(crate) fn get(
-        &mut self,
-        kind: &str,
-        problems: &mut Vec<String>,
-    ) -> Option<&mut Streamed<'r>> {
-        let outcome = self.0.get_mut(kind)?;
-        if let Outcome::Failed(e) = outcome {
+    /// Names the kind's list in `problems` if it could not be read, the first time only: its rules then do not
+    /// run, as for a list of values.
+    pub(crate) fn say_problem(&mut self, kind: &str, problems: &mut Vec<String>) {
+        if let Some(outcome) = self.0.get_mut(kind)
+            && let Outcome::Failed(e) = outcome
+        {
             problems.push(format!("{kind} not read: {e}"));
             *outcome = Outcome::Said;
         }
-        match outcome {
+    }
+
+    /// What the kind's rules and places found, if its list was read.
+    pub(crate) fn found(&mut self, kind: &str) -> Option<&mut Streamed<'r>> {
+        match self.0.get_mut(kind)? {
             Outcome::Read(found) => Some(found),
             Outcome::Failed(_) | Outcome::Said => None,
         }
