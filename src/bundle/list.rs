@@ -12,8 +12,11 @@ use std::io::Read;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+mod cut;
+
 /// Entries up to this size are read whole and parsed from memory (serde_json parses a slice several times
-/// faster than a reader); larger ones are parsed as they are read, so their text is never held whole.
+/// faster than a reader); larger ones are cut into their items as they are read, each parsed from memory
+/// (list/cut.rs), so their text is never held whole.
 pub(crate) const SLICE_LIMIT: u64 = 8 << 20;
 
 /// How many items of a list to keep.
@@ -210,6 +213,12 @@ fn compact(value: Value) -> Value {
 pub(crate) enum ListError {
     Read(std::io::Error),
     Json(serde_json::Error),
+    /// Invalid JSON in a file cut into items as it streams: where in the file, and serde_json's words.
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     Shape(String),
 }
 
@@ -221,24 +230,20 @@ pub(crate) fn read_list(
     keep: Keep,
     kept: &mut dyn ListSink,
 ) -> Result<(), ListError> {
+    if !size.is_some_and(|size| size <= SLICE_LIMIT) {
+        return cut::Cutter::new(std::io::BufReader::with_capacity(256 << 10, reader))
+            .read(keep, kept);
+    }
+    let mut text = Vec::with_capacity(size.unwrap_or(0) as usize);
+    reader.read_to_end(&mut text).map_err(ListError::Read)?;
     let mut shape = None;
     let seed = Document {
         keep,
         kept,
         shape: &mut shape,
     };
-    let result = if size.is_some_and(|size| size <= SLICE_LIMIT) {
-        let mut text = Vec::with_capacity(size.unwrap_or(0) as usize);
-        reader.read_to_end(&mut text).map_err(ListError::Read)?;
-        let mut de = serde_json::Deserializer::from_slice(&text);
-        seed.deserialize(&mut de).and_then(|()| de.end())
-    } else {
-        let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
-            256 << 10,
-            reader,
-        ));
-        seed.deserialize(&mut de).and_then(|()| de.end())
-    };
+    let mut de = serde_json::Deserializer::from_slice(&text);
+    let result = seed.deserialize(&mut de).and_then(|()| de.end());
     match (result, shape) {
         (_, Some(shape)) => Err(ListError::Shape(shape)),
         (Err(e), None) => Err(ListError::Json(e)),

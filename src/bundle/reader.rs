@@ -429,6 +429,11 @@ impl Bundle {
                         e.line(),
                         e.column()
                     ),
+                    ListError::Syntax {
+                        line,
+                        column,
+                        message,
+                    } => format!("invalid JSON at line {line} column {column}: {message}"),
                     ListError::Shape(message) => message,
                 };
                 self.entry_error(&file, message)
