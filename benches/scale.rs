@@ -227,8 +227,10 @@ fn anchors(patterns_file: &std::path::Path, files: &[String]) -> Result<(), Stri
         for line in content.split(|&b| b == b'\n') {
             lines += 1;
             let mut any = false;
+            // The scanner searches the log lowercased.
+            let line = line.to_ascii_lowercase();
             for (anchor, count) in anchors.iter().zip(&mut lines_holding) {
-                if memchr::memmem::find(line, anchor).is_some() {
+                if memchr::memmem::find(&line, anchor).is_some() {
                     *count += 1;
                     any = true;
                 }

@@ -1,64 +1,33 @@
-//! Anchors of the literal prefilter: a few 4-byte strings, one of which every prefilter phrase contains.
+//! Anchors of the literal prefilter: a few 4-byte lowercase strings, one of which every prefilter phrase
+//! contains when lowercased.
 //!
 //! The prefilter's phrases (engine::literals, 225 for the built-in rules) are too many for aho-corasick's SIMD
 //! searcher (Teddy, at most 64 patterns by its own heuristics), so it ran a DFA over every byte at about
 //! 500 MB/s, little faster than the rules' automaton (BENCHMARKS.md, "Log-scan throughput"). A line that holds a
 //! phrase holds every substring of it, so a set of short substrings covering every phrase finds every line worth
 //! checking: Teddy searches for those, and only the lines it stops on are searched for the phrases themselves.
-//! The anchors are chosen to be rare in logs (no part of a word every Velero line has, few spaces and common
-//! letters), and to be few: each may cover several phrases.
+//! The scanner searches a lowercased copy of each block, so an anchor is one pattern whatever case the log
+//! spells it in (spelled out in every case, the 78 anchors of the built-in rules were 126 patterns, two Teddy
+//! searchers each reading every byte). The anchors are chosen to be rare in logs (no part of a word every
+//! Velero line has, few spaces and common letters), and to be few: each may cover several phrases.
 use std::collections::HashMap;
 
 use super::literals::{COMMON_WORDS, Phrase};
 
-/// Most anchors, case variants counted. The scanner searches for them with Teddy searchers of 64 each (past
-/// 64 one searcher slows down many times: engine::scan); the built-in rules' 229 phrases need 126 rare ones,
-/// two searchers.
-pub(crate) const MAX_ANCHORS: usize = 128;
+/// Most anchors: one Teddy searcher takes 64 (past that one searcher slows down many times: engine::scan).
+pub(crate) const MAX_ANCHORS: usize = 64;
 
 /// Length of an anchor: Teddy tells candidates apart by up to 4 leading bytes, so a 4-byte anchor's hits are
 /// exact up to bucket collisions. A phrase of 3 bytes is its own anchor.
-const ANCHOR_LEN: usize = 4;
+pub(crate) const ANCHOR_LEN: usize = 4;
 
-/// A substring of some phrases, searched for in every ASCII case when `case_insensitive` (then lowercased).
+/// A lowercase substring of some phrases lowercased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Candidate {
     bytes: Vec<u8>,
-    case_insensitive: bool,
 }
 
 impl Candidate {
-    /// The byte strings Teddy searches for: every ASCII case of a case-insensitive anchor's letters.
-    fn variants(&self) -> Vec<Vec<u8>> {
-        let mut variants = vec![Vec::with_capacity(self.bytes.len())];
-        for &byte in &self.bytes {
-            if self.case_insensitive && byte.is_ascii_alphabetic() {
-                let mut upper = variants.clone();
-                for variant in &mut variants {
-                    variant.push(byte.to_ascii_lowercase());
-                }
-                for variant in &mut upper {
-                    variant.push(byte.to_ascii_uppercase());
-                }
-                variants.extend(upper);
-            } else {
-                for variant in &mut variants {
-                    variant.push(byte);
-                }
-            }
-        }
-        variants
-    }
-
-    fn variant_count(&self) -> usize {
-        let letters = self
-            .bytes
-            .iter()
-            .filter(|b| self.case_insensitive && b.is_ascii_alphabetic())
-            .count();
-        1 << letters.min(16)
-    }
-
     /// Estimated share of log positions where the anchor starts: the product of its bytes' estimated
     /// frequencies, far more when it spans a word boundary, holds one of English's most common trigrams or is
     /// part of a word most Velero log lines hold.
@@ -67,8 +36,8 @@ impl Candidate {
             .bytes
             .iter()
             .map(|&b| {
-                if self.case_insensitive && b.is_ascii_alphabetic() {
-                    byte_frequency(b.to_ascii_lowercase()) + byte_frequency(b.to_ascii_uppercase())
+                if b.is_ascii_alphabetic() {
+                    byte_frequency(b) + byte_frequency(b.to_ascii_uppercase())
                 } else {
                     byte_frequency(b)
                 }
@@ -76,7 +45,7 @@ impl Candidate {
             .product();
         // Seen in ordinary log lines: as often as it was seen there, whatever the estimate says.
         rate += ordinary.share(self);
-        let lower = self.bytes.to_ascii_lowercase();
+        let lower = &self.bytes;
         let within = |word: &[u8]| {
             word.len() >= lower.len() && word.windows(lower.len()).any(|w| w == lower)
         };
@@ -103,11 +72,10 @@ impl Candidate {
 /// search on most lines of a healthy log.
 const ORDINARY_LINES: &str = include_str!("ordinary-lines.log");
 
-/// How many of [`ORDINARY_LINES`] hold each of their substrings of an anchor's length, as they are and
-/// lowercased (a case-insensitive anchor is in a line when it is in the line lowercased). Counted once for
-/// all candidates: looking for each candidate in each line took 0.2 s of every scanner's construction.
+/// How many of [`ORDINARY_LINES`] hold each of their substrings of an anchor's length, lowercased (the scanner
+/// searches the log lowercased). Counted once for all candidates: looking for each candidate in each line took
+/// 0.2 s of every scanner's construction.
 struct OrdinaryCounts {
-    exact: HashMap<&'static [u8], usize>,
     folded: HashMap<Vec<u8>, usize>,
     lines: usize,
 }
@@ -115,7 +83,6 @@ struct OrdinaryCounts {
 impl OrdinaryCounts {
     fn new() -> OrdinaryCounts {
         let mut counts = OrdinaryCounts {
-            exact: HashMap::new(),
             folded: HashMap::new(),
             lines: 0,
         };
@@ -126,14 +93,9 @@ impl OrdinaryCounts {
         for line in lines {
             counts.lines += 1;
             let lower = line.to_ascii_lowercase();
-            let mut exact = std::collections::HashSet::new();
             let mut folded = std::collections::HashSet::new();
             for len in [ANCHOR_LEN - 1, ANCHOR_LEN] {
-                exact.extend(line.windows(len));
                 folded.extend(lower.windows(len).map(<[u8]>::to_vec));
-            }
-            for window in exact {
-                *counts.exact.entry(window).or_default() += 1;
             }
             for window in folded {
                 *counts.folded.entry(window).or_default() += 1;
@@ -144,12 +106,9 @@ impl OrdinaryCounts {
 
     /// The share of the ordinary lines holding `candidate`.
     fn share(&self, candidate: &Candidate) -> f64 {
-        let holding = if candidate.case_insensitive {
-            self.folded.get(&candidate.bytes)
-        } else {
-            self.exact.get(candidate.bytes.as_slice())
-        };
-        holding.map_or(0.0, |&n| n as f64 / self.lines.max(1) as f64)
+        self.folded
+            .get(&candidate.bytes)
+            .map_or(0.0, |&n| n as f64 / self.lines.max(1) as f64)
     }
 }
 
@@ -179,8 +138,8 @@ fn byte_frequency(byte: u8) -> f64 {
     }
 }
 
-/// The anchors' byte strings (case variants spelled out) for `phrases`, at most [`MAX_ANCHORS`], or `None`
-/// when no such set covers every phrase (then the phrases are searched for directly).
+/// The anchors (lowercase) for `phrases`, at most [`MAX_ANCHORS`], or `None` when no such set covers every
+/// phrase (then the phrases are searched for directly).
 pub(crate) fn anchors(phrases: &[Phrase]) -> Option<Vec<Vec<u8>>> {
     // Every analysis builds a scanner for each log source, a fleet one for each bundle, from the same few
     // phrase sets: choosing them once per set saves the choice (measured: 10-15% of a fleet's CPU).
@@ -203,27 +162,18 @@ fn choose(phrases: &[Phrase]) -> Option<Vec<Vec<u8>>> {
     if phrases.is_empty() {
         return None;
     }
-    // Which phrases each candidate covers: a substring of an exact phrase, as it is or in any case; of a
-    // case-insensitive phrase, in any case only (the log may spell the phrase in capitals).
+    // Which phrases each candidate covers: a substring of the phrase lowercased, as the scanner searches the
+    // log lowercased (an exact phrase's line holds it lowercased too; the phrases themselves then tell).
     let mut covers: HashMap<Candidate, Vec<usize>> = HashMap::new();
     for (index, phrase) in phrases.iter().enumerate() {
         let len = ANCHOR_LEN.min(phrase.bytes.len());
         for window in phrase.bytes.windows(len) {
-            let mut found = vec![Candidate {
+            let candidate = Candidate {
                 bytes: window.to_ascii_lowercase(),
-                case_insensitive: true,
-            }];
-            if !phrase.case_insensitive {
-                found.push(Candidate {
-                    bytes: window.to_vec(),
-                    case_insensitive: false,
-                });
-            }
-            for candidate in found {
-                let covered = covers.entry(candidate).or_default();
-                if covered.last() != Some(&index) {
-                    covered.push(index);
-                }
+            };
+            let covered = covers.entry(candidate).or_default();
+            if covered.last() != Some(&index) {
+                covered.push(index);
             }
         }
     }
@@ -236,23 +186,21 @@ fn choose(phrases: &[Phrase]) -> Option<Vec<Vec<u8>>> {
         })
         .collect();
     // Ties broken the same way every run.
-    candidates.sort_by(|a, b| {
-        a.0.bytes
-            .cmp(&b.0.bytes)
-            .then(a.0.case_insensitive.cmp(&b.0.case_insensitive))
-    });
-    // Greedy set cover, each anchor costing its rate plus `weight` per Teddy pattern it takes: the lightest
-    // weight whose cover fits in MAX_ANCHORS gives the rarest anchors that fit.
-    for weight in [0.0, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2] {
+    candidates.sort_by(|a, b| a.0.bytes.cmp(&b.0.bytes));
+    // Greedy set cover, each anchor costing its rate plus `weight`: the lightest weight whose cover fits in
+    // MAX_ANCHORS gives the rarest anchors that fit.
+    for weight in [
+        0.0, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0,
+    ] {
         if let Some(chosen) = cover(phrases.len(), &candidates, weight) {
-            return Some(chosen.iter().flat_map(Candidate::variants).collect());
+            return Some(chosen.into_iter().map(|c| c.bytes).collect());
         }
     }
     None
 }
 
 /// The candidates a greedy cover of every phrase takes (fewest-cost per phrase newly covered first, then
-/// those left redundant dropped), or `None` past [`MAX_ANCHORS`] patterns.
+/// those left redundant dropped), or `None` past [`MAX_ANCHORS`].
 fn cover(
     phrase_count: usize,
     candidates: &[(Candidate, Vec<usize>, f64)],
@@ -261,7 +209,6 @@ fn cover(
     let mut covered = vec![false; phrase_count];
     let mut left = phrase_count;
     let mut chosen: Vec<usize> = Vec::new();
-    let mut patterns = 0;
     // Phrases each candidate would newly cover, kept up to date as phrases are covered.
     let mut new: Vec<usize> = candidates
         .iter()
@@ -275,14 +222,14 @@ fn cover(
     }
     let cost: Vec<f64> = candidates
         .iter()
-        .map(|(candidate, _, rate)| rate + weight * candidate.variant_count() as f64)
+        .map(|(_, _, rate)| rate + weight)
         .collect();
     while left > 0 {
         let best = (0..candidates.len())
             .filter(|&index| new[index] > 0)
             .map(|index| (index, cost[index] / new[index] as f64))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
-        let (candidate, phrases, _) = &candidates[best.0];
+        let (_, phrases, _) = &candidates[best.0];
         for &phrase in phrases {
             if !covered[phrase] {
                 covered[phrase] = true;
@@ -293,7 +240,6 @@ fn cover(
             }
         }
         chosen.push(best.0);
-        patterns += candidate.variant_count();
     }
     // An anchor taken early may be left covering only phrases later ones cover too.
     let mut counts = vec![0usize; phrase_count];
@@ -307,12 +253,11 @@ fn cover(
         let phrases = &candidates[index].1;
         if phrases.iter().all(|&p| counts[p] > 1) {
             phrases.iter().for_each(|&p| counts[p] -= 1);
-            patterns -= candidates[index].0.variant_count();
         } else {
             kept.push(candidates[index].0.clone());
         }
     }
-    (patterns <= MAX_ANCHORS).then_some(kept)
+    (kept.len() <= MAX_ANCHORS).then_some(kept)
 }
 
 #[cfg(test)]
@@ -331,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn every_phrase_holds_an_anchor_in_every_case_it_may_take() {
+    fn every_phrase_in_every_case_it_may_take_holds_an_anchor_once_lowercased() {
         let phrases = [
             phrase("NoSuchBucket", false),
             phrase("no such host", false),
@@ -341,6 +286,7 @@ mod tests {
         ];
         let anchors = anchors(&phrases).unwrap();
         assert!(anchors.len() <= MAX_ANCHORS);
+        assert!(anchors.iter().all(|a| a.to_ascii_lowercase() == *a));
         for phrase in &phrases {
             let spellings = if phrase.case_insensitive {
                 vec![phrase.bytes.clone(), phrase.bytes.to_ascii_uppercase()]
@@ -348,8 +294,9 @@ mod tests {
                 vec![phrase.bytes.clone()]
             };
             for spelling in spellings {
+                let searched = spelling.to_ascii_lowercase();
                 assert!(
-                    anchors.iter().any(|a| contains(&spelling, a)),
+                    anchors.iter().any(|a| contains(&searched, a)),
                     "{:?} holds none of {anchors:?}",
                     String::from_utf8_lossy(&spelling)
                 );
@@ -363,20 +310,17 @@ mod tests {
             phrase("backup failed: Xq9z one", false),
             phrase("restore failed: Xq9z two", false),
         ];
-        // "Xq9z" is in both, rare (a capital, a digit) and in no common word.
-        assert_eq!(anchors(&phrases).unwrap(), vec![b"Xq9z".to_vec()]);
+        // "xq9z" is in both, rare (a digit, uncommon letters) and in no common word.
+        assert_eq!(anchors(&phrases).unwrap(), vec![b"xq9z".to_vec()]);
     }
 
     #[test]
-    fn too_many_case_variants_have_no_anchors() {
-        // Nine case-insensitive phrases of four letters: each is its own only anchor, 16 spellings each.
-        let phrases: Vec<Phrase> = [
-            "abcd", "efgh", "ijkl", "mnop", "qrst", "uvwx", "bcde", "fghi", "jklm",
-        ]
-        .iter()
-        .map(|text| phrase(text, true))
-        .collect();
+    fn past_the_most_anchors_one_searcher_takes_there_are_none() {
+        // Four-digit phrases: each is its own only anchor.
+        let phrases: Vec<Phrase> = (0..=MAX_ANCHORS)
+            .map(|i| phrase(&format!("{i:04}"), false))
+            .collect();
         assert!(anchors(&phrases).is_none());
-        assert_eq!(anchors(&phrases[..8]).unwrap().len(), 128);
+        assert_eq!(anchors(&phrases[..MAX_ANCHORS]).unwrap().len(), MAX_ANCHORS);
     }
 }

@@ -180,7 +180,7 @@ impl LogScanner {
         let overlap = MAX_OVERLAP.min(self.block_size / 4);
         let mut buffer = vec![0u8; self.block_size];
         let mut matched = Vec::new();
-        let mut hits = Vec::new();
+        let mut folded = Folded::default();
         let mut filled = 0;
         // Number of the line that starts at buffer[0].
         let mut line = 1u64;
@@ -212,7 +212,7 @@ impl LogScanner {
                     scanner: self,
                     cache,
                     matched: &mut matched,
-                    hits: &mut hits,
+                    folded: &mut folded,
                     line,
                     first_partial: true,
                 };
@@ -226,7 +226,7 @@ impl LogScanner {
                 scanner: self,
                 cache,
                 matched: &mut matched,
-                hits: &mut hits,
+                folded: &mut folded,
                 line,
                 first_partial: continuing,
             };
@@ -250,10 +250,10 @@ impl LogScanner {
 /// How the scanner finds the lines worth checking without running the automaton over every byte.
 #[derive(Debug)]
 enum Prefilter {
-    /// Teddy (SIMD) over a few short anchors covering every phrase (engine::anchors), in groups of at most
-    /// [`ANCHORS_PER_SEARCHER`]; a line one stops on is then searched for the phrases themselves.
+    /// Teddy (SIMD) over a few short lowercase anchors covering every phrase (engine::anchors), searching
+    /// each block lowercased; a line it stops on is then searched for the phrases themselves, as written.
     Anchored {
-        anchors: Vec<aho_corasick::packed::Searcher>,
+        anchors: aho_corasick::packed::Searcher,
         /// What `anchors` searches for (benchmarks print them).
         anchor_bytes: Vec<Vec<u8>>,
         phrases: aho_corasick::AhoCorasick,
@@ -276,11 +276,8 @@ impl Prefilter {
         let anchors = super::anchors::anchors(phrases).and_then(|anchor_bytes| {
             let mut config = aho_corasick::packed::Config::new();
             config.only_teddy(true);
-            let searchers = anchor_bytes
-                .chunks(ANCHORS_PER_SEARCHER)
-                .map(|group| config.builder().extend(group).build())
-                .collect::<Option<Vec<_>>>()?;
-            Some((searchers, anchor_bytes))
+            let searcher = config.builder().extend(&anchor_bytes).build()?;
+            Some((searcher, anchor_bytes))
         });
         Some(match anchors {
             Some((anchors, anchor_bytes)) => Prefilter::Anchored {
@@ -293,14 +290,8 @@ impl Prefilter {
     }
 
     /// Where, at or after `cursor`, the next line holding a phrase has one (an anchor's start, with anchors).
-    /// `hits` remembers each anchor searcher's next hit in `text`, so that a searcher whose next hit lies
-    /// further on does not search the same bytes again for every candidate another one finds.
-    fn next_candidate(
-        &self,
-        text: &[u8],
-        mut cursor: usize,
-        hits: &mut Vec<Option<SearcherHit>>,
-    ) -> Option<usize> {
+    /// The anchors are searched for in `text` lowercased, a window at a time (`folded`).
+    fn next_candidate(&self, text: &[u8], folded: &mut Folded, mut cursor: usize) -> Option<usize> {
         match self {
             Prefilter::Phrases(phrases) => phrases
                 .find(aho_corasick::Input::new(text).span(cursor..text.len()))
@@ -308,29 +299,7 @@ impl Prefilter {
             Prefilter::Anchored {
                 anchors, phrases, ..
             } => loop {
-                hits.resize(anchors.len(), None);
-                let mut next: Option<usize> = None;
-                for (searcher, known) in anchors.iter().zip(hits.iter_mut()) {
-                    let hit = match *known {
-                        Some(SearcherHit { from, at })
-                            if from <= cursor && at.is_none_or(|at| at >= cursor) =>
-                        {
-                            at
-                        }
-                        _ => {
-                            let at = searcher
-                                .find_in(text, aho_corasick::Span::from(cursor..text.len()))
-                                .map(|hit| hit.start());
-                            *known = Some(SearcherHit { from: cursor, at });
-                            at
-                        }
-                    };
-                    next = match (next, hit) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                }
-                let hit = next?;
+                let hit = folded.find(anchors, text, cursor)?;
                 let start =
                     memchr::memrchr(b'\n', &text[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
                 let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
@@ -346,24 +315,68 @@ impl Prefilter {
     }
 }
 
-/// Most anchors one Teddy searcher takes: past 64 patterns its verification dominates (aho-corasick's own
-/// heuristics refuse more); measured on 200 MB of the scale logs, one searcher of 64 of the built-in anchors
-/// ran at 2.8 GB/s, of 96 at 1.1 GB/s, of all 126 at 0.3 GB/s (BENCHMARKS.md, Results, #20 third pass).
-const ANCHORS_PER_SEARCHER: usize = 64;
+/// Bytes of a block lowercased at a time for the anchors' search: a window, not the block, so that the copy
+/// stays in the CPU's cache and each scanning thread holds 64 KiB more, not a block more.
+const FOLD_WINDOW: usize = 64 << 10;
 
-/// Where an anchor searcher found its next hit in a block's text, searching from `from` (`None`: nowhere).
-#[derive(Debug, Clone, Copy)]
-struct SearcherHit {
-    from: usize,
-    at: Option<usize>,
+/// A window of a block's text, lowercased: the anchors are lowercase, so one Teddy pattern finds an anchor
+/// in any case (engine::anchors).
+#[derive(Debug, Default)]
+struct Folded {
+    text: Vec<u8>,
+    /// Where in the block `text` starts.
+    start: usize,
+}
+
+impl Folded {
+    /// The window belongs to another block's text.
+    fn forget(&mut self) {
+        self.text.clear();
+        self.start = 0;
+    }
+
+    /// Where the first anchor at or after `from` starts in `block`.
+    fn find(
+        &mut self,
+        anchors: &aho_corasick::packed::Searcher,
+        block: &[u8],
+        mut from: usize,
+    ) -> Option<usize> {
+        let overlap = super::anchors::ANCHOR_LEN - 1;
+        loop {
+            if from >= block.len() {
+                return None;
+            }
+            let end = self.start + self.text.len();
+            // Refolded at `from` when it lies outside the window, or so near its end (before the block's end)
+            // that an anchor starting there would not fit.
+            if from < self.start || from >= end || (end < block.len() && end - from <= overlap) {
+                let window = &block[from..(from + FOLD_WINDOW).min(block.len())];
+                self.text.clear();
+                self.text.extend_from_slice(window);
+                self.text.make_ascii_lowercase();
+                self.start = from;
+            }
+            let end = self.start + self.text.len();
+            let span = aho_corasick::Span::from(from - self.start..self.text.len());
+            if let Some(hit) = anchors.find_in(&self.text, span) {
+                return Some(self.start + hit.start());
+            }
+            if end == block.len() {
+                return None;
+            }
+            // An anchor that starts in the window's last bytes ends past it: searched again in the next.
+            from = end - overlap;
+        }
+    }
 }
 
 struct Block<'s, 'c> {
     scanner: &'s LogScanner,
     cache: &'c mut meta::Cache,
     matched: &'c mut Vec<usize>,
-    /// Each anchor searcher's next hit in the text being searched.
-    hits: &'c mut Vec<Option<SearcherHit>>,
+    /// A window of the block's text lowercased, when the anchors are searched for.
+    folded: &'c mut Folded,
     /// Number of the line starting at the block's first byte.
     line: u64,
     /// The block starts inside a line (the tail of an over-long line, or a window of one).
@@ -375,7 +388,7 @@ impl Block<'_, '_> {
     /// of the automaton's leftmost match.
     fn next_candidate(&mut self, text: &[u8], cursor: usize) -> Option<usize> {
         match &self.scanner.prefilter {
-            Some(prefilter) => prefilter.next_candidate(text, cursor, self.hits),
+            Some(prefilter) => prefilter.next_candidate(text, self.folded, cursor),
             None => {
                 let input = Input::new(text).span(cursor..text.len());
                 self.scanner
@@ -388,8 +401,9 @@ impl Block<'_, '_> {
 
     /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
     fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
-        // The searchers' hits were in another block's text.
-        self.hits.clear();
+        if let Some(Prefilter::Anchored { .. }) = &self.scanner.prefilter {
+            self.folded.forget();
+        }
         let mut cursor = 0;
         let mut line = self.line;
         while cursor < text.len() {
@@ -443,4 +457,41 @@ fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<(usize, bool)> 
         }
     }
     Ok((read, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_across_the_folded_windows_are_all_found_in_any_case() {
+        let anchors: Vec<&[u8]> = vec![b"xq9z", b"kw7"];
+        let mut config = aho_corasick::packed::Config::new();
+        config.only_teddy(true);
+        let searcher = config.builder().extend(&anchors).build().unwrap();
+        // Filler without an anchor, with anchors in mixed case placed across and beside every window's end.
+        let mut block = vec![b'.'; 3 * FOLD_WINDOW + 100];
+        let mut placed = Vec::new();
+        // Starting 1, 2 and 3 bytes before a window's end (across it), 4 before (its last whole anchor).
+        for (window, back) in [(1, 1), (2, 2), (3, 3), (2, 40), (1, FOLD_WINDOW / 2)] {
+            let at = window * FOLD_WINDOW - back;
+            block[at..at + 4].copy_from_slice(b"XQ9z");
+            placed.push(at);
+        }
+        let at = 3 * FOLD_WINDOW - 4 - 20;
+        block[at..at + 4].copy_from_slice(b"xQ9Z");
+        placed.push(at);
+        let tail = block.len() - 3;
+        block[tail..].copy_from_slice(b"Kw7");
+        placed.push(tail);
+        placed.sort_unstable();
+        let mut folded = Folded::default();
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(at) = folded.find(&searcher, &block, from) {
+            found.push(at);
+            from = at + 1;
+        }
+        assert_eq!(found, placed);
+    }
 }
