@@ -370,3 +370,144 @@ impl BackupOrRestore for Backup {
         text(&self.spec.item_operation_timeout)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A KOTS instance Backup as Velero v1.16 writes one (composed, fields of backup_types.go), with some fields
+    /// of the wrong type or empty.
+    fn backup() -> Value {
+        json!({
+            "apiVersion": "velero.io/v1", "kind": "Backup",
+            "metadata": {"name": "instance-abc12", "namespace": "velero",
+                         "creationTimestamp": "2026-11-20T02:00:00Z",
+                         "labels": {"velero.io/schedule-name": "nightly", "velero.io/storage-location": ""},
+                         "annotations": {"kots.io/instance": "true", "kots.io/snapshot-trigger": "schedule",
+                                         "kots.io/apps-versions": "{\"app\":\"1.2.0\"}", "kots.io/is-airgap": 7}},
+            "spec": {"includedNamespaces": ["app", "", 3, "kotsadm"], "excludedNamespaces": "not a list",
+                     "labelSelector": {"matchLabels": {"app": "db"}}, "snapshotVolumes": false,
+                     "defaultVolumesToFsBackup": "true", "snapshotMoveData": true, "storageLocation": "default",
+                     "itemOperationTimeout": "4h0m0s", "ttl": "720h0m0s"},
+            "status": {"phase": "PartiallyFailed", "startTimestamp": "2026-11-20T02:00:01Z",
+                       "completionTimestamp": "2026-11-20T02:10:00Z", "expiration": "not a time",
+                       "errors": 2.0, "warnings": "3", "failureReason": "",
+                       "validationErrors": ["bad", ""], "progress": {"itemsBackedUp": 120},
+                       "volumeSnapshotsAttempted": 1}
+        })
+    }
+
+    #[test]
+    fn a_projection_reads_what_the_value_readers_read() {
+        let object = backup();
+        let projected = &Backups::from_objects(std::slice::from_ref(&object))[0];
+        // The fields the readers share with Restores read as the value's.
+        fn shared_fields(b: &dyn BackupOrRestore) -> String {
+            format!(
+                "{:?}",
+                (
+                    (
+                        b.name(),
+                        b.namespace(),
+                        b.created(),
+                        b.created_text(),
+                        b.phase()
+                    ),
+                    (b.started(), b.completed(), b.errors(), b.warnings()),
+                    (
+                        b.failure_reason(),
+                        b.validation_errors(),
+                        b.storage_location()
+                    ),
+                    (
+                        b.storage_location_label(),
+                        b.schedule_label(),
+                        b.kots_instance()
+                    ),
+                    (
+                        b.kots_app_slug(),
+                        b.included_namespaces(),
+                        b.item_operation_timeout()
+                    ),
+                    b.started_or_created(),
+                )
+            )
+        }
+        assert_eq!(shared_fields(projected), shared_fields(&object));
+        assert_eq!(projected.name(), Some("instance-abc12"));
+        // An integer written as a float counts, a number as a string does not; an empty text is absent; the
+        // string elements of a list are kept, empty ones too.
+        assert_eq!((projected.errors(), projected.warnings()), (Some(2), None));
+        assert_eq!(projected.failure_reason(), None);
+        assert_eq!(projected.storage_location_label(), None);
+        assert_eq!(projected.included_namespaces(), ["app", "", "kotsadm"]);
+        assert_eq!(projected.validation_errors(), ["bad", ""]);
+        assert!(projected.spec.excluded_namespaces.is_empty());
+        // Fields only a Backup's readers read.
+        assert!(projected.is_kots_instance() && !projected.is_completed());
+        assert_eq!(projected.kots_snapshot_trigger(), Some("schedule"));
+        assert_eq!(projected.kots.is_airgap, None);
+        assert_eq!(
+            projected.kots.apps_versions.as_deref(),
+            json::annotation(&object, "kots.io/apps-versions")
+        );
+        assert_eq!(
+            projected.match_labels(),
+            json::at(&object, &["spec", "labelSelector", "matchLabels"]).and_then(Value::as_object)
+        );
+        assert_eq!(
+            (
+                projected.spec.snapshot_volumes,
+                projected.spec.default_volumes_to_fs_backup,
+                projected.spec.snapshot_move_data
+            ),
+            (Some(false), None, Some(true))
+        );
+        assert_eq!(projected.status.expiration, None);
+        assert_eq!(
+            projected.finished(),
+            time_at(&object, &["status", "completionTimestamp"])
+        );
+        assert_eq!(
+            (
+                projected.status.items_backed_up,
+                projected.status.volume_snapshots_attempted,
+                projected.status.csi_volume_snapshots_attempted
+            ),
+            (Some(120), Some(1), None)
+        );
+        assert!(projected.has_spec);
+    }
+
+    #[test]
+    fn repeated_texts_are_shared_and_a_backup_without_fields_reads_as_absent() {
+        let bare = json!({"metadata": {"name": ""}, "status": {"phase": ["Completed"]}});
+        let kept = Backups::from_objects(&[backup(), json!(null), backup(), bare.clone()]);
+        assert_eq!(kept.len(), 3);
+        assert!(Arc::ptr_eq(
+            kept[0].status.phase.as_ref().unwrap(),
+            kept[1].status.phase.as_ref().unwrap()
+        ));
+        assert!(Arc::ptr_eq(
+            &kept[0].spec.included_namespaces[0],
+            &kept[1].spec.included_namespaces[0]
+        ));
+        let absent = &kept[2];
+        assert_eq!(
+            (absent.name(), absent.phase(), absent.created()),
+            (None, None, None)
+        );
+        assert_eq!(
+            absent,
+            &Backup {
+                has_spec: false,
+                ..Backup::default()
+            }
+        );
+        assert_eq!(
+            absent.finished(),
+            json::time_at(&bare, &["status", "startTimestamp"])
+        );
+    }
+}
