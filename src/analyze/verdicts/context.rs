@@ -431,15 +431,7 @@ impl VerdictContext {
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
         let mut strings = Strings::default();
         let mut specs = BTreeMap::new();
-        let backups = inv
-            .backups
-            .iter()
-            .map(|b| ("backup", b as &dyn BackupOrRestore));
-        let restores = inv
-            .restores
-            .iter()
-            .map(|r| ("restore", r as &dyn BackupOrRestore));
-        for (kind, object) in backups.chain(restores) {
+        for (kind, object) in backups_and_restores(inv) {
             if let Some(name) = object.name() {
                 specs.insert(format!("{kind}/{name}"), spec(object, &mut strings));
             }
@@ -543,6 +535,21 @@ pub(crate) fn read_item_errors(
     errors
 }
 
+/// Every backup, then every restore, with its kind (backup | restore).
+fn backups_and_restores(
+    inv: &Inventory,
+) -> impl Iterator<Item = (&'static str, &dyn BackupOrRestore)> {
+    let backups = inv
+        .backups
+        .iter()
+        .map(|b| ("backup", b as &dyn BackupOrRestore));
+    let restores = inv
+        .restores
+        .iter()
+        .map(|r| ("restore", r as &dyn BackupOrRestore));
+    backups.chain(restores)
+}
+
 fn spec(object: &dyn BackupOrRestore, strings: &mut Strings) -> Spec {
     Spec {
         created: object.created(),
@@ -573,15 +580,7 @@ pub(crate) fn bounded_operations(
     // Owner → (completed, created): what decides which go first.
     let mut owners: std::collections::HashMap<String, (bool, Option<String>)> =
         std::collections::HashMap::new();
-    let backups = inv
-        .backups
-        .iter()
-        .map(|b| ("backup", b as &dyn BackupOrRestore));
-    let restores = inv
-        .restores
-        .iter()
-        .map(|r| ("restore", r as &dyn BackupOrRestore));
-    for (kind, object) in backups.chain(restores) {
+    for (kind, object) in backups_and_restores(inv) {
         if let Some(name) = object.name() {
             let completed = object.phase() == Some("Completed");
             let created = object.created_text().map(str::to_string);
