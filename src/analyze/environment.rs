@@ -5,9 +5,10 @@ use serde_json::Value;
 use super::analysis::{
     BackupSummary, ComponentInfo, Environment, NodeInfo, StorageLocationInfo, VolumeRef,
 };
+use super::facts::backups::BackupOrRestore;
 use super::facts::components::{self, Workload};
 use super::facts::inventory::Inventory;
-use super::facts::json::{self, array_at, i64_at, str_at, string_at, time_at};
+use super::facts::json::{self, array_at, str_at, string_at, time_at};
 use crate::bundle::{Bundle, layout};
 
 pub(crate) fn environment(
@@ -174,7 +175,7 @@ pub(crate) fn backup_summaries(inv: &Inventory, bundle: &Bundle) -> Vec<BackupSu
         let of_backup = str_at(restore, &["spec", "backupName"]).and_then(|name| {
             inv.backups
                 .iter()
-                .find(|b| json::name(b) == Some(name))
+                .find(|b| b.name.as_deref() == Some(name))
                 .map(kots_backup_type)
         });
         if let Some(summary) = summarize(restore, "restore", bundle, of_backup) {
@@ -189,15 +190,15 @@ pub(crate) fn backup_summaries(inv: &Inventory, bundle: &Bundle) -> Vec<BackupSu
     rows.into_iter().map(|(_, s)| s).collect()
 }
 
-fn sort_time(object: &Value) -> Option<Timestamp> {
-    time_at(object, &["status", "startTimestamp"]).or_else(|| json::created(object))
+fn sort_time(object: &impl BackupOrRestore) -> Option<Timestamp> {
+    object.started_or_created()
 }
 
 /// instance (KOTS full backup) | app (KOTS partial backup) | none.
-fn kots_backup_type(object: &Value) -> &'static str {
-    if json::annotation(object, "kots.io/instance") == Some("true") {
+fn kots_backup_type(object: &impl BackupOrRestore) -> &'static str {
+    if object.kots_instance() == Some("true") {
         "instance"
-    } else if json::annotation(object, "kots.io/app-slug").is_some() {
+    } else if object.kots_app_slug().is_some() {
         "app"
     } else {
         "none"
@@ -205,16 +206,18 @@ fn kots_backup_type(object: &Value) -> &'static str {
 }
 
 fn summarize(
-    object: &Value,
+    object: &impl BackupOrRestore,
     kind: &str,
     bundle: &Bundle,
     kots_type_of_backup: Option<&'static str>,
 ) -> Option<BackupSummary> {
-    let name = json::name(object)?.to_string();
-    let started = time_at(object, &["status", "startTimestamp"]);
-    let completed = time_at(object, &["status", "completionTimestamp"]);
-    let validation_errors = json::strings_at(object, &["status", "validationErrors"]);
-    let failure_reason = string_at(object, &["status", "failureReason"])
+    let name = object.name()?.to_string();
+    let started = object.started();
+    let completed = object.completed();
+    let validation_errors = object.validation_errors();
+    let failure_reason = object
+        .failure_reason()
+        .map(str::to_string)
         .or_else(|| (!validation_errors.is_empty()).then(|| validation_errors.join("; ")));
     let log_path = match kind {
         "restore" => layout::restore_log_path(&name),
@@ -223,22 +226,25 @@ fn summarize(
     let own_type = kots_backup_type(object);
     Some(BackupSummary {
         kind: kind.to_string(),
-        namespace: json::namespace(object).map(str::to_string),
-        phase: string_at(object, &["status", "phase"]),
+        namespace: object.namespace().map(str::to_string),
+        phase: object.phase().map(str::to_string),
         started: started.map(|t| t.to_string()),
         completed: completed.map(|t| t.to_string()),
         duration_seconds: match (started, completed) {
             (Some(s), Some(c)) if c >= s => Some(c.duration_since(s).as_secs()),
             _ => None,
         },
-        errors: i64_at(object, &["status", "errors"]),
-        warnings: i64_at(object, &["status", "warnings"]),
-        storage_location: string_at(object, &["spec", "storageLocation"])
-            .or_else(|| json::label(object, "velero.io/storage-location").map(str::to_string)),
-        backup_name: string_at(object, &["spec", "backupName"]),
-        schedule: json::label(object, "velero.io/schedule-name")
-            .map(str::to_string)
-            .or_else(|| string_at(object, &["spec", "scheduleName"])),
+        errors: object.errors(),
+        warnings: object.warnings(),
+        storage_location: object
+            .storage_location()
+            .or_else(|| object.storage_location_label())
+            .map(str::to_string),
+        backup_name: object.backup_name().map(str::to_string),
+        schedule: object
+            .schedule_label()
+            .or_else(|| object.schedule_name())
+            .map(str::to_string),
         kots_backup_type: Some(
             match (own_type, kots_type_of_backup) {
                 ("none", Some(of_backup)) => of_backup,

@@ -36,6 +36,7 @@
 //!   OOM, reboot, NotReady) on a node that ran a PodVolumeBackup or DataUpload, with when it was seen.
 //! - `facts.kots` (facts/kots.rs): the KOTS snapshot settings (provider, full and partial schedules and TTLs,
 //!   whether the license allows snapshots) and whether a KOTS schedule is overdue; none without them.
+pub(crate) mod backups;
 mod collection;
 pub(crate) mod components;
 mod cron;
@@ -47,6 +48,7 @@ mod kots;
 pub(crate) mod node_events;
 pub(crate) mod pod_volume_backups;
 mod presence;
+pub(crate) mod projected;
 pub(crate) mod restore_waits;
 mod schedules;
 pub(crate) mod scheduling;
@@ -58,6 +60,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use backups::Backup;
 pub use cron::Schedule;
 pub(crate) use health::go_duration_seconds;
 pub(crate) use kots::KotsSnapshotSettings;
@@ -170,8 +173,12 @@ pub(crate) fn gather_from(
         .or_else(|| {
             inv.storage_locations
                 .iter()
-                .chain(&inv.backups)
                 .find_map(|o| json::namespace(o).map(str::to_string))
+                .or_else(|| {
+                    inv.backups
+                        .iter()
+                        .find_map(|b| b.namespace.as_deref().map(str::to_string))
+                })
         });
     let node_agent = components::node_agent(&inv, velero_namespace.as_deref());
     let kotsadm = components::kotsadm(&inv);
@@ -393,7 +400,6 @@ fn kubelet_version(environment: &Environment) -> Option<&str> {
 /// every day it is analysed.
 fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
     let stamped = [
-        &inv.backups,
         &inv.restores,
         &inv.schedules,
         &inv.storage_locations,
@@ -406,6 +412,11 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
         .pod_volume_backups
         .iter()
         .flat_map(|pvb| [pvb.created, pvb.started, pvb.completed]);
+    // A Backup's status has no lastValidationTime or lastBackup (a location's and a schedule's).
+    let backups = inv
+        .backups
+        .iter()
+        .flat_map(|b| [b.created, b.status.started, b.status.completed]);
     let newest_in_objects = stamped
         .into_iter()
         .flatten()
@@ -418,6 +429,7 @@ fn reference_time(bundle: &Bundle, inv: &Inventory) -> (Timestamp, String) {
                 json::time_at(o, &["status", "lastBackup"]),
             ]
         })
+        .chain(backups)
         .chain(pod_volume_backups)
         .flatten()
         .max();
@@ -533,7 +545,11 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
     } = uploaders(inv, velero);
 
     let fs_backup_used = !inv.pod_volume_backups.is_empty()
-        || inv.backups.iter().chain(&inv.schedules).any(|o| {
+        || inv.backups.iter().any(|b| {
+            b.spec.default_volumes_to_fs_backup == Some(true)
+                || b.spec.default_volumes_to_restic == Some(true)
+        })
+        || inv.schedules.iter().any(|o| {
             let spec = json::at(o, &["spec", "template"])
                 .or_else(|| json::at(o, &["spec"]))
                 .unwrap_or(&Value::Null);
@@ -555,14 +571,10 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
             .any(|r| str_at(r, &["spec", "repositoryType"]).is_none_or(|t| t == "restic"));
 
     let backups_known = inv.has_backups_file;
-    let completed: Vec<&Value> = inv
-        .backups
-        .iter()
-        .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
-        .collect();
+    let completed: Vec<&Backup> = inv.backups.iter().filter(|b| b.is_completed()).collect();
     let last_completed_age = completed
         .iter()
-        .filter_map(|b| schedules::finished_at(b))
+        .filter_map(|b| b.finished())
         .max()
         .map(|t| now.duration_since(t).as_secs());
 
@@ -605,7 +617,7 @@ fn cluster_fact(input: ClusterInputs<'_>) -> Value {
         "backupCount": backups_known.then_some(inv.backups.len()),
         "completedBackupCount": backups_known.then_some(completed.len()),
         "failedBackupCount": backups_known.then(|| inv.backups.iter().filter(|b| matches!(
-            str_at(b, &["status", "phase"]),
+            b.status.phase.as_deref(),
             Some("Failed" | "PartiallyFailed" | "FailedValidation")
         )).count()),
         "restoreCount": inv.restores.len(),

@@ -7,6 +7,7 @@ use super::AnalysisOptions;
 use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInfo};
 use super::engine::{self, streamed};
 use super::error::AnalyzeError;
+use super::facts::backups::{self, Backups};
 use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
@@ -442,6 +443,10 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
                 let (projections, total) = PodVolumeBackups::read(reader).ok()?;
                 return Some(Parsed::PodVolumeBackups(projections, total));
             }
+            if *resource == backups::RESOURCE {
+                let (projections, total) = Backups::read(reader).ok()?;
+                return Some(Parsed::Backups(projections, total));
+            }
             reader
                 .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
                 .ok()
@@ -454,15 +459,17 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
                 bundle.share_objects(resource, objects);
             }
             Some(Parsed::PodVolumeBackups(projections, total)) => projections.share(bundle, total),
+            Some(Parsed::Backups(projections, total)) => projections.share(bundle, total),
             None => {}
         }
     }
 }
 
-/// A list read on some thread: as values, or as the analysis's projections (facts/pod_volume_backups.rs).
+/// A list read on some thread: as values, or as the analysis's projections (facts/projected.rs).
 enum Parsed {
     Objects(Kept),
     PodVolumeBackups(PodVolumeBackups, usize),
+    Backups(Backups, usize),
 }
 
 /// Gives the pages of memory freed so far back to the OS. The object lists were parsed on two threads, so

@@ -1,5 +1,5 @@
 //! Object rules and places over the resources the analysis keeps as typed projections rather than values
-//! (PodVolumeBackups: facts/pod_volume_backups.rs). Rules read any path, so each object is read whole once more
+//! (PodVolumeBackups and Backups: facts/projected.rs). Rules read any path, so each object is read whole once more
 //! as its list streams from the bundle, every object rule of its kind and every place of the log rules is tried
 //! on it, and only what they found is kept: the object itself is dropped before the next is read. That second
 //! read runs on a reader of its own while the facts are gathered ([`StreamedKinds`]).
@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::ObjectMatches;
 use super::places::{self, PlaceText, Places};
+use crate::analyze::facts::backups::{self, Backups};
 use crate::analyze::facts::pod_volume_backups::{self, PodVolumeBackups};
 use crate::analyze::findings::Finding;
 use crate::analyze::rules::{Matcher, Rule, RuleSet};
@@ -17,7 +18,7 @@ use crate::bundle::list::{self, Keep, ListSink};
 use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
 
 /// The kinds read this way.
-pub(crate) const STREAMED_KINDS: [&str; 1] = [pod_volume_backups::RESOURCE];
+pub(crate) const STREAMED_KINDS: [&str; 2] = [pod_volume_backups::RESOURCE, backups::RESOURCE];
 
 /// What the rules and places found in one kind's objects.
 pub(crate) struct Streamed<'r> {
@@ -77,7 +78,23 @@ impl<'r> Streamed<'r> {
 
 /// The objects the analysis kept of each streamed kind (their places in the list), taken from `bundle`'s
 /// projections, so that another reader of the bundle ([`Bundle::reopen`]) can stream them again.
-pub(crate) struct KeptPlaces(Vec<(&'static str, Result<PodVolumeBackups, String>)>);
+pub(crate) struct KeptPlaces(Vec<(&'static str, Result<Kept, String>)>);
+
+/// A streamed kind's projections, held for their places.
+#[derive(Clone)]
+enum Kept {
+    PodVolumeBackups(PodVolumeBackups),
+    Backups(Backups),
+}
+
+impl Kept {
+    fn places(&self) -> &[usize] {
+        match self {
+            Kept::PodVolumeBackups(kept) => kept.kept_places(),
+            Kept::Backups(kept) => kept.kept_places(),
+        }
+    }
+}
 
 impl KeptPlaces {
     pub(crate) fn of(bundle: &mut Bundle) -> KeptPlaces {
@@ -86,7 +103,10 @@ impl KeptPlaces {
                 .iter()
                 .map(|&kind| {
                     let kept = match kind {
-                        pod_volume_backups::RESOURCE => PodVolumeBackups::of(bundle),
+                        pod_volume_backups::RESOURCE => {
+                            PodVolumeBackups::of(bundle).map(Kept::PodVolumeBackups)
+                        }
+                        backups::RESOURCE => Backups::of(bundle).map(Kept::Backups),
                         _ => unreachable!("only STREAMED_KINDS are streamed"),
                     };
                     (kind, kept.map_err(|e| e.to_string()))
@@ -118,8 +138,8 @@ impl<'r> StreamedKinds<'r> {
             kept.0
                 .iter()
                 .map(|(kind, kept)| {
-                    let streamed = kept.clone().and_then(|kept| {
-                        Streamed::read(bundle, kind, kept.kept_places(), rules, now)
+                    let streamed = kept.as_ref().map_err(String::clone).and_then(|kept| {
+                        Streamed::read(bundle, kind, kept.places(), rules, now)
                             .map_err(|e| e.to_string())
                     });
                     let outcome = match streamed {

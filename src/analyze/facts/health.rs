@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
+use super::backups::Backup;
 use super::components::{self, Workload};
 use super::inventory::Inventory;
 use super::json::{self, str_at, time_at};
-use super::schedules::finished_at;
 
 /// Velero's `--store-validation-frequency` default.
 const DEFAULT_VALIDATION_FREQUENCY_SECONDS: i64 = 60;
@@ -49,27 +49,18 @@ fn age_seconds(now: Timestamp, then: Timestamp) -> i64 {
     now.duration_since(then).as_secs()
 }
 
-fn is_completed(backup: &Value) -> bool {
-    str_at(backup, &["status", "phase"]) == Some("Completed")
-}
-
-/// KOTS marks a full ("instance") snapshot with this annotation; a partial (application) one has only the app slug.
-fn is_instance_backup(backup: &Value) -> bool {
-    json::annotation(backup, "kots.io/instance") == Some("true")
-}
-
 fn instance_backups(fields: &mut Map<String, Value>, input: &HealthInputs<'_>) {
     let known = input.inv.has_backups_file;
-    let instance: Vec<&Value> = input
+    let instance: Vec<&Backup> = input
         .inv
         .backups
         .iter()
-        .filter(|b| is_instance_backup(b))
+        .filter(|b| b.is_kots_instance())
         .collect();
     let newest_completed = instance
         .iter()
-        .filter(|b| is_completed(b))
-        .filter_map(|b| Some((finished_at(b)?, json::name(b)?)))
+        .filter(|b| b.is_completed())
+        .filter_map(|b| Some((b.finished()?, b.name.as_deref()?)))
         .max_by_key(|(time, _)| *time);
     fields.insert(
         "instanceBackupCount".into(),
@@ -77,7 +68,7 @@ fn instance_backups(fields: &mut Map<String, Value>, input: &HealthInputs<'_>) {
     );
     fields.insert(
         "completedInstanceBackupCount".into(),
-        json!(known.then(|| instance.iter().filter(|b| is_completed(b)).count())),
+        json!(known.then(|| instance.iter().filter(|b| b.is_completed()).count())),
     );
     fields.insert(
         "lastCompletedInstanceBackupName".into(),
@@ -94,14 +85,14 @@ fn newest_backup_expiry(fields: &mut Map<String, Value>, input: &HealthInputs<'_
         .inv
         .backups
         .iter()
-        .filter(|b| is_completed(b))
-        .filter_map(|b| Some((finished_at(b)?, b)))
+        .filter(|b| b.is_completed())
+        .filter_map(|b| Some((b.finished()?, b)))
         .max_by_key(|(time, _)| *time)
         .map(|(_, backup)| backup);
-    let expiration = newest.and_then(|b| time_at(b, &["status", "expiration"]));
+    let expiration = newest.and_then(|b| b.status.expiration);
     fields.insert(
         "newestCompletedBackupName".into(),
-        json!(newest.and_then(json::name)),
+        json!(newest.and_then(|b| b.name.as_deref())),
     );
     fields.insert(
         "newestCompletedBackupExpiration".into(),

@@ -2,14 +2,14 @@
 //! recorded as unavailable and read as empty: one broken file must not hide what the rest of the bundle says.
 use serde_json::Value;
 
-use super::json;
+use super::backups::{self, Backup, Backups};
 use super::pod_volume_backups::PodVolumeBackups;
 use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, layout};
 
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
-    pub backups: SharedObjects,
+    pub(crate) backups: Backups,
     pub restores: SharedObjects,
     pub schedules: SharedObjects,
     pub storage_locations: SharedObjects,
@@ -86,8 +86,15 @@ impl Inventory {
                 }
             }
         };
-        inv.backups = load(bundle, "backups.velero.io", &mut inv);
-        inv.backups_kept_in_part = bundle.objects_left_out().contains_key("backups.velero.io");
+        // Many, and read by many: kept as typed projections (facts/backups.rs).
+        inv.backups = match Backups::of(bundle) {
+            Ok(projections) => projections,
+            Err(e) => {
+                inv.unreadable.push(format!("{}: {e}", backups::RESOURCE));
+                Backups::default()
+            }
+        };
+        inv.backups_kept_in_part = bundle.objects_left_out().contains_key(backups::RESOURCE);
         inv.restores = load(bundle, "restores.velero.io", &mut inv);
         inv.schedules = load(bundle, "schedules.velero.io", &mut inv);
         inv.storage_locations = load(bundle, "backupstoragelocations.velero.io", &mut inv);
@@ -132,9 +139,9 @@ impl Inventory {
     pub(crate) fn backups_of_schedule<'a>(
         &'a self,
         schedule: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+    ) -> impl Iterator<Item = &'a Backup> + 'a {
         self.backups
             .iter()
-            .filter(move |b| json::label(b, "velero.io/schedule-name") == Some(schedule))
+            .filter(move |b| b.schedule.as_deref() == Some(schedule))
     }
 }

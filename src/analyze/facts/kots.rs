@@ -12,10 +12,9 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::backups::Backup;
 use super::cron::Schedule;
 use super::inventory::Inventory;
-use super::json::{self, str_at};
-use super::schedules::finished_at;
 use crate::bundle::{Bundle, archive, layout};
 
 /// What KOTS was told about snapshots, as the Admin Console reports it. Empty strings (how KOTS writes an
@@ -104,13 +103,11 @@ enum SnapshotKind {
 }
 
 impl SnapshotKind {
-    fn covers(self, backup: &Value) -> bool {
-        let instance = json::annotation(backup, "kots.io/instance") == Some("true");
+    fn covers(self, backup: &Backup) -> bool {
+        let instance = backup.is_kots_instance();
         match self {
             SnapshotKind::Full => instance,
-            SnapshotKind::Partial => {
-                !instance && json::annotation(backup, "kots.io/app-slug").is_some()
-            }
+            SnapshotKind::Partial => !instance && backup.kots.app_slug.is_some(),
         }
     }
 }
@@ -188,8 +185,8 @@ fn schedule_state(
     state.last_completed = inv
         .backups
         .iter()
-        .filter(|b| kind.covers(b) && str_at(b, &["status", "phase"]) == Some("Completed"))
-        .filter_map(|b| Some((finished_at(b)?, json::name(b)?.to_string())))
+        .filter(|b| kind.covers(b) && b.is_completed())
+        .filter_map(|b| Some((b.finished()?, b.name.as_deref()?.to_string())))
         .max_by_key(|(time, _)| *time);
     state.last_completed_age = state
         .last_completed
@@ -206,7 +203,7 @@ fn schedule_state(
             .backups
             .iter()
             .filter(|b| kind.covers(b))
-            .filter_map(json::created)
+            .filter_map(|b| b.created)
             .any(|created| now.duration_since(created).as_secs() > window);
         state.overdue = if recent {
             Some(false)

@@ -9,7 +9,7 @@
 //! uploaders, volume names) once per list.
 //!
 //! The object rules and the log rules' places read any path of a PodVolumeBackup: they are evaluated on each
-//! whole object as its list streams (engine/streamed.rs), and only what matched is kept.
+//! whole object as its list streams (engine/streamed.rs), and only what matched is kept (facts/projected.rs).
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -17,9 +17,7 @@ use serde_json::Value;
 
 use super::interned::Strings;
 use super::json::{self, i64_at, str_at, time_at};
-use crate::bundle::list::{self, Keep, ListSink, Newest};
-use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
-use crate::bundle::{Bundle, BundleError};
+use super::projected::{Projection, Projections};
 
 /// The resource.
 pub(crate) const RESOURCE: &str = "podvolumebackups.velero.io";
@@ -59,8 +57,9 @@ pub(crate) struct PodVolumeBackup {
     pub(crate) message: Option<Box<str>>,
 }
 
-impl PodVolumeBackup {
-    /// The projection of one object, its repeated strings shared through `strings`.
+impl Projection for PodVolumeBackup {
+    const RESOURCE: &'static str = RESOURCE;
+
     fn project(object: &Value, strings: &mut Strings) -> PodVolumeBackup {
         let text = |path: &[&str]| str_at(object, path).map(Box::from);
         let mut shared = |path: &[&str]| str_at(object, path).map(|s| strings.share(s));
@@ -94,118 +93,16 @@ impl PodVolumeBackup {
 
 /// A bundle's PodVolumeBackups: the newest [`MAX_OBJECTS_OF_A_KIND`] in the bundle's order, shared by every
 /// reader (cloning is cheap).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PodVolumeBackups(Arc<Kept>);
-
-#[derive(Debug, Default)]
-struct Kept {
-    items: Vec<PodVolumeBackup>,
-    /// The place of each list item kept (ascending), among all the list's items: which the analysis kept, for
-    /// those that read the list again ([`PodVolumeBackups::kept_places`]). A kept item that is not an object
-    /// has a place but no projection, as [`list::Kept`] keeps it and the inventory then drops it.
-    places: Vec<usize>,
-}
-
-impl PodVolumeBackups {
-    /// The bundle's, read once and shared (see [`Bundle::shared_projection`]).
-    pub(crate) fn of(bundle: &mut Bundle) -> Result<PodVolumeBackups, BundleError> {
-        if let Some(shared) = bundle.shared_projection::<PodVolumeBackups>(RESOURCE) {
-            return Ok((*shared).clone());
-        }
-        let (projections, total) = PodVolumeBackups::read(bundle)?;
-        projections.clone().share(bundle, total);
-        Ok(projections)
-    }
-
-    /// Reads the list as it streams, without sharing it: with how many objects it held. For a reader of the
-    /// bundle on another thread ([`Bundle::reopen`]); the result is shared with [`PodVolumeBackups::share`].
-    pub(crate) fn read(bundle: &mut Bundle) -> Result<(PodVolumeBackups, usize), BundleError> {
-        let mut projector = Projector::default();
-        bundle.stream_objects(
-            RESOURCE,
-            Keep::Newest(MAX_OBJECTS_OF_A_KIND),
-            &mut projector,
-        )?;
-        let (places, items): (Vec<usize>, Vec<Option<PodVolumeBackup>>) =
-            projector.newest.into_placed().into_iter().unzip();
-        let items = items.into_iter().flatten().collect();
-        Ok((
-            PodVolumeBackups(Arc::new(Kept { items, places })),
-            projector.total,
-        ))
-    }
-
-    /// Shares what [`PodVolumeBackups::read`] read (of `total` objects) as `bundle`'s.
-    pub(crate) fn share(self, bundle: &mut Bundle, total: usize) {
-        // Items that are not objects count as kept, as they do for a list of values.
-        let kept = self.kept_places().len();
-        bundle.share_projection(RESOURCE, Arc::new(self), total, kept);
-    }
-
-    /// Projections of objects as written (tests).
-    #[cfg(test)]
-    pub(crate) fn from_objects(objects: &[Value]) -> PodVolumeBackups {
-        let mut strings = Strings::default();
-        PodVolumeBackups(Arc::new(Kept {
-            items: objects
-                .iter()
-                .filter(|o| o.is_object())
-                .map(|o| PodVolumeBackup::project(o, &mut strings))
-                .collect(),
-            places: (0..objects.len()).collect(),
-        }))
-    }
-
-    /// The places, among all the list's objects in the bundle's order, of those kept (ascending).
-    pub(crate) fn kept_places(&self) -> &[usize] {
-        &self.0.places
-    }
-}
-
-impl std::ops::Deref for PodVolumeBackups {
-    type Target = [PodVolumeBackup];
-    fn deref(&self) -> &[PodVolumeBackup] {
-        &self.0.items
-    }
-}
-
-impl<'a> IntoIterator for &'a PodVolumeBackups {
-    type Item = &'a PodVolumeBackup;
-    type IntoIter = std::slice::Iter<'a, PodVolumeBackup>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.items.iter()
-    }
-}
-
-/// Projects each object of the list as it is read, keeping the newest as [`list::Kept`] would keep values: the
-/// same items, so that the analysis reads the same ones whichever way a list is kept.
-#[derive(Default)]
-struct Projector {
-    /// `None`: an item that is not an object.
-    newest: Newest<Option<PodVolumeBackup>>,
-    strings: Strings,
-    total: usize,
-}
-
-impl ListSink for Projector {
-    fn push(&mut self, keep: Keep, item: Value) {
-        let place = self.total;
-        self.total += 1;
-        let max = match keep {
-            Keep::All => usize::MAX,
-            Keep::Newest(max) => max,
-        };
-        let strings = &mut self.strings;
-        self.newest.offer(max, list::created(&item), place, || {
-            item.is_object()
-                .then(|| PodVolumeBackup::project(&item, strings))
-        });
-    }
-}
+///
+/// [`MAX_OBJECTS_OF_A_KIND`]: crate::bundle::reader::MAX_OBJECTS_OF_A_KIND
+pub(crate) type PodVolumeBackups = Projections<PodVolumeBackup>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::facts::projected::Projector;
+    use crate::bundle::Bundle;
+    use crate::bundle::list::{Keep, ListSink};
     use serde_json::json;
 
     /// A PodVolumeBackup as Velero v1.16 writes one (composed, fields of pod_volume_backup_types.go).
@@ -275,7 +172,7 @@ mod tests {
         assert!(bundle.objects_left_out().is_empty());
         // Read once: the second call is the shared list.
         let again = PodVolumeBackups::of(&mut bundle).unwrap();
-        assert!(Arc::ptr_eq(&kept.0, &again.0));
+        assert!(kept.same_list(&again));
     }
 
     #[test]
@@ -286,12 +183,12 @@ mod tests {
             pod_volume_backup("a", "2026-11-20T12:00:01Z"),
             pod_volume_backup("b", "2026-11-20T12:00:02Z"),
         ];
-        let mut projector = Projector::default();
+        let mut projector = Projector::<PodVolumeBackup>::default();
         for item in items {
             projector.push(Keep::Newest(2), item);
         }
         assert_eq!(projector.total, 4);
-        let kept = projector.newest.into_placed();
+        let kept = projector.into_placed();
         let names: Vec<(usize, Option<&str>)> = kept
             .iter()
             .map(|(place, p)| (*place, p.as_ref().and_then(|p| p.name.as_deref())))

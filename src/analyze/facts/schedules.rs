@@ -4,13 +4,7 @@ use serde_json::{Value, json};
 
 use super::cron::Schedule;
 use super::inventory::Inventory;
-use super::json::{self, bool_at, str_at, time_at};
-
-/// When a backup finished (its completion, else its start for a backup that recorded none).
-pub(crate) fn finished_at(backup: &Value) -> Option<Timestamp> {
-    time_at(backup, &["status", "completionTimestamp"])
-        .or_else(|| time_at(backup, &["status", "startTimestamp"]))
-}
+use super::json::{self, bool_at, str_at};
 
 pub(crate) fn schedule_facts(inv: &Inventory, now: Timestamp) -> Vec<Value> {
     inv.schedules
@@ -26,8 +20,8 @@ pub(crate) fn schedule_facts(inv: &Inventory, now: Timestamp) -> Vec<Value> {
             };
             let last_completed = inv
                 .backups_of_schedule(name)
-                .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
-                .filter_map(|b| Some((finished_at(b)?, json::name(b)?)))
+                .filter(|b| b.is_completed())
+                .filter_map(|b| Some((b.finished()?, b.name.as_deref()?)))
                 .max_by_key(|(time, _)| *time);
             let age = |t: Timestamp| now.duration_since(t).as_secs();
             let overdue = match period {

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::backups::Backup;
 use super::components::Workload;
 use super::inventory::Inventory;
-use super::json::{self, array_at, bool_at, i64_at, str_at};
+use super::json::{self, array_at, bool_at, str_at};
 
 const BACKUP_VOLUMES: &str = "backup.velero.io/backup-volumes";
 const BACKUP_VOLUMES_EXCLUDES: &str = "backup.velero.io/backup-volumes-excludes";
@@ -73,6 +74,21 @@ fn scope_of<'a>(spec: &'a Value, server_default_fs: bool) -> Scope<'a> {
     }
 }
 
+/// [`scope_of`] a backup's spec.
+fn scope_of_backup(backup: &Backup, server_default_fs: bool) -> Scope<'_> {
+    let spec = &backup.spec;
+    Scope {
+        included: spec.included_namespaces.iter().map(|n| &**n).collect(),
+        excluded: spec.excluded_namespaces.iter().map(|n| &**n).collect(),
+        match_labels: backup.match_labels(),
+        default_fs_backup: spec
+            .default_volumes_to_fs_backup
+            .or(spec.default_volumes_to_restic)
+            .unwrap_or(server_default_fs),
+        snapshot_volumes: spec.snapshot_volumes != Some(false),
+    }
+}
+
 /// The backups that say what is being backed up now: every schedule's template, and the newest backup of
 /// every other series (KOTS instance backups, each KOTS app, manual backups).
 fn scopes<'a>(inv: &'a Inventory, server_default_fs: bool) -> Vec<Scope<'a>> {
@@ -83,31 +99,30 @@ fn scopes<'a>(inv: &'a Inventory, server_default_fs: bool) -> Vec<Scope<'a>> {
         .map(|template| scope_of(template, server_default_fs))
         .collect();
     let schedule_names: Vec<&str> = inv.schedules.iter().filter_map(json::name).collect();
-    let mut newest: BTreeMap<String, &'a Value> = BTreeMap::new();
+    let mut newest: BTreeMap<String, &'a Backup> = BTreeMap::new();
     for backup in &inv.backups {
-        let series = if let Some(schedule) = json::label(backup, "velero.io/schedule-name") {
+        let series = if let Some(schedule) = backup.schedule.as_deref() {
             if schedule_names.contains(&schedule) {
                 continue;
             }
             format!("schedule:{schedule}")
-        } else if json::annotation(backup, "kots.io/instance") == Some("true") {
+        } else if backup.is_kots_instance() {
             "kots-instance".to_string()
-        } else if let Some(slug) = json::annotation(backup, "kots.io/app-slug") {
+        } else if let Some(slug) = backup.kots.app_slug.as_deref() {
             format!("kots-app:{slug}")
         } else {
             "manual".to_string()
         };
-        let created = json::created(backup);
         let slot = newest.entry(series).or_insert(backup);
-        if created > json::created(slot) {
+        if backup.created > slot.created {
             *slot = backup;
         }
     }
     scopes.extend(
         newest
             .into_values()
-            .filter_map(|b| json::at(b, &["spec"]))
-            .map(|spec| scope_of(spec, server_default_fs)),
+            .filter(|b| b.has_spec)
+            .map(|b| scope_of_backup(b, server_default_fs)),
     );
     scopes
 }
@@ -123,8 +138,8 @@ fn snapshots_possible(inv: &Inventory, velero: Option<&Workload<'_>>) -> bool {
                 .any(|c| str_at(c, &["image"]).is_some_and(|i| i.contains("velero-plugin-for-csi")))
     });
     let attempted = inv.backups.iter().any(|b| {
-        i64_at(b, &["status", "volumeSnapshotsAttempted"]).unwrap_or(0) > 0
-            || i64_at(b, &["status", "csiVolumeSnapshotsAttempted"]).unwrap_or(0) > 0
+        b.status.volume_snapshots_attempted.unwrap_or(0) > 0
+            || b.status.csi_volume_snapshots_attempted.unwrap_or(0) > 0
     });
     !inv.snapshot_locations.is_empty() || !inv.data_uploads.is_empty() || csi_enabled || attempted
 }

@@ -117,7 +117,7 @@ fn snapshot_kind(input: &ReadinessInputs<'_>) -> &'static str {
             .inv
             .backups
             .iter()
-            .any(|b| json::bool_at(b, &["spec", "snapshotMoveData"]) == Some(true));
+            .any(|b| b.spec.snapshot_move_data == Some(true));
     if moves_data {
         "data-mover"
     } else if !input.inv.snapshot_locations.is_empty() {
@@ -173,8 +173,8 @@ impl<'a> Holders<'a> {
             .inv
             .backups
             .iter()
-            .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
-            .filter_map(json::name)
+            .filter(|b| b.is_completed())
+            .filter_map(|b| b.name.as_deref())
             .collect();
         let mut by_claim_uid: HashMap<&str, Vec<Holding>> = HashMap::new();
         let mut by_pod_volume: HashMap<(&str, &str, &str), Vec<Holding>> = HashMap::new();

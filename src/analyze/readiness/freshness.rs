@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::restore::kind_of;
 use super::{ReadinessInputs, ScheduleFreshness, span};
 use crate::analyze::facts::Schedule;
-use crate::analyze::facts::json::{self, str_at, time_at};
+use crate::analyze::facts::backups::{Backup, BackupOrRestore};
+use crate::analyze::facts::json::{self, str_at};
 
 const FAILED: [&str; 3] = ["Failed", "PartiallyFailed", "FailedValidation"];
 
@@ -27,11 +28,11 @@ pub(super) fn schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
     rows
 }
 
-fn started(backup: &Value) -> Option<Timestamp> {
-    time_at(backup, &["status", "startTimestamp"]).or_else(|| json::created(backup))
+fn started(backup: &Backup) -> Option<Timestamp> {
+    backup.started_or_created()
 }
 
-fn newest<'a>(backups: impl Iterator<Item = &'a Value>) -> Option<&'a Value> {
+fn newest<'a>(backups: impl Iterator<Item = &'a Backup>) -> Option<&'a Backup> {
     backups.max_by_key(|b| started(b))
 }
 
@@ -44,7 +45,7 @@ fn velero_schedule(input: &ReadinessInputs<'_>, fact: &Value) -> Option<Schedule
         .iter()
         .find(|s| json::name(s) == Some(name) && json::namespace(s) == namespace);
     let last = newest(input.inv.backups_of_schedule(name));
-    let last_phase = last.and_then(|b| str_at(b, &["status", "phase"]));
+    let last_phase = last.and_then(|b| b.status.phase.as_deref());
     let period = fact["periodSeconds"].as_i64();
     let last_completed_age = fact["lastCompletedAgeSeconds"].as_i64();
     let paused = fact["paused"] == Value::Bool(true);
@@ -89,7 +90,7 @@ fn velero_schedule(input: &ReadinessInputs<'_>, fact: &Value) -> Option<Schedule
         cadence: fact["schedule"].as_str().map(str::to_string),
         period_seconds: period,
         paused,
-        last_backup: last.and_then(json::name).map(str::to_string),
+        last_backup: last.and_then(|b| b.name.as_deref()).map(str::to_string),
         last_backup_phase: last_phase.map(str::to_string),
         last_completed: fact["lastCompletedBackup"].as_str().map(str::to_string),
         last_completed_age_seconds: last_completed_age,
@@ -104,9 +105,9 @@ fn velero_schedule(input: &ReadinessInputs<'_>, fact: &Value) -> Option<Schedule
 /// Schedules named by their backups' label that no longer exist: nothing backs this scope up on a schedule now.
 fn deleted_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
     let existing: BTreeSet<&str> = input.inv.schedules.iter().filter_map(json::name).collect();
-    let mut gone: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    let mut gone: BTreeMap<&str, Vec<&Backup>> = BTreeMap::new();
     for backup in &input.inv.backups {
-        if let Some(schedule) = json::label(backup, "velero.io/schedule-name")
+        if let Some(schedule) = backup.schedule.as_deref()
             && !existing.contains(schedule)
         {
             gone.entry(schedule).or_default().push(backup);
@@ -117,19 +118,19 @@ fn deleted_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
             let last = newest(backups.iter().copied());
             let last_completed = backups
                 .iter()
-                .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
-                .filter_map(|b| time_at(b, &["status", "completionTimestamp"]))
+                .filter(|b| b.is_completed())
+                .filter_map(|b| b.status.completed)
                 .max();
             ScheduleFreshness {
                 name: name.to_string(),
-                namespace: last.and_then(json::namespace).map(str::to_string),
+                namespace: last.and_then(|b| b.namespace.as_deref()).map(str::to_string),
                 source: "velero".into(),
                 cadence: None,
                 period_seconds: None,
                 paused: false,
-                last_backup: last.and_then(json::name).map(str::to_string),
+                last_backup: last.and_then(|b| b.name.as_deref()).map(str::to_string),
                 last_backup_phase: last
-                    .and_then(|b| str_at(b, &["status", "phase"]))
+                    .and_then(|b| b.status.phase.as_deref())
                     .map(str::to_string),
                 last_completed: last_completed.map(|t| t.to_string()),
                 last_completed_age_seconds: last_completed.map(|t| input.age(t)),
@@ -151,20 +152,24 @@ fn deleted_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
 
 /// KOTS's scheduled snapshots, one series for instance snapshots and one per application.
 fn kots_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
-    let mut series: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<&Backup>> = BTreeMap::new();
     for backup in &input.inv.backups {
-        if json::annotation(backup, "kots.io/snapshot-trigger") != Some("schedule") {
+        if backup.kots_snapshot_trigger() != Some("schedule") {
             continue;
         }
         let key = match kind_of(backup) {
             "kots-instance" | "embedded-cluster" => "kots-instance".to_string(),
             _ => format!(
                 "kots-app:{}",
-                json::annotation(backup, "kots.io/app-slug")
-                    .or_else(|| json::str_at(
-                        backup,
-                        &["spec", "labelSelector", "matchLabels", "kots.io/app-slug"]
-                    ))
+                backup
+                    .kots
+                    .app_slug
+                    .as_deref()
+                    .or_else(|| backup
+                        .spec
+                        .label_selector
+                        .as_deref()
+                        .and_then(|s| str_at(s, &["matchLabels", "kots.io/app-slug"])))
                     .unwrap_or("app")
             ),
         };
@@ -195,7 +200,7 @@ fn kots_schedules(input: &ReadinessInputs<'_>) -> Vec<ScheduleFreshness> {
 }
 
 /// The median gap between consecutive backups of a series: robust to one manual re-run or one missed night.
-fn median_gap(backups: &[&Value]) -> Option<i64> {
+fn median_gap(backups: &[&Backup]) -> Option<i64> {
     let times: Vec<Timestamp> = backups.iter().filter_map(|b| started(b)).collect();
     let mut gaps: Vec<i64> = times
         .windows(2)
@@ -211,14 +216,14 @@ fn kots_row(
     name: String,
     source: &str,
     period: Option<i64>,
-    backups: &[&Value],
+    backups: &[&Backup],
 ) -> ScheduleFreshness {
     let last = backups.last().copied();
-    let last_phase = last.and_then(|b| str_at(b, &["status", "phase"]));
+    let last_phase = last.and_then(|b| b.status.phase.as_deref());
     let last_completed = backups
         .iter()
-        .filter(|b| str_at(b, &["status", "phase"]) == Some("Completed"))
-        .filter_map(|b| time_at(b, &["status", "completionTimestamp"]))
+        .filter(|b| b.is_completed())
+        .filter_map(|b| b.status.completed)
         .max();
     let since_last = last.and_then(started).map(|t| input.age(t));
     let (state, detail) = match (since_last, period) {
@@ -245,12 +250,14 @@ fn kots_row(
     };
     ScheduleFreshness {
         name,
-        namespace: last.and_then(json::namespace).map(str::to_string),
+        namespace: last
+            .and_then(|b| b.namespace.as_deref())
+            .map(str::to_string),
         source: source.into(),
         cadence: period.map(|p| format!("every {}", span(p))),
         period_seconds: period,
         paused: false,
-        last_backup: last.and_then(json::name).map(str::to_string),
+        last_backup: last.and_then(|b| b.name.as_deref()).map(str::to_string),
         last_backup_phase: last_phase.map(str::to_string),
         last_completed: last_completed.map(|t| t.to_string()),
         last_completed_age_seconds: last_completed.map(|t| input.age(t)),

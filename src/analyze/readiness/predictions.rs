@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::restore::kind_of;
 use super::{Prediction, ReadinessInputs, span};
+use crate::analyze::facts::backups::Backup;
 use crate::analyze::facts::components;
 use crate::analyze::facts::json::{self, str_at, time_at};
 use crate::analyze::versions;
@@ -180,11 +181,11 @@ fn repositories(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
 /// Per series (a Velero Schedule, KOTS's scheduled instance or application snapshots), the least-squares line
 /// through the durations of its Completed runs, projected to the timeout that applies.
 fn duration_trends(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
-    let mut series: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<&Backup>> = BTreeMap::new();
     for backup in &input.inv.backups {
-        let key = if let Some(schedule) = json::label(backup, "velero.io/schedule-name") {
+        let key = if let Some(schedule) = backup.schedule.as_deref() {
             format!("schedule {schedule}")
-        } else if json::annotation(backup, "kots.io/snapshot-trigger") == Some("schedule") {
+        } else if backup.kots_snapshot_trigger() == Some("schedule") {
             match kind_of(backup) {
                 "kots-app" => "KOTS application snapshots".to_string(),
                 _ => "KOTS instance snapshots".to_string(),
@@ -192,7 +193,7 @@ fn duration_trends(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
         } else {
             continue;
         };
-        if str_at(backup, &["status", "phase"]) == Some("Completed") {
+        if backup.is_completed() {
             series.entry(key).or_default().push(backup);
         }
     }
@@ -205,12 +206,12 @@ fn duration_trends(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
         .and_then(|t| crate::analyze::facts::go_duration_seconds(&t))
         .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     for (subject, mut backups) in series {
-        backups.sort_by_key(|b| time_at(b, &["status", "startTimestamp"]));
+        backups.sort_by_key(|b| b.status.started);
         let durations: Vec<i64> = backups
             .iter()
             .filter_map(|b| {
-                let start = time_at(b, &["status", "startTimestamp"])?;
-                let end = time_at(b, &["status", "completionTimestamp"])?;
+                let start = b.status.started?;
+                let end = b.status.completed?;
                 Some(end.duration_since(start).as_secs())
             })
             .collect();
@@ -219,7 +220,7 @@ fn duration_trends(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
         }
         let newest = backups.last().copied();
         let (timeout, timeout_name) = match newest
-            .and_then(|b| str_at(b, &["spec", "itemOperationTimeout"]))
+            .and_then(|b| b.spec.item_operation_timeout.as_deref())
             .and_then(crate::analyze::facts::go_duration_seconds)
         {
             Some(item) if uses_data_mover(input, newest) => (item, "itemOperationTimeout"),
@@ -265,14 +266,11 @@ fn duration_trends(input: &ReadinessInputs<'_>, out: &mut Vec<Prediction>) {
     }
 }
 
-fn uses_data_mover(input: &ReadinessInputs<'_>, backup: Option<&Value>) -> bool {
-    let Some(name) = backup.and_then(json::name) else {
+fn uses_data_mover(input: &ReadinessInputs<'_>, backup: Option<&Backup>) -> bool {
+    let Some((backup, name)) = backup.and_then(|b| Some((b, b.name.as_deref()?))) else {
         return false;
     };
-    json::bool_at(
-        backup.unwrap_or(&Value::Null),
-        &["spec", "snapshotMoveData"],
-    ) == Some(true)
+    backup.spec.snapshot_move_data == Some(true)
         || input
             .inv
             .data_uploads

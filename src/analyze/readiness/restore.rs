@@ -16,22 +16,18 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use super::{BackupReadiness, EXPIRY_WARNING_SECONDS, ReadinessInputs, Reason, Restorable, span};
-use crate::analyze::facts::json::{self, array_at, i64_at, str_at, time_at};
+use crate::analyze::facts::backups::{Backup, BackupOrRestore};
+use crate::analyze::facts::json::{self, array_at, str_at};
 use crate::analyze::facts::pod_volume_backups::PodVolumeBackup;
 
-const INSTANCE: &str = "kots.io/instance";
-const DR_VERSION: &str = "replicated.com/disaster-recovery-version";
-const EMBEDDED_CLUSTER: &str = "kots.io/embedded-cluster";
 const APPS_VERSIONS: &str = "kots.io/apps-versions";
 const IS_AIRGAP: &str = "kots.io/is-airgap";
 const BACKUP_VOLUMES: &str = "backup.velero.io/backup-volumes";
 
 /// Every backup, newest first.
 pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
-    let mut backups: Vec<&Value> = input.inv.backups.iter().collect();
-    backups.sort_by_key(|b| {
-        std::cmp::Reverse(time_at(b, &["status", "startTimestamp"]).or_else(|| json::created(b)))
-    });
+    let mut backups: Vec<&Backup> = input.inv.backups.iter().collect();
+    backups.sort_by_key(|b| std::cmp::Reverse(b.started_or_created()));
     let operations = Operations {
         pod_volume_backups: pod_volume_backups_by_backup(&input.inv.pod_volume_backups),
         data_uploads: by_backup(&input.inv.data_uploads),
@@ -87,17 +83,13 @@ fn by_backup(objects: &[Value]) -> HashMap<&str, Vec<&Value>> {
     by_backup
 }
 
-pub(super) fn kind_of(backup: &Value) -> &'static str {
-    if json::annotation(backup, EMBEDDED_CLUSTER) == Some("true") {
+pub(super) fn kind_of(backup: &Backup) -> &'static str {
+    let kots = &backup.kots;
+    if kots.embedded_cluster.as_deref() == Some("true") {
         "embedded-cluster"
-    } else if json::annotation(backup, INSTANCE) == Some("true")
-        || json::annotation(backup, DR_VERSION).is_some()
-    {
+    } else if kots.instance.as_deref() == Some("true") || kots.disaster_recovery_version.is_some() {
         "kots-instance"
-    } else if json::annotation(backup, "kots.io/app-id").is_some()
-        || json::annotation(backup, "kots.io/app-sequence").is_some()
-        || json::annotation(backup, "kots.io/app-slug").is_some()
-    {
+    } else if kots.app_id.is_some() || kots.app_sequence.is_some() || kots.app_slug.is_some() {
         "kots-app"
     } else {
         "velero"
@@ -121,22 +113,22 @@ impl Reasons {
 fn backup_readiness(
     input: &ReadinessInputs<'_>,
     operations: &Operations<'_>,
-    backup: &Value,
+    backup: &Backup,
 ) -> Option<BackupReadiness> {
-    let name = json::name(backup)?;
-    let phase = str_at(backup, &["status", "phase"]);
+    let name = backup.name.as_deref()?;
+    let phase = backup.status.phase.as_deref();
     let kind = kind_of(backup);
     let mut reasons = Reasons(Vec::new());
 
     phase_reasons(&mut reasons, backup, phase);
-    let items = i64_at(backup, &["status", "progress", "itemsBackedUp"]);
+    let items = backup.status.items_backed_up;
     if items == Some(0) {
         reasons.limit(
             Restorable::Not,
             "it holds no item (0 items backed up)".into(),
         );
     }
-    let expires_in = time_at(backup, &["status", "expiration"]).map(|t| -input.age(t));
+    let expires_in = backup.status.expiration.map(|t| -input.age(t));
     match expires_in {
         Some(left) if left <= 0 => reasons.limit(
             Restorable::Not,
@@ -167,10 +159,10 @@ fn backup_readiness(
         .sort_by_key(|r| r.limits.map_or(u8::MAX, |l| l as u8));
     Some(BackupReadiness {
         name: name.to_string(),
-        namespace: json::namespace(backup).map(str::to_string),
+        namespace: backup.namespace.as_deref().map(str::to_string),
         phase: phase.map(str::to_string),
         kind: kind.to_string(),
-        completed: time_at(backup, &["status", "completionTimestamp"]).map(|t| t.to_string()),
+        completed: backup.status.completed.map(|t| t.to_string()),
         restorable,
         label: restorable.label().to_string(),
         reasons: reasons.0,
@@ -179,21 +171,26 @@ fn backup_readiness(
     })
 }
 
-fn phase_reasons(reasons: &mut Reasons, backup: &Value, phase: Option<&str>) {
+fn phase_reasons(reasons: &mut Reasons, backup: &Backup, phase: Option<&str>) {
     match phase {
         Some("Completed") => {}
         Some("PartiallyFailed") => {
-            let errors = i64_at(backup, &["status", "errors"]).unwrap_or(0);
+            let errors = backup.status.errors.unwrap_or(0);
             reasons.limit(
                 Restorable::Partial,
                 format!("it PartiallyFailed with {errors} error(s): some items or volumes are missing from it"),
             );
         }
         Some(failed @ ("Failed" | "FailedValidation")) => {
-            let why = str_at(backup, &["status", "failureReason"])
+            let why = backup
+                .status
+                .failure_reason
+                .as_deref()
                 .map(|r| format!(": {r}"))
                 .or_else(|| {
-                    json::strings_at(backup, &["status", "validationErrors"])
+                    backup
+                        .status
+                        .validation_errors
                         .first()
                         .map(|e| format!(": {e}"))
                 })
@@ -212,7 +209,7 @@ fn volume_reasons(
     input: &ReadinessInputs<'_>,
     operations: &Operations<'_>,
     reasons: &mut Reasons,
-    backup: &Value,
+    backup: &Backup,
     name: &str,
 ) {
     let pvbs = of_backup(&operations.pod_volume_backups, name);
@@ -287,9 +284,10 @@ fn volume_reasons(
 }
 
 /// `pod/volume` for every volume a pod in the backup's namespaces opts in but does not have: Velero skips it.
-fn skipped_volumes(operations: &Operations<'_>, backup: &Value) -> Vec<String> {
-    let included = json::strings_at(backup, &["spec", "includedNamespaces"]);
-    let selects = |ns: &str| included.is_empty() || included.iter().any(|p| *p == "*" || *p == ns);
+fn skipped_volumes(operations: &Operations<'_>, backup: &Backup) -> Vec<String> {
+    let included = &backup.spec.included_namespaces;
+    let selects =
+        |ns: &str| included.is_empty() || included.iter().any(|p| &**p == "*" || &**p == ns);
     operations
         .missing_volumes
         .iter()
@@ -324,10 +322,10 @@ fn missing_volumes<'a>(input: &ReadinessInputs<'a>) -> Vec<MissingVolume<'a>> {
     missing
 }
 
-fn location_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value) {
-    let location_name = str_at(backup, &["spec", "storageLocation"]).unwrap_or("default");
+fn location_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Backup) {
+    let location_name = backup.spec.storage_location.as_deref().unwrap_or("default");
     let Some(location) = input.inv.storage_locations.iter().find(|l| {
-        json::name(l) == Some(location_name) && json::namespace(l) == json::namespace(backup)
+        json::name(l) == Some(location_name) && json::namespace(l) == backup.namespace.as_deref()
     }) else {
         if !input.inv.storage_locations.is_empty() {
             reasons.limit(
@@ -390,7 +388,7 @@ pub(super) fn in_cluster_store(input: &ReadinessInputs<'_>, location: &Value) ->
     service.then(|| format!("an object store inside the cluster ({endpoint})"))
 }
 
-fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Value, kind: &str) {
+fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Backup, kind: &str) {
     let embedded_install = input.install_kind() == Some("embedded-cluster");
     match kind {
         "embedded-cluster" => reasons.note(
@@ -411,7 +409,10 @@ fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Val
                 .into(),
         ),
         "kots-instance" => {
-            let apps = json::annotation(backup, APPS_VERSIONS)
+            let apps = backup
+                .kots
+                .apps_versions
+                .as_deref()
                 .and_then(|text| serde_json::from_str::<Value>(text).ok());
             if apps
                 .as_ref()
@@ -435,7 +436,7 @@ fn kots_reasons(input: &ReadinessInputs<'_>, reasons: &mut Reasons, backup: &Val
                     os.into_iter().collect::<Vec<_>>().join(", ")
                 ));
             }
-            match json::annotation(backup, IS_AIRGAP) {
+            match backup.kots.is_airgap.as_deref() {
                 Some("true") => {
                     reasons.note(format!("restore with an air-gap install ({IS_AIRGAP}: true)"))
                 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::analyze::analysis::BackupSummary;
 use crate::analyze::environment::is_failed;
+use crate::analyze::facts::backups::BackupOrRestore;
 use crate::analyze::facts::components::{Workload, component_of_pod};
 use crate::analyze::facts::go_duration_seconds;
 use crate::analyze::facts::interned::Strings;
@@ -430,11 +431,9 @@ impl VerdictContext {
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
         let mut strings = Strings::default();
         let mut specs = BTreeMap::new();
-        for (kind, objects) in [("backup", &inv.backups), ("restore", &inv.restores)] {
-            for object in objects.iter() {
-                if let Some(name) = json::name(object) {
-                    specs.insert(format!("{kind}/{name}"), spec(object, &mut strings));
-                }
+        for (kind, object) in backups_and_restores(inv) {
+            if let Some(name) = object.name() {
+                specs.insert(format!("{kind}/{name}"), spec(object, &mut strings));
             }
         }
         let (log_errors, logs_not_tried) = log_errors(collector_errors);
@@ -536,14 +535,31 @@ pub(crate) fn read_item_errors(
     errors
 }
 
-fn spec(object: &Value, strings: &mut Strings) -> Spec {
+/// Every backup, then every restore, with its kind (backup | restore).
+fn backups_and_restores(
+    inv: &Inventory,
+) -> impl Iterator<Item = (&'static str, &dyn BackupOrRestore)> {
+    let backups = inv
+        .backups
+        .iter()
+        .map(|b| ("backup", b as &dyn BackupOrRestore));
+    let restores = inv
+        .restores
+        .iter()
+        .map(|r| ("restore", r as &dyn BackupOrRestore));
+    backups.chain(restores)
+}
+
+fn spec(object: &dyn BackupOrRestore, strings: &mut Strings) -> Spec {
     Spec {
-        created: json::created(object),
-        included_namespaces: json::strings_at(object, &["spec", "includedNamespaces"])
+        created: object.created(),
+        included_namespaces: object
+            .included_namespaces()
             .into_iter()
             .map(|namespace| strings.share(namespace))
             .collect(),
-        item_operation_timeout: str_at(object, &["spec", "itemOperationTimeout"])
+        item_operation_timeout: object
+            .item_operation_timeout()
             .and_then(go_duration_seconds)
             .map(SignedDuration::from_secs)
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT),
@@ -564,14 +580,11 @@ pub(crate) fn bounded_operations(
     // Owner → (completed, created): what decides which go first.
     let mut owners: std::collections::HashMap<String, (bool, Option<String>)> =
         std::collections::HashMap::new();
-    for (kind, objects) in [("backup", &inv.backups), ("restore", &inv.restores)] {
-        for object in objects.iter() {
-            if let Some(name) = json::name(object) {
-                let completed = str_at(object, &["status", "phase"]) == Some("Completed");
-                let created =
-                    str_at(object, &["metadata", "creationTimestamp"]).map(str::to_string);
-                owners.insert(format!("{kind}/{name}"), (completed, created));
-            }
+    for (kind, object) in backups_and_restores(inv) {
+        if let Some(name) = object.name() {
+            let completed = object.phase() == Some("Completed");
+            let created = object.created_text().map(str::to_string);
+            owners.insert(format!("{kind}/{name}"), (completed, created));
         }
     }
     // Completed owners' operations, oldest owner first, are the ones to leave out.
@@ -869,6 +882,7 @@ mod credential_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::facts::backups::Backups;
     use crate::bundle::reader::SharedObjects;
     use serde_json::json;
 
@@ -919,7 +933,7 @@ mod tests {
     fn past_the_bound_the_operations_of_the_oldest_completed_backups_are_left_out_and_counted() {
         let backup = |name: &str, phase: &str, created: &str| json!({"metadata": {"name": name, "creationTimestamp": created}, "status": {"phase": phase}});
         let inv = Inventory {
-            backups: SharedObjects::new(vec![
+            backups: Backups::from_objects(&[
                 backup("old", "Completed", "2026-01-01T00:00:00Z"),
                 backup("mid", "Completed", "2026-02-01T00:00:00Z"),
                 backup("failed", "Failed", "2025-01-01T00:00:00Z"),

@@ -1,0 +1,178 @@
+//! Resources the analysis keeps as typed projections of what its Rust readers read, not `serde_json::Value`s
+//! (PodVolumeBackups, Backups): the most numerous objects of a bundle, whose values were the larger part of the
+//! analysis's peak memory (BENCHMARKS.md, "Analysis memory (#20)"). A projection holds the same answers in a few
+//! hundred bytes, and the strings that repeat from one object to the next once per list.
+//!
+//! The object rules and the log rules' places read any path of these objects: they are evaluated on each whole
+//! object as its list streams (engine/streamed.rs), and only what matched is kept.
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::interned::Strings;
+use crate::bundle::list::{self, Keep, ListSink, Newest};
+use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
+use crate::bundle::{Bundle, BundleError};
+
+/// A resource's object as the analysis keeps it.
+pub(crate) trait Projection: Sized + Send + Sync + 'static {
+    /// The resource whose objects these are.
+    const RESOURCE: &'static str;
+    /// The projection of one object, its repeated strings shared through `strings`.
+    fn project(object: &Value, strings: &mut Strings) -> Self;
+}
+
+/// A bundle's objects of one resource as projections: the newest [`MAX_OBJECTS_OF_A_KIND`] in the bundle's
+/// order, shared by every reader (cloning is cheap).
+#[derive(Debug)]
+pub(crate) struct Projections<T>(Arc<Kept<T>>);
+
+impl<T> Clone for Projections<T> {
+    fn clone(&self) -> Self {
+        Projections(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for Projections<T> {
+    fn default() -> Self {
+        Projections(Arc::new(Kept {
+            items: Vec::new(),
+            places: Vec::new(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Kept<T> {
+    items: Vec<T>,
+    /// The place of each list item kept (ascending), among all the list's items: which the analysis kept, for
+    /// those that read the list again ([`Projections::kept_places`]). A kept item that is not an object has a
+    /// place but no projection, as [`list::Kept`] keeps it and the inventory then drops it.
+    places: Vec<usize>,
+}
+
+impl<T: Projection> Projections<T> {
+    /// The bundle's, read once and shared (see [`Bundle::shared_projection`]).
+    pub(crate) fn of(bundle: &mut Bundle) -> Result<Projections<T>, BundleError> {
+        if let Some(shared) = bundle.shared_projection::<Projections<T>>(T::RESOURCE) {
+            return Ok((*shared).clone());
+        }
+        let (projections, total) = Projections::read(bundle)?;
+        projections.clone().share(bundle, total);
+        Ok(projections)
+    }
+
+    /// Reads the list as it streams, without sharing it: with how many objects it held. For a reader of the
+    /// bundle on another thread ([`Bundle::reopen`]); the result is shared with [`Projections::share`].
+    pub(crate) fn read(bundle: &mut Bundle) -> Result<(Projections<T>, usize), BundleError> {
+        let mut projector = Projector::default();
+        bundle.stream_objects(
+            T::RESOURCE,
+            Keep::Newest(MAX_OBJECTS_OF_A_KIND),
+            &mut projector,
+        )?;
+        let projections = projector.finish();
+        Ok((projections, projector.total))
+    }
+
+    /// Shares what [`Projections::read`] read (of `total` objects) as `bundle`'s.
+    pub(crate) fn share(self, bundle: &mut Bundle, total: usize) {
+        // Items that are not objects count as kept, as they do for a list of values.
+        let kept = self.kept_places().len();
+        bundle.share_projection(T::RESOURCE, Arc::new(self), total, kept);
+    }
+
+    /// Projections of objects as written (tests).
+    #[cfg(test)]
+    pub(crate) fn from_objects(objects: &[Value]) -> Projections<T> {
+        let mut strings = Strings::default();
+        Projections(Arc::new(Kept {
+            items: objects
+                .iter()
+                .filter(|o| o.is_object())
+                .map(|o| T::project(o, &mut strings))
+                .collect(),
+            places: (0..objects.len()).collect(),
+        }))
+    }
+}
+
+impl<T> Projections<T> {
+    /// The places, among all the list's objects in the bundle's order, of those kept (ascending).
+    pub(crate) fn kept_places(&self) -> &[usize] {
+        &self.0.places
+    }
+
+    /// Whether both are the one list read (tests).
+    #[cfg(test)]
+    pub(crate) fn same_list(&self, other: &Projections<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> std::ops::Deref for Projections<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0.items
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Projections<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.items.iter()
+    }
+}
+
+/// Projects each object of the list as it is read, keeping the newest as [`list::Kept`] would keep values: the
+/// same items, so that the analysis reads the same ones whichever way a list is kept.
+pub(crate) struct Projector<T> {
+    /// `None`: an item that is not an object.
+    newest: Newest<Option<T>>,
+    strings: Strings,
+    /// Items seen, kept or not.
+    pub(crate) total: usize,
+}
+
+impl<T> Default for Projector<T> {
+    fn default() -> Self {
+        Projector {
+            newest: Newest::default(),
+            strings: Strings::default(),
+            total: 0,
+        }
+    }
+}
+
+impl<T> Projector<T> {
+    /// The items kept with their places, in the bundle's order (`None`: not an object; tests).
+    #[cfg(test)]
+    pub(crate) fn into_placed(self) -> Vec<(usize, Option<T>)> {
+        self.newest.into_placed()
+    }
+
+    fn finish(&mut self) -> Projections<T> {
+        let (places, items): (Vec<usize>, Vec<Option<T>>) = std::mem::take(&mut self.newest)
+            .into_placed()
+            .into_iter()
+            .unzip();
+        let items = items.into_iter().flatten().collect();
+        Projections(Arc::new(Kept { items, places }))
+    }
+}
+
+impl<T: Projection> ListSink for Projector<T> {
+    fn push(&mut self, keep: Keep, item: Value) {
+        let place = self.total;
+        self.total += 1;
+        let max = match keep {
+            Keep::All => usize::MAX,
+            Keep::Newest(max) => max,
+        };
+        let strings = &mut self.strings;
+        self.newest.offer(max, list::created(&item), place, || {
+            item.is_object().then(|| T::project(&item, strings))
+        });
+    }
+}
