@@ -451,6 +451,11 @@ fn analyze_command(args: &AnalyzeArgs, color: bool, out: &mut dyn Write) -> anyh
     if args.summary.is_some() {
         return fleet_command(args, &rules, out);
     }
+    let rules = if args.bundles.len() == 1 {
+        rules.for_one_bundle()
+    } else {
+        rules
+    };
     refuse_existing_outputs(args.output.iter(), args.force)?;
     let mut analyses = Vec::new();
     let mut could_not_run = false;

@@ -230,7 +230,7 @@ pub(crate) fn read_list(
     keep: Keep,
     kept: &mut dyn ListSink,
 ) -> Result<(), ListError> {
-    if !size.is_some_and(|size| size <= SLICE_LIMIT) {
+    if size.is_none_or(|size| size > SLICE_LIMIT) {
         return cut::Cutter::new(std::io::BufReader::with_capacity(256 << 10, reader))
             .read(keep, kept);
     }

@@ -256,7 +256,8 @@ async fn collect_and_analyse(
     identity: &mut CheckIdentity,
 ) -> Result<(CheckOutcome, String), CheckError> {
     // Rules first: a broken --rules directory is reported before the cluster is touched.
-    let rules = RuleSet::load(&args.analysis.rules_dirs)?;
+    // One bundle a run: its log scanners are freed once its logs are scanned.
+    let rules = RuleSet::load(&args.analysis.rules_dirs)?.for_one_bundle();
     // Collected into a scratch directory (beside a kept bundle, so the final rename stays on one file
     // system): a check that fails half-way leaves the bundles of earlier runs as they were.
     let scratch_parent = match &args.bundle {

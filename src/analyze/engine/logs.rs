@@ -368,6 +368,12 @@ impl<'r> LogRun<'r> {
         }
     }
 
+    /// Lets go of the scanners once every log's scan is absorbed: a scanner not kept by the rule set for a
+    /// next bundle ([`crate::analyze::RuleSet::for_one_bundle`]) is freed before the findings are built.
+    pub(crate) fn forget_scanners(&mut self) {
+        self.scanners.clear();
+    }
+
     /// The rules, each with what it saw and whether it ran (a log of one of its sources was scanned).
     pub fn finish(self) -> Vec<(&'r Rule, LogAggregate, bool)> {
         self.rules
@@ -791,7 +797,8 @@ mod tests {
     #[test]
     fn runs_over_one_rule_set_share_its_scanners() {
         let rules = RuleSet::builtin().unwrap();
-        let cache = rules.scanner_cache();
+        let cache = rules.scanner_cache().unwrap();
+        assert!(rules.clone().for_one_bundle().scanner_cache().is_none());
         let mut first = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
         first.ensure_scanner(LogSource::VeleroServer);
         let mut second = LogRun::new(rules.rules(), None).with_scanner_cache(cache);
@@ -811,7 +818,8 @@ mod tests {
         ));
 
         let copy = rules.clone();
-        let mut of_copy = LogRun::new(copy.rules(), None).with_scanner_cache(copy.scanner_cache());
+        let mut of_copy =
+            LogRun::new(copy.rules(), None).with_scanner_cache(copy.scanner_cache().unwrap());
         of_copy.ensure_scanner(LogSource::VeleroServer);
         assert!(!Arc::ptr_eq(
             &server_scanner(&first),

@@ -145,8 +145,10 @@ impl<'r> LogPass<'r> {
             problems,
         } = locations;
         let mut log_run = LogRun::new(rules.rules(), context.velero_namespace.map(str::to_string))
-            .with_storage_locations(&locations)
-            .with_scanner_cache(rules.scanner_cache());
+            .with_storage_locations(&locations);
+        if let Some(cache) = rules.scanner_cache() {
+            log_run = log_run.with_scanner_cache(cache);
+        }
         if let Some(size) = block_size {
             log_run = log_run.with_block_size(size);
         }
@@ -382,6 +384,9 @@ pub(crate) fn finish<'r>(
                 .push(format!("log not fully scanned: {problem}"));
         }
     }
+    log_run.forget_scanners();
+    // Every rule's own regex is tried on the objects' places: their caches then take the scanners' memory.
+    crate::analyze::run::return_freed_memory();
     log_run.absorb_places(&objects.places);
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
     for (rule, aggregate, ran) in log_run.finish() {

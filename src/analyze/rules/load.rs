@@ -341,6 +341,7 @@ fn build(
         rules: keep,
         templates,
         scanners: crate::analyze::engine::ScannerCache::default(),
+        keep_scanners: true,
     })
 }
 

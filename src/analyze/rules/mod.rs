@@ -268,6 +268,8 @@ pub struct RuleSet {
     templates: Handlebars<'static>,
     /// The log scanners built for these rules, kept for the next bundle a fleet analyses with them.
     scanners: ScannerCache,
+    /// Whether scanners are kept in `scanners` at all (see [`RuleSet::for_one_bundle`]).
+    keep_scanners: bool,
 }
 
 impl RuleSet {
@@ -298,9 +300,17 @@ impl RuleSet {
         &self.rules
     }
 
-    /// The log scanners built for these rules so far (engine::logs).
-    pub(crate) fn scanner_cache(&self) -> &ScannerCache {
-        &self.scanners
+    /// The log scanners built for these rules so far (engine::logs), when they are kept.
+    pub(crate) fn scanner_cache(&self) -> Option<&ScannerCache> {
+        self.keep_scanners.then_some(&self.scanners)
+    }
+
+    /// The rules for analysing one bundle: its log scanners (their automata and lazy DFAs' caches, some 40 MB
+    /// on the scale bundle) are freed once its logs are scanned rather than kept for a next bundle, so that the
+    /// report is built in memory they held (BENCHMARKS.md, "Analysis memory").
+    pub fn for_one_bundle(mut self) -> RuleSet {
+        self.keep_scanners = false;
+        self
     }
 
     /// The rule with id `id`, case-insensitive.
