@@ -385,8 +385,11 @@ pub(crate) fn finish<'r>(
         }
     }
     log_run.forget_scanners();
-    // Every rule's own regex is tried on the objects' places: their caches then take the scanners' memory.
-    crate::analyze::run::return_freed_memory();
+    // Freed only when the rule set keeps no scanners for a next bundle (one bundle): their pages given back,
+    // the places' regex caches and the findings are built in them. A fleet's bundles skip the trim.
+    if rules.scanner_cache().is_none() {
+        crate::analyze::run::return_freed_memory();
+    }
     log_run.absorb_places(&objects.places);
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
     for (rule, aggregate, ran) in log_run.finish() {
