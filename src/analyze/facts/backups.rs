@@ -172,13 +172,9 @@ impl Projection for Backup {
     }
 }
 
-fn text(field: &Option<Arc<str>>) -> Option<&str> {
-    field.as_deref()
-}
-
 impl Backup {
     pub(crate) fn is_completed(&self) -> bool {
-        text(&self.status.phase) == Some("Completed")
+        self.status.phase.as_deref() == Some("Completed")
     }
 
     /// When it finished: its completion, else its start for a backup that recorded none.
@@ -189,11 +185,11 @@ impl Backup {
     /// KOTS marks a full ("instance") snapshot with `kots.io/instance`; a partial (application) one has only the
     /// app slug.
     pub(crate) fn is_kots_instance(&self) -> bool {
-        text(&self.kots.instance) == Some("true")
+        self.kots.instance.as_deref() == Some("true")
     }
 
     pub(crate) fn kots_snapshot_trigger(&self) -> Option<&str> {
-        text(&self.kots.snapshot_trigger)
+        self.kots.snapshot_trigger.as_deref()
     }
 
     /// `spec.labelSelector.matchLabels`, when it is a map.
@@ -311,7 +307,7 @@ impl BackupOrRestore for Backup {
         self.name.as_deref()
     }
     fn namespace(&self) -> Option<&str> {
-        text(&self.namespace)
+        self.namespace.as_deref()
     }
     fn created(&self) -> Option<Timestamp> {
         self.created
@@ -320,7 +316,7 @@ impl BackupOrRestore for Backup {
         self.created_text.as_deref()
     }
     fn phase(&self) -> Option<&str> {
-        text(&self.status.phase)
+        self.status.phase.as_deref()
     }
     fn started(&self) -> Option<Timestamp> {
         self.status.started
@@ -341,13 +337,13 @@ impl BackupOrRestore for Backup {
         self.status.validation_errors.iter().map(|e| &**e).collect()
     }
     fn storage_location(&self) -> Option<&str> {
-        text(&self.spec.storage_location)
+        self.spec.storage_location.as_deref()
     }
     fn storage_location_label(&self) -> Option<&str> {
-        text(&self.storage_location_label)
+        self.storage_location_label.as_deref()
     }
     fn schedule_label(&self) -> Option<&str> {
-        text(&self.schedule)
+        self.schedule.as_deref()
     }
     /// Not a field of a Backup's spec.
     fn schedule_name(&self) -> Option<&str> {
@@ -358,16 +354,16 @@ impl BackupOrRestore for Backup {
         None
     }
     fn kots_instance(&self) -> Option<&str> {
-        text(&self.kots.instance)
+        self.kots.instance.as_deref()
     }
     fn kots_app_slug(&self) -> Option<&str> {
-        text(&self.kots.app_slug)
+        self.kots.app_slug.as_deref()
     }
     fn included_namespaces(&self) -> Vec<&str> {
         self.spec.included_namespaces.iter().map(|n| &**n).collect()
     }
     fn item_operation_timeout(&self) -> Option<&str> {
-        text(&self.spec.item_operation_timeout)
+        self.spec.item_operation_timeout.as_deref()
     }
 }
 
