@@ -100,10 +100,11 @@ fn scan(patterns_file: &std::path::Path, files: &[String], prefilter: bool) -> R
     let text = std::fs::read_to_string(patterns_file)
         .map_err(|e| format!("{}: {e}", patterns_file.display()))?;
     let patterns: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-    let mut scanner = LogScanner::new(&patterns)?;
-    if !prefilter {
-        scanner = scanner.without_prefilter();
-    }
+    let scanner = if prefilter {
+        LogScanner::new(&patterns)?
+    } else {
+        LogScanner::without_prefilter(&patterns)?
+    };
     let started = Instant::now();
     let (mut bytes, mut hits) = (0u64, 0u64);
     for file in files {

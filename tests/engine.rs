@@ -1127,9 +1127,8 @@ fn the_literal_prefilter_reports_what_the_automaton_reports() {
     for block in [64, 257, 4096, 1 << 20] {
         let fast = scan(&LogScanner::new(&patterns).unwrap().with_block_size(block));
         let slow = scan(
-            &LogScanner::new(&patterns)
+            &LogScanner::without_prefilter(&patterns)
                 .unwrap()
-                .without_prefilter()
                 .with_block_size(block),
         );
         assert!(!slow.1.is_empty());
@@ -1162,6 +1161,48 @@ fn a_pattern_without_a_certain_phrase_turns_the_prefilter_off() {
     );
 }
 
+/// On a line holding phrases, only the patterns those phrases came from are checked, each by its own regex: a
+/// phrase two patterns share makes both candidates, and a candidate whose regex fails on the line is not
+/// reported. The automaton, checking every pattern on every line it stops on, reports the same.
+#[test]
+fn a_line_is_checked_against_the_patterns_whose_phrases_it_holds() {
+    let patterns = [
+        r"NoSuchBucket: bucket (?P<bucket>\S+)",
+        "NoSuchBucket|AccessDenied",
+        r"(?i)timed out waiting for \w+",
+    ];
+    let log = "NoSuchBucket: bucket b1\n\
+               AccessDenied here\n\
+               no phrase at all\n\
+               NoSuchBucket alone\n\
+               TIMED OUT WAITING for cache and AccessDenied\n\
+               NoSuchBucket: bucket\n\
+               timed out waiting for\n";
+    let scan = |scanner: LogScanner| {
+        let mut seen = Vec::new();
+        scanner
+            .scan(log.as_bytes(), &mut |line| {
+                seen.push((line.number, line.patterns.to_vec()))
+            })
+            .unwrap();
+        seen
+    };
+    let expected = vec![
+        (1, vec![0, 1]),
+        (2, vec![1]),
+        (4, vec![1]),
+        (5, vec![1, 2]),
+        (6, vec![1]),
+    ];
+    let phrased = LogScanner::new(&patterns).unwrap();
+    assert!(phrased.has_prefilter());
+    assert_eq!(scan(phrased), expected);
+    assert_eq!(
+        scan(LogScanner::without_prefilter(&patterns).unwrap()),
+        expected
+    );
+}
+
 /// A case-insensitive pattern's line in capitals or mixed case is found through the anchors (searched in every
 /// ASCII case), as the automaton finds it.
 #[test]
@@ -1185,7 +1226,7 @@ fn anchors_find_a_case_insensitive_phrase_in_any_case() {
     let expected = vec![(2, vec![0]), (4, vec![0, 1])];
     assert_eq!(scan(anchored), expected);
     assert_eq!(
-        scan(LogScanner::new(&patterns).unwrap().without_prefilter()),
+        scan(LogScanner::without_prefilter(&patterns).unwrap()),
         expected
     );
 }

@@ -4,8 +4,8 @@
 //! With more than a handful of patterns, the multi-pattern automaton loses its own literal prefilter and runs its
 //! DFA over every byte (BENCHMARKS.md, "Rule count"). Velero's error signatures are mostly long fixed phrases, so
 //! a line that holds none of the phrases cannot match: an Aho-Corasick search for those phrases finds the few
-//! lines worth checking, and the regexes run on those lines only. Every line reported is still one a pattern
-//! matches (the line's check is the same `RegexSet` as without the prefilter); the prefilter only has to be
+//! lines worth checking, and on such a line only the regexes of the patterns whose phrases it holds run. Every
+//! line reported is still one a pattern matches (each pattern's own regex says so); the prefilter only has to be
 //! sure never to skip one, which the analysis below keeps by only ever narrowing to strings a match cannot avoid.
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -275,14 +275,16 @@ pub(crate) struct Phrase {
     pub(crate) case_insensitive: bool,
 }
 
-/// The phrases of every pattern, or `None` when one pattern has no certain literal of [`MIN_USEFUL_LEN`] bytes
-/// (then every byte must go through the automaton anyway, and the prefilter would only add work).
+/// The phrases of every pattern (sorted, each once), with the patterns each was taken from (`owners[i]`, the
+/// indexes of the patterns phrase `i` came from, ascending): a line holding none of a pattern's phrases cannot
+/// match it. `None` when one pattern has no certain literal of [`MIN_USEFUL_LEN`] bytes (then every byte must go
+/// through the automaton anyway, and the prefilter would only add work).
 pub(crate) fn prefilter_literals(
     patterns: &[impl AsRef<str>],
     syntax: &regex_automata::util::syntax::Config,
-) -> Option<Vec<Phrase>> {
+) -> Option<(Vec<Phrase>, Vec<Vec<usize>>)> {
     let mut all = Vec::new();
-    for pattern in patterns {
+    for (index, pattern) in patterns.iter().enumerate() {
         let hir = regex_automata::util::syntax::parse_with(pattern.as_ref(), syntax).ok()?;
         let own = required(&hir)?;
         if own.shortest() < MIN_USEFUL_LEN {
@@ -292,15 +294,29 @@ pub(crate) fn prefilter_literals(
             if own.case_insensitive {
                 bytes.make_ascii_lowercase();
             }
-            Phrase {
+            let phrase = Phrase {
                 bytes,
                 case_insensitive: own.case_insensitive,
-            }
+            };
+            (phrase, index)
         }));
     }
     all.sort();
     all.dedup();
-    Some(all)
+    let mut phrases: Vec<Phrase> = Vec::new();
+    let mut owners: Vec<Vec<usize>> = Vec::new();
+    for (phrase, index) in all {
+        if phrases.last() == Some(&phrase) {
+            owners
+                .last_mut()
+                .expect("one owner list a phrase")
+                .push(index);
+        } else {
+            phrases.push(phrase);
+            owners.push(vec![index]);
+        }
+    }
+    Some((phrases, owners))
 }
 
 #[cfg(test)]
@@ -360,6 +376,35 @@ mod tests {
         assert_eq!(
             literals_of("BackupStorageLocations? (?:is invalid, )?marking as unavailable"),
             Some(vec!["marking as unavailable".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_phrase_two_patterns_share_names_both_as_its_owners() {
+        let syntax = regex_automata::util::syntax::Config::new()
+            .multi_line(true)
+            .crlf(true);
+        let (phrases, owners) = prefilter_literals(
+            &[
+                "NoSuchBucket",
+                "(?i)timed out waiting",
+                "NoSuchBucket|AccessDenied",
+            ],
+            &syntax,
+        )
+        .unwrap();
+        let named: Vec<(String, Vec<usize>)> = phrases
+            .iter()
+            .map(|p| String::from_utf8(p.bytes.clone()).unwrap())
+            .zip(owners)
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("AccessDenied".to_string(), vec![2]),
+                ("NoSuchBucket".to_string(), vec![0, 2]),
+                ("timed out waiting".to_string(), vec![1]),
+            ]
         );
     }
 

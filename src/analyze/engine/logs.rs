@@ -76,13 +76,14 @@ impl ScannerCache {
     fn get_or_build(
         &self,
         patterns: &[&str],
+        regexes: &[&regex::bytes::Regex],
         block_size: Option<usize>,
     ) -> Result<Arc<LogScanner>, String> {
         let key: ScannerKey = (patterns.iter().map(|p| p.to_string()).collect(), block_size);
         if let Some(known) = self.built.lock().ok().and_then(|b| b.get(&key).cloned()) {
             return known;
         }
-        let built = build_scanner(patterns, block_size);
+        let built = build_scanner(patterns, regexes, block_size);
         match self.built.lock() {
             Ok(mut cache) => cache.entry(key).or_insert(built).clone(),
             Err(_) => built,
@@ -107,8 +108,14 @@ impl Clone for ScannerCache {
     }
 }
 
-fn build_scanner(patterns: &[&str], block_size: Option<usize>) -> Result<Arc<LogScanner>, String> {
-    LogScanner::new(patterns).map(|scanner| {
+/// The rules' regexes are the patterns' own, compiled as the rules loaded (a clone shares them).
+fn build_scanner(
+    patterns: &[&str],
+    regexes: &[&regex::bytes::Regex],
+    block_size: Option<usize>,
+) -> Result<Arc<LogScanner>, String> {
+    let regexes = regexes.iter().map(|&regex| regex.clone()).collect();
+    LogScanner::with_regexes(patterns, regexes).map(|scanner| {
         Arc::new(match block_size {
             Some(size) => scanner.with_block_size(size),
             None => scanner,
@@ -206,9 +213,11 @@ impl<'r> LogRun<'r> {
                 .iter()
                 .map(|&i| self.rules[i].1.pattern.as_str())
                 .collect();
+            let regexes: Vec<&regex::bytes::Regex> =
+                indexes.iter().map(|&i| &self.rules[i].1.regex).collect();
             match self.cache {
-                Some(cache) => cache.get_or_build(&patterns, self.block_size),
-                None => build_scanner(&patterns, self.block_size),
+                Some(cache) => cache.get_or_build(&patterns, &regexes, self.block_size),
+                None => build_scanner(&patterns, &regexes, self.block_size),
             }
             .map(|scanner| Some((scanner, indexes)))
         };

@@ -2,13 +2,13 @@
 //!
 //! The log is read in blocks of whole lines (a block is cut after its last newline; the rest is carried into the
 //! next). When every pattern has phrases one of which each of its matches must hold (engine::literals), an
-//! Aho-Corasick search for those phrases finds the next line worth checking; otherwise one multi-pattern
-//! automaton (`meta::Regex::new_many`, multi-line mode) searches the whole block for the leftmost match of any
-//! pattern. Only then is the line around that match located, and a `RegexSet` of the
-//! same patterns says which of them match *that line*; the search resumes at the next line. Because either
-//! search is leftmost, no line holding a match can be skipped: a hit that spans lines (a pattern with `\s`) only costs
-//! one line's check. Memory is one block, whatever the log's size; a line longer than a block is scanned in
-//! overlapping windows, all reported under its one line number.
+//! Aho-Corasick search for those phrases finds the next line worth checking, and on that line only the regexes
+//! of the patterns whose phrases it holds run. Otherwise one multi-pattern automaton (`meta::Regex::new_many`,
+//! multi-line mode) searches the whole block for the leftmost match of any pattern, and a `RegexSet` of the same
+//! patterns says which of them match the line around it. Either way the search resumes at the next line.
+//! Because either search is leftmost, no line holding a match can be skipped: a hit that spans lines (a pattern
+//! with `\s`) only costs one line's check. Memory is one block, whatever the log's size; a line longer than a
+//! block is scanned in overlapping windows, all reported under its one line number.
 use std::io::{self, Read};
 
 use regex_automata::Input;
@@ -83,24 +83,43 @@ pub struct ScanStats {
     pub lines: u64,
 }
 
-/// All log rules' patterns compiled into one automaton, so each log is read once for every rule.
+/// All log rules' patterns, searched for together, so each log is read once for every rule.
 #[derive(Debug)]
 pub struct LogScanner {
-    automaton: meta::Regex,
-    /// The phrases one of which every match holds (engine::literals), when every pattern has one: the blocks
-    /// are searched for them instead of with the automaton, and only the lines holding one are checked.
-    prefilter: Option<Prefilter>,
-    per_line: regex::bytes::RegexSet,
+    search: Search,
     block_size: usize,
+}
+
+/// How a scan finds the lines to check, and which patterns match each.
+#[derive(Debug)]
+enum Search {
+    /// Every pattern has phrases one of which each of its matches holds (engine::literals): the blocks are
+    /// searched for the phrases, and on a line holding some only the regexes of the patterns they came from run.
+    Phrases {
+        prefilter: Prefilter,
+        /// Per phrase of `prefilter`, the patterns it came from (ascending).
+        owners: Vec<Vec<usize>>,
+        /// Per pattern, its own regex (a rule's, as it loaded): most lines need one or two of them, not a
+        /// `RegexSet` of every pattern with its own automaton and caches.
+        regexes: Vec<regex::bytes::Regex>,
+    },
+    /// Some pattern has no phrase: one multi-pattern automaton searches every byte.
+    Automaton(Box<Automaton>),
+}
+
+#[derive(Debug)]
+struct Automaton {
+    automaton: meta::Regex,
+    /// Which patterns match the line the automaton stopped on.
+    per_line: regex::bytes::RegexSet,
     /// Lazy-DFA caches of earlier scans. The automaton's DFA states are built as the text needs them and live
     /// in its cache: a fresh cache for every log would build them again for each file (measured: 2.4x slower
     /// over the 222 logs of a scale bundle, BENCHMARKS.md).
     caches: std::sync::Mutex<Vec<meta::Cache>>,
 }
 
-impl LogScanner {
-    /// Compiles the patterns (rule regexes, already validated one by one).
-    pub fn new<P: AsRef<str>>(patterns: &[P]) -> Result<LogScanner, String> {
+impl Automaton {
+    fn new<P: AsRef<str>>(patterns: &[P]) -> Result<Automaton, String> {
         let automaton = meta::Builder::new()
             .configure(
                 meta::Config::new()
@@ -115,33 +134,73 @@ impl LogScanner {
             .dfa_size_limit(16 << 20)
             .build()
             .map_err(|e| format!("log patterns do not compile together: {e}"))?;
-        let prefilter = super::literals::prefilter_literals(patterns, &scanner_syntax())
-            .and_then(|phrases| Prefilter::new(&phrases));
-        Ok(LogScanner {
+        Ok(Automaton {
             automaton,
-            prefilter,
             per_line,
-            block_size: BLOCK_SIZE,
             caches: std::sync::Mutex::new(Vec::new()),
         })
     }
+}
 
-    /// The same scanner searching every byte with the automaton (benchmarks and tests compare the two).
-    pub fn without_prefilter(mut self) -> LogScanner {
-        self.prefilter = None;
-        self
+impl LogScanner {
+    /// Compiles the patterns (rule regexes, already validated one by one).
+    pub fn new<P: AsRef<str>>(patterns: &[P]) -> Result<LogScanner, String> {
+        let regexes = patterns
+            .iter()
+            .map(|pattern| {
+                regex::bytes::RegexBuilder::new(pattern.as_ref())
+                    .size_limit(256 << 20)
+                    .build()
+                    .map_err(|e| format!("log pattern does not compile: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        LogScanner::with_regexes(patterns, regexes)
+    }
+
+    /// The scanner of `patterns`, whose regexes are compiled already (`regexes[i]` is `patterns[i]`'s, with
+    /// the regex crate's default syntax, as rules compile theirs): the analysis passes its rules' own.
+    pub(crate) fn with_regexes<P: AsRef<str>>(
+        patterns: &[P],
+        regexes: Vec<regex::bytes::Regex>,
+    ) -> Result<LogScanner, String> {
+        let prefilter = super::literals::prefilter_literals(patterns, &scanner_syntax())
+            .and_then(|(phrases, owners)| Some((Prefilter::new(&phrases)?, owners)));
+        let search = match prefilter {
+            Some((prefilter, owners)) if regexes.len() == patterns.len() => Search::Phrases {
+                prefilter,
+                owners,
+                regexes,
+            },
+            _ => Search::Automaton(Box::new(Automaton::new(patterns)?)),
+        };
+        Ok(LogScanner {
+            search,
+            block_size: BLOCK_SIZE,
+        })
+    }
+
+    /// The scanner of `patterns` searching every byte with the multi-pattern automaton (benchmarks and tests
+    /// compare the two).
+    pub fn without_prefilter<P: AsRef<str>>(patterns: &[P]) -> Result<LogScanner, String> {
+        Ok(LogScanner {
+            search: Search::Automaton(Box::new(Automaton::new(patterns)?)),
+            block_size: BLOCK_SIZE,
+        })
     }
 
     /// Whether the literal prefilter is in use (every pattern has a phrase its matches must hold).
     pub fn has_prefilter(&self) -> bool {
-        self.prefilter.is_some()
+        matches!(self.search, Search::Phrases { .. })
     }
 
     /// The anchors the prefilter searches for with Teddy (engine::anchors), if it does (rather than for its
     /// phrases).
     pub fn anchors(&self) -> Option<&[Vec<u8>]> {
-        match &self.prefilter {
-            Some(Prefilter::Anchored { anchor_bytes, .. }) => Some(anchor_bytes),
+        match &self.search {
+            Search::Phrases {
+                prefilter: Prefilter::Anchored { anchor_bytes, .. },
+                ..
+            } => Some(anchor_bytes),
             _ => None,
         }
     }
@@ -158,14 +217,17 @@ impl LogScanner {
         mut reader: impl Read,
         on_line: &mut dyn FnMut(ScannedLine<'_>),
     ) -> io::Result<ScanStats> {
-        let mut cache = self
+        let Search::Automaton(automaton) = &self.search else {
+            return self.scan_with(&mut reader, None, on_line);
+        };
+        let mut cache = automaton
             .caches
             .lock()
             .ok()
             .and_then(|mut caches| caches.pop())
-            .unwrap_or_else(|| self.automaton.create_cache());
-        let result = self.scan_with(&mut reader, &mut cache, on_line);
-        if let Ok(mut caches) = self.caches.lock() {
+            .unwrap_or_else(|| automaton.automaton.create_cache());
+        let result = self.scan_with(&mut reader, Some(&mut cache), on_line);
+        if let Ok(mut caches) = automaton.caches.lock() {
             caches.push(cache);
         }
         result
@@ -174,11 +236,12 @@ impl LogScanner {
     fn scan_with(
         &self,
         reader: &mut impl Read,
-        cache: &mut meta::Cache,
+        mut cache: Option<&mut meta::Cache>,
         on_line: &mut dyn FnMut(ScannedLine<'_>),
     ) -> io::Result<ScanStats> {
         let overlap = MAX_OVERLAP.min(self.block_size / 4);
         let mut buffer = vec![0u8; self.block_size];
+        let mut candidates = Vec::new();
         let mut matched = Vec::new();
         let mut folded = Folded::default();
         let mut filled = 0;
@@ -206,30 +269,24 @@ impl LogScanner {
                     None => 0,
                 }
             };
+            let mut block = Block {
+                search: &self.search,
+                cache: cache.as_deref_mut(),
+                candidates: &mut candidates,
+                matched: &mut matched,
+                folded: &mut folded,
+                line,
+                first_partial: continuing,
+            };
             if cut == 0 {
                 // A full block without a newline: one window of an over-long line.
-                let mut block = Block {
-                    scanner: self,
-                    cache,
-                    matched: &mut matched,
-                    folded: &mut folded,
-                    line,
-                    first_partial: true,
-                };
+                block.first_partial = true;
                 block.search(&buffer[..filled], on_line);
                 buffer.copy_within(filled - overlap..filled, 0);
                 filled = overlap;
                 continuing = true;
                 continue;
             }
-            let mut block = Block {
-                scanner: self,
-                cache,
-                matched: &mut matched,
-                folded: &mut folded,
-                line,
-                first_partial: continuing,
-            };
             let newlines = block.search(&buffer[..cut], on_line);
             line += newlines;
             stats.lines += newlines;
@@ -266,6 +323,7 @@ impl Prefilter {
     fn new(phrases: &[super::literals::Phrase]) -> Option<Prefilter> {
         // A full DFA: the default (a contiguous NFA for this many phrases) searched the scale logs at 280 MB/s,
         // slower than the multi-pattern automaton; the DFA at 500 MB/s (3.7 MB for the built-in phrases).
+        // `MatchKind::Standard` (the default), which the search for every phrase of a line needs.
         let automaton = aho_corasick::AhoCorasick::builder()
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .ascii_case_insensitive(phrases.iter().any(|p| p.case_insensitive))
@@ -289,28 +347,57 @@ impl Prefilter {
         })
     }
 
-    /// Where, at or after `cursor`, the next line holding a phrase has one (an anchor's start, with anchors).
-    /// The anchors are searched for in `text` lowercased, a window at a time (`folded`).
-    fn next_candidate(&self, text: &[u8], folded: &mut Folded, mut cursor: usize) -> Option<usize> {
+    fn phrases(&self) -> &aho_corasick::AhoCorasick {
         match self {
-            Prefilter::Phrases(phrases) => phrases
-                .find(aho_corasick::Input::new(text).span(cursor..text.len()))
-                .map(|hit| hit.start()),
-            Prefilter::Anchored {
-                anchors, phrases, ..
-            } => loop {
-                let hit = folded.find(anchors, text, cursor)?;
-                let start =
-                    memchr::memrchr(b'\n', &text[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
-                let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
-                if phrases.is_match(&text[start..end]) {
-                    return Some(hit);
+            Prefilter::Anchored { phrases, .. } | Prefilter::Phrases(phrases) => phrases,
+        }
+    }
+
+    /// Where, at or after `cursor`, the next line holding a phrase has one (an anchor's start, with anchors);
+    /// `candidates` then holds the patterns whose phrases that line holds, ascending. The anchors are searched
+    /// for in `text` lowercased, a window at a time (`folded`).
+    fn next_candidate(
+        &self,
+        text: &[u8],
+        folded: &mut Folded,
+        owners: &[Vec<usize>],
+        candidates: &mut Vec<usize>,
+        mut cursor: usize,
+    ) -> Option<usize> {
+        loop {
+            let hit = match self {
+                Prefilter::Phrases(phrases) => phrases
+                    .find(aho_corasick::Input::new(text).span(cursor..text.len()))?
+                    .start(),
+                Prefilter::Anchored { anchors, .. } => folded.find(anchors, text, cursor)?,
+            };
+            let start =
+                memchr::memrchr(b'\n', &text[cursor..hit]).map_or(cursor, |i| cursor + i + 1);
+            let end = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
+            self.owners_in(&text[start..end], owners, candidates);
+            if !candidates.is_empty() {
+                return Some(hit);
+            }
+            if end == text.len() {
+                return None;
+            }
+            cursor = end + 1;
+        }
+    }
+
+    /// The patterns owning a phrase `line` holds, ascending, into `candidates`.
+    fn owners_in(&self, line: &[u8], owners: &[Vec<usize>], candidates: &mut Vec<usize>) {
+        candidates.clear();
+        match self.phrases().try_find_overlapping_iter(line) {
+            Ok(hits) => {
+                for hit in hits {
+                    candidates.extend_from_slice(&owners[hit.pattern().as_usize()]);
                 }
-                if end == text.len() {
-                    return None;
-                }
-                cursor = end + 1;
-            },
+                candidates.sort_unstable();
+                candidates.dedup();
+            }
+            // Not reached (the automaton is built for overlapping search): every pattern is then checked.
+            Err(_) => candidates.extend(0..owners.iter().flatten().max().map_or(0, |m| m + 1)),
         }
     }
 }
@@ -372,8 +459,11 @@ impl Folded {
 }
 
 struct Block<'s, 'c> {
-    scanner: &'s LogScanner,
-    cache: &'c mut meta::Cache,
+    search: &'s Search,
+    /// The automaton's cache, when it searches.
+    cache: Option<&'c mut meta::Cache>,
+    /// The patterns whose phrases the line being checked holds.
+    candidates: &'c mut Vec<usize>,
     matched: &'c mut Vec<usize>,
     /// A window of the block's text lowercased, when the anchors are searched for.
     folded: &'c mut Folded,
@@ -384,24 +474,47 @@ struct Block<'s, 'c> {
 }
 
 impl Block<'_, '_> {
-    /// Where the next line worth checking has something: a prefilter phrase, or without a prefilter the start
-    /// of the automaton's leftmost match.
+    /// Where the next line worth checking has something: a prefilter phrase (and `candidates` the patterns
+    /// owning the line's phrases), or the start of the automaton's leftmost match.
     fn next_candidate(&mut self, text: &[u8], cursor: usize) -> Option<usize> {
-        match &self.scanner.prefilter {
-            Some(prefilter) => prefilter.next_candidate(text, self.folded, cursor),
-            None => {
+        match self.search {
+            Search::Phrases {
+                prefilter, owners, ..
+            } => prefilter.next_candidate(text, self.folded, owners, self.candidates, cursor),
+            Search::Automaton(automaton) => {
                 let input = Input::new(text).span(cursor..text.len());
-                self.scanner
+                let cache = self.cache.as_deref_mut()?;
+                automaton
                     .automaton
-                    .search_with(self.cache, &input)
+                    .search_with(cache, &input)
                     .map(|hit| hit.start())
+            }
+        }
+    }
+
+    /// Which patterns match `body`, the line `next_candidate` stopped on, ascending, into `matched`.
+    fn check_line(&mut self, body: &[u8]) {
+        self.matched.clear();
+        match self.search {
+            Search::Phrases { regexes, .. } => self.matched.extend(
+                self.candidates
+                    .iter()
+                    .copied()
+                    .filter(|&pattern| regexes[pattern].is_match(body)),
+            ),
+            Search::Automaton(automaton) => {
+                self.matched.extend(automaton.per_line.matches(body).iter());
             }
         }
     }
 
     /// Searches `text` (whole lines, the last possibly without a newline); returns the newlines it holds.
     fn search(&mut self, text: &[u8], on_line: &mut dyn FnMut(ScannedLine<'_>)) -> u64 {
-        if let Some(Prefilter::Anchored { .. }) = &self.scanner.prefilter {
+        if let Search::Phrases {
+            prefilter: Prefilter::Anchored { .. },
+            ..
+        } = self.search
+        {
             self.folded.forget();
         }
         let mut cursor = 0;
@@ -419,9 +532,7 @@ impl Block<'_, '_> {
             if let Some(stripped) = body.strip_suffix(b"\r") {
                 body = stripped;
             }
-            self.matched.clear();
-            self.matched
-                .extend(self.scanner.per_line.matches(body).iter());
+            self.check_line(body);
             if !self.matched.is_empty() {
                 on_line(ScannedLine {
                     number: line,
