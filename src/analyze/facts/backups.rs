@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::interned::Strings;
 use super::json::{self, bool_at, i64_at, str_at, time_at};
 use super::projected::{Projection, Projections};
+use crate::bundle::list::Pick;
 
 /// The resource.
 pub(crate) const RESOURCE: &str = "backups.velero.io";
@@ -95,6 +96,67 @@ pub(crate) struct BackupStatus {
 
 impl Projection for Backup {
     const RESOURCE: &'static str = RESOURCE;
+    const READS: &'static Pick = &Pick::Fields(&[
+        (
+            "metadata",
+            Pick::Fields(&[
+                ("name", Pick::Whole),
+                ("namespace", Pick::Whole),
+                ("creationTimestamp", Pick::Whole),
+                (
+                    "labels",
+                    Pick::Fields(&[
+                        ("velero.io/schedule-name", Pick::Whole),
+                        ("velero.io/storage-location", Pick::Whole),
+                    ]),
+                ),
+                (
+                    "annotations",
+                    Pick::Fields(&[
+                        ("kots.io/instance", Pick::Whole),
+                        ("kots.io/app-slug", Pick::Whole),
+                        ("kots.io/app-id", Pick::Whole),
+                        ("kots.io/app-sequence", Pick::Whole),
+                        ("kots.io/snapshot-trigger", Pick::Whole),
+                        ("kots.io/embedded-cluster", Pick::Whole),
+                        ("replicated.com/disaster-recovery-version", Pick::Whole),
+                        ("kots.io/apps-versions", Pick::Whole),
+                        ("kots.io/is-airgap", Pick::Whole),
+                    ]),
+                ),
+            ]),
+        ),
+        (
+            "spec",
+            Pick::Fields(&[
+                ("includedNamespaces", Pick::Whole),
+                ("excludedNamespaces", Pick::Whole),
+                ("labelSelector", Pick::Whole),
+                ("snapshotVolumes", Pick::Whole),
+                ("defaultVolumesToFsBackup", Pick::Whole),
+                ("defaultVolumesToRestic", Pick::Whole),
+                ("snapshotMoveData", Pick::Whole),
+                ("storageLocation", Pick::Whole),
+                ("itemOperationTimeout", Pick::Whole),
+            ]),
+        ),
+        (
+            "status",
+            Pick::Fields(&[
+                ("phase", Pick::Whole),
+                ("startTimestamp", Pick::Whole),
+                ("completionTimestamp", Pick::Whole),
+                ("expiration", Pick::Whole),
+                ("errors", Pick::Whole),
+                ("warnings", Pick::Whole),
+                ("failureReason", Pick::Whole),
+                ("validationErrors", Pick::Whole),
+                ("progress", Pick::Fields(&[("itemsBackedUp", Pick::Whole)])),
+                ("volumeSnapshotsAttempted", Pick::Whole),
+                ("csiVolumeSnapshotsAttempted", Pick::Whole),
+            ]),
+        ),
+    ]);
 
     fn project(object: &Value, strings: &mut Strings) -> Backup {
         let mut shared = |path: &[&str]| str_at(object, path).map(|s| strings.share(s));
@@ -474,6 +536,27 @@ mod tests {
             (Some(120), Some(1), None)
         );
         assert!(projected.has_spec);
+    }
+
+    #[test]
+    fn the_fields_parsed_are_every_field_projected() {
+        let mut object = backup();
+        for (key, value) in [
+            ("kots.io/app-slug", "app"),
+            ("kots.io/app-id", "id-1"),
+            ("kots.io/app-sequence", "4"),
+            ("kots.io/embedded-cluster", "true"),
+            ("replicated.com/disaster-recovery-version", "2"),
+        ] {
+            object["metadata"]["annotations"][key] = json!(value);
+        }
+        object["metadata"]["labels"]["velero.io/storage-location"] = json!("default");
+        object["spec"]["excludedNamespaces"] = json!(["kube-system"]);
+        object["spec"]["defaultVolumesToRestic"] = json!(true);
+        object["status"]["failureReason"] = json!("timed out");
+        object["status"]["warnings"] = json!(3);
+        object["status"]["csiVolumeSnapshotsAttempted"] = json!(2);
+        crate::analyze::facts::projected::assert_reads_cover_the_projection::<Backup>(&object);
     }
 
     #[test]

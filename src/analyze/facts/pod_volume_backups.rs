@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::interned::Strings;
 use super::json::{self, i64_at, str_at, time_at};
 use super::projected::{Projection, Projections};
+use crate::bundle::list::Pick;
 
 /// The resource.
 pub(crate) const RESOURCE: &str = "podvolumebackups.velero.io";
@@ -59,6 +60,53 @@ pub(crate) struct PodVolumeBackup {
 
 impl Projection for PodVolumeBackup {
     const RESOURCE: &'static str = RESOURCE;
+    const READS: &'static Pick = &Pick::Fields(&[
+        (
+            "metadata",
+            Pick::Fields(&[
+                ("name", Pick::Whole),
+                ("namespace", Pick::Whole),
+                ("creationTimestamp", Pick::Whole),
+                (
+                    "labels",
+                    Pick::Fields(&[
+                        ("velero.io/backup-name", Pick::Whole),
+                        ("velero.io/pvc-uid", Pick::Whole),
+                    ]),
+                ),
+                (
+                    "ownerReferences",
+                    Pick::Fields(&[("kind", Pick::Whole), ("name", Pick::Whole)]),
+                ),
+            ]),
+        ),
+        (
+            "spec",
+            Pick::Fields(&[
+                (
+                    "pod",
+                    Pick::Fields(&[("namespace", Pick::Whole), ("name", Pick::Whole)]),
+                ),
+                ("volume", Pick::Whole),
+                ("node", Pick::Whole),
+                ("uploaderType", Pick::Whole),
+            ]),
+        ),
+        (
+            "status",
+            Pick::Fields(&[
+                ("node", Pick::Whole),
+                ("phase", Pick::Whole),
+                ("message", Pick::Whole),
+                ("startTimestamp", Pick::Whole),
+                ("completionTimestamp", Pick::Whole),
+                (
+                    "progress",
+                    Pick::Fields(&[("bytesDone", Pick::Whole), ("totalBytes", Pick::Whole)]),
+                ),
+            ]),
+        ),
+    ]);
 
     fn project(object: &Value, strings: &mut Strings) -> PodVolumeBackup {
         let text = |path: &[&str]| str_at(object, path).map(Box::from);
@@ -154,6 +202,16 @@ mod tests {
         // A float without a fraction is an integer, as `i64_at` reads it; an empty message is none.
         assert_eq!((pvb.bytes_done, pvb.total_bytes), (Some(10), Some(20)));
         assert_eq!(pvb.message, None);
+    }
+
+    #[test]
+    fn the_fields_parsed_are_every_field_projected() {
+        let mut object = pod_volume_backup("b1-x7k2p", "2026-11-20T12:00:00Z");
+        object["status"]["node"] = json!("worker-2");
+        object["status"]["message"] = json!("volume busy");
+        crate::analyze::facts::projected::assert_reads_cover_the_projection::<PodVolumeBackup>(
+            &object,
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::interned::Strings;
-use crate::bundle::list::{self, Keep, ListSink, Newest};
+use crate::bundle::list::{self, Keep, ListSink, Newest, Pick};
 use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
 use crate::bundle::{Bundle, BundleError};
 
@@ -18,6 +18,9 @@ use crate::bundle::{Bundle, BundleError};
 pub(crate) trait Projection: Sized + Send + Sync + 'static {
     /// The resource whose objects these are.
     const RESOURCE: &'static str;
+    /// Every field [`Projection::project`] reads, and those [`list::created`] orders the objects by: the
+    /// objects are parsed with these alone.
+    const READS: &'static Pick;
     /// The projection of one object, its repeated strings shared through `strings`.
     fn project(object: &Value, strings: &mut Strings) -> Self;
 }
@@ -174,5 +177,27 @@ impl<T: Projection> ListSink for Projector<T> {
         self.newest.offer(max, list::created(&item), place, || {
             item.is_object().then(|| T::project(&item, strings))
         });
+    }
+
+    fn reads(&self) -> Option<&'static Pick> {
+        Some(T::READS)
+    }
+}
+
+/// Asserts that `object`, read from a list as the analysis reads it (parsed with [`Projection::READS`] alone,
+/// from memory and cut from a stream), projects as the object parsed whole does: that `READS` names every
+/// field `project` reads of it.
+#[cfg(test)]
+pub(crate) fn assert_reads_cover_the_projection<T: Projection + PartialEq + std::fmt::Debug>(
+    object: &Value,
+) {
+    let text = serde_json::json!({"kind": "List", "items": [object]}).to_string();
+    let whole = T::project(object, &mut Strings::default());
+    for size in [Some(text.len() as u64), None] {
+        let mut projector = Projector::<T>::default();
+        list::read_list(text.as_bytes(), size, Keep::Newest(10), &mut projector).unwrap();
+        let kept = projector.into_placed();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].1.as_ref(), Some(&whole), "read with size {size:?}");
     }
 }

@@ -29,7 +29,7 @@ pub(super) fn volumes(input: &ReadinessInputs<'_>) -> Vec<VolumeProtection> {
             // it (a bundle that did not collect them), a volume is not said to be in no Completed backup.
             let (newest_backup, could_tell) = match protection {
                 "fs-backup-opt-in" | "fs-backup-default" => (
-                    newest_pod_volume_backup(input, &holders, namespace, pod, volume, claim),
+                    newest_pod_volume_backup(&holders, namespace, pod, volume, claim),
                     !input.inv.pod_volume_backups.is_empty(),
                 ),
                 "data-mover" => (
@@ -138,6 +138,8 @@ struct Holders<'a> {
     by_pod_volume: HashMap<(&'a str, &'a str, &'a str), Vec<Holding<'a>>>,
     /// Data uploads by (source namespace, source PVC).
     uploads_by_claim: HashMap<(&'a str, &'a str), Vec<Holding<'a>>>,
+    /// The first PVC of each (namespace, name).
+    claims: HashMap<(&'a str, &'a str), &'a Value>,
 }
 
 /// What tells whether a per-volume object (a pod volume backup, a data upload) holds its volume's data.
@@ -206,7 +208,14 @@ impl<'a> Holders<'a> {
                     .push(Holding::of_object(upload));
             }
         }
+        let mut claims = HashMap::new();
+        for claim in input.inv.persistent_volume_claims.iter() {
+            if let (Some(namespace), Some(name)) = (json::namespace(claim), json::name(claim)) {
+                claims.entry((namespace, name)).or_insert(claim);
+            }
+        }
         Holders {
+            claims,
             completed_backups,
             by_claim_uid,
             by_pod_volume,
@@ -218,21 +227,15 @@ impl<'a> Holders<'a> {
 /// The newest Completed backup whose Completed pod volume backup holds this pod's volume: by its PVC's uid (the
 /// `velero.io/pvc-uid` label), which survives the pod being replaced, else by pod and volume name.
 fn newest_pod_volume_backup(
-    input: &ReadinessInputs<'_>,
     holders: &Holders<'_>,
     namespace: &str,
     pod: &str,
     volume: &str,
     claim: Option<&str>,
 ) -> Option<String> {
-    let claim_uid = claim.and_then(|claim| {
-        input
-            .inv
-            .persistent_volume_claims
-            .iter()
-            .find(|c| json::namespace(c) == Some(namespace) && json::name(c) == Some(claim))
-            .and_then(|c| str_at(c, &["metadata", "uid"]))
-    });
+    let claim_uid = claim
+        .and_then(|claim| holders.claims.get(&(namespace, claim)))
+        .and_then(|c| str_at(c, &["metadata", "uid"]));
     // A claim uid no pod volume backup names (labels written by a Velero that did not set it, or a bundle whose
     // PVC list was taken apart from its backups) is not proof that none holds the volume: then by pod and volume.
     claim_uid

@@ -14,7 +14,7 @@ use std::io::BufRead;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
-use super::{Keep, ListError, ListSink};
+use super::{Keep, ListError, ListSink, Pick};
 
 /// Where a byte of the file is: its line (from 1) and how many bytes of that line precede it.
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +153,10 @@ impl<R: BufRead> Cutter<R> {
         }
         loop {
             if sink.wants_next() {
-                let item: Value = self.cut_and_parse()?;
+                let item = match sink.reads() {
+                    Some(pick) => self.cut_and_pick(pick)?,
+                    None => self.cut_and_parse()?,
+                };
                 sink.push(keep, item);
             } else {
                 let IgnoredAny = self.cut_and_parse()?;
@@ -183,6 +186,16 @@ impl<R: BufRead> Cutter<R> {
         let start = self.place;
         self.cut()?;
         serde_json::from_slice(&self.value).map_err(|e| moved(&e, start))
+    }
+
+    /// The value that starts at the next byte, cut and parsed as `pick` says.
+    fn cut_and_pick(&mut self, pick: &Pick) -> Result<Value, ListError> {
+        let start = self.place;
+        self.cut()?;
+        let mut de = serde_json::Deserializer::from_slice(&self.value);
+        pick.parse(&mut de)
+            .and_then(|value| de.end().map(|()| value))
+            .map_err(|e| moved(&e, start))
     }
 
     /// Copies the text of the value that starts at the next byte into `self.value`: a string to its closing
