@@ -1161,6 +1161,17 @@ fn a_pattern_without_a_certain_phrase_turns_the_prefilter_off() {
     );
 }
 
+/// Each line `scanner` reports in `log`: its number and the patterns that match it.
+fn matched_lines(scanner: &LogScanner, log: &str) -> Vec<(u64, Vec<usize>)> {
+    let mut seen = Vec::new();
+    scanner
+        .scan(log.as_bytes(), &mut |line| {
+            seen.push((line.number, line.patterns.to_vec()))
+        })
+        .unwrap();
+    seen
+}
+
 /// On a line holding phrases, only the patterns those phrases came from are checked, each by its own regex: a
 /// phrase two patterns share makes both candidates, and a candidate whose regex fails on the line is not
 /// reported. The automaton, checking every pattern on every line it stops on, reports the same.
@@ -1178,15 +1189,7 @@ fn a_line_is_checked_against_the_patterns_whose_phrases_it_holds() {
                TIMED OUT WAITING for cache and AccessDenied\n\
                NoSuchBucket: bucket\n\
                timed out waiting for\n";
-    let scan = |scanner: LogScanner| {
-        let mut seen = Vec::new();
-        scanner
-            .scan(log.as_bytes(), &mut |line| {
-                seen.push((line.number, line.patterns.to_vec()))
-            })
-            .unwrap();
-        seen
-    };
+    let scan = |scanner: LogScanner| matched_lines(&scanner, log);
     let expected = vec![
         (1, vec![0, 1]),
         (2, vec![1]),
@@ -1212,15 +1215,7 @@ fn anchors_find_a_case_insensitive_phrase_in_any_case() {
                level=error msg=\"INVALIDACCESSKEYID: key not found\"\n\
                level=error msg=\"nosuchbucket in lower case is another bucket\"\n\
                level=error msg=\"invalidAccessKEYid again\" then NoSuchBucket\n";
-    let scan = |scanner: LogScanner| {
-        let mut seen = Vec::new();
-        scanner
-            .scan(log.as_bytes(), &mut |line| {
-                seen.push((line.number, line.patterns.to_vec()))
-            })
-            .unwrap();
-        seen
-    };
+    let scan = |scanner: LogScanner| matched_lines(&scanner, log);
     let anchored = LogScanner::new(&patterns).unwrap();
     assert!(anchored.anchors().is_some());
     let expected = vec![(2, vec![0]), (4, vec![0, 1])];
