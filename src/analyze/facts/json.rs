@@ -1,5 +1,7 @@
 //! Defensive reads of raw Kubernetes JSON. Velero's schemas changed across 1.2 … 1.18 and bundles come from
 //! many clusters, so a field that is missing, null or of another type reads as absent instead of failing.
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -63,6 +65,28 @@ pub(crate) fn name(object: &Value) -> Option<&str> {
 
 pub(crate) fn namespace(object: &Value) -> Option<&str> {
     str_at(object, &["metadata", "namespace"])
+}
+
+/// Objects by namespace and name, the first of each kept (as a search through the list finds it): built once
+/// where every one of many records looks up its object, which a search through every object for each made
+/// quadratic (200,000 PodVolumeBackups' pods, 4,000 volumes' pods and claims).
+pub(crate) struct ByName<'a>(HashMap<(Option<&'a str>, Option<&'a str>), &'a Value>);
+
+impl<'a> ByName<'a> {
+    pub(crate) fn index(objects: impl IntoIterator<Item = &'a Value>) -> ByName<'a> {
+        let mut by_name = HashMap::new();
+        for object in objects {
+            by_name
+                .entry((namespace(object), name(object)))
+                .or_insert(object);
+        }
+        ByName(by_name)
+    }
+
+    /// The first object whose namespace and name are these (both absent matching an object without them).
+    pub(crate) fn get(&self, namespace: Option<&str>, name: Option<&str>) -> Option<&'a Value> {
+        self.0.get(&(namespace, name)).copied()
+    }
 }
 
 pub(crate) fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {

@@ -138,8 +138,8 @@ struct Holders<'a> {
     by_pod_volume: HashMap<(&'a str, &'a str, &'a str), Vec<Holding<'a>>>,
     /// Data uploads by (source namespace, source PVC).
     uploads_by_claim: HashMap<(&'a str, &'a str), Vec<Holding<'a>>>,
-    /// The first PVC of each (namespace, name).
-    claims: HashMap<(&'a str, &'a str), &'a Value>,
+    /// The PVCs by namespace and name.
+    claims: json::ByName<'a>,
 }
 
 /// What tells whether a per-volume object (a pod volume backup, a data upload) holds its volume's data.
@@ -208,12 +208,7 @@ impl<'a> Holders<'a> {
                     .push(Holding::of_object(upload));
             }
         }
-        let mut claims = HashMap::new();
-        for claim in input.inv.persistent_volume_claims.iter() {
-            if let (Some(namespace), Some(name)) = (json::namespace(claim), json::name(claim)) {
-                claims.entry((namespace, name)).or_insert(claim);
-            }
-        }
+        let claims = json::ByName::index(input.inv.persistent_volume_claims.iter());
         Holders {
             claims,
             completed_backups,
@@ -234,7 +229,7 @@ fn newest_pod_volume_backup(
     claim: Option<&str>,
 ) -> Option<String> {
     let claim_uid = claim
-        .and_then(|claim| holders.claims.get(&(namespace, claim)))
+        .and_then(|claim| holders.claims.get(Some(namespace), Some(claim)))
         .and_then(|c| str_at(c, &["metadata", "uid"]));
     // A claim uid no pod volume backup names (labels written by a Velero that did not set it, or a bundle whose
     // PVC list was taken apart from its backups) is not proof that none holds the volume: then by pod and volume.

@@ -610,22 +610,16 @@ pub(crate) fn bounded_operations(
 
 /// The bundle's pods by namespace and name, built once: each PodVolumeBackup looks up its pod, and going through
 /// every pod for each of 200,000 PodVolumeBackups took minutes.
-struct Pods<'a>(std::collections::HashMap<(Option<&'a str>, &'a str), &'a Value>);
+struct Pods<'a>(json::ByName<'a>);
 
 impl<'a> Pods<'a> {
     fn index(inv: &'a Inventory) -> Self {
-        let mut pods = std::collections::HashMap::with_capacity(inv.pods.len());
-        for pod in inv.pods.iter() {
-            if let Some(name) = json::name(pod) {
-                // The first of two same-named pods wins, as the search through the list did.
-                pods.entry((json::namespace(pod), name)).or_insert(pod);
-            }
-        }
-        Pods(pods)
+        Pods(json::ByName::index(inv.pods.iter()))
     }
 
+    /// A pod has a name: none is looked up without one.
     fn get(&self, namespace: Option<&str>, name: Option<&str>) -> Option<&'a Value> {
-        self.0.get(&(namespace, name?)).copied()
+        self.0.get(namespace, Some(name?))
     }
 }
 
