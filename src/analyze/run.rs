@@ -209,10 +209,15 @@ fn analyze_with_shared_objects(
             });
             let facts = facts::gather_from(bundle, inventory, reference)?;
             tracing::debug!(elapsed = ?started.elapsed(), "analysis: facts gathered");
+            // The timelines are the projections' last reader. Freed once they have read them, the projections
+            // are not held beside the facts and the other kinds' values while those kinds' rules run and the
+            // second read streams (RSS there 128 → 103 MB with 20,000 Backups kept; BENCHMARKS.md, #20).
+            let plan = timeline::TimelinePlan::new(bundle, &facts.backups);
+            bundle.release_shared_projections();
+            return_freed_memory();
             let context = facts.engine_context();
             let locations = engine::Locations::read(bundle);
             let pending = engine::ObjectPass::start(bundle, rules, &context, locations.objects());
-            let plan = timeline::TimelinePlan::new(bundle, &facts.backups);
             let timeline_logs = plan
                 .as_ref()
                 .map(|plan| plan.pod_logs(bundle))
@@ -229,7 +234,6 @@ fn analyze_with_shared_objects(
         },
     )?;
     let context = facts.engine_context();
-    // The projections' last holder besides the bundle: freed with its shared objects below.
     drop(kept);
     // Everything that reads the object lists has read them. Freed before the log rules' automata are built
     // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their

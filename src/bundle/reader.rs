@@ -373,6 +373,13 @@ impl Bundle {
         self.projections.clear();
     }
 
+    /// Forgets the projections [`Bundle::shared_projection`] kept, and not the lists of values: once the facts are
+    /// gathered from them, the projections of the most numerous kinds need not be held while the other kinds'
+    /// rules run (a reader asking again reads the list again).
+    pub(crate) fn release_shared_projections(&mut self) {
+        self.projections.clear();
+    }
+
     /// The entries holding a resource's objects.
     pub(crate) fn object_files(&self, resource: &str) -> Vec<String> {
         match resource {

@@ -77,24 +77,9 @@ impl<'r> Streamed<'r> {
 }
 
 /// The objects the analysis kept of each streamed kind (their places in the list), taken from `bundle`'s
-/// projections, so that another reader of the bundle ([`Bundle::reopen`]) can stream them again.
-pub(crate) struct KeptPlaces(Vec<(&'static str, Result<Kept, String>)>);
-
-/// A streamed kind's projections, held for their places.
-#[derive(Clone)]
-enum Kept {
-    PodVolumeBackups(PodVolumeBackups),
-    Backups(Backups),
-}
-
-impl Kept {
-    fn places(&self) -> &[usize] {
-        match self {
-            Kept::PodVolumeBackups(kept) => kept.kept_places(),
-            Kept::Backups(kept) => kept.kept_places(),
-        }
-    }
-}
+/// projections, so that another reader of the bundle ([`Bundle::reopen`]) can stream them again once the
+/// projections themselves are freed.
+pub(crate) struct KeptPlaces(Vec<(&'static str, Result<Vec<usize>, String>)>);
 
 impl KeptPlaces {
     pub(crate) fn of(bundle: &mut Bundle) -> KeptPlaces {
@@ -102,14 +87,16 @@ impl KeptPlaces {
             STREAMED_KINDS
                 .iter()
                 .map(|&kind| {
-                    let kept = match kind {
+                    let places = match kind {
                         pod_volume_backups::RESOURCE => {
-                            PodVolumeBackups::of(bundle).map(Kept::PodVolumeBackups)
+                            PodVolumeBackups::of(bundle).map(|kept| kept.kept_places().to_vec())
                         }
-                        backups::RESOURCE => Backups::of(bundle).map(Kept::Backups),
+                        backups::RESOURCE => {
+                            Backups::of(bundle).map(|kept| kept.kept_places().to_vec())
+                        }
                         _ => unreachable!("only STREAMED_KINDS are streamed"),
                     };
-                    (kind, kept.map_err(|e| e.to_string()))
+                    (kind, places.map_err(|e| e.to_string()))
                 })
                 .collect(),
         )
@@ -139,8 +126,7 @@ impl<'r> StreamedKinds<'r> {
                 .iter()
                 .map(|(kind, kept)| {
                     let streamed = kept.as_ref().map_err(String::clone).and_then(|kept| {
-                        Streamed::read(bundle, kind, kept.places(), rules, now)
-                            .map_err(|e| e.to_string())
+                        Streamed::read(bundle, kind, kept, rules, now).map_err(|e| e.to_string())
                     });
                     let outcome = match streamed {
                         Ok(found) => Outcome::Read(found),
