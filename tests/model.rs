@@ -880,7 +880,7 @@ fn kots_on_kurl_backups_table_and_unavailable() {
     let order: Vec<(&str, &str)> = facts
         .backups
         .iter()
-        .map(|b| (b.kind.as_str(), b.name.as_str()))
+        .map(|b| (&*b.kind, b.name.as_str()))
         .collect();
     assert_eq!(
         order,

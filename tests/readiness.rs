@@ -172,7 +172,7 @@ fn embedded_cluster_restores_from_its_disaster_recovery_backup_not_from_kots_sna
     );
     let rows = table(r);
     assert_eq!(rows[0], ("instance-9wc4h", Restorable::NewCluster));
-    assert_eq!(r.backups[0].kind, "embedded-cluster");
+    assert_eq!(&*r.backups[0].kind, "embedded-cluster");
     assert!(reasons_of(r, "instance-9wc4h")[0].starts_with(
         "an Embedded Cluster disaster-recovery backup: restore it with the Embedded Cluster installer's restore"
     ));
@@ -266,7 +266,7 @@ fn failed_bsl_predicts_the_next_backup_fails_on_the_unavailable_location() {
 fn old_velero_restic_has_only_application_snapshots_and_a_broken_repository_ahead() {
     let r = scenario_analysis("old-velero-restic").readiness;
     assert!(r.newest_restorable.is_none());
-    assert!(r.backups.iter().all(|b| b.kind == "kots-app"));
+    assert!(r.backups.iter().all(|b| &*b.kind == "kots-app"));
     assert!(predictions(&r).contains(&("repository-not-ready", "fail")));
 }
 

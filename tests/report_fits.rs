@@ -59,7 +59,7 @@ fn report_md_fits_a_github_issue_at_scale() {
     let backups = analysis
         .backups
         .iter()
-        .filter(|b| b.kind == "backup")
+        .filter(|b| &*b.kind == "backup")
         .count();
     assert_eq!(backups, BACKUPS);
     let markdown = assert_fits(&analysis);

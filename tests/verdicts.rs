@@ -196,7 +196,7 @@ fn backup(name: &str, phase: &str, location: Option<&str>) -> BackupSummary {
         name: name.into(),
         namespace: Some("velero".into()),
         phase: Some(phase.into()),
-        storage_location: location.map(str::to_string),
+        storage_location: location.map(Into::into),
         ..BackupSummary::default()
     }
 }

@@ -1,4 +1,6 @@
 //! The whole result of analysing one bundle: what `report` renders and what `--format json` prints.
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::findings::{Finding, ObjectRef, Verdict};
@@ -218,18 +220,19 @@ pub struct StorageLocationInfo {
     pub default: bool,
 }
 
-/// A backup or restore as the report's table lists it.
+/// A backup or restore as the report's table lists it. A bundle lists up to 20,000 of each, held to the end of the
+/// analysis: the texts they share (kind, namespace, phase, location, schedule) are shared, not copied.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupSummary {
     /// backup | restore
-    pub kind: String,
+    pub kind: Arc<str>,
     /// The object's name.
     pub name: String,
     /// Its namespace (Velero's).
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// `status.phase` (Completed, PartiallyFailed, Failed, InProgress …).
-    pub phase: Option<String>,
+    pub phase: Option<Arc<str>>,
     /// `status.startTimestamp`.
     pub started: Option<String>,
     /// `status.completionTimestamp`.
@@ -241,15 +244,15 @@ pub struct BackupSummary {
     /// `status.warnings`.
     pub warnings: Option<i64>,
     /// The BackupStorageLocation a backup went to.
-    pub storage_location: Option<String>,
+    pub storage_location: Option<Arc<str>>,
     /// For a restore, the backup it restores.
     pub backup_name: Option<String>,
     /// The schedule that created a backup (its `velero.io/schedule-name` label), or whose newest backup a
     /// restore restores (`spec.scheduleName`): which schedule keeps failing.
     #[serde(default)]
-    pub schedule: Option<String>,
+    pub schedule: Option<Arc<str>>,
     /// KOTS: instance (full) | app (partial) | none
-    pub kots_backup_type: Option<String>,
+    pub kots_backup_type: Option<Arc<str>>,
     /// `status.failureReason`, Velero's own words.
     pub failure_reason: Option<String>,
     /// Whether the bundle holds the object's log.

@@ -7,6 +7,7 @@ use super::analysis::{
 };
 use super::facts::backups::BackupOrRestore;
 use super::facts::components::{self, Workload};
+use super::facts::interned::Strings;
 use super::facts::inventory::Inventory;
 use super::facts::json::{self, array_at, str_at, string_at, time_at};
 use crate::bundle::{Bundle, layout};
@@ -164,9 +165,11 @@ fn storage_locations(inv: &Inventory) -> Vec<StorageLocationInfo> {
 
 /// Every backup and restore, newest first (by start, else creation).
 pub(crate) fn backup_summaries(inv: &Inventory, bundle: &Bundle) -> Vec<BackupSummary> {
-    let mut rows: Vec<(Option<Timestamp>, BackupSummary)> = Vec::new();
+    let mut rows: Vec<(Option<Timestamp>, BackupSummary)> =
+        Vec::with_capacity(inv.backups.len() + inv.restores.len());
+    let mut strings = Strings::default();
     for backup in &inv.backups {
-        if let Some(summary) = summarize(backup, "backup", bundle, None) {
+        if let Some(summary) = summarize(backup, "backup", bundle, None, &mut strings) {
             rows.push((sort_time(backup), summary));
         }
     }
@@ -178,7 +181,7 @@ pub(crate) fn backup_summaries(inv: &Inventory, bundle: &Bundle) -> Vec<BackupSu
                 .find(|b| b.name.as_deref() == Some(name))
                 .map(kots_backup_type)
         });
-        if let Some(summary) = summarize(restore, "restore", bundle, of_backup) {
+        if let Some(summary) = summarize(restore, "restore", bundle, of_backup, &mut strings) {
             rows.push((sort_time(restore), summary));
         }
     }
@@ -187,7 +190,10 @@ pub(crate) fn backup_summaries(inv: &Inventory, bundle: &Bundle) -> Vec<BackupSu
             .then_with(|| b.name.cmp(&a.name))
             .then_with(|| a.kind.cmp(&b.kind))
     });
-    rows.into_iter().map(|(_, s)| s).collect()
+    // Held to the end of the analysis: not in the rows' buffer, which held the times beside them.
+    let mut summaries = Vec::with_capacity(rows.len());
+    summaries.extend(rows.into_iter().map(|(_, s)| s));
+    summaries
 }
 
 fn sort_time(object: &impl BackupOrRestore) -> Option<Timestamp> {
@@ -210,6 +216,7 @@ fn summarize(
     kind: &str,
     bundle: &Bundle,
     kots_type_of_backup: Option<&'static str>,
+    strings: &mut Strings,
 ) -> Option<BackupSummary> {
     let name = object.name()?.to_string();
     let started = object.started();
@@ -225,9 +232,9 @@ fn summarize(
     };
     let own_type = kots_backup_type(object);
     Some(BackupSummary {
-        kind: kind.to_string(),
-        namespace: object.namespace().map(str::to_string),
-        phase: object.phase().map(str::to_string),
+        kind: strings.share(kind),
+        namespace: object.namespace().map(|n| strings.share(n)),
+        phase: object.phase().map(|p| strings.share(p)),
         started: started.map(|t| t.to_string()),
         completed: completed.map(|t| t.to_string()),
         duration_seconds: match (started, completed) {
@@ -239,19 +246,16 @@ fn summarize(
         storage_location: object
             .storage_location()
             .or_else(|| object.storage_location_label())
-            .map(str::to_string),
+            .map(|l| strings.share(l)),
         backup_name: object.backup_name().map(str::to_string),
         schedule: object
             .schedule_label()
             .or_else(|| object.schedule_name())
-            .map(str::to_string),
-        kots_backup_type: Some(
-            match (own_type, kots_type_of_backup) {
-                ("none", Some(of_backup)) => of_backup,
-                (own, _) => own,
-            }
-            .to_string(),
-        ),
+            .map(|s| strings.share(s)),
+        kots_backup_type: Some(strings.share(match (own_type, kots_type_of_backup) {
+            ("none", Some(of_backup)) => of_backup,
+            (own, _) => own,
+        })),
         failure_reason,
         log_available: bundle.has(&log_path),
         name,
@@ -305,7 +309,8 @@ pub(crate) fn unavailable(
     if !inv.has_backups_file {
         missing.push("backups: the bundle holds no Velero Backup objects list".into());
     }
-    let backup_rows: Vec<&BackupSummary> = backups.iter().filter(|b| b.kind == "backup").collect();
+    let backup_rows: Vec<&BackupSummary> =
+        backups.iter().filter(|b| &*b.kind == "backup").collect();
     let any_backup_log = bundle
         .logs()
         .iter()

@@ -237,7 +237,7 @@ pub fn line_of(analysis: &Analysis, context: Option<String>, uid: Option<String>
     let backups: Vec<_> = analysis
         .backups
         .iter()
-        .filter(|b| b.kind == "backup")
+        .filter(|b| &*b.kind == "backup")
         .collect();
     let phase_count = |phase: &str| {
         backups

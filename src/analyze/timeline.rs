@@ -80,7 +80,7 @@ impl TimelinePlan {
     pub(crate) fn new(bundle: &mut Bundle, backups: &[BackupSummary]) -> Option<TimelinePlan> {
         let targets: Vec<&BackupSummary> = backups
             .iter()
-            .filter(|b| b.kind == "backup")
+            .filter(|b| &*b.kind == "backup")
             .filter(|b| matches!(b.phase.as_deref(), Some("Failed" | "PartiallyFailed")))
             .take(MAX_TIMELINES)
             .collect();
@@ -407,7 +407,7 @@ impl Builder {
         Builder {
             target: object_ref(summary),
             name: summary.name.clone(),
-            namespace: summary.namespace.clone(),
+            namespace: summary.namespace.as_deref().map(str::to_string),
             transfers: HashSet::new(),
             nodes: HashSet::new(),
             classes: [

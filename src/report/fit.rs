@@ -42,14 +42,14 @@ fn fold_report(report: &mut ReportView) {
         &mut report.backups,
         (NEWEST_SHOWN, FAILED_SHOWN),
         |b| b.tone != "ok",
-        |b| b.phase.clone().unwrap_or_else(|| "no phase".into()),
+        |b| b.phase.as_deref().unwrap_or("no phase").to_string(),
         "backups and restores",
     );
     folded.restorable = keep(
         &mut report.readiness.backups,
         (NEWEST_SHOWN, READINESS_FAILED_SHOWN),
         |b| b.tone != "ok",
-        |b| b.label.clone(),
+        |b| b.label.to_string(),
         "backups",
     );
     folded.volumes = keep(

@@ -397,7 +397,7 @@ pub(crate) fn render_metrics(metrics: &CheckMetrics<'_>) -> String {
     // Every phase Velero defines, 0 included, so `snapdoc_backups{phase="Failed"} > 0` and absence alerts
     // see a series in a healthy cluster too; a phase a newer Velero adds is kept as it comes.
     let mut phases: BTreeMap<&str, usize> = BACKUP_PHASES.iter().map(|phase| (*phase, 0)).collect();
-    for backup in analysis.backups.iter().filter(|b| b.kind == "backup") {
+    for backup in analysis.backups.iter().filter(|b| &*b.kind == "backup") {
         *phases
             .entry(backup.phase.as_deref().unwrap_or("Unknown"))
             .or_default() += 1;

@@ -1,6 +1,8 @@
 //! The readiness section as the templates, the terminal and JUnit read it: every table of
 //! [`Readiness`] with a tone per row (ok / info / warn / fail) and the words for it, so each format colours and
 //! words a row the same way.
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::analyze::readiness::{
@@ -23,12 +25,12 @@ pub(super) struct ReadinessView {
 #[serde(rename_all = "camelCase")]
 pub(super) struct BackupRow {
     pub name: String,
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     pub(crate) kind_label: &'static str,
-    pub phase: Option<String>,
+    pub phase: Option<Arc<str>>,
     /// ok (new cluster) | info (in place) | warn (partial) | fail (not)
     pub(crate) tone: &'static str,
-    pub label: String,
+    pub label: Arc<str>,
     /// What limits it, the most limiting first.
     pub limits: Vec<String>,
     /// Conditions of a restore from it (same OS, install method, expiry).
@@ -100,7 +102,7 @@ fn backup_row(backup: &BackupReadiness) -> BackupRow {
     BackupRow {
         name: backup.name.clone(),
         namespace: backup.namespace.clone(),
-        kind_label: match backup.kind.as_str() {
+        kind_label: match &*backup.kind {
             "kots-instance" => "KOTS full (instance)",
             "kots-app" => "KOTS application only",
             "embedded-cluster" => "Embedded Cluster DR",

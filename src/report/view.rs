@@ -7,6 +7,8 @@
 //! `{id, title, bundle, generated, status, headline, detail, counts, verdicts, severityGroups, findings,
 //! environment, backups, readiness, volumesNotBackedUp, timelines, collectorErrors, unavailable, checksPassed, probes,
 //! analysis}`.
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -234,8 +236,8 @@ pub(super) struct ComponentRow {
 pub(super) struct BackupView {
     pub(crate) kind_label: &'static str,
     pub name: String,
-    pub namespace: Option<String>,
-    pub phase: Option<String>,
+    pub namespace: Option<Arc<str>>,
+    pub phase: Option<Arc<str>>,
     /// ok | fail | warn | info | none
     pub(crate) tone: &'static str,
     pub started: Option<String>,
@@ -243,9 +245,9 @@ pub(super) struct BackupView {
     pub duration_seconds: Option<i64>,
     pub errors: Option<i64>,
     pub warnings: Option<i64>,
-    pub storage_location: Option<String>,
+    pub storage_location: Option<Arc<str>>,
     pub backup_name: Option<String>,
-    pub schedule: Option<String>,
+    pub schedule: Option<Arc<str>>,
     pub(crate) kots_label: Option<&'static str>,
     pub failure_reason: Option<String>,
     pub log_available: bool,
@@ -486,12 +488,12 @@ fn counts_of(analysis: &Analysis) -> Counts {
         backups: analysis
             .backups
             .iter()
-            .filter(|b| b.kind != "restore")
+            .filter(|b| &*b.kind != "restore")
             .count(),
         restores: analysis
             .backups
             .iter()
-            .filter(|b| b.kind == "restore")
+            .filter(|b| &*b.kind == "restore")
             .count(),
         failed: analysis.verdicts.len(),
     }
@@ -1023,7 +1025,7 @@ fn backup_view(backup: &BackupSummary) -> BackupView {
         None => "none",
     };
     BackupView {
-        kind_label: if backup.kind == "restore" {
+        kind_label: if &*backup.kind == "restore" {
             "Restore"
         } else {
             "Backup"

@@ -99,6 +99,10 @@ fn some(text: &str) -> Option<String> {
     Some(text.to_string())
 }
 
+fn shared(text: &str) -> Option<std::sync::Arc<str>> {
+    Some(text.into())
+}
+
 fn component(name: &str, version: &str, image: &str, status: &str) -> ComponentInfo {
     ComponentInfo {
         name: name.to_string(),
@@ -134,19 +138,19 @@ fn backup(
     log_available: bool,
 ) -> BackupSummary {
     BackupSummary {
-        kind: "backup".to_string(),
+        kind: "backup".into(),
         name: name.to_string(),
-        namespace: some("velero"),
-        phase: some(phase),
+        namespace: shared("velero"),
+        phase: shared(phase),
         started: some(started),
         completed: completed.map(str::to_string),
         duration_seconds: duration,
         errors: Some(errors),
         warnings: Some(warnings),
-        storage_location: some("default"),
+        storage_location: shared("default"),
         backup_name: None,
         schedule: None,
-        kots_backup_type: some(kots),
+        kots_backup_type: shared(kots),
         failure_reason: None,
         log_available,
     }
@@ -516,10 +520,10 @@ pub(crate) fn partially_failed_fsb() -> Analysis {
     );
     partial.failure_reason = None;
     let restore = BackupSummary {
-        kind: "restore".to_string(),
+        kind: "restore".into(),
         name: "instance-6pd2m-20261120".to_string(),
-        namespace: some("velero"),
-        phase: some("Completed"),
+        namespace: shared("velero"),
+        phase: shared("Completed"),
         started: some("2026-11-20T15:02:11Z"),
         completed: some("2026-11-20T15:09:40Z"),
         duration_seconds: Some(449),
@@ -528,7 +532,7 @@ pub(crate) fn partially_failed_fsb() -> Analysis {
         storage_location: None,
         backup_name: some("instance-6pd2m"),
         schedule: None,
-        kots_backup_type: some("instance"),
+        kots_backup_type: shared("instance"),
         failure_reason: None,
         log_available: true,
     };

@@ -160,8 +160,14 @@ impl<T> Projector<T> {
             .into_placed()
             .into_iter()
             .unzip();
-        let items = items.into_iter().flatten().collect();
-        Projections(Arc::new(Kept { items, places }))
+        // Collected from a flattening iterator, which gives no length: grown by doubling, a vector of 20,000
+        // projections held room for 32,768 (11 MB of a bundle of 20,000 Backups) through the facts.
+        let mut kept = Vec::with_capacity(items.iter().flatten().count());
+        kept.extend(items.into_iter().flatten());
+        Projections(Arc::new(Kept {
+            items: kept,
+            places,
+        }))
     }
 }
 

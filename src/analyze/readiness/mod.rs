@@ -17,6 +17,8 @@ mod freshness;
 mod predictions;
 mod restore;
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -94,14 +96,14 @@ impl Restorable {
 #[serde(rename_all = "camelCase")]
 pub struct BackupReadiness {
     pub name: String,
-    pub namespace: Option<String>,
-    pub phase: Option<String>,
+    pub namespace: Option<Arc<str>>,
+    pub phase: Option<Arc<str>>,
     /// kots-instance (full) | kots-app (application only, legacy) | embedded-cluster | velero
-    pub kind: String,
+    pub kind: Arc<str>,
     pub completed: Option<String>,
     pub restorable: Restorable,
     /// `Restorable::label`, for templates.
-    pub label: String,
+    pub label: Arc<str>,
     /// Every reason, the one that limits it most first; notes (`limits: None`) say what a restore needs.
     pub reasons: Vec<Reason>,
     pub(crate) expires_in_seconds: Option<i64>,
@@ -271,7 +273,7 @@ pub(crate) fn assess(input: &ReadinessInputs<'_>) -> Readiness {
         .find(|b| b.restorable == Restorable::NewCluster)
         .map(|b| RestorePoint {
             name: b.name.clone(),
-            namespace: b.namespace.clone(),
+            namespace: b.namespace.as_deref().map(str::to_string),
             age_seconds: b
                 .completed
                 .as_deref()

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::{BackupReadiness, EXPIRY_WARNING_SECONDS, ReadinessInputs, Reason, Restorable, span};
 use crate::analyze::facts::backups::{Backup, BackupOrRestore};
+use crate::analyze::facts::interned::Strings;
 use crate::analyze::facts::json::{self, array_at, str_at};
 use crate::analyze::facts::pod_volume_backups::PodVolumeBackup;
 
@@ -33,10 +34,14 @@ pub(super) fn backups(input: &ReadinessInputs<'_>) -> Vec<BackupReadiness> {
         data_uploads: by_backup(&input.inv.data_uploads),
         missing_volumes: missing_volumes(input),
     };
-    backups
+    let mut strings = Strings::default();
+    let mut readiness: Vec<BackupReadiness> = backups
         .into_iter()
-        .filter_map(|b| backup_readiness(input, &operations, b))
-        .collect()
+        .filter_map(|b| backup_readiness(input, &operations, b, &mut strings))
+        .collect();
+    // Grown by doubling, and held to the end of the analysis.
+    readiness.shrink_to_fit();
+    readiness
 }
 
 /// A backup's volume operations, found by its name rather than searched for: searching every list for each
@@ -114,6 +119,7 @@ fn backup_readiness(
     input: &ReadinessInputs<'_>,
     operations: &Operations<'_>,
     backup: &Backup,
+    strings: &mut Strings,
 ) -> Option<BackupReadiness> {
     let name = backup.name.as_deref()?;
     let phase = backup.status.phase.as_deref();
@@ -159,12 +165,12 @@ fn backup_readiness(
         .sort_by_key(|r| r.limits.map_or(u8::MAX, |l| l as u8));
     Some(BackupReadiness {
         name: name.to_string(),
-        namespace: backup.namespace.as_deref().map(str::to_string),
-        phase: phase.map(str::to_string),
-        kind: kind.to_string(),
+        namespace: backup.namespace.as_ref().map(|n| strings.adopt(n)),
+        phase: backup.status.phase.as_ref().map(|p| strings.adopt(p)),
+        kind: strings.share(kind),
         completed: backup.status.completed.map(|t| t.to_string()),
         restorable,
-        label: restorable.label().to_string(),
+        label: strings.share(restorable.label()),
         reasons: reasons.0,
         expires_in_seconds: expires_in,
         items_backed_up: items,

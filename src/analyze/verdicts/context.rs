@@ -122,7 +122,7 @@ pub(crate) fn read_volume_infos(
 ) -> BTreeMap<String, Vec<VolumeInfo>> {
     let mut infos = BTreeMap::new();
     for summary in summaries.iter().filter(|s| is_failed(s.phase.as_deref())) {
-        let path = match summary.kind.as_str() {
+        let path = match &*summary.kind {
             "restore" => layout::restore_file_path(&summary.name, "volumeinfo.json"),
             _ => layout::backup_file_path(&summary.name, "volumeinfo.json"),
         };
@@ -351,7 +351,8 @@ pub(crate) struct VerdictContext {
     pub(crate) volume_operations_left_out: usize,
     pub repositories: Vec<Repository>,
     pub containers: Vec<ContainerState>,
-    /// Backups by name (`backup/<name>`, `restore/<name>`).
+    /// Backups and restores by name (`backup/<name>`, `restore/<name>`): those not Completed, the only ones
+    /// a verdict or the stuck test reads.
     pub specs: BTreeMap<String, Spec>,
     /// The server's `--fs-backup-timeout`: how long a pod volume backup may run.
     pub(crate) fs_backup_timeout: SignedDuration,
@@ -431,8 +432,12 @@ impl VerdictContext {
             .unwrap_or(DEFAULT_OPERATION_TIMEOUT);
         let mut strings = Strings::default();
         let mut specs = BTreeMap::new();
+        // Read only for a backup or restore that gets a verdict or may be stuck (verdicts/stuck.rs): one that
+        // Completed gets neither, and a bundle's tens of thousands of them held a spec each.
         for (kind, object) in backups_and_restores(inv) {
-            if let Some(name) = object.name() {
+            if let Some(name) = object.name()
+                && object.phase() != Some("Completed")
+            {
                 specs.insert(format!("{kind}/{name}"), spec(object, &mut strings));
             }
         }
@@ -504,7 +509,7 @@ pub(crate) fn read_item_errors(
 ) -> BTreeMap<String, Vec<String>> {
     let mut errors = BTreeMap::new();
     for summary in summaries.iter().filter(|s| is_failed(s.phase.as_deref())) {
-        let path = match summary.kind.as_str() {
+        let path = match &*summary.kind {
             "restore" => layout::restore_results_path(&summary.name),
             _ => layout::backup_results_path(&summary.name),
         };
@@ -959,5 +964,31 @@ mod tests {
         let (kept, left_out) = bounded_operations(operations, &inv, 1);
         assert_eq!(left_out, 9);
         assert!(kept.iter().all(|op| &*op.owner == "backup/failed"));
+    }
+
+    #[test]
+    fn only_backups_and_restores_that_did_not_complete_keep_a_spec() {
+        let object = |name: &str, phase: &str| {
+            json!({"metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
+                   "spec": {"includedNamespaces": ["app"]}, "status": {"phase": phase}})
+        };
+        let inv = Inventory {
+            backups: Backups::from_objects(&[
+                object("done", "Completed"),
+                object("failed", "PartiallyFailed"),
+                object("running", "InProgress"),
+            ]),
+            restores: SharedObjects::new(vec![
+                object("restored", "Completed"),
+                object("waiting", "New"),
+            ]),
+            ..Inventory::default()
+        };
+        let context = VerdictContext::from_inventory(&inv, None, &[], "snapdoc");
+        let kept: Vec<&str> = context.specs.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["backup/failed", "backup/running", "restore/waiting"]);
+        let spec = context.spec("backup", "failed").unwrap();
+        assert_eq!(&*spec.included_namespaces, [Arc::from("app")]);
+        assert!(context.spec("backup", "done").is_none());
     }
 }

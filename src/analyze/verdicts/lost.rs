@@ -77,7 +77,7 @@ fn recorded_only(
 }
 
 pub(super) fn lost(summary: &BackupSummary, context: &VerdictContext) -> Lost {
-    let kind = summary.kind.as_str();
+    let kind = &*summary.kind;
     let whole = summary.phase.as_deref() != Some("PartiallyFailed");
     let namespaces = if whole {
         let included = context

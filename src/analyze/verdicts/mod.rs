@@ -25,7 +25,7 @@ pub const MAX_VERDICTS: usize = 10;
 
 /// The Kubernetes resource a summary's kind names.
 pub(crate) fn resource_of(summary: &BackupSummary) -> &'static str {
-    match summary.kind.as_str() {
+    match &*summary.kind {
         "restore" => "restores.velero.io",
         _ => "backups.velero.io",
     }
@@ -35,7 +35,7 @@ pub(crate) fn resource_of(summary: &BackupSummary) -> &'static str {
 pub(crate) fn object_ref(summary: &BackupSummary) -> ObjectRef {
     ObjectRef {
         kind: resource_of(summary).to_string(),
-        namespace: summary.namespace.clone(),
+        namespace: summary.namespace.as_deref().map(str::to_string),
         name: summary.name.clone(),
     }
 }
@@ -275,7 +275,7 @@ fn verdict(
         })
         .collect();
     candidates.sort_by(|a, b| specificity(a, b));
-    let phase = summary.phase.clone().unwrap_or_else(|| "New".to_string());
+    let phase = summary.phase.as_deref().unwrap_or("New").to_string();
     let lost = lost::lost(summary, context);
     // Generic states say that it failed, not why: with nothing else, the cause is unknown.
     let cause_known = candidates.iter().any(|c| c.role == Role::Cause);
@@ -406,7 +406,7 @@ fn with_store(
 
 /// What snapdoc would need to tell why a backup / restore that no cause explains failed.
 fn missing(summary: &BackupSummary, context: &VerdictContext, stuck: bool) -> Vec<String> {
-    let kind = summary.kind.as_str();
+    let kind = &*summary.kind;
     let name = &summary.name;
     let mut missing = Vec::new();
     let validated_only = summary.phase.as_deref() == Some("FailedValidation");
@@ -452,23 +452,21 @@ fn missing(summary: &BackupSummary, context: &VerdictContext, stuck: bool) -> Ve
 /// `spec.storageLocation` with the default location when a backup is created; an object without one is read as
 /// written to the location Velero installs by default, `default`.
 fn storage_location_of(summary: &BackupSummary, backups: &[BackupSummary]) -> Option<ObjectRef> {
-    let name = if summary.kind == "restore" {
-        summary.storage_location.clone().or_else(|| {
+    let name = if &*summary.kind == "restore" {
+        summary.storage_location.as_deref().or_else(|| {
             let backup = summary.backup_name.as_deref()?;
             backups
                 .iter()
-                .find(|b| b.kind != "restore" && b.name == backup)
-                .and_then(|b| b.storage_location.clone())
+                .find(|b| &*b.kind != "restore" && b.name == backup)
+                .and_then(|b| b.storage_location.as_deref())
         })?
     } else {
-        summary
-            .storage_location
-            .clone()
-            .unwrap_or_else(|| "default".to_string())
-    };
+        summary.storage_location.as_deref().unwrap_or("default")
+    }
+    .to_string();
     Some(ObjectRef {
         kind: LOCATION_KIND.to_string(),
-        namespace: summary.namespace.clone(),
+        namespace: summary.namespace.as_deref().map(str::to_string),
         name,
     })
 }
@@ -539,7 +537,7 @@ fn specificity(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
 
 /// The object's own account when no finding concerns it.
 fn own_reason(summary: &BackupSummary) -> String {
-    let what = if summary.kind == "restore" {
+    let what = if &*summary.kind == "restore" {
         "Restore"
     } else {
         "Backup"

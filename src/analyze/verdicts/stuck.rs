@@ -14,7 +14,7 @@ pub(super) fn stuck(
     context: &VerdictContext,
     now: Timestamp,
 ) -> Option<String> {
-    let kind = summary.kind.as_str();
+    let kind = &*summary.kind;
     let spec = context.spec(kind, &summary.name);
     let created = spec.and_then(|s| s.created);
     let started = summary
