@@ -96,9 +96,9 @@ fn analyze_case(
         })
         .collect();
     let mut merged = merge::merge(lead, others)?;
-    let result = analyze_with_shared_objects(&mut merged, rules, problems);
+    let result = analyze_with_shared_objects(&mut merged, rules, problems, |_| ());
     merged.release_shared_objects();
-    result
+    result.map(|(analysis, ())| analysis)
 }
 
 /// What is wrong with a snapdoc bundle itself: a format newer than this build reads, entries that differ from
@@ -164,11 +164,22 @@ fn cut_short(manifest: Option<&crate::bundle::manifest::Manifest>) -> Vec<String
 
 /// Analyses a bundle already open (the `check` command collects into memory and analyses that).
 pub fn analyze_open_bundle(bundle: &mut Bundle, rules: &RuleSet) -> Result<Analysis, AnalyzeError> {
+    analyze_open_bundle_reading_facts(bundle, rules, |_| ()).map(|(analysis, ())| analysis)
+}
+
+/// [`analyze_open_bundle`], giving `read` the facts the analysis gathered before they are dropped: for a caller
+/// that needs more of them than the analysis keeps (`snapdoc check`'s metrics), without reading every object
+/// list of the bundle a second time.
+pub(crate) fn analyze_open_bundle_reading_facts<T>(
+    bundle: &mut Bundle,
+    rules: &RuleSet,
+    read: impl FnOnce(&facts::BundleFacts) -> T,
+) -> Result<(Analysis, T), AnalyzeError> {
     keep_large_blocks_off_the_heap();
     let started = std::time::Instant::now();
     let problems = bundle_problems(bundle);
     tracing::debug!(elapsed = ?started.elapsed(), "analysis: bundle checked against its manifest");
-    let result = analyze_with_shared_objects(bundle, rules, problems);
+    let result = analyze_with_shared_objects(bundle, rules, problems, read);
     bundle.release_shared_objects();
     result
 }
@@ -185,11 +196,12 @@ enum LogJobResult {
     Timeline(usize, timeline::PodLogScan),
 }
 
-fn analyze_with_shared_objects(
+fn analyze_with_shared_objects<T>(
     bundle: &mut Bundle,
     rules: &RuleSet,
     bundle_problems: Vec<String>,
-) -> Result<Analysis, AnalyzeError> {
+    read_facts: impl FnOnce(&facts::BundleFacts) -> T,
+) -> Result<(Analysis, T), AnalyzeError> {
     let started = std::time::Instant::now();
     preload_objects(bundle, rules);
     tracing::debug!(elapsed = ?started.elapsed(), "analysis: object lists read");
@@ -233,6 +245,7 @@ fn analyze_with_shared_objects(
             Ok((facts, locations, objects, plan, timeline_logs))
         },
     )?;
+    let read = read_facts(&facts);
     let context = facts.engine_context();
     drop(kept);
     // Everything that reads the object lists has read them. Freed before the log rules' automata are built
@@ -356,7 +369,7 @@ fn analyze_with_shared_objects(
     if not_redacted {
         redact_quotes(&mut analysis);
     }
-    Ok(analysis)
+    Ok((analysis, read))
 }
 
 /// A foreign bundle holds what its tool collected, raw secrets included (`velero debug` does not redact):

@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::analyze::analysis::Analysis;
 use crate::analyze::facts::{self, FACTS_CLUSTER, FACTS_SCHEDULES};
 use crate::analyze::rules::RuleSet;
-use crate::analyze::{AnalysisOptions, AnalyzeError, Exit, analyze_open_bundle};
+use crate::analyze::run::analyze_open_bundle_reading_facts;
+use crate::analyze::{AnalysisOptions, AnalyzeError, Exit};
 use crate::bundle::{Bundle, BundleError, layout};
 use crate::collect::{self, CollectError, CollectOptions};
 use crate::report::prometheus::{self, CheckIdentity, CheckMetrics, MetricsError, ScheduleStatus};
@@ -348,8 +349,15 @@ struct HealthFacts {
 fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), CheckError> {
     let mut bundle = Bundle::open(path)?;
     ensure_something_collected(&bundle)?;
-    let analysis = analyze_open_bundle(&mut bundle, rules)?;
-    let gathered = facts::gather(&mut bundle)?;
+    Ok(analyze_open_bundle_reading_facts(
+        &mut bundle,
+        rules,
+        health_facts,
+    )?)
+}
+
+/// The check's own figures, from the facts the analysis gathered.
+fn health_facts(gathered: &facts::BundleFacts) -> HealthFacts {
     let schedules = gathered
         .kinds
         .get(FACTS_SCHEDULES)
@@ -366,14 +374,11 @@ fn analyse(path: &Path, rules: &RuleSet) -> Result<(Analysis, HealthFacts), Chec
         .get(FACTS_CLUSTER)
         .and_then(|c| c.first())
         .is_some_and(|c| c["veleroInstalled"] == Value::Bool(false));
-    Ok((
-        analysis,
-        HealthFacts {
-            schedules,
-            last_completed_backup_age_seconds,
-            velero_not_installed,
-        },
-    ))
+    HealthFacts {
+        schedules,
+        last_completed_backup_age_seconds,
+        velero_not_installed,
+    }
 }
 
 /// A health check is never green without Velero: not installed fails (1) whatever `--fail-on` says, and
