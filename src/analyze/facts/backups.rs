@@ -432,6 +432,7 @@ impl BackupOrRestore for Backup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::facts::projected;
     use serde_json::json;
 
     /// A KOTS instance Backup as Velero v1.16 writes one (composed, fields of backup_types.go), with some fields
@@ -557,6 +558,14 @@ mod tests {
         object["status"]["warnings"] = json!(3);
         object["status"]["csiVolumeSnapshotsAttempted"] = json!(2);
         crate::analyze::facts::projected::assert_reads_cover_the_projection::<Backup>(&object);
+    }
+
+    #[test]
+    fn every_field_of_velero_s_backup_schema_that_is_projected_is_parsed() {
+        let crd = include_str!("../../../tests/fixtures/crds/velero-v1.18.1-backups.yaml");
+        let object = projected::every_field_of(crd, projected::velero_metadata());
+        assert_eq!(object["status"]["progress"]["itemsBackedUp"], json!(7));
+        projected::assert_every_field_read_is_parsed::<Backup>(&object);
     }
 
     #[test]

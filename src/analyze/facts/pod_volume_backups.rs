@@ -148,7 +148,7 @@ pub(crate) type PodVolumeBackups = Projections<PodVolumeBackup>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::facts::projected::Projector;
+    use crate::analyze::facts::projected::{self, Projector};
     use crate::bundle::Bundle;
     use crate::bundle::list::{Keep, ListSink};
     use serde_json::json;
@@ -202,6 +202,14 @@ mod tests {
         // A float without a fraction is an integer, as `i64_at` reads it; an empty message is none.
         assert_eq!((pvb.bytes_done, pvb.total_bytes), (Some(10), Some(20)));
         assert_eq!(pvb.message, None);
+    }
+
+    #[test]
+    fn every_field_of_velero_s_pod_volume_backup_schema_that_is_projected_is_parsed() {
+        let crd = include_str!("../../../tests/fixtures/crds/velero-v1.18.1-podvolumebackups.yaml");
+        let object = projected::every_field_of(crd, projected::velero_metadata());
+        assert_eq!(object["spec"]["pod"]["name"], json!("spec.pod.name"));
+        projected::assert_every_field_read_is_parsed::<PodVolumeBackup>(&object);
     }
 
     #[test]

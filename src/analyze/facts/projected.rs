@@ -207,3 +207,147 @@ pub(crate) fn assert_reads_cover_the_projection<T: Projection + PartialEq + std:
         assert_eq!(kept[0].1.as_ref(), Some(&whole), "read with size {size:?}");
     }
 }
+
+/// An object with every field the CRD's schema defines for `spec` and `status` set, each to a value of its
+/// own (a string naming its path, a time for a date-time, 7, true, one item in each list and map), under
+/// `metadata`: what a projection is tested against, so that a field `project` reads but
+/// [`Projection::READS`] leaves out is found whichever field it is. `crd` is the CRD as Velero ships it.
+#[cfg(test)]
+pub(crate) fn every_field_of(crd: &str, metadata: Value) -> Value {
+    fn fill(schema: &Value, path: &str) -> Value {
+        let own = |key: &str| serde_json::json!(format!("{path}.{key}"));
+        match schema["type"].as_str() {
+            Some("object") => {
+                let mut object = serde_json::Map::new();
+                if let Some(properties) = schema["properties"].as_object() {
+                    for (key, property) in properties {
+                        object.insert(key.clone(), fill(property, &format!("{path}.{key}")));
+                    }
+                } else if schema["additionalProperties"].is_object() {
+                    let key = format!("{path}-key");
+                    object.insert(key.clone(), fill(&schema["additionalProperties"], &key));
+                } else {
+                    object.insert("field".into(), own("field"));
+                }
+                Value::Object(object)
+            }
+            Some("array") => Value::Array(vec![fill(&schema["items"], &format!("{path}[0]"))]),
+            Some("string") if schema["format"] == "date-time" => {
+                serde_json::json!("2026-01-02T03:04:05Z")
+            }
+            Some("integer" | "number") => serde_json::json!(7),
+            Some("boolean") => Value::Bool(true),
+            _ => serde_json::json!(path),
+        }
+    }
+    let crd: Value = serde_saphyr::from_str(crd).expect("the CRD is YAML");
+    let version = &crd["spec"]["versions"][0];
+    let properties = &version["schema"]["openAPIV3Schema"]["properties"];
+    let mut object = serde_json::json!({
+        "apiVersion": format!("{}/{}", crd["spec"]["group"].as_str().unwrap(), version["name"].as_str().unwrap()),
+        "kind": crd["spec"]["names"]["kind"],
+        "metadata": metadata,
+    });
+    for part in ["spec", "status"] {
+        assert!(properties[part].is_object(), "the CRD defines {part}");
+        object[part] = fill(&properties[part], part);
+    }
+    object
+}
+
+/// [`assert_reads_cover_the_projection`] on `object`, and again with each of its fields changed in turn (a
+/// string made longer, a time later, a number and a boolean other): a field read and not parsed changes the
+/// projection of the whole object and not the other.
+#[cfg(test)]
+pub(crate) fn assert_every_field_read_is_parsed<T: Projection + PartialEq + std::fmt::Debug>(
+    object: &Value,
+) {
+    fn leaves(value: &Value, pointer: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    leaves(item, format!("{pointer}/{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    leaves(item, format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => out.push(pointer),
+        }
+    }
+    assert_reads_cover_the_projection::<T>(object);
+    let mut pointers = Vec::new();
+    leaves(object, String::new(), &mut pointers);
+    for pointer in pointers {
+        let mut changed = object.clone();
+        let leaf = changed.pointer_mut(&pointer).expect("a leaf of the object");
+        *leaf = match &*leaf {
+            Value::String(text) if text.parse::<jiff::Timestamp>().is_ok() => {
+                serde_json::json!("2026-02-03T04:05:06Z")
+            }
+            Value::String(text) => Value::String(format!("{text}-changed")),
+            Value::Number(_) => serde_json::json!(8),
+            Value::Bool(flag) => Value::Bool(!flag),
+            other => other.clone(),
+        };
+        assert_reads_cover_the_projection::<T>(&changed);
+    }
+}
+
+/// Metadata with the labels and annotations Velero and KOTS put on their objects, for [`every_field_of`]:
+/// Velero's from pkg/apis/velero/v1/labels_annotations.go, KOTS's from kotsadm pkg/kotsadmsnapshot/backup.go
+/// and Embedded Cluster's disaster-recovery annotations (names as those files write them; values composed).
+#[cfg(test)]
+pub(crate) fn velero_metadata() -> Value {
+    const LABELS: &[&str] = &[
+        "velero.io/backup-name",
+        "velero.io/backup-uid",
+        "velero.io/restore-name",
+        "velero.io/restore-uid",
+        "velero.io/pod-uid",
+        "velero.io/pvc-uid",
+        "velero.io/pvc-name",
+        "velero.io/pv",
+        "velero.io/storage-location",
+        "velero.io/schedule-name",
+        "velero.io/volume-snapshot-location",
+        "velero.io/source-cluster-k8s-gitversion",
+        "velero.io/exclude-from-backup",
+    ];
+    const ANNOTATIONS: &[&str] = &[
+        "velero.io/source-cluster-k8s-gitversion",
+        "velero.io/resource-timeout",
+        "kots.io/instance",
+        "kots.io/app-slug",
+        "kots.io/app-id",
+        "kots.io/app-sequence",
+        "kots.io/apps-sequences",
+        "kots.io/apps-versions",
+        "kots.io/apps-vendor-license-ids",
+        "kots.io/snapshot-trigger",
+        "kots.io/snapshot-requested",
+        "kots.io/kotsadm-image",
+        "kots.io/kotsadm-deploy-namespace",
+        "kots.io/is-airgap",
+        "kots.io/embedded-cluster",
+        "kots.io/embedded-registry",
+        "replicated.com/disaster-recovery",
+        "replicated.com/disaster-recovery-version",
+    ];
+    let texts = |keys: &[&str]| -> serde_json::Map<String, Value> {
+        keys.iter()
+            .map(|key| (key.to_string(), serde_json::json!(format!("{key}-value"))))
+            .collect()
+    };
+    serde_json::json!({
+        "name": "object-name", "namespace": "velero", "uid": "object-uid", "generation": 3,
+        "resourceVersion": "1234", "creationTimestamp": "2026-01-01T00:00:00Z",
+        "labels": texts(LABELS), "annotations": texts(ANNOTATIONS),
+        "ownerReferences": [{"apiVersion": "velero.io/v1", "kind": "Backup", "name": "owner-backup",
+                             "uid": "owner-uid", "controller": true}],
+        "finalizers": ["velero.io/finalizer"],
+    })
+}
