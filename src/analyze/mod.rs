@@ -10,6 +10,7 @@
 //! - `status`: the conclusion as a whole (failed … incomplete, healthy) and the exit code it means
 //! - `run`: the whole stage as one call, `analyze_bundle` / `analyze_open_bundle`
 //! - `fleet`: many bundles in parallel, one summary line each (`analyze --summary jsonl`)
+//! - `memory`: how the analysis uses glibc's allocator (large blocks mapped alone, freed pages given back)
 pub(crate) mod analysis;
 pub(crate) mod engine;
 pub(crate) mod environment;
@@ -17,6 +18,7 @@ pub(crate) mod error;
 pub(crate) mod facts;
 pub(crate) mod findings;
 pub(crate) mod fleet;
+pub(crate) mod memory;
 mod options;
 pub(crate) mod parallel;
 pub(crate) mod readiness;

@@ -11,7 +11,7 @@ use super::facts::backups::{self, Backups};
 use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
-use super::{facts, parallel, status, timeline, verdicts};
+use super::{facts, memory, parallel, status, timeline, verdicts};
 use crate::bundle::list::{Keep, Kept};
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
@@ -175,7 +175,7 @@ pub(crate) fn analyze_open_bundle_reading_facts<T>(
     rules: &RuleSet,
     read: impl FnOnce(&facts::BundleFacts) -> T,
 ) -> Result<(Analysis, T), AnalyzeError> {
-    keep_large_blocks_off_the_heap();
+    memory::keep_large_blocks_off_the_heap();
     let started = std::time::Instant::now();
     let problems = bundle_problems(bundle);
     tracing::debug!(elapsed = ?started.elapsed(), "analysis: bundle checked against its manifest");
@@ -226,7 +226,7 @@ fn analyze_with_shared_objects<T>(
             // second read streams (RSS there 128 → 103 MB with 20,000 Backups kept; BENCHMARKS.md, #20).
             let plan = timeline::TimelinePlan::new(bundle, &facts.backups);
             bundle.release_shared_projections();
-            return_freed_memory();
+            memory::return_freed_memory();
             let context = facts.engine_context();
             let locations = engine::Locations::read(bundle);
             let pending = engine::ObjectPass::start(bundle, rules, &context, locations.objects());
@@ -252,7 +252,7 @@ fn analyze_with_shared_objects<T>(
     // and their scans buffer logs, the two are never held at once: the peak is the larger of them, not their
     // sum (BENCHMARKS.md, "Analysis memory"). The object pass no longer overlaps the scans.
     bundle.release_shared_objects();
-    return_freed_memory();
+    memory::return_freed_memory();
     let log_pass = engine::LogPass::with_locations(bundle, rules, &context, None, locations);
     tracing::debug!(elapsed = ?started.elapsed(), "analysis: log scanners ready");
     let jobs = log_jobs(bundle, &log_pass, plan.as_ref(), &timeline_logs);
@@ -488,31 +488,6 @@ enum Parsed {
     Objects(Kept),
     PodVolumeBackups(PodVolumeBackups, usize),
     Backups(Backups, usize),
-}
-
-/// Large allocations (log blocks, lazy DFA caches, inflate windows, list buffers) mapped on their own and
-/// unmapped when freed. glibc raises its mapping threshold each time such a block is freed, up to 32 MiB, and
-/// then serves the next ones from its arenas, where they leave holes no trim can give back: measured on the
-/// 1 GiB scale bundle, peak RSS 103.3 MB with glibc's moving threshold, 98.1-99.6 MB with it fixed at
-/// 128 KiB, wall time within the runs' spread (BENCHMARKS.md, "Analysis memory (#20)").
-fn keep_large_blocks_off_the_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is safe to call at any time from any thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
-    }
-}
-
-/// Gives the pages of memory freed so far back to the OS. The object lists were parsed on two threads, so
-/// their memory is free in two of glibc's arenas; the log scan's threads allocate from arenas of their own and
-/// would not reuse it, and the process would hold both (BENCHMARKS.md, "Analysis memory (#20)"). The same
-/// once the log scan's blocks and scanners are freed (engine::finish).
-pub(crate) fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free pages of every arena (madvise); live allocations are untouched.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Every log the log rules or the timelines read, with its size. A log both read is read once.

@@ -388,7 +388,7 @@ pub(crate) fn finish<'r>(
     // Freed only when the rule set keeps no scanners for a next bundle (one bundle): their pages given back,
     // the places' regex caches and the findings are built in them. A fleet's bundles skip the trim.
     if rules.scanner_cache().is_none() {
-        crate::analyze::run::return_freed_memory();
+        crate::analyze::memory::return_freed_memory();
     }
     log_run.absorb_places(&objects.places);
     let mut outcomes: Vec<(&Rule, Option<Finding>, bool)> = Vec::new();
