@@ -297,9 +297,10 @@ pub(crate) fn assert_every_field_read_is_parsed<T: Projection + PartialEq + std:
     }
 }
 
-/// Metadata with the labels and annotations Velero and KOTS put on their objects, for [`every_field_of`]:
-/// Velero's from pkg/apis/velero/v1/labels_annotations.go, KOTS's from kotsadm pkg/kotsadmsnapshot/backup.go
-/// and Embedded Cluster's disaster-recovery annotations (names as those files write them; values composed).
+/// Metadata with the labels and annotations Velero and KOTS put on their objects, for [`every_field_of`]. Names
+/// as the sources write them (values composed): Velero's from pkg/apis/velero/v1/labels_annotations.go
+/// (vmware-tanzu/velero d30d389b), KOTS's and Embedded Cluster's disaster-recovery ones from
+/// pkg/kotsadmsnapshot/backup.go and pkg/kotsadmsnapshot/types/types.go (replicatedhq/kots 370ae903).
 #[cfg(test)]
 pub(crate) fn velero_metadata() -> Value {
     const LABELS: &[&str] = &[
@@ -307,27 +308,25 @@ pub(crate) fn velero_metadata() -> Value {
         "velero.io/backup-uid",
         "velero.io/restore-name",
         "velero.io/restore-uid",
+        "velero.io/schedule-name",
         "velero.io/pod-uid",
         "velero.io/pvc-uid",
-        "velero.io/pvc-name",
-        "velero.io/pv",
         "velero.io/storage-location",
-        "velero.io/schedule-name",
-        "velero.io/volume-snapshot-location",
-        "velero.io/source-cluster-k8s-gitversion",
+        "velero.io/volume-namespace",
         "velero.io/exclude-from-backup",
+        "velero.io/pod-volume-backup",
     ];
     const ANNOTATIONS: &[&str] = &[
         "velero.io/source-cluster-k8s-gitversion",
         "velero.io/resource-timeout",
+        "velero.io/pod-volume-timeout",
         "kots.io/instance",
-        "kots.io/app-slug",
+        "kots.io/snapshot-trigger",
         "kots.io/app-id",
         "kots.io/app-sequence",
+        "kots.io/app-slug",
         "kots.io/apps-sequences",
         "kots.io/apps-versions",
-        "kots.io/apps-vendor-license-ids",
-        "kots.io/snapshot-trigger",
         "kots.io/snapshot-requested",
         "kots.io/kotsadm-image",
         "kots.io/kotsadm-deploy-namespace",
@@ -336,6 +335,9 @@ pub(crate) fn velero_metadata() -> Value {
         "kots.io/embedded-registry",
         "replicated.com/disaster-recovery",
         "replicated.com/disaster-recovery-version",
+        "replicated.com/backup-name",
+        "replicated.com/backup-type",
+        "replicated.com/backup-count",
     ];
     let texts = |keys: &[&str]| -> serde_json::Map<String, Value> {
         keys.iter()
