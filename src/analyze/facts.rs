@@ -46,6 +46,7 @@ pub(crate) mod inventory;
 pub(crate) mod json;
 mod kots;
 pub(crate) mod node_events;
+pub(crate) mod picked;
 pub(crate) mod pod_volume_backups;
 mod presence;
 pub(crate) mod projected;

@@ -8,14 +8,14 @@ use super::analysis::{ANALYSIS_SCHEMA_VERSION, AlsoReadInfo, Analysis, BundleInf
 use super::engine::{self, streamed};
 use super::error::AnalyzeError;
 use super::facts::backups::{self, Backups};
+use super::facts::picked;
 use super::facts::pod_volume_backups::{self, PodVolumeBackups};
 use super::findings::{Evidence, Severity};
 use super::rules::{Matcher, RuleSet};
 use super::{facts, memory, parallel, status, timeline, verdicts};
-use crate::bundle::list::{Keep, Kept};
+use crate::bundle::list::Kept;
 use crate::bundle::manifest::FORMAT_VERSION;
 use crate::bundle::merge::{self, ClusterIdentity};
-use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
 use crate::bundle::{Bundle, BundleFormat, LogFile, verify};
 use crate::redact::{RedactionCounts, Redactor};
 
@@ -466,7 +466,7 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
                 return Some(Parsed::Backups(projections, total));
             }
             reader
-                .kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))
+                .kept_picked_objects(resource, picked::fields_read(resource))
                 .ok()
                 .map(Parsed::Objects)
         },
@@ -474,7 +474,7 @@ fn preload_objects(bundle: &mut Bundle, rules: &RuleSet) {
     for ((resource, _), parsed) in jobs.iter().zip(parsed) {
         match parsed {
             Some(Parsed::Objects(objects)) => {
-                bundle.share_objects(resource, objects);
+                bundle.share_objects(resource, picked::fields_read(resource), objects);
             }
             Some(Parsed::PodVolumeBackups(projections, total)) => projections.share(bundle, total),
             Some(Parsed::Backups(projections, total)) => projections.share(bundle, total),

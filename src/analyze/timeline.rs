@@ -16,8 +16,8 @@ use super::engine::scan::count_newlines;
 use super::error::AnalyzeError;
 use super::facts::components::component_of_pod;
 use super::facts::json::{self, i64_at, str_at, time_at};
-use super::facts::node_events;
 use super::facts::pod_volume_backups::{PodVolumeBackup, PodVolumeBackups};
+use super::facts::{node_events, picked};
 use super::verdicts::object_ref;
 use crate::bundle::{Bundle, LogFile, LogSource, layout};
 
@@ -125,7 +125,7 @@ impl TimelinePlan {
         let locations = bundle
             .shared_objects("backupstoragelocations.velero.io")
             .unwrap_or_default();
-        let pods = bundle.shared_objects("pods").unwrap_or_default();
+        let pods = picked::objects(bundle, "pods").unwrap_or_default();
         for (builder, summary) in builders.iter_mut().zip(&targets) {
             let location = summary.storage_location.as_deref().unwrap_or("default");
             for object in locations.iter().filter(|l| {

@@ -36,6 +36,8 @@ pub(crate) struct Kept {
     newest: Newest<Value>,
     /// Items seen, kept or not.
     pub(crate) total: usize,
+    /// The fields of each item kept, when not the whole item ([`Kept::picking`]).
+    pick: Option<&'static Pick>,
 }
 
 /// Where the items of a list go as they are read, one at a time: [`Kept`] keeps them as values; the analysis
@@ -273,13 +275,23 @@ impl<T> Ord for Aged<T> {
 }
 
 impl Kept {
+    /// Keeps only `pick`'s fields of each item. It must name the fields [`created`] reads, or
+    /// [`Keep::Newest`] would take every item for as old as can be.
+    pub(crate) fn picking(pick: &'static Pick) -> Kept {
+        Kept {
+            pick: Some(pick),
+            ..Kept::default()
+        }
+    }
+
     /// The items kept, in the order the bundle holds them.
     pub(crate) fn into_items(self) -> Vec<Value> {
-        self.newest
-            .into_placed()
-            .into_iter()
-            .map(|(_, item)| item)
-            .collect()
+        self.into_placed().1
+    }
+
+    /// The places of the items kept among all the items read (ascending), and the items in that order.
+    pub(crate) fn into_placed(self) -> (Vec<usize>, Vec<Value>) {
+        self.newest.into_placed().into_iter().unzip()
     }
 
     /// Items seen but not kept.
@@ -289,6 +301,10 @@ impl Kept {
 }
 
 impl ListSink for Kept {
+    fn reads(&self) -> Option<&'static Pick> {
+        self.pick
+    }
+
     fn push(&mut self, keep: Keep, mut item: Value) {
         let place = self.total;
         self.total += 1;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::BundleError;
 use super::layout::{self, LogSource};
 use super::limits::{ArchiveLimits, Budget, LimitedReader};
-use super::list::{self, Keep, Kept, ListError, ListSink};
+use super::list::{self, Keep, Kept, ListError, ListSink, Pick};
 use super::manifest::Manifest;
 use super::{archive, dating, must_gather, troubleshoot, velero_debug};
 
@@ -92,7 +92,8 @@ pub struct Bundle {
     manifest: Option<Manifest>,
     unavailable: Vec<String>,
     /// Object lists already parsed by [`Bundle::shared_objects`], by resource.
-    shared: std::collections::HashMap<String, SharedObjects>,
+    /// Each list with the fields it was read with (none: whole).
+    shared: std::collections::HashMap<String, (Option<&'static Pick>, SharedObjects)>,
     /// Resources the analysis keeps as typed projections instead ([`Bundle::shared_projection`]).
     projections: std::collections::HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
     /// Resources whose lists held more than [`MAX_OBJECTS_OF_A_KIND`]: how many objects each had.
@@ -101,24 +102,56 @@ pub struct Bundle {
     also_read: Vec<super::merge::AlsoRead>,
 }
 
+/// Whether two readers ask for the same fields: the picks are static tables, told apart by address.
+fn same_pick(a: Option<&'static Pick>, b: Option<&'static Pick>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        _ => false,
+    }
+}
+
 /// The most objects of one resource an analysis keeps (the newest by creation time): past it, memory would
 /// grow with the list (a million Backups took 6.9 GiB). Those left out are counted, and the report says so.
 pub(crate) const MAX_OBJECTS_OF_A_KIND: usize = 20_000;
 
 /// An object list parsed once and read by several parts of the analysis (facts, rules, timelines).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SharedObjects(Arc<Vec<Value>>);
+pub(crate) struct SharedObjects(Arc<PlacedObjects>);
+
+#[derive(Debug, Default)]
+struct PlacedObjects {
+    items: Vec<Value>,
+    /// The place of each item among all the list's items in the bundle (ascending): which were kept.
+    places: Vec<usize>,
+}
 
 impl SharedObjects {
+    /// Objects as written, every one kept.
     pub(crate) fn new(objects: Vec<Value>) -> SharedObjects {
-        SharedObjects(Arc::new(objects))
+        let places = (0..objects.len()).collect();
+        SharedObjects(Arc::new(PlacedObjects {
+            items: objects,
+            places,
+        }))
+    }
+
+    fn kept(kept: Kept) -> SharedObjects {
+        let (places, items) = kept.into_placed();
+        SharedObjects(Arc::new(PlacedObjects { items, places }))
+    }
+
+    /// The places, among all the list's objects in the bundle's order, of those kept (ascending): for a reader
+    /// that streams the list again and must read the same objects (analyze/engine/streamed.rs).
+    pub(crate) fn kept_places(&self) -> &[usize] {
+        &self.0.places
     }
 }
 
 impl std::ops::Deref for SharedObjects {
     type Target = [Value];
     fn deref(&self) -> &[Value] {
-        &self.0
+        &self.0.items
     }
 }
 
@@ -126,7 +159,7 @@ impl<'a> IntoIterator for &'a SharedObjects {
     type Item = &'a Value;
     type IntoIter = std::slice::Iter<'a, Value>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.0.items.iter()
     }
 }
 
@@ -343,21 +376,53 @@ impl Bundle {
     /// rest are counted ([`Bundle::objects_left_out`]). A list that cannot be read is not kept (each call says
     /// why).
     pub(crate) fn shared_objects(&mut self, resource: &str) -> Result<SharedObjects, BundleError> {
-        if let Some(objects) = self.shared.get(resource) {
-            return Ok(objects.clone());
+        self.shared_picked_objects(resource, None)
+    }
+
+    /// [`Bundle::shared_objects`] with only `pick`'s fields of each object (all when none). A list is shared
+    /// only with readers asking for the same fields; one asking for others reads its own.
+    pub(crate) fn shared_picked_objects(
+        &mut self,
+        resource: &str,
+        pick: Option<&'static Pick>,
+    ) -> Result<SharedObjects, BundleError> {
+        match self.shared.get(resource) {
+            Some((picked, objects)) if same_pick(*picked, pick) => return Ok(objects.clone()),
+            Some(_) => {
+                let kept = self.kept_picked_objects(resource, pick)?;
+                return Ok(SharedObjects::kept(kept));
+            }
+            None => {}
         }
-        let kept = self.kept_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND))?;
-        Ok(self.share_objects(resource, kept))
+        let kept = self.kept_picked_objects(resource, pick)?;
+        Ok(self.share_objects(resource, pick, kept))
+    }
+
+    /// The newest [`MAX_OBJECTS_OF_A_KIND`] objects of a resource, with only `pick`'s fields (all when none).
+    pub(crate) fn kept_picked_objects(
+        &mut self,
+        resource: &str,
+        pick: Option<&'static Pick>,
+    ) -> Result<Kept, BundleError> {
+        let mut kept = pick.map_or_else(Kept::default, Kept::picking);
+        self.stream_objects(resource, Keep::Newest(MAX_OBJECTS_OF_A_KIND), &mut kept)?;
+        Ok(kept)
     }
 
     /// Keeps `kept`, read by another reader of this bundle ([`Bundle::reopen`]) with
-    /// `Keep::Newest(MAX_OBJECTS_OF_A_KIND)`, as the resource's list for [`Bundle::shared_objects`].
-    pub(crate) fn share_objects(&mut self, resource: &str, kept: Kept) -> SharedObjects {
+    /// [`Bundle::kept_picked_objects`] and `pick`, as the resource's list for [`Bundle::shared_picked_objects`].
+    pub(crate) fn share_objects(
+        &mut self,
+        resource: &str,
+        pick: Option<&'static Pick>,
+        kept: Kept,
+    ) -> SharedObjects {
         if kept.left_out() > 0 {
             self.left_out.insert(resource.to_string(), kept.total);
         }
-        let objects = SharedObjects::new(kept.into_items());
-        self.shared.insert(resource.to_string(), objects.clone());
+        let objects = SharedObjects::kept(kept);
+        self.shared
+            .insert(resource.to_string(), (pick, objects.clone()));
         objects
     }
 

@@ -1,5 +1,6 @@
 //! Object rules and places over the resources the analysis keeps as typed projections rather than values
-//! (PodVolumeBackups and Backups: facts/projected.rs). Rules read any path, so each object is read whole once more
+//! (PodVolumeBackups and Backups: facts/projected.rs), or as values with only some fields (pods, claims and
+//! nodes: facts/picked.rs). Rules read any path, so each object is read whole once more
 //! as its list streams from the bundle, every object rule of its kind and every place of the log rules is tried
 //! on it, and only what they found is kept: the object itself is dropped before the next is read. That second
 //! read runs on a reader of its own while the facts are gathered ([`StreamedKinds`]).
@@ -10,6 +11,7 @@ use serde_json::Value;
 use super::ObjectMatches;
 use super::places::{self, PlaceText, Places};
 use crate::analyze::facts::backups::{self, Backups};
+use crate::analyze::facts::picked;
 use crate::analyze::facts::pod_volume_backups::{self, PodVolumeBackups};
 use crate::analyze::findings::Finding;
 use crate::analyze::rules::{Matcher, Rule, RuleSet};
@@ -17,8 +19,15 @@ use crate::bundle::Bundle;
 use crate::bundle::list::{self, Keep, ListSink};
 use crate::bundle::reader::MAX_OBJECTS_OF_A_KIND;
 
-/// The kinds read this way.
-pub(crate) const STREAMED_KINDS: [&str; 2] = [pod_volume_backups::RESOURCE, backups::RESOURCE];
+/// The kinds read this way: those kept as projections, and those kept as values with only the fields the
+/// analysis's own readers read (facts/picked.rs).
+pub(crate) const STREAMED_KINDS: [&str; 5] = [
+    pod_volume_backups::RESOURCE,
+    backups::RESOURCE,
+    picked::PODS,
+    picked::CLAIMS,
+    picked::NODES,
+];
 
 /// What the rules and places found in one kind's objects.
 pub(crate) struct Streamed<'r> {
@@ -94,7 +103,9 @@ impl KeptPlaces {
                         backups::RESOURCE => {
                             Backups::of(bundle).map(|kept| kept.kept_places().to_vec())
                         }
-                        _ => unreachable!("only STREAMED_KINDS are streamed"),
+                        picked => {
+                            picked::objects(bundle, picked).map(|kept| kept.kept_places().to_vec())
+                        }
                     };
                     (kind, places.map_err(|e| e.to_string()))
                 })

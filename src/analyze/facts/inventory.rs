@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::backups::{self, Backup, Backups};
+use super::picked;
 use super::pod_volume_backups::PodVolumeBackups;
 use crate::bundle::reader::SharedObjects;
 use crate::bundle::{Bundle, layout};
@@ -75,7 +76,7 @@ impl Inventory {
         let mut inv = Inventory::default();
         // Lists are shared with the rules and the timelines, which read them again (parsed once).
         let load = |bundle: &mut Bundle, resource: &str, inv: &mut Inventory| -> SharedObjects {
-            match bundle.shared_objects(resource) {
+            match picked::objects(bundle, resource) {
                 Ok(objects) if objects.iter().all(Value::is_object) => objects,
                 Ok(objects) => {
                     SharedObjects::new(objects.iter().filter(|o| o.is_object()).cloned().collect())
