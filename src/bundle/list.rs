@@ -68,6 +68,10 @@ pub(crate) enum Pick {
     Whole,
     /// These fields of an object, as picked by theirs.
     Fields(&'static [(&'static str, Pick)]),
+    /// Every field of an object, in order: these as picked by theirs, any other as an empty object. For a
+    /// reader that tells an object by which fields it has (a pod volume's type is its one field besides
+    /// `name`: `projected`, `csi`, …) and reads inside only some.
+    EveryField(&'static [(&'static str, Pick)]),
 }
 
 impl Pick {
@@ -75,7 +79,7 @@ impl Pick {
     pub(crate) fn parse<'de, D: Deserializer<'de>>(&self, de: D) -> Result<Value, D::Error> {
         match self {
             Pick::Whole => Value::deserialize(de),
-            Pick::Fields(_) => de.deserialize_any(Picked(self)),
+            Pick::Fields(_) | Pick::EveryField(_) => de.deserialize_any(Picked(self)),
         }
     }
 }
@@ -101,11 +105,15 @@ impl<'de> Visitor<'de> for Picked<'_> {
         while let Some(field) = map.next_key_seed(FieldOf(self.0))? {
             match field {
                 // A key written twice: the later value, in the earlier's place, as `Value` keeps it.
-                Some((key, pick)) => {
+                Field::Picked(key, pick) => {
                     let value = map.next_value_seed(Picked(pick))?;
                     picked.insert(key.to_string(), value);
                 }
-                None => {
+                Field::Named(key) => {
+                    map.next_value::<IgnoredAny>()?;
+                    picked.insert(key, Value::Object(Map::new()));
+                }
+                Field::Skipped => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -148,29 +156,38 @@ impl<'de> Visitor<'de> for Picked<'_> {
     }
 }
 
-/// A key of an object being picked: with its field's pick when it is one of the fields, else `None` (its
-/// text is then not copied).
+/// A key of an object being picked, and what becomes of its value.
+enum Field<'p> {
+    /// One of the pick's fields: its value picked as its own pick says.
+    Picked(&'static str, &'p Pick),
+    /// Another field of a [`Pick::EveryField`]: kept, its value read past.
+    Named(String),
+    /// Left out (its text is not copied).
+    Skipped,
+}
+
 struct FieldOf<'p>(&'p Pick);
 
 impl<'de, 'p> DeserializeSeed<'de> for FieldOf<'p> {
-    type Value = Option<(&'static str, &'p Pick)>;
+    type Value = Field<'p>;
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_str(self)
     }
 }
 
 impl<'de, 'p> Visitor<'de> for FieldOf<'p> {
-    type Value = Option<(&'static str, &'p Pick)>;
+    type Value = Field<'p>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(match self.0 {
-            Pick::Fields(fields) => fields
-                .iter()
-                .find(|(name, _)| *name == key)
-                .map(|(name, pick)| (*name, pick)),
-            Pick::Whole => None,
+        let (Pick::Fields(fields) | Pick::EveryField(fields)) = self.0 else {
+            return Ok(Field::Skipped);
+        };
+        Ok(match fields.iter().find(|(name, _)| *name == key) {
+            Some((name, pick)) => Field::Picked(name, pick),
+            None if matches!(self.0, Pick::EveryField(_)) => Field::Named(key.to_string()),
+            None => Field::Skipped,
         })
     }
 }
@@ -621,6 +638,10 @@ mod tests {
                 ("metadata", Pick::Fields(&[("name", Pick::Whole)])),
                 ("spec", Pick::Whole),
                 ("refs", Pick::Fields(&[("kind", Pick::Whole)])),
+                (
+                    "volumes",
+                    Pick::EveryField(&[("claim", Pick::Fields(&[("name", Pick::Whole)]))]),
+                ),
             ]))
         }
     }
@@ -630,13 +651,15 @@ mod tests {
         let text = r#"{"items": [
             {"kind": "X", "metadata": {"name": "a", "uid": "u", "name": "a2", "labels": {"k": "v"}},
              "spec": {"deep": [1, {"x": null}]}, "status": {"phase": "Done"},
-             "refs": [{"kind": "Backup", "name": "b"}, "text", 2.5], "metadata": {"name": "last"}},
+             "refs": [{"kind": "Backup", "name": "b"}, "text", 2.5], "metadata": {"name": "last"},
+             "volumes": [{"name": "v", "projected": {"sources": [{"a": 1}]}, "claim": {"name": "c", "ro": true}}, 7]},
             null,
             {"m\u0065tadata": {"n\u0061me": "escaped", "other": true}, "spec": 1e2}
         ]}"#;
         let want = [
             serde_json::json!({"metadata": {"name": "last"}, "spec": {"deep": [1, {"x": null}]},
-                               "refs": [{"kind": "Backup"}, "text", 2.5]}),
+                               "refs": [{"kind": "Backup"}, "text", 2.5],
+                               "volumes": [{"name": {}, "projected": {}, "claim": {"name": "c"}}, 7]}),
             Value::Null,
             serde_json::json!({"metadata": {"name": "escaped"}, "spec": 100.0}),
         ];
@@ -646,7 +669,14 @@ mod tests {
             assert_eq!(picking.0, want);
             // A key written twice keeps its first place, as a value parsed whole does.
             let keys: Vec<&String> = picking.0[0].as_object().unwrap().keys().collect();
-            assert_eq!(keys, ["metadata", "spec", "refs"]);
+            assert_eq!(keys, ["metadata", "spec", "refs", "volumes"]);
+            // Every field of a volume, in order: those not named are kept as empty objects.
+            let volume_keys: Vec<&String> = picking.0[0]["volumes"][0]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect();
+            assert_eq!(volume_keys, ["name", "projected", "claim"]);
         }
         let mut picking = Picking(Vec::new());
         let broken = r#"{"items": [{"status": {"phase": tru}}]}"#;

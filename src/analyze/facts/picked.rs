@@ -20,7 +20,7 @@ pub(crate) const PODS: &str = "pods";
 pub(crate) const CLAIMS: &str = "persistentvolumeclaims";
 pub(crate) const NODES: &str = "nodes";
 
-use Pick::{Fields, Whole};
+use Pick::{EveryField, Fields, Whole};
 
 /// What the readers read of a container's last run, in its status (why and when it ended).
 const LAST_STATE: Pick = Fields(&[(
@@ -84,8 +84,16 @@ static POD_READS: Pick = Fields(&[
                     ),
                 ]),
             ),
-            // Whole: a volume's type is its first key other than `name` (facts/volumes.rs volume_type).
-            ("volumes", Whole),
+            // Every field: a volume's type is its first field other than `name` (facts/volumes.rs volume_type);
+            // inside, only the claim's and the secret's names are read.
+            (
+                "volumes",
+                EveryField(&[
+                    ("name", Whole),
+                    ("persistentVolumeClaim", Fields(&[("claimName", Whole)])),
+                    ("secret", Fields(&[("secretName", Whole)])),
+                ]),
+            ),
             (
                 "tolerations",
                 Fields(&[
@@ -538,7 +546,7 @@ mod tests {
     fn leaves(pick: &'static Pick) -> Vec<Vec<&'static str>> {
         match pick {
             Whole => vec![Vec::new()],
-            Fields(fields) => fields
+            Fields(fields) | EveryField(fields) => fields
                 .iter()
                 .flat_map(|(name, field)| {
                     leaves(field).into_iter().map(move |mut path| {
@@ -552,12 +560,13 @@ mod tests {
 
     /// `pick` without the field at `path` (leaked: a test's tables live as long as the tables they stand for).
     fn without(pick: &'static Pick, path: &[&'static str]) -> &'static Pick {
-        let Fields(fields) = pick else {
+        let (Fields(fields) | EveryField(fields)) = pick else {
             unreachable!("a path leads through fields")
         };
         let same = |field: &'static Pick| match field {
             Whole => Whole,
             Fields(fields) => Fields(fields),
+            EveryField(fields) => EveryField(fields),
         };
         let kept: Vec<(&'static str, Pick)> = fields
             .iter()
@@ -567,7 +576,11 @@ mod tests {
                 _ => Some((*name, same(field))),
             })
             .collect();
-        Box::leak(Box::new(Fields(Box::leak(kept.into_boxed_slice()))))
+        let kept = Box::leak(kept.into_boxed_slice());
+        Box::leak(Box::new(match pick {
+            EveryField(_) => EveryField(kept),
+            _ => Fields(kept),
+        }))
     }
 
     /// The fields of the tables no bundle of the tests needs: each is read by a reader, but no scenario or
