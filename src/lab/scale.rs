@@ -140,6 +140,11 @@ impl Rng {
             .collect()
     }
 
+    /// A sha256 digest's 64 hex digits (image and container ids).
+    fn digest(&mut self) -> String {
+        (0..4).map(|_| format!("{:016x}", self.next())).collect()
+    }
+
     fn uid(&mut self) -> String {
         let (a, b) = (self.next(), self.next());
         format!(
@@ -540,19 +545,60 @@ impl Generator {
                          "resources": {"requests": {"storage": "20Gi"}}, "volumeName": format!("pvc-{}", self.rng.uid())},
                 "status": {"phase": "Bound", "capacity": {"storage": "20Gi"}, "accessModes": ["ReadWriteOnce"]}
             }));
+            // As the API server writes a StatefulSet's pod: the defaults it fills in, the service account token
+            // volume, the scheduler's and kubelet's status (a real pod is mostly these; the analysis reads few).
+            let token = format!("kube-api-access-{}", self.rng.suffix(5));
+            let image = format!("registry.acme.example/{workload}:2.14.{}", index % 7);
+            let pod_ip = format!("10.42.{}.{}", index / 250 % 250, index % 250 + 2);
+            let condition = |kind: &str| json!({"type": kind, "status": "True", "lastProbeTime": null, "lastTransitionTime": created});
             objects.push(json!({
                 "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": pod.name, "namespace": namespace, "uid": pod.uid, "creationTimestamp": created,
-                             "labels": {"app": workload},
-                             "annotations": {"backup.velero.io/backup-volumes": "data"}},
-                "spec": {"containers": [{"name": "app", "image": format!("registry.acme.example/{workload}:2.14.{}", index % 7),
-                                         "volumeMounts": [{"mountPath": "/var/lib/app", "name": "data"}]}],
-                         "nodeName": pod.node,
-                         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]},
-                "status": {"phase": "Running", "startTime": created,
-                           "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": created}],
+                "metadata": {"name": pod.name, "generateName": format!("{workload}-"), "namespace": namespace,
+                             "uid": pod.uid, "resourceVersion": format!("{}", 48_213_000 + index), "creationTimestamp": created,
+                             "labels": {"app": workload, "app.kubernetes.io/name": workload,
+                                        "controller-revision-hash": format!("{workload}-{}", self.rng.suffix(10)),
+                                        "statefulset.kubernetes.io/pod-name": pod.name},
+                             "annotations": {"backup.velero.io/backup-volumes": "data",
+                                             "kubectl.kubernetes.io/restartedAt": created},
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": workload,
+                                                  "uid": self.rng.uid(), "controller": true, "blockOwnerDeletion": true}]},
+                "spec": {"containers": [{"name": "app", "image": image, "imagePullPolicy": "IfNotPresent",
+                                         "args": ["--config=/etc/app/config.yaml", "--data-dir=/var/lib/app"],
+                                         "env": [{"name": "APP_ENV", "value": "production"},
+                                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
+                                                 {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}}],
+                                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                                         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
+                                                            "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3},
+                                         "resources": {"limits": {"memory": "1Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}},
+                                         "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true,
+                                                             "capabilities": {"drop": ["ALL"]}},
+                                         "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+                                         "volumeMounts": [{"mountPath": "/var/lib/app", "name": "data"},
+                                                          {"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                                           "name": token, "readOnly": true}]}],
+                         "dnsPolicy": "ClusterFirst", "enableServiceLinks": true, "hostname": pod.name,
+                         "nodeName": pod.node, "preemptionPolicy": "PreemptLowerPriority", "priority": 0,
+                         "restartPolicy": "Always", "schedulerName": "default-scheduler",
+                         "securityContext": {"fsGroup": 1000, "runAsUser": 1000},
+                         "serviceAccount": "default", "serviceAccountName": "default", "subdomain": workload,
+                         "terminationGracePeriodSeconds": 30,
+                         "tolerations": [{"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists", "tolerationSeconds": 300},
+                                         {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists", "tolerationSeconds": 300}],
+                         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}},
+                                     {"name": token, "projected": {"defaultMode": 420, "sources": [
+                                         {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                                         {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                                         {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}]},
+                "status": {"phase": "Running", "startTime": created, "qosClass": "Burstable",
+                           "hostIP": format!("10.0.{}.{}", index % nodes.len() / 250, index % nodes.len() % 250 + 10),
+                           "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
+                           "conditions": [condition("PodReadyToStartContainers"), condition("Initialized"),
+                                          condition("Ready"), condition("ContainersReady"), condition("PodScheduled")],
                            "containerStatuses": [{"name": "app", "ready": true, "started": true, "restartCount": 0,
-                               "state": {"running": {"startedAt": created}}}]}
+                               "image": image, "imageID": format!("registry.acme.example/{workload}@sha256:{}", self.rng.digest()),
+                               "containerID": format!("containerd://{}", self.rng.digest()),
+                               "lastState": {}, "state": {"running": {"startedAt": created}}}]}
             }));
             apps.push(pod);
         }
