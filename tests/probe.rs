@@ -193,7 +193,7 @@ fn assert_reproduces(result: &ProbeResult, step: Step, rule: &str) {
         && check.step != Step::TopLevelDirs
     {
         assert!(
-            log.regex.is_match(line.as_bytes()),
+            log.regex().is_match(line.as_bytes()),
             "{rule}'s signature {:?} does not match the probe's {line:?}",
             log.pattern
         );

@@ -146,7 +146,7 @@ fn assert_reproduces(result: &ProbeResult, step: Step, rule: &str) {
         check
             .detail
             .split("; ")
-            .any(|part| log.regex.is_match(part.as_bytes())),
+            .any(|part| log.regex().is_match(part.as_bytes())),
         "{rule}'s signature {:?} does not match {:?}",
         log.pattern,
         check.detail

@@ -214,7 +214,7 @@ impl<'r> LogRun<'r> {
                 .map(|&i| self.rules[i].1.pattern.as_str())
                 .collect();
             let regexes: Vec<&regex::bytes::Regex> =
-                indexes.iter().map(|&i| &self.rules[i].1.regex).collect();
+                indexes.iter().map(|&i| self.rules[i].1.regex()).collect();
             match self.cache {
                 Some(cache) => cache.get_or_build(&patterns, &regexes, self.block_size),
                 None => build_scanner(&patterns, &regexes, self.block_size),
@@ -325,7 +325,7 @@ impl<'r> LogRun<'r> {
         for (i, (_, matcher)) in self.rules.iter().enumerate() {
             let aggregate = &mut self.aggregates[i];
             for place in places {
-                let Some(captures) = matcher.regex.captures(place.text.as_bytes()) else {
+                let Some(captures) = matcher.regex().captures(place.text.as_bytes()) else {
                     continue;
                 };
                 self.ran[i] = true;
@@ -541,7 +541,7 @@ fn record(
         widen(&mut aggregate.first_seen, &mut aggregate.last_seen, t);
     }
     if aggregate.examples.len() < MAX_EXAMPLES {
-        let (excerpt, span) = excerpt_around_match(text, &matcher.regex);
+        let (excerpt, span) = excerpt_around_match(text, matcher.regex());
         aggregate.examples.push(Evidence::LogLine {
             file: log.path.clone(),
             line: line.number,
@@ -653,7 +653,7 @@ fn storage_locations_named(
         .any(|name| LOCATION_FIELDS.contains(&name));
     if found.is_empty()
         && captures_location
-        && let Some(captures) = matcher.regex.captures(line)
+        && let Some(captures) = matcher.regex().captures(line)
     {
         for field in LOCATION_FIELDS {
             if let Some(m) = captures.name(field) {
@@ -765,7 +765,7 @@ pub(crate) fn line_variables(
             .entry(key.to_string())
             .or_insert_with(|| Value::String(value.to_string()));
     }
-    if let Some(captures) = matcher.regex.captures(line) {
+    if let Some(captures) = matcher.regex().captures(line) {
         for name in matcher.capture_names() {
             if let Some(m) = captures.name(name) {
                 variables.insert(

@@ -22,7 +22,7 @@ use crate::bundle::LogSource;
 
 const RETIRED_FILE: &str = "retired.yaml";
 /// Compiled size limit of one rule's regex: generous for real signatures, small enough to refuse a blow-up.
-const REGEX_SIZE_LIMIT: usize = 2 << 20;
+pub(super) const REGEX_SIZE_LIMIT: usize = 2 << 20;
 /// Log patterns of user rules in all (the built-in catalog's 68 are about 7 KiB).
 const MAX_USER_PATTERNS_LEN: usize = 1 << 20;
 /// Variables every message may use besides the rule's own.
@@ -641,10 +641,7 @@ fn log_matcher(check: &mut FileCheck<'_>, log: &Spanned<LogSpec>, id: &str) -> O
             check.error(regex_line, format!("match.log.regex of rule {id} {e}"));
             None
         }
-        Ok(()) => match regex::bytes::RegexBuilder::new(&pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-        {
+        Ok(()) => match super::compile(&pattern) {
             Ok(regex) => Some(regex),
             Err(e) => {
                 check.error(regex_line, format!("match.log.regex does not compile: {e}"));
@@ -684,13 +681,11 @@ fn log_matcher(check: &mut FileCheck<'_>, log: &Spanned<LogSpec>, id: &str) -> O
     if check.errors.len() > before {
         return None;
     }
-    Some(Matcher::Log(LogMatcher {
-        sources,
-        any_source,
-        pattern,
-        regex: regex?,
-        fields,
-    }))
+    // Checked, then dropped: compiled again when the log pass reads it (LogMatcher::regex).
+    regex?;
+    Some(Matcher::Log(LogMatcher::new(
+        sources, any_source, pattern, fields,
+    )))
 }
 
 fn valid_kind(kind: &str) -> bool {

@@ -159,12 +159,40 @@ pub struct LogMatcher {
     pub(crate) any_source: bool,
     /// The pattern as written.
     pub pattern: String,
-    /// Compiled for one line (bytes: a log need not be valid UTF-8).
-    pub regex: regex::bytes::Regex,
+    /// [`LogMatcher::regex`], once compiled.
+    compiled: std::sync::OnceLock<regex::bytes::Regex>,
     pub fields: Vec<FieldFilter>,
 }
 
 impl LogMatcher {
+    /// A matcher for `pattern`, which [`compile`] compiled when the rule was loaded.
+    pub(crate) fn new(
+        sources: Vec<LogSource>,
+        any_source: bool,
+        pattern: String,
+        fields: Vec<FieldFilter>,
+    ) -> LogMatcher {
+        LogMatcher {
+            sources,
+            any_source,
+            pattern,
+            compiled: std::sync::OnceLock::new(),
+            fields,
+        }
+    }
+
+    /// The pattern compiled for one line (bytes: a log need not be valid UTF-8). Compiled when first read, in
+    /// the log pass: loading a rule compiles its pattern to check it, then drops it, so that the automata of
+    /// every log rule (13 MB for the built-in ones, most of it the one-pass DFAs the regex crate builds for
+    /// capture groups) are not held while the objects and the facts are (BENCHMARKS.md, #20).
+    pub fn regex(&self) -> &regex::bytes::Regex {
+        self.compiled.get_or_init(|| {
+            // Compiled once already, when the rule was loaded: the same pattern and limits compile again.
+            compile(&self.pattern)
+                .unwrap_or_else(|e| unreachable!("a loaded pattern compiles again: {e}"))
+        })
+    }
+
     pub(crate) fn applies_to(&self, source: LogSource) -> bool {
         self.any_source || self.sources.contains(&source)
     }
@@ -178,8 +206,15 @@ impl LogMatcher {
     }
 
     pub(crate) fn capture_names(&self) -> impl Iterator<Item = &str> {
-        self.regex.capture_names().flatten()
+        self.regex().capture_names().flatten()
     }
+}
+
+/// A log rule's pattern compiled as the rules and the log pass read it.
+pub(crate) fn compile(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(load::REGEX_SIZE_LIMIT)
+        .build()
 }
 
 /// A filter on a parsed field of a log line: the field's value must be one of `values` (case-insensitive).
