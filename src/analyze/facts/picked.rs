@@ -317,29 +317,32 @@ mod tests {
         }
     }
 
-    /// Every built-in scenario written as a bundle folder (kept while the folders are), and every real-layout
-    /// bundle.
-    fn every_bundle() -> (Vec<tempfile::TempDir>, Vec<std::path::PathBuf>) {
+    /// Every built-in scenario written as a bundle folder, every real-layout bundle and the uncommon objects'
+    /// bundle, each with its name; the folders are kept while the `TempDir`s are.
+    fn every_bundle() -> (Vec<tempfile::TempDir>, Vec<(String, std::path::PathBuf)>) {
         let mut dirs = Vec::new();
-        let mut paths = Vec::new();
-        for name in Scenario::builtin_names() {
+        let mut bundles = Vec::new();
+        let mut write = |name: String, write: &dyn Fn(&Path)| {
             let dir = tempfile::tempdir().unwrap();
-            write_scenario(&Scenario::builtin(&name).unwrap(), dir.path());
-            paths.push(dir.path().to_path_buf());
+            write(dir.path());
+            bundles.push((name, dir.path().to_path_buf()));
             dirs.push(dir);
+        };
+        for name in Scenario::builtin_names() {
+            let scenario = Scenario::builtin(&name).unwrap();
+            write(name, &|dir| write_scenario(&scenario, dir));
         }
+        write("uncommon objects".to_string(), &|dir| {
+            write_objects(&uncommon_objects(), dir)
+        });
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-bundles");
         for entry in std::fs::read_dir(&root).unwrap() {
             let path = entry.unwrap().path();
             if path.to_string_lossy().ends_with(".tar.gz") {
-                paths.push(path);
+                bundles.push((path.display().to_string(), path));
             }
         }
-        let dir = tempfile::tempdir().unwrap();
-        write_objects(&uncommon_objects(), dir.path());
-        paths.push(dir.path().to_path_buf());
-        dirs.push(dir);
-        (dirs, paths)
+        (dirs, bundles)
     }
 
     /// Objects whose answers depend on fields no scenario's objects make matter (composed here, fields as
@@ -603,7 +606,7 @@ mod tests {
         let (_dirs, bundles) = every_bundle();
         let whole: Vec<String> = bundles
             .iter()
-            .map(|path| what_the_analysis_reads(path, Instead::Whole))
+            .map(|(_, path)| what_the_analysis_reads(path, Instead::Whole))
             .collect();
         let mut not_needed = Vec::new();
         for (kind, pick) in [
@@ -613,7 +616,7 @@ mod tests {
         ] {
             for leaf in leaves(pick) {
                 let fewer = without(pick, &leaf);
-                let needed = bundles.iter().zip(&whole).any(|(path, whole)| {
+                let needed = bundles.iter().zip(&whole).any(|((_, path), whole)| {
                     what_the_analysis_reads(path, Instead::Pick(kind, fewer)) != *whole
                 });
                 if !needed {
@@ -677,31 +680,22 @@ mod tests {
     }
 
     #[test]
-    fn every_built_in_scenario_reads_the_same_from_picked_objects() {
+    fn every_bundle_reads_the_same_from_picked_objects() {
         let names = Scenario::builtin_names();
         assert!(names.len() > 10, "built-in scenarios: {names:?}");
-        let mut pods = 0;
-        for name in names {
-            let scenario = Scenario::builtin(&name).unwrap();
-            pods += scenario.objects_of(PODS).len();
-            let dir = tempfile::tempdir().unwrap();
-            write_scenario(&scenario, dir.path());
-            assert_picked_reads_as_whole(dir.path(), &name);
-        }
+        let pods: usize = names
+            .iter()
+            .map(|name| Scenario::builtin(name).unwrap().objects_of(PODS).len())
+            .sum();
         assert!(pods > 50, "the scenarios hold {pods} pods");
-    }
-
-    #[test]
-    fn every_real_layout_bundle_reads_the_same_from_picked_objects() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-bundles");
-        let mut read = 0;
-        for entry in std::fs::read_dir(&root).unwrap() {
-            let path = entry.unwrap().path();
-            if path.to_string_lossy().ends_with(".tar.gz") {
-                assert_picked_reads_as_whole(&path, &path.display().to_string());
-                read += 1;
-            }
+        let (_dirs, bundles) = every_bundle();
+        let real = bundles
+            .iter()
+            .filter(|(_, path)| path.to_string_lossy().ends_with(".tar.gz"))
+            .count();
+        assert!(real >= 6, "{real} real-layout bundles");
+        for (name, path) in &bundles {
+            assert_picked_reads_as_whole(path, name);
         }
-        assert!(read >= 6, "{read} real-layout bundles");
     }
 }
