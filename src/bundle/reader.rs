@@ -104,11 +104,7 @@ pub struct Bundle {
 
 /// Whether two readers ask for the same fields: the picks are static tables, told apart by address.
 fn same_pick(a: Option<&'static Pick>, b: Option<&'static Pick>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => std::ptr::eq(a, b),
-        _ => false,
-    }
+    a.map(std::ptr::from_ref) == b.map(std::ptr::from_ref)
 }
 
 /// The most objects of one resource an analysis keeps (the newest by creation time): past it, memory would
@@ -386,16 +382,16 @@ impl Bundle {
         resource: &str,
         pick: Option<&'static Pick>,
     ) -> Result<SharedObjects, BundleError> {
-        match self.shared.get(resource) {
+        let shared_with_other_fields = match self.shared.get(resource) {
             Some((picked, objects)) if same_pick(*picked, pick) => return Ok(objects.clone()),
-            Some(_) => {
-                let kept = self.kept_picked_objects(resource, pick)?;
-                return Ok(SharedObjects::kept(kept));
-            }
-            None => {}
-        }
+            shared => shared.is_some(),
+        };
         let kept = self.kept_picked_objects(resource, pick)?;
-        Ok(self.share_objects(resource, pick, kept))
+        Ok(if shared_with_other_fields {
+            SharedObjects::kept(kept)
+        } else {
+            self.share_objects(resource, pick, kept)
+        })
     }
 
     /// The newest [`MAX_OBJECTS_OF_A_KIND`] objects of a resource, with only `pick`'s fields (all when none).

@@ -680,6 +680,23 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_asking_for_other_fields_reads_its_own_list() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "runner-0", "namespace": "velero", "creationTimestamp": "2026-11-20T10:00:00Z"},
+            "spec": {"serviceAccountName": "backup-runner"}});
+        let dir = tempfile::tempdir().unwrap();
+        write_objects(&[pod], dir.path());
+        let mut bundle = Bundle::open(dir.path()).unwrap();
+        let picked = objects(&mut bundle, PODS).unwrap();
+        assert!(picked[0]["spec"].get("serviceAccountName").is_none());
+        let whole = bundle.shared_objects(PODS).unwrap();
+        assert_eq!(whole[0]["spec"]["serviceAccountName"], "backup-runner");
+        // The list shared stays the picked one.
+        let again = objects(&mut bundle, PODS).unwrap();
+        assert!(again[0]["spec"].get("serviceAccountName").is_none());
+    }
+
+    #[test]
     fn every_bundle_reads_the_same_from_picked_objects() {
         let names = Scenario::builtin_names();
         assert!(names.len() > 10, "built-in scenarios: {names:?}");
